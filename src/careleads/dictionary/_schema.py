@@ -1,0 +1,105 @@
+"""The data dictionary's in-memory form: fields, types, sensitivity and when each field is known."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FieldType(StrEnum):
+    IDENTIFIER = "identifier"
+    CATEGORY = "category"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+
+
+class Sensitivity(StrEnum):
+    DIRECT_IDENTIFIER = "direct_identifier"  # name, email, phone, address, date of birth, MRN
+    QUASI_IDENTIFIER = "quasi_identifier"  # postcode, exact timestamps: identifying in combination
+    SENSITIVE = "sensitive"  # age, sex and the like: fairness reports only, never features
+    SAFE = "safe"
+
+
+class KnownAt(StrEnum):
+    CREATION = "at_creation"  # an inbound signal, known when the lead is created
+    EVENT_TIME = "at_event_time"  # known at its own timestamp
+    AFTER_OUTCOME = "after_outcome"  # recorded after the outcome: never a feature
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column: its canonical name, type, allowed values and synonyms, sensitivity and timing."""
+
+    name: str
+    type: FieldType
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    # canonical value -> synonyms (matched case- and punctuation-insensitively)
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+    sensitivity: Sensitivity = Sensitivity.SAFE
+    known: KnownAt = KnownAt.CREATION
+    missing_values: tuple[str, ...] = ()
+
+    @property
+    def is_feature_candidate(self) -> bool:
+        """Whether a model may ever use this field (before any leakage audit)."""
+        return (
+            self.known is not KnownAt.AFTER_OUTCOME
+            and self.sensitivity in (Sensitivity.SAFE, Sensitivity.QUASI_IDENTIFIER)
+            and self.type is not FieldType.IDENTIFIER
+        )
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    fields: tuple[FieldSpec, ...]
+    key: str | None = None
+    time_column: str | None = None
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.fields]
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    column: str
+    positive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """A whole data dictionary: global missing-value placeholders plus one spec per table."""
+
+    name: str
+    tables: Mapping[str, TableSpec]
+    missing_values: tuple[str, ...] = ("", "na", "n/a", "null", "none", "unknown", "select", "-", "?")
+    label: LabelSpec | None = None
+    version: int = 1
+
+    def table(self, name: str) -> TableSpec:
+        try:
+            return self.tables[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tables)) or "none"
+            from careleads.errors import DictionaryError
+
+            raise DictionaryError(
+                f"the dictionary {self.name!r} has no table {name!r} (tables: {known})"
+            ) from None
+
+    def feature_candidates(self, table: str) -> Sequence[FieldSpec]:
+        return [spec for spec in self.table(table).fields if spec.is_feature_candidate]
