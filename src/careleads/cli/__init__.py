@@ -1,0 +1,32 @@
+"""The `careleads` command. Each command group lives in its own module and registers itself here.
+
+Commands only parse arguments, call one library function and print; the work is in the library.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="careleads",
+    help=(
+        "Lead scoring for healthcare teams: calibrated, time-validated, leakage-audited, "
+        "with people in the loop."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Imported here so that `careleads --help` stays fast and each module owns its commands.
+    from careleads.cli import _core
+
+    for module in (_core,):
+        module.register(app)
+
+
+def main() -> None:
+    _register()
+    app()

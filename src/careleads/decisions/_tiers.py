@@ -1,0 +1,108 @@
+"""Tiers: score bands with thresholds chosen on validation data and stored with the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from careleads.errors import ConfigError, NotFittedError
+
+DEFAULT_TIERS: tuple[str, ...] = ("A", "B", "C", "D")
+# Share of validation leads in each tier, best first: a small A tier the team can call the same day.
+DEFAULT_SHARES: tuple[float, ...] = (0.10, 0.20, 0.30, 0.40)
+DEFAULT_ACTIONS: Mapping[str, str] = {
+    "A": "call the same business day",
+    "B": "call within two business days",
+    "C": "email follow-up and nurture by service interest",
+    "D": "nurture track only",
+}
+
+
+@dataclass
+class TierScheme:
+    """Tier names (best first), the share of validation leads meant for each, and each tier's action path.
+
+    ``fit`` turns the shares into probability thresholds on validation scores; the thresholds, not the shares,
+    are what scoring uses, so a later shift in scores shows up as a shift in tier volumes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scheme = TierScheme().fit(np.linspace(0, 1, 101))
+    >>> scheme.assign(np.array([0.99, 0.5, 0.01])).tolist()
+    ['A', 'C', 'D']
+    """
+
+    names: tuple[str, ...] = DEFAULT_TIERS
+    shares: tuple[float, ...] = DEFAULT_SHARES
+    actions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+    thresholds_: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.shares):
+            raise ConfigError(f"tiers {list(self.names)} need one share each, got {list(self.shares)}")
+        if abs(sum(self.shares) - 1.0) > 1e-6:
+            raise ConfigError(f"tier shares must add up to 1, got {sum(self.shares):.3f}")
+        missing = [n for n in self.names if n not in self.actions]
+        if missing:
+            raise ConfigError(f"tiers {missing} have no action path; add them under 'actions'")
+
+    def fit(self, prob: npt.ArrayLike) -> TierScheme:
+        p = np.asarray(prob, dtype=np.float64)
+        cumulative = np.cumsum(self.shares)[:-1]
+        # threshold i: the lowest score of tier i, so the top shares[0] of validation leads land in tier 0
+        self.thresholds_ = tuple(float(np.quantile(p, 1 - c)) for c in cumulative)
+        return self
+
+    def assign(self, prob: npt.ArrayLike) -> npt.NDArray[np.object_]:
+        if self.thresholds_ is None:
+            raise NotFittedError("tier thresholds are not set; fit the tier scheme on validation scores")
+        p = np.asarray(prob, dtype=np.float64)
+        # thresholds descend; count how many thresholds each score falls below
+        edges = np.asarray(self.thresholds_, dtype=np.float64)
+        index = (p[:, None] < edges[None, :]).sum(axis=1)
+        names: npt.NDArray[np.object_] = np.asarray(self.names, dtype=object)
+        return np.asarray(names[index], dtype=object)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "shares": list(self.shares),
+            "actions": dict(self.actions),
+            "thresholds": list(self.thresholds_) if self.thresholds_ is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TierScheme:
+        thresholds = data.get("thresholds")
+        return cls(
+            names=tuple(data["names"]),
+            shares=tuple(float(s) for s in data["shares"]),
+            actions=dict(data["actions"]),
+            thresholds_=tuple(float(t) for t in thresholds) if thresholds is not None else None,
+        )
+
+
+def conversion_by_tier(
+    tiers: Sequence[str] | npt.ArrayLike, y_true: npt.ArrayLike, names: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Leads, conversions and conversion rate per tier, in tier order (empty tiers included)."""
+    frame = pd.DataFrame({"tier": np.asarray(tiers, dtype=object), "y": np.asarray(y_true, dtype=np.int64)})
+    rows = []
+    for name in names:
+        part = frame.loc[frame["tier"] == name, "y"]
+        n = int(len(part))
+        rows.append(
+            {
+                "tier": name,
+                "leads": n,
+                "conversions": int(part.sum()),
+                "conversion_rate": float(part.mean()) if n else float("nan"),
+            }
+        )
+    return rows
