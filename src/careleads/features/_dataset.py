@@ -1,0 +1,110 @@
+"""A modelling data set: one row per lead at its scoring moment, features, label and censoring."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from careleads.dictionary._schema import TableSpec
+from careleads.features._point_in_time import FeatureSpec, engagement_features, label_leads, lead_features
+from careleads.features._targets import Target
+
+
+@dataclass(frozen=True)
+class LeadDataset:
+    """Features as of each lead's scoring moment, with labels that look only after it.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Model features (no identifiers, no sensitive attributes, nothing recorded after the outcome).
+    y : Series
+        0/1 outcome within the target window (Int64; NA where censored or already converted).
+    lead_id, as_of : Series
+        Which lead and when it was scored.
+    censored, converted_before : Series
+        Window still open at the end of the data; outcome reached before the scoring moment.
+    spec : FeatureSpec
+        Which columns became features and why the others did not.
+    """
+
+    X: pd.DataFrame
+    y: pd.Series
+    lead_id: pd.Series
+    as_of: pd.Series
+    censored: pd.Series
+    converted_before: pd.Series
+    spec: FeatureSpec
+    target: Target
+    data_end: pd.Timestamp
+
+    @property
+    def usable(self) -> pd.Series:
+        """Rows with a label: window closed and not converted before scoring."""
+        return self.y.notna()
+
+    def subset(self, mask: pd.Series) -> LeadDataset:
+        return LeadDataset(
+            X=self.X.loc[mask],
+            y=self.y.loc[mask],
+            lead_id=self.lead_id.loc[mask],
+            as_of=self.as_of.loc[mask],
+            censored=self.censored.loc[mask],
+            converted_before=self.converted_before.loc[mask],
+            spec=self.spec,
+            target=self.target,
+            data_end=self.data_end,
+        )
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+def build_features(
+    leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Series, spec: FeatureSpec
+) -> pd.DataFrame:
+    """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement."""
+    inbound = lead_features(leads, spec)
+    engaged = engagement_features(leads[spec.key], as_of, events)
+    return pd.concat([inbound, engaged], axis=1)
+
+
+def build_dataset(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    target: Target,
+    table: TableSpec,
+    data_end: pd.Timestamp | None = None,
+    drop: Sequence[str] = (),
+) -> LeadDataset:
+    """Build the point-in-time data set of `target` from ingested (clean) lead, event and outcome tables.
+
+    `data_end` is when the export was taken; by default the latest timestamp in any of the tables.
+    """
+    spec = FeatureSpec.from_table(table, drop=drop)
+    leads = leads.reset_index(drop=True)
+    created = pd.to_datetime(leads[spec.time_column])
+    as_of = created + pd.Timedelta(hours=target.as_of_hours)
+    if data_end is None:
+        stamps = [created.max()]
+        for frame in (events, outcomes):
+            if len(frame):
+                stamps.append(pd.to_datetime(frame["occurred_at"]).max())
+        data_end = max(stamps)
+    X = build_features(leads, events, as_of, spec)
+    labels = label_leads(leads[spec.key], as_of, outcomes, target, data_end=data_end)
+    return LeadDataset(
+        X=X,
+        y=labels.label,
+        lead_id=leads[spec.key],
+        as_of=as_of,
+        censored=labels.censored,
+        converted_before=labels.converted_before,
+        spec=spec,
+        target=target,
+        data_end=pd.Timestamp(data_end),
+    )

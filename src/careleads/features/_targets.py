@@ -1,0 +1,69 @@
+"""Targets: an outcome type plus a window in days, measured from the scoring moment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from careleads.errors import ConfigError
+
+KNOWN_OUTCOMES: tuple[str, ...] = (
+    "intake_call_completed",
+    "consultation_requested",
+    "appointment_scheduled",
+    "appointment_attended",
+    "meeting_booked",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model predicts: `outcome` within `window_days` after the scoring moment.
+
+    The scoring moment ("as of") is `as_of_hours` after the lead was created: 0 scores on inbound signals
+    only (cold start), 24 also sees the first day of engagement.
+
+    Examples
+    --------
+    >>> Target.parse("appointment_scheduled:30").name
+    'appointment_scheduled_30d'
+    """
+
+    outcome: str = "appointment_scheduled"
+    window_days: int = 30
+    as_of_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.outcome):
+            raise ConfigError(f"target outcome {self.outcome!r} must be a snake_case outcome name")
+        if self.window_days <= 0:
+            raise ConfigError(f"target window must be a positive number of days, got {self.window_days}")
+        if self.as_of_hours < 0:
+            raise ConfigError(f"as-of offset must be zero or more hours, got {self.as_of_hours}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.outcome}_{self.window_days}d"
+
+    @property
+    def truth_column(self) -> str:
+        """The column of the simulator's truth file that holds this target's real probability."""
+        return f"p_{self.name}"
+
+    def describe(self) -> str:
+        return (
+            f"{self.outcome.replace('_', ' ')} within {self.window_days} days, "
+            f"scored {self.as_of_hours} hours after the lead arrived"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def parse(cls, text: str, *, as_of_hours: int = 24) -> Target:
+        """Parse ``outcome:days`` (for example ``appointment_scheduled:30``)."""
+        outcome, sep, days = text.partition(":")
+        if not sep or not days.strip().isdigit():
+            raise ConfigError(f"target {text!r} must look like OUTCOME:DAYS, for example appointment_scheduled:30")
+        return cls(outcome=outcome.strip(), window_days=int(days), as_of_hours=as_of_hours)

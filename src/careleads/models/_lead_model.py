@@ -1,0 +1,97 @@
+"""A fitted lead model: preprocessing, boosted trees, calibration and tiers, saved as one artifact."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from careleads.decisions._tiers import TierScheme
+from careleads.errors import NotFoundError
+from careleads.features._point_in_time import FeatureSpec
+from careleads.features._targets import Target
+from careleads.models._calibration import ProbabilityCalibrator
+from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
+from careleads.types import PathLikeStr
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "model_card.json"
+
+
+def _plain(name: str) -> str:
+    """A feature name in plain words for reason codes."""
+    words = {
+        "n_page_pricing": "pricing page views",
+        "n_page_provider": "provider page views",
+        "n_page_locations": "locations page views",
+        "n_page_insurance": "insurance page views",
+        "n_page_service": "service page views",
+        "n_call_request": "asked for a call",
+        "n_intake_started": "started guided intake",
+        "n_intake_completed": "completed guided intake",
+        "n_email_click": "email clicks",
+        "n_chat_message": "chat messages",
+        "n_sms_message": "text messages",
+        "hours_since_last_event": "time since last activity",
+        "has_phone": "phone number given",
+        "has_email": "email given",
+    }
+    return words.get(name, name.replace("_", " "))
+
+
+@dataclass
+class LeadModel:
+    """Everything needed to score a lead for one target, and the card that describes it."""
+
+    target: Target
+    spec: FeatureSpec
+    preprocessor: FramePreprocessor
+    scorer: GradientBoostedScorer
+    calibrator: ProbabilityCalibrator
+    tiers: TierScheme
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unversioned"))
+
+    @property
+    def features(self) -> list[str]:
+        return [str(n) for n in self.preprocessor.feature_names_in_]
+
+    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Calibrated probability of the target for each row of the feature frame."""
+        return self.calibrator.transform(self.scorer.predict_raw(self.preprocessor.transform(X)))
+
+    def reasons(self, X: pd.DataFrame, *, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Top reasons per lead, positive and negative, as (plain words, log-odds contribution)."""
+        contrib = self.scorer.contributions(self.preprocessor.transform(X))[:, :-1]
+        names = [_plain(n) for n in self.features]
+        out = []
+        for row in contrib:
+            order = np.argsort(-np.abs(row))[:top]
+            out.append([(names[i], float(row[i])) for i in order if abs(row[i]) > 1e-9])
+        return out
+
+    def save(self, folder: PathLikeStr) -> Path:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path / MODEL_FILE)
+        (path / CARD_FILE).write_text(json.dumps(self.card, indent=2, default=str) + "\n", encoding="utf-8")
+        return path
+
+    @staticmethod
+    def load(folder: PathLikeStr) -> LeadModel:
+        path = Path(folder) / MODEL_FILE
+        if not path.exists():
+            raise NotFoundError(f"no model artifact at {path}; train one with `careleads train`")
+        model = joblib.load(path)
+        if not isinstance(model, LeadModel):
+            raise NotFoundError(f"{path} does not hold a careleads model")
+        return model
