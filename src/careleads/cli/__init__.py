@@ -21,9 +21,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `careleads --help` stays fast and each module owns its commands.
-    from careleads.cli import _core
+    from careleads.cli import _core, _dictionary
 
-    for module in (_core,):
+    for module in (_core, _dictionary):
         module.register(app)
 
 

@@ -1,8 +1,67 @@
-"""Core commands: generate, demo, train."""
+"""Core commands: version, generate, demo, train, score."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from careleads.errors import CareleadsError
+
+console = Console(stderr=True)
+out = Console()
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@contextmanager
+def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar advancing one step per message from the library."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("starting", total=total)
+
+        def step(message: str) -> None:
+            bar.update(task, advance=1, description=message)
+
+        yield step
+        bar.update(task, completed=total, description="done")
+
+
+def fail(error: CareleadsError) -> typer.Exit:
+    """Print a one-line error (no traceback) and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {error}")
+    return typer.Exit(code=2)
+
+
+def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
+    from careleads.demo import METRIC_NAMES
+
+    table = Table(title=title)
+    table.add_column("scorer")
+    for name in METRIC_NAMES:
+        table.add_column(name, justify="right")
+    for scorer, values in metrics.items():
+        table.add_row(scorer, *(f"{values.get(m, float('nan')):.3f}" for m in METRIC_NAMES))
+    return table
 
 
 def register(app: typer.Typer) -> None:
@@ -11,4 +70,111 @@ def register(app: typer.Typer) -> None:
         """Print the installed careleads version."""
         from careleads import __version__
 
-        typer.echo(__version__)
+        out.print(__version__)
+
+    @app.command()
+    def generate(
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder to write leads, events, outcomes and truth to.")],
+        leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
+        months: Annotated[int, typer.Option("--months", help="Months of history (18 or more).")] = 26,
+        fmt: Annotated[FileFormat, typer.Option("--format", help="File format of the tables.")] = FileFormat.csv,
+    ) -> None:
+        """Simulate a healthcare CRM export with a truth file of real conversion probabilities."""
+        from careleads.synth import generate as simulate
+
+        try:
+            with console.status(f"simulating {leads:,} leads"):
+                data = simulate(leads, seed=seed, months=months)
+                paths = data.write(out_dir, fmt=fmt.value)
+        except CareleadsError as exc:
+            raise fail(exc) from None
+        for name, path in paths.items():
+            out.print(f"{name:9s} {path}")
+
+    @app.command()
+    def demo(
+        leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for data, model, metrics.json and report.html.")] = (
+            Path("careleads-demo")
+        ),
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the simulator and the model.")] = 7,
+    ) -> None:
+        """Run the whole loop on synthetic data: generate, ingest, train rules and model, evaluate, report."""
+        from careleads.demo import run_demo
+
+        try:
+            with progress_steps(total=9) as step:
+                result = run_demo(out_dir, n_leads=leads, seed=seed, progress=step)
+        except CareleadsError as exc:
+            raise fail(exc) from None
+        out.print(metrics_table(result.training.metrics, "Test window: model, rules and oracle"))
+        tiers = Table(title="Model tiers on the test window")
+        for column in ("tier", "action", "leads", "conversion rate"):
+            tiers.add_column(column)
+        for row in result.training.tiers["model"]:
+            action = result.training.model.tiers.actions[row["tier"]]
+            tiers.add_row(row["tier"], action, f"{row['leads']:,}", f"{row['conversion_rate']:.1%}")
+        out.print(tiers)
+        quarantined = sum(r.summary.n_quarantined for r in result.tables.results.values())
+        out.print(f"quarantined rows: {quarantined:,} (see {result.out_dir / 'quarantine'})")
+        out.print(f"model:    {result.model_dir}")
+        out.print(f"metrics:  {result.out_dir / 'metrics.json'}")
+        out.print(f"report:   {result.report_path}")
+
+    @app.command()
+    def train(
+        data_dir: Annotated[Path, typer.Argument(help="Folder with leads, events and outcomes (CSV or Parquet).")],
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder to save the model and its card in.")] = Path(
+            "models"
+        ),
+        target: Annotated[
+            str, typer.Option("--target", help="OUTCOME:DAYS, e.g. appointment_scheduled:30 (the window).")
+        ] = "appointment_scheduled:30",
+        as_of_hours: Annotated[
+            int, typer.Option("--as-of-hours", help="Score this many hours after creation (0 = cold start).")
+        ] = 24,
+        dictionary: Annotated[
+            Path | None, typer.Option("--dictionary", help="Data dictionary YAML (default: the shipped one).")
+        ] = None,
+        truth: Annotated[
+            Path | None, typer.Option("--truth", help="A simulator truth file, to compare with the oracle.")
+        ] = None,
+        report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed for the model's sampling.")] = 0,
+    ) -> None:
+        """Train the rule baseline and a calibrated model for one target with time-based validation."""
+        import pandas as pd
+
+        from careleads.datasets import load_crm_folder
+        from careleads.demo import write_training_report
+        from careleads.dictionary import load_dictionary, read_table
+        from careleads.features import Target
+        from careleads.models._training import train_model
+
+        try:
+            goal = Target.parse(target, as_of_hours=as_of_hours)
+            with progress_steps(total=6) as step:
+                step("ingesting")
+                tables = load_crm_folder(
+                    data_dir,
+                    dictionary=load_dictionary(dictionary) if dictionary else None,
+                    quarantine_dir=out_dir / "quarantine",
+                )
+                step("building point-in-time features")
+                dataset = tables.dataset(goal)
+                truth_frame = None
+                if truth is not None:
+                    truth_frame = read_table(truth)
+                    for column in truth_frame.columns:
+                        if column.startswith("p_"):
+                            truth_frame[column] = pd.to_numeric(truth_frame[column])
+                result = train_model(dataset, truth=truth_frame, seed=seed, progress=step)
+            path = result.model.save(out_dir / result.model.version)
+            if report is not None:
+                write_training_report(report, result, tables=tables)
+        except CareleadsError as exc:
+            raise fail(exc) from None
+        out.print(metrics_table(result.metrics, f"Test window ({goal.describe()})"))
+        out.print(f"model: {path}")
+        out.print(json.dumps(result.split.describe()))

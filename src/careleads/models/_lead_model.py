@@ -18,6 +18,7 @@ from careleads.features._point_in_time import FeatureSpec
 from careleads.features._targets import Target
 from careleads.models._calibration import ProbabilityCalibrator
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
+from careleads.rules._points import PointsScorer
 from careleads.types import PathLikeStr
 
 MODEL_FILE = "model.joblib"
@@ -56,6 +57,7 @@ class LeadModel:
     calibrator: ProbabilityCalibrator
     tiers: TierScheme
     card: dict[str, Any] = field(default_factory=dict)
+    fallback: PointsScorer | None = None  # the fitted rule baseline, for leads the model may not score
 
     @property
     def version(self) -> str:

@@ -189,6 +189,7 @@ def train_model(
         scorer=final,
         calibrator=calibrator,
         tiers=tiers,
+        fallback=rules,
     )
 
     say("evaluating on the test window")

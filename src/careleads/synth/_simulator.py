@@ -470,7 +470,7 @@ def generate(
         ["occurred_at", "lead_id"], kind="stable"
     )
 
-    events = _events(rng, lead_ids, created, as_of, early, scheduled, sched_at, drive, end64)
+    events = _events(rng, lead_ids, created, as_of, early, scheduled, sched_at, drive, end64, intent, urgency)
 
     # --- columns a salesperson fills in after contact: they reveal the label ---
     sched_known = scheduled & (sched_at < end64)
@@ -685,6 +685,8 @@ def _events(
     sched_at: np.ndarray,
     drive: np.ndarray,
     end: np.datetime64,
+    intents: np.ndarray,
+    urgencies: np.ndarray,
 ) -> pd.DataFrame:
     """Event rows: the first day's engagement exactly as counted for the truth, then later activity."""
     n = len(lead_ids)
@@ -750,6 +752,16 @@ def _events(
         }
     )
     frame = frame.loc[frame["occurred_at"] < end].sort_values(["occurred_at"], kind="stable")
+    # chat and text messages carry what the lead wrote
+    frame["message_text"] = ""
+    talk = frame["event_type"].isin(["chat_message", "sms_message"]).to_numpy()
+    if talk.any():
+        from careleads.synth._texts import generate_texts
+
+        who = frame.loc[talk, "lead_id"].map(pd.Series(np.arange(n), index=lead_ids)).to_numpy()
+        frame.loc[talk, "message_text"] = generate_texts(
+            list(intents[who]), list(urgencies[who]), rng, kind="chat"
+        )
     frame.insert(0, "event_id", _ids("E", len(frame), width=9))
     frame["occurred_at"] = frame["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
     return frame.reset_index(drop=True)

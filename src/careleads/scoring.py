@@ -1,0 +1,106 @@
+"""Scoring: leads in, decisions out (score 0-100, tier, action, reasons, who scored). One path for batch and API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from careleads.features import build_features
+from careleads.models._lead_model import LeadModel
+
+DECISION_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "as_of",
+    "probability",
+    "score",
+    "tier",
+    "action",
+    "reasons",
+    "scored_by",
+    "model_version",
+)
+
+
+def _format_reasons(reasons: list[tuple[str, float]]) -> str:
+    return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
+
+
+def score_leads(
+    model: LeadModel,
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
+    n_reasons: int = 3,
+) -> pd.DataFrame:
+    """Score ingested leads with `model`, falling back to the rule baseline where the model may not score.
+
+    Parameters
+    ----------
+    model : LeadModel
+        A trained model (see `train_model`).
+    leads, events : DataFrame
+        Clean (ingested) lead and event tables; events may be empty or None (cold start).
+    as_of : Timestamp, optional
+        The scoring moment for every lead; by default each lead's creation time plus the target's offset,
+        as in training.
+    n_reasons : int
+        Reasons per lead, the largest contributions first, positive (+) and negative (-).
+
+    Returns
+    -------
+    DataFrame
+        One row per lead with the columns of ``DECISION_COLUMNS``. A lead marked "do not profile" is scored by
+        the rule baseline only, and ``scored_by`` says so.
+    """
+    spec = model.spec
+    leads = leads.reset_index(drop=True)
+    created = pd.to_datetime(leads[spec.time_column])
+    when = (
+        created + pd.Timedelta(hours=model.target.as_of_hours)
+        if as_of is None
+        else pd.Series(pd.Timestamp(as_of), index=leads.index)
+    )
+    if events is None:
+        events = pd.DataFrame({"lead_id": pd.Series(dtype="string"), "occurred_at": pd.Series(dtype="datetime64[ns]"),
+                               "event_type": pd.Series(dtype="string")})
+    X = build_features(leads, events, when, spec)
+    probability = model.predict_proba(X)
+    reasons = model.reasons(X, top=n_reasons) if n_reasons else [[] for _ in range(len(X))]
+    scored_by = np.full(len(X), "model", dtype=object)
+    if "do_not_profile" in leads and model.fallback is not None:
+        no_profile = leads["do_not_profile"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if no_profile.any():
+            # "do not profile": no model score; the rule baseline routes the lead, and the record says so
+            rows = X.loc[no_profile]
+            probability[no_profile] = model.fallback.predict_proba(rows)[:, 1]
+            rule_reasons = model.fallback.reasons(rows, top=n_reasons)
+            for i, r in zip(np.flatnonzero(no_profile), rule_reasons, strict=True):
+                reasons[i] = r
+            scored_by[no_profile] = "rules"
+    tiers = model.tiers.assign(probability)
+    return pd.DataFrame(
+        {
+            "lead_id": leads[spec.key].to_numpy(),
+            "as_of": when.to_numpy(),
+            "probability": probability,
+            "score": np.rint(probability * 100).astype(int),
+            "tier": tiers,
+            "action": [model.tiers.actions[t] for t in tiers],
+            "reasons": [_format_reasons(r) for r in reasons],
+            "scored_by": scored_by,
+            "model_version": [model.version if s == "model" else model.fallback.table.version if model.fallback
+                              else "rules" for s in scored_by],
+        }
+    )
+
+
+def score_one(model: LeadModel, lead: Mapping[str, Any], events: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Score a single lead given as a mapping of clean field values; the same pipeline as batch scoring."""
+    frame = pd.DataFrame([dict(lead)])
+    frame[model.spec.time_column] = pd.to_datetime(frame[model.spec.time_column])
+    row = score_leads(model, frame, events).iloc[0].to_dict()
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
