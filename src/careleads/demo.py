@@ -101,7 +101,9 @@ def comparison_rows(metrics: dict[str, dict[str, Any]]) -> list[list[Any]]:
     return [[name, *(metrics[name].get(m, float("nan")) for m in METRIC_NAMES)] for name in metrics]
 
 
-def write_training_report(path: PathLikeStr, training: TrainingResult, *, tables: CrmTables | None = None) -> Path:
+def write_training_report(
+    path: PathLikeStr, training: TrainingResult, *, tables: CrmTables | None = None
+) -> Path:
     """An offline HTML report: comparison table, calibration, ROC, gains and conversion by tier."""
     frame = training.test_frame
     probs = {name: frame[name].to_numpy() for name in ("model", "rules", "oracle") if name in frame}
@@ -122,43 +124,87 @@ def write_training_report(path: PathLikeStr, training: TrainingResult, *, tables
         Section(
             title="Comparison on the test window",
             paragraphs=[
-                "Every figure is measured on later months than the model was trained on; the test window chose "
-                "nothing. The oracle uses the simulator's true probabilities: the best any model could do."
+                "Every figure is measured on later months than the model was trained on; "
+                "the test window chose nothing. The oracle uses the simulator's true probabilities: "
+                "the best any model could do."
             ],
             tables=[Table(columns=["scorer", *METRIC_NAMES], rows=comparison_rows(m))],
         ),
-        Section(title="Calibration", figures=[calibration_svg(y, probs)],
-                paragraphs=["Predicted probability against observed conversion, equal-count bins."]),
-        Section(title="Conversion by tier", figures=[tier_bars_svg(training.tiers)],
-                tables=[Table(columns=["tier", "leads", "conversions", "conversion_rate"],
-                              rows=[[r["tier"], r["leads"], r["conversions"], r["conversion_rate"]]
-                                    for r in training.tiers["model"]], caption="Model tiers")]),
+        Section(
+            title="Calibration",
+            figures=[calibration_svg(y, probs)],
+            paragraphs=["Predicted probability against observed conversion, equal-count bins."],
+        ),
+        Section(
+            title="Conversion by tier",
+            figures=[tier_bars_svg(training.tiers)],
+            tables=[
+                Table(
+                    columns=["tier", "leads", "conversions", "conversion_rate"],
+                    rows=[
+                        [r["tier"], r["leads"], r["conversions"], r["conversion_rate"]]
+                        for r in training.tiers["model"]
+                    ],
+                    caption="Model tiers",
+                )
+            ],
+        ),
         Section(title="Lift and gains", figures=[gains_svg(y, probs)]),
         Section(title="ROC", figures=[roc_svg(y, probs)]),
         Section(
             title="Model card",
             tables=[
-                Table(columns=["field", "value"], rows=[
-                    ["version", card["version"]],
-                    ["training period", f"{card['training_period']['start']} to {card['training_period']['end']}"],
-                    ["training rows", card["training_period"]["rows"]],
-                    ["censored leads (window still open)", card["censored_leads"]],
-                    ["trees", card["trees"]],
-                    ["calibration", card["calibration"]["method"]],
-                ]),
-                Table(columns=["feature", "share of gain"], rows=list(card["feature_importance"].items()),
-                      caption="Most influential features"),
-                Table(columns=["field", "why it is not a feature"], rows=list(card["excluded_fields"].items())),
+                Table(
+                    columns=["field", "value"],
+                    rows=[
+                        ["version", card["version"]],
+                        [
+                            "training period",
+                            f"{card['training_period']['start']} to {card['training_period']['end']}",
+                        ],
+                        ["training rows", card["training_period"]["rows"]],
+                        ["censored leads (window still open)", card["censored_leads"]],
+                        ["trees", card["trees"]],
+                        ["calibration", card["calibration"]["method"]],
+                    ],
+                ),
+                Table(
+                    columns=["feature", "share of gain"],
+                    rows=list(card["feature_importance"].items()),
+                    caption="Most influential features",
+                ),
+                Table(
+                    columns=["field", "why it is not a feature"], rows=list(card["excluded_fields"].items())
+                ),
             ],
         ),
     ]
     if tables is not None:
         rows = []
-        for name, summary_row in tables.summary().items():
-            rows.append([name, summary_row["n_read"], summary_row["n_stored"], summary_row["n_quarantined"],
-                         ", ".join(f"{k}: {v}" for k, v in dict(summary_row["reasons"]).items())])  # type: ignore[call-overload]
-        sections.append(Section(title="Data quality", tables=[Table(
-            columns=["table", "read", "stored", "quarantined", "reasons"], rows=rows)],
-            paragraphs=["Every row read is stored or quarantined with its reason (see the quarantine folder)."]))
-    return render_report(path, title="careleads: lead scoring report", summary_lines=summary, sections=sections,
-                         subtitle=f"{pd.Timestamp.now():%Y-%m-%d %H:%M}")
+        for name, result in tables.results.items():
+            summary_row = result.summary.to_dict()
+            rows.append(
+                [
+                    name,
+                    summary_row["n_read"],
+                    summary_row["n_stored"],
+                    summary_row["n_quarantined"],
+                    ", ".join(f"{k}: {v}" for k, v in dict(summary_row["reasons"]).items()),
+                ]
+            )  # type: ignore[call-overload]
+        sections.append(
+            Section(
+                title="Data quality",
+                tables=[Table(columns=["table", "read", "stored", "quarantined", "reasons"], rows=rows)],
+                paragraphs=[
+                    "Every row read is stored or quarantined with its reason (see the quarantine folder)."
+                ],
+            )
+        )
+    return render_report(
+        path,
+        title="careleads: lead scoring report",
+        summary_lines=summary,
+        sections=sections,
+        subtitle=f"{pd.Timestamp.now():%Y-%m-%d %H:%M}",
+    )

@@ -1,4 +1,7 @@
-"""Scoring: leads in, decisions out (score 0-100, tier, action, reasons, who scored). One path for batch and API."""
+"""Scoring: leads in, decisions out (score 0-100, tier, action, reasons, who scored).
+
+One path for batch files and the API, so a lead scores the same wherever it comes from.
+"""
 
 from __future__ import annotations
 
@@ -65,8 +68,13 @@ def score_leads(
         else pd.Series(pd.Timestamp(as_of), index=leads.index)
     )
     if events is None:
-        events = pd.DataFrame({"lead_id": pd.Series(dtype="string"), "occurred_at": pd.Series(dtype="datetime64[ns]"),
-                               "event_type": pd.Series(dtype="string")})
+        events = pd.DataFrame(
+            {
+                "lead_id": pd.Series(dtype="string"),
+                "occurred_at": pd.Series(dtype="datetime64[ns]"),
+                "event_type": pd.Series(dtype="string"),
+            }
+        )
     X = build_features(leads, events, when, spec)
     probability = model.predict_proba(X)
     reasons = model.reasons(X, top=n_reasons) if n_reasons else [[] for _ in range(len(X))]
@@ -92,15 +100,19 @@ def score_leads(
             "action": [model.tiers.actions[t] for t in tiers],
             "reasons": [_format_reasons(r) for r in reasons],
             "scored_by": scored_by,
-            "model_version": [model.version if s == "model" else model.fallback.table.version if model.fallback
-                              else "rules" for s in scored_by],
+            "model_version": [
+                model.version if s == "model" else model.fallback.table.version if model.fallback else "rules"
+                for s in scored_by
+            ],
         }
     )
 
 
-def score_one(model: LeadModel, lead: Mapping[str, Any], events: pd.DataFrame | None = None) -> dict[str, Any]:
+def score_one(
+    model: LeadModel, lead: Mapping[str, Any], events: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """Score a single lead given as a mapping of clean field values; the same pipeline as batch scoring."""
     frame = pd.DataFrame([dict(lead)])
     frame[model.spec.time_column] = pd.to_datetime(frame[model.spec.time_column])
     row = score_leads(model, frame, events).iloc[0].to_dict()
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}

@@ -74,11 +74,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def generate(
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder to write leads, events, outcomes and truth to.")],
+        out_dir: Annotated[
+            Path, typer.Option("--out", help="Folder to write leads, events, outcomes and truth to.")
+        ],
         leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
-        seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
+        seed: Annotated[
+            int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")
+        ] = 0,
         months: Annotated[int, typer.Option("--months", help="Months of history (18 or more).")] = 26,
-        fmt: Annotated[FileFormat, typer.Option("--format", help="File format of the tables.")] = FileFormat.csv,
+        fmt: Annotated[
+            FileFormat, typer.Option("--format", help="File format of the tables.")
+        ] = FileFormat.csv,
     ) -> None:
         """Simulate a healthcare CRM export with a truth file of real conversion probabilities."""
         from careleads.synth import generate as simulate
@@ -95,9 +101,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder for data, model, metrics.json and report.html.")] = (
-            Path("careleads-demo")
-        ),
+        out_dir: Annotated[
+            Path, typer.Option("--out", help="Folder for data, model, metrics.json and report.html.")
+        ] = (Path("careleads-demo")),
         seed: Annotated[int, typer.Option("--seed", help="Seed of the simulator and the model.")] = 7,
     ) -> None:
         """Run the whole loop on synthetic data: generate, ingest, train rules and model, evaluate, report."""
@@ -124,10 +130,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def train(
-        data_dir: Annotated[Path, typer.Argument(help="Folder with leads, events and outcomes (CSV or Parquet).")],
-        out_dir: Annotated[Path, typer.Option("--out", help="Folder to save the model and its card in.")] = Path(
-            "models"
-        ),
+        data_dir: Annotated[
+            Path, typer.Argument(help="Folder with leads, events and outcomes (CSV or Parquet).")
+        ],
+        out_dir: Annotated[
+            Path, typer.Option("--out", help="Folder to save the model and its card in.")
+        ] = Path("models"),
         target: Annotated[
             str, typer.Option("--target", help="OUTCOME:DAYS, e.g. appointment_scheduled:30 (the window).")
         ] = "appointment_scheduled:30",

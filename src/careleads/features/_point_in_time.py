@@ -51,7 +51,9 @@ class FeatureSpec:
         presence: list[str] = []
         excluded: dict[str, str] = {}
         if table.key is None or table.time_column is None:
-            raise InputError(f"table {table.name!r} needs a key and a time column in the dictionary to be scored")
+            raise InputError(
+                f"table {table.name!r} needs a key and a time column in the dictionary to be scored"
+            )
         for spec in table.fields:
             if spec.name in (table.key, table.time_column):
                 continue
@@ -89,7 +91,11 @@ def lead_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Creation-time features of each lead: inbound signals only, the cold-start case."""
     out = pd.DataFrame(index=leads.index)
     for name in spec.categorical:
-        out[name] = leads[name].astype("string") if name in leads else pd.Series(pd.NA, index=leads.index, dtype="string")
+        out[name] = (
+            leads[name].astype("string")
+            if name in leads
+            else pd.Series(pd.NA, index=leads.index, dtype="string")
+        )
     for name in spec.numeric:
         out[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64") if name in leads else np.nan
     for name in spec.boolean:
@@ -121,12 +127,20 @@ def engagement_features(
     n = len(index)
     row = index.get_indexer(events["lead_id"].to_numpy()) if len(events) else np.zeros(0, dtype=np.int64)
     known = row >= 0
-    when = pd.to_datetime(events["occurred_at"]).to_numpy()[known] if len(events) else np.zeros(0, "datetime64[ns]")
+    when = (
+        pd.to_datetime(events["occurred_at"]).to_numpy()[known]
+        if len(events)
+        else np.zeros(0, "datetime64[ns]")
+    )
     row = row[known]
     as_of_values = pd.to_datetime(as_of).to_numpy()
     before = when <= as_of_values[row]
     row = row[before]
-    kinds = events["event_type"].astype("string").to_numpy()[known][before] if len(events) else np.zeros(0, object)
+    kinds = (
+        events["event_type"].astype("string").to_numpy()[known][before]
+        if len(events)
+        else np.zeros(0, object)
+    )
     out: dict[str, np.ndarray] = {}
     for kind in event_types:
         out[f"n_{kind}"] = np.bincount(row[kinds == kind], minlength=n).astype("float64")
@@ -178,9 +192,8 @@ def label_leads(
     positive = lead_ids.isin(hit).to_numpy()  # hash-based: np.isin on strings sorts and is slow
     converted_before = pd.Series(lead_ids.isin(early).to_numpy(), index=lead_ids.index)
     censored = pd.Series((as_of_dt + window > data_end).to_numpy(), index=lead_ids.index)
-    label = pd.Series(positive.astype("int64"), index=lead_ids.index).astype("Int64")
     # every lead whose window is still open is left out, positives too: keeping only the early converters
     # of recent leads would inflate the positive rate of the newest months
-    label[censored] = pd.NA
-    label[converted_before] = pd.NA
+    label = pd.Series(positive.astype("int64"), index=lead_ids.index).astype("Int64")
+    label = label.mask(censored | converted_before)
     return LabelResult(label=label, censored=censored, converted_before=converted_before)

@@ -65,5 +65,7 @@ class Target:
         """Parse ``outcome:days`` (for example ``appointment_scheduled:30``)."""
         outcome, sep, days = text.partition(":")
         if not sep or not days.strip().isdigit():
-            raise ConfigError(f"target {text!r} must look like OUTCOME:DAYS, for example appointment_scheduled:30")
+            raise ConfigError(
+                f"target {text!r} must look like OUTCOME:DAYS, for example appointment_scheduled:30"
+            )
         return cls(outcome=outcome.strip(), window_days=int(days), as_of_hours=as_of_hours)

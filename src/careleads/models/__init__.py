@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from careleads.models._calibration import ProbabilityCalibrator
+from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
+from careleads.models._lead_model import LeadModel
 from careleads.models._metrics import (
     BinaryMetrics,
     binary_metrics,
@@ -10,9 +12,17 @@ from careleads.models._metrics import (
     expected_calibration_error,
     lift_at,
 )
+from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
 
 __all__ = [
     "BinaryMetrics",
+    "FramePreprocessor",
+    "GradientBoostedScorer",
+    "LeadModel",
+    "TimeSplit",
+    "TrainingResult",
+    "time_split",
+    "train_model",
     "ProbabilityCalibrator",
     "binary_metrics",
     "calibration_curve_points",

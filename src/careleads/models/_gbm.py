@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightgbm as lgb
@@ -43,7 +43,7 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "feature_names_in_"):
             raise NotFittedError("the preprocessor is not fitted")
-        out = {}
+        out: dict[str, Any] = {}
         for name in self.feature_names_in_:
             column = X[name] if name in X else pd.Series(np.nan, index=X.index)
             if name in self.categories_:
@@ -125,13 +125,17 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
     ) -> GradientBoostedScorer:
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         train = lgb.Dataset(X, label=np.asarray(y, dtype=np.float64), free_raw_data=True)
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         valid_sets = []
         if X_valid is not None and y_valid is not None:
             valid_sets = [lgb.Dataset(X_valid, label=np.asarray(y_valid, dtype=np.float64), reference=train)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         self.booster_ = lgb.train(
-            self._params(), train, num_boost_round=self.n_estimators, valid_sets=valid_sets, callbacks=callbacks
+            self._params(),
+            train,
+            num_boost_round=self.n_estimators,
+            valid_sets=valid_sets,
+            callbacks=callbacks,
         )
         self.n_estimators_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         if X_valid is not None and y_valid is not None:

@@ -58,20 +58,23 @@ class TimeSplit:
         }
 
 
-def time_split(as_of: pd.Series, usable: pd.Series, *, test_fraction: float, valid_fraction: float) -> TimeSplit:
-    """Cut by scoring time: the last `test_fraction` of usable rows test, the `valid_fraction` before validate.
+def time_split(
+    as_of: pd.Series, usable: pd.Series, *, test_fraction: float, valid_fraction: float
+) -> TimeSplit:
+    """Cut by scoring time: the last `test_fraction` of usable rows test, the slice before them validates.
 
     The test cut falls on a month boundary so that the report speaks of whole months.
     """
-    times = pd.to_datetime(as_of[usable])
+    times = pd.DatetimeIndex(pd.to_datetime(as_of[usable]))
     if len(times) == 0:
         raise NotEnoughDataError("no lead has a closed outcome window; the data is too recent to evaluate")
-    cut = times.quantile(1 - test_fraction)
-    test_start = pd.Timestamp(cut).to_period("M").to_timestamp()
+    ns = times.asi8
+    cut = pd.Timestamp(int(np.quantile(ns, 1 - test_fraction)))
+    test_start = cut.to_period("M").to_timestamp()
     if (times >= test_start).mean() > 2 * test_fraction or (times < test_start).sum() == 0:
-        test_start = pd.Timestamp(cut)
-    before = times[times < test_start]
-    valid_start = pd.Timestamp(before.quantile(1 - valid_fraction / (1 - test_fraction)))
+        test_start = cut
+    before = ns[ns < test_start.value]
+    valid_start = pd.Timestamp(int(np.quantile(before, 1 - valid_fraction / (1 - test_fraction))))
     when = pd.to_datetime(as_of)
     train = usable & (when < test_start)
     return TimeSplit(
@@ -96,7 +99,7 @@ class TrainingResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _check_classes(y: npt.NDArray[np.int64], where: str) -> None:
+def _check_classes(y: npt.NDArray[np.integer[Any]], where: str) -> None:
     n_pos = int(y.sum())
     n_neg = int(len(y) - n_pos)
     if n_pos < MIN_CLASS_ROWS or n_neg < MIN_CLASS_ROWS:
@@ -117,7 +120,7 @@ def train_model(
     extra_training: tuple[pd.DataFrame, pd.Series] | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
-    """Train the rule baseline and the predictive model of `dataset.target`, and compare them on the test window.
+    """Train the rule baseline and the model of `dataset.target`, and compare them on the test window.
 
     Parameters
     ----------
@@ -159,8 +162,12 @@ def train_model(
     best: GradientBoostedScorer | None = None
     tried = []
     for params in CANDIDATES:
-        candidate = GradientBoostedScorer(**params, random_state=seed).fit(P_fit, y_fit, X_valid=P_val, y_valid=y_val)
-        tried.append({**params, "trees": candidate.n_estimators_, "valid_auc": round(candidate.valid_auc_, 4)})
+        candidate = GradientBoostedScorer(**params, random_state=seed).fit(
+            P_fit, y_fit, X_valid=P_val, y_valid=y_val
+        )
+        tried.append(
+            {**params, "trees": candidate.n_estimators_, "valid_auc": round(candidate.valid_auc_, 4)}
+        )
         if best is None or candidate.valid_auc_ > best.valid_auc_:
             best = candidate
     assert best is not None
@@ -207,7 +214,9 @@ def train_model(
         oracle = truth.set_index("lead_id")[dataset.target.truth_column]
         test_frame["oracle"] = oracle.reindex(test_frame["lead_id"]).to_numpy()
         known = test_frame["oracle"].notna()
-        metrics["oracle"] = binary_metrics(test_frame.loc[known, "y"], test_frame.loc[known, "oracle"]).to_dict()
+        metrics["oracle"] = binary_metrics(
+            test_frame.loc[known, "y"], test_frame.loc[known, "oracle"]
+        ).to_dict()
     rule_tiers = TierScheme().fit(rules.predict_proba(X_val)[:, 1])
     tier_rows = {
         "model": conversion_by_tier(tiers.assign(p_model), y_test, tiers.names),
@@ -231,7 +240,13 @@ def train_model(
         n_extra=0 if extra_training is None else len(extra_training[1]),
     )
     return TrainingResult(
-        model=model, rules=rules, split=split, metrics=metrics, tiers=tier_rows, test_frame=test_frame, notes=notes
+        model=model,
+        rules=rules,
+        split=split,
+        metrics=metrics,
+        tiers=tier_rows,
+        test_frame=test_frame,
+        notes=notes,
     )
 
 

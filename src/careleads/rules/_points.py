@@ -101,8 +101,12 @@ def load_points(path: PathLikeStr | None = None) -> PointsTable:
     half_life = float(data.get("half_life_days", 14))
     if half_life <= 0:
         raise ConfigError(f"{where}: half_life_days must be positive")
-    return PointsTable(name=str(data.get("name", Path(where).stem)), half_life_days=half_life,
-                       rules=tuple(rules), source=where)
+    return PointsTable(
+        name=str(data.get("name", Path(where).stem)),
+        half_life_days=half_life,
+        rules=tuple(rules),
+        source=where,
+    )
 
 
 def _rule_points(rule: PointRule, X: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -115,12 +119,14 @@ def _rule_points(rule: PointRule, X: pd.DataFrame) -> npt.NDArray[np.float64]:
     if rule.above is not None:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
         return np.where(values > rule.above, float(rule.points), 0.0)  # type: ignore[arg-type]
-    assert isinstance(rule.points, Mapping)
+    points = rule.points
+    assert isinstance(points, Mapping)
     if pd.api.types.is_numeric_dtype(column):
         keys = column.map(lambda v: "" if pd.isna(v) else f"{v:g}")
     else:
         keys = column.astype("string").fillna("")
-    return keys.map(lambda k: rule.points.get(k, 0.0)).to_numpy(dtype=np.float64)  # type: ignore[union-attr]
+    table = {str(k): float(v) for k, v in points.items()}
+    return np.asarray(keys.map(table).fillna(0.0).to_numpy(dtype=np.float64), dtype=np.float64)
 
 
 class PointsScorer(BaseEstimator):  # type: ignore[misc]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -195,7 +195,8 @@ def _choice(rng: np.random.Generator, options: tuple[str, ...], probs: npt.Array
     cumulative = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
     u = rng.random(n)[:, None]
     index = np.minimum((u > cumulative).sum(axis=1), len(options) - 1)
-    return np.asarray(options, dtype=object)[index]
+    labels: np.ndarray = np.asarray(options, dtype=object)
+    return np.asarray(labels[index], dtype=object)
 
 
 def _onehot_effect(values: np.ndarray, effects: dict[str, float]) -> np.ndarray:
@@ -417,7 +418,8 @@ def generate(
     p_show = np.clip(0.88 - 0.12 * (distance > 30) - 0.1 * (insurance == "self_pay"), 0, 1)
 
     as_of = created + np.timedelta64(AS_OF_HOURS, "h")
-    truth = {"lead_id": _ids("L", n), "as_of": pd.DatetimeIndex(as_of)}
+    lead_ids = _ids("L", n)
+    truth: dict[str, Any] = {"lead_id": lead_ids, "as_of": pd.DatetimeIndex(as_of)}
     for w in WINDOWS_DAYS:
         f_sched = _lognormal_cdf(w, median_days, _DELAY_SIGMA)
         truth[f"p_appointment_scheduled_{w}d"] = p_ever * f_sched
@@ -456,7 +458,6 @@ def generate(
         ),
         ("appointment_attended", attended, as_of + (1.6 * delay * day).astype("timedelta64[ns]")),
     ]
-    lead_ids = truth["lead_id"]
     end64 = t_end.to_datetime64()
     outcome_frames = []
     for name, mask, when in outcome_parts:
@@ -651,27 +652,20 @@ def _inject_defects(
         dtype=object,
     )[np.arange(n_bad) % 6]
     leads = leads.copy()
-    duplicates = []
-    for row, kind in zip(rows, kinds, strict=True):
-        truth.iat[row, truth.columns.get_loc("injected_defect")] = kind
-        if kind == "missing_id":
-            leads.iat[row, leads.columns.get_loc("lead_id")] = ""
-        elif kind == "bad_date":
-            leads.iat[row, leads.columns.get_loc("created_at")] = ("2025-13-45", "yesterday", "31/02/2025")[
-                row % 3
-            ]
-        elif kind == "impossible_age":
-            leads.iat[row, leads.columns.get_loc("age")] = ("-3", "250")[row % 2]
-        elif kind == "impossible_distance":
-            leads.iat[row, leads.columns.get_loc("distance_km")] = ("-12.0", "9999")[row % 2]
-        elif kind == "unknown_service_line":
-            leads.iat[row, leads.columns.get_loc("service_line")] = "zzz test entry"
-        else:
-            duplicates.append(row)
-    if duplicates:
-        # a second copy of the row, as when an export is appended twice; the first copy stays valid
-        extra = leads.iloc[duplicates].copy()
-        leads = pd.concat([leads, extra], ignore_index=True)
+    truth.loc[truth.index[rows], "injected_defect"] = kinds
+    spoil = {
+        "missing_id": ("lead_id", np.array([""], dtype=object)),
+        "bad_date": ("created_at", np.array(["2025-13-45", "yesterday", "31/02/2025"], dtype=object)),
+        "impossible_age": ("age", np.array(["-3", "250"], dtype=object)),
+        "impossible_distance": ("distance_km", np.array(["-12.0", "9999"], dtype=object)),
+        "unknown_service_line": ("service_line", np.array(["zzz test entry"], dtype=object)),
+    }
+    for kind, (column, bad_values) in spoil.items():
+        where = rows[kinds == kind]
+        leads.loc[leads.index[where], column] = bad_values[where % len(bad_values)]
+    # a second copy of the row, as when an export is appended twice; the first copy stays valid
+    extra = leads.iloc[rows[kinds == "duplicate_id"]].copy()
+    leads = pd.concat([leads, extra], ignore_index=True)
     return leads, truth
 
 
