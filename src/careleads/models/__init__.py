@@ -12,6 +12,7 @@ from careleads.models._metrics import (
     expected_calibration_error,
     lift_at,
 )
+from careleads.models._registry import ModelEntry, ModelRegistry
 from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "FramePreprocessor",
     "GradientBoostedScorer",
     "LeadModel",
+    "ModelEntry",
+    "ModelRegistry",
     "TimeSplit",
     "TrainingResult",
     "time_split",

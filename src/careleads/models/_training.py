@@ -7,6 +7,7 @@ the newest data matters most when things drift. The test window is touched once,
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,7 +189,8 @@ def train_model(
     ).fit(final_prep.transform(X_train), y_train)
 
     trained_at = datetime.now(UTC).replace(microsecond=0)
-    version = f"{dataset.target.name}-{trained_at:%Y%m%dT%H%M%S}"
+    # the random suffix keeps two models trained in the same second apart
+    version = f"{dataset.target.name}-{trained_at:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
     model = LeadModel(
         target=dataset.target,
         spec=dataset.spec,

@@ -1,0 +1,151 @@
+"""A local model registry: one folder per version, a publication history per target, publish and rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from careleads.errors import NotFoundError
+from careleads.models._lead_model import CARD_FILE, LeadModel
+from careleads.types import PathLikeStr
+
+HISTORY_FILE = "registry.json"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    version: str
+    target: str
+    trained_at: str
+    test_auc: float | None
+    test_ece: float | None
+    published: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "target": self.target,
+            "trained_at": self.trained_at,
+            "test_auc": self.test_auc,
+            "test_ece": self.test_ece,
+            "published": self.published,
+        }
+
+
+class ModelRegistry:
+    """Model versions in `root`, one folder each with its card; `registry.json` records publications.
+
+    Publishing appends to a per-target history, so rollback returns to the version published before, and the
+    history itself is the record of what scored leads when.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> registry = ModelRegistry(tempfile.mkdtemp())
+    >>> registry.versions()
+    []
+    """
+
+    def __init__(self, root: PathLikeStr) -> None:
+        self.root = Path(root)
+
+    # -- storage ---------------------------------------------------------------------------------------
+    def _history(self) -> dict[str, list[dict[str, str]]]:
+        path = self.root / HISTORY_FILE
+        if not path.exists():
+            return {}
+        data: dict[str, list[dict[str, str]]] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def _write_history(self, history: dict[str, list[dict[str, str]]]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        # write then rename, so a crash never leaves a half-written history
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(history, handle, indent=2)
+        os.replace(tmp, self.root / HISTORY_FILE)
+
+    def card(self, version: str) -> dict[str, Any]:
+        path = self.root / version / CARD_FILE
+        if not path.exists():
+            raise NotFoundError(f"model version {version!r} is not in the registry at {self.root}")
+        card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return card
+
+    # -- use cases -------------------------------------------------------------------------------------
+    def register(self, model: LeadModel) -> str:
+        """Save `model` under its version; returns the version."""
+        model.save(self.root / model.version)
+        return model.version
+
+    def load(self, version: str) -> LeadModel:
+        self.card(version)
+        return LeadModel.load(self.root / version)
+
+    def versions(self) -> list[ModelEntry]:
+        if not self.root.exists():
+            return []
+        published = {target: entries[-1]["version"] for target, entries in self._history().items() if entries}
+        out = []
+        for folder in sorted(p for p in self.root.iterdir() if (p / CARD_FILE).exists()):
+            card = self.card(folder.name)
+            target = (
+                str(card.get("target", {}).get("outcome", ""))
+                + "_"
+                + str(card.get("target", {}).get("window_days", ""))
+                + "d"
+            )
+            metrics = card.get("test_metrics", {}).get("model", {})
+            out.append(
+                ModelEntry(
+                    version=folder.name,
+                    target=target,
+                    trained_at=str(card.get("trained_at", "")),
+                    test_auc=metrics.get("auc"),
+                    test_ece=metrics.get("ece"),
+                    published=published.get(target) == folder.name,
+                )
+            )
+        return out
+
+    def _target_of(self, version: str) -> str:
+        target = self.card(version).get("target", {})
+        return f"{target.get('outcome')}_{target.get('window_days')}d"
+
+    def publish(self, version: str, *, actor: str = "system", note: str = "") -> None:
+        """Make `version` the one that scores leads for its target."""
+        target = self._target_of(version)
+        history = self._history()
+        history.setdefault(target, []).append(
+            {"version": version, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": note}
+        )
+        self._write_history(history)
+
+    def published_version(self, target: str) -> str | None:
+        entries = self._history().get(target) or []
+        return entries[-1]["version"] if entries else None
+
+    def published(self, target: str) -> LeadModel | None:
+        version = self.published_version(target)
+        return self.load(version) if version else None
+
+    def rollback(self, target: str, *, actor: str = "system") -> str:
+        """Return to the version published before the current one; returns it."""
+        history = self._history()
+        entries = history.get(target) or []
+        if len(entries) < 2:
+            raise NotFoundError(f"nothing to roll back to for {target}: fewer than two publications")
+        previous = entries[-2]["version"]
+        entries.append(
+            {"version": previous, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": "rollback"}
+        )
+        self._write_history(history)
+        return previous
+
+    def history(self, target: str) -> list[dict[str, str]]:
+        return list(self._history().get(target) or [])
