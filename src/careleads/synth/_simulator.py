@@ -597,7 +597,7 @@ def generate(
 
 
 def _ids(prefix: str, n: int, width: int = 7) -> np.ndarray:
-    """``prefix`` + zero-padded 1..n, built digit by digit in bytes: string formatting of millions of ids is slow."""
+    """``prefix`` + zero-padded 1..n, built in bytes: formatting millions of id strings is slow."""
     numbers = np.arange(1, n + 1, dtype=np.int64)
     chars = np.empty((n, len(prefix) + width), dtype=np.uint8)
     chars[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
