@@ -1,0 +1,33 @@
+"""Free-text signals: intent and urgency classifiers and the clinical-triage override.
+
+The classifiers sort messages for routing and scoring; they never make a clinical decision. Text that
+describes urgent clinical symptoms triggers the clinical-triage override (:func:`detect_urgent_symptoms`),
+which routes the lead to a human triage line and never to marketing, whatever the classifiers say.
+"""
+
+from __future__ import annotations
+
+from careleads.text._classifier import (
+    IntentClassifier,
+    UrgencyClassifier,
+    load_classifier,
+    load_labelled_texts,
+    train_default_classifier,
+    train_default_urgency_classifier,
+)
+from careleads.text._features import default_classifiers, intent_features
+from careleads.text._triage import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
+
+__all__ = [
+    "ClinicalTriageDetector",
+    "IntentClassifier",
+    "TriageResult",
+    "UrgencyClassifier",
+    "default_classifiers",
+    "detect_urgent_symptoms",
+    "intent_features",
+    "load_classifier",
+    "load_labelled_texts",
+    "train_default_classifier",
+    "train_default_urgency_classifier",
+]

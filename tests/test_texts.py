@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from careleads.errors import InputError
+from careleads.synth._texts import (
+    INTENTS,
+    URGENCIES,
+    generate_labelled,
+    generate_texts,
+    make_labelled_texts,
+)
+from careleads.text import detect_urgent_symptoms
+
+
+def _labels(n: int, seed: int) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    intents = [INTENTS[i] for i in rng.integers(0, len(INTENTS), n)]
+    urgencies = [URGENCIES[i] for i in rng.integers(0, len(URGENCIES), n)]
+    return intents, urgencies
+
+
+def test_same_seed_gives_same_texts() -> None:
+    intents, urgencies = _labels(2000, 1)
+    first = generate_texts(intents, urgencies, np.random.default_rng(7))
+    second = generate_texts(intents, urgencies, np.random.default_rng(7))
+    other = generate_texts(intents, urgencies, np.random.default_rng(8))
+    assert first == second
+    assert first != other
+    assert len(first) == 2000
+
+
+def test_make_labelled_texts_is_deterministic_and_labelled() -> None:
+    first = make_labelled_texts(3000, seed=3)
+    second = make_labelled_texts(3000, seed=3)
+    assert first.equals(second)
+    assert list(first.columns) == ["text", "intent", "urgency", "clinical_urgent"]
+    assert set(first["intent"]) == set(INTENTS)
+    assert set(first["urgency"]) == set(URGENCIES)
+    assert first["text"].str.len().min() > 0
+    # Clinical symptoms are only ever written into urgent texts.
+    assert set(first.loc[first["clinical_urgent"], "urgency"]) == {"urgent"}
+    assert 0 < first["clinical_urgent"].sum() < 0.05 * len(first)
+
+
+def test_texts_are_varied_and_noisy() -> None:
+    frame = make_labelled_texts(5000, seed=11)
+    texts = frame["text"]
+    assert texts.nunique() > 0.8 * len(texts)
+    spanish = texts.str.contains(r"¿|cita|gracias|seguro|urgente", case=False, regex=True)
+    assert 0.02 < spanish.mean() < 0.15
+    lower = texts.map(lambda t: t == t.lower() and any(c.isalpha() for c in t))
+    assert lower.mean() > 0.05
+    negated = texts.str.contains(r"no chest pain|not suicidal|is gone", case=False, regex=True)
+    assert negated.sum() > 10
+
+
+def test_chat_messages_are_shorter_than_questions() -> None:
+    intents, urgencies = _labels(3000, 2)
+    questions = generate_texts(intents, urgencies, np.random.default_rng(0), kind="question")
+    chats = generate_texts(intents, urgencies, np.random.default_rng(0), kind="chat")
+    assert np.mean([len(t) for t in chats]) < 0.7 * np.mean([len(t) for t in questions])
+
+
+def test_texts_carry_no_identifiers() -> None:
+    texts = make_labelled_texts(5000, seed=5)["text"]
+    email = re.compile(r"\S+@\S+\.\w+")
+    phone = re.compile(r"\d{3}[-. )]*\d{3}[-. ]*\d{4}")
+    assert not any(email.search(t) or phone.search(t) for t in texts)
+
+
+def test_triage_detector_agrees_with_simulator_flag() -> None:
+    frame = make_labelled_texts(20_000, seed=4)
+    flags = np.array([detect_urgent_symptoms(t).triggered for t in frame["text"]])
+    truth = frame["clinical_urgent"].to_numpy()
+    assert truth.sum() > 20
+    assert flags[truth].all()
+    # Negated and past symptoms are in the texts; typos may break a "years ago", so allow a sliver.
+    assert flags[~truth].mean() < 0.002
+
+
+def test_generate_labelled_flags_only_urgent() -> None:
+    intents, _ = _labels(4000, 9)
+    _, flags = generate_labelled(intents, ["routine"] * 4000, np.random.default_rng(1))
+    assert not flags.any()
+
+
+@pytest.mark.parametrize(
+    ("intents", "urgencies", "kind", "message"),
+    [
+        (["scheduling"], ["asap"], "question", "unknown urgency 'asap'"),
+        (["booking"], ["routine"], "question", "unknown intent 'booking'"),
+        (["scheduling"], ["routine", "soon"], "question", "differ in length"),
+        (["scheduling"], ["routine"], "email", "kind must be one of"),
+    ],
+)
+def test_bad_arguments_raise_input_error(
+    intents: list[str], urgencies: list[str], kind: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        generate_texts(intents, urgencies, np.random.default_rng(0), kind=kind)
+
+
+def test_empty_input_gives_empty_output() -> None:
+    assert generate_texts([], [], np.random.default_rng(0)) == []
+    assert len(make_labelled_texts(0, seed=0)) == 0
