@@ -45,6 +45,18 @@ class FieldSpec:
     sensitivity: Sensitivity = Sensitivity.SAFE
     known: KnownAt = KnownAt.CREATION
     missing_values: tuple[str, ...] = ()
+    # whether a category value outside ``values`` is a row error (True) or kept as written (False);
+    # only consulted when ``values`` is not empty
+    closed: bool = True
+    # an explicit strptime format for datetime fields (e.g. "%d/%m/%Y"); None = ISO 8601, then guessed
+    format: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether values outside the canonical list send the row to quarantine."""
+        if self.type is FieldType.BOOLEAN:
+            return True
+        return self.type is FieldType.CATEGORY and self.closed and bool(self.values)
 
     @property
     def is_feature_candidate(self) -> bool:
@@ -62,6 +74,7 @@ class TableSpec:
     fields: tuple[FieldSpec, ...]
     key: str | None = None
     time_column: str | None = None
+    description: str = ""
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -89,6 +102,7 @@ class Dictionary:
     missing_values: tuple[str, ...] = ("", "na", "n/a", "null", "none", "unknown", "select", "-", "?")
     label: LabelSpec | None = None
     version: int = 1
+    description: str = ""
 
     def table(self, name: str) -> TableSpec:
         try:

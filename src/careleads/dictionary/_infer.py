@@ -1,0 +1,500 @@
+"""Inferring a first data dictionary from any CSV: types, placeholders, identifiers, sensitivity, label.
+
+Everything is read from the content and from generic naming habits ("*_id", "email", "zip"); no column
+name of a particular file is known here. The result is a starting point for a person to review: dump it
+with :func:`~careleads.dictionary.dump_dictionary`, edit, load it back.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pandas.tseries.api import guess_datetime_format
+
+from careleads.dictionary._ingest import read_table
+from careleads.dictionary._normalise import FALSE_WORDS, TRUE_WORDS, normalise_token, placeholder_key
+from careleads.dictionary._schema import (
+    Dictionary,
+    FieldSpec,
+    FieldType,
+    KnownAt,
+    LabelSpec,
+    Sensitivity,
+    TableSpec,
+)
+from careleads.errors import InputError
+from careleads.types import PathLikeStr
+
+INFERRED_TABLE = "data"
+
+# spellings that mean "no value" in exports and web forms
+KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "",
+        "select",
+        "please select",
+        "unknown",
+        "n/a",
+        "na",
+        "#n/a",
+        "none",
+        "-",
+        "--",
+        "?",
+        "null",
+        "nan",
+        "not available",
+        "not specified",
+        "not provided",
+        "missing",
+        "(blank)",
+        "undefined",
+    }
+)
+# generic words that are often frequent across columns and still carry meaning
+_MEANINGFUL = frozenset({"other", "others", "other (please specify)", "all", "any", "both"})
+POSITIVE_LABEL_WORDS: tuple[str, ...] = (
+    "1",
+    "1.0",
+    "yes",
+    "y",
+    "true",
+    "t",
+    "converted",
+    "won",
+    "closed won",
+    "closed_won",
+    "positive",
+    "success",
+)
+
+_MAX_LISTED_VALUES = 50
+_PLACEHOLDER_MIN_COLUMNS = 3
+_PLACEHOLDER_MIN_SHARE = 0.05
+_TYPE_SHARE = 0.95  # share of non-missing values that must fit a type
+_DATETIME_SHARE = 0.9
+_SAMPLE_VALUES = 2000
+_MIN_ROWS_FOR_UNIQUENESS = 20
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")
+_LEADING_ZERO = re.compile(r"^0\d")
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$|^id_")
+_CAMEL_ID = re.compile(r"[a-z0-9]I[Dd]$")
+_NUMBER_NAME = re.compile(r"(^|_)(number|num|no|nr|code|ref|reference)$")
+_CREATION_NAME = re.compile(
+    r"creat|first|signup|sign_up|regist|submit|added|received|inquir|enquir|contact|opened|^date$|lead_date|^timestamp$"
+)
+_PERSON_NAME = re.compile(
+    r"^(first|last|full|given|family|sur|middle|maiden|patient|contact|person|customer|client|lead)?_?name$|^surname$"
+)
+_DIRECT_WORDS = re.compile(
+    r"(^|_)(e_?mail|phone|mobile|cell|tel|telephone|fax|address|street|ssn|social_security|mrn|medical_record|"
+    r"dob|birth_?date|date_of_birth|ip_address|passport|licen[cs]e_number)($|_)"
+)
+_QUASI_WORDS = re.compile(
+    r"(^|_)(zip|zipcode|postal|postcode|post_code|city|town|county|lat|latitude|lon|lng|longitude)($|_)"
+)
+_SENSITIVE_WORDS = re.compile(
+    r"(^|_)(age|sex|gender|race|ethnicity|ethnic|religion|disability|diagnosis|marital|pregnan\w*|"
+    r"orientation|nationality|health_status|condition)($|_)"
+)
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """The text values of one column, placeholders removed."""
+
+    original: str
+    name: str
+    counts: pd.Series  # non-missing stripped value -> rows
+    n_rows: int
+
+    @property
+    def n_present(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def n_distinct(self) -> int:
+        return len(self.counts)
+
+
+def snake_name(text: str) -> str:
+    """Return a canonical field name: ASCII lower-case words joined by underscores.
+
+    Examples
+    --------
+    >>> snake_name("Total Time Spent on Website")
+    'total_time_spent_on_website'
+    >>> snake_name("leadID")
+    'lead_id'
+    """
+    camel = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+    plain = unicodedata.normalize("NFKD", camel).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+
+
+def _text_column(column: pd.Series) -> pd.Series:
+    values = (
+        column
+        if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object
+        else column.astype(str)
+    )
+    return values.astype("string").fillna("").str.strip()
+
+
+def _value_counts(column: pd.Series) -> pd.Series:
+    counts = _text_column(column).value_counts(dropna=False, sort=True)
+    counts.index = counts.index.astype(str)
+    return counts
+
+
+def _is_number(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").notna()
+
+
+def _detect_placeholders(all_counts: dict[str, pd.Series]) -> set[str]:
+    """Known placeholder spellings that occur, plus values frequent in several unrelated category columns.
+
+    A value that several columns share while their other values hardly overlap ("Select" among
+    specialisms, cities and referral channels) is a form default, not an answer.
+    """
+    found: set[str] = {""}
+    holders: dict[str, list[str]] = {}
+    for column, counts in all_counts.items():
+        keys = (
+            pd.Series(counts.to_numpy(), index=[placeholder_key(v) for v in counts.index])
+            .groupby(level=0)
+            .sum()
+        )
+        found |= {key for key in keys.index if key in KNOWN_PLACEHOLDERS}
+        n_rows = int(counts.sum())
+        if n_rows == 0 or len(keys) > _MAX_LISTED_VALUES or len(keys) < 3:
+            continue
+        for key, count in keys.items():
+            word = str(key)
+            if (
+                count / n_rows >= _PLACEHOLDER_MIN_SHARE
+                and word not in TRUE_WORDS | FALSE_WORDS | _MEANINGFUL
+                and not word.replace(".", "", 1).isdigit()
+            ):
+                holders.setdefault(word, []).append(column)
+    for word, columns in holders.items():
+        if word in found or len(columns) < _PLACEHOLDER_MIN_COLUMNS:
+            continue
+        others = [
+            {placeholder_key(v) for v in all_counts[column].index} - {word} - KNOWN_PLACEHOLDERS
+            for column in columns
+        ]
+        union = set().union(*others)
+        shared = 1 - len(union) / max(1, sum(len(values) for values in others))
+        if shared < 0.2:
+            found.add(word)
+    return found
+
+
+def _profile(original: str, name: str, column: pd.Series, placeholders: set[str]) -> _Profile:
+    counts = _value_counts(column)
+    keep = [placeholder_key(value) not in placeholders for value in counts.index]
+    return _Profile(original=original, name=name, counts=counts[keep], n_rows=len(column))
+
+
+def _datetime_share(values: pd.Series, fmt: str) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(values, errors="coerce", utc=True, format=fmt)
+    return float(parsed.notna().mean()) if len(values) else 0.0
+
+
+def _datetime_format(values: pd.Series) -> tuple[bool, str | None]:
+    """(is a datetime column, explicit format or None for ISO 8601 / lenient parsing)."""
+    sample = values.iloc[:_SAMPLE_VALUES]
+    if sample.str.casefold().isin({"now", "today", "yesterday", "tomorrow"}).any():
+        return False, None
+    if _datetime_share(sample, "ISO8601") >= _DATETIME_SHARE:
+        return True, None
+    candidates: Counter[str] = Counter()
+    for value in sample.iloc[:20]:
+        for dayfirst in (False, True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pandas warns about day-first guesses; both are tried here
+                guessed = guess_datetime_format(str(value), dayfirst=dayfirst)
+            if guessed:
+                candidates[guessed] += 1
+    best = max(candidates, key=lambda fmt: _datetime_share(sample, fmt), default=None)
+    if best is not None and _datetime_share(sample, best) >= _DATETIME_SHARE:
+        return True, best
+    return False, None
+
+
+def _sensitivity(name: str, field_type: FieldType, profile: _Profile) -> Sensitivity:
+    if field_type is not FieldType.BOOLEAN and (_PERSON_NAME.search(name) or _DIRECT_WORDS.search(name)):
+        return Sensitivity.DIRECT_IDENTIFIER
+    values = pd.Series(profile.counts.index[:_SAMPLE_VALUES], dtype="string")
+    if len(values) and (
+        values.str.match(_EMAIL.pattern).mean() >= 0.5
+        or (values.str.match(_PHONE.pattern).mean() >= 0.8 and values.str.count(r"\d").min() >= 9)
+        and (
+            values.str.contains(r"[\s()+\-.]", regex=True).mean() >= 0.5
+            or values.str.startswith("0").mean() >= 0.5
+        )
+    ):
+        return Sensitivity.DIRECT_IDENTIFIER
+    if _SENSITIVE_WORDS.search(name):
+        return Sensitivity.SENSITIVE
+    if _QUASI_WORDS.search(name) or field_type is FieldType.DATETIME:
+        return Sensitivity.QUASI_IDENTIFIER
+    if field_type is FieldType.TEXT:
+        return Sensitivity.SENSITIVE  # free text may hold names, contact details, health information
+    return Sensitivity.SAFE
+
+
+def _grouped_values(counts: pd.Series) -> dict[str, tuple[str, ...]]:
+    """Canonical value (the most frequent spelling) -> the other spellings with the same matching key."""
+    groups: dict[str, list[str]] = {}
+    for value in counts.index:  # most frequent first
+        token = normalise_token(str(value))
+        if token:
+            groups.setdefault(token, []).append(str(value))
+    return {spellings[0]: tuple(spellings[1:]) for spellings in groups.values()}
+
+
+def _looks_boolean(profile: _Profile) -> bool:
+    keys = {placeholder_key(value) for value in profile.counts.index}
+    if not keys or len(keys) > 2:
+        return False
+    n_true, n_false = len(keys & TRUE_WORDS), len(keys & FALSE_WORDS)
+    if n_true + n_false != len(keys) or n_true > 1 or n_false > 1:
+        return False
+    pairs = (
+        {"yes", "no"},
+        {"y", "n"},
+        {"true", "false"},
+        {"t", "f"},
+        {"1", "0"},
+        {"1.0", "0.0"},
+        {"on", "off"},
+    )
+    return len(keys) == 1 or any(keys == pair for pair in pairs)
+
+
+def _infer_field(profile: _Profile, *, is_label: bool) -> tuple[FieldSpec, bool]:
+    """Return the field and whether it is unique and complete (a key candidate)."""
+    counts = profile.counts
+    values = pd.Series(counts.index, dtype="string")
+    unique = (
+        profile.n_present == profile.n_rows
+        and profile.n_distinct == profile.n_rows
+        and profile.n_rows >= _MIN_ROWS_FOR_UNIQUENESS
+    )
+    missing_share = 1 - profile.n_present / profile.n_rows if profile.n_rows else 0.0
+    note = f"Inferred ({profile.n_distinct} distinct values, {missing_share:.0%} missing)."
+    aliases = (profile.original,) if profile.original != profile.name else ()
+
+    if is_label:
+        listed = (
+            {str(value): () for value in counts.index} if profile.n_distinct <= _MAX_LISTED_VALUES else {}
+        )
+        field = FieldSpec(
+            name=profile.name,
+            type=FieldType.CATEGORY,
+            description="The label (outcome) column. " + note,
+            aliases=aliases,
+            values=listed,
+            known=KnownAt.AFTER_OUTCOME,
+        )
+        return field, False
+    minimum: float | None = None
+    datetime_format: str | None = None
+    if profile.n_present == 0:
+        field_type = FieldType.CATEGORY
+        note = "Inferred (always empty in the sample)."
+    else:
+        numeric_rows = float(counts[_is_number(values).to_numpy()].sum()) / profile.n_present
+        leading_zero = bool(values.str.match(_LEADING_ZERO.pattern).any())
+        id_named = bool(_ID_NAME.search(profile.name) or _CAMEL_ID.search(profile.original))
+        number_named = bool(_NUMBER_NAME.search(profile.name))
+        mean_length = float((values.str.len() * counts.to_numpy()).sum()) / profile.n_present
+        spaced = float(counts[values.str.contains(" ", regex=False).to_numpy()].sum()) / profile.n_present
+        field_type = FieldType.CATEGORY
+        is_direct = _sensitivity(profile.name, FieldType.CATEGORY, profile) is Sensitivity.DIRECT_IDENTIFIER
+        if _looks_boolean(profile):
+            field_type = FieldType.BOOLEAN
+        elif is_direct and (profile.n_distinct > _MAX_LISTED_VALUES or unique):
+            field_type = FieldType.TEXT
+        elif id_named or (number_named and unique):
+            field_type = FieldType.IDENTIFIER
+        elif numeric_rows >= _TYPE_SHARE and not leading_zero:
+            field_type = FieldType.NUMBER
+            parsed = pd.to_numeric(values, errors="coerce")
+            if (parsed.dropna() >= 0).all():
+                minimum = 0.0
+        elif numeric_rows < _TYPE_SHARE:
+            is_datetime, fmt = _datetime_format(values)
+            if is_datetime:
+                field_type, datetime_format = FieldType.DATETIME, fmt
+            elif profile.n_distinct > _MAX_LISTED_VALUES and (
+                mean_length >= 30 or (spaced >= 0.5 and not unique)
+            ):
+                field_type = FieldType.TEXT
+            elif unique and spaced < 0.5:
+                field_type = FieldType.IDENTIFIER
+        elif unique:
+            field_type = FieldType.IDENTIFIER  # unique codes with leading zeros
+    listed_values: dict[str, tuple[str, ...]] = {}
+    if field_type is FieldType.CATEGORY and 0 < profile.n_distinct <= _MAX_LISTED_VALUES:
+        listed_values = _grouped_values(counts)
+    field = FieldSpec(
+        name=profile.name,
+        type=field_type,
+        description=note,
+        aliases=aliases,
+        values=listed_values,
+        minimum=minimum,
+        sensitivity=_sensitivity(profile.name, field_type, profile),
+        # the lists come from one sample: new values are kept, not quarantined, until a person closes them
+        closed=field_type is not FieldType.CATEGORY,
+        format=datetime_format,
+    )
+    return field, unique and field_type is FieldType.IDENTIFIER
+
+
+def _positive_label(counts: pd.Series) -> tuple[str, ...]:
+    by_key = {placeholder_key(str(value)): str(value) for value in counts.index}
+    for word in POSITIVE_LABEL_WORDS:
+        if word in by_key:
+            return (by_key[word],)
+    if counts.empty:
+        return ()
+    return (str(counts.sort_values(kind="stable").index[0]),)  # the minority value
+
+
+def _unique_names(originals: list[str]) -> list[str]:
+    names: list[str] = []
+    taken: set[str] = set()
+    for position, original in enumerate(originals, start=1):
+        name = snake_name(original) or f"column_{position}"
+        if name[0].isdigit():
+            name = f"c_{name}"
+        candidate, suffix = name, 2
+        while candidate in taken:
+            candidate, suffix = f"{name}_{suffix}", suffix + 1
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def infer_dictionary(
+    frame_or_path: pd.DataFrame | PathLikeStr, *, label: str | None = None, name: str | None = None
+) -> Dictionary:
+    """Infer a data dictionary (one table, ``"data"``) from any CSV or Parquet file or data frame.
+
+    Per column: boolean (two values such as yes/no, y/n, true/false, 0/1), identifier (named like an id,
+    ``*_id``, ``*ID``; or a unique ``*number`` / code; or unique, complete, non-numeric values without
+    spaces), number, datetime (most values parse; a non-ISO format is recorded), free text (many long or
+    spaced values), else category with its values (spelling variants grouped as synonyms, list open).
+    Placeholders meaning "missing" are the known spellings ("Select", "N/A", "-", ...) that occur plus
+    values shared by several category columns whose other values do not overlap.
+
+    Parameters
+    ----------
+    frame_or_path : pandas.DataFrame or str or os.PathLike
+        The data (a frame as read by :func:`~careleads.dictionary.read_table`, or a file).
+    label : str, optional
+        The outcome column (exact name or matched ignoring case, spaces and punctuation). Its values are
+        listed as they are (0/1 stays 0/1) and the positive value is guessed: 1, yes, true, converted, won,
+        else the minority value. It is marked ``known: after_outcome``.
+    name : str, optional
+        Dictionary name; default the file stem or ``"inferred"``.
+
+    Returns
+    -------
+    Dictionary
+        Fields with canonical snake_case names and the original names as aliases, ``known: at_creation``
+        (except the label), sensitivity guessed from names and content, the key (first unique complete
+        identifier) and the time column (the only datetime column named like a creation date).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, has no columns, or the label column does not exist.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"Lead ID": [f"L{i}" for i in range(30)], "Converted": ["0", "1", "1"] * 10})
+    >>> dictionary = infer_dictionary(frame, label="Converted")
+    >>> dictionary.table("data").key, dictionary.label
+    ('lead_id', LabelSpec(column='converted', positive=('1',)))
+    """
+    if isinstance(frame_or_path, pd.DataFrame):
+        frame = frame_or_path
+        source = str(frame.attrs.get("source", ""))
+        default_name = Path(source).stem if source else "inferred"
+    else:
+        frame = read_table(frame_or_path)
+        source = Path(frame_or_path).name
+        default_name = Path(frame_or_path).stem
+    if frame.shape[1] == 0:
+        raise InputError(f"{source or 'the data frame'}: no columns to describe")
+    originals = [str(column) for column in frame.columns]
+    names = _unique_names(originals)
+    label_position: int | None = None
+    if label is not None:
+        matches = [i for i, original in enumerate(originals) if original == label]
+        matches = matches or [
+            i for i, original in enumerate(originals) if normalise_token(original) == normalise_token(label)
+        ]
+        if not matches:
+            raise InputError(
+                f"{source or 'the data frame'}: no label column {label!r}; columns: {', '.join(originals)}"
+            )
+        label_position = matches[0]
+
+    all_counts = {original: _value_counts(frame.iloc[:, i]) for i, original in enumerate(originals)}
+    label_counts = {
+        k: v for k, v in all_counts.items() if label_position is None or k != originals[label_position]
+    }
+    placeholders = _detect_placeholders(label_counts)
+
+    fields: list[FieldSpec] = []
+    key: str | None = None
+    for position, (original, field_name) in enumerate(zip(originals, names, strict=True)):
+        profile = _profile(original, field_name, frame.iloc[:, position], placeholders)
+        field, key_candidate = _infer_field(profile, is_label=position == label_position)
+        fields.append(field)
+        if key_candidate and key is None:
+            key = field.name
+    creation = [f.name for f in fields if f.type is FieldType.DATETIME and _CREATION_NAME.search(f.name)]
+    label_spec = None
+    if label_position is not None:
+        label_field = fields[label_position]
+        label_values = _profile(
+            originals[label_position], label_field.name, frame.iloc[:, label_position], placeholders
+        )
+        label_spec = LabelSpec(column=label_field.name, positive=_positive_label(label_values.counts))
+    ordered = sorted(placeholders, key=lambda value: (value != "", value))
+    return Dictionary(
+        name=name or default_name,
+        tables={
+            INFERRED_TABLE: TableSpec(
+                name=INFERRED_TABLE,
+                fields=tuple(fields),
+                key=key,
+                time_column=creation[0] if len(creation) == 1 else None,
+                description=f"Inferred from {source or 'a data frame'} ({len(frame)} rows); review it.",
+            )
+        },
+        missing_values=tuple(ordered),
+        label=label_spec,
+        description="Inferred by careleads; review types, values, sensitivity and `known` before use.",
+    )
+
+
+__all__ = ["INFERRED_TABLE", "KNOWN_PLACEHOLDERS", "infer_dictionary", "snake_name"]

@@ -1,0 +1,645 @@
+"""Reading CSV / Parquet files and checking them against the dictionary: clean rows in, bad rows quarantined.
+
+Nothing is silently dropped: every row read is either stored (``clean``) or quarantined with its reasons,
+and ``n_stored + n_quarantined == n_read`` holds for every result.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from careleads.dictionary._normalise import (
+    BoolArray,
+    Problem,
+    empty_column,
+    match_columns,
+    parse_values,
+    placeholders_for,
+    target_dtype,
+)
+from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, Sensitivity
+from careleads.errors import InputError
+from careleads.types import JSONDict, PathLikeStr
+
+IntArray = npt.NDArray[np.intp]
+
+_SAMPLE_BYTES = 256 * 1024
+_DELIMITERS = ",;\t|"
+QUARANTINE_COLUMNS: tuple[str, ...] = ("_source", "_row", "_field", "_reason")
+# spreadsheet row of the first data row: the header is row 1
+_FIRST_DATA_ROW = 2
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """Counts of one ingest: what was read, stored and quarantined, and why.
+
+    Attributes
+    ----------
+    source, table : str
+        The file (or frame) name and the dictionary table it was checked against.
+    n_read, n_stored, n_quarantined : int
+        Data rows read, stored in ``clean`` and sent to ``quarantine``; the last two add up to the first.
+    reasons : dict of str to int
+        Problem kind (``missing_required``, ``unparsable_datetime``, ``unparsable_number``,
+        ``out_of_range``, ``unparsable_boolean``, ``unknown_category``, ``duplicate_key``, ``blank_row``)
+        -> number of quarantined rows with that problem.
+    field_reasons : dict of str to int
+        ``"<field>: <kind>"`` -> number of quarantined rows with that problem in that field.
+    unknown_columns : tuple of str
+        Columns of the input that match no dictionary field; kept in ``clean`` as text.
+    missing_columns : tuple of str
+        Optional dictionary fields absent from the input; present in ``clean`` as all-missing columns.
+    renamed_columns : dict of str to str
+        Input column -> canonical field name, for the columns whose name changed.
+    n_placeholders : dict of str to int
+        Field -> values read as missing because they were placeholders such as "Select" (empty cells
+        not counted).
+    n_normalised : dict of str to int
+        Field -> category values rewritten to their canonical spelling.
+    """
+
+    source: str
+    table: str
+    n_read: int
+    n_stored: int
+    n_quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    field_reasons: dict[str, int] = field(default_factory=dict)
+    unknown_columns: tuple[str, ...] = ()
+    missing_columns: tuple[str, ...] = ()
+    renamed_columns: dict[str, str] = field(default_factory=dict)
+    n_placeholders: dict[str, int] = field(default_factory=dict)
+    n_normalised: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> JSONDict:
+        """Return the summary as plain JSON-ready data."""
+        return {
+            "source": self.source,
+            "table": self.table,
+            "n_read": self.n_read,
+            "n_stored": self.n_stored,
+            "n_quarantined": self.n_quarantined,
+            "reasons": dict(self.reasons),
+            "field_reasons": dict(self.field_reasons),
+            "unknown_columns": list(self.unknown_columns),
+            "missing_columns": list(self.missing_columns),
+            "renamed_columns": dict(self.renamed_columns),
+            "n_placeholders": dict(self.n_placeholders),
+            "n_normalised": dict(self.n_normalised),
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of checking one table against the dictionary.
+
+    Attributes
+    ----------
+    clean : pandas.DataFrame
+        Stored rows: canonical column names in dictionary order (then unknown columns), canonical category
+        values and parsed types (``datetime64[us]`` naive UTC, ``float64``, ``boolean``, ``category`` for
+        closed value lists, ``string`` otherwise). Index 0..n_stored-1.
+    quarantine : pandas.DataFrame
+        Quarantined rows: ``_source``, ``_row`` (spreadsheet row number, header = 1), ``_field`` and
+        ``_reason`` (several joined by ``"; "``), then the original values as text.
+    summary : IngestSummary
+        The counts.
+    """
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    summary: IngestSummary
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _decode_sample(file: Path, head: bytes) -> tuple[str, str]:
+    """Return (encoding, decoded sample), refusing binary content."""
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError(
+            f"{file}: this is a zip archive or an Excel workbook, not a CSV; save the sheet as CSV "
+            "(comma, semicolon or tab separated) or Parquet"
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", head.decode("utf-16", errors="ignore")
+    control = sum(
+        head.count(bytes([code])) for code in (*range(0, 9), 11, 14, *range(16, 27), *range(28, 32))
+    )
+    if b"\x00" in head or control > max(1, len(head) // 100):
+        raise InputError(
+            f"{file}: the file is binary, not a text table; give a CSV (comma, semicolon or tab separated) "
+            "or a Parquet file"
+        )
+    encoding = "utf-8-sig"
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as exc:
+        truncated = len(head) == _SAMPLE_BYTES and exc.start >= len(head) - 4
+        if truncated:
+            text = head[: exc.start].decode(encoding)
+        else:
+            # not UTF-8: Windows exports are the usual culprit; latin-1 reads every byte
+            encoding = "latin-1"
+            text = head.decode(encoding)
+    return encoding, text
+
+
+def _sniff_delimiter(sample: str, *, truncated: bool) -> str:
+    """Guess the delimiter among comma, semicolon, tab and pipe; comma when there is a single column."""
+    lines = sample.splitlines()
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]
+    lines = lines[:100]
+    header = lines[0] if lines else ""
+    widths = {delimiter: len(next(csv.reader([header], delimiter=delimiter))) for delimiter in _DELIMITERS}
+    try:
+        sniffed: str | None = csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = None
+    widest = max(widths, key=lambda delimiter: widths[delimiter])
+    if sniffed is not None and widths.get(sniffed, 0) > 1:
+        return sniffed
+    return widest if widths[widest] > 1 else ","
+
+
+def _read_parquet(file: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(file)
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise InputError(f"{file}: not a readable Parquet file ({exc}); export it again") from exc
+
+
+def read_table(path: PathLikeStr) -> pd.DataFrame:
+    """Read a CSV or Parquet file as it is, without interpreting any value.
+
+    CSV: delimiter (comma, semicolon, tab, pipe) and encoding (UTF-8, UTF-16, else Latin-1) are detected;
+    every column is read as text and nothing is turned into a missing value, so placeholders such as
+    ``"Select"`` or ``"N/A"`` stay visible. Blank lines are kept as rows so that row numbers match the
+    spreadsheet. Parquet (by extension or content) keeps its stored types.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; ``frame.attrs["source"]`` holds the file name.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, binary, an Excel workbook or not a well-formed CSV.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "leads.csv").write_text("lead_id;source\\nL1;Select\\n")
+    >>> read_table(folder / "leads.csv").to_dict("records")
+    [{'lead_id': 'L1', 'source': 'Select'}]
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"{file}: no such file; check the path")
+    if file.is_dir():
+        raise InputError(f"{file}: is a folder; give the path of a CSV or Parquet file")
+    with file.open("rb") as handle:
+        head = handle.read(_SAMPLE_BYTES)
+    if not head.strip():
+        raise InputError(f"{file}: the file is empty; export the table again, with its header row")
+    if head.startswith(b"PAR1") or file.suffix.lower() in {".parquet", ".pq"}:
+        frame = _read_parquet(file)
+    else:
+        encoding, sample = _decode_sample(file, head)
+        delimiter = _sniff_delimiter(sample, truncated=len(head) == _SAMPLE_BYTES)
+        try:
+            frame = pd.read_csv(
+                file,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                encoding=encoding,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError as exc:
+            raise InputError(f"{file}: the file has no header row; export the table again") from exc
+        except pd.errors.ParserError as exc:
+            raise InputError(
+                f"{file}: not a well-formed CSV ({str(exc).strip()}); check that every row has as many "
+                f"fields as the header and that quotes are closed"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{file}: cannot decode the text ({exc}); save it as UTF-8") from exc
+    frame.attrs["source"] = file.name
+    return frame
+
+
+# --------------------------------------------------------------------------------------------- checking
+
+
+@dataclass
+class _Column:
+    """One input column after parsing: clean values plus row-level findings."""
+
+    values: pd.Series
+    raw_empty: BoolArray
+    problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]]
+    n_placeholders: int
+    n_normalised: int
+
+
+def _text_uniques(uniques: pd.Index) -> pd.Series:
+    """Distinct values of a column as stripped text (typed Parquet values are written out first)."""
+    series = pd.Series(uniques, copy=False).reset_index(drop=True)
+    if not (pd.api.types.is_string_dtype(series.dtype) and series.dtype != object):
+        series = series.astype(str)
+    return series.astype("string").str.strip()
+
+
+def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
+    """Distinct values already stored with the field's type (Parquet), or None when they are text."""
+    series = pd.Series(uniques, copy=False).reset_index(drop=True)
+    dtype = series.dtype
+    if (
+        spec.type is FieldType.NUMBER
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    ):
+        return series.astype("float64")
+    if spec.type is FieldType.DATETIME and pd.api.types.is_datetime64_any_dtype(dtype):
+        return series
+    if spec.type is FieldType.BOOLEAN and pd.api.types.is_bool_dtype(dtype):
+        return series.astype("boolean")
+    return None
+
+
+def _expand(values: pd.Series, codes: IntArray) -> pd.Series:
+    """Values per row from values per distinct value; code -1 (missing) gives NA."""
+    padded = pd.concat([values, pd.Series([None], dtype=values.dtype)], ignore_index=True)
+    return padded.iloc[np.where(codes < 0, len(values), codes)].reset_index(drop=True)
+
+
+def _ingest_column(
+    raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
+) -> _Column:
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    n_unique = len(uniques)
+    counts = np.bincount(codes[codes >= 0], minlength=n_unique)
+    show_value = spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER
+
+    typed = _typed_uniques(uniques, spec)
+    if typed is not None:
+        text = typed.astype("string")
+        empty_u = np.zeros(n_unique, dtype=bool)
+        placeholder_u = np.zeros(n_unique, dtype=bool)
+    else:
+        text = _text_uniques(uniques)
+        empty_u = (text == "").to_numpy(dtype=bool, na_value=True)
+        keys = text.str.lower()
+        placeholder_u = keys.isin(placeholders_for(spec, global_missing)).to_numpy(dtype=bool) & ~empty_u
+    missing_u = empty_u | placeholder_u
+    present_index = np.flatnonzero(~missing_u)
+    present = (typed if typed is not None else text).iloc[present_index]
+    parsed, found = parse_values(present, spec, show_value=show_value)
+
+    dtype = target_dtype(spec)
+    rejected = np.zeros(len(present_index), dtype=bool)
+    for problem in found:
+        rejected |= problem.bad
+    # rejected values are quarantined with their rows; in the clean column they are simply missing
+    good_index = present_index[~rejected]
+    good = parsed[~rejected]
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes_u = np.full(n_unique, -1, dtype=np.int64)
+        codes_u[good_index] = dtype.categories.get_indexer(pd.Index(good.astype(str)))
+        values_u = pd.Series(pd.Categorical.from_codes(codes_u, dtype=dtype))
+    else:
+        values_u = empty_column(spec, n_unique)
+        if len(good_index):
+            values_u.iloc[good_index] = good.astype(dtype).to_numpy()
+
+    problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]] = []
+    for problem in found:
+        _add_problem(problems, problem, present_index, n_unique, codes)
+    if required:
+        missing_rows = np.flatnonzero((codes < 0) | missing_u[np.maximum(codes, 0)])
+        messages = np.full(len(missing_rows), f"{spec.name}: required value is missing", dtype=object)
+        problems.append(("missing_required", missing_rows, messages))
+
+    n_normalised = 0
+    if spec.type is FieldType.CATEGORY and spec.values and len(present_index):
+        changed = (parsed.astype("string") != present.astype("string")).to_numpy(dtype=bool, na_value=False)
+        n_normalised = int(counts[present_index][changed].sum())
+    raw_empty = (codes < 0) | empty_u[np.maximum(codes, 0)]
+    return _Column(
+        values=_expand(values_u, codes),
+        raw_empty=raw_empty,
+        problems=problems,
+        n_placeholders=int(counts[placeholder_u].sum()),
+        n_normalised=n_normalised,
+    )
+
+
+def _add_problem(
+    problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]],
+    problem: Problem,
+    present_index: IntArray,
+    n_unique: int,
+    codes: IntArray,
+) -> None:
+    if not problem.bad.any():
+        return
+    bad_u = np.zeros(n_unique + 1, dtype=bool)
+    bad_u[present_index[problem.bad]] = True
+    messages_u = np.full(n_unique + 1, "", dtype=object)
+    messages_u[present_index[problem.bad]] = problem.messages[problem.bad]
+    safe_codes = np.where(codes < 0, n_unique, codes)
+    rows = np.flatnonzero(bad_u[safe_codes])
+    problems.append((problem.kind, rows, messages_u[safe_codes[rows]]))
+
+
+def _duplicate_problem(
+    keys: pd.Series, key: str, valid: BoolArray
+) -> tuple[str, IntArray, npt.NDArray[np.object_]] | None:
+    """Later copies of a key among rows that are otherwise fine (the first good copy is stored)."""
+    positions = np.flatnonzero(valid & keys.notna().to_numpy())
+    candidates = keys.iloc[positions].astype(str).reset_index(drop=True)
+    repeated = candidates.duplicated(keep="first").to_numpy()
+    if not repeated.any():
+        return None
+    first = pd.Index(candidates[~repeated])
+    first_rows = positions[~repeated][first.get_indexer(pd.Index(candidates[repeated]))] + _FIRST_DATA_ROW
+    messages = (
+        f"{key}: duplicate key '"
+        + candidates[repeated]
+        + "' (first stored on row "
+        + pd.Series(first_rows, index=candidates[repeated].index).astype(str)
+        + ")"
+    )
+    return "duplicate_key", positions[repeated], messages.to_numpy(dtype=object)
+
+
+def _join_per_row(rows: IntArray, texts: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Join the texts of each run of equal, sorted row numbers with "; " (one result per distinct row)."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=object)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    pieces = texts.copy()
+    later = np.ones(len(rows), dtype=bool)
+    later[starts] = False
+    pieces[later] = "; " + pieces[later]
+    joined: npt.NDArray[np.object_] = np.add.reduceat(pieces, starts)
+    return joined
+
+
+def ingest_table(
+    frame: pd.DataFrame, dictionary: Dictionary, table: str, *, source: str | None = None
+) -> IngestResult:
+    """Check a table against the dictionary: normalise the good rows, quarantine the bad ones.
+
+    Columns are matched to fields by name or alias, ignoring case, spaces and punctuation. Values equal
+    to a missing-value placeholder (global or field-level, case-insensitive, stripped) become missing.
+    A row is quarantined, once, with all its reasons joined by ``"; "``, when it has a missing required
+    or key value, an unparsable date-time, number or yes/no value, a number outside the field's range,
+    a value outside a closed category list, or a key already stored (later copies), or when it is blank.
+    Columns unknown to the dictionary are kept as text and listed in the summary.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read by :func:`read_table` (text columns; typed Parquet columns are accepted).
+    dictionary : Dictionary
+        The data dictionary.
+    table : str
+        The dictionary table the frame holds (``"leads"``, ``"events"``, ...).
+    source : str, optional
+        Name shown in ``_source`` and messages; default ``frame.attrs["source"]`` or ``"<data frame>"``.
+
+    Returns
+    -------
+    IngestResult
+        ``clean``, ``quarantine`` and ``summary``.
+
+    Raises
+    ------
+    DictionaryError
+        If the dictionary has no such table.
+    InputError
+        If a required field has no column, or two columns match one field.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from careleads.dictionary import load_dictionary
+    >>> frame = pd.DataFrame({"Lead ID": ["L1", "L1"], "Created Date": ["2025-03-04", "2025-03-05"],
+    ...                       "Specialty": ["Ortho", "Derm"]})
+    >>> result = ingest_table(frame, load_dictionary(), "leads", source="leads.csv")
+    >>> result.clean["service_line"].tolist(), result.quarantine["_reason"].tolist()
+    (['orthopedics'], ["lead_id: duplicate key 'L1' (first stored on row 2)"])
+    """
+    spec = dictionary.table(table)
+    name = source if source is not None else str(frame.attrs.get("source", "<data frame>"))
+    n_read = len(frame)
+    columns = [str(column) for column in frame.columns]
+    if len(set(columns)) != len(columns):
+        repeated = sorted({column for column in columns if columns.count(column) > 1})
+        raise InputError(f"{name}: the column name(s) {repeated} appear more than once; rename them")
+    data = frame.set_axis(columns, axis="columns").reset_index(drop=True)
+    mapping = match_columns(columns, spec, name)
+    column_of = {canonical: raw for raw, canonical in mapping.items()}
+    missing = [field_spec.name for field_spec in spec.fields if field_spec.name not in column_of]
+    missing_required = [n for n in missing if spec.field(n).required or n == spec.key]
+    if missing_required:
+        raise InputError(
+            f"{name}: no column for the required field(s) {', '.join(missing_required)} of table {table!r} "
+            f"(columns found: {', '.join(columns) or 'none'}); rename the column, add its name to the "
+            f"field's aliases in the dictionary, or describe this file with `careleads dictionary infer`"
+        )
+    unknown = [column for column in columns if column not in mapping]
+
+    clean: dict[str, pd.Series] = {}
+    blank = np.ones(n_read, dtype=bool)
+    rows: list[IntArray] = []
+    orders: list[IntArray] = []
+    fields: list[npt.NDArray[np.object_]] = []
+    kinds: list[npt.NDArray[np.object_]] = []
+    messages: list[npt.NDArray[np.object_]] = []
+    n_placeholders: dict[str, int] = {}
+    n_normalised: dict[str, int] = {}
+
+    def record(
+        order: int, field_name: str, kind: str, where: IntArray, text: npt.NDArray[np.object_]
+    ) -> None:
+        rows.append(where)
+        orders.append(np.full(len(where), order, dtype=np.intp))
+        fields.append(np.full(len(where), field_name, dtype=object))
+        kinds.append(np.full(len(where), kind, dtype=object))
+        messages.append(text)
+
+    for order, field_spec in enumerate(spec.fields):
+        if field_spec.name not in column_of:
+            clean[field_spec.name] = empty_column(field_spec, n_read)
+            continue
+        parsed = _ingest_column(
+            data[column_of[field_spec.name]],
+            field_spec,
+            dictionary.missing_values,
+            required=field_spec.required or field_spec.name == spec.key,
+        )
+        clean[field_spec.name] = parsed.values
+        blank &= parsed.raw_empty
+        for kind, where, text in parsed.problems:
+            record(order, field_spec.name, kind, where, text)
+        if parsed.n_placeholders:
+            n_placeholders[field_spec.name] = parsed.n_placeholders
+        if parsed.n_normalised:
+            n_normalised[field_spec.name] = parsed.n_normalised
+    for column in unknown:
+        extra = _ingest_column(
+            data[column], FieldSpec(column, FieldType.TEXT), dictionary.missing_values, required=False
+        )
+        clean[column] = extra.values
+        blank &= extra.raw_empty
+
+    problem_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+    if blank.any():
+        # a blank line is one problem, not one per required field
+        keep = ~blank[problem_rows]
+        if rows:
+            rows = [np.concatenate(rows)[keep]]
+            orders = [np.concatenate(orders)[keep]]
+            fields = [np.concatenate(fields)[keep]]
+            kinds = [np.concatenate(kinds)[keep]]
+            messages = [np.concatenate(messages)[keep]]
+        record(
+            -1, "", "blank_row", np.flatnonzero(blank), np.full(int(blank.sum()), "blank row", dtype=object)
+        )
+        problem_rows = np.concatenate(rows)
+    if spec.key is not None and spec.key in column_of:
+        valid = np.ones(n_read, dtype=bool)
+        valid[problem_rows] = False
+        duplicate = _duplicate_problem(clean[spec.key], spec.key, valid)
+        if duplicate is not None:
+            record(spec.names.index(spec.key), spec.key, *duplicate)
+
+    found = pd.DataFrame(
+        {
+            "row": np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp),
+            "order": np.concatenate(orders) if orders else np.zeros(0, dtype=np.intp),
+            "field": np.concatenate(fields) if fields else np.zeros(0, dtype=object),
+            "kind": np.concatenate(kinds) if kinds else np.zeros(0, dtype=object),
+            "message": np.concatenate(messages) if messages else np.zeros(0, dtype=object),
+        }
+    ).sort_values(["row", "order"], kind="stable")
+    bad_rows = found["row"].drop_duplicates().to_numpy()
+    reason = _join_per_row(found["row"].to_numpy(), found["message"].to_numpy(dtype=object))
+    named = found[found["field"] != ""].drop_duplicates(["row", "field"])
+    per_field = pd.Series(
+        _join_per_row(named["row"].to_numpy(), named["field"].to_numpy(dtype=object)),
+        index=named["row"].drop_duplicates().to_numpy(),
+    ).reindex(bad_rows, fill_value="")
+    per_row_kind = found.drop_duplicates(["row", "kind"])
+    reasons = {str(k): int(v) for k, v in per_row_kind["kind"].value_counts().items()}
+    labelled = found.assign(label=found["field"].where(found["field"] != "", "(row)") + ": " + found["kind"])
+    field_reasons = {
+        str(k): int(v) for k, v in labelled.drop_duplicates(["row", "label"])["label"].value_counts().items()
+    }
+
+    keep_mask = np.ones(n_read, dtype=bool)
+    keep_mask[bad_rows] = False
+    clean_frame = pd.DataFrame(clean)[keep_mask].reset_index(drop=True)
+    original = data.iloc[bad_rows].astype("string").reset_index(drop=True)
+    quarantine = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "_source": pd.array([name] * len(bad_rows), dtype="string"),
+                    "_row": (bad_rows + _FIRST_DATA_ROW).astype("int64"),
+                    "_field": pd.array(per_field.to_numpy(), dtype="string"),
+                    "_reason": pd.array(reason, dtype="string"),
+                }
+            ),
+            original.drop(columns=[c for c in QUARANTINE_COLUMNS if c in original.columns]),
+        ],
+        axis="columns",
+    )
+    summary = IngestSummary(
+        source=name,
+        table=table,
+        n_read=n_read,
+        n_stored=len(clean_frame),
+        n_quarantined=len(quarantine),
+        reasons=reasons,
+        field_reasons=field_reasons,
+        unknown_columns=tuple(unknown),
+        missing_columns=tuple(missing),
+        renamed_columns={raw: canonical for raw, canonical in mapping.items() if raw != canonical},
+        n_placeholders=n_placeholders,
+        n_normalised=n_normalised,
+    )
+    assert summary.n_stored + summary.n_quarantined == summary.n_read, "ingest lost or duplicated rows"
+    return IngestResult(clean=clean_frame, quarantine=quarantine, summary=summary)
+
+
+def write_quarantine(result: IngestResult, path: PathLikeStr) -> Path:
+    """Write the quarantined rows of an ingest as CSV (header only when nothing was quarantined).
+
+    Parameters
+    ----------
+    result : IngestResult
+        The ingest whose quarantine to write.
+    path : str or os.PathLike
+        The CSV file to write; missing parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    result.quarantine.to_csv(file, index=False)
+    return file
+
+
+def ingest_file(
+    path: PathLikeStr,
+    dictionary: Dictionary,
+    table: str,
+    quarantine_dir: PathLikeStr | None = None,
+) -> IngestResult:
+    """Read a CSV or Parquet file and ingest it; optionally write its quarantine beside the results.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read (see :func:`read_table`).
+    dictionary : Dictionary
+        The data dictionary.
+    table : str
+        The dictionary table the file holds.
+    quarantine_dir : str or os.PathLike, optional
+        When given, the quarantined rows are written to ``<quarantine_dir>/<file stem>.quarantine.csv``.
+
+    Returns
+    -------
+    IngestResult
+        As :func:`ingest_table`, with the file name as source.
+    """
+    file = Path(path)
+    result = ingest_table(read_table(file), dictionary, table, source=file.name)
+    if quarantine_dir is not None:
+        write_quarantine(result, Path(quarantine_dir) / f"{file.stem}.quarantine.csv")
+    return result
