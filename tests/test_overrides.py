@@ -1,0 +1,363 @@
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from careleads.decisions import (
+    HardRules,
+    decide,
+    load_hard_rules,
+    load_routing,
+    parse_hard_rules,
+    validate_rules_text,
+)
+from careleads.decisions._overrides import SHIPPED_HARD_RULES, RuleInput, is_missing_value, missing_mask
+from careleads.errors import ConfigError
+
+NOW = "2025-03-05 10:00"  # a Wednesday morning
+
+
+def make_lead(**fields: Any) -> dict[str, Any]:
+    """A complete, in-area, consenting lead with a harmless question; `fields` replace any value."""
+    lead: dict[str, Any] = {
+        "lead_id": "L1",
+        "lead_type": "patient",
+        "service_line": "cardiology",
+        "source": "organic_search",
+        "region": "north",
+        "distance_km": 12.0,
+        "insurance": "commercial",
+        "preferred_contact": "phone",
+        "consent_marketing": True,
+        "consent_sms": True,
+        "do_not_profile": False,
+        "inquiry_type": "scheduling",
+        "intake_urgency": "routine",
+        "question": "Do you take new patients for a heart check-up?",
+        "phone": "(555) 010-2000",
+        "email": "someone@example.org",
+    }
+    lead.update(fields)
+    return lead
+
+
+def make_score(lead_id: str = "L1", tier: str = "C", score: int = 30) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "probability": score / 100,
+        "score": score,
+        "tier": tier,
+        "action": f"tier {tier} action",
+        "reasons": "+ scheduling inquiry",
+        "scored_by": "model",
+        "model_version": "m-test",
+    }
+
+
+def rules_held(**fields: Any) -> list[str]:
+    return [o.rule for o in decide(make_lead(**fields), make_score(), now=NOW).overrides]
+
+
+def route_of(**fields: Any) -> str:
+    return decide(make_lead(**fields), make_score(), now=NOW).route.name
+
+
+def rule_yaml(rules: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump({"name": "test-rules", "version": 3, "rules": rules}, sort_keys=False)
+
+
+def a_rule(name: str = "r", **changes: Any) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "name": name,
+        "description": "a test rule",
+        "when": {"field": "region", "equals": "north"},
+        "effect": "block_scoring_outreach",
+        "reason": "because the test says so",
+    }
+    rule.update(changes)
+    return rule
+
+
+# --- the shipped rules, one test each ---------------------------------------------------------------------
+
+
+def test_shipped_rules_load_and_validate() -> None:
+    rules = load_hard_rules()
+    assert [r.name for r in rules.rules] == [
+        "urgent_clinical_symptoms",
+        "spam_like",
+        "incomplete_contact",
+        "billing_existing_patient",
+        "outside_service_area",
+    ]
+    assert all(r.reason and r.description for r in rules.rules)
+    text = resources.files("careleads").joinpath(SHIPPED_HARD_RULES.removeprefix("careleads/"))
+    assert validate_rules_text(text.read_text(encoding="utf-8")) == []
+
+
+def test_urgent_clinical_symptoms_go_to_the_triage_line_never_sales() -> None:
+    decision = decide(
+        make_lead(question="My chest feels tight and I can't breathe since this morning"),
+        make_score(tier="A", score=90),
+        now=NOW,
+    )
+    assert decision.route.name == "clinical_triage"
+    assert decision.route.kind == "clinical"
+    assert decision.route.queue == "clinical_triage_line"
+    assert decision.route.nurture_track is None
+    assert [o.rule for o in decision.overrides] == ["urgent_clinical_symptoms"]
+    assert decision.overrides[0].effect == "force_route"
+    assert "triage" in decision.overrides[0].reason
+    assert decision.review_required
+    # a negated symptom is not urgent: the tier route stands
+    assert route_of(question="No chest pain, I just want a routine check-up") == "email_follow_up"
+
+
+def test_spam_like_goes_to_discard_review() -> None:
+    held = rules_held(inquiry_type="other", phone=None, email="  ")
+    assert held == ["spam_like", "incomplete_contact"]  # both recorded, the first forcing rule routes
+    assert route_of(inquiry_type="other", phone=None, email="  ") == "discard_review"
+    assert "spam_like" not in rules_held(inquiry_type="other", phone=None)  # an e-mail to reply to
+
+
+def test_incomplete_contact_goes_to_data_completion_without_outreach() -> None:
+    decision = decide(make_lead(phone=None, email=None), make_score(tier="A", score=95), now=NOW)
+    assert [o.rule for o in decision.overrides] == ["incomplete_contact"]
+    assert decision.route.name == "data_completion"
+    assert decision.route.call_script is None  # no score-based call
+    assert decision.route.channels == ()
+    assert decision.action.startswith("override incomplete_contact")
+    assert rules_held(phone=None) == []  # one way to reach the lead is enough
+
+
+def test_billing_and_existing_patients_go_to_patient_services() -> None:
+    assert rules_held(inquiry_type="billing_existing") == ["billing_existing_patient"]
+    assert route_of(inquiry_type="billing_existing") == "patient_services"
+    assert route_of(inquiry_type="insurance_pricing") == "email_follow_up"
+
+
+def test_outside_the_service_area_gets_an_informational_reply_unless_telehealth() -> None:
+    assert route_of(region="outside_area") == "informational_reply"
+    assert route_of(region="north", distance_km=150.0) == "informational_reply"
+    assert route_of(region="north", distance_km=99.0) == "email_follow_up"
+    assert route_of(region="outside_area", source="telehealth_app") == "email_follow_up"
+    assert route_of(region="outside_area", distance_km=None, source=None) == "informational_reply"
+
+
+# --- precedence -------------------------------------------------------------------------------------------
+
+
+def test_clinical_triage_wins_over_every_other_rule() -> None:
+    decision = decide(
+        make_lead(
+            question="my dad's face is drooping and his speech is slurred",
+            inquiry_type="billing_existing",
+            region="outside_area",
+        ),
+        make_score(),
+        now=NOW,
+    )
+    assert decision.route.name == "clinical_triage"
+    assert [o.rule for o in decision.overrides] == [
+        "urgent_clinical_symptoms",
+        "billing_existing_patient",
+        "outside_service_area",
+    ]
+
+
+def test_clinical_rules_come_first_even_when_listed_last() -> None:
+    shipped = load_hard_rules()
+    reordered = HardRules(shipped.name, shipped.version, tuple(reversed(shipped.rules)), shipped.source)
+    lead = make_lead(question="I took too many pills and feel dizzy", phone=None, region="outside_area")
+    decision = decide(lead, make_score(), hard_rules=reordered, now=NOW)
+    assert decision.route.name == "clinical_triage"
+    assert decision.overrides[0].rule == "urgent_clinical_symptoms"
+    # without symptoms, file order decides among the other rules (reversed: outside area before contact)
+    decision = decide(
+        make_lead(phone=None, email=None, region="outside_area"), make_score(), hard_rules=reordered
+    )
+    assert decision.route.name == "informational_reply"
+
+
+def test_a_rule_forcing_a_clinical_route_counts_as_clinical_triage() -> None:
+    text = rule_yaml(
+        [
+            a_rule(
+                "billing",
+                when={"field": "inquiry_type", "equals": "billing_existing"},
+                effect={"force_route": "patient_services"},
+            ),
+            a_rule(
+                "urgent_flag",
+                when={"field": "intake_urgency", "equals": "urgent"},
+                effect={"force_route": "clinical_triage"},
+            ),
+        ]
+    )
+    rules = parse_hard_rules(yaml.safe_load(text), "t.yaml", routing=load_routing())
+    lead = make_lead(inquiry_type="billing_existing", intake_urgency="urgent")
+    assert decide(lead, make_score(), hard_rules=rules, now=NOW).route.name == "clinical_triage"
+
+
+def test_block_only_rule_holds_outreach_without_review() -> None:
+    text = rule_yaml([a_rule("low_score", when={"field": "score", "below": 20})])
+    rules = parse_hard_rules(yaml.safe_load(text), "t.yaml", routing=load_routing())
+    low = decide(make_lead(), make_score(tier="D", score=5), hard_rules=rules, now=NOW)
+    assert low.route.name == "hold_no_outreach"
+    assert low.route.channels == ()
+    assert [(o.rule, o.effect) for o in low.overrides] == [("low_score", "block_scoring_outreach")]
+    assert not low.review_required
+    high = decide(make_lead(), make_score(tier="C", score=40), hard_rules=rules, now=NOW)
+    assert high.overrides == () and high.route.name == "email_follow_up"
+
+
+# --- conditions -------------------------------------------------------------------------------------------
+
+
+def test_conditions_column_wise_agree_with_one_lead_at_a_time() -> None:
+    rng = np.random.default_rng(4)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "region": pd.Categorical(rng.choice(np.array(["north", "outside_area", None], dtype=object), n)),
+            "distance_km": rng.choice([5.0, 150.0, np.nan], n),
+            "inquiry_type": rng.choice(np.array(["other", "billing_existing", "scheduling", " ", None]), n),
+            "phone": pd.Series(rng.choice(np.array(["555-0101", "", None]), n), dtype="string"),
+            "email": rng.choice(np.array(["a@example.org", "   ", None]), n),
+            "source": rng.choice(["telehealth_app", "direct"], n),
+            "question": rng.choice(np.array(["crushing chest pain", "no chest pain at all", "hi", None]), n),
+            "score": rng.integers(0, 100, n),
+        }
+    )
+    rules = load_hard_rules()
+    ordered, matrix = rules.evaluate(RuleInput(frame))
+    for i, raw in enumerate(frame.astype(object).to_dict("records")):
+        record = {str(k): v for k, v in raw.items()}
+        _, one = rules.evaluate_one(record)
+        assert one[:, 0].tolist() == matrix[:, i].tolist(), record
+
+
+def test_missing_means_none_nan_or_blank_text_and_absent_fields() -> None:
+    column = pd.Series(["x", "", "  ", None, np.nan], dtype=object)
+    assert missing_mask(column).tolist() == [False, True, True, True, True]
+    assert missing_mask(pd.Series([1.0, np.nan])).tolist() == [False, True]
+    assert [is_missing_value(v) for v in ["x", " ", None, float("nan"), pd.NA, 0]] == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    # the data has no email column at all: it counts as missing, so incomplete_contact holds
+    frame = pd.DataFrame({"phone": [None, "555"], "inquiry_type": ["scheduling", "scheduling"]})
+    ordered, matrix = load_hard_rules().evaluate(frame)
+    held = {r.name: matrix[i].tolist() for i, r in enumerate(ordered)}
+    assert held["incomplete_contact"] == [True, False]
+    assert held["outside_service_area"] == [False, False]
+
+
+def test_numbers_and_scoring_fields_in_conditions() -> None:
+    text = rule_yaml(
+        [
+            a_rule(
+                "far_and_low",
+                when={
+                    "all": [
+                        {"field": "distance_km", "above": 50},
+                        {"field": "probability", "below": 0.2},
+                        {"not": {"field": "tier", "in": ["A"]}},
+                    ]
+                },
+            )
+        ]
+    )
+    rules = parse_hard_rules(yaml.safe_load(text), "t.yaml")
+    frame = pd.DataFrame(
+        {
+            "distance_km": [60, 60, 60, 40, None],
+            "probability": [0.1, 0.3, 0.1, 0.1, 0.1],
+            "tier": ["C", "C", "A", "C", "C"],
+        }
+    )
+    _, matrix = rules.evaluate(frame)
+    assert matrix[0].tolist() == [True, False, False, False, False]
+
+
+# --- YAML errors ------------------------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - name: a\n    when: {field: x, equals: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"rules\.yaml: line \d+, column \d+ is not valid YAML"):
+        load_hard_rules(path)
+    assert validate_rules_text("rules: [") != []
+
+
+def test_errors_name_the_file_the_rule_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        rule_yaml(
+            [
+                a_rule("bad_op", when={"field": "region", "like": "n*"}),
+                a_rule("no_reason", reason=""),
+                a_rule("bad_list", when={"any": [{"field": "region", "in": []}]}),
+                a_rule("bad_number", when={"field": "distance_km", "above": "far"}),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_hard_rules(path)
+    message = str(info.value)
+    assert f"{path}: rule 'bad_op', key 'when'.like: unknown test" in message
+    assert f"{path}: rule 'no_reason', key 'reason': write it in plain words" in message
+    assert "rule 'bad_list', key 'when'.any[0].in: expected a non-empty list" in message
+    assert "rule 'bad_number', key 'when'.above: expected a number" in message
+
+
+def test_validate_rules_text_lists_every_problem_for_the_editor() -> None:
+    text = rule_yaml(
+        [
+            a_rule("dup"),
+            a_rule("dup"),
+            a_rule("nowhere", effect={"force_route": "mars"}),
+            a_rule("nameless_effect", effect="delete_lead"),
+        ]
+    )
+    errors = validate_rules_text(text, where="editor")
+    assert any("rule 'dup', key 'name': the name is used twice" in e for e in errors)
+    assert any("rule 'nameless_effect', key 'effect'" in e for e in errors)
+    # unknown routes are checked once the rules themselves are valid
+    errors = validate_rules_text(
+        rule_yaml([a_rule("nowhere", effect={"force_route": "mars"})]), where="editor"
+    )
+    assert len(errors) == 1 and "route 'mars' is not in" in errors[0] and "rule 'nowhere'" in errors[0]
+    assert validate_rules_text(rule_yaml([a_rule("fine")])) == []
+
+
+def test_urgent_symptoms_may_only_force_a_clinical_route() -> None:
+    text = rule_yaml(
+        [
+            a_rule(
+                "triage_to_sales",
+                when={"field": "question", "urgent_symptoms": True},
+                effect={"force_route": "call_priority"},
+            )
+        ]
+    )
+    errors = validate_rules_text(text)
+    assert len(errors) == 1 and "must go to a route of kind 'clinical'" in errors[0]
+    with pytest.raises(ConfigError, match="triage_to_sales"):
+        parse_hard_rules(yaml.safe_load(text), "x.yaml", routing=load_routing())
+    nurture = rule_yaml([a_rule("to_nurture", effect={"force_route": "nurture_only"})])
+    assert "cannot force a marketing (nurture) route" in validate_rules_text(nurture)[0]
+    negative = rule_yaml([a_rule("not_false", when={"field": "question", "urgent_symptoms": False})])
+    assert "wrap it in 'not'" in validate_rules_text(negative)[0]

@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from careleads.decisions import (
+    BusinessHours,
+    Routing,
+    load_routing,
+    parse_routing,
+    pick_owner,
+    sla_due,
+    validate_routing_text,
+)
+from careleads.errors import ConfigError, NotFoundError
+
+
+def small_routing(**changes: Any) -> dict[str, Any]:
+    """A small valid routing document; `changes` replace top-level keys."""
+    doc: dict[str, Any] = {
+        "version": 2,
+        "name": "test-routing",
+        "default_route": "fallback",
+        "blocked_route": "hold",
+        "no_marketing_route": "reply",
+        "routes": {
+            "call": {"kind": "intake", "queue": "callers", "sla_hours": 4, "channels": ["phone"]},
+            "womens": {"kind": "intake", "queue": "womens_team", "sla_hours": 4, "channels": ["phone"]},
+            "nurture": {"kind": "nurture", "queue": "auto", "channels": ["email"], "nurture": True},
+            "reply": {"kind": "service", "queue": "callers", "sla_hours": 8, "channels": ["email"]},
+            "fallback": {"kind": "review", "queue": "callers", "sla_hours": 2},
+            "hold": {"kind": "hold", "queue": "auto"},
+        },
+        "rules": [
+            {"tier": ["A", "B"], "service_line": "womens_*", "route": "womens"},
+            {"tier": "A", "region": ["north", "south"], "route": "call", "call_script": "north_south_v1"},
+            {"tier": "[AB]", "route": "call"},  # a character class
+            {"tier": "*", "service_line": "*", "route": "nurture"},
+        ],
+        "queues": {
+            "callers": {"capacity": 2, "owners": ["ann", "bob", "cy"]},
+            "womens_team": {"owners": {"dee": 1, "eve": 3}},
+            "auto": {},
+        },
+        "nurture_tracks": {"womens_*": "womens_series", "*": "general"},
+    }
+    doc.update(changes)
+    return doc
+
+
+def routing(**changes: Any) -> Routing:
+    return parse_routing(small_routing(**changes), "test.yaml")
+
+
+def test_shipped_routing_is_valid_and_covers_every_tier() -> None:
+    shipped = load_routing()
+    assert shipped.review_tiers == ("A", "B")
+    for tier in ("A", "B", "C", "D"):
+        route = shipped.match({"tier": tier, "service_line": "cardiology", "region": "east"})
+        assert route.kind in ("intake", "nurture")
+    assert shipped.match({"tier": None}).name == shipped.default_route
+    path = Path(__file__).parents[1] / "src" / "careleads" / "data" / "routing.yaml"
+    assert validate_routing_text(path.read_text(encoding="utf-8")) == []
+
+
+def test_first_matching_rule_wins() -> None:
+    shipped = load_routing()
+    behavioral = shipped.match({"tier": "A", "service_line": "behavioral_health", "region": "north"})
+    assert behavioral.name == "call_priority_behavioral"
+    ortho_north = shipped.match({"tier": "A", "service_line": "orthopedics", "region": "north"})
+    assert (ortho_north.name, ortho_north.queue) == ("call_priority", "intake_ortho_north")
+    ortho_south = shipped.match({"tier": "A", "service_line": "orthopedics", "region": "south"})
+    assert (ortho_south.name, ortho_south.queue) == ("call_priority", "intake_priority")
+    assert shipped.match({"tier": "D", "service_line": "orthopedics"}).name == "nurture_only"
+
+
+def test_wildcards_lists_and_missing_values() -> None:
+    r = routing()
+    assert r.match({"tier": "B", "service_line": "womens_health"}).name == "womens"
+    assert r.match({"tier": "C", "service_line": "womens_health"}).name == "nurture"
+    north = r.match({"tier": "A", "service_line": "cardiology", "region": "north"})
+    assert (north.name, north.call_script) == ("call", "north_south_v1")  # the rule replaced the script
+    east = r.match({"tier": "A", "service_line": "cardiology", "region": "east"})
+    assert (east.name, east.call_script) == ("call", None)  # "[AB]" matched
+    assert r.match({"tier": "AB", "service_line": None}).name == "nurture"  # a missing value matches only "*"
+    assert r.match({"tier": "A", "region": None}).name == "call"
+    assert r.nurture_track("womens_health") == "womens_series"
+    assert r.nurture_track(None) == "general"
+
+
+def test_match_many_agrees_with_match() -> None:
+    r = routing()
+    frame = pd.DataFrame(
+        {
+            "tier": ["A", "B", "C", None, "A", "AB", "B"],
+            "service_line": pd.Categorical(
+                ["womens_health", "cardiology", "womens_health", None, None, "x", " "]
+            ),
+            "region": ["north", "east", None, "north", "south", "north", "west"],
+        }
+    )
+    many = [spec.name for spec in r.match_many(frame)]
+    rows = frame.astype(object).to_dict("records")
+    one = [r.match({str(k): v for k, v in row.items()}).name for row in rows]
+    assert many == one == ["womens", "call", "nurture", "nurture", "call", "nurture", "call"]
+    # a match field the data lacks counts as missing
+    assert [s.name for s in r.match_many(frame.drop(columns="service_line"))][:3] == [
+        "call",
+        "call",
+        "nurture",
+    ]
+
+
+def test_round_robin_within_the_queue() -> None:
+    r = routing()
+    assert r.pick_owner("callers", {}, None) == "ann"
+    assert r.pick_owner("callers", {}, "ann") == "bob"
+    assert r.pick_owner("callers", {}, "cy") == "ann"  # wraps around
+    assert r.pick_owner("callers", {}, "someone_else") == "ann"  # not in this pool: start at the top
+    picks: list[str] = []
+    last: str | None = None
+    counts: dict[str, int] = {}
+    for _ in range(5):
+        owner = r.pick_owner("callers", counts, last)
+        assert owner is not None
+        picks.append(owner)
+        counts[owner] = counts.get(owner, 0) + 1
+        last = owner
+    assert picks == ["ann", "bob", "cy", "ann", "bob"]
+
+
+def test_round_robin_respects_capacity() -> None:
+    r = routing()
+    assert r.pick_owner("callers", {"bob": 2}, "ann") == "cy"  # bob is full (capacity 2): skipped
+    assert r.pick_owner("callers", {"ann": 2, "bob": 2, "cy": 1}, None) == "cy"
+    assert r.pick_owner("callers", {"ann": 2, "bob": 2, "cy": 2}, "ann") is None  # all full: waits
+    assert r.pick_owner("womens_team", {"dee": 1}, None) == "eve"  # per-owner capacity
+    assert r.pick_owner("womens_team", {"dee": 0, "eve": 3}, "dee") == "dee"
+    assert r.pick_owner("auto", {}, None) is None  # no owner pool
+    with pytest.raises(NotFoundError, match="queue 'nobody'"):
+        r.pick_owner("nobody", {}, None)
+    assert pick_owner("clinical_triage_line", {"nurse_ali": 0, "nurse_bea": 8}, None) == "nurse_ali"
+
+
+def test_sla_over_a_weekend() -> None:
+    hours = BusinessHours()
+    friday_afternoon = pd.Timestamp("2025-03-07 16:00")  # a Friday
+    assert sla_due(friday_afternoon, 4, hours) == pd.Timestamp("2025-03-10 10:00")  # Monday
+    assert sla_due(friday_afternoon, 20, hours) == pd.Timestamp("2025-03-11 16:00")  # two business days
+    assert sla_due("2025-03-08 11:00", 3, hours) == pd.Timestamp("2025-03-10 11:00")  # Saturday arrival
+    assert sla_due("2025-03-07 16:00", 4, None) == pd.Timestamp("2025-03-07 20:00")  # calendar clock
+    assert sla_due(friday_afternoon, None, hours) is None
+
+
+def test_same_business_day_caps_the_due_time() -> None:
+    hours = BusinessHours()
+    assert sla_due("2025-03-05 09:00", 4, hours, same_business_day=True) == pd.Timestamp("2025-03-05 13:00")
+    assert sla_due("2025-03-05 16:30", 4, hours, same_business_day=True) == pd.Timestamp("2025-03-05 18:00")
+    # after closing time (or at it) the lead is due the next business day, on Friday evening that is Monday
+    assert sla_due("2025-03-05 18:00", 4, hours, same_business_day=True) == pd.Timestamp("2025-03-06 12:00")
+    assert sla_due("2025-03-07 21:00", 4, hours, same_business_day=True) == pd.Timestamp("2025-03-10 12:00")
+
+
+def test_sla_skips_holidays_and_custom_days() -> None:
+    hours = BusinessHours(time(9, 0), time(17, 0), (0, 1, 2, 3, 4), (date(2025, 3, 10),))
+    assert sla_due("2025-03-07 16:00", 2, hours) == pd.Timestamp("2025-03-11 10:00")  # Monday is a holiday
+    six_days = BusinessHours(weekdays=(0, 1, 2, 3, 4, 5))
+    assert sla_due("2025-03-07 16:00", 4, six_days) == pd.Timestamp("2025-03-08 10:00")  # Saturday open
+    with pytest.raises(ConfigError, match="whole hours"):
+        sla_due("2025-03-07 16:00", 1.5, hours)
+    assert sla_due("2025-03-07 16:00", 0.25, None) == pd.Timestamp("2025-03-07 16:15")
+
+
+def test_routing_errors_name_file_and_key(tmp_path: Path) -> None:
+    bad = small_routing()
+    bad["rules"] = [
+        *bad["rules"],
+        {"tier": "A", "route": "nowhere"},
+        {"tier": "A", "colour": "red", "route": "call"},
+    ]
+    bad["routes"]["call"] = {**bad["routes"]["call"], "queue": "ghosts", "channels": ["phone", "fax"]}
+    bad["queues"]["callers"] = {"owners": ["ann"], "capacity": 0}
+    bad["business_hours"] = {"start": "9am"}
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(bad), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_routing(path)
+    message = str(info.value)
+    assert f"{path}: rule #5, key 'route': 'nowhere' is not a route" in message
+    assert "rule #6, key 'colour': unknown key" in message
+    assert "route 'call', key 'channels': 'fax' is not one of" in message
+    assert "queue 'callers', owner 'ann': capacity (max open leads) must be a whole number >= 1" in message
+    assert "queue 'ghosts' is used by a route but not declared" in message
+    assert "business_hours, key 'start'" in message
+
+
+def test_routing_special_routes_are_checked() -> None:
+    errors = validate_routing_text(
+        yaml.safe_dump(small_routing(no_marketing_route="nurture", blocked_route="call"))
+    )
+    assert any("no_marketing_route" in e and "cannot be a nurture route" in e for e in errors)
+    assert any("blocked_route" in e for e in errors)
+    assert validate_routing_text(yaml.safe_dump(small_routing())) == []
+    assert "is not valid YAML" in validate_routing_text("routes: {")[0]
+    with pytest.raises(ConfigError, match="whole hours"):
+        routing(
+            routes={
+                **small_routing()["routes"],
+                "call": {"kind": "intake", "queue": "callers", "sla_hours": 0.5},
+            }
+        )
