@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from careleads.models._calibration import ProbabilityCalibrator
+from careleads.models._evaluate import EvaluationResult, evaluate_file
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import LeadModel
+from careleads.models._leakage import LeakageReport, LeakageSuspect, audit_leakage
 from careleads.models._metrics import (
     BinaryMetrics,
     binary_metrics,
@@ -13,10 +15,18 @@ from careleads.models._metrics import (
     lift_at,
 )
 from careleads.models._registry import ModelEntry, ModelRegistry
+from careleads.models._tabular import TabularFeatures, logistic_baseline
 from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
 
 __all__ = [
     "BinaryMetrics",
+    "EvaluationResult",
+    "LeakageReport",
+    "LeakageSuspect",
+    "TabularFeatures",
+    "audit_leakage",
+    "evaluate_file",
+    "logistic_baseline",
     "FramePreprocessor",
     "GradientBoostedScorer",
     "LeadModel",

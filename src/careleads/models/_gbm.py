@@ -47,7 +47,10 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         for name in self.feature_names_in_:
             column = X[name] if name in X else pd.Series(np.nan, index=X.index)
             if name in self.categories_:
-                out[name] = pd.Categorical(column.astype("string"), categories=self.categories_[name])
+                levels = self.categories_[name]
+                text = column.astype("string")
+                # levels unseen in training become missing explicitly (pandas 3.1 deprecates the implicit way)
+                out[name] = pd.Categorical(text.where(text.isin(levels)), categories=levels)
             else:
                 out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         return pd.DataFrame(out, index=X.index)

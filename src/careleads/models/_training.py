@@ -66,7 +66,9 @@ def time_split(
 
     The test cut falls on a month boundary so that the report speaks of whole months.
     """
-    times = pd.DatetimeIndex(pd.to_datetime(as_of[usable]))
+    # in nanoseconds whatever the input's unit (pandas 3 reads datetimes as microseconds): the quantiles
+    # below work on the integer values and pd.Timestamp(int) reads nanoseconds
+    times = pd.DatetimeIndex(pd.to_datetime(as_of[usable])).as_unit("ns")
     if len(times) == 0:
         raise NotEnoughDataError("no lead has a closed outcome window; the data is too recent to evaluate")
     ns = times.asi8

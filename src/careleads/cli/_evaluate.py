@@ -1,0 +1,169 @@
+"""`careleads evaluate`: can we predict who converts in this CRM export, honestly?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from careleads.errors import CareleadsError
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _summary_tables(result: Any) -> list[Table]:
+    tables = []
+    leak = Table(title="Leakage suspects", show_lines=False, expand=False)
+    leak.add_column("column", style="bold")
+    leak.add_column("decision")
+    leak.add_column("evidence", overflow="fold")
+    for s in result.leakage.suspects:
+        # user data as Text, never as Rich markup
+        leak.add_row(Text(s.column), "kept (--keep)" if s.kept else "excluded", Text("\n".join(s.evidence)))
+    if not result.leakage.suspects:
+        leak.add_row("-", "-", "no suspects found")
+    tables.append(leak)
+
+    metrics = Table(title=f"Test part ({result.split.kind} split, {result.split.test_rows:,} rows)")
+    metrics.add_column("metric")
+    metrics.add_column(f"model ({result.model_kind})", justify="right")
+    metrics.add_column("logistic baseline", justify="right")
+    test, base = result.test.to_dict(), result.baselines["logistic"].to_dict()
+    for name in ("auc", "pr_auc", "brier", "ece", "lift_top_decile"):
+        metrics.add_row(name, f"{test[name]:.3f}", f"{base[name]:.3f}")
+    tables.append(metrics)
+
+    tiers = Table(title="Conversion by tier (test part)")
+    tiers.add_column("tier")
+    tiers.add_column("leads", justify="right")
+    tiers.add_column("conversion rate", justify="right")
+    for row in result.tiers:
+        rate = row["conversion_rate"]
+        tiers.add_row(Text(str(row["tier"])), f"{row['leads']:,}", "n/a" if rate != rate else f"{rate:.1%}")
+    tables.append(tiers)
+    return tables
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def evaluate(
+        data: Annotated[
+            Path, typer.Argument(help="The lead file: CSV (comma, semicolon or tab) or Parquet.")
+        ],
+        label: Annotated[str, typer.Option("--label", help="The outcome column (converted or not).")],
+        positive: Annotated[
+            str | None,
+            typer.Option("--positive", help="The label value that means converted (default: 1/yes/true)."),
+        ] = None,
+        time_column: Annotated[
+            str | None,
+            typer.Option(
+                "--time-column",
+                help="Each row's scoring moment: train on earlier rows, test on later ones.",
+            ),
+        ] = None,
+        row_order: Annotated[
+            bool,
+            typer.Option(
+                "--row-order", help="The file is sorted by date: train on the first rows, test on the last."
+            ),
+        ] = False,
+        group_column: Annotated[
+            str | None,
+            typer.Option(
+                "--group-column", help="Keep all rows of one person or account on one side of the split."
+            ),
+        ] = None,
+        exclude: Annotated[
+            list[str] | None,
+            typer.Option("--exclude", help="A column never to use (repeat the option for several)."),
+        ] = None,
+        keep: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--keep", help="A leakage suspect to use anyway; the output says so (repeat for several)."
+            ),
+        ] = None,
+        dictionary: Annotated[
+            Path | None,
+            typer.Option(
+                "--dictionary",
+                help="A data dictionary YAML (edit the output of `careleads dictionary infer`); "
+                "inferred from the file if absent.",
+            ),
+        ] = None,
+        test_fraction: Annotated[
+            float,
+            typer.Option("--test-fraction", help="Share of rows (the latest) kept for the one test."),
+        ] = 0.2,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of random splits and models.")] = 0,
+        json_out: Annotated[
+            Path | None, typer.Option("--json", help="Write the machine-readable result to this file.")
+        ] = None,
+        report: Annotated[
+            Path | None,
+            typer.Option(
+                "--report", help="Write an HTML report with plots (ROC, calibration, tiers, drift)."
+            ),
+        ] = None,
+    ) -> None:
+        """Evaluate a CRM export: leakage audit, time-based validation, calibrated model, tiers, drift."""
+        from careleads.models._evaluate import evaluate_file
+
+        console = Console(stderr=True)
+        out = Console()
+        try:
+            with console.status("starting", spinner="dots") as status:
+                result = evaluate_file(
+                    data,
+                    label=label,
+                    positive=positive,
+                    time_column=time_column,
+                    row_order=row_order,
+                    group_column=group_column,
+                    exclude=tuple(exclude or ()),
+                    keep=tuple(keep or ()),
+                    dictionary=dictionary,
+                    test_fraction=test_fraction,
+                    seed=seed,
+                    progress=lambda message: status.update(f"{message} ..."),
+                )
+                if json_out is not None:
+                    status.update("writing the JSON result ...")
+                    _write(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+                if report is not None:
+                    status.update("writing the HTML report ...")
+                    if not report.parent.exists():
+                        raise CareleadsError(f"cannot write {report}: folder {report.parent} does not exist")
+                    result.write_report(report)
+        except CareleadsError as exc:
+            typer.echo(f"error: {_one_line(exc)}", err=True)
+            raise typer.Exit(code=1) from None
+        except OSError as exc:
+            typer.echo(f"error: {_one_line(exc)}", err=True)
+            raise typer.Exit(code=1) from None
+
+        for line in result.summary_lines(include_warnings=False):
+            out.print(line, markup=False, highlight=False)
+        for table in _summary_tables(result):
+            out.print(table)
+        for warning in result.warnings:
+            out.print(Text(f"warning: {warning}", style="yellow"))
+        if json_out is not None:
+            out.print(f"JSON written to {json_out}", markup=False, highlight=False)
+        if report is not None:
+            out.print(f"Report written to {report}", markup=False, highlight=False)
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.parent.exists():
+        raise CareleadsError(f"cannot write {path}: folder {path.parent} does not exist")
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,501 @@
+"""Leakage audit: find columns that carry the outcome instead of predicting it.
+
+Independent detectors look at each column of the training part, each leaving evidence a person can check:
+
+``dictionary_after_outcome`` (strong)
+    The data dictionary says the field is known only after the outcome.
+``later_than_time_column`` (strong)
+    At least 5% (and 5 rows) of the column's dates fall after the row's scoring moment. A smaller share is
+    reported but tolerated as data-entry noise.
+``near_perfect`` (strong)
+    The column alone reaches AUC >= 0.95 on the training part (out-of-fold). Honest lead signals do not
+    separate converters that cleanly; a field written after the outcome does.
+``missing_tracks_label`` (strong when the gap is >= 80 points, or when one outcome has the value filled
+    in (or empty) at least 10 times as often as the other, over at least 20 rows; weak from a 20-point gap
+    with a 2x ratio)
+    Whether the value is filled in differs between converters and non-converters: fields completed after a
+    salesperson's contact are empty for leads nobody worked.
+``filled_with_suspect`` (strong)
+    At least 95% of the column's filled rows (10 or more) are rows where a sparse column with strong
+    missingness evidence is filled: both come from the same post-outcome source, such as a joined deals
+    table, even when the column alone is too sparse to separate the outcome.
+``far_better`` (weak)
+    The column alone reaches AUC >= 0.75 and beats every other column by at least 0.10.
+``dominant_importance`` (weak, after a first fit)
+    The column holds at least half of the fitted model's importance and three times the next column's.
+``status_name`` (weak)
+    The column's name uses outcome/status words (status, stage, result, outcome, won, lost, closed,
+    converted, quality, tag, disposition, qualified, ...).
+``status_values`` (weak)
+    At least 30% of the filled rows, over at least two distinct values, read like a status or the result
+    of a contact attempt ("closed", "lost to", "will revert", "not interested", "wrong number", ...).
+
+A column is a suspect with one strong detector or two weak ones from different families. ``far_better``
+and ``dominant_importance`` are one family (strength): a strong honest feature, such as time spent on the
+website, is typically both far better and dominant, and strength alone is never enough. It must be joined
+by a second, independent sign (status-like name or values, missingness that tracks the label).
+Suspects are excluded unless listed in ``keep``; the report says which were kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import TargetEncoder
+
+from careleads.dictionary._schema import Dictionary, KnownAt
+from careleads.errors import InputError
+from careleads.models._tabular import infer_kinds, to_datetime, to_numeric
+
+NEAR_PERFECT_AUC = 0.95
+FAR_BETTER_AUC = 0.75
+FAR_BETTER_GAP = 0.10
+MISSING_GAP_WEAK = 0.20
+MISSING_RATIO_WEAK = 2.0
+MISSING_GAP_STRONG = 0.80
+FILL_RATIO = 10.0
+ANCHOR_MAX_FILLED = 0.5
+CO_FILLED_SHARE = 0.95
+CO_FILLED_MIN_ROWS = 10
+FILL_RATIO_MIN_ROWS = 20
+LATER_SHARE = 0.05
+LATER_MIN_ROWS = 5
+DOMINANT_SHARE = 0.50
+DOMINANT_RATIO = 3.0
+STATUS_VALUE_SHARE = 0.30
+AUDIT_SAMPLE_ROWS = 200_000
+
+STRONG = frozenset(
+    {
+        "dictionary_after_outcome",
+        "later_than_time_column",
+        "near_perfect",
+        "missing_strong",
+        "filled_with_suspect",
+    }
+)
+# weak detector -> family; two weak detectors must come from different families
+WEAK_FAMILY = {
+    "far_better": "strength",
+    "dominant_importance": "strength",
+    "status_name": "name",
+    "status_values": "values",
+    "missing_tracks_label": "missingness",
+}
+
+STATUS_NAME_WORDS = frozenset(
+    {
+        "status", "stage", "stages", "result", "results", "outcome", "outcomes", "won", "win", "lost", "loss",
+        "closed", "close", "closure", "converted", "conversion", "quality", "tag", "tags", "disposition",
+        "qualified", "qualification", "disqualified", "unqualified", "reason", "lifecycle", "pipeline",
+        "rating", "grade", "verdict", "resolution", "churn", "churned",
+    }
+)  # fmt: skip
+# Phrases that describe where a lead stands after someone worked it. Matched on whole words.
+STATUS_VALUE_PHRASES = (
+    "won", "lost", "lost to", "closed", "closed won", "closed lost", "converted", "qualified", "disqualified",
+    "unqualified", "not qualified", "interested", "not interested", "will revert", "revert", "reverted",
+    "ringing", "busy", "switched off", "no answer", "not answering", "no response", "unreachable",
+    "not reachable", "call back", "callback", "follow up", "followed up", "contacted", "not contacted",
+    "attempted", "in progress", "pending", "rejected", "declined", "accepted", "cancelled", "canceled",
+    "booked", "scheduled", "enrolled", "admitted", "already", "not eligible", "ineligible", "invalid number",
+    "wrong number", "junk", "do not contact", "nurture", "recycled", "dead", "churned", "signed", "hangup",
+    "hang up", "still thinking", "in touch", "in confirmation", "approved", "no show", "dropped",
+    "opportunity", "deal", "sale", "sold", "appointment set", "meeting booked", "not doing",
+)  # fmt: skip
+_STATUS_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(p) for p in STATUS_VALUE_PHRASES), key=len, reverse=True)) + r")\b"
+)
+
+
+@dataclass(frozen=True)
+class LeakageSuspect:
+    """One column the audit looked at closely: which detectors fired and the evidence for each."""
+
+    column: str
+    detectors: tuple[str, ...]
+    evidence: tuple[str, ...]
+    suspect: bool
+    excluded: bool
+    kept: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "detectors": list(self.detectors),
+            "evidence": list(self.evidence),
+            "excluded": self.excluded,
+            "kept": self.kept,
+        }
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    """What the audit found.
+
+    ``suspects`` are the columns with enough evidence to be excluded (unless kept); ``watched`` are
+    columns with a single weak sign, shown so that a person can judge them but used by the model.
+    ``column_auc`` is each column's single-column AUC on the training part (missing where not computed).
+    """
+
+    suspects: tuple[LeakageSuspect, ...]
+    watched: tuple[LeakageSuspect, ...]
+    column_auc: Mapping[str, float]
+    n_rows: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def excluded_columns(self) -> list[str]:
+        return [s.column for s in self.suspects if s.excluded]
+
+    @property
+    def kept_columns(self) -> list[str]:
+        return [s.column for s in self.suspects if s.kept]
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """The JSON ``leakage`` list: one entry per suspect."""
+        return [s.to_dict() for s in self.suspects]
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for s in self.suspects:
+            what = "kept by request despite the evidence" if s.kept else "excluded"
+            lines.append(f"{s.column}: {what}; " + "; ".join(s.evidence))
+        if not self.suspects:
+            lines.append("No leakage suspects found.")
+        return lines
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _normalise(value: str) -> str:
+    return " ".join(re.split(r"[^a-z0-9]+", value.lower())).strip()
+
+
+def _rank_auc(y: np.ndarray, x: np.ndarray) -> float:
+    """Direction-free AUC of a numeric column, missing values placed at whichever end separates better."""
+    filled = ~np.isnan(x)
+    if filled.sum() == 0:
+        return 0.5
+    best = 0.5
+    lo, hi = np.nanmin(x) - 1.0, np.nanmax(x) + 1.0
+    for fill in (lo, hi) if (~filled).any() else (lo,):
+        auc = float(roc_auc_score(y, np.where(filled, x, fill)))
+        best = max(best, auc, 1.0 - auc)
+    return best
+
+
+def _encoded_auc(y: np.ndarray, values: pd.Series, seed: int) -> float:
+    """AUC of out-of-fold target encoding (cross-fitted, so a level cannot predict its own rows)."""
+    text = values.astype("string").fillna("(missing)").to_numpy(dtype=object).reshape(-1, 1)
+    n_minority = int(min(y.sum(), len(y) - y.sum()))
+    folds = StratifiedKFold(n_splits=max(2, min(5, n_minority)), shuffle=True, random_state=seed)
+    encoder = TargetEncoder(target_type="binary", cv=folds)
+    encoded = encoder.fit_transform(text, y)[:, 0]
+    auc = float(roc_auc_score(y, encoded))
+    return max(auc, 1.0 - auc)
+
+
+def _is_missing(col: pd.Series) -> np.ndarray:
+    missing = col.isna().to_numpy(dtype=bool, copy=True)
+    if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+        text = col.astype("string").str.strip()
+        missing |= (text.str.len() == 0).fillna(True).to_numpy(dtype=bool)
+    return missing
+
+
+def _rare_fill_evidence(missing: np.ndarray, y: np.ndarray) -> str:
+    """Evidence when a value is filled in (or left empty) many times more often for one outcome.
+
+    A field filled in only once a lead has converted (a deal size, a won-by owner) may be empty for most
+    converters too, so the gap in missing rates is small; the ratio of fill rates is not.
+    """
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    for state, word in ((~missing, "filled in"), (missing, "empty")):
+        k_pos, k_neg = int(state[y == 1].sum()), int(state[y == 0].sum())
+        r_pos, r_neg = (k_pos + 1) / (n_pos + 2), (k_neg + 1) / (n_neg + 2)
+        for top, bottom, k_top, name, other in (
+            (r_pos, r_neg, k_pos, "positives", "negatives"),
+            (r_neg, r_pos, k_neg, "negatives", "positives"),
+        ):
+            if k_top >= FILL_RATIO_MIN_ROWS and top >= FILL_RATIO * bottom:
+                return (
+                    f"{word} for {_pct_fine(top)} of {name} but {_pct_fine(bottom)} of {other} "
+                    f"({top / bottom:.0f} times as often)"
+                )
+    return ""
+
+
+def _pct_fine(share: float) -> str:
+    return f"{100 * share:.1f}%" if share < 0.1 else _pct(share)
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _kinds_from_dictionary(dictionary: Dictionary, columns: Iterable[str]) -> dict[str, str]:
+    specs = {spec.name: spec for table in dictionary.tables.values() for spec in table.fields}
+    mapping = {
+        "identifier": "identifier",
+        "category": "categorical",
+        "number": "numeric",
+        "boolean": "boolean",
+        "datetime": "datetime",
+        "text": "text",
+    }
+    return {c: mapping[str(specs[c].type)] for c in columns if c in specs}
+
+
+def dominant_column(importance: Mapping[str, float]) -> str | None:
+    """The column holding at least half of a model's importance and three times the next one's, if any."""
+    total = float(sum(max(0.0, v) for v in importance.values()))
+    if total <= 0:
+        return None
+    ranked = sorted(importance.items(), key=lambda kv: -kv[1])
+    top, top_value = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top_value / total >= DOMINANT_SHARE and top_value >= DOMINANT_RATIO * max(second, 1e-12):
+        return top
+    return None
+
+
+def audit_leakage(
+    frame: pd.DataFrame,
+    *,
+    label: str,
+    dictionary: Dictionary | None = None,
+    time_column: str | None = None,
+    fitted_importance: Mapping[str, float] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    keep: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    seed: int = 0,
+) -> LeakageReport:
+    """Audit every column of a training frame for leakage of the outcome.
+
+    Parameters
+    ----------
+    frame
+        The training part (never the test part), one row per lead.
+    label
+        The 0/1 outcome column in ``frame``.
+    dictionary
+        Optional data dictionary; fields marked ``known: after_outcome`` are suspects.
+    time_column
+        The scoring moment of each row; dates later than it are suspects.
+    fitted_importance
+        Importance per input column from a first fitted model; enables the dominance detector.
+    kinds
+        Column -> kind (``numeric``, ``categorical``, ``boolean``, ``datetime``, ``text``, ``identifier``).
+        Defaults to the dictionary's types, then to a guess from the dtypes.
+    keep
+        Suspects to keep as features anyway; they stay listed with their evidence.
+    ignore
+        Columns not to audit (for example a group column).
+    seed
+        Seed of the out-of-fold split and of the row sample on very large frames.
+
+    Returns
+    -------
+    LeakageReport
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 400)
+    >>> frame = pd.DataFrame({"y": y, "visits": rng.poisson(3 + y), "stage": np.where(y, "Won", "Lost")})
+    >>> report = audit_leakage(frame, label="y")
+    >>> report.excluded_columns
+    ['stage']
+    """
+    if label not in frame.columns:
+        raise InputError(f"label column {label!r} is not in the table")
+    target = pd.to_numeric(frame[label], errors="coerce")
+    if target.isna().any() or not target.isin([0, 1]).all():
+        raise InputError(f"label column {label!r} must hold 0/1 values for the audit")
+    unknown_keep = [c for c in keep if c not in frame.columns]
+    if unknown_keep:
+        raise InputError(f"--keep names columns that are not in the table: {unknown_keep}")
+    notes: list[str] = []
+    data = frame
+    if len(frame) > AUDIT_SAMPLE_ROWS:
+        data = frame.sample(n=AUDIT_SAMPLE_ROWS, random_state=seed)
+        notes.append(f"Single-column checks ran on a random sample of {AUDIT_SAMPLE_ROWS:,} training rows.")
+    y = pd.to_numeric(data[label]).to_numpy(dtype=np.int64)
+    skip = {label, *ignore}
+    if time_column is not None:
+        skip.add(time_column)
+    columns = [str(c) for c in data.columns if c not in skip]
+    col_kinds: dict[str, str] = infer_kinds(data[columns])  # type: ignore[assignment]
+    if dictionary is not None:
+        col_kinds.update(_kinds_from_dictionary(dictionary, columns))
+    if kinds is not None:
+        col_kinds.update({c: k for c, k in kinds.items() if c in col_kinds})
+
+    fired: dict[str, dict[str, str]] = {c: {} for c in columns}
+
+    # --- dictionary
+    if dictionary is not None:
+        for table in dictionary.tables.values():
+            for spec in table.fields:
+                if spec.name in fired and spec.known is KnownAt.AFTER_OUTCOME:
+                    about = f" ({spec.description.strip()})" if spec.description.strip() else ""
+                    fired[spec.name]["dictionary_after_outcome"] = f"dictionary: known after_outcome{about}"
+
+    # --- dates after the scoring moment
+    if time_column is not None:
+        moment = to_datetime(data[time_column])
+        for c in columns:
+            if col_kinds.get(c) != "datetime":
+                continue
+            stamp = to_datetime(data[c])
+            both = stamp.notna() & moment.notna()
+            n_later = int((stamp[both] > moment[both]).sum())
+            share = n_later / max(1, int(both.sum()))
+            text = f"{_pct(share)} of values ({n_later:,}) are later than the time column {time_column!r}"
+            if share >= LATER_SHARE and n_later >= LATER_MIN_ROWS:
+                fired[c]["later_than_time_column"] = text
+            elif n_later:
+                notes.append(f"{c}: {text}; below the {_pct(LATER_SHARE)} threshold, kept")
+
+    # --- missingness that tracks the label
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    for c in columns:
+        if n_pos == 0 or n_neg == 0:
+            break
+        missing = _is_missing(data[c])
+        m_pos, m_neg = float(missing[y == 1].mean()), float(missing[y == 0].mean())
+        gap = abs(m_pos - m_neg)
+        ratio = (max(m_pos, m_neg) + 0.01) / (min(m_pos, m_neg) + 0.01)
+        text = f"missing in {_pct(m_neg)} of negatives and {_pct(m_pos)} of positives"
+        rare_side = _rare_fill_evidence(missing, y)
+        if gap >= MISSING_GAP_STRONG:
+            fired[c]["missing_strong"] = text + " (missingness alone separates the outcome)"
+        elif rare_side:
+            fired[c]["missing_strong"] = rare_side
+        elif gap >= MISSING_GAP_WEAK and ratio >= MISSING_RATIO_WEAK:
+            fired[c]["missing_tracks_label"] = text
+
+    # --- filled in together with a column whose filling tracks the outcome (the same post-outcome source)
+    filled = {c: ~_is_missing(data[c]) for c in columns}
+    anchors = [
+        c for c in columns if "missing_strong" in fired[c] and 0 < filled[c].mean() < ANCHOR_MAX_FILLED
+    ]
+    for c in columns:
+        n_filled = int(filled[c].sum())
+        if n_filled < CO_FILLED_MIN_ROWS or any(d in STRONG for d in fired[c]):
+            continue
+        for anchor in anchors:
+            if anchor == c:
+                continue
+            together = int((filled[c] & filled[anchor]).sum())
+            if together >= CO_FILLED_SHARE * n_filled:
+                fired[c]["filled_with_suspect"] = (
+                    f"filled in only where {anchor!r} is filled "
+                    f"({together:,} of its {n_filled:,} filled rows), "
+                    f"and {anchor!r} is filled in depending on the outcome"
+                )
+                break
+
+    # --- names and values that describe a status or outcome
+    for c in columns:
+        words = [w for w in _name_words(c) if w in STATUS_NAME_WORDS]
+        if words:
+            fired[c]["status_name"] = f"name contains the status word(s) {', '.join(repr(w) for w in words)}"
+        if col_kinds.get(c) in ("categorical", "text", "identifier") and not pd.api.types.is_numeric_dtype(
+            data[c]
+        ):
+            counts = data[c].dropna().astype(str).value_counts()
+            counts = counts[counts.index.str.strip().str.len() > 0]
+            if counts.empty:
+                continue
+            matched = [v for v in counts.index if _STATUS_RE.search(_normalise(v))]
+            share = float(counts[matched].sum()) / float(counts.sum()) if matched else 0.0
+            if share >= STATUS_VALUE_SHARE and len(matched) >= 2:
+                examples = ", ".join(repr(v[:60]) for v in matched[:3])
+                fired[c]["status_values"] = (
+                    f"values look like a status: {examples} ({_pct(share)} of filled rows)"
+                )
+
+    # --- single-column strength
+    column_auc: dict[str, float] = {}
+    if n_pos >= 2 and n_neg >= 2:
+        moment_days = to_datetime(data[time_column]) if time_column is not None else None
+        for c in columns:
+            kind = col_kinds.get(c, "categorical")
+            col = data[c]
+            if kind == "identifier" or (kind == "text" and col.nunique() > 0.5 * len(col)):
+                continue
+            if kind == "numeric":
+                column_auc[c] = _rank_auc(y, to_numeric(col).to_numpy())
+            elif kind == "datetime":
+                stamp = to_datetime(col)
+                days = (stamp - moment_days) if moment_days is not None else (stamp - stamp.min())
+                column_auc[c] = _rank_auc(y, days.dt.total_seconds().to_numpy(dtype=np.float64))
+            else:
+                column_auc[c] = _encoded_auc(y, col, seed)
+        ranked = sorted(column_auc.items(), key=lambda kv: -kv[1])
+        for i, (c, auc) in enumerate(ranked):
+            others = [(o, a) for j, (o, a) in enumerate(ranked) if j != i]
+            nxt = f"; the best other column {others[0][0]!r} {others[0][1]:.2f}" if others else ""
+            text = f"alone reaches AUC {auc:.2f} on the training part{nxt}"
+            if auc >= NEAR_PERFECT_AUC:
+                fired[c]["near_perfect"] = text
+            elif auc >= FAR_BETTER_AUC and (not others or auc - others[0][1] >= FAR_BETTER_GAP):
+                fired[c]["far_better"] = text
+
+    # --- dominance in a fitted model
+    if fitted_importance:
+        top = dominant_column(fitted_importance)
+        if top is not None and top in fired:
+            total = float(sum(max(0.0, v) for v in fitted_importance.values()))
+            ranked_imp = sorted(fitted_importance.items(), key=lambda kv: -kv[1])
+            second = ranked_imp[1] if len(ranked_imp) > 1 else None
+            second_text = f"; the next column {second[0]!r} {second[1] / total:.0%}" if second else ""
+            fired[top]["dominant_importance"] = (
+                f"holds {fitted_importance[top] / total:.0%} of the fitted model's importance{second_text}"
+            )
+
+    suspects: list[LeakageSuspect] = []
+    watched: list[LeakageSuspect] = []
+    keep_set = set(keep)
+    for c in columns:
+        found = fired[c]
+        if not found:
+            continue
+        strong = [d for d in found if d in STRONG]
+        families = {WEAK_FAMILY[d] for d in found if d in WEAK_FAMILY}
+        is_suspect = bool(strong) or len(families) >= 2
+        kept = is_suspect and c in keep_set
+        names = tuple("missing_tracks_label" if d == "missing_strong" else d for d in found)
+        entry = LeakageSuspect(
+            column=c,
+            detectors=names,
+            evidence=tuple(found.values()),
+            suspect=is_suspect,
+            excluded=is_suspect and not kept,
+            kept=kept,
+        )
+        (suspects if is_suspect else watched).append(entry)
+    not_suspect_keep = sorted(keep_set - {s.column for s in suspects})
+    if not_suspect_keep:
+        notes.append(f"--keep {', '.join(not_suspect_keep)}: not a leakage suspect, nothing to put back")
+    return LeakageReport(
+        suspects=tuple(suspects),
+        watched=tuple(watched),
+        column_auc=column_auc,
+        n_rows=len(data),
+        notes=tuple(notes),
+    )
