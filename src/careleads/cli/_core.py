@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,9 @@ def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
 
 def fail(error: CareleadsError) -> typer.Exit:
     """Print a one-line error (no traceback) and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {error}")
+    # escaped: messages quote values such as "['a']" that Rich would read as markup; soft_wrap keeps the
+    # message on one line whatever the terminal width
+    console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
     return typer.Exit(code=2)
 
 

@@ -42,9 +42,11 @@ class FeatureSpec:
     time_column: str
     key: str
     excluded: dict[str, str] = field(default_factory=dict)
+    # also build text and conversational features (careleads.features.text_features); opt-in
+    text: bool = False
 
     @classmethod
-    def from_table(cls, table: TableSpec, *, drop: Sequence[str] = ()) -> FeatureSpec:
+    def from_table(cls, table: TableSpec, *, drop: Sequence[str] = (), text: bool = False) -> FeatureSpec:
         categorical: list[str] = []
         numeric: list[str] = []
         boolean: list[str] = []
@@ -84,6 +86,7 @@ class FeatureSpec:
             time_column=table.time_column,
             key=table.key,
             excluded=excluded,
+            text=text,
         )
 
 
@@ -106,7 +109,7 @@ def lead_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
             out[f"has_{name}"] = (values.notna() & (values.str.strip() != "")).astype("float64")
     created = pd.to_datetime(leads[spec.time_column])
     out["created_month"] = created.dt.month.astype("float64")
-    out["created_weekday"] = created.dt.weekday.astype("float64")
+    out["created_weekday"] = created.dt.day_of_week.astype("float64")
     out["created_hour"] = created.dt.hour.astype("float64")
     return out
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,8 +15,10 @@ import yaml
 from sklearn.base import BaseEstimator
 
 from careleads.errors import ConfigError, NotFittedError
-from careleads.models._calibration import ProbabilityCalibrator
 from careleads.types import PathLikeStr
+
+if TYPE_CHECKING:
+    from careleads.models._calibration import ProbabilityCalibrator
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,10 @@ class PointsScorer(BaseEstimator):  # type: ignore[misc]
     Examples
     --------
     >>> import pandas as pd
-    >>> X = pd.DataFrame({"inquiry_type": ["scheduling", "other"], "n_call_request": [1.0, 0.0],
-    ...                   "hours_since_last_event": [1.0, 2.0]})
+    >>> X = pd.DataFrame({"inquiry_type": ["scheduling", "billing_existing"], "n_call_request": [1.0, 0.0],
+    ...                   "hours_since_last_event": [0.0, 2.0]})
     >>> PointsScorer().points(X).tolist()
-    [20.0, -4.0]
+    [20.0, -5.0]
     """
 
     def __init__(self, points_path: PathLikeStr | None = None) -> None:
@@ -178,7 +180,11 @@ class PointsScorer(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> PointsScorer:
         self.table_ = load_points(self.points_path)
-        self.calibrator_ = ProbabilityCalibrator(method="isotonic").fit(self._squash(self.points(X)), y)
+        # imported here: careleads.models imports this module, so a top-level import would be circular
+        from careleads.models._calibration import ProbabilityCalibrator
+
+        calibrator = ProbabilityCalibrator(method="isotonic")
+        self.calibrator_: ProbabilityCalibrator = calibrator.fit(self._squash(self.points(X)), y)
         return self
 
     @staticmethod
@@ -198,7 +204,20 @@ class PointsScorer(BaseEstimator):  # type: ignore[misc]
         rules = [rule for rule, _pts in contributions]
         matrix = np.column_stack([pts for _rule, pts in contributions])
         out = []
-        for row in matrix:
+        for r, row in enumerate(matrix):
             order = np.argsort(-np.abs(row))[:top]
-            out.append([(rules[i].describe(), float(row[i])) for i in order if row[i] != 0])
+            out.append([(self._reason_text(rules[i], X, r), float(row[i])) for i in order if row[i] != 0])
         return out
+
+    @staticmethod
+    def _reason_text(rule: PointRule, X: pd.DataFrame, row: int) -> str:
+        """The lead's own value in plain words, e.g. "insurance: self pay" or "pricing page view x2"."""
+        value = X[rule.field].iloc[row]
+        name = rule.field.removeprefix("n_").replace("_", " ")
+        if rule.per_event is not None:
+            return f"{name} x{float(value):g}"
+        if rule.above is not None:
+            return f"{name} above {rule.above:g}"
+        if isinstance(value, float | np.floating) and float(value) in (0.0, 1.0) and name.startswith("has "):
+            return name if value else f"no {name[4:]}"
+        return f"{name}: {str(value).replace('_', ' ')}"

@@ -153,14 +153,16 @@ class SyntheticData:
     truth: pd.DataFrame
     start: pd.Timestamp
     end: pd.Timestamp
+    # leads that came back after a quiet period (``generate(returning_share=...)``), with their true
+    # probabilities from the moment they return; None when the simulation had no returning leads
+    returns: pd.DataFrame | None = None
 
     def write(self, out_dir: PathLikeStr, *, fmt: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
-        """Write leads, events, outcomes and truth as CSV or Parquet files into `out_dir`."""
-        return write_tables(
-            {"leads": self.leads, "events": self.events, "outcomes": self.outcomes, "truth": self.truth},
-            out_dir,
-            fmt=fmt,
-        )
+        """Write leads, events, outcomes and truth (and returns, if any) as CSV or Parquet into `out_dir`."""
+        tables = {"leads": self.leads, "events": self.events, "outcomes": self.outcomes, "truth": self.truth}
+        if self.returns is not None:
+            tables["returns"] = self.returns
+        return write_tables(tables, out_dir, fmt=fmt)
 
 
 def write_tables(
@@ -222,6 +224,8 @@ def generate(
     months: int = 26,
     bad_row_rate: float = 0.01,
     texts: Callable[[np.ndarray, np.ndarray, np.random.Generator], list[str]] | None = None,
+    text_signals: bool = False,
+    returning_share: float = 0.0,
 ) -> SyntheticData:
     """Simulate `n_leads` patient leads over `months` months starting at `start`.
 
@@ -239,6 +243,18 @@ def generate(
     texts : callable, optional
         ``texts(intents, urgencies, rng) -> list[str]`` for the free-text question; the default uses
         careleads' own text generator.
+    text_signals : bool
+        Make the truth depend on what only the text reveals, as in real exports: the form's inquiry type is
+        left on "Select" more often (30% instead of 12%; the question still says what the lead wants), and a
+        quarter of the leads who write in chat or by text on the first day say that it has become urgent and
+        they want to book (a higher conversion chance that only those messages show). The truth stays a
+        function of what is observable at the scoring moment, messages included. Off by default, so that
+        the same seed gives the same data as before.
+    returning_share : float
+        About this share of the leads that never schedule come back after a quiet period of three months or
+        more (pricing pages, guided intake restarted, a follow-up question in chat), with a renewed
+        conversion chance driven by that renewed activity. Their events and outcomes join the tables and
+        their truth, from the moment they return, is in ``returns``. 0 (the default) adds none.
 
     Examples
     --------
@@ -250,6 +266,8 @@ def generate(
         raise InputError(f"--leads must be at least 100 to simulate a funnel, got {n_leads}")
     if months < 18:
         raise InputError(f"the history must cover at least 18 months, got {months}")
+    if not 0.0 <= returning_share <= 1.0:
+        raise InputError(f"returning_share must be between 0 and 1, got {returning_share}")
     rng = np.random.default_rng(seed)
     n = n_leads
     t0 = pd.Timestamp(start)
@@ -300,7 +318,8 @@ def generate(
     landing_p[source == "physician_referral"] = [0.1, 0.3, 0.05, 0.05, 0.15, 0.33, 0.01, 0.01]
     landing = _choice(rng, LANDING_PAGES, landing_p, n)
 
-    distance = np.round(rng.lognormal(np.log(14), 0.9, n), 1)
+    # capped below the dictionary's 400 km limit, so only injected defects break it
+    distance = np.round(np.minimum(rng.lognormal(np.log(14), 0.9, n), 350.0), 1)
     in_area = distance <= SERVICE_AREA_KM
     region = np.where(in_area, _choice(rng, REGIONS, [0.25, 0.2, 0.2, 0.2, 0.15], n), "outside_area")
     postal = np.char.zfill(rng.integers(10000, 99999, n).astype(str), 5)
@@ -406,6 +425,13 @@ def generate(
     logit -= np.where(~has_phone & ~has_email, 1.2, np.where(~has_phone, 0.45, 0.0))
     logit -= 0.25 * ((contact == "sms") & ~consent_sms)
     logit += 0.35 * np.cos(2 * np.pi * (month_of_year - 1) / 12) - 0.25 * (month_of_year == 12)
+    stated_urgent = np.zeros(n, dtype=bool)
+    if text_signals:
+        # a separate generator keeps the main stream, and so every other column, as without text signals
+        extra = np.random.default_rng([seed, 8])
+        wrote = (early["chat_message"] + early["sms_message"]) > 0
+        stated_urgent = wrote & (extra.random(n) < 0.25)  # only the first day's messages say so
+        logit += 0.8 * stated_urgent
     p_ever = expit(logit)
 
     median_days = np.select(
@@ -471,7 +497,36 @@ def generate(
         ["occurred_at", "lead_id"], kind="stable"
     )
 
-    events = _events(rng, lead_ids, created, as_of, early, scheduled, sched_at, drive, end64, intent, urgency)
+    events = _events(
+        rng,
+        lead_ids,
+        created,
+        as_of,
+        early,
+        scheduled,
+        sched_at,
+        drive,
+        end64,
+        intent,
+        urgency,
+        stated_urgent=stated_urgent,
+    )
+    returns = None
+    if returning_share > 0:
+        from careleads.synth._returns import simulate_returns
+
+        events, outcomes, returns = simulate_returns(
+            np.random.default_rng([seed, 3]),
+            share=returning_share,
+            lead_ids=lead_ids,
+            as_of=as_of,
+            scheduled=scheduled,
+            propensity=propensity,
+            prior_logit=logit,
+            events=events,
+            outcomes=outcomes,
+            end=end64,
+        )
 
     # --- columns a salesperson fills in after contact: they reveal the label ---
     sched_known = scheduled & (sched_at < end64)
@@ -570,7 +625,7 @@ def generate(
         rng,
         leads,
         {
-            "inquiry_type": 0.12,
+            "inquiry_type": 0.3 if text_signals else 0.12,
             "insurance": 0.04,
             "intake_urgency": 0.03,
             "distance_km": 0.02,
@@ -593,6 +648,7 @@ def generate(
         truth=truth_frame,
         start=t0,
         end=t_end,
+        returns=returns,
     )
 
 
@@ -687,6 +743,8 @@ def _events(
     end: np.datetime64,
     intents: np.ndarray,
     urgencies: np.ndarray,
+    *,
+    stated_urgent: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Event rows: the first day's engagement exactly as counted for the truth, then later activity."""
     n = len(lead_ids)
@@ -759,8 +817,13 @@ def _events(
         from careleads.synth._texts import generate_texts
 
         who = frame.loc[talk, "lead_id"].map(pd.Series(np.arange(n), index=lead_ids)).to_numpy()
+        said_intents, said_urgencies = intents[who], urgencies[who]
+        if stated_urgent is not None and stated_urgent.any():
+            # leads whose need became urgent say so in every message: they want to book, now
+            said_intents = np.where(stated_urgent[who], "scheduling", said_intents)
+            said_urgencies = np.where(stated_urgent[who], "urgent", said_urgencies)
         frame.loc[talk, "message_text"] = generate_texts(
-            list(intents[who]), list(urgencies[who]), rng, kind="chat"
+            list(said_intents), list(said_urgencies), rng, kind="chat"
         )
     frame.insert(0, "event_id", _ids("E", len(frame), width=9))
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ms]")

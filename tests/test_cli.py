@@ -1,0 +1,158 @@
+"""The `careleads` command: documented everywhere, thin over the library, one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import pytest
+import typer
+import typer.main
+from typer.testing import CliRunner
+
+import careleads.cli
+from careleads.cli import app
+from careleads.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def command() -> Any:
+    """The click command tree of the whole `careleads` app, every module registered once.
+
+    Typer ships its own copy of click, so the tree is walked by its attributes rather than click's classes.
+    """
+    if not app.registered_commands and not app.registered_groups:
+        careleads.cli._register()
+    return typer.main.get_command(app)
+
+
+def _walk(cmd: Any, path: str) -> Iterator[tuple[str, Any]]:
+    yield path, cmd
+    for name, sub in (getattr(cmd, "commands", None) or {}).items():
+        yield from _walk(sub, f"{path} {name}")
+
+
+def _undocumented(command: Any, name: str) -> tuple[int, list[str]]:
+    """(commands seen, what lacks a help text) in the tree under `command`."""
+    missing: list[str] = []
+    seen = 0
+    for path, cmd in _walk(command, name):
+        seen += 1
+        if not (cmd.help or cmd.short_help or "").strip():
+            missing.append(f"{path}: the command has no help")
+        for param in cmd.params:
+            text = getattr(param, "help", None)
+            if not (text or "").strip():
+                missing.append(f"{path} {param.opts[0]}: no help")
+    return seen, missing
+
+
+def test_every_command_and_option_has_help(command: Any) -> None:
+    seen, missing = _undocumented(command, "careleads")
+    assert seen >= 5  # the app, its commands and the sub-commands of its groups
+    assert not missing, "\n".join(missing)
+
+
+def test_the_help_check_finds_what_is_undocumented() -> None:
+    toy = typer.Typer(help="A documented app.")
+    group = typer.Typer(help="A documented group.")
+    toy.add_typer(group, name="things")
+
+    @toy.command()
+    def ok(x: Annotated[int, typer.Option("--x", help="An x.")] = 0) -> None:
+        """Documented."""
+
+    @group.command()
+    def bare(y: Annotated[int, typer.Option("--y")] = 0, z: Annotated[str, typer.Argument()] = "") -> None:
+        pass
+
+    seen, missing = _undocumented(typer.main.get_command(toy), "toy")
+    assert seen == 4
+    assert missing == [
+        "toy things bare: the command has no help",
+        "toy things bare --y: no help",
+        "toy things bare z: no help",
+    ]
+
+
+def test_the_core_commands_are_registered(command: Any) -> None:
+    assert {"version", "generate", "demo", "train"} <= set(command.commands)
+    generate = command.commands["generate"]
+    assert {"--out", "--leads", "--seed", "--months", "--format"} <= {
+        o for p in generate.params for o in p.opts
+    }
+
+
+def test_top_level_help_lists_the_commands(command: Any) -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    for name in ("generate", "demo", "train"):
+        assert name in result.stdout
+    assert command.help is not None and "healthcare" in command.help
+
+
+def test_generate_writes_the_export(command: Any, tmp_path: Path) -> None:
+    del command  # registers the commands
+    out = tmp_path / "export"
+    result = CliRunner().invoke(app, ["generate", "--leads", "300", "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("leads", "events", "outcomes", "truth"):
+        assert (out / f"{name}.csv").exists()
+        assert str(out / f"{name}.csv") in result.stdout.replace("\n", "")
+    leads = pd.read_csv(out / "leads.csv", dtype=str)
+    assert len(leads) >= 300
+    truth = pd.read_csv(out / "truth.csv")
+    assert len(truth) == 300
+
+
+def test_generate_writes_parquet_on_request(command: Any, tmp_path: Path) -> None:
+    del command
+    result = CliRunner().invoke(
+        app, ["generate", "--leads", "200", "--out", str(tmp_path), "--format", "parquet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(tmp_path / "truth.parquet")) == 200
+
+
+@pytest.mark.parametrize("leads", ["5", "-1"])
+def test_a_bad_number_of_leads_is_a_one_line_error(command: Any, tmp_path: Path, leads: str) -> None:
+    del command
+    result = CliRunner().invoke(app, ["generate", "--leads", leads, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [f"error: --leads must be at least 100 to simulate a funnel, got {leads}"]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_long_error_stays_on_one_line(command: Any, tmp_path: Path) -> None:
+    del command
+    missing = tmp_path / ("a-folder-name-long-enough-to-pass-the-width-of-any-terminal-" * 2)
+    result = CliRunner().invoke(app, ["train", str(missing), "--out", str(tmp_path / "models")])
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert errors == [
+        f"error: {missing} is not a folder; pass the folder that holds leads, events and outcomes"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_error_text_is_printed_verbatim_not_as_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    from careleads.cli._core import fail
+
+    exit_ = fail(InputError("columns ['a', 'b'] and [bold]c[/bold] are unknown"))
+    assert isinstance(exit_, typer.Exit) and exit_.exit_code == 2
+    assert capsys.readouterr().err == "error: columns ['a', 'b'] and [bold]c[/bold] are unknown\n"
+
+
+def test_a_bad_target_is_a_one_line_error(command: Any, tmp_path: Path) -> None:
+    del command
+    (tmp_path / "data").mkdir()
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "data"), "--target", "appointment_scheduled"])
+    assert result.exit_code == 2
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        "error: target 'appointment_scheduled' must look like OUTCOME:DAYS, "
+        "for example appointment_scheduled:30"
+    ]
