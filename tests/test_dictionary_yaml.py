@@ -40,7 +40,8 @@ def field_for_column(dictionary: Dictionary, table: str, column: str) -> str | N
 
 def test_shipped_dictionary_has_the_three_tables_with_keys_and_time_columns() -> None:
     dictionary = load_dictionary()
-    assert set(dictionary.tables) == {"leads", "events", "outcomes"}
+    expected = {"leads", "events", "outcomes", "partnership_leads", "partnership_events"}
+    assert set(dictionary.tables) == expected
     leads = dictionary.table("leads")
     assert (leads.key, leads.time_column) == ("lead_id", "created_at")
     assert (dictionary.table("events").key, dictionary.table("events").time_column) == (

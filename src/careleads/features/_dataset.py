@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from careleads.dictionary._schema import TableSpec
 from careleads.features._point_in_time import FeatureSpec, engagement_features, label_leads, lead_features
 from careleads.features._targets import Target
+
+if TYPE_CHECKING:
+    from careleads.text import IntentClassifier, UrgencyClassifier
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,29 @@ class LeadDataset:
 
 
 def build_features(
-    leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Series, spec: FeatureSpec
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Series,
+    spec: FeatureSpec,
+    *,
+    text: bool | None = None,
+    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
 ) -> pd.DataFrame:
-    """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement."""
+    """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement.
+
+    With `text` (default: ``spec.text``, off unless the data set was built with ``text=True``) the text and
+    conversational features of :func:`careleads.features.text_features` join them; `classifiers` are passed
+    on to it.
+    """
     inbound = lead_features(leads, spec)
     engaged = engagement_features(leads[spec.key], as_of, events)
-    return pd.concat([inbound, engaged], axis=1)
+    parts = [inbound, engaged]
+    # getattr: models pickled before the text option existed carry a spec without it
+    if text if text is not None else getattr(spec, "text", False):
+        from careleads.features._text import text_features
+
+        parts.append(text_features(leads, events, as_of, classifiers=classifiers, key=spec.key))
+    return pd.concat(parts, axis=1)
 
 
 def build_dataset(
@@ -80,12 +101,17 @@ def build_dataset(
     table: TableSpec,
     data_end: pd.Timestamp | None = None,
     drop: Sequence[str] = (),
+    text: bool = False,
+    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
 ) -> LeadDataset:
     """Build the point-in-time data set of `target` from ingested (clean) lead, event and outcome tables.
 
     `data_end` is when the export was taken; by default the latest timestamp in any of the tables.
+    With `text`, the text and conversational features join the others (see
+    :func:`careleads.features.text_features`), and the spec remembers it so that a model trained on them
+    scores with them; `classifiers` default to the ones trained on simulator texts.
     """
-    spec = FeatureSpec.from_table(table, drop=drop)
+    spec = FeatureSpec.from_table(table, drop=drop, text=text)
     leads = leads.reset_index(drop=True)
     created = pd.to_datetime(leads[spec.time_column])
     as_of = created + pd.Timedelta(hours=target.as_of_hours)
@@ -95,7 +121,7 @@ def build_dataset(
             if len(frame):
                 stamps.append(pd.to_datetime(frame["occurred_at"]).max())
         data_end = max(stamps)
-    X = build_features(leads, events, as_of, spec)
+    X = build_features(leads, events, as_of, spec, classifiers=classifiers)
     labels = label_leads(leads[spec.key], as_of, outcomes, target, data_end=data_end)
     return LeadDataset(
         X=X,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from careleads.synth._partnerships import PartnershipData, generate_partnerships
 from careleads.synth._simulator import (
     AS_OF_HOURS,
     OUTCOMES,
@@ -19,7 +20,9 @@ __all__ = [
     "SERVICE_LINES",
     "SOURCES",
     "WINDOWS_DAYS",
+    "PartnershipData",
     "SyntheticData",
     "generate",
+    "generate_partnerships",
     "write_tables",
 ]

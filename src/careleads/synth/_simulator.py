@@ -245,8 +245,8 @@ def generate(
         careleads' own text generator.
     text_signals : bool
         Make the truth depend on what only the text reveals, as in real exports: the form's inquiry type is
-        left on "Select" more often (30% instead of 12%; the question still says what the lead wants), and a
-        quarter of the leads who write in chat or by text on the first day say that it has become urgent and
+        left on "Select" more often (22% instead of 12%; the question still says what the lead wants), and
+        a fifth of the leads who write in chat or by text on the first day say that it has become urgent and
         they want to book (a higher conversion chance that only those messages show). The truth stays a
         function of what is observable at the scoring moment, messages included. Off by default, so that
         the same seed gives the same data as before.
@@ -430,8 +430,8 @@ def generate(
         # a separate generator keeps the main stream, and so every other column, as without text signals
         extra = np.random.default_rng([seed, 8])
         wrote = (early["chat_message"] + early["sms_message"]) > 0
-        stated_urgent = wrote & (extra.random(n) < 0.25)  # only the first day's messages say so
-        logit += 0.8 * stated_urgent
+        stated_urgent = wrote & (extra.random(n) < 0.2)  # only the first day's messages say so
+        logit += 0.7 * stated_urgent
     p_ever = expit(logit)
 
     median_days = np.select(
@@ -625,7 +625,7 @@ def generate(
         rng,
         leads,
         {
-            "inquiry_type": 0.3 if text_signals else 0.12,
+            "inquiry_type": 0.22 if text_signals else 0.12,
             "insurance": 0.04,
             "intake_urgency": 0.03,
             "distance_km": 0.02,

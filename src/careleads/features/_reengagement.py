@@ -1,0 +1,405 @@
+"""Re-engagement: leads that did not convert and come back after a quiet period, re-scored when they return.
+
+A return is the first activity after at least ``quiet_days`` without any (a pricing page, guided intake
+started again, a follow-up question in chat), later than the lead's own first scoring moment, by a lead
+that has not reached the target outcome. It is scored ``as_of_hours`` after it began, on
+
+- the lead's inbound signals (who the lead is, as for a new lead),
+- its renewed activity only (counts from the return to the scoring moment, with the same names as the
+  engagement features of a new lead, so the points baseline scores them alike),
+- what its follow-up messages say (intent and urgency, redacted first; see :func:`text_features`),
+- the time since its last contact and since it was created, and its earlier engagement with decayed
+  weight: each earlier event counts ``0.5 ** (age_days / half_life_days)``, the half-life of the points
+  baseline, so engagement points fade with inactivity.
+
+Scoring such a lead "as new" instead means running the new-lead model on all its history as if it had just
+arrived; :func:`evaluate_reengagement` compares both on a later window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from careleads.dictionary._schema import TableSpec
+from careleads.errors import InputError
+from careleads.features._dataset import LeadDataset, build_features
+from careleads.features._point_in_time import FeatureSpec, engagement_features, label_leads, lead_features
+from careleads.features._targets import Target
+
+if TYPE_CHECKING:
+    from careleads.models._lead_model import LeadModel
+    from careleads.models._training import TrainingResult
+    from careleads.text import IntentClassifier, UrgencyClassifier
+
+__all__ = [
+    "RETURN_COLUMNS",
+    "build_reengagement_dataset",
+    "evaluate_reengagement",
+    "find_returns",
+    "reengagement_features",
+    "score_returning",
+]
+
+RETURN_COLUMNS: tuple[str, ...] = ("lead_id", "last_contact_at", "returned_at", "as_of", "quiet_days")
+DEFAULT_QUIET_DAYS = 60.0
+
+
+def find_returns(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    quiet_days: float = DEFAULT_QUIET_DAYS,
+    as_of_hours: int = 24,
+    outcomes: pd.DataFrame | None = None,
+    outcome: str = "appointment_scheduled",
+    key: str = "lead_id",
+    time_column: str = "created_at",
+) -> pd.DataFrame:
+    """The first return of each lead that went quiet for at least `quiet_days` and then became active again.
+
+    Parameters
+    ----------
+    leads, events : DataFrame
+        Clean leads (``key``, ``time_column``) and events (``lead_id``, ``occurred_at``).
+    quiet_days : float
+        Days without any event (counted from the previous event, or from creation) that make the next
+        event a return.
+    as_of_hours : int
+        Hours after the return at which it is scored; also, a return must begin after the lead's own first
+        scoring moment (creation plus these hours).
+    outcomes : DataFrame, optional
+        When given, leads that reached `outcome` before they returned are left out (they converted).
+    outcome, key, time_column : str
+        The target outcome, the lead id column and the creation time column.
+
+    Returns
+    -------
+    DataFrame
+        One row per returning lead: ``lead_id``, ``last_contact_at``, ``returned_at``, ``as_of`` and
+        ``quiet_days``, in order of return.
+    """
+    if quiet_days <= 0:
+        raise InputError(f"find_returns: quiet_days must be positive, got {quiet_days}")
+    for name, frame, needed in (
+        ("leads", leads, (key, time_column)),
+        ("events", events, ("lead_id", "occurred_at")),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise InputError(f"find_returns: the {name} table lacks {missing}; pass ingested tables")
+    created = pd.Series(
+        pd.to_datetime(leads[time_column]).to_numpy(dtype="datetime64[ns]"),
+        index=leads[key].astype("string").to_numpy(),
+    )
+    created = created[~created.index.duplicated()]
+    frame = pd.DataFrame(
+        {
+            "lead_id": events["lead_id"].astype("string").to_numpy(),
+            "at": pd.to_datetime(events["occurred_at"]).to_numpy(dtype="datetime64[ns]"),
+        }
+    )
+    frame = frame.loc[frame["lead_id"].isin(created.index)].sort_values(["lead_id", "at"], kind="stable")
+    born = created.reindex(frame["lead_id"]).to_numpy()
+    previous = frame.groupby("lead_id", sort=False)["at"].shift(1).to_numpy(dtype="datetime64[ns]")
+    previous = np.where(np.isnat(previous), born, previous)
+    gap = (frame["at"].to_numpy() - previous) / np.timedelta64(1, "D")
+    first_scored = born + np.timedelta64(as_of_hours, "h")
+    is_return = (gap >= quiet_days) & (frame["at"].to_numpy() > first_scored)
+    hits = frame.loc[is_return].assign(last_contact_at=previous[is_return], quiet_days=gap[is_return])
+    hits = hits.drop_duplicates("lead_id", keep="first")
+    out = pd.DataFrame(
+        {
+            "lead_id": hits["lead_id"].to_numpy(),
+            "last_contact_at": hits["last_contact_at"].to_numpy(),
+            "returned_at": hits["at"].to_numpy(),
+            "as_of": hits["at"].to_numpy() + np.timedelta64(as_of_hours, "h"),
+            "quiet_days": hits["quiet_days"].to_numpy(dtype="float64"),
+        }
+    )
+    if outcomes is not None and len(out):
+        reached = outcomes.loc[outcomes["outcome"].astype("string") == outcome]
+        first = pd.to_datetime(reached["occurred_at"]).groupby(reached["lead_id"].astype("string")).min()
+        before = first.reindex(out["lead_id"]).to_numpy(dtype="datetime64[ns]")
+        converted = ~np.isnat(before) & (before <= out["returned_at"].to_numpy())
+        out = out.loc[~converted]
+    return out.sort_values("returned_at", kind="stable").reset_index(drop=True)
+
+
+def _half_life_days(half_life_days: float | None) -> float:
+    if half_life_days is not None:
+        if half_life_days <= 0:
+            raise InputError(f"half_life_days must be positive, got {half_life_days}")
+        return float(half_life_days)
+    from careleads.rules._points import load_points
+
+    return load_points().half_life_days
+
+
+def _rows_of(leads: pd.DataFrame, returns: pd.DataFrame, key: str) -> pd.DataFrame:
+    ids = pd.Index(leads[key].astype("string"))
+    position = ids.get_indexer(pd.Index(returns["lead_id"].astype("string")))
+    if (position < 0).any():
+        absent = returns["lead_id"][position < 0].head(5).tolist()
+        raise InputError(
+            f"{int((position < 0).sum())} returning leads are not in the leads table, e.g. {absent}"
+        )
+    return leads.take(position).reset_index(drop=True)
+
+
+def reengagement_features(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    returns: pd.DataFrame,
+    spec: FeatureSpec,
+    *,
+    half_life_days: float | None = None,
+    text: bool = True,
+    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
+) -> pd.DataFrame:
+    """Features of each returning lead at its return's scoring moment (one row per row of `returns`).
+
+    Parameters
+    ----------
+    leads, events : DataFrame
+        Clean leads and events.
+    returns : DataFrame
+        Returns as found by :func:`find_returns` (``lead_id``, ``last_contact_at``, ``returned_at``,
+        ``as_of``).
+    spec : FeatureSpec
+        Which lead fields are inbound features (see :meth:`FeatureSpec.from_table`).
+    half_life_days : float, optional
+        Half-life of earlier engagement; default the points baseline's (14 days).
+    text : bool
+        Add the question's intent and urgency and what the follow-up messages say.
+    classifiers : (IntentClassifier, UrgencyClassifier), optional
+        For the text features; default the ones trained on simulator texts.
+
+    Returns
+    -------
+    DataFrame
+        Inbound features; ``n_<event type>``, ``n_page_<page>``, ``n_events`` and
+        ``hours_since_last_event`` of the renewed activity only; ``days_since_last_contact``,
+        ``days_since_created``, ``prior_n_events`` and ``prior_engagement_decayed``; and with `text` the
+        question and message features of :func:`careleads.features.text_features` (messages since the
+        return only).
+    """
+    missing = [c for c in RETURN_COLUMNS if c not in returns.columns]
+    if missing:
+        raise InputError(f"reengagement_features: returns lack {missing}; build them with find_returns")
+    half_life = _half_life_days(half_life_days)
+    rows = _rows_of(leads, returns, spec.key)
+    as_of = pd.Series(pd.to_datetime(returns["as_of"]).to_numpy(dtype="datetime64[ns]"))
+    returned_at = pd.Series(
+        pd.to_datetime(returns["returned_at"]).to_numpy(dtype="datetime64[ns]"),
+        index=returns["lead_id"].astype("string").to_numpy(),
+    )
+    ids = returns["lead_id"].astype("string").reset_index(drop=True)
+    ev_ids = events["lead_id"].astype("string")
+    mine = ev_ids.isin(returned_at.index).to_numpy()
+    ev = events.loc[mine]
+    ev_at = pd.to_datetime(ev["occurred_at"]).to_numpy(dtype="datetime64[ns]")
+    start = returned_at.reindex(ev["lead_id"].astype("string")).to_numpy()
+    renewed = ev.loc[ev_at >= start]
+    prior_at, prior_ids = ev_at[ev_at < start], ev["lead_id"].astype("string").to_numpy()[ev_at < start]
+
+    parts = [lead_features(rows, spec), engagement_features(ids, as_of, renewed)]
+    scoring_at = pd.Series(as_of.to_numpy(), index=ids.to_numpy())
+    age_days = (scoring_at.reindex(prior_ids).to_numpy() - prior_at) / np.timedelta64(1, "D")
+    weights = pd.Series(0.5 ** (age_days / half_life)).groupby(prior_ids).sum()
+    counts = pd.Series(np.ones(len(prior_ids))).groupby(prior_ids).sum()
+    created = pd.to_datetime(rows[spec.time_column]).to_numpy(dtype="datetime64[ns]")
+    history = pd.DataFrame(
+        {
+            "days_since_last_contact": (
+                as_of.to_numpy() - pd.to_datetime(returns["last_contact_at"]).to_numpy(dtype="datetime64[ns]")
+            )
+            / np.timedelta64(1, "D"),
+            "days_since_created": (as_of.to_numpy() - created) / np.timedelta64(1, "D"),
+            "prior_n_events": counts.reindex(ids.to_numpy()).fillna(0.0).to_numpy(),
+            "prior_engagement_decayed": weights.reindex(ids.to_numpy()).fillna(0.0).to_numpy(),
+        }
+    )
+    parts.append(history)
+    if text:
+        from careleads.features._text import text_features
+
+        said = text_features(rows, renewed, as_of, classifiers=classifiers, key=spec.key)
+        parts.append(said.rename(columns=lambda c: c if c.startswith("question_") else f"renewed_{c}"))
+    out = pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
+    return out.set_axis(returns.index, axis=0)
+
+
+def build_reengagement_dataset(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    table: TableSpec,
+    target: Target | None = None,
+    data_end: pd.Timestamp | None = None,
+    quiet_days: float = DEFAULT_QUIET_DAYS,
+    half_life_days: float | None = None,
+    text: bool = True,
+    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
+    drop: Sequence[str] = (),
+) -> LeadDataset:
+    """Point-in-time data set of returning leads: features at each return's scoring moment, labels after.
+
+    The label is `target` (default appointment_scheduled within 30 days) counted from the return's
+    scoring moment; returns whose window is still open at `data_end` are censored. The result trains with
+    :func:`careleads.models.train_model` like any other data set (its ``as_of`` is the return's).
+    """
+    target = target or Target()
+    spec = FeatureSpec.from_table(table, drop=drop)
+    returns = find_returns(
+        leads,
+        events,
+        quiet_days=quiet_days,
+        as_of_hours=target.as_of_hours,
+        outcomes=outcomes,
+        outcome=target.outcome,
+        key=spec.key,
+        time_column=spec.time_column,
+    )
+    if data_end is None:
+        stamps = [pd.to_datetime(f["occurred_at"]).max() for f in (events, outcomes) if len(f)]
+        data_end = max(stamps) if stamps else pd.Timestamp.now()
+    X = reengagement_features(
+        leads, events, returns, spec, half_life_days=half_life_days, text=text, classifiers=classifiers
+    )
+    as_of = pd.Series(pd.to_datetime(returns["as_of"]).to_numpy(dtype="datetime64[ns]"))
+    labels = label_leads(returns["lead_id"], as_of, outcomes, target, data_end=pd.Timestamp(data_end))
+    return LeadDataset(
+        X=X,
+        y=labels.label,
+        lead_id=returns["lead_id"],
+        as_of=as_of,
+        censored=labels.censored,
+        converted_before=labels.converted_before,
+        spec=spec,
+        target=target,
+        data_end=pd.Timestamp(data_end),
+    )
+
+
+def score_returning(
+    model: LeadModel,
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    returns: pd.DataFrame,
+    *,
+    half_life_days: float | None = None,
+    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
+) -> pd.DataFrame:
+    """Score returning leads with a re-engagement model, ready for :func:`careleads.decisions.decide_many`.
+
+    A lead marked "do not profile" gets the model's rule fallback instead, and ``scored_by`` says so.
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, ``as_of``, ``probability``, ``score``, ``tier``, ``action``, ``reasons``,
+        ``scored_by``, ``model_version``, ``quiet_days`` (one row per return).
+    """
+    text = any(name.startswith("renewed_n_messages") for name in model.features)
+    X = reengagement_features(
+        leads, events, returns, model.spec, half_life_days=half_life_days, text=text, classifiers=classifiers
+    )
+    probability = model.predict_proba(X)
+    scored_by = np.full(len(X), "model", dtype=object)
+    reasons = [_join(r) for r in model.reasons(X)]
+    rows = _rows_of(leads, returns, model.spec.key)
+    if "do_not_profile" in rows and model.fallback is not None:
+        no_profile = rows["do_not_profile"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if no_profile.any():
+            probability[no_profile] = model.fallback.predict_proba(X.loc[no_profile])[:, 1]
+            scored_by[no_profile] = "rules"
+            for i, r in zip(
+                np.flatnonzero(no_profile), model.fallback.reasons(X.loc[no_profile]), strict=True
+            ):
+                reasons[i] = _join(r)
+    tiers = model.tiers.assign(probability)
+    return pd.DataFrame(
+        {
+            "lead_id": returns["lead_id"].to_numpy(),
+            "as_of": pd.to_datetime(returns["as_of"]).to_numpy(),
+            "probability": probability,
+            "score": np.rint(probability * 100).astype(int),
+            "tier": tiers,
+            "action": [model.tiers.actions[t] for t in tiers],
+            "reasons": reasons,
+            "scored_by": scored_by,
+            "model_version": [
+                model.version if s == "model" else model.fallback.table.version if model.fallback else "rules"
+                for s in scored_by
+            ],
+            "quiet_days": returns["quiet_days"].to_numpy(),
+        }
+    )
+
+
+def _join(reasons: list[tuple[str, float]]) -> str:
+    return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
+
+
+def evaluate_reengagement(
+    training: TrainingResult,
+    dataset: LeadDataset,
+    new_model: LeadModel,
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """AUC on the returning leads of the re-engagement test window, re-scored versus scored as new.
+
+    Parameters
+    ----------
+    training : TrainingResult
+        :func:`careleads.models.train_model` on `dataset` (its test window is used).
+    dataset : LeadDataset
+        The returning leads (:func:`build_reengagement_dataset`).
+    new_model : LeadModel
+        The new-lead model; "as new" runs it on each returning lead's whole history at the return's
+        scoring moment, as if the lead had just arrived.
+    leads, events : DataFrame
+        Clean tables.
+    truth : DataFrame, optional
+        The simulator's ``returns`` truth (``lead_id`` and ``p_<target>``); adds the oracle's AUC.
+
+    Returns
+    -------
+    dict
+        ``n``, ``positive_rate``, ``auc_renewed`` (the re-engagement model), ``auc_as_new`` (the new-lead
+        model), ``auc_rules`` (points baseline on the renewed features) and, with `truth`, ``auc_oracle``.
+    """
+    from careleads.models._metrics import binary_metrics
+
+    test = training.split.test
+    frame = training.test_frame
+    rows = _rows_of(leads, pd.DataFrame({"lead_id": dataset.lead_id[test].to_numpy()}), new_model.spec.key)
+    as_of = pd.Series(dataset.as_of[test].to_numpy())
+    X_new = build_features(rows, events, as_of, new_model.spec)
+    as_new = new_model.predict_proba(X_new)
+    y = frame["y"].to_numpy()
+    result: dict[str, Any] = {
+        "n": int(len(y)),
+        "positive_rate": float(np.mean(y)) if len(y) else float("nan"),
+        "auc_renewed": binary_metrics(y, frame["model"].to_numpy()).auc,
+        "auc_as_new": binary_metrics(y, as_new).auc,
+        "auc_rules": binary_metrics(y, frame["rules"].to_numpy()).auc,
+        "test_start": training.split.test_start.isoformat(),
+    }
+    column = dataset.target.truth_column
+    if truth is not None and column in truth:
+        oracle = truth.drop_duplicates("lead_id").set_index("lead_id")[column]
+        p = oracle.reindex(frame["lead_id"].astype(str)).to_numpy()
+        known = ~np.isnan(p)
+        if known.sum() and len(np.unique(y[known])) == 2:
+            result["auc_oracle"] = binary_metrics(y[known], p[known]).auc
+            result["oracle_coverage"] = float(known.mean())
+    return result
