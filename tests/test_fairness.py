@@ -212,3 +212,26 @@ def test_input_errors_say_what_and_where() -> None:
 def test_thresholds_from_mapping() -> None:
     limits = FairnessThresholds.from_mapping({"min_group_size": 5.0, "parity_difference": 0.2})
     assert limits.min_group_size == 5 and limits.parity_difference == 0.2
+
+
+def test_true_positive_rate_needs_enough_converters() -> None:
+    frame = pd.DataFrame(
+        {
+            "sex": ["female"] * 200 + ["male"] * 200,
+            "score": [50.0] * 400,
+            "tier": (["A"] * 5 + ["D"] * 195) + (["A"] * 100 + ["D"] * 100),
+            "converted": ([1] * 5 + [0] * 195) + ([1] * 100 + [0] * 100),
+        }
+    )
+    report = fairness_report(
+        frame,
+        group_columns=["sex"],
+        score_col="score",
+        tier_col="tier",
+        label_col="converted",
+        positive_tier_set={"A"},
+    )
+    groups = {g.group: g for g in report.attribute("sex").groups}
+    assert groups["female"].true_positive_rate is None  # 5 converters: too few to measure
+    assert groups["male"].true_positive_rate == pytest.approx(1.0)
+    assert not any("Among leads that did convert" in w for w in report.warnings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import pandas as pd
 
 from careleads.datasets import CrmTables, load_crm_folder
 from careleads.features import Target, build_dataset
+from careleads.governance import fairness_of_model, fairness_section
 from careleads.models._metrics import binary_metrics
 from careleads.models._training import TrainingResult, train_model
 from careleads.report import Section, Table, render_report
@@ -107,6 +108,11 @@ def run_demo(
     }
     if text_training is not None:
         metrics["text_comparison"] = text_comparison(training, text_training, seed=seed)
+    say("checking fairness by sensitive group on the test window")
+    fairness = fairness_of_model(
+        training.model, dataset, tables.leads, dictionary=tables.dictionary, rows=training.split.test
+    )
+    metrics["fairness"] = fairness.to_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     say("writing the report")
     report_path = write_training_report(
@@ -114,6 +120,7 @@ def run_demo(
         training,
         tables=tables,
         text_comparison=metrics.get("text_comparison"),
+        extra_sections=[fairness_section(fairness)],
     )
     return DemoResult(
         out_dir=out,
@@ -189,6 +196,7 @@ def write_training_report(
     *,
     tables: CrmTables | None = None,
     text_comparison: dict[str, Any] | None = None,
+    extra_sections: Sequence[Section] = (),
 ) -> Path:
     """An offline HTML report: comparison table, calibration, ROC, gains and conversion by tier."""
     frame = training.test_frame
@@ -267,6 +275,7 @@ def write_training_report(
     ]
     if text_comparison is not None:
         sections.insert(1, _text_section(text_comparison))
+    sections.extend(extra_sections)
     if tables is not None:
         rows = []
         for name, result in tables.results.items():

@@ -50,12 +50,15 @@ class FairnessThresholds:
         Largest tolerated gap in mean score, in score points.
     min_group_size : int
         Groups smaller than this are reported but left out of the gaps (their rates are too noisy).
+    min_converters : int
+        A group's true-positive rate is measured only with at least this many converters in it.
     """
 
     parity_difference: float = 0.10
     equal_opportunity_difference: float = 0.10
     score_mean_difference: float = 10.0
     min_group_size: int = 30
+    min_converters: int = 20
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> FairnessThresholds:
@@ -67,8 +70,9 @@ class FairnessThresholds:
                 f"unknown fairness threshold(s) {', '.join(unknown)}; use {', '.join(sorted(known))}"
             )
         kwargs: dict[str, Any] = dict(values)
-        if "min_group_size" in kwargs:
-            kwargs["min_group_size"] = int(kwargs["min_group_size"])
+        for name in ("min_group_size", "min_converters"):
+            if name in kwargs:
+                kwargs[name] = int(kwargs[name])
         return cls(**kwargs)
 
 
@@ -249,7 +253,9 @@ def _attribute_report(
             if n_labelled:
                 conversion = float(g_labels[known].mean())
             converters = (g_labels == 1).to_numpy()
-            if converters.any():
+            # equal opportunity is measured over a group's converters: with fewer of them than the minimum
+            # group size the rate is noise, and comparing it would raise false alarms
+            if converters.sum() >= thresholds.min_converters:
                 tpr = float(g_selected[converters].mean())
         stats.append(
             {
