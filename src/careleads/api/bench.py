@@ -1,0 +1,294 @@
+"""Load benchmark of ``POST /v1/leads``: prints figures, never a timed test.
+
+``python -m careleads.api.bench --backend sqlite|postgres [--rate 200] [--duration 20]`` starts uvicorn in
+a subprocess on 127.0.0.1 (a fresh SQLite file, or a fresh PostgreSQL database created next to
+``CARELEADS_DATABASE_URL`` and dropped afterwards), trains and publishes a small model (unless
+``--no-model``), then drives new leads at a steady rate from a separate process (httpx, open loop, at most
+``--max-in-flight`` requests outstanding) for a bounded time, and prints throughput and latency percentiles
+as JSON. Requests the client could not start because too many were outstanding are counted as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main", "run_benchmark"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _payloads(n: int, seed: int) -> list[dict[str, Any]]:
+    """Simulated inbound leads (fields known at creation only), each with a unique external id."""
+    from careleads.dictionary import KnownAt, load_dictionary
+    from careleads.synth import generate
+
+    table = load_dictionary().table("leads")
+    allowed = [f.name for f in table.fields if f.known is KnownAt.CREATION]
+    frame = generate(n, seed=seed, bad_row_rate=0.0).leads
+    run = uuid.uuid4().hex[:6]
+    out = []
+    for i, row in enumerate(frame.to_dict("records")):
+        lead = {k: v for k, v in row.items() if k in allowed and isinstance(v, str) and v != ""}
+        lead["lead_id"] = f"BENCH-{run}-{i}"
+        out.append(lead)
+    return out
+
+
+async def _drive(
+    url: str, token: str, payloads: list[dict[str, Any]], rate: float, duration: float, max_in_flight: int
+) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    skipped = 0
+    in_flight = 0
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, limits=limits
+    ) as client:
+
+        async def one(payload: dict[str, Any]) -> None:
+            nonlocal in_flight
+            in_flight += 1
+            start = time.perf_counter()
+            try:
+                response = await client.post("/v1/leads", json=payload)
+                key = str(response.status_code)
+                if response.status_code < 300:
+                    latencies.append(time.perf_counter() - start)
+            except httpx.HTTPError as exc:
+                key = type(exc).__name__
+            finally:
+                in_flight -= 1
+            statuses[key] = statuses.get(key, 0) + 1
+
+        tasks = []
+        begin = time.perf_counter()
+        n_total = int(rate * duration)
+        for i in range(n_total):
+            due = begin + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if in_flight >= max_in_flight:
+                skipped += 1
+                continue
+            tasks.append(asyncio.create_task(one(payloads[i % len(payloads)])))
+        sent_until = time.perf_counter()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - begin
+    lat_ms = np.asarray(latencies) * 1000.0
+    return {
+        "offered_rate_per_s": rate,
+        "duration_s": round(sent_until - begin, 2),
+        "sent": len(tasks),
+        "skipped_client_backlog": skipped,
+        "ok": len(latencies),
+        "statuses": statuses,
+        "throughput_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(float(np.percentile(lat_ms, 50)), 1) if len(lat_ms) else None,
+        "p90_ms": round(float(np.percentile(lat_ms, 90)), 1) if len(lat_ms) else None,
+        "p99_ms": round(float(np.percentile(lat_ms, 99)), 1) if len(lat_ms) else None,
+        "max_ms": round(float(lat_ms.max()), 1) if len(lat_ms) else None,
+    }
+
+
+def _driver_process(args: tuple[str, str, list[dict[str, Any]], float, float, int], queue: Any) -> None:
+    queue.put(asyncio.run(_drive(*args)))
+
+
+def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
+    """Migrate, add an integration user and token, and publish a small model; returns the token."""
+    from careleads.settings import Settings
+    from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
+    from careleads.store.users import create_token, create_user
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with session_scope(make_sessionmaker(engine)) as session:
+        create_user(session=session, name="bench", role="integration")
+        token = create_token(session=session, user_name="bench")
+    engine.dispose()
+    if model:
+        import dataclasses
+
+        from careleads.datasets import load_crm_folder
+        from careleads.features import Target
+        from careleads.models import ModelRegistry, train_model
+        from careleads.synth import generate
+
+        data = generate(4000, seed=1)
+        folder = data_dir / "training"
+        data.write(folder)
+        dataset = load_crm_folder(folder).dataset(Target(), data_end=data.end)
+        dataset = dataclasses.replace(dataset, as_of=dataset.as_of.astype("datetime64[ns]"))
+        trained = train_model(dataset, seed=0).model
+        registry = ModelRegistry(settings.registry_path())
+        registry.publish(registry.register(trained), actor="bench")
+    return token
+
+
+def _postgres_database(base_url: str, name: str, *, create: bool) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def run_benchmark(
+    *,
+    backend: str,
+    rate: float = 200.0,
+    duration: float = 20.0,
+    max_in_flight: int = 64,
+    model: bool = True,
+    workers: int = 1,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Run one benchmark and return its figures (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="careleads-bench-") as tmp:
+        data_dir = Path(tmp)
+        pg_name: str | None = None
+        base = ""
+        if backend == "sqlite":
+            url = f"sqlite:///{data_dir / 'careleads.db'}"
+        else:
+            base = database_url or os.environ.get("CARELEADS_DATABASE_URL", "")
+            if not base.startswith("postgresql"):
+                raise SystemExit(
+                    "--backend postgres needs CARELEADS_DATABASE_URL (or --database-url) of a server"
+                )
+            pg_name = f"careleads_bench_{os.getpid()}"
+            url = _postgres_database(base, pg_name, create=True)
+        try:
+            token = _prepare(data_dir, url, model=model)
+            payloads = _payloads(max(2000, int(rate * duration) + 10), seed=5)
+            port = _free_port()
+            env = {
+                **os.environ,
+                "CARELEADS_DATA_DIR": str(data_dir),
+                "CARELEADS_DATABASE_URL": url,
+                "CARELEADS_LOG_LEVEL": "warning",
+            }
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "careleads.api.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--workers",
+                str(workers),
+            ]
+            server = subprocess.Popen(command, env=env)
+            try:
+                _wait_ready(f"http://127.0.0.1:{port}", server)
+                # warm up (first requests load the model and fill caches)
+                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, payloads[-20:], 5.0, 2.0, 4))
+                context = multiprocessing.get_context("spawn")
+                queue = context.Queue()
+                driver = context.Process(
+                    target=_driver_process,
+                    args=(
+                        (f"http://127.0.0.1:{port}", token, payloads, rate, duration, max_in_flight),
+                        queue,
+                    ),
+                )
+                driver.start()
+                figures: dict[str, Any] = queue.get(timeout=duration + 120)
+                driver.join(timeout=10)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        finally:
+            if pg_name is not None:
+                _postgres_database(base, pg_name, create=False)
+    figures.update(
+        {
+            "backend": backend,
+            "model": "published LightGBM (4,000 simulated leads)" if model else "rule baseline (no model)",
+            "uvicorn_workers": workers,
+            "max_in_flight": max_in_flight,
+            "warm_up_ok": warm["ok"],
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+        }
+    )
+    return figures
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with code {server.returncode}")
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not become ready within a minute")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite", help="Store backend.")
+    parser.add_argument("--rate", type=float, default=200.0, help="Offered requests per second.")
+    parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load (bounded).")
+    parser.add_argument("--max-in-flight", type=int, default=64, help="Most outstanding requests.")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    parser.add_argument("--no-model", action="store_true", help="Score with the rule baseline only.")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: environment).")
+    args = parser.parse_args(argv)
+    figures = run_benchmark(
+        backend=args.backend,
+        rate=args.rate,
+        duration=min(args.duration, 120.0),
+        max_in_flight=args.max_in_flight,
+        model=not args.no_model,
+        workers=args.workers,
+        database_url=args.database_url,
+    )
+    sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Leads: create and score (idempotent on the external id), read with decision and ledger, erase."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+
+from careleads.api.convert import decision_public
+from careleads.api.deps import ContextDep, Principal, SessionDep, require_role
+from careleads.api.schemas import ErasurePublic, LeadCreate, LeadCreated, LeadPublic
+from careleads.store.audit import append_audit
+from careleads.store.leads import create_lead, get_lead, lead_view, ledger
+from careleads.store.review import erase_lead, in_review_queue
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+LeadId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The lead's id in careleads")]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API token"},
+    403: {"description": "The token's role may not do this"},
+}
+
+
+@router.post(
+    "",
+    response_model=LeadCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ERRORS, 200: {"description": "A lead with this external id exists: its current decision"}},
+    summary="Create a lead and score it",
+)
+def post_lead(
+    lead_in: LeadCreate,
+    response: Response,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Annotated[Principal, Depends(require_role("integration"))],
+) -> LeadCreated:
+    """Check the lead against the data dictionary, store it (identifiers encrypted, free text redacted) and
+    score it at once: calibrated score 0-100, tier, reasons, route, overrides and who scored.
+
+    Idempotent on ``lead_id`` (the external id): a repeat returns 200 with the current decision and changes
+    nothing.
+    """
+    result = create_lead(session=session, ctx=ctx, lead_in=lead_in.record(), actor=user.name, role=user.role)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return LeadCreated(
+        id=result.lead.id,
+        external_id=result.lead.external_id,
+        created=result.created,
+        ignored_fields=result.ignored_fields,
+        decision=decision_public(result.entry),
+    )
+
+
+@router.get(
+    "/{lead_id}", response_model=LeadPublic, responses=_ERRORS, summary="A lead, its decision and ledger"
+)
+def read_lead(
+    lead_id: LeadId,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Annotated[Principal, Depends(require_role("integration", "analyst", "reviewer"))],
+) -> LeadPublic:
+    """The lead as the caller's role may see it: analysts get the pseudonymised view, reviewers see contact
+    details only for leads in the review queue, integrations get ids and decisions. The read is audited."""
+    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
+    in_queue = False
+    if user.role == "reviewer":
+        in_queue = in_review_queue(session=session, lead_id=lead.id)
+        if not in_queue:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail="reviewers may read only leads in the review queue"
+            )
+    view = lead_view(
+        ctx=ctx,
+        lead=lead,
+        show_identifiers=not lead.erased and (user.role == "admin" or in_queue),
+        show_external_id=user.role != "analyst",
+        show_texts=user.role in ("admin", "reviewer"),
+    )
+    entries = ledger(session=session, lead=lead)
+    append_audit(
+        session=session,
+        actor=user.name,
+        role=user.role,
+        action="lead.read",
+        subject=f"lead:{lead.id}",
+        details={"contact_shown": view["contact"] is not None, "n_ledger": len(entries)},
+    )
+    decisions = [decision_public(e) for e in entries]
+    return LeadPublic(**view, decision=decisions[-1] if decisions else None, ledger=decisions)
+
+
+@router.delete("/{lead_id}", response_model=ErasurePublic, responses=_ERRORS, summary="Erase a lead")
+def delete_lead(
+    lead_id: LeadId,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Annotated[Principal, Depends(require_role())],
+) -> ErasurePublic:
+    """Remove the lead's identifiers and free text from the store, the analytics layer and the outbox; a
+    tombstone (id, pseudonym, ledger) stays and the erasure is audited."""
+    report = erase_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
+    return ErasurePublic(**report.to_dict())

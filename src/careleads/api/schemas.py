@@ -1,0 +1,447 @@
+"""Request and response schemas, one family per entity (``LeadCreate``, ``LeadPublic``, ``LeadsPublic``, ...).
+
+Lead input is checked twice: here only for shape (scalar values, sizes), then against the data dictionary
+exactly as files are (types, allowed values, ranges), which gives field-level 422 messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from careleads.store.review import FEEDBACK_LABELS
+from careleads.store.users import ROLES
+
+Scalar = str | int | float | bool | None
+Role = Literal["admin", "analyst", "reviewer", "auditor", "integration"]
+FeedbackLabel = Literal["scheduled", "not_a_fit", "follow_later", "wrong_route", "duplicate", "unreachable"]
+if set(get_args(Role)) != set(ROLES) or set(get_args(FeedbackLabel)) != set(
+    FEEDBACK_LABELS
+):  # pragma: no cover
+    raise ImportError("careleads.api.schemas: Role or FeedbackLabel is out of step with the store")
+
+MAX_FIELD_CHARS = 5000
+
+LEAD_EXAMPLE: dict[str, Any] = {
+    "lead_id": "CRM-000123",
+    "created_at": "2025-03-04T14:22:10",
+    "lead_type": "patient",
+    "service_line": "Ortho",
+    "source": "Doctor referral",
+    "landing_page": "service_page",
+    "region": "north",
+    "insurance": "PPO",
+    "preferred_contact": "phone",
+    "consent_marketing": True,
+    "consent_sms": False,
+    "inquiry_type": "scheduling",
+    "intake_urgency": "soon",
+    "full_name": "Maria Lopez",
+    "email": "maria.lopez@example.org",
+    "phone": "(555) 123-4567",
+    "question": "My knee hurts when climbing stairs, can I see a specialist next week?",
+}
+
+
+class _Flexible(BaseModel):
+    """Named fields plus any other scalar fields (checked against the data dictionary afterwards)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _scalars_only(self) -> _Flexible:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, str | int | float | bool) and value is not None:
+                raise ValueError(f"field {name!r} must be a text, number, true/false or null value")
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise ValueError(f"field {name!r} is longer than {MAX_FIELD_CHARS} characters")
+        return self
+
+    def record(self) -> dict[str, Any]:
+        """All fields, named and extra, without the unset ones."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class LeadCreate(_Flexible):
+    """A lead in the data dictionary's field names (or aliases); unknown fields are reported, not stored."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [LEAD_EXAMPLE]})
+
+    lead_id: str = Field(min_length=1, max_length=200, description="The lead's id in the CRM (external id).")
+    created_at: str | None = Field(
+        default=None, max_length=40, description="When the lead arrived (ISO 8601); default: now."
+    )
+
+
+class EventCreate(_Flexible):
+    """An engagement event of a lead."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "E-000987",
+                    "occurred_at": "2025-03-04T15:01:00",
+                    "event_type": "call_request",
+                }
+            ]
+        },
+    )
+
+    event_id: str = Field(min_length=1, max_length=200, description="The event's id (idempotency key).")
+    occurred_at: str = Field(min_length=1, max_length=40, description="When it happened (ISO 8601).")
+    event_type: str = Field(
+        min_length=1, max_length=60, description="page_view, email_click, call_request, ..."
+    )
+    page: str | None = Field(default=None, max_length=60, description="For page views: which page.")
+    message_text: str | None = Field(
+        default=None, max_length=MAX_FIELD_CHARS, description="Chat or SMS text; stored redacted."
+    )
+
+
+class OutcomeCreate(_Flexible):
+    """A funnel step the lead reached."""
+
+    outcome: str = Field(min_length=1, max_length=60, description="e.g. appointment_scheduled")
+    occurred_at: str = Field(min_length=1, max_length=40, description="When (ISO 8601).")
+
+
+class OverridePublic(BaseModel):
+    rule: str
+    effect: str
+    reason: str
+    route: str | None = None
+
+
+class RoutePublic(BaseModel):
+    name: str | None = None
+    kind: str | None = None
+    queue: str | None = None
+    owner: str | None = None
+    assignment: str | None = None
+    call_script: str | None = None
+    intake_form: str | None = None
+    sla_hours: float | None = None
+    sla_due: str | None = None
+    nurture_track: str | None = None
+    channels: list[str] = []
+    action: str | None = None
+    notes: list[str] = []
+
+
+DECISION_EXAMPLE: dict[str, Any] = {
+    "score_id": 17,
+    "scored_at": "2025-03-04T14:22:11",
+    "probability": 0.41,
+    "score": 41,
+    "tier": "A",
+    "action": "call the same business day",
+    "reasons": ["+ asked for a call", "+ pricing page views", "- time since last activity"],
+    "scored_by": "model",
+    "model_version": "appointment_scheduled_30d-20250301T101500-ab12",
+    "fallback": False,
+    "overrides": [],
+    "route": {
+        "name": "call_priority",
+        "kind": "intake",
+        "queue": "intake_ortho_north",
+        "owner": "elena",
+        "assignment": "assigned",
+        "call_script": "call_priority_v1",
+        "intake_form": "intake_full_v1",
+        "sla_hours": 4,
+        "sla_due": "2025-03-04T18:22:11",
+        "nurture_track": None,
+        "channels": ["phone", "email"],
+        "action": "call the same business day",
+        "notes": [],
+    },
+    "review_required": True,
+    "change_reason": "created",
+}
+
+
+class DecisionPublic(BaseModel):
+    """A lead's decision: calibrated score 0-100, tier, reasons in plain words, route, overrides, scorer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
+
+    score_id: int
+    scored_at: datetime
+    probability: float
+    score: int
+    tier: str
+    action: str | None
+    reasons: list[str]
+    scored_by: str = Field(description="model, or rules (no published model, or 'do not profile')")
+    model_version: str
+    fallback: bool = Field(description="True when the rule baseline scored because no model is published")
+    overrides: list[OverridePublic]
+    route: RoutePublic
+    review_required: bool
+    change_reason: str
+
+
+class LeadCreated(BaseModel):
+    """The stored lead's id and its decision; ``created`` is False for a repeat of a known external id."""
+
+    id: int
+    external_id: str | None
+    created: bool
+    ignored_fields: list[str] = Field(
+        description="Input fields the data dictionary does not know (not stored)."
+    )
+    decision: DecisionPublic
+
+
+class EventRecorded(BaseModel):
+    lead_id: int
+    event_created: bool = Field(description="False when this event id was recorded before (nothing changed)")
+    ledger_changed: bool = Field(description="True when the score, tier or route changed")
+    decision: DecisionPublic
+
+
+class OutcomePublic(BaseModel):
+    id: int
+    lead_id: int
+    outcome: str
+    occurred_at: datetime
+
+
+class LeadPublic(BaseModel):
+    """A lead as the caller's role may see it, with its current decision and ledger."""
+
+    id: int
+    pseudonym: str
+    external_id: str | None = Field(description="Hidden from analysts (pseudonymised view)")
+    created_at: datetime
+    received_at: datetime
+    erased: bool
+    erased_at: datetime | None
+    fields: dict[str, Any]
+    texts: dict[str, Any] | None = Field(description="Redacted free text (not for analysts)")
+    contact: dict[str, str] | None = Field(
+        description="Decrypted contact details: admin, or reviewer in queue"
+    )
+    has_identifiers: list[str]
+    decision: DecisionPublic | None
+    ledger: list[DecisionPublic]
+
+
+class LeadsPublic(BaseModel):
+    data: list[LeadPublic]
+    count: int
+
+
+class ScoreRequest(BaseModel):
+    """Leads to score without storing anything."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"leads": [LEAD_EXAMPLE]}]})
+
+    leads: list[LeadCreate] = Field(min_length=1, max_length=1000)
+
+
+class ScoredLead(BaseModel):
+    lead_id: str
+    score: int | None
+    probability: float | None
+    tier: str | None
+    action: str
+    reasons: str
+    scored_by: str
+    model_version: str
+    fallback: bool
+    overrides: list[OverridePublic]
+    route: RoutePublic
+    review_required: bool
+    notes: list[str]
+    ignored_fields: list[str]
+
+
+class ScoresPublic(BaseModel):
+    data: list[ScoredLead]
+    count: int
+
+
+class BatchPublic(BaseModel):
+    id: str
+    status: str
+    source_name: str
+    created_at: datetime
+    finished_at: datetime | None
+    n_rows: int | None
+    n_scored: int | None
+    n_quarantined: int | None
+    error: str | None
+    result_url: str | None
+
+
+class ReviewItemPublic(BaseModel):
+    task_id: int
+    lead_id: int
+    queue: str
+    owner: str | None
+    tier: str
+    sla_due: datetime | None
+    score: int | None
+    route: str | None
+    action: str | None
+    reasons: list[str]
+    overrides: list[OverridePublic]
+    contact: dict[str, str] = Field(description="Decrypted contact details (leads in the queue only)")
+    texts: dict[str, Any] | None = Field(description="Redacted free text")
+
+
+class ReviewQueuePublic(BaseModel):
+    data: list[ReviewItemPublic]
+    count: int
+
+
+class RouteChange(BaseModel):
+    queue: str = Field(min_length=1, max_length=120)
+    owner: str | None = Field(default=None, max_length=120)
+
+
+class FeedbackCreate(BaseModel):
+    """A reviewer's label and note; give ``route`` to change the route, leave it out to confirm it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"label": "scheduled", "note": "booked for Tuesday", "route": None}]},
+    )
+
+    label: FeedbackLabel
+    note: str | None = Field(default=None, max_length=MAX_FIELD_CHARS, description="Stored redacted")
+    route: RouteChange | None = None
+
+
+class FeedbackPublic(BaseModel):
+    id: int
+    lead_id: int
+    label: str
+    note: str | None
+    reviewer: str
+    route_action: str
+    created_at: datetime
+    decision: DecisionPublic
+
+
+class ModelPublic(BaseModel):
+    version: str
+    target: str
+    trained_at: str
+    test_auc: float | None
+    test_ece: float | None
+    published: bool
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int
+    target: str
+    published_version: str | None
+
+
+class PublishResult(BaseModel):
+    target: str
+    published_version: str
+    history: list[dict[str, str]]
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPublic(BaseModel):
+    data: list[AuditEntryPublic]
+    count: int
+
+
+class AuditVerifyPublic(BaseModel):
+    ok: bool
+    n_entries: int
+    broken_index: int | None
+    broken_id: str | None
+    reason: str | None
+    message: str
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Role
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]
+    count: int
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=120)
+
+
+class TokenCreated(BaseModel):
+    user: str
+    role: str
+    token: str = Field(description="Shown once: only its hash is stored")
+
+
+class OutboxItemPublic(BaseModel):
+    id: int
+    lead_id: int
+    idempotency_key: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    payload: dict[str, Any]
+
+
+class OutboxPublic(BaseModel):
+    data: list[OutboxItemPublic]
+    count: int
+
+
+class DeliveryPublic(BaseModel):
+    n_attempted: int
+    n_delivered: int
+    n_failed: int
+    n_dead: int
+
+
+class ErasurePublic(BaseModel):
+    lead_id: int
+    n_events_scrubbed: int
+    n_feedback_scrubbed: int
+    n_outbox_scrubbed: int
+    n_analytics_rows: int
+
+
+class HealthPublic(BaseModel):
+    status: str
+    database: str
+    schema_revision: str | None
+    published_model: str | None

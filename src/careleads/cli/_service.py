@@ -1,0 +1,389 @@
+"""Service commands: serve, db, users, tokens, audit, outbox, erase, models.
+
+Settings come from the environment (``CARELEADS_*``, see ``careleads serve --help`` and docs); commands act
+as the local administrator and are audited as ``cli:<login>``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from careleads.errors import CareleadsError
+
+console = Console(stderr=True)
+out = Console()
+
+ROLE_HELP = "One of admin, analyst, reviewer, auditor, integration."
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _fail(error: CareleadsError) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {error}")
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def _store() -> Iterator[sessionmaker[Session]]:
+    """A session factory on the configured database (migrated first when it is the embedded default)."""
+    from careleads.errors import ConfigError
+    from careleads.settings import get_settings
+    from careleads.store import has_tables, make_engine, make_sessionmaker, upgrade
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.is_embedded_default and settings.auto_upgrade:
+            upgrade(engine)
+        elif not has_tables(engine):
+            raise ConfigError("the database has no careleads tables; run `careleads db upgrade` first")
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the service commands to the `careleads` app."""
+    db_app = typer.Typer(help="The operational store's schema.", no_args_is_help=True)
+    users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+    tokens_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+    audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+    outbox_app = typer.Typer(help="CRM write-back records.", no_args_is_help=True)
+    models_app = typer.Typer(help="The model registry: list, publish, roll back.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(outbox_app, name="outbox")
+    app.add_typer(models_app, name="models")
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+        workers: Annotated[int, typer.Option("--workers", help="Worker processes (SQLite: keep 1).")] = 1,
+    ) -> None:
+        """Run the scoring API (FastAPI under uvicorn); settings come from CARELEADS_* variables."""
+        import uvicorn
+
+        from careleads.settings import get_settings
+
+        try:
+            settings = get_settings()
+            if workers > 1:
+                uvicorn.run(
+                    "careleads.api.main:create_app",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_level=settings.log_level,
+                )
+                return
+            from careleads.api.main import create_app
+
+            application = create_app(settings)
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
+
+    @db_app.command("upgrade")
+    def db_upgrade(
+        revision: Annotated[str, typer.Option("--revision", help="Migrate up to this revision.")] = "head",
+    ) -> None:
+        """Apply the schema migrations to the configured database."""
+        from careleads.settings import get_settings
+        from careleads.store import make_engine, upgrade
+
+        try:
+            engine = make_engine(get_settings().database_url)
+            at = upgrade(engine, revision)
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(f"database at revision {at} ({engine.url.render_as_string(hide_password=True)})")
+
+    @users_app.command("add")
+    def users_add(
+        name: Annotated[str, typer.Argument(help="The user's name (letters, digits, _ . @ -).")],
+        role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
+    ) -> None:
+        """Add a user with one role."""
+        from careleads.store import session_scope
+        from careleads.store.users import create_user
+
+        try:
+            with _store() as factory, session_scope(factory) as session:
+                user = create_user(session=session, name=name, role=role, actor=_actor())
+                out.print(f"user {user.name} ({user.role}) added")
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+
+    @users_app.command("list")
+    def users_list() -> None:
+        """List users and roles."""
+        from careleads.store import session_scope
+        from careleads.store.users import list_users
+
+        try:
+            table = Table("name", "role", "active", "created")
+            with _store() as factory, session_scope(factory) as session:
+                for user in list_users(session=session):
+                    table.add_row(user.name, user.role, str(user.active), user.created_at.isoformat())
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(table)
+
+    @tokens_app.command("create")
+    def tokens_create(
+        user: Annotated[str, typer.Option("--user", help="The user the token belongs to.")],
+    ) -> None:
+        """Create an API token and print it once; only its hash is stored."""
+        from careleads.store import session_scope
+        from careleads.store.users import create_token
+
+        try:
+            with _store() as factory, session_scope(factory) as session:
+                token = create_token(session=session, user_name=user, actor=_actor())
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        console.print("The token is shown once; store it safely:")
+        out.print(token, soft_wrap=True)
+
+    @audit_app.command("verify")
+    def audit_verify(
+        expected_head: Annotated[
+            str | None, typer.Option("--expected-head", help="The last hash as recorded elsewhere.")
+        ] = None,
+    ) -> None:
+        """Check every link of the audit log; names the first broken entry (exit code 1 when broken)."""
+        from careleads.store import session_scope
+        from careleads.store.audit import verify_audit
+
+        try:
+            with _store() as factory, session_scope(factory) as session:
+                result = verify_audit(session=session, expected_head=expected_head)
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        if result.ok:
+            out.print(f"audit log ok: {result.message}")
+            return
+        out.print(
+            f"audit log BROKEN at entry id {result.broken_id} (position {result.broken_index}): "
+            f"{result.reason}. {result.message}"
+        )
+        raise typer.Exit(code=1)
+
+    @audit_app.command("export")
+    def audit_export(
+        since: Annotated[
+            datetime, typer.Option("--since", help="Entries at or after this date or time (UTC, ISO 8601).")
+        ],
+        out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")] = Path("audit.csv"),
+    ) -> None:
+        """Export the audit log from a date on as CSV, for the privacy officer; the export is audited."""
+        from careleads.store import session_scope
+        from careleads.store.audit import append_audit, export_audit
+
+        try:
+            with _store() as factory, session_scope(factory) as session:
+                n = export_audit(session=session, out=out_file, since=since)
+                append_audit(
+                    session=session,
+                    actor=_actor(),
+                    role="admin",
+                    action="export.audit",
+                    subject="audit_log",
+                    details={"n": n, "since": since.isoformat()},
+                )
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(f"{n} entries written to {out_file}")
+
+    @outbox_app.command("deliver")
+    def outbox_deliver(
+        loop: Annotated[
+            bool, typer.Option("--loop", help="Keep delivering every CARELEADS_WEBHOOK_POLL_SECONDS.")
+        ] = False,
+    ) -> None:
+        """Deliver due write-back records to CARELEADS_WEBHOOK_URL (signed, with retries and dead-letter)."""
+        import time
+
+        from careleads.settings import get_settings
+        from careleads.store import session_scope
+        from careleads.store.leads import utcnow
+        from careleads.store.outbox import deliver_outbox, load_field_mapping
+
+        try:
+            settings = get_settings()
+            mapping = load_field_mapping(settings.field_mapping_file)
+            with _store() as factory:
+                while True:
+                    with session_scope(factory) as session:
+                        report = deliver_outbox(
+                            session,
+                            url=settings.webhook_url,
+                            secret=settings.webhook_secret,
+                            max_attempts=settings.webhook_max_attempts,
+                            now=utcnow(),
+                            backoff_seconds=settings.webhook_backoff_seconds,
+                            timeout_seconds=settings.webhook_timeout_seconds,
+                            mapping=mapping,
+                        )
+                    out.print(json.dumps(report.to_dict()))
+                    if not loop:
+                        break
+                    time.sleep(settings.webhook_poll_seconds)
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+
+    @outbox_app.command("export")
+    def outbox_export(
+        out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+        status: Annotated[
+            str | None, typer.Option("--status", help="Only pending, delivered or dead records.")
+        ] = None,
+        mapping_file: Annotated[
+            str | None,
+            typer.Option("--mapping", help="Field mapping YAML, or hubspot / salesforce (default: setting)."),
+        ] = None,
+    ) -> None:
+        """Export write-back records as CSV with CRM field names; the export is audited."""
+        from careleads.settings import get_settings
+        from careleads.store import session_scope
+        from careleads.store.audit import append_audit
+        from careleads.store.outbox import export_outbox_csv, load_field_mapping
+
+        try:
+            settings = get_settings()
+            mapping = load_field_mapping(mapping_file or settings.field_mapping_file)
+            with _store() as factory, session_scope(factory) as session:
+                n = export_outbox_csv(session=session, out=out_file, mapping=mapping, status=status)
+                append_audit(
+                    session=session,
+                    actor=_actor(),
+                    role="admin",
+                    action="export.outbox",
+                    subject="outbox",
+                    details={"n": n, "status": status, "mapping": mapping.name},
+                )
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(f"{n} records written to {out_file}")
+
+    @app.command()
+    def erase(
+        lead_id: Annotated[int, typer.Argument(help="The lead's id in careleads.")],
+    ) -> None:
+        """Erase a lead's identifiers and free text from store, analytics and outbox; keeps a tombstone."""
+        from careleads.settings import get_settings
+        from careleads.store import session_scope
+        from careleads.store.context import ServiceContext
+        from careleads.store.review import erase_lead
+
+        try:
+            ctx = ServiceContext.from_settings(get_settings())
+            with _store() as factory:
+                ctx.bind(factory)
+                with session_scope(factory) as session:
+                    report = erase_lead(
+                        session=session, ctx=ctx, lead_id=lead_id, actor=_actor(), role="admin"
+                    )
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(json.dumps(report.to_dict()))
+
+    @models_app.command("list")
+    def models_list() -> None:
+        """List registered model versions and which one is published."""
+        from careleads.models import ModelRegistry
+        from careleads.settings import get_settings
+
+        settings = get_settings()
+        table = Table("version", "target", "trained", "test AUC", "test ECE", "published")
+        for m in ModelRegistry(settings.registry_path()).versions():
+            table.add_row(
+                m.version,
+                m.target,
+                m.trained_at,
+                f"{m.test_auc:.3f}" if m.test_auc is not None else "",
+                f"{m.test_ece:.3f}" if m.test_ece is not None else "",
+                "yes" if m.published else "",
+            )
+        out.print(table)
+
+    @models_app.command("publish")
+    def models_publish(
+        version: Annotated[str, typer.Argument(help="The version to publish (see `careleads models list`).")],
+    ) -> None:
+        """Make a version the one that scores leads for its target; audited."""
+        from careleads.models import ModelRegistry
+        from careleads.settings import get_settings
+        from careleads.store import session_scope
+        from careleads.store._scoring import target_of
+        from careleads.store.audit import append_audit
+
+        try:
+            settings = get_settings()
+            registry = ModelRegistry(settings.registry_path())
+            target = target_of(registry, version)
+            before = registry.published_version(target)
+            with _store() as factory, session_scope(factory) as session:
+                registry.publish(version, actor=_actor(), note="cli")
+                append_audit(
+                    session=session,
+                    actor=_actor(),
+                    role="admin",
+                    action="model.publish",
+                    subject=f"model:{version}",
+                    details={"target": target, "before": before, "after": version},
+                )
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(f"{version} published for {target}")
+
+    @models_app.command("rollback")
+    def models_rollback(
+        target: Annotated[
+            str | None, typer.Option("--target", help="Target name (default: CARELEADS_TARGET).")
+        ] = None,
+    ) -> None:
+        """Return a target to the version published before the current one; audited."""
+        from careleads.models import ModelRegistry
+        from careleads.settings import get_settings
+        from careleads.store import session_scope
+        from careleads.store.audit import append_audit
+
+        try:
+            settings = get_settings()
+            name = target or settings.target
+            registry = ModelRegistry(settings.registry_path())
+            before = registry.published_version(name)
+            with _store() as factory, session_scope(factory) as session:
+                version = registry.rollback(name, actor=_actor())
+                append_audit(
+                    session=session,
+                    actor=_actor(),
+                    role="admin",
+                    action="model.rollback",
+                    subject=f"model:{version}",
+                    details={"target": name, "before": before, "after": version},
+                )
+        except CareleadsError as exc:
+            raise _fail(exc) from None
+        out.print(f"{name}: back to {version}")

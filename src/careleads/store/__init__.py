@@ -1,0 +1,56 @@
+"""The operational store: SQLAlchemy tables, Alembic migrations and keyword-only use cases.
+
+SQLite by default (a file in the data folder), PostgreSQL through ``CARELEADS_DATABASE_URL``. Direct
+identifiers are stored encrypted, free text redacted; model inputs and outputs go to the analytics layer
+(Parquet, pseudonymised), not to these tables.
+"""
+
+from __future__ import annotations
+
+from careleads.store._engine import (
+    current_revision,
+    has_tables,
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    upgrade,
+)
+from careleads.store._models import (
+    ApiToken,
+    AuditEntry,
+    AuditHead,
+    Base,
+    BatchJob,
+    Event,
+    Feedback,
+    Lead,
+    OutboxRecord,
+    Outcome,
+    ReviewTask,
+    ScoreEntry,
+    User,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "BatchJob",
+    "Event",
+    "Feedback",
+    "Lead",
+    "OutboxRecord",
+    "Outcome",
+    "ReviewTask",
+    "ScoreEntry",
+    "User",
+    "current_revision",
+    "has_tables",
+    "head_revision",
+    "make_engine",
+    "make_sessionmaker",
+    "session_scope",
+    "upgrade",
+]

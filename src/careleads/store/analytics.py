@@ -1,0 +1,132 @@
+"""The analytics layer: pseudonymised model inputs and raw outputs as Parquet part files.
+
+Rows are keyed by the lead's pseudonym (never its external id, name or contact details) and hold the
+model's features as of the scoring moment plus what the scorer returned. Rows are buffered in memory and
+written as one part file per flush, so a request does not pay for a file write; features are built at flush
+time for the whole buffer at once, through the same feature code as training.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from careleads.features import FeatureSpec, build_features
+from careleads.types import PathLikeStr
+
+__all__ = ["AnalyticsRow", "AnalyticsWriter"]
+
+_PART_GLOB = "scores/part-*.parquet"
+
+
+@dataclass(frozen=True)
+class AnalyticsRow:
+    """One scoring: the lead's pseudonym, its inputs (fields and events, no identifiers) and the outputs."""
+
+    lead_key: str
+    lead_fields: dict[str, Any]
+    events: list[dict[str, Any]]
+    as_of: datetime
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class AnalyticsWriter:
+    """Buffers analytics rows and writes them as Parquet under ``folder/scores``.
+
+    Parameters
+    ----------
+    folder : path
+        The analytics folder (``Settings.analytics_dir``).
+    spec : FeatureSpec
+        Which features to build from the lead fields and events.
+    flush_rows : int
+        Rows buffered before a part file is written.
+    """
+
+    def __init__(self, folder: PathLikeStr, *, spec: FeatureSpec, flush_rows: int = 500) -> None:
+        self.folder = Path(folder)
+        self.spec = spec
+        self.flush_rows = flush_rows
+        self._buffer: list[AnalyticsRow] = []
+        self._lock = threading.Lock()
+
+    def add(self, rows: Iterable[AnalyticsRow]) -> None:
+        """Buffer rows (after their transaction committed); writes a part file when the buffer is full."""
+        with self._lock:
+            self._buffer.extend(rows)
+            full = len(self._buffer) >= self.flush_rows
+        if full:
+            self.flush()
+
+    def flush(self) -> Path | None:
+        """Write the buffered rows as one part file; returns its path (None when the buffer was empty)."""
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if not rows:
+            return None
+        frame = self._frame(rows)
+        target = self.folder / "scores"
+        target.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = path.with_suffix(".tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        return path
+
+    def _frame(self, rows: list[AnalyticsRow]) -> pd.DataFrame:
+        key = self.spec.key
+        leads = pd.DataFrame([{**r.lead_fields, key: f"row{i}"} for i, r in enumerate(rows)])
+        leads[self.spec.time_column] = pd.to_datetime(leads[self.spec.time_column])
+        events = pd.DataFrame(
+            [{**e, "lead_id": f"row{i}"} for i, r in enumerate(rows) for e in r.events],
+            columns=["lead_id", "occurred_at", "event_type", "page"],
+        )
+        events["occurred_at"] = pd.to_datetime(events["occurred_at"])
+        as_of = pd.Series(pd.to_datetime([r.as_of for r in rows]), index=leads.index)
+        X = build_features(leads, events, as_of, self.spec)
+        X.columns = [f"x_{c}" for c in X.columns]
+        head = pd.DataFrame(
+            {
+                "lead_key": [r.lead_key for r in rows],
+                "as_of": as_of.to_numpy(),
+            }
+        )
+        outputs = pd.DataFrame([r.outputs for r in rows])
+        return pd.concat([head, X.reset_index(drop=True), outputs.reset_index(drop=True)], axis=1)
+
+    def files(self) -> list[Path]:
+        """The part files written so far."""
+        return sorted(self.folder.glob(_PART_GLOB))
+
+    def read(self) -> pd.DataFrame:
+        """Every written row (flush first to include the buffer)."""
+        parts = [pd.read_parquet(p) for p in self.files()]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def erase(self, lead_key: str) -> int:
+        """Remove every row of one lead from the buffer and the part files; returns the rows removed."""
+        with self._lock:
+            before = len(self._buffer)
+            self._buffer = [r for r in self._buffer if r.lead_key != lead_key]
+            removed = before - len(self._buffer)
+        for path in self.files():
+            frame = pd.read_parquet(path)
+            keep = frame["lead_key"] != lead_key
+            if keep.all():
+                continue
+            removed += int((~keep).sum())
+            tmp = path.with_suffix(".tmp")
+            if keep.any():
+                frame.loc[keep].to_parquet(tmp, index=False)
+                tmp.replace(path)
+            else:
+                path.unlink()
+        return removed

@@ -1,0 +1,153 @@
+"""The append-only, hash-chained audit log in the store: append, verify, export.
+
+Appends are serialised through the single ``audit_head`` row: updating it first takes a row lock on
+PostgreSQL and the write lock on SQLite, so two requests can never chain onto the same previous entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from careleads.errors import InputError
+from careleads.privacy import VerifyResult, canonical_json, chain_hash, verify_chain
+from careleads.store._models import AuditEntry, AuditHead
+from careleads.types import PathLikeStr
+
+__all__ = ["append_audit", "audit_entries", "export_audit", "verify_audit"]
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def append_audit(
+    *,
+    session: Session,
+    actor: str,
+    role: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the audit log inside the caller's transaction.
+
+    Parameters
+    ----------
+    session : Session
+        The request's session; the entry commits or rolls back with the rest of the request.
+    actor, role : str
+        Who did it (user name) and in which role.
+    action : str
+        What was done, e.g. ``lead.read``, ``feedback.create``, ``model.publish``, ``lead.erase``.
+    subject : str
+        What it was done to, e.g. ``lead:42`` (internal ids only, never identifiers).
+    details : mapping, optional
+        JSON-able facts (counts, versions, before/after routes); never identifiers or free text.
+
+    Returns
+    -------
+    AuditEntry
+    """
+    head = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq)
+    ).scalar_one_or_none()
+    if head is None:
+        raise InputError("the audit log has no head row; run `careleads db upgrade` on this database")
+    prev_hash = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
+    fields: dict[str, Any] = {
+        "id": int(head),
+        "at": _now_iso(),
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "subject": subject,
+        "details": canonical_json(dict(details or {})),
+    }
+    digest = chain_hash(prev_hash, fields)
+    entry = AuditEntry(**fields, prev_hash=prev_hash, hash=digest)
+    session.add(entry)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    return entry
+
+
+def _as_mapping(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "actor": entry.actor,
+        "role": entry.role,
+        "action": entry.action,
+        "subject": entry.subject,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def audit_entries(
+    *, session: Session, since: datetime | None = None, limit: int | None = None, offset: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since.replace(tzinfo=None).isoformat())
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    for entry in session.scalars(query).yield_per(1000):
+        row = _as_mapping(entry)
+        row["details"] = json.loads(entry.details) if entry.details else {}
+        yield row
+
+
+def verify_audit(*, session: Session, expected_head: str | None = None) -> VerifyResult:
+    """Check every link of the stored audit log; the result names the first broken entry.
+
+    The entry id is the position in the chain, so a deleted entry shows up as a gap as well.
+    """
+    rows = (
+        _as_mapping(e) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000)
+    )
+    result = verify_chain(rows, expected_head=expected_head)
+    if result.ok:
+        head = session.execute(select(AuditHead.hash, AuditHead.seq).where(AuditHead.id == 1)).one_or_none()
+        if head is not None and result.n_entries and head.seq != result.n_entries:
+            return VerifyResult(
+                False,
+                result.n_entries,
+                result.n_entries - 1,
+                None,
+                "head mismatch",
+                str(head.seq),
+                str(result.n_entries),
+                f"the log holds {result.n_entries} entries but {head.seq} were written: entries were "
+                "removed at the end of the log",
+            )
+    return result
+
+
+def export_audit(*, session: Session, out: PathLikeStr, since: datetime | None = None) -> int:
+    """Write the audit log (from `since` on) as CSV for a privacy officer; returns the number of rows.
+
+    The export itself is not audited here: callers audit it with who asked for it.
+    """
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    columns = ("id", "at", "actor", "role", "action", "subject", "details", "prev_hash", "hash")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in audit_entries(session=session, since=since):
+            writer.writerow({**row, "details": canonical_json(row["details"])})
+            n += 1
+    return n

@@ -1,0 +1,135 @@
+"""Everything a store use case needs besides the session: dictionary, scorer, rules, routing, keys, analytics.
+
+Built once per process from :class:`careleads.settings.Settings` (the API builds one at start-up, the CLI
+one per command).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from careleads.decisions import HardRules, Routing, load_hard_rules, load_routing
+from careleads.dictionary import Dictionary, load_dictionary
+from careleads.errors import ConfigError
+from careleads.features import FeatureSpec
+from careleads.models import ModelRegistry
+from careleads.privacy import FieldCipher, Pseudonymiser, generate_key, generate_pseudonym_key
+from careleads.settings import Settings
+from careleads.store._scoring import LeadScorer
+from careleads.store.analytics import AnalyticsWriter
+from careleads.store.outbox import FieldMapping, load_field_mapping
+
+__all__ = ["ANALYTICS_KEY", "ServiceContext"]
+
+#: ``Session.info`` key of the analytics rows a transaction gathered
+ANALYTICS_KEY = "analytics"
+
+
+def _key_text(value: str, key_file: Path | None, default_file: Path, *, create: bool, make: str) -> str:
+    """The key from its file, the setting, or (first start, when allowed) a new key file."""
+    if key_file is not None:
+        try:
+            return key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the key file {key_file}: {exc.strerror}; check the path"
+            ) from None
+    if value.strip():
+        return value.strip()
+    if default_file.exists():
+        return default_file.read_text(encoding="utf-8").strip()
+    if not create:
+        raise ConfigError(
+            f"no key configured and creating keys is switched off; set the key or key file setting "
+            f"(see `careleads serve --help`), or let careleads create {default_file}"
+        )
+    default_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(default_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(make + "\n")
+    return make
+
+
+@dataclass
+class ServiceContext:
+    """The long-lived parts of the service."""
+
+    settings: Settings
+    dictionary: Dictionary
+    spec: FeatureSpec
+    registry: ModelRegistry
+    scorer: LeadScorer
+    hard_rules: HardRules
+    routing: Routing
+    cipher: FieldCipher
+    pseudonymiser: Pseudonymiser
+    analytics: AnalyticsWriter
+    mapping: FieldMapping
+
+    def bind(self, factory: sessionmaker[Session]) -> None:
+        """Send the analytics rows a session gathered to the writer once its transaction commits."""
+
+        def committed(session: Session) -> None:
+            rows = session.info.pop(ANALYTICS_KEY, None)
+            if rows:
+                self.analytics.add(rows)
+
+        def rolled_back(session: Session) -> None:
+            session.info.pop(ANALYTICS_KEY, None)
+
+        event.listen(factory, "after_commit", committed)
+        event.listen(factory, "after_soft_rollback", lambda session, _previous: rolled_back(session))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceContext:
+        """Load the dictionary, rules, routing and keys named by `settings`.
+
+        Raises
+        ------
+        ConfigError
+            If a file is malformed or a key is missing (and may not be created).
+        """
+        dictionary = (
+            load_dictionary(settings.dictionary_file) if settings.dictionary_file else load_dictionary()
+        )
+        spec = FeatureSpec.from_table(dictionary.table("leads"))
+        registry = ModelRegistry(settings.registry_path())
+        routing = load_routing(settings.routing_file)
+        hard_rules = load_hard_rules(settings.hard_rules_file, routing=routing)
+        keys = settings.data_dir / "keys"
+        cipher = FieldCipher(
+            _key_text(
+                settings.encryption_key,
+                settings.encryption_key_file,
+                keys / "encryption.key",
+                create=settings.create_keys,
+                make=generate_key(),
+            )
+        )
+        pseudonym_key = _key_text(
+            settings.pseudonym_key,
+            settings.pseudonym_key_file,
+            keys / "pseudonym.key",
+            create=settings.create_keys,
+            make=generate_pseudonym_key(),
+        )
+        return cls(
+            settings=settings,
+            dictionary=dictionary,
+            spec=spec,
+            registry=registry,
+            scorer=LeadScorer(registry=registry, target=settings.target, dictionary=dictionary),
+            hard_rules=hard_rules,
+            routing=routing,
+            cipher=cipher,
+            pseudonymiser=Pseudonymiser(pseudonym_key.encode("utf-8")),
+            analytics=AnalyticsWriter(
+                settings.analytics_path(), spec=spec, flush_rows=settings.analytics_flush_rows
+            ),
+            mapping=load_field_mapping(settings.field_mapping_file),
+        )

@@ -1,0 +1,354 @@
+"""The review queue, reviewer feedback, feedback as training data, and erasure of a lead."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from careleads.dictionary import Dictionary, load_dictionary
+from careleads.errors import InputError
+from careleads.features import FeatureSpec, Target, build_features
+from careleads.store._models import Event, Feedback, Lead, OutboxRecord, ReviewTask, ScoreEntry
+from careleads.store.audit import append_audit
+from careleads.store.context import ServiceContext
+from careleads.store.leads import (
+    PRESENT,
+    current_entry,
+    decrypt_identifiers,
+    get_lead,
+    identifier_names,
+    redact_known,
+    utcnow,
+)
+from careleads.store.outbox import enqueue_change
+
+__all__ = [
+    "FEEDBACK_LABELS",
+    "LABEL_TARGETS",
+    "ErasureReport",
+    "add_feedback",
+    "erase_lead",
+    "feedback_training_rows",
+    "in_review_queue",
+    "review_queue",
+]
+
+log = logging.getLogger("careleads.store")
+FEEDBACK_LABELS: tuple[str, ...] = (
+    "scheduled",
+    "not_a_fit",
+    "follow_later",
+    "wrong_route",
+    "duplicate",
+    "unreachable",
+)
+#: label -> training target (1 converted, 0 did not); labels not listed say nothing about conversion
+LABEL_TARGETS: dict[str, int] = {"scheduled": 1, "not_a_fit": 0, "unreachable": 0}
+
+
+def review_queue(*, session: Session, limit: int = 100, offset: int = 0) -> list[tuple[ReviewTask, Lead]]:
+    """Open review tasks, best tier first, then the earliest SLA due time (tasks without one last)."""
+    no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
+    rows = session.execute(
+        select(ReviewTask, Lead)
+        .join(Lead, Lead.id == ReviewTask.lead_id)
+        .where(ReviewTask.status == "open", Lead.erased.is_(False))
+        .order_by(ReviewTask.tier_rank, no_due, ReviewTask.sla_due, ReviewTask.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(task, lead) for task, lead in rows]
+
+
+def in_review_queue(*, session: Session, lead_id: int) -> bool:
+    """Whether the lead has an open review task."""
+    found = session.scalar(
+        select(ReviewTask.id).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
+    )
+    return found is not None
+
+
+def add_feedback(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead_id: int,
+    label: str,
+    note: str | None,
+    reviewer: str,
+    role: str,
+    route_change: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[Feedback, ScoreEntry]:
+    """Store a reviewer's label and (redacted) note, confirm or change the route, close the review task.
+
+    Parameters
+    ----------
+    route_change : dict, optional
+        New ``queue`` (required) and optionally ``owner``; None confirms the current route. A change adds
+        a ledger entry and a write-back record.
+
+    Returns
+    -------
+    (Feedback, ScoreEntry)
+        The feedback and the lead's current ledger entry afterwards.
+
+    Raises
+    ------
+    InputError
+        For an unknown label or queue.
+    """
+    now = now or utcnow()
+    if label not in FEEDBACK_LABELS:
+        raise InputError(f"unknown feedback label {label!r}; use one of {', '.join(FEEDBACK_LABELS)}")
+    lead = get_lead(session=session, lead_id=lead_id)
+    entry = current_entry(session=session, lead=lead)
+    before = dict(entry.route)
+    action = "confirmed"
+    if route_change:
+        queue = str(route_change.get("queue") or "")
+        if queue not in ctx.routing.queues:
+            raise InputError(
+                f"unknown queue {queue!r}; known queues: {', '.join(sorted(ctx.routing.queues))}"
+            )
+        after = {**before, "queue": queue, "owner": route_change.get("owner"), "name": f"reviewer:{queue}"}
+        after["assignment"] = "assigned" if after["owner"] else "waiting"
+        if after != before:
+            action = "changed"
+            new = ScoreEntry(
+                lead_id=lead.id,
+                at=now,
+                scored_by=entry.scored_by,
+                model_version=entry.model_version,
+                probability=entry.probability,
+                score=entry.score,
+                tier=entry.tier,
+                queue=queue,
+                owner=after["owner"],
+                reasons=list(entry.reasons),
+                route=after,
+                overrides=list(entry.overrides),
+                review_required=False,
+                fallback=entry.fallback,
+                change_reason=f"reviewer {reviewer} changed the route",
+            )
+            session.add(new)
+            session.flush()
+            enqueue_change(session=session, lead=lead, entry=new, now=now)
+            entry = new
+    text = redact_known([note], decrypt_identifiers(ctx, lead))[0] if note else None
+    feedback = Feedback(
+        lead_id=lead.id,
+        label=label,
+        note=text,
+        reviewer=reviewer,
+        route_action=action,
+        route_before=before,
+        route_after=dict(entry.route),
+        created_at=now,
+    )
+    session.add(feedback)
+    session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+        .values(status="done", closed_at=now)
+    )
+    session.flush()
+    append_audit(
+        session=session,
+        actor=reviewer,
+        role=role,
+        action="feedback.create",
+        subject=f"lead:{lead.id}",
+        details={
+            "feedback_id": feedback.id,
+            "label": label,
+            "route_action": action,
+            "route_before": {"queue": before.get("queue"), "owner": before.get("owner")},
+            "route_after": {"queue": entry.route.get("queue"), "owner": entry.route.get("owner")},
+        },
+    )
+    log.info("lead %s feedback %s (%s)", lead.id, label, action)
+    return feedback, entry
+
+
+def feedback_training_rows(
+    session: Session,
+    *,
+    dictionary: Dictionary | None = None,
+    target: Target | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Reviewer labels as extra training rows for ``train_model(..., extra_training=...)``.
+
+    The latest label per lead counts: ``scheduled`` -> 1, ``not_a_fit`` and ``unreachable`` -> 0; the other
+    labels say nothing about conversion and are skipped, as are erased leads. Features are built as of each
+    lead's scoring moment (creation plus ``target.as_of_hours``), from the stored fields and the events
+    known then, with the same feature code as training; identifiers enter only as presence.
+
+    Parameters
+    ----------
+    session : Session
+        A session of the store.
+    dictionary : Dictionary, optional
+        Default: the shipped dictionary.
+    target : Target, optional
+        Default: appointment_scheduled within 30 days, scored 24 hours after creation.
+
+    Returns
+    -------
+    (DataFrame, Series)
+        Features (the columns of a training data set) and 0/1 labels (int64).
+    """
+    dictionary = dictionary or load_dictionary()
+    target = target or Target()
+    spec = FeatureSpec.from_table(dictionary.table("leads"))
+    latest = (
+        select(Feedback.lead_id, Feedback.label, Feedback.id)
+        .join(Lead, Lead.id == Feedback.lead_id)
+        .where(Lead.erased.is_(False))
+        .order_by(Feedback.lead_id, Feedback.id)
+    )
+    labels: dict[int, str] = {}
+    for lead_id, label, _id in session.execute(latest).all():
+        labels[int(lead_id)] = str(label)
+    chosen = {lead_id: LABEL_TARGETS[label] for lead_id, label in labels.items() if label in LABEL_TARGETS}
+    key, time_column = str(spec.key), str(spec.time_column)
+    if not chosen:
+        empty = build_features(
+            pd.DataFrame({key: pd.Series(dtype="string"), time_column: pd.Series(dtype="datetime64[ns]")}),
+            pd.DataFrame(
+                {
+                    "lead_id": pd.Series(dtype="string"),
+                    "occurred_at": pd.Series(dtype="datetime64[ns]"),
+                    "event_type": pd.Series(dtype="string"),
+                    "page": pd.Series(dtype="string"),
+                }
+            ),
+            pd.Series(dtype="datetime64[ns]"),
+            spec,
+        )
+        return empty, pd.Series(dtype="int64")
+    leads = list(session.scalars(select(Lead).where(Lead.id.in_(chosen)).order_by(Lead.id)))
+    frame = pd.DataFrame([_training_record(lead, spec) for lead in leads])
+    frame[time_column] = pd.to_datetime(frame[time_column])
+    event_rows = session.execute(
+        select(Event.lead_id, Event.occurred_at, Event.event_type, Event.page).where(
+            Event.lead_id.in_(chosen)
+        )
+    ).all()
+    events = pd.DataFrame(
+        {
+            "lead_id": pd.Series([str(r.lead_id) for r in event_rows], dtype="string"),
+            "occurred_at": pd.Series([r.occurred_at for r in event_rows], dtype="datetime64[ns]"),
+            "event_type": pd.Series([r.event_type for r in event_rows], dtype="string"),
+            "page": pd.Series([r.page for r in event_rows], dtype="string"),
+        }
+    )
+    as_of = frame[time_column] + pd.Timedelta(hours=target.as_of_hours)
+    X = build_features(frame, events, as_of, spec)
+    y = pd.Series([chosen[lead.id] for lead in leads], dtype="int64", name="y")
+    return X.reset_index(drop=True), y
+
+
+def _training_record(lead: Lead, spec: FeatureSpec) -> dict[str, Any]:
+    record: dict[str, Any] = {**dict(lead.fields or {}), **dict(lead.texts or {})}
+    present = set(identifier_names(lead))
+    for name in spec.presence:
+        # identifiers stay encrypted: features only use whether each one exists
+        record[name] = PRESENT if name in present else None
+    record[str(spec.key)] = str(lead.id)
+    record[str(spec.time_column)] = lead.created_at
+    return record
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What an erasure removed."""
+
+    lead_id: int
+    n_events_scrubbed: int
+    n_feedback_scrubbed: int
+    n_outbox_scrubbed: int
+    n_analytics_rows: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "lead_id": self.lead_id,
+            "n_events_scrubbed": self.n_events_scrubbed,
+            "n_feedback_scrubbed": self.n_feedback_scrubbed,
+            "n_outbox_scrubbed": self.n_outbox_scrubbed,
+            "n_analytics_rows": self.n_analytics_rows,
+        }
+
+
+def erase_lead(
+    *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
+) -> ErasureReport:
+    """Remove a lead's identifiers and free text from the store, the analytics layer and the outbox.
+
+    A tombstone stays: the internal id, the keyed pseudonym of the external id (so the same lead is not
+    created again from a CRM sync), ``erased_at`` and the ledger of scores (which holds no identifiers).
+    The erasure is written to the audit log.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown lead. Erasing an erased lead again is allowed and removes nothing new.
+    """
+    now = now or utcnow()
+    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
+    lead.identifiers = None
+    lead.identifier_fields = []
+    lead.texts = None
+    lead.external_id = None
+    lead.fields = {}
+    lead.erased = True
+    lead.erased_at = now
+    n_events = 0
+    for event in session.scalars(
+        select(Event).where(Event.lead_id == lead.id, Event.message_text.is_not(None))
+    ):
+        event.message_text = None
+        n_events += 1
+    n_feedback = 0
+    for item in session.scalars(
+        select(Feedback).where(Feedback.lead_id == lead.id, Feedback.note.is_not(None))
+    ):
+        item.note = None
+        n_feedback += 1
+    n_outbox = 0
+    for record in session.scalars(select(OutboxRecord).where(OutboxRecord.lead_id == lead.id)):
+        record.payload = {"lead_id": lead.id, "erased": True}
+        if record.status == "pending":
+            record.status = "erased"
+        n_outbox += 1
+    session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+        .values(status="erased", closed_at=now)
+    )
+    session.flush()
+    n_rows = ctx.analytics.erase(lead.pseudonym)
+    report = ErasureReport(
+        lead_id=lead.id,
+        n_events_scrubbed=n_events,
+        n_feedback_scrubbed=n_feedback,
+        n_outbox_scrubbed=n_outbox,
+        n_analytics_rows=n_rows,
+    )
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.erase",
+        subject=f"lead:{lead.id}",
+        details=report.to_dict(),
+    )
+    log.info("lead %s erased", lead.id)
+    return report

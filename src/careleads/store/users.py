@@ -1,0 +1,109 @@
+"""Users, roles and API tokens (stored as SHA-256 only; the token is shown once)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careleads.errors import InputError, NotFoundError
+from careleads.store._models import ApiToken, User
+from careleads.store.audit import append_audit
+
+__all__ = ["ROLES", "TOKEN_PREFIX", "authenticate", "create_token", "create_user", "hash_token", "list_users"]
+
+ROLES: tuple[str, ...] = ("admin", "analyst", "reviewer", "auditor", "integration")
+TOKEN_PREFIX = "clk_"
+# last_used_at is refreshed at most this often, so reads do not turn into writes
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token (tokens are 256-bit random, so a fast hash is safe to store)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(
+    *, session: Session, name: str, role: str, actor: str = "cli", actor_role: str = "admin"
+) -> User:
+    """Add a user with one role; the creation is audited.
+
+    Raises
+    ------
+    InputError
+        If the role is unknown or the name is taken.
+    """
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise InputError("a user needs a non-empty name")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise InputError(f"a user named {name!r} exists already; pick another name")
+    user = User(name=name, role=role, active=True, created_at=_utcnow())
+    session.add(user)
+    session.flush()
+    append_audit(
+        session=session,
+        actor=actor,
+        role=actor_role,
+        action="user.create",
+        subject=f"user:{user.id}",
+        details={"name": name, "role": role},
+    )
+    return user
+
+
+def list_users(*, session: Session) -> list[User]:
+    """All users by name."""
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def create_token(*, session: Session, user_name: str, actor: str = "cli", actor_role: str = "admin") -> str:
+    """Create an API token for `user_name` and return it: it is stored hashed and cannot be shown again.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such user.
+    """
+    user = session.scalar(select(User).where(User.name == user_name))
+    if user is None:
+        raise NotFoundError(
+            f"no user named {user_name!r}; add one with `careleads users add NAME --role ROLE`"
+        )
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], created_at=_utcnow())
+    session.add(row)
+    session.flush()
+    append_audit(
+        session=session,
+        actor=actor,
+        role=actor_role,
+        action="token.create",
+        subject=f"user:{user.id}",
+        details={"token_id": row.id, "prefix": row.prefix, "user_role": user.role},
+    )
+    return token
+
+
+def authenticate(*, session: Session, token: str) -> User | None:
+    """The active user holding `token`, or None; refreshes the token's last use now and then."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    now = _utcnow()
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+    return user

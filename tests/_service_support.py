@@ -1,0 +1,176 @@
+"""Shared helpers of the store and API tests: backends, a trained model, an app with one token per role.
+
+Imported by the test modules (``from _service_support import ...``); pytest puts this folder on sys.path.
+The store and API tests run on SQLite always and on PostgreSQL too when ``CARELEADS_DATABASE_URL`` points at
+one (each test gets an empty ``public`` schema there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from careleads.api import create_app
+from careleads.datasets import load_crm_folder
+from careleads.features import Target
+from careleads.models import LeadModel, ModelRegistry, train_model
+from careleads.settings import Settings
+from careleads.store import make_engine, session_scope, upgrade
+from careleads.store.context import ServiceContext
+from careleads.store.users import ROLES, create_token, create_user
+from careleads.synth import generate
+
+PG_URL = os.environ.get("CARELEADS_DATABASE_URL", "")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not PG_URL.startswith("postgresql"), reason="CARELEADS_DATABASE_URL is not a PostgreSQL URL"
+            ),
+        ],
+    ),
+]
+
+LEAD: dict[str, Any] = {
+    "lead_id": "CRM-1001",
+    "created_at": "2025-03-04T10:00:00",
+    "lead_type": "patient",
+    "service_line": "Ortho",
+    "source": "Doctor referral",
+    "landing_page": "service_page",
+    "region": "north",
+    "insurance": "PPO",
+    "preferred_contact": "phone",
+    "consent_marketing": True,
+    "consent_sms": False,
+    "inquiry_type": "scheduling",
+    "intake_urgency": "soon",
+    "full_name": "Rosalind Quackenbush",
+    "email": "rosalind.quackenbush@example.org",
+    "phone": "(555) 246-8135",
+    "question": "This is Rosalind Quackenbush, my knee hurts on stairs; call me at 555-246-8135 please",
+    "age": 47,
+    "sex": "F",
+}
+#: strings of LEAD that must never appear in clear outside the encrypted column (or after erasure, anywhere)
+IDENTIFIERS: tuple[str, ...] = (
+    "CRM-1001",
+    "Rosalind",
+    "Quackenbush",
+    "rosalind.quackenbush@example.org",
+    "246-8135",
+)
+
+
+def reset_postgres(url: str) -> None:
+    """Give the PostgreSQL database an empty public schema."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
+    """Settings for one test: files under `tmp_path`, the database of `backend` (empty)."""
+    data_dir = tmp_path / "data"
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "analytics_flush_rows": 1,
+        "database_url": f"sqlite:///{data_dir / 'careleads.db'}",
+    }
+    if backend == "postgres":
+        reset_postgres(PG_URL)
+        values["database_url"] = PG_URL
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Service:
+    """A running app (TestClient), its context and session factory, and one token per role."""
+
+    client: TestClient
+    ctx: ServiceContext
+    sessions: sessionmaker[Session]
+    settings: Settings
+    tokens: dict[str, str]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def start_service(settings: Settings) -> Iterator[Service]:
+    """Migrate, build the app, add one user and token per role; yields a Service (closes the client)."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(settings)
+    tokens: dict[str, str] = {}
+    with session_scope(app.state.sessions) as session:
+        for role in ROLES:
+            create_user(session=session, name=f"{role}-user", role=role)
+            tokens[role] = create_token(session=session, user_name=f"{role}-user")
+    with TestClient(app) as client:
+        yield Service(
+            client=client, ctx=app.state.ctx, sessions=app.state.sessions, settings=settings, tokens=tokens
+        )
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def trained_model() -> LeadModel:
+    """A small model (simulated 4,000 leads), trained once per test session."""
+    if "model" not in _CACHE:
+        data = generate(4000, seed=1)
+        folder = Path(tempfile.mkdtemp(prefix="careleads-svc-model-"))
+        data.write(folder)
+        tables = load_crm_folder(folder)
+        dataset = tables.dataset(Target(), data_end=data.end)
+        # time_split compares asi8 with Timestamp.value: keep scoring moments in nanoseconds
+        dataset = dataclasses.replace(dataset, as_of=dataset.as_of.astype("datetime64[ns]"))
+        _CACHE["model"] = train_model(dataset, seed=0).model
+        _CACHE["dataset"] = dataset
+    model: LeadModel = _CACHE["model"]
+    return model
+
+
+def training_dataset() -> Any:
+    """The data set the session model was trained on (for retraining with feedback)."""
+    trained_model()
+    return _CACHE["dataset"]
+
+
+def publish(settings: Settings, model: LeadModel) -> str:
+    """Register and publish `model` in the settings' registry; returns its version."""
+    registry = ModelRegistry(settings.registry_path())
+    version = registry.register(model)
+    registry.publish(version, actor="test")
+    return version
+
+
+def all_text(sessions: sessionmaker[Session]) -> str:
+    """Every value of every table, as one text (to search for identifiers)."""
+    from careleads.store import Base
+
+    parts: list[str] = []
+    with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(table.select()).all():
+                parts.extend(str(v) for v in row)
+    return "\n".join(parts)

@@ -1,0 +1,211 @@
+"""Roles x routes: every route of the app declares its roles; no token is 401, a wrong role 403, the right
+role 2xx. The matrix is built from ``app.routes``, so a new route without an example request fails here."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from _service_support import LEAD, Service, make_settings, start_service, trained_model
+from careleads.api.deps import RoleGuard
+from careleads.models import ModelRegistry
+from careleads.store.users import ROLES
+
+_counter = itertools.count()
+URGENT = "crushing chest pain since this morning and short of breath"
+
+
+def _roles_of(route: APIRoute) -> frozenset[str] | None:
+    """The roles a route admits (None: open), found in its dependency tree."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependant = stack.pop()
+        if isinstance(dependant.call, RoleGuard):
+            return dependant.call.roles
+        stack.extend(dependant.dependencies)
+    return None
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    settings = make_settings(
+        tmp_path_factory.mktemp("auth"),
+        "sqlite",
+        webhook_url="http://127.0.0.1:9/closed",
+        webhook_secret="s3cret",
+        webhook_poll_seconds=3600,
+        webhook_timeout_seconds=1,
+    )
+    ModelRegistry(settings.registry_path()).register(trained_model())
+    yield from start_service(settings)
+
+
+def _new_lead(service: Service) -> int:
+    """A lead that a hard rule sends to clinical triage, so it always waits in the review queue."""
+    lead = {**LEAD, "lead_id": f"A{next(_counter)}", "question": URGENT}
+    response = service.client.post("/v1/leads", json=lead, headers=service.headers("admin"))
+    assert response.status_code == 201, response.text
+    assert response.json()["decision"]["review_required"]
+    return int(response.json()["id"])
+
+
+Request = Callable[[Service, dict[str, str]], Any]
+
+
+def _batch_id(service: Service) -> str:
+    data = io.BytesIO()
+    data.write(b"lead_id,created_at,service_line\nZ1,2025-01-01T10:00:00,Ortho\n")
+    response = service.client.post(
+        "/v1/batches", files={"file": ("z.csv", data.getvalue())}, headers=service.headers("admin")
+    )
+    return str(response.json()["id"])
+
+
+def _version(service: Service) -> str:
+    return ModelRegistry(service.settings.registry_path()).versions()[0].version
+
+
+def _rollback(service: Service, headers: dict[str, str]) -> Any:
+    registry = ModelRegistry(service.settings.registry_path())
+    for _ in range(2):  # rollback needs a publication before the current one
+        registry.publish(_version(service), actor="test")
+    return service.client.post("/v1/models/rollback", headers=headers)
+
+
+REQUESTS: dict[tuple[str, str], Request] = {
+    ("GET", "/v1/health"): lambda s, h: s.client.get("/v1/health", headers=h),
+    ("POST", "/v1/leads"): lambda s, h: s.client.post(
+        "/v1/leads", json={**LEAD, "lead_id": f"P{next(_counter)}"}, headers=h
+    ),
+    ("GET", "/v1/leads/{lead_id}"): lambda s, h: s.client.get(f"/v1/leads/{_new_lead(s)}", headers=h),
+    ("DELETE", "/v1/leads/{lead_id}"): lambda s, h: s.client.delete(f"/v1/leads/{_new_lead(s)}", headers=h),
+    ("POST", "/v1/leads/{lead_id}/events"): lambda s, h: s.client.post(
+        f"/v1/leads/{_new_lead(s)}/events",
+        json={"event_id": "E1", "occurred_at": "2025-03-04T11:00:00", "event_type": "email_open"},
+        headers=h,
+    ),
+    ("POST", "/v1/leads/{lead_id}/outcomes"): lambda s, h: s.client.post(
+        f"/v1/leads/{_new_lead(s)}/outcomes",
+        json={"outcome": "appointment_scheduled", "occurred_at": "2025-03-05T11:00:00"},
+        headers=h,
+    ),
+    ("POST", "/v1/leads/{lead_id}/feedback"): lambda s, h: s.client.post(
+        f"/v1/leads/{_new_lead(s)}/feedback", json={"label": "follow_later"}, headers=h
+    ),
+    ("POST", "/v1/score"): lambda s, h: s.client.post("/v1/score", json={"leads": [LEAD]}, headers=h),
+    ("POST", "/v1/batches"): lambda s, h: s.client.post(
+        "/v1/batches", files={"file": ("b.csv", b"lead_id,created_at\nQ1,2025-01-01T00:00:00\n")}, headers=h
+    ),
+    ("GET", "/v1/batches/{batch_id}"): lambda s, h: s.client.get(f"/v1/batches/{_batch_id(s)}", headers=h),
+    ("GET", "/v1/batches/{batch_id}/result"): lambda s, h: s.client.get(
+        f"/v1/batches/{_batch_id(s)}/result", headers=h
+    ),
+    ("GET", "/v1/review-queue"): lambda s, h: s.client.get("/v1/review-queue", headers=h),
+    ("GET", "/v1/models"): lambda s, h: s.client.get("/v1/models", headers=h),
+    ("POST", "/v1/models/{version}/publish"): lambda s, h: s.client.post(
+        f"/v1/models/{_version(s)}/publish", headers=h
+    ),
+    ("POST", "/v1/models/rollback"): lambda s, h: _rollback(s, h),
+    ("GET", "/v1/audit"): lambda s, h: s.client.get("/v1/audit", params={"limit": 5}, headers=h),
+    ("GET", "/v1/audit/verify"): lambda s, h: s.client.get("/v1/audit/verify", headers=h),
+    ("GET", "/v1/admin/users"): lambda s, h: s.client.get("/v1/admin/users", headers=h),
+    ("POST", "/v1/admin/users"): lambda s, h: s.client.post(
+        "/v1/admin/users", json={"name": f"u{next(_counter)}", "role": "analyst"}, headers=h
+    ),
+    ("POST", "/v1/admin/tokens"): lambda s, h: s.client.post(
+        "/v1/admin/tokens", json={"user": "analyst-user"}, headers=h
+    ),
+    ("GET", "/v1/admin/outbox"): lambda s, h: s.client.get("/v1/admin/outbox", headers=h),
+    ("POST", "/v1/admin/outbox/deliver"): lambda s, h: s.client.post("/v1/admin/outbox/deliver", headers=h),
+    ("GET", "/v1/admin/outbox/export"): lambda s, h: s.client.get("/v1/admin/outbox/export", headers=h),
+}
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """APIRoutes of the app, looking into included routers (FastAPI wraps them)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(list(route.original_router.routes))
+
+
+def _routes(service: Service) -> list[tuple[str, str, frozenset[str] | None]]:
+    app = service.client.app
+    out = [
+        (method, route.path, _roles_of(route))
+        for route in _api_routes(list(app.routes))  # type: ignore[attr-defined]
+        for method in sorted(route.methods or ())
+    ]
+    # the same set as the published OpenAPI document: nothing is missed
+    documented = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()  # type: ignore[attr-defined]
+        for method in item
+    }
+    assert {(m, p) for m, p, _ in out} == documented
+    return out
+
+
+def test_every_route_declares_roles_and_has_an_example(service: Service) -> None:
+    routes = _routes(service)
+    assert len(routes) == len(REQUESTS)
+    for method, path, roles in routes:
+        assert (method, path) in REQUESTS, f"add an example request for {method} {path}"
+        if path == "/v1/health":
+            assert roles is None
+        else:
+            assert roles is not None, f"{method} {path} declares no role"
+            assert "admin" in roles and roles <= set(ROLES)
+
+
+def test_role_matrix(service: Service) -> None:
+    problems = []
+    for method, path, roles in _routes(service):
+        send = REQUESTS[(method, path)]
+        if roles is None:
+            answer = send(service, {})
+            if not 200 <= answer.status_code < 300:
+                problems.append(f"{method} {path} open: {answer.status_code}")
+            continue
+        for headers, expected in (({}, 401), ({"Authorization": "Bearer clk_not-a-token"}, 401)):
+            answer = send(service, headers)
+            if answer.status_code != expected:
+                problems.append(f"{method} {path} {headers or 'no token'}: {answer.status_code}")
+        for role in ROLES:
+            answer = send(service, service.headers(role))
+            ok = 200 <= answer.status_code < 300
+            if role in roles and not ok:
+                problems.append(f"{method} {path} as {role}: {answer.status_code} {answer.text[:200]}")
+            if role not in roles and answer.status_code != 403:
+                problems.append(f"{method} {path} as {role}: {answer.status_code}, expected 403")
+    assert not problems, "\n".join(problems)
+
+
+def test_role_specific_views(service: Service) -> None:
+    lead_id = _new_lead(service)
+    analyst = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("analyst")).json()
+    assert analyst["external_id"] is None and analyst["contact"] is None and analyst["texts"] is None
+    assert "sex" not in analyst["fields"] and "age" not in analyst["fields"]
+    integration = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("integration")).json()
+    assert integration["external_id"] is not None and integration["contact"] is None
+    reviewer = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("reviewer")).json()
+    assert reviewer["contact"]["full_name"] == LEAD["full_name"]
+
+
+def test_token_creation_shows_the_token_once_and_it_works(service: Service) -> None:
+    response = service.client.post(
+        "/v1/admin/tokens", json={"user": "auditor-user"}, headers=service.headers("admin")
+    )
+    token = response.json()["token"]
+    assert (
+        service.client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+    users = service.client.get("/v1/admin/users", headers=service.headers("admin")).text
+    assert token not in users

@@ -1,0 +1,116 @@
+"""The audit log in the store: what is audited, tampering found by `careleads audit verify`, export."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from _service_support import BACKENDS, LEAD, Service, make_settings, start_service
+from careleads.cli import _service
+from careleads.store import AuditEntry
+from careleads.store.audit import verify_audit
+
+
+@pytest.fixture(params=BACKENDS)
+def service(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Service]:
+    settings = make_settings(tmp_path, request.param)
+    # the CLI reads the same settings from the environment
+    monkeypatch.setenv("CARELEADS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CARELEADS_DATABASE_URL", settings.database_url)
+    yield from start_service(settings)
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    _service.register(app)
+    return app
+
+
+def _activity(service: Service) -> int:
+    client = service.client
+    lead_id = int(client.post("/v1/leads", json=LEAD, headers=service.headers("integration")).json()["id"])
+    client.get(f"/v1/leads/{lead_id}", headers=service.headers("analyst"))
+    client.get("/v1/review-queue", headers=service.headers("reviewer"))
+    client.post(
+        f"/v1/leads/{lead_id}/feedback", json={"label": "duplicate"}, headers=service.headers("reviewer")
+    )
+    client.post("/v1/admin/tokens", json={"user": "auditor-user"}, headers=service.headers("admin"))
+    client.delete(f"/v1/leads/{lead_id}", headers=service.headers("admin"))
+    return lead_id
+
+
+def test_reads_feedback_tokens_and_erasure_are_audited_with_actor_and_role(service: Service) -> None:
+    lead_id = _activity(service)
+    entries = service.client.get("/v1/audit", headers=service.headers("auditor")).json()["data"]
+    seen = {(e["action"], e["actor"], e["role"]) for e in entries}
+    subject = f"lead:{lead_id}"
+    assert ("lead.create", "integration-user", "integration") in seen
+    assert ("lead.read", "analyst-user", "analyst") in seen
+    assert ("review_queue.read", "reviewer-user", "reviewer") in seen
+    assert ("feedback.create", "reviewer-user", "reviewer") in seen
+    assert ("token.create", "admin-user", "admin") in seen
+    assert ("lead.erase", "admin-user", "admin") in seen
+    assert {e["subject"] for e in entries if e["action"].startswith("lead.")} == {subject}
+    assert all("Rosalind" not in str(e) and "CRM-1001" not in str(e) for e in entries)
+    assert [e["id"] for e in entries] == list(range(1, len(entries) + 1))
+
+
+def test_tampering_is_named_by_audit_verify(service: Service) -> None:
+    _activity(service)
+    runner = CliRunner()
+    ok = runner.invoke(_cli(), ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "audit log ok" in ok.output
+    with service.sessions() as session:
+        target = session.scalar(select(AuditEntry).where(AuditEntry.action == "feedback.create"))
+        assert target is not None
+        target_id = target.id
+        session.execute(
+            text("UPDATE audit_log SET details = :d WHERE id = :i"),
+            {"d": '{"label":"scheduled"}', "i": target_id},
+        )
+        session.commit()
+    broken = runner.invoke(_cli(), ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"entry id {target_id} " in broken.output and "hash mismatch" in broken.output
+    with service.sessions() as session:
+        result = verify_audit(session=session)
+    assert (result.ok, result.broken_id) == (False, str(target_id))
+
+
+def test_a_deleted_entry_breaks_the_chain(service: Service) -> None:
+    _activity(service)
+    with service.sessions() as session:
+        session.execute(text("DELETE FROM audit_log WHERE id = 2"))
+        session.commit()
+        result = verify_audit(session=session)
+    assert not result.ok and result.broken_id == "3" and result.reason == "prev_hash mismatch"
+    with service.sessions() as session:
+        last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
+        session.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": last})
+        session.execute(text("DELETE FROM audit_log WHERE id < 3"))
+        session.commit()
+        # the tail is gone too: the head row still counts every entry ever written
+        assert not verify_audit(session=session).ok
+
+
+def test_audit_export_since_writes_csv_and_is_audited(service: Service, tmp_path: Path) -> None:
+    _activity(service)
+    out = tmp_path / "audit.csv"
+    result = CliRunner().invoke(_cli(), ["audit", "export", "--since", "2000-01-01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 6 and rows[0]["id"] == "1"
+    later = CliRunner().invoke(_cli(), ["audit", "export", "--since", "2999-01-01", "--out", str(out)])
+    assert "0 entries" in later.output
+    entries = service.client.get("/v1/audit", headers=service.headers("auditor")).json()["data"]
+    assert sum(e["action"] == "export.audit" for e in entries) == 2

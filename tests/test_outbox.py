@@ -1,0 +1,198 @@
+"""CRM write-back against a real local HTTP receiver: success, failures, retries with backoff, dead letter,
+signature and idempotency key, field mapping, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from _service_support import LEAD, make_settings
+from careleads.errors import ConfigError
+from careleads.store import OutboxRecord, make_engine, make_sessionmaker, session_scope, upgrade
+from careleads.store.context import ServiceContext
+from careleads.store.leads import create_lead, utcnow
+from careleads.store.outbox import (
+    SIGNATURE_HEADER,
+    deliver_outbox,
+    export_outbox_csv,
+    load_field_mapping,
+    verify_signature,
+)
+
+SECRET = "webhook-secret"
+
+
+@dataclass
+class Receiver:
+    """A local webhook: answers the next planned status (200 when the plan is used up), keeps requests."""
+
+    url: str
+    plan: list[int] = field(default_factory=list)
+    requests: list[dict[str, object]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.requests.append(
+                {
+                    "body": body,
+                    "signature": self.headers.get(SIGNATURE_HEADER, ""),
+                    "key": self.headers.get("Idempotency-Key", ""),
+                }
+            )
+            code = state.plan.pop(0) if state.plan else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            return  # keep the test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[tuple[sessionmaker[Session], ServiceContext]]:
+    settings = make_settings(tmp_path, "sqlite")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    ctx = ServiceContext.from_settings(settings)
+    with session_scope(factory) as session:
+        for n in range(2):
+            create_lead(session=session, ctx=ctx, lead_in={**LEAD, "lead_id": f"O{n}"}, actor="t", role="t")
+    yield factory, ctx
+    engine.dispose()
+
+
+T0 = utcnow() + timedelta(minutes=5)  # after the records were made: they are due
+
+
+def _deliver(
+    factory: sessionmaker[Session], url: str, now: datetime, max_attempts: int = 3
+) -> dict[str, int]:
+    with factory() as session:
+        report = deliver_outbox(
+            session,
+            url=url,
+            secret=SECRET,
+            max_attempts=max_attempts,
+            now=now,
+            backoff_seconds=60,
+            timeout_seconds=5,
+        )
+    return report.to_dict()
+
+
+def _records(factory: sessionmaker[Session]) -> list[OutboxRecord]:
+    with factory() as session:
+        return list(session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)))
+
+
+def test_success_is_signed_and_carries_the_idempotency_key(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext]
+) -> None:
+    factory, _ctx = sessions
+    assert _deliver(factory, receiver.url, T0) == {
+        "n_attempted": 2,
+        "n_delivered": 2,
+        "n_failed": 0,
+        "n_dead": 0,
+    }
+    records = _records(factory)
+    assert [r.status for r in records] == ["delivered", "delivered"]
+    assert [r["key"] for r in receiver.requests] == [r.idempotency_key for r in records]
+    for request in receiver.requests:
+        body, signature = request["body"], str(request["signature"])
+        assert isinstance(body, bytes)
+        assert verify_signature(body, signature, SECRET)
+        assert not verify_signature(body, signature, "another-secret")
+        assert not verify_signature(body.replace(b'"score"', b'"scorE"'), signature, SECRET)
+        document = json.loads(body)
+        assert document["data"]["external_id"] in ("O0", "O1") and "score" in document["data"]
+    assert (
+        _deliver(factory, receiver.url, T0 + timedelta(hours=1))["n_attempted"] == 0
+    )  # nothing is sent twice
+
+
+def test_failures_retry_with_backoff_then_dead_letter(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext]
+) -> None:
+    factory, _ctx = sessions
+    receiver.plan = [500, 503]  # the first attempt of each record fails
+    assert _deliver(factory, receiver.url, T0)["n_failed"] == 2
+    records = _records(factory)
+    assert all(
+        r.status == "pending" and r.attempts == 1 and str(r.last_error).startswith("HTTP 50") for r in records
+    )
+    assert all(r.next_attempt_at == T0 + timedelta(seconds=60) for r in records)
+    assert _deliver(factory, receiver.url, T0 + timedelta(seconds=30))["n_attempted"] == 0  # not due yet
+    receiver.plan = [500]  # the retry of the first fails again, the second goes through
+    report = _deliver(factory, receiver.url, T0 + timedelta(seconds=60))
+    assert (report["n_failed"], report["n_delivered"]) == (1, 1)
+    first = _records(factory)[0]
+    assert first.next_attempt_at == T0 + timedelta(seconds=60 + 120)  # doubled
+    receiver.plan = [500]
+    report = _deliver(factory, receiver.url, T0 + timedelta(seconds=180))
+    assert report["n_dead"] == 1
+    dead = _records(factory)[0]
+    assert (dead.status, dead.attempts, dead.last_error) == ("dead", 3, "HTTP 500")
+    # all attempts of one record used the same idempotency key
+    keys = [r["key"] for r in receiver.requests if json.loads(r["body"])["data"]["external_id"] == "O0"]  # type: ignore[arg-type]
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert _deliver(factory, receiver.url, T0 + timedelta(days=1))["n_attempted"] == 0
+
+
+def test_an_unreachable_webhook_counts_as_a_failure(
+    sessions: tuple[sessionmaker[Session], ServiceContext],
+) -> None:
+    factory, _ctx = sessions
+    report = _deliver(factory, "http://127.0.0.1:9/closed", T0, max_attempts=1)
+    assert report["n_dead"] == 2
+    assert all("ConnectError" in str(r.last_error) for r in _records(factory))
+    with pytest.raises(ConfigError, match="WEBHOOK_URL"), factory() as session:
+        deliver_outbox(session, url="", secret=SECRET, max_attempts=3, now=T0)
+
+
+def test_field_mappings_rename_the_payload_and_the_csv(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], tmp_path: Path
+) -> None:
+    factory, _ctx = sessions
+    hubspot, salesforce = load_field_mapping("hubspot"), load_field_mapping("salesforce")
+    with factory() as session:
+        deliver_outbox(session, url=receiver.url, secret=SECRET, max_attempts=3, now=T0, mapping=salesforce)
+    data = json.loads(receiver.requests[0]["body"])["data"]  # type: ignore[arg-type]
+    assert "Careleads_Score__c" in data and "score" not in data
+    out = tmp_path / "outbox.csv"
+    with factory() as session:
+        assert export_outbox_csv(session=session, out=out, mapping=hubspot) == 2
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"careleads_score", "careleads_tier", "hs_object_id"} <= set(rows[0])
+    assert {r["hs_object_id"] for r in rows} == {"O0", "O1"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nfields: {score: a, tier: a}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="same CRM property"):
+        load_field_mapping(bad)

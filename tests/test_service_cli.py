@@ -1,0 +1,108 @@
+"""The service commands: db upgrade, users, tokens, models, outbox export; every option has a help text."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from _service_support import LEAD, make_settings, trained_model
+from careleads.cli import _service
+from careleads.models import ModelRegistry
+from careleads.settings import Settings
+from careleads.store import make_engine, make_sessionmaker, session_scope
+from careleads.store.context import ServiceContext
+from careleads.store.leads import create_lead
+from careleads.store.users import authenticate
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    _service.register(app)
+    return app
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    settings = make_settings(tmp_path, "sqlite")
+    monkeypatch.setenv("CARELEADS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CARELEADS_DATABASE_URL", settings.database_url)
+    return settings
+
+
+def test_every_command_and_option_has_help() -> None:
+    def walk(command: Any, name: str) -> list[str]:
+        missing = [] if command.help else [name]
+        for param in command.params:
+            if not getattr(param, "help", None):
+                missing.append(f"{name} {param.name}")
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            missing += walk(sub, f"{name} {sub_name}")
+        return missing
+
+    group = get_command(_app())
+    assert {"serve", "db", "users", "tokens", "audit", "outbox", "erase", "models"} <= set(group.commands)  # type: ignore[attr-defined]
+    assert walk(group, "careleads") == ["careleads"]  # the test app itself has no help; every command does
+
+
+def test_users_and_tokens(settings: Settings) -> None:
+    runner = CliRunner()
+    upgraded = runner.invoke(_app(), ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "revision 0001" in upgraded.output
+    added = runner.invoke(_app(), ["users", "add", "maria", "--role", "reviewer"])
+    assert added.exit_code == 0, added.output
+    bad_role = runner.invoke(_app(), ["users", "add", "bob", "--role", "superuser"])
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+    created = runner.invoke(_app(), ["tokens", "create", "--user", "maria"])
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("clk_")
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        user = authenticate(session=session, token=token)
+        assert user is not None and (user.name, user.role) == ("maria", "reviewer")
+    engine.dispose()
+    nobody = runner.invoke(_app(), ["tokens", "create", "--user", "nobody"])
+    assert nobody.exit_code == 2 and "no user named" in nobody.output
+    listed = runner.invoke(_app(), ["users", "list"])
+    assert "maria" in listed.output and "reviewer" in listed.output
+
+
+def test_models_publish_and_rollback(settings: Settings) -> None:
+    registry = ModelRegistry(settings.registry_path())
+    version = registry.register(trained_model())
+    runner = CliRunner()
+    assert runner.invoke(_app(), ["models", "publish", version]).exit_code == 0
+    assert runner.invoke(_app(), ["models", "publish", version]).exit_code == 0
+    listed = runner.invoke(_app(), ["models", "list"])
+    assert listed.exit_code == 0 and "yes" in listed.output
+    assert registry.published_version(settings.target) == version
+    rolled = runner.invoke(_app(), ["models", "rollback"])
+    assert rolled.exit_code == 0 and version in rolled.output
+    assert len(registry.history(settings.target)) == 3
+    unknown = runner.invoke(_app(), ["models", "publish", "no-such-version"])
+    assert unknown.exit_code == 2 and "not in the registry" in unknown.output
+
+
+def test_outbox_export_with_a_shipped_mapping(settings: Settings, tmp_path: Path) -> None:
+    engine = make_engine(settings.database_url)
+    runner = CliRunner()
+    assert runner.invoke(_app(), ["db", "upgrade"]).exit_code == 0
+    factory = make_sessionmaker(engine)
+    ctx = ServiceContext.from_settings(settings)
+    with session_scope(factory) as session:
+        create_lead(session=session, ctx=ctx, lead_in=LEAD, actor="t", role="t")
+    engine.dispose()
+    out = tmp_path / "outbox.csv"
+    result = runner.invoke(_app(), ["outbox", "export", "--out", str(out), "--mapping", "salesforce"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1 and rows[0]["Id"] == LEAD["lead_id"] and rows[0]["Careleads_Tier__c"]
+    no_hook = runner.invoke(_app(), ["outbox", "deliver"])
+    assert no_hook.exit_code == 2 and "CARELEADS_WEBHOOK_URL" in no_hook.output

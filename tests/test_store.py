@@ -1,0 +1,200 @@
+"""The operational store on SQLite and PostgreSQL: migrations, storage by sensitivity, idempotency, ledger,
+transactions, users and tokens, feedback as training rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from _service_support import BACKENDS, IDENTIFIERS, LEAD, all_text, make_settings
+from careleads.errors import InputError, NotFoundError
+from careleads.settings import Settings
+from careleads.store import (
+    ApiToken,
+    Event,
+    Lead,
+    OutboxRecord,
+    ScoreEntry,
+    current_revision,
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    upgrade,
+)
+from careleads.store.context import ServiceContext
+from careleads.store.leads import LeadValidationError, create_lead, ledger, record_event
+from careleads.store.review import add_feedback, feedback_training_rows
+from careleads.store.users import authenticate, create_token, create_user
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        upgrade(self.engine)
+        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.ctx = ServiceContext.from_settings(settings)
+        self.ctx.bind(self.sessions)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = Store(make_settings(tmp_path, request.param))
+    yield s
+    s.engine.dispose()
+
+
+def _event(n: int, kind: str = "page_view", **extra: str) -> dict[str, str]:
+    return {"event_id": f"E{n}", "occurred_at": f"2025-03-04T1{n}:00:00", "event_type": kind, **extra}
+
+
+def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision(store.engine) == "0001"
+    assert upgrade(store.engine) == "0001"
+
+
+def test_identifiers_are_encrypted_and_free_text_redacted(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        result = create_lead(session=session, ctx=store.ctx, lead_in=LEAD, actor="t", role="integration")
+        lead_id = result.lead.id
+    text = all_text(store.sessions)
+    for value in ("Rosalind", "rosalind.quackenbush@example.org", "246-8135"):
+        assert value not in text
+    with store.sessions() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        assert lead.identifier_fields == ["email", "full_name", "phone"]
+        assert json.loads(store.ctx.cipher.decrypt(str(lead.identifiers)))["full_name"] == LEAD["full_name"]
+        assert lead.texts is not None and "[PHONE]" in lead.texts["question"]
+        assert lead.fields["service_line"] == "orthopedics"  # normalised by the dictionary
+        assert "question" not in lead.fields and "full_name" not in lead.fields
+
+
+def test_create_is_idempotent_on_the_external_id(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        first = create_lead(session=session, ctx=store.ctx, lead_in=LEAD, actor="t", role="integration")
+    with session_scope(store.sessions) as session:
+        again = create_lead(session=session, ctx=store.ctx, lead_in=LEAD, actor="t", role="integration")
+    assert first.created and not again.created
+    assert again.lead.id == first.lead.id and again.entry.id == first.entry.id
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 1
+        assert session.scalar(select(func.count()).select_from(OutboxRecord)) == 1
+
+
+def test_dictionary_rejections_name_each_field(store: Store) -> None:
+    bad = {**LEAD, "created_at": "yesterday", "distance_km": -4}
+    with pytest.raises(LeadValidationError) as caught, session_scope(store.sessions) as session:
+        create_lead(session=session, ctx=store.ctx, lead_in=bad, actor="t", role="integration")
+    fields = {p["field"] for p in caught.value.problems}
+    assert fields == {"created_at", "distance_km"}
+
+
+def test_events_are_idempotent_and_the_ledger_grows_only_on_change(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        lead_id = create_lead(
+            session=session, ctx=store.ctx, lead_in=LEAD, actor="t", role="integration"
+        ).lead.id
+    results = []
+    for n, kind in enumerate(["call_request", "call_request", "email_open"], start=1):
+        with session_scope(store.sessions) as session:
+            results.append(
+                record_event(
+                    session=session,
+                    ctx=store.ctx,
+                    lead_id=lead_id,
+                    event_in=_event(n, kind),
+                    actor="t",
+                    role="t",
+                )
+            )
+    with session_scope(store.sessions) as session:
+        repeat = record_event(
+            session=session,
+            ctx=store.ctx,
+            lead_id=lead_id,
+            event_in=_event(1, "call_request"),
+            actor="t",
+            role="t",
+        )
+    assert not repeat.event_created and not repeat.ledger_changed
+    with store.sessions() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        entries = ledger(session=session, lead=lead)
+        n_events = session.scalar(select(func.count()).select_from(Event))
+        n_outbox = session.scalar(select(func.count()).select_from(OutboxRecord))
+    assert n_events == 3
+    assert len(entries) == 1 + sum(r.ledger_changed for r in results)
+    assert n_outbox == len(entries)  # one write-back record per ledger entry
+    # consecutive entries always differ in score, tier or route
+    for before, after in zip(entries, entries[1:], strict=False):
+        assert (before.score, before.tier, before.route["name"]) != (
+            after.score,
+            after.tier,
+            after.route["name"],
+        )
+
+
+def test_a_failed_transaction_writes_nothing(store: Store) -> None:
+    with pytest.raises(NotFoundError), session_scope(store.sessions) as session:
+        create_lead(session=session, ctx=store.ctx, lead_in=LEAD, actor="t", role="integration")
+        record_event(session=session, ctx=store.ctx, lead_id=99999, event_in=_event(1), actor="t", role="t")
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 0
+        assert session.scalar(select(func.count()).select_from(ScoreEntry)) == 0
+    assert store.ctx.analytics.files() == []  # analytics rows are written only after a commit
+
+
+def test_tokens_are_stored_hashed_and_authenticate(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        create_user(session=session, name="ana", role="analyst")
+        token = create_token(session=session, user_name="ana")
+    with session_scope(store.sessions) as session:
+        user = authenticate(session=session, token=token)
+        assert user is not None and user.role == "analyst"
+        assert authenticate(session=session, token=token + "x") is None
+        stored = session.scalars(select(ApiToken.token_hash)).all()
+    assert token not in all_text(store.sessions)
+    assert len(stored) == 1 and len(stored[0]) == 64
+    with pytest.raises(InputError, match="unknown role"), session_scope(store.sessions) as session:
+        create_user(session=session, name="x", role="superuser")
+
+
+def test_feedback_becomes_training_rows(store: Store) -> None:
+    labels = ["scheduled", "not_a_fit", "unreachable", "follow_later"]
+    ids = []
+    for n, label in enumerate(labels):
+        with session_scope(store.sessions) as session:
+            lead_in = {**LEAD, "lead_id": f"F{n}"}
+            lead_id = create_lead(
+                session=session, ctx=store.ctx, lead_in=lead_in, actor="t", role="t"
+            ).lead.id
+            add_feedback(
+                session=session,
+                ctx=store.ctx,
+                lead_id=lead_id,
+                label=label,
+                note=None,
+                reviewer="r",
+                role="reviewer",
+            )
+            ids.append(lead_id)
+    with store.sessions() as session:
+        X, y = feedback_training_rows(session)
+    assert y.tolist() == [1, 0, 0]  # follow_later says nothing about conversion
+    assert X["has_phone"].tolist() == [1.0, 1.0, 1.0]
+    assert X["service_line"].tolist() == ["orthopedics"] * 3
+    assert {"n_events", "hours_since_last_event"} <= set(X.columns)
+
+
+def test_identifier_constants_cover_the_lead() -> None:
+    # the erasure and privacy tests search for these: they must be in the lead
+    flat = json.dumps(LEAD)
+    assert all(value in flat for value in IDENTIFIERS)
