@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,12 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from careleads.errors import CareleadsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from careleads.dictionary import Dictionary
+    from careleads.features import Target
 
 console = Console(stderr=True)
 out = Console()
@@ -65,6 +71,23 @@ def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
     for scorer, values in metrics.items():
         table.add_row(scorer, *(f"{values.get(m, float('nan')):.3f}" for m in METRIC_NAMES))
     return table
+
+
+def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame, pd.Series]:
+    """Reviewer labels from the operational store, as extra training rows."""
+    from careleads.settings import get_settings
+    from careleads.store import make_engine, make_sessionmaker, session_scope
+    from careleads.store.review import feedback_training_rows
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            rows: tuple[pd.DataFrame, pd.Series] = feedback_training_rows(
+                session, dictionary=dictionary, target=target
+            )
+            return rows
+    finally:
+        engine.dispose()
 
 
 def register(app: typer.Typer) -> None:
@@ -153,6 +176,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed for the model's sampling.")] = 0,
+        with_feedback: Annotated[
+            bool,
+            typer.Option(
+                "--with-feedback",
+                help="Add reviewer labels from the store (CARELEADS_DATABASE_URL) as training rows.",
+            ),
+        ] = False,
     ) -> None:
         """Train the rule baseline and a calibrated model for one target with time-based validation."""
         import pandas as pd
@@ -180,12 +210,18 @@ def register(app: typer.Typer) -> None:
                     for column in truth_frame.columns:
                         if column.startswith("p_"):
                             truth_frame[column] = pd.to_numeric(truth_frame[column])
-                result = train_model(dataset, truth=truth_frame, seed=seed, progress=step)
+                extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
+                result = train_model(
+                    dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra
+                )
             path = result.model.save(out_dir / result.model.version)
             if report is not None:
                 write_training_report(report, result, tables=tables)
         except CareleadsError as exc:
             raise fail(exc) from None
         out.print(metrics_table(result.metrics, f"Test window ({goal.describe()})"))
+        if with_feedback:
+            n_feedback = result.model.card["training_period"]["feedback_rows"]
+            out.print(f"reviewer feedback rows used in training: {n_feedback}")
         out.print(f"model: {path}")
         out.print(json.dumps(result.split.describe()))
