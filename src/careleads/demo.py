@@ -257,7 +257,7 @@ def write_training_report(
                             f"{card['training_period']['start']} to {card['training_period']['end']}",
                         ],
                         ["training rows", card["training_period"]["rows"]],
-                        ["of which reviewer feedback", card["training_period"].get("feedback_rows", 0)],
+                        ["reviewer feedback rows added", card["training_period"].get("feedback_rows", 0)],
                         ["censored leads (window still open)", card["censored_leads"]],
                         ["trees", card["trees"]],
                         ["calibration", card["calibration"]["method"]],
