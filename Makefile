@@ -13,7 +13,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[serve]'
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve,test]'
+	$(BIN)/pip install --quiet -e '.[serve,test,spark,compiled,browser]'
 
 demo: install
 	$(BIN)/careleads demo

@@ -21,9 +21,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `careleads --help` stays fast and each module owns its commands.
-    from careleads.cli import _core, _dictionary, _evaluate, _governance, _monitor, _service
+    from careleads.cli import _core, _dictionary, _evaluate, _governance, _monitor, _score, _service
 
-    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _service):
+    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _score, _service):
         module.register(app)
 
 

@@ -1,0 +1,132 @@
+"""`careleads score`: batch scoring of a lead file with the local or the Spark engine."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from careleads.cli._core import console, fail, out
+from careleads.errors import CareleadsError, NotFoundError
+
+if TYPE_CHECKING:
+    from careleads.models import LeadModel
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+def load_model(model: str, registry: Path | None) -> LeadModel:
+    """A model from a folder (``model.joblib`` inside) or a version of the registry."""
+    from careleads.models import LeadModel, ModelRegistry
+
+    path = Path(model)
+    if path.is_dir():
+        return LeadModel.load(path)
+    if registry is None:
+        raise NotFoundError(
+            f"{model!r} is not a model folder; give a folder, or a version with --registry DIR"
+        )
+    return ModelRegistry(registry).load(model)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def score(
+        input_path: Annotated[Path, typer.Argument(help="Lead file to score (CSV or Parquet).")],
+        model: Annotated[
+            str,
+            typer.Option("--model", help="Model folder, or a model version in --registry."),
+        ],
+        out_path: Annotated[
+            Path,
+            typer.Option(
+                "--out", help="Output: a .parquet or .csv file, or a folder of part files (any other name)."
+            ),
+        ],
+        engine: Annotated[
+            Engine, typer.Option("--engine", help="local (streaming, resumable) or spark.")
+        ] = Engine.local,
+        chunk_rows: Annotated[
+            int, typer.Option("--chunk-rows", help="Leads per chunk (local) or per Arrow batch (spark).")
+        ] = 200_000,
+        events: Annotated[
+            Path | None,
+            typer.Option("--events", help="Events of the leads (CSV/Parquet); else cold start."),
+        ] = None,
+        spark_master: Annotated[
+            str, typer.Option("--spark-master", help="Spark master URL, e.g. local[2] or spark://host:7077.")
+        ] = "local[2]",
+        registry: Annotated[
+            Path | None, typer.Option("--registry", help="Model registry folder, to name a model by version.")
+        ] = None,
+        reasons: Annotated[
+            int,
+            typer.Option("--reasons", help="Reason codes per lead (0 = none; costs ~10x the score)."),
+        ] = 0,
+        decisions: Annotated[
+            bool,
+            typer.Option("--decisions/--no-decisions", help="Apply hard rules and routing."),
+        ] = True,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace a finished output at --out.")
+        ] = False,
+    ) -> None:
+        """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
+        from careleads.engines import BatchProgress, score_file
+
+        try:
+            lead_model = load_model(model, registry)
+            if engine is Engine.spark:
+                from careleads.engines._spark import score_file_spark
+
+                with console.status(f"scoring on Spark ({spark_master})"):
+                    summary = score_file_spark(
+                        input_path,
+                        model=lead_model,
+                        out_path=out_path,
+                        events_path=events,
+                        master=spark_master,
+                        batch_rows=chunk_rows,
+                        n_reasons=reasons,
+                        decisions=decisions,
+                        overwrite=overwrite,
+                    )
+            else:
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as bar:
+                    task = bar.add_task("scoring", total=1.0)
+
+                    def advance(step: BatchProgress) -> None:
+                        bar.update(
+                            task,
+                            completed=step.fraction,
+                            description=f"{step.n_scored:,} scored, {step.n_quarantined:,} quarantined",
+                        )
+
+                    summary = score_file(
+                        input_path,
+                        model=lead_model,
+                        out_path=out_path,
+                        chunk_rows=chunk_rows,
+                        events_path=events,
+                        progress=advance,
+                        n_reasons=reasons,
+                        decisions=decisions,
+                        overwrite=overwrite,
+                    )
+        except CareleadsError as exc:
+            raise fail(exc) from None
+        out.print(json.dumps(summary.to_dict(), indent=2))

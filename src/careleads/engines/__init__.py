@@ -1,0 +1,14 @@
+"""Batch scoring engines: local (streaming, resumable) and Spark (for volumes beyond one machine)."""
+
+from __future__ import annotations
+
+from careleads.engines._local import (
+    BatchProgress,
+    BatchSummary,
+    ScoringOptions,
+    decide_chunk,
+    read_scores,
+    score_file,
+)
+
+__all__ = ["BatchProgress", "BatchSummary", "ScoringOptions", "decide_chunk", "read_scores", "score_file"]

@@ -1,0 +1,830 @@
+"""Local batch scoring: a lead file streamed in chunks through ingest, scoring and decisions, resumable.
+
+Each chunk of the input (CSV or Parquet) is checked against the data dictionary (bad rows go to a
+quarantine file with their reasons), scored by :func:`careleads.scoring.score_leads` (the function the API
+uses), routed by :func:`careleads.decisions.decide_many` and written as one part file. Memory holds one
+chunk at a time, plus 8 bytes per stored lead for the duplicate check across chunks.
+
+Crash safety: a part is written under a temporary name and renamed when complete; then a small JSON
+checkpoint (rows consumed, parts committed) is replaced atomically. A restarted run deletes any part the
+checkpoint does not list, skips the rows the checkpoint counts and goes on, so a kill at any moment neither
+skips nor duplicates a lead. The output is either a folder of parts (``part-00000.parquet`` ..., then
+``_SUCCESS``) or, when the output path ends in ``.parquet`` or ``.csv``, one file assembled from the parts
+at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from careleads.dictionary import Dictionary, TableSpec, ingest_file, ingest_table, load_dictionary
+from careleads.dictionary._ingest import _SAMPLE_BYTES, _decode_sample, _sniff_delimiter
+from careleads.dictionary._normalise import match_columns
+from careleads.errors import InputError
+from careleads.models._lead_model import LeadModel
+from careleads.scoring import score_leads
+from careleads.types import PathLikeStr
+
+logger = logging.getLogger(__name__)
+
+OutputFormat = Literal["parquet", "csv"]
+CHECKPOINT_FILE = "_checkpoint.json"
+SUCCESS_FILE = "_SUCCESS"
+QUARANTINE_FOLDER = "_quarantine"
+CHECKPOINT_VERSION = 1
+# Decision fields that depend on the whole work queue, not on the lead: owners are assigned when leads
+# enter the queue, so a batch file does not carry them (and chunked output equals one-shot output).
+_QUEUE_FIELDS = ("route_owner", "route_assignment")
+_STRING = pa.string()
+OUTPUT_TYPES: dict[str, pa.DataType] = {
+    "lead_id": _STRING,
+    "as_of": pa.timestamp("us"),
+    "probability": pa.float64(),
+    "score": pa.int64(),
+    "tier": _STRING,
+    "action": _STRING,
+    "reasons": _STRING,
+    "scored_by": _STRING,
+    "model_version": _STRING,
+    "review_required": pa.bool_(),
+    "overrides": _STRING,
+    "notes": _STRING,
+    "route_name": _STRING,
+    "route_kind": _STRING,
+    "route_queue": _STRING,
+    "route_call_script": _STRING,
+    "route_intake_form": _STRING,
+    "route_sla_hours": pa.float64(),
+    "route_sla_due": _STRING,
+    "route_nurture_track": _STRING,
+    "route_channels": _STRING,
+    "rules_version": _STRING,
+    "routing_version": _STRING,
+}
+SCORE_COLUMNS: tuple[str, ...] = tuple(list(OUTPUT_TYPES)[:9])
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch run is: share of the input done and the rows so far."""
+
+    fraction: float
+    n_read: int
+    n_scored: int
+    n_quarantined: int
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    n_read, n_scored, n_quarantined : int
+        Data rows read; leads scored (one decision each); rows quarantined. ``n_scored + n_quarantined ==
+        n_read`` always holds.
+    n_chunks, n_chunks_resumed : int
+        Chunks in the output, and how many of them an earlier, interrupted run had already committed.
+    predictor : str
+        ``"lleaves"`` (compiled trees) or ``"lightgbm"``.
+    """
+
+    input_path: str
+    out_path: str
+    quarantine_path: str
+    engine: str
+    fmt: str
+    n_read: int
+    n_scored: int
+    n_quarantined: int
+    n_chunks: int
+    n_chunks_resumed: int
+    seconds: float
+    predictor: str
+    model_version: str
+    decisions: bool
+    n_reasons: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def leads_per_second(self) -> float:
+        return self.n_read / self.seconds if self.seconds > 0 else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["leads_per_second"] = round(self.leads_per_second, 1)
+        return out
+
+
+# ----------------------------------------------------------------------------------------- one chunk
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How each chunk is scored; the same for the local and the Spark engine."""
+
+    n_reasons: int = 0
+    decisions: bool = True
+    decided_at: str = ""  # the decision time for SLA due times, fixed for a whole run (and its restarts)
+
+
+class EventLookup:
+    """Ingested events, indexed once so each chunk takes its leads' events without a join on all of them."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events.reset_index(drop=True)
+        codes, uniques = pd.factorize(self.events["lead_id"].astype("string"), use_na_sentinel=True)
+        self._codes = codes
+        self._leads = pd.Index(uniques)
+
+    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
+        position = self._leads.get_indexer(pd.Index(lead_ids.astype("string")))
+        wanted = np.zeros(len(self._leads) + 1, dtype=bool)
+        wanted[position[position >= 0]] = True
+        # code -1 (missing lead id) maps to the last, never-wanted slot
+        return self.events.loc[wanted[self._codes]]
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Decisions as an Arrow table with fixed types (every part of a run has the same schema)."""
+    arrays = []
+    names = []
+    for name in frame.columns:
+        kind = OUTPUT_TYPES.get(str(name), _STRING)
+        column = frame[name]
+        if kind == _STRING:
+            arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))
+        elif kind == pa.timestamp("us"):
+            arrays.append(pa.array(pd.to_datetime(column).astype("datetime64[us]").to_numpy(), type=kind))
+        elif kind == pa.bool_():
+            arrays.append(pa.array(column.astype("boolean"), type=kind, from_pandas=True))
+        elif kind == pa.int64():
+            arrays.append(pa.array(column.to_numpy(dtype=np.int64), type=kind))
+        else:
+            arrays.append(pa.array(pd.to_numeric(column).to_numpy(dtype=np.float64), type=kind))
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def decide_chunk(
+    model: LeadModel, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
+) -> pd.DataFrame:
+    """Score clean leads and, when asked, decide their paths: the decision fields of the API, one row each.
+
+    Parameters
+    ----------
+    model : LeadModel
+        The model (possibly with compiled trees).
+    leads : DataFrame
+        Clean (ingested) leads.
+    events : DataFrame or None
+        Their events (None: cold start).
+    options : ScoringOptions
+        Reason codes per lead, whether to route, and the decision time.
+
+    Returns
+    -------
+    DataFrame
+        ``SCORE_COLUMNS`` and, with decisions, the override and route fields (owner assignment excluded).
+    """
+    if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
+        return _empty_output(options.decisions)
+    scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
+    if not options.decisions:
+        return scored
+    from careleads.decisions import decide_many, decisions_frame
+
+    decided = decisions_frame(decide_many(leads, scored, now=options.decided_at or None))
+    out = scored.copy()
+    out["action"] = decided["action"].to_numpy()  # an override or consent rule may change the path
+    for name in decided.columns:
+        if name not in out.columns and name not in _QUEUE_FIELDS:
+            out[name] = decided[name].to_numpy()
+    order = [c for c in OUTPUT_TYPES if c in out.columns]
+    return out[order + [c for c in out.columns if c not in OUTPUT_TYPES]]
+
+
+def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
+    hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False).to_numpy(dtype=np.uint64)
+    return np.asarray(hashed, dtype=np.uint64)
+
+
+class SeenKeys:
+    """Lead keys already stored in this run, as sorted 64-bit hashes (8 bytes a lead).
+
+    A chance collision of two different ids has probability about n^2 / 2^65 (3e-6 for ten million leads);
+    it would send a lead to quarantine as a duplicate, with its row, never drop it silently.
+    """
+
+    def __init__(self) -> None:
+        self._sorted = np.zeros(0, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def contains(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        if len(self._sorted) == 0:
+            return np.zeros(len(hashes), dtype=bool)
+        at = np.searchsorted(self._sorted, hashes)
+        found = self._sorted[np.minimum(at, len(self._sorted) - 1)] == hashes
+        return np.asarray(found, dtype=bool)
+
+    def add(self, hashes: npt.NDArray[np.uint64]) -> None:
+        # both runs are sorted: a stable sort merges them in linear time
+        self._sorted = np.sort(np.concatenate([self._sorted, np.sort(hashes)]), kind="stable")
+
+
+@dataclass
+class ChunkResult:
+    decisions: pd.DataFrame
+    quarantine: pd.DataFrame
+    n_read: int
+
+
+def process_chunk(
+    raw: pd.DataFrame,
+    *,
+    rows: npt.NDArray[np.int64],
+    model: LeadModel,
+    dictionary: Dictionary,
+    source: str,
+    options: ScoringOptions,
+    events: EventLookup | None = None,
+    seen: SeenKeys | None = None,
+) -> ChunkResult:
+    """Ingest one chunk of raw lead rows, drop repeats of leads stored earlier, score and decide.
+
+    `rows` holds the spreadsheet row number (header = 1) of each raw row, for the quarantine file.
+    """
+    result = ingest_table(raw, dictionary, "leads", source=source)
+    quarantine = result.quarantine
+    quarantine["_row"] = rows[quarantine["_row"].to_numpy(dtype=np.int64) - 2]
+    clean = result.clean
+    key = model.spec.key
+    if seen is not None and len(clean):
+        hashes = _hash_keys(clean[key])
+        repeat = seen.contains(hashes)
+        if repeat.any():
+            bad = np.flatnonzero(repeat)
+            stored_rows = _stored_positions(len(raw), result.quarantine, rows)
+            extra = raw.iloc[stored_rows[bad]].astype("string").reset_index(drop=True)
+            ids = clean[key].iloc[bad].astype("string").to_numpy(dtype=object)
+            repeats = pd.DataFrame(
+                {
+                    "_source": pd.array([source] * len(bad), dtype="string"),
+                    "_row": rows[stored_rows[bad]],
+                    "_field": pd.array([key] * len(bad), dtype="string"),
+                    "_reason": pd.array(
+                        [f"{key}: duplicate key '{i}' (stored from an earlier chunk)" for i in ids],
+                        dtype="string",
+                    ),
+                }
+            )
+            repeats = pd.concat([repeats, extra], axis="columns")
+            quarantine = pd.concat([quarantine, repeats], ignore_index=True).sort_values("_row")
+            clean = clean.loc[~repeat].reset_index(drop=True)
+            hashes = hashes[~repeat]
+        seen.add(hashes)
+    lead_events = events.for_leads(clean[key]) if events is not None else None
+    decisions = decide_chunk(model, clean, lead_events, options)
+    return ChunkResult(decisions=decisions, quarantine=quarantine.reset_index(drop=True), n_read=len(raw))
+
+
+def _stored_positions(
+    n_raw: int, quarantine: pd.DataFrame, rows: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Positions in the raw chunk of the rows ingest stored (those not quarantined), in order."""
+    quarantined = np.searchsorted(rows, quarantine["_row"].to_numpy(dtype=np.int64))
+    keep = np.ones(n_raw, dtype=bool)
+    keep[quarantined] = False
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Chunk:
+    frame: pd.DataFrame
+    rows: npt.NDArray[np.int64]  # spreadsheet row numbers
+    malformed: pd.DataFrame  # CSV lines with the wrong number of fields met while reading this chunk
+
+
+class _Reader:
+    """Raw chunks of exactly `chunk_rows` rows (the last one shorter), as text (CSV) or stored types."""
+
+    def __init__(self, path: Path, dictionary: Dictionary, *, decisions: bool, model: LeadModel) -> None:
+        self.path = path
+        self.is_parquet = _is_parquet(path)
+        self._malformed: list[tuple[int, str]] = []
+        if self.is_parquet:
+            try:
+                self._file = pq.ParquetFile(path)
+            except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+                raise InputError(f"{path}: not a readable Parquet file ({exc}); export it again") from exc
+            self.columns = list(self._file.schema_arrow.names)
+            self.total = int(self._file.metadata.num_rows)
+        else:
+            with path.open("rb") as handle:
+                head = handle.read(_SAMPLE_BYTES)
+            if not head.strip():
+                raise InputError(f"{path}: the file is empty; export the table again, with its header row")
+            encoding, sample = _decode_sample(path, head)
+            self.delimiter = _sniff_delimiter(sample, truncated=len(head) == _SAMPLE_BYTES)
+            self.encoding = "utf8" if encoding == "utf-8-sig" else encoding
+            header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=self.delimiter), [])
+            self.columns = [str(c) for c in header]
+            self.total = path.stat().st_size
+        table = dictionary.table("leads")
+        mapping = match_columns(self.columns, table, path.name)
+        self.read_columns = self.columns if decisions else _model_columns(self.columns, mapping, model, table)
+
+    def fraction(self, handle: Any) -> float:
+        if self.is_parquet or handle is None:
+            return 0.0
+        return min(1.0, float(handle.tell()) / max(self.total, 1))
+
+    def _batches(self) -> Iterator[tuple[pa.RecordBatch, Any]]:
+        if self.is_parquet:
+            for batch in self._file.iter_batches(batch_size=65_536, columns=self.read_columns):
+                yield batch, None
+            return
+
+        def invalid(row: Any) -> str:
+            self._malformed.append((int(row.number or -1), str(row.text)))
+            return "skip"
+
+        with self.path.open("rb") as handle:
+            reader = pacsv.open_csv(
+                handle,
+                read_options=pacsv.ReadOptions(
+                    encoding=self.encoding, block_size=8 << 20, use_threads=False
+                ),  # one thread: the parser then reports line numbers of malformed lines
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(self.columns, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                    include_columns=self.read_columns,
+                ),
+            )
+            for batch in reader:
+                yield batch, handle
+
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[_Chunk, float]]:
+        """Chunks in file order; rows are numbered as in a spreadsheet (header = row 1)."""
+        pending: list[pa.RecordBatch] = []
+        n_pending = 0
+        n_done = 0
+        n_malformed_used = 0
+        handle = None
+        for batch, handle in self._batches():
+            pending.append(batch)
+            n_pending += batch.num_rows
+            while n_pending >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
+                chunk, n_malformed_used = self._make(head, n_done, n_malformed_used, last=False)
+                n_done += chunk_rows
+                pending, n_pending = rest.to_batches(), rest.num_rows
+                yield chunk, self.fraction(handle) if not self.is_parquet else n_done / max(self.total, 1)
+        table = pa.Table.from_batches(pending) if pending else None
+        if table is not None and table.num_rows or len(self._malformed) > n_malformed_used:
+            if table is None:
+                table = pa.table({c: pa.array([], type=pa.string()) for c in self.read_columns})
+            chunk, n_malformed_used = self._make(table, n_done, n_malformed_used, last=True)
+            yield chunk, 1.0
+
+    def _make(self, table: pa.Table, first: int, n_used: int, *, last: bool) -> tuple[_Chunk, int]:
+        frame = table.to_pandas()
+        delivered = np.arange(first, first + table.num_rows, dtype=np.int64)
+        lines = np.asarray(sorted(n for n, _ in self._malformed), dtype=np.int64)
+        # a delivered row sits after every malformed line that precedes it: shift its number by their count
+        shift = np.searchsorted(lines - np.arange(len(lines)) - 2, delivered, side="right")
+        rows = delivered + 2 + shift
+        # malformed lines up to this chunk's last row belong to it; the last chunk takes all that remain
+        last_row = 2**62 if last else (int(rows[-1]) if len(rows) else 0)
+        ordered = sorted(self._malformed)
+        mine = [(n, t) for n, t in ordered[n_used:] if n <= last_row]
+        malformed = pd.DataFrame(
+            {
+                "_source": pd.array([self.path.name] * len(mine), dtype="string"),
+                "_row": np.asarray([n for n, _ in mine], dtype=np.int64),
+                "_field": pd.array([""] * len(mine), dtype="string"),
+                "_reason": pd.array(
+                    [f"malformed line: expected {len(self.columns)} fields: {t[:200]}" for _, t in mine],
+                    dtype="string",
+                ),
+            }
+        )
+        return _Chunk(frame=frame, rows=rows, malformed=malformed), n_used + len(mine)
+
+
+def _is_parquet(path: Path) -> bool:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return True
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def _model_columns(
+    columns: Sequence[str], mapping: dict[str, str], model: LeadModel, table: TableSpec
+) -> list[str]:
+    """Input columns needed to score (model fields, key, time, required fields); the rest is not read."""
+    spec = model.spec
+    wanted = {*spec.categorical, *spec.numeric, *spec.boolean, *spec.presence, spec.key, spec.time_column}
+    wanted.add("do_not_profile")
+    wanted.update(f.name for f in table.fields if f.required)
+    return [c for c in columns if c in mapping and mapping[c] in wanted]
+
+
+# ----------------------------------------------------------------------------------------- the run
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _write_part(table: pa.Table, path: Path, fmt: OutputFormat) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    if fmt == "parquet":
+        pq.write_table(table, tmp)
+    else:
+        pacsv.write_csv(table, tmp)
+    os.replace(tmp, path)
+
+
+def _input_identity(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@dataclass
+class _Layout:
+    out: Path
+    single: bool
+    fmt: OutputFormat
+    work: Path
+    quarantine_path: Path
+
+    @classmethod
+    def of(cls, out: Path, fmt: OutputFormat | None) -> _Layout:
+        suffix = out.suffix.lower()
+        if suffix in (".parquet", ".csv"):
+            kind: OutputFormat = "parquet" if suffix == ".parquet" else "csv"
+            if fmt is not None and fmt != kind:
+                raise InputError(f"{out}: the name says {kind} but the format asked is {fmt}; pick one")
+            work = out.with_name(out.name + ".parts")
+            return cls(out, True, kind, work, out.with_name(out.stem + ".quarantine.csv"))
+        return cls(out, False, fmt or "parquet", out, out / "_quarantine.csv")
+
+    def part(self, index: int) -> Path:
+        return self.work / f"part-{index:05d}.{self.fmt}"
+
+    def quarantine_part(self, index: int) -> Path:
+        return self.work / QUARANTINE_FOLDER / f"part-{index:05d}.csv"
+
+
+def _read_keys(path: Path, fmt: OutputFormat) -> pd.Series:
+    if fmt == "parquet":
+        column = pq.read_table(path, columns=["lead_id"]).column(0)
+    else:
+        column = pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(include_columns=["lead_id"], strings_can_be_null=False)
+        ).column(0)
+    return pd.Series(column.to_pandas(), dtype="string")
+
+
+def score_file(
+    input_path: PathLikeStr,
+    *,
+    model: LeadModel,
+    out_path: PathLikeStr,
+    chunk_rows: int = 200_000,
+    events_path: PathLikeStr | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    fmt: OutputFormat | None = None,
+    n_reasons: int = 0,
+    decisions: bool = True,
+    compiled: bool | None = None,
+    dictionary: Dictionary | None = None,
+    overwrite: bool = False,
+    decided_at: str | None = None,
+    hook: Callable[[str, int], None] | None = None,
+) -> BatchSummary:
+    """Score a lead file (CSV or Parquet) in chunks to Parquet or CSV, with constant memory; resumable.
+
+    Parameters
+    ----------
+    input_path : path
+        Leads as exported (any column names the dictionary knows); CSV (delimiter and encoding detected)
+        or Parquet.
+    model : LeadModel
+        The model that scores (see `ModelRegistry.load`).
+    out_path : path
+        ``*.parquet`` or ``*.csv``: one file; anything else: a folder of part files with ``_SUCCESS``.
+        Quarantined rows go to ``<out stem>.quarantine.csv`` (one file) or ``<out>/_quarantine.csv``.
+    chunk_rows : int
+        Leads per chunk; memory grows with this, never with the input.
+    events_path : path, optional
+        Events of these leads (CSV or Parquet); read whole, then each chunk takes its own. Without it,
+        leads are scored cold (creation-time signals only).
+    progress : callable, optional
+        Called after each chunk with a `BatchProgress`.
+    fmt : "parquet" or "csv", optional
+        Format of a folder output (default Parquet); a file output takes it from its suffix.
+    n_reasons : int
+        Reason codes per lead (SHAP values from LightGBM: about ten times the cost of the score). 0 leaves
+        ``reasons`` empty.
+    decisions : bool
+        Apply hard rules and routing (:func:`careleads.decisions.decide_many`): overrides, route fields and
+        review flag; the whole input row is then read and checked. Owner assignment is left to the work
+        queue. Without decisions only the columns the model reads are read and checked.
+    compiled : bool, optional
+        Score with trees compiled by lleaves (checked against LightGBM to 1e-9 on the first chunk).
+        Default: when lleaves is installed.
+    dictionary : Dictionary, optional
+        Default: the shipped dictionary.
+    overwrite : bool
+        Replace a finished output at `out_path`.
+    decided_at : str, optional
+        Decision time (ISO 8601, local clock) for SLA due times; default: when the run starts. A resumed
+        run keeps the time of the run it resumes.
+    hook : callable, optional
+        ``hook(stage, chunk)`` with stage ``"part_written"`` (part renamed, checkpoint not yet written) or
+        ``"checkpointed"``; for tests that interrupt a run.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    InputError
+        When the input is unreadable, lacks required columns, or the output holds another run.
+    """
+    from careleads.engines._compiled import compile_trees, compiled_matches, lleaves_available
+
+    start = time.perf_counter()
+    if chunk_rows < 1:
+        raise InputError(f"chunk_rows must be 1 or more, got {chunk_rows}")
+    source = Path(input_path)
+    if not source.is_file():
+        raise InputError(f"{source}: no such file; give the path of a CSV or Parquet lead file")
+    layout = _Layout.of(Path(out_path), fmt)
+    dictionary = dictionary or load_dictionary()
+    reader = _Reader(source, dictionary, decisions=decisions, model=model)
+    state = _open_run(layout, source, model, overwrite=overwrite, n_reasons=n_reasons, decisions=decisions)
+    if decided_at is not None and not state["parts"]:
+        state["decided_at"] = pd.Timestamp(decided_at).isoformat()
+    state.setdefault("chunk_rows", chunk_rows)
+    options = ScoringOptions(n_reasons=n_reasons, decisions=decisions, decided_at=state["decided_at"])
+    notes: list[str] = []
+    events = None
+    if events_path is not None:
+        events_result = ingest_file(events_path, dictionary, "events")
+        if events_result.summary.n_quarantined:
+            path = layout.quarantine_path.with_name(layout.quarantine_path.stem + ".events.csv")
+            events_result.quarantine.to_csv(path, index=False)
+            notes.append(f"{events_result.summary.n_quarantined} event rows quarantined: {path}")
+        events = EventLookup(events_result.clean)
+
+    seen = SeenKeys()
+    for part in state["parts"]:
+        seen.add(_hash_keys(_read_keys(layout.work / part["name"], layout.fmt)))
+    n_resumed = len(state["parts"])
+    use_compiled = lleaves_available() if compiled is None else compiled
+    scorer_model = model
+    predictor = "lightgbm"
+    if use_compiled:
+        scorer_model = compile_trees(model)
+        predictor = "lleaves"
+    checked = not use_compiled
+
+    if state["chunk_rows"] != chunk_rows:
+        notes.append(f"resumed with the interrupted run's chunk size, {state['chunk_rows']} rows")
+        chunk_rows = int(state["chunk_rows"])
+    rows_to_skip = int(state["rows_read"])
+    for chunk, fraction in reader.chunks(chunk_rows):
+        if rows_to_skip > 0:
+            # committed by an earlier run (same chunk size, so chunks line up)
+            rows_to_skip -= len(chunk.frame)
+            continue
+        index = len(state["parts"])
+        if not checked and len(chunk.frame):
+            checked = True
+            sample = _sample_features(model, chunk.frame, dictionary, source.name)
+            gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
+            if gap > 1e-9:
+                notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
+                scorer_model, predictor = model, "lightgbm"
+        result = process_chunk(
+            chunk.frame,
+            rows=chunk.rows,
+            model=scorer_model,
+            dictionary=dictionary,
+            source=source.name,
+            options=options,
+            events=events,
+            seen=seen,
+        )
+        quarantine = pd.concat([result.quarantine, chunk.malformed], ignore_index=True)
+        name = layout.part(index).name
+        _write_part(_to_arrow(result.decisions), layout.part(index), layout.fmt)
+        if len(quarantine):
+            quarantine.to_csv(layout.quarantine_part(index), index=False)
+        if hook is not None:
+            hook("part_written", index)
+        state["parts"].append({"name": name, "rows": len(result.decisions), "quarantined": len(quarantine)})
+        state["rows_read"] += result.n_read
+        state["n_read"] += result.n_read + len(chunk.malformed)
+        state["n_scored"] += len(result.decisions)
+        state["n_quarantined"] += len(quarantine)
+        _write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
+        if hook is not None:
+            hook("checkpointed", index)
+        logger.info("chunk %d: %d scored, %d quarantined", index, len(result.decisions), len(quarantine))
+        if progress is not None:
+            progress(BatchProgress(fraction, state["n_read"], state["n_scored"], state["n_quarantined"]))
+
+    _finish_run(layout, state, reader.read_columns)
+    return BatchSummary(
+        input_path=str(source),
+        out_path=str(layout.out),
+        quarantine_path=str(layout.quarantine_path),
+        engine="local",
+        fmt=layout.fmt,
+        n_read=int(state["n_read"]),
+        n_scored=int(state["n_scored"]),
+        n_quarantined=int(state["n_quarantined"]),
+        n_chunks=len(state["parts"]),
+        n_chunks_resumed=n_resumed,
+        seconds=time.perf_counter() - start,
+        predictor=predictor,
+        model_version=model.version,
+        decisions=decisions,
+        n_reasons=n_reasons,
+        notes=notes,
+    )
+
+
+def _sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
+    from careleads.features import build_features
+
+    clean = ingest_table(raw.head(2000), dictionary, "leads", source=source).clean
+    if not len(clean):
+        return None
+    when = pd.to_datetime(clean[model.spec.time_column]) + pd.Timedelta(hours=model.target.as_of_hours)
+    empty = pd.DataFrame(
+        {
+            "lead_id": pd.Series(dtype="string"),
+            "occurred_at": pd.Series(dtype="datetime64[ns]"),
+            "event_type": pd.Series(dtype="string"),
+        }
+    )
+    return build_features(clean, empty, when, model.spec)
+
+
+def _open_run(
+    layout: _Layout, source: Path, model: LeadModel, *, overwrite: bool, n_reasons: int, decisions: bool
+) -> dict[str, Any]:
+    """Start a run, or pick up an interrupted one from its checkpoint (removing uncommitted parts)."""
+    identity = _input_identity(source)
+    checkpoint = layout.work / CHECKPOINT_FILE
+    finished = layout.out.exists() and (layout.single or (layout.out / SUCCESS_FILE).exists())
+    if finished and not checkpoint.exists():
+        if not overwrite:
+            raise InputError(
+                f"{layout.out} already holds a finished run; remove it, choose another output or overwrite"
+            )
+        if layout.out.is_dir():
+            shutil.rmtree(layout.out)
+        else:
+            layout.out.unlink()
+    settings = {"model_version": model.version, "n_reasons": n_reasons, "decisions": decisions}
+    if checkpoint.exists():
+        state: dict[str, Any] = json.loads(checkpoint.read_text(encoding="utf-8"))
+        if state.get("input") != identity or state.get("settings") != settings:
+            raise InputError(
+                f"{layout.work} holds an interrupted run of another input, model or settings "
+                f"({state.get('input', {}).get('path')}, {state.get('settings')}); remove it to start afresh"
+            )
+        committed = {p["name"] for p in state["parts"]}
+        for path in layout.work.glob("part-*"):
+            if path.name not in committed:
+                path.unlink()  # written by a run killed before its checkpoint: it will be redone
+        for path in (layout.work / QUARANTINE_FOLDER).glob("part-*"):
+            if path.name.replace(".csv", f".{layout.fmt}") not in committed:
+                path.unlink()
+        logger.info("resuming after %d committed chunks (%d rows)", len(committed), state["rows_read"])
+        return state
+    if layout.work.exists() and any(layout.work.iterdir()):
+        raise InputError(f"{layout.work} holds no interrupted careleads run; choose another output")
+    (layout.work / QUARANTINE_FOLDER).mkdir(parents=True, exist_ok=True)
+    state = {
+        "version": CHECKPOINT_VERSION,
+        "input": identity,
+        "settings": settings,
+        "decided_at": pd.Timestamp.now().floor("s").isoformat(),
+        "rows_read": 0,
+        "n_read": 0,
+        "n_scored": 0,
+        "n_quarantined": 0,
+        "parts": [],
+    }
+    _write_atomic(checkpoint, json.dumps(state, indent=1).encode("utf-8"))
+    return state
+
+
+def _finish_run(layout: _Layout, state: dict[str, Any], columns: Sequence[str]) -> None:
+    """Gather quarantine parts into one file; assemble a single output file; mark the run done."""
+    parts = [layout.work / p["name"] for p in state["parts"]]
+    q_parts = sorted((layout.work / QUARANTINE_FOLDER).glob("part-*.csv"))
+    quarantine_tmp = layout.quarantine_path.with_name(f".{layout.quarantine_path.name}.tmp")
+    with quarantine_tmp.open("wb") as target:
+        if not q_parts:
+            header = ["_source", "_row", "_field", "_reason", *columns]
+            target.write((",".join(header) + "\n").encode("utf-8"))
+        for i, path in enumerate(q_parts):
+            with path.open("rb") as part:
+                if i:
+                    part.readline()  # the header once
+                shutil.copyfileobj(part, target)
+    if layout.single:
+        tmp = layout.out.with_name(f".{layout.out.name}.tmp")
+        if layout.fmt == "parquet":
+            writer: pq.ParquetWriter | None = None
+            for path in parts:
+                table = pq.read_table(path)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            if writer is None:
+                pq.write_table(_to_arrow(_empty_output()), tmp)
+            else:
+                writer.close()
+        else:
+            with tmp.open("wb") as target:
+                for i, path in enumerate(parts):
+                    with path.open("rb") as part:
+                        if i:
+                            part.readline()
+                        shutil.copyfileobj(part, target)
+        os.replace(quarantine_tmp, layout.quarantine_path)
+        os.replace(tmp, layout.out)
+        shutil.rmtree(layout.work)
+    else:
+        os.replace(quarantine_tmp, layout.quarantine_path)
+        shutil.rmtree(layout.work / QUARANTINE_FOLDER, ignore_errors=True)
+        summary = {k: state[k] for k in ("n_read", "n_scored", "n_quarantined", "settings", "decided_at")}
+        _write_atomic(layout.out / SUCCESS_FILE, json.dumps(summary, indent=1).encode("utf-8"))
+        (layout.work / CHECKPOINT_FILE).unlink()
+
+
+def _empty_output(decisions: bool = False) -> pd.DataFrame:
+    names = list(OUTPUT_TYPES) if decisions else SCORE_COLUMNS
+    return pd.DataFrame({name: pd.Series([], dtype="object") for name in names})
+
+
+def read_scores(path: PathLikeStr) -> pd.DataFrame:
+    """Read the output of a batch run (one file or a folder of parts) as one frame, in input order."""
+    out = Path(path)
+    if out.is_dir():
+        parts = sorted(out.glob("part-*"))
+        if not parts:
+            return _empty_output()
+        if parts[0].suffix == ".csv":
+            return pd.concat([pd.read_csv(p, dtype={"lead_id": "string"}) for p in parts], ignore_index=True)
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    if out.suffix.lower() == ".csv":
+        return pd.read_csv(out, dtype={"lead_id": "string"})
+    return pd.read_parquet(out)

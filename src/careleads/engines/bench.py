@@ -1,0 +1,384 @@
+"""Batch scoring benchmark: ``python -m careleads.engines.bench`` prints JSON and a table.
+
+Figures (each scoring run in its own subprocess, so peak memory is that run's ``ru_maxrss``):
+
+- batch throughput for N leads end to end (read Parquet, ingest, features, model, tiers, write), without
+  and with decisions (hard rules and routing), and its ratio to the limit: reading the same file plus raw
+  LightGBM prediction on the prepared matrix (and the same with lleaves-compiled trees);
+- peak memory for N and 5N leads (the 5N file repeats the N file with new lead ids);
+- single-lead in-process latency of :func:`careleads.scoring.score_one` (p50, p99);
+- training time on N leads (ingest, features, `train_model`);
+- Spark ``local[2]`` against the local engine on the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEED = 9
+
+
+def machine() -> dict[str, Any]:
+    """Python, CPU count, model name and load when the benchmark started (other workers share the CPUs)."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "system": platform.system(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _child(argv: list[str]) -> dict[str, Any]:
+    """Run one figure in a fresh interpreter; returns its JSON (and its peak memory)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "careleads.engines.bench", "--child", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark step {argv[0]} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process image, MB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so a child would
+    report its parent's peak when that is higher.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def child_score(
+    input_path: str, model_path: str, out: str, *, decisions: bool, engine: str, compiled: bool
+) -> dict[str, Any]:
+    from careleads.engines import score_file
+    from careleads.models import LeadModel
+
+    model = LeadModel.load(model_path)
+    if compiled:  # compile (or load the cached library) before the clock starts, as a warm service would
+        from careleads.engines._compiled import compile_trees
+
+        compile_trees(model)
+    start = time.perf_counter()
+    if engine == "spark":
+        from careleads.engines._spark import score_file_spark, spark_session
+
+        session = spark_session("local[2]")
+        started = time.perf_counter()
+        summary = score_file_spark(
+            input_path,
+            model=model,
+            out_path=out,
+            spark=session,
+            decisions=decisions,
+            compiled=compiled,
+            overwrite=True,
+        )
+        seconds = time.perf_counter() - started
+        session.stop()
+        session_seconds = started - start
+    else:
+        summary = score_file(
+            input_path, model=model, out_path=out, decisions=decisions, compiled=compiled, overwrite=True
+        )
+        seconds = time.perf_counter() - start
+        session_seconds = 0.0
+    return {
+        "engine": engine,
+        "leads": summary.n_read,
+        "seconds": round(seconds, 2),
+        "leads_per_second": round(summary.n_read / seconds),
+        "spark_session_seconds": round(session_seconds, 2),
+        "predictor": summary.predictor,
+        "decisions": decisions,
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
+    """The limit: read the file, plus raw predictions on the already prepared matrix."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from careleads.dictionary import ingest_table, load_dictionary
+    from careleads.dictionary._normalise import match_columns
+    from careleads.engines._compiled import compile_trees, lleaves_available
+    from careleads.engines._local import _model_columns
+    from careleads.features import build_features
+    from careleads.models import LeadModel
+
+    model = LeadModel.load(model_path)
+    dictionary = load_dictionary()
+    names = pq.ParquetFile(input_path).schema_arrow.names
+    table = dictionary.table("leads")
+    columns = _model_columns(names, match_columns(names, table, input_path), model, table)
+    start = time.perf_counter()
+    raw = pq.read_table(input_path, columns=columns).to_pandas()
+    read_seconds = time.perf_counter() - start
+    clean = ingest_table(raw, dictionary, "leads").clean
+    del raw
+    when = pd.to_datetime(clean[model.spec.time_column]) + pd.Timedelta(hours=model.target.as_of_hours)
+    empty = pd.DataFrame(
+        {
+            "lead_id": pd.Series(dtype="string"),
+            "occurred_at": pd.Series(dtype="datetime64[ns]"),
+            "event_type": pd.Series(dtype="string"),
+        }
+    )
+    prepared = model.preprocessor.transform(build_features(clean, empty, when, model.spec))
+    start = time.perf_counter()
+    lgb_raw = model.scorer.predict_raw(prepared)
+    lgb_seconds = time.perf_counter() - start
+    out = {
+        "rows": len(prepared),
+        "trees": int(model.scorer.n_estimators_),
+        "read_seconds": round(read_seconds, 2),
+        "lightgbm_predict_seconds": round(lgb_seconds, 2),
+        "lightgbm_rows_per_second": round(len(prepared) / lgb_seconds),
+        "limit_seconds": round(read_seconds + lgb_seconds, 2),
+    }
+    if lleaves_available():
+        compiled = compile_trees(model)
+        start = time.perf_counter()
+        ll_raw = compiled.scorer.predict_raw(prepared)
+        ll_seconds = time.perf_counter() - start
+        out["lleaves_predict_seconds"] = round(ll_seconds, 2)
+        out["lleaves_rows_per_second"] = round(len(prepared) / ll_seconds)
+        out["lleaves_max_abs_difference"] = float(np.max(np.abs(ll_raw - lgb_raw)))
+    return out
+
+
+def latency(model_path: str, input_path: str, n: int = 2_000) -> dict[str, Any]:
+    """p50 / p99 of `score_one` on real leads, in process (after a warm-up); and without reason codes."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from careleads.dictionary import ingest_table, load_dictionary
+    from careleads.models import LeadModel
+    from careleads.scoring import score_leads, score_one
+
+    model = LeadModel.load(model_path)
+    raw = next(pq.ParquetFile(input_path).iter_batches(batch_size=n)).to_pandas()
+    clean = ingest_table(raw, load_dictionary(), "leads").clean
+    leads = [{str(k): v for k, v in row.items()} for row in clean.to_dict("records")]
+    for lead in leads[:50]:
+        score_one(model, lead)
+    times = []
+    for lead in leads:
+        start = time.perf_counter()
+        score_one(model, lead)
+        times.append(time.perf_counter() - start)
+    ms = np.asarray(times) * 1000
+    plain = []
+    for lead in leads[:500]:
+        frame = pd.DataFrame([lead])
+        start = time.perf_counter()
+        score_leads(model, frame, n_reasons=0)
+        plain.append(time.perf_counter() - start)
+    no_reasons = np.asarray(plain) * 1000
+    return {
+        "calls": len(ms),
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "no_reasons_p50_ms": round(float(np.percentile(no_reasons, 50)), 3),
+        "no_reasons_p99_ms": round(float(np.percentile(no_reasons, 99)), 3),
+    }
+
+
+def child_train(folder: str) -> dict[str, Any]:
+    from careleads.datasets import load_crm_folder
+    from careleads.features import Target
+    from careleads.models import train_model
+
+    figures: dict[str, Any] = {}
+    start = time.perf_counter()
+    tables = load_crm_folder(folder)
+    figures["ingest_seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    dataset = tables.dataset(Target(as_of_hours=0))
+    figures["features_seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    result = train_model(dataset, seed=0)
+    figures["train_seconds"] = round(time.perf_counter() - start, 1)
+    figures["leads"] = len(dataset)
+    figures["training_rows"] = int(result.split.train.sum())
+    figures["trees"] = int(result.model.scorer.n_estimators_)
+    figures["test_auc"] = round(float(result.metrics["model"]["auc"]), 4)
+    figures["peak_rss_mb"] = _peak_mb()
+    result.model.save(Path(folder) / "model")
+    return figures
+
+
+def _repeat_file(source: Path, target: Path, times: int) -> None:
+    """Write `source` `times` over with distinct lead ids (a bigger file without simulating more leads)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source)
+    partial = target.with_name(target.name + ".tmp")
+    with pq.ParquetWriter(partial, table.schema) as writer:
+        for k in range(times):
+            column = table.column("lead_id")
+            ids = pc.binary_join_element_wise(
+                column, pa.scalar(f"-{k}", column.type), pa.scalar("", column.type)
+            )
+            copy = table.set_column(table.schema.get_field_index("lead_id"), "lead_id", ids)
+            writer.write_table(copy, row_group_size=250_000)
+    partial.replace(target)  # a killed run leaves no half-written file to reuse
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from careleads.synth import generate
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="careleads-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {"machine": machine(), "leads": args.leads}
+    data_dir = work / "data"
+    if not (data_dir / "leads.parquet").exists():
+        generate(args.leads, seed=SEED).write(data_dir, fmt="parquet")
+    leads = data_dir / "leads.parquet"
+    model = Path(args.model) if args.model else data_dir / "model"
+    if args.train or not model.exists():
+        figures["training"] = _child(["train", str(data_dir)])
+        model = data_dir / "model"
+    sample = work / "sample.parquet"
+    if not sample.exists():
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(leads).slice(0, args.decision_leads), sample)
+    figures["limit"] = _child(["limit", str(leads), str(model)])
+    for name, path, decisions in (("batch", leads, False), ("batch_with_decisions", sample, True)):
+        figures[name] = _child(
+            ["score", str(path), str(model), str(work / f"{name}.parquet"), str(decisions)]
+        )
+    figures["batch_lightgbm"] = _child(
+        ["score", str(leads), str(model), str(work / "lgb.parquet"), "False", "local", "False"]
+    )
+    limit = figures["limit"]["limit_seconds"]
+    figures["batch"]["ratio_to_limit"] = round(figures["batch"]["seconds"] / limit, 2)
+    if args.big_factor > 1:
+        big = work / "big.parquet"
+        if not big.exists():
+            _repeat_file(leads, big, args.big_factor)
+        figures["batch_big"] = _child(["score", str(big), str(model), str(work / "big_out.parquet"), "False"])
+    figures["latency"] = latency(str(model), str(leads))
+    if args.spark:
+        figures["spark_local_2"] = _child(
+            ["score", str(leads), str(model), str(work / "spark_out"), "False", "spark"]
+        )
+    return figures
+
+
+def table(figures: dict[str, Any]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title=f"careleads batch scoring ({figures['leads']:,} leads)")
+    out.add_column("figure")
+    out.add_column("value", justify="right")
+    rows: list[tuple[str, str]] = []
+    for key in ("batch", "batch_lightgbm", "batch_with_decisions", "batch_big", "spark_local_2"):
+        if key in figures:
+            f = figures[key]
+            rows.append((f"{key}: leads/s ({f['predictor']})", f"{f['leads_per_second']:,}"))
+            rows.append((f"{key}: peak memory MB ({f['leads']:,} leads)", f"{f['peak_rss_mb']:,}"))
+    limit = figures.get("limit", {})
+    if limit:
+        rows.append(("limit: read + LightGBM predict, s", str(limit["limit_seconds"])))
+        rows.append(("LightGBM predict rows/s", f"{limit['lightgbm_rows_per_second']:,}"))
+        if "lleaves_rows_per_second" in limit:
+            rows.append(("lleaves predict rows/s", f"{limit['lleaves_rows_per_second']:,}"))
+    if "ratio_to_limit" in figures.get("batch", {}):
+        rows.append(("end to end / limit", str(figures["batch"]["ratio_to_limit"])))
+    if "latency" in figures:
+        rows.append(
+            ("score_one p50 / p99 ms", f"{figures['latency']['p50_ms']} / {figures['latency']['p99_ms']}")
+        )
+    if "training" in figures:
+        t = figures["training"]
+        rows.append(
+            (
+                "training on leads: ingest / features / train s",
+                f"{t['ingest_seconds']} / {t['features_seconds']} / {t['train_seconds']}",
+            )
+        )
+    for name, value in rows:
+        out.add_row(name, value)
+    console = Console(file=io.StringIO(), record=True, width=100)
+    console.print(out)
+    return console.export_text()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        kind, rest = argv[1], argv[2:]
+        if kind == "score":
+            decisions = rest[3] == "True"
+            engine = rest[4] if len(rest) > 4 else "local"
+            compiled = rest[5] != "False" if len(rest) > 5 else True
+            result = child_score(
+                rest[0], rest[1], rest[2], decisions=decisions, engine=engine, compiled=compiled
+            )
+        elif kind == "limit":
+            result = child_limit(rest[0], rest[1])
+        else:
+            result = child_train(rest[0])
+        print(json.dumps(result))  # noqa: T201 - read by the parent
+        return
+    parser = argparse.ArgumentParser(prog="python -m careleads.engines.bench", description=__doc__)
+    parser.add_argument("--leads", type=int, default=1_000_000, help="leads in the main input")
+    parser.add_argument(
+        "--big-factor", type=int, default=5, help="the memory run scores this many times more"
+    )
+    parser.add_argument(
+        "--decision-leads", type=int, default=100_000, help="leads for the run with decisions"
+    )
+    parser.add_argument("--model", default=None, help="a model folder (default: train one on the input)")
+    parser.add_argument("--train", action="store_true", help="time training even when --model is given")
+    parser.add_argument("--no-spark", dest="spark", action="store_false", help="skip the Spark run")
+    parser.add_argument("--work", default=None, help="folder for data and outputs (kept; reused if present)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    text = json.dumps(figures, indent=2)
+    print(text)  # noqa: T201 - a benchmark prints its figures
+    print(table(figures))  # noqa: T201
+    if args.json is not None:
+        args.json.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

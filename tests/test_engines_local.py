@@ -1,0 +1,252 @@
+"""Local batch engine: chunked equals one-shot, crash and restart give one decision per lead, CSV/Parquet."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from careleads.cli._score import register
+from careleads.datasets import load_crm_folder
+from careleads.dictionary import ingest_file, load_dictionary
+from careleads.engines import ScoringOptions, decide_chunk, read_scores, score_file
+from careleads.engines._local import SeenKeys, _hash_keys
+from careleads.errors import InputError
+from careleads.features import Target
+from careleads.models import LeadModel, train_model
+from careleads.synth import generate
+
+DECIDED_AT = "2025-06-02T09:00:00"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small export as CSV and Parquet, and a cold-start model trained on it."""
+    base = tmp_path_factory.mktemp("engines")
+    data = generate(4_000, seed=21)
+    data.write(base / "csv")
+    data.write(base / "pq", fmt="parquet")
+    tables = load_crm_folder(base / "pq")
+    model = train_model(tables.dataset(Target(as_of_hours=0), data_end=data.end), seed=0).model
+    model.save(base / "model")
+    return {
+        "csv": base / "csv" / "leads.csv",
+        "parquet": base / "pq" / "leads.parquet",
+        "events": base / "pq" / "events.parquet",
+        "model": base / "model",
+    }
+
+
+@pytest.fixture(scope="module")
+def model(files: dict[str, Path]) -> LeadModel:
+    return LeadModel.load(files["model"])
+
+
+def test_chunked_scoring_equals_one_shot(files: dict[str, Path], model: LeadModel, tmp_path: Path) -> None:
+    chunked = score_file(
+        files["parquet"], model=model, out_path=tmp_path / "chunked", chunk_rows=700, decided_at=DECIDED_AT
+    )
+    whole = score_file(
+        files["parquet"],
+        model=model,
+        out_path=tmp_path / "one.parquet",
+        chunk_rows=10**6,
+        decided_at=DECIDED_AT,
+    )
+    assert chunked.n_chunks == 6 and whole.n_chunks == 1
+    assert chunked.n_read == whole.n_read == chunked.n_scored + chunked.n_quarantined
+    a, b = read_scores(tmp_path / "chunked"), read_scores(tmp_path / "one.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert a["lead_id"].is_unique
+    assert {"route_name", "overrides", "review_required", "model_version", "tier", "score"} <= set(a.columns)
+    # the quarantined rows are the same ones, whatever the chunk size
+    qa = pd.read_csv(tmp_path / "chunked" / "_quarantine.csv")
+    qb = pd.read_csv(tmp_path / "one.quarantine.csv")
+    assert qa["_row"].tolist() == qb["_row"].tolist()
+
+
+def test_batch_equals_the_library_on_the_whole_file(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    """CSV in chunks == ingest the whole file, score_leads and decide_many at once (the API's path)."""
+    summary = score_file(
+        files["csv"], model=model, out_path=tmp_path / "out.csv", chunk_rows=900, decided_at=DECIDED_AT
+    )
+    ingested = ingest_file(files["csv"], load_dictionary(), "leads")
+    expected = decide_chunk(model, ingested.clean, None, ScoringOptions(decided_at=DECIDED_AT))
+    got = read_scores(tmp_path / "out.csv")
+    assert summary.n_quarantined == ingested.summary.n_quarantined > 0
+    assert got["lead_id"].tolist() == expected["lead_id"].astype(str).tolist()
+    assert (got["probability"] - expected["probability"]).abs().max() < 1e-12
+    assert got["tier"].tolist() == expected["tier"].tolist()
+    assert got["route_name"].tolist() == expected["route_name"].tolist()
+    quarantine = pd.read_csv(tmp_path / "out.quarantine.csv")
+    assert quarantine["_row"].tolist() == ingested.quarantine["_row"].tolist()
+
+
+class Interrupted(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize("stage", ["part_written", "checkpointed"])
+def test_interrupted_run_restarts_with_one_decision_per_lead(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, stage: str
+) -> None:
+    out = tmp_path / "scores.parquet"
+
+    def crash(at: str, chunk: int) -> None:
+        if at == stage and chunk == 2:
+            raise Interrupted(f"killed after chunk {chunk} ({at})")
+
+    with pytest.raises(Interrupted):
+        score_file(
+            files["parquet"], model=model, out_path=out, chunk_rows=600, hook=crash, decided_at=DECIDED_AT
+        )
+    assert not out.exists()
+    resumed = score_file(files["parquet"], model=model, out_path=out, chunk_rows=600)
+    assert resumed.n_chunks_resumed == (2 if stage == "part_written" else 3)
+    reference = score_file(
+        files["parquet"],
+        model=model,
+        out_path=tmp_path / "r.parquet",
+        chunk_rows=600,
+        decided_at=DECIDED_AT,
+    )
+    got, want = read_scores(out), read_scores(tmp_path / "r.parquet")
+    assert got["lead_id"].is_unique
+    pd.testing.assert_frame_equal(got, want)
+    assert resumed.n_read == reference.n_read and resumed.n_quarantined == reference.n_quarantined
+
+
+def test_process_killed_with_sigkill_resumes_exactly_once(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from careleads.engines import score_file
+        from careleads.models import LeadModel
+
+        def die(stage, chunk):
+            if stage == "part_written" and chunk == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        score_file({str(files["csv"])!r}, model=LeadModel.load({str(files["model"])!r}),
+                   out_path={str(out)!r}, chunk_rows=1000, hook=die, compiled=False)
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, check=False)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    assert (out / "part-00001.parquet").exists() and not (out / "_SUCCESS").exists()
+    summary = score_file(files["csv"], model=model, out_path=out, chunk_rows=1000, compiled=False)
+    assert summary.n_chunks_resumed == 1
+    scores = read_scores(out)
+    assert scores["lead_id"].is_unique
+    expected = ingest_file(files["csv"], load_dictionary(), "leads").clean["lead_id"].astype(str)
+    assert sorted(scores["lead_id"].astype(str)) == sorted(expected)
+    assert (out / "_SUCCESS").exists() and not (out / "_checkpoint.json").exists()
+
+
+def test_csv_quarantine_keeps_malformed_blank_and_repeated_rows(model: LeadModel, tmp_path: Path) -> None:
+    leads = generate(600, seed=5).leads.astype("string").fillna("")
+    body = leads.to_csv(index=False, lineterminator="\n").splitlines()
+    n_columns = len(leads.columns)
+    lines = body[:101] + ["only,three,fields"] + body[101:201] + [""] + body[201:] + [body[5]]
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = score_file(path, model=model, out_path=tmp_path / "out", chunk_rows=150, fmt="csv")
+    quarantine = pd.read_csv(tmp_path / "out" / "_quarantine.csv", dtype={"_reason": str})
+    assert summary.n_read == len(lines) - 1 == summary.n_scored + summary.n_quarantined
+    malformed = quarantine[quarantine["_reason"].str.startswith("malformed line")]
+    assert malformed["_row"].tolist() == [102]
+    assert f"expected {n_columns} fields" in malformed["_reason"].iloc[0]
+    assert "blank row" in quarantine.loc[quarantine["_row"] == 203, "_reason"].iloc[0]
+    repeated = quarantine[quarantine["_reason"].str.contains("earlier chunk")]
+    assert len(lines) in repeated["_row"].tolist()  # the copy of row 7 appended at the end
+    scores = read_scores(tmp_path / "out")
+    assert scores["lead_id"].is_unique and summary.n_scored == len(scores)
+
+
+def test_seen_keys_finds_repeats_only() -> None:
+    seen = SeenKeys()
+    seen.add(_hash_keys(pd.Series(["L1", "L2"], dtype="string")))
+    seen.add(_hash_keys(pd.Series(["L9"], dtype="string")))
+    found = seen.contains(_hash_keys(pd.Series(["L2", "L3", "L9", "L0"], dtype="string")))
+    assert found.tolist() == [True, False, True, False]
+
+
+def test_finished_output_is_not_overwritten_silently(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "s.parquet"
+    score_file(files["parquet"], model=model, out_path=out, decisions=False)
+    with pytest.raises(InputError, match="finished run"):
+        score_file(files["parquet"], model=model, out_path=out, decisions=False)
+    again = score_file(files["parquet"], model=model, out_path=out, decisions=False, overwrite=True)
+    assert again.n_chunks_resumed == 0 and set(read_scores(out).columns) == {
+        "lead_id",
+        "as_of",
+        "probability",
+        "score",
+        "tier",
+        "action",
+        "reasons",
+        "scored_by",
+        "model_version",
+    }
+
+
+def test_cli_score_writes_output_and_summary(files: dict[str, Path], tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # a second command keeps `score` a named subcommand
+    out = tmp_path / "cli.parquet"
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            str(files["parquet"]),
+            "--model",
+            str(files["model"]),
+            "--out",
+            str(out),
+            "--chunk-rows",
+            "1500",
+            "--events",
+            str(files["events"]),
+            "--reasons",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert '"n_scored"' in result.stdout
+    scores = read_scores(out)
+    assert scores["reasons"].str.len().gt(0).any()
+    missing = CliRunner().invoke(app, ["score", str(files["parquet"]), "--model", "v1", "--out", str(out)])
+    assert missing.exit_code == 2 and "--registry" in missing.output
+
+
+def test_events_change_engaged_scores(files: dict[str, Path], model: LeadModel, tmp_path: Path) -> None:
+    cold = score_file(files["parquet"], model=model, out_path=tmp_path / "cold", decisions=False)
+    warm = score_file(
+        files["parquet"],
+        model=model,
+        out_path=tmp_path / "warm",
+        decisions=False,
+        events_path=files["events"],
+        chunk_rows=1000,
+    )
+    assert cold.n_scored == warm.n_scored
+    # a cold-start model scores at creation: events logged later must not change a single score
+    a, b = read_scores(tmp_path / "cold"), read_scores(tmp_path / "warm")
+    pd.testing.assert_series_equal(a["probability"], b["probability"])
+    assert os.path.exists(tmp_path / "warm" / "_SUCCESS")

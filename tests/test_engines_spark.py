@@ -1,0 +1,78 @@
+"""Spark engine: the same decisions as the local engine, lead for lead (needs pyspark and Java)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from careleads.datasets import load_crm_folder
+from careleads.engines import read_scores, score_file
+from careleads.features import Target
+from careleads.models import LeadModel, train_model
+from careleads.synth import generate
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed"),
+    pytest.mark.skipif(shutil.which("java") is None, reason="Java (17) is not on PATH"),
+]
+DECIDED_AT = "2025-06-02T09:00:00"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from careleads.engines._spark import spark_session
+
+    session = spark_session("local[2]", batch_rows=1_000)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, LeadModel]:
+    base = tmp_path_factory.mktemp("spark")
+    data = generate(3_000, seed=31)
+    data.write(base / "csv")
+    data.write(base / "pq", fmt="parquet")
+    tables = load_crm_folder(base / "pq")
+    model = train_model(tables.dataset(Target(as_of_hours=0), data_end=data.end), seed=0).model
+    return base / "pq" / "leads.parquet", base / "csv" / "leads.csv", model
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.sort_values("lead_id").reset_index(drop=True)
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[us]")
+    return frame
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_spark_equals_local_lead_for_lead(
+    spark: Any, setup: tuple[Path, Path, LeadModel], tmp_path: Path, kind: str
+) -> None:
+    from careleads.engines._spark import score_file_spark
+
+    parquet, csv, model = setup
+    source = parquet if kind == "parquet" else csv
+    local = score_file(
+        source, model=model, out_path=tmp_path / "local", chunk_rows=700, decided_at=DECIDED_AT
+    )
+    remote = score_file_spark(
+        source, model=model, out_path=tmp_path / "spark", spark=spark, batch_rows=1_000, decided_at=DECIDED_AT
+    )
+    assert remote.n_read == local.n_read
+    assert remote.n_scored == local.n_scored and remote.n_quarantined == local.n_quarantined > 0
+    got = _sorted(pd.read_parquet(tmp_path / "spark"))
+    want = _sorted(read_scores(tmp_path / "local"))
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+    quarantine = pd.read_csv(tmp_path / "spark" / "_quarantine.csv")
+    assert len(quarantine) == local.n_quarantined
+    local_quarantine = pd.read_csv(tmp_path / "local" / "_quarantine.csv")
+    for problem in ("duplicate key", "required value is missing", "is not a known value"):
+        n_spark = int(quarantine["_reason"].str.contains(problem).sum())
+        assert n_spark == int(local_quarantine["_reason"].str.contains(problem).sum())
