@@ -141,6 +141,13 @@ def register(app: typer.Typer) -> None:
         except CareleadsError as exc:
             raise fail(exc) from None
         out.print(metrics_table(result.training.metrics, "Test window: model, rules and oracle"))
+        comparison = result.metrics.get("text_comparison")
+        if comparison:
+            low, high = comparison["auc_gain_ci"]
+            out.print(
+                f"with text and conversational features: AUC {comparison['model + text']['auc']:.3f} "
+                f"(gain {comparison['auc_gain']:+.3f}, 95% CI {low:+.3f} to {high:+.3f})"
+            )
         tiers = Table(title="Model tiers on the test window")
         for column in ("tier", "action", "leads", "conversion rate"):
             tiers.add_column(column)
