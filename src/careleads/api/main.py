@@ -199,4 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, leads, events, score, batches, review, feedback, models, audit, admin):
         app.include_router(module.router)
+    # the reviewer and manager pages share this app, its permissions and its library functions
+    from careleads.web import install
+
+    install(app)
     return app

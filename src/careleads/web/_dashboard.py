@@ -1,0 +1,373 @@
+"""The manager dashboard's figures, from the operational store, through the monitoring use cases.
+
+One row per lead created in the window (default the last 90 days), with what was decided when it arrived
+(the first ledger entry: probability, tier, manual review, overrides) and what happened since:
+
+- converted: the target outcome (e.g. ``appointment_scheduled`` within 30 days) was recorded, or a reviewer
+  labelled the lead ``scheduled``; not converted when the window closed without it or a reviewer labelled it
+  ``not_a_fit`` or ``unreachable``; open otherwise (left out of conversion rates);
+- hours to first contact: from receipt to the first reviewer feedback or the first contact outcome
+  (``intake_call_completed``);
+- SLA breached: the review task was closed (or is still open) after its SLA due time.
+
+The figures are :func:`careleads.monitoring.business_outcomes`,
+:func:`~careleads.monitoring.calibration_by_tier` (by period) and
+:func:`~careleads.monitoring.drift_report` (the last 30 days against the rest of the window).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from careleads.monitoring import business_outcomes, calibration_by_tier, drift_report
+from careleads.store._models import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
+from careleads.store.context import ServiceContext
+from careleads.store.leads import utcnow
+from careleads.store.review import LABEL_TARGETS
+
+__all__ = ["CONTACT_OUTCOMES", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]
+
+CONTACT_OUTCOMES: tuple[str, ...] = ("intake_call_completed",)
+#: each drift window needs this many leads before a status is given (PSI over 10 buckets is noisy below)
+MIN_DRIFT_LEADS = 200
+RECENT_DAYS = 30
+_NO_TIER = "none"
+
+
+@dataclass
+class Dashboard:
+    """The JSON-ready figures (``data``) and the frames the charts are drawn from."""
+
+    data: dict[str, Any]
+    tiers: list[str]
+    conversion: pd.DataFrame
+    scores: np.ndarray
+    capacity: list[dict[str, Any]]
+    by_tier: list[dict[str, Any]]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _target(ctx: ServiceContext) -> tuple[str, int]:
+    model = ctx.scorer.model()
+    if model is not None:
+        return str(model.target.outcome), int(model.target.window_days)
+    match = re.fullmatch(r"(.+)_(\d+)d", ctx.settings.target)
+    if match is None:
+        return ctx.settings.target, 30
+    return match.group(1), int(match.group(2))
+
+
+def _tiers(ctx: ServiceContext, found: pd.Series) -> list[str]:
+    model = ctx.scorer.model()
+    names = [str(t) for t in model.tiers.names] if model is not None else ["A", "B", "C", "D"]
+    extra = sorted(set(found.astype(str)) - set(names))
+    return names + extra
+
+
+def _lead_frame(
+    session: Session, *, since: datetime, now: datetime, outcome: str, window_days: int
+) -> pd.DataFrame:
+    first = (
+        select(
+            ScoreEntry.lead_id,
+            func.min(ScoreEntry.id).label("first_id"),
+            func.max(ScoreEntry.id).label("last_id"),
+        )
+        .group_by(ScoreEntry.lead_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Lead.id, Lead.created_at, Lead.received_at, Lead.fields, first.c.first_id, first.c.last_id)
+        .join(first, first.c.lead_id == Lead.id)
+        .where(Lead.created_at >= since)
+        .order_by(Lead.id)
+    ).all()
+    if not rows:
+        return pd.DataFrame()
+    entry_ids = {r.first_id for r in rows} | {r.last_id for r in rows}
+    entries = {e.id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(entry_ids)))}
+    lead_since = select(Lead.id).where(Lead.created_at >= since)
+    outcomes = session.execute(
+        select(Outcome.lead_id, Outcome.outcome, Outcome.occurred_at).where(Outcome.lead_id.in_(lead_since))
+    ).all()
+    feedback = session.execute(
+        select(Feedback.lead_id, Feedback.label, Feedback.created_at)
+        .where(Feedback.lead_id.in_(lead_since))
+        .order_by(Feedback.id)
+    ).all()
+    tasks = session.execute(
+        select(ReviewTask.lead_id, ReviewTask.sla_due, ReviewTask.closed_at, ReviewTask.status).where(
+            ReviewTask.lead_id.in_(lead_since)
+        )
+    ).all()
+
+    target_at: dict[int, datetime] = {}
+    contact_at: dict[int, datetime] = {}
+    for o in outcomes:
+        if o.outcome == outcome:
+            target_at[o.lead_id] = min(target_at.get(o.lead_id, o.occurred_at), o.occurred_at)
+        if o.outcome in CONTACT_OUTCOMES:
+            contact_at[o.lead_id] = min(contact_at.get(o.lead_id, o.occurred_at), o.occurred_at)
+    labels: dict[int, list[str]] = {}
+    for f in feedback:
+        labels.setdefault(f.lead_id, []).append(f.label)  # ordered by id: the latest label last
+        contact_at[f.lead_id] = min(contact_at.get(f.lead_id, f.created_at), f.created_at)
+    breached: dict[int, bool] = {}
+    for t in tasks:
+        if t.sla_due is None or t.status == "erased":
+            continue
+        end = t.closed_at if t.closed_at is not None else now
+        breached[t.lead_id] = breached.get(t.lead_id, False) or end > t.sla_due
+
+    window = timedelta(days=window_days)
+    records = []
+    for r in rows:
+        first_entry, last_entry = entries[r.first_id], entries[r.last_id]
+        reached = target_at.get(r.id)
+        given = labels.get(r.id, [])
+        latest = given[-1] if given else None
+        if (reached is not None and reached - r.created_at <= window) or "scheduled" in given:
+            converted: float = 1.0
+        elif LABEL_TARGETS.get(latest or "") == 0 or r.created_at + window <= now:
+            converted = 0.0
+        else:
+            converted = math.nan
+        contact = contact_at.get(r.id)
+        hours = (contact - r.received_at).total_seconds() / 3600 if contact is not None else math.nan
+        records.append(
+            {
+                "lead_id": r.id,
+                "created_at": r.created_at,
+                "tier": first_entry.tier or _NO_TIER,
+                "probability": float(first_entry.probability),
+                "score": int(last_entry.score),
+                "scored_by": first_entry.scored_by,
+                "manual_review": bool(first_entry.review_required),
+                "override": ";".join(str(o.get("rule", "")) for o in first_entry.overrides) or None,
+                "feedback": latest,
+                "feedback_labels": given,
+                "converted": converted,
+                "hours_to_first_contact": hours if hours >= 0 else math.nan,
+                "sla_breached": breached.get(r.id, False),
+                **{f"field__{k}": v for k, v in (r.fields or {}).items()},
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def _by_load(row: dict[str, Any]) -> tuple[float, str]:
+    load = row["load"]
+    return (-(float(load) if load is not None else 0.0), str(row["queue"]))
+
+
+def _capacity(session: Session, ctx: ServiceContext, tiers: list[str]) -> list[dict[str, Any]]:
+    """Open review tasks per staffed queue and tier, against the sum of the owners' capacities."""
+    counts = session.execute(
+        select(ReviewTask.queue, ReviewTask.tier, func.count())
+        .where(ReviewTask.status == "open")
+        .group_by(ReviewTask.queue, ReviewTask.tier)
+    ).all()
+    by_queue: dict[str, dict[str, int]] = {}
+    for queue, tier, n in counts:
+        key = str(tier) if str(tier) in tiers else "other"
+        by_queue.setdefault(str(queue), {})
+        by_queue[str(queue)][key] = by_queue[str(queue)].get(key, 0) + int(n)
+    rows = []
+    for name, spec in ctx.routing.queues.items():
+        if not spec.owners:
+            continue
+        open_by_tier = by_queue.get(name, {})
+        n_open = sum(open_by_tier.values())
+        capacity = int(sum(spec.capacity[o] for o in spec.owners))
+        rows.append(
+            {
+                "queue": name,
+                "owners": list(spec.owners),
+                "capacity": capacity,
+                "n_open": n_open,
+                "open_by_tier": open_by_tier,
+                "load": n_open / capacity if capacity else None,
+                "over_capacity": n_open > capacity,
+            }
+        )
+    rows.sort(key=_by_load)
+    return rows
+
+
+def _drift(frame: pd.DataFrame, ctx: ServiceContext, now: datetime) -> dict[str, Any]:
+    start = now - timedelta(days=RECENT_DAYS)
+    created = pd.to_datetime(frame["created_at"])
+    ref, cur = frame[created < start], frame[created >= start]
+    window = {
+        "reference": f"leads created before {start.date().isoformat()} in the window",
+        "current": f"leads created in the last {RECENT_DAYS} days",
+        "n_reference": len(ref),
+        "n_current": len(cur),
+    }
+    if min(len(ref), len(cur)) < MIN_DRIFT_LEADS:
+        return {
+            **window,
+            "status": "pending",
+            "summary": [
+                f"Drift needs {MIN_DRIFT_LEADS} leads in each window; there are {len(ref)} before and "
+                f"{len(cur)} in the last {RECENT_DAYS} days. Run `careleads monitor` on an export for the "
+                "full check."
+            ],
+            "columns": [],
+        }
+    model = ctx.scorer.model()
+    features = set(model.features) if model is not None else set()
+    columns = [c for c in frame.columns if c.startswith("field__") and c[len("field__") :] in features]
+    renamed = {c: c[len("field__") :] for c in columns}
+    report = drift_report(
+        ref[[*columns, "probability"]].rename(columns=renamed),
+        cur[[*columns, "probability"]].rename(columns=renamed),
+        columns=list(renamed.values()),
+        score_col="probability",
+    )
+    data = report.to_dict()
+    return {
+        **window,
+        "status": report.status,
+        "summary": report.summary_lines(),
+        "columns": data.get("columns", []),
+    }
+
+
+def dashboard(
+    *, session: Session, ctx: ServiceContext, days: int = 90, now: datetime | None = None
+) -> Dashboard:
+    """Conversion by tier over time, score distribution, queue load against capacity, time to first contact,
+    manual review and override rates, drift status, for the leads created in the last `days` days.
+
+    Parameters
+    ----------
+    session : Session
+        A session of the store (read only).
+    ctx : ServiceContext
+        Routing (queue capacities) and the published model (tiers, target, features).
+    days : int, default 90
+        The window, in days before `now`.
+    now : datetime, optional
+        Naive UTC; default now.
+
+    Returns
+    -------
+    Dashboard
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    outcome, window_days = _target(ctx)
+    frame = _lead_frame(session, since=since, now=now, outcome=outcome, window_days=window_days)
+    tiers = _tiers(ctx, frame["tier"] if len(frame) else pd.Series(dtype=str))
+    capacity = _capacity(session, ctx, tiers)
+    base: dict[str, Any] = {
+        "window": {"days": days, "since": since.isoformat(), "until": now.isoformat()},
+        "target": {"outcome": outcome, "window_days": window_days},
+        "n_leads": len(frame),
+        "tiers": tiers,
+        "capacity": capacity,
+    }
+    if len(frame) == 0:
+        base.update(
+            {
+                "summary": [f"No lead was created in the last {days} days."],
+                "by_tier": [],
+                "rates": {},
+                "conversion_over_time": [],
+                "score_histogram": {"edges": [], "counts": []},
+                "tier_shares": [],
+                "drift": {"status": "pending", "summary": ["No leads in the window."], "columns": []},
+                "feedback_counts": {},
+                "notes": [],
+            }
+        )
+        return Dashboard(base, tiers, pd.DataFrame(), np.array([]), capacity, [])
+    present = [t for t in tiers if (frame["tier"] == t).any()]
+    business = business_outcomes(
+        frame,
+        tier_col="tier",
+        converted_col="converted",
+        prob_col="probability",
+        hours_to_contact_col="hours_to_first_contact",
+        manual_review_col="manual_review",
+        override_col="override",
+        feedback_col="feedback",
+        sla_breach_col="sla_breached",
+        period=f"the last {days} days",
+        tier_order=present,
+    )
+    freq = "W-MON" if days <= 45 else "MS"
+    conversion = calibration_by_tier(
+        frame,
+        tier_col="tier",
+        prob_col="probability",
+        label_col="converted",
+        time_col="created_at",
+        freq=freq,
+        tier_order=present,
+    )
+    scores = frame["score"].to_numpy(dtype=float)
+    counts, edges = np.histogram(scores, bins=np.arange(0, 105, 5))
+    model = ctx.scorer.model()
+    intended = dict(zip(model.tiers.names, model.tiers.shares, strict=True)) if model is not None else {}
+    shares = [
+        {
+            "tier": t,
+            "n_leads": int((frame["tier"] == t).sum()),
+            "share": float((frame["tier"] == t).mean()),
+            "intended_share": intended.get(t),
+        }
+        for t in tiers
+    ]
+    result = business.to_dict()
+    base.update(
+        {
+            "summary": result["summary"],
+            "by_tier": result["by_tier"],
+            "rates": {
+                "manual_review_rate": result["manual_review_rate"],
+                "override_rate": result["override_rate"],
+                "sla_breach_rate": result["sla_breach_rate"],
+                "median_hours_to_first_contact": result["median_hours_to_first_contact"],
+                "scored_by_rules_rate": float((frame["scored_by"] == "rules").mean()),
+            },
+            # every label given, not only each lead's latest (business_outcomes counts those)
+            "feedback_counts": dict(
+                sorted(
+                    pd.Series([x for g in frame["feedback_labels"] for x in g], dtype=object)
+                    .value_counts()
+                    .items()
+                )
+            ),
+            "conversion_over_time": _records(conversion),
+            "period_freq": freq,
+            "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+            "tier_shares": shares,
+            "drift": _drift(frame, ctx, now),
+            "notes": result["notes"],
+        }
+    )
+    return Dashboard(base, tiers, conversion, scores, capacity, result["by_tier"])

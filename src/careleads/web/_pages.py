@@ -1,0 +1,689 @@
+"""The pages: sign-in, review queue, lead, dashboard, models, rules and routing.
+
+Each page gathers one JSON-ready dict with the API's own functions (the route functions of
+:mod:`careleads.api.routes` where one exists, so permissions, audit entries and answers are the same) and
+renders it as HTML or, at the same URL plus ``.json``, as JSON. Forms post back with the session's CSRF
+token and redirect (303) to a page that shows the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from careleads.api.deps import ContextDep, Principal, SessionDep
+from careleads.api.routes.feedback import post_feedback
+from careleads.api.routes.leads import read_lead
+from careleads.api.routes.models import list_models, publish_model, rollback_model
+from careleads.api.routes.review import read_review_queue
+from careleads.api.schemas import FeedbackCreate, RouteChange
+from careleads.errors import ConfigError
+from careleads.store import session_scope
+from careleads.store._models import Event, Feedback, Outcome, ReviewTask, ScoreEntry
+from careleads.store.audit import append_audit
+from careleads.store.context import ServiceContext
+from careleads.store.leads import utcnow
+from careleads.store.review import FEEDBACK_LABELS, in_review_queue, review_queue
+from careleads.web import _charts as charts
+from careleads.web._config import CONFIG_KINDS, config_file, config_history, save_config, validate_config
+from careleads.web._dashboard import dashboard
+from careleads.web._security import COOKIE_NAME, WebSession, set_cookie, sign_in
+from careleads.web._state import (
+    api_roles,
+    check_csrf,
+    render,
+    require,
+    web_state,
+    web_user,
+)
+
+__all__ = ["PAGE_ROLES", "QUEUE_LIMIT", "build_router"]
+
+log = logging.getLogger("careleads.web")
+
+#: open review tasks read for one queue page (filters and counts work on these)
+QUEUE_LIMIT = 2000
+#: rows shown on one queue page
+QUEUE_ROWS = 200
+_SNIPPET_CHARS = 160
+_ADMIN = frozenset({"admin"})
+
+#: who may open each page; queue, lead and models follow the API endpoints they call
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "queue": api_roles(read_review_queue),
+    "lead": api_roles(read_lead),
+    "feedback": api_roles(post_feedback),
+    "models": api_roles(list_models),
+    "dashboard": frozenset({"admin", "analyst", "reviewer"}),
+    "rules": frozenset({"admin", "analyst"}),
+    # the issue asks for publish, rollback and rule edits by admins only (the API also lets analysts publish)
+    "publish": _ADMIN,
+    "edit_rules": _ADMIN,
+}
+
+_DONE = {
+    "feedback": "Feedback saved.",
+    "route": "Route changed.",
+    "published": "Model published.",
+    "rolled_back": "Rolled back to the previous model.",
+    "hard_rules": "Hard rules saved and in force.",
+    "routing": "Routing saved and in force.",
+    "signed_out": "Signed out.",
+}
+
+CsrfForm = Annotated[str, Form(alias="csrf_token")]
+
+
+def _done(request: Request) -> str | None:
+    key = request.query_params.get("done")
+    message = _DONE.get(key or "")
+    lead = request.query_params.get("lead", "")
+    if message and lead.isdigit():
+        message = f"Lead {int(lead)}: {message[0].lower()}{message[1:]}"
+    return message
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _home_for(prefix: str, user: Principal) -> str:
+    for page in ("queue", "dashboard", "models"):
+        if user.role in PAGE_ROLES[page]:
+            return f"{prefix}/{page}"
+    return f"{prefix}/account"
+
+
+def _safe_next(prefix: str, target: str | None) -> str | None:
+    if target and target.startswith(prefix + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _lead_id(ref: str) -> int:
+    match = re.fullmatch(r"([1-9][0-9]{0,9})(\.json)?", ref)
+    if match is None or int(match.group(1)) > 2**31 - 1:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no lead {ref!r}; lead ids are whole numbers")
+    return int(match.group(1))
+
+
+# --------------------------------------------------------------------------------------------- sign-in
+
+
+def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:  # noqa: A002
+    """The sign-in form; starts an anonymous session that carries the form's CSRF token."""
+    state = web_state(request)
+    web = state.codec.loads(request.cookies.get(COOKIE_NAME))
+    if web is None or web.signed_in:
+        web = WebSession.anonymous()
+    request.state.web_session = web
+    data = {"next": _safe_next(state.prefix, next), "message": _done(request), "error": None}
+    response = render(request, "login.html", data, user=None, page="login")
+    set_cookie(response, request, state.codec, web, state.prefix)
+    return response
+
+
+def login_submit(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)],
+    csrf: CsrfForm = "",
+    next: Annotated[str, Form(max_length=500)] = "",  # noqa: A002
+) -> Response:
+    """Check the token; on success a new signed-in session (new CSRF token) and a redirect."""
+    state = web_state(request)
+    check_csrf(request, csrf)
+    with session_scope(request.app.state.sessions) as session:
+        found = sign_in(session=session, token=token)
+        if found is not None:
+            web, user = found
+            append_audit(
+                session=session,
+                actor=user.name,
+                role=user.role,
+                action="web.sign_in",
+                subject=f"user:{user.id}",
+                details={},
+            )
+    if found is None:
+        anonymous = WebSession.anonymous()
+        request.state.web_session = anonymous
+        data = {
+            "next": _safe_next(state.prefix, next),
+            "message": None,
+            "error": "That token is unknown, revoked or mistyped. Ask an admin for a token "
+            "(careleads tokens create).",
+        }
+        response = render(request, "login.html", data, user=None, page="login", status_code=401)
+        set_cookie(response, request, state.codec, anonymous, state.prefix)
+        return response
+    response = _redirect(_safe_next(state.prefix, next) or _home_for(state.prefix, user))
+    set_cookie(response, request, state.codec, web, state.prefix)
+    log.info("web sign-in of user %s", user.id)
+    return response
+
+
+def logout_submit(request: Request, csrf: CsrfForm = "") -> Response:
+    """End the session (the API token stays valid) and show the sign-in form."""
+    state = web_state(request)
+    web = check_csrf(request, csrf)
+    if web.signed_in:
+        with session_scope(request.app.state.sessions) as session:
+            from careleads.web._security import principal_of
+
+            user = principal_of(session=session, web=web)
+            if user is not None:
+                append_audit(
+                    session=session,
+                    actor=user.name,
+                    role=user.role,
+                    action="web.sign_out",
+                    subject=f"user:{user.id}",
+                    details={},
+                )
+    response = _redirect(f"{state.prefix}/login?done=signed_out")
+    response.delete_cookie(COOKIE_NAME, path=state.prefix, httponly=True, samesite="lax")
+    return response
+
+
+def home(request: Request) -> Response:
+    """The first page of the user's role."""
+    user = web_user(request)
+    return _redirect(_home_for(web_state(request).prefix, user))
+
+
+def account(request: Request) -> Response:
+    """Who is signed in, and which pages and API endpoints the role has."""
+    user = web_user(request)
+    pages = sorted(name for name, roles in PAGE_ROLES.items() if user.role in roles)
+    data = {"user": {"name": user.name, "role": user.role}, "pages": pages}
+    return render(request, "account.html", data, user=user, page="account")
+
+
+# --------------------------------------------------------------------------------------------- queue
+
+
+def _latest_entries(session: Session, lead_ids: list[int]) -> dict[int, ScoreEntry]:
+    if not lead_ids:
+        return {}
+    latest = (
+        select(func.max(ScoreEntry.id)).where(ScoreEntry.lead_id.in_(lead_ids)).group_by(ScoreEntry.lead_id)
+    )
+    return {e.lead_id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(latest)))}
+
+
+def _snippet(texts: dict[str, Any] | None) -> str | None:
+    for value in (texts or {}).values():
+        if value:
+            text = " ".join(str(value).split())
+            return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "\u2026"
+    return None
+
+
+def _queue_rows(session: Session, now: datetime, show_texts: bool) -> list[dict[str, Any]]:
+    pairs = review_queue(session=session, limit=QUEUE_LIMIT)
+    entries = _latest_entries(session, [lead.id for _, lead in pairs])
+    rows = []
+    for task, lead in pairs:
+        entry = entries.get(lead.id)
+        fields = dict(lead.fields or {})
+        rows.append(
+            {
+                "task_id": task.id,
+                "lead_id": lead.id,
+                "tier": task.tier,
+                "score": entry.score if entry else None,
+                "lead_type": fields.get("lead_type"),
+                "service_line": fields.get("service_line"),
+                "region": fields.get("region"),
+                "queue": task.queue,
+                "owner": task.owner,
+                "sla_due": task.sla_due,
+                "overdue": task.sla_due is not None and task.sla_due < now,
+                "route": entry.route.get("name") if entry else None,
+                "action": entry.route.get("action") if entry else None,
+                "top_reason": str(entry.reasons[0]) if entry and entry.reasons else None,
+                "overrides": [str(o.get("rule")) for o in entry.overrides] if entry else [],
+                "question": _snippet(lead.texts) if show_texts else None,
+            }
+        )
+    return rows
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by_tier: dict[str, int] = {}
+    by_owner: dict[str, int] = {}
+    for r in rows:
+        by_tier[str(r["tier"])] = by_tier.get(str(r["tier"]), 0) + 1
+        owner = r["owner"] or "unassigned"
+        by_owner[owner] = by_owner.get(owner, 0) + 1
+    return {
+        "total": len(rows),
+        "overdue": sum(1 for r in rows if r["overdue"]),
+        "by_tier": dict(sorted(by_tier.items())),
+        "by_owner": dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    service_line: Annotated[str | None, Query(max_length=120)] = None,
+    region: Annotated[str | None, Query(max_length=120)] = None,
+    tier: Annotated[str | None, Query(max_length=20)] = None,
+    owner: Annotated[str | None, Query(max_length=120)] = None,
+    overdue: Annotated[bool, Query()] = False,
+) -> Response:
+    """Open review tasks, best tier first, then the earliest SLA due time; filters, counts and owners."""
+    user = web_user(request)
+    require(user, PAGE_ROLES["queue"])
+    now = utcnow()
+    rows = _queue_rows(session, now, show_texts=user.role in ("admin", "reviewer"))
+    filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner}
+    filters = {k: v for k, v in filters.items() if v}
+    shown = [
+        r
+        for r in rows
+        if all((r[k] or ("unassigned" if k == "owner" else "")) == v for k, v in filters.items())
+        and (r["overdue"] or not overdue)
+    ]
+    options = {
+        key: sorted({str(r[key]) for r in rows if r[key]}) for key in ("service_line", "region", "tier")
+    }
+    options["owner"] = sorted({r["owner"] or "unassigned" for r in rows})
+    page_rows = shown[:QUEUE_ROWS]
+    append_audit(
+        session=session,
+        actor=user.name,
+        role=user.role,
+        action="review_queue.read",
+        subject="review_queue",
+        details={"lead_ids": [r["lead_id"] for r in page_rows], "via": "web"},
+    )
+    data = {
+        "filters": {**filters, "overdue": overdue},
+        "options": options,
+        "counts": _counts(rows),
+        "counts_shown": _counts(shown),
+        "n_shown": len(page_rows),
+        "truncated": len(rows) >= QUEUE_LIMIT or len(shown) > QUEUE_ROWS,
+        "now": now,
+        "items": page_rows,
+    }
+    return render(request, "queue.html", data, user=user, page="queue", extra={"message": _done(request)})
+
+
+# --------------------------------------------------------------------------------------------- lead
+
+
+def _timeline(session: Session, lead_id: int, show_texts: bool) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for e in session.scalars(select(Event).where(Event.lead_id == lead_id)):
+        items.append(
+            {
+                "at": e.occurred_at,
+                "kind": "event",
+                "what": e.event_type,
+                "detail": e.page,
+                "text": e.message_text if show_texts else None,
+            }
+        )
+    for o in session.scalars(select(Outcome).where(Outcome.lead_id == lead_id)):
+        items.append(
+            {"at": o.occurred_at, "kind": "outcome", "what": o.outcome, "detail": None, "text": None}
+        )
+    for f in session.scalars(select(Feedback).where(Feedback.lead_id == lead_id)):
+        items.append(
+            {
+                "at": f.created_at,
+                "kind": "feedback",
+                "what": f.label,
+                "detail": f"by {f.reviewer}, route {f.route_action}",
+                "text": f.note if show_texts else None,
+            }
+        )
+    items.sort(key=lambda i: i["at"])
+    return items
+
+
+def _route_options(ctx: ServiceContext) -> list[dict[str, str]]:
+    options = []
+    for name, spec in sorted(ctx.routing.queues.items()):
+        options.append({"value": name, "label": f"{name}, no owner yet"})
+        for owner in spec.owners:
+            options.append({"value": f"{name}|{owner}", "label": f"{name}, owner {owner}"})
+    return options
+
+
+def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: ContextDep) -> Response:
+    """A lead as the user's role may see it (``GET /v1/leads/{id}``), its ledger chart, timeline and forms."""
+    user = web_user(request)
+    require(user, PAGE_ROLES["lead"])
+    lead_id = _lead_id(lead_ref)
+    public = read_lead(lead_id=lead_id, session=session, ctx=ctx, user=user)
+    show_texts = user.role in ("admin", "reviewer")
+    lead = public.model_dump(mode="json")
+    may_label = (
+        user.role in PAGE_ROLES["feedback"]
+        and not public.erased
+        and (user.role != "reviewer" or in_review_queue(session=session, lead_id=lead_id))
+    )
+    task = session.scalar(
+        select(ReviewTask).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
+    )
+    data = {
+        "lead": lead,
+        "review_task": None
+        if task is None
+        else {"queue": task.queue, "owner": task.owner, "tier": task.tier, "sla_due": task.sla_due},
+        "timeline": _timeline(session, lead_id, show_texts),
+        "may_give_feedback": may_label,
+        "feedback_labels": list(FEEDBACK_LABELS) if may_label else [],
+        "route_options": _route_options(ctx) if may_label else [],
+    }
+    extra: dict[str, Any] = {"message": _done(request)}
+    if not request.url.path.endswith(".json"):
+        model = ctx.scorer.model()
+        tiers = list(model.tiers.names) if model is not None else ["A", "B", "C", "D"]
+        extra["ledger_chart"] = charts.data_url(charts.ledger_svg(lead["ledger"], tiers))
+    return render(request, "lead.html", data, user=user, page="lead", extra=extra)
+
+
+def feedback_submit(
+    request: Request,
+    lead_ref: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    label: Annotated[str, Form(max_length=30)],
+    csrf: CsrfForm = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+    route: Annotated[str, Form(max_length=250)] = "",
+) -> Response:
+    """Label the lead (``POST /v1/leads/{id}/feedback``), optionally with a new queue and owner."""
+    user = web_user(request)
+    check_csrf(request, csrf)
+    require(user, PAGE_ROLES["feedback"])
+    lead_id = _lead_id(lead_ref)
+    change: tuple[str, str | None] | None = None
+    if route:
+        queue, _, owner = route.partition("|")
+        change = (queue, owner or None)
+    try:
+        body = FeedbackCreate(
+            label=label,  # type: ignore[arg-type]  # checked by the model
+            note=note.strip() or None,
+            route=RouteChange(queue=change[0], owner=change[1]) if change else None,
+        )
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="; ".join(str(e.get("msg", "")) for e in exc.errors()),
+        ) from None
+    result = post_feedback(lead_id=lead_id, feedback_in=body, session=session, ctx=ctx, user=user)
+    done = "route" if result.route_action == "changed" else "feedback"
+    prefix = web_state(request).prefix
+    if user.role == "reviewer":
+        # the task is closed: reviewers see only leads in the queue, so they go back to it
+        return _redirect(f"{prefix}/queue?done={done}&lead={lead_id}")
+    return _redirect(f"{prefix}/leads/{lead_id}?done={done}")
+
+
+# --------------------------------------------------------------------------------------------- dashboard
+
+
+def dashboard_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    days: Annotated[int, Query(ge=1, le=3650, description="Window in days")] = 90,
+) -> Response:
+    """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift."""
+    user = web_user(request)
+    require(user, PAGE_ROLES["dashboard"])
+    board = dashboard(session=session, ctx=ctx, days=days)
+    extra: dict[str, Any] = {}
+    if not request.url.path.endswith(".json"):
+        tier_rows = [
+            {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"] or 0.0}
+            for r in board.by_tier
+        ]
+        extra["figures"] = [
+            {
+                "title": "Conversion by tier over time",
+                "alt": "Line chart of the conversion rate of each tier per period",
+                "url": charts.data_url(charts.conversion_over_time_svg(board.conversion, board.tiers)),
+            },
+            {
+                "title": "Conversion by tier",
+                "alt": "Bar chart of the conversion rate of each tier; numbers are matured leads",
+                "url": charts.data_url(charts.tier_bars_svg({"window": tier_rows})),
+            }
+            if tier_rows
+            else None,
+            {
+                "title": "Score distribution",
+                "alt": "Histogram of the current scores of the leads in the window",
+                "url": charts.data_url(
+                    charts.score_counts_svg(
+                        board.data["score_histogram"]["edges"], board.data["score_histogram"]["counts"]
+                    )
+                ),
+            },
+            {
+                "title": "Queue load against team capacity",
+                "alt": "Bars of open leads per staffed queue by tier, with each queue's capacity",
+                "url": charts.data_url(charts.capacity_svg(board.capacity, board.tiers)),
+            },
+            {
+                "title": "Time to first contact",
+                "alt": "Bars of the median hours from receipt to first contact per tier",
+                "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
+            },
+        ]
+        extra["figures"] = [f for f in extra["figures"] if f is not None]
+    return render(request, "dashboard.html", board.data, user=user, page="dashboard", extra=extra)
+
+
+# --------------------------------------------------------------------------------------------- models
+
+
+def _card_summary(card: dict[str, Any]) -> dict[str, Any]:
+    importance = card.get("feature_importance") or {}
+    top = sorted(importance.items(), key=lambda kv: -float(kv[1]))[:10]
+    return {
+        "version": card.get("version"),
+        "kind": card.get("kind"),
+        "trained_at": card.get("trained_at"),
+        "target": card.get("target", {}),
+        "intended_use": card.get("intended_use"),
+        "training_period": card.get("training_period", {}),
+        "validation_period": card.get("validation_period", {}),
+        "test_period": card.get("test_period", {}),
+        "test_metrics": card.get("test_metrics", {}),
+        "tiers": card.get("tiers", {}),
+        "tier_conversion_test": card.get("tier_conversion_test", []),
+        "calibration": card.get("calibration", {}),
+        "calibration_curve": card.get("calibration_curve"),
+        "top_features": [{"feature": k, "importance": float(v)} for k, v in top],
+        "excluded_fields": card.get("excluded_fields", {}),
+    }
+
+
+def models_page(
+    request: Request,
+    ctx: ContextDep,
+    version: Annotated[str | None, Query(max_length=120)] = None,
+) -> Response:
+    """Registered versions (``GET /v1/models``), one model card, its test figures and history."""
+    user = web_user(request)
+    require(user, PAGE_ROLES["models"])
+    listing = list_models(ctx=ctx, _user=user).model_dump(mode="json")
+    known = [m["version"] for m in listing["data"]]
+    chosen = version if version in known else listing["published_version"] or (known[-1] if known else None)
+    card = _card_summary(ctx.registry.card(chosen)) if chosen else None
+    target = ctx.settings.target
+    data = {
+        **listing,
+        "selected": chosen,
+        "card": card,
+        "history": ctx.registry.history(target),
+        "may_publish": user.role in PAGE_ROLES["publish"],
+    }
+    extra: dict[str, Any] = {"message": _done(request), "figures": []}
+    if card and not request.url.path.endswith(".json"):
+        if card["tier_conversion_test"]:
+            extra["figures"].append(
+                {
+                    "title": "Conversion by tier on the test period",
+                    "alt": "Bar chart of the test conversion rate of each tier",
+                    "url": charts.data_url(charts.tier_bars_svg({"test": card["tier_conversion_test"]})),
+                }
+            )
+        curve = card.get("calibration_curve")
+        if isinstance(curve, list) and curve:
+            extra["figures"].append(
+                {
+                    "title": "Calibration on the test period",
+                    "alt": "Reliability diagram: predicted against observed conversion",
+                    "url": charts.data_url(charts.calibration_points_svg(curve)),
+                }
+            )
+    return render(request, "models.html", data, user=user, page="models", extra=extra)
+
+
+def _version(ctx: ServiceContext, version: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,120}", version) or version not in {
+        e.version for e in ctx.registry.versions()
+    }:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"model version {version!r} is not in the registry"
+        )
+    return version
+
+
+def publish_submit(
+    request: Request, version: str, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = ""
+) -> Response:
+    """Publish a version (``POST /v1/models/{version}/publish``, audited); admins only."""
+    user = web_user(request)
+    check_csrf(request, csrf)
+    require(user, PAGE_ROLES["publish"])
+    publish_model(version=_version(ctx, version), session=session, ctx=ctx, user=user)
+    return _redirect(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
+
+
+def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "") -> Response:
+    """Return to the previously published version (``POST /v1/models/rollback``, audited); admins only."""
+    user = web_user(request)
+    check_csrf(request, csrf)
+    require(user, PAGE_ROLES["publish"])
+    rollback_model(session=session, ctx=ctx, user=user, target=None)
+    return _redirect(f"{web_state(request).prefix}/models?done=rolled_back")
+
+
+# --------------------------------------------------------------------------------------------- rules
+
+
+def _rules_data(
+    session: Session,
+    ctx: ServiceContext,
+    user: Principal,
+    drafts: dict[str, tuple[str, list[str]]] | None = None,
+) -> dict[str, Any]:
+    files = []
+    for kind in CONFIG_KINDS:
+        current = config_file(ctx, kind).to_dict()
+        draft = (drafts or {}).get(kind)
+        files.append(
+            {
+                **current,
+                "draft": draft[0] if draft else None,
+                "problems": draft[1] if draft else [],
+                "checked": draft is not None,
+                "history": config_history(session=session, kind=kind),
+            }
+        )
+    return {"files": files, "may_edit": user.role in PAGE_ROLES["edit_rules"]}
+
+
+def rules_page(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+    """Hard rules and routing in force, where each comes from, and their audited changes."""
+    user = web_user(request)
+    require(user, PAGE_ROLES["rules"])
+    data = _rules_data(session, ctx, user)
+    return render(request, "rules.html", data, user=user, page="rules", extra={"message": _done(request)})
+
+
+def rules_submit(
+    request: Request,
+    kind: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    text: Annotated[str, Form(max_length=200_000)],
+    csrf: CsrfForm = "",
+    intent: Annotated[str, Form(alias="action", pattern="^(validate|save)$")] = "validate",
+) -> Response:
+    """Validate edited YAML, or validate and save it (config folder, audited, in force at once); admins."""
+    user = web_user(request)
+    check_csrf(request, csrf)
+    require(user, PAGE_ROLES["edit_rules"])
+    if kind not in CONFIG_KINDS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no configuration {kind!r}")
+    text = text.replace("\r\n", "\n")
+    if intent == "save":
+        try:
+            save_config(session=session, ctx=ctx, kind=kind, text=text, actor=user.name, role=user.role)
+        except ConfigError as exc:
+            problems = str(exc).split("\n")
+        else:
+            return _redirect(f"{web_state(request).prefix}/rules?done={kind}")
+    else:
+        problems = validate_config(ctx, kind, text)
+    data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
+    message = None if problems else "The text is valid; save it to put it in force."
+    return render(
+        request, "rules.html", data, user=user, page="rules", status_code=code, extra={"message": message}
+    )
+
+
+# --------------------------------------------------------------------------------------------- router
+
+
+def _twin(router: APIRouter, path: str, endpoint: Any, name: str) -> None:
+    """A page at `path` and its JSON twin at `path`.json."""
+    router.add_api_route(path, endpoint, methods=["GET"], name=name, include_in_schema=False)
+    router.add_api_route(
+        path + ".json", endpoint, methods=["GET"], name=name + "_json", include_in_schema=False
+    )
+
+
+def build_router(prefix: str) -> APIRouter:
+    """Every page and form under `prefix` (not in the OpenAPI schema: the API documents the same data)."""
+    router = APIRouter(prefix=prefix)
+    post: dict[str, Any] = {"methods": ["POST"], "include_in_schema": False}
+    router.add_api_route("/", home, methods=["GET"], name="web_home", include_in_schema=False)
+    router.add_api_route("/login", login_page, methods=["GET"], name="web_login", include_in_schema=False)
+    router.add_api_route("/login", login_submit, name="web_login_submit", **post)
+    router.add_api_route("/logout", logout_submit, name="web_logout", **post)
+    _twin(router, "/account", account, "web_account")
+    _twin(router, "/queue", queue_page, "web_queue")
+    router.add_api_route(
+        "/leads/{lead_ref}", lead_page, methods=["GET"], name="web_lead", include_in_schema=False
+    )
+    router.add_api_route("/leads/{lead_ref}/feedback", feedback_submit, name="web_feedback", **post)
+    _twin(router, "/dashboard", dashboard_page, "web_dashboard")
+    _twin(router, "/models", models_page, "web_models")
+    router.add_api_route("/models/rollback", rollback_submit, name="web_rollback", **post)
+    router.add_api_route("/models/{version}/publish", publish_submit, name="web_publish", **post)
+    _twin(router, "/rules", rules_page, "web_rules")
+    router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
+    return router
