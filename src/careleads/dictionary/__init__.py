@@ -12,6 +12,7 @@ from careleads.dictionary._ingest import (
     write_quarantine,
 )
 from careleads.dictionary._normalise import normalise_token
+from careleads.dictionary._record import FieldProblem, RecordValidator, record_validator, validate_record
 from careleads.dictionary._schema import (
     Dictionary,
     FieldSpec,
@@ -24,6 +25,10 @@ from careleads.dictionary._schema import (
 from careleads.dictionary._yaml import dump_dictionary, load_dictionary, parse_dictionary
 
 __all__ = [
+    "FieldProblem",
+    "RecordValidator",
+    "record_validator",
+    "validate_record",
     "Dictionary",
     "FieldSpec",
     "FieldType",

@@ -8,7 +8,9 @@ calibrated on data, and every decision it makes says so (``scored_by == "rules"`
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from careleads.features import FeatureSpec, build_features
 from careleads.models import LeadModel, ModelRegistry
 from careleads.rules._points import PointsScorer
 from careleads.scoring import DECISION_COLUMNS, score_leads
+from careleads.scoring_fast import lead_feature_values, points_one, record_scorer
 
 __all__ = ["BASELINE_TIERS", "LeadScorer", "ScoringResult", "empty_events", "target_of"]
 
@@ -109,6 +112,42 @@ class LeadScorer:
             scored["fallback"] = False
             return ScoringResult(scored=scored, fallback=False)
         return ScoringResult(scored=self._baseline(leads, events, as_of), fallback=True)
+
+    def score_record(
+        self, record: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None, as_of: pd.Timestamp
+    ) -> dict[str, Any]:
+        """Score one clean lead at `as_of`: the row :meth:`score` gives for it, without building frames.
+
+        The published model scores through its cached :class:`careleads.scoring_fast.RecordScorer` (the same
+        decision as the batch path, tested); without one, the rule baseline scores the same way as
+        :meth:`score` does. `events` are the lead's own (``occurred_at``, ``event_type``, ``page``).
+
+        Returns
+        -------
+        dict
+            ``DECISION_COLUMNS`` plus ``fallback``.
+        """
+        model = self.model()
+        if model is not None:
+            scored = record_scorer(model).score(record, events or [], as_of=as_of, with_pages=True)
+            scored["fallback"] = False
+            return scored
+        features = lead_feature_values(self.spec, record, events or [], as_of, with_pages=True)
+        points, reasons = points_one(self._points, features, top=3)
+        probability = float(PointsScorer._squash(np.array([points], dtype=np.float64))[0])
+        tier = str(BASELINE_TIERS.assign(np.array([probability]))[0])
+        return {
+            "lead_id": str(record[self.spec.key]),
+            "as_of": pd.Timestamp(as_of),
+            "probability": probability,
+            "score": round(probability * 100),
+            "tier": tier,
+            "action": BASELINE_TIERS.actions[tier],
+            "reasons": "; ".join(f"{'+' if v > 0 else '-'} {t}" for t, v in reasons),
+            "scored_by": "rules",
+            "model_version": f"{self._points.table.version} (no published model; uncalibrated points)",
+            "fallback": True,
+        }
 
     def _baseline(self, leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Series | None) -> pd.DataFrame:
         leads = leads.reset_index(drop=True)

@@ -56,12 +56,16 @@ def append_audit(
     -------
     AuditEntry
     """
-    head = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq)
-    ).scalar_one_or_none()
-    if head is None:
+    # one statement takes the lock, advances the sequence and reads the previous hash (not yet changed)
+    row = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one_or_none()
+    if row is None:
         raise InputError("the audit log has no head row; run `careleads db upgrade` on this database")
-    prev_hash = session.execute(select(AuditHead.hash).where(AuditHead.id == 1)).scalar_one()
+    head, prev_hash = row
     fields: dict[str, Any] = {
         "id": int(head),
         "at": _now_iso(),

@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careleads.decisions import Decision, decide_many
+from careleads.decisions import Decision, Routing, decide, decide_many
 from careleads.dictionary import FieldType, Sensitivity, ingest_table
+from careleads.dictionary._record import record_validator
 from careleads.errors import InputError, NotFoundError
 from careleads.privacy import PLACEHOLDERS, redact_texts
 from careleads.store._models import Event, Lead, Outcome, ReviewTask, ScoreEntry
-from careleads.store._scoring import ScoringResult, empty_events
 from careleads.store.analytics import AnalyticsRow
 from careleads.store.audit import append_audit
 from careleads.store.context import ANALYTICS_KEY, ServiceContext
@@ -206,6 +206,34 @@ def validate_table(
     return result.clean, list(result.summary.unknown_columns)
 
 
+def validate_one(
+    ctx: ServiceContext, record: Mapping[str, Any], table: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Check one record against the dictionary: :func:`validate_table` without frames, the same answers.
+
+    Returns
+    -------
+    (dict, list of str)
+        The clean record (every field of the table, None where missing) and the input fields the
+        dictionary does not know (not stored).
+
+    Raises
+    ------
+    LeadValidationError
+        When the record is rejected; ``problems`` names each field and what is wrong.
+    """
+    validator = record_validator(ctx.dictionary, table)
+    try:
+        clean, found = validator.validate(record, source="request")
+    except InputError as exc:
+        raise LeadValidationError(str(exc), [{"field": "", "message": str(exc)}]) from None
+    if found:
+        problems = [{"field": p.field, "message": p.detail} for p in found]
+        raise LeadValidationError("; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+    names = set(validator.table.names)
+    return clean, [name for name in clean if name not in names]
+
+
 # ------------------------------------------------------------------------------------------ storing
 
 
@@ -258,21 +286,20 @@ def decrypt_identifiers(ctx: ServiceContext, lead: Lead) -> dict[str, str]:
     return data
 
 
-def _events_frame(session: Session, lead: Lead) -> pd.DataFrame:
+def _events_list(session: Session, lead: Lead) -> list[dict[str, Any]]:
+    """The lead's events as scoring reads them (one query, no frame)."""
     rows = session.execute(
         select(Event.occurred_at, Event.event_type, Event.page).where(Event.lead_id == lead.id)
     ).all()
-    return pd.DataFrame(
-        {
-            "lead_id": pd.Series([str(lead.id)] * len(rows), dtype="string"),
-            "occurred_at": pd.Series([r.occurred_at for r in rows], dtype="datetime64[ns]"),
-            "event_type": pd.Series([r.event_type for r in rows], dtype="string"),
-            "page": pd.Series([r.page for r in rows], dtype="string"),
-        }
-    )
+    return [{"occurred_at": r.occurred_at, "event_type": r.event_type, "page": r.page} for r in rows]
 
 
-def _assignment_state(session: Session) -> tuple[dict[str, int], dict[str, str]]:
+_RECENT_ASSIGNMENTS = 500
+
+
+def _assignment_state(
+    session: Session, routing: Routing | None = None
+) -> tuple[dict[str, int], dict[str, str]]:
     """Open review tasks per owner, and the owner assigned last in each queue (for round-robin)."""
     counts = {
         str(owner): int(n)
@@ -282,13 +309,26 @@ def _assignment_state(session: Session) -> tuple[dict[str, int], dict[str, str]]
             .group_by(ReviewTask.owner)
         ).all()
     }
-    latest = select(func.max(ScoreEntry.id)).where(ScoreEntry.owner.is_not(None)).group_by(ScoreEntry.queue)
-    last = {
-        str(q): str(o)
+    # the newest assignments first (a backward walk of the primary key, cheap however long the ledger is);
+    # a staffed queue not among them is looked up in the whole ledger, so the answer is always exact
+    last: dict[str, str] = {}
+    recent = session.execute(
+        select(ScoreEntry.queue, ScoreEntry.owner)
+        .where(ScoreEntry.owner.is_not(None))
+        .order_by(ScoreEntry.id.desc())
+        .limit(_RECENT_ASSIGNMENTS)
+    ).all()
+    for queue, owner in recent:
+        last.setdefault(str(queue), str(owner))
+    staffed = {name for name, pool in routing.queues.items() if pool.owners} if routing is not None else None
+    if len(recent) == _RECENT_ASSIGNMENTS and (staffed is None or not staffed <= set(last)):
+        latest = (
+            select(func.max(ScoreEntry.id)).where(ScoreEntry.owner.is_not(None)).group_by(ScoreEntry.queue)
+        )
         for q, o in session.execute(
             select(ScoreEntry.queue, ScoreEntry.owner).where(ScoreEntry.id.in_(latest))
-        ).all()
-    }
+        ):
+            last.setdefault(str(q), str(o))
     return counts, last
 
 
@@ -306,12 +346,6 @@ def _leads_frame(ctx: ServiceContext, records: list[dict[str, Any]]) -> pd.DataF
     return leads
 
 
-def _score_frame(
-    ctx: ServiceContext, records: list[dict[str, Any]], events: pd.DataFrame | None, as_of: pd.Series
-) -> ScoringResult:
-    return ctx.scorer.score(_leads_frame(ctx, records), events, as_of)
-
-
 def _score_and_decide(
     *,
     session: Session | None,
@@ -320,11 +354,10 @@ def _score_and_decide(
     events: pd.DataFrame | None,
     as_of: pd.Series,
     now: datetime,
-    prescored: ScoringResult | None = None,
 ) -> list[_Scored]:
     leads = _leads_frame(ctx, records)
-    result = prescored if prescored is not None else ctx.scorer.score(leads, events, as_of)
-    counts, last = _assignment_state(session) if session is not None else ({}, {})
+    result = ctx.scorer.score(leads, events, as_of)
+    counts, last = _assignment_state(session, ctx.routing) if session is not None else ({}, {})
     decisions = decide_many(
         leads,
         result.scored,
@@ -339,6 +372,34 @@ def _score_and_decide(
         _Scored(decision=d, scored={str(k): _plain(v) for k, v in r.items()}, fallback=bool(r["fallback"]))
         for d, r in zip(decisions, rows, strict=True)
     ]
+
+
+def _decide_one(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    record: dict[str, Any],
+    scored: Mapping[str, Any],
+    now: datetime,
+) -> _Scored:
+    """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``)."""
+    counts, last = _assignment_state(session, ctx.routing)
+    time_column = str(ctx.spec.time_column)
+    lead = {**record, time_column: pd.Timestamp(record[time_column])}
+    decision = decide(
+        lead,
+        scored,
+        hard_rules=ctx.hard_rules,
+        routing=ctx.routing,
+        open_counts=counts,
+        last_assigned=last,
+        now=pd.Timestamp(now),
+    )
+    return _Scored(
+        decision=decision,
+        scored={str(k): _plain(v) for k, v in scored.items()},
+        fallback=bool(scored["fallback"]),
+    )
 
 
 def _route_dict(decision: Decision) -> dict[str, Any]:
@@ -392,12 +453,33 @@ def _new_entry(
     return entry
 
 
+def _insert(session: Session, row: Lead | Event) -> None:
+    """Insert a row whose unique key another request may be inserting at the same moment.
+
+    On PostgreSQL a savepoint lets the caller recover from the other request's win (IntegrityError). On
+    SQLite the request's transaction holds the database's write lock from its first statement (``BEGIN
+    IMMEDIATE``, taken by the existence check before this insert), so no other request can insert in between
+    and the savepoint's two extra statements are saved.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.add(row)
+        session.flush()
+        return
+    with session.begin_nested():
+        session.add(row)
+        session.flush()
+
+
 def _sync_review(
-    *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry, now: datetime
+    *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry, now: datetime, new: bool = False
 ) -> None:
-    """Open, update or cancel the lead's review task to match its current entry."""
-    task = session.scalar(
-        select(ReviewTask).where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+    """Open, update or cancel the lead's review task to match its current entry (`new`: no task yet)."""
+    task = (
+        None
+        if new
+        else session.scalar(
+            select(ReviewTask).where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+        )
     )
     due_text = entry.route.get("sla_due")
     due = pd.Timestamp(due_text).to_pydatetime().replace(tzinfo=None) if due_text else None
@@ -422,7 +504,7 @@ def _analytics(
     ctx: ServiceContext,
     lead: Lead,
     record: Mapping[str, Any],
-    events: pd.DataFrame,
+    events: Sequence[Mapping[str, Any]],
     scored: _Scored,
     as_of: pd.Timestamp,
 ) -> None:
@@ -434,10 +516,7 @@ def _analytics(
     row = AnalyticsRow(
         lead_key=lead.pseudonym,
         lead_fields=inputs,
-        events=[
-            {str(k): v for k, v in e.items()}
-            for e in events[["occurred_at", "event_type", "page"]].to_dict("records")
-        ],
+        events=[{k: e.get(k) for k in ("occurred_at", "event_type", "page")} for e in events],
         as_of=pd.Timestamp(as_of).to_pydatetime(),
         outputs={
             "scored_at": utcnow(),
@@ -536,8 +615,7 @@ def create_lead(
     record_in = dict(lead_in)
     if not record_in.get(time_column):
         record_in[time_column] = now.isoformat()
-    clean, ignored = validate_table(ctx, [record_in], "leads")
-    row = {str(k): v for k, v in clean.iloc[0].to_dict().items()}
+    row, ignored = validate_one(ctx, record_in, "leads")
     external_id = str(row[key]).strip()
     pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
     identifiers, texts, fields = _split_fields(ctx, row)
@@ -546,8 +624,8 @@ def create_lead(
     record = _lead_record(
         ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
     )
-    as_of = pd.Series([pd.Timestamp(created_at)])
-    prescored = _score_frame(ctx, [record], None, as_of)
+    as_of = pd.Timestamp(created_at)
+    prescored = ctx.scorer.score_record(record, None, as_of)
     existing = session.scalar(select(Lead).where(Lead.pseudonym == pseudonym))
     if existing is not None:
         return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
@@ -563,9 +641,7 @@ def create_lead(
         erased=False,
     )
     try:
-        with session.begin_nested():
-            session.add(lead)
-            session.flush()
+        _insert(session, lead)
     except IntegrityError:
         # the same external id arrived twice at once: the other request stored it first
         existing = session.scalar(select(Lead).where(Lead.pseudonym == pseudonym))
@@ -573,10 +649,8 @@ def create_lead(
             raise
         return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
     record[key] = str(lead.id)
-    prescored.scored[key] = str(lead.id)
-    scored = _score_and_decide(
-        session=session, ctx=ctx, records=[record], events=None, as_of=as_of, now=now, prescored=prescored
-    )[0]
+    prescored[key] = str(lead.id)
+    scored = _decide_one(session=session, ctx=ctx, record=record, scored=prescored, now=now)
     entry = _new_entry(
         session=session,
         lead=lead,
@@ -585,8 +659,8 @@ def create_lead(
         reason="created",
         now=now,
     )
-    _sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now)
-    _analytics(session, ctx, lead, record, empty_events(), scored, as_of.iloc[0])
+    _sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now, new=True)
+    _analytics(session, ctx, lead, record, [], scored, as_of)
     append_audit(
         session=session,
         actor=actor,
@@ -635,12 +709,16 @@ def rescore_lead(
     """
     current = current_entry(session=session, lead=lead)
     record = _lead_record(ctx, lead, identifier_names(lead))
-    events = _events_frame(session, lead)
-    latest = events["occurred_at"].max() if len(events) else pd.NaT
-    as_of = pd.Timestamp(lead.created_at) if pd.isna(latest) else max(pd.Timestamp(lead.created_at), latest)
-    scored = _score_and_decide(
-        session=session, ctx=ctx, records=[record], events=events, as_of=pd.Series([as_of]), now=now
-    )[0]
+    events = _events_list(session, lead)
+    stamps = [pd.Timestamp(e["occurred_at"]) for e in events if e["occurred_at"] is not None]
+    as_of = max([pd.Timestamp(lead.created_at), *stamps])
+    scored = _decide_one(
+        session=session,
+        ctx=ctx,
+        record=record,
+        scored=ctx.scorer.score_record(record, events, as_of),
+        now=now,
+    )
     _analytics(session, ctx, lead, record, events, scored, as_of)
     route = _route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
@@ -678,8 +756,7 @@ def record_event(
     lead = get_lead(session=session, lead_id=lead_id)
     table = ctx.dictionary.table("events")
     record_in = {**dict(event_in), "lead_id": str(lead.id)}
-    clean, _ignored = validate_table(ctx, [record_in], "events")
-    row = clean.iloc[0].to_dict()
+    row, _ignored = validate_one(ctx, record_in, "events")
     event_id = str(row[str(table.key)])
     existing = session.scalar(select(Event).where(Event.lead_id == lead.id, Event.event_id == event_id))
     if existing is not None:
@@ -700,9 +777,7 @@ def record_event(
         received_at=now,
     )
     try:
-        with session.begin_nested():
-            session.add(event)
-            session.flush()
+        _insert(session, event)
     except IntegrityError:
         return EventResult(
             lead=lead,
@@ -742,8 +817,7 @@ def record_outcome(
     """Record a funnel step the lead reached (checked against the dictionary's outcomes table)."""
     now = now or utcnow()
     lead = get_lead(session=session, lead_id=lead_id)
-    clean, _ignored = validate_table(ctx, [{**dict(outcome_in), "lead_id": str(lead.id)}], "outcomes")
-    row = clean.iloc[0].to_dict()
+    row, _ignored = validate_one(ctx, {**dict(outcome_in), "lead_id": str(lead.id)}, "outcomes")
     outcome = Outcome(
         lead_id=lead.id,
         outcome=str(_plain(row["outcome"])),
