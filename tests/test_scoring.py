@@ -138,3 +138,12 @@ def test_a_saved_model_loads_and_scores_the_same(
     assert loaded.features == model.features
     again = score_leads(loaded, small_export.tables.leads, small_export.tables.events)
     pd.testing.assert_frame_equal(again, decisions)
+
+
+def test_no_leads_give_an_empty_decision_table(
+    acceptance_training: TrainingResult, small_export: Export
+) -> None:
+    empty = small_export.tables.leads.iloc[:0]
+    decisions = score_leads(acceptance_training.model, empty, small_export.tables.events)
+    assert len(decisions) == 0
+    assert list(decisions.columns) == list(DECISION_COLUMNS)

@@ -60,6 +60,8 @@ def score_leads(
         the rule baseline only, and ``scored_by`` says so.
     """
     spec = model.spec
+    if len(leads) == 0:
+        return pd.DataFrame({name: pd.Series(dtype="object") for name in DECISION_COLUMNS})
     leads = leads.reset_index(drop=True)
     created = pd.to_datetime(leads[spec.time_column])
     when = (
