@@ -38,6 +38,7 @@ from careleads.features import (
 )
 from careleads.models._lead_model import LeadModel
 from careleads.models._training import TrainingResult, train_model
+from careleads.scoring import score_leads
 from careleads.synth._partnerships import PARTNERSHIP_EVENT_TYPES, PARTNERSHIP_PAGES, TARGET_ROLES
 from careleads.types import PathLikeStr
 
@@ -226,30 +227,13 @@ def score_partnerships(
         ``lead_id``, ``as_of``, ``probability``, ``score``, ``tier``, ``action``, ``reasons``,
         ``scored_by`` and ``model_version``.
     """
-    spec = model.spec
-    leads = leads.reset_index(drop=True)
-    created = pd.to_datetime(leads[spec.time_column])
-    when = (
-        created + pd.Timedelta(hours=model.target.as_of_hours)
-        if as_of is None
-        else pd.Series(pd.Timestamp(as_of), index=leads.index)
-    )
-    X = partnership_features(leads, events, when, spec)
-    probability = model.predict_proba(X)
-    reasons = model.reasons(X, top=n_reasons) if n_reasons else [[] for _ in range(len(X))]
-    tiers = model.tiers.assign(probability)
-    return pd.DataFrame(
-        {
-            "lead_id": leads[spec.key].to_numpy(),
-            "as_of": when.to_numpy(),
-            "probability": probability,
-            "score": np.rint(probability * 100).astype(int),
-            "tier": tiers,
-            "action": [model.tiers.actions[t] for t in tiers],
-            "reasons": ["; ".join(f"{'+' if v > 0 else '-'} {t}" for t, v in r) for r in reasons],
-            "scored_by": "model",
-            "model_version": model.version,
-        }
+    return score_leads(
+        model,
+        leads,
+        events,
+        as_of=as_of,
+        n_reasons=n_reasons,
+        features=partnership_features,
     )
 
 

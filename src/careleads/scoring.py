@@ -5,14 +5,16 @@ One path for batch files and the API, so a lead scores the same wherever it come
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from careleads.features import build_features
+from careleads.features import FeatureSpec, build_features
 from careleads.models._lead_model import LeadModel
+
+FeatureBuilder = Callable[[pd.DataFrame, pd.DataFrame, pd.Series, FeatureSpec], pd.DataFrame]
 
 DECISION_COLUMNS: tuple[str, ...] = (
     "lead_id",
@@ -38,6 +40,7 @@ def score_leads(
     *,
     as_of: pd.Timestamp | None = None,
     n_reasons: int = 3,
+    features: FeatureBuilder | None = None,
 ) -> pd.DataFrame:
     """Score ingested leads with `model`, falling back to the rule baseline where the model may not score.
 
@@ -52,6 +55,9 @@ def score_leads(
         as in training.
     n_reasons : int
         Reasons per lead, the largest contributions first, positive (+) and negative (-).
+    features : callable, optional
+        ``features(leads, events, as_of, spec) -> DataFrame``; default
+        :func:`careleads.features.build_features` (partnership leads pass their own).
 
     Returns
     -------
@@ -77,12 +83,36 @@ def score_leads(
                 "event_type": pd.Series(dtype="string"),
             }
         )
-    X = build_features(leads, events, when, spec)
+    X = (features or build_features)(leads, events, when, spec)
+    return decide_scores(
+        model,
+        X,
+        lead_ids=leads[spec.key],
+        as_of=when,
+        do_not_profile=leads["do_not_profile"] if "do_not_profile" in leads else None,
+        n_reasons=n_reasons,
+    )
+
+
+def decide_scores(
+    model: LeadModel,
+    X: pd.DataFrame,
+    *,
+    lead_ids: pd.Series,
+    as_of: pd.Series,
+    do_not_profile: pd.Series | None = None,
+    n_reasons: int = 3,
+) -> pd.DataFrame:
+    """Turn a feature frame into decision rows: probability, score, tier, action, reasons, who scored.
+
+    The one place where the "do not profile" fallback happens, shared by every scoring path that builds its
+    own features (new leads, returning leads, partnerships).
+    """
     probability = model.predict_proba(X)
     reasons = model.reasons(X, top=n_reasons) if n_reasons else [[] for _ in range(len(X))]
     scored_by = np.full(len(X), "model", dtype=object)
-    if "do_not_profile" in leads and model.fallback is not None:
-        no_profile = leads["do_not_profile"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if do_not_profile is not None and model.fallback is not None:
+        no_profile = do_not_profile.astype("boolean").fillna(False).to_numpy(dtype=bool)
         if no_profile.any():
             # "do not profile": no model score; the rule baseline routes the lead, and the record says so
             rows = X.loc[no_profile]
@@ -94,8 +124,8 @@ def score_leads(
     tiers = model.tiers.assign(probability)
     return pd.DataFrame(
         {
-            "lead_id": leads[spec.key].to_numpy(),
-            "as_of": when.to_numpy(),
+            "lead_id": lead_ids.to_numpy(),
+            "as_of": pd.to_datetime(as_of).to_numpy(),
             "probability": probability,
             "score": np.rint(probability * 100).astype(int),
             "tier": tiers,

@@ -309,41 +309,18 @@ def score_returning(
     X = reengagement_features(
         leads, events, returns, model.spec, half_life_days=half_life_days, text=text, classifiers=classifiers
     )
-    probability = model.predict_proba(X)
-    scored_by = np.full(len(X), "model", dtype=object)
-    reasons = [_join(r) for r in model.reasons(X)]
+    from careleads.scoring import decide_scores
+
     rows = _rows_of(leads, returns, model.spec.key)
-    if "do_not_profile" in rows and model.fallback is not None:
-        no_profile = rows["do_not_profile"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if no_profile.any():
-            probability[no_profile] = model.fallback.predict_proba(X.loc[no_profile])[:, 1]
-            scored_by[no_profile] = "rules"
-            for i, r in zip(
-                np.flatnonzero(no_profile), model.fallback.reasons(X.loc[no_profile]), strict=True
-            ):
-                reasons[i] = _join(r)
-    tiers = model.tiers.assign(probability)
-    return pd.DataFrame(
-        {
-            "lead_id": returns["lead_id"].to_numpy(),
-            "as_of": pd.to_datetime(returns["as_of"]).to_numpy(),
-            "probability": probability,
-            "score": np.rint(probability * 100).astype(int),
-            "tier": tiers,
-            "action": [model.tiers.actions[t] for t in tiers],
-            "reasons": reasons,
-            "scored_by": scored_by,
-            "model_version": [
-                model.version if s == "model" else model.fallback.table.version if model.fallback else "rules"
-                for s in scored_by
-            ],
-            "quiet_days": returns["quiet_days"].to_numpy(),
-        }
+    scored = decide_scores(
+        model,
+        X,
+        lead_ids=returns["lead_id"],
+        as_of=returns["as_of"],
+        do_not_profile=rows["do_not_profile"] if "do_not_profile" in rows else None,
     )
-
-
-def _join(reasons: list[tuple[str, float]]) -> str:
-    return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
+    scored["quiet_days"] = returns["quiet_days"].to_numpy()
+    return scored
 
 
 def evaluate_reengagement(
