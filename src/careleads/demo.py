@@ -78,7 +78,13 @@ def run_demo(
     tables = load_crm_folder(out / "data", quarantine_dir=out / "quarantine")
     say("building point-in-time features")
     dataset = tables.dataset(target, data_end=data.end)
-    training = train_model(dataset, truth=data.truth, seed=seed, progress=say)
+    # the same leads at arrival: a cold-start model scores new leads before any engagement (API, UI)
+    cold = (
+        tables.dataset(Target(target.outcome, target.window_days, as_of_hours=0), data_end=data.end)
+        if target.as_of_hours > 0
+        else None
+    )
+    training = train_model(dataset, truth=data.truth, seed=seed, progress=say, cold_start=cold)
     model_dir = training.model.save(out / "models" / training.model.version)
     text_training = None
     if text:

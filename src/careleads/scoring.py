@@ -84,14 +84,30 @@ def score_leads(
             }
         )
     X = (features or build_features)(leads, events, when, spec)
-    return decide_scores(
-        model,
-        X,
-        lead_ids=leads[spec.key],
-        as_of=when,
-        do_not_profile=leads["do_not_profile"] if "do_not_profile" in leads else None,
-        n_reasons=n_reasons,
+    do_not_profile = leads["do_not_profile"] if "do_not_profile" in leads else None
+    scored = decide_scores(
+        model, X, lead_ids=leads[spec.key], as_of=when, do_not_profile=do_not_profile, n_reasons=n_reasons
     )
+    if model.cold_start is not None and "n_events" in X:
+        # a lead scored before the model's scoring moment with nothing done yet: the cold-start model,
+        # trained at arrival, knows what inbound signals alone say
+        early = (when < created + pd.Timedelta(hours=model.target.as_of_hours)).to_numpy()
+        cold = early & (X["n_events"].to_numpy() == 0)
+        if cold.any():
+            rows = np.flatnonzero(cold)
+            cold_scored = decide_scores(
+                model.cold_start,
+                X.iloc[rows],
+                lead_ids=leads[spec.key].iloc[rows],
+                as_of=when.iloc[rows],
+                do_not_profile=None if do_not_profile is None else do_not_profile.iloc[rows],
+                n_reasons=n_reasons,
+            ).set_axis(scored.index[rows])
+            if cold.all():
+                scored = cold_scored
+            else:
+                scored = pd.concat([scored.drop(index=scored.index[rows]), cold_scored]).sort_index()
+    return scored
 
 
 def decide_scores(

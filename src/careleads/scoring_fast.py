@@ -326,6 +326,12 @@ class RecordScorer:
         when = (
             created + pd.Timedelta(hours=model.target.as_of_hours) if as_of is None else pd.Timestamp(as_of)
         )
+        if model.cold_start is not None and when < created + pd.Timedelta(hours=model.target.as_of_hours):
+            engaged = any(_stamp(e["occurred_at"]) <= when for e in events or ())
+            if not engaged:
+                return record_scorer(model.cold_start).score(
+                    record, events, as_of=when, n_reasons=n_reasons, with_pages=with_pages
+                )
         if self.batch_only:
             return self._batch(record, events, when, pages, n_reasons)
         features = lead_feature_values(spec, record, events, when, with_pages=pages)

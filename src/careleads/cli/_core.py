@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
         from careleads.demo import run_demo
 
         try:
-            with progress_steps(total=9) as step:
+            with progress_steps(total=13) as step:
                 result = run_demo(out_dir, n_leads=leads, seed=seed, progress=step)
         except CareleadsError as exc:
             raise fail(exc) from None
@@ -183,6 +183,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed for the model's sampling.")] = 0,
+        cold_start: Annotated[
+            bool,
+            typer.Option(
+                "--cold-start/--no-cold-start",
+                help="Also train a model at arrival (as of 0 h) for leads scored before any engagement.",
+            ),
+        ] = True,
         with_feedback: Annotated[
             bool,
             typer.Option(
@@ -202,7 +209,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             goal = Target.parse(target, as_of_hours=as_of_hours)
-            with progress_steps(total=6) as step:
+            with progress_steps(total=7) as step:
                 step("ingesting")
                 tables = load_crm_folder(
                     data_dir,
@@ -218,8 +225,18 @@ def register(app: typer.Typer) -> None:
                         if column.startswith("p_"):
                             truth_frame[column] = pd.to_numeric(truth_frame[column])
                 extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
+                cold = (
+                    tables.dataset(Target(goal.outcome, goal.window_days, as_of_hours=0))
+                    if cold_start and goal.as_of_hours > 0
+                    else None
+                )
                 result = train_model(
-                    dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra
+                    dataset,
+                    truth=truth_frame,
+                    seed=seed,
+                    progress=step,
+                    extra_training=extra,
+                    cold_start=cold,
                 )
             path = result.model.save(out_dir / result.model.version)
             if report is not None:

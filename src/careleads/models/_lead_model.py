@@ -58,6 +58,9 @@ class LeadModel:
     tiers: TierScheme
     card: dict[str, Any] = field(default_factory=dict)
     fallback: PointsScorer | None = None  # the fitted rule baseline, for leads the model may not score
+    # trained on the same months at the lead's arrival (as of 0 h): scores a lead that has no engagement yet
+    # before this model's scoring moment, when this model would read "no activity so far" as "no activity"
+    cold_start: LeadModel | None = None
 
     @property
     def version(self) -> str:

@@ -121,6 +121,7 @@ def train_model(
     seed: int = 0,
     points_path: PathLikeStr | None = None,
     extra_training: tuple[pd.DataFrame, pd.Series] | None = None,
+    cold_start: LeadDataset | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
     """Train the rule baseline and the model of `dataset.target`, and compare them on the test window.
@@ -139,6 +140,10 @@ def train_model(
         Points table for the rule baseline (default: shipped).
     extra_training : (features, labels), optional
         Extra labelled rows (reviewer feedback) added to the training part only.
+    cold_start : LeadDataset, optional
+        The same leads as of their arrival (``Target(..., as_of_hours=0)``): a second model is trained on it
+        with the same settings and split shares and travels with this one, scoring leads that have no
+        engagement yet before this model's scoring moment (see ``LeadModel.cold_start``).
     """
     say = progress or (lambda _msg: None)
     usable = dataset.usable
@@ -243,6 +248,21 @@ def train_model(
         n_trees=n_trees,
         n_extra=0 if extra_training is None else len(extra_training[1]),
     )
+    if cold_start is not None:
+        say("training the cold-start model (scored at arrival, before any engagement)")
+        cold = train_model(
+            cold_start,
+            seed=seed,
+            test_fraction=test_fraction,
+            valid_fraction=valid_fraction,
+            points_path=points_path,
+        )
+        model.cold_start = cold.model
+        model.card["cold_start"] = {
+            "version": cold.model.version,
+            "target": cold.model.card["target"],
+            "test_metrics": cold.metrics,
+        }
     return TrainingResult(
         model=model,
         rules=rules,
