@@ -150,6 +150,21 @@ def trained_model() -> LeadModel:
     return model
 
 
+def trained_model_with_cold_start() -> LeadModel:
+    """The session model with its cold-start part (trained at arrival), as `careleads train` builds it."""
+    if "cold_model" not in _CACHE:
+        trained_model()
+        folder = Path(tempfile.mkdtemp(prefix="careleads-svc-cold-"))
+        data = generate(4000, seed=1)
+        data.write(folder)
+        tables = load_crm_folder(folder)
+        dataset = tables.dataset(Target(), data_end=data.end)
+        cold = tables.dataset(Target(as_of_hours=0), data_end=data.end)
+        _CACHE["cold_model"] = train_model(dataset, cold_start=cold, seed=0).model
+    model: LeadModel = _CACHE["cold_model"]
+    return model
+
+
 def training_dataset() -> Any:
     """The data set the session model was trained on (for retraining with feedback)."""
     trained_model()
