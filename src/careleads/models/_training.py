@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,7 +99,6 @@ class TrainingResult:
     metrics: dict[str, dict[str, Any]]
     tiers: dict[str, list[dict[str, Any]]]
     test_frame: pd.DataFrame  # lead_id, y, model, rules (and oracle) probabilities on the test window
-    notes: list[str] = field(default_factory=list)
 
 
 def _check_classes(y: npt.NDArray[np.integer[Any]], where: str) -> None:
@@ -218,7 +217,6 @@ def train_model(
         "model": binary_metrics(y_test, p_model).to_dict(),
         "rules": binary_metrics(y_test, p_rules).to_dict(),
     }
-    notes: list[str] = []
     if truth is not None and dataset.target.truth_column in truth:
         oracle = truth.set_index("lead_id")[dataset.target.truth_column]
         test_frame["oracle"] = oracle.reindex(test_frame["lead_id"]).to_numpy()
@@ -270,7 +268,6 @@ def train_model(
         metrics=metrics,
         tiers=tier_rows,
         test_frame=test_frame,
-        notes=notes,
     )
 
 
