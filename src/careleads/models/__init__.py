@@ -11,12 +11,12 @@ from careleads.models._metrics import (
     BinaryMetrics,
     binary_metrics,
     calibration_curve_points,
-    expected_calibration_error,
     lift_at,
 )
 from careleads.models._registry import ModelEntry, ModelRegistry
 from careleads.models._tabular import TabularFeatures, logistic_baseline
 from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
+from careleads.monitoring._calibration import expected_calibration_error
 
 __all__ = [
     "BinaryMetrics",

@@ -10,6 +10,9 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from careleads.errors import NotEnoughDataError
 
+# one implementation of ECE (equal-frequency bins), in the monitoring statistics
+from careleads.monitoring._calibration import expected_calibration_error
+
 
 def _arrays(y_true: npt.ArrayLike, prob: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true, dtype=np.int64)
@@ -17,28 +20,6 @@ def _arrays(y_true: npt.ArrayLike, prob: npt.ArrayLike) -> tuple[np.ndarray, np.
     if y.shape != p.shape:
         raise ValueError(f"labels and probabilities differ in length: {y.shape} != {p.shape}")
     return y, p
-
-
-def expected_calibration_error(y_true: npt.ArrayLike, prob: npt.ArrayLike, *, n_bins: int = 10) -> float:
-    """Expected calibration error over equal-frequency bins of the predicted probability.
-
-    Equal-frequency bins keep every bin populated even when scores crowd near zero, which is the usual shape
-    of lead scores.
-
-    Examples
-    --------
-    >>> round(expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5], n_bins=1), 3)
-    0.0
-    """
-    y, p = _arrays(y_true, prob)
-    if len(y) == 0:
-        return float("nan")
-    order = np.argsort(p, kind="stable")
-    bins = np.array_split(order, min(n_bins, len(y)))
-    total = 0.0
-    for idx in bins:
-        total += len(idx) * abs(float(p[idx].mean()) - float(y[idx].mean()))
-    return total / len(y)
 
 
 def lift_at(y_true: npt.ArrayLike, prob: npt.ArrayLike, *, top_fraction: float = 0.1) -> float:
