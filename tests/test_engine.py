@@ -175,6 +175,33 @@ def test_batch_round_robin_carries_the_turn_per_queue() -> None:
     assert {d.route.sla_due for d in decisions} == {pd.Timestamp("2025-03-07 10:00")}  # 20 business hours
 
 
+def test_assignment_lookup_is_asked_only_for_the_staffed_queues_it_needs() -> None:
+    asked: list[frozenset[str]] = []
+
+    def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
+        asked.append(queues)
+        return {"amara": 15, "ben": 14, "chloe": 13, "dev": 15}, {"intake_priority": "amara"}
+
+    leads = pd.DataFrame([make_lead(f"L{i}") for i in range(8)])
+    scored = pd.DataFrame([make_score(f"L{i}", tier="A", score=90 - i) for i in range(8)])
+    leads.loc[7, "question"] = "I have crushing chest pain right now"
+    looked_up = decide_many(leads, scored, assignments=lookup, now=NOW)
+    given = decide_many(
+        leads,
+        scored,
+        open_counts={"amara": 15, "ben": 14, "chloe": 13, "dev": 15},
+        last_assigned={"intake_priority": "amara"},
+        now=NOW,
+    )
+    assert looked_up == given and len(asked) == 1
+    assert asked == [frozenset({"intake_priority", "clinical_triage_line"})]
+    one = decide(make_lead(), make_score(tier="A", score=91), now=NOW, assignments=lookup)
+    assert one.route.owner == "ben" and len(asked) == 2  # amara was last: ben is next
+    # a lead for an unstaffed queue (nurture) needs no lookup at all
+    decide(make_lead(), make_score(tier="D", score=1), now=NOW, assignments=lookup)
+    assert len(asked) == 2
+
+
 def test_inputs_are_checked() -> None:
     leads = pd.DataFrame([make_lead("L1"), make_lead("L2")])
     with pytest.raises(InputError, match=r"1 scored leads are not in the leads table, e.g. \['L9'\]"):

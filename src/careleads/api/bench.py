@@ -3,9 +3,10 @@
 ``python -m careleads.api.bench --backend sqlite|postgres [--rate 200] [--duration 20]`` starts uvicorn in
 a subprocess on 127.0.0.1 (a fresh SQLite file, or a fresh PostgreSQL database created next to
 ``CARELEADS_DATABASE_URL`` and dropped afterwards), trains and publishes a small model (unless
-``--no-model``), then drives new leads at a steady rate from a separate process (httpx, open loop, at most
-``--max-in-flight`` requests outstanding) for a bounded time, and prints throughput and latency percentiles
-as JSON. Requests the client could not start because too many were outstanding are counted as ``skipped``.
+``--no-model``), then drives new leads at a steady rate from a separate process (a lean asyncio HTTP/1.1
+client with the requests serialised beforehand, open loop, at most ``--max-in-flight`` requests
+outstanding) for a bounded time, and prints throughput and latency percentiles as JSON. Requests the
+client could not start because too many were outstanding are counted as ``skipped``.
 """
 
 from __future__ import annotations
@@ -53,50 +54,100 @@ def _payloads(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection that sends prepared requests and reads their responses."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def request(self, data: bytes) -> int:
+        self.writer.write(data)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split(b" ", 2)[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+def _request_bytes(host: str, port: int, token: str, payload: dict[str, Any]) -> bytes:
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    head = (
+        f"POST /v1/leads HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
 async def _drive(
     url: str, token: str, payloads: list[dict[str, Any]], rate: float, duration: float, max_in_flight: int
 ) -> dict[str, Any]:
-    import httpx
+    """Open-loop load: request i is sent at ``i / rate`` s, on an idle keep-alive connection or a new one.
 
+    The client is a plain asyncio HTTP/1.1 client with the requests serialised beforehand, so that on a
+    small machine the load generator takes as little CPU as possible from the server it measures (like wrk).
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", int(parts.port or 80)
+    n_total = int(rate * duration)
+    requests = [_request_bytes(host, port, token, payloads[i % len(payloads)]) for i in range(n_total)]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     skipped = 0
     in_flight = 0
-    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
-    async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, limits=limits
-    ) as client:
+    idle: list[_Connection] = []
 
-        async def one(payload: dict[str, Any]) -> None:
-            nonlocal in_flight
-            in_flight += 1
-            start = time.perf_counter()
-            try:
-                response = await client.post("/v1/leads", json=payload)
-                key = str(response.status_code)
-                if response.status_code < 300:
-                    latencies.append(time.perf_counter() - start)
-            except httpx.HTTPError as exc:
-                key = type(exc).__name__
-            finally:
-                in_flight -= 1
-            statuses[key] = statuses.get(key, 0) + 1
+    async def one(data: bytes) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        start = time.perf_counter()
+        connection: _Connection | None = None
+        try:
+            if idle:
+                connection = idle.pop()
+            else:
+                connection = _Connection(*await asyncio.open_connection(host, port))
+            status = await connection.request(data)
+            key = str(status)
+            if status < 300:
+                latencies.append(time.perf_counter() - start)
+            idle.append(connection)
+        except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+            key = type(exc).__name__
+            if connection is not None:
+                connection.writer.close()
+        finally:
+            in_flight -= 1
+        statuses[key] = statuses.get(key, 0) + 1
 
-        tasks = []
-        begin = time.perf_counter()
-        n_total = int(rate * duration)
-        for i in range(n_total):
-            due = begin + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if in_flight >= max_in_flight:
-                skipped += 1
-                continue
-            tasks.append(asyncio.create_task(one(payloads[i % len(payloads)])))
-        sent_until = time.perf_counter()
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - begin
+    tasks = []
+    begin = time.perf_counter()
+    for i in range(n_total):
+        due = begin + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if in_flight >= max_in_flight:
+            skipped += 1
+            continue
+        tasks.append(asyncio.create_task(one(requests[i])))
+    sent_until = time.perf_counter()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - begin
+    for connection in idle:
+        connection.writer.close()
     lat_ms = np.asarray(latencies) * 1000.0
     return {
         "offered_rate_per_s": rate,
@@ -190,7 +241,8 @@ def run_benchmark(
             url = _postgres_database(base, pg_name, create=True)
         try:
             token = _prepare(data_dir, url, model=model)
-            payloads = _payloads(max(2000, int(rate * duration) + 10), seed=5)
+            n_load = int(rate * duration)
+            payloads = _payloads(n_load + 20, seed=5)  # the last 20 warm the server up
             port = _free_port()
             env = {
                 **os.environ,
@@ -218,13 +270,13 @@ def run_benchmark(
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", server)
                 # warm up (first requests load the model and fill caches)
-                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, payloads[-20:], 5.0, 2.0, 4))
+                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, payloads[n_load:], 5.0, 4.0, 4))
                 context = multiprocessing.get_context("spawn")
                 queue = context.Queue()
                 driver = context.Process(
                     target=_driver_process,
                     args=(
-                        (f"http://127.0.0.1:{port}", token, payloads, rate, duration, max_in_flight),
+                        (f"http://127.0.0.1:{port}", token, payloads[:n_load], rate, duration, max_in_flight),
                         queue,
                     ),
                 )

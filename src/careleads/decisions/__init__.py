@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from careleads.decisions._engine import Decision, Override, Route, decide, decide_many, decisions_frame
+from careleads.decisions._engine import (
+    AssignmentLookup,
+    Decision,
+    Override,
+    Route,
+    decide,
+    decide_many,
+    decisions_frame,
+)
 from careleads.decisions._overrides import (
     Condition,
     HardRule,
@@ -26,6 +34,7 @@ from careleads.decisions._routing import (
 from careleads.decisions._tiers import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
 
 __all__ = [
+    "AssignmentLookup",
     "DEFAULT_ACTIONS",
     "DEFAULT_TIERS",
     "BusinessHours",

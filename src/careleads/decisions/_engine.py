@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,8 @@ from careleads.decisions._overrides import (
 from careleads.decisions._routing import RouteSpec, Routing, load_routing
 from careleads.errors import ConfigError, InputError
 
+#: ``assignments(queues) -> (open tasks per owner, queue -> owner assigned last)`` for the staffed queues
+AssignmentLookup = Callable[[frozenset[str]], tuple[Mapping[str, int], Mapping[str, str]]]
 SCORED_KEYS: tuple[str, ...] = (
     "lead_id",
     "probability",
@@ -181,6 +183,7 @@ def decide(
     last_assigned: str | Mapping[str, str] | None = None,
     now: pd.Timestamp | str | None = None,
     urgent_detector: UrgentDetector | None = None,
+    assignments: AssignmentLookup | None = None,
 ) -> Decision:
     """Decide one lead's path; the same rules and finishing code as :func:`decide_many`, without a DataFrame.
 
@@ -197,6 +200,10 @@ def decide(
         Open leads per owner now; the caller keeps these (the mapping is not changed).
     last_assigned : str or mapping, optional
         The owner assigned last (or queue -> owner assigned last), for round-robin.
+    assignments : callable, optional
+        ``assignments(queues) -> (open_counts, last_assigned)`` for the staffed queues the decisions need,
+        called once, only when a lead goes to a staffed queue (a store looks up just those queues); its
+        answers add to `open_counts` and `last_assigned`.
     now : Timestamp or str, optional
         The decision time for SLA due times (default: now, local time).
     urgent_detector : callable, optional
@@ -252,7 +259,7 @@ def decide(
         preferred=[lead.get("preferred_contact")],
         services=[None if is_missing_value(lead.get("service_line")) else lead.get("service_line")],
     )
-    return _finish(facts, ordered, hard_rules, routing, open_counts, last_assigned, now)[0]
+    return _finish(facts, ordered, hard_rules, routing, open_counts, last_assigned, now, assignments)[0]
 
 
 def _configuration(hard_rules: HardRules | None, routing: Routing | None) -> tuple[HardRules, Routing]:
@@ -332,6 +339,7 @@ def decide_many(
     last_assigned: str | Mapping[str, str] | None = None,
     now: pd.Timestamp | str | None = None,
     urgent_detector: UrgentDetector | None = None,
+    assignments: AssignmentLookup | None = None,
     key: str = "lead_id",
 ) -> list[Decision]:
     """Decide the path of every scored lead; conditions and routing rules are evaluated on whole columns.
@@ -342,7 +350,7 @@ def decide_many(
         Clean lead fields, one row per lead (may hold more leads than were scored).
     scored_frame : DataFrame
         The output of :func:`careleads.scoring.score_leads`; one decision per row, in its order.
-    hard_rules, routing, open_counts, last_assigned, now, urgent_detector
+    hard_rules, routing, open_counts, last_assigned, now, urgent_detector, assignments
         As for :func:`decide`. Owner counts grow as the batch assigns leads (a copy; the caller's mapping is
         not changed), and the round-robin turn carries over from lead to lead within each queue.
     key : str
@@ -376,7 +384,7 @@ def decide_many(
         preferred=_values(frame["preferred_contact"]) if "preferred_contact" in frame else [None] * n,
         services=_values(frame["service_line"]) if "service_line" in frame else [None] * n,
     )
-    return _finish(facts, ordered, hard_rules, routing, open_counts, last_assigned, now)
+    return _finish(facts, ordered, hard_rules, routing, open_counts, last_assigned, now, assignments)
 
 
 def _finish(
@@ -387,6 +395,7 @@ def _finish(
     open_counts: Mapping[str, int] | None,
     last_assigned: str | Mapping[str, str] | None,
     now: pd.Timestamp | str | None,
+    assignments: AssignmentLookup | None = None,
 ) -> list[Decision]:
     """Overrides, consent, channels, owners, SLA and review, from the facts of each lead (shared code)."""
     when = pd.Timestamp.now() if now is None else pd.Timestamp(now)
@@ -454,6 +463,12 @@ def _finish(
     default_last = last_assigned if isinstance(last_assigned, str) else None
     if isinstance(last_assigned, Mapping):
         last.update({str(k): str(v) for k, v in last_assigned.items()})
+    if assignments is not None:
+        staffed = frozenset(spec.queue for spec in routes if routing.queues[spec.queue].owners)
+        if staffed:
+            looked_counts, looked_last = assignments(staffed)
+            counts.update({str(k): int(v) for k, v in looked_counts.items()})
+            last.update({str(k): str(v) for k, v in looked_last.items()})
     clinical = np.array([spec.kind == "clinical" for spec in routes], dtype=bool)
     scores = np.array([s if s is not None else -1 for s in scored["score"]], dtype=np.float64)
     owners: list[str | None] = [None] * n

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +20,7 @@ from careleads.errors import ConfigError
 __all__ = [
     "current_revision",
     "head_revision",
+    "insert_row",
     "make_engine",
     "make_sessionmaker",
     "session_scope",
@@ -98,6 +101,57 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_Row = TypeVar("_Row")
+
+
+def insert_row(session: Session, row: _Row, *, unless_exists: Sequence[str] | None = None) -> _Row | None:
+    """INSERT one new ORM object as a single Core statement, without the unit of work; sets its id.
+
+    For rows written once per request and not changed in the same transaction (ledger entries, outbox
+    records, audit entries, new leads): the object stays outside the session (transient), so nothing is
+    flushed for it again. Every column the row should hold must be set on the object; unset columns take
+    the database or column defaults.
+
+    Parameters
+    ----------
+    session : Session
+        The request's session; the statement runs in its transaction.
+    row : ORM object
+        A new, transient object of a mapped class.
+    unless_exists : sequence of str, optional
+        The columns of a unique constraint: when a row with the same values exists (or another transaction
+        is inserting it), nothing is written and None is returned (``ON CONFLICT DO NOTHING``; on
+        PostgreSQL this waits for the other transaction, so the existing row is then readable).
+
+    Returns
+    -------
+    The same object with its primary key set, or None (see `unless_exists`).
+    """
+    mapper = inspect(type(row))
+    table = mapper.local_table
+    values: dict[str, Any] = {}
+    state = row.__dict__
+    for column in table.columns:
+        prop = mapper.get_property_by_column(column)
+        if prop.key in state:
+            values[column.key] = state[prop.key]
+    (pk,) = table.primary_key.columns
+    if unless_exists is None:
+        statement: Any = table.insert()
+    else:
+        dialect = session.get_bind().dialect.name
+        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = make(table).on_conflict_do_nothing(index_elements=[table.c[c] for c in unless_exists])
+    if values.get(pk.key) is not None:
+        result = session.connection().execute(statement, values)
+        return row if result.rowcount else None
+    key = session.connection().execute(statement.returning(pk), values).scalar_one_or_none()
+    if key is None:
+        return None
+    setattr(row, mapper.get_property_by_column(pk).key, key)
+    return row
 
 
 def _alembic_config(engine: Engine) -> Any:

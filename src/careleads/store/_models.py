@@ -100,7 +100,10 @@ class ScoreEntry(Base):
     """One entry of the ledger: a score a lead had from ``at`` on, who made it, and why it changed."""
 
     __tablename__ = "scores"
-    __table_args__ = (Index("ix_scores_lead_id_id", "lead_id", "id"),)
+    __table_args__ = (
+        Index("ix_scores_lead_id_id", "lead_id", "id"),
+        Index("ix_scores_queue_id", "queue", "id"),  # the owner assigned last in a queue
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
@@ -124,7 +127,10 @@ class ReviewTask(Base):
     """A lead waiting for a person: queue, owner, tier and when the SLA runs out."""
 
     __tablename__ = "review_tasks"
-    __table_args__ = (Index("ix_review_tasks_status_due", "status", "sla_due"),)
+    __table_args__ = (
+        Index("ix_review_tasks_status_due", "status", "sla_due"),
+        Index("ix_review_tasks_owner_status", "owner", "status"),  # open tasks per owner (capacity)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)

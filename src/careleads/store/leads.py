@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careleads.decisions import Decision, Routing, decide, decide_many
+from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many
 from careleads.dictionary import FieldType, Sensitivity, ingest_table
 from careleads.dictionary._record import record_validator
 from careleads.errors import InputError, NotFoundError
 from careleads.privacy import PLACEHOLDERS, redact_texts
+from careleads.store._engine import insert_row
 from careleads.store._models import Event, Lead, Outcome, ReviewTask, ScoreEntry
 from careleads.store.analytics import AnalyticsRow
 from careleads.store.audit import append_audit
@@ -294,42 +294,39 @@ def _events_list(session: Session, lead: Lead) -> list[dict[str, Any]]:
     return [{"occurred_at": r.occurred_at, "event_type": r.event_type, "page": r.page} for r in rows]
 
 
-_RECENT_ASSIGNMENTS = 500
+def _assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
+    """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
 
+    Two indexed lookups (``review_tasks(owner, status)``, ``scores(queue, id)``), whatever the size of the
+    ledger and the queues.
+    """
+    connection = session.connection()
 
-def _assignment_state(
-    session: Session, routing: Routing | None = None
-) -> tuple[dict[str, int], dict[str, str]]:
-    """Open review tasks per owner, and the owner assigned last in each queue (for round-robin)."""
-    counts = {
-        str(owner): int(n)
-        for owner, n in session.execute(
-            select(ReviewTask.owner, func.count())
-            .where(ReviewTask.status == "open", ReviewTask.owner.is_not(None))
-            .group_by(ReviewTask.owner)
-        ).all()
-    }
-    # the newest assignments first (a backward walk of the primary key, cheap however long the ledger is);
-    # a staffed queue not among them is looked up in the whole ledger, so the answer is always exact
-    last: dict[str, str] = {}
-    recent = session.execute(
-        select(ScoreEntry.queue, ScoreEntry.owner)
-        .where(ScoreEntry.owner.is_not(None))
-        .order_by(ScoreEntry.id.desc())
-        .limit(_RECENT_ASSIGNMENTS)
-    ).all()
-    for queue, owner in recent:
-        last.setdefault(str(queue), str(owner))
-    staffed = {name for name, pool in routing.queues.items() if pool.owners} if routing is not None else None
-    if len(recent) == _RECENT_ASSIGNMENTS and (staffed is None or not staffed <= set(last)):
-        latest = (
-            select(func.max(ScoreEntry.id)).where(ScoreEntry.owner.is_not(None)).group_by(ScoreEntry.queue)
-        )
-        for q, o in session.execute(
-            select(ScoreEntry.queue, ScoreEntry.owner).where(ScoreEntry.id.in_(latest))
-        ):
-            last.setdefault(str(q), str(o))
-    return counts, last
+    def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
+        owners = sorted({owner for queue in queues for owner in routing.queues[queue].owners})
+        counts: dict[str, int] = {}
+        if owners:
+            counts = {
+                str(owner): int(n)
+                for owner, n in connection.execute(
+                    select(ReviewTask.owner, func.count())
+                    .where(ReviewTask.owner.in_(owners), ReviewTask.status == "open")
+                    .group_by(ReviewTask.owner)
+                )
+            }
+        last: dict[str, str] = {}
+        for queue in sorted(queues):
+            owner = connection.execute(
+                select(ScoreEntry.owner)
+                .where(ScoreEntry.queue == queue, ScoreEntry.owner.is_not(None))
+                .order_by(ScoreEntry.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if owner is not None:
+                last[queue] = str(owner)
+        return counts, last
+
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -357,14 +354,12 @@ def _score_and_decide(
 ) -> list[_Scored]:
     leads = _leads_frame(ctx, records)
     result = ctx.scorer.score(leads, events, as_of)
-    counts, last = _assignment_state(session, ctx.routing) if session is not None else ({}, {})
     decisions = decide_many(
         leads,
         result.scored,
         hard_rules=ctx.hard_rules,
         routing=ctx.routing,
-        open_counts=counts,
-        last_assigned=last,
+        assignments=_assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
     )
     rows = result.scored.to_dict("records")
@@ -383,7 +378,6 @@ def _decide_one(
     now: datetime,
 ) -> _Scored:
     """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``)."""
-    counts, last = _assignment_state(session, ctx.routing)
     time_column = str(ctx.spec.time_column)
     lead = {**record, time_column: pd.Timestamp(record[time_column])}
     decision = decide(
@@ -391,8 +385,7 @@ def _decide_one(
         scored,
         hard_rules=ctx.hard_rules,
         routing=ctx.routing,
-        open_counts=counts,
-        last_assigned=last,
+        assignments=_assignment_lookup(session, ctx.routing),
         now=pd.Timestamp(now),
     )
     return _Scored(
@@ -447,27 +440,9 @@ def _new_entry(
         queue=route.get("queue"),
         owner=route.get("owner"),
     )
-    session.add(entry)
-    session.flush()
+    insert_row(session, entry)  # written once, never changed: no unit of work needed
     enqueue_change(session=session, lead=lead, entry=entry, now=now)
     return entry
-
-
-def _insert(session: Session, row: Lead | Event) -> None:
-    """Insert a row whose unique key another request may be inserting at the same moment.
-
-    On PostgreSQL a savepoint lets the caller recover from the other request's win (IntegrityError). On
-    SQLite the request's transaction holds the database's write lock from its first statement (``BEGIN
-    IMMEDIATE``, taken by the existence check before this insert), so no other request can insert in between
-    and the savepoint's two extra statements are saved.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.add(row)
-        session.flush()
-        return
-    with session.begin_nested():
-        session.add(row)
-        session.flush()
 
 
 def _sync_review(
@@ -486,14 +461,16 @@ def _sync_review(
     if due is None and entry.review_required:
         due = now + pd.Timedelta(hours=ctx.settings.review_sla_hours).to_pytimedelta()
     if entry.review_required:
+        fresh = task is None
         if task is None:
-            task = ReviewTask(lead_id=lead.id, status="open", created_at=now)
-            session.add(task)
+            task = ReviewTask(lead_id=lead.id, status="open", created_at=now, closed_at=None)
         task.queue = str(entry.route.get("queue") or "review")
         task.owner = entry.route.get("owner")
         task.tier = entry.tier
         task.tier_rank = _tier_rank(ctx, entry.tier)
         task.sla_due = due
+        if fresh:
+            insert_row(session, task)
     elif task is not None:
         task.status = "cancelled"
         task.closed_at = now
@@ -626,9 +603,6 @@ def create_lead(
     )
     as_of = pd.Timestamp(created_at)
     prescored = ctx.scorer.score_record(record, None, as_of)
-    existing = session.scalar(select(Lead).where(Lead.pseudonym == pseudonym))
-    if existing is not None:
-        return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
     lead = Lead(
         pseudonym=pseudonym,
         external_id=external_id,
@@ -640,13 +614,10 @@ def create_lead(
         received_at=now,
         erased=False,
     )
-    try:
-        _insert(session, lead)
-    except IntegrityError:
-        # the same external id arrived twice at once: the other request stored it first
-        existing = session.scalar(select(Lead).where(Lead.pseudonym == pseudonym))
-        if existing is None:
-            raise
+    # one statement checks and inserts: a lead with this external id (stored earlier, or by a request
+    # running at the same moment) makes it a no-op, and the existing lead answers
+    if insert_row(session, lead, unless_exists=("pseudonym",)) is None:
+        existing = session.scalars(select(Lead).where(Lead.pseudonym == pseudonym)).one()
         return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
     record[key] = str(lead.id)
     prescored[key] = str(lead.id)
@@ -758,14 +729,6 @@ def record_event(
     record_in = {**dict(event_in), "lead_id": str(lead.id)}
     row, _ignored = validate_one(ctx, record_in, "events")
     event_id = str(row[str(table.key)])
-    existing = session.scalar(select(Event).where(Event.lead_id == lead.id, Event.event_id == event_id))
-    if existing is not None:
-        return EventResult(
-            lead=lead,
-            entry=current_entry(session=session, lead=lead),
-            event_created=False,
-            ledger_changed=False,
-        )
     text = _plain(row.get("message_text"))
     event = Event(
         lead_id=lead.id,
@@ -776,9 +739,7 @@ def record_event(
         message_text=redact_known([text], decrypt_identifiers(ctx, lead))[0] if text else None,
         received_at=now,
     )
-    try:
-        _insert(session, event)
-    except IntegrityError:
+    if insert_row(session, event, unless_exists=("lead_id", "event_id")) is None:  # a repeat
         return EventResult(
             lead=lead,
             entry=current_entry(session=session, lead=lead),

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.errors import ConfigError, InputError
+from careleads.store._engine import insert_row
 from careleads.store._models import Lead, OutboxRecord, ScoreEntry
 from careleads.types import PathLikeStr
 
@@ -175,7 +176,7 @@ def enqueue_change(*, session: Session, lead: Lead, entry: ScoreEntry, now: date
         next_attempt_at=now,
         status="pending",
     )
-    session.add(record)
+    insert_row(session, record)  # written once here; delivery loads and updates it later
     return record
 
 
