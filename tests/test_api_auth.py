@@ -6,14 +6,17 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import update
 
 from _service_support import LEAD, Service, make_settings, start_service, trained_model
-from careleads.api.deps import RoleGuard
+from careleads.api.deps import Principal, RoleGuard, TokenCache
 from careleads.models import ModelRegistry
+from careleads.store import ApiToken
 from careleads.store.users import ROLES
 
 _counter = itertools.count()
@@ -217,3 +220,35 @@ def test_token_creation_shows_the_token_once_and_it_works(service: Service) -> N
     )
     users = service.client.get("/v1/admin/users", headers=service.headers("admin")).text
     assert token not in users
+
+
+def test_token_cache_trusts_a_check_for_its_time_only() -> None:
+    now = [100.0]
+    cache = TokenCache(5.0, max_entries=20, clock=lambda: now[0])
+    ana = Principal(id=1, name="ana", role="analyst")
+    assert cache.get("h1") == (False, None)
+    cache.put("h1", ana)
+    cache.put("bad", None)  # unknown tokens are remembered too
+    assert cache.get("h1") == (True, ana) and cache.get("bad") == (True, None)
+    now[0] = 105.0
+    assert cache.get("h1") == (False, None)  # expired: checked against the store again
+    for i in range(25):
+        cache.put(f"k{i}", ana)
+    assert len(cache._entries) <= 20 and cache.get("k24") == (True, ana)
+    off = TokenCache(0.0, clock=lambda: now[0])
+    off.put("h1", ana)
+    assert off.get("h1") == (False, None)
+
+
+@pytest.mark.parametrize("seconds", [0.0, 3600.0])
+def test_a_revoked_token_stops_working_after_the_cache_time(tmp_path: Path, seconds: float) -> None:
+    settings = make_settings(tmp_path, "sqlite", token_cache_seconds=seconds)
+    for service in start_service(settings):
+        headers = service.headers("analyst")
+        assert service.client.get("/v1/models", headers=headers).status_code == 200
+        with service.sessions() as session, session.begin():
+            session.execute(update(ApiToken).values(revoked=True))
+        expected = 401 if seconds == 0 else 200  # trusted from memory until the check expires
+        assert service.client.get("/v1/models", headers=headers).status_code == expected
+        service.client.app.state.tokens = TokenCache(seconds)  # as after the cache time
+        assert service.client.get("/v1/models", headers=headers).status_code == 401

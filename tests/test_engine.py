@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careleads.decisions import Decision, HardRules, decide, decide_many, decisions_frame, load_routing
+from careleads.decisions import (
+    Decision,
+    HardRules,
+    assign_owner,
+    decide,
+    decide_many,
+    decisions_frame,
+    load_routing,
+)
 from careleads.errors import ConfigError, InputError
 from careleads.scoring import DECISION_COLUMNS
 from conftest import Export
@@ -200,6 +208,30 @@ def test_assignment_lookup_is_asked_only_for_the_staffed_queues_it_needs() -> No
     # a lead for an unstaffed queue (nurture) needs no lookup at all
     decide(make_lead(), make_score(tier="D", score=1), now=NOW, assignments=lookup)
     assert len(asked) == 2
+
+
+def test_assign_owner_after_deciding_equals_deciding_with_the_state() -> None:
+    state = ({"amara": 15, "ben": 3, "chloe": 13, "elena": 1}, {"intake_priority": "ben"})
+
+    def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
+        assert len(queues) == 1  # one decision, one queue
+        return state
+
+    cases = [
+        (make_lead(), make_score(tier="A", score=91)),
+        (make_lead(), make_score(tier="B", score=60)),
+        (make_lead(), make_score(tier="D", score=1)),
+        ({**make_lead(), "question": "crushing chest pain right now"}, make_score(tier="C", score=30)),
+    ]
+    for lead, score in cases:
+        early = decide(lead, score, now=NOW)  # before the transaction: no queue state
+        assert assign_owner(early, assignments=lookup) == decide(lead, score, now=NOW, assignments=lookup)
+        assert assign_owner(early, open_counts=state[0], last_assigned=state[1]) == decide(
+            lead, score, now=NOW, open_counts=state[0], last_assigned=state[1]
+        )
+    full = {"amara": 15, "ben": 15, "chloe": 15, "dev": 15}
+    waiting = assign_owner(decide(*cases[0], now=NOW), open_counts=full)
+    assert (waiting.route.owner, waiting.route.assignment) == (None, "waiting")
 
 
 def test_inputs_are_checked() -> None:

@@ -28,7 +28,7 @@ from careleads.store import (
     upgrade,
 )
 from careleads.store.context import ServiceContext
-from careleads.store.leads import LeadValidationError, create_lead, ledger, record_event
+from careleads.store.leads import LeadValidationError, create_lead, ledger, record_event, redact_known
 from careleads.store.review import add_feedback, feedback_training_rows
 from careleads.store.users import authenticate, create_token, create_user
 
@@ -209,3 +209,38 @@ def test_identifier_constants_cover_the_lead() -> None:
     # the erasure and privacy tests search for these: they must be in the lead
     flat = json.dumps(LEAD)
     assert all(value in flat for value in IDENTIFIERS)
+
+
+def test_analytics_written_in_the_background_lose_nothing_and_can_be_erased(tmp_path: Path) -> None:
+    store = Store(make_settings(tmp_path, "sqlite", analytics_flush_rows=2))
+    store.ctx.analytics.background = True
+    keys = []
+    for i in range(7):
+        with session_scope(store.sessions) as session:
+            lead = {**LEAD, "lead_id": f"BG-{i}"}
+            result = create_lead(session=session, ctx=store.ctx, lead_in=lead, actor="t", role="integration")
+            keys.append(result.lead.pseudonym)
+    erased = store.ctx.analytics.erase(keys[0])  # waits for a part being written, then cleans it too
+    store.ctx.analytics.close()  # waits for the background writer, then writes the rest
+    rows = store.ctx.analytics.read()
+    assert erased == 1 and sorted(rows["lead_key"]) == sorted(keys[1:])
+    assert not list((store.settings.analytics_path() / "scores").glob("*.tmp"))
+    store.engine.dispose()
+
+
+def test_a_leads_own_identifiers_are_redacted_from_its_texts_in_any_case() -> None:
+    identifiers = {
+        "full_name": "Rosalind O'Quack-Enbush",
+        "email": "ro.q@example.org",
+        "phone": "555 246 8135",
+    }
+    texts = [
+        "ROSALIND here, write to RO.Q@EXAMPLE.ORG; o'quack-enbush is my name. Rosalinda is my aunt.",
+        None,
+        "nothing of hers",
+    ]
+    out = redact_known(texts, identifiers)
+    assert out[1] is None and out[2] == "nothing of hers"
+    assert "osalind here" not in str(out[0]) and "EXAMPLE" not in str(out[0]) and "enbush" not in str(out[0])
+    assert "Rosalinda is my aunt" in str(out[0])  # whole words only
+    assert str(out[0]).count("[EMAIL]") == 1 and str(out[0]).count("[NAME]") == 2

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     queue_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a free slot before a request is refused with 503."
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a checked API token is trusted before it is checked again (a revoked token "
+        "stops working within this time); 0 checks the store on every request.",
+    )
     analytics_flush_rows: int = Field(
         default=500,
         ge=1,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads import __version__
+from careleads.api.deps import TokenCache
 from careleads.api.limits import ConcurrencyLimit
 from careleads.api.routes import admin, audit, batches, events, feedback, health, leads, models, review, score
 from careleads.errors import CareleadsError, ConfigError, InputError, NotFoundError
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     factory = make_sessionmaker(engine)
     ctx = ServiceContext.from_settings(settings)
+    ctx.analytics.background = True  # a full analytics buffer is written off the request path
     ctx.bind(factory)
 
     @asynccontextmanager
@@ -178,7 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 worker.join(timeout=settings.webhook_timeout_seconds + 1)
-            ctx.analytics.flush()
+            ctx.analytics.close()
             engine.dispose()
 
     app = FastAPI(
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = factory
     app.state.ctx = ctx
+    app.state.tokens = TokenCache(settings.token_cache_seconds)
     _install_error_handlers(app)
     app.add_middleware(
         ConcurrencyLimit,

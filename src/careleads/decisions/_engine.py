@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -260,6 +260,49 @@ def decide(
         services=[None if is_missing_value(lead.get("service_line")) else lead.get("service_line")],
     )
     return _finish(facts, ordered, hard_rules, routing, open_counts, last_assigned, now, assignments)[0]
+
+
+def assign_owner(
+    decision: Decision,
+    *,
+    routing: Routing | None = None,
+    open_counts: Mapping[str, int] | None = None,
+    last_assigned: Mapping[str, str] | None = None,
+    assignments: AssignmentLookup | None = None,
+) -> Decision:
+    """Pick the owner of one decided lead again, from the queue's current state (round-robin, capacity).
+
+    A service decides a lead before its transaction (rules, routing, triage: no store needed) and then,
+    inside the transaction, only picks the owner; the result equals :func:`decide` given the same state.
+
+    Parameters
+    ----------
+    decision : Decision
+        The lead's decision.
+    routing : Routing, optional
+        The routing it was decided with (default: the shipped ``routing.yaml``).
+    open_counts, last_assigned, assignments : optional
+        As for :func:`decide`; `assignments` is asked about the decision's queue only when it is staffed.
+
+    Returns
+    -------
+    Decision
+        The same decision with the route's owner and assignment set (unchanged for an unstaffed queue).
+    """
+    routing = routing or load_routing()
+    queue = decision.route.queue
+    pool = routing.queues[queue]
+    if not pool.owners:
+        return decision
+    counts = {str(k): int(v) for k, v in (open_counts or {}).items()}
+    last = {str(k): str(v) for k, v in (last_assigned or {}).items()}
+    if assignments is not None:
+        looked_counts, looked_last = assignments(frozenset({queue}))
+        counts.update({str(k): int(v) for k, v in looked_counts.items()})
+        last.update({str(k): str(v) for k, v in looked_last.items()})
+    owner = pool.pick_owner(counts, last.get(queue))
+    route = replace(decision.route, owner=owner, assignment=ASSIGNED if owner is not None else WAITING)
+    return replace(decision, route=route)
 
 
 def _configuration(hard_rules: HardRules | None, routing: Routing | None) -> tuple[HardRules, Routing]:

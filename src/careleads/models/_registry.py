@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -53,13 +54,27 @@ class ModelRegistry:
 
     def __init__(self, root: PathLikeStr) -> None:
         self.root = Path(root)
+        self._read: tuple[tuple[int, int, int], dict[str, list[dict[str, str]]]] | None = None
 
     # -- storage ---------------------------------------------------------------------------------------
     def _history(self) -> dict[str, list[dict[str, str]]]:
+        """The publication history; read again only when the file changed (it is replaced, never edited).
+
+        A service asks for the published version on every request: a ``stat`` instead of reading and
+        parsing the file each time.
+        """
         path = self.root / HISTORY_FILE
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            self._read = None
             return {}
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        read = self._read
+        if read is not None and read[0] == identity:
+            return copy.deepcopy(read[1])
         data: dict[str, list[dict[str, str]]] = json.loads(path.read_text(encoding="utf-8"))
+        self._read = (identity, copy.deepcopy(data))
         return data
 
     def _write_history(self, history: dict[str, list[dict[str, str]]]) -> None:
@@ -127,7 +142,9 @@ class ModelRegistry:
         self._write_history(history)
 
     def published_version(self, target: str) -> str | None:
-        entries = self._history().get(target) or []
+        self._history()  # refreshes the copy read last when the file changed
+        read = self._read
+        entries = (read[1].get(target) if read is not None else None) or []
         return entries[-1]["version"] if entries else None
 
     def published(self, target: str) -> LeadModel | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -40,10 +42,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    # take the write lock up front: a deferred transaction that reads and then writes fails with
-    # "database is locked" when another writer committed in between; waiting (busy_timeout) is better
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+_WRITER = "careleads_writer"
+_LOCK_SECONDS = 30.0
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Serialise this process's SQLite transactions on a lock, then take SQLite's write lock up front.
+
+    ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails with "database is locked"
+    when another writer committed in between; waiting is better. Within one process the wait is on a
+    Python lock, which wakes the next transaction as soon as the last one ends; SQLite's own busy handler
+    (which still arbitrates between processes) polls in sleeps of up to 100 ms, and under load those
+    sleeps left the core idle while requests queued.
+    """
+    lock = threading.Lock()
+
+    def begin(connection: Any) -> None:
+        if not lock.acquire(timeout=_LOCK_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked in this process"))
+        connection.info[_WRITER] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            end(connection)
+            raise
+
+    def end(connection: Any) -> None:
+        if connection.info.pop(_WRITER, False):
+            lock.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -79,7 +109,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        _sqlite_transactions(engine)
         return engine
     return create_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -106,6 +136,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 _Row = TypeVar("_Row")
 
 
+@functools.cache
+def _insert_statement(table: Table, dialect: str, unless_exists: tuple[str, ...], *, returning: bool) -> Any:
+    """One statement object per table and kind: SQLAlchemy then computes its cache key only once."""
+    if unless_exists:
+        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        columns = [table.c[c] for c in unless_exists]
+        statement: Any = make(table).on_conflict_do_nothing(index_elements=columns)
+    else:
+        statement = table.insert()
+    if returning:
+        (pk,) = table.primary_key.columns
+        statement = statement.returning(pk)
+    return statement
+
+
 def insert_row(session: Session, row: _Row, *, unless_exists: Sequence[str] | None = None) -> _Row | None:
     """INSERT one new ORM object as a single Core statement, without the unit of work; sets its id.
 
@@ -130,7 +175,7 @@ def insert_row(session: Session, row: _Row, *, unless_exists: Sequence[str] | No
     The same object with its primary key set, or None (see `unless_exists`).
     """
     mapper = inspect(type(row))
-    table = mapper.local_table
+    table = cast(Table, mapper.local_table)
     values: dict[str, Any] = {}
     state = row.__dict__
     for column in table.columns:
@@ -138,16 +183,15 @@ def insert_row(session: Session, row: _Row, *, unless_exists: Sequence[str] | No
         if prop.key in state:
             values[column.key] = state[prop.key]
     (pk,) = table.primary_key.columns
-    if unless_exists is None:
-        statement: Any = table.insert()
-    else:
-        dialect = session.get_bind().dialect.name
-        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = make(table).on_conflict_do_nothing(index_elements=[table.c[c] for c in unless_exists])
-    if values.get(pk.key) is not None:
-        result = session.connection().execute(statement, values)
+    connection = session.connection()
+    given_key = values.get(pk.key) is not None
+    statement = _insert_statement(
+        table, connection.dialect.name, tuple(unless_exists or ()), returning=not given_key
+    )
+    if given_key:
+        result = connection.execute(statement, values)
         return row if result.rowcount else None
-    key = session.connection().execute(statement.returning(pk), values).scalar_one_or_none()
+    key = connection.execute(statement, values).scalar_one_or_none()
     if key is None:
         return None
     setattr(row, mapper.get_property_by_column(pk).key, key)

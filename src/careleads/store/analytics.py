@@ -3,11 +3,13 @@
 Rows are keyed by the lead's pseudonym (never its external id, name or contact details) and hold the
 model's features as of the scoring moment plus what the scorer returned. Rows are buffered in memory and
 written as one part file per flush, so a request does not pay for a file write; features are built at flush
-time for the whole buffer at once, through the same feature code as training.
+time for the whole buffer at once, through the same feature code as training. A full buffer is written by
+a background thread (``background=True``, the service's choice), so no request waits for it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ from careleads.types import PathLikeStr
 __all__ = ["AnalyticsRow", "AnalyticsWriter"]
 
 _PART_GLOB = "scores/part-*.parquet"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,36 +53,64 @@ class AnalyticsWriter:
         Rows buffered before a part file is written.
     """
 
-    def __init__(self, folder: PathLikeStr, *, spec: FeatureSpec, flush_rows: int = 500) -> None:
+    def __init__(
+        self, folder: PathLikeStr, *, spec: FeatureSpec, flush_rows: int = 500, background: bool = False
+    ) -> None:
         self.folder = Path(folder)
         self.spec = spec
         self.flush_rows = flush_rows
+        self.background = background
         self._buffer: list[AnalyticsRow] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer
+        self._write_lock = threading.Lock()  # one writer of part files at a time; erasure waits for it
+        self._flusher: threading.Thread | None = None
 
     def add(self, rows: Iterable[AnalyticsRow]) -> None:
-        """Buffer rows (after their transaction committed); writes a part file when the buffer is full."""
+        """Buffer rows (after their transaction committed); a full buffer is written as a part file.
+
+        With ``background=True`` the part is written by a background thread and this returns at once.
+        """
         with self._lock:
             self._buffer.extend(rows)
             full = len(self._buffer) >= self.flush_rows
-        if full:
+            start = full and self.background and (self._flusher is None or not self._flusher.is_alive())
+            if start:
+                self._flusher = threading.Thread(
+                    target=self._flush_quietly, name="analytics-flush", daemon=True
+                )
+                self._flusher.start()
+        if full and not self.background:
             self.flush()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the rows are lost from the analytics layer only; the store holds the decisions
+            logger.exception("analytics: writing a part file failed")
 
     def flush(self) -> Path | None:
         """Write the buffered rows as one part file; returns its path (None when the buffer was empty)."""
-        with self._lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
-            return None
-        frame = self._frame(rows)
-        target = self.folder / "scores"
-        target.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = path.with_suffix(".tmp")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(path)
-        return path
+        with self._write_lock:
+            with self._lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return None
+            frame = self._frame(rows)
+            target = self.folder / "scores"
+            target.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+            tmp = path.with_suffix(".tmp")
+            frame.to_parquet(tmp, index=False)
+            tmp.replace(path)
+            return path
+
+    def close(self) -> None:
+        """Wait for a background write, then write what is still buffered (at shutdown)."""
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.join()
+        self.flush()
 
     def _frame(self, rows: list[AnalyticsRow]) -> pd.DataFrame:
         key = self.spec.key
@@ -113,6 +144,10 @@ class AnalyticsWriter:
 
     def erase(self, lead_key: str) -> int:
         """Remove every row of one lead from the buffer and the part files; returns the rows removed."""
+        with self._write_lock:  # a part being written now is finished first, then cleaned too
+            return self._erase(lead_key)
+
+    def _erase(self, lead_key: str) -> int:
         with self._lock:
             before = len(self._buffer)
             self._buffer = [r for r in self._buffer if r.lead_key != lead_key]

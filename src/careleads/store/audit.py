@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careleads.errors import InputError
@@ -23,6 +23,16 @@ from careleads.store._models import AuditEntry, AuditHead
 from careleads.types import PathLikeStr
 
 __all__ = ["append_audit", "audit_entries", "export_audit", "verify_audit"]
+
+
+# built once: SQLAlchemy then computes their cache keys once, not on every append
+_ADVANCE = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=AuditHead.seq + 1)
+    .returning(AuditHead.seq, AuditHead.hash)
+)
+_SET_HASH = update(AuditHead).where(AuditHead.id == 1).values(hash=bindparam("digest"))
 
 
 def _now_iso() -> str:
@@ -60,12 +70,7 @@ def append_audit(
     # one statement takes the lock, advances the sequence and reads the previous hash (not yet changed);
     # Core statements on the session's connection: the ORM's bulk-update machinery would triple the cost
     connection = session.connection()
-    row = connection.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).one_or_none()
+    row = connection.execute(_ADVANCE).one_or_none()
     if row is None:
         raise InputError("the audit log has no head row; run `careleads db upgrade` on this database")
     head, prev_hash = row
@@ -81,7 +86,7 @@ def append_audit(
     digest = chain_hash(prev_hash, fields)
     entry = AuditEntry(**fields, prev_hash=prev_hash, hash=digest)
     insert_row(session, entry)
-    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    connection.execute(_SET_HASH, {"digest": digest})
     return entry
 
 

@@ -19,16 +19,16 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many
+from careleads.decisions import AssignmentLookup, Decision, Routing, assign_owner, decide, decide_many
 from careleads.dictionary import FieldType, Sensitivity, ingest_table
 from careleads.dictionary._record import record_validator
 from careleads.errors import InputError, NotFoundError
@@ -150,7 +150,7 @@ def redact_known(texts: Sequence[str | None], identifiers: Mapping[str, str]) ->
     their words (three characters or more) is replaced as a whole word, case-insensitively.
     """
     redacted = redact_texts(list(texts))
-    patterns: list[tuple[re.Pattern[str], str]] = []
+    replacement: dict[str, str] = {}  # lower-cased word -> placeholder
     for value in identifiers.values():
         placeholder = (
             PLACEHOLDERS["EMAIL"]
@@ -164,14 +164,18 @@ def redact_known(texts: Sequence[str | None], identifiers: Mapping[str, str]) ->
         else:
             words = [value.strip()] if placeholder == PLACEHOLDERS["EMAIL"] else []
         for word in words:
-            patterns.append((re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE), placeholder))
-    out: list[str | None] = []
-    for text in redacted:
-        if text is not None:
-            for pattern, placeholder in patterns:
-                text = pattern.sub(placeholder, text)
-        out.append(text)
-    return out
+            replacement.setdefault(word.lower(), placeholder)
+    if not replacement or all(text is None for text in redacted):
+        return redacted
+    # one pattern for all of the lead's words, longest first (an e-mail before the name inside it)
+    alternatives = "|".join(re.escape(w) for w in sorted(replacement, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+    def placeholder_of(match: re.Match[str]) -> str:
+        # a case variant whose lower form differs (rare Unicode) is still redacted, as a name
+        return replacement.get(match.group(0).lower(), PLACEHOLDERS["NAME"])
+
+    return [pattern.sub(placeholder_of, text) if text is not None else None for text in redacted]
 
 
 def validate_table(
@@ -294,34 +298,37 @@ def _events_list(session: Session, lead: Lead) -> list[dict[str, Any]]:
     return [{"occurred_at": r.occurred_at, "event_type": r.event_type, "page": r.page} for r in rows]
 
 
+_OPEN_PER_OWNER = (
+    select(ReviewTask.owner, func.count())
+    .where(ReviewTask.owner.in_(bindparam("owners", expanding=True)), ReviewTask.status == "open")
+    .group_by(ReviewTask.owner)
+)
+_LAST_OWNER = (
+    select(ScoreEntry.owner)
+    .where(ScoreEntry.queue == bindparam("queue"), ScoreEntry.owner.is_not(None))
+    .order_by(ScoreEntry.id.desc())
+    .limit(1)
+)
+
+
 def _assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
     """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
 
     Two indexed lookups (``review_tasks(owner, status)``, ``scores(queue, id)``), whatever the size of the
     ledger and the queues.
     """
-    connection = session.connection()
 
     def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
+        connection = session.connection()
         owners = sorted({owner for queue in queues for owner in routing.queues[queue].owners})
         counts: dict[str, int] = {}
         if owners:
             counts = {
-                str(owner): int(n)
-                for owner, n in connection.execute(
-                    select(ReviewTask.owner, func.count())
-                    .where(ReviewTask.owner.in_(owners), ReviewTask.status == "open")
-                    .group_by(ReviewTask.owner)
-                )
+                str(owner): int(n) for owner, n in connection.execute(_OPEN_PER_OWNER, {"owners": owners})
             }
         last: dict[str, str] = {}
         for queue in sorted(queues):
-            owner = connection.execute(
-                select(ScoreEntry.owner)
-                .where(ScoreEntry.queue == queue, ScoreEntry.owner.is_not(None))
-                .order_by(ScoreEntry.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            owner = connection.execute(_LAST_OWNER, {"queue": queue}).scalar_one_or_none()
             if owner is not None:
                 last[queue] = str(owner)
         return counts, last
@@ -371,13 +378,17 @@ def _score_and_decide(
 
 def _decide_one(
     *,
-    session: Session,
+    session: Session | None,
     ctx: ServiceContext,
     record: dict[str, Any],
     scored: Mapping[str, Any],
     now: datetime,
 ) -> _Scored:
-    """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``)."""
+    """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``).
+
+    Without a session, owners are picked as if every queue were empty: call
+    :func:`careleads.decisions.assign_owner` inside the transaction.
+    """
     time_column = str(ctx.spec.time_column)
     lead = {**record, time_column: pd.Timestamp(record[time_column])}
     decision = decide(
@@ -385,7 +396,7 @@ def _decide_one(
         scored,
         hard_rules=ctx.hard_rules,
         routing=ctx.routing,
-        assignments=_assignment_lookup(session, ctx.routing),
+        assignments=_assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
     )
     return _Scored(
@@ -597,12 +608,14 @@ def create_lead(
     pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
     identifiers, texts, fields = _split_fields(ctx, row)
     created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
-    # score before the first statement: on SQLite the transaction, and with it the write lock, starts there
+    # score and decide before the first statement: on SQLite the transaction, and with it the write lock,
+    # starts there; rules, routing and triage need no store, only the owner is picked inside
     record = _lead_record(
         ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
     )
     as_of = pd.Timestamp(created_at)
     prescored = ctx.scorer.score_record(record, None, as_of)
+    early = _decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
     lead = Lead(
         pseudonym=pseudonym,
         external_id=external_id,
@@ -620,8 +633,12 @@ def create_lead(
         existing = session.scalars(select(Lead).where(Lead.pseudonym == pseudonym)).one()
         return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
     record[key] = str(lead.id)
-    prescored[key] = str(lead.id)
-    scored = _decide_one(session=session, ctx=ctx, record=record, scored=prescored, now=now)
+    decision = assign_owner(
+        replace(early.decision, lead_id=str(lead.id)),
+        routing=ctx.routing,
+        assignments=_assignment_lookup(session, ctx.routing),
+    )
+    scored = replace(early, decision=decision)
     entry = _new_entry(
         session=session,
         lead=lead,
