@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from careleads.synth import generate
 from careleads.text import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
+from careleads.text._triage import _FUZZY_VOCABULARY, _REAL_WORDS, _correct, _osa_distance
+from careleads.text._triage_filter import TriageFilter, required_atoms
 
 # What a triage nurse would want to see at once: current urgent symptoms, in the many ways people write.
 TRIGGERING = [
@@ -120,3 +124,107 @@ def test_extra_patterns_extend_the_lexicon() -> None:
 def test_detect_many_keeps_order() -> None:
     results = ClinicalTriageDetector().detect_many(["I can't breathe", "book a physical", None])
     assert [r.triggered for r in results] == [True, False, False]
+
+
+# --- the batch path: detect_many == detect, the pre-filter never drops a triggering text ----------------
+
+
+def _typos(text: str, rng: np.random.Generator, n: int) -> list[str]:
+    """`n` copies of `text`, each with one random edit (delete, insert, substitute or swap neighbours)."""
+    out = []
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for _ in range(n):
+        i = int(rng.integers(0, max(len(text) - 1, 1)))
+        kind = int(rng.integers(0, 4))
+        c = letters[int(rng.integers(0, 26))]
+        if kind == 0:
+            out.append(text[:i] + text[i + 1 :])
+        elif kind == 1:
+            out.append(text[:i] + c + text[i:])
+        elif kind == 2:
+            out.append(text[:i] + c + text[i + 1 :])
+        else:
+            out.append(text[:i] + text[i + 1 : i + 2] + text[i : i + 1] + text[i + 2 :])
+    return out
+
+
+def _batch_texts() -> list[str | None]:
+    rng = np.random.default_rng(7)
+    base = [t for t, _ in TRIGGERING] + NOT_TRIGGERING
+    texts: list[str | None] = [*base, None, "   ", "\n"]
+    for text in base:
+        texts += _typos(text, rng, 12)
+        texts += [text.upper(), text.replace("'", "’"), text.replace(" ", "  -  "), f"Hola. {text}! Gracias"]
+        texts += [text.replace("a", "á").replace("e", "é"), text.replace("o", "ooo"), f"no {text}"]
+        texts += [f"Quick question: {text} (asking for my mom); can you call me?"]
+    texts += [
+        "my chest is tight 🙏",
+        "İ can't breathe",
+        "ＣＨＥＳＴ ＰＡＩＮ",
+        "can not breathe",
+        "I cannot breathe",
+    ]
+    texts += ["cant-breathe", "my self harm", "killing my self", "do not want to live", "i m suicidal"]
+    questions = generate(3_000, seed=11).leads["question"].tolist()
+    return texts + [q if isinstance(q, str) else None for q in questions]
+
+
+def test_detect_many_equals_detect_on_every_text() -> None:
+    texts = _batch_texts()
+    detector = ClinicalTriageDetector()
+    one = [detector.detect(t) for t in texts]
+    assert detector.detect_many(texts) == one
+    assert sum(r.triggered for r in one) > 300  # the comparison covered many triggering texts
+    may = detector.candidates(texts)
+    assert all(may[i] for i, r in enumerate(one) if r.triggered)
+    assert may.mean() < 0.5  # the pre-filter does filter
+    assert detector.triggered_many(texts).tolist() == [r.triggered for r in one]
+
+
+def test_detect_many_with_extra_and_unreadable_patterns() -> None:
+    texts = _batch_texts()
+    for extra in ({"fever": [r"fever of 10[4-9]", r"(?:high|very high) fever"]}, {"x": [r"(?=chest)\w+"]}):
+        detector = ClinicalTriageDetector(extra_patterns=extra)
+        assert detector.detect_many([*texts, "my baby has a fever of 105"]) == [
+            detector.detect(t) for t in [*texts, "my baby has a fever of 105"]
+        ]
+    assert not TriageFilter([r"(?=chest)\w+"]).usable
+    assert not TriageFilter([r"\w+ing"]).usable  # nothing required at a token start: every text passes
+    assert TriageFilter([r"\w+ pain"]).usable  # "pain" follows a space: it starts a token
+
+
+def test_required_words_of_lexicon_patterns() -> None:
+    def words(pattern: str) -> list[list[list[tuple[str, bool]]]]:
+        return [sorted(sorted(atom) for atom in branch) for branch in required_atoms(pattern)]
+
+    assert words("heart attack") == [[[("attack", False)], [("heart", True)]]]
+    assert words(r"(?:dont|do not) want") == [[[("do", True), ("dont", True)], [("want", False)]]]
+    assert words(r"(?:having|had) (?:a )?seizures?") == [
+        [[("had", True), ("having", True)], [("seizure", False)]]
+    ]
+    # an optional word glued on without a space ("mychest") is not a token start: not required
+    assert words(r"pain in (?:my|the)? ?chest") == [[[("in", True)], [("pain", True)]]]
+    assert words(r"suicid\w*|overdos\w*") == [[[("suicid", False)]], [[("overdos", False)]]]
+
+
+def test_typo_correction_equals_the_plain_search() -> None:
+    """The shortcut in `_correct` (skip words that cannot be within the distance) changes no answer."""
+
+    def plain(token: str) -> str:
+        if len(token) < 4 or token in _REAL_WORDS or not token.isalpha():
+            return token
+        limit = 2 if len(token) >= 9 else 1
+        best, best_distance = token, limit + 1
+        for word in _FUZZY_VOCABULARY:
+            if word == token:
+                return token
+            distance = _osa_distance(token, word, limit)
+            if distance < best_distance:
+                best, best_distance = word, distance
+        return best
+
+    rng = np.random.default_rng(3)
+    tokens = [t for word in _FUZZY_VOCABULARY for t in _typos(word, rng, 30)]
+    tokens += [t for text in _batch_texts()[:400] if text for t in text.lower().split()]
+    assert sum(plain(t) != t for t in tokens) > 500  # many tokens were corrected
+    assert [_correct.__wrapped__(t) for t in tokens] == [plain(t) for t in tokens]

@@ -88,8 +88,10 @@ class RuleInput:
             column = self.column(name)
             if column is None:
                 self._urgent[name] = np.zeros(len(self), dtype=bool)
+            elif self._detector is None:
+                self._urgent[name] = _urgent_column(column)
             else:
-                detect = self._detector or _default_detector()
+                detect = self._detector
                 self._urgent[name] = per_value(
                     column, lambda v: not is_missing_value(v) and bool(detect(str(v)))
                 )
@@ -100,6 +102,20 @@ class RuleInput:
             column = self.column(name)
             self._missing[name] = np.ones(len(self), dtype=bool) if column is None else missing_mask(column)
         return self._missing[name]
+
+
+def _urgent_column(column: pd.Series) -> BoolArray:
+    """The default detector on a whole column: the same verdicts as `per_value` with it, column-wise.
+
+    Distinct texts go through :meth:`careleads.text.ClinicalTriageDetector.triggered_many`, which skips the
+    texts that cannot trigger before running the exact detector on the others.
+    """
+    from careleads.text._triage import _DEFAULT
+
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    texts = [None if is_missing_value(v) else str(v) for v in uniques]
+    verdicts = np.append(_DEFAULT.triggered_many(texts), False)
+    return np.asarray(verdicts[codes], dtype=bool)  # code -1 (missing) picks the last verdict
 
 
 def is_missing_value(value: Any) -> bool:

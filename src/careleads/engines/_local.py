@@ -210,9 +210,10 @@ def decide_chunk(
     scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
     if not options.decisions:
         return scored
-    from careleads.decisions import decide_many, decisions_frame
+    from careleads.decisions._batch import decide_columns
 
-    decided = decisions_frame(decide_many(leads, scored, now=options.decided_at or None))
+    # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
+    decided = decide_columns(leads, scored, now=options.decided_at or None)
     out = scored.copy()
     out["action"] = decided["action"].to_numpy()  # an override or consent rule may change the path
     for name in decided.columns:

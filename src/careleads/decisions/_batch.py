@@ -1,0 +1,264 @@
+"""Batch decisions as columns: what a batch file records of :func:`decide_many`, without per-lead objects.
+
+:func:`decide_many` returns one :class:`Decision` object per lead, which a batch run then flattens into a
+table (:func:`decisions_frame`); at a million leads the objects cost far more than the rules themselves. A
+batch file does not carry owners (they are assigned when leads enter the work queue), so everything it records
+is a function of each lead's own fields: this module computes those columns directly, once per distinct route,
+rule pattern, contact situation or service line, and spreads them over the rows. The values are the same as
+``decisions_frame(decide_many(...))`` column for column (tested lead for lead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from careleads.decisions._engine import _align, _configuration, _flag, _present, _values
+from careleads.decisions._overrides import HardRules, RuleInput, UrgentDetector
+from careleads.decisions._routing import RouteSpec, Routing
+from careleads.errors import InputError
+
+# The columns of `decisions_frame` that depend on the lead alone (not on the work queue's owners).
+DECISION_COLUMNS: tuple[str, ...] = (
+    "action",
+    "review_required",
+    "notes",
+    "rules_version",
+    "routing_version",
+    "overrides",
+    "route_name",
+    "route_kind",
+    "route_queue",
+    "route_call_script",
+    "route_intake_form",
+    "route_sla_hours",
+    "route_sla_due",
+    "route_nurture_track",
+    "route_channels",
+)
+_NO_PROFILE_NOTE = "do not profile: scored by the rule baseline only, no model score"
+_NO_SMS_NOTE = "no SMS consent: the sms channel is not used"
+
+
+def _route_codes(routing: Routing, frame: pd.DataFrame, specs: list[RouteSpec]) -> npt.NDArray[np.int64]:
+    """:meth:`Routing.match_many` as indices into `specs` (extended with the routes met)."""
+    chosen = np.full(len(frame), -1, dtype=np.int64)
+    for rule in routing.rules:
+        open_rows = chosen < 0
+        if not open_rows.any():
+            break
+        chosen[open_rows & rule.match_many(frame)] = rule.index
+    rule_code = np.array([_code(specs, rule.route) for rule in routing.rules] + [-1], dtype=np.int64)
+    codes = rule_code[chosen]  # -1 picks the last entry: no rule matched
+    codes[chosen < 0] = _code(specs, routing.routes[routing.default_route])
+    return codes
+
+
+def _code(specs: list[RouteSpec], spec: RouteSpec) -> int:
+    for k, known in enumerate(specs):
+        if known is spec:
+            return k
+    specs.append(spec)
+    return len(specs) - 1
+
+
+def _per_route(specs: Sequence[RouteSpec], values: Sequence[Any]) -> npt.NDArray[Any]:
+    out = np.empty(len(specs), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def decide_columns(
+    leads_frame: pd.DataFrame,
+    scored_frame: pd.DataFrame,
+    *,
+    hard_rules: HardRules | None = None,
+    routing: Routing | None = None,
+    now: pd.Timestamp | str | None = None,
+    urgent_detector: UrgentDetector | None = None,
+    key: str = "lead_id",
+) -> pd.DataFrame:
+    """The lead-level decision columns of every scored lead, as :func:`decisions_frame` would give them.
+
+    Parameters
+    ----------
+    leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key
+        As for :func:`decide_many`.
+
+    Returns
+    -------
+    DataFrame
+        `DECISION_COLUMNS` (action, overrides, notes, review flag, versions and the route fields except owner
+        and assignment), one row per row of `scored_frame`, in its order.
+
+    Raises
+    ------
+    InputError
+        As :func:`decide_many`.
+    """
+    hard_rules, routing = _configuration(hard_rules, routing)
+    frame = _align(leads_frame, scored_frame, key)
+    n = len(frame)
+    if n == 0:
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in DECISION_COLUMNS})
+    when = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    ordered, matrix = hard_rules.evaluate(RuleInput(frame, urgent_detector), routing=routing)
+    no_profile = _flag(frame, "do_not_profile")
+    scored_by = frame["scored_by"].astype(object).to_numpy()
+    profiled = no_profile & (scored_by != "rules")
+    if profiled.any():
+        ids = _values(frame["lead_id"])
+        bad = [ids[i] for i in np.flatnonzero(profiled)[:5]]
+        raise InputError(
+            f"{int(profiled.sum())} leads marked 'do not profile' carry a model score, e.g. {bad}; "
+            "score them with a model that has a rule fallback (see careleads.scoring.score_leads)"
+        )
+
+    specs: list[RouteSpec] = []
+    codes = _route_codes(routing, frame, specs)
+    actions = np.array([str(a) if a is not None else "" for a in _values(frame["action"])], dtype=object)
+
+    # overrides: the first forcing rule in precedence order picks the route; block-only rules hold outreach
+    n_rules = len(ordered)
+    forcing = np.array([r.effect == "force_route" for r in ordered], dtype=bool)
+    forced_matrix = matrix & forcing[:, None]
+    any_forced = forced_matrix.any(axis=0)
+    blocked = matrix.any(axis=0) & ~any_forced
+    if n_rules:
+        first_forced = forced_matrix.argmax(axis=0)
+        first_held = matrix.argmax(axis=0)
+        rule_route = np.array(
+            [_code(specs, routing.route(str(r.route))) if r.effect == "force_route" else -1 for r in ordered],
+            dtype=np.int64,
+        )
+        forced_action = np.array([f"override {r.name}: route {r.route}" for r in ordered], dtype=object)
+        held_action = np.array([f"override {r.name}: no score-based outreach" for r in ordered], dtype=object)
+        codes[any_forced] = rule_route[first_forced[any_forced]]
+        actions[any_forced] = forced_action[first_forced[any_forced]]
+        codes[blocked] = _code(specs, routing.route(routing.blocked_route))
+        actions[blocked] = held_action[first_held[blocked]]
+
+    # consent: no marketing nurture without marketing consent; sms only with sms consent
+    marketing_ok = _flag(frame, "consent_marketing")
+    sms_ok = _flag(frame, "consent_sms")
+    has_phone = _present(frame, "phone")
+    has_email = _present(frame, "email")
+    replacement = routing.route(routing.no_marketing_route)
+    replaced = np.array([s.marketing for s in specs], dtype=bool)[codes] & ~marketing_ok
+    if replaced.any():
+        names = _per_route(specs, [s.name for s in specs])[codes[replaced]]
+        consent_note = np.full(n, "", dtype=object)
+        consent_note[replaced] = (
+            f"no marketing consent: {replacement.name} answers the lead's request instead of " + names
+        )
+        actions[replaced] = f"no marketing consent: {replacement.name} instead of " + names
+        codes[replaced] = _code(specs, replacement)
+    else:
+        consent_note = None
+
+    # channels: per distinct (route, contact details, consent, preferred channel)
+    preferred = _values(frame["preferred_contact"]) if "preferred_contact" in frame else [None] * n
+    pref_codes, pref_values = pd.factorize(pd.Series(preferred, dtype=object), use_na_sentinel=True)
+    pref_list: list[Any] = [*list(pref_values), None]  # code -1 (missing) picks None
+    pref_codes = np.where(pref_codes < 0, len(pref_list) - 1, pref_codes)
+    situation = (
+        codes * 8 + has_phone.astype(np.int64) * 4 + has_email.astype(np.int64) * 2 + sms_ok.astype(np.int64)
+    ) * len(pref_list) + pref_codes
+    distinct, inverse = np.unique(situation, return_inverse=True)
+    joined: list[str] = []
+    for value in distinct.tolist():
+        code, pref = divmod(value, len(pref_list))
+        code, flags = divmod(code, 8)
+        ok = {"phone": bool(flags & 4), "email": bool(flags & 2), "sms": bool(flags & 4) and bool(flags & 1)}
+        allowed = [c for c in specs[code].channels if ok[c]]
+        first = pref_list[pref]
+        if isinstance(first, str) and first in allowed:
+            allowed.remove(first)
+            allowed.insert(0, first)
+        joined.append(",".join(allowed))
+    channels = np.array(joined, dtype=object)[inverse.reshape(-1)]
+    offers_sms = np.array(["sms" in s.channels for s in specs], dtype=bool)[codes]
+    sms_note = offers_sms & has_phone & ~sms_ok
+
+    # notes in the order decide_many writes them: profiling, marketing consent, SMS consent
+    parts: list[npt.NDArray[Any]] = []
+    if no_profile.any():
+        parts.append(np.where(no_profile, _NO_PROFILE_NOTE, ""))
+    if consent_note is not None:
+        parts.append(consent_note)
+    if sms_note.any():
+        parts.append(np.where(sms_note, _NO_SMS_NOTE, ""))
+    notes = _join_notes(parts, n)
+
+    # overrides recorded: rule names of each distinct pattern of held rules
+    if n_rules:
+        bits = np.left_shift(np.ones(n_rules, dtype=np.int64), np.arange(n_rules, dtype=np.int64))
+        patterns = bits @ matrix.astype(np.int64)
+        distinct_patterns, pattern_index = np.unique(patterns, return_inverse=True)
+        names_by_pattern = [
+            ";".join(r.name for j, r in enumerate(ordered) if int(code) >> j & 1)
+            for code in distinct_patterns.tolist()
+        ]
+        overrides = np.array(names_by_pattern, dtype=object)[pattern_index.reshape(-1)]
+    else:
+        overrides = np.full(n, "", dtype=object)
+
+    # route fields, SLA due time and nurture track: per distinct route (and service line)
+    due = [routing.due(s, when) for s in specs]
+    services = _values(frame["service_line"]) if "service_line" in frame else [None] * n
+    service_codes, service_values = pd.factorize(pd.Series(services, dtype=object), use_na_sentinel=True)
+    service_list: list[Any] = [*list(service_values), None]
+    service_codes = np.where(service_codes < 0, len(service_list) - 1, service_codes)
+    tracks = np.full(n, None, dtype=object)
+    for code in np.unique(codes).tolist():
+        if specs[code].nurture:
+            rows = codes == code
+            per_service = np.array([routing.nurture_track(v) for v in service_list], dtype=object)
+            tracks[rows] = per_service[service_codes[rows]]
+
+    review_tiers = set(routing.review_tiers)
+    tiers = _values(frame["tier"])
+    tier_codes, tier_values = pd.factorize(pd.Series(tiers, dtype=object), use_na_sentinel=True)
+    tier_review = np.array([str(t) in review_tiers for t in tier_values] + [False], dtype=bool)
+    review = (
+        tier_review[tier_codes]
+        | any_forced
+        | np.array([s.kind in ("clinical", "review") for s in specs], dtype=bool)[codes]
+    )
+
+    columns: dict[str, list[Any]] = {
+        "action": actions.tolist(),
+        "review_required": review.tolist(),
+        "notes": notes.tolist(),
+        "rules_version": [hard_rules.label] * n,
+        "routing_version": [routing.label] * n,
+        "overrides": overrides.tolist(),
+        "route_name": _per_route(specs, [s.name for s in specs])[codes].tolist(),
+        "route_kind": _per_route(specs, [s.kind for s in specs])[codes].tolist(),
+        "route_queue": _per_route(specs, [s.queue for s in specs])[codes].tolist(),
+        "route_call_script": _per_route(specs, [s.call_script for s in specs])[codes].tolist(),
+        "route_intake_form": _per_route(specs, [s.intake_form for s in specs])[codes].tolist(),
+        "route_sla_hours": _per_route(specs, [s.sla_hours for s in specs])[codes].tolist(),
+        "route_sla_due": _per_route(specs, [d.isoformat() if d is not None else None for d in due])[
+            codes
+        ].tolist(),
+        "route_nurture_track": tracks.tolist(),
+        "route_channels": channels.tolist(),
+    }
+    return pd.DataFrame(columns)
+
+
+def _join_notes(parts: list[npt.NDArray[Any]], n: int) -> npt.NDArray[Any]:
+    """Row-wise ``"; ".join`` of the non-empty notes of each part (parts in order)."""
+    out = np.full(n, "", dtype=object)
+    for part in parts:
+        has = part != ""
+        both = has & (out != "")
+        out[both] = out[both] + "; " + part[both]
+        only = has & ~both
+        out[only] = part[only]
+    return out

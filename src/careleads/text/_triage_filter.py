@@ -1,0 +1,376 @@
+"""Batch pre-filter for the clinical-triage detector: texts that cannot trigger, found column-wise.
+
+The detector (:class:`careleads.text.ClinicalTriageDetector`) normalises each text into tokens (lower case,
+accents and apostrophes dropped, repeated letters collapsed, contractions folded, small typos corrected
+towards the lexicon's words) and then looks for lexicon patterns in the joined tokens. Doing that for every
+lead of a million-lead batch costs about 70 microseconds a text, nearly all of it for texts with no symptom
+at all. This module finds, for a whole column at once, the texts that *may* trigger; only those go through
+the exact detector, so batch results stay identical to calling the detector on every text.
+
+Why no triggering text is missed:
+
+1. Every lexicon alternative is read (:func:`required_atoms`) for the words a match must contain at a token
+   start: a literal word at the start of the alternative or after a required space, or a group there whose
+   every branch starts with a literal word. Such a word is either the whole token (when a required space
+   follows it in the pattern) or a prefix of it. Optional parts, classes and escapes are skipped, which only
+   makes the filter let more texts through. A pattern the reader does not understand (a look-around, a
+   quantifier with nothing before it) makes the filter pass every text.
+2. The detector's tokens are runs of ``a-z`` and ``0-9`` after lower case, accent folding, apostrophe
+   removal and letter-run collapsing, none of which joins text across white space. So each white-space
+   separated piece of a text (split column-wise by Arrow) is folded the same way on its own, in Python
+   (cached per distinct piece), and its tokens are mapped (cached per distinct token) to the required words
+   they can satisfy: the token after typo correction, and, when the token starts a contraction phrase
+   (``can`` in ``can not``), the phrase's folded token too, since contractions fold several tokens into one.
+3. A text may trigger only if, for at least one alternative, its pieces together satisfy every required
+   word. Only those texts, once per distinct text, go through the exact detector.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from careleads.text._triage import _ACCENTS, _REPEATS, CONTRACTION_PHRASES, _correct
+
+Atom = frozenset[tuple[str, bool]]  # (word, whole token?) options; one must hold at one token
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_WORD = re.compile(r"[a-z0-9]+")
+_MAX_CACHED_PIECES = 500_000
+_ATOMS_KEPT = 2
+
+
+class UnsupportedPattern(ValueError):
+    """A lexicon pattern uses regex syntax the pre-filter does not read (the filter then passes all)."""
+
+
+@dataclass(frozen=True)
+class _Element:
+    kind: str  # "char" (a literal character), "group" (its inner source in `text`) or "other"
+    text: str
+    quantified: bool  # followed by ?, *, + or {m,n}
+    optional: bool = False  # the quantifier allows zero repeats
+
+
+def _class_end(source: str, start: int) -> int:
+    """Index of the ``]`` closing the character class opened at `start`."""
+    i = start + 1
+    if source[i : i + 1] == "^":
+        i += 1
+    if source[i : i + 1] == "]":  # a leading "]" is a literal
+        i += 1
+    while i < len(source):
+        if source[i] == "\\":
+            i += 2
+            continue
+        if source[i] == "]":
+            return i
+        i += 1
+    raise UnsupportedPattern(f"unclosed character class in {source!r}")
+
+
+def _group_end(source: str, start: int) -> int:
+    """Index of the ``)`` closing the group opened at `start` (escapes and character classes skipped)."""
+    depth = 0
+    i = start
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(source, i) + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise UnsupportedPattern(f"unbalanced parenthesis in {source!r}")
+
+
+def _branches(source: str) -> list[str]:
+    """`source` split at its top-level ``|``."""
+    out: list[str] = []
+    begin = 0
+    i = 0
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "(":
+            i = _group_end(source, i) + 1
+            continue
+        if c == "[":
+            i = _class_end(source, i) + 1
+            continue
+        if c == "|":
+            out.append(source[begin:i])
+            begin = i + 1
+        i += 1
+    out.append(source[begin:])
+    return out
+
+
+def _elements(source: str) -> list[_Element]:
+    """A branch without top-level ``|`` as a sequence of literal characters, groups and other items."""
+    out: list[_Element] = []
+    i = 0
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            kind, text, i = "other", source[i : i + 2], i + 2
+        elif c == "(":
+            end = _group_end(source, i)
+            inner = source[i + 1 : end]
+            if inner.startswith("?:"):
+                inner = inner[2:]
+            elif inner.startswith("?"):
+                raise UnsupportedPattern(f"{source!r}: only plain and (?:...) groups are read")
+            kind, text, i = "group", inner, end + 1
+        elif c == "[":
+            end = _class_end(source, i)
+            kind, text, i = "other", source[i : end + 1], end + 1
+        elif c in "?*+{|)":
+            raise UnsupportedPattern(f"{source!r}: unexpected {c!r} at {i}")
+        elif c in ".^$":
+            kind, text, i = "other", c, i + 1
+        else:
+            kind, text, i = "char", c, i + 1
+        quantified = optional = False
+        if i < len(source) and source[i] in "?*+":
+            quantified, optional, i = True, source[i] != "+", i + 1
+            if i < len(source) and source[i] in "?+":
+                i += 1
+        elif i < len(source) and source[i] == "{":
+            end = source.find("}", i)
+            if end < 0:
+                raise UnsupportedPattern(f"{source!r}: unclosed repeat")
+            quantified, optional = True, source[i + 1 : end].split(",")[0].strip() in ("", "0")
+            i = end + 1
+        out.append(_Element(kind, text, quantified, optional))
+    return out
+
+
+def _is_space(element: _Element | None) -> bool:
+    return element is not None and element.kind == "char" and element.text == " " and not element.quantified
+
+
+def _ends_in_space(element: _Element) -> bool:
+    """Whether every way of matching the element (once) ends with a literal space."""
+    if element.kind == "char":
+        return element.text == " "
+    if element.kind != "group":
+        return False
+    for branch in _branches(element.text):
+        elements = _elements(branch)
+        if not elements or elements[-1].quantified or not _ends_in_space(elements[-1]):
+            return False
+    return True
+
+
+def _word_at(elements: list[_Element], start: int) -> tuple[str, int]:
+    """The run of unquantified literal letters and digits from `start`, and where it ends."""
+    end = start
+    while (
+        end < len(elements)
+        and elements[end].kind == "char"
+        and elements[end].text in _WORD_CHARS
+        and not elements[end].quantified
+    ):
+        end += 1
+    return "".join(e.text for e in elements[start:end]), end
+
+
+def required_atoms(pattern: str) -> list[list[Atom]]:
+    """For each top-level branch of `pattern`, the words a match must hold at token starts.
+
+    Parameters
+    ----------
+    pattern : str
+        A lexicon regex, matched after a word boundary on normalised text.
+
+    Returns
+    -------
+    list of list of Atom
+        One list per branch; each atom is a set of ``(word, whole_token)`` options of which one must hold
+        for one token of the text (``whole_token`` False: the word is a prefix of the token).
+
+    Raises
+    ------
+    UnsupportedPattern
+        When the pattern uses syntax this reader does not follow.
+    """
+    out: list[list[Atom]] = []
+    for branch in _branches(pattern):
+        elements = _elements(branch)
+        atoms: list[Atom] = []
+        at_token_start = True  # the detector's patterns follow a word boundary
+        i = 0
+        while i < len(elements):
+            element = elements[i]
+            if at_token_start and not element.quantified:
+                if element.kind == "char" and element.text in _WORD_CHARS:
+                    word, end = _word_at(elements, i)
+                    atoms.append(
+                        frozenset({(word, _is_space(elements[end] if end < len(elements) else None))})
+                    )
+                    i, at_token_start = end, False
+                    continue
+                if element.kind == "group":
+                    after = elements[i + 1] if i + 1 < len(elements) else None
+                    options = _first_words(element.text, whole_if_last=_is_space(after))
+                    if options:
+                        atoms.append(frozenset(options))
+            if element.quantified:
+                # after "(?:is |was )?" a token starts if one started before it: the group ends in a space
+                at_token_start = _ends_in_space(element) and (at_token_start or not element.optional)
+            else:
+                at_token_start = _ends_in_space(element)
+            i += 1
+        out.append(atoms)
+    return out
+
+
+def _first_words(group: str, *, whole_if_last: bool) -> set[tuple[str, bool]] | None:
+    """The word each branch of a group starts with, or None when a branch starts otherwise."""
+    options: set[tuple[str, bool]] = set()
+    for branch in _branches(group):
+        elements = _elements(branch)
+        word, end = _word_at(elements, 0)
+        if not word:
+            return None
+        whole = whole_if_last if end == len(elements) else _is_space(elements[end])
+        options.add((word, whole))
+    return options
+
+
+class TriageFilter:
+    """Which texts of a column may trigger a detector with these lexicon patterns (a sound superset).
+
+    Parameters
+    ----------
+    patterns : sequence of str
+        The detector's lexicon regexes (all categories).
+
+    Attributes
+    ----------
+    usable : bool
+        False when some pattern could match without any required word (or could not be read): every
+        text is then a candidate.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        alternatives: list[list[Atom]] = []
+        try:
+            for pattern in patterns:
+                alternatives.extend(required_atoms(pattern))
+        except UnsupportedPattern:
+            alternatives = [[]]
+        self.usable = bool(alternatives) and all(alternatives)
+        # Keep the (at most) two most telling words of each alternative, judged by length: short words
+        # ("to", "in", "my") are in nearly every text, and tracking them would only cost time.
+        alternatives = [
+            sorted(set(alternative), key=lambda a: (-min(len(w) for w, _ in a), sorted(a)))[:_ATOMS_KEPT]
+            for alternative in alternatives
+        ]
+        atoms = sorted({atom for alternative in alternatives for atom in alternative}, key=sorted)
+        bit = {atom: 1 << k for k, atom in enumerate(atoms)}
+        self._words = max(1, (len(atoms) + 63) // 64)
+        self._required = np.array(
+            [self._to_words(sum(bit[a] for a in set(alternative))) for alternative in alternatives],
+            dtype=np.uint64,
+        ).reshape(len(alternatives), self._words)
+        self._whole: dict[str, int] = {}
+        self._prefix: dict[str, int] = {}
+        for atom in atoms:
+            for word, whole in atom:
+                table = self._whole if whole else self._prefix
+                table[word] = table.get(word, 0) | bit[atom]
+        self._prefix_lengths = sorted({len(w) for w in self._prefix})
+        starters: dict[str, set[str]] = {}
+        for phrases, folded in CONTRACTION_PHRASES:
+            for phrase in phrases:
+                starters.setdefault(phrase.split()[0], set()).add(folded)
+        self._starters = {k: frozenset(v) for k, v in starters.items()}
+        self._piece_bits: dict[str, int] = {}
+
+    def _to_words(self, bits: int) -> list[int]:
+        return [(bits >> (64 * k)) & 0xFFFFFFFFFFFFFFFF for k in range(self._words)]
+
+    def _bits(self, form: str) -> int:
+        bits = self._whole.get(form, 0)
+        for length in self._prefix_lengths:
+            if length > len(form):
+                break
+            bits |= self._prefix.get(form[:length], 0)
+        return bits
+
+    def token_bits(self, token: str) -> int:
+        """Required words a normalised token (before typo correction and contractions) can satisfy."""
+        bits = self._bits(_correct(token))
+        for folded in self._starters.get(token, ()):
+            bits |= self._bits(_correct(folded))
+        return bits
+
+    def piece_bits(self, piece: str) -> int:
+        """Required words the tokens of a whitespace-free piece of text can satisfy, as bits (cached)."""
+        bits = self._piece_bits.get(piece)
+        if bits is None:
+            folded = _REPEATS.sub(r"\1", piece.lower().translate(_ACCENTS).replace("’", "").replace("'", ""))
+            bits = 0
+            for token in _WORD.findall(folded):
+                bits |= self.token_bits(token)
+            if len(self._piece_bits) >= _MAX_CACHED_PIECES:
+                self._piece_bits.clear()
+            self._piece_bits[piece] = bits
+        return bits
+
+    def candidates(self, texts: Sequence[str | None]) -> npt.NDArray[np.bool_]:
+        """True for every text that may trigger the detector.
+
+        Parameters
+        ----------
+        texts : sequence of str or None
+            The texts; None never triggers.
+
+        Returns
+        -------
+        ndarray of bool
+        """
+        array = pa.array(texts, type=pa.large_string())
+        may = np.asarray(pc.is_valid(array), dtype=bool)
+        if not self.usable or not len(texts):
+            return may
+        pieces = pc.ascii_split_whitespace(array)
+        parents = np.asarray(pc.list_parent_indices(pieces), dtype=np.int64)
+        encoded = pc.list_flatten(pieces).dictionary_encode()
+        bits = [self.piece_bits(str(piece)) for piece in encoded.dictionary.to_pylist()]
+        carrying = np.flatnonzero(np.fromiter((b != 0 for b in bits), dtype=bool, count=len(bits)))
+        rows = np.full(len(bits), -1, dtype=np.int64)
+        rows[carrying] = np.arange(len(carrying))
+        table = np.array([self._to_words(bits[k]) for k in carrying], dtype=np.uint64).reshape(
+            len(carrying), self._words
+        )
+        codes = rows[np.asarray(encoded.indices, dtype=np.int64)]
+        keep = codes >= 0
+        owners = parents[keep]
+        held = np.zeros(len(texts), dtype=bool)
+        if len(owners):
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            per_text = np.bitwise_or.reduceat(table[codes[keep]], starts, axis=0)
+            # texts share few combinations of required words: test each distinct one
+            combinations, which = np.unique(per_text, axis=0, return_inverse=True)
+            ok = np.zeros(len(combinations), dtype=bool)
+            for required in self._required:
+                ok |= np.all((combinations & required) == required, axis=1)
+            held[owners[starts[ok[which.reshape(-1)]]]] = True
+        return np.asarray(may & held, dtype=bool)
