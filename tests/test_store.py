@@ -244,3 +244,34 @@ def test_a_leads_own_identifiers_are_redacted_from_its_texts_in_any_case() -> No
     assert "osalind here" not in str(out[0]) and "EXAMPLE" not in str(out[0]) and "enbush" not in str(out[0])
     assert "Rosalinda is my aunt" in str(out[0])  # whole words only
     assert str(out[0]).count("[EMAIL]") == 1 and str(out[0]).count("[NAME]") == 2
+
+
+def _create_leads(settings: Settings, prefix: str, n: int) -> int:
+    """Create `n` leads in this process (for the worker-process test)."""
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    ctx = ServiceContext.from_settings(settings)
+    for i in range(n):
+        with session_scope(sessions) as session:
+            lead = {**LEAD, "lead_id": f"{prefix}-{i}"}
+            create_lead(session=session, ctx=ctx, lead_in=lead, actor=prefix, role="integration")
+    engine.dispose()
+    return n
+
+
+def test_worker_processes_share_one_sqlite_file_without_losing_a_write(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from careleads.store.audit import verify_audit
+
+    store = Store(make_settings(tmp_path, "sqlite"))
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_create_leads, [store.settings] * 2, ["W1", "W2"], [25, 25]))
+    assert done == [25, 25]
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 50
+        assert session.scalar(select(func.count()).select_from(ScoreEntry)) == 50
+        assert verify_audit(session=session).ok  # one chain, no entry chained twice
+    assert Path(f"{store.settings.database_url.removeprefix('sqlite:///')}-writer.lock").exists()
+    store.engine.dispose()

@@ -77,7 +77,13 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-        workers: Annotated[int, typer.Option("--workers", help="Worker processes (SQLite: keep 1).")] = 1,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                help="Worker processes (each loads the model; SQLite writes take turns on a file lock).",
+            ),
+        ] = 1,
     ) -> None:
         """Run the scoring API (FastAPI under uvicorn); settings come from CARELEADS_* variables."""
         import uvicorn

@@ -99,14 +99,7 @@ class BusinessHours:
 
     def offset(self, n_hours: int = 1) -> pd.offsets.CustomBusinessHour:
         """The pandas business-hour offset of `n_hours` on these hours (weekends and holidays skipped)."""
-        # pandas-stubs lack weekmask/holidays on CustomBusinessHour; pandas takes them
-        return pd.offsets.CustomBusinessHour(  # type: ignore[call-arg]
-            n=n_hours,
-            start=self.start.strftime("%H:%M"),
-            end=self.end.strftime("%H:%M"),
-            weekmask=" ".join(_DAY_NAMES[d] for d in sorted(set(self.weekdays))),
-            holidays=[pd.Timestamp(d) for d in self.holidays],
-        )
+        return _business_offset(self, n_hours)
 
     def to_dict(self) -> dict[str, Any]:
         names = {v: k for k, v in _DAYS.items()}
@@ -116,6 +109,19 @@ class BusinessHours:
             "days": [names[d] for d in self.weekdays],
             "holidays": [d.isoformat() for d in self.holidays],
         }
+
+
+@lru_cache(maxsize=256)
+def _business_offset(hours: BusinessHours, n_hours: int) -> pd.offsets.CustomBusinessHour:
+    """Built once per hours and length: building an offset (its holiday calendar) costs more than using it."""
+    # pandas-stubs lack weekmask/holidays on CustomBusinessHour; pandas takes them
+    return pd.offsets.CustomBusinessHour(  # type: ignore[call-arg]
+        n=n_hours,
+        start=hours.start.strftime("%H:%M"),
+        end=hours.end.strftime("%H:%M"),
+        weekmask=" ".join(_DAY_NAMES[d] for d in sorted(set(hours.weekdays))),
+        holidays=[pd.Timestamp(d) for d in hours.holidays],
+    )
 
 
 def sla_due(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -18,6 +20,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler arbitrates between processes
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "current_revision",
@@ -46,19 +53,53 @@ _WRITER = "careleads_writer"
 _LOCK_SECONDS = 30.0
 
 
-def _sqlite_transactions(engine: Engine) -> None:
-    """Serialise this process's SQLite transactions on a lock, then take SQLite's write lock up front.
+class _WriterLock:
+    """One SQLite writer at a time: a thread lock in this process, an ``flock`` between processes.
+
+    Both wake the next waiter as soon as the holder lets go. SQLite's own busy handler (still the last
+    word, e.g. for a process that does not use careleads) polls in sleeps of 1, 2, 5, 10 ... up to 100 ms,
+    and under load those sleeps left the cores idle while requests queued.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = Path(f"{database}-writer.lock") if database and database != ":memory:" else None
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> bool:
+        if not self._thread_lock.acquire(timeout=_LOCK_SECONDS):
+            return False
+        if self._path is not None and fcntl is not None:
+            try:
+                if self._fd is None or self._pid != os.getpid():  # not a descriptor inherited by fork
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                    weakref.finalize(self, os.close, self._fd)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks until the other process commits
+            except BaseException:
+                self._thread_lock.release()
+                raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+def _sqlite_transactions(engine: Engine, database: str | None) -> None:
+    """Serialise SQLite transactions (:class:`_WriterLock`), then take SQLite's write lock up front.
 
     ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails with "database is locked"
-    when another writer committed in between; waiting is better. Within one process the wait is on a
-    Python lock, which wakes the next transaction as soon as the last one ends; SQLite's own busy handler
-    (which still arbitrates between processes) polls in sleeps of up to 100 ms, and under load those
-    sleeps left the core idle while requests queued.
+    when another writer committed in between; waiting is better.
     """
-    lock = threading.Lock()
+    lock = _WriterLock(database)
 
     def begin(connection: Any) -> None:
-        if not lock.acquire(timeout=_LOCK_SECONDS):
+        if not lock.acquire():
             raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked in this process"))
         connection.info[_WRITER] = True
         try:
@@ -109,7 +150,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        _sqlite_transactions(engine)
+        _sqlite_transactions(engine, parsed.database)
         return engine
     return create_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
