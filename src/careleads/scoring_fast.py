@@ -263,6 +263,7 @@ class RecordScorer:
         categorical = [name for name in self.features if name in categories]
         trained = list(getattr(booster, "pandas_categorical", None) or [])
         self.batch_only = bool(getattr(model.spec, "text", False)) or booster.feature_name() != self.features
+        self._binary = str(booster.params.get("objective", "")) == "binary"  # predict() is the sigmoid
         if len(trained) != len(categorical):
             self.batch_only = True
         # value -> the code LightGBM sees: levels kept by the preprocessor, numbered as in training
@@ -350,14 +351,19 @@ class RecordScorer:
         else:
             row = self.vector(features)
             booster = model.scorer.booster_
-            raw = float(booster.predict(row, num_iteration=self._iteration)[0])
-            probability = calibrate_one(model.calibrator, raw)
             reasons = []
             if n_reasons:
                 contrib = np.asarray(booster.predict(row, num_iteration=self._iteration, pred_contrib=True))
+                if self._binary:  # contributions add up to the raw score: one call gives both (~1e-15)
+                    raw = float(expit(float(contrib[0].sum())))
+                else:
+                    raw = float(booster.predict(row, num_iteration=self._iteration)[0])
                 values = contrib[0, :-1]
                 order = np.argsort(-np.abs(values))[:n_reasons]
                 reasons = [(self._names[i], float(values[i])) for i in order if abs(values[i]) > 1e-9]
+            else:
+                raw = float(booster.predict(row, num_iteration=self._iteration)[0])
+            probability = calibrate_one(model.calibrator, raw)
             scored_by, version = "model", model.version
         tier = _tier(model, probability)
         return {

@@ -115,9 +115,12 @@ async def _drive(
         start = time.perf_counter()
         connection: _Connection | None = None
         try:
-            if idle:
+            while idle and connection is None:
                 connection = idle.pop()
-            else:
+                if connection.reader.at_eof():  # closed by the server while idle (keep-alive timeout)
+                    connection.writer.close()
+                    connection = None
+            if connection is None:
                 connection = _Connection(*await asyncio.open_connection(host, port))
             status = await connection.request(data)
             key = str(status)

@@ -41,11 +41,14 @@ class ConcurrencyLimit:
             return
         if self._slots is None:  # created on the server's event loop
             self._slots = asyncio.Semaphore(self.max_concurrent)
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_seconds)
-        except TimeoutError:
-            await self._refuse(send)
-            return
+        if self._slots.locked():  # every slot taken: wait in line, at most queue_seconds
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_seconds)
+            except TimeoutError:
+                await self._refuse(send)
+                return
+        else:
+            await self._slots.acquire()  # free now: no timer needed
         try:
             await self.app(scope, receive, send)
         finally:
