@@ -91,6 +91,9 @@ def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "analytics_flush_rows": 1,
+        # no writer thread beside the test's requests: FastAPI builds routes lazily inside
+        # warnings.catch_warnings(), which is not thread-safe, and warnings are errors here
+        "analytics_background": False,
         "database_url": f"sqlite:///{data_dir / 'careleads.db'}",
     }
     if backend == "postgres":

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Analytics rows buffered in memory before a Parquet part file is written.",
     )
+    analytics_background: bool = Field(
+        default=True,
+        description="Write a full analytics buffer from a background thread (off: inside the request that "
+        "fills it).",
+    )
     auto_upgrade: bool = Field(
         default=True,
         description="Apply database migrations on start when the database is the embedded SQLite default.",

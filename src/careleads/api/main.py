@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     factory = make_sessionmaker(engine)
     ctx = ServiceContext.from_settings(settings)
-    ctx.analytics.background = True  # a full analytics buffer is written off the request path
+    ctx.analytics.background = settings.analytics_background  # a full buffer is written off the request path
     ctx.bind(factory)
 
     @asynccontextmanager
