@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/leads", tags=["events"])
     responses={**_ERRORS, 200: {"description": "This event id was recorded before: nothing changed"}},
     summary="Record engagement and re-score",
 )
-def post_event(
+async def post_event(  # runs on the event loop: see _INLINE in careleads.api.routes.leads
     lead_id: LeadId,
     event_in: EventCreate,
     response: Response,
