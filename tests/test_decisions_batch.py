@@ -8,6 +8,7 @@ import pytest
 
 from careleads.decisions import decide_many, decisions_frame, load_hard_rules, load_routing
 from careleads.decisions._batch import DECISION_COLUMNS, decide_columns
+from careleads.decisions._engine import SCORED_KEYS
 from careleads.errors import InputError
 from conftest import Export
 from test_engine import NOW, _scores_for
@@ -71,21 +72,7 @@ def test_columns_with_custom_rules_and_no_rules(small_export: Export) -> None:
 def test_empty_and_unprofiled_model_scores() -> None:
     empty = decide_columns(
         pd.DataFrame({"lead_id": pd.Series([], dtype="string")}),
-        pd.DataFrame(
-            {
-                k: []
-                for k in (
-                    "lead_id",
-                    "probability",
-                    "score",
-                    "tier",
-                    "action",
-                    "reasons",
-                    "scored_by",
-                    "model_version",
-                )
-            }
-        ),
+        pd.DataFrame({k: [] for k in SCORED_KEYS}),
         now=NOW,
     )
     assert list(empty.columns) == list(DECISION_COLUMNS) and len(empty) == 0

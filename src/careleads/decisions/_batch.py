@@ -46,12 +46,7 @@ _NO_SMS_NOTE = "no SMS consent: the sms channel is not used"
 
 def _route_codes(routing: Routing, frame: pd.DataFrame, specs: list[RouteSpec]) -> npt.NDArray[np.int64]:
     """:meth:`Routing.match_many` as indices into `specs` (extended with the routes met)."""
-    chosen = np.full(len(frame), -1, dtype=np.int64)
-    for rule in routing.rules:
-        open_rows = chosen < 0
-        if not open_rows.any():
-            break
-        chosen[open_rows & rule.match_many(frame)] = rule.index
+    chosen = routing.matching_rules(frame)
     rule_code = np.array([_code(specs, rule.route) for rule in routing.rules] + [-1], dtype=np.int64)
     codes = rule_code[chosen]  # -1 picks the last entry: no rule matched
     codes[chosen < 0] = _code(specs, routing.routes[routing.default_route])

@@ -314,16 +314,20 @@ class Routing:
                 return rule.route
         return self.routes[self.default_route]
 
-    def match_many(self, frame: pd.DataFrame) -> list[RouteSpec]:
-        """:meth:`match` for every row of `frame`, evaluated rule by rule on whole columns."""
+    def matching_rules(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+        """The index of the first rule each row of `frame` matches (-1: none, the default route applies)."""
         chosen = np.full(len(frame), -1, dtype=np.int64)
         for rule in self.rules:
             open_rows = chosen < 0
             if not open_rows.any():
                 break
             chosen[open_rows & rule.match_many(frame)] = rule.index
+        return chosen
+
+    def match_many(self, frame: pd.DataFrame) -> list[RouteSpec]:
+        """:meth:`match` for every row of `frame`, evaluated rule by rule on whole columns."""
         fallback = self.routes[self.default_route]
-        return [self.rules[i].route if i >= 0 else fallback for i in chosen.tolist()]
+        return [self.rules[i].route if i >= 0 else fallback for i in self.matching_rules(frame).tolist()]
 
     def nurture_track(self, service_line: Any) -> str | None:
         """The educational track for a service interest (first matching pattern), or None."""
