@@ -250,3 +250,26 @@ def test_events_change_engaged_scores(files: dict[str, Path], model: LeadModel, 
     a, b = read_scores(tmp_path / "cold"), read_scores(tmp_path / "warm")
     pd.testing.assert_series_equal(a["probability"], b["probability"])
     assert os.path.exists(tmp_path / "warm" / "_SUCCESS")
+
+
+def test_decide_chunk_joins_scores_and_decision_columns_row_for_row(
+    files: dict[str, Path], model: LeadModel
+) -> None:
+    from careleads.decisions._batch import decide_columns
+    from careleads.engines._local import _QUEUE_FIELDS, OUTPUT_TYPES
+    from careleads.scoring import score_leads
+
+    leads = ingest_file(files["parquet"], load_dictionary(), "leads").clean
+    got = decide_chunk(model, leads, None, ScoringOptions(decided_at=DECIDED_AT))
+    scored = score_leads(model, leads, None, n_reasons=0)
+    decided = decide_columns(leads, scored, now=DECIDED_AT)
+    fields = [c for c in decided.columns if c not in _QUEUE_FIELDS and c not in scored.columns]
+    assert list(got.columns) == [c for c in OUTPUT_TYPES if c in got.columns] + [
+        c for c in got.columns if c not in OUTPUT_TYPES
+    ]
+    assert sorted(got.columns) == sorted([*scored.columns, *fields])
+    for name in got.columns:
+        want = decided[name] if name in fields or name == "action" else scored[name]
+        values = [None if pd.isna(v) else v for v in want.tolist()]
+        assert [None if pd.isna(v) else v for v in got[name].tolist()] == values, name
+    assert (got["action"] != scored["action"]).any()  # overrides changed some paths

@@ -333,3 +333,62 @@ def test_many_rows_with_many_unknown_columns_account_for_every_row() -> None:
     assert result.summary.n_quarantined > 0
     assert result.summary.n_stored + result.summary.n_quarantined == n_rows
     assert len(result.summary.unknown_columns) == 25
+
+
+def _messy_leads(n_rows: int, seed: int) -> pd.DataFrame:
+    """Simulated leads as text, with blanks, placeholders, padding, case changes and junk mixed in."""
+    from careleads.synth import generate
+
+    rng = np.random.default_rng(seed)
+    frame = generate(n_rows, seed=seed).leads.astype("string").astype(object)
+    n_rows = len(frame)  # the simulator adds a few duplicated rows
+    noise = np.array(["", "  ", "N/A", "Select", "???", "-1", "1e9", "yes", "2025-02-30", None], dtype=object)
+    for column in frame.columns:
+        values = frame[column].to_numpy(dtype=object).copy()
+        spoil = rng.random(n_rows) < 0.15
+        values[spoil] = rng.choice(noise, int(spoil.sum()))
+        pad = rng.random(n_rows) < 0.1
+        values[pad] = [f"  {v.upper()} " if isinstance(v, str) else v for v in values[pad]]
+        frame[column] = values
+    return frame
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_clean_values_equal_ingesting_each_distinct_value_alone(typed: bool) -> None:
+    """Values are taken per row from the distinct values: the same as checking every value on its own."""
+    from careleads.dictionary._ingest import _ingest_column
+    from careleads.dictionary._normalise import target_dtype
+
+    dictionary = load_dictionary()
+    table = dictionary.table("leads")
+    raw = _messy_leads(300, seed=5)
+    if typed:  # Parquet-typed columns take the typed path
+        raw = raw.assign(distance_km=pd.to_numeric(raw["distance_km"], errors="coerce"))
+    n_checked = 0
+    for spec in table.fields:
+        if spec.name not in raw:
+            continue
+        column = raw[spec.name]
+        values = _ingest_column(column, spec, dictionary.missing_values, required=spec.required).values
+        assert values.dtype == target_dtype(spec), spec.name
+        assert list(values.index) == list(range(len(column)))
+        alone: dict[object, object] = {}
+        for value in column.drop_duplicates():
+            one = pd.Series([value], dtype=column.dtype)
+            got = _ingest_column(one, spec, dictionary.missing_values, required=False).values.iloc[0]
+            alone[None if pd.isna(value) else value] = got
+        expected = [alone[None if pd.isna(v) else v] for v in column]
+        for got, want in zip(values.tolist(), expected, strict=True):
+            assert (pd.isna(got) and pd.isna(want)) or got == want, spec.name
+        n_checked += int(values.notna().sum())
+    assert n_checked > 3_000  # most cells were compared as values, not as missing
+
+
+def test_a_column_with_no_value_at_all_is_missing_not_an_error() -> None:
+    frame = pd.DataFrame(
+        {"lead_id": ["L1", None], "created_at": ["2025-03-04", "2025-03-05"], "age": [None, None]}
+    )
+    result = ingest_table(frame, load_dictionary(), "leads")
+    assert result.clean["age"].isna().all()
+    assert result.summary.n_stored == 1
+    assert result.quarantine["_reason"].tolist() == ["lead_id: required value is missing"]

@@ -297,3 +297,19 @@ def test_a_record_before_the_scoring_moment_does_change_features(
     assert after.X["n_call_request"].iloc[0] == before.X["n_call_request"].iloc[0] + 1
     assert after.X.at[0, "hours_since_last_event"] == pytest.approx(1 / 3600)
     pd.testing.assert_frame_equal(after.X.iloc[1:], before.X.iloc[1:])
+
+
+def test_categorical_inbound_features_equal_their_text(small_export: Export) -> None:
+    """Categorical lead columns become text through their categories: the same as converting every row."""
+    from careleads.features._point_in_time import lead_features
+
+    leads = small_export.tables.results["leads"].clean
+    spec = small_export.dataset().spec
+    categorical = [n for n in spec.categorical if isinstance(leads[n].dtype, pd.CategoricalDtype)]
+    assert len(categorical) >= 5
+    shuffled = leads.sample(frac=1.0, random_state=0)  # any index, not only 0..n-1
+    features = lead_features(shuffled, spec)
+    for name in spec.categorical:
+        pd.testing.assert_series_equal(
+            features[name], shuffled[name].astype("string"), check_names=False, check_exact=True
+        )

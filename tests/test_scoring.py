@@ -147,3 +147,12 @@ def test_no_leads_give_an_empty_decision_table(
     decisions = score_leads(acceptance_training.model, empty, small_export.tables.events)
     assert len(decisions) == 0
     assert list(decisions.columns) == list(DECISION_COLUMNS)
+
+
+def test_without_reasons_only_the_reasons_change(
+    decisions: pd.DataFrame, model: LeadModel, small_export: Export
+) -> None:
+    bare = score_leads(model, small_export.tables.leads, small_export.tables.events, n_reasons=0)
+    assert (bare["reasons"] == "").all()
+    assert bare.dtypes.equals(decisions.dtypes)
+    pd.testing.assert_frame_equal(bare.drop(columns="reasons"), decisions.drop(columns="reasons"))

@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from careleads.synth import generate
 from careleads.text import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
-from careleads.text._triage import _FUZZY_VOCABULARY, _REAL_WORDS, _correct, _osa_distance
+from careleads.text._triage import (
+    _ACCENTS,
+    _CONTRACTIONS,
+    _FUZZY_VOCABULARY,
+    _REAL_WORDS,
+    _REPEATS,
+    _TOKEN,
+    CONTRACTION_PHRASES,
+    _correct,
+    _normalise,
+    _osa_distance,
+)
 from careleads.text._triage_filter import TriageFilter, required_atoms
 
 # What a triage nurse would want to see at once: current urgent symptoms, in the many ways people write.
@@ -228,3 +241,35 @@ def test_typo_correction_equals_the_plain_search() -> None:
     tokens += [t for text in _batch_texts()[:400] if text for t in text.lower().split()]
     assert sum(plain(t) != t for t in tokens) > 500  # many tokens were corrected
     assert [_correct.__wrapped__(t) for t in tokens] == [plain(t) for t in tokens]
+
+
+def test_normalise_equals_applying_every_contraction_fold() -> None:
+    """Skipping the contraction folds when no phrase occurs changes no token list."""
+
+    def plain(text: str) -> list[str]:
+        lowered = text.lower().translate(_ACCENTS).replace("’", "'").replace("'", "")
+        lowered = _REPEATS.sub(r"\1", lowered)
+        lowered = re.sub(r"[-_/]", " ", lowered)
+        lowered = " ".join(_TOKEN.findall(lowered))
+        for pattern, replacement in _CONTRACTIONS:
+            lowered = pattern.sub(replacement, lowered)
+        return [_correct(token) for token in lowered.split()]
+
+    texts = [t for t in _batch_texts() if t is not None]
+    texts += [f"{a} {b}" for phrases, _ in CONTRACTION_PHRASES for a in phrases for b in ("breathe", "x")]
+    texts += ["I don't- know", "i_m here", "can/not walk", "my-self", "Do NOT call", "havent isn't"]
+    folded = [_normalise(t) for t in texts]
+    assert folded == [plain(t) for t in texts]
+    assert sum(any(w in {"cant", "dont", "im", "myself"} for w in f) for f in folded) > 100  # folds ran
+
+
+def test_distinct_rows_equal_numpy_unique_rows() -> None:
+    from careleads.text._triage_filter import _distinct_rows
+
+    rng = np.random.default_rng(4)
+    for shape in [(0, 2), (1, 1), (3000, 3), (5000, 2)]:
+        rows = rng.integers(0, 5, size=shape).astype(np.uint64) << np.uint64(61)
+        rows[:, 0] |= rng.integers(0, 3, size=shape[0]).astype(np.uint64)
+        want, where = np.unique(rows, axis=0, return_inverse=True)
+        got, which = _distinct_rows(rows)
+        assert np.array_equal(got, want) and np.array_equal(which, where.reshape(-1))

@@ -138,6 +138,10 @@ def decide_scores(
                 reasons[i] = r
             scored_by[no_profile] = "rules"
     tiers = model.tiers.assign(probability)
+    # per distinct tier, not per lead: a batch chunk holds a few tiers and hundreds of thousands of leads
+    tier_codes, tier_names = pd.factorize(tiers)
+    actions = np.asarray([model.tiers.actions[t] for t in tier_names], dtype=object)[tier_codes]
+    rule_version = model.fallback.table.version if model.fallback else "rules"
     return pd.DataFrame(
         {
             "lead_id": lead_ids.to_numpy(),
@@ -145,13 +149,10 @@ def decide_scores(
             "probability": probability,
             "score": np.rint(probability * 100).astype(int),
             "tier": tiers,
-            "action": [model.tiers.actions[t] for t in tiers],
-            "reasons": [_format_reasons(r) for r in reasons],
+            "action": actions,
+            "reasons": [_format_reasons(r) if r else "" for r in reasons],
             "scored_by": scored_by,
-            "model_version": [
-                model.version if s == "model" else model.fallback.table.version if model.fallback else "rules"
-                for s in scored_by
-            ],
+            "model_version": np.where(scored_by == "model", model.version, rule_version).astype(object),
         }
     )
 

@@ -285,12 +285,6 @@ def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
     return None
 
 
-def _expand(values: pd.Series, codes: IntArray) -> pd.Series:
-    """Values per row from values per distinct value; code -1 (missing) gives NA."""
-    padded = pd.concat([values, pd.Series([None], dtype=values.dtype)], ignore_index=True)
-    return padded.iloc[np.where(codes < 0, len(values), codes)].reset_index(drop=True)
-
-
 def _ingest_column(
     raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
 ) -> _Column:
@@ -321,20 +315,22 @@ def _ingest_column(
     # rejected values are quarantined with their rows; in the clean column they are simply missing
     good_index = present_index[~rejected]
     good = parsed[~rejected]
+    # row -> position of its distinct value among the good ones; -1 (missing or rejected) gives NA
+    good_of = np.full(n_unique + 1, -1, dtype=np.int64)
     if isinstance(dtype, pd.CategoricalDtype):
-        codes_u = np.full(n_unique, -1, dtype=np.int64)
-        codes_u[good_index] = dtype.categories.get_indexer(pd.Index(good.astype(str)))
-        values_u = pd.Series(pd.Categorical.from_codes(codes_u, dtype=dtype))
+        good_of[good_index] = dtype.categories.get_indexer(pd.Index(good.astype(str)))
+        values = pd.Series(pd.Categorical.from_codes(good_of[codes], dtype=dtype))
     else:
-        values_u = empty_column(spec, n_unique)
-        if len(good_index):
-            values_u.iloc[good_index] = good.astype(dtype).to_numpy()
+        good_of[good_index] = np.arange(len(good_index))
+        # one take per row from the parsed distinct values (code -1 looks up the last slot, -1)
+        values = pd.Series(good.astype(dtype).array.take(good_of[codes], allow_fill=True))
 
     problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]] = []
     for problem in found:
         _add_problem(problems, problem, present_index, n_unique, codes)
     if required:
-        missing_rows = np.flatnonzero((codes < 0) | missing_u[np.maximum(codes, 0)])
+        # code -1 (missing) looks up the appended True; a column with no value at all has no distinct values
+        missing_rows = np.flatnonzero(np.append(missing_u, True)[codes])
         messages = np.full(len(missing_rows), f"{spec.name}: required value is missing", dtype=object)
         problems.append(("missing_required", missing_rows, messages))
 
@@ -342,9 +338,9 @@ def _ingest_column(
     if spec.type is FieldType.CATEGORY and spec.values and len(present_index):
         changed = (parsed.astype("string") != present.astype("string")).to_numpy(dtype=bool, na_value=False)
         n_normalised = int(counts[present_index][changed].sum())
-    raw_empty = (codes < 0) | empty_u[np.maximum(codes, 0)]
+    raw_empty = np.append(empty_u, True)[codes]
     return _Column(
-        values=_expand(values_u, codes),
+        values=values,
         raw_empty=raw_empty,
         problems=problems,
         n_placeholders=int(counts[placeholder_u].sum()),

@@ -71,7 +71,10 @@ class CompiledScorer(GradientBoostedScorer):
         if len(X) == 0:  # lleaves splits rows among threads and fails on none
             return np.zeros(0, dtype=np.float64)
         n_jobs = max(1, min(self.n_threads_, len(X)))
-        return np.asarray(self.compiled_.predict(X, n_jobs=n_jobs), dtype=np.float64)
+        matrix = _feature_matrix(X, getattr(self.compiled_, "_pandas_categorical", None))
+        return np.asarray(
+            self.compiled_.predict(X if matrix is None else matrix, n_jobs=n_jobs), dtype=np.float64
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the compiled object holds native function pointers: pickle as the plain LightGBM scorer
@@ -80,6 +83,34 @@ class CompiledScorer(GradientBoostedScorer):
             if name.endswith("_") and name not in ("compiled_", "n_threads_"):
                 setattr(plain, name, value)
         return (_identity, (plain,))
+
+
+def _feature_matrix(X: pd.DataFrame, categories: Any) -> npt.NDArray[np.float64] | None:
+    """The float matrix lleaves builds from a frame, filled column by column without copying the frame.
+
+    As ``lleaves.data_processing.data_to_ndarray``: categorical columns become their codes on the training
+    categories (missing and unknown values NaN), other columns their float values. None (let lleaves
+    convert the frame itself) when a column is neither categorical nor float, or the categorical columns do
+    not pair up with the training categories.
+    """
+    categorical = [isinstance(X[name].dtype, pd.CategoricalDtype) for name in X.columns]
+    if categories is None or sum(categorical) != len(categories):
+        return None
+    matrix = np.empty((len(X), X.shape[1]), dtype=np.float64)
+    trained = iter(categories)
+    for j, (name, is_category) in enumerate(zip(X.columns, categorical, strict=True)):
+        column = X[name]
+        if is_category:
+            levels = list(next(trained))
+            if list(column.cat.categories) != levels:
+                column = column.cat.set_categories(levels)
+            codes = column.cat.codes.to_numpy()
+            matrix[:, j] = np.where(codes < 0, np.nan, codes)
+        elif column.dtype == np.float64:
+            matrix[:, j] = column.to_numpy()
+        else:
+            return None
+    return matrix
 
 
 def _identity(value: GradientBoostedScorer) -> GradientBoostedScorer:

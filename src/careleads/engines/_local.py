@@ -214,13 +214,16 @@ def decide_chunk(
 
     # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
     decided = decide_columns(leads, scored, now=options.decided_at or None)
-    out = scored.copy()
-    out["action"] = decided["action"].to_numpy()  # an override or consent rule may change the path
+    # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
+    columns = {name: scored[name].array for name in scored.columns}
+    columns["action"] = decided["action"].array  # an override or consent rule may change the path
     for name in decided.columns:
-        if name not in out.columns and name not in _QUEUE_FIELDS:
-            out[name] = decided[name].to_numpy()
-    order = [c for c in OUTPUT_TYPES if c in out.columns]
-    return out[order + [c for c in out.columns if c not in OUTPUT_TYPES]]
+        if name not in columns and name not in _QUEUE_FIELDS:
+            columns[name] = decided[name].array
+    order = [c for c in OUTPUT_TYPES if c in columns]
+    return pd.DataFrame(
+        {name: columns[name] for name in order + [c for c in columns if c not in OUTPUT_TYPES]}
+    )
 
 
 def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:

@@ -90,14 +90,21 @@ class FeatureSpec:
         )
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """``column.astype("string")``; a categorical column converts its few categories, then takes by code."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype("string")
+    categories = pd.Series(column.cat.categories).astype("string").array
+    values = categories.take(column.cat.codes.to_numpy(), allow_fill=True)
+    return pd.Series(values, index=column.index, name=column.name)
+
+
 def lead_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Creation-time features of each lead: inbound signals only, the cold-start case."""
     out = pd.DataFrame(index=leads.index)
     for name in spec.categorical:
         out[name] = (
-            leads[name].astype("string")
-            if name in leads
-            else pd.Series(pd.NA, index=leads.index, dtype="string")
+            _as_text(leads[name]) if name in leads else pd.Series(pd.NA, index=leads.index, dtype="string")
         )
     for name in spec.numeric:
         out[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64") if name in leads else np.nan

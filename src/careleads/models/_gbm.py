@@ -47,16 +47,32 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         for name in self.feature_names_in_:
             column = X[name] if name in X else pd.Series(np.nan, index=X.index)
             if name in self.categories_:
-                levels = self.categories_[name]
-                text = column.astype("string")
-                # levels unseen in training become missing explicitly (pandas 3.1 deprecates the implicit way)
-                out[name] = pd.Categorical(text.where(text.isin(levels)), categories=levels)
+                out[name] = _fixed_levels(column, self.categories_[name])
             else:
                 out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         return pd.DataFrame(out, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:  # noqa: ARG002
         return np.asarray(self.feature_names_in_, dtype=object)
+
+
+def _fixed_levels(column: pd.Series, levels: list[str]) -> pd.Categorical[str]:
+    """The column's values as text, as a categorical on `levels`; values outside them become missing.
+
+    Each distinct value is looked up once (a categorical column's own categories, else its factorized
+    values), then the codes are taken per row: the same result as matching every row's text.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        distinct = pd.Series(column.cat.categories).astype("string")
+    else:
+        codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+        distinct = pd.Series(uniques, dtype="string")
+    level_codes = pd.Index(levels, dtype="string").get_indexer(pd.Index(distinct))
+    # code -1 (missing) looks up the appended -1, so it stays missing
+    level_of = np.append(level_codes, -1).astype(np.int64)
+    fixed: pd.Categorical[str] = pd.Categorical.from_codes(level_of[codes], categories=pd.Index(levels))
+    return fixed
 
 
 DEFAULT_PARAMS: Mapping[str, Any] = {

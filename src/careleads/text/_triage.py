@@ -415,7 +415,13 @@ _CONTRACTIONS = tuple(
     (re.compile(r"\b(?:" + "|".join(phrases) + r")\b"), replacement)
     for phrases, replacement in CONTRACTION_PHRASES
 )
+# Any phrase of any fold: when none occurs, every substitution below leaves the text as it is, so they are
+# skipped (most texts hold no contraction).
+_ANY_CONTRACTION = re.compile(
+    r"\b(?:" + "|".join(phrase for phrases, _ in CONTRACTION_PHRASES for phrase in phrases) + r")\b"
+)
 _ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")
+_SEPARATORS = re.compile(r"[-_/]")
 _REPEATS = re.compile(r"([a-z])\1{2,}")  # "sooooo" -> "so"
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
 
@@ -470,10 +476,11 @@ def _normalise(text: str) -> list[str]:
     """Lower-cased, accent-free, contraction-folded, typo-corrected tokens (punctuation kept)."""
     lowered = text.lower().translate(_ACCENTS).replace("’", "'").replace("'", "")
     lowered = _REPEATS.sub(r"\1", lowered)
-    lowered = re.sub(r"[-_/]", " ", lowered)
+    lowered = _SEPARATORS.sub(" ", lowered)
     lowered = " ".join(_TOKEN.findall(lowered))
-    for pattern, replacement in _CONTRACTIONS:
-        lowered = pattern.sub(replacement, lowered)
+    if _ANY_CONTRACTION.search(lowered) is not None:
+        for pattern, replacement in _CONTRACTIONS:
+            lowered = pattern.sub(replacement, lowered)
     return [_correct(token) for token in lowered.split()]
 
 

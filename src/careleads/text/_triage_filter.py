@@ -368,9 +368,24 @@ class TriageFilter:
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
             per_text = np.bitwise_or.reduceat(table[codes[keep]], starts, axis=0)
             # texts share few combinations of required words: test each distinct one
-            combinations, which = np.unique(per_text, axis=0, return_inverse=True)
+            combinations, which = _distinct_rows(per_text)
             ok = np.zeros(len(combinations), dtype=bool)
             for required in self._required:
                 ok |= np.all((combinations & required) == required, axis=1)
-            held[owners[starts[ok[which.reshape(-1)]]]] = True
+            held[owners[starts[ok[which]]]] = True
         return np.asarray(may & held, dtype=bool)
+
+
+def _distinct_rows(rows: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """The distinct rows of a 2-D array and each row's index among them (``np.unique(axis=0)``'s answer).
+
+    ``np.unique(rows, axis=0)`` sorts the rows as opaque records, which is slow; here each column is
+    numbered by its distinct values and the numbers are combined column by column into one integer key,
+    renumbered after each column so that it stays below the row count (no overflow, no collision).
+    """
+    key = np.zeros(len(rows), dtype=np.int64)
+    for k in range(rows.shape[1]):
+        values, codes = np.unique(rows[:, k], return_inverse=True)
+        _, key = np.unique(key * len(values) + codes.reshape(-1), return_inverse=True)
+    _, first, which = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
+    return rows[first], np.asarray(which.reshape(-1), dtype=np.intp)
