@@ -136,8 +136,8 @@ class Settings(BaseSettings):
     )
     analytics_background: bool = Field(
         default=True,
-        description="Write a full analytics buffer from a background thread (off: inside the request that "
-        "fills it).",
+        description="Write full analytics buffers in a separate writer process (off: inside the request that "
+        "fills one).",
     )
     auto_upgrade: bool = Field(
         default=True,

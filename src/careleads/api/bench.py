@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -52,6 +53,9 @@ def _payloads(n: int, seed: int) -> list[dict[str, Any]]:
         lead["lead_id"] = f"BENCH-{run}-{i}"
         out.append(lead)
     return out
+
+
+_CONNECTIONS = 16
 
 
 class _Connection:
@@ -95,7 +99,10 @@ async def _drive(
     """Open-loop load: request i is sent at ``i / rate`` s, on an idle keep-alive connection or a new one.
 
     The client is a plain asyncio HTTP/1.1 client with the requests serialised beforehand, so that on a
-    small machine the load generator takes as little CPU as possible from the server it measures (like wrk).
+    small machine the load generator takes as little CPU as possible from the server it measures. Like wrk,
+    it opens its connections first (``_CONNECTIONS``) and uses them in turn (the one idle longest first), so
+    that with several server processes each gets its share of the requests (reusing the most recent
+    connection sent nearly everything to one process).
     """
     from urllib.parse import urlsplit
 
@@ -107,7 +114,9 @@ async def _drive(
     statuses: dict[str, int] = {}
     skipped = 0
     in_flight = 0
-    idle: list[_Connection] = []
+    idle: collections.deque[_Connection] = collections.deque()
+    for _ in range(min(_CONNECTIONS, max_in_flight)):
+        idle.append(_Connection(*await asyncio.open_connection(host, port)))
 
     async def one(data: bytes) -> None:
         nonlocal in_flight
@@ -116,7 +125,7 @@ async def _drive(
         connection: _Connection | None = None
         try:
             while idle and connection is None:
-                connection = idle.pop()
+                connection = idle.popleft()
                 if connection.reader.at_eof():  # closed by the server while idle (keep-alive timeout)
                     connection.writer.close()
                     connection = None

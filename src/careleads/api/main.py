@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # start-up out of the collector's reach: a full collection of the ~300k objects of the libraries and
         # the model takes about 0.2 s, and one landing inside a request would set the tail latency.
         ctx.scorer.model()
+        ctx.analytics.start()  # the writer process imports its libraries now, not at the first flush
         gc.collect()
         gc.freeze()
         if settings.webhook_url and settings.webhook_secret:

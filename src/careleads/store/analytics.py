@@ -3,16 +3,20 @@
 Rows are keyed by the lead's pseudonym (never its external id, name or contact details) and hold the
 model's features as of the scoring moment plus what the scorer returned. Rows are buffered in memory and
 written as one part file per flush, so a request does not pay for a file write; features are built at flush
-time for the whole buffer at once, through the same feature code as training. A full buffer is written by
-a background thread (``background=True``, the service's choice), so no request waits for it.
+time for the whole buffer at once, through the same feature code as training. With ``background=True`` (the
+service's choice) a full buffer is handed to a writer process by a background thread: building the features
+and the Parquet file takes a few tens of milliseconds of CPU, and in the service's own process that time
+held the GIL while requests waited (it set the tail latency).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +27,7 @@ import pandas as pd
 from careleads.features import FeatureSpec, build_features
 from careleads.types import PathLikeStr
 
-__all__ = ["AnalyticsRow", "AnalyticsWriter"]
+__all__ = ["AnalyticsRow", "AnalyticsWriter", "write_part"]
 
 _PART_GLOB = "scores/part-*.parquet"
 logger = logging.getLogger(__name__)
@@ -38,6 +42,40 @@ class AnalyticsRow:
     events: list[dict[str, Any]]
     as_of: datetime
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _ready() -> bool:
+    return True
+
+
+def write_part(folder: Path, spec: FeatureSpec, rows: list[AnalyticsRow]) -> Path:
+    """Build the features of `rows` and write them with the outputs as one Parquet part (file then rename)."""
+    frame = _frame(spec, rows)
+    target = folder / "scores"
+    target.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def _frame(spec: FeatureSpec, rows: list[AnalyticsRow]) -> pd.DataFrame:
+    key = spec.key
+    leads = pd.DataFrame([{**r.lead_fields, key: f"row{i}"} for i, r in enumerate(rows)])
+    leads[spec.time_column] = pd.to_datetime(leads[spec.time_column])
+    events = pd.DataFrame(
+        [{**e, "lead_id": f"row{i}"} for i, r in enumerate(rows) for e in r.events],
+        columns=["lead_id", "occurred_at", "event_type", "page"],
+    )
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"])
+    as_of = pd.Series(pd.to_datetime([r.as_of for r in rows]), index=leads.index)
+    X = build_features(leads, events, as_of, spec)
+    X.columns = [f"x_{c}" for c in X.columns]
+    head = pd.DataFrame({"lead_key": [r.lead_key for r in rows], "as_of": as_of.to_numpy()})
+    outputs = pd.DataFrame([r.outputs for r in rows])
+    return pd.concat([head, X.reset_index(drop=True), outputs.reset_index(drop=True)], axis=1)
 
 
 class AnalyticsWriter:
@@ -64,11 +102,13 @@ class AnalyticsWriter:
         self._lock = threading.Lock()  # guards the buffer
         self._write_lock = threading.Lock()  # one writer of part files at a time; erasure waits for it
         self._flusher: threading.Thread | None = None
+        self._writer: ProcessPoolExecutor | None = None
 
     def add(self, rows: Iterable[AnalyticsRow]) -> None:
         """Buffer rows (after their transaction committed); a full buffer is written as a part file.
 
-        With ``background=True`` the part is written by a background thread and this returns at once.
+        With ``background=True`` this returns at once: a background thread hands the rows to the writer
+        process.
         """
         with self._lock:
             self._buffer.extend(rows)
@@ -95,43 +135,27 @@ class AnalyticsWriter:
                 rows, self._buffer = self._buffer, []
             if not rows:
                 return None
-            frame = self._frame(rows)
-            target = self.folder / "scores"
-            target.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-            tmp = path.with_suffix(".tmp")
-            frame.to_parquet(tmp, index=False)
-            tmp.replace(path)
-            return path
+            if not self.background:
+                return write_part(self.folder, self.spec, rows)
+            if self._writer is None:
+                self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            return self._writer.submit(write_part, self.folder, self.spec, rows).result()
+
+    def start(self) -> None:
+        """Start the writer process now (it imports pandas and the feature code), not at the first flush."""
+        if self.background and self._writer is None:
+            self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._writer.submit(_ready)
 
     def close(self) -> None:
-        """Wait for a background write, then write what is still buffered (at shutdown)."""
+        """Wait for a background write, write what is still buffered and stop the writer (at shutdown)."""
         flusher = self._flusher
         if flusher is not None:
             flusher.join()
         self.flush()
-
-    def _frame(self, rows: list[AnalyticsRow]) -> pd.DataFrame:
-        key = self.spec.key
-        leads = pd.DataFrame([{**r.lead_fields, key: f"row{i}"} for i, r in enumerate(rows)])
-        leads[self.spec.time_column] = pd.to_datetime(leads[self.spec.time_column])
-        events = pd.DataFrame(
-            [{**e, "lead_id": f"row{i}"} for i, r in enumerate(rows) for e in r.events],
-            columns=["lead_id", "occurred_at", "event_type", "page"],
-        )
-        events["occurred_at"] = pd.to_datetime(events["occurred_at"])
-        as_of = pd.Series(pd.to_datetime([r.as_of for r in rows]), index=leads.index)
-        X = build_features(leads, events, as_of, self.spec)
-        X.columns = [f"x_{c}" for c in X.columns]
-        head = pd.DataFrame(
-            {
-                "lead_key": [r.lead_key for r in rows],
-                "as_of": as_of.to_numpy(),
-            }
-        )
-        outputs = pd.DataFrame([r.outputs for r in rows])
-        return pd.concat([head, X.reset_index(drop=True), outputs.reset_index(drop=True)], axis=1)
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
 
     def files(self) -> list[Path]:
         """The part files written so far."""
