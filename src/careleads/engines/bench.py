@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 SEED = 9
 
@@ -197,29 +198,23 @@ def latency(model_path: str, input_path: str, n: int = 2_000) -> dict[str, Any]:
     raw = next(pq.ParquetFile(input_path).iter_batches(batch_size=n)).to_pandas()
     clean = ingest_table(raw, load_dictionary(), "leads").clean
     leads = [{str(k): v for k, v in row.items()} for row in clean.to_dict("records")]
-    for lead in leads[:50]:
-        score_one(model, lead)
-    times = []
-    for lead in leads:
-        start = time.perf_counter()
-        score_one(model, lead)
-        times.append(time.perf_counter() - start)
-    ms = np.asarray(times) * 1000
-    for lead in leads[:50]:
-        score_record(model, lead)
-    fast = []
-    for lead in leads:
-        start = time.perf_counter()
-        score_record(model, lead)
-        fast.append(time.perf_counter() - start)
-    fast_ms = np.asarray(fast) * 1000
-    plain = []
-    for lead in leads[:500]:
-        frame = pd.DataFrame([lead])
-        start = time.perf_counter()
-        score_leads(model, frame, n_reasons=0)
-        plain.append(time.perf_counter() - start)
-    no_reasons = np.asarray(plain) * 1000
+
+    def timed(call: Any, items: list[dict[str, Any]], warm: int = 50) -> npt.NDArray[np.float64]:
+        """Milliseconds per call, after `warm` calls that are not counted."""
+        for item in items[:warm]:
+            call(item)
+        out = []
+        for item in items:
+            begin = time.perf_counter()
+            call(item)
+            out.append(time.perf_counter() - begin)
+        return np.asarray(out, dtype=np.float64) * 1000
+
+    ms = timed(lambda lead: score_one(model, lead), leads)
+    fast_ms = timed(lambda lead: score_record(model, lead), leads)
+    no_reasons = timed(
+        lambda lead: score_leads(model, pd.DataFrame([lead]), n_reasons=0), leads[:500], warm=0
+    )
     return {
         "calls": len(ms),
         "record_p50_ms": round(float(np.percentile(fast_ms, 50)), 3),
