@@ -89,6 +89,9 @@ class AnalyticsWriter:
         Which features to build from the lead fields and events.
     flush_rows : int
         Rows buffered before a part file is written.
+    background : bool
+        Write full buffers in a writer process (started by :meth:`start` or at the first flush), handed over
+        by a background thread, so that the caller never waits for a part file; :meth:`close` stops it.
     """
 
     def __init__(
