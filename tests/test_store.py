@@ -214,6 +214,7 @@ def test_identifier_constants_cover_the_lead() -> None:
 def test_analytics_written_in_the_background_lose_nothing_and_can_be_erased(tmp_path: Path) -> None:
     store = Store(make_settings(tmp_path, "sqlite", analytics_flush_rows=2))
     store.ctx.analytics.background = True
+    store.ctx.analytics.start()  # the writer process is up (and has imported its libraries) on return
     keys = []
     for i in range(7):
         with session_scope(store.sessions) as session:

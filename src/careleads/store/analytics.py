@@ -45,6 +45,8 @@ class AnalyticsRow:
 
 
 def _ready() -> bool:
+    from careleads.features import build_features  # noqa: F401 - what a part needs, imported up front
+
     return True
 
 
@@ -145,10 +147,11 @@ class AnalyticsWriter:
             return self._writer.submit(write_part, self.folder, self.spec, rows).result()
 
     def start(self) -> None:
-        """Start the writer process now (it imports pandas and the feature code), not at the first flush."""
+        """Start the writer process now and wait until it has imported pandas and the feature code (a second
+        or two of CPU that would otherwise compete with the first requests)."""
         if self.background and self._writer is None:
             self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            self._writer.submit(_ready)
+            self._writer.submit(_ready).result()
 
     def close(self) -> None:
         """Wait for a background write, write what is still buffered and stop the writer (at shutdown)."""
