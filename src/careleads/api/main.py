@@ -27,8 +27,8 @@ from careleads.errors import CareleadsError, ConfigError, InputError, NotFoundEr
 from careleads.settings import Settings, get_settings
 from careleads.store import has_tables, make_engine, make_sessionmaker, session_scope, upgrade
 from careleads.store.context import ServiceContext
-from careleads.store.leads import LeadErasedError, LeadValidationError, utcnow
-from careleads.store.outbox import deliver_outbox
+from careleads.store.leads import LeadErasedError, LeadValidationError
+from careleads.store.outbox import deliver_configured
 
 __all__ = ["create_app"]
 
@@ -120,16 +120,7 @@ def _delivery_loop(stop: threading.Event, factory: sessionmaker[Session], ctx: S
     while not stop.wait(settings.webhook_poll_seconds):
         try:
             with session_scope(factory) as session:
-                report = deliver_outbox(
-                    session,
-                    url=settings.webhook_url,
-                    secret=settings.webhook_secret,
-                    max_attempts=settings.webhook_max_attempts,
-                    now=utcnow(),
-                    backoff_seconds=settings.webhook_backoff_seconds,
-                    timeout_seconds=settings.webhook_timeout_seconds,
-                    mapping=ctx.mapping,
-                )
+                report = deliver_configured(session, settings, ctx.mapping)
             if report.n_attempted:
                 log.info("outbox: %s", report.to_dict())
         except CareleadsError as exc:

@@ -232,8 +232,7 @@ def register(app: typer.Typer) -> None:
 
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store.leads import utcnow
-        from careleads.store.outbox import deliver_outbox, load_field_mapping
+        from careleads.store.outbox import deliver_configured, load_field_mapping
 
         try:
             settings = get_settings()
@@ -241,16 +240,7 @@ def register(app: typer.Typer) -> None:
             with _store() as factory:
                 while True:
                     with session_scope(factory) as session:
-                        report = deliver_outbox(
-                            session,
-                            url=settings.webhook_url,
-                            secret=settings.webhook_secret,
-                            max_attempts=settings.webhook_max_attempts,
-                            now=utcnow(),
-                            backoff_seconds=settings.webhook_backoff_seconds,
-                            timeout_seconds=settings.webhook_timeout_seconds,
-                            mapping=mapping,
-                        )
+                        report = deliver_configured(session, settings, mapping)
                     out.print(json.dumps(report.to_dict()))
                     if not loop:
                         break

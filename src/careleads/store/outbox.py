@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.errors import ConfigError, InputError
+from careleads.settings import Settings
 from careleads.store._engine import insert_row
 from careleads.store._models import Lead, OutboxRecord, ScoreEntry
 from careleads.types import PathLikeStr
@@ -228,6 +229,22 @@ class DeliveryReport:
             "n_failed": self.n_failed,
             "n_dead": self.n_dead,
         }
+
+
+def deliver_configured(
+    session: Session, settings: Settings, mapping: FieldMapping | None = None
+) -> DeliveryReport:
+    """:func:`deliver_outbox` now, to the webhook of `settings` (URL, secret, attempts, backoff, timeout)."""
+    return deliver_outbox(
+        session,
+        url=settings.webhook_url,
+        secret=settings.webhook_secret,
+        max_attempts=settings.webhook_max_attempts,
+        now=datetime.now(UTC).replace(tzinfo=None),
+        backoff_seconds=settings.webhook_backoff_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        mapping=mapping,
+    )
 
 
 def deliver_outbox(

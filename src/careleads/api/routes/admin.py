@@ -25,8 +25,7 @@ from careleads.api.schemas import (
 )
 from careleads.store._models import OutboxRecord, User
 from careleads.store.audit import append_audit
-from careleads.store.leads import utcnow
-from careleads.store.outbox import deliver_outbox, export_outbox_csv
+from careleads.store.outbox import deliver_configured, export_outbox_csv
 from careleads.store.users import create_token, create_user, list_users
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -116,16 +115,7 @@ def read_outbox(
 def post_deliver(session: SessionDep, ctx: ContextDep, _user: AdminUser) -> DeliveryPublic:
     """Deliver the due write-back records to the configured webhook now (the worker does this on its own)."""
     settings = ctx.settings
-    report = deliver_outbox(
-        session,
-        url=settings.webhook_url,
-        secret=settings.webhook_secret,
-        max_attempts=settings.webhook_max_attempts,
-        now=utcnow(),
-        backoff_seconds=settings.webhook_backoff_seconds,
-        timeout_seconds=settings.webhook_timeout_seconds,
-        mapping=ctx.mapping,
-    )
+    report = deliver_configured(session, settings, ctx.mapping)
     return DeliveryPublic(**report.to_dict())
 
 
