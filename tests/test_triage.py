@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from careleads.synth import generate
@@ -19,6 +20,7 @@ from careleads.text._triage import (
     _normalise,
     _osa_distance,
 )
+from careleads.text._triage_batch import lexicon_matches, normalised_texts
 from careleads.text._triage_filter import TriageFilter, required_atoms
 
 # What a triage nurse would want to see at once: current urgent symptoms, in the many ways people write.
@@ -273,3 +275,31 @@ def test_distinct_rows_equal_numpy_unique_rows() -> None:
         want, where = np.unique(rows, axis=0, return_inverse=True)
         got, which = _distinct_rows(rows)
         assert np.array_equal(got, want) and np.array_equal(which, where.reshape(-1))
+
+
+def test_column_wise_normalisation_equals_the_detectors() -> None:
+    texts = [t for t in _batch_texts() if t is not None]
+    texts += ["\nhello", "a,,b", "can\nnot breathe", "x\t\ty", "  ", "", "'''", "a--b//c__d", "I m ok"]
+    texts += [
+        "Can't   breathe!!!",
+        "don t",
+        "( chest ) pain",
+        "\r\nchest pain\r\n",
+        "cannot.breathe",
+        "pain\x1cin",
+    ]
+    assert normalised_texts(texts) == [" ".join(_normalise(t)) for t in texts]
+    detector = ClinicalTriageDetector()
+    joined = normalised_texts(texts)
+    found = lexicon_matches(joined, detector._any.pattern)
+    assert found is not None and found.tolist() == [detector._any.search(j) is not None for j in joined]
+    assert lexicon_matches(joined, r"(?=chest)\w+") is None  # RE2 has no look-around: the caller falls back
+
+
+def test_triggered_many_on_an_arrow_column() -> None:
+    texts = _batch_texts()
+    detector = ClinicalTriageDetector()
+    want = [detector.detect(t).triggered for t in texts]
+    assert detector.triggered_many(pa.array(texts)).tolist() == want
+    assert detector.triggered_many(pa.chunked_array([texts[:100], texts[100:]])).tolist() == want
+    assert detector.triggered_many(pa.array(texts[:10])).tolist() == want[:10]  # below the batch size

@@ -125,7 +125,7 @@ def decide_scores(
     own features (new leads, returning leads, partnerships).
     """
     probability = model.predict_proba(X)
-    reasons = model.reasons(X, top=n_reasons) if n_reasons else [[] for _ in range(len(X))]
+    reasons = model.reasons(X, top=n_reasons) if n_reasons else None
     scored_by = np.full(len(X), "model", dtype=object)
     if do_not_profile is not None and model.fallback is not None:
         no_profile = do_not_profile.astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -133,9 +133,10 @@ def decide_scores(
             # "do not profile": no model score; the rule baseline routes the lead, and the record says so
             rows = X.loc[no_profile]
             probability[no_profile] = model.fallback.predict_proba(rows)[:, 1]
-            rule_reasons = model.fallback.reasons(rows, top=n_reasons)
-            for i, r in zip(np.flatnonzero(no_profile), rule_reasons, strict=True):
-                reasons[i] = r
+            if reasons is not None:
+                rule_reasons = model.fallback.reasons(rows, top=n_reasons)
+                for i, r in zip(np.flatnonzero(no_profile), rule_reasons, strict=True):
+                    reasons[i] = r
             scored_by[no_profile] = "rules"
     tiers = model.tiers.assign(probability)
     # per distinct tier, not per lead: a batch chunk holds a few tiers and hundreds of thousands of leads
@@ -150,7 +151,11 @@ def decide_scores(
             "score": np.rint(probability * 100).astype(int),
             "tier": tiers,
             "action": actions,
-            "reasons": [_format_reasons(r) if r else "" for r in reasons],
+            "reasons": (
+                [_format_reasons(r) if r else "" for r in reasons]
+                if reasons is not None
+                else np.full(len(X), "", dtype=object)
+            ),
             "scored_by": scored_by,
             "model_version": np.where(scored_by == "model", model.version, rule_version).astype(object),
         }

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from careleads.decisions._routing import Routing, load_routing, parse_yaml, read_yaml_text
 from careleads.errors import ConfigError
@@ -112,6 +113,11 @@ def _urgent_column(column: pd.Series) -> BoolArray:
     """
     from careleads.text._triage import _DEFAULT
 
+    if isinstance(column.dtype, pd.StringDtype) or isinstance(column.dtype, pd.ArrowDtype):
+        array = pa.array(column.array)
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            # text read from a file: checked as an Arrow column (blank text never triggers the detector)
+            return _DEFAULT.triggered_many(array)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     texts = [None if is_missing_value(v) else str(v) for v in uniques]
     verdicts = np.append(_DEFAULT.triggered_many(texts), False)

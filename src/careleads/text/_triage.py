@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from careleads.text._triage_filter import TriageFilter
@@ -183,6 +184,8 @@ _PSEUDO_NEGATIONS = (
     "no one",
     "not normal",
 )
+_PSEUDO = re.compile(r"\b(?:" + "|".join(_PSEUDO_NEGATIONS) + r")\b")
+_NEGATION_PHRASE = re.compile(r"\b(?:" + "|".join(_PRE_NEGATION_PHRASES) + r")\b")
 # "I've never had chest pain like this": "never" with a comparison is not a negation.
 _NEVER_COMPARISON = re.compile(
     r"\b(?:like (?:this|that|it)|this (?:bad|badly|strong)|so (?:bad|badly)|before)\b"
@@ -547,13 +550,23 @@ class ClinicalTriageDetector:
         joined = " ".join(tokens)
         if self._any.search(joined) is None:  # no pattern matches anywhere: nothing to check in clauses
             return _NOT_TRIGGERED
+        return self._check(tokens, joined)
+
+    def _check(self, tokens: list[str], joined: str, present: Sequence[bool] | None = None) -> TriageResult:
+        """The clause checks of every lexicon match in normalised tokens (`joined`: them joined by spaces).
+
+        `present`, when known, says which categories (in lexicon order) match somewhere in `joined`; the
+        others are not searched.
+        """
         # Token index of every character offset, to map regex matches back onto tokens.
         starts: list[int] = []
         offset = 0
         for token in tokens:
             starts.append(offset)
             offset += len(token) + 1
-        for category, pattern in self._patterns:
+        for k, (category, pattern) in enumerate(self._patterns):
+            if present is not None and not present[k]:
+                continue
             for match in pattern.finditer(joined):
                 first = _token_at(starts, match.start())
                 last = _token_at(starts, match.end() - 1)
@@ -571,27 +584,64 @@ class ClinicalTriageDetector:
         if len(values) < _BATCH_MIN:
             return [self.detect(text) for text in values]
         results = [_NOT_TRIGGERED] * len(values)
-        done: dict[str, TriageResult] = {}
-        for i in np.flatnonzero(self.candidates(values)).tolist():
-            text = values[i]
-            assert text is not None  # candidates are texts
-            found = done.get(text)
-            if found is None:
-                found = done[text] = self.detect(text)
-            results[i] = found
+        rows = np.flatnonzero(self.candidates(values))
+        distinct = list(dict.fromkeys(values[i] for i in rows.tolist()))
+        found = dict(zip(distinct, self._detect_distinct(distinct), strict=True))  # type: ignore[arg-type]
+        for i in rows.tolist():
+            results[i] = found[values[i]]
         return results
 
-    def triggered_many(self, texts: Sequence[str | None]) -> npt.NDArray[np.bool_]:
-        """``detect(text).triggered`` for each text, as a boolean array (see :meth:`detect_many`)."""
-        return np.array([r.triggered for r in self.detect_many(texts)], dtype=bool)
+    def triggered_many(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
+        """``detect(text).triggered`` for each text, as a boolean array (see :meth:`detect_many`).
 
-    def candidates(self, texts: Sequence[str | None]) -> npt.NDArray[np.bool_]:
+        `texts` may be an Arrow string array (a lead column): it is then checked without turning every
+        text into a Python object.
+        """
+        if not isinstance(texts, pa.Array | pa.ChunkedArray):
+            return np.array([r.triggered for r in self.detect_many(texts)], dtype=bool)
+        array = texts.cast(pa.large_string())
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if len(array) < _BATCH_MIN:
+            return np.array([self.detect(t).triggered for t in array.to_pylist()], dtype=bool)
+        out = np.zeros(len(array), dtype=bool)
+        rows = np.flatnonzero(self.candidates(array))
+        if len(rows):
+            encoded = array.take(pa.array(rows)).dictionary_encode()
+            verdicts = [r.triggered for r in self._detect_distinct(encoded.dictionary.to_pylist())]
+            out[rows] = np.asarray(verdicts, dtype=bool)[np.asarray(encoded.indices, dtype=np.intp)]
+        return out
+
+    def candidates(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
         """True for each text that may trigger (a superset of the triggering texts, computed column-wise)."""
         if self._filter is None:
             from careleads.text._triage_filter import TriageFilter
 
             self._filter = TriageFilter(self._sources)
         return self._filter.candidates(texts)
+
+    def _detect_distinct(self, texts: list[str]) -> list[TriageResult]:
+        """:meth:`detect` on each of many texts (not None): normalised column-wise, lexicon found by RE2."""
+        from careleads.text._triage_batch import lexicon_matches, normalised_texts
+
+        joined = normalised_texts(texts)
+        matches = lexicon_matches(joined, self._any.pattern)
+        if matches is None:  # RE2 cannot read a pattern: search with Python
+            matches = np.array([self._any.search(line) is not None for line in joined], dtype=bool)
+        matches &= np.array([bool(text.strip()) for text in texts], dtype=bool)
+        rows = np.flatnonzero(matches).tolist()
+        lines = [joined[i] for i in rows]
+        # which categories occur in each matching text (a column per category), so that the clause checks
+        # search only those; None where RE2 cannot read a category's pattern (then every one is searched)
+        found = [lexicon_matches(lines, pattern.pattern) for _, pattern in self._patterns]
+        present = None
+        if all(f is not None for f in found):
+            present = np.column_stack([f for f in found if f is not None])
+        results = [_NOT_TRIGGERED] * len(texts)
+        for j, i in enumerate(rows):
+            line = joined[i]
+            results[i] = self._check(line.split(" "), line, None if present is None else present[j].tolist())
+        return results
 
     def _affirmed(self, tokens: list[str], first: int, last: int) -> bool:
         # The clause around the match: back and forward to the nearest boundary.
@@ -633,9 +683,9 @@ def _token_at(starts: list[int], offset: int) -> int:
 def _negated_before(window: list[str], clause_before: list[str], clause_after: str) -> bool:
     text = " ".join(window)
     clause_text = " ".join(clause_before)
-    for pseudo in _PSEUDO_NEGATIONS:
-        if re.search(r"\b" + pseudo + r"\b", text):
-            text = re.sub(r"\b" + pseudo + r"\b", " ", text)
+    # One pass for every pseudo-negation: they cannot overlap one another (no one ends with words another
+    # starts with), and a removal leaves two spaces where each pattern has one, so none can appear anew.
+    text = _PSEUDO.sub(" ", text)
     words = text.split()
     for word in words:
         if word in _PRE_NEGATIONS:
@@ -644,7 +694,7 @@ def _negated_before(window: list[str], clause_before: list[str], clause_after: s
             if word == "never" and _NEVER_COMPARISON.search(clause_after):
                 continue
             return True
-    return any(re.search(r"\b" + phrase + r"\b", text) for phrase in _PRE_NEGATION_PHRASES)
+    return _NEGATION_PHRASE.search(text) is not None
 
 
 _DEFAULT = ClinicalTriageDetector()

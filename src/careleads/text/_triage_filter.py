@@ -334,19 +334,22 @@ class TriageFilter:
             self._piece_bits[piece] = bits
         return bits
 
-    def candidates(self, texts: Sequence[str | None]) -> npt.NDArray[np.bool_]:
+    def candidates(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
         """True for every text that may trigger the detector.
 
         Parameters
         ----------
-        texts : sequence of str or None
+        texts : sequence of str or None, or an Arrow string array
             The texts; None never triggers.
 
         Returns
         -------
         ndarray of bool
         """
-        array = pa.array(texts, type=pa.large_string())
+        if isinstance(texts, pa.Array):
+            array = texts.cast(pa.large_string())
+        else:
+            array = pa.array(texts, type=pa.large_string())
         may = np.asarray(pc.is_valid(array), dtype=bool)
         if not self.usable or not len(texts):
             return may
