@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from careleads._columns import text_by_code
 from careleads.features import FeatureSpec, build_features
 from careleads.models._lead_model import LeadModel
 
@@ -141,23 +142,24 @@ def decide_scores(
     tiers = model.tiers.assign(probability)
     # per distinct tier, not per lead: a batch chunk holds a few tiers and hundreds of thousands of leads
     tier_codes, tier_names = pd.factorize(tiers)
-    actions = np.asarray([model.tiers.actions[t] for t in tier_names], dtype=object)[tier_codes]
+    actions = [model.tiers.actions[t] for t in tier_names]
     rule_version = model.fallback.table.version if model.fallback else "rules"
+    by_rules = (scored_by == "rules").astype(np.int64)  # code 0: the model scored, 1: the rules did
     return pd.DataFrame(
         {
             "lead_id": lead_ids.to_numpy(),
             "as_of": pd.to_datetime(as_of).to_numpy(),
             "probability": probability,
             "score": np.rint(probability * 100).astype(int),
-            "tier": tiers,
-            "action": actions,
+            "tier": text_by_code(list(tier_names), tier_codes),
+            "action": text_by_code(actions, tier_codes),
             "reasons": (
                 [_format_reasons(r) if r else "" for r in reasons]
                 if reasons is not None
-                else np.full(len(X), "", dtype=object)
+                else text_by_code([""], np.zeros(len(X), dtype=np.int64))
             ),
-            "scored_by": scored_by,
-            "model_version": np.where(scored_by == "model", model.version, rule_version).astype(object),
+            "scored_by": text_by_code(["model", "rules"], by_rules),
+            "model_version": text_by_code([model.version, rule_version], by_rules),
         }
     )
 

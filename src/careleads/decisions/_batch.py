@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
+from careleads._columns import text_by_code, text_column
 from careleads.decisions._engine import _align, _configuration, _flag, _present, _values
 from careleads.decisions._overrides import HardRules, RuleInput, UrgentDetector
 from careleads.decisions._routing import RouteSpec, Routing
@@ -198,7 +198,7 @@ def decide_columns(
             ";".join(r.name for j, r in enumerate(ordered) if int(code) >> j & 1)
             for code in distinct_patterns.tolist()
         ]
-        overrides: pd.Series | list[str] = _text_by_code(names_by_pattern, pattern_index.reshape(-1))
+        overrides: pd.Series | list[str] = text_by_code(names_by_pattern, pattern_index.reshape(-1))
     else:
         overrides = [""] * n
 
@@ -227,34 +227,23 @@ def decide_columns(
 
     route_names = [s.name for s in specs]
     columns: dict[str, Any] = {
-        "action": actions.tolist(),
+        "action": text_column(actions),
         "review_required": review.tolist(),
-        "notes": notes.tolist(),
-        "rules_version": _text_by_code([hard_rules.label], np.zeros(n, dtype=np.int64)),
-        "routing_version": _text_by_code([routing.label], np.zeros(n, dtype=np.int64)),
+        "notes": text_column(notes),
+        "rules_version": text_by_code([hard_rules.label], np.zeros(n, dtype=np.int64)),
+        "routing_version": text_by_code([routing.label], np.zeros(n, dtype=np.int64)),
         "overrides": overrides,
-        "route_name": _text_by_code(route_names, codes),
-        "route_kind": _text_by_code([s.kind for s in specs], codes),
-        "route_queue": _text_by_code([s.queue for s in specs], codes),
-        "route_call_script": _text_by_code([s.call_script for s in specs], codes),
-        "route_intake_form": _text_by_code([s.intake_form for s in specs], codes),
+        "route_name": text_by_code(route_names, codes),
+        "route_kind": text_by_code([s.kind for s in specs], codes),
+        "route_queue": text_by_code([s.queue for s in specs], codes),
+        "route_call_script": text_by_code([s.call_script for s in specs], codes),
+        "route_intake_form": text_by_code([s.intake_form for s in specs], codes),
         "route_sla_hours": _per_route(specs, [s.sla_hours for s in specs])[codes].tolist(),
-        "route_sla_due": _text_by_code([d.isoformat() if d is not None else None for d in due], codes),
-        "route_nurture_track": tracks.tolist(),
-        "route_channels": _text_by_code(joined, inverse.reshape(-1)),
+        "route_sla_due": text_by_code([d.isoformat() if d is not None else None for d in due], codes),
+        "route_nurture_track": text_column(tracks),
+        "route_channels": text_by_code(joined, inverse.reshape(-1)),
     }
     return pd.DataFrame(columns)
-
-
-def _text_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:
-    """``pd.Series([values[c] for c in codes])`` (text, None missing), built by an Arrow take, not per row."""
-    taken = pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-    if _TEXT_DTYPE == np.dtype(object):  # pandas before 3 keeps text as Python objects
-        return pd.Series(taken.to_pandas(), dtype=object)
-    return pd.Series(taken.to_pandas(types_mapper={pa.large_string(): _TEXT_DTYPE}.get))
-
-
-_TEXT_DTYPE = pd.Series(["text"]).dtype  # what pandas makes of a list of text (the column type to match)
 
 
 def _join_notes(parts: list[npt.NDArray[Any]], n: int) -> npt.NDArray[Any]:
