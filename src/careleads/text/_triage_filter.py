@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -380,15 +381,17 @@ class TriageFilter:
 
 
 def _distinct_rows(rows: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
-    """The distinct rows of a 2-D array and each row's index among them (``np.unique(axis=0)``'s answer).
+    """The distinct rows of a 2-D array and each row's index among them (as ``np.unique(axis=0)`` gives).
 
     ``np.unique(rows, axis=0)`` sorts the rows as opaque records, which is slow; here each column is
-    numbered by its distinct values and the numbers are combined column by column into one integer key,
-    renumbered after each column so that it stays below the row count (no overflow, no collision).
+    numbered by its distinct values (hashing, in order of first appearance) and the numbers are combined
+    column by column into one integer key, renumbered after each column so that it stays below the row count
+    (no overflow, no collision). The distinct rows come in the order of their first appearance.
     """
     key = np.zeros(len(rows), dtype=np.int64)
     for k in range(rows.shape[1]):
-        values, codes = np.unique(rows[:, k], return_inverse=True)
-        _, key = np.unique(key * len(values) + codes.reshape(-1), return_inverse=True)
-    _, first, which = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
-    return rows[first], np.asarray(which.reshape(-1), dtype=np.intp)
+        codes, uniques = pd.factorize(rows[:, k])
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    # the codes number distinct keys in order of first appearance: np.unique gives their first rows in order
+    _, first = np.unique(key, return_index=True)
+    return rows[first], np.asarray(key, dtype=np.intp)
