@@ -329,11 +329,10 @@ def _align(leads: pd.DataFrame, scored: pd.DataFrame, key: str) -> pd.DataFrame:
     if repeated.any():
         examples = list(leads.loc[repeated.to_numpy(dtype=bool), key].unique()[:5])
         raise InputError(f"lead ids appear more than once in the leads table, e.g. {examples}; deduplicate")
-    lead_ids, scored_ids_ = leads[key].to_numpy(dtype=object), scored[key].to_numpy(dtype=object)
-    if len(lead_ids) == len(scored_ids_) and bool((lead_ids == scored_ids_).all()):  # the usual case
+    if len(leads) == len(scored) and _same_ids(leads[key], scored[key]):  # the usual case
         frame = leads.reset_index(drop=True)
         for column in SCORED_KEYS:
-            frame[column] = scored[column].to_numpy()
+            frame[column] = scored[column].array  # row for row: an array, not a Series, is not aligned
         return frame
     ids = pd.Index(leads[key].astype("string"))
     scored_ids = pd.Index(scored[key].astype("string"))
@@ -346,6 +345,13 @@ def _align(leads: pd.DataFrame, scored: pd.DataFrame, key: str) -> pd.DataFrame:
     for column in SCORED_KEYS:
         frame[column] = scored[column].to_numpy()
     return frame
+
+
+def _same_ids(left: pd.Series, right: pd.Series) -> bool:
+    """Whether two id columns hold the same values in the same order (compared as arrays when they can be)."""
+    if left.reset_index(drop=True).equals(right.reset_index(drop=True)):
+        return True
+    return bool((left.to_numpy(dtype=object) == right.to_numpy(dtype=object)).all())
 
 
 def _flag(frame: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
