@@ -77,7 +77,8 @@ def normalised_texts(texts: Sequence[str]) -> list[str]:
         mask = np.zeros(len(text), dtype=bool)
         mask[folding] = True
         text = pc.replace_with_mask(text, pa.array(mask), some)
-    text = pc.utf8_trim(pc.replace_substring_regex(text, r"[ \n]+", " "), " ")
+    # tokens are now joined by single spaces (a fold replaces words by a word): drop the newline tokens
+    text = pc.utf8_ltrim(pc.replace_substring(text, " \n", ""), "\n ")
     tokens = pc.split_pattern(text, " ")
     encoded = pc.list_flatten(tokens).dictionary_encode()
     corrected = pa.array([_correct(t) for t in encoded.dictionary.to_pylist()], type=pa.large_string())
