@@ -290,6 +290,7 @@ def test_column_wise_normalisation_equals_the_detectors() -> None:
         "cannot.breathe",
         "pain\x1cin",
     ]
+    texts += ["\n", "\n\n can't \n\n", "a\n\nb", "(\n)", " \n.\n ", "can \n not breathe"]
     assert normalised_texts(texts) == [" ".join(_normalise(t)) for t in texts]
     detector = ClinicalTriageDetector()
     joined = normalised_texts(texts)
