@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +21,11 @@ from careleads.cli._score import register
 from careleads.datasets import load_crm_folder
 from careleads.dictionary import ingest_file, load_dictionary
 from careleads.engines import ScoringOptions, decide_chunk, read_scores, score_file
-from careleads.engines._local import SeenKeys, _hash_keys
-from careleads.errors import InputError
+from careleads.engines._chunks import SeenKeys, _hash_keys
+from careleads.errors import InputError, NotFittedError
 from careleads.features import Target
 from careleads.models import LeadModel, train_model
+from careleads.models._gbm import GradientBoostedScorer
 from careleads.synth import generate
 
 DECIDED_AT = "2025-06-02T09:00:00"
@@ -126,34 +130,58 @@ def test_interrupted_run_restarts_with_one_decision_per_lead(
     assert resumed.n_read == reference.n_read and resumed.n_quarantined == reference.n_quarantined
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_process_killed_with_sigkill_resumes_exactly_once(
-    files: dict[str, Path], model: LeadModel, tmp_path: Path
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, workers: int
 ) -> None:
     out = tmp_path / "killed"
     script = textwrap.dedent(
         f"""
-        import os, signal
+        import multiprocessing, os, signal
         from careleads.engines import score_file
         from careleads.models import LeadModel
 
         def die(stage, chunk):
             if stage == "part_written" and chunk == 1:
+                print(*[p.pid for p in multiprocessing.active_children()], flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
         score_file({str(files["csv"])!r}, model=LeadModel.load({str(files["model"])!r}),
-                   out_path={str(out)!r}, chunk_rows=1000, hook=die, compiled=False)
+                   out_path={str(out)!r}, chunk_rows=1000, hook=die, compiled=False, workers={workers})
         """
     )
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, check=False)
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    pids = [int(p) for p in child.stdout.split()]
+    assert len(pids) == (workers if workers > 1 else 0)
+    for _ in range(100):  # workers end with the main process, not wait for chunks that never come
+        if not any(_running(pid) for pid in pids):
+            break
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in pids)
     assert (out / "part-00001.parquet").exists() and not (out / "_SUCCESS").exists()
-    summary = score_file(files["csv"], model=model, out_path=out, chunk_rows=1000, compiled=False)
+    summary = score_file(
+        files["csv"], model=model, out_path=out, chunk_rows=1000, compiled=False, workers=workers
+    )
     assert summary.n_chunks_resumed == 1
     scores = read_scores(out)
     assert scores["lead_id"].is_unique
     expected = ingest_file(files["csv"], load_dictionary(), "leads").clean["lead_id"].astype(str)
     assert sorted(scores["lead_id"].astype(str)) == sorted(expected)
     assert (out / "_SUCCESS").exists() and not (out / "_checkpoint.json").exists()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("part-")) == [
+        "_SUCCESS",
+        "_quarantine.csv",
+    ]
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def test_csv_quarantine_keeps_malformed_blank_and_repeated_rows(model: LeadModel, tmp_path: Path) -> None:
@@ -225,12 +253,20 @@ def test_cli_score_writes_output_and_summary(files: dict[str, Path], tmp_path: P
             str(files["events"]),
             "--reasons",
             "2",
+            "--workers",
+            "2",
         ],
     )
     assert result.exit_code == 0, result.output
     assert '"n_scored"' in result.stdout
     scores = read_scores(out)
     assert scores["reasons"].str.len().gt(0).any()
+    assert not multiprocessing.active_children()
+    zero = CliRunner().invoke(
+        app,
+        ["score", str(files["parquet"]), "--model", str(files["model"]), "--out", str(out), "--workers", "0"],
+    )
+    assert zero.exit_code == 2 and "--workers" in zero.output
     missing = CliRunner().invoke(app, ["score", str(files["parquet"]), "--model", "v1", "--out", str(out)])
     assert missing.exit_code == 2 and "--registry" in missing.output
 
@@ -256,7 +292,7 @@ def test_decide_chunk_joins_scores_and_decision_columns_row_for_row(
     files: dict[str, Path], model: LeadModel
 ) -> None:
     from careleads.decisions._batch import decide_columns
-    from careleads.engines._local import _QUEUE_FIELDS, OUTPUT_TYPES
+    from careleads.engines._chunks import _QUEUE_FIELDS, OUTPUT_TYPES
     from careleads.scoring import score_leads
 
     leads = ingest_file(files["parquet"], load_dictionary(), "leads").clean
@@ -273,3 +309,110 @@ def test_decide_chunk_joins_scores_and_decision_columns_row_for_row(
         values = [None if pd.isna(v) else v for v in want.tolist()]
         assert [None if pd.isna(v) else v for v in got[name].tolist()] == values, name
     assert (got["action"] != scored["action"]).any()  # overrides changed some paths
+
+
+@pytest.fixture(scope="module")
+def messy_csv(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CSV export with a malformed line, a blank row and copies of early leads in later chunks."""
+    lines = files["csv"].read_text(encoding="utf-8").splitlines()
+    messy = (
+        lines[:300]
+        + ["only,three,fields"]
+        + lines[300:1200]
+        + [""]
+        + lines[1200:]
+        + lines[5:9]
+        + [lines[700]]
+    )
+    path = tmp_path_factory.mktemp("messy") / "leads.csv"
+    path.write_text("\n".join(messy) + "\n", encoding="utf-8")
+    return path
+
+
+def test_workers_give_the_same_output_and_quarantine(
+    messy_csv: Path, model: LeadModel, tmp_path: Path
+) -> None:
+    runs = {
+        n: score_file(
+            messy_csv,
+            model=model,
+            out_path=tmp_path / f"w{n}",
+            chunk_rows=500,
+            decided_at=DECIDED_AT,
+            workers=n,
+        )
+        for n in (1, 2)
+    }
+    one, two = runs[1], runs[2]
+    assert one.n_chunks == two.n_chunks > 4 and one.decisions
+    assert (one.n_read, one.n_scored, one.n_quarantined) == (two.n_read, two.n_scored, two.n_quarantined)
+    assert one.predictor == two.predictor
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "w1"), read_scores(tmp_path / "w2"))
+    q1 = (tmp_path / "w1" / "_quarantine.csv").read_bytes()
+    assert q1 == (tmp_path / "w2" / "_quarantine.csv").read_bytes()
+    reasons = pd.read_csv(tmp_path / "w1" / "_quarantine.csv", dtype={"_reason": str})["_reason"]
+    assert reasons.str.startswith("malformed line").sum() == 1
+    assert reasons.str.contains("blank row").sum() == 1
+    assert reasons.str.contains("earlier chunk").sum() >= 5
+    assert not multiprocessing.active_children()  # the pool is gone with the run
+
+
+@pytest.mark.parametrize("first_workers", [1, 2])
+def test_interrupted_run_restarted_with_workers_gives_one_decision_per_lead(
+    messy_csv: Path, model: LeadModel, tmp_path: Path, first_workers: int
+) -> None:
+    out = tmp_path / "scores"
+
+    def crash(at: str, chunk: int) -> None:
+        if at == "part_written" and chunk == 3:
+            raise Interrupted(f"killed after chunk {chunk} ({at})")
+
+    with pytest.raises(Interrupted, match="after chunk 3"):
+        score_file(
+            messy_csv,
+            model=model,
+            out_path=out,
+            chunk_rows=500,
+            hook=crash,
+            decided_at=DECIDED_AT,
+            workers=first_workers,
+        )
+    assert not multiprocessing.active_children()
+    assert (out / "part-00003.parquet").exists() and not (out / "_SUCCESS").exists()
+    resumed = score_file(messy_csv, model=model, out_path=out, chunk_rows=500, workers=2)
+    assert resumed.n_chunks_resumed == 3
+    reference = score_file(
+        messy_csv, model=model, out_path=tmp_path / "ref", chunk_rows=500, decided_at=DECIDED_AT
+    )
+    got = read_scores(out)
+    assert got["lead_id"].is_unique
+    pd.testing.assert_frame_equal(got, read_scores(tmp_path / "ref"))
+    assert (out / "_quarantine.csv").read_bytes() == (tmp_path / "ref" / "_quarantine.csv").read_bytes()
+    assert (resumed.n_read, resumed.n_scored, resumed.n_quarantined) == (
+        reference.n_read,
+        reference.n_scored,
+        reference.n_quarantined,
+    )
+
+
+def test_an_error_in_a_worker_reaches_the_caller(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    # an unfitted scorer fails when a chunk is scored, which with workers happens in a worker process
+    broken = dataclasses.replace(model, scorer=GradientBoostedScorer(**model.scorer.get_params()))
+    errors = []
+    for n in (1, 2):
+        with pytest.raises(NotFittedError) as caught:
+            score_file(
+                files["parquet"],
+                model=broken,
+                out_path=tmp_path / f"w{n}",
+                chunk_rows=1000,
+                compiled=False,
+                workers=n,
+            )
+        errors.append(caught.value)
+    assert type(errors[0]) is type(errors[1]) and str(errors[0]) == str(errors[1]) != ""
+    assert not multiprocessing.active_children()
+    with pytest.raises(InputError, match="workers must be 1 or more"):
+        score_file(files["parquet"], model=model, out_path=tmp_path / "w0", workers=0)

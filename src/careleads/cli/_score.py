@@ -77,6 +77,16 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace a finished output at --out.")
         ] = False,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                min=1,
+                help="Processes that score chunks in parallel (local engine; the Spark engine ignores it and "
+                "uses its own executors). Output and restarts are the same for any N; memory grows with N "
+                "(about N + 1 chunks in flight and a model per process). Default 1.",
+            ),
+        ] = 1,
     ) -> None:
         """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
         from careleads.engines import BatchProgress, score_file
@@ -126,6 +136,7 @@ def register(app: typer.Typer) -> None:
                         n_reasons=reasons,
                         decisions=decisions,
                         overwrite=overwrite,
+                        workers=workers,
                     )
         except CareleadsError as exc:
             raise fail(exc) from None

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from careleads.engines._local import (
-    BatchProgress,
-    BatchSummary,
-    ScoringOptions,
-    decide_chunk,
-    read_scores,
-    score_file,
-)
+from careleads.engines._chunks import ScoringOptions, decide_chunk
+from careleads.engines._local import BatchProgress, BatchSummary, read_scores, score_file
 
 __all__ = ["BatchProgress", "BatchSummary", "ScoringOptions", "decide_chunk", "read_scores", "score_file"]

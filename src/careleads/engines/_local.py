@@ -3,7 +3,9 @@
 Each chunk of the input (CSV or Parquet) is checked against the data dictionary (bad rows go to a
 quarantine file with their reasons), scored by :func:`careleads.scoring.score_leads` (the function the API
 uses), routed by :func:`careleads.decisions.decide_many` and written as one part file. Memory holds one
-chunk at a time, plus 8 bytes per stored lead for the duplicate check across chunks.
+chunk at a time, plus 8 bytes per stored lead for the duplicate check across chunks. With ``workers`` > 1,
+a pool of processes scores chunks in parallel (a few chunks in flight) while the main process reads
+the input and commits the results in input order, so the output and the restarts are the same.
 
 Crash safety: a part is written under a temporary name and renamed when complete; then a small JSON
 checkpoint (rows consumed, parts committed) is replaced atomically. A restarted run deletes any part the
@@ -29,7 +31,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -38,9 +39,20 @@ import pyarrow.parquet as pq
 from careleads.dictionary import Dictionary, TableSpec, ingest_file, ingest_table, load_dictionary
 from careleads.dictionary._ingest import _SAMPLE_BYTES, _decode_sample, _sniff_delimiter
 from careleads.dictionary._normalise import match_columns
+from careleads.engines._chunks import (
+    EventLookup,
+    ScoredChunk,
+    ScoringOptions,
+    SeenKeys,
+    _Chunk,
+    _empty_output,
+    _hash_keys,
+    _to_arrow,
+    drop_repeats,
+)
+from careleads.engines._pool import IN_FLIGHT_FOLDER, _ChunkJob, _ChunkQueue
 from careleads.errors import InputError
 from careleads.models._lead_model import LeadModel
-from careleads.scoring import score_leads
 from careleads.types import PathLikeStr
 
 logger = logging.getLogger(__name__)
@@ -50,36 +62,6 @@ CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
 CHECKPOINT_VERSION = 1
-# Decision fields that depend on the whole work queue, not on the lead: owners are assigned when leads
-# enter the queue, so a batch file does not carry them (and chunked output equals one-shot output).
-_QUEUE_FIELDS = ("route_owner", "route_assignment")
-_STRING = pa.string()
-OUTPUT_TYPES: dict[str, pa.DataType] = {
-    "lead_id": _STRING,
-    "as_of": pa.timestamp("us"),
-    "probability": pa.float64(),
-    "score": pa.int64(),
-    "tier": _STRING,
-    "action": _STRING,
-    "reasons": _STRING,
-    "scored_by": _STRING,
-    "model_version": _STRING,
-    "review_required": pa.bool_(),
-    "overrides": _STRING,
-    "notes": _STRING,
-    "route_name": _STRING,
-    "route_kind": _STRING,
-    "route_queue": _STRING,
-    "route_call_script": _STRING,
-    "route_intake_form": _STRING,
-    "route_sla_hours": pa.float64(),
-    "route_sla_due": _STRING,
-    "route_nurture_track": _STRING,
-    "route_channels": _STRING,
-    "rules_version": _STRING,
-    "routing_version": _STRING,
-}
-SCORE_COLUMNS: tuple[str, ...] = tuple(list(OUTPUT_TYPES)[:9])
 
 
 @dataclass(frozen=True)
@@ -134,202 +116,7 @@ class BatchSummary:
         return out
 
 
-# ----------------------------------------------------------------------------------------- one chunk
-
-
-@dataclass(frozen=True)
-class ScoringOptions:
-    """How each chunk is scored; the same for the local and the Spark engine."""
-
-    n_reasons: int = 0
-    decisions: bool = True
-    decided_at: str = ""  # the decision time for SLA due times, fixed for a whole run (and its restarts)
-
-
-class EventLookup:
-    """Ingested events, indexed once so each chunk takes its leads' events without a join on all of them."""
-
-    def __init__(self, events: pd.DataFrame) -> None:
-        self.events = events.reset_index(drop=True)
-        codes, uniques = pd.factorize(self.events["lead_id"].astype("string"), use_na_sentinel=True)
-        self._codes = codes
-        self._leads = pd.Index(uniques)
-
-    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
-        position = self._leads.get_indexer(pd.Index(lead_ids.astype("string")))
-        wanted = np.zeros(len(self._leads) + 1, dtype=bool)
-        wanted[position[position >= 0]] = True
-        # code -1 (missing lead id) maps to the last, never-wanted slot
-        return self.events.loc[wanted[self._codes]]
-
-
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
-    """Decisions as an Arrow table with fixed types (every part of a run has the same schema)."""
-    arrays = []
-    names = []
-    for name in frame.columns:
-        kind = OUTPUT_TYPES.get(str(name), _STRING)
-        column = frame[name]
-        if kind == _STRING:
-            arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))
-        elif kind == pa.timestamp("us"):
-            arrays.append(pa.array(pd.to_datetime(column).astype("datetime64[us]").to_numpy(), type=kind))
-        elif kind == pa.bool_():
-            arrays.append(pa.array(column.astype("boolean"), type=kind, from_pandas=True))
-        elif kind == pa.int64():
-            arrays.append(pa.array(column.to_numpy(dtype=np.int64), type=kind))
-        else:
-            arrays.append(pa.array(pd.to_numeric(column).to_numpy(dtype=np.float64), type=kind))
-        names.append(str(name))
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def decide_chunk(
-    model: LeadModel, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
-) -> pd.DataFrame:
-    """Score clean leads and, when asked, decide their paths: the decision fields of the API, one row each.
-
-    Parameters
-    ----------
-    model : LeadModel
-        The model (possibly with compiled trees).
-    leads : DataFrame
-        Clean (ingested) leads.
-    events : DataFrame or None
-        Their events (None: cold start).
-    options : ScoringOptions
-        Reason codes per lead, whether to route, and the decision time.
-
-    Returns
-    -------
-    DataFrame
-        ``SCORE_COLUMNS`` and, with decisions, the override and route fields (owner assignment excluded).
-    """
-    if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
-        return _empty_output(options.decisions)
-    scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
-    if not options.decisions:
-        return scored
-    from careleads.decisions._batch import decide_columns
-
-    # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
-    decided = decide_columns(leads, scored, now=options.decided_at or None)
-    # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
-    columns = {name: scored[name].array for name in scored.columns}
-    columns["action"] = decided["action"].array  # an override or consent rule may change the path
-    for name in decided.columns:
-        if name not in columns and name not in _QUEUE_FIELDS:
-            columns[name] = decided[name].array
-    order = [c for c in OUTPUT_TYPES if c in columns]
-    return pd.DataFrame(
-        {name: columns[name] for name in order + [c for c in columns if c not in OUTPUT_TYPES]}
-    )
-
-
-def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
-    hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False).to_numpy(dtype=np.uint64)
-    return np.asarray(hashed, dtype=np.uint64)
-
-
-class SeenKeys:
-    """Lead keys already stored in this run, as sorted 64-bit hashes (8 bytes a lead).
-
-    A chance collision of two different ids has probability about n^2 / 2^65 (3e-6 for ten million leads);
-    it would send a lead to quarantine as a duplicate, with its row, never drop it silently.
-    """
-
-    def __init__(self) -> None:
-        self._sorted = np.zeros(0, dtype=np.uint64)
-
-    def __len__(self) -> int:
-        return len(self._sorted)
-
-    def contains(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-        if len(self._sorted) == 0:
-            return np.zeros(len(hashes), dtype=bool)
-        at = np.searchsorted(self._sorted, hashes)
-        found = self._sorted[np.minimum(at, len(self._sorted) - 1)] == hashes
-        return np.asarray(found, dtype=bool)
-
-    def add(self, hashes: npt.NDArray[np.uint64]) -> None:
-        # both runs are sorted: a stable sort merges them in linear time
-        self._sorted = np.sort(np.concatenate([self._sorted, np.sort(hashes)]), kind="stable")
-
-
-@dataclass
-class ChunkResult:
-    decisions: pd.DataFrame
-    quarantine: pd.DataFrame
-    n_read: int
-
-
-def process_chunk(
-    raw: pd.DataFrame,
-    *,
-    rows: npt.NDArray[np.int64],
-    model: LeadModel,
-    dictionary: Dictionary,
-    source: str,
-    options: ScoringOptions,
-    events: EventLookup | None = None,
-    seen: SeenKeys | None = None,
-) -> ChunkResult:
-    """Ingest one chunk of raw lead rows, drop repeats of leads stored earlier, score and decide.
-
-    `rows` holds the spreadsheet row number (header = 1) of each raw row, for the quarantine file.
-    """
-    result = ingest_table(raw, dictionary, "leads", source=source)
-    quarantine = result.quarantine
-    quarantine["_row"] = rows[quarantine["_row"].to_numpy(dtype=np.int64) - 2]
-    clean = result.clean
-    key = model.spec.key
-    if seen is not None and len(clean):
-        hashes = _hash_keys(clean[key])
-        repeat = seen.contains(hashes)
-        if repeat.any():
-            bad = np.flatnonzero(repeat)
-            stored_rows = _stored_positions(len(raw), result.quarantine, rows)
-            extra = raw.iloc[stored_rows[bad]].astype("string").reset_index(drop=True)
-            ids = clean[key].iloc[bad].astype("string").to_numpy(dtype=object)
-            repeats = pd.DataFrame(
-                {
-                    "_source": pd.array([source] * len(bad), dtype="string"),
-                    "_row": rows[stored_rows[bad]],
-                    "_field": pd.array([key] * len(bad), dtype="string"),
-                    "_reason": pd.array(
-                        [f"{key}: duplicate key '{i}' (stored from an earlier chunk)" for i in ids],
-                        dtype="string",
-                    ),
-                }
-            )
-            repeats = pd.concat([repeats, extra], axis="columns")
-            quarantine = pd.concat([quarantine, repeats], ignore_index=True).sort_values("_row")
-            clean = clean.loc[~repeat].reset_index(drop=True)
-            hashes = hashes[~repeat]
-        seen.add(hashes)
-    lead_events = events.for_leads(clean[key]) if events is not None else None
-    decisions = decide_chunk(model, clean, lead_events, options)
-    return ChunkResult(decisions=decisions, quarantine=quarantine.reset_index(drop=True), n_read=len(raw))
-
-
-def _stored_positions(
-    n_raw: int, quarantine: pd.DataFrame, rows: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """Positions in the raw chunk of the rows ingest stored (those not quarantined), in order."""
-    quarantined = np.searchsorted(rows, quarantine["_row"].to_numpy(dtype=np.int64))
-    keep = np.ones(n_raw, dtype=bool)
-    keep[quarantined] = False
-    return np.flatnonzero(keep).astype(np.int64)
-
-
 # ----------------------------------------------------------------------------------------- reading
-
-
-@dataclass
-class _Chunk:
-    frame: pd.DataFrame
-    rows: npt.NDArray[np.int64]  # spreadsheet row numbers
-    malformed: pd.DataFrame  # CSV lines with the wrong number of fields met while reading this chunk
 
 
 class _Reader:
@@ -424,7 +211,6 @@ class _Reader:
             yield chunk, 1.0
 
     def _make(self, table: pa.Table, first: int, n_used: int, *, last: bool) -> tuple[_Chunk, int]:
-        frame = table.to_pandas()
         delivered = np.arange(first, first + table.num_rows, dtype=np.int64)
         lines = np.asarray(sorted(n for n, _ in self._malformed), dtype=np.int64)
         # a delivered row sits after every malformed line that precedes it: shift its number by their count
@@ -445,7 +231,7 @@ class _Reader:
                 ),
             }
         )
-        return _Chunk(frame=frame, rows=rows, malformed=malformed), n_used + len(mine)
+        return _Chunk(table=table, rows=rows, malformed=malformed), n_used + len(mine)
 
 
 def _is_parquet(path: Path) -> bool:
@@ -544,6 +330,7 @@ def score_file(
     overwrite: bool = False,
     decided_at: str | None = None,
     hook: Callable[[str, int], None] | None = None,
+    workers: int = 1,
 ) -> BatchSummary:
     """Score a lead file (CSV or Parquet) in chunks to Parquet or CSV, with constant memory; resumable.
 
@@ -586,6 +373,13 @@ def score_file(
     hook : callable, optional
         ``hook(stage, chunk)`` with stage ``"part_written"`` (part renamed, checkpoint not yet written) or
         ``"checkpointed"``; for tests that interrupt a run.
+    workers : int
+        Processes that score chunks in parallel (1: this process alone). The main process still reads the
+        input and commits the chunks one by one in input order, so the output and a restart are the same
+        whatever the number; memory grows with it (about ``workers + 1`` chunks in flight, and one
+        model per process). The Spark engine has its own executors. Workers import the calling script
+        as multiprocessing's spawn does, so a script calling this needs the usual
+        ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
@@ -601,6 +395,8 @@ def score_file(
     start = time.perf_counter()
     if chunk_rows < 1:
         raise InputError(f"chunk_rows must be 1 or more, got {chunk_rows}")
+    if workers < 1:
+        raise InputError(f"workers must be 1 or more, got {workers}")
     source = Path(input_path)
     if not source.is_file():
         raise InputError(f"{source}: no such file; give the path of a CSV or Parquet lead file")
@@ -638,47 +434,61 @@ def score_file(
         notes.append(f"resumed with the interrupted run's chunk size, {state['chunk_rows']} rows")
         chunk_rows = int(state["chunk_rows"])
     rows_to_skip = int(state["rows_read"])
-    for chunk, fraction in reader.chunks(chunk_rows):
-        if rows_to_skip > 0:
-            # committed by an earlier run (same chunk size, so chunks line up)
-            rows_to_skip -= len(chunk.frame)
-            continue
-        index = len(state["parts"])
-        if not checked and len(chunk.frame):
-            checked = True
-            sample = _sample_features(model, chunk.frame, dictionary, source.name)
-            gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
-            if gap > 1e-9:
-                notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
-                scorer_model, predictor = model, "lightgbm"
-        result = process_chunk(
-            chunk.frame,
-            rows=chunk.rows,
-            model=scorer_model,
-            dictionary=dictionary,
-            source=source.name,
-            options=options,
-            events=events,
-            seen=seen,
+
+    def commit(chunk: _Chunk, fraction: float, scored: ScoredChunk[pa.Table]) -> None:
+        """Drop repeats of earlier chunks, write the part and its quarantine, then the checkpoint."""
+        result = drop_repeats(
+            scored, seen, raw=lambda: chunk.frame, rows=chunk.rows, key=model.spec.key, source=source.name
         )
+        index = len(state["parts"])
         quarantine = pd.concat([result.quarantine, chunk.malformed], ignore_index=True)
         name = layout.part(index).name
-        _write_part(_to_arrow(result.decisions), layout.part(index), layout.fmt)
+        _write_part(result.decisions, layout.part(index), layout.fmt)
         if len(quarantine):
             quarantine.to_csv(layout.quarantine_part(index), index=False)
         if hook is not None:
             hook("part_written", index)
-        state["parts"].append({"name": name, "rows": len(result.decisions), "quarantined": len(quarantine)})
+        n_scored = result.decisions.num_rows
+        state["parts"].append({"name": name, "rows": n_scored, "quarantined": len(quarantine)})
         state["rows_read"] += result.n_read
         state["n_read"] += result.n_read + len(chunk.malformed)
-        state["n_scored"] += len(result.decisions)
+        state["n_scored"] += n_scored
         state["n_quarantined"] += len(quarantine)
         _write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
         if hook is not None:
             hook("checkpointed", index)
-        logger.info("chunk %d: %d scored, %d quarantined", index, len(result.decisions), len(quarantine))
+        logger.info("chunk %d: %d scored, %d quarantined", index, n_scored, len(quarantine))
         if progress is not None:
             progress(BatchProgress(fraction, state["n_read"], state["n_scored"], state["n_quarantined"]))
+
+    job: _ChunkJob | None = None
+    with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue:
+        for chunk, fraction in reader.chunks(chunk_rows):
+            if rows_to_skip > 0:
+                # committed by an earlier run (same chunk size, so chunks line up)
+                rows_to_skip -= chunk.table.num_rows
+                continue
+            if not checked and chunk.table.num_rows:
+                checked = True
+                head = chunk.table.slice(0, 2000).to_pandas()
+                sample = _sample_features(model, head, dictionary, source.name)
+                gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
+                if gap > 1e-9:
+                    notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
+                    scorer_model, predictor = model, "lightgbm"
+            if job is None:  # after the check: workers score as this process would
+                job = _ChunkJob(
+                    model=scorer_model,
+                    dictionary=dictionary,
+                    source=source.name,
+                    options=options,
+                    events=events,
+                    compiled=predictor == "lleaves",
+                )
+            for done in queue.put(job, chunk, fraction):
+                commit(*done)
+        for done in queue.drain():
+            commit(*done)
 
     _finish_run(layout, state, reader.read_columns)
     return BatchSummary(
@@ -812,11 +622,6 @@ def _finish_run(layout: _Layout, state: dict[str, Any], columns: Sequence[str]) 
         summary = {k: state[k] for k in ("n_read", "n_scored", "n_quarantined", "settings", "decided_at")}
         _write_atomic(layout.out / SUCCESS_FILE, json.dumps(summary, indent=1).encode("utf-8"))
         (layout.work / CHECKPOINT_FILE).unlink()
-
-
-def _empty_output(decisions: bool = False) -> pd.DataFrame:
-    names = list(OUTPUT_TYPES) if decisions else SCORE_COLUMNS
-    return pd.DataFrame({name: pd.Series([], dtype="object") for name in names})
 
 
 def read_scores(path: PathLikeStr) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The Spark engine: the local engine's chunk function applied to each Arrow batch with ``mapInPandas``.
 
 Every batch is ingested through the data dictionary, scored by :func:`careleads.scoring.score_leads` and
-routed exactly as in the local engine (:func:`careleads.engines._local.process_chunk`), so both engines give
+routed exactly as in the local engine (:func:`careleads.engines._chunks.process_chunk`), so both engines give
 the same decision for every lead. A lead id repeated across batches keeps its first copy (in Spark's reading
 order) and the later copies are quarantined, as ingest does within a file. Spark retries failed tasks
 itself; the output is written by Spark (a folder of parts with ``_SUCCESS``).
@@ -26,16 +26,14 @@ import numpy as np
 import pandas as pd
 
 from careleads.dictionary import load_dictionary
-from careleads.engines._local import (
+from careleads.engines._chunks import (
     OUTPUT_TYPES,
     SCORE_COLUMNS,
-    BatchSummary,
     EventLookup,
-    OutputFormat,
     ScoringOptions,
-    _Reader,
     process_chunk,
 )
+from careleads.engines._local import BatchSummary, OutputFormat, _Reader
 from careleads.errors import ConfigError, InputError
 from careleads.models._lead_model import LeadModel
 from careleads.types import PathLikeStr

@@ -1,0 +1,351 @@
+"""One chunk of a batch run: ingest, score and decide it, and drop leads an earlier chunk stored.
+
+Shared by the local engine (in its own process or in pool workers, :mod:`careleads.engines._pool`) and the
+Spark engine, so that every engine gives the same decisions lead for lead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Generic, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from careleads.dictionary import Dictionary, ingest_table
+from careleads.models._lead_model import LeadModel
+from careleads.scoring import score_leads
+
+logger = logging.getLogger(__name__)
+
+# Decision fields that depend on the whole work queue, not on the lead: owners are assigned when leads
+# enter the queue, so a batch file does not carry them (and chunked output equals one-shot output).
+_QUEUE_FIELDS = ("route_owner", "route_assignment")
+_STRING = pa.string()
+OUTPUT_TYPES: dict[str, pa.DataType] = {
+    "lead_id": _STRING,
+    "as_of": pa.timestamp("us"),
+    "probability": pa.float64(),
+    "score": pa.int64(),
+    "tier": _STRING,
+    "action": _STRING,
+    "reasons": _STRING,
+    "scored_by": _STRING,
+    "model_version": _STRING,
+    "review_required": pa.bool_(),
+    "overrides": _STRING,
+    "notes": _STRING,
+    "route_name": _STRING,
+    "route_kind": _STRING,
+    "route_queue": _STRING,
+    "route_call_script": _STRING,
+    "route_intake_form": _STRING,
+    "route_sla_hours": pa.float64(),
+    "route_sla_due": _STRING,
+    "route_nurture_track": _STRING,
+    "route_channels": _STRING,
+    "rules_version": _STRING,
+    "routing_version": _STRING,
+}
+SCORE_COLUMNS: tuple[str, ...] = tuple(list(OUTPUT_TYPES)[:9])
+
+
+# ----------------------------------------------------------------------------------------- one chunk
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How each chunk is scored; the same for the local and the Spark engine."""
+
+    n_reasons: int = 0
+    decisions: bool = True
+    decided_at: str = ""  # the decision time for SLA due times, fixed for a whole run (and its restarts)
+
+
+class EventLookup:
+    """Ingested events, indexed once so each chunk takes its leads' events without a join on all of them."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events.reset_index(drop=True)
+        codes, uniques = pd.factorize(self.events["lead_id"].astype("string"), use_na_sentinel=True)
+        self._codes = codes
+        self._leads = pd.Index(uniques)
+
+    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
+        position = self._leads.get_indexer(pd.Index(lead_ids.astype("string")))
+        wanted = np.zeros(len(self._leads) + 1, dtype=bool)
+        wanted[position[position >= 0]] = True
+        # code -1 (missing lead id) maps to the last, never-wanted slot
+        return self.events.loc[wanted[self._codes]]
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Decisions as an Arrow table with fixed types (every part of a run has the same schema)."""
+    arrays = []
+    names = []
+    for name in frame.columns:
+        kind = OUTPUT_TYPES.get(str(name), _STRING)
+        column = frame[name]
+        if kind == _STRING:
+            arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))
+        elif kind == pa.timestamp("us"):
+            arrays.append(pa.array(pd.to_datetime(column).astype("datetime64[us]").to_numpy(), type=kind))
+        elif kind == pa.bool_():
+            arrays.append(pa.array(column.astype("boolean"), type=kind, from_pandas=True))
+        elif kind == pa.int64():
+            arrays.append(pa.array(column.to_numpy(dtype=np.int64), type=kind))
+        else:
+            arrays.append(pa.array(pd.to_numeric(column).to_numpy(dtype=np.float64), type=kind))
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def decide_chunk(
+    model: LeadModel, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
+) -> pd.DataFrame:
+    """Score clean leads and, when asked, decide their paths: the decision fields of the API, one row each.
+
+    Parameters
+    ----------
+    model : LeadModel
+        The model (possibly with compiled trees).
+    leads : DataFrame
+        Clean (ingested) leads.
+    events : DataFrame or None
+        Their events (None: cold start).
+    options : ScoringOptions
+        Reason codes per lead, whether to route, and the decision time.
+
+    Returns
+    -------
+    DataFrame
+        ``SCORE_COLUMNS`` and, with decisions, the override and route fields (owner assignment excluded).
+    """
+    if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
+        return _empty_output(options.decisions)
+    scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
+    if not options.decisions:
+        return scored
+    from careleads.decisions._batch import decide_columns
+
+    # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
+    decided = decide_columns(leads, scored, now=options.decided_at or None)
+    # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
+    columns = {name: scored[name].array for name in scored.columns}
+    columns["action"] = decided["action"].array  # an override or consent rule may change the path
+    for name in decided.columns:
+        if name not in columns and name not in _QUEUE_FIELDS:
+            columns[name] = decided[name].array
+    order = [c for c in OUTPUT_TYPES if c in columns]
+    return pd.DataFrame(
+        {name: columns[name] for name in order + [c for c in columns if c not in OUTPUT_TYPES]}
+    )
+
+
+def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
+    hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False).to_numpy(dtype=np.uint64)
+    return np.asarray(hashed, dtype=np.uint64)
+
+
+class SeenKeys:
+    """Lead keys already stored in this run, as sorted 64-bit hashes (8 bytes a lead).
+
+    A chance collision of two different ids has probability about n^2 / 2^65 (3e-6 for ten million leads);
+    it would send a lead to quarantine as a duplicate, with its row, never drop it silently.
+    """
+
+    def __init__(self) -> None:
+        self._sorted = np.zeros(0, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def contains(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        if len(self._sorted) == 0:
+            return np.zeros(len(hashes), dtype=bool)
+        at = np.searchsorted(self._sorted, hashes)
+        found = self._sorted[np.minimum(at, len(self._sorted) - 1)] == hashes
+        return np.asarray(found, dtype=bool)
+
+    def add(self, hashes: npt.NDArray[np.uint64]) -> None:
+        # both runs are sorted: a stable sort merges them in linear time
+        self._sorted = np.sort(np.concatenate([self._sorted, np.sort(hashes)]), kind="stable")
+
+
+@dataclass
+class ChunkResult:
+    decisions: pd.DataFrame
+    quarantine: pd.DataFrame
+    n_read: int
+
+
+# the decisions of a chunk: a frame (as scored) or an Arrow table (as the local engine writes and sends it)
+Decisions = TypeVar("Decisions", pd.DataFrame, pa.Table)
+
+
+@dataclass
+class ScoredChunk(Generic[Decisions]):
+    """A chunk ingested, scored and decided, before the check against the leads earlier chunks stored.
+
+    Attributes
+    ----------
+    decisions : DataFrame or Arrow table
+        One row per lead ingest kept, in input order.
+    quarantine : DataFrame
+        The rows ingest rejected, numbered as in a spreadsheet.
+    positions : ndarray
+        Position in the raw chunk of each decision row.
+    hashes : ndarray
+        Hashed key of each decision row (see `SeenKeys`).
+    keys : pyarrow.Array
+        Key of each decision row as text, for the reason of a repeat.
+    n_read : int
+        Raw rows in the chunk.
+    """
+
+    decisions: Decisions
+    quarantine: pd.DataFrame
+    positions: npt.NDArray[np.int64]
+    hashes: npt.NDArray[np.uint64]
+    keys: pa.Array
+    n_read: int
+
+
+def score_chunk(
+    raw: pd.DataFrame,
+    *,
+    rows: npt.NDArray[np.int64],
+    model: LeadModel,
+    dictionary: Dictionary,
+    source: str,
+    options: ScoringOptions,
+    events: EventLookup | None = None,
+) -> ScoredChunk[pd.DataFrame]:
+    """Ingest one chunk of raw lead rows, score and decide; repeats of earlier chunks are not looked for.
+
+    `rows` holds the spreadsheet row number (header = 1) of each raw row, for the quarantine file. The
+    result depends on this chunk alone, so chunks may be scored in any order, in any process; `drop_repeats`
+    then applies the check across chunks, in chunk order.
+    """
+    result = ingest_table(raw, dictionary, "leads", source=source)
+    quarantine = result.quarantine
+    quarantine["_row"] = rows[quarantine["_row"].to_numpy(dtype=np.int64) - 2]
+    clean = result.clean
+    key = model.spec.key
+    keys = clean[key].astype("string") if len(clean) else pd.Series([], dtype="string")
+    lead_events = events.for_leads(clean[key]) if events is not None else None
+    return ScoredChunk(
+        decisions=decide_chunk(model, clean, lead_events, options),
+        quarantine=quarantine.reset_index(drop=True),
+        positions=_stored_positions(len(raw), quarantine, rows),
+        hashes=_hash_keys(keys) if len(keys) else np.zeros(0, dtype=np.uint64),
+        keys=pa.array(keys, type=_STRING, from_pandas=True),
+        n_read=len(raw),
+    )
+
+
+def drop_repeats(
+    scored: ScoredChunk[Decisions],
+    seen: SeenKeys,
+    *,
+    raw: Callable[[], pd.DataFrame],
+    rows: npt.NDArray[np.int64],
+    key: str,
+    source: str,
+) -> ScoredChunk[Decisions]:
+    """Move leads whose key an earlier chunk stored from the decisions to the quarantine; note the others.
+
+    `raw` gives the raw chunk (called only when there is a repeat): a quarantined repeat keeps its raw row.
+    """
+    repeat = seen.contains(scored.hashes)
+    if not repeat.any():
+        seen.add(scored.hashes)
+        return scored
+    bad = np.flatnonzero(repeat)
+    keep = ~repeat
+    extra = raw().iloc[scored.positions[bad]].astype("string").reset_index(drop=True)
+    ids = scored.keys.take(pa.array(bad)).to_pylist()
+    repeats = pd.DataFrame(
+        {
+            "_source": pd.array([source] * len(bad), dtype="string"),
+            "_row": rows[scored.positions[bad]],
+            "_field": pd.array([key] * len(bad), dtype="string"),
+            "_reason": pd.array(
+                [f"{key}: duplicate key '{i}' (stored from an earlier chunk)" for i in ids], dtype="string"
+            ),
+        }
+    )
+    repeats = pd.concat([repeats, extra], axis="columns")
+    quarantine = pd.concat([scored.quarantine, repeats], ignore_index=True).sort_values("_row")
+    seen.add(scored.hashes[keep])
+    return ScoredChunk(
+        decisions=_keep_rows(scored.decisions, keep),
+        quarantine=quarantine.reset_index(drop=True),
+        positions=scored.positions[keep],
+        hashes=scored.hashes[keep],
+        keys=scored.keys.filter(pa.array(keep)),
+        n_read=scored.n_read,
+    )
+
+
+def _keep_rows(decisions: Decisions, keep: npt.NDArray[np.bool_]) -> Decisions:
+    if isinstance(decisions, pa.Table):
+        return cast(Decisions, decisions.filter(pa.array(keep)))  # pyarrow has no types: Table is Any
+    frame: pd.DataFrame = decisions.loc[keep].reset_index(drop=True)
+    return frame
+
+
+def process_chunk(
+    raw: pd.DataFrame,
+    *,
+    rows: npt.NDArray[np.int64],
+    model: LeadModel,
+    dictionary: Dictionary,
+    source: str,
+    options: ScoringOptions,
+    events: EventLookup | None = None,
+    seen: SeenKeys | None = None,
+) -> ChunkResult:
+    """Ingest one chunk of raw lead rows, score and decide, and (given `seen`) drop repeats of earlier chunks.
+
+    `rows` holds the spreadsheet row number (header = 1) of each raw row, for the quarantine file.
+    """
+    scored = score_chunk(
+        raw, rows=rows, model=model, dictionary=dictionary, source=source, options=options, events=events
+    )
+    if seen is not None:
+        scored = drop_repeats(scored, seen, raw=lambda: raw, rows=rows, key=model.spec.key, source=source)
+    return ChunkResult(decisions=scored.decisions, quarantine=scored.quarantine, n_read=scored.n_read)
+
+
+def _stored_positions(
+    n_raw: int, quarantine: pd.DataFrame, rows: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Positions in the raw chunk of the rows ingest stored (those not quarantined), in order."""
+    quarantined = np.searchsorted(rows, quarantine["_row"].to_numpy(dtype=np.int64))
+    keep = np.ones(n_raw, dtype=bool)
+    keep[quarantined] = False
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+@dataclass
+class _Chunk:
+    table: pa.Table
+    rows: npt.NDArray[np.int64]  # spreadsheet row numbers
+    malformed: pd.DataFrame  # CSV lines with the wrong number of fields met while reading this chunk
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        # converted where the chunk is scored: a pool worker gets the Arrow table (in a file), not this
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame
+
+
+def _empty_output(decisions: bool = False) -> pd.DataFrame:
+    names = list(OUTPUT_TYPES) if decisions else SCORE_COLUMNS
+    return pd.DataFrame({name: pd.Series([], dtype="object") for name in names})

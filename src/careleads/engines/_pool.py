@@ -1,0 +1,178 @@
+"""Pool workers for the local engine: chunks scored in parallel processes, handed back in input order.
+
+The main process (:func:`careleads.engines._local.score_file`) reads the input and commits each chunk
+(cross-chunk check, part file, checkpoint) in order; this module only scores chunks elsewhere.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from careleads.dictionary import Dictionary
+from careleads.engines._chunks import EventLookup, ScoredChunk, ScoringOptions, _Chunk, _to_arrow, score_chunk
+from careleads.models._lead_model import LeadModel
+
+IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker processes
+
+
+@dataclass(frozen=True)
+class _ChunkJob:
+    """What each chunk of a run is scored with; a pool worker receives it once, when it starts."""
+
+    model: LeadModel
+    dictionary: Dictionary
+    source: str
+    options: ScoringOptions
+    events: EventLookup | None
+    compiled: bool  # compiled trees pickle as the LightGBM model: a worker compiles them again (cached)
+
+    def run(self, raw: pd.DataFrame, rows: npt.NDArray[np.int64]) -> ScoredChunk[pa.Table]:
+        """Score a chunk; the decisions as the Arrow table a part file is written from."""
+        scored = score_chunk(
+            raw,
+            rows=rows,
+            model=self.model,
+            dictionary=self.dictionary,
+            source=self.source,
+            options=self.options,
+            events=self.events,
+        )
+        return ScoredChunk(
+            decisions=_to_arrow(scored.decisions),
+            quarantine=scored.quarantine,
+            positions=scored.positions,
+            hashes=scored.hashes,
+            keys=scored.keys,
+            n_read=scored.n_read,
+        )
+
+
+_worker_job: _ChunkJob | None = None
+
+
+def _start_worker(job: _ChunkJob, n_threads: int) -> None:
+    """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle."""
+    global _worker_job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-main", daemon=True).start()
+    if job.compiled:
+        from careleads.engines._compiled import compile_trees
+
+        job = replace(job, model=compile_trees(job.model, n_threads=n_threads))
+    _worker_job = job
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """End this worker when the main process ends: killed (SIGKILL), it cannot stop the pool, and a worker
+    would wait forever to send its result or take the next chunk (the other workers hold the pipes open)."""
+    parent.join()
+    os._exit(1)
+
+
+def _score_in_worker(folder: str, index: int, rows: npt.NDArray[np.int64]) -> ScoredChunk[pa.Table]:
+    """Score the chunk the main process left in `folder`; leave its decisions there, return the rest."""
+    if _worker_job is None:
+        raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
+    scored = _worker_job.run(_read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
+    _write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
+    return replace(scored, decisions=scored.decisions.schema.empty_table())
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)  # a slice is written as its rows only
+
+
+def _read_arrow(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        table: pa.Table = pa.ipc.open_file(source).read_all()  # no copy: the table maps the file
+    return table
+
+
+_Scored = tuple[_Chunk, float, ScoredChunk[pa.Table]]
+# what a worker imports to score (those not installed are skipped)
+_WORKER_MODULES = (
+    "careleads.engines._pool",
+    "careleads.decisions._batch",
+    "careleads.engines._compiled",
+    "lleaves",
+)
+
+
+class _ChunkQueue:
+    """Chunks scored in this process (one worker) or by a pool of processes, handed back in chunk order.
+
+    A pool keeps at most ``workers + 1`` chunks in flight, so memory does not grow with the input. Chunks
+    and decisions travel as Arrow files in `folder` (written once, mapped by the reader) rather than
+    pickled through a pipe, which cost the main process more than reading and writing the chunk. The
+    processes come from a fork server, not from forking this process: LightGBM's OpenMP threads do not
+    survive a fork after this process has predicted. Leaving the ``with`` block (on an error too) cancels
+    the chunks not started, waits for those running (no worker outlives the run) and removes `folder`.
+    """
+
+    def __init__(self, workers: int, folder: Path) -> None:
+        self.workers = workers
+        self.folder = folder
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]]]] = deque()
+        self._n_sent = 0
+
+    def __enter__(self) -> _ChunkQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def put(self, job: _ChunkJob, chunk: _Chunk, fraction: float) -> list[_Scored]:
+        """Score `chunk`; the chunks now done, in order (with a pool, none until it is full)."""
+        if self.workers == 1:
+            return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
+        if self._pool is None:
+            shutil.rmtree(self.folder, ignore_errors=True)  # left by a run that was killed
+            self.folder.mkdir(parents=True)
+            context = multiprocessing.get_context("forkserver")
+            # the server imports these once and forks each worker from itself (a spawned worker would take
+            # seconds to import them); it never predicts, so forking it is safe for OpenMP
+            context.set_forkserver_preload(list(_WORKER_MODULES))
+            n_threads = max(1, (os.cpu_count() or 1) // self.workers)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
+            )
+        index = self._n_sent
+        self._n_sent += 1
+        _write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
+        future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows)
+        self._pending.append((chunk, fraction, index, future))
+        return [self._next() for _ in range(len(self._pending) - self.workers)]
+
+    def drain(self) -> Iterator[_Scored]:
+        """The chunks still in flight, in order, as they finish."""
+        while self._pending:
+            yield self._next()
+
+    def _next(self) -> _Scored:
+        chunk, fraction, index, future = self._pending.popleft()
+        scored = future.result()  # a worker's exception is raised here, as it was raised
+        decisions = _read_arrow(self.folder / f"out-{index}.arrow")
+        for name in (f"in-{index}.arrow", f"out-{index}.arrow"):
+            (self.folder / name).unlink()  # POSIX: a mapped file stays readable until its table is freed
+        return chunk, fraction, replace(scored, decisions=decisions)
