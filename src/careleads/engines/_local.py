@@ -11,12 +11,14 @@ Crash safety: a part is written under a temporary name and renamed when complete
 checkpoint (rows consumed, parts committed) is replaced atomically. A restarted run deletes any part the
 checkpoint does not list, skips the rows the checkpoint counts and goes on, so a kill at any moment neither
 skips nor duplicates a lead. The output is either a folder of parts (``part-00000.parquet`` ..., then
-``_SUCCESS``) or, when the output path ends in ``.parquet`` or ``.csv``, one file assembled from the parts
-at the end.
+``_SUCCESS``) or, when the output path ends in ``.parquet`` or ``.csv``, one file: a Parquet file is written
+as the chunks are committed (its parts are then Arrow files, kept only for a restart), a CSV file is
+assembled from the parts at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -50,7 +52,7 @@ from careleads.engines._chunks import (
     _to_arrow,
     drop_repeats,
 )
-from careleads.engines._pool import IN_FLIGHT_FOLDER, _ChunkJob, _ChunkQueue
+from careleads.engines._pool import IN_FLIGHT_FOLDER, _ChunkJob, _ChunkQueue, read_arrow, write_arrow
 from careleads.errors import InputError
 from careleads.models._lead_model import LeadModel
 from careleads.types import PathLikeStr
@@ -58,6 +60,7 @@ from careleads.types import PathLikeStr
 logger = logging.getLogger(__name__)
 
 OutputFormat = Literal["parquet", "csv"]
+PartFormat = Literal["parquet", "csv", "arrow"]
 CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
@@ -264,13 +267,45 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_part(table: pa.Table, path: Path, fmt: OutputFormat) -> None:
+def _write_part(table: pa.Table, path: Path, fmt: PartFormat) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     if fmt == "parquet":
         pq.write_table(table, tmp)
+    elif fmt == "arrow":
+        write_arrow(table, tmp)
     else:
         pacsv.write_csv(table, tmp)
     os.replace(tmp, path)
+
+
+def _read_part(path: Path) -> pa.Table:
+    """A Parquet or Arrow part (an interrupted run of an earlier version may have left Parquet parts)."""
+    return read_arrow(path) if path.suffix == ".arrow" else pq.read_table(path)
+
+
+class _OutputFile:
+    """The single Parquet output, assembled as the run goes: each committed chunk is appended at once.
+
+    Written under a temporary name and renamed by `_finish_run`; a restarted run writes it again from the
+    committed parts, then goes on appending.
+    """
+
+    def __init__(self, layout: _Layout) -> None:
+        self.tmp = layout.out.with_name(f".{layout.out.name}.tmp")
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.tmp, table.schema)
+        self._writer.write_table(table.cast(self._writer.schema))
+
+    def close(self) -> Path:
+        if self._writer is None:
+            pq.write_table(_to_arrow(_empty_output()), self.tmp)
+        else:
+            self._writer.close()
+            self._writer = None
+        return self.tmp
 
 
 def _input_identity(path: Path) -> dict[str, Any]:
@@ -297,15 +332,22 @@ class _Layout:
             return cls(out, True, kind, work, out.with_name(out.stem + ".quarantine.csv"))
         return cls(out, False, fmt or "parquet", out, out / "_quarantine.csv")
 
+    @property
+    def part_fmt(self) -> PartFormat:
+        """Parts of one Parquet file are Arrow files: cheap to write and read, encoded once, at the end."""
+        return "arrow" if self.single and self.fmt == "parquet" else self.fmt
+
     def part(self, index: int) -> Path:
-        return self.work / f"part-{index:05d}.{self.fmt}"
+        return self.work / f"part-{index:05d}.{self.part_fmt}"
 
     def quarantine_part(self, index: int) -> Path:
         return self.work / QUARANTINE_FOLDER / f"part-{index:05d}.csv"
 
 
-def _read_keys(path: Path, fmt: OutputFormat) -> pd.Series:
-    if fmt == "parquet":
+def _read_keys(path: Path) -> pd.Series:
+    if path.suffix == ".arrow":
+        column = read_arrow(path).column("lead_id")
+    elif path.suffix == ".parquet":
         column = pq.read_table(path, columns=["lead_id"]).column(0)
     else:
         column = pacsv.read_csv(
@@ -420,7 +462,7 @@ def score_file(
 
     seen = SeenKeys()
     for part in state["parts"]:
-        seen.add(_hash_keys(_read_keys(layout.work / part["name"], layout.fmt)))
+        seen.add(_hash_keys(_read_keys(layout.work / part["name"])))
     n_resumed = len(state["parts"])
     use_compiled = lleaves_available() if compiled is None else compiled
     scorer_model = model
@@ -443,7 +485,7 @@ def score_file(
         index = len(state["parts"])
         quarantine = pd.concat([result.quarantine, chunk.malformed], ignore_index=True)
         name = layout.part(index).name
-        _write_part(result.decisions, layout.part(index), layout.fmt)
+        _write_part(result.decisions, layout.part(index), layout.part_fmt)
         if len(quarantine):
             quarantine.to_csv(layout.quarantine_part(index), index=False)
         if hook is not None:
@@ -457,12 +499,19 @@ def score_file(
         _write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
         if hook is not None:
             hook("checkpointed", index)
+        if output is not None:
+            output.add(result.decisions)
         logger.info("chunk %d: %d scored, %d quarantined", index, n_scored, len(quarantine))
         if progress is not None:
             progress(BatchProgress(fraction, state["n_read"], state["n_scored"], state["n_quarantined"]))
 
+    output = _OutputFile(layout) if layout.part_fmt == "arrow" else None
     job: _ChunkJob | None = None
-    with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue:
+    with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
+        if output is not None:
+            stack.callback(output.close)  # on an error too: no open file is left behind
+            for part in state["parts"]:  # committed by an interrupted run
+                output.add(_read_part(layout.work / part["name"]))
         for chunk, fraction in reader.chunks(chunk_rows):
             if rows_to_skip > 0:
                 # committed by an earlier run (same chunk size, so chunks line up)
@@ -490,7 +539,7 @@ def score_file(
         for done in queue.drain():
             commit(*done)
 
-    _finish_run(layout, state, reader.read_columns)
+    _finish_run(layout, state, reader.read_columns, assembled=output.tmp if output is not None else None)
     return BatchSummary(
         input_path=str(source),
         out_path=str(layout.out),
@@ -579,8 +628,13 @@ def _open_run(
     return state
 
 
-def _finish_run(layout: _Layout, state: dict[str, Any], columns: Sequence[str]) -> None:
-    """Gather quarantine parts into one file; assemble a single output file; mark the run done."""
+def _finish_run(
+    layout: _Layout, state: dict[str, Any], columns: Sequence[str], *, assembled: Path | None = None
+) -> None:
+    """Gather quarantine parts into one file; assemble a single output file; mark the run done.
+
+    `assembled`: the single Parquet output, already written as the chunks were committed.
+    """
     parts = [layout.work / p["name"] for p in state["parts"]]
     q_parts = sorted((layout.work / QUARANTINE_FOLDER).glob("part-*.csv"))
     quarantine_tmp = layout.quarantine_path.with_name(f".{layout.quarantine_path.name}.tmp")
@@ -596,16 +650,12 @@ def _finish_run(layout: _Layout, state: dict[str, Any], columns: Sequence[str]) 
     if layout.single:
         tmp = layout.out.with_name(f".{layout.out.name}.tmp")
         if layout.fmt == "parquet":
-            writer: pq.ParquetWriter | None = None
-            for path in parts:
-                table = pq.read_table(path)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-            if writer is None:
-                pq.write_table(_to_arrow(_empty_output()), tmp)
-            else:
-                writer.close()
+            if assembled is None:
+                output = _OutputFile(layout)
+                for path in parts:
+                    output.add(_read_part(path))
+                assembled = output.close()
+            tmp = assembled
         else:
             with tmp.open("wb") as target:
                 for i, path in enumerate(parts):

@@ -89,17 +89,17 @@ def _score_in_worker(folder: str, index: int, rows: npt.NDArray[np.int64]) -> Sc
     """Score the chunk the main process left in `folder`; leave its decisions there, return the rest."""
     if _worker_job is None:
         raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
-    scored = _worker_job.run(_read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
-    _write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
+    scored = _worker_job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
+    write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
     return replace(scored, decisions=scored.decisions.schema.empty_table())
 
 
-def _write_arrow(table: pa.Table, path: Path) -> None:
+def write_arrow(table: pa.Table, path: Path) -> None:
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)  # a slice is written as its rows only
 
 
-def _read_arrow(path: Path) -> pa.Table:
+def read_arrow(path: Path) -> pa.Table:
     with pa.memory_map(str(path)) as source:
         table: pa.Table = pa.ipc.open_file(source).read_all()  # no copy: the table maps the file
     return table
@@ -159,7 +159,7 @@ class _ChunkQueue:
             )
         index = self._n_sent
         self._n_sent += 1
-        _write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
+        write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
         future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows)
         self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
@@ -172,7 +172,7 @@ class _ChunkQueue:
     def _next(self) -> _Scored:
         chunk, fraction, index, future = self._pending.popleft()
         scored = future.result()  # a worker's exception is raised here, as it was raised
-        decisions = _read_arrow(self.folder / f"out-{index}.arrow")
+        decisions = read_arrow(self.folder / f"out-{index}.arrow")
         for name in (f"in-{index}.arrow", f"out-{index}.arrow"):
             (self.folder / name).unlink()  # POSIX: a mapped file stays readable until its table is freed
         return chunk, fraction, replace(scored, decisions=decisions)
