@@ -5,7 +5,8 @@ Figures (each scoring run in its own subprocess, so peak memory is that run's ``
 - batch throughput for N leads end to end (read Parquet, ingest, features, model, tiers, hard rules and
   routing, write): the headline figure; the same without decisions (scores and tiers only); and their
   ratio to the limit: reading the same file plus raw LightGBM prediction on the prepared matrix (and the
-  same with lleaves-compiled trees);
+  same with lleaves-compiled trees); each in one process and with a pool of worker processes
+  (``--workers``, default the CPU count), whose memory is the sampled total of every process;
 - peak memory for N and 5N leads (the 5N file repeats the N file with new lead ids);
 - single-lead in-process latency (p50, p99) of the API's single-record path and of
   :func:`careleads.scoring.score_one`;
@@ -82,8 +83,67 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and every process descending from it (pool workers), MB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+            pages = int((entry / "statm").read_text(encoding="utf-8").split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE")
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    return sum(rss.get(pid, 0) for pid in mine) / 2**20
+
+
+class _TreeMemory:
+    """The highest total resident memory of this process tree, sampled every 0.1 s in a thread.
+
+    A sum of resident sets counts pages shared by the processes (the modules the fork server loaded
+    before forking the workers) once per process, so it overstates the memory used.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, _tree_rss_mb())
+
+    def __enter__(self) -> _TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def child_score(
-    input_path: str, model_path: str, out: str, *, decisions: bool, engine: str, compiled: bool
+    input_path: str,
+    model_path: str,
+    out: str,
+    *,
+    decisions: bool,
+    engine: str,
+    compiled: bool,
+    workers: int = 1,
 ) -> dict[str, Any]:
     from careleads.engines import score_file
     from careleads.models import LeadModel
@@ -112,9 +172,16 @@ def child_score(
         session.stop()
         session_seconds = started - start
     else:
-        summary = score_file(
-            input_path, model=model, out_path=out, decisions=decisions, compiled=compiled, overwrite=True
-        )
+        with _TreeMemory() as tree:
+            summary = score_file(
+                input_path,
+                model=model,
+                out_path=out,
+                decisions=decisions,
+                compiled=compiled,
+                overwrite=True,
+                workers=workers,
+            )
         seconds = time.perf_counter() - start
         session_seconds = 0.0
     return {
@@ -125,7 +192,9 @@ def child_score(
         "spark_session_seconds": round(session_seconds, 2),
         "predictor": summary.predictor,
         "decisions": decisions,
+        "workers": workers,
         "peak_rss_mb": _peak_mb(),
+        "peak_rss_all_processes_mb": round(max(tree.peak, _peak_mb()), 1) if engine == "local" else None,
     }
 
 
@@ -284,16 +353,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["training"] = _child(["train", str(data_dir)])
         model = data_dir / "model"
     figures["limit"] = _child(["limit", str(leads), str(model)])
-    # the headline: end to end with hard rules and routing, on the whole input; then scores and tiers only
-    for name, decisions in (("batch_with_decisions", True), ("batch", False)):
+    # the headline: end to end with hard rules and routing, on the whole input, in one process and with
+    # a pool of worker processes; then scores and tiers only
+    runs = [("batch_with_decisions", True, 1), ("batch", False, 1)]
+    if args.workers > 1:
+        runs[1:1] = [("batch_with_decisions_workers", True, args.workers)]
+        runs.append(("batch_workers", False, args.workers))
+    for name, decisions, workers in runs:
         figures[name] = _child(
-            ["score", str(leads), str(model), str(work / f"{name}.parquet"), str(decisions)]
+            [
+                "score",
+                str(leads),
+                str(model),
+                str(work / f"{name}.parquet"),
+                str(decisions),
+                "local",
+                "True",
+                str(workers),
+            ]
         )
     figures["batch_lightgbm"] = _child(
         ["score", str(leads), str(model), str(work / "lgb.parquet"), "False", "local", "False"]
     )
     limit = figures["limit"]["limit_seconds"]
-    for name in ("batch_with_decisions", "batch"):
+    for name, _decisions, _workers in runs:
         figures[name]["ratio_to_limit"] = round(figures[name]["seconds"] / limit, 2)
     if args.big_factor > 1:
         big = work / "big.parquet"
@@ -316,20 +399,25 @@ def table(figures: dict[str, Any]) -> str:
     out.add_column("figure")
     out.add_column("value", justify="right")
     rows: list[tuple[str, str]] = []
-    for key in ("batch_with_decisions", "batch", "batch_lightgbm", "batch_big", "spark_local_2"):
+    keys = ("batch_with_decisions", "batch_with_decisions_workers", "batch", "batch_workers")
+    for key in (*keys, "batch_lightgbm", "batch_big", "spark_local_2"):
         if key in figures:
             f = figures[key]
-            rows.append((f"{key}: leads/s ({f['predictor']})", f"{f['leads_per_second']:,}"))
-            rows.append((f"{key}: peak memory MB ({f['leads']:,} leads)", f"{f['peak_rss_mb']:,}"))
+            label = f"{key} ({f['predictor']}, {f.get('workers', 1)} process(es) scoring)"
+            rows.append((f"{label}: leads/s", f"{f['leads_per_second']:,}"))
+            memory = f"{f['peak_rss_mb']:,}"
+            if f.get("workers", 1) > 1:
+                memory += f" (all processes: {f['peak_rss_all_processes_mb']:,})"
+            rows.append((f"{key}: peak memory MB ({f['leads']:,} leads)", memory))
     limit = figures.get("limit", {})
     if limit:
         rows.append(("limit: read + LightGBM predict, s", str(limit["limit_seconds"])))
         rows.append(("LightGBM predict rows/s", f"{limit['lightgbm_rows_per_second']:,}"))
         if "lleaves_rows_per_second" in limit:
             rows.append(("lleaves predict rows/s", f"{limit['lleaves_rows_per_second']:,}"))
-    for key, label in (("batch_with_decisions", "with decisions"), ("batch", "without decisions")):
+    for key in keys:
         if "ratio_to_limit" in figures.get(key, {}):
-            rows.append((f"end to end / limit ({label})", str(figures[key]["ratio_to_limit"])))
+            rows.append((f"end to end / limit ({key})", str(figures[key]["ratio_to_limit"])))
     if "latency" in figures:
         lat = figures["latency"]
         rows.append(
@@ -364,8 +452,15 @@ def main(argv: list[str] | None = None) -> None:
             decisions = rest[3] == "True"
             engine = rest[4] if len(rest) > 4 else "local"
             compiled = rest[5] != "False" if len(rest) > 5 else True
+            workers = int(rest[6]) if len(rest) > 6 else 1
             result = child_score(
-                rest[0], rest[1], rest[2], decisions=decisions, engine=engine, compiled=compiled
+                rest[0],
+                rest[1],
+                rest[2],
+                decisions=decisions,
+                engine=engine,
+                compiled=compiled,
+                workers=workers,
             )
         elif kind == "limit":
             result = child_limit(rest[0], rest[1])
@@ -381,6 +476,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=None, help="a model folder (default: train one on the input)")
     parser.add_argument("--train", action="store_true", help="time training even when --model is given")
     parser.add_argument("--no-spark", dest="spark", action="store_false", help="skip the Spark run")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the pooled runs (default: the CPU count; 1 skips them)",
+    )
     parser.add_argument("--work", default=None, help="folder for data and outputs (kept; reused if present)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
