@@ -141,14 +141,20 @@ class Problem:
     messages: ObjectArray
 
 
-def _messages(field: str, values: pd.Series, template: str, *, show_value: bool = True) -> ObjectArray:
-    """Build ``"<field>: <template with {value}>"`` for each value, vectorised."""
+def _messages(
+    field: str, values: pd.Series, template: str, *, bad: BoolArray, show_value: bool = True
+) -> ObjectArray:
+    """Build ``"<field>: <template with {value}>"`` for each flagged value (others get ""), vectorised."""
+    out = np.full(len(values), "", dtype=object)
+    if not bad.any():
+        return out
     head, _, tail = template.partition("{value}")
     if show_value:
-        text = f"{field}: {head}'" + values.astype("string") + f"'{tail}"
+        text = f"{field}: {head}'" + values[bad].astype("string") + f"'{tail}"
+        out[bad] = np.asarray(text.astype(object), dtype=object)
     else:
-        text = pd.Series(f"{field}: {head}(value hidden: identifying field){tail}", index=values.index)
-    return np.asarray(text.astype(object), dtype=object)
+        out[bad] = f"{field}: {head}(value hidden: identifying field){tail}"
+    return out
 
 
 def _no_problem(n: int) -> BoolArray:
@@ -177,7 +183,9 @@ def parse_numbers(
         Problem(
             "unparsable_number",
             unparsable,
-            _messages(spec.name, values, "cannot read {value} as a number", show_value=show_value),
+            _messages(
+                spec.name, values, "cannot read {value} as a number", bad=unparsable, show_value=show_value
+            ),
         )
     ]
     array = numbers.to_numpy(dtype="float64", na_value=np.nan)
@@ -192,6 +200,7 @@ def parse_numbers(
                         spec.name,
                         values,
                         f"{{value}} is below the minimum {spec.minimum:g}",
+                        bad=low,
                         show_value=show_value,
                     ),
                 )
@@ -206,6 +215,7 @@ def parse_numbers(
                         spec.name,
                         values,
                         f"{{value}} is above the maximum {spec.maximum:g}",
+                        bad=high,
                         show_value=show_value,
                     ),
                 )
@@ -270,7 +280,7 @@ def parse_datetimes(
         Problem(
             "unparsable_datetime",
             bad,
-            _messages(spec.name, values, "cannot read {value}" + hint, show_value=show_value),
+            _messages(spec.name, values, "cannot read {value}" + hint, bad=bad, show_value=show_value),
         )
     ]
 
@@ -307,6 +317,7 @@ def parse_booleans(
                 spec.name,
                 values,
                 "{value} is not a yes/no value (yes, no, true, false, 1, 0)",
+                bad=bad,
                 show_value=show_value,
             ),
         )
@@ -351,6 +362,7 @@ def map_categories(
                 spec.name,
                 values,
                 "{value} is not a known value (" + listed + "); add it as a synonym in the dictionary",
+                bad=unmatched,
                 show_value=show_value,
             ),
         )
@@ -369,7 +381,7 @@ def parse_values(
         return parse_booleans(values, spec, show_value=show_value)
     if spec.type is FieldType.CATEGORY:
         return map_categories(values, spec, show_value=show_value)
-    return values.astype(object), []
+    return values.astype(target_dtype(spec)), []  # text stays text (no round trip through Python objects)
 
 
 def target_dtype(spec: FieldSpec) -> ExtensionDtype | np.dtype[np.generic]:
