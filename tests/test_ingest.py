@@ -392,3 +392,23 @@ def test_a_column_with_no_value_at_all_is_missing_not_an_error() -> None:
     assert result.clean["age"].isna().all()
     assert result.summary.n_stored == 1
     assert result.quarantine["_reason"].tolist() == ["lead_id: required value is missing"]
+
+
+def test_text_columns_skip_factorize_with_the_same_result() -> None:
+    from careleads.dictionary._ingest import _ingest_column
+    from careleads.dictionary._schema import FieldSpec, FieldType, Sensitivity
+
+    values = ["  hello ", "", None, "N/A", "hello", "ünïcode 😀", "hello", "  ", "n/a", "x" * 300]
+    for kind in (FieldType.TEXT, FieldType.IDENTIFIER):
+        spec = FieldSpec(
+            name="note", type=kind, sensitivity=Sensitivity.DIRECT_IDENTIFIER, missing_values=("n/a",)
+        )
+        for required in (False, True):
+            fast = _ingest_column(pd.Series(values, dtype="string"), spec, ("null",), required=required)
+            hashed = _ingest_column(pd.Series(values, dtype=object), spec, ("null",), required=required)
+            pd.testing.assert_series_equal(fast.values, hashed.values.astype(fast.values.dtype))
+            assert fast.raw_empty.tolist() == hashed.raw_empty.tolist()
+            assert fast.n_placeholders == hashed.n_placeholders == 2
+            got = [(k, rows.tolist(), list(messages)) for k, rows, messages in fast.problems]
+            want = [(k, rows.tolist(), list(messages)) for k, rows, messages in hashed.problems]
+            assert got == want and (not required or got)

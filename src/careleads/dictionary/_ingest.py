@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -285,10 +286,25 @@ def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
     return None
 
 
+def _distinct(raw: pd.Series, spec: FieldSpec) -> tuple[IntArray, Any]:
+    """Each row's code among the column's values, and the values (``pd.factorize``'s answer, missing -1).
+
+    Free text and identifiers are nearly all distinct: hashing them only costs time, so each present row is
+    its own value there (every later step gives the same per-row result either way; tested).
+    """
+    if spec.type in (FieldType.TEXT, FieldType.IDENTIFIER) and isinstance(raw.dtype, pd.StringDtype):
+        present = raw.notna().to_numpy(dtype=bool)
+        codes = np.full(len(raw), -1, dtype=np.intp)
+        codes[present] = np.arange(int(present.sum()), dtype=np.intp)
+        return codes, raw[present].array
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), uniques
+
+
 def _ingest_column(
     raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
 ) -> _Column:
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    codes, uniques = _distinct(raw, spec)
     n_unique = len(uniques)
     counts = np.bincount(codes[codes >= 0], minlength=n_unique)
     show_value = spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER
