@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -418,3 +419,44 @@ def test_an_error_in_a_worker_reaches_the_caller(
     assert not multiprocessing.active_children()
     with pytest.raises(InputError, match="workers must be 1 or more"):
         score_file(files["parquet"], model=model, out_path=tmp_path / "w0", workers=0)
+
+
+def test_workers_fall_back_to_lightgbm_with_the_main_process(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    import careleads.engines._compiled as compiled_module
+    from careleads.dictionary import load_dictionary
+    from careleads.engines._chunks import ScoringOptions, _Chunk
+    from careleads.engines._pool import _ChunkJob, _ChunkQueue
+
+    if not compiled_module.lleaves_available():
+        pytest.skip("lleaves is not installed: there are no compiled trees to fall back from")
+    monkeypatch.setattr(compiled_module, "compiled_matches", lambda *_: 1.0)
+    pooled = score_file(
+        files["parquet"],
+        model=model,
+        out_path=tmp_path / "w2",
+        chunk_rows=800,
+        workers=2,
+        decided_at=DECIDED_AT,
+    )
+    assert pooled.predictor == "lightgbm" and any("differ from LightGBM" in n for n in pooled.notes)
+    # the workers, started with compiled trees, score with LightGBM once the main process asks them to
+    table = pq.read_table(files["parquet"]).slice(0, 300)
+    job = _ChunkJob(
+        model=compiled_module.compile_trees(model),
+        dictionary=load_dictionary(),
+        source="leads.parquet",
+        options=ScoringOptions(decided_at=DECIDED_AT),
+        events=None,
+        compiled=True,
+    )
+    chunk = _Chunk(table=table, rows=np.arange(2, 302), malformed=pd.DataFrame())
+    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+        queue.start(job)
+        used = [s.predictor for _, _, s in [*queue.put(job, chunk, 0.5), *queue.drain()]]
+        fallback = dataclasses.replace(job, model=model, compiled=False)
+        used += [s.predictor for _, _, s in [*queue.put(fallback, chunk, 1.0), *queue.drain()]]
+    assert used == ["lleaves", "lightgbm"]

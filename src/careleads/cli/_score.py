@@ -54,8 +54,13 @@ def register(app: typer.Typer) -> None:
             Engine, typer.Option("--engine", help="local (streaming, resumable) or spark.")
         ] = Engine.local,
         chunk_rows: Annotated[
-            int, typer.Option("--chunk-rows", help="Leads per chunk (local) or per Arrow batch (spark).")
-        ] = 200_000,
+            int | None,
+            typer.Option(
+                "--chunk-rows",
+                help="Leads per chunk (local) or per Arrow batch (spark). Default: 200,000 "
+                "(local: shared among the --workers).",
+            ),
+        ] = None,
         events: Annotated[
             Path | None,
             typer.Option("--events", help="Events of the leads (CSV/Parquet); else cold start."),
@@ -103,7 +108,7 @@ def register(app: typer.Typer) -> None:
                         out_path=out_path,
                         events_path=events,
                         master=spark_master,
-                        batch_rows=chunk_rows,
+                        batch_rows=chunk_rows or 200_000,
                         n_reasons=reasons,
                         decisions=decisions,
                         overwrite=overwrite,

@@ -206,6 +206,8 @@ class ScoredChunk(Generic[Decisions]):
         Key of each decision row as text, for the reason of a repeat.
     n_read : int
         Raw rows in the chunk.
+    predictor : str
+        What predicted the scores when known ("lleaves" or "lightgbm"; "" when not recorded).
     """
 
     decisions: Decisions
@@ -214,6 +216,7 @@ class ScoredChunk(Generic[Decisions]):
     hashes: npt.NDArray[np.uint64]
     keys: pa.Array
     n_read: int
+    predictor: str = ""
 
 
 def score_chunk(
@@ -290,6 +293,7 @@ def drop_repeats(
         hashes=scored.hashes[keep],
         keys=scored.keys.filter(pa.array(keep)),
         n_read=scored.n_read,
+        predictor=scored.predictor,
     )
 
 

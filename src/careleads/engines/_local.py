@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +65,7 @@ CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
 CHECKPOINT_VERSION = 1
+DEFAULT_CHUNK_ROWS = 200_000  # leads per chunk in one process; shared among the workers of a pool
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,7 @@ def score_file(
     *,
     model: LeadModel,
     out_path: PathLikeStr,
-    chunk_rows: int = 200_000,
+    chunk_rows: int | None = None,
     events_path: PathLikeStr | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     fmt: OutputFormat | None = None,
@@ -386,8 +387,9 @@ def score_file(
     out_path : path
         ``*.parquet`` or ``*.csv``: one file; anything else: a folder of part files with ``_SUCCESS``.
         Quarantined rows go to ``<out stem>.quarantine.csv`` (one file) or ``<out>/_quarantine.csv``.
-    chunk_rows : int
-        Leads per chunk; memory grows with this, never with the input.
+    chunk_rows : int, optional
+        Leads per chunk; memory grows with this, never with the input. Default: 200,000, shared among the
+        workers (100,000 with two: smaller chunks keep both busy to the end of the file).
     events_path : path, optional
         Events of these leads (CSV or Parquet); read whole, then each chunk takes its own. Without it,
         leads are scored cold (creation-time signals only).
@@ -435,6 +437,8 @@ def score_file(
     from careleads.engines._compiled import compile_trees, compiled_matches, lleaves_available
 
     start = time.perf_counter()
+    if chunk_rows is None:
+        chunk_rows = max(1, DEFAULT_CHUNK_ROWS // max(workers, 1))
     if chunk_rows < 1:
         raise InputError(f"chunk_rows must be 1 or more, got {chunk_rows}")
     if workers < 1:
@@ -506,8 +510,16 @@ def score_file(
             progress(BatchProgress(fraction, state["n_read"], state["n_scored"], state["n_quarantined"]))
 
     output = _OutputFile(layout) if layout.part_fmt == "arrow" else None
-    job: _ChunkJob | None = None
+    job = _ChunkJob(
+        model=scorer_model,
+        dictionary=dictionary,
+        source=source.name,
+        options=options,
+        events=events,
+        compiled=use_compiled,
+    )
     with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
+        queue.start(job)  # with a pool, the workers load while the first chunk is read
         if output is not None:
             stack.callback(output.close)  # on an error too: no open file is left behind
             for part in state["parts"]:  # committed by an interrupted run
@@ -524,16 +536,8 @@ def score_file(
                 gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
                 if gap > 1e-9:
                     notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
-                    scorer_model, predictor = model, "lightgbm"
-            if job is None:  # after the check: workers score as this process would
-                job = _ChunkJob(
-                    model=scorer_model,
-                    dictionary=dictionary,
-                    source=source.name,
-                    options=options,
-                    events=events,
-                    compiled=predictor == "lleaves",
-                )
+                    predictor = "lightgbm"
+                    job = replace(job, model=model, compiled=False)  # workers switch to it too
             for done in queue.put(job, chunk, fraction):
                 commit(*done)
         for done in queue.drain():

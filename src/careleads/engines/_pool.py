@@ -58,24 +58,31 @@ class _ChunkJob:
             hashes=scored.hashes,
             keys=scored.keys,
             n_read=scored.n_read,
+            predictor="lleaves" if self.compiled else "lightgbm",
         )
 
 
 _worker_job: _ChunkJob | None = None
+_worker_plain: LeadModel | None = None  # the LightGBM model, should the main process fall back to it
 
 
 def _start_worker(job: _ChunkJob, n_threads: int) -> None:
     """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle."""
-    global _worker_job
+    global _worker_job, _worker_plain
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-main", daemon=True).start()
+    _worker_plain = job.model
     if job.compiled:
         from careleads.engines._compiled import compile_trees
 
         job = replace(job, model=compile_trees(job.model, n_threads=n_threads))
     _worker_job = job
+
+
+def _warm() -> None:
+    """A task that does nothing: submitted once per worker, it makes the pool start them all at once."""
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
@@ -85,11 +92,19 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _score_in_worker(folder: str, index: int, rows: npt.NDArray[np.int64]) -> ScoredChunk[pa.Table]:
-    """Score the chunk the main process left in `folder`; leave its decisions there, return the rest."""
-    if _worker_job is None:
+def _score_in_worker(
+    folder: str, index: int, rows: npt.NDArray[np.int64], compiled: bool
+) -> ScoredChunk[pa.Table]:
+    """Score the chunk the main process left in `folder`; leave its decisions there, return the rest.
+
+    `compiled` False: score with LightGBM (the main process found the compiled trees differ).
+    """
+    job = _worker_job
+    if job is None or _worker_plain is None:
         raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
-    scored = _worker_job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
+    if job.compiled and not compiled:
+        job = replace(job, model=_worker_plain, compiled=False)
+    scored = job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
     write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
     return replace(scored, decisions=scored.decisions.schema.empty_table())
 
@@ -142,25 +157,36 @@ class _ChunkQueue:
             self._pool = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def start(self, job: _ChunkJob) -> None:
+        """Start the workers (with a pool): they import and load the model while the first chunk is read.
+
+        `job` is what the workers keep; a later `put` may only turn its compiled trees off.
+        """
+        if self.workers == 1 or self._pool is not None:
+            return
+        shutil.rmtree(self.folder, ignore_errors=True)  # left by a run that was killed
+        self.folder.mkdir(parents=True)
+        context = multiprocessing.get_context("forkserver")
+        # the server imports these once and forks each worker from itself (a spawned worker would take
+        # seconds to import them); it never predicts, so forking it is safe for OpenMP
+        context.set_forkserver_preload(list(_WORKER_MODULES))
+        n_threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
+        )
+        for _ in range(self.workers):
+            self._pool.submit(_warm)
+
     def put(self, job: _ChunkJob, chunk: _Chunk, fraction: float) -> list[_Scored]:
         """Score `chunk`; the chunks now done, in order (with a pool, none until it is full)."""
         if self.workers == 1:
             return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
-        if self._pool is None:
-            shutil.rmtree(self.folder, ignore_errors=True)  # left by a run that was killed
-            self.folder.mkdir(parents=True)
-            context = multiprocessing.get_context("forkserver")
-            # the server imports these once and forks each worker from itself (a spawned worker would take
-            # seconds to import them); it never predicts, so forking it is safe for OpenMP
-            context.set_forkserver_preload(list(_WORKER_MODULES))
-            n_threads = max(1, (os.cpu_count() or 1) // self.workers)
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
-            )
+        self.start(job)
+        assert self._pool is not None  # started above
         index = self._n_sent
         self._n_sent += 1
         write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
-        future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows)
+        future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows, job.compiled)
         self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
 
