@@ -578,17 +578,20 @@ class ClinicalTriageDetector:
         """Check many texts; the same results as :meth:`detect` on each, much faster on large batches.
 
         A column-wise pre-filter (:class:`careleads.text._triage_filter.TriageFilter`) drops the texts
-        that cannot trigger; the others, once per distinct text, go through :meth:`detect`.
+        that cannot trigger; the others, once per distinct text, are normalised and searched column-wise
+        (:mod:`careleads.text._triage_batch`), and only those holding a lexicon phrase get the clause checks.
         """
         values = list(texts)
         if len(values) < _BATCH_MIN:
             return [self.detect(text) for text in values]
         results = [_NOT_TRIGGERED] * len(values)
-        rows = np.flatnonzero(self.candidates(values))
-        distinct = list(dict.fromkeys(values[i] for i in rows.tolist()))
-        found = dict(zip(distinct, self._detect_distinct(distinct), strict=True))  # type: ignore[arg-type]
-        for i in rows.tolist():
-            results[i] = found[values[i]]
+        rows = np.flatnonzero(self.candidates(values)).tolist()
+        distinct = list(dict.fromkeys(text for i in rows if (text := values[i]) is not None))
+        found = dict(zip(distinct, self._detect_distinct(distinct), strict=True))
+        for i in rows:
+            text = values[i]
+            if text is not None:  # candidates are texts
+                results[i] = found[text]
         return results
 
     def triggered_many(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
