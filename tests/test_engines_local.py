@@ -115,7 +115,7 @@ def test_interrupted_run_restarts_with_one_decision_per_lead(
         score_file(
             files["parquet"], model=model, out_path=out, chunk_rows=600, hook=crash, decided_at=DECIDED_AT
         )
-    assert not out.exists()
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["scores.parquet.parts"]
     # the parts of one Parquet output are Arrow files (the output is written as chunks are committed)
     assert {p.suffix for p in (tmp_path / "scores.parquet.parts").glob("part-*")} == {".arrow"}
     resumed = score_file(files["parquet"], model=model, out_path=out, chunk_rows=600)

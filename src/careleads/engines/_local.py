@@ -292,7 +292,7 @@ class _OutputFile:
     """
 
     def __init__(self, layout: _Layout) -> None:
-        self.tmp = layout.out.with_name(f".{layout.out.name}.tmp")
+        self.tmp = layout.work / f".{layout.out.name}.tmp"  # beside the parts: a crash leaves nothing else
         self._writer: pq.ParquetWriter | None = None
 
     def add(self, table: pa.Table) -> None:
@@ -301,12 +301,17 @@ class _OutputFile:
         self._writer.write_table(table.cast(self._writer.schema))
 
     def close(self) -> Path:
+        """Finish the file (an empty table when no chunk was committed); its temporary path."""
         if self._writer is None:
             pq.write_table(_to_arrow(_empty_output()), self.tmp)
-        else:
+        self.release()
+        return self.tmp
+
+    def release(self) -> None:
+        """Close the file if it is open (after an error: a restart writes it again)."""
+        if self._writer is not None:
             self._writer.close()
             self._writer = None
-        return self.tmp
 
 
 def _input_identity(path: Path) -> dict[str, Any]:
@@ -521,7 +526,7 @@ def score_file(
     with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
         queue.start(job)  # with a pool, the workers load while the first chunk is read
         if output is not None:
-            stack.callback(output.close)  # on an error too: no open file is left behind
+            stack.callback(output.release)  # on an error too: no open file is left behind
             for part in state["parts"]:  # committed by an interrupted run
                 output.add(_read_part(layout.work / part["name"]))
         for chunk, fraction in reader.chunks(chunk_rows):
@@ -542,8 +547,9 @@ def score_file(
                 commit(*done)
         for done in queue.drain():
             commit(*done)
+        assembled = output.close() if output is not None else None
 
-    _finish_run(layout, state, reader.read_columns, assembled=output.tmp if output is not None else None)
+    _finish_run(layout, state, reader.read_columns, assembled=assembled)
     return BatchSummary(
         input_path=str(source),
         out_path=str(layout.out),
