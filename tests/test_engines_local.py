@@ -131,6 +131,10 @@ def test_interrupted_run_restarts_with_one_decision_per_lead(
     assert got["lead_id"].is_unique
     pd.testing.assert_frame_equal(got, want)
     assert resumed.n_read == reference.n_read and resumed.n_quarantined == reference.n_quarantined
+    # the quarantine of the chunks committed before the crash is kept, once
+    quarantined = pd.read_csv(resumed.quarantine_path, dtype=str, keep_default_na=False)
+    assert len(quarantined) == reference.n_quarantined > 0
+    assert Path(resumed.quarantine_path).read_bytes() == Path(reference.quarantine_path).read_bytes()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -109,8 +109,10 @@ def _score_in_worker(
     return replace(scored, decisions=scored.decisions.schema.empty_table())
 
 
-def write_arrow(table: pa.Table, path: Path) -> None:
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+def write_arrow(table: pa.Table, path: Path, *, compression: str | None = None) -> None:
+    """An Arrow IPC file (`compression`: None, or "lz4" / "zstd" for a file that stays on disk a while)."""
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)  # a slice is written as its rows only
 
 
