@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
         ] = 1,
     ) -> None:
         """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
-        from careleads.engines import BatchProgress, score_file
+        from careleads.engines import DEFAULT_CHUNK_ROWS, BatchProgress, score_file
 
         try:
             lead_model = load_model(model, registry)
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
                         out_path=out_path,
                         events_path=events,
                         master=spark_master,
-                        batch_rows=chunk_rows or 200_000,
+                        batch_rows=chunk_rows if chunk_rows is not None else DEFAULT_CHUNK_ROWS,
                         n_reasons=reasons,
                         decisions=decisions,
                         overwrite=overwrite,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from careleads.engines._chunks import ScoringOptions, decide_chunk
+from careleads.engines._chunks import DEFAULT_CHUNK_ROWS, ScoringOptions, decide_chunk
 from careleads.engines._local import BatchProgress, BatchSummary, read_scores, score_file
 
-__all__ = ["BatchProgress", "BatchSummary", "ScoringOptions", "decide_chunk", "read_scores", "score_file"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "BatchProgress",
+    "BatchSummary",
+    "ScoringOptions",
+    "decide_chunk",
+    "read_scores",
+    "score_file",
+]

@@ -42,6 +42,7 @@ from careleads.dictionary import Dictionary, TableSpec, ingest_file, ingest_tabl
 from careleads.dictionary._ingest import _SAMPLE_BYTES, _decode_sample, _sniff_delimiter
 from careleads.dictionary._normalise import match_columns
 from careleads.engines._chunks import (
+    DEFAULT_CHUNK_ROWS,
     EventLookup,
     ScoredChunk,
     ScoringOptions,
@@ -65,7 +66,6 @@ CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
 CHECKPOINT_VERSION = 1
-DEFAULT_CHUNK_ROWS = 200_000  # leads per chunk in one process; shared among the workers of a pool
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from careleads.dictionary import load_dictionary
 from careleads.engines._chunks import (
+    DEFAULT_CHUNK_ROWS,
     OUTPUT_TYPES,
     SCORE_COLUMNS,
     EventLookup,
@@ -53,7 +54,7 @@ def _pandas_3_accepted() -> Iterator[None]:
         yield
 
 
-def spark_session(master: str = "local[2]", *, batch_rows: int = 200_000) -> Any:
+def spark_session(master: str = "local[2]", *, batch_rows: int = DEFAULT_CHUNK_ROWS) -> Any:
     """A SparkSession for scoring: Arrow transfer on, UTC session clock, quiet logs.
 
     Parameters
@@ -175,7 +176,7 @@ def score_file_spark(
     events_path: PathLikeStr | None = None,
     master: str = "local[2]",
     spark: Any = None,
-    batch_rows: int = 200_000,
+    batch_rows: int = DEFAULT_CHUNK_ROWS,
     n_reasons: int = 0,
     decisions: bool = True,
     compiled: bool | None = None,
