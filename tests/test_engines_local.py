@@ -219,6 +219,18 @@ def test_seen_keys_finds_repeats_only() -> None:
     assert found.tolist() == [True, False, True, False]
 
 
+def test_seen_keys_over_many_chunks_keep_few_runs() -> None:
+    rng = np.random.default_rng(3)
+    seen, stored = SeenKeys(), np.zeros(0, dtype=np.uint64)
+    for size in [500] * 40 + [3, 0, 2_000, 1]:
+        chunk = rng.integers(0, 2**20, size, dtype=np.uint64)  # small range: many repeats across chunks
+        assert seen.contains(chunk).tolist() == np.isin(chunk, stored).tolist()
+        seen.add(chunk)
+        stored = np.concatenate([stored, chunk])
+        assert len(seen) == len(stored)
+    assert len(seen._runs) <= 8  # runs at least halve in size: about log2(n / chunk) of them
+
+
 def test_finished_output_is_not_overwritten_silently(
     files: dict[str, Path], model: LeadModel, tmp_path: Path
 ) -> None:
