@@ -306,3 +306,5 @@ def test_triggered_many_on_an_arrow_column() -> None:
     assert detector.triggered_many(pa.array(texts)).tolist() == want
     assert detector.triggered_many(pa.chunked_array([texts[:100], texts[100:]])).tolist() == want
     assert detector.triggered_many(pa.array(texts[:10])).tolist() == want[:10]  # below the batch size
+    chunked = pa.chunked_array([texts[:100], texts[100:]])
+    assert detector.candidates(chunked).tolist() == detector.candidates(texts).tolist()

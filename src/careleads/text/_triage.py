@@ -615,7 +615,7 @@ class ClinicalTriageDetector:
             out[rows] = np.asarray(verdicts, dtype=bool)[np.asarray(encoded.indices, dtype=np.intp)]
         return out
 
-    def candidates(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
+    def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
         """True for each text that may trigger (a superset of the triggering texts, computed column-wise)."""
         if self._filter is None:
             from careleads.text._triage_filter import TriageFilter

@@ -335,18 +335,20 @@ class TriageFilter:
             self._piece_bits[piece] = bits
         return bits
 
-    def candidates(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
+    def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
         """True for every text that may trigger the detector.
 
         Parameters
         ----------
-        texts : sequence of str or None, or an Arrow string array
+        texts : sequence of str or None, or an Arrow string array (chunked or not)
             The texts; None never triggers.
 
         Returns
         -------
         ndarray of bool
         """
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
         if isinstance(texts, pa.Array):
             array = texts.cast(pa.large_string())
         else:
