@@ -476,3 +476,25 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
         fallback = dataclasses.replace(job, model=model, compiled=False)
         used += [s.predictor for _, _, s in [*queue.put(fallback, chunk, 1.0), *queue.drain()]]
     assert used == ["lleaves", "lightgbm"]
+
+
+def test_workers_start_no_pool_for_a_file_of_one_chunk(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import careleads.engines._pool as pool_module
+
+    def no_pool(*_: object, **__: object) -> None:
+        raise AssertionError("a pool was started for a file that fits one chunk")
+
+    monkeypatch.setattr(pool_module, "ProcessPoolExecutor", no_pool)
+    one = score_file(files["parquet"], model=model, out_path=tmp_path / "a", workers=2, decided_at=DECIDED_AT)
+    assert one.n_chunks == 1
+    with pytest.raises(AssertionError, match="a pool was started"):  # more than one chunk: the pool starts
+        score_file(
+            files["parquet"],
+            model=model,
+            out_path=tmp_path / "b",
+            workers=2,
+            chunk_rows=1_000,
+            decided_at=DECIDED_AT,
+        )

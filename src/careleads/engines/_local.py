@@ -523,6 +523,8 @@ def score_file(
         events=events,
         compiled=use_compiled,
     )
+    if workers > 1 and reader.is_parquet and reader.total - int(state["rows_read"]) <= chunk_rows:
+        workers = 1  # what is left fits one chunk: a pool would only add its start-up
     with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
         queue.start(job)  # with a pool, the workers load while the first chunk is read
         if output is not None:
