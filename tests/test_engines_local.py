@@ -498,3 +498,66 @@ def test_workers_start_no_pool_for_a_file_of_one_chunk(
             chunk_rows=1_000,
             decided_at=DECIDED_AT,
         )
+
+
+def test_the_main_process_scores_while_the_workers_start(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting the workers waits for the fork server (about a second): meanwhile the main process scores."""
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from careleads.engines._chunks import _Chunk
+    from careleads.engines._pool import _ChunkJob, _ChunkQueue
+
+    release = threading.Event()
+    spawn = _ChunkQueue._spawn
+
+    def held(queue: _ChunkQueue) -> None:  # the workers start only once the first chunk is scored
+        release.wait(60)
+        spawn(queue)
+
+    monkeypatch.setattr(_ChunkQueue, "_spawn", held)
+    table = pq.read_table(files["parquet"])
+    job = _ChunkJob(
+        model=model,
+        dictionary=load_dictionary(),
+        source="leads.parquet",
+        options=ScoringOptions(decided_at=DECIDED_AT),
+        events=None,
+        compiled=False,
+    )
+    chunks = [
+        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
+        for i in range(4)
+    ]
+    folder = tmp_path / "in_flight"
+    with _ChunkQueue(2, folder) as queue:
+        queue.start(job)
+        assert queue.put(job, chunks[0], 0.25) == []
+        assert folder.is_dir() and not any(folder.iterdir())  # scored here: no file left for a worker
+        release.set()
+        done = [*queue.put(job, chunks[1], 0.5), *queue.put(job, chunks[2], 0.75)]
+        done += [*queue.put(job, chunks[3], 1.0), *queue.drain()]
+    assert [fraction for _, fraction, _ in done] == [0.25, 0.5, 0.75, 1.0]
+    for (_, _, scored), chunk in zip(done, chunks, strict=True):
+        expected = job.run(chunk.frame, chunk.rows).decisions  # (Arrow's `equals` has NaN unequal to NaN)
+        pd.testing.assert_frame_equal(scored.decisions.to_pandas(), expected.to_pandas())
+    assert not multiprocessing.active_children()
+
+
+def test_parquet_output_has_statistics_for_lead_ids_and_numbers_only(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "scores.parquet"
+    score_file(files["parquet"], model=model, out_path=out, chunk_rows=1_500, decided_at=DECIDED_AT)
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_row_groups == 3
+    stats = {
+        meta.schema.column(i).name: meta.row_group(0).column(i).is_stats_set for i in range(meta.num_columns)
+    }
+    assert stats["lead_id"] and stats["probability"] and stats["score"] and stats["as_of"]
+    assert not stats["tier"] and not stats["notes"] and not stats["route_name"]

@@ -147,13 +147,20 @@ class _ChunkQueue:
         self.workers = workers
         self.folder = folder
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]]]] = deque()
+        # a chunk in flight: scored by a worker (a future) or, while the workers start, here (done)
+        self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]] | ScoredChunk[pa.Table]]]
+        self._pending = deque()
+        self._warming: list[Future[None]] = []
+        self._spawner: threading.Thread | None = None
+        self._spawn_error: BaseException | None = None
         self._n_sent = 0
 
     def __enter__(self) -> _ChunkQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._spawner is not None:
+            self._spawner.join()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -176,20 +183,46 @@ class _ChunkQueue:
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
         )
-        for _ in range(self.workers):
-            self._pool.submit(_warm)
+        # starting a worker waits for the fork server to import (about a second): in a thread, so that this
+        # process reads (and scores) the first chunks meanwhile
+        self._spawner = threading.Thread(target=self._spawn, name="careleads-pool-start", daemon=True)
+        self._spawner.start()
+
+    def _spawn(self) -> None:
+        assert self._pool is not None  # set before the thread starts
+        try:
+            self._warming = [self._pool.submit(_warm) for _ in range(self.workers)]
+        except BaseException as exc:  # raised in the main thread by _ready
+            self._spawn_error = exc
+
+    def _ready(self) -> bool:
+        """Whether the workers have started (once their processes are created)."""
+        if self._spawner is not None:
+            self._spawner.join()
+            self._spawner = None
+            if self._spawn_error is not None:
+                raise self._spawn_error
+        return all(future.done() for future in self._warming)
 
     def put(self, job: _ChunkJob, chunk: _Chunk, fraction: float) -> list[_Scored]:
-        """Score `chunk`; the chunks now done, in order (with a pool, none until it is full)."""
+        """Score `chunk`; the chunks now done, in order (with a pool, none until it is full).
+
+        While the workers are still starting (importing, about a second) and each has a chunk waiting,
+        this process scores the chunk itself, on the CPU the start-up leaves idle.
+        """
         if self.workers == 1:
             return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
         self.start(job)
         assert self._pool is not None  # started above
         index = self._n_sent
         self._n_sent += 1
-        write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
-        future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows, job.compiled)
-        self._pending.append((chunk, fraction, index, future))
+        spawning = self._spawner is not None and self._spawner.is_alive() and not self._pending
+        if spawning or (not self._ready() and len(self._pending) >= self.workers):
+            self._pending.append((chunk, fraction, index, job.run(chunk.frame, chunk.rows)))
+        else:
+            write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
+            future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows, job.compiled)
+            self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
 
     def drain(self) -> Iterator[_Scored]:
@@ -199,6 +232,8 @@ class _ChunkQueue:
 
     def _next(self) -> _Scored:
         chunk, fraction, index, future = self._pending.popleft()
+        if isinstance(future, ScoredChunk):  # scored here
+            return chunk, fraction, future
         scored = future.result()  # a worker's exception is raised here, as it was raised
         decisions = read_arrow(self.folder / f"out-{index}.arrow")
         for name in (f"in-{index}.arrow", f"out-{index}.arrow"):
