@@ -232,14 +232,21 @@ class RoutingRule:
     def matches(self, values: Mapping[str, Any]) -> bool:
         return all(_matches_any(values.get(name), pats) for name, pats in self.patterns.items())
 
-    def match_many(self, frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    def match_many(
+        self, frame: pd.DataFrame, distinct: dict[str, tuple[npt.NDArray[np.intp], Any]] | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Whether each row of `frame` matches; `distinct` keeps each column's factorized values between
+        the rules of a table (``pd.factorize``'s codes and values, missing -1)."""
         mask = np.ones(len(frame), dtype=bool)
+        distinct = {} if distinct is None else distinct
         for name, pats in self.patterns.items():
             if name not in frame:
                 mask &= "*" in pats
                 continue
             # each distinct value is matched once: a column has a handful of categories
-            codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+            if name not in distinct:
+                distinct[name] = pd.factorize(frame[name], use_na_sentinel=True)
+            codes, uniques = distinct[name]
             hits = np.array([_matches_any(v, pats) for v in uniques] + ["*" in pats], dtype=bool)
             mask &= hits[codes]
         return mask
@@ -317,11 +324,12 @@ class Routing:
     def matching_rules(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
         """The index of the first rule each row of `frame` matches (-1: none, the default route applies)."""
         chosen = np.full(len(frame), -1, dtype=np.int64)
+        distinct: dict[str, tuple[npt.NDArray[np.intp], Any]] = {}  # rules share the columns they match
         for rule in self.rules:
             open_rows = chosen < 0
             if not open_rows.any():
                 break
-            chosen[open_rows & rule.match_many(frame)] = rule.index
+            chosen[open_rows & rule.match_many(frame, distinct)] = rule.index
         return chosen
 
     def match_many(self, frame: pd.DataFrame) -> list[RouteSpec]:
