@@ -394,12 +394,13 @@ def test_a_column_with_no_value_at_all_is_missing_not_an_error() -> None:
     assert result.quarantine["_reason"].tolist() == ["lead_id: required value is missing"]
 
 
-def test_text_columns_skip_factorize_with_the_same_result() -> None:
+def test_text_and_time_columns_skip_factorize_with_the_same_result() -> None:
     from careleads.dictionary._ingest import _ingest_column
     from careleads.dictionary._schema import FieldSpec, FieldType, Sensitivity
 
-    values = ["  hello ", "", None, "N/A", "hello", "ünïcode 😀", "hello", "  ", "n/a", "x" * 300]
-    for kind in (FieldType.TEXT, FieldType.IDENTIFIER):
+    texts = ["  hello ", "", None, "N/A", "hello", "ünïcode 😀", "hello", "  ", "n/a", "x" * 300]
+    times = ["2025-03-04", " 2025-03-04 ", "", None, "N/A", "2025-02-30", "2025-03-04T10:00:00", "n/a", "x"]
+    for kind, values in ((FieldType.TEXT, texts), (FieldType.IDENTIFIER, texts), (FieldType.DATETIME, times)):
         spec = FieldSpec(
             name="note", type=kind, sensitivity=Sensitivity.DIRECT_IDENTIFIER, missing_values=("n/a",)
         )

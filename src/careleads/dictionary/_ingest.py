@@ -269,6 +269,20 @@ def _text_uniques(uniques: pd.Index) -> pd.Series:
     return series.astype("string").str.strip()
 
 
+def _placeholders(text: pd.Series, keys: frozenset[str]) -> BoolArray:
+    """Which values are a missing-value placeholder (lower-cased, one of `keys`).
+
+    Only values no longer than the longest key are compared: lower-casing never shortens a text, so a
+    longer value cannot be one (free text is then not lower-cased whole).
+    """
+    found = np.zeros(len(text), dtype=bool)
+    longest = max((len(key) for key in keys), default=-1)
+    short = (text.str.len() <= longest).to_numpy(dtype=bool, na_value=False)
+    if short.any():
+        found[short] = text[short].str.lower().isin(keys).to_numpy(dtype=bool)
+    return found
+
+
 def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
     """Distinct values already stored with the field's type (Parquet), or None when they are text."""
     series = pd.Series(uniques, copy=False).reset_index(drop=True)
@@ -289,10 +303,11 @@ def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
 def _distinct(raw: pd.Series, spec: FieldSpec) -> tuple[IntArray, Any]:
     """Each row's code among the column's values, and the values (``pd.factorize``'s answer, missing -1).
 
-    Free text and identifiers are nearly all distinct: hashing them only costs time, so each present row is
-    its own value there (every later step gives the same per-row result either way; tested).
+    Free text, identifiers and date-times are nearly all distinct: hashing them only costs time, so each
+    present row is its own value there (every later step gives the same per-row result either way; tested).
     """
-    if spec.type in (FieldType.TEXT, FieldType.IDENTIFIER) and isinstance(raw.dtype, pd.StringDtype):
+    nearly_distinct = (FieldType.TEXT, FieldType.IDENTIFIER, FieldType.DATETIME)
+    if spec.type in nearly_distinct and isinstance(raw.dtype, pd.StringDtype):
         present = raw.notna().to_numpy(dtype=bool)
         codes = np.full(len(raw), -1, dtype=np.intp)
         codes[present] = np.arange(int(present.sum()), dtype=np.intp)
@@ -317,8 +332,7 @@ def _ingest_column(
     else:
         text = _text_uniques(uniques)
         empty_u = (text == "").to_numpy(dtype=bool, na_value=True)
-        keys = text.str.lower()
-        placeholder_u = keys.isin(placeholders_for(spec, global_missing)).to_numpy(dtype=bool) & ~empty_u
+        placeholder_u = _placeholders(text, placeholders_for(spec, global_missing)) & ~empty_u
     missing_u = empty_u | placeholder_u
     present_index = np.flatnonzero(~missing_u)
     present = (typed if typed is not None else text).iloc[present_index]
@@ -339,7 +353,12 @@ def _ingest_column(
     else:
         good_of[good_index] = np.arange(len(good_index))
         # one take per row from the parsed distinct values (code -1 looks up the last slot, -1)
-        values = pd.Series(good.astype(dtype).array.take(good_of[codes], allow_fill=True))
+        positions = good_of[codes]
+        array = good.astype(dtype).array
+        if len(positions) == len(array) and (positions == np.arange(len(positions))).all():
+            values = pd.Series(array)  # every row its own good value, in order (a text column, typically)
+        else:
+            values = pd.Series(array.take(positions, allow_fill=True))
 
     problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]] = []
     for problem in found:
