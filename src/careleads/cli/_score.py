@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 help="Processes that score chunks in parallel (local engine; the Spark engine ignores it and "
                 "uses its own executors). Output and restarts are the same for any N; memory grows with N "
-                "(about N + 1 chunks in flight and a model per process). Default 1.",
+                "(about N + 1 chunks in flight and a model per process). Pays off with hard rules and "
+                "routing (about 1.3x with 2 on 2 cores); with --no-decisions one process was as fast. "
+                "Default 1.",
             ),
         ] = 1,
     ) -> None:
