@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads._columns import text_by_code, text_column
+from careleads._columns import text_by_code
 from careleads.decisions._engine import _align, _configuration, _flag, _present, _values
 from careleads.decisions._overrides import HardRules, RuleInput, UrgentDetector
 from careleads.decisions._routing import RouteSpec, Routing
@@ -116,7 +116,11 @@ def decide_columns(
 
     specs: list[RouteSpec] = []
     codes = _route_codes(routing, frame, specs)
-    actions = np.array([str(a) if a is not None else "" for a in _values(frame["action"])], dtype=object)
+    # actions as codes into the distinct texts (a chunk has a few dozen), not as a Python string per lead
+    action_texts = _Texts()
+    tier_codes_, tier_actions = pd.factorize(frame["action"], use_na_sentinel=True)
+    action_of = [action_texts.code(str(a)) for a in tier_actions] + [action_texts.code("")]  # -1: missing
+    actions = np.asarray(action_of, dtype=np.int64)[tier_codes_]
 
     # overrides: the first forcing rule in precedence order picks the route; block-only rules hold outreach
     n_rules = len(ordered)
@@ -131,8 +135,10 @@ def decide_columns(
             [_code(specs, routing.route(str(r.route))) if r.effect == "force_route" else -1 for r in ordered],
             dtype=np.int64,
         )
-        forced_action = np.array([f"override {r.name}: route {r.route}" for r in ordered], dtype=object)
-        held_action = np.array([f"override {r.name}: no score-based outreach" for r in ordered], dtype=object)
+        forced_action = np.array([action_texts.code(f"override {r.name}: route {r.route}") for r in ordered])
+        held_action = np.array(
+            [action_texts.code(f"override {r.name}: no score-based outreach") for r in ordered]
+        )
         codes[any_forced] = rule_route[first_forced[any_forced]]
         actions[any_forced] = forced_action[first_forced[any_forced]]
         codes[blocked] = _code(specs, routing.route(routing.blocked_route))
@@ -145,22 +151,17 @@ def decide_columns(
     has_email = _present(frame, "email")
     replacement = routing.route(routing.no_marketing_route)
     replaced = np.array([s.marketing for s in specs], dtype=bool)[codes] & ~marketing_ok
+    replaced_from = np.full(n, -1, dtype=np.int64)  # the route a consent rule replaced, per lead
     if replaced.any():
-        names = _per_route(specs, [s.name for s in specs])[codes[replaced]]
-        consent_note = np.full(n, "", dtype=object)
-        consent_note[replaced] = (
-            f"no marketing consent: {replacement.name} answers the lead's request instead of " + names
-        )
-        actions[replaced] = f"no marketing consent: {replacement.name} instead of " + names
+        replaced_from[replaced] = codes[replaced]
+        instead = [
+            action_texts.code(f"no marketing consent: {replacement.name} instead of {s.name}") for s in specs
+        ]
+        actions[replaced] = np.asarray(instead, dtype=np.int64)[codes[replaced]]
         codes[replaced] = _code(specs, replacement)
-    else:
-        consent_note = None
 
     # channels: per distinct (route, contact details, consent, preferred channel)
-    preferred = _values(frame["preferred_contact"]) if "preferred_contact" in frame else [None] * n
-    pref_codes, pref_values = pd.factorize(pd.Series(preferred, dtype=object), use_na_sentinel=True)
-    pref_list: list[Any] = [*list(pref_values), None]  # code -1 (missing) picks None
-    pref_codes = np.where(pref_codes < 0, len(pref_list) - 1, pref_codes)
+    pref_codes, pref_list = _distinct(frame, "preferred_contact")
     situation = (
         codes * 8 + has_phone.astype(np.int64) * 4 + has_email.astype(np.int64) * 2 + sms_ok.astype(np.int64)
     ) * len(pref_list) + pref_codes
@@ -179,15 +180,23 @@ def decide_columns(
     offers_sms = np.array(["sms" in s.channels for s in specs], dtype=bool)[codes]
     sms_note = offers_sms & has_phone & ~sms_ok
 
-    # notes in the order decide_many writes them: profiling, marketing consent, SMS consent
-    parts: list[npt.NDArray[Any]] = []
-    if no_profile.any():
-        parts.append(np.where(no_profile, _NO_PROFILE_NOTE, ""))
-    if consent_note is not None:
-        parts.append(consent_note)
-    if sms_note.any():
-        parts.append(np.where(sms_note, _NO_SMS_NOTE, ""))
-    notes = _join_notes(parts, n)
+    # notes in the order decide_many writes them: profiling, marketing consent, SMS consent; joined once per
+    # distinct combination
+    n_routes = len(specs) + 1  # replaced_from + 1: 0 when no route was replaced
+    situation = (no_profile.astype(np.int64) * 2 + sms_note.astype(np.int64)) * n_routes + replaced_from + 1
+    combinations, combination_of = np.unique(situation, return_inverse=True)
+    note_texts: list[str] = []
+    for value in combinations.tolist():
+        flags, route = divmod(value, n_routes)
+        parts = [_NO_PROFILE_NOTE] if flags >= 2 else []
+        if route:
+            parts.append(
+                f"no marketing consent: {replacement.name} answers the lead's request instead of "
+                f"{specs[route - 1].name}"
+            )
+        if flags % 2:
+            parts.append(_NO_SMS_NOTE)
+        note_texts.append("; ".join(parts))
 
     # overrides recorded: rule names of each distinct pattern of held rules
     if n_rules:
@@ -204,21 +213,16 @@ def decide_columns(
 
     # route fields, SLA due time and nurture track: per distinct route (and service line)
     due = [routing.due(s, when) for s in specs]
-    services = _values(frame["service_line"]) if "service_line" in frame else [None] * n
-    service_codes, service_values = pd.factorize(pd.Series(services, dtype=object), use_na_sentinel=True)
-    service_list: list[Any] = [*list(service_values), None]
-    service_codes = np.where(service_codes < 0, len(service_list) - 1, service_codes)
-    tracks = np.full(n, None, dtype=object)
-    for code in np.unique(codes).tolist():
-        if specs[code].nurture:
-            rows = codes == code
-            per_service = np.array([routing.nurture_track(v) for v in service_list], dtype=object)
-            tracks[rows] = per_service[service_codes[rows]]
+    service_codes, service_list = _distinct(frame, "service_line")
+    tracks = [routing.nurture_track(v) for v in service_list] + [
+        None
+    ]  # the last: a route that does not nurture
+    nurtures = np.array([s.nurture for s in specs], dtype=bool)[codes]
+    track_codes = np.where(nurtures, service_codes, len(tracks) - 1)
 
     review_tiers = set(routing.review_tiers)
-    tiers = _values(frame["tier"])
-    tier_codes, tier_values = pd.factorize(pd.Series(tiers, dtype=object), use_na_sentinel=True)
-    tier_review = np.array([str(t) in review_tiers for t in tier_values] + [False], dtype=bool)
+    tier_codes, tier_values = _distinct(frame, "tier")
+    tier_review = np.array([t is not None and str(t) in review_tiers for t in tier_values], dtype=bool)
     review = (
         tier_review[tier_codes]
         | any_forced
@@ -227,9 +231,9 @@ def decide_columns(
 
     route_names = [s.name for s in specs]
     columns: dict[str, Any] = {
-        "action": text_column(actions),
+        "action": text_by_code(action_texts.values, actions),
         "review_required": review.tolist(),
-        "notes": text_column(notes),
+        "notes": text_by_code(note_texts, combination_of.reshape(-1)),
         "rules_version": text_by_code([hard_rules.label], np.zeros(n, dtype=np.int64)),
         "routing_version": text_by_code([routing.label], np.zeros(n, dtype=np.int64)),
         "overrides": overrides,
@@ -240,19 +244,31 @@ def decide_columns(
         "route_intake_form": text_by_code([s.intake_form for s in specs], codes),
         "route_sla_hours": _per_route(specs, [s.sla_hours for s in specs])[codes].tolist(),
         "route_sla_due": text_by_code([d.isoformat() if d is not None else None for d in due], codes),
-        "route_nurture_track": text_column(tracks),
+        "route_nurture_track": text_by_code(tracks, track_codes),
         "route_channels": text_by_code(joined, inverse.reshape(-1)),
     }
     return pd.DataFrame(columns)
 
 
-def _join_notes(parts: list[npt.NDArray[Any]], n: int) -> npt.NDArray[Any]:
-    """Row-wise ``"; ".join`` of the non-empty notes of each part (parts in order)."""
-    out = np.full(n, "", dtype=object)
-    for part in parts:
-        has = part != ""
-        both = has & (out != "")
-        out[both] = out[both] + "; " + part[both]
-        only = has & ~both
-        out[only] = part[only]
-    return out
+def _distinct(frame: pd.DataFrame, name: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """Each row's code among a column's distinct values, and the values with None last (the code of a
+    missing value, or of every row when there is no such column)."""
+    if name not in frame:
+        return np.zeros(len(frame), dtype=np.intp), [None]
+    codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+    values: list[Any] = [*list(uniques), None]
+    return np.where(codes < 0, len(values) - 1, codes).astype(np.intp), values
+
+
+class _Texts:
+    """Distinct texts numbered in order of first use."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, text: str) -> int:
+        if text not in self._index:
+            self._index[text] = len(self.values)
+            self.values.append(text)
+        return self._index[text]
