@@ -9,6 +9,9 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
@@ -65,6 +68,11 @@ def _fixed_levels(column: pd.Series, levels: list[str]) -> pd.Categorical[str]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         distinct = pd.Series(column.cat.categories).astype("string")
+    elif isinstance(column.array, ArrowStringArray):  # text as features build it: looked up in one pass
+        array = pa.array(column.array)
+        found = pc.index_in(array, value_set=pa.array(levels, type=array.type))
+        level_codes = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return pd.Categorical.from_codes(level_codes, categories=pd.Index(levels))
     else:
         codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
         distinct = pd.Series(uniques, dtype="string")
