@@ -413,3 +413,21 @@ def test_text_and_time_columns_skip_factorize_with_the_same_result() -> None:
             got = [(k, rows.tolist(), list(messages)) for k, rows, messages in fast.problems]
             want = [(k, rows.tolist(), list(messages)) for k, rows, messages in hashed.problems]
             assert got == want and (not required or got)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.text(alphabet="aAkK\u212aiI\u0130/ -#?.()ßẞé", max_size=6)), max_size=30
+    ),
+    keys=st.sets(st.text(alphabet="akik/ -#?.()ßé", min_size=1, max_size=5), max_size=6),
+)
+def test_placeholders_are_found_as_lower_casing_every_value_would(
+    values: list[str | None], keys: set[str]
+) -> None:
+    """The placeholder check compares only some values (RE2 ignoring case, or the short ones): no others."""
+    from careleads.dictionary._ingest import _placeholders
+
+    text = pd.Series(values, dtype="string")
+    want = [v is not None and v.lower() in keys for v in values]
+    assert _placeholders(text, frozenset(keys)).tolist() == want
