@@ -118,9 +118,9 @@ def decide_columns(
     codes = _route_codes(routing, frame, specs)
     # actions as codes into the distinct texts (a chunk has a few dozen), not as a Python string per lead
     action_texts = _Texts()
-    tier_codes_, tier_actions = pd.factorize(frame["action"], use_na_sentinel=True)
+    by_tier, tier_actions = pd.factorize(frame["action"], use_na_sentinel=True)
     action_of = [action_texts.code(str(a)) for a in tier_actions] + [action_texts.code("")]  # -1: missing
-    actions = np.asarray(action_of, dtype=np.int64)[tier_codes_]
+    actions = np.asarray(action_of, dtype=np.int64)[by_tier]
 
     # overrides: the first forcing rule in precedence order picks the route; block-only rules hold outreach
     n_rules = len(ordered)
@@ -214,9 +214,8 @@ def decide_columns(
     # route fields, SLA due time and nurture track: per distinct route (and service line)
     due = [routing.due(s, when) for s in specs]
     service_codes, service_list = _distinct(frame, "service_line")
-    tracks = [routing.nurture_track(v) for v in service_list] + [
-        None
-    ]  # the last: a route that does not nurture
+    # a track per service line, and None last for the leads whose route does not nurture
+    tracks = [*(routing.nurture_track(v) for v in service_list), None]
     nurtures = np.array([s.nurture for s in specs], dtype=bool)[codes]
     track_codes = np.where(nurtures, service_codes, len(tracks) - 1)
 
