@@ -207,8 +207,9 @@ class _ChunkQueue:
     def put(self, job: _ChunkJob, chunk: _Chunk, fraction: float) -> list[_Scored]:
         """Score `chunk`; the chunks now done, in order (with a pool, none until it is full).
 
-        While the workers are still starting (importing, about a second) and each has a chunk waiting,
-        this process scores the chunk itself, on the CPU the start-up leaves idle.
+        While the workers are still starting (the fork server imports for about a second), this process
+        scores the first chunk itself, and any chunk beyond one waiting for each worker, on the CPU the
+        start-up leaves idle.
         """
         if self.workers == 1:
             return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
