@@ -157,10 +157,6 @@ def _messages(
     return out
 
 
-def _no_problem(n: int) -> BoolArray:
-    return np.zeros(n, dtype=bool)
-
-
 def parse_numbers(
     values: pd.Series, spec: FieldSpec, *, show_value: bool = True
 ) -> tuple[pd.Series, list[Problem]]:
