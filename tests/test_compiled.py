@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from careleads.engines._compiled import _feature_matrix
+from careleads.features import LeadDataset
+from careleads.models import TrainingResult
 
 lleaves_data = pytest.importorskip("lleaves.data_processing")
 
@@ -43,3 +45,19 @@ def test_feature_matrix_leaves_unusual_frames_to_lleaves() -> None:
     assert _feature_matrix(frame, [["email", "phone", "sms"]]) is None  # categorical columns do not pair up
     assert _feature_matrix(frame, None) is None
     assert _feature_matrix(frame.assign(n_events=frame["n_events"].astype("int64")), [["a"], ["b"]]) is None
+
+
+def test_compiling_a_compiled_model_sets_its_threads_only(
+    acceptance_dataset: LeadDataset, acceptance_training: TrainingResult
+) -> None:
+    """Forked pool workers take the main process's compiled trees and score them on their own thread."""
+    from careleads.engines._compiled import CompiledScorer, compile_trees
+
+    compiled = compile_trees(acceptance_training.model, n_threads=2)
+    assert compile_trees(compiled, n_threads=2) is compiled
+    one = compile_trees(compiled, n_threads=1)
+    assert isinstance(one.scorer, CompiledScorer) and isinstance(compiled.scorer, CompiledScorer)
+    assert one.scorer.n_threads_ == 1 and compiled.scorer.n_threads_ == 2  # the original is unchanged
+    assert one.scorer.compiled_ is compiled.scorer.compiled_  # the same native code, not compiled again
+    features = compiled.preprocessor.transform(acceptance_dataset.X.head(500))
+    np.testing.assert_array_equal(one.scorer.predict_raw(features), compiled.scorer.predict_raw(features))

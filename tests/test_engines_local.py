@@ -137,10 +137,15 @@ def test_interrupted_run_restarts_with_one_decision_per_lead(
     assert Path(resumed.quarantine_path).read_bytes() == Path(reference.quarantine_path).read_bytes()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(("workers", "compiled"), [(1, False), (2, False), (2, True)])
 def test_process_killed_with_sigkill_resumes_exactly_once(
-    files: dict[str, Path], model: LeadModel, tmp_path: Path, workers: int
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, workers: int, compiled: bool
 ) -> None:
+    """With compiled trees the workers are forks of the killed process, otherwise of the fork server."""
+    from careleads.engines._compiled import lleaves_available
+
+    if compiled and not lleaves_available():
+        pytest.skip("lleaves is not installed: no compiled trees")
     out = tmp_path / "killed"
     script = textwrap.dedent(
         f"""
@@ -154,7 +159,7 @@ def test_process_killed_with_sigkill_resumes_exactly_once(
                 os.kill(os.getpid(), signal.SIGKILL)
 
         score_file({str(files["csv"])!r}, model=LeadModel.load({str(files["model"])!r}),
-                   out_path={str(out)!r}, chunk_rows=1000, hook=die, compiled=False, workers={workers})
+                   out_path={str(out)!r}, chunk_rows=1000, hook=die, compiled={compiled}, workers={workers})
         """
     )
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, check=False)
@@ -168,7 +173,7 @@ def test_process_killed_with_sigkill_resumes_exactly_once(
     assert not any(_running(pid) for pid in pids)
     assert (out / "part-00001.parquet").exists() and not (out / "_SUCCESS").exists()
     summary = score_file(
-        files["csv"], model=model, out_path=out, chunk_rows=1000, compiled=False, workers=workers
+        files["csv"], model=model, out_path=out, chunk_rows=1000, compiled=compiled, workers=workers
     )
     assert summary.n_chunks_resumed == 1
     scores = read_scores(out)
@@ -470,9 +475,10 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
         compiled=True,
     )
     chunk = _Chunk(table=table, rows=np.arange(2, 302), malformed=pd.DataFrame())
-    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+    with _ChunkQueue(2, tmp_path / "in_flight", fork=False) as queue:  # forked workers never fall back
         queue.start(job)
         used = [s.predictor for _, _, s in [*queue.put(job, chunk, 0.5), *queue.drain()]]
+        assert queue.start_method == "forkserver"
         fallback = dataclasses.replace(job, model=model, compiled=False)
         used += [s.predictor for _, _, s in [*queue.put(fallback, chunk, 1.0), *queue.drain()]]
     assert used == ["lleaves", "lightgbm"]
@@ -545,6 +551,65 @@ def test_the_main_process_scores_while_the_workers_start(
         expected = job.run(chunk.frame, chunk.rows).decisions  # (Arrow's `equals` has NaN unequal to NaN)
         pd.testing.assert_frame_equal(scored.decisions.to_pandas(), expected.to_pandas())
     assert not multiprocessing.active_children()
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_that_never_call_lightgbm_are_forked_from_the_main_process(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    """Compiled trees without reason codes: the workers are forks of this process, started at the first
+    chunk (after the compiled trees are checked), and score as this process does."""
+    import pyarrow.parquet as pq
+
+    import careleads.engines._compiled as compiled_module
+    from careleads.engines._chunks import _Chunk
+    from careleads.engines._pool import _ChunkJob, _ChunkQueue
+
+    if not compiled_module.lleaves_available():
+        pytest.skip("lleaves is not installed: workers with LightGBM come from the fork server")
+    table = pq.read_table(files["parquet"])
+    job = _ChunkJob(
+        model=compiled_module.compile_trees(model),
+        dictionary=load_dictionary(),
+        source="leads.parquet",
+        options=ScoringOptions(decided_at=DECIDED_AT),
+        events=None,
+        compiled=True,
+    )
+    chunks = [
+        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
+        for i in range(4)
+    ]
+    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+        queue.start(job)
+        assert queue.start_method == ""  # not yet: the main process may still turn the compiled trees off
+        done = queue.put(job, chunks[0], 0.25)
+        assert queue.start_method == "fork"
+        workers = multiprocessing.active_children()
+        assert len(workers) == 2 and all(_parent_of(w.pid or 0) == os.getpid() for w in workers)
+        for i, chunk in enumerate(chunks[1:], start=2):
+            done += queue.put(job, chunk, i / 4)
+        with pytest.raises(RuntimeError, match="never call LightGBM"):  # reason codes need LightGBM
+            queue.put(dataclasses.replace(job, options=ScoringOptions(n_reasons=2)), chunks[0], 1.0)
+        done += queue.drain()
+    assert [fraction for _, fraction, _ in done] == [0.25, 0.5, 0.75, 1.0]
+    for (_, _, scored), chunk in zip(done, chunks, strict=True):
+        assert scored.predictor == "lleaves"
+        expected = job.run(chunk.frame, chunk.rows).decisions
+        pd.testing.assert_frame_equal(scored.decisions.to_pandas(), expected.to_pandas())
+    assert not multiprocessing.active_children()
+
+    # with reason codes (or LightGBM trees) the workers come from the fork server, forked before any OpenMP
+    reasons = dataclasses.replace(job, options=ScoringOptions(n_reasons=2, decided_at=DECIDED_AT))
+    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+        queue.start(reasons)
+        assert queue.start_method == "forkserver"
+        done = [*queue.put(reasons, chunks[0], 0.5), *queue.put(reasons, chunks[1], 1.0), *queue.drain()]
+    assert len(done) == 2
 
 
 def test_parquet_output_has_statistics_for_lead_ids_and_numbers_only(

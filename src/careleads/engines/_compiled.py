@@ -136,7 +136,8 @@ def compile_trees(model: LeadModel, *, n_threads: int = 2, folder: Path | None =
     Returns
     -------
     LeadModel
-        The same model with a `CompiledScorer`; pickles back to the plain LightGBM model.
+        The same model with a `CompiledScorer`; pickles back to the plain LightGBM model. A model already
+        compiled comes back as it is, or with `n_threads` when it had another number.
 
     Raises
     ------
@@ -148,7 +149,11 @@ def compile_trees(model: LeadModel, *, n_threads: int = 2, folder: Path | None =
 
     scorer = model.scorer
     if isinstance(scorer, CompiledScorer):
-        return model
+        if scorer.n_threads_ == n_threads:
+            return model
+        return dataclasses.replace(
+            model, scorer=CompiledScorer.from_scorer(scorer, scorer.compiled_, n_threads=n_threads)
+        )
     text = _model_text(scorer)
     identity = "|".join((text, version("lleaves"), llvmlite.__version__, platform.machine()))
     key = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]

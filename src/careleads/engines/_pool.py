@@ -6,11 +6,14 @@ The main process (:func:`careleads.engines._local.score_file`) reads the input a
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import threading
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -66,14 +69,25 @@ _worker_job: _ChunkJob | None = None
 _worker_plain: LeadModel | None = None  # the LightGBM model, should the main process fall back to it
 
 
-def _start_worker(job: _ChunkJob, n_threads: int) -> None:
-    """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle."""
+def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
+    """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle.
+
+    `forked`: this worker is a fork of the main process (see `_ChunkQueue`), not of the fork server.
+    """
     global _worker_job, _worker_plain
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-main", daemon=True).start()
-    _worker_plain = job.model
+    if forked:
+        # The main process's log handlers came with the fork; one may write to a console whose lock a
+        # progress-bar thread held at that moment, and would wait for it forever. A worker from the fork
+        # server has none (its warnings reach stderr through logging's last resort): the same here.
+        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+            if isinstance(logger, logging.Logger):
+                logger.handlers.clear()
+    # a forked worker has the compiled trees only: it never falls back to LightGBM (see `_forks`)
+    _worker_plain = None if forked else job.model
     if job.compiled:
         from careleads.engines._compiled import compile_trees
 
@@ -100,9 +114,11 @@ def _score_in_worker(
     `compiled` False: score with LightGBM (the main process found the compiled trees differ).
     """
     job = _worker_job
-    if job is None or _worker_plain is None:
+    if job is None:
         raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
     if job.compiled and not compiled:
+        if _worker_plain is None:
+            raise RuntimeError("a worker forked from the main process never calls LightGBM (see _forks)")
         job = replace(job, model=_worker_plain, compiled=False)
     scored = job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
     write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
@@ -132,20 +148,37 @@ _WORKER_MODULES = (
 )
 
 
+def _forks(job: _ChunkJob) -> bool:
+    """Whether a pool for `job` forks its workers from this process (rather than from a fork server).
+
+    A fork starts a worker at once, with the modules, settings and compiled trees this process holds; a
+    fork server's worker must import them first (about a second of CPU). But LightGBM's OpenMP threads do
+    not survive a fork once this process has predicted with them (a worker would wait forever for them),
+    so only workers that never call LightGBM are forked: those scoring with compiled trees and without
+    reason codes (SHAP values come from LightGBM). The process's other threads are Arrow's and OpenBLAS's
+    pools, which those libraries restore in a forked child, and Python threads (a progress bar), which a
+    worker never uses.
+    """
+    return job.compiled and job.options.n_reasons == 0 and sys.platform == "linux"
+
+
 class _ChunkQueue:
     """Chunks scored in this process (one worker) or by a pool of processes, handed back in chunk order.
 
     A pool keeps at most ``workers + 1`` chunks in flight, so memory does not grow with the input. Chunks
     and decisions travel as Arrow files in `folder` (written once, mapped by the reader) rather than
-    pickled through a pipe, which cost the main process more than reading and writing the chunk. The
-    processes come from a fork server, not from forking this process: LightGBM's OpenMP threads do not
-    survive a fork after this process has predicted. Leaving the ``with`` block (on an error too) cancels
-    the chunks not started, waits for those running (no worker outlives the run) and removes `folder`.
+    pickled through a pipe, which cost the main process more than reading and writing the chunk. Workers
+    that score with compiled trees are forked from this process when the first chunk is put (see
+    `_forks`); the others come from a fork server, started early. `fork` False always uses the fork
+    server. Leaving the ``with`` block (on an error too) cancels the chunks not started, waits for those
+    running (no worker outlives the run) and removes `folder`.
     """
 
-    def __init__(self, workers: int, folder: Path) -> None:
+    def __init__(self, workers: int, folder: Path, *, fork: bool = True) -> None:
         self.workers = workers
         self.folder = folder
+        self.fork = fork
+        self.start_method = ""  # "fork" or "forkserver" once the pool has started
         self._pool: ProcessPoolExecutor | None = None
         # a chunk in flight: scored by a worker (a future) or, while the workers start, here (done)
         self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]] | ScoredChunk[pa.Table]]]
@@ -166,23 +199,46 @@ class _ChunkQueue:
             self._pool = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def start(self, job: _ChunkJob) -> None:
-        """Start the workers (with a pool): they import and load the model while the first chunk is read.
+    def start(self, job: _ChunkJob, *, now: bool = False) -> None:
+        """Start the workers (with a pool): from a fork server, they import and load the model while the
+        first chunk is read; forked (see `_forks`), they start with the first `put` (`now`), once the
+        compiled trees are checked.
 
-        `job` is what the workers keep; a later `put` may only turn its compiled trees off.
+        `job` is what the workers keep; a later `put` may only turn its compiled trees off (not for
+        forked workers).
         """
         if self.workers == 1 or self._pool is not None:
             return
+        forks = self.fork and _forks(job)
+        if forks and not now:
+            return
         shutil.rmtree(self.folder, ignore_errors=True)  # left by a run that was killed
         self.folder.mkdir(parents=True)
+        n_threads = max(1, (os.cpu_count() or 1) // self.workers)
+        if forks:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(job, n_threads, True),
+            )
+            self.start_method = "fork"
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of forking a process with threads: see `_forks` for why these are safe
+                warnings.filterwarnings(
+                    "ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning
+                )
+                # a fork pool creates every worker at the first submit, here, in this thread
+                self._warming = [self._pool.submit(_warm) for _ in range(self.workers)]
+            return
         context = multiprocessing.get_context("forkserver")
         # the server imports these once and forks each worker from itself (a spawned worker would take
         # seconds to import them); it never predicts, so forking it is safe for OpenMP
         context.set_forkserver_preload(list(_WORKER_MODULES))
-        n_threads = max(1, (os.cpu_count() or 1) // self.workers)
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
         )
+        self.start_method = "forkserver"
         # starting a worker waits for the fork server to import (about a second): in a thread, so that this
         # process reads (and scores) the first chunks meanwhile
         self._spawner = threading.Thread(target=self._spawn, name="careleads-pool-start", daemon=True)
@@ -213,7 +269,9 @@ class _ChunkQueue:
         """
         if self.workers == 1:
             return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
-        self.start(job)
+        self.start(job, now=True)
+        if self.start_method == "fork" and not _forks(job):
+            raise RuntimeError("workers forked from this process never call LightGBM (see _forks)")
         assert self._pool is not None  # started above
         index = self._n_sent
         self._n_sent += 1
