@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         ] = 1,
     ) -> None:
         """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
-        from careleads.engines import DEFAULT_CHUNK_ROWS, BatchProgress, score_file
+        from careleads.engines import DEFAULT_CHUNK_ROWS, BatchProgress, keep_freed_memory, score_file
 
         try:
             lead_model = load_model(model, registry)
@@ -116,6 +116,7 @@ def register(app: typer.Typer) -> None:
                         overwrite=overwrite,
                     )
             else:
+                keep_freed_memory()  # this process exists for the run: reuse what each chunk frees
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.description}"),

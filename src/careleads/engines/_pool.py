@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from careleads.dictionary import Dictionary
 from careleads.engines._chunks import EventLookup, ScoredChunk, ScoringOptions, _Chunk, _to_arrow, score_chunk
+from careleads.engines._memory import keep_freed_memory
 from careleads.models._lead_model import LeadModel
 
 IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker processes
@@ -79,6 +80,7 @@ def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-main", daemon=True).start()
+    keep_freed_memory()  # this process exists for the run
     if forked:
         # The main process's log handlers came with the fork; one may write to a console whose lock a
         # progress-bar thread held at that moment, and would wait for it forever. A worker from the fork

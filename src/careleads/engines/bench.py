@@ -145,9 +145,10 @@ def child_score(
     compiled: bool,
     workers: int = 1,
 ) -> dict[str, Any]:
-    from careleads.engines import score_file
+    from careleads.engines import keep_freed_memory, score_file
     from careleads.models import LeadModel
 
+    keep_freed_memory()  # as `careleads score` does
     model = LeadModel.load(model_path)
     if compiled:  # compile (or load the cached library) before the clock starts, as a warm service would
         from careleads.engines._compiled import compile_trees
@@ -207,9 +208,11 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
     from careleads.dictionary._normalise import match_columns
     from careleads.engines._compiled import compile_trees, lleaves_available
     from careleads.engines._local import _model_columns
+    from careleads.engines._memory import keep_freed_memory
     from careleads.features import build_features
     from careleads.models import LeadModel
 
+    keep_freed_memory()  # the same process settings as the runs it is compared with
     model = LeadModel.load(model_path)
     dictionary = load_dictionary()
     names = pq.ParquetFile(input_path).schema_arrow.names
