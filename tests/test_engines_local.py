@@ -626,3 +626,7 @@ def test_parquet_output_has_statistics_for_lead_ids_and_numbers_only(
     }
     assert stats["lead_id"] and stats["probability"] and stats["score"] and stats["as_of"]
     assert not stats["tier"] and not stats["notes"] and not stats["route_name"]
+    # a dictionary for the few values of a column, none for the values each lead has on its own
+    for name, dictionary in [("lead_id", False), ("as_of", False), ("tier", True), ("route_name", True)]:
+        column = meta.row_group(0).column(meta.schema.names.index(name))
+        assert (column.dictionary_page_offset is not None) is dictionary, name
