@@ -381,6 +381,50 @@ def test_workers_give_the_same_output_and_quarantine(
     assert not multiprocessing.active_children()  # the pool is gone with the run
 
 
+def test_workers_files_become_the_parts_of_a_single_parquet_output(
+    messy_csv: Path, model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into one Parquet file, a chunk's part is the file its worker wrote, unless repeats were dropped; a
+    run killed after some parts resumes from them."""
+    import careleads.engines._local as local_module
+
+    reference = score_file(
+        messy_csv, model=model, out_path=tmp_path / "one", chunk_rows=500, decided_at=DECIDED_AT
+    )
+    written: list[str] = []
+    write_part = local_module._write_part
+
+    def counted(table: object, path: Path, fmt: str) -> None:
+        written.append(path.name)
+        write_part(table, path, fmt)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(local_module, "_write_part", counted)
+    out = tmp_path / "single" / "scores.parquet"
+    out.parent.mkdir()
+    kept: list[str] = []
+
+    def crash(at: str, chunk: int) -> None:
+        if at == "part_written":
+            kept.extend(
+                p.name for p in out.parent.rglob(f"part-{chunk:05d}.*") if p.parent.name != "_quarantine"
+            )
+            if chunk == 3:
+                raise Interrupted(f"killed after chunk {chunk}")
+
+    with pytest.raises(Interrupted):
+        score_file(
+            messy_csv, model=model, out_path=out, chunk_rows=500, hook=crash, decided_at=DECIDED_AT, workers=2
+        )
+    assert len(kept) == 4 and all(name.endswith(".arrow") for name in kept)
+    resumed = score_file(messy_csv, model=model, out_path=out, chunk_rows=500, workers=2)
+    assert resumed.n_chunks_resumed == 3 and resumed.n_chunks == reference.n_chunks
+    # only the chunks that lost repeats to an earlier chunk were written again by the main process
+    assert 0 < len(written) < reference.n_chunks
+    pd.testing.assert_frame_equal(read_scores(out), read_scores(tmp_path / "one"))
+    assert Path(resumed.quarantine_path).read_bytes() == Path(reference.quarantine_path).read_bytes()
+    assert not list(tmp_path.rglob("out-*.arrow")) and not multiprocessing.active_children()
+
+
 @pytest.mark.parametrize("first_workers", [1, 2])
 def test_interrupted_run_restarted_with_workers_gives_one_decision_per_lead(
     messy_csv: Path, model: LeadModel, tmp_path: Path, first_workers: int

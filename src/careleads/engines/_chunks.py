@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Generic, TypeVar, cast
 
 import numpy as np
@@ -225,6 +226,9 @@ class ScoredChunk(Generic[Decisions]):
         Raw rows in the chunk.
     predictor : str
         What predicted the scores when known ("lleaves" or "lightgbm"; "" when not recorded).
+    file : Path or None
+        An LZ4-compressed Arrow file holding exactly `decisions`, when a pool worker wrote one: the run may
+        keep it as the chunk's part instead of writing the same again.
     """
 
     decisions: Decisions
@@ -234,6 +238,7 @@ class ScoredChunk(Generic[Decisions]):
     keys: pa.Array
     n_read: int
     predictor: str = ""
+    file: Path | None = None
 
 
 def score_chunk(

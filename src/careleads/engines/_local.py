@@ -521,7 +521,12 @@ def score_file(
         index = len(state["parts"])
         quarantine = pd.concat([result.quarantine, chunk.malformed], ignore_index=True)
         name = layout.part(index).name
-        _write_part(result.decisions, layout.part(index), layout.part_fmt)
+        if result is scored and scored.file is not None and layout.part_fmt == "arrow":
+            os.replace(scored.file, layout.part(index))  # the worker's file holds these very decisions
+        else:
+            _write_part(result.decisions, layout.part(index), layout.part_fmt)
+            if scored.file is not None:
+                scored.file.unlink()
         if len(quarantine):
             quarantine.to_csv(layout.quarantine_part(index), index=False)
         if hook is not None:

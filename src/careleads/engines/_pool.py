@@ -123,7 +123,8 @@ def _score_in_worker(
             raise RuntimeError("a worker forked from the main process never calls LightGBM (see _forks)")
         job = replace(job, model=_worker_plain, compiled=False)
     scored = job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
-    write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow")
+    # compressed: a part file as the run keeps it (see `ScoredChunk.file`), and quicker to write than raw
+    write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow", compression="lz4")
     return replace(scored, decisions=scored.decisions.schema.empty_table())
 
 
@@ -136,7 +137,9 @@ def write_arrow(table: pa.Table, path: Path, *, compression: str | None = None) 
 
 def read_arrow(path: Path) -> pa.Table:
     with pa.memory_map(str(path)) as source:
-        table: pa.Table = pa.ipc.open_file(source).read_all()  # no copy: the table maps the file
+        table: pa.Table = pa.ipc.open_file(
+            source
+        ).read_all()  # uncompressed: no copy, the table maps the file
     return table
 
 
@@ -296,7 +299,7 @@ class _ChunkQueue:
         if isinstance(future, ScoredChunk):  # scored here
             return chunk, fraction, future
         scored = future.result()  # a worker's exception is raised here, as it was raised
-        decisions = read_arrow(self.folder / f"out-{index}.arrow")
-        for name in (f"in-{index}.arrow", f"out-{index}.arrow"):
-            (self.folder / name).unlink()  # POSIX: a mapped file stays readable until its table is freed
-        return chunk, fraction, replace(scored, decisions=decisions)
+        out = self.folder / f"out-{index}.arrow"
+        (self.folder / f"in-{index}.arrow").unlink()  # POSIX: a mapped file stays readable while mapped
+        # left for the caller to keep as a part or to delete (leaving the `with` block deletes it anyway)
+        return chunk, fraction, replace(scored, decisions=read_arrow(out), file=out)
