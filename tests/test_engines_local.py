@@ -498,7 +498,21 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
 
     if not compiled_module.lleaves_available():
         pytest.skip("lleaves is not installed: there are no compiled trees to fall back from")
-    monkeypatch.setattr(compiled_module, "compiled_matches", lambda *_: 1.0)
+    score_file(
+        files["parquet"],
+        model=model,
+        out_path=tmp_path / "lgb",
+        chunk_rows=800,
+        workers=2,
+        decided_at=DECIDED_AT,
+        compiled=False,
+    )
+    # compiled trees that score one off: the check finds them while the forked workers score the first
+    # chunks with them, and those chunks are scored again with LightGBM
+    predict_raw = compiled_module.CompiledScorer.predict_raw
+    monkeypatch.setattr(
+        compiled_module.CompiledScorer, "predict_raw", lambda self, X: predict_raw(self, X) + 1.0
+    )
     pooled = score_file(
         files["parquet"],
         model=model,
@@ -507,7 +521,11 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
         workers=2,
         decided_at=DECIDED_AT,
     )
-    assert pooled.predictor == "lightgbm" and any("differ from LightGBM" in n for n in pooled.notes)
+    assert pooled.predictor == "lightgbm" and any(
+        "differ from LightGBM by 1.00e+00" in n for n in pooled.notes
+    )
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "w2"), read_scores(tmp_path / "lgb"))
+    monkeypatch.undo()
     # the workers, started with compiled trees, score with LightGBM once the main process asks them to
     table = pq.read_table(files["parquet"]).slice(0, 300)
     job = _ChunkJob(

@@ -555,6 +555,19 @@ def score_file(
         events=events,
         compiled=use_compiled,
     )
+
+    def trees_match(chunk: _Chunk) -> bool:
+        """Whether compiled trees score the chunk's first leads as LightGBM does; if not, use LightGBM."""
+        nonlocal job, predictor
+        sample = _sample_features(model, chunk.table.slice(0, 2000).to_pandas(), dictionary, source.name)
+        gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
+        if gap <= 1e-9:
+            return True
+        notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
+        predictor = "lightgbm"
+        job = replace(job, model=model, compiled=False)
+        return False
+
     if workers > 1 and reader.is_parquet and reader.total - int(state["rows_read"]) <= chunk_rows:
         workers = 1  # what is left fits one chunk: a pool would only add its start-up
     with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
@@ -568,16 +581,16 @@ def score_file(
                 # committed by an earlier run (same chunk size, so chunks line up)
                 rows_to_skip -= chunk.table.num_rows
                 continue
-            if not checked and chunk.table.num_rows:
-                checked = True
-                head = chunk.table.slice(0, 2000).to_pandas()
-                sample = _sample_features(model, head, dictionary, source.name)
-                gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
-                if gap > 1e-9:
-                    notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
-                    predictor = "lightgbm"
-                    job = replace(job, model=model, compiled=False)  # workers switch to it too
-            for done in queue.put(job, chunk, fraction):
+            check = not checked and chunk.table.num_rows > 0
+            checked = checked or check
+            if check and workers == 1:  # this process scores the chunk at once: check first
+                trees_match(chunk)
+            finished = queue.put(job, chunk, fraction)
+            # with a pool, the workers score the first chunk while this process checks; if the trees
+            # differ, they score it again with LightGBM
+            if check and workers > 1 and not trees_match(chunk):
+                finished = queue.redo(job)
+            for done in finished:
                 commit(*done)
         for done in queue.drain():
             commit(*done)

@@ -197,12 +197,20 @@ class _ChunkQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _stop(self) -> None:
+        """Cancel the chunks not started and wait for the workers to end."""
         if self._spawner is not None:
             self._spawner.join()
+            self._spawner = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.start_method = ""
+        self._warming = []
+        self._spawn_error = None
 
     def start(self, job: _ChunkJob, *, now: bool = False) -> None:
         """Start the workers (with a pool): from a fork server, they import and load the model while the
@@ -288,6 +296,20 @@ class _ChunkQueue:
             future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows, job.compiled)
             self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
+
+    def redo(self, job: _ChunkJob) -> list[_Scored]:
+        """Score the chunks in flight again, with `job`; the chunks now done, as `put` gives them.
+
+        For a main process that found, after handing out the first chunk, that the compiled trees differ
+        from LightGBM. The pool starts again for `job`: forked workers never call LightGBM.
+        """
+        in_flight = [(chunk, fraction) for chunk, fraction, _, _ in self._pending]
+        self._pending.clear()
+        self._stop()
+        done: list[_Scored] = []
+        for chunk, fraction in in_flight:
+            done += self.put(job, chunk, fraction)
+        return done
 
     def drain(self) -> Iterator[_Scored]:
         """The chunks still in flight, in order, as they finish."""
