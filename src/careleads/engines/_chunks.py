@@ -150,8 +150,9 @@ def decide_chunk(
 
 
 def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
-    hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False).to_numpy(dtype=np.uint64)
-    return np.asarray(hashed, dtype=np.uint64)
+    # keys are (nearly) all distinct: hashed directly, not through their distinct values (the same hashes)
+    hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False, categorize=False)
+    return np.asarray(hashed.to_numpy(dtype=np.uint64), dtype=np.uint64)
 
 
 class SeenKeys:
