@@ -137,9 +137,8 @@ def write_arrow(table: pa.Table, path: Path, *, compression: str | None = None) 
 
 def read_arrow(path: Path) -> pa.Table:
     with pa.memory_map(str(path)) as source:
-        table: pa.Table = pa.ipc.open_file(
-            source
-        ).read_all()  # uncompressed: no copy, the table maps the file
+        # an uncompressed file is not copied: the table maps it
+        table: pa.Table = pa.ipc.open_file(source).read_all()
     return table
 
 
@@ -173,8 +172,8 @@ class _ChunkQueue:
     A pool keeps at most ``workers + 1`` chunks in flight, so memory does not grow with the input. Chunks
     and decisions travel as Arrow files in `folder` (written once, mapped by the reader) rather than
     pickled through a pipe, which cost the main process more than reading and writing the chunk. Workers
-    that score with compiled trees are forked from this process when the first chunk is put (see
-    `_forks`); the others come from a fork server, started early. `fork` False always uses the fork
+    that never call LightGBM are forked from this process when the first chunk is put (see `_forks`);
+    the others come from a fork server, started early. `fork` False always uses the fork
     server. Leaving the ``with`` block (on an error too) cancels the chunks not started, waits for those
     running (no worker outlives the run) and removes `folder`.
     """
@@ -214,11 +213,11 @@ class _ChunkQueue:
 
     def start(self, job: _ChunkJob, *, now: bool = False) -> None:
         """Start the workers (with a pool): from a fork server, they import and load the model while the
-        first chunk is read; forked (see `_forks`), they start with the first `put` (`now`), once the
-        compiled trees are checked.
+        first chunk is read; forked (see `_forks`), they start at the first `put` (`now`), with the job
+        as it is then.
 
-        `job` is what the workers keep; a later `put` may only turn its compiled trees off (not for
-        forked workers).
+        `job` is what the workers keep; a later `put` may only turn its compiled trees off, and not for
+        forked workers (`redo` starts the pool again).
         """
         if self.workers == 1 or self._pool is not None:
             return
