@@ -227,9 +227,11 @@ def test_seen_keys_finds_repeats_only() -> None:
 def test_seen_keys_over_many_chunks_keep_few_runs() -> None:
     rng = np.random.default_rng(3)
     seen, stored = SeenKeys(), np.zeros(0, dtype=np.uint64)
+    checked = SeenKeys()  # looked up and added in one step (what a run does)
     for size in [500] * 40 + [3, 0, 2_000, 1]:
         chunk = rng.integers(0, 2**20, size, dtype=np.uint64)  # small range: many repeats across chunks
         assert seen.contains(chunk).tolist() == np.isin(chunk, stored).tolist()
+        assert checked.add_new(chunk).tolist() == np.isin(chunk, stored).tolist()
         seen.add(chunk)
         stored = np.concatenate([stored, chunk])
         assert len(seen) == len(stored)

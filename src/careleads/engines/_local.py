@@ -157,9 +157,11 @@ class _Reader:
             return 0.0
         return min(1.0, float(handle.tell()) / max(self.total, 1))
 
-    def _batches(self) -> Iterator[tuple[pa.RecordBatch, Any]]:
+    def _batches(self, rows: int) -> Iterator[tuple[pa.RecordBatch, Any]]:
         if self.is_parquet:
-            for batch in self._file.iter_batches(batch_size=65_536, columns=self.read_columns):
+            # a chunk's rows in one batch: the first chunk is ready as soon as they are decoded
+            batches = self._file.iter_batches(batch_size=min(rows, 1 << 20), columns=self.read_columns)
+            for batch in batches:
                 yield batch, None
             return
 
@@ -197,7 +199,7 @@ class _Reader:
         n_done = 0
         n_malformed_used = 0
         handle = None
-        for batch, handle in self._batches():
+        for batch, handle in self._batches(chunk_rows):
             pending.append(batch)
             n_pending += batch.num_rows
             while n_pending >= chunk_rows:
