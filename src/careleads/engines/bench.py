@@ -84,7 +84,29 @@ def _peak_mb() -> float:
 
 
 def _tree_rss_mb() -> float:
-    """Resident memory of this process and every process descending from it (pool workers), MB."""
+    """Resident memory of this process and every process descending from it (pool workers), MB.
+
+    The tree is walked through ``/proc/PID/task/TID/children`` (about a tenth of the time of reading every
+    process on the machine, which the sampling thread did ten times a second during the measured run);
+    where the kernel does not list children, every process is read.
+    """
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        return _tree_rss_mb_scan()
+    total = 0
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text(encoding="utf-8").split()[1])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text(encoding="utf-8").split())
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _tree_rss_mb_scan() -> float:
+    """`_tree_rss_mb` by reading every process's parent."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
