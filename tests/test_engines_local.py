@@ -22,7 +22,8 @@ from careleads.cli._score import register
 from careleads.datasets import load_crm_folder
 from careleads.dictionary import ingest_file, load_dictionary
 from careleads.engines import ScoringOptions, decide_chunk, read_scores, score_file
-from careleads.engines._chunks import SeenKeys, _hash_keys
+from careleads.engines._chunks import SeenKeys, _Chunk, _hash_keys
+from careleads.engines._pool import _ChunkJob, _ChunkQueue
 from careleads.errors import InputError, NotFittedError
 from careleads.features import Target
 from careleads.models import LeadModel, train_model
@@ -494,9 +495,6 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
     import pyarrow.parquet as pq
 
     import careleads.engines._compiled as compiled_module
-    from careleads.dictionary import load_dictionary
-    from careleads.engines._chunks import ScoringOptions, _Chunk
-    from careleads.engines._pool import _ChunkJob, _ChunkQueue
 
     if not compiled_module.lleaves_available():
         pytest.skip("lleaves is not installed: there are no compiled trees to fall back from")
@@ -570,16 +568,31 @@ def test_workers_start_no_pool_for_a_file_of_one_chunk(
         )
 
 
+def _job_and_chunks(path: Path, model: LeadModel, *, compiled: bool) -> tuple[_ChunkJob, list[_Chunk]]:
+    """A pool's job for the test export, and its first 2,000 leads as four chunks of 500."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    job = _ChunkJob(
+        model=model,
+        dictionary=load_dictionary(),
+        source="leads.parquet",
+        options=ScoringOptions(decided_at=DECIDED_AT),
+        events=None,
+        compiled=compiled,
+    )
+    chunks = [
+        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
+        for i in range(4)
+    ]
+    return job, chunks
+
+
 def test_the_main_process_scores_while_the_workers_start(
     files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Starting the workers waits for the fork server (about a second): meanwhile the main process scores."""
     import threading
-
-    import pyarrow.parquet as pq
-
-    from careleads.engines._chunks import _Chunk
-    from careleads.engines._pool import _ChunkJob, _ChunkQueue
 
     release = threading.Event()
     spawn = _ChunkQueue._spawn
@@ -589,19 +602,7 @@ def test_the_main_process_scores_while_the_workers_start(
         spawn(queue)
 
     monkeypatch.setattr(_ChunkQueue, "_spawn", held)
-    table = pq.read_table(files["parquet"])
-    job = _ChunkJob(
-        model=model,
-        dictionary=load_dictionary(),
-        source="leads.parquet",
-        options=ScoringOptions(decided_at=DECIDED_AT),
-        events=None,
-        compiled=False,
-    )
-    chunks = [
-        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
-        for i in range(4)
-    ]
+    job, chunks = _job_and_chunks(files["parquet"], model, compiled=False)
     folder = tmp_path / "in_flight"
     with _ChunkQueue(2, folder) as queue:
         queue.start(job)
@@ -627,27 +628,12 @@ def test_workers_that_never_call_lightgbm_are_forked_from_the_main_process(
 ) -> None:
     """Compiled trees without reason codes: the workers are forks of this process, started at the first
     chunk (after the compiled trees are checked), and score as this process does."""
-    import pyarrow.parquet as pq
 
     import careleads.engines._compiled as compiled_module
-    from careleads.engines._chunks import _Chunk
-    from careleads.engines._pool import _ChunkJob, _ChunkQueue
 
     if not compiled_module.lleaves_available():
         pytest.skip("lleaves is not installed: workers with LightGBM come from the fork server")
-    table = pq.read_table(files["parquet"])
-    job = _ChunkJob(
-        model=compiled_module.compile_trees(model),
-        dictionary=load_dictionary(),
-        source="leads.parquet",
-        options=ScoringOptions(decided_at=DECIDED_AT),
-        events=None,
-        compiled=True,
-    )
-    chunks = [
-        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
-        for i in range(4)
-    ]
+    job, chunks = _job_and_chunks(files["parquet"], compiled_module.compile_trees(model), compiled=True)
     with _ChunkQueue(2, tmp_path / "in_flight") as queue:
         queue.start(job)
         assert queue.start_method == ""  # not yet: the main process may still turn the compiled trees off
