@@ -492,7 +492,6 @@ def test_an_error_in_a_worker_reaches_the_caller(
 def test_workers_fall_back_to_lightgbm_with_the_main_process(
     files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pyarrow.parquet as pq
 
     import careleads.engines._compiled as compiled_module
 
@@ -527,23 +526,19 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
     pd.testing.assert_frame_equal(read_scores(tmp_path / "w2"), read_scores(tmp_path / "lgb"))
     monkeypatch.undo()
     # the workers, started with compiled trees, score with LightGBM once the main process asks them to
-    table = pq.read_table(files["parquet"]).slice(0, 300)
-    job = _ChunkJob(
-        model=compiled_module.compile_trees(model),
-        dictionary=load_dictionary(),
-        source="leads.parquet",
-        options=ScoringOptions(decided_at=DECIDED_AT),
-        events=None,
-        compiled=True,
-    )
-    chunk = _Chunk(table=table, rows=np.arange(2, 302), malformed=pd.DataFrame())
-    with _ChunkQueue(2, tmp_path / "in_flight", fork=False) as queue:  # forked workers never fall back
-        queue.start(job)
-        used = [s.predictor for _, _, s in [*queue.put(job, chunk, 0.5), *queue.drain()]]
-        assert queue.start_method == "forkserver"
-        fallback = dataclasses.replace(job, model=model, compiled=False)
-        used += [s.predictor for _, _, s in [*queue.put(fallback, chunk, 1.0), *queue.drain()]]
-    assert used == ["lleaves", "lightgbm"]
+    # the main process's part: a pool, forked or from the fork server, starts again for LightGBM and
+    # scores the chunks in flight again
+    job, chunks = _job_and_chunks(files["parquet"], compiled_module.compile_trees(model), compiled=True)
+    fallback = dataclasses.replace(job, model=model, compiled=False)
+    for fork in (True, False):
+        with _ChunkQueue(2, tmp_path / "in_flight", fork=fork) as queue:
+            queue.start(job)
+            assert queue.put(job, chunks[0], 0.5) == []
+            with pytest.raises(RuntimeError, match="change it with redo"):
+                queue.put(fallback, chunks[1], 1.0)
+            done = [*queue.redo(fallback), *queue.put(fallback, chunks[1], 1.0), *queue.drain()]
+            assert queue.start_method == "forkserver"
+        assert [(fraction, s.predictor) for _, fraction, s in done] == [(0.5, "lightgbm"), (1.0, "lightgbm")]
 
 
 def test_workers_start_no_pool_for_a_file_of_one_chunk(
@@ -643,7 +638,7 @@ def test_workers_that_never_call_lightgbm_are_forked_from_the_main_process(
         assert len(workers) == 2 and all(_parent_of(w.pid or 0) == os.getpid() for w in workers)
         for i, chunk in enumerate(chunks[1:], start=2):
             done += queue.put(job, chunk, i / 4)
-        with pytest.raises(RuntimeError, match="never call LightGBM"):  # reason codes need LightGBM
+        with pytest.raises(RuntimeError, match="change it with redo"):  # the workers keep their job
             queue.put(dataclasses.replace(job, options=ScoringOptions(n_reasons=2)), chunks[0], 1.0)
         done += queue.drain()
     assert [fraction for _, fraction, _ in done] == [0.25, 0.5, 0.75, 1.0]

@@ -67,7 +67,6 @@ class _ChunkJob:
 
 
 _worker_job: _ChunkJob | None = None
-_worker_plain: LeadModel | None = None  # the LightGBM model, should the main process fall back to it
 
 
 def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
@@ -75,7 +74,7 @@ def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
 
     `forked`: this worker is a fork of the main process (see `_ChunkQueue`), not of the fork server.
     """
-    global _worker_job, _worker_plain
+    global _worker_job
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -88,8 +87,6 @@ def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
         for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
             if isinstance(logger, logging.Logger):
                 logger.handlers.clear()
-    # a forked worker has the compiled trees only: it never falls back to LightGBM (see `_forks`)
-    _worker_plain = None if forked else job.model
     if job.compiled:
         from careleads.engines._compiled import compile_trees
 
@@ -108,20 +105,11 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _score_in_worker(
-    folder: str, index: int, rows: npt.NDArray[np.int64], compiled: bool
-) -> ScoredChunk[pa.Table]:
-    """Score the chunk the main process left in `folder`; leave its decisions there, return the rest.
-
-    `compiled` False: score with LightGBM (the main process found the compiled trees differ).
-    """
+def _score_in_worker(folder: str, index: int, rows: npt.NDArray[np.int64]) -> ScoredChunk[pa.Table]:
+    """Score the chunk the main process left in `folder`; leave its decisions there, return the rest."""
     job = _worker_job
     if job is None:
         raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
-    if job.compiled and not compiled:
-        if _worker_plain is None:
-            raise RuntimeError("a worker forked from the main process never calls LightGBM (see _forks)")
-        job = replace(job, model=_worker_plain, compiled=False)
     scored = job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
     # compressed: a part file as the run keeps it (see `ScoredChunk.file`), and quicker to write than raw
     write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow", compression="lz4")
@@ -183,6 +171,7 @@ class _ChunkQueue:
         self.folder = folder
         self.fork = fork
         self.start_method = ""  # "fork" or "forkserver" once the pool has started
+        self._job: _ChunkJob | None = None  # what the pool's workers keep
         self._pool: ProcessPoolExecutor | None = None
         # a chunk in flight: scored by a worker (a future) or, while the workers start, here (done)
         self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]] | ScoredChunk[pa.Table]]]
@@ -208,6 +197,7 @@ class _ChunkQueue:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self.start_method = ""
+        self._job = None
         self._warming = []
         self._spawn_error = None
 
@@ -216,11 +206,11 @@ class _ChunkQueue:
         first chunk is read; forked (see `_forks`), they start at the first `put` (`now`), with the job
         as it is then.
 
-        `job` is what the workers keep; a later `put` may only turn its compiled trees off, and not for
-        forked workers (`redo` starts the pool again).
+        `job` is what the workers keep: `put` takes no other, `redo` starts the pool again for another.
         """
         if self.workers == 1 or self._pool is not None:
             return
+        self._job = job
         forks = self.fork and _forks(job)
         if forks and not now:
             return
@@ -282,8 +272,8 @@ class _ChunkQueue:
         if self.workers == 1:
             return [(chunk, fraction, job.run(chunk.frame, chunk.rows))]
         self.start(job, now=True)
-        if self.start_method == "fork" and not _forks(job):
-            raise RuntimeError("workers forked from this process never call LightGBM (see _forks)")
+        if job is not self._job:
+            raise RuntimeError("the workers keep the job they started with: change it with redo")
         assert self._pool is not None  # started above
         index = self._n_sent
         self._n_sent += 1
@@ -292,7 +282,7 @@ class _ChunkQueue:
             self._pending.append((chunk, fraction, index, job.run(chunk.frame, chunk.rows)))
         else:
             write_arrow(chunk.table, self.folder / f"in-{index}.arrow")
-            future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows, job.compiled)
+            future = self._pool.submit(_score_in_worker, str(self.folder), index, chunk.rows)
             self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
 
