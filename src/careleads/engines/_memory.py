@@ -4,8 +4,8 @@ A batch run allocates and frees about the same few hundred megabytes for every c
 allocates with mimalloc, which hands freed memory back to the OS after a short delay, and the C library's
 malloc maps large blocks (NumPy arrays) afresh and unmaps them when they are freed. Each time such memory
 is used again, the kernel zeroes it (2 MB at a time where Arrow or NumPy asked for huge pages): on the
-1M-lead benchmark that took about a tenth of the CPU of the pool workers, and the main process spent more
-time in the kernel than in Python.
+1M-lead benchmark that took about a tenth of the CPU of the pool workers, and the main process spent about
+as much time in the kernel as in user code.
 
 :func:`keep_freed_memory` makes Arrow allocate with the C library's malloc and tells glibc to keep what is
 freed (no trimming; blocks up to 32 MB from the heap rather than from their own mappings), so the next chunk
