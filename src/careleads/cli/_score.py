@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 help="Processes that score chunks in parallel (local engine; the Spark engine ignores it and "
                 "uses its own executors). Output and restarts are the same for any N; memory grows with N "
-                "(about N + 1 chunks in flight and a model per process). With 2 on 2 cores: about 1.4x "
+                "(about N + 1 chunks in flight and a model per process). With 2 on 2 cores: about 1.35x "
                 "the speed of one process, with or without routing. Default 1.",
             ),
         ] = 1,
