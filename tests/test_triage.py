@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pyarrow as pa
 import pytest
+from rapidfuzz.distance import OSA
 
 from careleads.synth import generate
 from careleads.text import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
@@ -18,7 +19,6 @@ from careleads.text._triage import (
     CONTRACTION_PHRASES,
     _correct,
     _normalise,
-    _osa_distance,
 )
 from careleads.text._triage_batch import lexicon_matches, normalised_texts
 from careleads.text._triage_filter import TriageFilter, required_atoms
@@ -222,18 +222,41 @@ def test_required_words_of_lexicon_patterns() -> None:
     assert words(r"suicid\w*|overdos\w*") == [[[("suicid", False)]], [[("overdos", False)]]]
 
 
+def _osa_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours), in plain Python."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def test_osa_reference_distance() -> None:
+    assert _osa_distance("chest", "chset") == 1  # a swap of neighbours is one edit
+    assert _osa_distance("chest", "chst") == 1
+    assert _osa_distance("ca", "abc") == 3  # OSA, not unrestricted Damerau-Levenshtein (2)
+    assert _osa_distance("", "abc") == 3
+    assert OSA.distance("ca", "abc") == 3  # what `_correct` uses computes the same distance
+
+
 def test_typo_correction_equals_the_plain_search() -> None:
-    """The shortcut in `_correct` (skip words that cannot be within the distance) changes no answer."""
+    """`_correct` (RapidFuzz) gives the plain search's word: the nearest within the limit, first on a tie."""
+
+    def distances(token: str) -> list[int]:
+        return [_osa_distance(token, word) for word in _FUZZY_VOCABULARY]
 
     def plain(token: str) -> str:
         if len(token) < 4 or token in _REAL_WORDS or not token.isalpha():
             return token
         limit = 2 if len(token) >= 9 else 1
         best, best_distance = token, limit + 1
-        for word in _FUZZY_VOCABULARY:
-            if word == token:
-                return token
-            distance = _osa_distance(token, word, limit)
+        for word, distance in zip(_FUZZY_VOCABULARY, distances(token), strict=True):
             if distance < best_distance:
                 best, best_distance = word, distance
         return best
@@ -241,7 +264,11 @@ def test_typo_correction_equals_the_plain_search() -> None:
     rng = np.random.default_rng(3)
     tokens = [t for word in _FUZZY_VOCABULARY for t in _typos(word, rng, 30)]
     tokens += [t for text in _batch_texts()[:400] if text for t in text.lower().split()]
+    # tokens one edit from two lexicon words: the first in lexicon order wins
+    tokens += ["chast", "brest", "breat", "hart", "seizur", "cnat", "lif"]
     assert sum(plain(t) != t for t in tokens) > 500  # many tokens were corrected
+    ties = [t for t in set(tokens) if plain(t) != t and sorted(distances(t)).count(min(distances(t))) > 1]
+    assert ties  # the tie rule is exercised
     assert [_correct.__wrapped__(t) for t in tokens] == [plain(t) for t in tokens]
 
 

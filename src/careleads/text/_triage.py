@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extractOne
 
 if TYPE_CHECKING:
     from careleads.text._triage_filter import TriageFilter
@@ -429,50 +431,24 @@ _REPEATS = re.compile(r"([a-z])\1{2,}")  # "sooooo" -> "so"
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
 
 
-def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment edit distance (insert, delete, substitute, swap neighbours), capped."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
-
-
 _VOCABULARY_SET = frozenset(_FUZZY_VOCABULARY)
-_VOCABULARY_SHAPES = tuple((word, len(word), frozenset(word)) for word in _FUZZY_VOCABULARY)
 
 
 @lru_cache(maxsize=65_536)
 def _correct(token: str) -> str:
-    """The lexicon word a token is a small typo of, or the token itself."""
+    """The lexicon word a token is a small typo of, or the token itself.
+
+    The nearest word by optimal-string-alignment distance (insert, delete, substitute, swap neighbours),
+    within 1 edit (2 from 9 letters on); on a tie, the first in `_FUZZY_VOCABULARY` order. RapidFuzz computes
+    the distances in native code, with the same tie rule.
+    """
     if len(token) < 4 or token in _REAL_WORDS or not token.isalpha():
         return token
     if token in _VOCABULARY_SET:
         return token
     limit = 2 if len(token) >= 9 else 1
-    best, best_distance = token, limit + 1
-    size, letters = len(token), frozenset(token)
-    for word, word_size, word_letters in _VOCABULARY_SHAPES:
-        # Each edit adds at most one letter the other word lacks and changes the length by at most one,
-        # so words failing these cheap tests are farther than `limit` (the distance is not needed).
-        if (
-            abs(word_size - size) > limit
-            or len(letters - word_letters) > limit
-            or len(word_letters - letters) > limit
-        ):
-            continue
-        distance = _osa_distance(token, word, limit)
-        if distance < best_distance:
-            best, best_distance = word, distance
-    return best
+    best = extractOne(token, _FUZZY_VOCABULARY, scorer=OSA.distance, score_cutoff=limit)
+    return token if best is None else str(best[0])
 
 
 def _normalise(text: str) -> list[str]:
