@@ -5,6 +5,8 @@ import re
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from careleads.synth import generate
@@ -324,6 +326,25 @@ def test_column_wise_normalisation_equals_the_detectors() -> None:
     found = lexicon_matches(joined, detector._any.pattern)
     assert found is not None and found.tolist() == [detector._any.search(j) is not None for j in joined]
     assert lexicon_matches(joined, r"(?=chest)\w+") is None  # RE2 has no look-around: the caller falls back
+
+
+_ANY_CHARACTER = "abcXYZ09 .,;:!?()'-_/\n\t\r\x0b\x0c#$%&*+<=>@[]^`{|}~\"é"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(list("abcXYZ09 .,;:!?()'-_/\n\t\r\x0b\x0c#$%&*+<=>@[]^`{|}~\"é")),
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_column_wise_normalisation_equals_the_detectors_on_any_characters(texts: list[str]) -> None:
+    """Every character class the byte lookup blanks (or keeps) gives the detector's own tokens."""
+    assert normalised_texts(texts) == [" ".join(_normalise(t)) for t in texts]
 
 
 def test_triggered_many_on_an_arrow_column() -> None:

@@ -534,18 +534,14 @@ class ClinicalTriageDetector:
         `present`, when known, says which categories (in lexicon order) match somewhere in `joined`; the
         others are not searched.
         """
-        # Token index of every character offset, to map regex matches back onto tokens.
-        starts: list[int] = []
-        offset = 0
-        for token in tokens:
-            starts.append(offset)
-            offset += len(token) + 1
         for k, (category, pattern) in enumerate(self._patterns):
             if present is not None and not present[k]:
                 continue
             for match in pattern.finditer(joined):
-                first = _token_at(starts, match.start())
-                last = _token_at(starts, match.end() - 1)
+                # tokens are joined by single spaces: the spaces before a character offset number the token
+                # that holds it (or, on a space, the token before it)
+                first = joined.count(" ", 0, match.start())
+                last = first + joined.count(" ", match.start(), match.end() - 1)
                 if self._affirmed(tokens, first, last):
                     return TriageResult(True, match.group(0), category)
         return _NOT_TRIGGERED
@@ -646,17 +642,6 @@ class ClinicalTriageDetector:
         if _HISTORY.search(clause):
             return bool(_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence))
         return True
-
-
-def _token_at(starts: list[int], offset: int) -> int:
-    low, high = 0, len(starts) - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if starts[middle] <= offset:
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 def _negated_before(window: list[str], clause_before: list[str], clause_after: str) -> bool:

@@ -43,7 +43,27 @@ from careleads.text._triage import _ANY_CONTRACTION, _CONTRACTIONS, _correct, _n
 
 _TRIPLES = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _PUNCTUATION = r"([.,;:!?()\n])"
-_NOT_TOKEN = r"[^a-z0-9.,;:!?()\n]+"
+# every byte that is no token character becomes a space (a byte of a non-ASCII character too: such texts
+# are normalised in Python instead)
+_TOKEN_BYTES = np.full(256, ord(" "), dtype=np.uint8)
+for _byte in b"abcdefghijklmnopqrstuvwxyz0123456789.,;:!?()\n":
+    _TOKEN_BYTES[_byte] = _byte
+
+
+def _blank_non_tokens(text: pa.Array) -> pa.Array:
+    """Each character of `text` (lower-case ASCII) that is no token character, as a space.
+
+    Replacing runs of them by one space with a regex matches at every space between words; a byte lookup
+    does it in one pass over the text, and the runs are then collapsed where there are any.
+    """
+    text = text.cast(pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    validity, offsets, data = text.buffers()
+    blanked = _TOKEN_BYTES[np.frombuffer(data, dtype=np.uint8)] if data is not None else np.zeros(0, np.uint8)
+    return pa.Array.from_buffers(
+        pa.large_string(), len(text), [validity, offsets, pa.py_buffer(blanked)], offset=text.offset
+    )
 
 
 def normalised_texts(texts: Sequence[str]) -> list[str]:
@@ -68,7 +88,7 @@ def normalised_texts(texts: Sequence[str]) -> list[str]:
     )
     text = pc.replace_substring_regex(text, r"[-_/]", " ")
     text = pc.replace_substring_regex(text, _PUNCTUATION, r" \1 ")
-    text = pc.utf8_trim(pc.replace_substring_regex(text, _NOT_TOKEN, " "), " ")
+    text = pc.utf8_trim(pc.replace_substring_regex(_blank_non_tokens(text), "  +", " "), " ")
     folding = np.flatnonzero(np.asarray(pc.match_substring_regex(text, _ANY_CONTRACTION.pattern), dtype=bool))
     if len(folding):  # most texts hold no contraction: fold only those that do, then put them back
         some = text.take(folding)
