@@ -384,6 +384,49 @@ def test_clean_values_equal_ingesting_each_distinct_value_alone(typed: bool) -> 
     assert n_checked > 3_000  # most cells were compared as values, not as missing
 
 
+def _same_result(got: IngestResult, want: IngestResult) -> None:
+    pd.testing.assert_frame_equal(got.clean, want.clean)
+    pd.testing.assert_frame_equal(got.quarantine, want.quarantine)
+    assert got.summary == want.summary
+
+
+def test_remembered_distinct_values_give_what_checking_them_afresh_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chunk whose few distinct values an earlier chunk had (in another order) is ingested as if new."""
+    from careleads.dictionary import _ingest
+
+    dictionary = load_dictionary()
+    first = _messy_leads(600, seed=11).astype("string")
+    chunks = [first.iloc[::-1].reset_index(drop=True), _messy_leads(600, seed=12).astype("string")]
+    monkeypatch.setattr(_ingest, "_remembered", {})
+    with monkeypatch.context() as nothing_remembered:  # each chunk checked afresh
+        nothing_remembered.setattr(_ingest, "_REMEMBERED_VALUES", -1)
+        want = [ingest_table(chunk, dictionary, "leads") for chunk in chunks]
+    assert not _ingest._remembered
+    ingest_table(first, dictionary, "leads")
+    n_remembered = len(_ingest._remembered)
+    assert n_remembered >= 15  # the categories, yes/no fields and age
+    _same_result(ingest_table(chunks[0], dictionary, "leads"), want[0])
+    assert len(_ingest._remembered) == n_remembered  # the same values, found in memory
+    _same_result(ingest_table(chunks[1], dictionary, "leads"), want[1])
+    assert want[1].summary.n_quarantined and want[1].summary.n_placeholders
+
+
+def test_remembered_values_belong_to_their_own_field_spec() -> None:
+    """Two specs of one field name (two dictionaries) never share what their values gave."""
+    from careleads.dictionary._ingest import _ingest_column
+    from careleads.dictionary._schema import FieldSpec, FieldType
+
+    narrow = FieldSpec(name="sex", type=FieldType.CATEGORY, values={"female": ("F",)}, closed=True)
+    wide = FieldSpec(name="sex", type=FieldType.CATEGORY, values={"female": ("F", "W")}, closed=True)
+    column = pd.Series(["F", "W", "F"], dtype="string")
+    for spec, n_bad in ((narrow, 1), (wide, 0), (narrow, 1)):
+        parsed = _ingest_column(column, spec, (), required=False)
+        assert sum(len(rows) for _, rows, _ in parsed.problems) == n_bad
+        assert parsed.values.isna().tolist() == [False, n_bad == 1, False]
+
+
 def test_a_column_with_no_value_at_all_is_missing_not_an_error() -> None:
     frame = pd.DataFrame(
         {"lead_id": ["L1", None], "created_at": ["2025-03-04", "2025-03-05"], "age": [None, None]}

@@ -87,7 +87,10 @@ def sessions(tmp_path: Path) -> Iterator[tuple[sessionmaker[Session], ServiceCon
     engine.dispose()
 
 
-T0 = utcnow() + timedelta(minutes=5)  # after the records were made: they are due
+@pytest.fixture
+def t0(sessions: tuple[sessionmaker[Session], ServiceContext]) -> datetime:  # noqa: ARG001 - made first
+    """Just after the test's records were made, so they are due (taken per test: the suite runs long)."""
+    return utcnow() + timedelta(minutes=5)
 
 
 def _deliver(
@@ -112,10 +115,10 @@ def _records(factory: sessionmaker[Session]) -> list[OutboxRecord]:
 
 
 def test_success_is_signed_and_carries_the_idempotency_key(
-    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext]
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], t0: datetime
 ) -> None:
     factory, _ctx = sessions
-    assert _deliver(factory, receiver.url, T0) == {
+    assert _deliver(factory, receiver.url, t0) == {
         "n_attempted": 2,
         "n_delivered": 2,
         "n_failed": 0,
@@ -133,56 +136,57 @@ def test_success_is_signed_and_carries_the_idempotency_key(
         document = json.loads(body)
         assert document["data"]["external_id"] in ("O0", "O1") and "score" in document["data"]
     assert (
-        _deliver(factory, receiver.url, T0 + timedelta(hours=1))["n_attempted"] == 0
+        _deliver(factory, receiver.url, t0 + timedelta(hours=1))["n_attempted"] == 0
     )  # nothing is sent twice
 
 
 def test_failures_retry_with_backoff_then_dead_letter(
-    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext]
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], t0: datetime
 ) -> None:
     factory, _ctx = sessions
     receiver.plan = [500, 503]  # the first attempt of each record fails
-    assert _deliver(factory, receiver.url, T0)["n_failed"] == 2
+    assert _deliver(factory, receiver.url, t0)["n_failed"] == 2
     records = _records(factory)
     assert all(
         r.status == "pending" and r.attempts == 1 and str(r.last_error).startswith("HTTP 50") for r in records
     )
-    assert all(r.next_attempt_at == T0 + timedelta(seconds=60) for r in records)
-    assert _deliver(factory, receiver.url, T0 + timedelta(seconds=30))["n_attempted"] == 0  # not due yet
+    assert all(r.next_attempt_at == t0 + timedelta(seconds=60) for r in records)
+    assert _deliver(factory, receiver.url, t0 + timedelta(seconds=30))["n_attempted"] == 0  # not due yet
     receiver.plan = [500]  # the retry of the first fails again, the second goes through
-    report = _deliver(factory, receiver.url, T0 + timedelta(seconds=60))
+    report = _deliver(factory, receiver.url, t0 + timedelta(seconds=60))
     assert (report["n_failed"], report["n_delivered"]) == (1, 1)
     first = _records(factory)[0]
-    assert first.next_attempt_at == T0 + timedelta(seconds=60 + 120)  # doubled
+    assert first.next_attempt_at == t0 + timedelta(seconds=60 + 120)  # doubled
     receiver.plan = [500]
-    report = _deliver(factory, receiver.url, T0 + timedelta(seconds=180))
+    report = _deliver(factory, receiver.url, t0 + timedelta(seconds=180))
     assert report["n_dead"] == 1
     dead = _records(factory)[0]
     assert (dead.status, dead.attempts, dead.last_error) == ("dead", 3, "HTTP 500")
     # all attempts of one record used the same idempotency key
     keys = [r["key"] for r in receiver.requests if json.loads(r["body"])["data"]["external_id"] == "O0"]  # type: ignore[arg-type]
     assert len(keys) == 3 and len(set(keys)) == 1
-    assert _deliver(factory, receiver.url, T0 + timedelta(days=1))["n_attempted"] == 0
+    assert _deliver(factory, receiver.url, t0 + timedelta(days=1))["n_attempted"] == 0
 
 
 def test_an_unreachable_webhook_counts_as_a_failure(
     sessions: tuple[sessionmaker[Session], ServiceContext],
+    t0: datetime,
 ) -> None:
     factory, _ctx = sessions
-    report = _deliver(factory, "http://127.0.0.1:9/closed", T0, max_attempts=1)
+    report = _deliver(factory, "http://127.0.0.1:9/closed", t0, max_attempts=1)
     assert report["n_dead"] == 2
     assert all("ConnectError" in str(r.last_error) for r in _records(factory))
     with pytest.raises(ConfigError, match="WEBHOOK_URL"), factory() as session:
-        deliver_outbox(session, url="", secret=SECRET, max_attempts=3, now=T0)
+        deliver_outbox(session, url="", secret=SECRET, max_attempts=3, now=t0)
 
 
 def test_field_mappings_rename_the_payload_and_the_csv(
-    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], tmp_path: Path
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], tmp_path: Path, t0: datetime
 ) -> None:
     factory, _ctx = sessions
     hubspot, salesforce = load_field_mapping("hubspot"), load_field_mapping("salesforce")
     with factory() as session:
-        deliver_outbox(session, url=receiver.url, secret=SECRET, max_attempts=3, now=T0, mapping=salesforce)
+        deliver_outbox(session, url=receiver.url, secret=SECRET, max_attempts=3, now=t0, mapping=salesforce)
     data = json.loads(receiver.requests[0]["body"])["data"]  # type: ignore[arg-type]
     assert "Careleads_Score__c" in data and "score" not in data
     out = tmp_path / "outbox.csv"

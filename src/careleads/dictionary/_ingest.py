@@ -316,14 +316,31 @@ def _distinct(raw: pd.Series, spec: FieldSpec) -> tuple[IntArray, Any]:
     return np.asarray(codes, dtype=np.intp), uniques
 
 
-def _ingest_column(
-    raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
-) -> _Column:
-    codes, uniques = _distinct(raw, spec)
-    n_unique = len(uniques)
-    counts = np.bincount(codes[codes >= 0], minlength=n_unique)
-    show_value = spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER
+@dataclass(frozen=True)
+class _Distinct:
+    """What a column's distinct values say, each value once: empty, placeholder, parsed, its problems."""
 
+    empty: BoolArray  # per distinct value
+    placeholder: BoolArray
+    present_index: IntArray  # distinct values that are neither empty nor a placeholder
+    good_index: IntArray  # those that parsed without a problem
+    good: pd.Series  # their parsed values, in `good_index` order
+    found: list[Problem]  # per present value
+    changed: BoolArray | None  # per present value, for a category: normalisation changed it
+
+
+# Field types whose parsing looks at each distinct value alone (dates are not among them: a format is guessed
+# from the first value that ISO 8601 does not read), so their distinct values may come in any order.
+_ORDER_FREE = (FieldType.CATEGORY, FieldType.BOOLEAN, FieldType.NUMBER)
+# Columns with at most this many distinct text values remember what each set of values gave: a batch run
+# sees the same few dozen values of a category in every chunk.
+_REMEMBERED_VALUES = 256
+_REMEMBERED_SETS = 512
+_remembered: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[FieldSpec, _Distinct]] = {}
+
+
+def _analyse_distinct(uniques: Any, spec: FieldSpec, global_missing: tuple[str, ...]) -> _Distinct:
+    n_unique = len(uniques)
     typed = _typed_uniques(uniques, spec)
     if typed is not None:
         text = typed.astype("string")
@@ -333,18 +350,71 @@ def _ingest_column(
         text = _text_uniques(uniques)
         empty_u = (text == "").to_numpy(dtype=bool, na_value=True)
         placeholder_u = _placeholders(text, placeholders_for(spec, global_missing)) & ~empty_u
-    missing_u = empty_u | placeholder_u
-    present_index = np.flatnonzero(~missing_u)
+    present_index = np.flatnonzero(~(empty_u | placeholder_u))
     present = (typed if typed is not None else text).iloc[present_index]
+    show_value = spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER
     parsed, found = parse_values(present, spec, show_value=show_value)
-
-    dtype = target_dtype(spec)
     rejected = np.zeros(len(present_index), dtype=bool)
     for problem in found:
         rejected |= problem.bad
+    changed = None
+    if spec.type is FieldType.CATEGORY and spec.values and len(present_index):
+        changed = (parsed.astype("string") != present.astype("string")).to_numpy(dtype=bool, na_value=False)
+    return _Distinct(
+        empty=empty_u,
+        placeholder=placeholder_u,
+        present_index=present_index,
+        good_index=present_index[~rejected],
+        good=parsed[~rejected],
+        found=found,
+        changed=changed,
+    )
+
+
+def _distinct_analysis(
+    codes: IntArray, uniques: Any, spec: FieldSpec, global_missing: tuple[str, ...]
+) -> tuple[IntArray, _Distinct]:
+    """`_analyse_distinct` of the column's distinct values, remembered for a few text values.
+
+    Remembered values are sorted first (and the row codes renumbered), so that a chunk holding the same
+    values in another order finds them; only for field types whose parsing is per value.
+    """
+    if (
+        spec.type not in _ORDER_FREE
+        or len(uniques) > _REMEMBERED_VALUES
+        or not isinstance(getattr(uniques, "dtype", None), pd.StringDtype)
+        or pd.isna(uniques).any()
+    ):
+        return codes, _analyse_distinct(uniques, spec, global_missing)
+    values = [str(v) for v in uniques]
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(values) + 1, dtype=np.intp)
+    rank[order] = np.arange(len(values), dtype=np.intp)
+    rank[-1] = -1  # missing stays missing
+    key = (id(spec), global_missing, tuple(values[k] for k in order))
+    entry = _remembered.get(key)
+    if entry is None or entry[0] is not spec:  # `spec` itself is kept, so its id is not reused meanwhile
+        if len(_remembered) >= _REMEMBERED_SETS:
+            _remembered.clear()
+        ordered = uniques.take(np.asarray(order, dtype=np.intp))
+        entry = (spec, _analyse_distinct(ordered, spec, global_missing))
+        _remembered[key] = entry
+    return rank[codes], entry[1]
+
+
+def _ingest_column(
+    raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
+) -> _Column:
+    codes, uniques = _distinct(raw, spec)
+    n_unique = len(uniques)
+    codes, distinct = _distinct_analysis(codes, uniques, spec, global_missing)
+    counts = np.bincount(codes[codes >= 0], minlength=n_unique)
+    empty_u, placeholder_u = distinct.empty, distinct.placeholder
+    missing_u = empty_u | placeholder_u
+    present_index, good_index, good = distinct.present_index, distinct.good_index, distinct.good
+
+    dtype = target_dtype(spec)
     # rejected values are quarantined with their rows; in the clean column they are simply missing
-    good_index = present_index[~rejected]
-    good = parsed[~rejected]
     # row -> position of its distinct value among the good ones; -1 (missing or rejected) gives NA
     good_of = np.full(n_unique + 1, -1, dtype=np.int64)
     if isinstance(dtype, pd.CategoricalDtype):
@@ -361,7 +431,7 @@ def _ingest_column(
             values = pd.Series(array.take(positions, allow_fill=True))
 
     problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]] = []
-    for problem in found:
+    for problem in distinct.found:
         _add_problem(problems, problem, present_index, n_unique, codes)
     if required:
         # code -1 (missing) looks up the appended True; a column with no value at all has no distinct values
@@ -370,9 +440,8 @@ def _ingest_column(
         problems.append(("missing_required", missing_rows, messages))
 
     n_normalised = 0
-    if spec.type is FieldType.CATEGORY and spec.values and len(present_index):
-        changed = (parsed.astype("string") != present.astype("string")).to_numpy(dtype=bool, na_value=False)
-        n_normalised = int(counts[present_index][changed].sum())
+    if distinct.changed is not None:
+        n_normalised = int(counts[present_index][distinct.changed].sum())
     raw_empty = np.append(empty_u, True)[codes]
     return _Column(
         values=values,
