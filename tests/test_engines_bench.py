@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,24 @@ def test_tree_memory_walks_the_children_as_the_scan_finds_them() -> None:
         child.communicate()
     assert walked - alone > 70
     assert abs(walked - scanned) < 5  # the two read at slightly different moments
+
+
+def test_the_limit_and_the_machine_yardsticks_are_measured(tmp_path: Path) -> None:
+    from careleads.datasets import load_crm_folder
+    from careleads.engines.bench import YARDSTICK_TREES, child_limit, python_yardstick, table
+    from careleads.features import Target
+    from careleads.models import train_model
+    from careleads.synth import generate
+
+    data = generate(3_000, seed=5)
+    data.write(tmp_path, fmt="parquet")
+    dataset = load_crm_folder(tmp_path).dataset(Target(as_of_hours=0), data_end=data.end)
+    model = train_model(dataset, seed=0).model
+    model.save(tmp_path / "model")
+    figures = child_limit(str(tmp_path / "leads.parquet"), str(tmp_path / "model"))
+    assert figures["rows"] >= 2_900  # every lead the dictionary keeps
+    assert figures["yardstick_trees"] == min(YARDSTICK_TREES, figures["trees"])
+    assert figures["yardstick_lightgbm_rows_per_second"] > 0 and figures["yardstick_python_seconds"] > 0
+    printed = table({"leads": 3_000, "limit": figures})
+    assert f"first {figures['yardstick_trees']} trees" in printed and "Python loop" in printed
+    assert 0 <= python_yardstick(1_000) < python_yardstick(2_000_000)  # rounded to milliseconds

@@ -33,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 SEED = 9
+# LightGBM rows per second with this many trees: the yardstick of native speed the goals were set against
+YARDSTICK_TREES = 200
 
 
 def machine() -> dict[str, Any]:
@@ -265,6 +267,13 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
         "lightgbm_rows_per_second": round(len(prepared) / lgb_seconds),
         "limit_seconds": round(read_seconds + lgb_seconds, 2),
     }
+    # yardsticks of the machine, for comparing figures measured on different ones
+    trees = min(YARDSTICK_TREES, int(model.scorer.n_estimators_))
+    start = time.perf_counter()
+    model.scorer.booster_.predict(prepared, num_iteration=trees)
+    out["yardstick_trees"] = trees
+    out["yardstick_lightgbm_rows_per_second"] = round(len(prepared) / (time.perf_counter() - start))
+    out["yardstick_python_seconds"] = python_yardstick()
     if lleaves_available():
         compiled = compile_trees(model)
         start = time.perf_counter()
@@ -274,6 +283,19 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
         out["lleaves_rows_per_second"] = round(len(prepared) / ll_seconds)
         out["lleaves_max_abs_difference"] = float(np.max(np.abs(ll_raw - lgb_raw)))
     return out
+
+
+def python_yardstick(n: int = 5_000_000) -> float:
+    """Seconds this machine takes for `n` additions in a pure-Python loop: its speed on interpreted code.
+
+    Batch scoring spends much of its time in Python around native kernels, so two machines whose LightGBM
+    runs equally fast can differ twice over here (and in leads per second).
+    """
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return round(time.perf_counter() - start, 3)
 
 
 def latency(model_path: str, input_path: str, n: int = 2_000) -> dict[str, Any]:
@@ -440,6 +462,14 @@ def table(figures: dict[str, Any]) -> str:
         rows.append(("LightGBM predict rows/s", f"{limit['lightgbm_rows_per_second']:,}"))
         if "lleaves_rows_per_second" in limit:
             rows.append(("lleaves predict rows/s", f"{limit['lleaves_rows_per_second']:,}"))
+        if "yardstick_trees" in limit:
+            rows.append(
+                (
+                    f"yardstick: LightGBM, first {limit['yardstick_trees']} trees, rows/s",
+                    f"{limit['yardstick_lightgbm_rows_per_second']:,}",
+                )
+            )
+            rows.append(("yardstick: Python loop of 5M additions, s", str(limit["yardstick_python_seconds"])))
     for key in keys:
         if "ratio_to_limit" in figures.get(key, {}):
             rows.append((f"end to end / limit ({key})", str(figures[key]["ratio_to_limit"])))
