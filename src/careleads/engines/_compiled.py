@@ -96,7 +96,9 @@ def _feature_matrix(X: pd.DataFrame, categories: Any) -> npt.NDArray[np.float64]
     categorical = [isinstance(X[name].dtype, pd.CategoricalDtype) for name in X.columns]
     if categories is None or sum(categorical) != len(categories):
         return None
-    matrix = np.empty((len(X), X.shape[1]), dtype=np.float64)
+    # one row per feature, each written in one contiguous pass, then turned into lleaves' row-major matrix
+    # (writing each column straight into a row-major matrix strides through memory: three times slower)
+    columns = np.empty((X.shape[1], len(X)), dtype=np.float64)
     trained = iter(categories)
     for j, (name, is_category) in enumerate(zip(X.columns, categorical, strict=True)):
         column = X[name]
@@ -105,12 +107,13 @@ def _feature_matrix(X: pd.DataFrame, categories: Any) -> npt.NDArray[np.float64]
             if list(column.cat.categories) != levels:
                 column = column.cat.set_categories(levels)
             codes = column.cat.codes.to_numpy()
-            matrix[:, j] = np.where(codes < 0, np.nan, codes)
+            columns[j] = codes
+            columns[j][codes < 0] = np.nan
         elif column.dtype == np.float64:
-            matrix[:, j] = column.to_numpy()
+            columns[j] = column.to_numpy()
         else:
             return None
-    return matrix
+    return np.ascontiguousarray(columns.T)
 
 
 def _identity(value: GradientBoostedScorer) -> GradientBoostedScorer:
