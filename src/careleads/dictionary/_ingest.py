@@ -382,8 +382,7 @@ def _distinct_analysis(
     if (
         spec.type not in _ORDER_FREE
         or len(uniques) > _REMEMBERED_VALUES
-        or not isinstance(getattr(uniques, "dtype", None), pd.StringDtype)
-        or pd.isna(uniques).any()
+        or not isinstance(getattr(uniques, "dtype", None), pd.StringDtype)  # factorized: no missing value
     ):
         return codes, _analyse_distinct(uniques, spec, global_missing)
     values = [str(v) for v in uniques]
