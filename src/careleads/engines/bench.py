@@ -289,7 +289,7 @@ def python_yardstick(n: int = 5_000_000) -> float:
     """Seconds this machine takes for `n` additions in a pure-Python loop: its speed on interpreted code.
 
     Batch scoring spends much of its time in Python around native kernels, so two machines whose LightGBM
-    runs equally fast can differ twice over here (and in leads per second).
+    runs equally fast can still differ here (and in leads per second).
     """
     start = time.perf_counter()
     total = 0
