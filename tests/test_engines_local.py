@@ -675,3 +675,45 @@ def test_parquet_output_has_statistics_for_lead_ids_and_numbers_only(
     for name, dictionary in [("lead_id", False), ("as_of", False), ("tier", True), ("route_name", True)]:
         column = meta.row_group(0).column(meta.schema.names.index(name))
         assert (column.dictionary_page_offset is not None) is dictionary, name
+
+
+def test_parquet_columns_read_as_dictionaries_score_as_their_text(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Category, yes/no and number columns come from Parquet as dictionaries, one per chunk though a chunk
+    spans row groups, and large ones (a value per lead or so) as text: the decisions and the quarantine are
+    those of reading every column as text, with pool workers too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from careleads.engines import _local
+
+    frame = pq.read_table(files["parquet"]).to_pandas()
+    frame = pd.concat([frame, frame.iloc[5:9]], ignore_index=True)  # repeats, quarantined from raw rows
+    for row, (name, value) in enumerate(
+        [("service_line", "Dentistry"), ("consent_sms", "maybe"), ("distance_km", "far"), ("region", "N/A")]
+    ):
+        frame.loc[10 + row, name] = value
+    path = tmp_path / "leads.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=333)
+
+    reader = _local._Reader(path, load_dictionary(), decisions=True, model=model)
+    schema = next(reader.chunks(500))[0].table.schema  # rows of two row groups
+    assert pa.types.is_dictionary(schema.field("service_line").type)
+    assert pa.types.is_dictionary(schema.field("consent_sms").type)
+    for name in ("postal_code", "distance_km", "lead_id"):  # hundreds of values in 500 rows; an id
+        assert not pa.types.is_dictionary(schema.field(name).type), name
+
+    for name in ("dictionary", "text"):
+        with monkeypatch.context() as patch:
+            if name == "text":
+                patch.setattr(_local, "repeats_values", lambda _spec: False)
+            score_file(
+                path, model=model, out_path=tmp_path / name, chunk_rows=500, decided_at=DECIDED_AT, workers=2
+            )
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "dictionary"), read_scores(tmp_path / "text"))
+    quarantine = (tmp_path / "dictionary" / "_quarantine.csv").read_bytes()
+    assert quarantine == (tmp_path / "text" / "_quarantine.csv").read_bytes()
+    reasons = pd.read_csv(tmp_path / "text" / "_quarantine.csv", dtype={"_reason": str})["_reason"]
+    assert reasons.str.contains("earlier chunk").sum() >= 4
+    assert reasons.str.contains("service_line|consent_sms|distance_km").sum() >= 3

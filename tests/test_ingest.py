@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from careleads.dictionary import (
     ingest_table,
     load_dictionary,
     read_table,
+    repeats_values,
     write_quarantine,
 )
 from careleads.errors import DictionaryError, InputError
@@ -411,6 +414,49 @@ def test_remembered_distinct_values_give_what_checking_them_afresh_gives(
     assert len(_ingest._remembered) == n_remembered  # the same values, found in memory
     _same_result(ingest_table(chunks[1], dictionary, "leads"), want[1])
     assert want[1].summary.n_quarantined and want[1].summary.n_placeholders
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_columns_read_as_dictionaries_give_what_their_text_gives(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category, yes/no or number column that arrives as a dictionary (pandas categorical, as a Parquet
+    file's dictionary-encoded column is read) is ingested exactly as the same column of text, though the
+    dictionary lists its values in another order and holds values no row has (a row group's others)."""
+    from careleads.dictionary import _ingest
+
+    rng = np.random.default_rng(seed)
+    dictionary = load_dictionary()
+    text = _messy_leads(800, seed=seed).astype("string")
+    as_dictionary = text.copy()
+    n_columns = 0
+    for spec in dictionary.table("leads").fields:
+        if spec.name not in text or not repeats_values(spec):
+            continue
+        column = text[spec.name]
+        held = [str(v) for v in rng.permutation(column.dropna().drop_duplicates().to_numpy(dtype=object))]
+        values = ["a value of another chunk", *held[:3], " N/A ", *held[3:]]
+        codes = pd.Index(values).get_indexer(pd.Index(column.astype(object).where(column.notna(), None)))
+        array = pa.DictionaryArray.from_arrays(
+            pa.array(codes, type=pa.int32(), mask=codes < 0), pa.array(values, type=pa.string())
+        )
+        as_dictionary[spec.name] = pa.table({"column": array}).to_pandas()["column"]
+        assert isinstance(as_dictionary[spec.name].dtype, pd.CategoricalDtype)
+        n_columns += 1
+    assert n_columns >= 15
+    calls: list[str] = []
+    real = _ingest._dictionary_codes
+
+    def counted(raw: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Index]:
+        calls.append(str(raw.name))
+        return real(raw)
+
+    monkeypatch.setattr(_ingest, "_dictionary_codes", counted)
+    got = ingest_table(as_dictionary, dictionary, "leads")
+    assert len(calls) == n_columns  # every one took its values from the dictionary
+    want = ingest_table(text, dictionary, "leads")
+    _same_result(got, want)
+    assert want.summary.n_quarantined and want.summary.n_placeholders and want.summary.n_normalised
 
 
 def test_remembered_values_belong_to_their_own_field_spec() -> None:

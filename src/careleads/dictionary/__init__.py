@@ -9,6 +9,7 @@ from careleads.dictionary._ingest import (
     ingest_file,
     ingest_table,
     read_table,
+    repeats_values,
     write_quarantine,
 )
 from careleads.dictionary._normalise import normalise_token
@@ -46,5 +47,6 @@ __all__ = [
     "normalise_token",
     "parse_dictionary",
     "read_table",
+    "repeats_values",
     "write_quarantine",
 ]

@@ -305,8 +305,15 @@ def _distinct(raw: pd.Series, spec: FieldSpec) -> tuple[IntArray, Any]:
 
     Free text, identifiers and date-times are nearly all distinct: hashing them only costs time, so each
     present row is its own value there (every later step gives the same per-row result either way; tested).
+    A category, yes/no or number column read as a dictionary takes its values from the dictionary.
     """
     nearly_distinct = (FieldType.TEXT, FieldType.IDENTIFIER, FieldType.DATETIME)
+    if (
+        isinstance(raw.dtype, pd.CategoricalDtype)
+        and isinstance(raw.dtype.categories.dtype, pd.StringDtype)
+        and spec.type in _ORDER_FREE
+    ):
+        return _dictionary_codes(raw)
     if spec.type in nearly_distinct and isinstance(raw.dtype, pd.StringDtype):
         present = raw.notna().to_numpy(dtype=bool)
         codes = np.full(len(raw), -1, dtype=np.intp)
@@ -314,6 +321,34 @@ def _distinct(raw: pd.Series, spec: FieldSpec) -> tuple[IntArray, Any]:
         return codes, raw[present].array
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.intp), uniques
+
+
+def _dictionary_codes(raw: pd.Series) -> tuple[IntArray, pd.Index]:
+    """A text column read as a dictionary (pandas categorical): its codes, and the values rows hold.
+
+    The values come in the dictionary's order rather than in order of first appearance, which only field
+    types whose parsing looks at each value alone (`_ORDER_FREE`) may take. Values no row holds (a Parquet
+    dictionary covers a whole row group) are left out, as factorizing the text would leave them out.
+    """
+    codes = np.asarray(raw.cat.codes, dtype=np.intp)
+    values = raw.cat.categories
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    if counts.all():
+        return codes, values
+    held = np.flatnonzero(counts)
+    renumber = np.full(len(values) + 1, -1, dtype=np.intp)  # the last slot keeps missing (-1) missing
+    renumber[held] = np.arange(len(held), dtype=np.intp)
+    return renumber[codes], values[held]
+
+
+def repeats_values(spec: FieldSpec) -> bool:
+    """Whether a field's values repeat across rows (a category, yes/no or a number).
+
+    Such a text column may be read as an Arrow dictionary array (pandas categorical), which a Parquet
+    file often stores already: ingest then takes its distinct values from the dictionary instead of
+    hashing every row, and gives the same result.
+    """
+    return spec.type in _ORDER_FREE
 
 
 @dataclass(frozen=True)

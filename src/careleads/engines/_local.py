@@ -38,7 +38,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from careleads.dictionary import Dictionary, TableSpec, ingest_file, ingest_table, load_dictionary
+from careleads.dictionary import (
+    Dictionary,
+    TableSpec,
+    ingest_file,
+    ingest_table,
+    load_dictionary,
+    repeats_values,
+)
 from careleads.dictionary._ingest import _SAMPLE_BYTES, _decode_sample, _sniff_delimiter
 from careleads.dictionary._normalise import match_columns
 from careleads.engines._chunks import (
@@ -122,6 +129,8 @@ class BatchSummary:
 
 # ----------------------------------------------------------------------------------------- reading
 
+_DICTIONARY_VALUES = 256  # a chunk's dictionary column keeps at least this many values as a dictionary
+
 
 class _Reader:
     """Raw chunks of exactly `chunk_rows` rows (the last one shorter), as text (CSV) or stored types."""
@@ -151,6 +160,23 @@ class _Reader:
         table = dictionary.table("leads")
         mapping = match_columns(self.columns, table, path.name)
         self.read_columns = self.columns if decisions else _model_columns(self.columns, mapping, model, table)
+        if self.is_parquet:
+            # text columns of fields whose values repeat come as dictionary arrays: a Parquet file usually
+            # stores them so, and reading them without writing out every row's text takes half the time
+            # and hands ingest their distinct values (see `repeats_values`)
+            schema = self._file.schema_arrow
+            repeating = [
+                column
+                for column in self.read_columns
+                if column in mapping
+                and repeats_values(table.field(mapping[column]))
+                and (
+                    pa.types.is_string(schema.field(column).type)
+                    or pa.types.is_large_string(schema.field(column).type)
+                )
+            ]
+            if repeating:
+                self._file = pq.ParquetFile(path, read_dictionary=repeating)
 
     def fraction(self, handle: Any) -> float:
         if self.is_parquet or handle is None:
@@ -203,13 +229,13 @@ class _Reader:
             pending.append(batch)
             n_pending += batch.num_rows
             while n_pending >= chunk_rows:
-                table = pa.Table.from_batches(pending)
+                table = _one_dictionary(pa.Table.from_batches(pending))
                 head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
                 chunk, n_malformed_used = self._make(head, n_done, n_malformed_used, last=False)
                 n_done += chunk_rows
                 pending, n_pending = rest.to_batches(), rest.num_rows
                 yield chunk, self.fraction(handle) if not self.is_parquet else n_done / max(self.total, 1)
-        table = pa.Table.from_batches(pending) if pending else None
+        table = _one_dictionary(pa.Table.from_batches(pending)) if pending else None
         if table is not None and table.num_rows or len(self._malformed) > n_malformed_used:
             if table is None:
                 table = pa.table({c: pa.array([], type=pa.string()) for c in self.read_columns})
@@ -238,6 +264,27 @@ class _Reader:
             }
         )
         return _Chunk(table=table, rows=rows, malformed=malformed), n_used + len(mine)
+
+
+def _one_dictionary(table: pa.Table) -> pa.Table:
+    """`table` with one dictionary per dictionary column, and large dictionaries written out as text.
+
+    Batches of two row groups have two dictionaries; an Arrow IPC file, in which a chunk goes to a pool
+    worker, takes one. A Parquet dictionary covers a whole row group: one with many values (postal codes,
+    say) costs more to hand over and to turn into pandas categories than hashing the chunk's text does.
+    """
+    if not any(pa.types.is_dictionary(column.type) for column in table.columns):
+        return table
+    table = table.unify_dictionaries()
+    largest = max(_DICTIONARY_VALUES, table.num_rows // 16)
+    for k, column in enumerate(table.columns):
+        if (
+            pa.types.is_dictionary(column.type)
+            and column.num_chunks
+            and len(column.chunk(0).dictionary) > largest
+        ):
+            table = table.set_column(k, table.field(k).name, column.cast(column.type.value_type))
+    return table
 
 
 def _is_parquet(path: Path) -> bool:
