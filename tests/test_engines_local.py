@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -539,6 +540,30 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
             done = [*queue.redo(fallback), *queue.put(fallback, chunks[1], 1.0), *queue.drain()]
             assert queue.start_method == "forkserver"
         assert [(fraction, s.predictor) for _, fraction, s in done] == [(0.5, "lightgbm"), (1.0, "lightgbm")]
+
+
+def test_one_process_checks_the_compiled_trees_and_falls_back_to_lightgbm(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one process, the first chunk's leads are checked before it is scored: compiled trees that score
+    one off are found there, and every chunk is scored with LightGBM."""
+    import careleads.engines._compiled as compiled_module
+
+    if not compiled_module.lleaves_available():
+        pytest.skip("lleaves is not installed: there are no compiled trees to fall back from")
+    kwargs: dict[str, Any] = {"chunk_rows": 800, "workers": 1, "decided_at": DECIDED_AT}
+    good = score_file(files["parquet"], model=model, out_path=tmp_path / "good", **kwargs)
+    assert good.predictor == "lleaves" and good.n_chunks > 4 and not good.notes
+    lgb = score_file(files["parquet"], model=model, out_path=tmp_path / "lgb", compiled=False, **kwargs)
+    predict_raw = compiled_module.CompiledScorer.predict_raw
+    monkeypatch.setattr(
+        compiled_module.CompiledScorer, "predict_raw", lambda self, X: predict_raw(self, X) + 1.0
+    )
+    off = score_file(files["parquet"], model=model, out_path=tmp_path / "off", **kwargs)
+    assert off.predictor == lgb.predictor == "lightgbm"
+    assert any("differ from LightGBM by 1.00e+00" in note for note in off.notes)
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "off"), read_scores(tmp_path / "lgb"))
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "good"), read_scores(tmp_path / "lgb"), atol=1e-9)
 
 
 def test_workers_start_no_pool_for_a_file_of_one_chunk(
