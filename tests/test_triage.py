@@ -210,6 +210,85 @@ def test_detect_many_with_extra_and_unreadable_patterns() -> None:
     assert TriageFilter([r"\w+ pain"]).usable  # "pain" follows a space: it starts a token
 
 
+def _bits_reference(flt: TriageFilter, pieces: list[str]) -> np.ndarray:
+    return np.array([flt._to_words(flt.piece_bits(p)) for p in pieces], dtype=np.uint64).reshape(
+        len(pieces), flt._words
+    )
+
+
+def test_bits_of_many_pieces_equal_piece_bits_of_each() -> None:
+    """The column-wise required-word bits of pieces (folding, tokens, typo correction, contractions) are
+    `piece_bits`' (the per-piece reference) for typos of every lexicon word, long words corrected within two
+    edits, contraction starters, real words, digits, punctuation, accents, letter runs and other scripts."""
+    rng = np.random.default_rng(5)
+    detector = ClinicalTriageDetector()
+    flt = TriageFilter(detector._sources)
+    pieces = [t for word in _FUZZY_VOCABULARY for t in _typos(word, rng, 12)]
+    pieces += [t for word in _FUZZY_VOCABULARY for t in _typos(_typos(word, rng, 1)[0], rng, 3)]  # two edits
+    pieces += [p for text in _batch_texts() if text for p in text.split()]
+    pieces += [
+        "can",
+        "Can't",
+        "don’t",
+        "I",
+        "i'm",
+        "my",
+        "won't",
+        "isn't",
+        "didn't",
+        "CHEST,",
+        "(chest)",
+        "chest.",
+    ]
+    pieces += [
+        "chesst",
+        "cheeest",
+        "Müde",
+        "İstanbul",
+        "straße",
+        "dolor-de-pecho",
+        "ñ",
+        "😀",
+        "a1b2",
+        "2024",
+        "",
+    ]
+    pieces += [
+        "".join(rng.choice(list("abcdefghijklmnoprstu0'’.,-"), int(rng.integers(1, 12)))) for _ in range(3000)
+    ]
+    got = flt.pieces_bits(pa.array(pieces, type=pa.large_string()))
+    want = _bits_reference(flt, pieces)
+    assert (got == want).all(), [p for p, g, w in zip(pieces, got, want, strict=True) if (g != w).any()][:10]
+    carrying = want.any(axis=1)
+    assert carrying.sum() > 500 and (~carrying).sum() > 1000  # both kinds were compared
+    # typos corrected column-wise: pieces whose own spelling carries nothing, but their correction does
+    own = np.array([flt._to_words(flt._bits(p)) for p in pieces], dtype=np.uint64).reshape(len(pieces), -1)
+    assert (carrying & ~own.any(axis=1)).sum() > 300
+    # a token is looked up as corrected, not as written: "chesf" is a typo of the lexicon word "chest"
+    chesf = TriageFilter([r"chesf\w*"])
+    some = ["chesf", "chesfboards", "Chesf!", "chest"]
+    assert (chesf.pieces_bits(pa.array(some)) == _bits_reference(chesf, some)).all()
+    assert _bits_reference(chesf, some).any(axis=1).tolist() == [False, True, False, False]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(list("chestpainbrhkdlmy'’.,!-_/0123456789áéñÇ")), min_size=1, max_size=14
+        ),
+        max_size=40,
+    )
+)
+def test_bits_of_any_pieces_equal_piece_bits_of_each(pieces: list[str]) -> None:
+    flt = _FILTER
+    got = flt.pieces_bits(pa.array(pieces, type=pa.large_string()))
+    assert (got == _bits_reference(flt, pieces)).all()
+
+
+_FILTER = TriageFilter(ClinicalTriageDetector()._sources)
+
+
 def test_required_words_of_lexicon_patterns() -> None:
     def words(pattern: str) -> list[list[list[tuple[str, bool]]]]:
         return [sorted(sorted(atom) for atom in branch) for branch in required_atoms(pattern)]

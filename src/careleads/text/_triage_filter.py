@@ -36,14 +36,41 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import cdist
 
-from careleads.text._triage import _ACCENTS, _REPEATS, CONTRACTION_PHRASES, _correct
+from careleads.text._triage import (
+    _ACCENTS,
+    _FUZZY_VOCABULARY,
+    _REAL_WORDS,
+    _REPEATS,
+    CONTRACTION_PHRASES,
+    _correct,
+)
 
 Atom = frozenset[tuple[str, bool]]  # (word, whole token?) options; one must hold at one token
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WORD = re.compile(r"[a-z0-9]+")
 _MAX_CACHED_PIECES = 500_000
 _ATOMS_KEPT = 2
+_TRIPLES = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
+_NO_WORD_CHARACTERS = "[^a-z0-9]+"
+_CORRECTED_FROM = 4  # `_correct` leaves shorter tokens as they are
+# set bits of every 13-bit number: a 26-bit letter mask is counted in two lookups (numpy 1.26 has no popcount)
+_BITS_SET = np.array([bin(k).count("1") for k in range(1 << 13)], dtype=np.int8)
+
+
+def _letter_masks(tokens: pa.Array) -> npt.NDArray[np.int64]:
+    """For each token of lower-case ASCII letters (none empty), the set of its letters as a 26-bit mask."""
+    tokens = tokens.cast(pa.large_string())
+    _, offsets, data = tokens.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[tokens.offset : tokens.offset + len(tokens) + 1]
+    letters = np.frombuffer(data, dtype=np.uint8)[starts[0] : starts[-1]].astype(np.int64) - ord("a")
+    return np.bitwise_or.reduceat(np.left_shift(1, letters), starts[:-1] - starts[0])
+
+
+def _count_bits(masks: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
+    return np.asarray(_BITS_SET[masks & 0x1FFF] + _BITS_SET[(masks >> 13) & 0x1FFF], dtype=np.int8)
 
 
 class UnsupportedPattern(ValueError):
@@ -254,6 +281,20 @@ def _first_words(group: str, *, whole_if_last: bool) -> set[tuple[str, bool]] | 
     return options
 
 
+@dataclass(frozen=True)
+class _TokenTables:
+    """What `TriageFilter.tokens_bits` looks tokens up in; made once per filter."""
+
+    whole: pa.Array  # the words a whole token may be
+    whole_bits: npt.NDArray[np.uint64]  # their bits, and a last row of none
+    prefixes: dict[int, tuple[pa.Array, npt.NDArray[np.uint64]]]  # by length: words a token may start with
+    kept: pa.Array  # tokens `_correct` leaves as they are whatever their length (real and lexicon words)
+    starters: pa.Array  # first words of contraction phrases
+    letters: npt.NDArray[np.int64]  # the letters of each lexicon word, as a 26-bit mask
+    lengths: npt.NDArray[np.int64]  # the length of each lexicon word
+    corrected_bits: npt.NDArray[np.uint64]  # the bits of each lexicon word
+
+
 class TriageFilter:
     """Which texts of a column may trigger a detector with these lexicon patterns (a sound superset).
 
@@ -303,6 +344,7 @@ class TriageFilter:
                 starters.setdefault(phrase.split()[0], set()).add(folded)
         self._starters = {k: frozenset(v) for k, v in starters.items()}
         self._piece_bits: dict[str, int] = {}
+        self._tables: _TokenTables | None = None
 
     def _to_words(self, bits: int) -> list[int]:
         return [(bits >> (64 * k)) & 0xFFFFFFFFFFFFFFFF for k in range(self._words)]
@@ -335,6 +377,134 @@ class TriageFilter:
             self._piece_bits[piece] = bits
         return bits
 
+    def _rows(self, bits: Sequence[int]) -> npt.NDArray[np.uint64]:
+        """Bits as rows of 64-bit words."""
+        return np.array([self._to_words(b) for b in bits], dtype=np.uint64).reshape(len(bits), self._words)
+
+    def _token_tables(self) -> _TokenTables:
+        if self._tables is None:
+            whole = sorted(self._whole)
+            prefixes = {}
+            for length in sorted({len(word) for word in self._prefix}):
+                words = sorted(word for word in self._prefix if len(word) == length)
+                bits = self._rows([self._prefix[word] for word in words] + [0])
+                prefixes[length] = (pa.array(words, type=pa.large_string()), bits)
+            self._tables = _TokenTables(
+                whole=pa.array(whole, type=pa.large_string()),
+                whole_bits=self._rows([self._whole[word] for word in whole] + [0]),
+                prefixes=prefixes,
+                kept=pa.array(sorted(_REAL_WORDS | set(_FUZZY_VOCABULARY)), type=pa.large_string()),
+                starters=pa.array(sorted(self._starters), type=pa.large_string()),
+                # a token's letters are a-z: it lacks every other letter a lexicon word may hold
+                letters=np.array(
+                    [
+                        sum(1 << (ord(c) - ord("a")) for c in set(w) if "a" <= c <= "z")
+                        for w in _FUZZY_VOCABULARY
+                    ],
+                    dtype=np.int64,
+                ),
+                lengths=np.array([len(word) for word in _FUZZY_VOCABULARY], dtype=np.int64),
+                corrected_bits=self._rows([self._bits(word) for word in _FUZZY_VOCABULARY]),
+            )
+        return self._tables
+
+    def tokens_bits(self, tokens: pa.Array) -> npt.NDArray[np.uint64]:
+        """`token_bits` of each of many tokens (lower-case ASCII letters and digits), column-wise.
+
+        A token `_correct` leaves as it is gets the bits of its own spelling, looked up column-wise: one
+        shorter than four letters, with a digit, a real word or a lexicon word, or one with no lexicon word
+        within the typo limit. That last test is a bound: each letter of the token that a lexicon word
+        lacks costs at least one edit (a swap of neighbours keeps the letters), and so does each letter of
+        difference in length. Tokens the bound cannot rule out are corrected as `_correct` does, by
+        RapidFuzz's distance to every lexicon word at once; those that start a contraction take
+        `token_bits` itself.
+
+        Returns
+        -------
+        ndarray of uint64, shape (len(tokens), words)
+        """
+        tables = self._token_tables()
+        tokens = tokens.cast(pa.large_string())
+        out = np.zeros((len(tokens), self._words), dtype=np.uint64)
+        if not len(tokens):
+            return out
+        size = np.asarray(pc.binary_length(tokens), dtype=np.int64)
+        index = pc.index_in(tokens, value_set=tables.whole).fill_null(len(tables.whole))
+        out |= tables.whole_bits[np.asarray(index, dtype=np.intp)]
+        for length, (words, bits) in tables.prefixes.items():
+            at = np.flatnonzero(size >= length)
+            if len(at):
+                start = pc.utf8_slice_codeunits(tokens.take(pa.array(at)), 0, length)
+                index = pc.index_in(start, value_set=words).fill_null(len(words))
+                out[at] |= bits[np.asarray(index, dtype=np.intp)]
+        # a token that starts a contraction takes `token_bits` itself; the others are corrected here
+        python = np.asarray(pc.is_in(tokens, value_set=tables.starters), dtype=bool)
+        may_correct = np.flatnonzero(
+            (size >= _CORRECTED_FROM)
+            & np.asarray(pc.ascii_is_alpha(tokens), dtype=bool)
+            & ~np.asarray(pc.is_in(tokens, value_set=tables.kept), dtype=bool)
+            & ~python
+        )
+        if len(may_correct):
+            letters = _letter_masks(tokens.take(pa.array(may_correct)))
+            limit = np.where(size[may_correct] >= 9, 2, 1)
+            near = np.zeros(len(may_correct), dtype=bool)
+            for mask, length in zip(tables.letters.tolist(), tables.lengths.tolist(), strict=True):
+                lacking = _count_bits(letters & ~mask)
+                near |= (lacking <= limit) & (np.abs(size[may_correct] - length) <= limit)
+            at, limit = may_correct[near], limit[near]
+            if len(at):
+                # `_correct`'s search, column-wise: the nearest lexicon word within the limit, first on a tie
+                distance = cdist(
+                    tokens.take(pa.array(at)).to_pylist(),
+                    _FUZZY_VOCABULARY,
+                    scorer=OSA.distance,
+                    score_cutoff=2,
+                    dtype=np.int32,
+                    workers=1,
+                )
+                within = np.where(distance <= limit[:, None], distance, np.iinfo(np.int32).max)
+                corrected = within.min(axis=1) <= limit
+                out[at[corrected]] = tables.corrected_bits[np.argmin(within[corrected], axis=1)]
+        if python.any():
+            at = np.flatnonzero(python)
+            found = [self._to_words(self.token_bits(str(t))) for t in tokens.take(pa.array(at)).to_pylist()]
+            out[at] = np.array(found, dtype=np.uint64).reshape(len(at), self._words)
+        return out
+
+    def pieces_bits(self, pieces: pa.Array) -> npt.NDArray[np.uint64]:
+        """`piece_bits` of each of many whitespace-free pieces of text, column-wise.
+
+        An ASCII piece is folded as `piece_bits` folds it (lower case, apostrophes dropped; the accent fold
+        changes nothing) and split at every character that is no letter or digit, as `_WORD` finds its
+        tokens; its bits are those of its tokens (`tokens_bits`) together. A piece that is not ASCII, or
+        holds a run of three equal letters (which `_REPEATS` would collapse), takes `piece_bits` itself.
+
+        Returns
+        -------
+        ndarray of uint64, shape (len(pieces), words)
+        """
+        pieces = pieces.cast(pa.large_string())
+        out = np.zeros((len(pieces), self._words), dtype=np.uint64)
+        if not len(pieces):
+            return out
+        folded = pc.replace_substring(pc.ascii_lower(pieces), "'", "")
+        python = ~np.asarray(pc.string_is_ascii(pieces), dtype=bool) | np.asarray(
+            pc.match_substring_regex(folded, _TRIPLES), dtype=bool
+        )
+        tokens = pc.split_pattern_regex(folded, _NO_WORD_CHARACTERS)
+        owners = np.asarray(pc.list_parent_indices(tokens), dtype=np.int64)
+        encoded = pc.list_flatten(tokens).dictionary_encode()
+        found = self.tokens_bits(encoded.dictionary)[np.asarray(encoded.indices, dtype=np.intp)]
+        if len(owners):  # tokens of one piece are together and in order: OR each run
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            out[owners[starts]] = np.bitwise_or.reduceat(found, starts, axis=0)
+        if python.any():
+            at = np.flatnonzero(python)
+            rows = [self._to_words(self.piece_bits(str(p))) for p in pieces.take(pa.array(at)).to_pylist()]
+            out[at] = np.array(rows, dtype=np.uint64).reshape(len(at), self._words)
+        return out
+
     def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
         """True for every text that may trigger the detector.
 
@@ -359,13 +529,11 @@ class TriageFilter:
         pieces = pc.ascii_split_whitespace(array)
         parents = np.asarray(pc.list_parent_indices(pieces), dtype=np.int64)
         encoded = pc.list_flatten(pieces).dictionary_encode()
-        bits = [self.piece_bits(str(piece)) for piece in encoded.dictionary.to_pylist()]
-        carrying = np.flatnonzero(np.fromiter((b != 0 for b in bits), dtype=bool, count=len(bits)))
+        bits = self.pieces_bits(encoded.dictionary)
+        carrying = np.flatnonzero(bits.any(axis=1))
         rows = np.full(len(bits), -1, dtype=np.int64)
         rows[carrying] = np.arange(len(carrying))
-        table = np.array([self._to_words(bits[k]) for k in carrying], dtype=np.uint64).reshape(
-            len(carrying), self._words
-        )
+        table = bits[carrying]
         codes = rows[np.asarray(encoded.indices, dtype=np.int64)]
         keep = codes >= 0
         owners = parents[keep]
