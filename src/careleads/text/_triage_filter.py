@@ -17,10 +17,11 @@ Why no triggering text is missed:
    quantifier with nothing before it) makes the filter pass every text.
 2. The detector's tokens are runs of ``a-z`` and ``0-9`` after lower case, accent folding, apostrophe
    removal and letter-run collapsing, none of which joins text across white space. So each white-space
-   separated piece of a text (split column-wise by Arrow) is folded the same way on its own, in Python
-   (cached per distinct piece), and its tokens are mapped (cached per distinct token) to the required words
-   they can satisfy: the token after typo correction, and, when the token starts a contraction phrase
-   (``can`` in ``can not``), the phrase's folded token too, since contractions fold several tokens into one.
+   separated piece of a text (split column-wise by Arrow) is folded the same way on its own, once per
+   distinct piece of the chunk and column-wise (:meth:`TriageFilter.pieces_bits`; in Python for a piece that
+   is not ASCII or holds a run of three equal letters), and its tokens are mapped to the required words they
+   can satisfy: the token after typo correction, and, when the token starts a contraction phrase (``can``
+   in ``can not``), the phrase's folded token too, since contractions fold several tokens into one.
 3. A text may trigger only if, for at least one alternative, its pieces together satisfy every required
    word. Only those texts, once per distinct text, go through the exact detector.
 """
