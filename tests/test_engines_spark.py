@@ -76,3 +76,30 @@ def test_spark_equals_local_lead_for_lead(
     for problem in ("duplicate key", "required value is missing", "is not a known value"):
         n_spark = int(quarantine["_reason"].str.contains(problem).sum())
         assert n_spark == int(local_quarantine["_reason"].str.contains(problem).sum())
+
+
+def test_spark_checks_the_compiled_trees_and_falls_back_to_lightgbm(
+    spark: Any, setup: tuple[Path, Path, LeadModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the local engine does, the driver compares compiled trees with LightGBM on the input's first
+    leads: trees that score one off are not used, and Spark scores as the local engine with LightGBM."""
+    import careleads.engines._compiled as compiled_module
+    from careleads.engines._spark import score_file_spark
+
+    if not compiled_module.lleaves_available():
+        pytest.skip("lleaves is not installed: there are no compiled trees to fall back from")
+    parquet, _, model = setup
+    kwargs: dict[str, Any] = {"model": model, "decided_at": DECIDED_AT}
+    good = score_file_spark(parquet, out_path=tmp_path / "good", spark=spark, batch_rows=1_000, **kwargs)
+    assert good.predictor == "lleaves" and not good.notes
+    predict_raw = compiled_module.CompiledScorer.predict_raw
+    monkeypatch.setattr(
+        compiled_module.CompiledScorer, "predict_raw", lambda self, X: predict_raw(self, X) + 1.0
+    )
+    off = score_file_spark(parquet, out_path=tmp_path / "spark", spark=spark, batch_rows=1_000, **kwargs)
+    assert off.predictor == "lightgbm"
+    assert any("differ from LightGBM by 1.00e+00" in note for note in off.notes)
+    score_file(parquet, out_path=tmp_path / "local", chunk_rows=700, compiled=False, **kwargs)
+    got = _sorted(pd.read_parquet(tmp_path / "spark"))
+    want = _sorted(read_scores(tmp_path / "local"))
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)

@@ -130,6 +130,7 @@ class BatchSummary:
 # ----------------------------------------------------------------------------------------- reading
 
 _DICTIONARY_VALUES = 256  # a chunk's dictionary column keeps at least this many values as a dictionary
+CHECKED_LEADS = 2_000  # the first leads of a run, on which compiled trees are compared with LightGBM
 
 
 class _Reader:
@@ -608,7 +609,9 @@ def score_file(
     def trees_match(chunk: _Chunk) -> bool:
         """Whether compiled trees score the chunk's first leads as LightGBM does; if not, use LightGBM."""
         nonlocal job, predictor
-        sample = _sample_features(model, chunk.table.slice(0, 2000).to_pandas(), dictionary, source.name)
+        sample = _sample_features(
+            model, chunk.table.slice(0, CHECKED_LEADS).to_pandas(), dictionary, source.name
+        )
         gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
         if gap <= 1e-9:
             return True
@@ -669,7 +672,7 @@ def score_file(
 def _sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
     from careleads.features import build_features
 
-    clean = ingest_table(raw.head(2000), dictionary, "leads", source=source).clean
+    clean = ingest_table(raw.head(CHECKED_LEADS), dictionary, "leads", source=source).clean
     if not len(clean):
         return None
     when = pd.to_datetime(clean[model.spec.time_column]) + pd.Timedelta(hours=model.target.as_of_hours)

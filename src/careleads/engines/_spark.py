@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from careleads.dictionary import load_dictionary
+from careleads.dictionary import Dictionary, load_dictionary
 from careleads.engines._chunks import (
     DEFAULT_CHUNK_ROWS,
     OUTPUT_TYPES,
@@ -34,7 +34,7 @@ from careleads.engines._chunks import (
     ScoringOptions,
     process_chunk,
 )
-from careleads.engines._local import BatchSummary, OutputFormat, _Reader
+from careleads.engines._local import CHECKED_LEADS, BatchSummary, OutputFormat, _Reader, _sample_features
 from careleads.errors import ConfigError, InputError
 from careleads.models._lead_model import LeadModel
 from careleads.types import PathLikeStr
@@ -217,7 +217,7 @@ def score_file_spark(
     from pyspark.sql import functions as F
 
     from careleads.dictionary import ingest_file
-    from careleads.engines._compiled import lleaves_available
+    from careleads.engines._compiled import TOLERANCE, lleaves_available
 
     start = time.perf_counter()
     source = Path(input_path)
@@ -244,6 +244,13 @@ def score_file_spark(
             .csv(str(source))
         )
     frame = frame.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in reader.read_columns])
+    use_compiled = lleaves_available() if compiled is None else compiled
+    notes: list[str] = []
+    if use_compiled:  # the local engine's check: compiled trees only where they score as LightGBM does
+        gap = _compiled_gap(frame.limit(CHECKED_LEADS), model, dictionary, source.name)
+        if gap > TOLERANCE:
+            notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
+            use_compiled = False
     frame = frame.withColumn(_ORDER, F.monotonically_increasing_id())
     parallelism = session.sparkContext.defaultParallelism
     if frame.rdd.getNumPartitions() < parallelism:
@@ -260,7 +267,6 @@ def score_file_spark(
         else pd.Timestamp.now().floor("s").isoformat(),
     )
     columns = list(OUTPUT_TYPES) if decisions else list(SCORE_COLUMNS)
-    use_compiled = lleaves_available() if compiled is None else compiled
     shared = session.sparkContext.broadcast((model, events))
     name = source.name
 
@@ -290,7 +296,19 @@ def score_file_spark(
             model=model,
             decisions=decisions,
             n_reasons=n_reasons,
+            notes=notes,
         )
+
+
+def _compiled_gap(sample: Any, model: LeadModel, dictionary: Dictionary, source: str) -> float:
+    """Largest difference of compiled trees from LightGBM on the leads of `sample` (a Spark frame of text
+    columns), computed on the driver."""
+    from careleads.engines._compiled import compile_trees, compiled_matches
+
+    # collected as rows: toPandas trips over pandas 3 deprecations in PySpark 4
+    raw = pd.DataFrame([tuple(row) for row in sample.collect()], columns=sample.columns, dtype="string")
+    features = _sample_features(model, raw, dictionary, source)
+    return compiled_matches(compile_trees(model), model, features) if features is not None else 0.0
 
 
 def _run(
@@ -307,6 +325,7 @@ def _run(
     model: LeadModel,
     decisions: bool,
     n_reasons: int,
+    notes: list[str],
 ) -> BatchSummary:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -359,4 +378,5 @@ def _run(
         model_version=model.version,
         decisions=decisions,
         n_reasons=n_reasons,
+        notes=notes,
     )
