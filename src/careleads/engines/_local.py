@@ -516,7 +516,7 @@ def score_file(
     InputError
         When the input is unreadable, lacks required columns, or the output holds another run.
     """
-    from careleads.engines._compiled import compile_trees, compiled_matches, lleaves_available
+    from careleads.engines._compiled import TOLERANCE, compile_trees, compiled_matches, lleaves_available
 
     start = time.perf_counter()
     if chunk_rows is None:
@@ -613,7 +613,7 @@ def score_file(
             model, chunk.table.slice(0, CHECKED_LEADS).to_pandas(), dictionary, source.name
         )
         gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
-        if gap <= 1e-9:
+        if gap <= TOLERANCE:
             return True
         notes.append(f"compiled trees differ from LightGBM by {gap:.2e}; scoring with LightGBM")
         predictor = "lightgbm"
