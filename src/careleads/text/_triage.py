@@ -428,10 +428,20 @@ _ANY_CONTRACTION = re.compile(
 _ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")
 _SEPARATORS = re.compile(r"[-_/]")
 _REPEATS = re.compile(r"([a-z])\1{2,}")  # "sooooo" -> "so"
+# the same runs for RE2 (Arrow), which has no back-references: texts holding one are folded in Python
+_TRIPLES = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
 
 
 _VOCABULARY_SET = frozenset(_FUZZY_VOCABULARY)
+
+
+_CORRECTED_FROM = 4  # shorter tokens are never corrected
+
+
+def _typo_limit(length: int) -> int:
+    """Edits a typo of a token this long may hold: 1, 2 from 9 letters on."""
+    return 2 if length >= 9 else 1
 
 
 @lru_cache(maxsize=65_536)
@@ -442,11 +452,11 @@ def _correct(token: str) -> str:
     within 1 edit (2 from 9 letters on); on a tie, the first in `_FUZZY_VOCABULARY` order. RapidFuzz computes
     the distances in native code, with the same tie rule.
     """
-    if len(token) < 4 or token in _REAL_WORDS or not token.isalpha():
+    if len(token) < _CORRECTED_FROM or token in _REAL_WORDS or not token.isalpha():
         return token
     if token in _VOCABULARY_SET:
         return token
-    limit = 2 if len(token) >= 9 else 1
+    limit = _typo_limit(len(token))
     best = extractOne(token, _FUZZY_VOCABULARY, scorer=OSA.distance, score_cutoff=limit)
     return token if best is None else str(best[0])
 

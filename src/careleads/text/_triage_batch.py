@@ -39,9 +39,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from careleads.text._triage import _ANY_CONTRACTION, _CONTRACTIONS, _correct, _normalise
+from careleads.text._triage import _ANY_CONTRACTION, _CONTRACTIONS, _TRIPLES, _correct, _normalise
 
-_TRIPLES = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _PUNCTUATION = r"([.,;:!?()\n])"
 # every byte that is no token character becomes a space (a byte of a non-ASCII character too: such texts
 # are normalised in Python instead)

@@ -42,11 +42,14 @@ from rapidfuzz.process import cdist
 
 from careleads.text._triage import (
     _ACCENTS,
+    _CORRECTED_FROM,
     _FUZZY_VOCABULARY,
     _REAL_WORDS,
     _REPEATS,
+    _TRIPLES,
     CONTRACTION_PHRASES,
     _correct,
+    _typo_limit,
 )
 
 Atom = frozenset[tuple[str, bool]]  # (word, whole token?) options; one must hold at one token
@@ -54,9 +57,7 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WORD = re.compile(r"[a-z0-9]+")
 _MAX_CACHED_PIECES = 500_000
 _ATOMS_KEPT = 2
-_TRIPLES = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _NO_WORD_CHARACTERS = "[^a-z0-9]+"
-_CORRECTED_FROM = 4  # `_correct` leaves shorter tokens as they are
 # set bits of every 13-bit number: a 26-bit letter mask is counted in two lookups (numpy 1.26 has no popcount)
 _BITS_SET = np.array([bin(k).count("1") for k in range(1 << 13)], dtype=np.int8)
 
@@ -448,7 +449,7 @@ class TriageFilter:
         )
         if len(may_correct):
             letters = _letter_masks(tokens.take(pa.array(may_correct)))
-            limit = np.where(size[may_correct] >= 9, 2, 1)
+            limit = np.array([_typo_limit(n) for n in range(size.max() + 1)])[size[may_correct]]
             near = np.zeros(len(may_correct), dtype=bool)
             for mask, length in zip(tables.letters.tolist(), tables.lengths.tolist(), strict=True):
                 lacking = _count_bits(letters & ~mask)
