@@ -353,6 +353,24 @@ def test_typo_correction_equals_the_plain_search() -> None:
     assert [_correct.__wrapped__(t) for t in tokens] == [plain(t) for t in tokens]
 
 
+def test_column_wise_corrections_equal_correct_on_every_token() -> None:
+    """`corrections` gives `_correct`'s word for typos (one and two edits), real and lexicon words, short
+    tokens, digits, upper case, accents and other scripts, and random letters."""
+    from careleads.text._triage_batch import corrections
+
+    rng = np.random.default_rng(9)
+    tokens = [t for word in _FUZZY_VOCABULARY for t in _typos(word, rng, 15)]
+    tokens += [t for word in _FUZZY_VOCABULARY for t in _typos(_typos(word, rng, 1)[0], rng, 4)]
+    tokens += [t for text in _batch_texts()[:400] if text for t in text.lower().split()]
+    tokens += ["CHEST", "Chset", "chést", "pécho", "ＣＨＥＳＴ", "straße", "chest2", "ch", "", "want", "cart"]
+    tokens += ["".join(rng.choice(list("abcdehilnoprst"), int(rng.integers(1, 12)))) for _ in range(3000)]
+    index = corrections(pa.array(tokens, type=pa.large_string()))
+    got = [_FUZZY_VOCABULARY[k] if k >= 0 else t for t, k in zip(tokens, index, strict=True)]
+    assert got == [_correct.__wrapped__(t) for t in tokens]
+    assert (index >= 0).sum() > 600 and len(set(index[index >= 0].tolist())) > 40  # many words corrected
+    assert any(k >= 0 for t, k in zip(tokens, index, strict=True) if not t.isascii())  # "chést" -> "chest"
+
+
 def test_normalise_equals_applying_every_contraction_fold() -> None:
     """Skipping the contraction folds when no phrase occurs changes no token list."""
 

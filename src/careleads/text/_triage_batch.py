@@ -38,8 +38,20 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import cdist
 
-from careleads.text._triage import _ANY_CONTRACTION, _CONTRACTIONS, _TRIPLES, _correct, _normalise
+from careleads.text._triage import (
+    _ANY_CONTRACTION,
+    _CONTRACTIONS,
+    _CORRECTED_FROM,
+    _FUZZY_VOCABULARY,
+    _REAL_WORDS,
+    _TRIPLES,
+    _correct,
+    _normalise,
+    _typo_limit,
+)
 
 _PUNCTUATION = r"([.,;:!?()\n])"
 # every byte that is no token character becomes a space (a byte of a non-ASCII character too: such texts
@@ -47,6 +59,77 @@ _PUNCTUATION = r"([.,;:!?()\n])"
 _TOKEN_BYTES = np.full(256, ord(" "), dtype=np.uint8)
 for _byte in b"abcdefghijklmnopqrstuvwxyz0123456789.,;:!?()\n":
     _TOKEN_BYTES[_byte] = _byte
+
+
+# `corrections`: words `_correct` keeps whatever their length, and each lexicon word's letters and length
+_KEPT = pa.array(sorted(_REAL_WORDS | set(_FUZZY_VOCABULARY)), type=pa.large_string())
+_LEXICON_LETTERS = [
+    sum(1 << (ord(c) - ord("a")) for c in set(w) if "a" <= c <= "z") for w in _FUZZY_VOCABULARY
+]
+_LEXICON_LENGTHS = [len(word) for word in _FUZZY_VOCABULARY]
+# set bits of every 13-bit number: a 26-bit letter mask is counted in two lookups (numpy 1.26 has no popcount)
+_BITS_SET = np.array([bin(k).count("1") for k in range(1 << 13)], dtype=np.int8)
+
+
+def _letter_masks(words: pa.Array) -> npt.NDArray[np.int64]:
+    """For each word of lower-case ASCII letters (none empty), the set of its letters as a 26-bit mask."""
+    words = words.cast(pa.large_string())
+    _, offsets, data = words.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[words.offset : words.offset + len(words) + 1]
+    letters = np.frombuffer(data, dtype=np.uint8)[starts[0] : starts[-1]].astype(np.int64) - ord("a")
+    return np.bitwise_or.reduceat(np.left_shift(1, letters), starts[:-1] - starts[0])
+
+
+def corrections(tokens: pa.Array) -> npt.NDArray[np.intp]:
+    """For each token, the index in the lexicon of the word `_correct` turns it into; -1 where it keeps it.
+
+    Column-wise and equal to `_correct` on every token. An ASCII token is corrected only when it has four
+    letters or more, no digit, and is no real or lexicon word (as `_correct`), and then only when a bound
+    does not rule every lexicon word out: each letter of the token that a word lacks costs at least one
+    edit (a swap of neighbours keeps the letters), and so does each letter of difference in length. The
+    rest are corrected as `_correct` does, by RapidFuzz's distance to every lexicon word at once: the
+    nearest within the typo limit, the first in lexicon order on a tie. Other tokens take `_correct` itself.
+    """
+    tokens = tokens.cast(pa.large_string())
+    out = np.full(len(tokens), -1, dtype=np.intp)
+    if not len(tokens):
+        return out
+    size = np.asarray(pc.utf8_length(tokens), dtype=np.int64)
+    ascii_ = np.asarray(pc.string_is_ascii(tokens), dtype=bool)
+    may = np.flatnonzero(
+        (size >= _CORRECTED_FROM)
+        & ascii_
+        & np.asarray(pc.ascii_is_alpha(tokens), dtype=bool)
+        & ~np.asarray(pc.is_in(tokens, value_set=_KEPT), dtype=bool)
+    )
+    if len(may):
+        # letters lower-cased: an upper-case one is in no lexicon word, so the bound only gets weaker
+        masks = _letter_masks(pc.ascii_lower(tokens.take(pa.array(may))))
+        limit = np.array([_typo_limit(n) for n in range(int(size.max()) + 1)])[size[may]]
+        near = np.zeros(len(may), dtype=bool)
+        for mask, length in zip(_LEXICON_LETTERS, _LEXICON_LENGTHS, strict=True):
+            lacking = _BITS_SET[masks & ~mask & 0x1FFF] + _BITS_SET[((masks & ~mask) >> 13) & 0x1FFF]
+            near |= (lacking <= limit) & (np.abs(size[may] - length) <= limit)
+        at, limit = may[near], limit[near]
+        if len(at):
+            distance = cdist(
+                tokens.take(pa.array(at)).to_pylist(),
+                _FUZZY_VOCABULARY,
+                scorer=OSA.distance,
+                score_cutoff=2,
+                dtype=np.int32,
+                workers=1,
+            )
+            within = np.where(distance <= limit[:, None], distance, np.iinfo(np.int32).max)
+            corrected = within.min(axis=1) <= limit
+            out[at[corrected]] = np.argmin(within[corrected], axis=1)
+    other = np.flatnonzero(~ascii_ & (size >= _CORRECTED_FROM))
+    if len(other):
+        index = {word: k for k, word in enumerate(_FUZZY_VOCABULARY)}
+        for i, token in zip(other.tolist(), tokens.take(pa.array(other)).to_pylist(), strict=True):
+            word = _correct(token)
+            out[i] = index[word] if word != token else -1
+    return out
 
 
 def _blank_non_tokens(text: pa.Array) -> pa.Array:
@@ -100,7 +183,14 @@ def normalised_texts(texts: Sequence[str]) -> list[str]:
     text = pc.utf8_ltrim(pc.replace_substring(text, " \n", ""), "\n ")
     tokens = pc.split_pattern(text, " ")
     encoded = pc.list_flatten(tokens).dictionary_encode()
-    corrected = pa.array([_correct(t) for t in encoded.dictionary.to_pylist()], type=pa.large_string())
+    words = encoded.dictionary.cast(pa.large_string())
+    index = corrections(words)
+    changed = index >= 0
+    corrected = pc.replace_with_mask(
+        words,
+        pa.array(changed),
+        pa.array([_FUZZY_VOCABULARY[k] for k in index[changed]], type=pa.large_string()),
+    )
     rebuilt = pa.LargeListArray.from_arrays(
         pa.array(np.asarray(tokens.offsets), type=pa.int64()), corrected.take(encoded.indices)
     )

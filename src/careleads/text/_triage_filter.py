@@ -37,20 +37,16 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from rapidfuzz.distance import OSA
-from rapidfuzz.process import cdist
 
 from careleads.text._triage import (
     _ACCENTS,
-    _CORRECTED_FROM,
     _FUZZY_VOCABULARY,
-    _REAL_WORDS,
     _REPEATS,
     _TRIPLES,
     CONTRACTION_PHRASES,
     _correct,
-    _typo_limit,
 )
+from careleads.text._triage_batch import corrections
 
 Atom = frozenset[tuple[str, bool]]  # (word, whole token?) options; one must hold at one token
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -58,21 +54,6 @@ _WORD = re.compile(r"[a-z0-9]+")
 _MAX_CACHED_PIECES = 500_000
 _ATOMS_KEPT = 2
 _NO_WORD_CHARACTERS = "[^a-z0-9]+"
-# set bits of every 13-bit number: a 26-bit letter mask is counted in two lookups (numpy 1.26 has no popcount)
-_BITS_SET = np.array([bin(k).count("1") for k in range(1 << 13)], dtype=np.int8)
-
-
-def _letter_masks(tokens: pa.Array) -> npt.NDArray[np.int64]:
-    """For each token of lower-case ASCII letters (none empty), the set of its letters as a 26-bit mask."""
-    tokens = tokens.cast(pa.large_string())
-    _, offsets, data = tokens.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int64)[tokens.offset : tokens.offset + len(tokens) + 1]
-    letters = np.frombuffer(data, dtype=np.uint8)[starts[0] : starts[-1]].astype(np.int64) - ord("a")
-    return np.bitwise_or.reduceat(np.left_shift(1, letters), starts[:-1] - starts[0])
-
-
-def _count_bits(masks: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
-    return np.asarray(_BITS_SET[masks & 0x1FFF] + _BITS_SET[(masks >> 13) & 0x1FFF], dtype=np.int8)
 
 
 class UnsupportedPattern(ValueError):
@@ -290,10 +271,7 @@ class _TokenTables:
     whole: pa.Array  # the words a whole token may be
     whole_bits: npt.NDArray[np.uint64]  # their bits, and a last row of none
     prefixes: dict[int, tuple[pa.Array, npt.NDArray[np.uint64]]]  # by length: words a token may start with
-    kept: pa.Array  # tokens `_correct` leaves as they are whatever their length (real and lexicon words)
     starters: pa.Array  # first words of contraction phrases
-    letters: npt.NDArray[np.int64]  # the letters of each lexicon word, as a 26-bit mask
-    lengths: npt.NDArray[np.int64]  # the length of each lexicon word
     corrected_bits: npt.NDArray[np.uint64]  # the bits of each lexicon word
 
 
@@ -395,17 +373,7 @@ class TriageFilter:
                 whole=pa.array(whole, type=pa.large_string()),
                 whole_bits=self._rows([self._whole[word] for word in whole] + [0]),
                 prefixes=prefixes,
-                kept=pa.array(sorted(_REAL_WORDS | set(_FUZZY_VOCABULARY)), type=pa.large_string()),
                 starters=pa.array(sorted(self._starters), type=pa.large_string()),
-                # a token's letters are a-z: it lacks every other letter a lexicon word may hold
-                letters=np.array(
-                    [
-                        sum(1 << (ord(c) - ord("a")) for c in set(w) if "a" <= c <= "z")
-                        for w in _FUZZY_VOCABULARY
-                    ],
-                    dtype=np.int64,
-                ),
-                lengths=np.array([len(word) for word in _FUZZY_VOCABULARY], dtype=np.int64),
                 corrected_bits=self._rows([self._bits(word) for word in _FUZZY_VOCABULARY]),
             )
         return self._tables
@@ -413,13 +381,9 @@ class TriageFilter:
     def tokens_bits(self, tokens: pa.Array) -> npt.NDArray[np.uint64]:
         """`token_bits` of each of many tokens (lower-case ASCII letters and digits), column-wise.
 
-        A token `_correct` leaves as it is gets the bits of its own spelling, looked up column-wise: one
-        shorter than four letters, with a digit, a real word or a lexicon word, or one with no lexicon word
-        within the typo limit. That last test is a bound: each letter of the token that a lexicon word
-        lacks costs at least one edit (a swap of neighbours keeps the letters), and so does each letter of
-        difference in length. Tokens the bound cannot rule out are corrected as `_correct` does, by
-        RapidFuzz's distance to every lexicon word at once; those that start a contraction take
-        `token_bits` itself.
+        A token gets the bits of its own spelling, looked up column-wise, or, where `_correct` turns it into
+        a lexicon word (:func:`careleads.text._triage_batch.corrections`, column-wise too), that word's.
+        Tokens that start a contraction take `token_bits` itself.
 
         Returns
         -------
@@ -441,33 +405,9 @@ class TriageFilter:
                 out[at] |= bits[np.asarray(index, dtype=np.intp)]
         # a token that starts a contraction takes `token_bits` itself; the others are corrected here
         python = np.asarray(pc.is_in(tokens, value_set=tables.starters), dtype=bool)
-        may_correct = np.flatnonzero(
-            (size >= _CORRECTED_FROM)
-            & np.asarray(pc.ascii_is_alpha(tokens), dtype=bool)
-            & ~np.asarray(pc.is_in(tokens, value_set=tables.kept), dtype=bool)
-            & ~python
-        )
-        if len(may_correct):
-            letters = _letter_masks(tokens.take(pa.array(may_correct)))
-            limit = np.array([_typo_limit(n) for n in range(size.max() + 1)])[size[may_correct]]
-            near = np.zeros(len(may_correct), dtype=bool)
-            for mask, length in zip(tables.letters.tolist(), tables.lengths.tolist(), strict=True):
-                lacking = _count_bits(letters & ~mask)
-                near |= (lacking <= limit) & (np.abs(size[may_correct] - length) <= limit)
-            at, limit = may_correct[near], limit[near]
-            if len(at):
-                # `_correct`'s search, column-wise: the nearest lexicon word within the limit, first on a tie
-                distance = cdist(
-                    tokens.take(pa.array(at)).to_pylist(),
-                    _FUZZY_VOCABULARY,
-                    scorer=OSA.distance,
-                    score_cutoff=2,
-                    dtype=np.int32,
-                    workers=1,
-                )
-                within = np.where(distance <= limit[:, None], distance, np.iinfo(np.int32).max)
-                corrected = within.min(axis=1) <= limit
-                out[at[corrected]] = tables.corrected_bits[np.argmin(within[corrected], axis=1)]
+        word = corrections(tokens)
+        corrected = np.flatnonzero((word >= 0) & ~python)
+        out[corrected] = tables.corrected_bits[word[corrected]]
         if python.any():
             at = np.flatnonzero(python)
             found = [self._to_words(self.token_bits(str(t))) for t in tokens.take(pa.array(at)).to_pylist()]
