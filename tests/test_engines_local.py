@@ -742,3 +742,45 @@ def test_parquet_columns_read_as_dictionaries_score_as_their_text(
     reasons = pd.read_csv(tmp_path / "text" / "_quarantine.csv", dtype={"_reason": str})["_reason"]
     assert reasons.str.contains("earlier chunk").sum() >= 4
     assert reasons.str.contains("service_line|consent_sms|distance_km").sum() >= 3
+
+
+def test_parquet_written_with_pandas_categories_scores_as_text(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path
+) -> None:
+    """A file whose columns were pandas categories (stored as Arrow dictionaries, ids, dates and free text
+    included) gives the decisions and quarantine of the same file written as text, with pool workers and
+    chunks that span row groups."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(files["parquet"]).to_pandas()
+    categories = frame.astype(dict.fromkeys(("lead_id", "created_at", "question", "region"), "category"))
+    for name, table in (("text", frame), ("categories", categories)):
+        pq.write_table(
+            pa.Table.from_pandas(table, preserve_index=False),
+            tmp_path / f"{name}.parquet",
+            row_group_size=333,
+        )
+    assert pa.types.is_dictionary(
+        pq.ParquetFile(tmp_path / "categories.parquet").schema_arrow.field("lead_id").type
+    )
+    for name in ("text", "categories"):
+        score_file(
+            tmp_path / f"{name}.parquet",
+            model=model,
+            out_path=tmp_path / f"out_{name}",
+            chunk_rows=500,
+            decided_at=DECIDED_AT,
+            workers=2,
+        )
+    pd.testing.assert_frame_equal(
+        read_scores(tmp_path / "out_categories"), read_scores(tmp_path / "out_text")
+    )
+    quarantines = [
+        pd.read_csv(tmp_path / f"out_{name}" / "_quarantine.csv", dtype=str, keep_default_na=False).drop(
+            columns="_source"
+        )
+        for name in ("text", "categories")
+    ]
+    assert len(quarantines[0]) > 10
+    pd.testing.assert_frame_equal(quarantines[1], quarantines[0])
