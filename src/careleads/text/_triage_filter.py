@@ -410,8 +410,7 @@ class TriageFilter:
         out[corrected] = tables.corrected_bits[word[corrected]]
         if python.any():
             at = np.flatnonzero(python)
-            found = [self._to_words(self.token_bits(str(t))) for t in tokens.take(pa.array(at)).to_pylist()]
-            out[at] = np.array(found, dtype=np.uint64).reshape(len(at), self._words)
+            out[at] = self._rows([self.token_bits(str(t)) for t in tokens.take(pa.array(at)).to_pylist()])
         return out
 
     def pieces_bits(self, pieces: pa.Array) -> npt.NDArray[np.uint64]:
@@ -443,8 +442,7 @@ class TriageFilter:
             out[owners[starts]] = np.bitwise_or.reduceat(found, starts, axis=0)
         if python.any():
             at = np.flatnonzero(python)
-            rows = [self._to_words(self.piece_bits(str(p))) for p in pieces.take(pa.array(at)).to_pylist()]
-            out[at] = np.array(rows, dtype=np.uint64).reshape(len(at), self._words)
+            out[at] = self._rows([self.piece_bits(str(p)) for p in pieces.take(pa.array(at)).to_pylist()])
         return out
 
     def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
