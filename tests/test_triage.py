@@ -23,7 +23,7 @@ from careleads.text._triage import (
     _normalise,
 )
 from careleads.text._triage_batch import lexicon_matches, normalised_texts
-from careleads.text._triage_filter import TriageFilter, required_atoms
+from careleads.text._triage_filter import TriageFilter, _branches, _variants, required_atoms
 
 # What a triage nurse would want to see at once: current urgent symptoms, in the many ways people write.
 TRIGGERING = [
@@ -301,6 +301,78 @@ def test_required_words_of_lexicon_patterns() -> None:
     # an optional word glued on without a space ("mychest") is not a token start: not required
     assert words(r"pain in (?:my|the)? ?chest") == [[[("in", True)], [("pain", True)]]]
     assert words(r"suicid\w*|overdos\w*") == [[[("suicid", False)]], [[("overdos", False)]]]
+
+
+def test_variants_match_what_their_branch_matches() -> None:
+    """Groups become each of their branches, ``?`` parts are left out or kept once; other quantifiers stay."""
+    assert sorted(_variants(r"pain in (?:my|the)? ?chest") or []) == sorted(
+        [
+            "pain in  chest",
+            "pain in chest",
+            "pain in my chest",
+            "pain in mychest",
+            "pain in the chest",
+            "pain in thechest",
+        ]
+    )
+    assert _variants(r"chest pains?") == ["chest pain", "chest pains"]
+    assert _variants(r"self ?harm\w*") == [r"selfharm\w*", r"self harm\w*"]
+    assert _variants(r"(?:very )*bad") == [r"(?:very )*bad"]  # repeats stay as written
+    assert (
+        _variants("(?:a|b)(?:c|d)(?:e|f)(?:g|h)(?:i|j)(?:k|l)(?:m|n)(?:o|p)(?:q|r)(?:s|t)") is None
+    )  # too many
+    # every lexicon branch: a text matches the branch exactly when it matches one of its variants
+    samples = [t for text, _ in TRIGGERING for t in _normalise_for_patterns(text)] + [
+        "pain in mychest",
+        "cant get enough air",
+        "chest pains",
+    ]
+    for pattern in ClinicalTriageDetector()._sources:
+        for branch in _branches(pattern):
+            variants = _variants(branch)
+            if variants is None:
+                continue
+            for text in samples:
+                for start in range(len(text)):
+                    whole = re.match(f"(?:{branch})", text[start:])
+                    parts = [re.match(f"(?:{v})", text[start:]) for v in variants]
+                    assert (whole is not None) == any(m is not None for m in parts), (branch, text)
+
+
+def _normalise_for_patterns(text: str) -> list[str]:
+    return [" ".join(_normalise(text))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_pre_filter_keeps_every_text_a_lexicon_pattern_matches(data: st.DataObject) -> None:
+    """Texts written from the lexicon's own patterns (any branch, optional part and repeat), with words
+    around them, are candidates whenever the detector triggers on them."""
+    detector = ClinicalTriageDetector()
+    pattern = data.draw(st.sampled_from(list(detector._sources)))
+    core = data.draw(
+        st.from_regex(pattern, fullmatch=True, alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz '")))
+    )
+    before = data.draw(st.sampled_from(["", "Hi, ", "my dad says ", "Quick question: "]))
+    text = before + core + data.draw(st.sampled_from(["", " right now", ". Please call."]))
+    if detector.detect(text).triggered:
+        assert detector.candidates([text]).tolist() == [True], text
+
+
+def test_the_pre_filter_reads_words_inside_groups() -> None:
+    """Each variant of a pattern needs its own words: common words that only some variants need (``get``,
+    ``right``, ``in``) do not make every text holding them a candidate."""
+    detector = ClinicalTriageDetector()
+    texts = [
+        "I can't make it Tuesday, can I get a morning slot?",
+        "pain in my shoulder since Monday",
+        "I can't come in, is there a video visit for my knee pain?",
+        "pain in my chest since Monday",
+        "I can't get enough air",
+        "cant catch my breath",
+    ]
+    assert detector.candidates(texts).tolist() == [False, False, False, True, True, True]
+    assert [detector.detect(t).triggered for t in texts[3:]] == [True, True, True]
 
 
 def _osa_distance(a: str, b: str) -> int:

@@ -15,6 +15,10 @@ Why no triggering text is missed:
    follows it in the pattern) or a prefix of it. Optional parts, classes and escapes are skipped, which only
    makes the filter let more texts through. A pattern the reader does not understand (a look-around, a
    quantifier with nothing before it) makes the filter pass every text.
+   Each alternative is also read as its variants (:func:`_variants`: each group replaced by one of its
+   branches, each ``?`` part left out or kept), whose matches together are the alternative's: a variant needs
+   the words it holds itself as well as the alternative's, so ``cant (?:breathe|get (?:enough )?air)`` asks
+   for ``cant`` with ``breathe``, or ``cant`` with ``get`` and ``air``, not ``cant`` with any of them.
 2. The detector's tokens are runs of ``a-z`` and ``0-9`` after lower case, accent folding, apostrophe
    removal and letter-run collapsing, none of which joins text across white space. So each white-space
    separated piece of a text (split column-wise by Arrow) is folded the same way on its own, once per
@@ -22,15 +26,18 @@ Why no triggering text is missed:
    is not ASCII or holds a run of three equal letters), and its tokens are mapped to the required words they
    can satisfy: the token after typo correction, and, when the token starts a contraction phrase (``can``
    in ``can not``), the phrase's folded token too, since contractions fold several tokens into one.
-3. A text may trigger only if, for at least one alternative, its pieces together satisfy every required
-   word. Only those texts, once per distinct text, go through the exact detector.
+3. A text may trigger only if, for at least one variant, its pieces together satisfy every required word
+   kept for it (the two longest that no other implies: any subset of required words is still required).
+   Only those texts, once per distinct text, go through the exact detector.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +60,8 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WORD = re.compile(r"[a-z0-9]+")
 _MAX_CACHED_PIECES = 500_000
 _ATOMS_KEPT = 2
+_ROWS_AT_ONCE = 8192  # combinations of words tested against every alternative at once
+_MAX_VARIANTS = 512  # per branch of a lexicon pattern (see `_variants`)
 _NO_WORD_CHARACTERS = "[^a-z0-9]+"
 
 
@@ -66,6 +75,8 @@ class _Element:
     text: str
     quantified: bool  # followed by ?, *, + or {m,n}
     optional: bool = False  # the quantifier allows zero repeats
+    source: str = ""  # the element as written, quantifier included
+    once_at_most: bool = False  # the quantifier is ``?`` (or its lazy ``??``): absent or once
 
 
 def _class_end(source: str, start: int) -> int:
@@ -131,11 +142,13 @@ def _branches(source: str) -> list[str]:
     return out
 
 
-def _elements(source: str) -> list[_Element]:
+@lru_cache(maxsize=4096)
+def _elements(source: str) -> tuple[_Element, ...]:
     """A branch without top-level ``|`` as a sequence of literal characters, groups and other items."""
     out: list[_Element] = []
     i = 0
     while i < len(source):
+        begin = i
         c = source[i]
         if c == "\\":
             kind, text, i = "other", source[i : i + 2], i + 2
@@ -156,10 +169,11 @@ def _elements(source: str) -> list[_Element]:
             kind, text, i = "other", c, i + 1
         else:
             kind, text, i = "char", c, i + 1
-        quantified = optional = False
+        quantified = optional = once = False
         if i < len(source) and source[i] in "?*+":
-            quantified, optional, i = True, source[i] != "+", i + 1
+            quantified, optional, once, i = True, source[i] != "+", source[i] == "?", i + 1
             if i < len(source) and source[i] in "?+":
+                once = once and source[i] == "?"
                 i += 1
         elif i < len(source) and source[i] == "{":
             end = source.find("}", i)
@@ -167,7 +181,52 @@ def _elements(source: str) -> list[_Element]:
                 raise UnsupportedPattern(f"{source!r}: unclosed repeat")
             quantified, optional = True, source[i + 1 : end].split(",")[0].strip() in ("", "0")
             i = end + 1
-        out.append(_Element(kind, text, quantified, optional))
+        out.append(_Element(kind, text, quantified, optional, source[begin:i], once))
+    return tuple(out)
+
+
+def _variants(branch: str) -> list[str] | None:
+    """Regexes whose matches together are exactly the matches of `branch` (a branch without top-level ``|``).
+
+    Each unquantified group becomes, in turn, each variant of each of its branches, and each group or
+    character marked ``?`` is either left out or kept once. Quantified groups other than by ``?``, classes and
+    escapes stay as written. None when there would be more than `_MAX_VARIANTS`.
+    """
+    choices: list[list[str]] = []
+    count = 1
+    for element in _elements(branch):
+        if element.kind == "group" and (not element.quantified or element.once_at_most):
+            options: list[str] = []
+            for inner in _branches(element.text):
+                inner_variants = _variants(inner)
+                if inner_variants is None:
+                    return None
+                options.extend(inner_variants)
+            if element.quantified:
+                options.insert(0, "")
+        elif element.kind == "char" and element.once_at_most:
+            options = ["", element.text]
+        else:
+            options = [element.source]
+        count *= len(options)
+        if count > _MAX_VARIANTS:
+            return None
+        choices.append(options)
+    return ["".join(parts) for parts in itertools.product(*choices)]
+
+
+def _alternatives(pattern: str) -> list[list[Atom]]:
+    """The words at token starts that each way of matching `pattern` needs (see `required_atoms`).
+
+    One list per variant (`_variants`) of each top-level branch: the words the variant needs together with
+    the words its branch needs, which every match of the variant needs as well.
+    """
+    out: list[list[Atom]] = []
+    for branch in _branches(pattern):
+        needed = required_atoms(branch)[0]
+        variants = _variants(branch)
+        for variant in variants if variants is not None else [branch]:
+            out.append(sorted(set(needed) | set(required_atoms(variant)[0]), key=sorted))
     return out
 
 
@@ -188,7 +247,7 @@ def _ends_in_space(element: _Element) -> bool:
     return True
 
 
-def _word_at(elements: list[_Element], start: int) -> tuple[str, int]:
+def _word_at(elements: Sequence[_Element], start: int) -> tuple[str, int]:
     """The run of unquantified literal letters and digits from `start`, and where it ends."""
     end = start
     while (
@@ -251,6 +310,29 @@ def required_atoms(pattern: str) -> list[list[Atom]]:
     return out
 
 
+@lru_cache(maxsize=65_536)
+def _implies(atom: Atom, other: Atom) -> bool:
+    """Whether a token satisfying `atom` always satisfies `other` (each option implies one of the other)."""
+    return all(
+        any(word.startswith(w) and (not whole or (is_whole and w == word)) for w, whole in other)
+        for word, is_whole in atom
+    )
+
+
+def _unimplied(alternative: Sequence[Atom]) -> list[Atom]:
+    """The atoms of an alternative that no other of its atoms implies (of two equivalent ones, the first)."""
+    atoms = sorted(set(alternative), key=sorted)
+    return [
+        atom
+        for k, atom in enumerate(atoms)
+        if not any(
+            _implies(other, atom) and (j < k or not _implies(atom, other))
+            for j, other in enumerate(atoms)
+            if j != k
+        )
+    ]
+
+
 def _first_words(group: str, *, whole_if_last: bool) -> set[tuple[str, bool]] | None:
     """The word each branch of a group starts with, or None when a branch starts otherwise."""
     options: set[tuple[str, bool]] = set()
@@ -294,23 +376,35 @@ class TriageFilter:
         alternatives: list[list[Atom]] = []
         try:
             for pattern in patterns:
-                alternatives.extend(required_atoms(pattern))
+                alternatives.extend(_alternatives(pattern))
         except UnsupportedPattern:
             alternatives = [[]]
         self.usable = bool(alternatives) and all(alternatives)
         # Keep the (at most) two most telling words of each alternative, judged by length: short words
-        # ("to", "in", "my") are in nearly every text, and tracking them would only cost time.
+        # ("to", "in", "my") are in nearly every text, and tracking them would only cost time. A word that
+        # another of the alternative's words implies tells nothing more.
         alternatives = [
-            sorted(set(alternative), key=lambda a: (-min(len(w) for w, _ in a), sorted(a)))[:_ATOMS_KEPT]
+            sorted(_unimplied(alternative), key=lambda a: (-min(len(w) for w, _ in a), sorted(a)))[
+                :_ATOMS_KEPT
+            ]
             for alternative in alternatives
         ]
         atoms = sorted({atom for alternative in alternatives for atom in alternative}, key=sorted)
         bit = {atom: 1 << k for k, atom in enumerate(atoms)}
         self._words = max(1, (len(atoms) + 63) // 64)
-        self._required = np.array(
-            [self._to_words(sum(bit[a] for a in set(alternative))) for alternative in alternatives],
-            dtype=np.uint64,
-        ).reshape(len(alternatives), self._words)
+        # variants of one pattern often keep the same words, and a text holding the words of one
+        # alternative needs no test against an alternative that asks for more: test the smallest sets once
+        distinct = self._rows(sorted({sum(bit[a] for a in set(alternative)) for alternative in alternatives}))
+        within = ((distinct[:, None, :] & distinct[None, :, :]) == distinct[None, :, :]).all(axis=2)
+        np.fill_diagonal(within, False)  # within[i, j]: alternative j asks for part of what i asks for
+        required = [self._from_words(row) for row in distinct[~within.any(axis=1)]]
+        # as bit numbers, one row per alternative, padded with the number of a column that always holds
+        numbers = [[k for k in range(b.bit_length()) if b >> k & 1] for b in required]
+        width = max((len(n) for n in numbers), default=0)
+        always = 64 * self._words
+        self._required_bits = np.array(
+            [n + [always] * (width - len(n)) for n in numbers], dtype=np.intp
+        ).reshape(len(required), width)
         self._whole: dict[str, int] = {}
         self._prefix: dict[str, int] = {}
         for atom in atoms:
@@ -325,6 +419,23 @@ class TriageFilter:
         self._starters = {k: frozenset(v) for k, v in starters.items()}
         self._piece_bits: dict[str, int] = {}
         self._tables: _TokenTables | None = None
+
+    def _satisfied(self, combinations: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        """For each row of required-word bits, whether it holds every word of some alternative."""
+        ok = np.zeros(len(combinations), dtype=bool)
+        for begin in range(0, len(combinations), _ROWS_AT_ONCE):
+            block = combinations[begin : begin + _ROWS_AT_ONCE]
+            # one column per bit (word k's bit j at 64 k + j), then a column that always holds
+            held = np.unpackbits(block.view(np.uint8), axis=1, bitorder="little").astype(bool)
+            held = np.concatenate([held, np.ones((len(block), 1), dtype=bool)], axis=1)
+            every = np.ones((len(block), len(self._required_bits)), dtype=bool)
+            for column in self._required_bits.T:
+                every &= held[:, column]
+            ok[begin : begin + _ROWS_AT_ONCE] = every.any(axis=1)
+        return ok
+
+    def _from_words(self, row: npt.NDArray[np.uint64]) -> int:
+        return sum(int(word) << (64 * k) for k, word in enumerate(row))
 
     def _to_words(self, bits: int) -> list[int]:
         return [(bits >> (64 * k)) & 0xFFFFFFFFFFFFFFFF for k in range(self._words)]
@@ -483,10 +594,7 @@ class TriageFilter:
             per_text = np.bitwise_or.reduceat(table[codes[keep]], starts, axis=0)
             # texts share few combinations of required words: test each distinct one
             combinations, which = _distinct_rows(per_text)
-            ok = np.zeros(len(combinations), dtype=bool)
-            for required in self._required:
-                ok |= np.all((combinations & required) == required, axis=1)
-            held[owners[starts[ok[which]]]] = True
+            held[owners[starts[self._satisfied(combinations)[which]]]] = True
         return np.asarray(may & held, dtype=bool)
 
 
