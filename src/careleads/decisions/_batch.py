@@ -165,7 +165,7 @@ def decide_columns(
     situation = (
         codes * 8 + has_phone.astype(np.int64) * 4 + has_email.astype(np.int64) * 2 + sms_ok.astype(np.int64)
     ) * len(pref_list) + pref_codes
-    distinct, inverse = np.unique(situation, return_inverse=True)
+    distinct, inverse = _sorted_distinct(situation)
     joined: list[str] = []
     for value in distinct.tolist():
         code, pref = divmod(value, len(pref_list))
@@ -184,7 +184,7 @@ def decide_columns(
     # distinct combination
     n_routes = len(specs) + 1  # replaced_from + 1: 0 when no route was replaced
     situation = (no_profile.astype(np.int64) * 2 + sms_note.astype(np.int64)) * n_routes + replaced_from + 1
-    combinations, combination_of = np.unique(situation, return_inverse=True)
+    combinations, combination_of = _sorted_distinct(situation)
     note_texts: list[str] = []
     for value in combinations.tolist():
         flags, route = divmod(value, n_routes)
@@ -202,7 +202,7 @@ def decide_columns(
     if n_rules:
         bits = np.left_shift(np.ones(n_rules, dtype=np.int64), np.arange(n_rules, dtype=np.int64))
         patterns = bits @ matrix.astype(np.int64)
-        distinct_patterns, pattern_index = np.unique(patterns, return_inverse=True)
+        distinct_patterns, pattern_index = _sorted_distinct(patterns)
         names_by_pattern = [
             ";".join(r.name for j, r in enumerate(ordered) if int(code) >> j & 1)
             for code in distinct_patterns.tolist()
@@ -247,6 +247,12 @@ def decide_columns(
         "route_channels": text_by_code(joined, inverse.reshape(-1)),
     }
     return pd.DataFrame(columns)
+
+
+def _sorted_distinct(values: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """``np.unique(values, return_inverse=True)``, by hashing (a chunk has few distinct values)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques, dtype=np.int64), np.asarray(codes, dtype=np.intp)
 
 
 def _distinct(frame: pd.DataFrame, name: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
