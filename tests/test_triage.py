@@ -322,11 +322,8 @@ def test_variants_match_what_their_branch_matches() -> None:
         _variants("(?:a|b)(?:c|d)(?:e|f)(?:g|h)(?:i|j)(?:k|l)(?:m|n)(?:o|p)(?:q|r)(?:s|t)") is None
     )  # too many
     # every lexicon branch: a text matches the branch exactly when it matches one of its variants
-    samples = [t for text, _ in TRIGGERING for t in _normalise_for_patterns(text)] + [
-        "pain in mychest",
-        "cant get enough air",
-        "chest pains",
-    ]
+    samples = [" ".join(_normalise(text)) for text, _ in TRIGGERING]
+    samples += ["pain in mychest", "cant get enough air", "chest pains"]
     for pattern in ClinicalTriageDetector()._sources:
         for branch in _branches(pattern):
             variants = _variants(branch)
@@ -339,15 +336,11 @@ def test_variants_match_what_their_branch_matches() -> None:
                     assert (whole is not None) == any(m is not None for m in parts), (branch, text)
 
 
-def _normalise_for_patterns(text: str) -> list[str]:
-    return [" ".join(_normalise(text))]
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_the_pre_filter_keeps_every_text_a_lexicon_pattern_matches(data: st.DataObject) -> None:
     """Texts written from the lexicon's own patterns (any branch, optional part and repeat), with words
-    around them, are candidates whenever the detector triggers on them."""
+    around them, are candidates whenever the detector triggers on them (it triggers on nearly all)."""
     detector = ClinicalTriageDetector()
     pattern = data.draw(st.sampled_from(list(detector._sources)))
     core = data.draw(

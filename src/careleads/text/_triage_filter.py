@@ -392,13 +392,9 @@ class TriageFilter:
         atoms = sorted({atom for alternative in alternatives for atom in alternative}, key=sorted)
         bit = {atom: 1 << k for k, atom in enumerate(atoms)}
         self._words = max(1, (len(atoms) + 63) // 64)
-        # variants of one pattern often keep the same words, and a text holding the words of one
-        # alternative needs no test against an alternative that asks for more: test the smallest sets once
-        distinct = self._rows(sorted({sum(bit[a] for a in set(alternative)) for alternative in alternatives}))
-        within = ((distinct[:, None, :] & distinct[None, :, :]) == distinct[None, :, :]).all(axis=2)
-        np.fill_diagonal(within, False)  # within[i, j]: alternative j asks for part of what i asks for
-        required = [self._from_words(row) for row in distinct[~within.any(axis=1)]]
-        # as bit numbers, one row per alternative, padded with the number of a column that always holds
+        # variants of one pattern often keep the same words: each distinct set once, as bit numbers, padded
+        # with the number of a column that always holds
+        required = sorted({sum(bit[a] for a in set(alternative)) for alternative in alternatives})
         numbers = [[k for k in range(b.bit_length()) if b >> k & 1] for b in required]
         width = max((len(n) for n in numbers), default=0)
         always = 64 * self._words
@@ -433,9 +429,6 @@ class TriageFilter:
                 every &= held[:, column]
             ok[begin : begin + _ROWS_AT_ONCE] = every.any(axis=1)
         return ok
-
-    def _from_words(self, row: npt.NDArray[np.uint64]) -> int:
-        return sum(int(word) << (64 * k) for k, word in enumerate(row))
 
     def _to_words(self, bits: int) -> list[int]:
         return [(bits >> (64 * k)) & 0xFFFFFFFFFFFFFFFF for k in range(self._words)]
