@@ -40,6 +40,13 @@ def test_columns_equal_decide_many_on_a_simulated_export(small_export: Export) -
     want = _expected(leads, scored)
     assert list(got.columns) == list(DECISION_COLUMNS)
     pd.testing.assert_frame_equal(got, want)
+    # as categoricals (for a batch file): the same values, and every text column is one
+    categorical = decide_columns(leads, scored, now=NOW, categorical=True)
+    texts = [name for name in got.columns if got[name].dtype == want["action"].dtype]
+    assert len(texts) == 13
+    for name in got.columns:
+        assert isinstance(categorical[name].dtype, pd.CategoricalDtype) is (name in texts), name
+        pd.testing.assert_series_equal(categorical[name].astype(got[name].dtype), got[name])
     # every kind of decision was met, so the comparison covered each branch
     assert got["overrides"].str.contains("urgent_clinical_symptoms").any()
     assert got["notes"].str.contains("do not profile").any()

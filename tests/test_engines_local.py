@@ -702,6 +702,36 @@ def test_parquet_output_has_statistics_for_lead_ids_and_numbers_only(
         assert (column.dictionary_page_offset is not None) is dictionary, name
 
 
+@pytest.mark.parametrize("out_name", ["scores.parquet", "folder"])
+def test_parquet_output_reads_back_as_plain_text_equal_to_the_library(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, out_name: str
+) -> None:
+    """Decision texts go from the workers to the writer as Arrow dictionaries; the files hold the output
+    types (no categoricals for readers) and the values of the library's frame."""
+    import pyarrow.parquet as pq
+
+    from careleads.engines._chunks import OUTPUT_TYPES
+
+    out = tmp_path / out_name
+    score_file(
+        files["parquet"], model=model, out_path=out, chunk_rows=1_500, decided_at=DECIDED_AT, workers=2
+    )
+    paths = [out] if out.suffix else sorted(out.glob("part-*"))
+    assert len(paths) == (1 if out.suffix else 3)
+    for path in paths:
+        schema = pq.read_schema(path)
+        assert {field.name: field.type for field in schema} == OUTPUT_TYPES, path.name
+    got = read_scores(out)
+    assert not any(isinstance(kind, pd.CategoricalDtype) for kind in got.dtypes)
+    ingested = ingest_file(files["parquet"], load_dictionary(), "leads")
+    want = decide_chunk(model, ingested.clean, None, ScoringOptions(decided_at=DECIDED_AT))
+    assert list(got.columns) == list(want.columns)
+    assert (got["probability"] - want["probability"]).abs().max() < 1e-12  # chunks of another size
+    for name in want.columns.drop("probability"):
+        values = [None if pd.isna(v) else v for v in want[name].tolist()]
+        assert [None if pd.isna(v) else v for v in got[name].tolist()] == values, name
+
+
 def test_parquet_columns_read_as_dictionaries_score_as_their_text(
     files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

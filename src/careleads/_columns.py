@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["text_by_code", "text_column"]
+__all__ = ["categories_by_code", "text_by_code", "text_column"]
 
 
 def text_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:
@@ -25,6 +25,21 @@ def text_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Se
     if _TEXT_DTYPE == np.dtype(object):  # pandas before 3 keeps text as Python objects
         return pd.Series(taken.to_pandas(), dtype=object)
     return pd.Series(taken.to_pandas(types_mapper={pa.large_string(): _TEXT_DTYPE}.get))
+
+
+def categories_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:
+    """``text_by_code(values, codes)`` as a categorical column: the codes kept, no text spread over the rows.
+
+    For a batch file: Arrow and Parquet then write the column as a dictionary of its distinct values and
+    the rows' indices into it, without hashing every row's text again. `values` may repeat (several routes
+    share a queue) and hold None (missing).
+    """
+    position: dict[str, int] = {}
+    remap = np.array(
+        [-1 if v is None else position.setdefault(v, len(position)) for v in values], dtype=np.int32
+    )
+    dtype = pd.CategoricalDtype(pd.Index(list(position), dtype=_TEXT_DTYPE))
+    return pd.Series(pd.Categorical.from_codes(remap[np.asarray(codes, dtype=np.intp)], dtype=dtype))
 
 
 def text_column(values: npt.NDArray[Any]) -> pd.Series:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads._columns import text_by_code
+from careleads._columns import categories_by_code, text_by_code
 from careleads.decisions._engine import _align, _configuration, _flag, _present, _values
 from careleads.decisions._overrides import HardRules, RuleInput, UrgentDetector
 from careleads.decisions._routing import RouteSpec, Routing
@@ -77,6 +77,7 @@ def decide_columns(
     now: pd.Timestamp | str | None = None,
     urgent_detector: UrgentDetector | None = None,
     key: str = "lead_id",
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """The lead-level decision columns of every scored lead, as :func:`decisions_frame` would give them.
 
@@ -84,6 +85,9 @@ def decide_columns(
     ----------
     leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key
         As for :func:`decide_many`.
+    categorical : bool
+        Give the text columns as pandas categoricals (the same values): a batch file then writes each as a
+        dictionary of its few distinct values without hashing every row's text.
 
     Returns
     -------
@@ -97,6 +101,7 @@ def decide_columns(
         As :func:`decide_many`.
     """
     hard_rules, routing = _configuration(hard_rules, routing)
+    texts = categories_by_code if categorical else text_by_code
     frame = _align(leads_frame, scored_frame, key)
     n = len(frame)
     if n == 0:
@@ -207,9 +212,9 @@ def decide_columns(
             ";".join(r.name for j, r in enumerate(ordered) if int(code) >> j & 1)
             for code in distinct_patterns.tolist()
         ]
-        overrides: pd.Series | list[str] = text_by_code(names_by_pattern, pattern_index.reshape(-1))
+        overrides = texts(names_by_pattern, pattern_index.reshape(-1))
     else:
-        overrides = [""] * n
+        overrides = texts([""], np.zeros(n, dtype=np.int64))
 
     # route fields, SLA due time and nurture track: per distinct route (and service line)
     due = [routing.due(s, when) for s in specs]
@@ -230,21 +235,21 @@ def decide_columns(
 
     route_names = [s.name for s in specs]
     columns: dict[str, Any] = {
-        "action": text_by_code(action_texts.values, actions),
+        "action": texts(action_texts.values, actions),
         "review_required": review.tolist(),
-        "notes": text_by_code(note_texts, combination_of.reshape(-1)),
-        "rules_version": text_by_code([hard_rules.label], np.zeros(n, dtype=np.int64)),
-        "routing_version": text_by_code([routing.label], np.zeros(n, dtype=np.int64)),
+        "notes": texts(note_texts, combination_of.reshape(-1)),
+        "rules_version": texts([hard_rules.label], np.zeros(n, dtype=np.int64)),
+        "routing_version": texts([routing.label], np.zeros(n, dtype=np.int64)),
         "overrides": overrides,
-        "route_name": text_by_code(route_names, codes),
-        "route_kind": text_by_code([s.kind for s in specs], codes),
-        "route_queue": text_by_code([s.queue for s in specs], codes),
-        "route_call_script": text_by_code([s.call_script for s in specs], codes),
-        "route_intake_form": text_by_code([s.intake_form for s in specs], codes),
+        "route_name": texts(route_names, codes),
+        "route_kind": texts([s.kind for s in specs], codes),
+        "route_queue": texts([s.queue for s in specs], codes),
+        "route_call_script": texts([s.call_script for s in specs], codes),
+        "route_intake_form": texts([s.intake_form for s in specs], codes),
         "route_sla_hours": _per_route(specs, [s.sla_hours for s in specs])[codes].tolist(),
-        "route_sla_due": text_by_code([d.isoformat() if d is not None else None for d in due], codes),
-        "route_nurture_track": text_by_code(tracks, track_codes),
-        "route_channels": text_by_code(joined, inverse.reshape(-1)),
+        "route_sla_due": texts([d.isoformat() if d is not None else None for d in due], codes),
+        "route_nurture_track": texts(tracks, track_codes),
+        "route_channels": texts(joined, inverse.reshape(-1)),
     }
     return pd.DataFrame(columns)
 

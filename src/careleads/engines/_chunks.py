@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from careleads.dictionary import Dictionary, ingest_table
 from careleads.models._lead_model import LeadModel
@@ -67,6 +68,8 @@ class ScoringOptions:
     n_reasons: int = 0
     decisions: bool = True
     decided_at: str = ""  # the decision time for SLA due times, fixed for a whole run (and its restarts)
+    # decision texts as categoricals, written as Arrow dictionaries (the local engine; Spark takes plain text)
+    categorical: bool = False
 
 
 class EventLookup:
@@ -87,13 +90,21 @@ class EventLookup:
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
-    """Decisions as an Arrow table with fixed types (every part of a run has the same schema)."""
+    """Decisions as an Arrow table with fixed types (every part of a run has the same schema).
+
+    Text columns other than the lead id are dictionaries of their distinct values (a chunk has a few
+    dozen tiers, actions or routes): the hand-over from a worker is a fraction of the size, and the Parquet
+    writer encodes each from its dictionary. Files written from them read back as plain text (see
+    `careleads.engines._local.parquet_options`).
+    """
     arrays = []
     names = []
     for name in frame.columns:
         kind = OUTPUT_TYPES.get(str(name), _STRING)
         column = frame[name]
-        if kind == _STRING:
+        if kind == _STRING and name != "lead_id":
+            arrays.append(_dictionary_array(column))
+        elif kind == _STRING:
             arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))
         elif kind == pa.timestamp("us"):
             arrays.append(pa.array(pd.to_datetime(column).astype("datetime64[us]").to_numpy(), type=kind))
@@ -105,6 +116,17 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
             arrays.append(pa.array(pd.to_numeric(column).to_numpy(dtype=np.float64), type=kind))
         names.append(str(name))
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _dictionary_array(column: pd.Series) -> pa.DictionaryArray:
+    """A text column as an Arrow dictionary array; a categorical one from its codes, without hashing."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        text = pa.array(column.astype("string"), type=_STRING, from_pandas=True)
+        encoded: pa.DictionaryArray = pc.dictionary_encode(text)  # int32 indices, as below
+        return encoded
+    codes = column.cat.codes.to_numpy().astype(np.int32)
+    categories = pa.array(column.cat.categories.astype(object).to_numpy(), type=_STRING)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
 
 
 def decide_chunk(
@@ -136,7 +158,7 @@ def decide_chunk(
     from careleads.decisions._batch import decide_columns
 
     # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
-    decided = decide_columns(leads, scored, now=options.decided_at or None)
+    decided = decide_columns(leads, scored, now=options.decided_at or None, categorical=options.categorical)
     # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
     columns = {name: scored[name].array for name in scored.columns}
     columns["action"] = decided["action"].array  # an override or consent rule may change the path

@@ -321,12 +321,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def _write_part(table: pa.Table, path: Path, fmt: PartFormat) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     if fmt == "parquet":
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **parquet_options(table.schema))
     elif fmt == "arrow":
         write_arrow(table, tmp, compression="lz4")  # kept until the run ends: a quarter of the disk
     else:
         pacsv.write_csv(table, tmp)
     os.replace(tmp, path)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind))
 
 
 def _statistics_columns(schema: pa.Schema) -> list[str]:
@@ -335,7 +341,7 @@ def _statistics_columns(schema: pa.Schema) -> list[str]:
     Statistics of the text fields (tier, action, notes, the route fields) took about a third of the write;
     with those of the lead id a reader can still skip row groups when looking leads up.
     """
-    return [f.name for f in schema if f.name == "lead_id" or not pa.types.is_string(f.type)]
+    return [f.name for f in schema if f.name == "lead_id" or not _is_text(f.type)]
 
 
 # output columns whose value nearly every lead has on its own: a dictionary page would only cost
@@ -349,6 +355,21 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     of the write, and the file is smaller without it (18.4 against 22.2 MB for 1M decisions).
     """
     return [f.name for f in schema if f.name not in _PER_LEAD_COLUMNS]
+
+
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """How decisions are written to Parquet (the single output file and each part of a folder).
+
+    The Arrow schema is not stored in the file: the text columns arrive as Arrow dictionaries
+    (`careleads.engines._chunks._to_arrow`), and a stored schema would make every reader (pandas, Spark,
+    DuckDB) give them back as categoricals; without it they read back as plain text, and the other types
+    (the naive decision time included) as they were.
+    """
+    return {
+        "write_statistics": _statistics_columns(schema),
+        "use_dictionary": _dictionary_columns(schema),
+        "store_schema": False,
+    }
 
 
 def _read_part(path: Path) -> pa.Table:
@@ -369,18 +390,14 @@ class _OutputFile:
 
     def add(self, table: pa.Table) -> None:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(
-                self.tmp,
-                table.schema,
-                write_statistics=_statistics_columns(table.schema),
-                use_dictionary=_dictionary_columns(table.schema),
-            )
+            self._writer = pq.ParquetWriter(self.tmp, table.schema, **parquet_options(table.schema))
         self._writer.write_table(table.cast(self._writer.schema))
 
     def close(self) -> Path:
         """Finish the file (an empty table when no chunk was committed); its temporary path."""
         if self._writer is None:
-            pq.write_table(_to_arrow(_empty_output()), self.tmp)
+            empty = _to_arrow(_empty_output())
+            pq.write_table(empty, self.tmp, **parquet_options(empty.schema))
         self.release()
         return self.tmp
 
@@ -535,7 +552,9 @@ def score_file(
     if decided_at is not None and not state["parts"]:
         state["decided_at"] = pd.Timestamp(decided_at).isoformat()
     state.setdefault("chunk_rows", chunk_rows)
-    options = ScoringOptions(n_reasons=n_reasons, decisions=decisions, decided_at=state["decided_at"])
+    options = ScoringOptions(
+        n_reasons=n_reasons, decisions=decisions, decided_at=state["decided_at"], categorical=True
+    )
     notes: list[str] = []
     events = None
     if events_path is not None:
