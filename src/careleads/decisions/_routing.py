@@ -61,10 +61,17 @@ def read_yaml_text(path: PathLikeStr | None, shipped: str) -> tuple[str, str]:
         raise ConfigError(f"cannot read {where}: {exc.strerror}; check the path") from None
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(text: str, where: str) -> Any:
-    """Parse YAML text; a syntax error becomes a ConfigError with the file, line and column."""
+    """Parse YAML text; a syntax error becomes a ConfigError with the file, line and column.
+
+    With libyaml's safe loader where PyYAML has it: the pure-Python one took about 50 ms for the shipped
+    routing and hard rules, once in every batch worker.
+    """
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -33,6 +33,7 @@ Why no triggering text is missed:
 
 from __future__ import annotations
 
+import gc
 import itertools
 import re
 from collections.abc import Sequence
@@ -374,11 +375,19 @@ class TriageFilter:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         alternatives: list[list[Atom]] = []
+        # Reading the variants makes many small acyclic objects (tuples, frozensets): the cyclic garbage
+        # collector would rescan the whole process's objects again and again (half of the build, which each
+        # batch worker does once), so it pauses meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             for pattern in patterns:
                 alternatives.extend(_alternatives(pattern))
         except UnsupportedPattern:
             alternatives = [[]]
+        finally:
+            if collecting:
+                gc.enable()
         self.usable = bool(alternatives) and all(alternatives)
         # Keep the (at most) two most telling words of each alternative, judged by length: short words
         # ("to", "in", "my") are in nearly every text, and tracking them would only cost time. A word that
