@@ -56,6 +56,8 @@ OUTPUT_TYPES: dict[str, pa.DataType] = {
     "routing_version": _STRING,
 }
 SCORE_COLUMNS: tuple[str, ...] = tuple(list(OUTPUT_TYPES)[:9])
+# output columns whose value nearly every lead has on its own: no dictionary for them
+PER_LEAD_COLUMNS = ("lead_id", "as_of")
 
 
 # ----------------------------------------------------------------------------------------- one chunk
@@ -92,17 +94,17 @@ class EventLookup:
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     """Decisions as an Arrow table with fixed types (every part of a run has the same schema).
 
-    Text columns other than the lead id are dictionaries of their distinct values (a chunk has a few
-    dozen tiers, actions or routes): the hand-over from a worker is a fraction of the size, and the Parquet
-    writer encodes each from its dictionary. Files written from them read back as plain text (see
-    `careleads.engines._local.parquet_options`).
+    Text columns other than the lead id (`PER_LEAD_COLUMNS`) are dictionaries of their distinct values (a
+    chunk has a few dozen tiers, actions or routes): the hand-over from a worker is a fraction of the size,
+    and the Parquet writer encodes each from its dictionary. Files written from them read back as plain
+    text (see `careleads.engines._local.parquet_options`).
     """
     arrays = []
     names = []
     for name in frame.columns:
         kind = OUTPUT_TYPES.get(str(name), _STRING)
         column = frame[name]
-        if kind == _STRING and name != "lead_id":
+        if kind == _STRING and name not in PER_LEAD_COLUMNS:
             arrays.append(_dictionary_array(column))
         elif kind == _STRING:
             arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))
