@@ -103,3 +103,51 @@ def test_spark_checks_the_compiled_trees_and_falls_back_to_lightgbm(
     got = _sorted(pd.read_parquet(tmp_path / "spark"))
     want = _sorted(read_scores(tmp_path / "local"))
     pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("partitions", "row_groups", "spread"),
+    [
+        (2, 1, True),  # Spark's two byte ranges of a one-row-group file: one of them holds every lead
+        (1, None, True),  # a CSV file read whole
+        (2, 2, False),
+        (4, 8, False),
+        (3, None, False),
+    ],
+)
+def test_an_input_is_dealt_out_when_one_task_would_hold_every_lead(
+    partitions: int, row_groups: int | None, spread: bool
+) -> None:
+    from careleads.engines._spark import _spread
+
+    assert _spread(partitions, row_groups, parallelism=2) is spread
+
+
+def test_a_parquet_file_of_one_row_group_is_scored_by_every_task(
+    spark: Any, setup: tuple[Path, Path, LeadModel], tmp_path: Path
+) -> None:
+    """Each scoring task of a one-row-group file gets leads: the decisions are written by every task (one
+    part file each), not by the one task that Spark's byte ranges give the row group."""
+    import pyarrow.parquet as pq
+
+    from careleads.engines._spark import score_file_spark
+
+    parquet, _, model = setup
+    assert pq.ParquetFile(parquet).metadata.num_row_groups == 1
+    # byte ranges smaller than the file, as a large file gets: Spark reports several partitions
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(parquet.stat().st_size // 3))
+    try:
+        assert spark.read.parquet(str(parquet)).rdd.getNumPartitions() >= 2
+        summary = score_file_spark(
+            parquet,
+            model=model,
+            out_path=tmp_path / "spark",
+            spark=spark,
+            batch_rows=1_000,
+            decided_at=DECIDED_AT,
+        )
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert summary.n_chunks == spark.sparkContext.defaultParallelism == 2
+    parts = [path for path in (tmp_path / "spark").glob("part-*") if pq.ParquetFile(path).metadata.num_rows]
+    assert len(parts) == 2

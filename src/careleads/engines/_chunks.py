@@ -91,20 +91,21 @@ class EventLookup:
         return self.events.loc[wanted[self._codes]]
 
 
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+def _to_arrow(frame: pd.DataFrame, *, dictionaries: bool = True) -> pa.Table:
     """Decisions as an Arrow table with fixed types (every part of a run has the same schema).
 
     Text columns other than the lead id (`PER_LEAD_COLUMNS`) are dictionaries of their distinct values (a
     chunk has a few dozen tiers, actions or routes): the hand-over from a worker is a fraction of the size,
     and the Parquet writer encodes each from its dictionary. Files written from them read back as plain
-    text (see `careleads.engines._local.parquet_options`).
+    text (see `careleads.engines._local.parquet_options`). `dictionaries=False`: every text column as plain
+    text (what Spark takes).
     """
     arrays = []
     names = []
     for name in frame.columns:
         kind = OUTPUT_TYPES.get(str(name), _STRING)
         column = frame[name]
-        if kind == _STRING and name not in PER_LEAD_COLUMNS:
+        if kind == _STRING and dictionaries and name not in PER_LEAD_COLUMNS:
             arrays.append(_dictionary_array(column))
         elif kind == _STRING:
             arrays.append(pa.array(column.astype("string"), type=_STRING, from_pandas=True))

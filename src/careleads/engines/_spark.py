@@ -1,10 +1,12 @@
-"""The Spark engine: the local engine's chunk function applied to each Arrow batch with ``mapInPandas``.
+"""The Spark engine: the local engine's chunk function applied to each Arrow batch with ``mapInArrow``.
 
 Every batch is ingested through the data dictionary, scored by :func:`careleads.scoring.score_leads` and
 routed exactly as in the local engine (:func:`careleads.engines._chunks.process_chunk`), so both engines give
-the same decision for every lead. A lead id repeated across batches keeps its first copy (in Spark's reading
-order) and the later copies are quarantined, as ingest does within a file. Spark retries failed tasks
-itself; the output is written by Spark (a folder of parts with ``_SUCCESS``).
+the same decision for every lead. Batches come in and go out as Arrow record batches, as the local engine's
+pool workers take and give their chunks (no conversion of every value to and from Python objects). A lead
+id repeated across batches keeps its first copy (in Spark's reading order) and the later copies are
+quarantined, as ingest does within a file. Spark retries failed tasks itself; the output is written by
+Spark (a folder of parts with ``_SUCCESS``).
 
 PySpark is an optional extra: ``pip install careleads[spark]`` (and Java 17).
 """
@@ -24,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from careleads.dictionary import Dictionary, load_dictionary
 from careleads.engines._chunks import (
@@ -32,6 +36,7 @@ from careleads.engines._chunks import (
     SCORE_COLUMNS,
     EventLookup,
     ScoringOptions,
+    _to_arrow,
     process_chunk,
 )
 from careleads.engines._local import CHECKED_LEADS, BatchSummary, OutputFormat, _Reader, _sample_features
@@ -105,8 +110,19 @@ def _spark_schema(columns: list[str]) -> Any:
     return T.StructType(fields)
 
 
+def _arrow_schema(columns: list[str]) -> pa.Schema:
+    """The Arrow twin of `_spark_schema`: what each scored batch holds (timestamps in UTC, Spark's way)."""
+    fields = [
+        pa.field(name, pa.timestamp("us", tz="UTC") if name == "as_of" else OUTPUT_TYPES[name])
+        for name in columns
+    ]
+    fields += [pa.field(_ORDER, pa.int64(), nullable=False), pa.field(_KIND, pa.string(), nullable=False)]
+    fields += [pa.field(name, pa.string()) for name in ("_q_field", "_q_reason", "_q_values")]
+    return pa.schema(fields)
+
+
 def _score_batches(
-    batches: Iterator[pd.DataFrame],
+    batches: Iterator[pa.RecordBatch],
     *,
     model: LeadModel,
     columns: list[str],
@@ -114,58 +130,59 @@ def _score_batches(
     source: str,
     compiled: bool,
     events: pd.DataFrame | None,
-) -> Iterator[pd.DataFrame]:
-    """The function each Spark task runs: one output row per input row, a decision or a quarantine entry."""
+) -> Iterator[pa.RecordBatch]:
+    """The function each Spark task runs: one output row per input row, a decision or a quarantine entry.
+
+    Input columns are text (Spark casts them); a missing value becomes an empty text, as in a CSV file read
+    by the local engine.
+    """
     from careleads.engines._compiled import compile_trees
 
     scorer = compile_trees(model) if compiled else model
     dictionary = load_dictionary()
     lookup = EventLookup(events) if events is not None else None
+    schema = _arrow_schema(columns)
     for batch in batches:
-        order = batch.pop(_ORDER).to_numpy(dtype=np.int64)
-        raw = batch.astype("string").fillna("") if not batch.empty else batch
+        if not batch.num_rows:
+            continue
+        order = batch.column(_ORDER).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        texts = [name for name in batch.schema.names if name != _ORDER]
+        raw = pa.table({name: pc.fill_null(batch.column(name), "") for name in texts}).to_pandas()
         rows = np.arange(2, len(raw) + 2, dtype=np.int64)
         result = process_chunk(
             raw, rows=rows, model=scorer, dictionary=dictionary, source=source, options=options, events=lookup
         )
-        decisions = result.decisions.reindex(columns=columns)
         q = result.quarantine
         kept = np.ones(len(raw), dtype=bool)
         q_pos = q["_row"].to_numpy(dtype=np.int64) - 2
         kept[q_pos] = False
-        decisions[_ORDER] = order[kept]
-        decisions[_KIND] = "decision"
-        values = q.drop(columns=["_source", "_row", "_field", "_reason"])
-        quarantine = pd.DataFrame({name: pd.Series([None] * len(q), dtype=object) for name in columns})
-        quarantine[_ORDER] = order[q_pos]
-        quarantine[_KIND] = "quarantine"
-        quarantine["_q_field"] = q["_field"].astype(object).to_numpy()
-        quarantine["_q_reason"] = q["_reason"].astype(object).to_numpy()
-        quarantine["_q_values"] = [
-            json.dumps({k: v for k, v in row.items() if isinstance(v, str) and v})
-            for row in values.to_dict("records")
-        ]
-        for name in ("_q_field", "_q_reason", "_q_values"):
-            decisions[name] = None
-        out = pd.concat([decisions, quarantine], ignore_index=True) if len(quarantine) else decisions
-        yield _plain_columns(out)
-
-
-def _plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """NumPy-backed columns (text as objects, None for missing): what PySpark's Arrow writer accepts."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if name == "as_of":
-            out[name] = pd.to_datetime(column).astype("datetime64[us]")
-        elif pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_integer_dtype(column.dtype):
-            out[name] = column.astype(
-                column.dtype.numpy_dtype if hasattr(column.dtype, "numpy_dtype") else column.dtype
+        decided = _to_arrow(result.decisions.reindex(columns=columns), dictionaries=False)
+        n, m = decided.num_rows, len(q)
+        # the quarantined rows follow the decisions: no decision field, their problem in the helper columns
+        arrays = [
+            pa.concat_arrays(
+                [decided.column(name).combine_chunks(), pa.nulls(m, decided.schema.field(name).type)]
             )
-        else:
-            values = column.astype(object)
-            out[name] = values.where(values.notna(), None)
-    return pd.DataFrame(out)
+            for name in columns
+        ]
+        arrays[columns.index("as_of")] = arrays[columns.index("as_of")].cast(schema.field("as_of").type)
+        values = q.drop(columns=["_source", "_row", "_field", "_reason"]).to_dict("records")
+        quarantined = {
+            "_q_field": q["_field"].astype(object).tolist(),
+            "_q_reason": q["_reason"].astype(object).tolist(),
+            "_q_values": [
+                json.dumps({k: v for k, v in row.items() if isinstance(v, str) and v}) for row in values
+            ],
+        }
+        arrays += [
+            pa.array(np.concatenate([order[kept], order[q_pos]]), type=pa.int64()),
+            pa.concat_arrays([pa.repeat("decision", n), pa.repeat("quarantine", m)]),
+            *(
+                pa.concat_arrays([pa.nulls(n, pa.string()), pa.array(v, type=pa.string())])
+                for v in quarantined.values()
+            ),
+        ]
+        yield from pa.Table.from_arrays(arrays, schema=schema).to_batches()
 
 
 def score_file_spark(
@@ -253,8 +270,10 @@ def score_file_spark(
             use_compiled = False
     frame = frame.withColumn(_ORDER, F.monotonically_increasing_id())
     parallelism = session.sparkContext.defaultParallelism
-    if frame.rdd.getNumPartitions() < parallelism:
+    partitions = frame.rdd.getNumPartitions()
+    if _spread(partitions, reader.row_groups if reader.is_parquet else None, parallelism):
         frame = frame.repartition(parallelism)
+        partitions = parallelism
 
     events = None
     if events_path is not None:
@@ -270,7 +289,7 @@ def score_file_spark(
     shared = session.sparkContext.broadcast((model, events))
     name = source.name
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         task_model, task_events = shared.value
         yield from _score_batches(
             batches,
@@ -284,7 +303,7 @@ def score_file_spark(
 
     with _pandas_3_accepted():
         return _run(
-            frame.mapInPandas(run, schema=_spark_schema(columns)).persist(),
+            frame.mapInArrow(run, schema=_spark_schema(columns)).persist(),
             out=out,
             kind=kind,
             name=name,
@@ -297,7 +316,19 @@ def score_file_spark(
             decisions=decisions,
             n_reasons=n_reasons,
             notes=notes,
+            partitions=partitions,
         )
+
+
+def _spread(partitions: int, row_groups: int | None, parallelism: int) -> bool:
+    """Whether the input must be dealt out to `parallelism` tasks before it is scored.
+
+    Spark splits a Parquet file by bytes but never inside a row group, so a file of one row group (pandas and
+    pyarrow write up to a million rows in one) gives one task every lead and the others none, however many
+    partitions Spark reports. `row_groups` is None for a CSV file (split by bytes, or not at all when
+    values may hold line breaks).
+    """
+    return partitions < parallelism or (row_groups is not None and row_groups < parallelism)
 
 
 def _compiled_gap(sample: Any, model: LeadModel, dictionary: Dictionary, source: str) -> float:
@@ -326,19 +357,28 @@ def _run(
     decisions: bool,
     n_reasons: int,
     notes: list[str],
+    partitions: int,
 ) -> BatchSummary:
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    first = Window.partitionBy("lead_id").orderBy(_ORDER)
-    scored = mapped.filter(F.col(_KIND) == "decision").withColumn("_copy", F.row_number().over(first))
-    kept = scored.filter(F.col("_copy") == 1).drop("_copy", *_HELPER_COLUMNS)
+    # a lead id decided in more than one batch keeps its first copy; the repeated ids are found from the ids
+    # and reading order alone (few: ingest keeps one copy per batch), so the decisions are not shuffled
+    decided = mapped.filter(F.col(_KIND) == "decision")
+    repeated = (
+        decided.groupBy("lead_id")
+        .agg(F.min(_ORDER).alias("_first"), F.count(F.lit(1)).alias("_copies"))
+        .filter(F.col("_copies") > 1)
+        .drop("_copies")
+    )
+    marked = decided.join(repeated, on="lead_id", how="left")
+    is_repeat = F.col("_first").isNotNull() & (F.col(_ORDER) != F.col("_first"))
+    kept = marked.filter(~is_repeat).drop("_first", *_HELPER_COLUMNS)
     writer = kept.write.mode("overwrite" if overwrite else "errorifexists")
     if kind == "csv":
         writer.option("header", True).csv(str(out))
     else:
         writer.parquet(str(out))
-    repeats = scored.filter(F.col("_copy") > 1).select(
+    repeats = marked.filter(is_repeat).select(
         F.lit(name).alias("_source"),
         F.col(_ORDER).alias("_row_id"),
         F.lit("lead_id").alias("_field"),
@@ -371,7 +411,7 @@ def _run(
         n_read=n_read,
         n_scored=n_read - n_quarantined,
         n_quarantined=n_quarantined,
-        n_chunks=int(kept.rdd.getNumPartitions()),
+        n_chunks=partitions,  # the scoring tasks (asking Spark for the output's would score them all again)
         n_chunks_resumed=0,
         seconds=time.perf_counter() - start,
         predictor="lleaves" if use_compiled else "lightgbm",
