@@ -1,16 +1,21 @@
-"""Batch scoring engines: local (streaming, resumable) and Spark (for volumes beyond one machine)."""
+"""Batch scoring engines: local (streaming, resumable) and Spark (for volumes beyond one machine).
+
+Spark also builds the point-in-time training data of large histories (`build_dataset_spark`).
+"""
 
 from __future__ import annotations
 
 from careleads.engines._chunks import DEFAULT_CHUNK_ROWS, ScoringOptions, decide_chunk
 from careleads.engines._local import BatchProgress, BatchSummary, read_scores, score_file
 from careleads.engines._memory import keep_freed_memory
+from careleads.engines._spark_features import build_dataset_spark
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "BatchProgress",
     "BatchSummary",
     "ScoringOptions",
+    "build_dataset_spark",
     "decide_chunk",
     "keep_freed_memory",
     "read_scores",
