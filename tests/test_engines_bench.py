@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +54,19 @@ def test_the_limit_and_the_machine_yardsticks_are_measured(tmp_path: Path) -> No
     printed = table({"leads": 3_000, "limit": figures})
     assert f"first {figures['yardstick_trees']} trees" in printed and "Python loop" in printed
     assert 0 <= python_yardstick(1_000) < python_yardstick(2_000_000)  # rounded to milliseconds
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed")
+@pytest.mark.skipif(shutil.which("java") is None, reason="Java (17) is not on PATH")
+def test_the_training_data_is_built_on_spark_and_checked_against_pandas(tmp_path: Path) -> None:
+    from careleads.engines.bench import child_features, table
+    from careleads.synth import generate
+
+    generate(1_500, seed=6).write(tmp_path, fmt="parquet")
+    figures = child_features(str(tmp_path))
+    assert figures["equal"] is True
+    assert figures["leads"] >= 1_450 and figures["events"] > figures["leads"]
+    assert figures["local_seconds"] >= 0 and figures["spark_seconds"] > 0
+    printed = table({"leads": 1_500, "features_spark": figures})
+    assert "pandas / Spark local[2]" in printed and "(equal)" in printed

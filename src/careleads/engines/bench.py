@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -366,6 +367,52 @@ def child_train(folder: str) -> dict[str, Any]:
     return figures
 
 
+def child_features(folder: str, as_of_hours: int = 24) -> dict[str, Any]:
+    """The point-in-time data set of an export built in pandas and on Spark ``local[2]`` (equal, checked)."""
+    import pandas as pd
+
+    from careleads.datasets import load_crm_folder
+    from careleads.engines import build_dataset_spark
+    from careleads.engines._spark import spark_session
+    from careleads.features import Target
+
+    tables = load_crm_folder(folder)
+    target = Target(as_of_hours=as_of_hours)
+    start = time.perf_counter()
+    local = tables.dataset(target)
+    figures: dict[str, Any] = {
+        "leads": len(local),
+        "events": len(tables.events),
+        "as_of_hours": as_of_hours,
+        "local_seconds": round(time.perf_counter() - start, 1),
+        "local_peak_rss_mb": _peak_mb(),
+    }
+    clean = Path(tempfile.mkdtemp(prefix="careleads-clean-"))
+    paths = {}
+    for name in ("leads", "events", "outcomes"):
+        paths[name] = clean / f"{name}.parquet"
+        getattr(tables, name).to_parquet(paths[name])
+    table = tables.dictionary.table("leads")
+    del tables
+    session = spark_session("local[2]")
+    start = time.perf_counter()
+    spark = build_dataset_spark(
+        paths["leads"], paths["events"], paths["outcomes"], target=target, table=table, spark=session
+    )
+    figures["spark_seconds"] = round(time.perf_counter() - start, 1)
+    session.stop()
+    shutil.rmtree(clean)
+    figures["equal"] = bool(
+        spark.X.reset_index(drop=True).equals(local.X.reset_index(drop=True))
+        and spark.y.reset_index(drop=True).equals(local.y.reset_index(drop=True))
+        and spark.lead_id.reset_index(drop=True)
+        .astype(str)
+        .equals(local.lead_id.reset_index(drop=True).astype(str))
+        and pd.Series(spark.censored.to_numpy()).equals(pd.Series(local.censored.to_numpy()))
+    )
+    return figures
+
+
 def _repeat_file(source: Path, target: Path, times: int) -> None:
     """Write `source` `times` over with distinct lead ids (a bigger file without simulating more leads)."""
     import pyarrow as pa
@@ -399,6 +446,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.train or not model.exists():
         figures["training"] = _child(["train", str(data_dir)])
         model = data_dir / "model"
+        if args.spark:  # the same training data built on Spark
+            figures["features_spark"] = _child(["features", str(data_dir)])
     figures["limit"] = _child(["limit", str(leads), str(model)])
     # the headline: end to end with hard rules and routing, on the whole input, in one process and with
     # a pool of worker processes; then scores and tiers only
@@ -492,6 +541,14 @@ def table(figures: dict[str, Any]) -> str:
                 f"{t['ingest_seconds']} / {t['features_seconds']} / {t['train_seconds']}",
             )
         )
+    if "features_spark" in figures:
+        f = figures["features_spark"]
+        rows.append(
+            (
+                f"training data, {f['leads']:,} leads and {f['events']:,} events: pandas / Spark local[2] s",
+                f"{f['local_seconds']} / {f['spark_seconds']} ({'equal' if f['equal'] else 'DIFFERENT'})",
+            )
+        )
     for name, value in rows:
         out.add_row(name, value)
     console = Console(file=io.StringIO(), record=True, width=100)
@@ -519,6 +576,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         elif kind == "limit":
             result = child_limit(rest[0], rest[1])
+        elif kind == "features":
+            result = child_features(rest[0])
         else:
             result = child_train(rest[0])
         print(json.dumps(result))  # noqa: T201 - read by the parent
