@@ -38,7 +38,6 @@ _BUCKET = "_bucket"
 _ORDER = "_order"
 _EVENT = "_e_"  # prefixes that keep event and outcome columns apart in the bucket's history
 _OUTCOME = "_o_"
-_LABELS = ("_y", "_censored", "_converted_before", "_lead_id", "_as_of")
 
 
 def build_dataset_spark(
@@ -78,11 +77,10 @@ def build_dataset_spark(
     """
     from pyspark.sql import functions as F
 
-    frames = [
+    lead_frame, event_frame, outcome_frame = (
         _frame(spark, value, name)
         for value, name in ((leads, "leads"), (events, "events"), (outcomes, "outcomes"))
-    ]
-    lead_frame, event_frame, outcome_frame = frames
+    )
     spec = FeatureSpec.from_table(table, drop=drop, text=text)
     key, time_column = spec.key, spec.time_column
     for frame, name, needed in (
@@ -93,15 +91,18 @@ def build_dataset_spark(
         missing = [column for column in needed if column not in frame.columns]
         if missing:
             raise InputError(f"{name}: no column {', '.join(missing)}; give the clean table (after ingest)")
-    if data_end is None:
-        data_end = _latest(lead_frame, time_column, event_frame, outcome_frame)
+    end = (
+        pd.Timestamp(data_end)
+        if data_end is not None
+        else _latest(lead_frame, time_column, event_frame, outcome_frame)
+    )
     if text and classifiers is None:  # trained once here, not once per worker
         from careleads.text import default_classifiers
 
         classifiers = default_classifiers()
-    n_leads = lead_frame.count()
-    parallelism = spark.sparkContext.defaultParallelism
-    n_buckets = buckets or max(parallelism, math.ceil(n_leads / LEADS_PER_BUCKET))
+    n_buckets = buckets or max(
+        spark.sparkContext.defaultParallelism, math.ceil(lead_frame.count() / LEADS_PER_BUCKET)
+    )
     lead_columns = list(lead_frame.columns)
     event_columns = list(event_frame.columns)
     outcome_columns = list(outcome_frame.columns)
@@ -113,7 +114,7 @@ def build_dataset_spark(
         _empty(outcome_columns, "occurred_at"),
         target=target,
         table=table,
-        data_end=pd.Timestamp(data_end),
+        data_end=end,
         drop=drop,
         text=text,
         classifiers=classifiers,
@@ -135,7 +136,6 @@ def build_dataset_spark(
         ),
         allowMissingColumns=True,
     )
-    end = pd.Timestamp(data_end)
 
     def per_bucket(bucket_leads: pd.DataFrame, bucket_history: pd.DataFrame) -> pd.DataFrame:
         if bucket_leads.empty:
