@@ -148,7 +148,7 @@ class _Reader:
                 raise InputError(f"{path}: not a readable Parquet file ({exc}); export it again") from exc
             self.columns = list(self._file.schema_arrow.names)
             self.total = int(self._file.metadata.num_rows)
-            self.row_groups = int(self._file.metadata.num_row_groups)
+            self.row_groups: int | None = int(self._file.metadata.num_row_groups)
         else:
             with path.open("rb") as handle:
                 head = handle.read(_SAMPLE_BYTES)
@@ -160,7 +160,7 @@ class _Reader:
             header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=self.delimiter), [])
             self.columns = [str(c) for c in header]
             self.total = path.stat().st_size
-            self.row_groups = 0  # a CSV file has none
+            self.row_groups = None  # a CSV file has none
         table = dictionary.table("leads")
         mapping = match_columns(self.columns, table, path.name)
         self.read_columns = self.columns if decisions else _model_columns(self.columns, mapping, model, table)

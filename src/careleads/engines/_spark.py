@@ -271,7 +271,7 @@ def score_file_spark(
     frame = frame.withColumn(_ORDER, F.monotonically_increasing_id())
     parallelism = session.sparkContext.defaultParallelism
     partitions = frame.rdd.getNumPartitions()
-    if _spread(partitions, reader.row_groups if reader.is_parquet else None, parallelism):
+    if _spread(partitions, reader.row_groups, parallelism):
         frame = frame.repartition(parallelism)
         partitions = parallelism
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,17 +108,15 @@ def build_dataset_spark(
     event_columns = list(event_frame.columns)
     outcome_columns = list(outcome_frame.columns)
 
-    # which columns the data set has: the local function on no leads at all
-    empty = build_dataset(
+    # the local function, with everything fixed for the whole run; on no leads at all, it tells which
+    # columns the data set has
+    local = partial(
+        build_dataset, target=target, table=table, data_end=end, drop=drop, text=text, classifiers=classifiers
+    )
+    empty = local(
         _empty(lead_columns, time_column),
         _empty(event_columns, "occurred_at"),
         _empty(outcome_columns, "occurred_at"),
-        target=target,
-        table=table,
-        data_end=end,
-        drop=drop,
-        text=text,
-        classifiers=classifiers,
     )
     features = list(empty.X.columns)
     text_features = [name for name in features if not pd.api.types.is_float_dtype(empty.X[name].dtype)]
@@ -142,16 +141,10 @@ def build_dataset_spark(
             return pd.DataFrame({name: pd.Series([], dtype=object) for name in schema.fieldNames()})
         bucket_leads = bucket_leads.sort_values(_ORDER, kind="stable").reset_index(drop=True)
         order = bucket_leads.pop(_ORDER).to_numpy(dtype=np.int64)
-        dataset = build_dataset(
+        dataset = local(
             _restored(bucket_leads[lead_columns], time_column),
             _restored(_part(bucket_history, _EVENT, event_columns), "occurred_at"),
             _restored(_part(bucket_history, _OUTCOME, outcome_columns), "occurred_at"),
-            target=target,
-            table=table,
-            data_end=end,
-            drop=drop,
-            text=text,
-            classifiers=classifiers,
         )
         out: dict[str, Any] = {name: _plain(dataset.X[name]) for name in features}
         out["_y"] = dataset.y.astype("float64")  # NaN where there is no label
