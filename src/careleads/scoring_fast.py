@@ -28,10 +28,10 @@ from scipy.special import expit
 
 from careleads.errors import InputError
 from careleads.features._point_in_time import EVENT_TYPES, PAGE_TYPES
-from careleads.models._calibration import ProbabilityCalibrator, _logit
 from careleads.models._lead_model import LeadModel, _plain
 from careleads.rules._points import PointRule, PointsScorer
 from careleads.scoring import _format_reasons, score_one
+from careleads.stats._calibration import ProbabilityCalibrator, _logit
 
 __all__ = [
     "RecordScorer",

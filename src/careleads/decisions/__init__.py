@@ -32,7 +32,7 @@ from careleads.decisions._routing import (
     sla_due,
     validate_routing_text,
 )
-from careleads.decisions._tiers import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
+from careleads.stats._tiers import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
 
 __all__ = [
     "AssignmentLookup",

@@ -354,7 +354,7 @@ def evaluate_reengagement(
         ``n``, ``positive_rate``, ``auc_renewed`` (the re-engagement model), ``auc_as_new`` (the new-lead
         model), ``auc_rules`` (points baseline on the renewed features) and, with `truth`, ``auc_oracle``.
     """
-    from careleads.models._metrics import binary_metrics
+    from careleads.stats._metrics import binary_metrics
 
     test = training.split.test
     frame = training.test_frame

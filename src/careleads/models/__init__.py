@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from careleads.models._calibration import ProbabilityCalibrator
 from careleads.models._evaluate import EvaluationResult, evaluate_file
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import LeadModel
 from careleads.models._leakage import LeakageReport, LeakageSuspect, audit_leakage
-from careleads.models._metrics import (
+from careleads.models._registry import ModelEntry, ModelRegistry
+from careleads.models._tabular import TabularFeatures, logistic_baseline
+from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
+from careleads.stats import expected_calibration_error
+from careleads.stats._calibration import ProbabilityCalibrator
+from careleads.stats._metrics import (
     BinaryMetrics,
     binary_metrics,
     calibration_curve_points,
     lift_at,
 )
-from careleads.models._registry import ModelEntry, ModelRegistry
-from careleads.models._tabular import TabularFeatures, logistic_baseline
-from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
-from careleads.monitoring._calibration import expected_calibration_error
 
 __all__ = [
     "BinaryMetrics",

@@ -28,15 +28,15 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from careleads.decisions._tiers import TierScheme, conversion_by_tier
 from careleads.dictionary import Dictionary, FieldSpec, FieldType, Sensitivity, ingest_table, read_table
 from careleads.dictionary import load_dictionary as _load_dictionary
 from careleads.errors import InputError, NotEnoughDataError
-from careleads.models._calibration import ProbabilityCalibrator
 from careleads.models._leakage import LeakageReport, audit_leakage, dominant_column
-from careleads.models._metrics import BinaryMetrics, binary_metrics
 from careleads.models._tabular import TabularFeatures, logistic_baseline, to_datetime
-from careleads.monitoring import DriftReport, drift_report
+from careleads.stats import DriftReport, drift_report
+from careleads.stats._calibration import ProbabilityCalibrator
+from careleads.stats._metrics import BinaryMetrics, binary_metrics
+from careleads.stats._tiers import TierScheme, conversion_by_tier
 from careleads.types import JSONDict, PathLikeStr
 
 MIN_CLASS_ROWS = 40

@@ -12,13 +12,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads.decisions._tiers import TierScheme
 from careleads.errors import NotFoundError
 from careleads.features._point_in_time import FeatureSpec
 from careleads.features._targets import Target
-from careleads.models._calibration import ProbabilityCalibrator
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.rules._points import PointsScorer
+from careleads.stats._calibration import ProbabilityCalibrator
+from careleads.stats._tiers import TierScheme
 from careleads.types import PathLikeStr
 
 MODEL_FILE = "model.joblib"

@@ -17,14 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads.decisions._tiers import TierScheme, conversion_by_tier
 from careleads.errors import NotEnoughDataError
 from careleads.features._dataset import LeadDataset
-from careleads.models._calibration import ProbabilityCalibrator
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import LeadModel
-from careleads.models._metrics import binary_metrics
 from careleads.rules._points import PointsScorer
+from careleads.stats._calibration import ProbabilityCalibrator
+from careleads.stats._metrics import binary_metrics
+from careleads.stats._tiers import TierScheme, conversion_by_tier
 from careleads.types import PathLikeStr
 
 MIN_CLASS_ROWS = 40

@@ -9,13 +9,8 @@ from importlib import import_module
 from typing import Any
 
 from careleads.monitoring._business import BusinessOutcomes, business_outcomes
-from careleads.monitoring._calibration import (
-    calibration_by_tier,
-    calibration_summary_lines,
-    expected_calibration_error,
-    tier_stability,
-)
-from careleads.monitoring._drift import (
+from careleads.monitoring._gate import GateDecision, publish_gate
+from careleads.stats._drift import (
     ColumnDrift,
     DriftReport,
     DriftThresholds,
@@ -25,8 +20,7 @@ from careleads.monitoring._drift import (
     drift_report,
     population_stability_index,
 )
-from careleads.monitoring._gate import GateDecision, publish_gate
-from careleads.monitoring._pilot import (
+from careleads.stats._pilot import (
     CONTROL_ARM,
     TREATMENT_ARM,
     ArmSummary,
@@ -37,7 +31,13 @@ from careleads.monitoring._pilot import (
     required_leads_per_arm,
     shadow_comparison,
 )
-from careleads.monitoring._stats import CalibrationStatus, Status, wilson_interval
+from careleads.stats._reliability import (
+    calibration_by_tier,
+    calibration_summary_lines,
+    expected_calibration_error,
+    tier_stability,
+)
+from careleads.stats._status import CalibrationStatus, Status, wilson_interval
 
 __all__ = [
     "FolderSource",

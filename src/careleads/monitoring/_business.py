@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from careleads.errors import InputError
-from careleads.monitoring._stats import (
+from careleads.stats._status import (
     as_datetime,
     binary_labels,
     calibration_status,
@@ -27,7 +27,7 @@ from careleads.monitoring._stats import (
     require_no_missing,
     wilson_interval,
 )
-from careleads.monitoring._stats import tier_order as resolve_tier_order
+from careleads.stats._status import tier_order as resolve_tier_order
 from careleads.types import JSONDict
 
 

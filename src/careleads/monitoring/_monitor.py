@@ -30,9 +30,9 @@ from careleads.errors import ConfigError, InputError, NotFoundError
 from careleads.features import build_features, label_leads
 from careleads.models import LeadModel, ModelRegistry
 from careleads.monitoring._business import BusinessOutcomes, business_outcomes
-from careleads.monitoring._calibration import calibration_by_tier, calibration_summary_lines, tier_stability
-from careleads.monitoring._drift import DriftReport, DriftThresholds, drift_report
-from careleads.monitoring._stats import Status, period_label, worst_status
+from careleads.stats._drift import DriftReport, DriftThresholds, drift_report
+from careleads.stats._reliability import calibration_by_tier, calibration_summary_lines, tier_stability
+from careleads.stats._status import Status, period_label, worst_status
 from careleads.types import JSONDict, PathLikeStr
 
 __all__ = [

@@ -32,7 +32,7 @@ import pandas as pd
 
 from careleads.errors import ConfigError, InputError, NotFoundError
 from careleads.monitoring._monitor import MonitorData, MonitorSettings, MonitorSource, scored_frame
-from careleads.monitoring._pilot import (
+from careleads.stats._pilot import (
     CONTROL_ARM,
     TREATMENT_ARM,
     PilotReport,
@@ -42,7 +42,7 @@ from careleads.monitoring._pilot import (
     required_leads_per_arm,
     shadow_comparison,
 )
-from careleads.monitoring._stats import pct
+from careleads.stats._status import pct
 from careleads.types import JSONDict, PathLikeStr
 
 __all__ = [

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
-from careleads.models._metrics import calibration_curve_points  # noqa: E402
+from careleads.stats._metrics import calibration_curve_points  # noqa: E402
 
 _STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",

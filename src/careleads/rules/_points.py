@@ -18,7 +18,7 @@ from careleads.errors import ConfigError, NotFittedError
 from careleads.types import PathLikeStr
 
 if TYPE_CHECKING:
-    from careleads.models._calibration import ProbabilityCalibrator
+    from careleads.stats._calibration import ProbabilityCalibrator
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class PointsScorer(BaseEstimator):  # type: ignore[misc]
     def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> PointsScorer:
         self.table_ = load_points(self.points_path)
         # imported here: careleads.models imports this module, so a top-level import would be circular
-        from careleads.models._calibration import ProbabilityCalibrator
+        from careleads.stats._calibration import ProbabilityCalibrator
 
         calibrator = ProbabilityCalibrator(method="isotonic")
         self.calibrator_: ProbabilityCalibrator = calibrator.fit(self._squash(self.points(X)), y)

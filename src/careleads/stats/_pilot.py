@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from careleads.errors import InputError
-from careleads.monitoring._stats import binary_labels, pct, require_columns, wilson_interval
+from careleads.stats._status import binary_labels, pct, require_columns, wilson_interval
 from careleads.types import JSONDict
 
 TREATMENT_ARM = "scoring"

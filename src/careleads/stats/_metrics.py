@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from careleads.errors import NotEnoughDataError
 
 # one implementation of ECE (equal-frequency bins), in the monitoring statistics
-from careleads.monitoring._calibration import expected_calibration_error
+from careleads.stats._reliability import expected_calibration_error
 
 
 def _arrays(y_true: npt.ArrayLike, prob: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:

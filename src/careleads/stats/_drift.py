@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from careleads.errors import ConfigError, InputError
-from careleads.monitoring._stats import (
+from careleads.stats._status import (
     Status,
     as_datetime,
     binary_labels,

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from careleads.errors import InputError
-from careleads.monitoring._stats import (
+from careleads.stats._status import (
     as_datetime,
     binary_labels,
     calibration_status,
@@ -27,7 +27,7 @@ from careleads.monitoring._stats import (
     require_no_missing,
     wilson_interval,
 )
-from careleads.monitoring._stats import tier_order as resolve_tier_order
+from careleads.stats._status import tier_order as resolve_tier_order
 
 CALIBRATION_COLUMNS = [
     "period",
