@@ -135,20 +135,45 @@ def validate_config(data: Any, model: type[Model], *, source: str, lines: Config
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, source=source, lines=lines or ConfigLines())) from None
+        raise ConfigError(
+            format_errors(exc, source=source, lines=lines or ConfigLines(), data=data)
+        ) from None
 
 
-def format_errors(exc: ValidationError, *, source: str, lines: ConfigLines) -> str:
-    """One line per validation error: ``SOURCE:LINE: path.to.field: message`` (the line where known)."""
+def format_errors(exc: ValidationError, *, source: str, lines: ConfigLines, data: Any = None) -> str:
+    """One line per validation error: ``SOURCE:LINE: path.to.field: message`` (the line where known).
+
+    With the validated `data`, the path keeps only the keys and positions found in it: pydantic adds the
+    member of a union it tried (``float``, ``dict[str,float]``) and ``[key]``, which mean nothing to a user.
+    """
     out = []
+    seen: set[str] = set()
     for error in exc.errors(include_url=False):
-        location = tuple(error["loc"])
+        location = _in_data(tuple(error["loc"]), data) if data is not None else tuple(error["loc"])
         line = lines.line(location)
         at = f"{source}:{line}" if line is not None else source
         field = _dotted(location)
         message = str(error["msg"]).removeprefix("Value error, ")
-        out.append(f"{at}: {field}: {message}" if field else f"{at}: {message}")
+        text = f"{at}: {field}: {message}" if field else f"{at}: {message}"
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
     return "\n".join(out)
+
+
+def _in_data(location: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """The parts of a pydantic error location that are keys or positions of `data`, in order."""
+    kept: list[Any] = []
+    node = data
+    for part in location:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            continue
+        kept.append(part)
+    return tuple(kept)
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
