@@ -149,8 +149,12 @@ def format_errors(exc: ValidationError, *, source: str, lines: ConfigLines, data
     out = []
     seen: set[str] = set()
     for error in exc.errors(include_url=False):
-        location = _in_data(tuple(error["loc"]), data) if data is not None else tuple(error["loc"])
-        line = lines.line(location)
+        location = tuple(error["loc"])
+        line = lines.line(_in_data(location, data) if data is not None else location)
+        if data is not None:
+            # a missing key is not in the data, but it is what the user must add
+            missing = error["type"] == "missing" and location
+            location = _in_data(location, data) + ((location[-1],) if missing else ())
         at = f"{source}:{line}" if line is not None else source
         field = _dotted(location)
         message = str(error["msg"]).removeprefix("Value error, ")
