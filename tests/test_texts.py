@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -107,3 +108,44 @@ def test_bad_arguments_raise_input_error(
 def test_empty_input_gives_empty_output() -> None:
     assert generate_texts([], [], np.random.default_rng(0)) == []
     assert len(make_labelled_texts(0, seed=0)) == 0
+
+
+def _sha256(texts: list[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+# Texts of a fixed seed, taken before the templates moved from code to data files: the generator must keep
+# writing exactly these (the simulator's data and every figure measured on it depend on them).
+PINNED = {
+    "question": (
+        "7c39956bff960ee56a1653d8b17e207a22b497d7b088a082508ddddca7fd435f",
+        [
+            "Can someone call me right away? Where exactly is the women's health office, the map is "
+            "confusing. Please call me back.",
+            "got it, appreciate it Please email me.",
+            "Can my teenager go into an ortho consult without a parent? Please email me.",
+        ],
+    ),
+    "chat": (
+        "fb97379c907c17c63db7a1afc577d1cd3643104fd08cef748c22dd54a633d400",
+        ["today pls which door for cardio? ?", "ok bye ?", "can my daughter come with me pls"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["question", "chat"])
+def test_a_fixed_seed_writes_the_pinned_texts(kind: str) -> None:
+    labels = np.random.default_rng(21)
+    intents = [INTENTS[i] for i in labels.integers(0, len(INTENTS), 3000)]
+    urgencies = [URGENCIES[i] for i in labels.integers(0, len(URGENCIES), 3000)]
+    texts, clinical = generate_labelled(intents, urgencies, np.random.default_rng(5), kind=kind)
+    digest, first = PINNED[kind]
+    assert texts[:3] == first
+    assert int(clinical.sum()) == 52
+    assert _sha256(texts) == digest
+
+
+def test_a_fixed_seed_gives_the_pinned_labelled_set() -> None:
+    frame = make_labelled_texts(2000, seed=9)
+    digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+    assert digest == "8d8d7ace3349b668d11a0f1c0d707e53e841dbfc1de8f5bad83fd2c825cd558b"
