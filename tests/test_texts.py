@@ -5,11 +5,14 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
-from careleads.errors import InputError
+from careleads.errors import ConfigError, InputError
 from careleads.synth._texts import (
     INTENTS,
     URGENCIES,
+    _read_templates,
+    _templates,
     generate_labelled,
     generate_texts,
     make_labelled_texts,
@@ -149,3 +152,16 @@ def test_a_fixed_seed_gives_the_pinned_labelled_set() -> None:
     frame = make_labelled_texts(2000, seed=9)
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
     assert digest == "8d8d7ace3349b668d11a0f1c0d707e53e841dbfc1de8f5bad83fd2c825cd558b"
+
+
+def test_a_template_file_without_an_intent_or_a_section_is_refused() -> None:
+    shipped = _templates()
+    bodies = {group: dict(by_intent) for group, by_intent in shipped.bodies.items()}
+    del bodies["chat"]["spam"]
+    sections = {name: getattr(shipped, name) for name in shipped.__dataclass_fields__}
+    with pytest.raises(ConfigError, match="bodies.chat must have exactly the keys"):
+        _read_templates(yaml.safe_dump({**sections, "bodies": bodies}))
+    with pytest.raises(ConfigError, match="no section symptoms"):
+        _read_templates(yaml.safe_dump({k: v for k, v in sections.items() if k != "symptoms"}))
+    with pytest.raises(ConfigError, match=r"fills\.svc must be a list of strings"):
+        _read_templates(yaml.safe_dump({**sections, "fills": {**shipped.fills, "svc": [1, 2]}}))
