@@ -17,7 +17,7 @@ from careleads.synth import (
     generate,
     generate_partnerships,
 )
-from careleads.synth._simulator import _SPELLINGS
+from careleads.synth._defects import SPELLINGS
 from conftest import SMALL_LEADS, Export
 
 DEFECT_KINDS = {
@@ -33,7 +33,7 @@ POST_OUTCOME = ("lead_status", "stage", "call_notes", "owner")
 
 def _canonical(column: str, raw: pd.Series) -> pd.Series:
     """Undo the simulator's messy spellings of `column` (the dictionary does this on ingest)."""
-    back = {spelling: canonical for canonical, options in _SPELLINGS[column].items() for spelling in options}
+    back = {spelling: canonical for canonical, options in SPELLINGS[column].items() for spelling in options}
     return raw.map(lambda value: back.get(value, value))
 
 

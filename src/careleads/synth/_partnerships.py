@@ -27,7 +27,9 @@ import pandas as pd
 from scipy.special import expit, ndtr
 
 from careleads.errors import InputError
-from careleads.synth._simulator import AS_OF_HOURS, REGIONS, SERVICE_LINES, _choice, _ids, write_tables
+from careleads.synth._draws import choice, onehot_effect
+from careleads.synth._simulator import AS_OF_HOURS, REGIONS, SERVICE_LINES
+from careleads.synth._tables import sequential_ids, write_tables
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -181,13 +183,6 @@ class PartnershipData:
         )
 
 
-def _effect(values: np.ndarray, effects: dict[str, float]) -> np.ndarray:
-    out = np.zeros(len(values))
-    for key, value in effects.items():
-        out[values == key] += value
-    return out
-
-
 def generate_partnerships(
     n: int = 5_000, seed: int = 0, *, start: str = "2024-09-01", months: int = 24
 ) -> PartnershipData:
@@ -223,24 +218,24 @@ def generate_partnerships(
     created = np.sort(t0.to_datetime64() + (rng.random(n) * span_ns).astype("timedelta64[ns]"))
     created = created.astype("datetime64[s]").astype("datetime64[ns]")
 
-    lead_type = _choice(rng, PARTNERSHIP_LEAD_TYPES, [0.5, 0.32, 0.18], n)
+    lead_type = choice(rng, PARTNERSHIP_LEAD_TYPES, [0.5, 0.32, 0.18], n)
     role_p = np.tile([0.2, 0.08, 0.12, 0.14, 0.1, 0.06, 0.12, 0.08, 0.1], (n, 1))
     role_p[lead_type == "clinician"] = [0.45, 0.2, 0.02, 0.03, 0.01, 0.01, 0.06, 0.14, 0.08]
     role_p[lead_type == "health_system"] = [0.1, 0.04, 0.03, 0.22, 0.2, 0.14, 0.15, 0.04, 0.08]
-    role = _choice(rng, JOB_ROLES, role_p, n)
+    role = choice(rng, JOB_ROLES, role_p, n)
     size = np.where(
         lead_type == "clinician",
         rng.integers(1, 6, n),
         np.where(lead_type == "practice", rng.integers(3, 60, n), rng.integers(80, 2500, n)),
     ).astype(float)
-    region = _choice(rng, PARTNERSHIP_REGIONS, [0.22, 0.2, 0.2, 0.2, 0.13, 0.05], n)
-    source = _choice(rng, PARTNERSHIP_SOURCES, [0.15, 0.15, 0.1, 0.1, 0.15, 0.15, 0.1, 0.1], n)
+    region = choice(rng, PARTNERSHIP_REGIONS, [0.22, 0.2, 0.2, 0.2, 0.13, 0.05], n)
+    source = choice(rng, PARTNERSHIP_SOURCES, [0.15, 0.15, 0.1, 0.1, 0.15, 0.15, 0.1, 0.1], n)
     scope_p = np.tile([0.35, 0.2, 0.2, 0.1, 0.15], (n, 1))
     scope_p[lead_type == "health_system"] = [0.15, 0.3, 0.2, 0.2, 0.15]
-    scope = _choice(rng, PARTNERSHIP_SCOPES, scope_p, n)
+    scope = choice(rng, PARTNERSHIP_SCOPES, scope_p, n)
     matched_topic = np.array([_SCOPE_TOPIC[s] for s in scope], dtype=object)
-    topic = np.where(rng.random(n) < 0.5, matched_topic, _choice(rng, TOPICS, np.full(6, 1 / 6), n))
-    service = _choice(rng, SERVICE_LINES, np.full(len(SERVICE_LINES), 1 / len(SERVICE_LINES)), n)
+    topic = np.where(rng.random(n) < 0.5, matched_topic, choice(rng, TOPICS, np.full(6, 1 / 6), n))
+    service = choice(rng, SERVICE_LINES, np.full(len(SERVICE_LINES), 1 / len(SERVICE_LINES)), n)
     consent = rng.random(n) < 0.75
     has_phone = rng.random(n) < 0.7
     role_match = np.array([r in TARGET_ROLES[t] for r, t in zip(role, lead_type, strict=True)], dtype=bool)
@@ -266,9 +261,9 @@ def generate_partnerships(
     early["webinar_attended"] = early["webinar_registered"] * (rng.random(n) < 0.55)
 
     logit = -2.6 + 1.0 * role_match - 1.4 * np.isin(role, ["student", "other"]) - 0.4 * (role == "marketing")
-    logit += _effect(lead_type, {"practice": 0.25, "health_system": 0.1})
+    logit += onehot_effect(lead_type, {"practice": 0.25, "health_system": 0.1})
     logit += 0.15 * np.log1p(size) * (lead_type != "clinician")
-    logit += _effect(
+    logit += onehot_effect(
         source,
         {
             "partner_referral": 0.8,
@@ -278,7 +273,7 @@ def generate_partnerships(
             "linkedin": -0.2,
         },
     )
-    logit += _effect(scope, {"referral_network": 0.2, "research_collaboration": -0.3})
+    logit += onehot_effect(scope, {"referral_network": 0.2, "research_collaboration": -0.3})
     logit += 0.5 * (topic == matched_topic)
     logit += 0.3 * ((scope == "research_collaboration") & (lead_type == "health_system"))
     logit += 0.6 * early["webinar_attended"] + 0.15 * early["webinar_registered"]
@@ -292,7 +287,7 @@ def generate_partnerships(
     p_ever = expit(logit)
 
     as_of = created + np.timedelta64(AS_OF_HOURS, "h")
-    lead_ids = _ids("P", n)
+    lead_ids = sequential_ids("P", n)
     truth: dict[str, Any] = {"lead_id": lead_ids, "as_of": pd.DatetimeIndex(as_of).astype("datetime64[s]")}
     for w in WINDOWS_DAYS:
         truth[f"p_meeting_booked_{w}d"] = p_ever * ndtr(
@@ -419,6 +414,6 @@ def _events(
         }
     )
     frame = frame.loc[frame["occurred_at"] < end].sort_values("occurred_at", kind="stable")
-    frame.insert(0, "event_id", _ids("B", len(frame), width=9))
+    frame.insert(0, "event_id", sequential_ids("B", len(frame), width=9))
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[s]")
     return frame.reset_index(drop=True)

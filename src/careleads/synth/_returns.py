@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtr
 
+from careleads.synth._tables import sequential_ids
+from careleads.synth._texts import generate_texts
+
 RETURN_AS_OF_HOURS = 24
 RETURN_WINDOWS_DAYS = (30, 60, 90)
 MIN_QUIET_DAYS = 90
@@ -52,8 +55,6 @@ def simulate_returns(
     lead's previous event), ``follow_up_intent`` and ``p_appointment_scheduled_<w>d`` for w in 30, 60, 90
     (the true probability of scheduling in ``(as_of, as_of + w]``).
     """
-    from careleads.synth._texts import generate_texts
-
     n = len(lead_ids)
     day = np.timedelta64(86_400_000_000_000, "ns")
     hour = np.timedelta64(3_600_000_000_000, "ns")
@@ -170,6 +171,4 @@ def _previous_event(events: pd.DataFrame, lead_ids: np.ndarray, created: np.ndar
 
 
 def _event_ids(n: int) -> np.ndarray:
-    from careleads.synth._simulator import _ids
-
-    return _ids("E", n, width=9)
+    return sequential_ids("E", n, width=9)

@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy.special import expit, ndtr
+from scipy.special import expit
 
 from careleads.errors import InputError
+from careleads.synth._defects import blank, inject_defects, messy, messy_bool
+from careleads.synth._draws import choice, lognormal_cdf, onehot_effect
+from careleads.synth._returns import simulate_returns
+from careleads.synth._tables import sequential_ids, write_tables
+from careleads.synth._texts import generate_texts
 from careleads.types import PathLikeStr
 
 SERVICE_LINES = (
@@ -89,49 +93,6 @@ PAGES = ("pricing", "provider", "locations", "insurance", "service", "home", "bl
 AS_OF_HOURS = 24
 SERVICE_AREA_KM = 50.0
 
-# Messy spellings a CRM export really holds, per canonical value. The shipped dictionary maps them back.
-_SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    "service_line": {
-        "primary_care": ("Primary Care", "PCP", "Family Medicine", "primary care"),
-        "orthopedics": ("Ortho", "Orthopaedics", "ORTHOPEDICS", "Bone & Joint"),
-        "cardiology": ("Cardio", "Heart Care", "CARDIOLOGY"),
-        "dermatology": ("Derm", "Skin", "Dermatology "),
-        "womens_health": ("OB/GYN", "Women's Health", "womens health"),
-        "behavioral_health": ("Mental Health", "Behavioral", "Behavioral Health"),
-        "physical_therapy": ("PT", "Physio", "Physical Therapy"),
-        "sleep_medicine": ("Sleep", "Sleep Center", "sleep medicine"),
-    },
-    "source": {
-        "organic_search": ("SEO", "Organic", "Google organic"),
-        "paid_search": ("Google Ads", "PPC", "SEM"),
-        "paid_social": ("Facebook", "Instagram", "Meta"),
-        "physician_referral": ("Referral", "Doctor referral", "Physician Referral"),
-        "email_campaign": ("Email", "Newsletter"),
-        "display_ads": ("Display", "Banner"),
-        "direct": ("Direct", "Typed URL"),
-        "partner_directory": ("Directory", "Healthgrades"),
-        "telehealth_app": ("App", "Telehealth App"),
-    },
-    "insurance": {
-        "commercial": ("Private", "PPO", "HMO", "Commercial"),
-        "medicare": ("Medicare", "Medicare Advantage"),
-        "medicaid": ("Medicaid", "MEDICAID"),
-        "self_pay": ("Cash", "Self Pay", "self-pay"),
-        "out_of_network": ("Out of Network", "OON"),
-    },
-    "intake_urgency": {
-        "routine": ("Routine", "No rush"),
-        "soon": ("Within a week", "Soon"),
-        "urgent": ("ASAP", "Urgent", "URGENT"),
-    },
-    "sex": {"female": ("F", "Female"), "male": ("M", "Male"), "other": ("X", "Other")},
-    "preferred_contact": {"phone": ("Phone", "Call"), "email": ("Email", "E-mail"), "sms": ("Text", "SMS")},
-    "landing_page": {},
-    "region": {},
-    "inquiry_type": {},
-}
-_BOOL_SPELLINGS = (("yes", "Y", "true", "1", "Yes"), ("no", "N", "false", "0", "No"))
-
 _FIRST = (
     "Maria Ana Lucia Emma Olivia Sofia Grace Chloe Aisha Mei Priya Fatima Hannah Nora Julia Laura "
     "James John Luis Carlos Ahmed Wei Raj Daniel David Michael Omar Ivan Peter Samuel Noah Leo"
@@ -163,53 +124,6 @@ class SyntheticData:
         if self.returns is not None:
             tables["returns"] = self.returns
         return write_tables(tables, out_dir, fmt=fmt)
-
-
-def write_tables(
-    tables: dict[str, pd.DataFrame], out_dir: PathLikeStr, *, fmt: Literal["csv", "parquet"] = "csv"
-) -> dict[str, Path]:
-    """Write each frame to ``out_dir/<name>.<fmt>`` with pyarrow (fast for millions of rows)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    if fmt not in ("csv", "parquet"):
-        raise InputError(f"unknown format {fmt!r}: use csv or parquet")
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, frame in tables.items():
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        path = folder / f"{name}.{fmt}"
-        if fmt == "csv":
-            pacsv.write_csv(table, path)
-        else:
-            pq.write_table(table, path)
-        paths[name] = path
-    return paths
-
-
-def _choice(rng: np.random.Generator, options: tuple[str, ...], probs: npt.ArrayLike, n: int) -> np.ndarray:
-    """Vectorised categorical draw; `probs` is (k,) or (n, k) with rows summing to 1."""
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim == 1:
-        return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=p / p.sum())]
-    cumulative = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-    u = rng.random(n)[:, None]
-    index = np.minimum((u > cumulative).sum(axis=1), len(options) - 1)
-    labels: np.ndarray = np.asarray(options, dtype=object)
-    return np.asarray(labels[index], dtype=object)
-
-
-def _onehot_effect(values: np.ndarray, effects: dict[str, float]) -> np.ndarray:
-    out = np.zeros(len(values))
-    for key, eff in effects.items():
-        out[values == key] += eff
-    return out
-
-
-def _lognormal_cdf(days: float, median: np.ndarray, sigma: float) -> np.ndarray:
-    return np.asarray(ndtr((np.log(days) - np.log(median)) / sigma), dtype=np.float64)
 
 
 _DELAY_SIGMA = 0.9
@@ -297,17 +211,17 @@ def generate(
     source_p = np.tile([0.22, 0.18, 0.16, 0.08, 0.08, 0.07, 0.09, 0.05, 0.0], (n, 1))
     source_p[launched, 8] = 0.11
     source_p[changed, 2] = 0.22  # the awareness campaign buys more, weaker leads
-    source = _choice(rng, SOURCES, source_p, n)
+    source = choice(rng, SOURCES, source_p, n)
     service_p = np.tile([0.22, 0.15, 0.1, 0.12, 0.12, 0.12, 0.1, 0.07], (n, 1))
     service_p[source == "telehealth_app", 5] = 0.6
     service_p[source == "physician_referral", 1:3] = 0.3
-    service = _choice(rng, SERVICE_LINES, service_p, n)
+    service = choice(rng, SERVICE_LINES, service_p, n)
     age_mean = 38 + 22 * np.isin(service, ["cardiology", "sleep_medicine"]) + 8 * (service == "orthopedics")
     age = np.clip(np.round(rng.normal(age_mean, 13)), 18, 95).astype(int)
     sex = np.where(
         service == "womens_health",
         "female",
-        _choice(rng, ("female", "male", "other"), [0.55, 0.43, 0.02], n),
+        choice(rng, ("female", "male", "other"), [0.55, 0.43, 0.02], n),
     )
     campaign = np.full(n, "none", dtype=object)
     paid = np.isin(source, ["paid_social", "paid_search", "display_ads", "email_campaign"])
@@ -316,26 +230,26 @@ def generate(
     landing_p = np.tile([0.18, 0.3, 0.1, 0.07, 0.08, 0.07, 0.12, 0.08], (n, 1))
     landing_p[campaign == "brand_awareness"] = [0.1, 0.12, 0.04, 0.03, 0.04, 0.02, 0.55, 0.1]
     landing_p[source == "physician_referral"] = [0.1, 0.3, 0.05, 0.05, 0.15, 0.33, 0.01, 0.01]
-    landing = _choice(rng, LANDING_PAGES, landing_p, n)
+    landing = choice(rng, LANDING_PAGES, landing_p, n)
 
     # capped below the dictionary's 400 km limit, so only injected defects break it
     distance = np.round(np.minimum(rng.lognormal(np.log(14), 0.9, n), 350.0), 1)
     in_area = distance <= SERVICE_AREA_KM
-    region = np.where(in_area, _choice(rng, REGIONS, [0.25, 0.2, 0.2, 0.2, 0.15], n), "outside_area")
+    region = np.where(in_area, choice(rng, REGIONS, [0.25, 0.2, 0.2, 0.2, 0.15], n), "outside_area")
     postal = np.char.zfill(rng.integers(10000, 99999, n).astype(str), 5)
     ins_p = np.tile([0.55, 0.12, 0.15, 0.12, 0.06], (n, 1))
     ins_p[age >= 65] = [0.12, 0.75, 0.05, 0.05, 0.03]
-    insurance = _choice(rng, INSURANCE, ins_p, n)
+    insurance = choice(rng, INSURANCE, ins_p, n)
     urg_p = np.tile([0.6, 0.3, 0.1], (n, 1))
     urg_p[np.isin(service, ["orthopedics", "behavioral_health"])] = [0.4, 0.35, 0.25]
-    urgency = _choice(rng, URGENCY, urg_p, n)
+    urgency = choice(rng, URGENCY, urg_p, n)
     intent_p = np.tile([0.36, 0.16, 0.14, 0.08, 0.08, 0.12, 0.06], (n, 1))
     intent_p[landing == "pricing"] = [0.2, 0.5, 0.1, 0.06, 0.04, 0.07, 0.03]
     intent_p[landing == "blog"] = [0.15, 0.1, 0.25, 0.05, 0.03, 0.27, 0.15]
     intent_p[source == "physician_referral"] = [0.45, 0.05, 0.1, 0.02, 0.33, 0.04, 0.01]
     intent_p[source == "display_ads"] = [0.2, 0.1, 0.1, 0.05, 0.05, 0.25, 0.25]
-    intent = _choice(rng, INTENTS, intent_p, n)
-    contact = _choice(rng, ("phone", "email", "sms"), [0.45, 0.35, 0.2], n)
+    intent = choice(rng, INTENTS, intent_p, n)
+    contact = choice(rng, ("phone", "email", "sms"), [0.45, 0.35, 0.2], n)
     consent_marketing = rng.random(n) < 0.7
     consent_sms = rng.random(n) < np.where(contact == "sms", 0.9, 0.4)
     do_not_profile = rng.random(n) < 0.03
@@ -344,7 +258,7 @@ def generate(
 
     # --- the first day: engagement driven by a hidden propensity, observable at the scoring moment ---
     propensity = rng.normal(0, 1, n)
-    intent_drive = _onehot_effect(
+    intent_drive = onehot_effect(
         intent, {"scheduling": 0.5, "referral_request": 0.3, "insurance_pricing": 0.2, "spam": -1.0}
     )
     drive = np.exp(0.7 * propensity + intent_drive + 0.3 * (urgency == "urgent"))
@@ -365,7 +279,7 @@ def generate(
     early["intake_completed"] = early["intake_started"] * (rng.random(n) < 0.55)
 
     # --- the truth: probability of ever scheduling, from what is observable 24h after creation ---
-    logit = -2.7 + _onehot_effect(
+    logit = -2.7 + onehot_effect(
         service,
         {
             "orthopedics": 0.35,
@@ -375,7 +289,7 @@ def generate(
             "sleep_medicine": -0.2,
         },
     )
-    logit += _onehot_effect(
+    logit += onehot_effect(
         source,
         {
             "physician_referral": 0.6,
@@ -386,7 +300,7 @@ def generate(
             "partner_directory": 0.2,
         },
     )
-    logit += _onehot_effect(
+    logit += onehot_effect(
         intent,
         {
             "scheduling": 0.8,
@@ -397,10 +311,10 @@ def generate(
             "spam": -1.8,
         },
     )
-    logit += _onehot_effect(urgency, {"soon": 0.25, "urgent": 0.45})
+    logit += onehot_effect(urgency, {"soon": 0.25, "urgent": 0.45})
     logit += 0.5 * ((urgency == "urgent") & np.isin(service, ["orthopedics", "physical_therapy"]))
     logit -= 0.4 * ((urgency == "urgent") & (service == "dermatology"))
-    logit += _onehot_effect(
+    logit += onehot_effect(
         insurance, {"commercial": 0.2, "medicaid": -0.2, "self_pay": -0.45, "out_of_network": -0.9}
     )
     logit += 0.45 * ((insurance == "medicare") & (service == "cardiology"))
@@ -444,19 +358,19 @@ def generate(
     p_show = np.clip(0.88 - 0.12 * (distance > 30) - 0.1 * (insurance == "self_pay"), 0, 1)
 
     as_of = created + np.timedelta64(AS_OF_HOURS, "h")
-    lead_ids = _ids("L", n)
+    lead_ids = sequential_ids("L", n)
     truth: dict[str, Any] = {"lead_id": lead_ids, "as_of": pd.DatetimeIndex(as_of)}
     for w in WINDOWS_DAYS:
-        f_sched = _lognormal_cdf(w, median_days, _DELAY_SIGMA)
+        f_sched = lognormal_cdf(w, median_days, _DELAY_SIGMA)
         truth[f"p_appointment_scheduled_{w}d"] = p_ever * f_sched
-        truth[f"p_intake_call_completed_{w}d"] = p_ever * _lognormal_cdf(
+        truth[f"p_intake_call_completed_{w}d"] = p_ever * lognormal_cdf(
             w, median_days * 0.5, _DELAY_SIGMA
-        ) + (1 - p_ever) * p_intake_other * _lognormal_cdf(w, np.full(n, 5.0), _DELAY_SIGMA)
-        truth[f"p_consultation_requested_{w}d"] = 0.6 * p_ever * _lognormal_cdf(
+        ) + (1 - p_ever) * p_intake_other * lognormal_cdf(w, np.full(n, 5.0), _DELAY_SIGMA)
+        truth[f"p_consultation_requested_{w}d"] = 0.6 * p_ever * lognormal_cdf(
             w, median_days * 0.75, _DELAY_SIGMA
-        ) + (1 - p_ever) * p_consult_other * _lognormal_cdf(w, np.full(n, 7.0), _DELAY_SIGMA)
+        ) + (1 - p_ever) * p_consult_other * lognormal_cdf(w, np.full(n, 7.0), _DELAY_SIGMA)
         truth[f"p_appointment_attended_{w}d"] = (
-            p_ever * p_show * _lognormal_cdf(w, median_days * 1.6, _DELAY_SIGMA)
+            p_ever * p_show * lognormal_cdf(w, median_days * 1.6, _DELAY_SIGMA)
         )
 
     # --- what happened ---
@@ -513,8 +427,6 @@ def generate(
     )
     returns = None
     if returning_share > 0:
-        from careleads.synth._returns import simulate_returns
-
         events, outcomes, returns = simulate_returns(
             np.random.default_rng([seed, 3]),
             share=returning_share,
@@ -542,7 +454,7 @@ def generate(
             np.where(
                 contacted,
                 "contacted",
-                np.where(recent, "new", _choice(rng, ("lost", "nurture"), [0.5, 0.5], n)),
+                np.where(recent, "new", choice(rng, ("lost", "nurture"), [0.5, 0.5], n)),
             ),
         ),
     )
@@ -594,26 +506,26 @@ def generate(
             "lead_id": lead_ids,
             "created_at": np.datetime_as_string(created.astype("datetime64[s]"), unit="s").astype(object),
             "lead_type": "patient",
-            "service_line": _messy(rng, "service_line", service),
-            "source": _messy(rng, "source", source),
+            "service_line": messy(rng, "service_line", service),
+            "source": messy(rng, "source", source),
             "campaign": campaign,
             "landing_page": landing,
             "postal_code": postal,
             "region": region,
             "distance_km": np.char.mod("%.1f", distance),
-            "insurance": _messy(rng, "insurance", insurance),
-            "preferred_contact": _messy(rng, "preferred_contact", contact),
-            "consent_marketing": _messy_bool(rng, consent_marketing),
-            "consent_sms": _messy_bool(rng, consent_sms),
-            "do_not_profile": _messy_bool(rng, do_not_profile),
+            "insurance": messy(rng, "insurance", insurance),
+            "preferred_contact": messy(rng, "preferred_contact", contact),
+            "consent_marketing": messy_bool(rng, consent_marketing),
+            "consent_sms": messy_bool(rng, consent_sms),
+            "do_not_profile": messy_bool(rng, do_not_profile),
             "inquiry_type": intent.copy(),
-            "intake_urgency": _messy(rng, "intake_urgency", urgency),
+            "intake_urgency": messy(rng, "intake_urgency", urgency),
             "question": question,
             "full_name": full_name,
             "email": email,
             "phone": phone,
             "age": age.astype(str),
-            "sex": _messy(rng, "sex", sex),
+            "sex": messy(rng, "sex", sex),
             "lead_status": status,
             "stage": stage,
             "call_notes": call_notes,
@@ -621,7 +533,7 @@ def generate(
         }
     )
     leads.loc[leads["inquiry_type"] == "spam", "inquiry_type"] = "other"
-    _blank(
+    blank(
         rng,
         leads,
         {
@@ -638,7 +550,7 @@ def generate(
 
     truth_frame = pd.DataFrame(truth)
     truth_frame["injected_defect"] = ""
-    leads, truth_frame = _inject_defects(rng, leads, truth_frame, bad_row_rate)
+    leads, truth_frame = inject_defects(rng, leads, truth_frame, bad_row_rate)
     return SyntheticData(
         leads=leads.reset_index(drop=True),
         events=events,
@@ -652,83 +564,8 @@ def generate(
     )
 
 
-def _ids(prefix: str, n: int, width: int = 7) -> np.ndarray:
-    """``prefix`` + zero-padded 1..n, built in bytes: formatting millions of id strings is slow."""
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    chars = np.empty((n, len(prefix) + width), dtype=np.uint8)
-    chars[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    for k in range(width):
-        chars[:, len(prefix) + width - 1 - k] = 48 + (numbers // 10**k) % 10
-    return chars.view(f"S{len(prefix) + width}").ravel().astype(str).astype(object)
-
-
 def _default_texts(intents: np.ndarray, urgencies: np.ndarray, rng: np.random.Generator) -> list[str]:
-    from careleads.synth._texts import generate_texts
-
     return generate_texts(list(intents), list(urgencies), rng, kind="question")
-
-
-def _messy(rng: np.random.Generator, column: str, values: np.ndarray, rate: float = 0.3) -> np.ndarray:
-    """Replace `rate` of the values with one of their real-world spellings."""
-    out = values.astype(object).copy()
-    spellings = _SPELLINGS.get(column, {})
-    pick = rng.random(len(values)) < rate
-    for canonical, options in spellings.items():
-        mask = pick & (values == canonical)
-        if options and mask.any():
-            out[mask] = np.asarray(options, dtype=object)[rng.integers(0, len(options), mask.sum())]
-    return out
-
-
-def _messy_bool(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
-    yes = np.asarray(_BOOL_SPELLINGS[0], dtype=object)[rng.integers(0, 5, len(values))]
-    no = np.asarray(_BOOL_SPELLINGS[1], dtype=object)[rng.integers(0, 5, len(values))]
-    return np.where(values, yes, no)
-
-
-def _blank(rng: np.random.Generator, frame: pd.DataFrame, rates: dict[str, float]) -> None:
-    placeholders = np.asarray(["", "unknown", "N/A"], dtype=object)
-    for column, rate in rates.items():
-        mask = rng.random(len(frame)) < rate
-        frame.loc[mask, column] = placeholders[rng.integers(0, 3, mask.sum())]
-
-
-def _inject_defects(
-    rng: np.random.Generator, leads: pd.DataFrame, truth: pd.DataFrame, rate: float
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Spoil about `rate` of the rows the way real exports are spoilt, and say which in the truth file."""
-    n = len(leads)
-    n_bad = int(round(n * rate))
-    if n_bad == 0:
-        return leads, truth
-    rows = rng.choice(n, size=n_bad, replace=False)
-    kinds = np.asarray(
-        [
-            "missing_id",
-            "bad_date",
-            "impossible_age",
-            "impossible_distance",
-            "unknown_service_line",
-            "duplicate_id",
-        ],
-        dtype=object,
-    )[np.arange(n_bad) % 6]
-    leads = leads.copy()
-    truth.loc[truth.index[rows], "injected_defect"] = kinds
-    spoil = {
-        "missing_id": ("lead_id", np.array([""], dtype=object)),
-        "bad_date": ("created_at", np.array(["2025-13-45", "yesterday", "31/02/2025"], dtype=object)),
-        "impossible_age": ("age", np.array(["-3", "250"], dtype=object)),
-        "impossible_distance": ("distance_km", np.array(["-12.0", "9999"], dtype=object)),
-        "unknown_service_line": ("service_line", np.array(["zzz test entry"], dtype=object)),
-    }
-    for kind, (column, bad_values) in spoil.items():
-        where = rows[kinds == kind]
-        leads.loc[leads.index[where], column] = bad_values[where % len(bad_values)]
-    # a second copy of the row, as when an export is appended twice; the first copy stays valid
-    extra = leads.iloc[rows[kinds == "duplicate_id"]].copy()
-    leads = pd.concat([leads, extra], ignore_index=True)
-    return leads, truth
 
 
 def _events(
@@ -814,8 +651,6 @@ def _events(
     frame["message_text"] = ""
     talk = frame["event_type"].isin(["chat_message", "sms_message"]).to_numpy()
     if talk.any():
-        from careleads.synth._texts import generate_texts
-
         who = frame.loc[talk, "lead_id"].map(pd.Series(np.arange(n), index=lead_ids)).to_numpy()
         said_intents, said_urgencies = intents[who], urgencies[who]
         if stated_urgent is not None and stated_urgent.any():
@@ -825,6 +660,6 @@ def _events(
         frame.loc[talk, "message_text"] = generate_texts(
             list(said_intents), list(said_urgencies), rng, kind="chat"
         )
-    frame.insert(0, "event_id", _ids("E", len(frame), width=9))
+    frame.insert(0, "event_id", sequential_ids("E", len(frame), width=9))
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ms]")
     return frame.reset_index(drop=True)
