@@ -11,7 +11,7 @@ import pytest
 from careleads.dictionary import load_dictionary
 from careleads.errors import InputError
 from careleads.features import FeatureSpec
-from careleads.partnerships import (
+from careleads.segments import (
     PARTNERSHIP_TARGET,
     SCOPE_SCRIPTS,
     load_partnership_folder,
@@ -20,8 +20,7 @@ from careleads.partnerships import (
     score_partnerships,
     train_partnership_model,
 )
-from careleads.synth import PartnershipData, generate_partnerships
-from careleads.synth._partnerships import AS_OF_HOURS, TARGET_ROLES
+from careleads.synth import AS_OF_HOURS, TARGET_ROLES, PartnershipData, generate_partnerships
 
 
 def test_the_generator_is_reproducible_and_writes_a_truth_per_lead() -> None:

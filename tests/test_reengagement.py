@@ -12,16 +12,15 @@ from careleads.datasets import load_crm_folder
 from careleads.decisions import decide_many
 from careleads.dictionary import load_dictionary
 from careleads.errors import InputError
-from careleads.features import (
-    FeatureSpec,
-    Target,
+from careleads.features import FeatureSpec, Target
+from careleads.models import train_model
+from careleads.segments import (
     build_reengagement_dataset,
     evaluate_reengagement,
     find_returns,
     reengagement_features,
     score_returning,
 )
-from careleads.models._training import train_model
 from careleads.synth import SyntheticData, generate
 
 T0 = pd.Timestamp("2025-01-06 09:00")
@@ -156,3 +155,37 @@ def test_end_to_end_returning_leads_are_rescored_and_routed(export: tuple[Path, 
     if "A" in by_tier:
         assert by_tier["A"].startswith("call_priority")
     assert all(d.route.queue for d in decisions)
+
+
+def test_the_returning_lead_data_set_never_reads_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built at two different times, the same tables give the same data set, ending at their latest time."""
+    table = load_dictionary().table("leads")
+    no_events = EVENTS.iloc[:0]
+    no_outcomes = pd.DataFrame(
+        {
+            "lead_id": pd.Series([], dtype="string"),
+            "outcome": pd.Series([], dtype="string"),
+            "occurred_at": pd.Series([], dtype="datetime64[ns]"),
+        }
+    )
+    built = []
+    for now in (pd.Timestamp("2031-05-01 12:00"), pd.Timestamp("2044-11-30 03:00")):
+
+        def clock(cls: type, /, *args: object, now: pd.Timestamp = now, **kwargs: object) -> pd.Timestamp:  # noqa: ARG001
+            return now
+
+        for name in ("now", "today", "utcnow"):
+            monkeypatch.setattr(pd.Timestamp, name, classmethod(clock))
+        built.append(
+            [
+                build_reengagement_dataset(LEADS, events, no_outcomes, table=table, quiet_days=60, text=False)
+                for events in (EVENTS, no_events)
+            ]
+        )
+    (with_events, without), (again_with, again_without) = built
+    for first, second in ((with_events, again_with), (without, again_without)):
+        pd.testing.assert_frame_equal(first.X, second.X)
+        pd.testing.assert_series_equal(first.y, second.y)
+        assert first.data_end == second.data_end
+    assert with_events.data_end == T0 + pd.Timedelta(days=200)  # the latest event
+    assert without.data_end == T0 and len(without) == 0  # no events: the latest lead's creation

@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from careleads.dictionary._schema import TableSpec
+from careleads.dictionary import TableSpec
 from careleads.errors import InputError
-from careleads.features import LeadDataset, Target, build_dataset
-from careleads.features._point_in_time import FeatureSpec
+from careleads.features import FeatureSpec, LeadDataset, Target, build_dataset, end_of_data
 
 if TYPE_CHECKING:
     from careleads.text import IntentClassifier, UrgencyClassifier
@@ -63,7 +62,8 @@ def build_dataset_spark(
     leads, events, outcomes : Spark DataFrame or path
         The clean lead, event and outcome tables (Parquet paths are read by Spark).
     target, table, data_end, drop, text, classifiers
-        As for `build_dataset`. `data_end` defaults to the latest time in any table, found by Spark.
+        As for `build_dataset`. `data_end` defaults to :func:`careleads.features.end_of_data` of the
+        tables, their latest times found by Spark.
     spark : SparkSession
         The session (see `careleads.engines._spark.spark_session`).
     buckets : int, optional
@@ -92,10 +92,8 @@ def build_dataset_spark(
         missing = [column for column in needed if column not in frame.columns]
         if missing:
             raise InputError(f"{name}: no column {', '.join(missing)}; give the clean table (after ingest)")
-    end = (
-        pd.Timestamp(data_end)
-        if data_end is not None
-        else _latest(lead_frame, time_column, event_frame, outcome_frame)
+    end = end_of_data(
+        lead_frame, event_frame, outcome_frame, time_column=time_column, given=data_end, latest=_latest
     )
     if text and classifiers is None:  # trained once here, not once per worker
         from careleads.text import default_classifiers
@@ -180,14 +178,11 @@ def _frame(spark: Any, value: Any, name: str) -> Any:
     return value
 
 
-def _latest(leads: Any, time_column: str, events: Any, outcomes: Any) -> pd.Timestamp:
-    """The latest creation, event or outcome time, as `build_dataset` finds it."""
+def _latest(frame: Any, column: str) -> Any:
+    """The latest value of `column` in a Spark DataFrame, computed by Spark (None when there is none)."""
     from pyspark.sql import functions as F
 
-    stamps = [leads.agg(F.max(F.col(f"`{time_column}`"))).first()[0]]
-    for frame in (events, outcomes):
-        stamps.append(frame.agg(F.max("occurred_at")).first()[0])
-    return max(pd.Timestamp(stamp) for stamp in stamps if stamp is not None)
+    return frame.agg(F.max(F.col(f"`{column}`"))).first()[0]
 
 
 def _empty(columns: list[str], time_column: str) -> pd.DataFrame:

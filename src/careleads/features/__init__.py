@@ -1,8 +1,16 @@
-"""Point-in-time features, labels with censoring, and targets."""
+"""Point-in-time features, labels with censoring, targets, and the one data-set assembly."""
 
 from __future__ import annotations
 
-from careleads.features._dataset import LeadDataset, build_dataset, build_features
+from careleads.features._assembly import (
+    MOMENT_COLUMNS,
+    FeaturesAtMoments,
+    assemble_dataset,
+    build_dataset,
+    end_of_data,
+    scoring_moments,
+)
+from careleads.features._dataset import LeadDataset, build_features
 from careleads.features._point_in_time import (
     EVENT_TYPES,
     PAGE_TYPES,
@@ -12,13 +20,6 @@ from careleads.features._point_in_time import (
     label_leads,
     lead_features,
 )
-from careleads.features._reengagement import (
-    build_reengagement_dataset,
-    evaluate_reengagement,
-    find_returns,
-    reengagement_features,
-    score_returning,
-)
 from careleads.features._targets import KNOWN_OUTCOMES, Target
 from careleads.features._text import MESSAGE_EVENT_TYPES, class_probabilities, text_features
 
@@ -26,21 +27,21 @@ __all__ = [
     "EVENT_TYPES",
     "KNOWN_OUTCOMES",
     "MESSAGE_EVENT_TYPES",
+    "MOMENT_COLUMNS",
     "PAGE_TYPES",
     "FeatureSpec",
+    "FeaturesAtMoments",
     "LabelResult",
     "LeadDataset",
     "Target",
+    "assemble_dataset",
     "build_dataset",
-    "build_reengagement_dataset",
     "build_features",
     "class_probabilities",
+    "end_of_data",
     "engagement_features",
-    "evaluate_reengagement",
-    "find_returns",
     "label_leads",
     "lead_features",
-    "reengagement_features",
-    "score_returning",
+    "scoring_moments",
     "text_features",
 ]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from careleads.dictionary._schema import TableSpec
-from careleads.features._point_in_time import FeatureSpec, engagement_features, label_leads, lead_features
+from careleads.features._point_in_time import FeatureSpec, engagement_features, lead_features
 from careleads.features._targets import Target
 
 if TYPE_CHECKING:
@@ -90,47 +88,3 @@ def build_features(
 
         parts.append(text_features(leads, events, as_of, classifiers=classifiers, key=spec.key))
     return pd.concat(parts, axis=1)
-
-
-def build_dataset(
-    leads: pd.DataFrame,
-    events: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    *,
-    target: Target,
-    table: TableSpec,
-    data_end: pd.Timestamp | None = None,
-    drop: Sequence[str] = (),
-    text: bool = False,
-    classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
-) -> LeadDataset:
-    """Build the point-in-time data set of `target` from ingested (clean) lead, event and outcome tables.
-
-    `data_end` is when the export was taken; by default the latest timestamp in any of the tables.
-    With `text`, the text and conversational features join the others (see
-    :func:`careleads.features.text_features`), and the spec remembers it so that a model trained on them
-    scores with them; `classifiers` default to the ones trained on simulator texts.
-    """
-    spec = FeatureSpec.from_table(table, drop=drop, text=text)
-    leads = leads.reset_index(drop=True)
-    created = pd.to_datetime(leads[spec.time_column])
-    as_of = created + pd.Timedelta(hours=target.as_of_hours)
-    if data_end is None:
-        stamps = [created.max()]
-        for frame in (events, outcomes):
-            if len(frame):
-                stamps.append(pd.to_datetime(frame["occurred_at"]).max())
-        data_end = max(stamps)
-    X = build_features(leads, events, as_of, spec, classifiers=classifiers)
-    labels = label_leads(leads[spec.key], as_of, outcomes, target, data_end=data_end)
-    return LeadDataset(
-        X=X,
-        y=labels.label,
-        lead_id=leads[spec.key],
-        as_of=as_of,
-        censored=labels.censored,
-        converted_before=labels.converted_before,
-        spec=spec,
-        target=target,
-        data_end=pd.Timestamp(data_end),
-    )

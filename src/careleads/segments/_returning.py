@@ -1,4 +1,4 @@
-"""Re-engagement: leads that did not convert and come back after a quiet period, re-scored when they return.
+"""Returning leads: leads that did not convert and come back after a quiet period, re-scored when they return.
 
 A return is the first activity after at least ``quiet_days`` without any (a pricing page, guided intake
 started again, a follow-up question in chat), later than the lead's own first scoring moment, by a lead
@@ -24,18 +24,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from careleads.dictionary._schema import TableSpec
+from careleads.dictionary import TableSpec
 from careleads.errors import InputError
-from careleads.features._dataset import LeadDataset, build_features
-from careleads.features._point_in_time import FeatureSpec, engagement_features, label_leads, lead_features
-from careleads.features._targets import Target
+from careleads.features import (
+    FeatureSpec,
+    LeadDataset,
+    Target,
+    assemble_dataset,
+    build_features,
+    engagement_features,
+    lead_features,
+    text_features,
+)
+from careleads.models import LeadModel, TrainingResult
+from careleads.rules import load_points
+from careleads.scoring import decide_scores
+from careleads.stats import binary_metrics
 
 if TYPE_CHECKING:
-    from careleads.models._lead_model import LeadModel
-    from careleads.models._training import TrainingResult
     from careleads.text import IntentClassifier, UrgencyClassifier
 
 __all__ = [
+    "DEFAULT_QUIET_DAYS",
     "RETURN_COLUMNS",
     "build_reengagement_dataset",
     "evaluate_reengagement",
@@ -134,8 +144,6 @@ def _half_life_days(half_life_days: float | None) -> float:
         if half_life_days <= 0:
             raise InputError(f"half_life_days must be positive, got {half_life_days}")
         return float(half_life_days)
-    from careleads.rules._points import load_points
-
     return load_points().half_life_days
 
 
@@ -225,8 +233,6 @@ def reengagement_features(
     )
     parts.append(history)
     if text:
-        from careleads.features._text import text_features
-
         said = text_features(rows, renewed, as_of, classifiers=classifiers, key=spec.key)
         parts.append(said.rename(columns=lambda c: c if c.startswith("question_") else f"renewed_{c}"))
     out = pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
@@ -250,7 +256,8 @@ def build_reengagement_dataset(
     """Point-in-time data set of returning leads: features at each return's scoring moment, labels after.
 
     The label is `target` (default appointment_scheduled within 30 days) counted from the return's
-    scoring moment; returns whose window is still open at `data_end` are censored. The result trains with
+    scoring moment; returns whose window is still open at `data_end` (default: the latest time in the
+    tables, :func:`careleads.features.end_of_data`) are censored. The result trains with
     :func:`careleads.models.train_model` like any other data set (its ``as_of`` is the return's).
     """
     target = target or Target()
@@ -265,24 +272,23 @@ def build_reengagement_dataset(
         key=spec.key,
         time_column=spec.time_column,
     )
-    if data_end is None:
-        stamps = [pd.to_datetime(f["occurred_at"]).max() for f in (events, outcomes) if len(f)]
-        data_end = max(stamps) if stamps else pd.Timestamp.now()
-    X = reengagement_features(
-        leads, events, returns, spec, half_life_days=half_life_days, text=text, classifiers=classifiers
-    )
-    as_of = pd.Series(pd.to_datetime(returns["as_of"]).to_numpy(dtype="datetime64[ns]"))
-    labels = label_leads(returns["lead_id"], as_of, outcomes, target, data_end=pd.Timestamp(data_end))
-    return LeadDataset(
-        X=X,
-        y=labels.label,
-        lead_id=returns["lead_id"],
-        as_of=as_of,
-        censored=labels.censored,
-        converted_before=labels.converted_before,
+
+    def features(
+        leads: pd.DataFrame, events: pd.DataFrame, moments: pd.DataFrame, spec: FeatureSpec
+    ) -> pd.DataFrame:
+        return reengagement_features(
+            leads, events, moments, spec, half_life_days=half_life_days, text=text, classifiers=classifiers
+        )
+
+    return assemble_dataset(
+        leads,
+        events,
+        outcomes,
+        moments=returns,
+        features=features,
         spec=spec,
         target=target,
-        data_end=pd.Timestamp(data_end),
+        data_end=data_end,
     )
 
 
@@ -309,8 +315,6 @@ def score_returning(
     X = reengagement_features(
         leads, events, returns, model.spec, half_life_days=half_life_days, text=text, classifiers=classifiers
     )
-    from careleads.scoring import decide_scores
-
     rows = _rows_of(leads, returns, model.spec.key)
     scored = decide_scores(
         model,
@@ -354,8 +358,6 @@ def evaluate_reengagement(
         ``n``, ``positive_rate``, ``auc_renewed`` (the re-engagement model), ``auc_as_new`` (the new-lead
         model), ``auc_rules`` (points baseline on the renewed features) and, with `truth`, ``auc_oracle``.
     """
-    from careleads.stats._metrics import binary_metrics
-
     test = training.split.test
     frame = training.test_frame
     rows = _rows_of(leads, pd.DataFrame({"lead_id": dataset.lead_id[test].to_numpy()}), new_model.spec.key)

@@ -20,26 +20,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from careleads.decisions import Decision, HardRules, Routing, decide_many
-from careleads.dictionary import Dictionary, IngestResult, ingest_file, load_dictionary
+from careleads.dictionary import Dictionary, IngestResult, TableSpec, ingest_file, load_dictionary
 from careleads.errors import InputError
 from careleads.features import (
     FeatureSpec,
     LeadDataset,
     Target,
+    assemble_dataset,
     engagement_features,
-    label_leads,
     lead_features,
+    scoring_moments,
 )
-from careleads.models._lead_model import LeadModel
-from careleads.models._training import TrainingResult, train_model
+from careleads.models import LeadModel, TrainingResult, train_model
 from careleads.scoring import score_leads
-from careleads.synth._partnerships import PARTNERSHIP_EVENT_TYPES, PARTNERSHIP_PAGES, TARGET_ROLES
+from careleads.synth import PARTNERSHIP_EVENT_TYPES, PARTNERSHIP_PAGES, TARGET_ROLES
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -135,7 +134,7 @@ def partnership_features(
     -------
     DataFrame
         The inbound features of `spec`, ``job_role_match`` (1 when the contact's role decides for that kind
-        of organisation, see :data:`careleads.synth._partnerships.TARGET_ROLES`), and counts of each
+        of organisation, see :data:`careleads.synth.TARGET_ROLES`), and counts of each
         partnership event type (``n_webinar_attended``, ``n_event_attended``, ``n_case_study_download``,
         ...) and page (``n_page_case_studies``, ...) up to `as_of`, with ``hours_since_last_event``.
     """
@@ -160,30 +159,32 @@ def build_partnership_dataset(
     events: pd.DataFrame,
     outcomes: pd.DataFrame,
     *,
-    table: Any,
+    table: TableSpec,
     target: Target = PARTNERSHIP_TARGET,
     data_end: pd.Timestamp | None = None,
 ) -> LeadDataset:
-    """The point-in-time data set of partnership leads (`table`: the ``partnership_leads`` TableSpec)."""
+    """The point-in-time data set of partnership leads (`table`: the ``partnership_leads`` TableSpec).
+
+    One row per lead, scored ``target.as_of_hours`` after it arrived, with :func:`partnership_features`;
+    `data_end` defaults to the latest time in the tables (:func:`careleads.features.end_of_data`).
+    """
     spec = FeatureSpec.from_table(table)
     leads = leads.reset_index(drop=True)
-    as_of = pd.to_datetime(leads[spec.time_column]) + pd.Timedelta(hours=target.as_of_hours)
-    if data_end is None:
-        stamps = [pd.to_datetime(leads[spec.time_column]).max()]
-        stamps += [pd.to_datetime(f["occurred_at"]).max() for f in (events, outcomes) if len(f)]
-        data_end = max(stamps)
-    X = partnership_features(leads, events, as_of, spec)
-    labels = label_leads(leads[spec.key], as_of, outcomes, target, data_end=pd.Timestamp(data_end))
-    return LeadDataset(
-        X=X,
-        y=labels.label,
-        lead_id=leads[spec.key],
-        as_of=as_of,
-        censored=labels.censored,
-        converted_before=labels.converted_before,
+
+    def features(
+        leads: pd.DataFrame, events: pd.DataFrame, moments: pd.DataFrame, spec: FeatureSpec
+    ) -> pd.DataFrame:
+        return partnership_features(leads, events, moments["as_of"], spec)
+
+    return assemble_dataset(
+        leads,
+        events,
+        outcomes,
+        moments=scoring_moments(leads, spec, target),
+        features=features,
         spec=spec,
         target=target,
-        data_end=pd.Timestamp(data_end),
+        data_end=data_end,
     )
 
 
