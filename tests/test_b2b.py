@@ -131,3 +131,12 @@ def test_end_to_end_partnership_leads_get_their_own_model_and_go_to_business_dev
         d for d in decisions if d.tier == "D" and not d.overrides and rows.loc[d.lead_id, "consent_marketing"]
     ]
     assert all(d.route.name == "bd_partner_newsletter" for d in low)
+
+
+def test_a_partnership_folder_without_its_tables_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is not a folder"):
+        load_partnership_folder(tmp_path / "missing")
+    generate_partnerships(300, seed=1).write(tmp_path)
+    (tmp_path / "partnership_events.csv").unlink()
+    with pytest.raises(InputError, match=r"no partnership_events\.csv .*generate_partnerships"):
+        load_partnership_folder(tmp_path)

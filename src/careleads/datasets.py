@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,15 +44,57 @@ class CrmTables:
         )
 
 
-def _find(folder: Path, name: str) -> Path:
+def ingest_folder(
+    folder: PathLikeStr,
+    tables: Mapping[str, str],
+    *,
+    dictionary: Dictionary,
+    quarantine_dir: PathLikeStr | None = None,
+    example: str = "see `careleads generate` for an example",
+) -> dict[str, IngestResult]:
+    """Ingest one file per table from `folder` through the dictionary.
+
+    Parameters
+    ----------
+    folder : path
+        The export folder.
+    tables : mapping
+        File name (without suffix) -> the dictionary table its rows are checked against. Each file may be
+        Parquet, CSV, TSV or text (tried in that order).
+    dictionary : Dictionary
+        The data dictionary.
+    quarantine_dir : path, optional
+        Where quarantined rows are written.
+    example : str
+        How to get such a folder, said when a file is missing.
+
+    Returns
+    -------
+    dict
+        File name -> its ingest result (clean rows, quarantine, summary).
+    """
+    base = Path(folder)
+    if not base.is_dir():
+        raise InputError(f"{base} is not a folder; pass the folder that holds {_listed(tables)}")
+    paths = {name: _find(base, name, tables, example) for name in tables}
+    return {
+        name: ingest_file(paths[name], dictionary, table, quarantine_dir) for name, table in tables.items()
+    }
+
+
+def _find(folder: Path, name: str, tables: Mapping[str, str], example: str) -> Path:
     for suffix in (".parquet", ".csv", ".tsv", ".txt"):
         path = folder / f"{name}{suffix}"
         if path.exists():
             return path
     raise InputError(
-        f"{folder} has no {name}.csv or {name}.parquet; a CRM export folder needs "
-        f"{', '.join(TABLES)} files (see `careleads generate` for an example)"
+        f"{folder} has no {name}.csv or {name}.parquet; the folder needs {_listed(tables)} files ({example})"
     )
+
+
+def _listed(names: Mapping[str, str]) -> str:
+    *first, last = names
+    return f"{', '.join(first)} and {last}" if first else last
 
 
 def load_crm_folder(
@@ -66,11 +108,10 @@ def load_crm_folder(
     Every input row ends up stored or quarantined with its reason; quarantined rows are written to
     `quarantine_dir` when given.
     """
-    base = Path(folder)
-    if not base.is_dir():
-        raise InputError(f"{base} is not a folder; pass the folder that holds leads, events and outcomes")
     dictionary = dictionary or load_dictionary()
-    results = {name: ingest_file(_find(base, name), dictionary, name, quarantine_dir) for name in TABLES}
+    results = ingest_folder(
+        folder, {name: name for name in TABLES}, dictionary=dictionary, quarantine_dir=quarantine_dir
+    )
     return CrmTables(
         leads=results["leads"].clean,
         events=results["events"].clean,

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from careleads.datasets import ingest_folder
 from careleads.decisions import Decision, HardRules, Routing, decide_many
-from careleads.dictionary import Dictionary, IngestResult, TableSpec, ingest_file, load_dictionary
-from careleads.errors import InputError
+from careleads.dictionary import Dictionary, IngestResult, TableSpec, load_dictionary
 from careleads.features import (
     FeatureSpec,
     LeadDataset,
@@ -63,7 +63,12 @@ SCOPE_SCRIPTS: Mapping[str, tuple[str, str]] = {
     "research_collaboration": ("bd_research_v1", "brief_research_v1"),
     "employer_health": ("bd_employer_health_v1", "brief_employer_health_v1"),
 }
-TABLES: tuple[str, ...] = ("partnership_leads", "partnership_events", "partnership_outcomes")
+#: File name -> the dictionary table its rows are checked against.
+TABLES: Mapping[str, str] = {
+    "partnership_leads": "partnership_leads",
+    "partnership_events": "partnership_events",
+    "partnership_outcomes": "outcomes",
+}
 
 
 def partnership_points_path() -> Path:
@@ -102,20 +107,14 @@ def load_partnership_folder(
 
     Leads and events go through their own dictionary tables; outcomes through the ``outcomes`` table.
     """
-    base = Path(folder)
     dictionary = dictionary or load_dictionary()
-    results: dict[str, IngestResult] = {}
-    for name in TABLES:
-        path = next(
-            (base / f"{name}{s}" for s in (".parquet", ".csv") if (base / f"{name}{s}").exists()), None
-        )
-        if path is None:
-            raise InputError(
-                f"{base} has no {name}.csv or {name}.parquet; "
-                "write the files with generate_partnerships(...).write()"
-            )
-        table = "outcomes" if name == "partnership_outcomes" else name
-        results[name] = ingest_file(path, dictionary, table, quarantine_dir)
+    results = ingest_folder(
+        folder,
+        TABLES,
+        dictionary=dictionary,
+        quarantine_dir=quarantine_dir,
+        example="write them with generate_partnerships(...).write()",
+    )
     return PartnershipTables(
         leads=results["partnership_leads"].clean,
         events=results["partnership_events"].clean,
