@@ -111,16 +111,18 @@ def _urgent_column(column: pd.Series) -> BoolArray:
     Distinct texts go through :meth:`careleads.text.ClinicalTriageDetector.triggered_many`, which skips the
     texts that cannot trigger before running the exact detector on the others.
     """
-    from careleads.text._triage import _DEFAULT
+    from careleads.text import default_detector
+
+    detector = default_detector()
 
     if isinstance(column.dtype, pd.StringDtype) or isinstance(column.dtype, pd.ArrowDtype):
         array = pa.array(column.array)
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             # text read from a file: checked as an Arrow column (blank text never triggers the detector)
-            return _DEFAULT.triggered_many(array)
+            return detector.triggered_many(array)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     texts = [None if is_missing_value(v) else str(v) for v in uniques]
-    verdicts = np.append(_DEFAULT.triggered_many(texts), False)
+    verdicts = np.append(detector.triggered_many(texts), False)
     return np.asarray(verdicts[codes], dtype=bool)  # code -1 (missing) picks the last verdict
 
 

@@ -2,7 +2,8 @@
 
 The classifiers sort messages for routing and scoring; they never make a clinical decision. Text that
 describes urgent clinical symptoms triggers the clinical-triage override (:func:`detect_urgent_symptoms`),
-which routes the lead to a human triage line and never to marketing, whatever the classifiers say.
+which routes the lead to a human triage line and never to marketing, whatever the classifiers say; its
+parts (lexicon, normalisation, detector, batch pre-filter) are the :mod:`careleads.text.triage` subpackage.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from careleads.text._classifier import (
     train_default_classifier,
     train_default_urgency_classifier,
 )
-from careleads.text._features import default_classifiers, intent_features
-from careleads.text._triage import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
+from careleads.text._signals import default_classifiers, intent_features
+from careleads.text.triage import (
+    ClinicalTriageDetector,
+    TriageResult,
+    default_detector,
+    detect_urgent_symptoms,
+)
 
 __all__ = [
     "ClinicalTriageDetector",
@@ -24,6 +30,7 @@ __all__ = [
     "TriageResult",
     "UrgencyClassifier",
     "default_classifiers",
+    "default_detector",
     "detect_urgent_symptoms",
     "intent_features",
     "load_classifier",

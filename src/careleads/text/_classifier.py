@@ -3,7 +3,7 @@
 They work offline: the default models are trained in a few seconds on labelled texts that the simulator
 generates (:func:`careleads.synth._texts.make_labelled_texts`), optionally with user-labelled texts added.
 They only sort messages for routing and scoring; they never make a clinical decision (see
-:mod:`careleads.text._triage` for the clinical-triage override, which always wins).
+:mod:`careleads.text.triage` for the clinical-triage override, which always wins).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from careleads.text._classifier import (
     UrgencyClassifier,
     load_labelled_texts,
 )
-from careleads.text._triage import detect_urgent_symptoms
+from careleads.text.triage import detect_urgent_symptoms
 from careleads.types import PathLikeStr
 
 __all__ = ["HandwrittenScores", "TextScores", "measure_text_classifiers", "main"]

@@ -16,7 +16,7 @@ from careleads.text._classifier import (
     train_default_classifier,
     train_default_urgency_classifier,
 )
-from careleads.text._triage import ClinicalTriageDetector, detect_urgent_symptoms
+from careleads.text.triage import ClinicalTriageDetector, detect_urgent_symptoms
 
 __all__ = ["default_classifiers", "intent_features"]
 
