@@ -27,6 +27,7 @@ from careleads.types import FloatArray, PathLikeStr
 __all__ = [
     "IntentClassifier",
     "UrgencyClassifier",
+    "as_texts",
     "load_classifier",
     "load_labelled_texts",
     "train_default_classifier",
@@ -37,7 +38,7 @@ _T = TypeVar("_T", bound="_TextClassifier")
 DEFAULT_N_TEXTS = 20_000
 
 
-def _as_texts(texts: Sequence[str | None] | pd.Series[Any], where: str) -> list[str]:
+def as_texts(texts: Sequence[str | None] | pd.Series[Any], where: str) -> list[str]:
     """Texts as a list of str; missing values become empty strings (they get the prior)."""
     values = list(texts)
     out: list[str] = []
@@ -94,7 +95,7 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self
         """
         name = type(self).__name__
-        docs = _as_texts(texts, f"{name}.fit")
+        docs = as_texts(texts, f"{name}.fit")
         labels = np.asarray([str(v) for v in y], dtype=object)
         if len(docs) != len(labels):
             raise InputError(
@@ -153,7 +154,7 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, texts: Sequence[str | None] | pd.Series[Any]) -> FloatArray:
         """Class probabilities, one row per text, columns in the order of ``classes_``."""
         pipeline = self._check_fitted()
-        docs = _as_texts(texts, f"{type(self).__name__}.predict_proba")
+        docs = as_texts(texts, f"{type(self).__name__}.predict_proba")
         if not docs:
             return np.empty((0, len(self.classes_)), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(docs), dtype=np.float64)

@@ -12,7 +12,7 @@ import pandas as pd
 from careleads.text._classifier import (
     IntentClassifier,
     UrgencyClassifier,
-    _as_texts,
+    as_texts,
     train_default_classifier,
     train_default_urgency_classifier,
 )
@@ -64,7 +64,7 @@ def intent_features(
     [False, False]
     """
     index = texts.index if isinstance(texts, pd.Series) else pd.RangeIndex(len(texts))
-    docs = _as_texts(texts, "intent_features")
+    docs = as_texts(texts, "intent_features")
     if intent_model is None or urgency_model is None:
         default_intent, default_urgency = default_classifiers()
         intent_model = intent_model or default_intent
