@@ -25,7 +25,7 @@ from careleads.text.triage import (
     required_atoms,
 )
 from careleads.text.triage._filter import distinct_rows
-from careleads.text.triage._normalise import CONTRACTIONS, SEPARATORS, TOKEN, fold_characters
+from careleads.text.triage._normalise import CONTRACTIONS, TOKEN, fold_characters
 from careleads.text.triage._required_words import branches, variants
 
 # What a triage nurse would want to see at once: current urgent symptoms, in the many ways people write.
@@ -123,6 +123,24 @@ def test_urgent_symptoms_trigger(text: str, category: str) -> None:
 @pytest.mark.parametrize("text", NOT_TRIGGERING)
 def test_negated_past_or_unrelated_text_does_not_trigger(text: str) -> None:
     assert detect_urgent_symptoms(text) == TriageResult(False)
+
+
+# Each step of the character fold decides a verdict: letter runs, typographic apostrophes, accents.
+FOLDED = [
+    ("CHEEEST PAAAIN since this morning", True),
+    ("I can't breeeathe", True),
+    ("my baby wasn’t breathing for a minute", True),
+    ("I had chest pain last year and now it’s back", True),
+    ("tuve dolor de pecho el año pasado, quiero un chequeo", False),
+]
+
+
+@pytest.mark.parametrize(("text", "triggered"), FOLDED)
+def test_folded_characters_reach_the_lexicon(
+    detector: ClinicalTriageDetector, text: str, triggered: bool
+) -> None:
+    assert detector.detect(text).triggered is triggered, text
+    assert detector.triggered_many([text] * 64).tolist() == [triggered] * 64  # the batch path too
 
 
 def test_lists_are_long_enough() -> None:
@@ -452,8 +470,7 @@ def test_normalise_equals_applying_every_contraction_fold() -> None:
     """Skipping the contraction folds when no phrase occurs changes no token list."""
 
     def plain(text: str) -> list[str]:
-        lowered = SEPARATORS.sub(" ", fold_characters(text))
-        lowered = " ".join(TOKEN.findall(lowered))
+        lowered = " ".join(TOKEN.findall(fold_characters(text)))
         for pattern, replacement in CONTRACTIONS:
             lowered = pattern.sub(replacement, lowered)
         return [correct(token) for token in lowered.split()]

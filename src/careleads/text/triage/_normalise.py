@@ -4,19 +4,18 @@ The lexicon is matched on normalised tokens, made in this order:
 
 1. characters folded (:func:`fold_characters`): lower case, accents dropped, apostrophes (straight and
    typographic) dropped, runs of three or more equal letters collapsed ("sooooo" -> "so");
-2. ``-``, ``_`` and ``/`` become spaces (:data:`SEPARATORS`);
-3. tokens: runs of :data:`WORD_CHARACTERS` (``a-z0-9``), and each of :data:`PUNCTUATION` alone, joined by
-   single spaces;
-4. contraction phrases folded into one token (:data:`CONTRACTIONS`: "can not" -> "cant"), skipped when no
+2. tokens: runs of :data:`WORD_CHARACTERS` (``a-z0-9``), and each of :data:`PUNCTUATION` alone, joined by
+   single spaces (every other character, ``-`` and ``/`` among them, separates tokens);
+3. contraction phrases folded into one token (:data:`CONTRACTIONS`: "can not" -> "cant"), skipped when no
    phrase occurs (then no fold changes anything);
-5. the split into tokens on white space (newline tokens drop out), each corrected by :func:`correct`
+4. the split into tokens on white space (newline tokens drop out), each corrected by :func:`correct`
    (the lexicon word it is a small typo of).
 
 :func:`normalise` is the rule for one text. :func:`normalised_texts` gives the same result for a column,
 built from the same steps: an ASCII text, where Python's ``lower`` is ASCII lower-casing and the accent and
-typographic-apostrophe folds change nothing, goes through Arrow's string kernels step by step (the same
-separator and contraction patterns, which RE2 and Python's ``re`` match alike on ASCII text, and tokens made
-by a byte table of the same characters); a text that is not ASCII, or holds a run of three equal letters
+typographic-apostrophe folds change nothing, goes through Arrow's string kernels step by step (tokens made
+by a byte table of the same characters, and the same contraction patterns, which RE2 and Python's ``re``
+match alike on ASCII text); a text that is not ASCII, or holds a run of three equal letters
 (RE2 has no back-references), takes :func:`normalise` itself. Typos are corrected by :func:`corrections`
 for a column, :func:`correct` for one token; both pick the word with :func:`nearest_words`.
 """
@@ -42,7 +41,6 @@ __all__ = [
     "LETTER_RUNS",
     "NON_WORD_CHARACTERS",
     "PUNCTUATION",
-    "SEPARATORS",
     "TOKEN",
     "WORD",
     "WORD_CHARACTERS",
@@ -63,7 +61,6 @@ _PUNCTUATION_CLASS = (
     "[" + PUNCTUATION.replace("\n", r"\n") + "]"
 )  # no character needs escaping but the newline
 TOKEN = re.compile(WORD.pattern + "|" + _PUNCTUATION_CLASS)
-SEPARATORS = re.compile(r"[-_/]")
 LETTER_RUNS = re.compile(r"([a-z])\1{2,}")  # "sooooo" -> "so"
 # the same runs for RE2 (Arrow), which has no back-references: texts holding one are folded in Python
 _TRIPLES = "|".join(letter * 3 for letter in string.ascii_lowercase)
@@ -226,8 +223,7 @@ def normalise(text: str) -> list[str]:
     >>> normalise("I can't breathe - chset pian!!")
     ['i', 'cant', 'breathe', 'chest', 'pain', '!', '!']
     """
-    lowered = SEPARATORS.sub(" ", fold_characters(text))
-    lowered = " ".join(TOKEN.findall(lowered))
+    lowered = " ".join(TOKEN.findall(fold_characters(text)))
     if _ANY_CONTRACTION.search(lowered) is not None:
         for pattern, replacement in CONTRACTIONS:
             lowered = pattern.sub(replacement, lowered)
@@ -274,7 +270,6 @@ def normalised_texts(texts: Sequence[str]) -> list[str]:
     if not texts:
         return []
     text, scalar = fold_character_column(pa.array(texts, type=pa.large_string()))
-    text = pc.replace_substring_regex(text, SEPARATORS.pattern, " ")
     # tokens joined by single spaces: each punctuation character gets a space on either side, every run of
     # other characters (spaces included) becomes one space, spaces at both ends are trimmed
     text = pc.replace_substring_regex(text, _PUNCTUATION_TOKEN, r" \1 ")
