@@ -78,12 +78,11 @@ _ANY_CONTRACTION = re.compile(
 
 _CORRECTED_FROM = 4  # shorter tokens are never corrected
 _KEPT_WORDS = REAL_WORDS | frozenset(FUZZY_VOCABULARY)  # never corrected, whatever their length
-_MAX_TYPO_EDITS = 2
 
 
 def _typo_limit(length: int) -> int:
     """Edits a typo of a token this long may hold: 1, 2 from 9 letters on."""
-    return _MAX_TYPO_EDITS if length >= 9 else 1
+    return 2 if length >= 9 else 1
 
 
 def fold_characters(text: str) -> str:
@@ -116,27 +115,17 @@ def fold_character_column(texts: pa.Array) -> tuple[pa.Array, npt.NDArray[np.boo
     return folded, scalar
 
 
-def nearest_words(tokens: Sequence[str], limits: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
-    """For each token, the index of the nearest lexicon word within its limit of edits, or -1.
+def nearest_words(tokens: Sequence[str], limit: int) -> npt.NDArray[np.intp]:
+    """For each token, the index of the nearest lexicon word at most `limit` edits away, or -1.
 
     The distance is the optimal string alignment (insert, delete, substitute, swap neighbours), computed by
     RapidFuzz in native code; on a tie, the first word in :data:`FUZZY_VOCABULARY` order.
     """
-    out = np.full(len(tokens), -1, dtype=np.intp)
-    if not len(tokens):
-        return out
+    # beyond the cutoff every distance reads as cutoff + 1, so the nearest within it is still the first
     distance = cdist(
-        list(tokens),
-        FUZZY_VOCABULARY,
-        scorer=OSA.distance,
-        score_cutoff=_MAX_TYPO_EDITS,
-        dtype=np.int32,
-        workers=1,
+        list(tokens), FUZZY_VOCABULARY, scorer=OSA.distance, score_cutoff=limit, dtype=np.int32, workers=1
     )
-    within = np.where(distance <= limits[:, None], distance, np.iinfo(np.int32).max)
-    found = within.min(axis=1) <= limits
-    out[found] = np.argmin(within[found], axis=1)
-    return out
+    return np.where(distance.min(axis=1) <= limit, distance.argmin(axis=1), -1)
 
 
 @lru_cache(maxsize=65_536)
@@ -153,7 +142,7 @@ def correct(token: str) -> str:
     """
     if len(token) < _CORRECTED_FROM or token in _KEPT_WORDS or not token.isalpha():
         return token
-    (k,) = nearest_words([token], np.array([_typo_limit(len(token))]))
+    (k,) = nearest_words([token], _typo_limit(len(token))).tolist()
     return token if k < 0 else FUZZY_VOCABULARY[k]
 
 
@@ -204,8 +193,10 @@ def corrections(tokens: pa.Array) -> npt.NDArray[np.intp]:
         for mask, length in zip(_LEXICON_LETTERS, _LEXICON_LENGTHS, strict=True):
             lacking = _BITS_SET[masks & ~mask & 0x1FFF] + _BITS_SET[((masks & ~mask) >> 13) & 0x1FFF]
             near |= (lacking <= limit) & (np.abs(size[may] - length) <= limit)
-        at = may[near]
-        out[at] = nearest_words(tokens.take(pa.array(at)).to_pylist(), limit[near])
+        at, limit = may[near], limit[near]
+        for edits in np.unique(limit).tolist():
+            group = at[limit == edits]
+            out[group] = nearest_words(tokens.take(pa.array(group)).to_pylist(), edits)
     other = np.flatnonzero(~ascii_ & (size >= _CORRECTED_FROM))
     if len(other):
         index = {word: k for k, word in enumerate(FUZZY_VOCABULARY)}
