@@ -116,7 +116,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Evaluate a CRM export: leakage audit, time-based validation, calibrated model, tiers, drift."""
-        from careleads.models._evaluate import evaluate_file
+        from careleads.models import evaluate_file
+        from careleads.report import write_evaluation_report
 
         console = Console(stderr=True)
         out = Console()
@@ -143,7 +144,7 @@ def register(app: typer.Typer) -> None:
                     status.update("writing the HTML report ...")
                     if not report.parent.exists():
                         raise CareleadsError(f"cannot write {report}: folder {report.parent} does not exist")
-                    result.write_report(report)
+                    write_evaluation_report(result, report)
         except CareleadsError as exc:
             typer.echo(f"error: {_one_line(exc)}", err=True)
             raise typer.Exit(code=1) from None

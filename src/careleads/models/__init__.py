@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from careleads.models._evaluate import EvaluationResult, evaluate_file
+from careleads.models._evaluate import evaluate_file
+from careleads.models._evaluation_result import EvaluationResult, SplitInfo
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import LeadModel
 from careleads.models._leakage import LeakageReport, LeakageSuspect, audit_leakage
 from careleads.models._registry import ModelEntry, ModelRegistry
+from careleads.models._split import OrderedSplit, TimeSplit, random_split, split_by_order, time_split
 from careleads.models._tabular import TabularFeatures, logistic_baseline
-from careleads.models._training import TimeSplit, TrainingResult, time_split, train_model
+from careleads.models._training import TrainingResult, train_model
 from careleads.stats import expected_calibration_error
 from careleads.stats._calibration import ProbabilityCalibrator
 from careleads.stats._metrics import (
@@ -23,10 +25,14 @@ __all__ = [
     "EvaluationResult",
     "LeakageReport",
     "LeakageSuspect",
+    "OrderedSplit",
+    "SplitInfo",
     "TabularFeatures",
     "audit_leakage",
     "evaluate_file",
     "logistic_baseline",
+    "random_split",
+    "split_by_order",
     "FramePreprocessor",
     "GradientBoostedScorer",
     "LeadModel",

@@ -1,5 +1,9 @@
 """Training with time-based validation: earlier months train, a later slice validates, the last months test.
 
+The split is the one of ``models/_split`` (`time_split`, also behind `evaluate_file`); the LightGBM
+settings are ``models/_gbm.DEFAULT_PARAMS`` (also behind `evaluate_file`), of which `CANDIDATES` change
+only the size of the trees and the learning rate.
+
 The validation slice (the end of the training part) chooses the settings, the number of trees, the
 calibration and the tier thresholds. The chosen model is then refitted on the whole training part, since
 the newest data matters most when things drift. The test window is touched once, for the report.
@@ -14,20 +18,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from careleads.errors import NotEnoughDataError
-from careleads.features._dataset import LeadDataset
+from careleads.features import LeadDataset
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import LeadModel
-from careleads.rules._points import PointsScorer
-from careleads.stats._calibration import ProbabilityCalibrator
-from careleads.stats._metrics import binary_metrics
-from careleads.stats._tiers import TierScheme, conversion_by_tier
+from careleads.models._split import TimeSplit, require_classes, time_split
+from careleads.rules import PointsScorer
+from careleads.stats import ProbabilityCalibrator, TierScheme, binary_metrics, conversion_by_tier
 from careleads.types import PathLikeStr
 
-MIN_CLASS_ROWS = 40
 # Candidate settings compared on the validation slice; small trees generalise across drifting months.
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"num_leaves": 7, "learning_rate": 0.05, "min_child_samples": 80},
@@ -36,57 +36,6 @@ CANDIDATES: tuple[dict[str, Any], ...] = (
 )
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TimeSplit:
-    """Row masks of a time-based split, and where it cuts."""
-
-    train: pd.Series
-    valid: pd.Series
-    test: pd.Series
-    valid_start: pd.Timestamp
-    test_start: pd.Timestamp
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "kind": "time",
-            "train_rows": int(self.train.sum()),
-            "valid_rows": int(self.valid.sum()),
-            "test_rows": int(self.test.sum()),
-            "valid_start": self.valid_start.isoformat(),
-            "test_start": self.test_start.isoformat(),
-        }
-
-
-def time_split(
-    as_of: pd.Series, usable: pd.Series, *, test_fraction: float, valid_fraction: float
-) -> TimeSplit:
-    """Cut by scoring time: the last `test_fraction` of usable rows test, the slice before them validates.
-
-    The test cut falls on a month boundary so that the report speaks of whole months.
-    """
-    # in nanoseconds whatever the input's unit (pandas 3 reads datetimes as microseconds): the quantiles
-    # below work on the integer values and pd.Timestamp(int) reads nanoseconds
-    times = pd.DatetimeIndex(pd.to_datetime(as_of[usable])).as_unit("ns")
-    if len(times) == 0:
-        raise NotEnoughDataError("no lead has a closed outcome window; the data is too recent to evaluate")
-    ns = times.asi8
-    cut = pd.Timestamp(int(np.quantile(ns, 1 - test_fraction)))
-    test_start = cut.to_period("M").to_timestamp()
-    if (times >= test_start).mean() > 2 * test_fraction or (times < test_start).sum() == 0:
-        test_start = cut
-    before = ns[ns < test_start.value]
-    valid_start = pd.Timestamp(int(np.quantile(before, 1 - valid_fraction / (1 - test_fraction))))
-    when = pd.to_datetime(as_of)
-    train = usable & (when < test_start)
-    return TimeSplit(
-        train=train,
-        valid=train & (when >= valid_start),
-        test=usable & (when >= test_start),
-        valid_start=valid_start,
-        test_start=test_start,
-    )
 
 
 @dataclass
@@ -99,16 +48,6 @@ class TrainingResult:
     metrics: dict[str, dict[str, Any]]
     tiers: dict[str, list[dict[str, Any]]]
     test_frame: pd.DataFrame  # lead_id, y, model, rules (and oracle) probabilities on the test window
-
-
-def _check_classes(y: npt.NDArray[np.integer[Any]], where: str) -> None:
-    n_pos = int(y.sum())
-    n_neg = int(len(y) - n_pos)
-    if n_pos < MIN_CLASS_ROWS or n_neg < MIN_CLASS_ROWS:
-        raise NotEnoughDataError(
-            f"the {where} has {n_pos} positive and {n_neg} negative leads; at least {MIN_CLASS_ROWS} of each "
-            "are needed to train honestly. Use the rule baseline (points) until more outcomes are known."
-        )
 
 
 def train_model(
@@ -153,8 +92,8 @@ def train_model(
     X_val, y_val = dataset.X[split.valid], y_all[split.valid].to_numpy()
     X_train, y_train = dataset.X[split.train], y_all[split.train].to_numpy()
     X_test, y_test = dataset.X[split.test], y_all[split.test].to_numpy()
-    _check_classes(y_fit, "training part")
-    _check_classes(y_val, "validation slice")
+    require_classes(y_fit, where="training part")
+    require_classes(y_val, where="validation slice")
     if extra_training is not None:
         X_extra, y_extra = extra_training
         X_train = pd.concat([X_train, X_extra[X_train.columns]], ignore_index=True)

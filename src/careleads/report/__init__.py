@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from careleads.report._evaluation import write_evaluation_report
 from careleads.report._html import Figure, Section, Table, render_html, render_report
 from careleads.report._plots import (
     calibration_svg,
@@ -24,4 +25,5 @@ __all__ = [
     "render_report",
     "roc_svg",
     "tier_bars_svg",
+    "write_evaluation_report",
 ]

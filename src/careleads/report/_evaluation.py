@@ -10,7 +10,7 @@ from careleads.report._plots import calibration_svg, gains_svg, psi_bars_svg, ro
 from careleads.types import PathLikeStr
 
 if TYPE_CHECKING:
-    from careleads.models._evaluate import EvaluationResult
+    from careleads.models import EvaluationResult
 
 
 def evaluation_sections(result: EvaluationResult) -> list[Section]:
@@ -148,7 +148,7 @@ def evaluation_sections(result: EvaluationResult) -> list[Section]:
 
 
 def write_evaluation_report(result: EvaluationResult, path: PathLikeStr) -> Path:
-    """Write the evaluation's HTML report."""
+    """Write the HTML report of `evaluate_file`'s result (ROC, calibration, lift, tiers, drift, leakage)."""
     return render_report(
         path,
         title=f"careleads evaluate: {result.source}",

@@ -1,0 +1,194 @@
+"""The models `evaluate_file` compares on the validation slice, and the refit of the chosen one.
+
+Two LightGBM candidates and the logistic baseline. The LightGBM candidates are changes to
+``models/_gbm.DEFAULT_PARAMS``, the one set of LightGBM settings `train_model` uses too: a candidate names
+only what it changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from careleads.errors import NotFittedError
+from careleads.models._gbm import DEFAULT_PARAMS
+from careleads.models._tabular import TabularFeatures, logistic_baseline
+
+MAX_BOOST_ROUNDS = 2000
+EARLY_STOPPING_ROUNDS = 50
+# From this many rows the learning rate doubles: fewer rounds on many rows, at about the same AUC.
+FAST_RATE_MIN_ROWS = 200_000
+PARALLEL_MIN_ROWS = 100_000
+# The refit on the whole training part may use up to this many times the rounds early stopping found.
+MAX_ROUND_GROWTH = 1.5
+# Early stopping watches the AUC the choice is made on, then the log loss (in this order).
+STOPPING_METRICS = ("auc", "binary")
+
+# Changes to DEFAULT_PARAMS: small trees for a few thousand rows, larger ones for much data.
+LIGHTGBM_CANDIDATES: Mapping[str, Mapping[str, Any]] = {
+    "lightgbm_small": {"min_child_samples": 40},
+    "lightgbm_large": {
+        "num_leaves": 63,
+        "min_child_samples": 20,
+        "min_data_per_group": 20,
+        "cat_smooth": 10.0,
+    },
+}
+
+Progress = Callable[[str], None]
+
+
+def lightgbm_settings(name: str, n_rows: int) -> dict[str, Any]:
+    """The LightGBM parameters of candidate `name` fitted on `n_rows` rows: DEFAULT_PARAMS and its changes."""
+    settings = {**DEFAULT_PARAMS, **LIGHTGBM_CANDIDATES[name]}
+    if n_rows >= FAST_RATE_MIN_ROWS:
+        settings["learning_rate"] = 2 * float(settings["learning_rate"])
+    return settings
+
+
+def _run_params(settings: Mapping[str, Any], *, seed: int, n_rows: int) -> dict[str, Any]:
+    # OpenMP threads spin while waiting: on small data or a busy machine one thread is many times faster.
+    threads = max(1, os.cpu_count() or 1) if n_rows >= PARALLEL_MIN_ROWS else 1
+    return {**settings, "seed": seed, "num_threads": threads, "metric": list(STOPPING_METRICS)}
+
+
+def positional(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with columns ``f0, f1, ...``: LightGBM refuses some characters in feature names.
+
+    The readable names live in `TabularFeatures`.
+    """
+    return frame.set_axis([f"f{i}" for i in range(frame.shape[1])], axis="columns")
+
+
+class BoostedClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A pipeline's last step: LightGBM with fixed parameters and number of rounds, no early stopping.
+
+    Parameters
+    ----------
+    params : mapping
+        LightGBM parameters (see `lightgbm_settings`).
+    n_estimators : int
+        Boosting rounds.
+    """
+
+    def __init__(self, params: Mapping[str, Any], n_estimators: int) -> None:
+        self.params = params
+        self.n_estimators = n_estimators
+
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> BoostedClassifier:
+        labels = np.asarray(y, dtype=np.float64)
+        self.classes_ = np.array([0, 1])
+        self.booster_ = lgb.train(
+            dict(self.params), lgb.Dataset(X, label=labels), num_boost_round=self.n_estimators
+        )
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("the LightGBM model is not fitted")
+        positive = np.asarray(self.booster_.predict(X), dtype=np.float64)
+        return np.column_stack([1.0 - positive, positive])
+
+
+@dataclass
+class Candidate:
+    """One model tried on the validation slice: its validation AUC and raw validation scores."""
+
+    name: str
+    kind: str
+    settings: dict[str, Any]
+    validation_auc: float
+    raw_validation: np.ndarray
+    n_estimators: int = 0
+    importance: dict[str, float] = field(default_factory=dict)
+
+
+def fit_candidates(
+    fit: pd.DataFrame,
+    y_fit: np.ndarray,
+    val: pd.DataFrame,
+    y_val: np.ndarray,
+    *,
+    kinds: Mapping[str, str],
+    time_column: str | None,
+    seed: int,
+    progress: Progress,
+) -> list[Candidate]:
+    """Fit each LightGBM candidate (rounds by early stopping on the validation slice) and the baseline."""
+    features = TabularFeatures(kinds=kinds, time_column=time_column).fit(fit)
+    x_fit, x_val = positional(features.transform(fit)), positional(features.transform(val))
+    names = list(features.get_feature_names_out())
+    out: list[Candidate] = []
+    for name in LIGHTGBM_CANDIDATES:
+        progress(f"validating {name}")
+        settings = lightgbm_settings(name, len(fit))
+        train_set = lgb.Dataset(x_fit, label=np.asarray(y_fit, dtype=np.float64))
+        valid_set = lgb.Dataset(x_val, label=np.asarray(y_val, dtype=np.float64), reference=train_set)
+        booster = lgb.train(
+            _run_params(settings, seed=seed, n_rows=len(fit)),
+            train_set,
+            num_boost_round=MAX_BOOST_ROUNDS,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        )
+        best = int(booster.best_iteration or MAX_BOOST_ROUNDS)
+        raw = np.asarray(booster.predict(x_val, num_iteration=best), dtype=np.float64)
+        gains = booster.feature_importance(importance_type="gain", iteration=best)
+        importance: dict[str, float] = {}
+        for feature, gain in zip(names, gains, strict=True):
+            source = features.source_column(feature)
+            importance[source] = importance.get(source, 0.0) + float(gain)
+        auc = float(roc_auc_score(y_val, raw))
+        out.append(Candidate(name, "lightgbm", settings, auc, raw, best, importance))
+    progress("validating the logistic baseline")
+    logistic = logistic_baseline(kinds=kinds, time_column=time_column).fit(fit, y_fit)
+    raw = logistic.predict_proba(val)[:, 1]
+    out.append(Candidate("logistic", "logistic", {"C": 1.0}, float(roc_auc_score(y_val, raw)), raw))
+    return out
+
+
+def best_lightgbm(candidates: list[Candidate]) -> Candidate:
+    """The LightGBM candidate with the best validation AUC (its importance feeds the leakage audit)."""
+    return max((c for c in candidates if c.kind == "lightgbm"), key=lambda c: c.validation_auc)
+
+
+def refit(
+    chosen: Candidate,
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    *,
+    n_fit: int,
+    kinds: Mapping[str, str],
+    time_column: str | None,
+    seed: int,
+) -> tuple[Pipeline, dict[str, Any]]:
+    """The chosen candidate fitted on the whole training part, and the settings it was fitted with.
+
+    `n_fit` is the number of rows the candidate was chosen on: more rows support somewhat more rounds
+    than early stopping found on them.
+    """
+    if chosen.kind != "lightgbm":
+        pipeline = logistic_baseline(kinds=kinds, time_column=time_column).fit(train, y_train)
+        return pipeline, dict(chosen.settings)
+    growth = min(MAX_ROUND_GROWTH, len(train) / max(1, n_fit))
+    rounds = max(1, min(MAX_BOOST_ROUNDS, int(round(chosen.n_estimators * growth))))
+    params = _run_params(chosen.settings, seed=seed, n_rows=len(train))
+    pipeline = Pipeline(
+        [
+            ("features", TabularFeatures(kinds=kinds, time_column=time_column)),
+            ("names", FunctionTransformer(positional)),
+            ("model", BoostedClassifier(params, rounds)),
+        ]
+    ).fit(train, y_train)
+    return pipeline, {**params, "n_estimators": rounds, "validation_rounds": chosen.n_estimators}

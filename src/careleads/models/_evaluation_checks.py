@@ -1,0 +1,134 @@
+"""The checks around an evaluation: the leakage audit of the training part, drift, and the warnings.
+
+The audit itself lives in ``models/_leakage`` and the population stability index in ``careleads.stats``;
+this module gives them the training part in the form they read and turns what they find into the
+evaluation's feature list and plain-language warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from careleads.errors import InputError
+from careleads.models._lead_file import LeadFile, column_kinds, file_dictionary
+from careleads.models._leakage import LeakageReport, audit_leakage
+from careleads.models._split import MIN_CLASS_ROWS
+from careleads.models._tabular import TabularFeatures
+from careleads.stats import BinaryMetrics, DriftReport, drift_report
+
+SUSPICIOUS_TEST_AUC = 0.95
+# How much better on the test part the logistic baseline must do than LightGBM for a warning.
+BASELINE_BETTER_AUC = 0.01
+_LABEL = "__label__"
+
+
+def audit_training_part(
+    lead_file: LeadFile,
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    kinds: Mapping[str, str],
+    *,
+    seed: int,
+    fitted_importance: Mapping[str, float] | None = None,
+) -> LeakageReport:
+    """Audit the training part for leakage (with a fitted model's importance on the second pass)."""
+    audit_frame = train.drop(columns=[lead_file.label]).assign(**{_LABEL: y_train})
+    ignore = [c for c in (lead_file.group_column,) if c is not None] + list(lead_file.exclude)
+    return audit_leakage(
+        audit_frame,
+        label=_LABEL,
+        dictionary=file_dictionary(lead_file.specs),
+        time_column=lead_file.time_column,
+        kinds={**column_kinds(train, lead_file.specs), **kinds},
+        keep=lead_file.keep,
+        ignore=ignore,
+        seed=seed,
+        fitted_importance=fitted_importance,
+    )
+
+
+def features_after(kinds: Mapping[str, str], report: LeakageReport, *, source: str) -> dict[str, str]:
+    """The feature columns left once the audit's suspects are excluded."""
+    out = {c: k for c, k in kinds.items() if c not in set(report.excluded_columns)}
+    if not out:
+        raise InputError(f"{source}: no feature column is left after the exclusions and the leakage audit")
+    return out
+
+
+def window_drift(
+    pipeline: Pipeline,
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    test: pd.DataFrame,
+    y_test: np.ndarray,
+    *,
+    time_column: str | None,
+) -> DriftReport:
+    """Drift of every model feature (calendar parts of the time column aside) and of the label rate."""
+    features: TabularFeatures = pipeline.named_steps["features"]
+    calendar = [f for f, src in features.feature_sources_.items() if src == time_column]
+    return drift_report(
+        features.transform(train).drop(columns=calendar).assign(**{_LABEL: y_train}),
+        features.transform(test).drop(columns=calendar).assign(**{_LABEL: y_test}),
+        label_col=_LABEL,
+    )
+
+
+def drift_warnings(drift: DriftReport, *, label: str) -> list[str]:
+    """Warnings for features and a label rate that moved strongly between the two windows."""
+    out = []
+    acting = sorted((c for c in drift.columns if c.status == "act"), key=lambda c: -c.psi)
+    if acting:
+        shown = ", ".join(f"{c.column} (PSI {c.psi:.2f})" for c in acting[:5])
+        out.append(
+            f"The test window differs strongly from the training window in {len(acting)} feature(s): "
+            f"{shown}. "
+            "Expect the model to do worse on new leads than on the training data; retrain on recent data."
+        )
+    rate = drift.positive_rate
+    if rate is not None and rate.status == "act":
+        out.append(
+            f"The {label!r} rate moved from {rate.reference_rate:.1%} in the training window to "
+            f"{rate.current_rate:.1%} in the test window; probabilities calibrated on the past may be off."
+        )
+    return out
+
+
+def figure_warnings(
+    *,
+    kept: Sequence[str],
+    model_kind: str,
+    metrics: BinaryMetrics,
+    baseline_metrics: BinaryMetrics,
+    y_test: np.ndarray,
+) -> list[str]:
+    """Warnings about the test figures: kept suspects, a too-good AUC, a better baseline, a small test."""
+    out = [f"{c}: a leakage suspect kept by request (--keep); the figures may be optimistic." for c in kept]
+    if metrics.auc > SUSPICIOUS_TEST_AUC:
+        out.append(
+            f"Test AUC {metrics.auc:.3f} is above {SUSPICIOUS_TEST_AUC}: lead outcomes are rarely that "
+            "predictable; look for a column recorded after the outcome and --exclude it."
+        )
+    if model_kind == "lightgbm" and baseline_metrics.auc > metrics.auc + BASELINE_BETTER_AUC:
+        out.append(
+            f"The logistic baseline does better on the test part (AUC {baseline_metrics.auc:.3f} against "
+            f"{metrics.auc:.3f}); the validation slice preferred LightGBM, which suggests drift."
+        )
+    if min(int(y_test.sum()), int(len(y_test) - y_test.sum())) < MIN_CLASS_ROWS:
+        out.append(
+            f"The test part holds fewer than {MIN_CLASS_ROWS} of one outcome: its figures are uncertain."
+        )
+    return out
+
+
+def leakage_exclusions(excluded: list[dict[str, str]], report: LeakageReport) -> list[dict[str, Any]]:
+    """Every column left out and why: the exclusions before the audit, then the audit's suspects."""
+    before = {e["column"] for e in excluded}
+    return excluded + [
+        {"column": c, "reason": "leakage suspect"} for c in report.excluded_columns if c not in before
+    ]

@@ -1,0 +1,150 @@
+"""What `evaluate_file` found: the split, the leakage audit, the model chosen, the test figures, drift.
+
+`EvaluationResult` holds the figures and the fitted pipeline; ``to_dict()`` is the machine-readable output
+of ``careleads evaluate --json`` and ``summary_lines()`` the few lines it prints first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from careleads.models._leakage import LeakageReport
+from careleads.stats import BinaryMetrics, DriftReport, ProbabilityCalibrator, TierScheme
+from careleads.types import JSONDict
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """How the rows were divided: ``kind`` is ``time``, ``row_order`` or ``random``."""
+
+    kind: str
+    train_rows: int
+    test_rows: int
+    validation_rows: int
+    time_column: str | None = None
+    group_column: str | None = None
+    train_end: str | None = None
+    test_start: str | None = None
+
+    def to_dict(self) -> JSONDict:
+        return {
+            "kind": self.kind,
+            "train_rows": self.train_rows,
+            "test_rows": self.test_rows,
+            "validation_rows": self.validation_rows,
+            "time_column": self.time_column,
+            "group_column": self.group_column,
+            "train_end": self.train_end,
+            "test_start": self.test_start,
+        }
+
+
+@dataclass
+class EvaluationResult:
+    """Everything `evaluate_file` found; ``to_dict()`` is the JSON output.
+
+    The HTML report is drawn from it by ``careleads.report.write_evaluation_report``.
+    """
+
+    source: str
+    n_read: int
+    rows: int
+    label: str
+    positive: str
+    positive_rate: float
+    split: SplitInfo
+    leakage: LeakageReport
+    features: list[str]
+    feature_names: list[str]
+    excluded: list[dict[str, str]]
+    model_kind: str
+    model_settings: JSONDict
+    candidates: list[JSONDict]
+    test: BinaryMetrics
+    baselines: dict[str, BinaryMetrics]
+    tiers: list[dict[str, Any]]
+    tier_scheme: TierScheme
+    calibrator: ProbabilityCalibrator
+    drift: DriftReport
+    importance: dict[str, float]
+    warnings: list[str]
+    pipeline: Pipeline
+    y_test: np.ndarray = field(repr=False)
+    p_test: np.ndarray = field(repr=False)
+    p_test_baseline: np.ndarray = field(repr=False)
+    baseline_tiers: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> JSONDict:
+        """The machine-readable result (plain JSON types; NaN becomes null)."""
+        data: JSONDict = {
+            "source": self.source,
+            "rows": self.rows,
+            "rows_read": self.n_read,
+            "label": self.label,
+            "positive": self.positive,
+            "positive_rate": self.positive_rate,
+            "split": self.split.to_dict(),
+            "leakage": self.leakage.to_list(),
+            "leakage_watched": [w.to_dict() for w in self.leakage.watched],
+            "features": list(self.features),
+            "feature_names": list(self.feature_names),
+            "excluded": list(self.excluded),
+            "model": {
+                "kind": self.model_kind,
+                "settings": self.model_settings,
+                "candidates": self.candidates,
+                "calibration": self.calibrator.to_dict(),
+                "importance": self.importance,
+            },
+            "test": _metrics_dict(self.test),
+            "baselines": {name: _metrics_dict(m) for name, m in self.baselines.items()},
+            "tiers": self.tiers,
+            "tier_thresholds": self.tier_scheme.to_dict()["thresholds"],
+            "drift": self.drift.to_dict(),
+            "warnings": list(self.warnings),
+        }
+        out: JSONDict = _jsonable(data)
+        return out
+
+    def summary_lines(self, *, include_warnings: bool = True) -> list[str]:
+        """The few lines a reader needs first (then the warnings, unless ``include_warnings=False``)."""
+        base = self.baselines.get("logistic")
+        lines = [
+            f"{self.rows:,} rows of {self.source}; label {self.label!r} = {self.positive!r} for "
+            f"{self.positive_rate:.1%} of rows.",
+            f"Split: {self.split.kind}, {self.split.train_rows:,} training rows "
+            f"(of which {self.split.validation_rows:,} for validation) and "
+            f"{self.split.test_rows:,} test rows.",
+            f"Model: {self.model_kind}; test AUC {self.test.auc:.3f}, PR-AUC {self.test.pr_auc:.3f}, "
+            f"Brier {self.test.brier:.4f}, ECE {self.test.ece:.4f}, "
+            f"top-decile lift {self.test.lift_top_decile:.2f}."
+            + (f" Logistic baseline AUC {base.auc:.3f}." if base is not None else ""),
+        ]
+        excluded = self.leakage.excluded_columns
+        if excluded:
+            lines.append(f"Leakage suspects excluded: {', '.join(excluded)}.")
+        if self.leakage.kept_columns:
+            lines.append(f"Leakage suspects kept by request: {', '.join(self.leakage.kept_columns)}.")
+        if include_warnings:
+            lines.extend(self.warnings)
+        return lines
+
+
+def _metrics_dict(m: BinaryMetrics) -> JSONDict:
+    return dict(m.to_dict())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
