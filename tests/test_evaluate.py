@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from careleads.cli._evaluate import register
 from careleads.errors import InputError, NotEnoughDataError
-from careleads.models._evaluate import EvaluationResult, _ordered_split, _random_split, evaluate_file
+from careleads.models import EvaluationResult, evaluate_file
+from careleads.report import write_evaluation_report
 
 REQUIRED_KEYS = {
     "rows",
@@ -110,7 +111,7 @@ def test_no_raw_timestamp_among_features(time_result: EvaluationResult) -> None:
 
 
 def test_report_has_plots(time_result: EvaluationResult, tmp_path: Path) -> None:
-    out = time_result.write_report(tmp_path / "report.html")
+    out = write_evaluation_report(time_result, tmp_path / "report.html")
     html = out.read_text()
     assert html.count("<svg") >= 4
     assert "intake_disposition" in html
@@ -131,23 +132,6 @@ def test_random_split_warns(leads_csv: Path) -> None:
     assert result.split.kind == "random"
     assert any("split is random" in w for w in result.warnings)
     assert "intake_disposition" not in result.features
-
-
-def test_group_split_keeps_groups_on_one_side() -> None:
-    rng = np.random.default_rng(1)
-    groups = rng.integers(0, 50, 1000).astype(str)
-    order = rng.permutation(1000)
-    y = rng.integers(0, 2, 1000)
-    for train, test in (_ordered_split(order, groups, 0.2), _random_split(y, groups, 0.2, seed=0)):
-        assert len(train) + len(test) == 1000
-        assert not set(groups[train]) & set(groups[test])
-        assert 0.05 < len(test) / 1000 < 0.5
-    train, test = _ordered_split(order, None, 0.2)
-    assert order[train].max() < order[test].min()
-    # with groups, no training row comes after the cut: each group goes where its last row is
-    train, test = _ordered_split(order, groups, 0.2)
-    last = pd.Series(order).groupby(groups).max()
-    assert order[train].max() < last[np.unique(groups[test])].min()
 
 
 def test_evaluate_with_group_column(leads_csv: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from careleads.errors import NotEnoughDataError
 from careleads.features import LeadDataset
-from careleads.models._training import TrainingResult, time_split, train_model
+from careleads.models import TrainingResult, train_model
 from conftest import Export
 
 NEVER_FEATURES = (
@@ -110,21 +110,6 @@ def test_model_card_describes_target_periods_and_metrics(acceptance_training: Tr
     assert card["test_metrics"]["model"]["auc"] == acceptance_training.metrics["model"]["auc"]
     assert card["tiers"]["thresholds"] == sorted(card["tiers"]["thresholds"], reverse=True)
     assert card["version"] == acceptance_training.model.version
-
-
-def test_time_split_cuts_on_a_month_boundary() -> None:
-    as_of = pd.Series(pd.date_range("2024-01-01", periods=24 * 30, freq="D"))
-    usable = pd.Series(True, index=as_of.index)
-    split = time_split(as_of, usable, test_fraction=0.25, valid_fraction=0.15)
-    assert split.test_start == split.test_start.to_period("M").to_timestamp()
-    assert as_of[split.test].min() == split.test_start
-    assert as_of[split.train].max() < split.test_start
-
-
-def test_time_split_refuses_data_without_labels() -> None:
-    as_of = pd.Series(pd.date_range("2024-01-01", periods=10, freq="D"))
-    with pytest.raises(NotEnoughDataError, match="no lead has a closed outcome window"):
-        time_split(as_of, pd.Series(False, index=as_of.index), test_fraction=0.25, valid_fraction=0.15)
 
 
 def test_too_few_positives_is_not_enough_data(small_export: Export) -> None:
