@@ -13,7 +13,7 @@ import pandas as pd
 from careleads.datasets import CrmTables, load_crm_folder
 from careleads.features import Target, build_dataset
 from careleads.governance import fairness_of_model, fairness_section
-from careleads.models._training import TrainingResult, train_model
+from careleads.models import TrainingResult, train_model
 from careleads.report import Section, Table, render_report
 from careleads.report._plots import calibration_svg, gains_svg, roc_svg, tier_bars_svg
 from careleads.scoring import score_leads

@@ -62,8 +62,9 @@ def _month_start(ns: int) -> int:
 def _cut_month(keys: npt.NDArray[np.int64], fraction: float) -> int:
     """The first instant of the month holding the cut: the ``1 - fraction`` quantile of the times.
 
-    The quantile interpolates between the last earlier and the first later row, so a cut that falls in the
-    gap between two months goes to the month the gap mostly belongs to, not always to the later one.
+    The quantile lies between the last row before the cut and the first row after it (interpolated by the
+    fractional rank), so when those two rows fall in different months either month can hold the cut; the
+    rows cut themselves come from `_later_start`.
     """
     return _month_start(int(np.quantile(keys, 1 - fraction)))
 
