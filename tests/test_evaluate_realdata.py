@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from careleads.models._evaluate import evaluate_file
+from careleads.models import evaluate_file
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 X_EDUCATION = DATA / "x_education" / "Leads.csv"

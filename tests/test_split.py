@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from careleads.errors import NotEnoughDataError
-from careleads.models import random_split, split_by_order, time_split, train_model
-from careleads.models._evaluate import evaluate_file
+from careleads.models import evaluate_file, random_split, split_by_order, time_split, train_model
 from conftest import Export
 
 
