@@ -20,14 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from careleads.api import create_app
+from careleads.app import create_app
 from careleads.datasets import load_crm_folder
 from careleads.features import Target
 from careleads.models import LeadModel, ModelRegistry, train_model
+from careleads.service.context import ServiceContext
+from careleads.service.users import ROLES, create_token, create_user
 from careleads.settings import Settings
 from careleads.store import make_engine, session_scope, upgrade
-from careleads.store.context import ServiceContext
-from careleads.store.users import ROLES, create_token, create_user
 from careleads.synth import generate
 
 PG_URL = os.environ.get("CARELEADS_DATABASE_URL", "")

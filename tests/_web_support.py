@@ -16,11 +16,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from _service_support import LEAD, Service, make_settings
-from careleads.api import create_app
+from careleads.app import create_app
+from careleads.service.leads import utcnow
+from careleads.service.users import ROLES, create_token, create_user
 from careleads.settings import Settings
 from careleads.store import make_engine, session_scope, upgrade
-from careleads.store.leads import utcnow
-from careleads.store.users import ROLES, create_token, create_user
 
 #: free text that would run script or change the page if it were not escaped
 HOSTILE = (

@@ -14,10 +14,11 @@ from fastapi.routing import APIRoute
 from sqlalchemy import update
 
 from _service_support import LEAD, Service, make_settings, start_service, trained_model
-from careleads.api.deps import Principal, RoleGuard, TokenCache
+from careleads.api.deps import RoleGuard, TokenCache
 from careleads.models import ModelRegistry
+from careleads.service.access import Principal
+from careleads.service.users import ROLES
 from careleads.store import ApiToken
-from careleads.store.users import ROLES
 
 _counter = itertools.count()
 URGENT = "crushing chest pain since this morning and short of breath"

@@ -23,8 +23,8 @@ from _service_support import (
     training_dataset,
 )
 from careleads.models import ModelRegistry, train_model
+from careleads.service.feedback import feedback_training_rows
 from careleads.store import Lead, OutboxRecord, ScoreEntry
-from careleads.store.review import feedback_training_rows
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from _service_support import BACKENDS, LEAD, Service, make_settings, start_service
 from careleads.cli import _service
+from careleads.service.audit import verify_audit
 from careleads.store import AuditEntry
-from careleads.store.audit import verify_audit
 
 
 @pytest.fixture(params=BACKENDS)

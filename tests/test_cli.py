@@ -140,7 +140,7 @@ def test_a_long_error_stays_on_one_line(command: Any, tmp_path: Path) -> None:
 
 
 def test_error_text_is_printed_verbatim_not_as_markup(capsys: pytest.CaptureFixture[str]) -> None:
-    from careleads.cli._core import fail
+    from careleads.cli._errors import fail
 
     exit_ = fail(InputError("columns ['a', 'b'] and [bold]c[/bold] are unknown"))
     assert isinstance(exit_, typer.Exit) and exit_.exit_code == 2

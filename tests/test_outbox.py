@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from _service_support import LEAD, make_settings
 from careleads.errors import ConfigError
-from careleads.store import OutboxRecord, make_engine, make_sessionmaker, session_scope, upgrade
-from careleads.store.context import ServiceContext
-from careleads.store.leads import create_lead, utcnow
-from careleads.store.outbox import (
+from careleads.service.context import ServiceContext
+from careleads.service.crm_mapping import load_field_mapping
+from careleads.service.leads import create_lead, utcnow
+from careleads.service.outbox import (
     SIGNATURE_HEADER,
     deliver_outbox,
     export_outbox_csv,
-    load_field_mapping,
     verify_signature,
 )
+from careleads.store import OutboxRecord, make_engine, make_sessionmaker, session_scope, upgrade
 
 SECRET = "webhook-secret"
 

@@ -18,9 +18,9 @@ from careleads.models import ProbabilityCalibrator
 from careleads.models._lead_model import LeadModel
 from careleads.scoring import score_leads, score_one
 from careleads.scoring_fast import RecordScorer, calibrate_one, record_scorer, score_record
+from careleads.service.context import ServiceContext
+from careleads.service.leads import PRESENT, create_lead, score_records
 from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
-from careleads.store.context import ServiceContext
-from careleads.store.leads import PRESENT, create_lead, score_records
 from conftest import Export
 
 N_LEADS = 300

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from _service_support import LEAD, make_settings, trained_model
 from careleads.cli import _service
 from careleads.models import ModelRegistry
+from careleads.service.context import ServiceContext
+from careleads.service.leads import create_lead
+from careleads.service.users import authenticate
 from careleads.settings import Settings
 from careleads.store import make_engine, make_sessionmaker, session_scope
-from careleads.store.context import ServiceContext
-from careleads.store.leads import create_lead
-from careleads.store.users import authenticate
 
 
 def _app() -> typer.Typer:

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from _service_support import BACKENDS, IDENTIFIERS, LEAD, all_text, make_settings
 from careleads.errors import InputError, NotFoundError
+from careleads.service.context import ServiceContext
+from careleads.service.feedback import add_feedback, feedback_training_rows
+from careleads.service.leads import LeadValidationError, create_lead, ledger, record_event, redact_known
+from careleads.service.users import authenticate, create_token, create_user
 from careleads.settings import Settings
 from careleads.store import (
     ApiToken,
@@ -27,10 +31,6 @@ from careleads.store import (
     session_scope,
     upgrade,
 )
-from careleads.store.context import ServiceContext
-from careleads.store.leads import LeadValidationError, create_lead, ledger, record_event, redact_known
-from careleads.store.review import add_feedback, feedback_training_rows
-from careleads.store.users import authenticate, create_token, create_user
 
 
 class Store:
@@ -264,7 +264,7 @@ def test_worker_processes_share_one_sqlite_file_without_losing_a_write(tmp_path:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from careleads.store.audit import verify_audit
+    from careleads.service.audit import verify_audit
 
     store = Store(make_settings(tmp_path, "sqlite"))
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -26,7 +26,7 @@ import pytest
 
 from _service_support import make_settings, publish, trained_model_with_cold_start
 from _web_support import HOSTILE, build_app, lead_record
-from careleads.store.leads import utcnow
+from careleads.service.leads import utcnow
 from careleads.synth import generate
 
 pytestmark = pytest.mark.browser

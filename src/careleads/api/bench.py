@@ -184,7 +184,7 @@ def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
     """Migrate, add an integration user and token, and publish a small model; returns the token."""
     from careleads.settings import Settings
     from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
-    from careleads.store.users import create_token, create_user
+    from careleads.service.users import create_token, create_user
 
     settings = Settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(database_url)
@@ -266,7 +266,7 @@ def run_benchmark(
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "careleads.api.main:create_app",
+                "careleads.app:create_app",
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -1,12 +1,9 @@
-"""Dependencies shared by the routers: the service context, one session per request, the current user, roles.
+"""The API's caller: bearer tokens (checked against the store, then trusted for a while) and role guards.
 
-``SessionDep`` commits when the endpoint returns and rolls back when it raises, before the response is
-sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx.
-
-The dependencies are ``async`` and do no blocking work on the event loop except the commit itself: a sync
-dependency would cost a hop to the thread pool and back on every request (the endpoints that touch the
-store stay sync and run on the pool). Tokens are checked against the store once per
-``token_cache_seconds`` and trusted from memory in between.
+Tokens are checked against the store once per ``token_cache_seconds`` and trusted from memory in between.
+The roles each route admits are the sets of :mod:`careleads.service.access`, which the web pages check too.
+The service context and the request's transaction are :mod:`careleads.service.http`'s ``ContextDep`` and
+``SessionDep``.
 """
 
 from __future__ import annotations
@@ -14,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -23,59 +19,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from careleads.service.access import Principal, allowed, authorize
+from careleads.service.users import principal_for_token
 from careleads.store import session_scope
-from careleads.store.context import ServiceContext
-from careleads.store.users import authenticate
 
 __all__ = [
-    "ContextDep",
     "CurrentUser",
-    "Principal",
     "RoleGuard",
-    "SessionDep",
     "TokenCache",
-    "get_context",
-    "get_session",
+    "get_current_user",
     "require_role",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `careleads tokens create`.")
-
-
-async def get_context(request: Request) -> ServiceContext:
-    """The service context built by :func:`careleads.api.main.create_app`."""
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: commit on success, roll back on any error.
-
-    The session connects lazily, in the thread that first uses it (the endpoint's); the commit or rollback
-    runs here, on the event loop, when the endpoint has returned.
-    """
-    session: Session = request.app.state.sessions()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-ContextDep = Annotated[ServiceContext, Depends(get_context)]
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: user id, name and role."""
-
-    id: int
-    name: str
-    role: str
 
 
 class TokenCache:
@@ -113,8 +69,7 @@ class TokenCache:
 
 def _check_token(factory: sessionmaker[Session], token: str) -> Principal | None:
     with session_scope(factory) as session:
-        user = authenticate(session=session, token=token)
-        return None if user is None else Principal(id=user.id, name=user.name, role=user.role)
+        return principal_for_token(session=session, token=token)
 
 
 async def get_current_user(
@@ -154,24 +109,21 @@ CurrentUser = Annotated[Principal, Depends(get_current_user)]
 class RoleGuard:
     """A dependency that lets only the given roles through (403 otherwise); ``roles`` is introspectable."""
 
-    def __init__(self, *roles: str) -> None:
+    def __init__(self, roles: Iterable[str]) -> None:
         self.roles = frozenset(roles)
 
     async def __call__(self, user: CurrentUser) -> Principal:
-        if user.role not in self.roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"the role {user.role!r} may not do this; allowed: {', '.join(sorted(self.roles))}",
-            )
+        authorize(user.role, self.roles)
         return user
 
 
-def require_role(*roles: str) -> RoleGuard:
-    """A dependency admitting only `roles` (admin is always admitted: it may do everything).
+def require_role(roles: Iterable[str]) -> RoleGuard:
+    """A dependency admitting only `roles`, one of the sets of :mod:`careleads.service.access`.
 
     Examples
     --------
-    >>> sorted(require_role("analyst").roles)
+    >>> from careleads.service.access import MODELS_READ
+    >>> sorted(require_role(MODELS_READ).roles)
     ['admin', 'analyst']
     """
-    return RoleGuard("admin", *roles)
+    return RoleGuard(allowed(*roles))

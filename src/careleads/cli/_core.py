@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from careleads.errors import CareleadsError
+from careleads.cli._errors import command_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,14 +52,6 @@ def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=total, description="done")
 
 
-def fail(error: CareleadsError) -> typer.Exit:
-    """Print a one-line error (no traceback) and return the exit to raise."""
-    # escaped: messages quote values such as "['a']" that Rich would read as markup; soft_wrap keeps the
-    # message on one line whatever the terminal width
-    console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
     from careleads.demo import METRIC_NAMES
 
@@ -75,9 +66,9 @@ def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
 
 def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame, pd.Series]:
     """Reviewer labels from the operational store, as extra training rows."""
+    from careleads.service.feedback import feedback_training_rows
     from careleads.settings import get_settings
     from careleads.store import make_engine, make_sessionmaker, session_scope
-    from careleads.store.review import feedback_training_rows
 
     engine = make_engine(get_settings().database_url)
     try:
@@ -99,6 +90,7 @@ def register(app: typer.Typer) -> None:
         out.print(__version__)
 
     @app.command()
+    @command_errors()
     def generate(
         out_dir: Annotated[
             Path, typer.Option("--out", help="Folder to write leads, events, outcomes and truth to.")
@@ -115,16 +107,14 @@ def register(app: typer.Typer) -> None:
         """Simulate a healthcare CRM export with a truth file of real conversion probabilities."""
         from careleads.synth import generate as simulate
 
-        try:
-            with console.status(f"simulating {leads:,} leads"):
-                data = simulate(leads, seed=seed, months=months)
-                paths = data.write(out_dir, fmt=fmt.value)
-        except CareleadsError as exc:
-            raise fail(exc) from None
+        with console.status(f"simulating {leads:,} leads"):
+            data = simulate(leads, seed=seed, months=months)
+            paths = data.write(out_dir, fmt=fmt.value)
         for name, path in paths.items():
             out.print(f"{name:9s} {path}")
 
     @app.command()
+    @command_errors()
     def demo(
         leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
         out_dir: Annotated[
@@ -135,11 +125,8 @@ def register(app: typer.Typer) -> None:
         """Run the whole loop on synthetic data: generate, ingest, train rules and model, evaluate, report."""
         from careleads.demo import run_demo
 
-        try:
-            with progress_steps(total=13) as step:
-                result = run_demo(out_dir, n_leads=leads, seed=seed, progress=step)
-        except CareleadsError as exc:
-            raise fail(exc) from None
+        with progress_steps(total=13) as step:
+            result = run_demo(out_dir, n_leads=leads, seed=seed, progress=step)
         out.print(metrics_table(result.training.metrics, "Test window: model, rules and oracle"))
         comparison = result.metrics.get("text_comparison")
         if comparison:
@@ -162,6 +149,7 @@ def register(app: typer.Typer) -> None:
         out.print(f"report:   {result.report_path}")
 
     @app.command()
+    @command_errors()
     def train(
         data_dir: Annotated[
             Path, typer.Argument(help="Folder with leads, events and outcomes (CSV or Parquet).")
@@ -205,44 +193,41 @@ def register(app: typer.Typer) -> None:
         from careleads.demo import write_training_report
         from careleads.dictionary import load_dictionary, read_table
         from careleads.features import Target
-        from careleads.models._training import train_model
+        from careleads.models import train_model
 
-        try:
-            goal = Target.parse(target, as_of_hours=as_of_hours)
-            with progress_steps(total=7) as step:
-                step("ingesting")
-                tables = load_crm_folder(
-                    data_dir,
-                    dictionary=load_dictionary(dictionary) if dictionary else None,
-                    quarantine_dir=out_dir / "quarantine",
-                )
-                step("building point-in-time features")
-                dataset = tables.dataset(goal)
-                truth_frame = None
-                if truth is not None:
-                    truth_frame = read_table(truth)
-                    for column in truth_frame.columns:
-                        if column.startswith("p_"):
-                            truth_frame[column] = pd.to_numeric(truth_frame[column])
-                extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
-                cold = (
-                    tables.dataset(Target(goal.outcome, goal.window_days, as_of_hours=0))
-                    if cold_start and goal.as_of_hours > 0
-                    else None
-                )
-                result = train_model(
-                    dataset,
-                    truth=truth_frame,
-                    seed=seed,
-                    progress=step,
-                    extra_training=extra,
-                    cold_start=cold,
-                )
-            path = result.model.save(out_dir / result.model.version)
-            if report is not None:
-                write_training_report(report, result, tables=tables)
-        except CareleadsError as exc:
-            raise fail(exc) from None
+        goal = Target.parse(target, as_of_hours=as_of_hours)
+        with progress_steps(total=7) as step:
+            step("ingesting")
+            tables = load_crm_folder(
+                data_dir,
+                dictionary=load_dictionary(dictionary) if dictionary else None,
+                quarantine_dir=out_dir / "quarantine",
+            )
+            step("building point-in-time features")
+            dataset = tables.dataset(goal)
+            truth_frame = None
+            if truth is not None:
+                truth_frame = read_table(truth)
+                for column in truth_frame.columns:
+                    if column.startswith("p_"):
+                        truth_frame[column] = pd.to_numeric(truth_frame[column])
+            extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
+            cold = (
+                tables.dataset(Target(goal.outcome, goal.window_days, as_of_hours=0))
+                if cold_start and goal.as_of_hours > 0
+                else None
+            )
+            result = train_model(
+                dataset,
+                truth=truth_frame,
+                seed=seed,
+                progress=step,
+                extra_training=extra,
+                cold_start=cold,
+            )
+        path = result.model.save(out_dir / result.model.version)
+        if report is not None:
+            write_training_report(report, result, tables=tables)
         out.print(metrics_table(result.metrics, f"Test window ({goal.describe()})"))
         if with_feedback:
             n_feedback = result.model.card["training_period"]["feedback_rows"]

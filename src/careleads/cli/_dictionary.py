@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from careleads.errors import CareleadsError
+from careleads.cli._errors import command_errors
+from careleads.errors import InputError
 
 sub = typer.Typer(
     name="dictionary",
@@ -19,12 +20,8 @@ sub = typer.Typer(
 )
 
 
-def _fail(exc: CareleadsError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=1)
-
-
 @sub.command("infer")
+@command_errors(code=1)
 def infer(
     data: Annotated[Path, typer.Argument(help="The CSV or Parquet file to describe.")],
     label: Annotated[
@@ -40,10 +37,7 @@ def infer(
     """Infer a data dictionary (types, placeholders, identifiers, sensitivity, label) and print it as YAML."""
     from careleads.dictionary import dump_dictionary, infer_dictionary
 
-    try:
-        text = dump_dictionary(infer_dictionary(data, label=label, name=name))
-    except CareleadsError as exc:
-        raise _fail(exc) from None
+    text = dump_dictionary(infer_dictionary(data, label=label, name=name))
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -51,12 +45,12 @@ def infer(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        typer.echo(f"error: cannot write {out} ({exc.strerror}); choose another path", err=True)
-        raise typer.Exit(code=1) from None
+        raise InputError(f"cannot write {out} ({exc.strerror}); choose another path") from None
     typer.echo(f"wrote {out}; review types, values, sensitivity and `known` before use", err=True)
 
 
 @sub.command("check")
+@command_errors(code=1)
 def check(
     data: Annotated[Path, typer.Argument(help="The CSV or Parquet file to check.")],
     dictionary: Annotated[
@@ -80,15 +74,12 @@ def check(
     """Ingest a file against the dictionary and print what was stored, what was quarantined and why."""
     from careleads.dictionary import ingest_file, load_dictionary, write_quarantine
 
-    try:
-        result = ingest_file(data, load_dictionary(dictionary), table)
-        if quarantine is not None:
+    result = ingest_file(data, load_dictionary(dictionary), table)
+    if quarantine is not None:
+        try:
             write_quarantine(result, quarantine)
-    except CareleadsError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        typer.echo(f"error: cannot write {quarantine} ({exc.strerror}); choose another path", err=True)
-        raise typer.Exit(code=1) from None
+        except OSError as exc:
+            raise InputError(f"cannot write {quarantine} ({exc.strerror}); choose another path") from None
     summary = result.summary
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))

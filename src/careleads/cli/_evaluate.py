@@ -11,12 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from careleads.cli._errors import command_errors
 from careleads.errors import CareleadsError
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _summary_tables(result: Any) -> list[Table]:
@@ -54,6 +50,7 @@ def _summary_tables(result: Any) -> list[Table]:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @command_errors(code=1, also=(OSError,))
     def evaluate(
         data: Annotated[
             Path, typer.Argument(help="The lead file: CSV (comma, semicolon or tab) or Parquet.")
@@ -121,36 +118,29 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True)
         out = Console()
-        try:
-            with console.status("starting", spinner="dots") as status:
-                result = evaluate_file(
-                    data,
-                    label=label,
-                    positive=positive,
-                    time_column=time_column,
-                    row_order=row_order,
-                    group_column=group_column,
-                    exclude=tuple(exclude or ()),
-                    keep=tuple(keep or ()),
-                    dictionary=dictionary,
-                    test_fraction=test_fraction,
-                    seed=seed,
-                    progress=lambda message: status.update(f"{message} ..."),
-                )
-                if json_out is not None:
-                    status.update("writing the JSON result ...")
-                    _write(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-                if report is not None:
-                    status.update("writing the HTML report ...")
-                    if not report.parent.exists():
-                        raise CareleadsError(f"cannot write {report}: folder {report.parent} does not exist")
-                    write_evaluation_report(result, report)
-        except CareleadsError as exc:
-            typer.echo(f"error: {_one_line(exc)}", err=True)
-            raise typer.Exit(code=1) from None
-        except OSError as exc:
-            typer.echo(f"error: {_one_line(exc)}", err=True)
-            raise typer.Exit(code=1) from None
+        with console.status("starting", spinner="dots") as status:
+            result = evaluate_file(
+                data,
+                label=label,
+                positive=positive,
+                time_column=time_column,
+                row_order=row_order,
+                group_column=group_column,
+                exclude=tuple(exclude or ()),
+                keep=tuple(keep or ()),
+                dictionary=dictionary,
+                test_fraction=test_fraction,
+                seed=seed,
+                progress=lambda message: status.update(f"{message} ..."),
+            )
+            if json_out is not None:
+                status.update("writing the JSON result ...")
+                _write(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+            if report is not None:
+                status.update("writing the HTML report ...")
+                if not report.parent.exists():
+                    raise CareleadsError(f"cannot write {report}: folder {report.parent} does not exist")
+                write_evaluation_report(result, report)
 
         for line in result.summary_lines(include_warnings=False):
             out.print(line, markup=False, highlight=False)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from careleads.cli._core import console, fail, out
-from careleads.errors import CareleadsError
+from careleads.cli._core import console, out
+from careleads.cli._errors import command_errors
 
 
 def _points(value: float | None) -> str:
@@ -18,6 +18,7 @@ def _points(value: float | None) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @command_errors()
     def fairness(
         data_dir: Annotated[Path, typer.Argument(help="Export folder with leads, events and outcomes.")],
         model: Annotated[Path, typer.Option("--model", help="Folder of a trained model.")],
@@ -36,16 +37,11 @@ def register(app: typer.Typer) -> None:
         from careleads.models import LeadModel
         from careleads.report import render_report
 
-        try:
-            with console.status("scoring labelled leads and comparing groups"):
-                lead_model = LeadModel.load(model)
-                tables = load_crm_folder(
-                    data_dir, dictionary=load_dictionary(dictionary) if dictionary else None
-                )
-                dataset = tables.dataset(lead_model.target)
-                result = fairness_of_model(lead_model, dataset, tables.leads, dictionary=tables.dictionary)
-        except CareleadsError as exc:
-            raise fail(exc) from None
+        with console.status("scoring labelled leads and comparing groups"):
+            lead_model = LeadModel.load(model)
+            tables = load_crm_folder(data_dir, dictionary=load_dictionary(dictionary) if dictionary else None)
+            dataset = tables.dataset(lead_model.target)
+            result = fairness_of_model(lead_model, dataset, tables.leads, dictionary=tables.dictionary)
         for attribute in result.attributes:
             out.print(
                 f"{attribute.column}: parity difference {_points(attribute.parity_difference)}, "

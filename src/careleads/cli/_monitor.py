@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from careleads.errors import CareleadsError, InputError
+from careleads.cli._errors import command_errors
+from careleads.errors import InputError
 
 console = Console(stderr=True)
 out = Console()
@@ -37,11 +38,6 @@ class TriggerChoice(StrEnum):
     always = "always"
     drift = "drift"
     schedule = "schedule"
-
-
-def _fail(error: CareleadsError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(str(error))}")
-    return typer.Exit(code=2)
 
 
 def _registry(registry: Path | None) -> Path:
@@ -72,7 +68,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 def _source(
     data: Path | None, registry: Path | None, model: str | None, target: str | None, decisions: Path | None
 ) -> Any:
-    from careleads.monitoring._monitor import FolderSource
+    from careleads.monitoring import FolderSource
 
     if data is None:
         raise InputError("pass --data DIR: the export folder with leads, events and outcomes.")
@@ -127,6 +123,7 @@ def register(app: typer.Typer) -> None:
     """Add `monitor`, `pilot` and `retrain` to the careleads command."""
 
     @app.command()
+    @command_errors()
     def monitor(
         data: DataOpt = None,
         model: ModelOpt = None,
@@ -147,19 +144,16 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Drift, calibration by tier, tier order and business outcomes; exit code 1 when status is act."""
-        from careleads.monitoring._monitor import MonitorSettings, write_monitor_report
-        from careleads.monitoring._monitor import monitor as run_monitor
+        from careleads.monitoring import MonitorSettings, write_monitor_report
+        from careleads.monitoring import monitor as run_monitor
 
-        try:
-            source = _source(data, registry, model, target, decisions)
-            with console.status("monitoring"):
-                result = run_monitor(source, since=since, until=until, settings=MonitorSettings.from_env())
-            if json_out is not None:
-                _write_json(json_out, result.to_dict())
-            if report is not None:
-                write_monitor_report(result, report)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        source = _source(data, registry, model, target, decisions)
+        with console.status("monitoring"):
+            result = run_monitor(source, since=since, until=until, settings=MonitorSettings.from_env())
+        if json_out is not None:
+            _write_json(json_out, result.to_dict())
+        if report is not None:
+            write_monitor_report(result, report)
         _print_lines(result.summary_lines())
         if json_out is not None:
             out.print(f"json:   {json_out}")
@@ -175,6 +169,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(pilot_app, name="pilot")
 
     @pilot_app.command("start")
+    @command_errors()
     def pilot_start(
         name: Annotated[str, typer.Argument(help="Pilot name: lowercase letters, digits, '-' and '_'.")],
         start: Annotated[str, typer.Option("--start", help="First day of the pilot, YYYY-MM-DD.")],
@@ -208,27 +203,25 @@ def register(app: typer.Typer) -> None:
         pilots_dir: PilotsOpt = None,
     ) -> None:
         """Define a pilot and save it; the router and the report use the same arm for each lead."""
-        from careleads.monitoring._pilots import PilotDefinition, start_pilot
+        from careleads.monitoring import PilotDefinition, start_pilot
 
-        try:
-            definition = PilotDefinition(
-                name=name,
-                start=start,
-                scope=_parse_scope(scope or []),
-                prior=prior.value,  # type: ignore[arg-type]
-                mode=mode.value,  # type: ignore[arg-type]
-                seed=seed,
-                treatment_share=share,
-                capacity_per_day=capacity_per_day,
-                end=end,
-            )
-            path = start_pilot(definition, _pilots_dir(pilots_dir))
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        definition = PilotDefinition(
+            name=name,
+            start=start,
+            scope=_parse_scope(scope or []),
+            prior=prior.value,  # type: ignore[arg-type]
+            mode=mode.value,  # type: ignore[arg-type]
+            seed=seed,
+            treatment_share=share,
+            capacity_per_day=capacity_per_day,
+            end=end,
+        )
+        path = start_pilot(definition, _pilots_dir(pilots_dir))
         out.print(escape(definition.describe()))
         out.print(f"saved: {path}")
 
     @pilot_app.command("status")
+    @command_errors()
     def pilot_status(
         name: Annotated[str, typer.Argument(help="Pilot name.")],
         data: DataOpt = None,
@@ -240,21 +233,19 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = None,
     ) -> None:
         """Leads so far in each arm, outcomes matured and still open, and how many more are needed."""
-        from careleads.monitoring._monitor import MonitorSettings
+        from careleads.monitoring import MonitorSettings
+        from careleads.monitoring import pilot_status as run_status
         from careleads.monitoring._pilots import load_pilot
-        from careleads.monitoring._pilots import pilot_status as run_status
 
-        try:
-            definition = load_pilot(name, _pilots_dir(pilots_dir))
-            source = _source(data, registry, model, target, decisions)
-            result = run_status(definition, source, MonitorSettings.from_env())
-            if json_out is not None:
-                _write_json(json_out, result.to_dict())
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        definition = load_pilot(name, _pilots_dir(pilots_dir))
+        source = _source(data, registry, model, target, decisions)
+        result = run_status(definition, source, MonitorSettings.from_env())
+        if json_out is not None:
+            _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())
 
     @pilot_app.command("report")
+    @command_errors()
     def pilot_report(
         name: Annotated[str, typer.Argument(help="Pilot name.")],
         data: DataOpt = None,
@@ -267,22 +258,20 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Compare the arms (conversion, time to contact, significance): what should a manager decide?"""
-        from careleads.monitoring._monitor import MonitorSettings
-        from careleads.monitoring._pilots import evaluate_pilot, load_pilot, write_pilot_report
+        from careleads.monitoring import MonitorSettings, evaluate_pilot, write_pilot_report
+        from careleads.monitoring._pilots import load_pilot
 
-        try:
-            definition = load_pilot(name, _pilots_dir(pilots_dir))
-            source = _source(data, registry, model, target, decisions)
-            result = evaluate_pilot(definition, source, MonitorSettings.from_env())
-            if json_out is not None:
-                _write_json(json_out, result.to_dict())
-            if report is not None:
-                write_pilot_report(result, report)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        definition = load_pilot(name, _pilots_dir(pilots_dir))
+        source = _source(data, registry, model, target, decisions)
+        result = evaluate_pilot(definition, source, MonitorSettings.from_env())
+        if json_out is not None:
+            _write_json(json_out, result.to_dict())
+        if report is not None:
+            write_pilot_report(result, report)
         _print_lines(result.summary_lines())
 
     @app.command()
+    @command_errors()
     def retrain(
         data_dir: Annotated[Path, typer.Argument(help="Export folder with leads, events and outcomes.")],
         when: Annotated[
@@ -312,24 +301,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on fresh data, compare with the published model on one recent window, publish via gate."""
         from careleads.features import Target
-        from careleads.monitoring._lifecycle import retrain as run_retrain
-        from careleads.monitoring._monitor import MonitorSettings
+        from careleads.monitoring import MonitorSettings
+        from careleads.monitoring import retrain as run_retrain
 
-        try:
-            goal = Target.parse(target) if target else None
-            with console.status("retraining"):
-                result = run_retrain(
-                    data_dir,
-                    registry_dir=_registry(registry),
-                    target=goal,
-                    trigger=when.value,  # type: ignore[arg-type]
-                    feedback=feedback,
-                    settings=MonitorSettings.from_env(),
-                    seed=seed,
-                    publish=not dry_run,
-                )
-            if json_out is not None:
-                _write_json(json_out, result.to_dict())
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        goal = Target.parse(target) if target else None
+        with console.status("retraining"):
+            result = run_retrain(
+                data_dir,
+                registry_dir=_registry(registry),
+                target=goal,
+                trigger=when.value,  # type: ignore[arg-type]
+                feedback=feedback,
+                settings=MonitorSettings.from_env(),
+                seed=seed,
+                publish=not dry_run,
+            )
+        if json_out is not None:
+            _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())

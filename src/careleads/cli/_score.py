@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from careleads.cli._core import console, fail, out
-from careleads.errors import CareleadsError, NotFoundError
+from careleads.cli._core import console, out
+from careleads.cli._errors import command_errors
+from careleads.errors import NotFoundError
 
 if TYPE_CHECKING:
     from careleads.models import LeadModel
@@ -38,6 +39,7 @@ def load_model(model: str, registry: Path | None) -> LeadModel:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @command_errors()
     def score(
         input_path: Annotated[Path, typer.Argument(help="Lead file to score (CSV or Parquet).")],
         model: Annotated[
@@ -97,54 +99,51 @@ def register(app: typer.Typer) -> None:
         """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
         from careleads.engines import DEFAULT_CHUNK_ROWS, BatchProgress, keep_freed_memory, score_file
 
-        try:
-            lead_model = load_model(model, registry)
-            if engine is Engine.spark:
-                from careleads.engines._spark import score_file_spark
+        lead_model = load_model(model, registry)
+        if engine is Engine.spark:
+            from careleads.engines._spark import score_file_spark
 
-                with console.status(f"scoring on Spark ({spark_master})"):
-                    summary = score_file_spark(
-                        input_path,
-                        model=lead_model,
-                        out_path=out_path,
-                        events_path=events,
-                        master=spark_master,
-                        batch_rows=chunk_rows if chunk_rows is not None else DEFAULT_CHUNK_ROWS,
-                        n_reasons=reasons,
-                        decisions=decisions,
-                        overwrite=overwrite,
+            with console.status(f"scoring on Spark ({spark_master})"):
+                summary = score_file_spark(
+                    input_path,
+                    model=lead_model,
+                    out_path=out_path,
+                    events_path=events,
+                    master=spark_master,
+                    batch_rows=chunk_rows if chunk_rows is not None else DEFAULT_CHUNK_ROWS,
+                    n_reasons=reasons,
+                    decisions=decisions,
+                    overwrite=overwrite,
+                )
+        else:
+            keep_freed_memory()  # this process exists for the run: reuse what each chunk frees
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task("scoring", total=1.0)
+
+                def advance(step: BatchProgress) -> None:
+                    bar.update(
+                        task,
+                        completed=step.fraction,
+                        description=f"{step.n_scored:,} scored, {step.n_quarantined:,} quarantined",
                     )
-            else:
-                keep_freed_memory()  # this process exists for the run: reuse what each chunk frees
-                with Progress(
-                    SpinnerColumn(),
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(),
-                    console=console,
-                ) as bar:
-                    task = bar.add_task("scoring", total=1.0)
 
-                    def advance(step: BatchProgress) -> None:
-                        bar.update(
-                            task,
-                            completed=step.fraction,
-                            description=f"{step.n_scored:,} scored, {step.n_quarantined:,} quarantined",
-                        )
-
-                    summary = score_file(
-                        input_path,
-                        model=lead_model,
-                        out_path=out_path,
-                        chunk_rows=chunk_rows,
-                        events_path=events,
-                        progress=advance,
-                        n_reasons=reasons,
-                        decisions=decisions,
-                        overwrite=overwrite,
-                        workers=workers,
-                    )
-        except CareleadsError as exc:
-            raise fail(exc) from None
+                summary = score_file(
+                    input_path,
+                    model=lead_model,
+                    out_path=out_path,
+                    chunk_rows=chunk_rows,
+                    events_path=events,
+                    progress=advance,
+                    n_reasons=reasons,
+                    decisions=decisions,
+                    overwrite=overwrite,
+                    workers=workers,
+                )
         out.print(json.dumps(summary.to_dict(), indent=2))

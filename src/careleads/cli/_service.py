@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from careleads.errors import CareleadsError
+from careleads.cli._errors import command_errors
 
 console = Console(stderr=True)
 out = Console()
@@ -34,25 +34,15 @@ def _actor() -> str:
         return "cli"
 
 
-def _fail(error: CareleadsError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {error}")
-    return typer.Exit(code=2)
-
-
 @contextmanager
 def _store() -> Iterator[sessionmaker[Session]]:
     """A session factory on the configured database (migrated first when it is the embedded default)."""
-    from careleads.errors import ConfigError
+    from careleads.service.context import open_store
     from careleads.settings import get_settings
-    from careleads.store import has_tables, make_engine, make_sessionmaker, upgrade
+    from careleads.store import make_sessionmaker
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_store(get_settings())
     try:
-        if settings.is_embedded_default and settings.auto_upgrade:
-            upgrade(engine)
-        elif not has_tables(engine):
-            raise ConfigError("the database has no careleads tables; run `careleads db upgrade` first")
         yield make_sessionmaker(engine)
     finally:
         engine.dispose()
@@ -74,6 +64,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
     @app.command()
+    @command_errors()
     def serve(
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
@@ -85,31 +76,29 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1,
     ) -> None:
-        """Run the scoring API (FastAPI under uvicorn); settings come from CARELEADS_* variables."""
+        """Run the scoring API and the web pages (FastAPI under uvicorn); settings come from CARELEADS_*."""
         import uvicorn
 
         from careleads.settings import get_settings
 
-        try:
-            settings = get_settings()
-            if workers > 1:
-                uvicorn.run(
-                    "careleads.api.main:create_app",
-                    factory=True,
-                    host=host,
-                    port=port,
-                    workers=workers,
-                    log_level=settings.log_level,
-                )
-                return
-            from careleads.api.main import create_app
+        settings = get_settings()
+        if workers > 1:
+            uvicorn.run(
+                "careleads.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=settings.log_level,
+            )
+            return
+        from careleads.app import create_app
 
-            application = create_app(settings)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        application = create_app(settings)
         uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
 
     @db_app.command("upgrade")
+    @command_errors()
     def db_upgrade(
         revision: Annotated[str, typer.Option("--revision", help="Migrate up to this revision.")] = "head",
     ) -> None:
@@ -117,75 +106,64 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
         from careleads.store import make_engine, upgrade
 
-        try:
-            engine = make_engine(get_settings().database_url)
-            at = upgrade(engine, revision)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        engine = make_engine(get_settings().database_url)
+        at = upgrade(engine, revision)
         out.print(f"database at revision {at} ({engine.url.render_as_string(hide_password=True)})")
 
     @users_app.command("add")
+    @command_errors()
     def users_add(
         name: Annotated[str, typer.Argument(help="The user's name (letters, digits, _ . @ -).")],
         role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
     ) -> None:
         """Add a user with one role."""
+        from careleads.service.users import create_user
         from careleads.store import session_scope
-        from careleads.store.users import create_user
 
-        try:
-            with _store() as factory, session_scope(factory) as session:
-                user = create_user(session=session, name=name, role=role, actor=_actor())
-                out.print(f"user {user.name} ({user.role}) added")
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        with _store() as factory, session_scope(factory) as session:
+            user = create_user(session=session, name=name, role=role, actor=_actor())
+            out.print(f"user {user.name} ({user.role}) added")
 
     @users_app.command("list")
+    @command_errors()
     def users_list() -> None:
         """List users and roles."""
+        from careleads.service.users import list_users
         from careleads.store import session_scope
-        from careleads.store.users import list_users
 
-        try:
-            table = Table("name", "role", "active", "created")
-            with _store() as factory, session_scope(factory) as session:
-                for user in list_users(session=session):
-                    table.add_row(user.name, user.role, str(user.active), user.created_at.isoformat())
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        table = Table("name", "role", "active", "created")
+        with _store() as factory, session_scope(factory) as session:
+            for user in list_users(session=session):
+                table.add_row(user.name, user.role, str(user.active), user.created_at.isoformat())
         out.print(table)
 
     @tokens_app.command("create")
+    @command_errors()
     def tokens_create(
         user: Annotated[str, typer.Option("--user", help="The user the token belongs to.")],
     ) -> None:
         """Create an API token and print it once; only its hash is stored."""
+        from careleads.service.users import create_token
         from careleads.store import session_scope
-        from careleads.store.users import create_token
 
-        try:
-            with _store() as factory, session_scope(factory) as session:
-                token = create_token(session=session, user_name=user, actor=_actor())
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        with _store() as factory, session_scope(factory) as session:
+            token = create_token(session=session, user_name=user, actor=_actor())
         console.print("The token is shown once; store it safely:")
         out.print(token, soft_wrap=True)
 
     @audit_app.command("verify")
+    @command_errors()
     def audit_verify(
         expected_head: Annotated[
             str | None, typer.Option("--expected-head", help="The last hash as recorded elsewhere.")
         ] = None,
     ) -> None:
         """Check every link of the audit log; names the first broken entry (exit code 1 when broken)."""
+        from careleads.service.audit import verify_audit
         from careleads.store import session_scope
-        from careleads.store.audit import verify_audit
 
-        try:
-            with _store() as factory, session_scope(factory) as session:
-                result = verify_audit(session=session, expected_head=expected_head)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        with _store() as factory, session_scope(factory) as session:
+            result = verify_audit(session=session, expected_head=expected_head)
         if result.ok:
             out.print(f"audit log ok: {result.message}")
             return
@@ -196,6 +174,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code=1)
 
     @audit_app.command("export")
+    @command_errors()
     def audit_export(
         since: Annotated[
             datetime, typer.Option("--since", help="Entries at or after this date or time (UTC, ISO 8601).")
@@ -203,25 +182,15 @@ def register(app: typer.Typer) -> None:
         out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")] = Path("audit.csv"),
     ) -> None:
         """Export the audit log from a date on as CSV, for the privacy officer; the export is audited."""
+        from careleads.service.audit import export_audit_log
         from careleads.store import session_scope
-        from careleads.store.audit import append_audit, export_audit
 
-        try:
-            with _store() as factory, session_scope(factory) as session:
-                n = export_audit(session=session, out=out_file, since=since)
-                append_audit(
-                    session=session,
-                    actor=_actor(),
-                    role="admin",
-                    action="export.audit",
-                    subject="audit_log",
-                    details={"n": n, "since": since.isoformat()},
-                )
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        with _store() as factory, session_scope(factory) as session:
+            n = export_audit_log(session=session, out=out_file, since=since, actor=_actor(), role="admin")
         out.print(f"{n} entries written to {out_file}")
 
     @outbox_app.command("deliver")
+    @command_errors()
     def outbox_deliver(
         loop: Annotated[
             bool, typer.Option("--loop", help="Keep delivering every CARELEADS_WEBHOOK_POLL_SECONDS.")
@@ -230,25 +199,24 @@ def register(app: typer.Typer) -> None:
         """Deliver due write-back records to CARELEADS_WEBHOOK_URL (signed, with retries and dead-letter)."""
         import time
 
+        from careleads.service.crm_mapping import load_field_mapping
+        from careleads.service.outbox import deliver_configured
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store.outbox import deliver_configured, load_field_mapping
 
-        try:
-            settings = get_settings()
-            mapping = load_field_mapping(settings.field_mapping_file)
-            with _store() as factory:
-                while True:
-                    with session_scope(factory) as session:
-                        report = deliver_configured(session, settings, mapping)
-                    out.print(json.dumps(report.to_dict()))
-                    if not loop:
-                        break
-                    time.sleep(settings.webhook_poll_seconds)
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        settings = get_settings()
+        mapping = load_field_mapping(settings.field_mapping_file)
+        with _store() as factory:
+            while True:
+                with session_scope(factory) as session:
+                    report = deliver_configured(session, settings, mapping)
+                out.print(json.dumps(report.to_dict()))
+                if not loop:
+                    break
+                time.sleep(settings.webhook_poll_seconds)
 
     @outbox_app.command("export")
+    @command_errors()
     def outbox_export(
         out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
         status: Annotated[
@@ -260,48 +228,34 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Export write-back records as CSV with CRM field names; the export is audited."""
+        from careleads.service.crm_mapping import load_field_mapping
+        from careleads.service.outbox import export_outbox
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store.audit import append_audit
-        from careleads.store.outbox import export_outbox_csv, load_field_mapping
 
-        try:
-            settings = get_settings()
-            mapping = load_field_mapping(mapping_file or settings.field_mapping_file)
-            with _store() as factory, session_scope(factory) as session:
-                n = export_outbox_csv(session=session, out=out_file, mapping=mapping, status=status)
-                append_audit(
-                    session=session,
-                    actor=_actor(),
-                    role="admin",
-                    action="export.outbox",
-                    subject="outbox",
-                    details={"n": n, "status": status, "mapping": mapping.name},
-                )
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        mapping = load_field_mapping(mapping_file or get_settings().field_mapping_file)
+        with _store() as factory, session_scope(factory) as session:
+            n = export_outbox(
+                session=session, out=out_file, mapping=mapping, status=status, actor=_actor(), role="admin"
+            )
         out.print(f"{n} records written to {out_file}")
 
     @app.command()
+    @command_errors()
     def erase(
         lead_id: Annotated[int, typer.Argument(help="The lead's id in careleads.")],
     ) -> None:
         """Erase a lead's identifiers and free text from store, analytics and outbox; keeps a tombstone."""
+        from careleads.service.context import ServiceContext
+        from careleads.service.erasure import erase_lead
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store.context import ServiceContext
-        from careleads.store.review import erase_lead
 
-        try:
-            ctx = ServiceContext.from_settings(get_settings())
-            with _store() as factory:
-                ctx.bind(factory)
-                with session_scope(factory) as session:
-                    report = erase_lead(
-                        session=session, ctx=ctx, lead_id=lead_id, actor=_actor(), role="admin"
-                    )
-        except CareleadsError as exc:
-            raise _fail(exc) from None
+        ctx = ServiceContext.from_settings(get_settings())
+        with _store() as factory:
+            ctx.bind(factory)
+            with session_scope(factory) as session:
+                report = erase_lead(session=session, ctx=ctx, lead_id=lead_id, actor=_actor(), role="admin")
         out.print(json.dumps(report.to_dict()))
 
     @models_app.command("list")
@@ -324,36 +278,25 @@ def register(app: typer.Typer) -> None:
         out.print(table)
 
     @models_app.command("publish")
+    @command_errors()
     def models_publish(
         version: Annotated[str, typer.Argument(help="The version to publish (see `careleads models list`).")],
     ) -> None:
         """Make a version the one that scores leads for its target; audited."""
         from careleads.models import ModelRegistry
+        from careleads.service.publishing import publish_model
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store._scoring import target_of
-        from careleads.store.audit import append_audit
 
-        try:
-            settings = get_settings()
-            registry = ModelRegistry(settings.registry_path())
-            target = target_of(registry, version)
-            before = registry.published_version(target)
-            with _store() as factory, session_scope(factory) as session:
-                registry.publish(version, actor=_actor(), note="cli")
-                append_audit(
-                    session=session,
-                    actor=_actor(),
-                    role="admin",
-                    action="model.publish",
-                    subject=f"model:{version}",
-                    details={"target": target, "before": before, "after": version},
-                )
-        except CareleadsError as exc:
-            raise _fail(exc) from None
-        out.print(f"{version} published for {target}")
+        registry = ModelRegistry(get_settings().registry_path())
+        with _store() as factory, session_scope(factory) as session:
+            result = publish_model(
+                session=session, registry=registry, version=version, actor=_actor(), role="admin", note="cli"
+            )
+        out.print(f"{version} published for {result.target}")
 
     @models_app.command("rollback")
+    @command_errors()
     def models_rollback(
         target: Annotated[
             str | None, typer.Option("--target", help="Target name (default: CARELEADS_TARGET).")
@@ -361,25 +304,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Return a target to the version published before the current one; audited."""
         from careleads.models import ModelRegistry
+        from careleads.service.publishing import rollback_model
         from careleads.settings import get_settings
         from careleads.store import session_scope
-        from careleads.store.audit import append_audit
 
-        try:
-            settings = get_settings()
-            name = target or settings.target
-            registry = ModelRegistry(settings.registry_path())
-            before = registry.published_version(name)
-            with _store() as factory, session_scope(factory) as session:
-                version = registry.rollback(name, actor=_actor())
-                append_audit(
-                    session=session,
-                    actor=_actor(),
-                    role="admin",
-                    action="model.rollback",
-                    subject=f"model:{version}",
-                    details={"target": name, "before": before, "after": version},
-                )
-        except CareleadsError as exc:
-            raise _fail(exc) from None
-        out.print(f"{name}: back to {version}")
+        settings = get_settings()
+        name = target or settings.target
+        registry = ModelRegistry(settings.registry_path())
+        with _store() as factory, session_scope(factory) as session:
+            result = rollback_model(
+                session=session, registry=registry, target=name, actor=_actor(), role="admin"
+            )
+        out.print(f"{name}: back to {result.published_version}")

@@ -1,8 +1,9 @@
-"""The operational store: SQLAlchemy tables, Alembic migrations and keyword-only use cases.
+"""The operational store: SQLAlchemy tables, the engine and sessions, and Alembic migrations.
 
 SQLite by default (a file in the data folder), PostgreSQL through ``CARELEADS_DATABASE_URL``. Direct
 identifiers are stored encrypted, free text redacted; model inputs and outputs go to the analytics layer
-(Parquet, pseudonymised), not to these tables.
+(Parquet, pseudonymised), not to these tables. The use cases that read and write these tables live in
+:mod:`careleads.service`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from careleads.store._engine import (
     current_revision,
     has_tables,
     head_revision,
+    insert_row,
     make_engine,
     make_sessionmaker,
     session_scope,
@@ -49,6 +51,7 @@ __all__ = [
     "current_revision",
     "has_tables",
     "head_revision",
+    "insert_row",
     "make_engine",
     "make_sessionmaker",
     "session_scope",

@@ -1,4 +1,4 @@
-"""Server-rendered pages for intake reviewers and managers, mounted on the API app by :func:`install`.
+"""Server-rendered pages for intake reviewers and managers, mounted on the service's app by :func:`install`.
 
 Pages (under ``/ui``), each with a JSON twin at the same URL plus ``.json`` (or with
 ``Accept: application/json``), readable with the session cookie or an API bearer token:
@@ -41,27 +41,24 @@ log = logging.getLogger("careleads.web")
 def install(app: FastAPI, *, prefix: str = "/ui") -> None:
     """Mount the web pages, their static files and security headers on an app from ``create_app``.
 
-    Also puts rules and routing edited earlier in the UI (``<data_dir>/config``) in force.
-
     Parameters
     ----------
     app : FastAPI
-        The app built by :func:`careleads.api.create_app` (not started yet).
+        The app built by :func:`careleads.app.create_app` (not started yet).
     prefix : str, default "/ui"
         Where the pages live; ``/`` redirects there when the app has no page of its own at ``/``.
 
     Raises
     ------
     ConfigError
-        If the web session key or a saved rules or routing file is invalid.
+        If the web session key is invalid.
 
     Examples
     --------
-    >>> from careleads.api import create_app  # doctest: +SKIP
-    >>> app = create_app()  # doctest: +SKIP  (create_app already calls install; a second call does nothing)
+    >>> from careleads.app import create_app  # doctest: +SKIP
+    >>> app = create_app()  # doctest: +SKIP
+    >>> install(app)  # create_app installed the pages already: this does nothing  # doctest: +SKIP
     """
-    from careleads.web._config import apply_saved_config
-
     if getattr(app.state, "web_installed", False):
         return  # create_app installs the pages; a second install would stack middleware and handlers
     app.state.web_installed = True
@@ -74,7 +71,6 @@ def install(app: FastAPI, *, prefix: str = "/ui") -> None:
         extra={"page_roles": PAGE_ROLES},
     )
     app.state.web = state
-    apply_saved_config(ctx)
     app.include_router(build_router(prefix))
     app.mount(f"{prefix}/static", StaticFiles(packages=[("careleads", "static")]), name="web_static")
 

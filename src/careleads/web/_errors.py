@@ -1,8 +1,8 @@
-"""Error pages: under the web prefix, the API's error answers become HTML pages (JSON twins keep JSON).
+"""Error pages: under the web prefix, the app's error answers become HTML pages (JSON twins keep JSON).
 
-The app's own exception handlers (404 for unknown leads, 409 for bad configuration, 403 from role checks,
-422 for invalid input, ...) decide the status and the message; this module only wraps them, so a page and
-its API equivalent fail the same way.
+The app's exception handlers (:func:`careleads.service.http.install_error_handlers`: 404 for unknown leads,
+409 for bad configuration, 403 from role checks, 422 for invalid input, ...) decide the status and the
+message; one page handler wraps them all, so a page and its API equivalent fail the same way.
 """
 
 from __future__ import annotations

@@ -1,73 +1,69 @@
 """The pages: sign-in, review queue, lead, dashboard, models, rules and routing.
 
-Each page gathers one JSON-ready dict with the API's own functions (the route functions of
-:mod:`careleads.api.routes` where one exists, so permissions, audit entries and answers are the same) and
-renders it as HTML or, at the same URL plus ``.json``, as JSON. Forms post back with the session's CSRF
-token and redirect (303) to a page that shows the result.
+Each page gathers one JSON-ready dict with the service functions its API equivalent calls (so permissions,
+audit entries and answers are the same) and renders it as HTML or, at the same URL plus ``.json``, as JSON.
+Forms post back with the session's CSRF token and redirect (303) to a page that shows the result.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careleads.api.deps import ContextDep, Principal, SessionDep
-from careleads.api.routes.feedback import post_feedback
-from careleads.api.routes.leads import read_lead
-from careleads.api.routes.models import list_models, publish_model, rollback_model
-from careleads.api.routes.review import read_review_queue
-from careleads.api.schemas import FeedbackCreate, RouteChange
 from careleads.errors import ConfigError
-from careleads.store import session_scope
-from careleads.store._models import Event, Feedback, Outcome, ReviewTask, ScoreEntry
-from careleads.store.audit import append_audit
-from careleads.store.context import ServiceContext
-from careleads.store.leads import utcnow
-from careleads.store.review import FEEDBACK_LABELS, in_review_queue, review_queue
-from careleads.web import _charts as charts
-from careleads.web._config import CONFIG_KINDS, config_file, config_history, save_config, validate_config
-from careleads.web._dashboard import dashboard
-from careleads.web._security import COOKIE_NAME, WebSession, set_cookie, sign_in
-from careleads.web._state import (
-    api_roles,
-    check_csrf,
-    render,
-    require,
-    web_state,
-    web_user,
+from careleads.service import access, publishing
+from careleads.service.access import Principal, authorize
+from careleads.service.audit import append_audit
+from careleads.service.config import (
+    CONFIG_KINDS,
+    config_file,
+    config_history,
+    save_config,
+    validate_config,
 )
+from careleads.service.context import ServiceContext
+from careleads.service.dashboard import dashboard
+from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
+from careleads.service.http import ContextDep, SessionDep
+from careleads.service.leads import lead_timeline, read_lead, utcnow
+from careleads.service.review import (
+    QUEUE_LIMIT,
+    in_review_queue,
+    open_review_task,
+    queue_rows,
+    record_queue_read,
+)
+from careleads.service.schemas import FeedbackCreate, RouteChange
+from careleads.store import session_scope
+from careleads.web import _charts as charts
+from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
+from careleads.web._state import check_csrf, render, web_state, web_user
 
-__all__ = ["PAGE_ROLES", "QUEUE_LIMIT", "build_router"]
+__all__ = ["PAGE_ROLES", "QUEUE_ROWS", "build_router"]
 
 log = logging.getLogger("careleads.web")
 
-#: open review tasks read for one queue page (filters and counts work on these)
-QUEUE_LIMIT = 2000
 #: rows shown on one queue page
 QUEUE_ROWS = 200
-_SNIPPET_CHARS = 160
-_ADMIN = frozenset({"admin"})
 
-#: who may open each page; queue, lead and models follow the API endpoints they call
+#: who may open each page: the role sets of the API endpoints they stand for
 PAGE_ROLES: dict[str, frozenset[str]] = {
-    "queue": api_roles(read_review_queue),
-    "lead": api_roles(read_lead),
-    "feedback": api_roles(post_feedback),
-    "models": api_roles(list_models),
-    "dashboard": frozenset({"admin", "analyst", "reviewer"}),
-    "rules": frozenset({"admin", "analyst"}),
-    # the issue asks for publish, rollback and rule edits by admins only (the API also lets analysts publish)
-    "publish": _ADMIN,
-    "edit_rules": _ADMIN,
+    "queue": access.REVIEW_QUEUE_READ,
+    "lead": access.LEAD_READ,
+    "feedback": access.FEEDBACK_CREATE,
+    "models": access.MODELS_READ,
+    "dashboard": access.DASHBOARD_READ,
+    "rules": access.RULES_READ,
+    # publish, rollback and rule edits by admins only on the pages (the API also lets analysts publish)
+    "publish": access.ADMIN_ONLY,
+    "edit_rules": access.RULES_EDIT,
 }
 
 _DONE = {
@@ -177,8 +173,6 @@ def logout_submit(request: Request, csrf: CsrfForm = "") -> Response:
     web = check_csrf(request, csrf)
     if web.signed_in:
         with session_scope(request.app.state.sessions) as session:
-            from careleads.web._security import principal_of
-
             user = principal_of(session=session, web=web)
             if user is not None:
                 append_audit(
@@ -211,53 +205,6 @@ def account(request: Request) -> Response:
 # --------------------------------------------------------------------------------------------- queue
 
 
-def _latest_entries(session: Session, lead_ids: list[int]) -> dict[int, ScoreEntry]:
-    if not lead_ids:
-        return {}
-    latest = (
-        select(func.max(ScoreEntry.id)).where(ScoreEntry.lead_id.in_(lead_ids)).group_by(ScoreEntry.lead_id)
-    )
-    return {e.lead_id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(latest)))}
-
-
-def _snippet(texts: dict[str, Any] | None) -> str | None:
-    for value in (texts or {}).values():
-        if value:
-            text = " ".join(str(value).split())
-            return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "\u2026"
-    return None
-
-
-def _queue_rows(session: Session, now: datetime, show_texts: bool) -> list[dict[str, Any]]:
-    pairs = review_queue(session=session, limit=QUEUE_LIMIT)
-    entries = _latest_entries(session, [lead.id for _, lead in pairs])
-    rows = []
-    for task, lead in pairs:
-        entry = entries.get(lead.id)
-        fields = dict(lead.fields or {})
-        rows.append(
-            {
-                "task_id": task.id,
-                "lead_id": lead.id,
-                "tier": task.tier,
-                "score": entry.score if entry else None,
-                "lead_type": fields.get("lead_type"),
-                "service_line": fields.get("service_line"),
-                "region": fields.get("region"),
-                "queue": task.queue,
-                "owner": task.owner,
-                "sla_due": task.sla_due,
-                "overdue": task.sla_due is not None and task.sla_due < now,
-                "route": entry.route.get("name") if entry else None,
-                "action": entry.route.get("action") if entry else None,
-                "top_reason": str(entry.reasons[0]) if entry and entry.reasons else None,
-                "overrides": [str(o.get("rule")) for o in entry.overrides] if entry else [],
-                "question": _snippet(lead.texts) if show_texts else None,
-            }
-        )
-    return rows
-
-
 def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     by_tier: dict[str, int] = {}
     by_owner: dict[str, int] = {}
@@ -284,9 +231,9 @@ def queue_page(
 ) -> Response:
     """Open review tasks, best tier first, then the earliest SLA due time; filters, counts and owners."""
     user = web_user(request)
-    require(user, PAGE_ROLES["queue"])
+    authorize(user.role, PAGE_ROLES["queue"])
     now = utcnow()
-    rows = _queue_rows(session, now, show_texts=user.role in ("admin", "reviewer"))
+    rows = queue_rows(session=session, now=now, show_texts=user.role in ("admin", "reviewer"))
     filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner}
     filters = {k: v for k, v in filters.items() if v}
     shown = [
@@ -300,13 +247,12 @@ def queue_page(
     }
     options["owner"] = sorted({r["owner"] or "unassigned" for r in rows})
     page_rows = shown[:QUEUE_ROWS]
-    append_audit(
+    record_queue_read(
         session=session,
         actor=user.name,
         role=user.role,
-        action="review_queue.read",
-        subject="review_queue",
-        details={"lead_ids": [r["lead_id"] for r in page_rows], "via": "web"},
+        lead_ids=[r["lead_id"] for r in page_rows],
+        via="web",
     )
     data = {
         "filters": {**filters, "overdue": overdue},
@@ -324,36 +270,6 @@ def queue_page(
 # --------------------------------------------------------------------------------------------- lead
 
 
-def _timeline(session: Session, lead_id: int, show_texts: bool) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for e in session.scalars(select(Event).where(Event.lead_id == lead_id)):
-        items.append(
-            {
-                "at": e.occurred_at,
-                "kind": "event",
-                "what": e.event_type,
-                "detail": e.page,
-                "text": e.message_text if show_texts else None,
-            }
-        )
-    for o in session.scalars(select(Outcome).where(Outcome.lead_id == lead_id)):
-        items.append(
-            {"at": o.occurred_at, "kind": "outcome", "what": o.outcome, "detail": None, "text": None}
-        )
-    for f in session.scalars(select(Feedback).where(Feedback.lead_id == lead_id)):
-        items.append(
-            {
-                "at": f.created_at,
-                "kind": "feedback",
-                "what": f.label,
-                "detail": f"by {f.reviewer}, route {f.route_action}",
-                "text": f.note if show_texts else None,
-            }
-        )
-    items.sort(key=lambda i: i["at"])
-    return items
-
-
 def _route_options(ctx: ServiceContext) -> list[dict[str, str]]:
     options = []
     for name, spec in sorted(ctx.routing.queues.items()):
@@ -366,9 +282,9 @@ def _route_options(ctx: ServiceContext) -> list[dict[str, str]]:
 def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: ContextDep) -> Response:
     """A lead as the user's role may see it (``GET /v1/leads/{id}``), its ledger chart, timeline and forms."""
     user = web_user(request)
-    require(user, PAGE_ROLES["lead"])
+    authorize(user.role, PAGE_ROLES["lead"])
     lead_id = _lead_id(lead_ref)
-    public = read_lead(lead_id=lead_id, session=session, ctx=ctx, user=user)
+    public = read_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
     show_texts = user.role in ("admin", "reviewer")
     lead = public.model_dump(mode="json")
     may_label = (
@@ -376,15 +292,10 @@ def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: Context
         and not public.erased
         and (user.role != "reviewer" or in_review_queue(session=session, lead_id=lead_id))
     )
-    task = session.scalar(
-        select(ReviewTask).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
-    )
     data = {
         "lead": lead,
-        "review_task": None
-        if task is None
-        else {"queue": task.queue, "owner": task.owner, "tier": task.tier, "sla_due": task.sla_due},
-        "timeline": _timeline(session, lead_id, show_texts),
+        "review_task": open_review_task(session=session, lead_id=lead_id),
+        "timeline": lead_timeline(session=session, lead_id=lead_id, show_texts=show_texts),
         "may_give_feedback": may_label,
         "feedback_labels": list(FEEDBACK_LABELS) if may_label else [],
         "route_options": _route_options(ctx) if may_label else [],
@@ -410,7 +321,7 @@ def feedback_submit(
     """Label the lead (``POST /v1/leads/{id}/feedback``), optionally with a new queue and owner."""
     user = web_user(request)
     check_csrf(request, csrf)
-    require(user, PAGE_ROLES["feedback"])
+    authorize(user.role, PAGE_ROLES["feedback"])
     lead_id = _lead_id(lead_ref)
     change: tuple[str, str | None] | None = None
     if route:
@@ -427,7 +338,9 @@ def feedback_submit(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail="; ".join(str(e.get("msg", "")) for e in exc.errors()),
         ) from None
-    result = post_feedback(lead_id=lead_id, feedback_in=body, session=session, ctx=ctx, user=user)
+    result = give_feedback(
+        session=session, ctx=ctx, lead_id=lead_id, feedback_in=body, actor=user.name, role=user.role
+    )
     done = "route" if result.route_action == "changed" else "feedback"
     prefix = web_state(request).prefix
     if user.role == "reviewer":
@@ -447,7 +360,7 @@ def dashboard_page(
 ) -> Response:
     """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift."""
     user = web_user(request)
-    require(user, PAGE_ROLES["dashboard"])
+    authorize(user.role, PAGE_ROLES["dashboard"])
     board = dashboard(session=session, ctx=ctx, days=days)
     extra: dict[str, Any] = {}
     if not request.url.path.endswith(".json"):
@@ -524,8 +437,10 @@ def models_page(
 ) -> Response:
     """Registered versions (``GET /v1/models``), one model card, its test figures and history."""
     user = web_user(request)
-    require(user, PAGE_ROLES["models"])
-    listing = list_models(ctx=ctx, _user=user).model_dump(mode="json")
+    authorize(user.role, PAGE_ROLES["models"])
+    listing = publishing.list_models(registry=ctx.registry, target=ctx.settings.target).model_dump(
+        mode="json"
+    )
     known = [m["version"] for m in listing["data"]]
     chosen = version if version in known else listing["published_version"] or (known[-1] if known else None)
     card = _card_summary(ctx.registry.card(chosen)) if chosen else None
@@ -575,8 +490,15 @@ def publish_submit(
     """Publish a version (``POST /v1/models/{version}/publish``, audited); admins only."""
     user = web_user(request)
     check_csrf(request, csrf)
-    require(user, PAGE_ROLES["publish"])
-    publish_model(version=_version(ctx, version), session=session, ctx=ctx, user=user)
+    authorize(user.role, PAGE_ROLES["publish"])
+    publishing.publish_model(
+        session=session,
+        registry=ctx.registry,
+        version=_version(ctx, version),
+        actor=user.name,
+        role=user.role,
+        note="api",
+    )
     return _redirect(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
 
 
@@ -584,8 +506,10 @@ def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf
     """Return to the previously published version (``POST /v1/models/rollback``, audited); admins only."""
     user = web_user(request)
     check_csrf(request, csrf)
-    require(user, PAGE_ROLES["publish"])
-    rollback_model(session=session, ctx=ctx, user=user, target=None)
+    authorize(user.role, PAGE_ROLES["publish"])
+    publishing.rollback_model(
+        session=session, registry=ctx.registry, target=ctx.settings.target, actor=user.name, role=user.role
+    )
     return _redirect(f"{web_state(request).prefix}/models?done=rolled_back")
 
 
@@ -617,7 +541,7 @@ def _rules_data(
 def rules_page(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """Hard rules and routing in force, where each comes from, and their audited changes."""
     user = web_user(request)
-    require(user, PAGE_ROLES["rules"])
+    authorize(user.role, PAGE_ROLES["rules"])
     data = _rules_data(session, ctx, user)
     return render(request, "rules.html", data, user=user, page="rules", extra={"message": _done(request)})
 
@@ -634,7 +558,7 @@ def rules_submit(
     """Validate edited YAML, or validate and save it (config folder, audited, in force at once); admins."""
     user = web_user(request)
     check_csrf(request, csrf)
-    require(user, PAGE_ROLES["edit_rules"])
+    authorize(user.role, PAGE_ROLES["edit_rules"])
     if kind not in CONFIG_KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no configuration {kind!r}")
     text = text.replace("\r\n", "\n")

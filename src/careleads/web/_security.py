@@ -24,13 +24,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careleads.api.deps import Principal
 from careleads.errors import ConfigError
-from careleads.store._models import ApiToken, User
-from careleads.store.users import authenticate, hash_token
+from careleads.service.access import Principal
+from careleads.service.users import hash_token, principal_for_token, principal_for_token_hash
 
 __all__ = [
     "COOKIE_NAME",
@@ -150,7 +148,7 @@ class SessionCodec:
 
 def sign_in(*, session: Session, token: str) -> tuple[WebSession, Principal] | None:
     """Check an API token typed into the sign-in form; a fresh session (new CSRF token) on success."""
-    user = authenticate(session=session, token=token.strip())
+    user = principal_for_token(session=session, token=token.strip())
     if user is None:
         return None
     web = WebSession(
@@ -159,20 +157,14 @@ def sign_in(*, session: Session, token: str) -> tuple[WebSession, Principal] | N
         token_hash=hash_token(token.strip()),
         issued_at=int(time.time()),
     )
-    return web, Principal(id=user.id, name=user.name, role=user.role)
+    return web, user
 
 
 def principal_of(*, session: Session, web: WebSession) -> Principal | None:
     """The user of a signed-in session, if its API token is still valid and the user still active."""
-    if not web.signed_in:
+    if web.user_id is None or web.token_hash is None:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == web.token_hash))
-    if row is None or row.revoked or row.user_id != web.user_id:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    return Principal(id=user.id, name=user.name, role=user.role)
+    return principal_for_token_hash(session=session, token_hash=web.token_hash, user_id=web.user_id)
 
 
 def set_cookie(response: Any, request: Request, codec: SessionCodec, web: WebSession, path: str) -> None:

@@ -1,15 +1,13 @@
 """What the web pages share: templates, the session codec, the signed-in user, role checks, rendering.
 
 Every page is rendered from one JSON-ready dict: as HTML by default, as JSON when the URL ends in ``.json`` or
-the request prefers ``application/json`` (its JSON twin). Role checks reuse the API's: :func:`api_roles`
-reads the roles an API endpoint admits from its ``require_role`` dependency, so a page and its API
-equivalent can never drift apart.
+the request prefers ``application/json`` (its JSON twin). Pages check the role sets of
+:mod:`careleads.service.access`, the sets the API checks, so a page and its API equivalent never drift apart.
 """
 
 from __future__ import annotations
 
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,19 +18,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from careleads.api.deps import Principal, RoleGuard
-from careleads.errors import ConfigError
+from careleads.service.access import Principal
+from careleads.service.users import principal_for_token
 from careleads.store import session_scope
-from careleads.store.users import authenticate
 from careleads.web._security import COOKIE_NAME, CSRF_FIELD, SessionCodec, WebSession, principal_of
 
 __all__ = [
     "SignInRequired",
     "WebState",
-    "api_roles",
     "check_csrf",
     "render",
-    "require",
     "wants_json",
     "web_state",
     "web_user",
@@ -131,8 +126,7 @@ def web_user(request: Request) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer " and request.method in ("GET", "HEAD"):
         with session_scope(sessions) as session:
-            user = authenticate(session=session, token=auth[7:].strip())
-            principal = None if user is None else Principal(id=user.id, name=user.name, role=user.role)
+            principal = principal_for_token(session=session, token=auth[7:].strip())
         if principal is None:
             raise SignInRequired("unknown, revoked or malformed API token")
         request.state.web_session = None
@@ -146,32 +140,6 @@ def web_user(request: Request) -> Principal:
         raise SignInRequired("sign in with an API token")
     request.state.web_session = web
     return principal
-
-
-def require(user: Principal, roles: frozenset[str]) -> None:
-    """403 unless the user's role is one of `roles` (the same message as the API's)."""
-    if user.role not in roles:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail=f"the role {user.role!r} may not do this; allowed: {', '.join(sorted(roles))}",
-        )
-
-
-def api_roles(endpoint: Callable[..., Any]) -> frozenset[str]:
-    """The roles an API endpoint admits, read from its ``require_role(...)`` dependency.
-
-    Raises
-    ------
-    ConfigError
-        If the endpoint has no role dependency (then the page must name its roles itself).
-    """
-    hints = typing.get_type_hints(endpoint, include_extras=True)
-    for hint in hints.values():
-        for meta in getattr(hint, "__metadata__", ()):
-            guard = getattr(meta, "dependency", None)
-            if isinstance(guard, RoleGuard):
-                return guard.roles
-    raise ConfigError(f"the API endpoint {endpoint.__name__} has no role dependency")
 
 
 def check_csrf(request: Request, given: str | None) -> WebSession:

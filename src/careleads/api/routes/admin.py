@@ -8,14 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from careleads.api.deps import ContextDep, Principal, SessionDep, require_role
-from careleads.api.routes.leads import _ERRORS
-from careleads.api.schemas import (
+from careleads.api.deps import require_role
+from careleads.api.routes.leads import ERRORS
+from careleads.service.access import ADMIN_ONLY, Principal
+from careleads.service.http import ContextDep, SessionDep
+from careleads.service.outbox import deliver_configured, list_outbox
+from careleads.service.outbox import export_outbox as export_outbox_file
+from careleads.service.schemas import (
     DeliveryPublic,
-    OutboxItemPublic,
     OutboxPublic,
     TokenCreate,
     TokenCreated,
@@ -23,13 +25,11 @@ from careleads.api.schemas import (
     UserPublic,
     UsersPublic,
 )
-from careleads.store._models import OutboxRecord, User
-from careleads.store.audit import append_audit
-from careleads.store.outbox import deliver_configured, export_outbox_csv
-from careleads.store.users import create_token, create_user, list_users
+from careleads.service.users import create_token, create_user, get_user, list_users
+from careleads.store import User
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-AdminUser = Annotated[Principal, Depends(require_role())]
+AdminUser = Annotated[Principal, Depends(require_role(ADMIN_ONLY))]
 OutboxStatus = Annotated[
     str | None,
     Query(pattern=r"^(pending|delivered|dead|erased)$", description="Only records with this status"),
@@ -42,7 +42,7 @@ def _user_public(user: User) -> UserPublic:
     )
 
 
-@router.get("/users", response_model=UsersPublic, responses=_ERRORS, summary="Users and roles")
+@router.get("/users", response_model=UsersPublic, responses=ERRORS, summary="Users and roles")
 def read_users(session: SessionDep, _user: AdminUser) -> UsersPublic:
     """Every user with its role."""
     users = [_user_public(u) for u in list_users(session=session)]
@@ -53,7 +53,7 @@ def read_users(session: SessionDep, _user: AdminUser) -> UsersPublic:
     "/users",
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Add a user",
 )
 def post_user(user_in: UserCreate, session: SessionDep, user: AdminUser) -> UserPublic:
@@ -68,18 +68,17 @@ def post_user(user_in: UserCreate, session: SessionDep, user: AdminUser) -> User
     "/tokens",
     response_model=TokenCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Create an API token",
 )
 def post_token(token_in: TokenCreate, session: SessionDep, user: AdminUser) -> TokenCreated:
     """Create a token for a user; the token is in this answer only (its hash is stored); audited."""
     token = create_token(session=session, user_name=token_in.user, actor=user.name, actor_role=user.role)
-    owner = session.scalar(select(User).where(User.name == token_in.user))
-    assert owner is not None  # create_token checked
+    owner = get_user(session=session, name=token_in.user)
     return TokenCreated(user=owner.name, role=owner.role, token=token)
 
 
-@router.get("/outbox", response_model=OutboxPublic, responses=_ERRORS, summary="Write-back records")
+@router.get("/outbox", response_model=OutboxPublic, responses=ERRORS, summary="Write-back records")
 def read_outbox(
     session: SessionDep,
     _user: AdminUser,
@@ -90,39 +89,22 @@ def read_outbox(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> OutboxPublic:
     """Outbox records, newest first."""
-    query = select(OutboxRecord).order_by(OutboxRecord.id.desc()).limit(limit)
-    if status_filter:
-        query = query.where(OutboxRecord.status == status_filter)
-    items = [
-        OutboxItemPublic(
-            id=r.id,
-            lead_id=r.lead_id,
-            idempotency_key=r.idempotency_key,
-            status=r.status,
-            attempts=r.attempts,
-            next_attempt_at=r.next_attempt_at,
-            last_error=r.last_error,
-            payload=r.payload,
-        )
-        for r in session.scalars(query)
-    ]
-    return OutboxPublic(data=items, count=len(items))
+    return list_outbox(session=session, status=status_filter, limit=limit)
 
 
 @router.post(
-    "/outbox/deliver", response_model=DeliveryPublic, responses=_ERRORS, summary="Deliver due records"
+    "/outbox/deliver", response_model=DeliveryPublic, responses=ERRORS, summary="Deliver due records"
 )
 def post_deliver(session: SessionDep, ctx: ContextDep, _user: AdminUser) -> DeliveryPublic:
     """Deliver the due write-back records to the configured webhook now (the worker does this on its own)."""
-    settings = ctx.settings
-    report = deliver_configured(session, settings, ctx.mapping)
+    report = deliver_configured(session, ctx.settings, ctx.mapping)
     return DeliveryPublic(**report.to_dict())
 
 
 @router.get(
     "/outbox/export",
     response_class=FileResponse,
-    responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "Outbox records as CSV"}},
+    responses={**ERRORS, 200: {"content": {"text/csv": {}}, "description": "Outbox records as CSV"}},
     summary="Export the outbox as CSV",
 )
 def export_outbox(
@@ -132,14 +114,8 @@ def export_outbox(
     handle = tempfile.NamedTemporaryFile(prefix="careleads-outbox-", suffix=".csv", delete=False)  # noqa: SIM115
     handle.close()
     path = FilePath(handle.name)
-    n = export_outbox_csv(session=session, out=path, mapping=ctx.mapping, status=status_filter)
-    append_audit(
-        session=session,
-        actor=user.name,
-        role=user.role,
-        action="export.outbox",
-        subject="outbox",
-        details={"n": n, "status": status_filter, "mapping": ctx.mapping.name},
+    export_outbox_file(
+        session=session, out=path, mapping=ctx.mapping, status=status_filter, actor=user.name, role=user.role
     )
     return FileResponse(
         path, media_type="text/csv", filename="outbox.csv", background=BackgroundTask(path.unlink)

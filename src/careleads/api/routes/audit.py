@@ -7,41 +7,36 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from careleads.api.deps import Principal, SessionDep, require_role
-from careleads.api.routes.leads import _ERRORS
-from careleads.api.schemas import AuditEntryPublic, AuditPublic, AuditVerifyPublic
-from careleads.store.audit import append_audit, audit_entries, verify_audit
+from careleads.api.deps import require_role
+from careleads.api.routes.leads import ERRORS
+from careleads.service.access import AUDIT_READ, Principal
+from careleads.service.audit import read_audit_log, verify_audit
+from careleads.service.http import SessionDep
+from careleads.service.schemas import AuditEntryPublic, AuditPublic, AuditVerifyPublic
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("", response_model=AuditPublic, responses=_ERRORS, summary="Audit log entries")
+@router.get("", response_model=AuditPublic, responses=ERRORS, summary="Audit log entries")
 def read_audit(
     session: SessionDep,
-    user: Annotated[Principal, Depends(require_role("auditor"))],
+    user: Annotated[Principal, Depends(require_role(AUDIT_READ))],
     since: Annotated[datetime | None, Query(description="Only entries at or after this time (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> AuditPublic:
     """Entries in log order; reading the log is itself audited (as an export)."""
-    rows = [
-        AuditEntryPublic(**r) for r in audit_entries(session=session, since=since, limit=limit, offset=offset)
-    ]
-    append_audit(
-        session=session,
-        actor=user.name,
-        role=user.role,
-        action="export.audit",
-        subject="audit_log",
-        details={"n": len(rows), "since": since.isoformat() if since else None},
+    rows = read_audit_log(
+        session=session, actor=user.name, role=user.role, since=since, limit=limit, offset=offset
     )
-    return AuditPublic(data=rows, count=len(rows))
+    data = [AuditEntryPublic(**r) for r in rows]
+    return AuditPublic(data=data, count=len(data))
 
 
-@router.get("/verify", response_model=AuditVerifyPublic, responses=_ERRORS, summary="Verify the hash chain")
+@router.get("/verify", response_model=AuditVerifyPublic, responses=ERRORS, summary="Verify the hash chain")
 def verify(
     session: SessionDep,
-    _user: Annotated[Principal, Depends(require_role("auditor"))],
+    _user: Annotated[Principal, Depends(require_role(AUDIT_READ))],
 ) -> AuditVerifyPublic:
     """Check every link of the chain; names the first broken entry."""
     result = verify_audit(session=session)

@@ -6,11 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from careleads.api.convert import decision_public
-from careleads.api.deps import ContextDep, Principal, SessionDep, require_role
-from careleads.api.routes.leads import _ERRORS, LeadId
-from careleads.api.schemas import EventCreate, EventRecorded, OutcomeCreate, OutcomePublic
-from careleads.store.leads import record_event, record_outcome
+from careleads.api.deps import require_role
+from careleads.api.routes.leads import ERRORS, LeadId
+from careleads.service.access import EVENT_CREATE, OUTCOME_CREATE, Principal
+from careleads.service.http import ContextDep, SessionDep
+from careleads.service.leads import record_event, record_outcome
+from careleads.service.schemas import (
+    EventCreate,
+    EventRecorded,
+    OutcomeCreate,
+    OutcomePublic,
+    decision_public,
+)
 
 router = APIRouter(prefix="/v1/leads", tags=["events"])
 
@@ -19,7 +26,7 @@ router = APIRouter(prefix="/v1/leads", tags=["events"])
     "/{lead_id}/events",
     response_model=EventRecorded,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 200: {"description": "This event id was recorded before: nothing changed"}},
+    responses={**ERRORS, 200: {"description": "This event id was recorded before: nothing changed"}},
     summary="Record engagement and re-score",
 )
 async def post_event(  # runs on the event loop: see _INLINE in careleads.api.routes.leads
@@ -28,7 +35,7 @@ async def post_event(  # runs on the event loop: see _INLINE in careleads.api.ro
     response: Response,
     session: SessionDep,
     ctx: ContextDep,
-    user: Annotated[Principal, Depends(require_role("integration"))],
+    user: Annotated[Principal, Depends(require_role(EVENT_CREATE))],
 ) -> EventRecorded:
     """Record an event (idempotent on ``event_id``) and re-score the lead; the ledger gains an entry only
     when the score, tier or route changes (``ledger_changed``)."""
@@ -49,7 +56,7 @@ async def post_event(  # runs on the event loop: see _INLINE in careleads.api.ro
     "/{lead_id}/outcomes",
     response_model=OutcomePublic,
     status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Record a funnel step the lead reached",
 )
 def post_outcome(
@@ -57,7 +64,7 @@ def post_outcome(
     outcome_in: OutcomeCreate,
     session: SessionDep,
     ctx: ContextDep,
-    user: Annotated[Principal, Depends(require_role("integration"))],
+    user: Annotated[Principal, Depends(require_role(OUTCOME_CREATE))],
 ) -> OutcomePublic:
     """Record an outcome (appointment scheduled, intake call completed, ...) for monitoring and training."""
     outcome = record_outcome(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
-from careleads.api.convert import decision_public
-from careleads.api.deps import ContextDep, Principal, SessionDep, require_role
-from careleads.api.schemas import ErasurePublic, LeadCreate, LeadCreated, LeadPublic
-from careleads.store.audit import append_audit
-from careleads.store.leads import create_lead, get_lead, lead_view, ledger
-from careleads.store.review import erase_lead, in_review_queue
+from careleads.api.deps import require_role
+from careleads.service.access import LEAD_CREATE, LEAD_ERASE, LEAD_READ, Principal
+from careleads.service.erasure import erase_lead
+from careleads.service.http import ContextDep, SessionDep
+from careleads.service.leads import create_lead
+from careleads.service.leads import read_lead as lead_for_caller
+from careleads.service.schemas import ErasurePublic, LeadCreate, LeadCreated, LeadPublic, decision_public
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1/leads", tags=["leads"])
 # endpoints, which read more and compute less, stay on the thread pool.
 
 LeadId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The lead's id in careleads")]
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API token"},
     403: {"description": "The token's role may not do this"},
 }
@@ -32,7 +33,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     "",
     response_model=LeadCreated,
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 200: {"description": "A lead with this external id exists: its current decision"}},
+    responses={**ERRORS, 200: {"description": "A lead with this external id exists: its current decision"}},
     summary="Create a lead and score it",
 )
 async def post_lead(  # runs on the event loop: see _INLINE above
@@ -40,7 +41,7 @@ async def post_lead(  # runs on the event loop: see _INLINE above
     response: Response,
     session: SessionDep,
     ctx: ContextDep,
-    user: Annotated[Principal, Depends(require_role("integration"))],
+    user: Annotated[Principal, Depends(require_role(LEAD_CREATE))],
 ) -> LeadCreated:
     """Check the lead against the data dictionary, store it (identifiers encrypted, free text redacted) and
     score it at once: calibrated score 0-100, tier, reasons, route, overrides and who scored.
@@ -61,50 +62,25 @@ async def post_lead(  # runs on the event loop: see _INLINE above
 
 
 @router.get(
-    "/{lead_id}", response_model=LeadPublic, responses=_ERRORS, summary="A lead, its decision and ledger"
+    "/{lead_id}", response_model=LeadPublic, responses=ERRORS, summary="A lead, its decision and ledger"
 )
 def read_lead(
     lead_id: LeadId,
     session: SessionDep,
     ctx: ContextDep,
-    user: Annotated[Principal, Depends(require_role("integration", "analyst", "reviewer"))],
+    user: Annotated[Principal, Depends(require_role(LEAD_READ))],
 ) -> LeadPublic:
     """The lead as the caller's role may see it: analysts get the pseudonymised view, reviewers see contact
     details only for leads in the review queue, integrations get ids and decisions. The read is audited."""
-    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
-    in_queue = False
-    if user.role == "reviewer":
-        in_queue = in_review_queue(session=session, lead_id=lead.id)
-        if not in_queue:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail="reviewers may read only leads in the review queue"
-            )
-    view = lead_view(
-        ctx=ctx,
-        lead=lead,
-        show_identifiers=not lead.erased and (user.role == "admin" or in_queue),
-        show_external_id=user.role != "analyst",
-        show_texts=user.role in ("admin", "reviewer"),
-    )
-    entries = ledger(session=session, lead=lead)
-    append_audit(
-        session=session,
-        actor=user.name,
-        role=user.role,
-        action="lead.read",
-        subject=f"lead:{lead.id}",
-        details={"contact_shown": view["contact"] is not None, "n_ledger": len(entries)},
-    )
-    decisions = [decision_public(e) for e in entries]
-    return LeadPublic(**view, decision=decisions[-1] if decisions else None, ledger=decisions)
+    return lead_for_caller(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
 
 
-@router.delete("/{lead_id}", response_model=ErasurePublic, responses=_ERRORS, summary="Erase a lead")
+@router.delete("/{lead_id}", response_model=ErasurePublic, responses=ERRORS, summary="Erase a lead")
 def delete_lead(
     lead_id: LeadId,
     session: SessionDep,
     ctx: ContextDep,
-    user: Annotated[Principal, Depends(require_role())],
+    user: Annotated[Principal, Depends(require_role(LEAD_ERASE))],
 ) -> ErasurePublic:
     """Remove the lead's identifiers and free text from the store, the analytics layer and the outbox; a
     tombstone (id, pseudonym, ledger) stays and the erasure is audited."""

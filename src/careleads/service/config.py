@@ -30,10 +30,10 @@ from careleads.decisions import (
     validate_rules_text,
 )
 from careleads.errors import ConfigError
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
 from careleads.settings import Settings
-from careleads.store._models import AuditEntry
-from careleads.store.audit import append_audit
-from careleads.store.context import ServiceContext
+from careleads.store import AuditEntry
 
 __all__ = [
     "CONFIG_KINDS",
@@ -46,7 +46,7 @@ __all__ = [
     "validate_config",
 ]
 
-log = logging.getLogger("careleads.web")
+log = logging.getLogger("careleads.service")
 
 ConfigKind = Literal["hard_rules", "routing"]
 CONFIG_KINDS: tuple[ConfigKind, ...] = ("hard_rules", "routing")

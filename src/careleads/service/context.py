@@ -1,4 +1,4 @@
-"""Everything a store use case needs besides the session: dictionary, scorer, rules, routing, keys, analytics.
+"""What a service use case needs besides the session: dictionary, scorer, rules, routing, keys, analytics.
 
 Built once per process from :class:`careleads.settings.Settings` (the API builds one at start-up, the CLI
 one per command).
@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.decisions import HardRules, Routing, load_hard_rules, load_routing
@@ -19,15 +19,36 @@ from careleads.errors import ConfigError
 from careleads.features import FeatureSpec
 from careleads.models import ModelRegistry
 from careleads.privacy import FieldCipher, Pseudonymiser, generate_key, generate_pseudonym_key
+from careleads.service._scoring import LeadScorer
+from careleads.service.analytics import AnalyticsWriter
+from careleads.service.crm_mapping import FieldMapping, load_field_mapping
 from careleads.settings import Settings
-from careleads.store._scoring import LeadScorer
-from careleads.store.analytics import AnalyticsWriter
-from careleads.store.outbox import FieldMapping, load_field_mapping
+from careleads.store import has_tables, make_engine, upgrade
 
-__all__ = ["ANALYTICS_KEY", "ServiceContext"]
+__all__ = ["ANALYTICS_KEY", "ServiceContext", "open_store"]
 
 #: ``Session.info`` key of the analytics rows a transaction gathered
 ANALYTICS_KEY = "analytics"
+
+
+def open_store(settings: Settings) -> Engine:
+    """An engine on the configured database; the embedded default is migrated first (``auto_upgrade``).
+
+    Raises
+    ------
+    ConfigError
+        If another database has no careleads tables yet (run ``careleads db upgrade``), or cannot be reached.
+    """
+    engine = make_engine(settings.database_url)
+    if settings.is_embedded_default and settings.auto_upgrade:
+        upgrade(engine)
+    elif not has_tables(engine):
+        where = engine.url.render_as_string(hide_password=True)
+        engine.dispose()
+        raise ConfigError(
+            f"the database at {where} has no careleads tables; run `careleads db upgrade` first"
+        )
+    return engine
 
 
 def _key_text(value: str, key_file: Path | None, default_file: Path, *, create: bool, make: str) -> str:

@@ -8,8 +8,7 @@ Delivery POSTs one JSON document per record to the configured webhook with
 
 A failed attempt (network error or a non-2xx answer) is retried after ``backoff * 2 ** (attempts - 1)``
 seconds; after ``max_attempts`` the record is dead-lettered (``status == "dead"``) and kept with its last
-error. Field names can be mapped to the CRM's property names with a YAML file (shipped examples:
-``crm_mapping_hubspot.yaml`` and ``crm_mapping_salesforce.yaml`` in ``careleads/data``).
+error. Field names can be mapped to the CRM's property names (:mod:`careleads.service.crm_mapping`).
 """
 
 from __future__ import annotations
@@ -18,122 +17,43 @@ import csv
 import hashlib
 import hmac
 import json
+import logging
+import threading
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import httpx
-import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from careleads.errors import ConfigError, InputError
+from careleads.errors import CareleadsError, ConfigError, InputError
+from careleads.service.audit import append_audit
+from careleads.service.crm_mapping import IDENTITY_MAPPING, PAYLOAD_FIELDS, FieldMapping
+from careleads.service.schemas import OutboxItemPublic, OutboxPublic
 from careleads.settings import Settings
-from careleads.store._engine import insert_row
-from careleads.store._models import Lead, OutboxRecord, ScoreEntry
+from careleads.store import Lead, OutboxRecord, ScoreEntry, insert_row, session_scope
 from careleads.types import PathLikeStr
 
 __all__ = [
     "PAYLOAD_FIELDS",
     "SIGNATURE_HEADER",
     "DeliveryReport",
-    "FieldMapping",
+    "deliver_configured",
     "deliver_outbox",
+    "deliver_until",
     "enqueue_change",
+    "export_outbox",
     "export_outbox_csv",
-    "load_field_mapping",
+    "list_outbox",
     "sign_payload",
     "verify_signature",
 ]
 
+log = logging.getLogger("careleads.service")
 SIGNATURE_HEADER = "X-Careleads-Signature"
-PAYLOAD_FIELDS: tuple[str, ...] = (
-    "lead_id",
-    "external_id",
-    "score",
-    "tier",
-    "queue",
-    "owner",
-    "sla_due",
-    "nurture_track",
-    "route",
-    "review_required",
-    "notes",
-    "scored_by",
-    "model_version",
-    "scored_at",
-    "change_reason",
-)
-SHIPPED_MAPPINGS: tuple[str, ...] = ("hubspot", "salesforce")
-
-
-@dataclass(frozen=True)
-class FieldMapping:
-    """careleads payload field -> CRM property name; fields left out keep their careleads name."""
-
-    name: str
-    fields: Mapping[str, str]
-
-    def apply(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """The payload with its keys renamed."""
-        return {self.fields.get(k, k): v for k, v in payload.items()}
-
-
-IDENTITY_MAPPING = FieldMapping(name="careleads", fields={})
-
-
-def load_field_mapping(path: PathLikeStr | None = None) -> FieldMapping:
-    """Load a field mapping YAML: ``name`` and ``fields: {careleads_field: crm_property}``.
-
-    ``path`` may also be the name of a shipped example (``hubspot`` or ``salesforce``); None gives the
-    identity mapping.
-
-    Raises
-    ------
-    ConfigError
-        If the file is unreadable, maps an unknown field, or maps two fields to one property.
-    """
-    if path is None:
-        return IDENTITY_MAPPING
-    if str(path) in SHIPPED_MAPPINGS:
-        where = f"careleads/data/crm_mapping_{path}.yaml"
-        text = (
-            resources.files("careleads").joinpath(f"data/crm_mapping_{path}.yaml").read_text(encoding="utf-8")
-        )
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read the field mapping {where}: {exc.strerror}; check the path"
-            ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {exc}") from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("fields"), Mapping):
-        raise ConfigError(
-            f"{where}: expected 'name' and a 'fields' mapping of careleads field -> CRM property"
-        )
-    fields = {str(k): str(v) for k, v in data["fields"].items()}
-    unknown = sorted(set(fields) - set(PAYLOAD_FIELDS))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown careleads field(s) {unknown}; known: {', '.join(PAYLOAD_FIELDS)}"
-        )
-    targets = list(fields.values())
-    repeated = sorted({t for t in targets if targets.count(t) > 1})
-    if repeated:
-        raise ConfigError(
-            f"{where}: several fields map to the same CRM property {repeated}; make them unique"
-        )
-    return FieldMapping(name=str(data.get("name", Path(where).stem)), fields=fields)
 
 
 def _notes(entry: ScoreEntry) -> str:
@@ -245,6 +165,24 @@ def deliver_configured(
         timeout_seconds=settings.webhook_timeout_seconds,
         mapping=mapping,
     )
+
+
+def deliver_until(
+    *, stop: threading.Event, sessions: sessionmaker[Session], settings: Settings, mapping: FieldMapping
+) -> None:
+    """Deliver due records every ``webhook_poll_seconds`` until `stop` is set (the service's worker thread).
+
+    A configuration problem (no URL or secret) ends the loop with a warning in the log.
+    """
+    while not stop.wait(settings.webhook_poll_seconds):
+        try:
+            with session_scope(sessions) as session:
+                report = deliver_configured(session, settings, mapping)
+            if report.n_attempted:
+                log.info("outbox: %s", report.to_dict())
+        except CareleadsError as exc:
+            log.warning("outbox delivery stopped: %s", exc)
+            return
 
 
 def deliver_outbox(
@@ -377,3 +315,46 @@ def export_outbox_csv(
             writer.writerow(row)
             n += 1
     return n
+
+
+def export_outbox(
+    *,
+    session: Session,
+    out: PathLikeStr,
+    mapping: FieldMapping,
+    actor: str,
+    role: str,
+    status: str | None = None,
+) -> int:
+    """:func:`export_outbox_csv`, audited with who asked for it; returns the number of records written."""
+    n = export_outbox_csv(session=session, out=out, mapping=mapping, status=status)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="export.outbox",
+        subject="outbox",
+        details={"n": n, "status": status, "mapping": mapping.name},
+    )
+    return n
+
+
+def list_outbox(*, session: Session, status: str | None = None, limit: int = 100) -> OutboxPublic:
+    """Outbox records (optionally of one status), newest first."""
+    query = select(OutboxRecord).order_by(OutboxRecord.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxRecord.status == status)
+    items = [
+        OutboxItemPublic(
+            id=r.id,
+            lead_id=r.lead_id,
+            idempotency_key=r.idempotency_key,
+            status=r.status,
+            attempts=r.attempts,
+            next_attempt_at=r.next_attempt_at,
+            last_error=r.last_error,
+            payload=r.payload,
+        )
+        for r in session.scalars(query)
+    ]
+    return OutboxPublic(data=items, count=len(items))

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log in the store: append, verify, export.
+"""The append-only, hash-chained audit log in the store: append, read, verify, export.
 
 Appends are serialised through the single ``audit_head`` row: updating it first takes a row lock on
 PostgreSQL and the write lock on SQLite, so two requests can never chain onto the same previous entry.
@@ -18,11 +18,17 @@ from sqlalchemy.orm import Session
 
 from careleads.errors import InputError
 from careleads.privacy import VerifyResult, canonical_json, chain_hash, verify_chain
-from careleads.store._engine import insert_row
-from careleads.store._models import AuditEntry, AuditHead
+from careleads.store import AuditEntry, AuditHead, insert_row
 from careleads.types import PathLikeStr
 
-__all__ = ["append_audit", "audit_entries", "export_audit", "verify_audit"]
+__all__ = [
+    "append_audit",
+    "audit_entries",
+    "export_audit",
+    "export_audit_log",
+    "read_audit_log",
+    "verify_audit",
+]
 
 
 # built once: SQLAlchemy then computes their cache keys once, not on every append
@@ -162,4 +168,37 @@ def export_audit(*, session: Session, out: PathLikeStr, since: datetime | None =
         for row in audit_entries(session=session, since=since):
             writer.writerow({**row, "details": canonical_json(row["details"])})
             n += 1
+    return n
+
+
+def _audit_export(*, session: Session, actor: str, role: str, n: int, since: datetime | None) -> None:
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="export.audit",
+        subject="audit_log",
+        details={"n": n, "since": since.isoformat() if since else None},
+    )
+
+
+def read_audit_log(
+    *,
+    session: Session,
+    actor: str,
+    role: str,
+    since: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Entries in log order (see :func:`audit_entries`); reading the log is itself audited, as an export."""
+    rows = list(audit_entries(session=session, since=since, limit=limit, offset=offset))
+    _audit_export(session=session, actor=actor, role=role, n=len(rows), since=since)
+    return rows
+
+
+def export_audit_log(*, session: Session, out: PathLikeStr, since: datetime, actor: str, role: str) -> int:
+    """:func:`export_audit` to a CSV file, audited with who asked for it; returns the number of rows."""
+    n = export_audit(session=session, out=out, since=since)
+    _audit_export(session=session, actor=actor, role=role, n=n, since=since)
     return n

@@ -3,31 +3,86 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.decisions import decide_many, decisions_frame
 from careleads.dictionary import ingest_table, read_table
-from careleads.errors import CareleadsError
-from careleads.store._engine import session_scope
-from careleads.store._models import BatchJob
-from careleads.store.context import ServiceContext
-from careleads.store.leads import PRESENT, utcnow
+from careleads.errors import CareleadsError, InputError, NotFoundError
+from careleads.service._records import PRESENT, utcnow
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
+from careleads.store import BatchJob, session_scope
 
-__all__ = ["create_batch", "run_batch", "score_file_to"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "BatchNotDoneError",
+    "EmptyUploadError",
+    "UploadTooLargeError",
+    "batch_result",
+    "create_batch",
+    "get_batch",
+    "run_batch",
+    "score_file_to",
+]
 
-log = logging.getLogger("careleads.store")
+log = logging.getLogger("careleads.service")
 RESULT_FILE = "decisions.csv"
 QUARANTINE_FILE = "quarantine.csv"
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+_COPY_BYTES = 1024 * 1024
+
+
+class UploadTooLargeError(InputError):
+    """An uploaded file is larger than the service accepts (HTTP 413)."""
+
+
+class EmptyUploadError(InputError):
+    """An uploaded file has no bytes."""
+
+
+class BatchNotDoneError(CareleadsError):
+    """A batch job's result was asked for before the job was done (HTTP 409)."""
+
+
+def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> int:
+    """Copy the upload to `path` a megabyte at a time; returns its size."""
+    n = 0
+    with path.open("wb") as handle:
+        while chunk := stream.read(_COPY_BYTES):
+            n += len(chunk)
+            if n > max_bytes:
+                raise UploadTooLargeError(
+                    f"the file is larger than {max_bytes // (1024 * 1024)} MB; split it"
+                )
+            handle.write(chunk)
+    if n == 0:
+        raise EmptyUploadError("the uploaded file is empty")
+    return n
 
 
 def create_batch(
-    *, session: Session, ctx: ServiceContext, source_name: str, data: bytes, actor: str
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    source_name: str,
+    stream: BinaryIO,
+    actor: str,
+    role: str,
+    max_bytes: int = MAX_UPLOAD_BYTES,
 ) -> BatchJob:
-    """Save an uploaded file and queue its job."""
+    """Save an uploaded file and queue its job (run it with :func:`run_batch`); audited.
+
+    Raises
+    ------
+    UploadTooLargeError, EmptyUploadError
+        When the file is larger than `max_bytes` or empty; nothing is kept then.
+    """
     job_id = uuid.uuid4().hex
     folder = ctx.settings.batch_path() / job_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,7 +91,11 @@ def create_batch(
         if Path(source_name).suffix.lower() in (".csv", ".parquet")
         else ".csv"
     )
-    (folder / f"input{suffix}").write_bytes(data)
+    try:
+        n_bytes = _save_upload(stream, folder / f"input{suffix}", max_bytes)
+    except InputError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     job = BatchJob(
         id=job_id,
         status="queued",
@@ -45,7 +104,56 @@ def create_batch(
         source_name=Path(source_name).name[:200] or "upload",
     )
     session.add(job)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="batch.create",
+        subject=f"batch:{job.id}",
+        details={"bytes": n_bytes},
+    )
     return job
+
+
+def get_batch(*, session: Session, batch_id: str) -> BatchJob:
+    """A batch job by id.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such job.
+    """
+    job = session.get(BatchJob, batch_id)
+    if job is None:
+        raise NotFoundError(f"no batch job {batch_id}; use the id returned by POST /v1/batches")
+    return job
+
+
+def batch_result(*, session: Session, ctx: ServiceContext, batch_id: str, actor: str, role: str) -> Path:
+    """The decisions file of a finished job; the download is audited as an export.
+
+    Raises
+    ------
+    NotFoundError
+        For an unknown job, or a result file that is gone.
+    BatchNotDoneError
+        While the job is queued or running, or when it failed.
+    """
+    job = get_batch(session=session, batch_id=batch_id)
+    if job.status != "done" or not job.result_file:
+        raise BatchNotDoneError(f"batch {batch_id} is {job.status}, not done yet")
+    path = ctx.settings.batch_path() / job.id / job.result_file
+    if not path.exists():
+        raise NotFoundError(f"the result file of batch {batch_id} is gone")
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="export.batch",
+        subject=f"batch:{job.id}",
+        details={"n_scored": job.n_scored},
+    )
+    return path
 
 
 def score_file_to(ctx: ServiceContext, source: Path, folder: Path) -> tuple[int, int, int]:

@@ -1,7 +1,9 @@
 """Request and response schemas, one family per entity (``LeadCreate``, ``LeadPublic``, ``LeadsPublic``, ...).
 
-Lead input is checked twice: here only for shape (scalar values, sizes), then against the data dictionary
-exactly as files are (types, allowed values, ranges), which gives field-level 422 messages.
+The API answers with these models and the web pages' JSON twins are their JSON form, so a page and its API
+equivalent show the same data. Lead input is checked twice: here only for shape (scalar values, sizes), then
+against the data dictionary exactly as files are (types, allowed values, ranges), which gives field-level
+422 messages.
 """
 
 from __future__ import annotations
@@ -11,16 +13,13 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from careleads.store.review import FEEDBACK_LABELS
-from careleads.store.users import ROLES
+from careleads.service.access import Role
+from careleads.store import ScoreEntry
 
 Scalar = str | int | float | bool | None
-Role = Literal["admin", "analyst", "reviewer", "auditor", "integration"]
 FeedbackLabel = Literal["scheduled", "not_a_fit", "follow_later", "wrong_route", "duplicate", "unreachable"]
-if set(get_args(Role)) != set(ROLES) or set(get_args(FeedbackLabel)) != set(
-    FEEDBACK_LABELS
-):  # pragma: no cover
-    raise ImportError("careleads.api.schemas: Role or FeedbackLabel is out of step with the store")
+#: the labels a reviewer may give a lead
+FEEDBACK_LABELS: tuple[str, ...] = get_args(FeedbackLabel)
 
 MAX_FIELD_CHARS = 5000
 
@@ -445,3 +444,31 @@ class HealthPublic(BaseModel):
     database: str
     schema_revision: str | None
     published_model: str | None
+
+
+_ROUTE_KEYS = frozenset(RoutePublic.model_fields)
+
+
+def route_public(route: dict[str, Any]) -> RoutePublic:
+    """The public part of a stored route."""
+    return RoutePublic(**{k: v for k, v in route.items() if k in _ROUTE_KEYS})
+
+
+def decision_public(entry: ScoreEntry) -> DecisionPublic:
+    """A ledger entry as a decision."""
+    return DecisionPublic(
+        score_id=entry.id,
+        scored_at=entry.at,
+        probability=entry.probability,
+        score=entry.score,
+        tier=entry.tier,
+        action=entry.route.get("action"),
+        reasons=[str(r) for r in entry.reasons],
+        scored_by=entry.scored_by,
+        model_version=entry.model_version,
+        fallback=entry.fallback,
+        overrides=[OverridePublic(**o) for o in entry.overrides],
+        route=route_public(entry.route),
+        review_required=entry.review_required,
+        change_reason=entry.change_reason,
+    )

@@ -19,7 +19,7 @@ from careleads.decisions import TierScheme
 from careleads.dictionary import Dictionary
 from careleads.features import FeatureSpec, build_features
 from careleads.models import LeadModel, ModelRegistry
-from careleads.rules._points import PointsScorer
+from careleads.rules import PointsScorer
 from careleads.scoring import DECISION_COLUMNS, score_leads
 from careleads.scoring_fast import lead_feature_values, points_one, record_scorer
 

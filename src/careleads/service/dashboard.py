@@ -29,10 +29,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careleads.monitoring import business_outcomes, calibration_by_tier, drift_report
-from careleads.store._models import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
-from careleads.store.context import ServiceContext
-from careleads.store.leads import utcnow
-from careleads.store.review import LABEL_TARGETS
+from careleads.service._records import utcnow
+from careleads.service.context import ServiceContext
+from careleads.service.feedback import LABEL_TARGETS
+from careleads.store import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
 
 __all__ = ["CONTACT_OUTCOMES", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]
 

@@ -1,4 +1,4 @@
-"""Users, roles and API tokens (stored as SHA-256 only; the token is shown once)."""
+"""Users, roles and API tokens (stored as SHA-256 only; the token is shown once), and who holds a token."""
 
 from __future__ import annotations
 
@@ -10,12 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.errors import InputError, NotFoundError
-from careleads.store._models import ApiToken, User
-from careleads.store.audit import append_audit
+from careleads.service.access import ROLES, Principal
+from careleads.service.audit import append_audit
+from careleads.store import ApiToken, User
 
-__all__ = ["ROLES", "TOKEN_PREFIX", "authenticate", "create_token", "create_user", "hash_token", "list_users"]
+__all__ = [
+    "ROLES",
+    "TOKEN_PREFIX",
+    "authenticate",
+    "create_token",
+    "create_user",
+    "get_user",
+    "hash_token",
+    "list_users",
+    "principal_for_token",
+    "principal_for_token_hash",
+]
 
-ROLES: tuple[str, ...] = ("admin", "analyst", "reviewer", "auditor", "integration")
 TOKEN_PREFIX = "clk_"
 # last_used_at is refreshed at most this often, so reads do not turn into writes
 _TOUCH_EVERY = timedelta(minutes=5)
@@ -65,6 +76,20 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 
 
+def get_user(*, session: Session, name: str) -> User:
+    """The user named `name`.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such user.
+    """
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}; add one with `careleads users add NAME --role ROLE`")
+    return user
+
+
 def create_token(*, session: Session, user_name: str, actor: str = "cli", actor_role: str = "admin") -> str:
     """Create an API token for `user_name` and return it: it is stored hashed and cannot be shown again.
 
@@ -73,11 +98,7 @@ def create_token(*, session: Session, user_name: str, actor: str = "cli", actor_
     NotFoundError
         If there is no such user.
     """
-    user = session.scalar(select(User).where(User.name == user_name))
-    if user is None:
-        raise NotFoundError(
-            f"no user named {user_name!r}; add one with `careleads users add NAME --role ROLE`"
-        )
+    user = get_user(session=session, name=user_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:10], created_at=_utcnow())
     session.add(row)
@@ -107,3 +128,20 @@ def authenticate(*, session: Session, token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
         row.last_used_at = now
     return user
+
+
+def principal_for_token(*, session: Session, token: str) -> Principal | None:
+    """The caller holding `token` (see :func:`authenticate`), or None."""
+    user = authenticate(session=session, token=token)
+    return None if user is None else Principal(id=user.id, name=user.name, role=user.role)
+
+
+def principal_for_token_hash(*, session: Session, token_hash: str, user_id: int) -> Principal | None:
+    """The caller of a web session: the user, if the token with this hash is still valid and theirs."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    if row is None or row.revoked or row.user_id != user_id:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(id=user.id, name=user.name, role=user.role)

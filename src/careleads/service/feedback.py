@@ -1,23 +1,19 @@
-"""The review queue, reviewer feedback, feedback as training data, and erasure of a lead."""
+"""Reviewer feedback on a lead (label, redacted note, route kept or changed); feedback as training data."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from careleads.dictionary import Dictionary, load_dictionary
 from careleads.errors import InputError
 from careleads.features import FeatureSpec, Target, build_features
-from careleads.store._models import Event, Feedback, Lead, OutboxRecord, ReviewTask, ScoreEntry
-from careleads.store.audit import append_audit
-from careleads.store.context import ServiceContext
-from careleads.store.leads import (
+from careleads.service._records import (
     PRESENT,
     current_entry,
     decrypt_identifiers,
@@ -26,52 +22,25 @@ from careleads.store.leads import (
     redact_known,
     utcnow,
 )
-from careleads.store.outbox import enqueue_change
+from careleads.service.access import FEEDBACK_CREATE, PermissionDenied, authorize
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
+from careleads.service.outbox import enqueue_change
+from careleads.service.review import in_review_queue
+from careleads.service.schemas import FEEDBACK_LABELS, FeedbackCreate, FeedbackPublic, decision_public
+from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry
 
 __all__ = [
     "FEEDBACK_LABELS",
     "LABEL_TARGETS",
-    "ErasureReport",
     "add_feedback",
-    "erase_lead",
     "feedback_training_rows",
-    "in_review_queue",
-    "review_queue",
+    "give_feedback",
 ]
 
-log = logging.getLogger("careleads.store")
-FEEDBACK_LABELS: tuple[str, ...] = (
-    "scheduled",
-    "not_a_fit",
-    "follow_later",
-    "wrong_route",
-    "duplicate",
-    "unreachable",
-)
+log = logging.getLogger("careleads.service")
 #: label -> training target (1 converted, 0 did not); labels not listed say nothing about conversion
 LABEL_TARGETS: dict[str, int] = {"scheduled": 1, "not_a_fit": 0, "unreachable": 0}
-
-
-def review_queue(*, session: Session, limit: int = 100, offset: int = 0) -> list[tuple[ReviewTask, Lead]]:
-    """Open review tasks, best tier first, then the earliest SLA due time (tasks without one last)."""
-    no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
-    rows = session.execute(
-        select(ReviewTask, Lead)
-        .join(Lead, Lead.id == ReviewTask.lead_id)
-        .where(ReviewTask.status == "open", Lead.erased.is_(False))
-        .order_by(ReviewTask.tier_rank, no_due, ReviewTask.sla_due, ReviewTask.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [(task, lead) for task, lead in rows]
-
-
-def in_review_queue(*, session: Session, lead_id: int) -> bool:
-    """Whether the lead has an open review task."""
-    found = session.scalar(
-        select(ReviewTask.id).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
-    )
-    return found is not None
 
 
 def add_feedback(
@@ -267,88 +236,47 @@ def _training_record(lead: Lead, spec: FeatureSpec) -> dict[str, Any]:
     return record
 
 
-@dataclass(frozen=True)
-class ErasureReport:
-    """What an erasure removed."""
-
-    lead_id: int
-    n_events_scrubbed: int
-    n_feedback_scrubbed: int
-    n_outbox_scrubbed: int
-    n_analytics_rows: int
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "lead_id": self.lead_id,
-            "n_events_scrubbed": self.n_events_scrubbed,
-            "n_feedback_scrubbed": self.n_feedback_scrubbed,
-            "n_outbox_scrubbed": self.n_outbox_scrubbed,
-            "n_analytics_rows": self.n_analytics_rows,
-        }
-
-
-def erase_lead(
-    *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
-) -> ErasureReport:
-    """Remove a lead's identifiers and free text from the store, the analytics layer and the outbox.
-
-    A tombstone stays: the internal id, the keyed pseudonym of the external id (so the same lead is not
-    created again from a CRM sync), ``erased_at`` and the ledger of scores (which holds no identifiers).
-    The erasure is written to the audit log.
+def give_feedback(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead_id: int,
+    feedback_in: FeedbackCreate,
+    actor: str,
+    role: str,
+    now: datetime | None = None,
+) -> FeedbackPublic:
+    """:func:`add_feedback` for a caller: reviewers may label only leads in the review queue.
 
     Raises
     ------
-    NotFoundError
-        Unknown lead. Erasing an erased lead again is allowed and removes nothing new.
+    NotFoundError, LeadErasedError
+        Unknown or erased lead.
+    PermissionDenied
+        For a role that does not give feedback, or a reviewer and a lead outside the queue.
     """
-    now = now or utcnow()
-    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
-    lead.identifiers = None
-    lead.identifier_fields = []
-    lead.texts = None
-    lead.external_id = None
-    lead.fields = {}
-    lead.erased = True
-    lead.erased_at = now
-    n_events = 0
-    for event in session.scalars(
-        select(Event).where(Event.lead_id == lead.id, Event.message_text.is_not(None))
-    ):
-        event.message_text = None
-        n_events += 1
-    n_feedback = 0
-    for item in session.scalars(
-        select(Feedback).where(Feedback.lead_id == lead.id, Feedback.note.is_not(None))
-    ):
-        item.note = None
-        n_feedback += 1
-    n_outbox = 0
-    for record in session.scalars(select(OutboxRecord).where(OutboxRecord.lead_id == lead.id)):
-        record.payload = {"lead_id": lead.id, "erased": True}
-        if record.status == "pending":
-            record.status = "erased"
-        n_outbox += 1
-    session.execute(
-        update(ReviewTask)
-        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
-        .values(status="erased", closed_at=now)
-    )
-    session.flush()
-    n_rows = ctx.analytics.erase(lead.pseudonym)
-    report = ErasureReport(
-        lead_id=lead.id,
-        n_events_scrubbed=n_events,
-        n_feedback_scrubbed=n_feedback,
-        n_outbox_scrubbed=n_outbox,
-        n_analytics_rows=n_rows,
-    )
-    append_audit(
+    authorize(role, FEEDBACK_CREATE)
+    get_lead(session=session, lead_id=lead_id)
+    if role == "reviewer" and not in_review_queue(session=session, lead_id=lead_id):
+        raise PermissionDenied("reviewers may label only leads in the review queue")
+    feedback, entry = add_feedback(
         session=session,
-        actor=actor,
+        ctx=ctx,
+        lead_id=lead_id,
+        label=feedback_in.label,
+        note=feedback_in.note,
+        reviewer=actor,
         role=role,
-        action="lead.erase",
-        subject=f"lead:{lead.id}",
-        details=report.to_dict(),
+        route_change=feedback_in.route.model_dump() if feedback_in.route else None,
+        now=now,
     )
-    log.info("lead %s erased", lead.id)
-    return report
+    return FeedbackPublic(
+        id=feedback.id,
+        lead_id=feedback.lead_id,
+        label=feedback.label,
+        note=feedback.note,
+        reviewer=feedback.reviewer,
+        route_action=feedback.route_action,
+        created_at=feedback.created_at,
+        decision=decision_public(entry),
+    )

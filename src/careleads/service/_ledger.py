@@ -1,0 +1,317 @@
+"""The ledger of a lead's scores: score and decide, add an entry when something changed, keep the review
+task and the analytics layer in step.
+
+The ledger (``scores``) gains an entry only when the score, the tier or the route changes; each new entry
+adds a write-back record to the outbox. Every scoring, changed or not, goes to the analytics layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many
+from careleads.service._records import current_entry, identifier_names, lead_record, plain, utcnow
+from careleads.service.analytics import AnalyticsRow
+from careleads.service.context import ANALYTICS_KEY, ServiceContext
+from careleads.service.outbox import enqueue_change
+from careleads.store import Event, Lead, ReviewTask, ScoreEntry, insert_row
+
+__all__ = [
+    "Scored",
+    "assignment_lookup",
+    "decide_one",
+    "new_entry",
+    "queue_analytics",
+    "rescore_lead",
+    "route_dict",
+    "score_and_decide",
+    "sync_review",
+]
+
+log = logging.getLogger("careleads.service")
+
+
+def events_list(session: Session, lead: Lead) -> list[dict[str, Any]]:
+    """The lead's events as scoring reads them (one query, no frame)."""
+    rows = session.execute(
+        select(Event.occurred_at, Event.event_type, Event.page).where(Event.lead_id == lead.id)
+    ).all()
+    return [{"occurred_at": r.occurred_at, "event_type": r.event_type, "page": r.page} for r in rows]
+
+
+_OPEN_PER_OWNER = (
+    select(ReviewTask.owner, func.count())
+    .where(ReviewTask.owner.in_(bindparam("owners", expanding=True)), ReviewTask.status == "open")
+    .group_by(ReviewTask.owner)
+)
+_LAST_OWNER = (
+    select(ScoreEntry.owner)
+    .where(ScoreEntry.queue == bindparam("queue"), ScoreEntry.owner.is_not(None))
+    .order_by(ScoreEntry.id.desc())
+    .limit(1)
+)
+
+
+def assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
+    """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
+
+    Two indexed lookups (``review_tasks(owner, status)``, ``scores(queue, id)``), whatever the size of the
+    ledger and the queues.
+    """
+
+    def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
+        connection = session.connection()
+        owners = sorted({owner for queue in queues for owner in routing.queues[queue].owners})
+        counts: dict[str, int] = {}
+        if owners:
+            counts = {
+                str(owner): int(n) for owner, n in connection.execute(_OPEN_PER_OWNER, {"owners": owners})
+            }
+        last: dict[str, str] = {}
+        for queue in sorted(queues):
+            owner = connection.execute(_LAST_OWNER, {"queue": queue}).scalar_one_or_none()
+            if owner is not None:
+                last[queue] = str(owner)
+        return counts, last
+
+    return lookup
+
+
+@dataclass(frozen=True)
+class Scored:
+    decision: Decision
+    scored: dict[str, Any]
+    fallback: bool
+
+
+def _leads_frame(ctx: ServiceContext, records: list[dict[str, Any]]) -> pd.DataFrame:
+    leads = pd.DataFrame(records)
+    time_column = str(ctx.spec.time_column)
+    leads[time_column] = pd.to_datetime(leads[time_column])
+    return leads
+
+
+def score_and_decide(
+    *,
+    session: Session | None,
+    ctx: ServiceContext,
+    records: list[dict[str, Any]],
+    events: pd.DataFrame | None,
+    as_of: pd.Series,
+    now: datetime,
+) -> list[Scored]:
+    leads = _leads_frame(ctx, records)
+    result = ctx.scorer.score(leads, events, as_of)
+    decisions = decide_many(
+        leads,
+        result.scored,
+        hard_rules=ctx.hard_rules,
+        routing=ctx.routing,
+        assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
+        now=pd.Timestamp(now),
+    )
+    rows = result.scored.to_dict("records")
+    return [
+        Scored(decision=d, scored={str(k): plain(v) for k, v in r.items()}, fallback=bool(r["fallback"]))
+        for d, r in zip(decisions, rows, strict=True)
+    ]
+
+
+def decide_one(
+    *,
+    session: Session | None,
+    ctx: ServiceContext,
+    record: dict[str, Any],
+    scored: Mapping[str, Any],
+    now: datetime,
+) -> Scored:
+    """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``).
+
+    Without a session, owners are picked as if every queue were empty: call
+    :func:`careleads.decisions.assign_owner` inside the transaction.
+    """
+    time_column = str(ctx.spec.time_column)
+    lead = {**record, time_column: pd.Timestamp(record[time_column])}
+    decision = decide(
+        lead,
+        scored,
+        hard_rules=ctx.hard_rules,
+        routing=ctx.routing,
+        assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
+        now=pd.Timestamp(now),
+    )
+    return Scored(
+        decision=decision,
+        scored={str(k): plain(v) for k, v in scored.items()},
+        fallback=bool(scored["fallback"]),
+    )
+
+
+def route_dict(decision: Decision) -> dict[str, Any]:
+    route = decision.route.to_dict()
+    route["action"] = decision.action
+    route["notes"] = list(decision.notes)
+    route["rules_version"] = decision.rules_version
+    route["routing_version"] = decision.routing_version
+    return route
+
+
+def _reasons(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+_TIER_RANK_MISSING = 99
+
+
+def _tier_rank(ctx: ServiceContext, tier: str | None) -> int:
+    names: tuple[str, ...] = ("A", "B", "C", "D")
+    model = ctx.scorer.model()
+    if model is not None:
+        names = tuple(model.tiers.names)
+    return names.index(tier) if tier in names else _TIER_RANK_MISSING
+
+
+def new_entry(
+    *, session: Session, lead: Lead, scored: Scored, route: dict[str, Any], reason: str, now: datetime
+) -> ScoreEntry:
+    d = scored.decision
+    entry = ScoreEntry(
+        lead_id=lead.id,
+        at=now,
+        scored_by=d.scored_by,
+        model_version=d.model_version,
+        probability=float(d.probability) if d.probability is not None else 0.0,
+        score=int(d.score) if d.score is not None else 0,
+        tier=str(d.tier) if d.tier is not None else "",
+        reasons=_reasons(d.reasons),
+        route=route,
+        overrides=[o.to_dict() for o in d.overrides],
+        review_required=d.review_required,
+        fallback=scored.fallback,
+        change_reason=reason[:200],
+        queue=route.get("queue"),
+        owner=route.get("owner"),
+    )
+    insert_row(session, entry)  # written once, never changed: no unit of work needed
+    enqueue_change(session=session, lead=lead, entry=entry, now=now)
+    return entry
+
+
+def sync_review(
+    *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry, now: datetime, new: bool = False
+) -> None:
+    """Open, update or cancel the lead's review task to match its current entry (`new`: no task yet)."""
+    task = (
+        None
+        if new
+        else session.scalar(
+            select(ReviewTask).where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+        )
+    )
+    due_text = entry.route.get("sla_due")
+    due = pd.Timestamp(due_text).to_pydatetime().replace(tzinfo=None) if due_text else None
+    if due is None and entry.review_required:
+        due = now + pd.Timedelta(hours=ctx.settings.review_sla_hours).to_pytimedelta()
+    if entry.review_required:
+        fresh = task is None
+        if task is None:
+            task = ReviewTask(lead_id=lead.id, status="open", created_at=now, closed_at=None)
+        task.queue = str(entry.route.get("queue") or "review")
+        task.owner = entry.route.get("owner")
+        task.tier = entry.tier
+        task.tier_rank = _tier_rank(ctx, entry.tier)
+        task.sla_due = due
+        if fresh:
+            insert_row(session, task)
+    elif task is not None:
+        task.status = "cancelled"
+        task.closed_at = now
+
+
+def queue_analytics(
+    session: Session,
+    ctx: ServiceContext,
+    lead: Lead,
+    record: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]],
+    scored: Scored,
+    as_of: pd.Timestamp,
+) -> None:
+    """Queue the scoring for the analytics layer; written after the transaction commits."""
+    table = ctx.dictionary.table("leads")
+    inputs = {k: v for k, v in record.items() if k not in (lead.texts or {})}
+    inputs[str(table.time_column)] = pd.Timestamp(lead.created_at)
+    d = scored.decision
+    row = AnalyticsRow(
+        lead_key=lead.pseudonym,
+        lead_fields=inputs,
+        events=[{k: e.get(k) for k in ("occurred_at", "event_type", "page")} for e in events],
+        as_of=pd.Timestamp(as_of).to_pydatetime(),
+        outputs={
+            "scored_at": utcnow(),
+            "probability": d.probability,
+            "score": d.score,
+            "tier": d.tier,
+            "scored_by": d.scored_by,
+            "model_version": d.model_version,
+            "fallback": scored.fallback,
+            "route": d.route.name,
+            "queue": d.route.queue,
+            "overrides": ";".join(o.rule for o in d.overrides),
+            "review_required": d.review_required,
+        },
+    )
+    session.info.setdefault(ANALYTICS_KEY, []).append(row)
+
+
+def _same(entry: ScoreEntry, scored: Scored, route: Mapping[str, Any]) -> bool:
+    d = scored.decision
+    return (
+        entry.score == (int(d.score) if d.score is not None else 0)
+        and entry.tier == (str(d.tier) if d.tier is not None else "")
+        and entry.route.get("name") == route.get("name")
+        and entry.route.get("queue") == route.get("queue")
+        and entry.route.get("owner") == route.get("owner")
+        and entry.route.get("nurture_track") == route.get("nurture_track")
+    )
+
+
+def rescore_lead(
+    *, session: Session, ctx: ServiceContext, lead: Lead, reason: str, now: datetime
+) -> tuple[ScoreEntry, bool]:
+    """Score the lead again on everything known now; add a ledger entry only if score, tier or route changed.
+
+    The owner stays when the queue stays (a re-score does not pass the lead around), and so does the SLA.
+    """
+    current = current_entry(session=session, lead=lead)
+    record = lead_record(ctx, lead, identifier_names(lead))
+    events = events_list(session, lead)
+    stamps = [pd.Timestamp(e["occurred_at"]) for e in events if e["occurred_at"] is not None]
+    as_of = max([pd.Timestamp(lead.created_at), *stamps])
+    scored = decide_one(
+        session=session,
+        ctx=ctx,
+        record=record,
+        scored=ctx.scorer.score_record(record, events, as_of),
+        now=now,
+    )
+    queue_analytics(session, ctx, lead, record, events, scored, as_of)
+    route = route_dict(scored.decision)
+    if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
+        route["owner"] = current.route.get("owner")
+        route["assignment"] = current.route.get("assignment")
+        route["sla_due"] = current.route.get("sla_due")
+    if _same(current, scored, route):
+        return current, False
+    entry = new_entry(session=session, lead=lead, scored=scored, route=route, reason=reason, now=now)
+    sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now)
+    log.info("lead %s re-scored: tier %s -> %s", lead.id, current.tier, entry.tier)
+    return entry, True

@@ -1,0 +1,106 @@
+"""Erasure of a lead: identifiers and free text out of the store, the analytics layer and the outbox."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from careleads.service._records import get_lead, utcnow
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
+from careleads.store import Event, Feedback, OutboxRecord, ReviewTask
+
+__all__ = ["ErasureReport", "erase_lead"]
+
+log = logging.getLogger("careleads.service")
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What an erasure removed."""
+
+    lead_id: int
+    n_events_scrubbed: int
+    n_feedback_scrubbed: int
+    n_outbox_scrubbed: int
+    n_analytics_rows: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "lead_id": self.lead_id,
+            "n_events_scrubbed": self.n_events_scrubbed,
+            "n_feedback_scrubbed": self.n_feedback_scrubbed,
+            "n_outbox_scrubbed": self.n_outbox_scrubbed,
+            "n_analytics_rows": self.n_analytics_rows,
+        }
+
+
+def erase_lead(
+    *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
+) -> ErasureReport:
+    """Remove a lead's identifiers and free text from the store, the analytics layer and the outbox.
+
+    A tombstone stays: the internal id, the keyed pseudonym of the external id (so the same lead is not
+    created again from a CRM sync), ``erased_at`` and the ledger of scores (which holds no identifiers).
+    The erasure is written to the audit log.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown lead. Erasing an erased lead again is allowed and removes nothing new.
+    """
+    now = now or utcnow()
+    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
+    lead.identifiers = None
+    lead.identifier_fields = []
+    lead.texts = None
+    lead.external_id = None
+    lead.fields = {}
+    lead.erased = True
+    lead.erased_at = now
+    n_events = 0
+    for event in session.scalars(
+        select(Event).where(Event.lead_id == lead.id, Event.message_text.is_not(None))
+    ):
+        event.message_text = None
+        n_events += 1
+    n_feedback = 0
+    for item in session.scalars(
+        select(Feedback).where(Feedback.lead_id == lead.id, Feedback.note.is_not(None))
+    ):
+        item.note = None
+        n_feedback += 1
+    n_outbox = 0
+    for record in session.scalars(select(OutboxRecord).where(OutboxRecord.lead_id == lead.id)):
+        record.payload = {"lead_id": lead.id, "erased": True}
+        if record.status == "pending":
+            record.status = "erased"
+        n_outbox += 1
+    session.execute(
+        update(ReviewTask)
+        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+        .values(status="erased", closed_at=now)
+    )
+    session.flush()
+    n_rows = ctx.analytics.erase(lead.pseudonym)
+    report = ErasureReport(
+        lead_id=lead.id,
+        n_events_scrubbed=n_events,
+        n_feedback_scrubbed=n_feedback,
+        n_outbox_scrubbed=n_outbox,
+        n_analytics_rows=n_rows,
+    )
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.erase",
+        subject=f"lead:{lead.id}",
+        details=report.to_dict(),
+    )
+    log.info("lead %s erased", lead.id)
+    return report

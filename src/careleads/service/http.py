@@ -1,0 +1,142 @@
+"""What the HTTP adapters (:mod:`careleads.api`, :mod:`careleads.web`) share: the request's service context
+and transaction, and the one mapping of errors to HTTP statuses and answers.
+
+The app (:func:`careleads.app.create_app`) puts the service context and the session factory on
+``app.state`` (``ctx``, ``sessions``) and installs :func:`install_error_handlers`; the web pages wrap those
+handlers to answer with an HTML page where a person reads the answer.
+
+``SessionDep`` commits when the endpoint returns and rolls back when it raises, before the response is
+sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx. The
+dependencies are ``async``: a sync dependency would cost a hop to the thread pool and back on every request
+(the endpoints that touch the store stay sync and run on the pool); the commit itself runs on the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
+
+from careleads.errors import CareleadsError, ConfigError, InputError, NotFoundError
+from careleads.service._records import LeadErasedError, LeadValidationError
+from careleads.service.access import PermissionDenied
+from careleads.service.batches import BatchNotDoneError, EmptyUploadError, UploadTooLargeError
+from careleads.service.context import ServiceContext
+from careleads.store import session_scope
+
+__all__ = [
+    "ContextDep",
+    "SessionDep",
+    "error_answer",
+    "get_context",
+    "get_session",
+    "install_error_handlers",
+]
+
+log = logging.getLogger("careleads.service")
+
+
+async def get_context(request: Request) -> ServiceContext:
+    """The service context the app was built with."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: commit on success, roll back on any error.
+
+    The session connects lazily, in the thread that first uses it (the endpoint's); the commit or rollback
+    runs here, on the event loop, when the endpoint has returned.
+    """
+    with session_scope(request.app.state.sessions) as session:
+        yield session
+
+
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# (error class, HTTP status, whether the answer's detail is a list of problems); the first match wins
+_STATUSES: tuple[tuple[type[CareleadsError], int, bool], ...] = (
+    (LeadValidationError, status.HTTP_422_UNPROCESSABLE_CONTENT, True),
+    (LeadErasedError, status.HTTP_410_GONE, False),
+    (NotFoundError, status.HTTP_404_NOT_FOUND, False),
+    (PermissionDenied, status.HTTP_403_FORBIDDEN, False),
+    (ConfigError, status.HTTP_409_CONFLICT, False),
+    (BatchNotDoneError, status.HTTP_409_CONFLICT, False),
+    (UploadTooLargeError, status.HTTP_413_CONTENT_TOO_LARGE, False),
+    (EmptyUploadError, status.HTTP_422_UNPROCESSABLE_CONTENT, False),
+    (InputError, status.HTTP_422_UNPROCESSABLE_CONTENT, True),
+    (CareleadsError, status.HTTP_422_UNPROCESSABLE_CONTENT, False),
+)
+
+
+def _problems(exc: CareleadsError) -> list[dict[str, Any]]:
+    if not isinstance(exc, LeadValidationError):
+        return [{"loc": ["body"], "msg": str(exc), "type": "input"}]
+    return [
+        {
+            "loc": ["body", *([int(p["row"])] if "row" in p else []), p["field"]]
+            if p.get("field")
+            else ["body"],
+            "msg": p["message"],
+            "type": "dictionary",
+        }
+        for p in exc.problems
+    ]
+
+
+def error_answer(exc: CareleadsError) -> tuple[int, Any]:
+    """The HTTP status and the ``detail`` of the answer to `exc`.
+
+    Examples
+    --------
+    >>> error_answer(NotFoundError("no lead with id 7"))
+    (404, 'no lead with id 7')
+    """
+    for kind, code, listed in _STATUSES:
+        if isinstance(exc, kind):
+            return code, _problems(exc) if listed else str(exc)
+    raise AssertionError("CareleadsError is the last entry")  # pragma: no cover
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer careleads errors, an overloaded store and invalid requests in JSON, with one status each."""
+
+    @app.exception_handler(CareleadsError)
+    async def _careleads(_request: Request, exc: CareleadsError) -> JSONResponse:
+        code, detail = error_answer(exc)
+        return JSONResponse(status_code=code, content={"detail": detail})
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        # overload (SQLite's write lock, an exhausted pool) or a lost database: ask the client to retry
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "the store is busy or unreachable; retry shortly"},
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(_request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "too many requests at once; retry shortly"},
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the default handler echoes the input back; identifiers must not travel in error bodies or logs
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})

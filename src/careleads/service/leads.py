@@ -1,0 +1,478 @@
+"""Lead use cases: create and score, record events and re-score, outcomes, stateless scoring, reading a lead.
+
+Each function works inside the caller's transaction (one per API request or CLI command) and takes
+keyword-only arguments. What is stored, and how, is described in :mod:`careleads.service._records`; the
+ledger of scores in :mod:`careleads.service._ledger`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careleads.decisions import assign_owner
+from careleads.dictionary import Sensitivity
+from careleads.service._ledger import (
+    assignment_lookup,
+    decide_one,
+    new_entry,
+    queue_analytics,
+    rescore_lead,
+    route_dict,
+    score_and_decide,
+    sync_review,
+)
+from careleads.service._records import (
+    PRESENT,
+    LeadErasedError,
+    LeadValidationError,
+    current_entry,
+    decrypt_identifiers,
+    get_lead,
+    identifier_names,
+    lead_record,
+    ledger,
+    plain,
+    redact_known,
+    split_fields,
+    utcnow,
+    validate_one,
+    validate_table,
+)
+from careleads.service.access import LEAD_READ, PermissionDenied, authorize
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
+from careleads.service.review import in_review_queue
+from careleads.service.schemas import LeadPublic, decision_public
+from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
+
+__all__ = [
+    "PRESENT",
+    "EventResult",
+    "LeadErasedError",
+    "LeadResult",
+    "LeadValidationError",
+    "create_lead",
+    "current_entry",
+    "get_lead",
+    "lead_timeline",
+    "lead_view",
+    "ledger",
+    "read_lead",
+    "record_event",
+    "record_outcome",
+    "score_records",
+    "score_without_storing",
+    "utcnow",
+]
+
+log = logging.getLogger("careleads.service")
+
+
+@dataclass
+class LeadResult:
+    """The stored lead, its current ledger entry, whether it was created now, and the decision."""
+
+    lead: Lead
+    entry: ScoreEntry
+    created: bool
+    ignored_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EventResult:
+    """The lead, its current entry, whether the event was new and whether the ledger changed."""
+
+    lead: Lead
+    entry: ScoreEntry
+    event_created: bool
+    ledger_changed: bool
+
+
+def create_lead(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead_in: Mapping[str, Any],
+    actor: str,
+    role: str,
+    now: datetime | None = None,
+) -> LeadResult:
+    """Check a lead against the dictionary, store it and score it at once; idempotent on its external id.
+
+    Parameters
+    ----------
+    session : Session
+        The request's transaction.
+    ctx : ServiceContext
+        Dictionary, scorer, rules, routing, keys.
+    lead_in : mapping
+        Field name (canonical or alias) -> value; must hold the dictionary's key (the external id).
+    actor, role : str
+        Who asks, for the audit log.
+    now : datetime, optional
+        Decision time (naive UTC); default now. A lead without a creation time is created now.
+
+    Returns
+    -------
+    LeadResult
+        ``created`` is False when a lead with this external id exists; then nothing changes.
+
+    Raises
+    ------
+    LeadValidationError
+        If the dictionary rejects the lead (field-level problems).
+    LeadErasedError
+        If a lead with this external id was erased.
+    """
+    now = now or utcnow()
+    table = ctx.dictionary.table("leads")
+    key, time_column = str(table.key), str(table.time_column)
+    record_in = dict(lead_in)
+    if not record_in.get(time_column):
+        record_in[time_column] = now.isoformat()
+    row, ignored = validate_one(ctx, record_in, "leads")
+    external_id = str(row[key]).strip()
+    pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
+    identifiers, texts, fields = split_fields(ctx, row)
+    created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
+    # score and decide before the first statement: on SQLite the transaction, and with it the write lock,
+    # starts there; rules, routing and triage need no store, only the owner is picked inside
+    record = lead_record(
+        ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
+    )
+    as_of = pd.Timestamp(created_at)
+    prescored = ctx.scorer.score_record(record, None, as_of)
+    early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
+    lead = Lead(
+        pseudonym=pseudonym,
+        external_id=external_id,
+        identifiers=ctx.cipher.encrypt(json.dumps(identifiers, sort_keys=True)) if identifiers else None,
+        identifier_fields=sorted(identifiers),
+        texts=texts or None,
+        fields=fields,
+        created_at=created_at,
+        received_at=now,
+        erased=False,
+    )
+    # one statement checks and inserts: a lead with this external id (stored earlier, or by a request
+    # running at the same moment) makes it a no-op, and the existing lead answers
+    if insert_row(session, lead, unless_exists=("pseudonym",)) is None:
+        existing = session.scalars(select(Lead).where(Lead.pseudonym == pseudonym)).one()
+        return _existing(session=session, lead=existing, actor=actor, role=role, ignored=ignored)
+    record[key] = str(lead.id)
+    decision = assign_owner(
+        replace(early.decision, lead_id=str(lead.id)),
+        routing=ctx.routing,
+        assignments=assignment_lookup(session, ctx.routing),
+    )
+    scored = replace(early, decision=decision)
+    entry = new_entry(
+        session=session,
+        lead=lead,
+        scored=scored,
+        route=route_dict(scored.decision),
+        reason="created",
+        now=now,
+    )
+    sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now, new=True)
+    queue_analytics(session, ctx, lead, record, [], scored, as_of)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.create",
+        subject=f"lead:{lead.id}",
+        details={"score_id": entry.id, "tier": entry.tier, "scored_by": entry.scored_by},
+    )
+    log.info("lead %s created: tier %s, route %s", lead.id, entry.tier, entry.route.get("name"))
+    return LeadResult(lead=lead, entry=entry, created=True, ignored_fields=ignored)
+
+
+def _existing(*, session: Session, lead: Lead, actor: str, role: str, ignored: list[str]) -> LeadResult:
+    if lead.erased:
+        raise LeadErasedError(f"lead {lead.id} with this external id was erased and is not created again")
+    entry = current_entry(session=session, lead=lead)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.create_repeat",
+        subject=f"lead:{lead.id}",
+        details={"score_id": entry.id},
+    )
+    return LeadResult(lead=lead, entry=entry, created=False, ignored_fields=ignored)
+
+
+def record_event(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead_id: int,
+    event_in: Mapping[str, Any],
+    actor: str,
+    role: str,
+    now: datetime | None = None,
+) -> EventResult:
+    """Record an engagement event (idempotent on its event id) and re-score the lead.
+
+    Raises
+    ------
+    NotFoundError, LeadErasedError
+        Unknown or erased lead.
+    LeadValidationError
+        If the dictionary rejects the event.
+    """
+    now = now or utcnow()
+    lead = get_lead(session=session, lead_id=lead_id)
+    table = ctx.dictionary.table("events")
+    record_in = {**dict(event_in), "lead_id": str(lead.id)}
+    row, _ignored = validate_one(ctx, record_in, "events")
+    event_id = str(row[str(table.key)])
+    text = plain(row.get("message_text"))
+    event = Event(
+        lead_id=lead.id,
+        event_id=event_id,
+        occurred_at=pd.Timestamp(row["occurred_at"]).to_pydatetime().replace(tzinfo=None),
+        event_type=str(plain(row["event_type"])),
+        page=plain(row.get("page")),
+        message_text=redact_known([text], decrypt_identifiers(ctx, lead))[0] if text else None,
+        received_at=now,
+    )
+    if insert_row(session, event, unless_exists=("lead_id", "event_id")) is None:  # a repeat
+        return EventResult(
+            lead=lead,
+            entry=current_entry(session=session, lead=lead),
+            event_created=False,
+            ledger_changed=False,
+        )
+    entry, changed = rescore_lead(
+        session=session, ctx=ctx, lead=lead, reason=f"event {event.id} ({event.event_type})", now=now
+    )
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.event",
+        subject=f"lead:{lead.id}",
+        details={
+            "event": event.id,
+            "event_type": event.event_type,
+            "ledger_changed": changed,
+            "score_id": entry.id,
+        },
+    )
+    return EventResult(lead=lead, entry=entry, event_created=True, ledger_changed=changed)
+
+
+def record_outcome(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead_id: int,
+    outcome_in: Mapping[str, Any],
+    actor: str,
+    role: str,
+    now: datetime | None = None,
+) -> Outcome:
+    """Record a funnel step the lead reached (checked against the dictionary's outcomes table)."""
+    now = now or utcnow()
+    lead = get_lead(session=session, lead_id=lead_id)
+    row, _ignored = validate_one(ctx, {**dict(outcome_in), "lead_id": str(lead.id)}, "outcomes")
+    outcome = Outcome(
+        lead_id=lead.id,
+        outcome=str(plain(row["outcome"])),
+        occurred_at=pd.Timestamp(row["occurred_at"]).to_pydatetime().replace(tzinfo=None),
+        received_at=now,
+    )
+    session.add(outcome)
+    session.flush()
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.outcome",
+        subject=f"lead:{lead.id}",
+        details={"outcome": outcome.outcome},
+    )
+    return outcome
+
+
+def score_records(
+    *, ctx: ServiceContext, records: Sequence[Mapping[str, Any]], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Stateless scoring: check, score and decide leads without storing anything (no owner is assigned).
+
+    Returns
+    -------
+    list of dict
+        One decision per record (``Decision.to_dict()`` plus ``fallback`` and ``ignored_fields``).
+    """
+    now = now or utcnow()
+    table = ctx.dictionary.table("leads")
+    key, time_column = str(table.key), str(table.time_column)
+    prepared = []
+    for r in records:
+        given = dict(r)
+        if not given.get(time_column):
+            given[time_column] = now.isoformat()
+        prepared.append(given)
+    clean, ignored = validate_table(ctx, prepared, "leads")
+    keys = clean[key].astype("string")
+    if keys.duplicated().any():
+        raise LeadValidationError(
+            "lead ids repeat in the request", [{"field": key, "message": "every lead needs its own id"}]
+        )
+    records_out = []
+    for _, row in clean.iterrows():
+        identifiers, texts, fields = split_fields(ctx, {str(k): v for k, v in row.to_dict().items()})
+        record = {**fields, **texts, **dict.fromkeys(identifiers, PRESENT)}
+        record[key] = str(row[key])
+        record[time_column] = pd.Timestamp(row[time_column])
+        records_out.append(record)
+    as_of = pd.Series(pd.to_datetime([r[time_column] for r in records_out]))
+    scored = score_and_decide(session=None, ctx=ctx, records=records_out, events=None, as_of=as_of, now=now)
+    out = []
+    for item in scored:
+        d: dict[str, Any] = item.decision.to_dict()
+        d["route"]["owner"] = None
+        d["fallback"] = item.fallback
+        d["ignored_fields"] = ignored
+        out.append(d)
+    return out
+
+
+def lead_view(
+    *,
+    ctx: ServiceContext,
+    lead: Lead,
+    show_identifiers: bool,
+    show_external_id: bool,
+    show_texts: bool,
+) -> dict[str, Any]:
+    """The lead as a role may see it: tombstone, ids, fields, current decision and ledger."""
+    view: dict[str, Any] = {
+        "id": lead.id,
+        "pseudonym": lead.pseudonym,
+        "external_id": lead.external_id if show_external_id else None,
+        "created_at": lead.created_at,
+        "received_at": lead.received_at,
+        "erased": lead.erased,
+        "erased_at": lead.erased_at,
+        "fields": dict(lead.fields or {}),
+        "texts": dict(lead.texts or {}) if show_texts else None,
+        "contact": decrypt_identifiers(ctx, lead) if show_identifiers else None,
+        "has_identifiers": identifier_names(lead),
+    }
+    if not show_external_id:
+        # quasi-identifiers and sensitive attributes stay out of the pseudonymised view
+        table = ctx.dictionary.table("leads")
+        hidden = {
+            f.name
+            for f in table.fields
+            if f.sensitivity in (Sensitivity.QUASI_IDENTIFIER, Sensitivity.SENSITIVE)
+        }
+        view["fields"] = {k: v for k, v in view["fields"].items() if k not in hidden}
+    return view
+
+
+def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str) -> LeadPublic:
+    """The lead as the caller's role may see it, with its decision and ledger; the read is audited.
+
+    Analysts get the pseudonymised view, reviewers see contact details only for leads in the review queue
+    (and may read no other lead), integrations get ids and decisions, admins everything.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such lead (an erased lead answers with its tombstone).
+    PermissionDenied
+        For a role that may not read leads, or a reviewer and a lead outside the queue.
+    """
+    authorize(role, LEAD_READ)
+    lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
+    in_queue = False
+    if role == "reviewer":
+        in_queue = in_review_queue(session=session, lead_id=lead.id)
+        if not in_queue:
+            raise PermissionDenied("reviewers may read only leads in the review queue")
+    view = lead_view(
+        ctx=ctx,
+        lead=lead,
+        show_identifiers=not lead.erased and (role == "admin" or in_queue),
+        show_external_id=role != "analyst",
+        show_texts=role in ("admin", "reviewer"),
+    )
+    entries = ledger(session=session, lead=lead)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="lead.read",
+        subject=f"lead:{lead.id}",
+        details={"contact_shown": view["contact"] is not None, "n_ledger": len(entries)},
+    )
+    decisions = [decision_public(e) for e in entries]
+    return LeadPublic(**view, decision=decisions[-1] if decisions else None, ledger=decisions)
+
+
+def lead_timeline(*, session: Session, lead_id: int, show_texts: bool) -> list[dict[str, Any]]:
+    """The lead's events, outcomes and feedback in time order (redacted texts only when `show_texts`)."""
+    items: list[dict[str, Any]] = []
+    for e in session.scalars(select(Event).where(Event.lead_id == lead_id)):
+        items.append(
+            {
+                "at": e.occurred_at,
+                "kind": "event",
+                "what": e.event_type,
+                "detail": e.page,
+                "text": e.message_text if show_texts else None,
+            }
+        )
+    for o in session.scalars(select(Outcome).where(Outcome.lead_id == lead_id)):
+        items.append(
+            {"at": o.occurred_at, "kind": "outcome", "what": o.outcome, "detail": None, "text": None}
+        )
+    for f in session.scalars(select(Feedback).where(Feedback.lead_id == lead_id)):
+        items.append(
+            {
+                "at": f.created_at,
+                "kind": "feedback",
+                "what": f.label,
+                "detail": f"by {f.reviewer}, route {f.route_action}",
+                "text": f.note if show_texts else None,
+            }
+        )
+    items.sort(key=lambda i: i["at"])
+    return items
+
+
+def score_without_storing(
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    records: Sequence[Mapping[str, Any]],
+    actor: str,
+    role: str,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`score_records` for a caller: only the audit log records that a scoring took place (and of how
+    many leads)."""
+    decisions = score_records(ctx=ctx, records=records, now=now)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="score.stateless",
+        subject="score",
+        details={"n_leads": len(decisions)},
+    )
+    return decisions

@@ -1,0 +1,168 @@
+"""The review queue: open review tasks by tier and SLA due time, with contact details for reviewers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from careleads.service._records import current_entry, decrypt_identifiers, utcnow
+from careleads.service.access import REVIEW_QUEUE_READ, authorize
+from careleads.service.audit import append_audit
+from careleads.service.context import ServiceContext
+from careleads.service.schemas import ReviewItemPublic, ReviewQueuePublic, decision_public
+from careleads.store import Lead, ReviewTask, ScoreEntry
+
+__all__ = [
+    "QUEUE_LIMIT",
+    "in_review_queue",
+    "open_review_task",
+    "queue_rows",
+    "read_review_queue",
+    "record_queue_read",
+    "review_queue",
+]
+
+#: open review tasks read for one queue page (filters and counts work on these)
+QUEUE_LIMIT = 2000
+_SNIPPET_CHARS = 160
+
+
+def review_queue(*, session: Session, limit: int = 100, offset: int = 0) -> list[tuple[ReviewTask, Lead]]:
+    """Open review tasks, best tier first, then the earliest SLA due time (tasks without one last)."""
+    no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
+    rows = session.execute(
+        select(ReviewTask, Lead)
+        .join(Lead, Lead.id == ReviewTask.lead_id)
+        .where(ReviewTask.status == "open", Lead.erased.is_(False))
+        .order_by(ReviewTask.tier_rank, no_due, ReviewTask.sla_due, ReviewTask.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(task, lead) for task, lead in rows]
+
+
+def in_review_queue(*, session: Session, lead_id: int) -> bool:
+    """Whether the lead has an open review task."""
+    found = session.scalar(
+        select(ReviewTask.id).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
+    )
+    return found is not None
+
+
+def open_review_task(*, session: Session, lead_id: int) -> dict[str, Any] | None:
+    """The lead's open review task (queue, owner, tier, SLA due time), or None."""
+    task = session.scalar(
+        select(ReviewTask).where(ReviewTask.lead_id == lead_id, ReviewTask.status == "open").limit(1)
+    )
+    if task is None:
+        return None
+    return {"queue": task.queue, "owner": task.owner, "tier": task.tier, "sla_due": task.sla_due}
+
+
+def record_queue_read(
+    *, session: Session, actor: str, role: str, lead_ids: list[int], via: str | None = None
+) -> None:
+    """Audit a read of the review queue: who saw which leads (``via`` names a surface other than the API)."""
+    details: dict[str, Any] = {"lead_ids": lead_ids}
+    if via is not None:
+        details["via"] = via
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="review_queue.read",
+        subject="review_queue",
+        details=details,
+    )
+
+
+def read_review_queue(
+    *, session: Session, ctx: ServiceContext, actor: str, role: str, limit: int = 100, offset: int = 0
+) -> ReviewQueuePublic:
+    """Open review tasks with each lead's decision, contact details and redacted texts; the read is audited.
+
+    Raises
+    ------
+    PermissionDenied
+        For a role that does not work the queue.
+    """
+    authorize(role, REVIEW_QUEUE_READ)
+    items = []
+    for task, lead in review_queue(session=session, limit=limit, offset=offset):
+        entry = decision_public(current_entry(session=session, lead=lead))
+        items.append(
+            ReviewItemPublic(
+                task_id=task.id,
+                lead_id=lead.id,
+                queue=task.queue,
+                owner=task.owner,
+                tier=task.tier,
+                sla_due=task.sla_due,
+                score=entry.score,
+                route=entry.route.name,
+                action=entry.action,
+                reasons=entry.reasons,
+                overrides=entry.overrides,
+                contact=decrypt_identifiers(ctx, lead),
+                texts=dict(lead.texts or {}),
+            )
+        )
+    record_queue_read(session=session, actor=actor, role=role, lead_ids=[i.lead_id for i in items])
+    return ReviewQueuePublic(data=items, count=len(items))
+
+
+def _latest_entries(session: Session, lead_ids: list[int]) -> dict[int, ScoreEntry]:
+    if not lead_ids:
+        return {}
+    latest = (
+        select(func.max(ScoreEntry.id)).where(ScoreEntry.lead_id.in_(lead_ids)).group_by(ScoreEntry.lead_id)
+    )
+    return {e.lead_id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(latest)))}
+
+
+def _snippet(texts: dict[str, Any] | None) -> str | None:
+    for value in (texts or {}).values():
+        if value:
+            text = " ".join(str(value).split())
+            return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "\u2026"
+    return None
+
+
+def queue_rows(
+    *, session: Session, show_texts: bool, now: datetime | None = None, limit: int = QUEUE_LIMIT
+) -> list[dict[str, Any]]:
+    """The first `limit` open review tasks as rows of the queue page: lead fields, decision, SLA, question.
+
+    Reading them is not audited here: the page audits the rows it shows (:func:`record_queue_read`).
+    """
+    now = now or utcnow()
+    pairs = review_queue(session=session, limit=limit)
+    entries = _latest_entries(session, [lead.id for _, lead in pairs])
+    rows = []
+    for task, lead in pairs:
+        entry = entries.get(lead.id)
+        fields = dict(lead.fields or {})
+        rows.append(
+            {
+                "task_id": task.id,
+                "lead_id": lead.id,
+                "tier": task.tier,
+                "score": entry.score if entry else None,
+                "lead_type": fields.get("lead_type"),
+                "service_line": fields.get("service_line"),
+                "region": fields.get("region"),
+                "queue": task.queue,
+                "owner": task.owner,
+                "sla_due": task.sla_due,
+                "overdue": task.sla_due is not None and task.sla_due < now,
+                "route": entry.route.get("name") if entry else None,
+                "action": entry.route.get("action") if entry else None,
+                "top_reason": str(entry.reasons[0]) if entry and entry.reasons else None,
+                "overrides": [str(o.get("rule")) for o in entry.overrides] if entry else [],
+                "question": _snippet(lead.texts) if show_texts else None,
+            }
+        )
+    return rows
