@@ -23,6 +23,7 @@ from _service_support import (
     training_dataset,
 )
 from careleads.models import ModelRegistry, train_model
+from careleads.service.batches import UploadTooLargeError, create_batch
 from careleads.service.feedback import feedback_training_rows
 from careleads.store import Lead, OutboxRecord, ScoreEntry
 
@@ -253,3 +254,34 @@ def test_batch_file_is_scored_and_downloadable(service: Service) -> None:
     assert decisions["lead_id"].tolist() == ["B0", "B1", "B2", "B3"]
     assert "Rosalind" not in result.text and "246-8135" not in result.text
     assert service.client.get("/v1/batches/" + "0" * 32, headers=headers).status_code == 404
+
+
+def test_an_upload_is_saved_in_pieces_and_refused_whole_beyond_the_limit(service: Service) -> None:
+    headers = service.headers("integration")
+    empty = service.client.post("/v1/batches", files={"file": ("e.csv", b"")}, headers=headers)
+    assert (empty.status_code, empty.json()) == (422, {"detail": "the uploaded file is empty"})
+    data = b"lead_id,created_at\n" + b"".join(b"L%d,2025-01-01T00:00:00\n" % i for i in range(60_000))
+    with service.sessions() as session:
+        with pytest.raises(UploadTooLargeError, match="larger than 1 MB"):
+            create_batch(
+                session=session,
+                ctx=service.ctx,
+                source_name="big.csv",
+                stream=io.BytesIO(data),
+                actor="test",
+                role="admin",
+                max_bytes=1024 * 1024,
+            )
+        job = create_batch(
+            session=session,
+            ctx=service.ctx,
+            source_name="big.csv",
+            stream=io.BytesIO(data),
+            actor="test",
+            role="admin",
+            max_bytes=2 * 1024 * 1024,
+        )
+    assert len(data) > 1024 * 1024  # more than one piece
+    folders = sorted(p.name for p in service.settings.batch_path().iterdir())
+    assert folders == [job.id]  # nothing is left of the refused upload
+    assert (service.settings.batch_path() / job.id / "input.csv").read_bytes() == data

@@ -350,3 +350,22 @@ def test_models_page_publishes_and_rolls_back_for_admins(web: Service) -> None:
     assert client.post("/ui/models/nope/publish", data={"csrf_token": csrf}).status_code == 404
     assert [json.loads(e.details)["after"] for e in _audit(web, "model.publish")] == [f"{version}-b"]
     assert [json.loads(e.details)["after"] for e in _audit(web, "model.rollback")] == [version]
+
+
+def test_a_page_and_its_api_equivalent_answer_and_audit_alike(web: Service) -> None:
+    in_queue, elsewhere = _lead(web, 1), _lead(web, 2)
+    admin = {"Authorization": f"Bearer {web.tokens['admin']}"}
+    labelled = web.client.post(f"/v1/leads/{elsewhere}/feedback", json={"label": "duplicate"}, headers=admin)
+    assert labelled.status_code == 201, labelled.text  # the review task is closed: no longer in the queue
+    api = {"Authorization": f"Bearer {web.tokens['reviewer']}"}
+    sign_in(web.client, web.tokens["reviewer"])
+    # the same lead, the same view: the JSON twin holds the API's answer
+    answer = web.client.get(f"/v1/leads/{in_queue}", headers=api).json()
+    assert web.client.get(f"/ui/leads/{in_queue}.json").json()["lead"] == answer
+    reads = [(e.actor, e.role, e.subject, e.details) for e in _audit(web, "lead.read")]
+    assert len(reads) == 2 and reads[0] == reads[1]
+    # a lead outside the review queue: refused on both surfaces with the same message
+    refused = web.client.get(f"/v1/leads/{elsewhere}", headers=api)
+    page = web.client.get(f"/ui/leads/{elsewhere}.json")
+    assert refused.status_code == page.status_code == 403
+    assert refused.json() == page.json() == {"detail": "reviewers may read only leads in the review queue"}

@@ -182,9 +182,9 @@ def _driver_process(args: tuple[str, str, list[dict[str, Any]], float, float, in
 
 def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
     """Migrate, add an integration user and token, and publish a small model; returns the token."""
+    from careleads.service.users import create_token, create_user
     from careleads.settings import Settings
     from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
-    from careleads.service.users import create_token, create_user
 
     settings = Settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(database_url)
