@@ -156,3 +156,17 @@ def test_a_bad_target_is_a_one_line_error(command: Any, tmp_path: Path) -> None:
         "error: target 'appointment_scheduled' must look like OUTCOME:DAYS, "
         "for example appointment_scheduled:30"
     ]
+
+
+def test_every_command_has_the_error_boundary(command: Any) -> None:
+    """A command without it would end a careleads error with a traceback instead of one line."""
+    leaves = [(path, cmd) for path, cmd in _walk(command, "careleads") if not getattr(cmd, "commands", None)]
+    assert len(leaves) > 20
+    codes = {path: getattr(cmd.callback, "error_exit_code", None) for path, cmd in leaves}
+    assert not [path for path, code in codes.items() if code is None]
+    # dictionary and evaluate keep the exit codes their scripts rely on; every other command exits with 2
+    assert {path for path, code in codes.items() if code == 1} == {
+        "careleads dictionary infer",
+        "careleads dictionary check",
+        "careleads evaluate",
+    }

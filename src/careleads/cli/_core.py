@@ -83,6 +83,7 @@ def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @command_errors()
     def version() -> None:
         """Print the installed careleads version."""
         from careleads import __version__

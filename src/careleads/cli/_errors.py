@@ -50,6 +50,7 @@ def command_errors(code: int = 2, *, also: tuple[type[Exception], ...] = ()) -> 
             except caught as exc:
                 raise fail(exc, code=code) from None
 
+        run.error_exit_code = code  # type: ignore[attr-defined]  # marks the boundary (tests look for it)
         return cast(Command, run)
 
     return wrap

@@ -259,6 +259,7 @@ def register(app: typer.Typer) -> None:
         out.print(json.dumps(report.to_dict()))
 
     @models_app.command("list")
+    @command_errors()
     def models_list() -> None:
         """List registered model versions and which one is published."""
         from careleads.models import ModelRegistry
