@@ -145,7 +145,7 @@ def test_walk_one_lead_from_create_to_retrain(service: Service) -> None:
 
     # retrain: the label joins the training rows; the new model is published through the API
     with service.sessions() as session:
-        X_extra, y_extra = feedback_training_rows(session)
+        X_extra, y_extra = feedback_training_rows(session=session)
     assert y_extra.tolist() == [1]
     retrained = train_model(training_dataset(), seed=1, extra_training=(X_extra, y_extra)).model
     assert retrained.card["training_period"]["feedback_rows"] == 1

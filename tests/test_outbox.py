@@ -98,7 +98,7 @@ def _deliver(
 ) -> dict[str, int]:
     with factory() as session:
         report = deliver_outbox(
-            session,
+            session=session,
             url=url,
             secret=SECRET,
             max_attempts=max_attempts,
@@ -177,7 +177,7 @@ def test_an_unreachable_webhook_counts_as_a_failure(
     assert report["n_dead"] == 2
     assert all("ConnectError" in str(r.last_error) for r in _records(factory))
     with pytest.raises(ConfigError, match="WEBHOOK_URL"), factory() as session:
-        deliver_outbox(session, url="", secret=SECRET, max_attempts=3, now=t0)
+        deliver_outbox(session=session, url="", secret=SECRET, max_attempts=3, now=t0)
 
 
 def test_field_mappings_rename_the_payload_and_the_csv(
@@ -186,7 +186,9 @@ def test_field_mappings_rename_the_payload_and_the_csv(
     factory, _ctx = sessions
     hubspot, salesforce = load_field_mapping("hubspot"), load_field_mapping("salesforce")
     with factory() as session:
-        deliver_outbox(session, url=receiver.url, secret=SECRET, max_attempts=3, now=t0, mapping=salesforce)
+        deliver_outbox(
+            session=session, url=receiver.url, secret=SECRET, max_attempts=3, now=t0, mapping=salesforce
+        )
     data = json.loads(receiver.requests[0]["body"])["data"]  # type: ignore[arg-type]
     assert "Careleads_Score__c" in data and "score" not in data
     out = tmp_path / "outbox.csv"

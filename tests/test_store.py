@@ -198,7 +198,7 @@ def test_feedback_becomes_training_rows(store: Store) -> None:
             )
             ids.append(lead_id)
     with store.sessions() as session:
-        X, y = feedback_training_rows(session)
+        X, y = feedback_training_rows(session=session)
     assert y.tolist() == [1, 0, 0]  # follow_later says nothing about conversion
     assert X["has_phone"].tolist() == [1.0, 1.0, 1.0]
     assert X["service_line"].tolist() == ["orthopedics"] * 3

@@ -74,7 +74,7 @@ def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             rows: tuple[pd.DataFrame, pd.Series] = feedback_training_rows(
-                session, dictionary=dictionary, target=target
+                session=session, dictionary=dictionary, target=target
             )
             return rows
     finally:

@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
         with _store() as factory:
             while True:
                 with session_scope(factory) as session:
-                    report = deliver_configured(session, settings, mapping)
+                    report = deliver_configured(session=session, settings=settings, mapping=mapping)
                 out.print(json.dumps(report.to_dict()))
                 if not loop:
                     break

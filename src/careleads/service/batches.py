@@ -156,7 +156,7 @@ def batch_result(*, session: Session, ctx: ServiceContext, batch_id: str, actor:
     return path
 
 
-def score_file_to(ctx: ServiceContext, source: Path, folder: Path) -> tuple[int, int, int]:
+def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[int, int, int]:
     """Check a lead file against the dictionary, score and decide the clean rows, write the decisions.
 
     The result holds the lead id, score, tier, reasons, route and overrides, never contact details or free
@@ -201,9 +201,9 @@ def score_file_to(ctx: ServiceContext, source: Path, folder: Path) -> tuple[int,
     return result.summary.n_read, len(leads), result.summary.n_quarantined
 
 
-def run_batch(factory: sessionmaker[Session], ctx: ServiceContext, job_id: str) -> None:
+def run_batch(*, sessions: sessionmaker[Session], ctx: ServiceContext, job_id: str) -> None:
     """Run a queued job (in a background task); its status ends as done or failed with the reason."""
-    with session_scope(factory) as session:
+    with session_scope(sessions) as session:
         job = session.get(BatchJob, job_id)
         if job is None:
             return
@@ -213,7 +213,7 @@ def run_batch(factory: sessionmaker[Session], ctx: ServiceContext, job_id: str) 
     try:
         if source is None:
             raise CareleadsError(f"the uploaded file of batch {job_id} is missing")
-        n_rows, n_scored, n_quarantined = score_file_to(ctx, source, folder)
+        n_rows, n_scored, n_quarantined = score_file_to(ctx=ctx, source=source, folder=folder)
         error = None
         source.unlink()  # the upload may carry identifiers; the decisions file does not
     except CareleadsError as exc:
@@ -223,7 +223,7 @@ def run_batch(factory: sessionmaker[Session], ctx: ServiceContext, job_id: str) 
         n_rows = n_scored = n_quarantined = 0
         error = f"internal error ({type(exc).__name__}); see the server log"
         log.error("batch %s failed: %s", job_id, type(exc).__name__)
-    with session_scope(factory) as session:
+    with session_scope(sessions) as session:
         job = session.get(BatchJob, job_id)
         if job is None:
             return

@@ -95,7 +95,7 @@ def _effective_path(settings: Settings, kind: str) -> tuple[Path | None, str]:
     return None, "shipped"
 
 
-def config_file(ctx: ServiceContext, kind: str) -> ConfigFile:
+def config_file(*, ctx: ServiceContext, kind: str) -> ConfigFile:
     """The hard rules or routing in force, as text.
 
     Raises
@@ -119,7 +119,7 @@ def config_file(ctx: ServiceContext, kind: str) -> ConfigFile:
     return ConfigFile(kind=kind, text=text, source=source, path=where, label=label)
 
 
-def validate_config(ctx: ServiceContext, kind: str, text: str) -> list[str]:
+def validate_config(*, ctx: ServiceContext, kind: str, text: str) -> list[str]:
     """Every problem of edited YAML (empty when it may be saved).
 
     Hard rules are checked against the routing in force; routing is checked on its own and against the hard
@@ -140,7 +140,7 @@ def validate_config(ctx: ServiceContext, kind: str, text: str) -> list[str]:
     import yaml
 
     routing = parse_routing(yaml.safe_load(text), name)
-    rules = config_file(ctx, "hard_rules")
+    rules = config_file(ctx=ctx, kind="hard_rules")
     return [
         f"the hard rules in force ({rules.path}) no longer fit this routing: {p}"
         for p in validate_rules_text(rules.text, routing=routing, where=rules.path)
@@ -197,10 +197,10 @@ def save_config(
         With every problem of the text, one per line; nothing is written then.
     """
     text = text.replace("\r\n", "\n")
-    problems = validate_config(ctx, kind, text)
+    problems = validate_config(ctx=ctx, kind=kind, text=text)
     if problems:
         raise ConfigError("\n".join(problems))
-    before = config_file(ctx, kind)
+    before = config_file(ctx=ctx, kind=kind)
     path = config_dir(ctx.settings) / _FILE_NAMES[kind]
     previous = path.read_text(encoding="utf-8") if path.exists() else None
     _write_atomic(path, text)
@@ -213,7 +213,7 @@ def save_config(
         else:
             _write_atomic(path, previous)
         raise
-    after = config_file(ctx, kind)
+    after = config_file(ctx=ctx, kind=kind)
     append_audit(
         session=session,
         actor=actor,

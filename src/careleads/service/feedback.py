@@ -148,8 +148,8 @@ def add_feedback(
 
 
 def feedback_training_rows(
-    session: Session,
     *,
+    session: Session,
     dictionary: Dictionary | None = None,
     target: Target | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:

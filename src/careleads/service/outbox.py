@@ -152,11 +152,11 @@ class DeliveryReport:
 
 
 def deliver_configured(
-    session: Session, settings: Settings, mapping: FieldMapping | None = None
+    *, session: Session, settings: Settings, mapping: FieldMapping | None = None
 ) -> DeliveryReport:
     """:func:`deliver_outbox` now, to the webhook of `settings` (URL, secret, attempts, backoff, timeout)."""
     return deliver_outbox(
-        session,
+        session=session,
         url=settings.webhook_url,
         secret=settings.webhook_secret,
         max_attempts=settings.webhook_max_attempts,
@@ -177,7 +177,7 @@ def deliver_until(
     while not stop.wait(settings.webhook_poll_seconds):
         try:
             with session_scope(sessions) as session:
-                report = deliver_configured(session, settings, mapping)
+                report = deliver_configured(session=session, settings=settings, mapping=mapping)
             if report.n_attempted:
                 log.info("outbox: %s", report.to_dict())
         except CareleadsError as exc:
@@ -186,8 +186,8 @@ def deliver_until(
 
 
 def deliver_outbox(
-    session: Session,
     *,
+    session: Session,
     url: str,
     secret: str,
     max_attempts: int,

@@ -524,7 +524,7 @@ def _rules_data(
 ) -> dict[str, Any]:
     files = []
     for kind in CONFIG_KINDS:
-        current = config_file(ctx, kind).to_dict()
+        current = config_file(ctx=ctx, kind=kind).to_dict()
         draft = (drafts or {}).get(kind)
         files.append(
             {
@@ -570,7 +570,7 @@ def rules_submit(
         else:
             return _redirect(f"{web_state(request).prefix}/rules?done={kind}")
     else:
-        problems = validate_config(ctx, kind, text)
+        problems = validate_config(ctx=ctx, kind=kind, text=text)
     data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
     message = None if problems else "The text is valid; save it to put it in force."

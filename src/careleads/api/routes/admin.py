@@ -97,7 +97,7 @@ def read_outbox(
 )
 def post_deliver(session: SessionDep, ctx: ContextDep, _user: AdminUser) -> DeliveryPublic:
     """Deliver the due write-back records to the configured webhook now (the worker does this on its own)."""
-    report = deliver_configured(session, ctx.settings, ctx.mapping)
+    report = deliver_configured(session=session, settings=ctx.settings, mapping=ctx.mapping)
     return DeliveryPublic(**report.to_dict())
 
 

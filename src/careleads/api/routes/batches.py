@@ -60,7 +60,7 @@ def post_batch(
         actor=user.name,
         role=user.role,
     )
-    background.add_task(run_batch, request.app.state.sessions, ctx, job.id)
+    background.add_task(run_batch, sessions=request.app.state.sessions, ctx=ctx, job_id=job.id)
     return _public(job)
 
 
