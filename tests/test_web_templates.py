@@ -14,7 +14,7 @@ from _service_support import Service, publish, trained_model
 from _web_support import HOSTILE, add_lead, csrf_of, lead_record, sign_in, start_web
 from careleads.app import create_app
 from careleads.models import ModelRegistry
-from careleads.service.config import config_dir
+from careleads.service.rule_edits import config_dir
 from careleads.service.users import create_token
 from careleads.store import ApiToken, AuditEntry, Feedback, ScoreEntry, session_scope
 from careleads.web import install

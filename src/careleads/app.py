@@ -16,10 +16,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from careleads import __version__, api, web
-from careleads.service.config import apply_saved_config
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
 from careleads.service.outbox import deliver_until
+from careleads.service.rule_edits import apply_saved_config
 from careleads.settings import Settings, get_settings
 from careleads.store import make_sessionmaker
 

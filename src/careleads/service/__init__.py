@@ -17,7 +17,7 @@ module                          use cases
 :mod:`~.audit`                  the hash-chained audit log: append, read, verify, export
 :mod:`~.publishing`             list, publish and roll back models
 :mod:`~.dashboard`              the manager dashboard's figures
-:mod:`~.config`                 hard rules and routing edited in the web pages
+:mod:`~.rule_edits`             hard rules and routing edited in the web pages
 :mod:`~.access`                 roles, the roles each use case admits, the caller
 :mod:`~.context`                what every use case needs besides the session (``ServiceContext``)
 :mod:`~.analytics`              the analytics layer (pseudonymised Parquet)

@@ -3,20 +3,25 @@
 A mapping file holds ``name`` and ``fields: {careleads_field: crm_property}``; fields left out keep their
 careleads name. Shipped examples: ``careleads/data/crm_mapping_hubspot.yaml`` and
 ``crm_mapping_salesforce.yaml`` (pass ``hubspot`` or ``salesforce`` as the path). Every problem of a file is
-reported in one :class:`~careleads.errors.ConfigError`, one line per problem, naming the file and the key.
+reported in one :class:`~careleads.errors.ConfigError`, one line per problem, as ``FILE:LINE: key: message``
+(:mod:`careleads.config`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from careleads.errors import ConfigError
+from careleads.config import (
+    ConfigLines,
+    mapping_or_error,
+    parse_yaml_lines,
+    read_config_text,
+    validate_config,
+)
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -51,6 +56,16 @@ PAYLOAD_FIELDS: tuple[str, ...] = get_args(PayloadField)
 SHIPPED_MAPPINGS: tuple[str, ...] = ("hubspot", "salesforce")
 
 
+def _known(name: str) -> str:
+    if name not in PAYLOAD_FIELDS:
+        raise ValueError(f"unknown careleads field {name!r}; known: {', '.join(PAYLOAD_FIELDS)}")
+    return name
+
+
+#: a careleads write-back field, by name
+KnownField = Annotated[str, AfterValidator(_known)]
+
+
 class FieldMapping(BaseModel):
     """careleads payload field -> CRM property name; fields left out keep their careleads name.
 
@@ -65,14 +80,11 @@ class FieldMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
     name: str = Field(min_length=1, max_length=120)
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[KnownField, str] = Field(default_factory=dict)
 
     @field_validator("fields")
     @classmethod
-    def _known_and_unique(cls, fields: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(fields) - set(PAYLOAD_FIELDS))
-        if unknown:
-            raise ValueError(f"unknown careleads field(s) {unknown}; known: {', '.join(PAYLOAD_FIELDS)}")
+    def _unique(cls, fields: dict[str, str]) -> dict[str, str]:
         empty = sorted(k for k, v in fields.items() if not v.strip())
         if empty:
             raise ValueError(f"field(s) {empty} map to an empty CRM property name; name the property")
@@ -90,35 +102,21 @@ class FieldMapping(BaseModel):
 IDENTITY_MAPPING = FieldMapping(name="careleads", fields={})
 
 
-def _problems(exc: ValidationError, where: str) -> str:
-    lines = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        key = ".".join(str(part) for part in error["loc"])
-        lines.append(f"{where}, key {key!r}: {message}" if key else f"{where}: {message}")
-    return "\n".join(lines)
-
-
-def parse_field_mapping(data: Any, where: str) -> FieldMapping:
-    """A field mapping from parsed YAML; `where` names the file in messages (and gives the default name).
+def parse_field_mapping(data: Any, *, source: str, lines: ConfigLines | None = None) -> FieldMapping:
+    """A field mapping from parsed YAML; `source` names the file in messages and gives the default name.
 
     Raises
     ------
     ConfigError
         Every problem of the data, one per line: unknown fields, properties used twice, wrong types.
     """
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{where}: expected 'name' and a 'fields' mapping of careleads field -> CRM property"
+    values = dict(
+        mapping_or_error(
+            data, source=source, expected="'name' and a 'fields' mapping of careleads field -> CRM property"
         )
-    values = {str(k): v for k, v in data.items()}
-    values.setdefault("name", Path(where).stem)
-    if isinstance(values.get("fields"), Mapping):
-        values["fields"] = {str(k): v for k, v in values["fields"].items()}
-    try:
-        return FieldMapping.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(_problems(exc, where)) from None
+    )
+    values.setdefault("name", Path(source).stem)
+    return validate_config(values, FieldMapping, source=source, lines=lines)
 
 
 def load_field_mapping(path: PathLikeStr | None = None) -> FieldMapping:
@@ -130,26 +128,14 @@ def load_field_mapping(path: PathLikeStr | None = None) -> FieldMapping:
     Raises
     ------
     ConfigError
-        If the file is unreadable or not YAML (with the line and column), maps an unknown field, or maps two
-        fields to one property.
+        If the file is unreadable or not YAML, maps an unknown field, or maps two fields to one property;
+        each problem with its line.
     """
     if path is None:
         return IDENTITY_MAPPING
     if str(path) in SHIPPED_MAPPINGS:
-        where = f"careleads/data/crm_mapping_{path}.yaml"
-        text = (
-            resources.files("careleads").joinpath(f"data/crm_mapping_{path}.yaml").read_text(encoding="utf-8")
-        )
+        text, source = read_config_text(None, shipped=f"crm_mapping_{path}.yaml")
     else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read the field mapping {where}: {exc.strerror}; check the path"
-            ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {exc}") from None
-    return parse_field_mapping(data, where)
+        text, source = read_config_text(Path(path), shipped="")
+    data, lines = parse_yaml_lines(text, source=source)
+    return parse_field_mapping(data, source=source, lines=lines)

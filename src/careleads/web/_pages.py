@@ -21,13 +21,6 @@ from careleads.errors import ConfigError
 from careleads.service import access, publishing
 from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
-from careleads.service.config import (
-    CONFIG_KINDS,
-    config_file,
-    config_history,
-    save_config,
-    validate_config,
-)
 from careleads.service.context import ServiceContext
 from careleads.service.dashboard import dashboard
 from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
@@ -39,6 +32,13 @@ from careleads.service.review import (
     open_review_task,
     queue_rows,
     record_queue_read,
+)
+from careleads.service.rule_edits import (
+    CONFIG_KINDS,
+    check_config_text,
+    config_file,
+    config_history,
+    save_config,
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.store import session_scope
@@ -570,7 +570,7 @@ def rules_submit(
         else:
             return _redirect(f"{web_state(request).prefix}/rules?done={kind}")
     else:
-        problems = validate_config(ctx=ctx, kind=kind, text=text)
+        problems = check_config_text(ctx=ctx, kind=kind, text=text)
     data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
     message = None if problems else "The text is valid; save it to put it in force."

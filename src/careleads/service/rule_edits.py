@@ -43,7 +43,7 @@ __all__ = [
     "config_file",
     "config_history",
     "save_config",
-    "validate_config",
+    "check_config_text",
 ]
 
 log = logging.getLogger("careleads.service")
@@ -119,7 +119,7 @@ def config_file(*, ctx: ServiceContext, kind: str) -> ConfigFile:
     return ConfigFile(kind=kind, text=text, source=source, path=where, label=label)
 
 
-def validate_config(*, ctx: ServiceContext, kind: str, text: str) -> list[str]:
+def check_config_text(*, ctx: ServiceContext, kind: str, text: str) -> list[str]:
     """Every problem of edited YAML (empty when it may be saved).
 
     Hard rules are checked against the routing in force; routing is checked on its own and against the hard
@@ -197,7 +197,7 @@ def save_config(
         With every problem of the text, one per line; nothing is written then.
     """
     text = text.replace("\r\n", "\n")
-    problems = validate_config(ctx=ctx, kind=kind, text=text)
+    problems = check_config_text(ctx=ctx, kind=kind, text=text)
     if problems:
         raise ConfigError("\n".join(problems))
     before = config_file(ctx=ctx, kind=kind)
