@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from careleads._columns import categories_by_code, text_by_code, text_column
+from careleads.columns import categories_by_code, text_by_code, text_column
 
 
 def test_text_by_code_equals_a_column_built_from_python_strings() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from careleads._columns import text_by_code
+from careleads.columns import text_by_code
 from careleads.features import FeatureSpec, build_features
 from careleads.models._lead_model import LeadModel
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads._columns import categories_by_code, text_by_code
+from careleads.columns import categories_by_code, text_by_code
 from careleads.decisions._engine import _align, _configuration, _flag, _present, _values
 from careleads.decisions._overrides import HardRules, RuleInput, UrgentDetector
 from careleads.decisions._routing import RouteSpec, Routing

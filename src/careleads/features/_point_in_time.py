@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from careleads.columns import TEXT, Column, arrow_text, flags, floats, moments
 from careleads.dictionary._schema import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
+from careleads.types import FloatArray, IntArray
 
 EVENT_TYPES: tuple[str, ...] = (
     "page_view",
@@ -90,35 +96,160 @@ class FeatureSpec:
         )
 
 
-def _as_text(column: pd.Series) -> pd.Series:
-    """``column.astype("string")``; a categorical column converts its few categories, then takes by code."""
-    if not isinstance(column.dtype, pd.CategoricalDtype):
-        return column.astype("string")
-    categories = pd.Series(column.cat.categories).astype("string").array
-    values = categories.take(column.cat.codes.to_numpy(), allow_fill=True)
-    return pd.Series(values, index=column.index, name=column.name)
+def inbound_columns(
+    leads: Mapping[str, Column], spec: FeatureSpec, n: int
+) -> dict[str, pa.Array | FloatArray]:
+    """Creation-time features of `n` leads: inbound signals only, the cold-start case.
+
+    The one definition of these features: a table (:func:`lead_features`) and one record
+    (:func:`record_features`) both come through here. `leads` maps field names to columns (a DataFrame, or a
+    mapping of one-value arrays); a field it lacks is missing for every lead, and a direct identifier it
+    lacks has no presence feature. Categories come back as Arrow text, everything else as float64.
+    """
+    out: dict[str, pa.Array | FloatArray] = {}
+    for name in spec.categorical:
+        out[name] = arrow_text(leads[name]) if name in leads else pa.nulls(n, TEXT)
+    for name in spec.numeric:
+        out[name] = floats(leads[name]) if name in leads else np.full(n, np.nan)
+    for name in spec.boolean:
+        out[name] = flags(leads[name], name=name) if name in leads else np.full(n, np.nan)
+    for name in spec.presence:
+        if name in leads:
+            text = arrow_text(leads[name])
+            given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False)
+            out[f"has_{name}"] = np.asarray(given.to_numpy(zero_copy_only=False), dtype=np.float64)
+    out.update(calendar_parts(moments(leads[spec.time_column])))
+    return out
+
+
+def calendar_parts(created: npt.NDArray[np.datetime64]) -> dict[str, FloatArray]:
+    """Month (1-12), weekday (Monday 0) and hour of each creation moment (UTC); NaN where it is missing."""
+    stamps = created.astype("datetime64[ns]")
+    missing = np.isnat(stamps)
+    days = stamps.astype("datetime64[D]")
+    month = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01, day 0, was a Thursday
+    hour = (stamps - days) // np.timedelta64(1, "h")
+    return {
+        "created_month": np.where(missing, np.nan, month.astype(np.float64)),
+        "created_weekday": np.where(missing, np.nan, weekday.astype(np.float64)),
+        "created_hour": np.where(missing, np.nan, hour.astype(np.float64)),
+    }
 
 
 def lead_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """Creation-time features of each lead: inbound signals only, the cold-start case."""
-    out = pd.DataFrame(index=leads.index)
-    for name in spec.categorical:
-        out[name] = (
-            _as_text(leads[name]) if name in leads else pd.Series(pd.NA, index=leads.index, dtype="string")
+    """Creation-time features of each lead of a table (see :func:`inbound_columns`), aligned with `leads`."""
+    columns = inbound_columns(leads, spec, len(leads))
+    return pd.DataFrame({name: _pandas(values) for name, values in columns.items()}, index=leads.index)
+
+
+def _pandas(values: pa.Array | FloatArray) -> Any:
+    """A feature column as a DataFrame takes it: Arrow text as pandas text (no copy), numbers as they are."""
+    if isinstance(values, pa.Array):
+        return pd.array(pd.arrays.ArrowStringArray(pa.chunked_array([values])), dtype="string")
+    return values
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Events as arrays: each event's lead (its position among the leads scored), moment, type and page.
+
+    ``pages`` is None when the events carry no page (page views are then not counted per page).
+    """
+
+    row: IntArray
+    when: npt.NDArray[np.datetime64]
+    kinds: pa.Array
+    pages: pa.Array | None
+
+    @classmethod
+    def of_table(cls, lead_ids: pd.Series, events: pd.DataFrame) -> EventColumns:
+        """The events of a table whose lead is among `lead_ids` (others are left out)."""
+        index = pd.Index(lead_ids.to_numpy())
+        if not len(events):
+            row = np.zeros(0, dtype=np.int64)
+            empty = pa.array([], type=TEXT)
+            return cls(row, np.zeros(0, "datetime64[ns]"), empty, empty if "page" in events else None)
+        row = np.asarray(index.get_indexer(events["lead_id"].to_numpy()), dtype=np.int64)
+        known = row >= 0
+        keep = pa.array(known)
+        pages = arrow_text(events["page"]).filter(keep) if "page" in events else None
+        return cls(
+            row=row[known],
+            when=moments(events["occurred_at"])[known],
+            kinds=arrow_text(events["event_type"]).filter(keep),
+            pages=pages,
         )
-    for name in spec.numeric:
-        out[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64") if name in leads else np.nan
-    for name in spec.boolean:
-        out[name] = leads[name].astype("Float64").astype("float64") if name in leads else np.nan
-    for name in spec.presence:
-        if name in leads:
-            values = leads[name].astype("string")
-            out[f"has_{name}"] = (values.notna() & (values.str.strip() != "")).astype("float64")
-    created = pd.to_datetime(leads[spec.time_column])
-    out["created_month"] = created.dt.month.astype("float64")
-    out["created_weekday"] = created.dt.day_of_week.astype("float64")
-    out["created_hour"] = created.dt.hour.astype("float64")
+
+    @classmethod
+    def of_records(cls, events: Sequence[Mapping[str, Any]], *, pages: bool) -> EventColumns:
+        """One lead's events (mappings with ``occurred_at``, ``event_type`` and, with `pages`, ``page``)."""
+        n = len(events)
+        when = [e.get("occurred_at") for e in events]
+        return cls(
+            row=np.zeros(n, dtype=np.int64),
+            when=moments(np.array(when, dtype=object)) if n else np.zeros(0, "datetime64[ns]"),
+            kinds=arrow_text(np.array([e.get("event_type") for e in events], dtype=object)),
+            pages=arrow_text(np.array([e.get("page") for e in events], dtype=object)) if pages else None,
+        )
+
+
+def engagement_columns(
+    events: EventColumns,
+    as_of: npt.NDArray[np.datetime64],
+    *,
+    event_types: Sequence[str] = EVENT_TYPES,
+    page_types: Sequence[str] = PAGE_TYPES,
+) -> dict[str, FloatArray]:
+    """Engagement of each lead up to its scoring moment: counts by event and page type, and recency.
+
+    The one definition of these features, for a table and for one record. Only events with
+    ``occurred_at <= as_of`` count (an event without a moment never does), so adding later records never
+    changes a feature.
+    """
+    n = len(as_of)
+    cutoff = as_of.astype("datetime64[ns]")
+    when = events.when.astype("datetime64[ns]")
+    before = when <= cutoff[events.row]
+    row = events.row[before]
+    when = when[before]
+    kinds = _codes(events.kinds, event_types)[before]
+    out: dict[str, FloatArray] = {}
+    counts = _counts(row, kinds, n, len(event_types))
+    for j, kind in enumerate(event_types):
+        out[f"n_{kind}"] = counts[:, j]
+    if events.pages is not None:
+        viewed = kinds == _position(event_types, "page_view")
+        pages = _codes(events.pages, page_types)[before]
+        per_page = _counts(row[viewed], pages[viewed], n, len(page_types))
+        for j, page in enumerate(page_types):
+            out[f"n_page_{page}"] = per_page[:, j]
+    out["n_events"] = np.bincount(row, minlength=n).astype(np.float64)
+    # hours since the latest event before the scoring moment; NaN when there is none
+    latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if len(row):
+        order = np.argsort(when, kind="stable")
+        latest[row[order]] = when[order]  # later assignments win: the newest event per lead
+    hours = (cutoff - latest) / np.timedelta64(1, "h")
+    out["hours_since_last_event"] = np.where(np.isnat(latest), np.nan, hours)
     return out
+
+
+def _position(values: Sequence[str], value: str) -> int:
+    return list(values).index(value) if value in values else -2
+
+
+def _codes(text: pa.Array, values: Sequence[str]) -> IntArray:
+    """Each text's position in `values`; -1 for any other text or a missing one."""
+    found = pc.index_in(text, value_set=pa.array(list(values), type=TEXT))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _counts(row: IntArray, code: IntArray, n: int, k: int) -> FloatArray:
+    """How many (lead, code) pairs there are per lead and code, as an n x k matrix (code -1 not counted)."""
+    kept = code >= 0
+    flat = np.bincount(row[kept] * k + code[kept], minlength=n * k)
+    return flat.reshape(n, k).astype(np.float64)
 
 
 def engagement_features(
@@ -129,45 +260,55 @@ def engagement_features(
     event_types: Sequence[str] = EVENT_TYPES,
     page_types: Sequence[str] = PAGE_TYPES,
 ) -> pd.DataFrame:
-    """Engagement up to each lead's scoring moment: counts by event and page type, and recency.
+    """Engagement of each lead of a table up to its scoring moment (see :func:`engagement_columns`).
 
-    Only events with ``occurred_at <= as_of`` count, so adding later records never changes a feature.
+    Pages are counted only when the events table has a ``page`` column.
     """
-    index = pd.Index(lead_ids.to_numpy())
-    n = len(index)
-    row = index.get_indexer(events["lead_id"].to_numpy()) if len(events) else np.zeros(0, dtype=np.int64)
-    known = row >= 0
-    when = (
-        pd.to_datetime(events["occurred_at"]).to_numpy()[known]
-        if len(events)
-        else np.zeros(0, "datetime64[ns]")
+    columns = engagement_columns(
+        EventColumns.of_table(lead_ids, events),
+        moments(as_of),
+        event_types=event_types,
+        page_types=page_types,
     )
-    row = row[known]
-    as_of_values = pd.to_datetime(as_of).to_numpy()
-    before = when <= as_of_values[row]
-    row = row[before]
-    kinds = (
-        events["event_type"].astype("string").to_numpy()[known][before]
-        if len(events)
-        else np.zeros(0, object)
+    return pd.DataFrame(columns, index=lead_ids.index)
+
+
+def record_features(
+    record: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]] | None,
+    as_of: Any,
+    spec: FeatureSpec,
+    *,
+    pages: bool,
+) -> dict[str, pa.Array | FloatArray]:
+    """The inbound and engagement features of one lead, as one-value columns (see :func:`inbound_columns`
+    and :func:`engagement_columns`); the same values as the lead's row of a table.
+
+    Parameters
+    ----------
+    record : mapping
+        The lead's clean fields (as after ingest), with its creation time.
+    events : sequence of mappings, optional
+        The lead's own events.
+    as_of : Timestamp
+        The scoring moment.
+    spec : FeatureSpec
+        Which fields are features.
+    pages : bool
+        Whether the events carry pages (as a table does when it has a ``page`` column).
+    """
+    fields = {name: np.array([record[name]], dtype=object) for name in _wanted(spec) if name in record}
+    if pd.isna(pd.Timestamp(record.get(spec.time_column))):
+        raise InputError("the lead has no creation time; pass the lead's clean (ingested) fields")
+    out = inbound_columns(fields, spec, 1)
+    out.update(
+        engagement_columns(EventColumns.of_records(events or (), pages=pages), moments(np.array([as_of])))
     )
-    out: dict[str, np.ndarray] = {}
-    for kind in event_types:
-        out[f"n_{kind}"] = np.bincount(row[kinds == kind], minlength=n).astype("float64")
-    if "page" in events:
-        pages = events["page"].astype("string").fillna("").to_numpy()[known][before]
-        is_view = kinds == "page_view"
-        for page in page_types:
-            out[f"n_page_{page}"] = np.bincount(row[is_view & (pages == page)], minlength=n).astype("float64")
-    out["n_events"] = np.bincount(row, minlength=n).astype("float64")
-    # hours since the latest event before the scoring moment; NaN when there is none
-    latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if len(row):
-        order = np.argsort(when[before], kind="stable")
-        latest[row[order]] = when[before][order]  # later assignments win: the newest event per lead
-    hours = (as_of_values - latest) / np.timedelta64(1, "h")
-    out["hours_since_last_event"] = np.where(np.isnat(latest), np.nan, hours)
-    return pd.DataFrame(out, index=lead_ids.index)
+    return out
+
+
+def _wanted(spec: FeatureSpec) -> tuple[str, ...]:
+    return (*spec.categorical, *spec.numeric, *spec.boolean, *spec.presence, spec.time_column)
 
 
 @dataclass(frozen=True)

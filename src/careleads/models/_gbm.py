@@ -11,23 +11,34 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.arrays import ArrowStringArray
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
+from careleads.columns import TEXT, Column, arrow_text, floats
 from careleads.errors import NotFittedError
+from careleads.types import FloatArray, IntArray
 
 
 class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Fix each column's type and, for categoricals, the levels seen in training.
 
-    LightGBM reads pandas categories natively; fixing the levels at fit time means a level that appears
-    only later (a new channel) becomes missing rather than silently taking another level's code.
+    Fixing the levels at fit time means a level that appears only later (a new channel) becomes missing
+    rather than silently taking another level's code. :meth:`matrix` is the one definition of what the
+    boosted trees read: a float matrix, a categorical feature as its level's position (NaN when missing or
+    unseen), any other feature as its number; it takes a table or one record (a mapping of one-value
+    columns). :meth:`transform` gives the same values as a frame of pandas categoricals, for training.
 
     Parameters
     ----------
     min_level_count : int
         Levels seen fewer times than this in training are treated as missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prep = FramePreprocessor(min_level_count=1).fit(pd.DataFrame({"a": ["x", "y"], "b": [1.0, 2.0]}))
+    >>> prep.matrix({"a": np.array(["y"], dtype=object), "b": np.array([3.0])}).tolist()
+    [[1.0, 3.0]]
     """
 
     def __init__(self, min_level_count: int = 20) -> None:
@@ -43,44 +54,53 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 self.categories_[name] = sorted(counts[counts >= self.min_level_count].index.tolist())
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def matrix(self, X: Mapping[str, Column]) -> FloatArray:
+        """The row-major float matrix of `X`'s features, in the fitted order (absent columns all NaN)."""
         if not hasattr(self, "feature_names_in_"):
             raise NotFittedError("the preprocessor is not fitted")
-        out: dict[str, Any] = {}
-        for name in self.feature_names_in_:
-            column = X[name] if name in X else pd.Series(np.nan, index=X.index)
-            if name in self.categories_:
-                out[name] = _fixed_levels(column, self.categories_[name])
+        n = _rows(X)
+        # one row per feature, each written in one contiguous pass, then turned row-major (writing each
+        # column straight into a row-major matrix strides through memory: three times slower)
+        columns = np.empty((len(self.feature_names_in_), n), dtype=np.float64)
+        for j, name in enumerate(self.feature_names_in_):
+            if name not in X:
+                columns[j] = np.nan
+            elif name in self.categories_:
+                codes = self.level_codes(name, X[name])
+                columns[j] = codes
+                columns[j][codes < 0] = np.nan
             else:
-                out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+                columns[j] = floats(X[name])
+        return np.ascontiguousarray(columns.T)
+
+    def level_codes(self, name: str, column: Column) -> IntArray:
+        """Each value's position among the fitted levels of `name`; -1 when missing or unseen."""
+        levels = pa.array(self.categories_[name], type=TEXT)
+        found = pc.index_in(arrow_text(column), value_set=levels)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`matrix` as a frame: categorical features as pandas categoricals on the fitted levels."""
+        matrix = self.matrix(X)
+        out: dict[str, Any] = {}
+        for j, name in enumerate(self.feature_names_in_):
+            if name in self.categories_:
+                codes = np.where(np.isnan(matrix[:, j]), -1, matrix[:, j]).astype(np.int64)
+                out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(self.categories_[name]))
+            else:
+                out[name] = matrix[:, j]
         return pd.DataFrame(out, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:  # noqa: ARG002
         return np.asarray(self.feature_names_in_, dtype=object)
 
 
-def _fixed_levels(column: pd.Series, levels: list[str]) -> pd.Categorical[str]:
-    """The column's values as text, as a categorical on `levels`; values outside them become missing.
-
-    Each distinct value is looked up once (a categorical column's own categories, else its factorized
-    values), then the codes are taken per row: the same result as matching every row's text.
-    """
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        distinct = pd.Series(column.cat.categories).astype("string")
-    elif isinstance(column.array, ArrowStringArray):  # text as features build it: looked up in one pass
-        array = pa.array(column.array)
-        found = pc.index_in(array, value_set=pa.array(levels, type=array.type))
-        level_codes = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        return pd.Categorical.from_codes(level_codes, categories=pd.Index(levels))
-    else:
-        codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
-        distinct = pd.Series(uniques, dtype="string")
-    level_codes = pd.Index(levels, dtype="string").get_indexer(pd.Index(distinct))
-    # code -1 (missing) looks up the appended -1, so it stays missing
-    level_of = np.append(level_codes, -1).astype(np.int64)
-    fixed: pd.Categorical[str] = pd.Categorical.from_codes(level_of[codes], categories=pd.Index(levels))
-    return fixed
+def _rows(X: Mapping[str, Column]) -> int:
+    if isinstance(X, pd.DataFrame):
+        return len(X)
+    for column in X.values():
+        return len(column)
+    return 0
 
 
 DEFAULT_PARAMS: Mapping[str, Any] = {
@@ -169,12 +189,13 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
             self.valid_auc_ = float(roc_auc_score(np.asarray(y_valid), self.predict_raw(X_valid)))
         return self
 
-    def predict_raw(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def predict_raw(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
+        """Raw (uncalibrated) probabilities of a preprocessed frame or of the preprocessor's matrix."""
         if not hasattr(self, "booster_"):
             raise NotFittedError("the gradient boosting model is not fitted")
         return np.asarray(self.booster_.predict(X, num_iteration=self.n_estimators_), dtype=np.float64)
 
-    def contributions(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def contributions(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
         """Per-feature contributions to the log-odds (SHAP values), last column the bias."""
         return np.asarray(
             self.booster_.predict(X, num_iteration=self.n_estimators_, pred_contrib=True), dtype=np.float64

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from careleads.errors import NotFittedError
+from careleads.errors import ConfigError, NotFittedError
+from careleads.types import FloatArray
 
 _EPS = 1e-6
 
 
-def _logit(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    q = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(q / (1 - q))
+def logit(p: npt.ArrayLike) -> FloatArray:
+    """The log-odds of probabilities, clipped to [1e-6, 1 - 1e-6] first."""
+    q = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    return np.asarray(np.log(q / (1 - q)), dtype=np.float64)
 
 
 class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
@@ -27,6 +31,10 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
     enough to transfer to a model refitted on more data; ``"isotonic"`` fits a monotone step function, better
     with many validation rows. ``"auto"`` chooses isotonic from 5,000 validation rows and at least 200
     positives, sigmoid below.
+
+    What is learned is a few numbers (the isotonic steps ``x_``/``y_``, or ``slope_`` and ``intercept_``),
+    and :meth:`transform` is the one place they are applied, to any number of scores (one lead is an array
+    of one). The isotonic map interpolates linearly between steps and holds the end values outside them.
 
     Examples
     --------
@@ -48,33 +56,46 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
             method = "isotonic" if len(t) >= 5000 and t.sum() >= 200 else "sigmoid"
         self.method_: str = method
         if method == "isotonic":
-            iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip")
-            iso.fit(r, t)
-            self.model_: Any = iso
+            iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip").fit(r, t)
+            self.x_: FloatArray = np.asarray(iso.X_thresholds_, dtype=np.float64)
+            self.y_: FloatArray = np.asarray(iso.y_thresholds_, dtype=np.float64)
         else:
-            lr = LogisticRegression(C=1e6)
-            lr.fit(_logit(r).reshape(-1, 1), t)
-            self.model_ = lr
+            lr = LogisticRegression(C=1e6).fit(logit(r).reshape(-1, 1), t)
+            self.slope_ = float(lr.coef_[0, 0])
+            self.intercept_ = float(lr.intercept_[0])
         return self
 
-    def transform(self, raw: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        if not hasattr(self, "model_"):
+    def transform(self, raw: npt.ArrayLike) -> FloatArray:
+        """Calibrated probabilities of raw scores."""
+        if not hasattr(self, "method_"):
             raise NotFittedError("the calibrator is not fitted; call fit on validation scores first")
         r = np.asarray(raw, dtype=np.float64)
         if self.method_ == "isotonic":
-            return np.asarray(self.model_.predict(r), dtype=np.float64)
-        return np.asarray(self.model_.predict_proba(_logit(r).reshape(-1, 1))[:, 1], dtype=np.float64)
+            return np.asarray(np.interp(r, self.x_, self.y_), dtype=np.float64)
+        return np.asarray(expit(logit(r) * self.slope_ + self.intercept_), dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description, stored in the model card."""
+        """What was learned, as JSON (the model card and the model artifact store it)."""
+        if not hasattr(self, "method_"):
+            raise NotFittedError("the calibrator is not fitted")
         if self.method_ == "isotonic":
-            return {
-                "method": "isotonic",
-                "x": [float(v) for v in self.model_.X_thresholds_],
-                "y": [float(v) for v in self.model_.y_thresholds_],
-            }
-        return {
-            "method": "sigmoid",
-            "slope": float(self.model_.coef_[0][0]),
-            "intercept": float(self.model_.intercept_[0]),
-        }
+            return {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist()}
+        return {"method": "sigmoid", "slope": self.slope_, "intercept": self.intercept_}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbabilityCalibrator:
+        """A fitted calibrator from :meth:`to_dict`'s output."""
+        method = data.get("method")
+        out = cls(method="isotonic" if method == "isotonic" else "sigmoid")
+        if method == "isotonic":
+            out.x_ = np.asarray(data["x"], dtype=np.float64)
+            out.y_ = np.asarray(data["y"], dtype=np.float64)
+            if out.x_.shape != out.y_.shape or out.x_.size == 0:
+                raise ConfigError("an isotonic calibration needs as many x as y steps, at least one")
+        elif method == "sigmoid":
+            out.slope_ = float(data["slope"])
+            out.intercept_ = float(data["intercept"])
+        else:
+            raise ConfigError(f"unknown calibration method {method!r}; expected isotonic or sigmoid")
+        out.method_ = str(method)
+        return out

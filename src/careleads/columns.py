@@ -1,0 +1,155 @@
+"""Columns: what the feature and scoring code reads a column as, whatever holds it.
+
+A column is a pandas Series (a table: a batch chunk, a training set), a NumPy array or an Arrow array (one
+record: length 1). The conversions here are the only ones the features and the model input use, so a lead
+scored alone and the same lead scored in a file are read the same way: text as Arrow text (missing is null),
+numbers as float64 (NaN missing), yes/no as 1.0/0.0/NaN and moments as UTC datetime64.
+
+Text columns of few distinct values (tiers, actions, routes, notes) are built per value with Arrow, not per
+row through Python objects: a batch chunk holds hundreds of thousands of leads but only a few distinct
+values, so these helpers take the distinct values once and spread them over the rows with one Arrow
+``take``. The result has the column type pandas itself gives a list of text, so frames compare equal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from careleads.errors import InputError
+from careleads.types import FloatArray
+
+__all__ = [
+    "TEXT",
+    "Column",
+    "arrow_text",
+    "categories_by_code",
+    "flags",
+    "floats",
+    "is_missing",
+    "moments",
+    "text_by_code",
+    "text_column",
+]
+
+#: A column of a table (Series), or of one record (a NumPy or Arrow array of length 1)
+Column: TypeAlias = pd.Series | npt.NDArray[Any] | pa.Array | pa.ChunkedArray
+TEXT = pa.large_string()  # pandas' own text storage: Arrow text columns pass between the two without a copy
+
+
+def is_missing(value: Any) -> bool:
+    """Whether one value is missing: None, pandas' NA and NaT, or a float NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def arrow_text(column: Column) -> pa.Array:
+    """Each value as text, missing values as null: ``column.astype("string")``, as one Arrow array.
+
+    A categorical column converts its categories once and takes them by code; a column pandas already holds
+    as Arrow text is passed on without a copy. Other values become text as pandas writes them (``str`` of
+    the value: ``True``, ``3.5``).
+    """
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks().cast(TEXT)
+    if isinstance(column, pa.Array):
+        return column.cast(TEXT)
+    if isinstance(column, pd.Series):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = pa.array(pd.Series(column.cat.categories).astype("string"), type=TEXT)
+            codes = column.cat.codes.to_numpy()
+            return categories.take(pa.array(codes, mask=codes < 0))
+        if not isinstance(column.dtype, pd.StringDtype):
+            column = column.astype("string")
+        return pa.array(column, type=TEXT)
+    return pa.array([None if is_missing(v) else str(v) for v in column], type=TEXT)
+
+
+def floats(column: Column) -> FloatArray:
+    """Numbers as float64, anything that is not a number as NaN (``pd.to_numeric(errors="coerce")``)."""
+    if isinstance(column, pa.Array | pa.ChunkedArray):
+        column = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    values = pd.to_numeric(column, errors="coerce")
+    return np.asarray(values.astype("float64"), dtype=np.float64)
+
+
+def flags(column: Column, *, name: str) -> FloatArray:
+    """Yes/no values as 1.0 and 0.0, missing as NaN.
+
+    Raises
+    ------
+    InputError
+        When a value is not a yes/no value (clean records carry booleans).
+    """
+    try:
+        values = pa.array(column, from_pandas=True) if not isinstance(column, pa.Array) else column
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if not (
+            pa.types.is_boolean(values.type)
+            or pa.types.is_integer(values.type)
+            or pa.types.is_floating(values.type)
+            or pa.types.is_null(values.type)
+        ):
+            raise TypeError(values.type)
+        number = pc.cast(values, pa.float64())
+    except (TypeError, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise InputError(
+            f"{name}: values are not yes/no values; pass the lead's clean (ingested) fields"
+        ) from None
+    return np.asarray(number.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def moments(column: Column) -> npt.NDArray[np.datetime64]:
+    """Moments as UTC datetime64 without a time zone (the form ingest stores), NaT where missing."""
+    if isinstance(column, pa.Array | pa.ChunkedArray):
+        column = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    if isinstance(column, np.ndarray) and column.dtype.kind == "M":
+        return column
+    stamps = pd.to_datetime(column)
+    if getattr(stamps, "tz", None) is not None:
+        stamps = stamps.tz_convert(None)
+    elif isinstance(stamps, pd.Series) and stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert(None)
+    return np.asarray(stamps, dtype="datetime64[ns]")
+
+
+def text_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:
+    """``pd.Series([values[c] for c in codes])`` (text, None missing), built by an Arrow take, not per row."""
+    taken = pa.array(values, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+    if _TEXT_DTYPE == np.dtype(object):  # pandas before 3 keeps text as Python objects
+        return pd.Series(taken.to_pandas(), dtype=object)
+    return pd.Series(taken.to_pandas(types_mapper={pa.large_string(): _TEXT_DTYPE}.get))
+
+
+def categories_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:
+    """``text_by_code(values, codes)`` as a categorical column: the codes kept, no text spread over the rows.
+
+    For a batch file: Arrow and Parquet then write the column as a dictionary of its distinct values and
+    the rows' indices into it, without hashing every row's text again. `values` may repeat (several routes
+    share a queue) and hold None (missing).
+    """
+    position: dict[str, int] = {}
+    remap = np.array(
+        [-1 if v is None else position.setdefault(v, len(position)) for v in values], dtype=np.int32
+    )
+    dtype = pd.CategoricalDtype(pd.Index(list(position), dtype=_TEXT_DTYPE))
+    return pd.Series(pd.Categorical.from_codes(remap[np.asarray(codes, dtype=np.intp)], dtype=dtype))
+
+
+def text_column(values: npt.NDArray[Any]) -> pd.Series:
+    """``pd.Series(values.tolist())`` for a text column of few distinct values (None missing), per value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct: list[str | None] = [*uniques.tolist(), None]  # code -1 (missing) picks the last, None
+    return text_by_code(distinct, np.where(codes < 0, len(distinct) - 1, codes))
+
+
+_TEXT_DTYPE = pd.Series(["text"]).dtype  # what pandas makes of a list of text (the column type to match)
