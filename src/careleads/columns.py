@@ -14,7 +14,8 @@ values, so these helpers take the distinct values once and spread them over the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -24,24 +25,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from careleads.errors import InputError
-from careleads.types import FloatArray
+from careleads.types import FloatArray, IntArray
 
 __all__ = [
+    "FEW",
     "TEXT",
     "Column",
+    "Columns",
     "arrow_text",
     "categories_by_code",
     "flags",
     "floats",
     "is_missing",
     "moments",
+    "n_rows",
+    "positions",
     "text_by_code",
     "text_column",
 ]
 
 #: A column of a table (Series), or of one record (a NumPy or Arrow array of length 1)
 Column: TypeAlias = pd.Series | npt.NDArray[Any] | pa.Array | pa.ChunkedArray
+#: Feature or field columns by name: a table, or one record's one-value columns
+Columns: TypeAlias = "pd.DataFrame | Mapping[str, Column]"
 TEXT = pa.large_string()  # pandas' own text storage: Arrow text columns pass between the two without a copy
+FEW = 16  # up to this many rows (one record, a few events), values are converted one by one
 
 
 def is_missing(value: Any) -> bool:
@@ -59,9 +67,9 @@ def arrow_text(column: Column) -> pa.Array:
     the value: ``True``, ``3.5``).
     """
     if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks().cast(TEXT)
+        column = column.combine_chunks()
     if isinstance(column, pa.Array):
-        return column.cast(TEXT)
+        return column if column.type == TEXT else column.cast(TEXT)
     if isinstance(column, pd.Series):
         if isinstance(column.dtype, pd.CategoricalDtype):
             categories = pa.array(pd.Series(column.cat.categories).astype("string"), type=TEXT)
@@ -75,6 +83,8 @@ def arrow_text(column: Column) -> pa.Array:
 
 def floats(column: Column) -> FloatArray:
     """Numbers as float64, anything that is not a number as NaN (``pd.to_numeric(errors="coerce")``)."""
+    if isinstance(column, np.ndarray | pd.Series) and column.dtype == np.float64:
+        return np.asarray(column, dtype=np.float64)  # already numbers (feature columns are)
     if isinstance(column, pa.Array | pa.ChunkedArray):
         column = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     values = pd.to_numeric(column, errors="coerce")
@@ -89,6 +99,8 @@ def flags(column: Column, *, name: str) -> FloatArray:
     InputError
         When a value is not a yes/no value (clean records carry booleans).
     """
+    if isinstance(column, np.ndarray) and len(column) <= FEW:  # one record: its values one by one
+        return np.array([_flag(v, name) for v in column], dtype=np.float64)
     try:
         values = pa.array(column, from_pandas=True) if not isinstance(column, pa.Array) else column
         if isinstance(values, pa.ChunkedArray):
@@ -108,18 +120,61 @@ def flags(column: Column, *, name: str) -> FloatArray:
     return np.asarray(number.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def _flag(value: Any, name: str) -> float:
+    if is_missing(value):
+        return math.nan
+    if isinstance(value, bool | int | float | np.bool_ | np.number):
+        return float(value)
+    raise InputError(f"{name}: values are not yes/no values; pass the lead's clean (ingested) fields")
+
+
+def positions(text: pa.Array, values: Sequence[str]) -> IntArray:
+    """Each text's position in `values` (distinct texts); -1 for any other text or a missing one.
+
+    The one lookup of a value in a list of known values (event types, model levels, points keys). Up to
+    :data:`FEW` texts (one record) are looked up one by one; more through an Arrow hash table.
+    """
+    if len(text) <= FEW:
+        where = {v: i for i, v in enumerate(values)}
+        return np.array([where.get(v, -1) if v is not None else -1 for v in text.to_pylist()], dtype=np.int64)
+    found = pc.index_in(text, value_set=pa.array(list(values), type=TEXT))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def moments(column: Column) -> npt.NDArray[np.datetime64]:
     """Moments as UTC datetime64 without a time zone (the form ingest stores), NaT where missing."""
     if isinstance(column, pa.Array | pa.ChunkedArray):
         column = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     if isinstance(column, np.ndarray) and column.dtype.kind == "M":
         return column
+    if isinstance(column, np.ndarray) and all(isinstance(v, datetime) or is_missing(v) for v in column):
+        # moments already parsed (a record's fields, a store's rows): each as UTC, without pandas' parser
+        return np.array([_utc(v) for v in column], dtype="datetime64[ns]")
     stamps = pd.to_datetime(column)
     if getattr(stamps, "tz", None) is not None:
         stamps = stamps.tz_convert(None)
     elif isinstance(stamps, pd.Series) and stamps.dt.tz is not None:
         stamps = stamps.dt.tz_convert(None)
     return np.asarray(stamps, dtype="datetime64[ns]")
+
+
+def _utc(value: Any) -> np.datetime64:
+    if is_missing(value):
+        return np.datetime64("NaT", "ns")
+    stamp = value if isinstance(value, pd.Timestamp) else pd.Timestamp(value)
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert(None)
+    moment: np.datetime64 = stamp.to_datetime64().astype("datetime64[ns]")
+    return moment
+
+
+def n_rows(columns: Columns) -> int:
+    """How many rows `columns` holds (a table's length, or the length of a record's columns)."""
+    if isinstance(columns, pd.DataFrame):
+        return len(columns)
+    for column in columns.values():
+        return len(column)
+    return 0
 
 
 def text_by_code(values: Sequence[str | None], codes: npt.NDArray[Any]) -> pd.Series:

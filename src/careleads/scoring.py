@@ -1,21 +1,46 @@
-"""Scoring: leads in, decisions out (score 0-100, tier, action, reasons, who scored).
+"""Scoring: leads in, scores out (probability, score 0-100, tier, action, reasons, who scored).
 
-One path for batch files and the API, so a lead scores the same wherever it comes from.
+There is one scoring path. A table of leads (a batch file, a training report, the monitor) and one lead (an
+API call) both become feature columns (:func:`careleads.features.build_features` and
+:func:`careleads.features.record_features`, the same definitions) and then go through
+:func:`score_features`: the cold-start switch, the model's calibrated probability and reasons, the rule
+baseline for leads marked "do not profile", and the tiers. :func:`score_leads` formats the result as a
+table and :func:`score_record` as one row (a dict); neither holds a rule of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
-from careleads.columns import text_by_code
-from careleads.features import FeatureSpec, build_features
-from careleads.models._lead_model import LeadModel
+from careleads.columns import Column, Columns, flags, moments, text_by_code
+from careleads.features import FeatureSpec, Target, build_features, creation_time, record_features
+from careleads.models import LeadModel
+from careleads.rules import PointsScorer, squash
+from careleads.stats import TierScheme
+from careleads.types import FloatArray, IntArray
+
+__all__ = [
+    "BASELINE_TIERS",
+    "DECISION_COLUMNS",
+    "RulesBaseline",
+    "Scored",
+    "decide_scores",
+    "rules_baseline",
+    "score_features",
+    "score_leads",
+    "score_one",
+    "score_record",
+]
 
 FeatureBuilder = Callable[[pd.DataFrame, pd.DataFrame, pd.Series, FeatureSpec], pd.DataFrame]
+BoolArray = npt.NDArray[np.bool_]
 
 DECISION_COLUMNS: tuple[str, ...] = (
     "lead_id",
@@ -30,12 +55,225 @@ DECISION_COLUMNS: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The scores of a set of leads, before they are formatted as a table or a row.
+
+    Text fields are codes into short lists (a batch holds a million leads but a handful of tiers): the tier
+    and action of lead ``i`` are ``tiers[tier_code[i]]`` and ``actions[tier_code[i]]``, who scored it
+    ``scorers[scorer_code[i]]`` (``("model" or "rules", version)``).
+    """
+
+    probability: FloatArray
+    tier_code: IntArray
+    tiers: list[str]
+    actions: list[str]
+    scorer_code: IntArray
+    scorers: list[tuple[str, str]]
+    reasons: list[str] | None
+
+    @property
+    def score(self) -> IntArray:
+        """Score 0-100: the calibrated probability in percent, rounded half to even."""
+        return np.rint(self.probability * 100).astype(np.int64)
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Lead `i`'s fields of :data:`DECISION_COLUMNS`, except its id and moment."""
+        by, version = self.scorers[int(self.scorer_code[i])]
+        tier = int(self.tier_code[i])
+        return {
+            "probability": float(self.probability[i]),
+            "score": int(self.score[i]),
+            "tier": self.tiers[tier],
+            "action": self.actions[tier],
+            "reasons": self.reasons[i] if self.reasons is not None else "",
+            "scored_by": by,
+            "model_version": version,
+        }
+
+
 def _format_reasons(reasons: list[tuple[str, float]]) -> str:
     return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
 
 
+def _take(X: Columns, rows: IntArray) -> Columns:
+    """The rows `rows` of feature columns (a frame stays a frame)."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[rows]
+    out: dict[str, Column] = {}
+    for name, column in X.items():
+        if isinstance(column, pa.Array | pa.ChunkedArray):
+            out[name] = column.take(pa.array(rows))
+        else:
+            out[name] = np.asarray(column)[rows]
+    return out
+
+
+#: Tiers of the uncalibrated rule baseline on squashed points, 1 / (1 + exp(-points / 10)): A from 30 points,
+#: B from 15, C above 0
+BASELINE_TIERS = TierScheme(thresholds_=(0.9526, 0.8176, 0.5))
+
+
+@dataclass(frozen=True)
+class RulesBaseline:
+    """The points table as the scorer of a new install, before any model is published.
+
+    Its points are not calibrated on data: the probability is the squashed points and the tiers are
+    :data:`BASELINE_TIERS`. It scores each lead at its creation time, and every score it gives says
+    ``scored_by == "rules"`` and why in its version.
+    """
+
+    spec: FeatureSpec
+    points: PointsScorer
+    tiers: TierScheme = field(default_factory=lambda: BASELINE_TIERS)
+    target: Target = field(default_factory=lambda: Target(as_of_hours=0))
+    fallback: None = None
+    cold_start: None = None
+    scored_by: str = "rules"
+
+    @property
+    def version(self) -> str:
+        return f"{self.points.table.version} (no published model; uncalibrated points)"
+
+    def predict_proba(self, X: Columns) -> FloatArray:
+        return squash(self.points.points(X))
+
+    def reasons(self, X: Columns, *, top: int = 3) -> list[list[tuple[str, float]]]:
+        return self.points.reasons(X, top=top)
+
+
+def rules_baseline(spec: FeatureSpec, points: PointsScorer | None = None) -> RulesBaseline:
+    """The rule baseline of leads described by `spec` (the shipped points table unless `points`)."""
+    return RulesBaseline(spec=spec, points=points or PointsScorer())
+
+
+Scorer = LeadModel | RulesBaseline
+
+
+def _scores_of(
+    model: Scorer, X: Columns, no_profile: BoolArray, n_reasons: int
+) -> tuple[FloatArray, list[str] | None, BoolArray]:
+    """Probability and reasons of each lead by `model`, by its rule baseline where profiling is refused."""
+    probability = model.predict_proba(X)
+    listed = model.reasons(X, top=n_reasons) if n_reasons else None
+    by_rules = np.zeros(len(probability), dtype=bool)
+    if model.fallback is not None and no_profile.any():
+        # "do not profile": no model score; the rule baseline routes the lead, and the record says so
+        rows = np.flatnonzero(no_profile)
+        part = _take(X, rows)
+        probability[rows] = model.fallback.predict_proba(part)[:, 1]
+        if listed is not None:
+            for i, r in zip(rows.tolist(), model.fallback.reasons(part, top=n_reasons), strict=True):
+                listed[i] = r
+        by_rules[rows] = True
+    reasons = [_format_reasons(r) if r else "" for r in listed] if listed is not None else None
+    return probability, reasons, by_rules
+
+
+def score_features(
+    model: Scorer,
+    X: Columns,
+    *,
+    as_of: npt.NDArray[np.datetime64],
+    created: npt.NDArray[np.datetime64] | None = None,
+    do_not_profile: Column | None = None,
+    n_reasons: int = 3,
+) -> Scored:
+    """Score leads from their feature columns: the one scoring rule of a table and of one lead.
+
+    Parameters
+    ----------
+    model : LeadModel
+        The fitted model.
+    X : mapping of columns
+        The leads' features (:func:`careleads.features.build_features` or
+        :func:`careleads.features.record_features`).
+    as_of, created : datetime64 arrays
+        Each lead's scoring moment and creation time. A lead scored before the model's scoring moment with
+        nothing done yet goes to the model's cold-start model, trained at arrival, which knows what inbound
+        signals alone say (the main model would read "no activity so far" as "no activity in the first day").
+        Without `created` no lead is switched.
+    do_not_profile : column, optional
+        Leads marked "do not profile" are scored by the model's rule baseline, and the result says so.
+    n_reasons : int
+        Reasons per lead, the largest contributions first, positive (+) and negative (-); 0 for none.
+    """
+    n = len(as_of)
+    no_profile = np.zeros(n, dtype=bool)
+    if do_not_profile is not None:
+        no_profile = flags(do_not_profile, name="do_not_profile") == 1.0
+    cold = np.zeros(n, dtype=bool)
+    if model.cold_start is not None and created is not None and "n_events" in X:
+        early = as_of.astype("datetime64[ns]") < (
+            created.astype("datetime64[ns]") + np.timedelta64(int(model.target.as_of_hours * 3600e9), "ns")
+        )
+        cold = early & (np.asarray(X["n_events"], dtype=np.float64) == 0)
+    parts: list[tuple[Scorer, IntArray]] = []
+    if not cold.all():
+        parts.append((model, np.flatnonzero(~cold)))
+    if cold.any():
+        assert model.cold_start is not None
+        parts.append((model.cold_start, np.flatnonzero(cold)))
+    probability = np.zeros(n, dtype=np.float64)
+    tier_code = np.zeros(n, dtype=np.int64)
+    scorer_code = np.zeros(n, dtype=np.int64)
+    reasons: list[str] | None = [""] * n if n_reasons else None
+    tiers: list[str] = []
+    actions: list[str] = []
+    scorers: list[tuple[str, str]] = []
+    for part_model, rows in parts:
+        everyone = len(rows) == n
+        part = X if everyone else _take(X, rows)
+        p, r, by_rules = _scores_of(part_model, part, no_profile[rows], n_reasons)
+        probability[rows] = p
+        tier_code[rows] = part_model.tiers.index(p) + len(tiers)
+        tiers.extend(part_model.tiers.names)
+        actions.extend(part_model.tiers.actions[t] for t in part_model.tiers.names)
+        rule_version = part_model.fallback.table.version if part_model.fallback else "rules"
+        scorer_code[rows] = np.where(by_rules, len(scorers) + 1, len(scorers))
+        scorers.extend([(part_model.scored_by, part_model.version), ("rules", rule_version)])
+        if reasons is not None and r is not None:
+            for i, text in zip(rows.tolist(), r, strict=True):
+                reasons[i] = text
+    return Scored(probability, tier_code, tiers, actions, scorer_code, scorers, reasons)
+
+
+def _frame(scored: Scored, lead_ids: Any, as_of: Any) -> pd.DataFrame:
+    """Scores as a table of :data:`DECISION_COLUMNS` (texts built per distinct value, not per lead)."""
+    n = len(scored.probability)
+    by = [s for s, _v in scored.scorers]
+    versions = [v for _s, v in scored.scorers]
+    return pd.DataFrame(
+        {
+            "lead_id": np.asarray(lead_ids),
+            "as_of": np.asarray(as_of),
+            "probability": scored.probability,
+            "score": scored.score,
+            "tier": text_by_code(scored.tiers, scored.tier_code),
+            "action": text_by_code(scored.actions, scored.tier_code),
+            "reasons": (
+                scored.reasons
+                if scored.reasons is not None
+                else text_by_code([""], np.zeros(n, dtype=np.int64))
+            ),
+            "scored_by": text_by_code(by, scored.scorer_code),
+            "model_version": text_by_code(versions, scored.scorer_code),
+        }
+    )
+
+
+def _no_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(dtype="string"),
+            "occurred_at": pd.Series(dtype="datetime64[ns]"),
+            "event_type": pd.Series(dtype="string"),
+        }
+    )
+
+
 def score_leads(
-    model: LeadModel,
+    model: Scorer,
     leads: pd.DataFrame,
     events: pd.DataFrame | None = None,
     *,
@@ -43,7 +281,7 @@ def score_leads(
     n_reasons: int = 3,
     features: FeatureBuilder | None = None,
 ) -> pd.DataFrame:
-    """Score ingested leads with `model`, falling back to the rule baseline where the model may not score.
+    """Score a table of ingested leads with `model` (see :func:`score_features`).
 
     Parameters
     ----------
@@ -76,39 +314,16 @@ def score_leads(
         if as_of is None
         else pd.Series(pd.Timestamp(as_of), index=leads.index)
     )
-    if events is None:
-        events = pd.DataFrame(
-            {
-                "lead_id": pd.Series(dtype="string"),
-                "occurred_at": pd.Series(dtype="datetime64[ns]"),
-                "event_type": pd.Series(dtype="string"),
-            }
-        )
-    X = (features or build_features)(leads, events, when, spec)
-    do_not_profile = leads["do_not_profile"] if "do_not_profile" in leads else None
-    scored = decide_scores(
-        model, X, lead_ids=leads[spec.key], as_of=when, do_not_profile=do_not_profile, n_reasons=n_reasons
+    X = (features or build_features)(leads, _no_events() if events is None else events, when, spec)
+    scored = score_features(
+        model,
+        X,
+        as_of=moments(when),
+        created=moments(created),
+        do_not_profile=leads["do_not_profile"] if "do_not_profile" in leads else None,
+        n_reasons=n_reasons,
     )
-    if model.cold_start is not None and "n_events" in X:
-        # a lead scored before the model's scoring moment with nothing done yet: the cold-start model,
-        # trained at arrival, knows what inbound signals alone say
-        early = (when < created + pd.Timedelta(hours=model.target.as_of_hours)).to_numpy()
-        cold = early & (X["n_events"].to_numpy() == 0)
-        if cold.any():
-            rows = np.flatnonzero(cold)
-            cold_scored = decide_scores(
-                model.cold_start,
-                X.iloc[rows],
-                lead_ids=leads[spec.key].iloc[rows],
-                as_of=when.iloc[rows],
-                do_not_profile=None if do_not_profile is None else do_not_profile.iloc[rows],
-                n_reasons=n_reasons,
-            ).set_axis(scored.index[rows])
-            if cold.all():
-                scored = cold_scored
-            else:
-                scored = pd.concat([scored.drop(index=scored.index[rows]), cold_scored]).sort_index()
-    return scored
+    return _frame(scored, leads[spec.key].to_numpy(), pd.to_datetime(when).to_numpy())
 
 
 def decide_scores(
@@ -120,54 +335,91 @@ def decide_scores(
     do_not_profile: pd.Series | None = None,
     n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """Turn a feature frame into decision rows: probability, score, tier, action, reasons, who scored.
-
-    The one place where the "do not profile" fallback happens, shared by every scoring path that builds its
-    own features (new leads, returning leads, partnerships).
-    """
-    probability = model.predict_proba(X)
-    reasons = model.reasons(X, top=n_reasons) if n_reasons else None
-    scored_by = np.full(len(X), "model", dtype=object)
-    if do_not_profile is not None and model.fallback is not None:
-        no_profile = do_not_profile.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if no_profile.any():
-            # "do not profile": no model score; the rule baseline routes the lead, and the record says so
-            rows = X.loc[no_profile]
-            probability[no_profile] = model.fallback.predict_proba(rows)[:, 1]
-            if reasons is not None:
-                rule_reasons = model.fallback.reasons(rows, top=n_reasons)
-                for i, r in zip(np.flatnonzero(no_profile), rule_reasons, strict=True):
-                    reasons[i] = r
-            scored_by[no_profile] = "rules"
-    tiers = model.tiers.assign(probability)
-    # per distinct tier, not per lead: a batch chunk holds a few tiers and hundreds of thousands of leads
-    tier_codes, tier_names = pd.factorize(tiers)
-    actions = [model.tiers.actions[t] for t in tier_names]
-    rule_version = model.fallback.table.version if model.fallback else "rules"
-    by_rules = (scored_by == "rules").astype(np.int64)  # code 0: the model scored, 1: the rules did
-    return pd.DataFrame(
-        {
-            "lead_id": lead_ids.to_numpy(),
-            "as_of": pd.to_datetime(as_of).to_numpy(),
-            "probability": probability,
-            "score": np.rint(probability * 100).astype(int),
-            "tier": text_by_code(list(tier_names), tier_codes),
-            "action": text_by_code(actions, tier_codes),
-            "reasons": (
-                [_format_reasons(r) if r else "" for r in reasons]
-                if reasons is not None
-                else text_by_code([""], np.zeros(len(X), dtype=np.int64))
-            ),
-            "scored_by": text_by_code(["model", "rules"], by_rules),
-            "model_version": text_by_code([model.version, rule_version], by_rules),
-        }
+    """Score a feature table built by the caller (returning leads, partnerships) as :func:`score_leads`
+    does, without the cold-start switch (their builders choose the model)."""
+    scored = score_features(
+        model, X, as_of=moments(as_of), do_not_profile=do_not_profile, n_reasons=n_reasons
     )
+    return _frame(scored, lead_ids.to_numpy(), pd.to_datetime(as_of).to_numpy())
+
+
+def score_record(
+    model: Scorer,
+    record: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    as_of: pd.Timestamp | str | None = None,
+    n_reasons: int = 3,
+    with_pages: bool | None = None,
+) -> dict[str, Any]:
+    """Score one lead: the row :func:`score_leads` gives it in a table, without building frames.
+
+    Parameters
+    ----------
+    model : LeadModel
+        The fitted model.
+    record : mapping
+        The lead's clean fields (as after ingest), with the key and the creation time.
+    events : sequence of mappings, optional
+        The lead's events (``occurred_at``, ``event_type``, ``page``); None for a cold start.
+    as_of : Timestamp, optional
+        The scoring moment; default the creation time plus the target's offset.
+    n_reasons : int
+        Reasons, the largest contributions first.
+    with_pages : bool, optional
+        Whether the events carry pages (a table counts page views per page only when its events table has
+        a ``page`` column); default: when `events` is given.
+
+    Returns
+    -------
+    dict
+        The fields of ``DECISION_COLUMNS``.
+
+    Examples
+    --------
+    >>> # result = score_record(model, {"lead_id": "L1", "created_at": "2025-03-04T10:00", ...})
+    >>> # result["tier"], result["reasons"]
+    """
+    spec = model.spec
+    created = creation_time(record, spec)
+    when = created + pd.Timedelta(hours=model.target.as_of_hours) if as_of is None else pd.Timestamp(as_of)
+    pages = events is not None if with_pages is None else with_pages
+    if getattr(spec, "text", False):
+        # text features come from the classifiers' frame code; one lead goes through it as a table of one
+        frame = pd.DataFrame([dict(record)])
+        frame[spec.time_column] = pd.to_datetime(frame[spec.time_column])
+        table = _events_frame(record[spec.key], events, pages)
+        row = score_leads(model, frame, table, as_of=when, n_reasons=n_reasons)
+        return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
+    X = record_features(record, events, when, spec, pages=pages)
+    scored = score_features(
+        model,
+        X,
+        as_of=moments(np.array([when], dtype=object)),
+        created=moments(np.array([created], dtype=object)),
+        do_not_profile=(
+            np.array([record["do_not_profile"]], dtype=object) if "do_not_profile" in record else None
+        ),
+        n_reasons=n_reasons,
+    )
+    return {"lead_id": record[spec.key], "as_of": when, **scored.row(0)}
+
+
+def _events_frame(lead_id: Any, events: Sequence[Mapping[str, Any]] | None, pages: bool) -> pd.DataFrame:
+    columns = ["lead_id", "occurred_at", "event_type", *(["page"] if pages else [])]
+    rows = [{**{c: e.get(c) for c in columns[1:]}, "lead_id": lead_id} for e in events or ()]
+    table = pd.DataFrame(rows, columns=columns)
+    table["occurred_at"] = pd.to_datetime(table["occurred_at"])
+    for column in columns:
+        if column != "occurred_at":
+            table[column] = table[column].astype("string")
+    return table
 
 
 def score_one(
     model: LeadModel, lead: Mapping[str, Any], events: pd.DataFrame | None = None
 ) -> dict[str, Any]:
-    """Score a single lead given as a mapping of clean field values; the same pipeline as batch scoring."""
+    """Score a single lead given as a mapping of clean field values, as a table of one row."""
     frame = pd.DataFrame([dict(lead)])
     frame[model.spec.time_column] = pd.to_datetime(frame[model.spec.time_column])
     row = score_leads(model, frame, events).iloc[0].to_dict()

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads.models._gbm import GradientBoostedScorer
-from careleads.models._lead_model import LeadModel
+from careleads.models import GradientBoostedScorer, LeadModel
+from careleads.types import FloatArray
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +67,14 @@ class CompiledScorer(GradientBoostedScorer):
         out.n_threads_ = n_threads
         return out
 
-    def predict_raw(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def predict_raw(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
+        """Raw probabilities of the preprocessor's matrix (a preprocessed frame goes to LightGBM)."""
+        if isinstance(X, pd.DataFrame):
+            return super().predict_raw(X)
         if len(X) == 0:  # lleaves splits rows among threads and fails on none
             return np.zeros(0, dtype=np.float64)
         n_jobs = max(1, min(self.n_threads_, len(X)))
-        matrix = _feature_matrix(X, getattr(self.compiled_, "_pandas_categorical", None))
-        return np.asarray(
-            self.compiled_.predict(X if matrix is None else matrix, n_jobs=n_jobs), dtype=np.float64
-        )
+        return np.asarray(self.compiled_.predict(X, n_jobs=n_jobs), dtype=np.float64)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the compiled object holds native function pointers: pickle as the plain LightGBM scorer
@@ -83,37 +83,6 @@ class CompiledScorer(GradientBoostedScorer):
             if name.endswith("_") and name not in ("compiled_", "n_threads_"):
                 setattr(plain, name, value)
         return (_identity, (plain,))
-
-
-def _feature_matrix(X: pd.DataFrame, categories: Any) -> npt.NDArray[np.float64] | None:
-    """The float matrix lleaves builds from a frame, filled column by column without copying the frame.
-
-    As ``lleaves.data_processing.data_to_ndarray``: categorical columns become their codes on the training
-    categories (missing and unknown values NaN), other columns their float values. None (let lleaves
-    convert the frame itself) when a column is neither categorical nor float, or the categorical columns do
-    not pair up with the training categories.
-    """
-    categorical = [isinstance(X[name].dtype, pd.CategoricalDtype) for name in X.columns]
-    if categories is None or sum(categorical) != len(categories):
-        return None
-    # one row per feature, each written in one contiguous pass, then turned into lleaves' row-major matrix
-    # (writing each column straight into a row-major matrix strides through memory: three times slower)
-    columns = np.empty((X.shape[1], len(X)), dtype=np.float64)
-    trained = iter(categories)
-    for j, (name, is_category) in enumerate(zip(X.columns, categorical, strict=True)):
-        column = X[name]
-        if is_category:
-            levels = list(next(trained))
-            if list(column.cat.categories) != levels:
-                column = column.cat.set_categories(levels)
-            codes = column.cat.codes.to_numpy()
-            columns[j] = codes
-            columns[j][codes < 0] = np.nan
-        elif column.dtype == np.float64:
-            columns[j] = column.to_numpy()
-        else:
-            return None
-    return np.ascontiguousarray(columns.T)
 
 
 def _identity(value: GradientBoostedScorer) -> GradientBoostedScorer:
@@ -187,9 +156,9 @@ def compile_trees(model: LeadModel, *, n_threads: int = 2, folder: Path | None =
 
 def compiled_matches(compiled: LeadModel, plain: LeadModel, X: pd.DataFrame) -> float:
     """Largest absolute difference between compiled and LightGBM raw scores on feature rows `X`."""
-    prepared = plain.preprocessor.transform(X)
-    got = compiled.scorer.predict_raw(prepared)
-    want = plain.scorer.predict_raw(prepared)
+    matrix = plain.preprocessor.matrix(X)
+    got = compiled.scorer.predict_raw(matrix)
+    want = plain.scorer.predict_raw(matrix)
     return float(np.max(np.abs(got - want))) if len(want) else 0.0
 
 

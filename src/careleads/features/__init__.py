@@ -16,9 +16,11 @@ from careleads.features._point_in_time import (
     PAGE_TYPES,
     FeatureSpec,
     LabelResult,
+    creation_time,
     engagement_features,
     label_leads,
     lead_features,
+    record_features,
 )
 from careleads.features._targets import KNOWN_OUTCOMES, Target
 from careleads.features._text import MESSAGE_EVENT_TYPES, class_probabilities, text_features
@@ -38,10 +40,12 @@ __all__ = [
     "build_dataset",
     "build_features",
     "class_probabilities",
+    "creation_time",
     "end_of_data",
     "engagement_features",
     "label_leads",
     "lead_features",
+    "record_features",
     "scoring_moments",
     "text_features",
 ]

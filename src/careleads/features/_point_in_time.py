@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from careleads.columns import TEXT, Column, arrow_text, flags, floats, moments
+from careleads.columns import TEXT, Columns, arrow_text, flags, floats, moments, positions
 from careleads.dictionary._schema import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
@@ -96,9 +96,7 @@ class FeatureSpec:
         )
 
 
-def inbound_columns(
-    leads: Mapping[str, Column], spec: FeatureSpec, n: int
-) -> dict[str, pa.Array | FloatArray]:
+def inbound_columns(leads: Columns, spec: FeatureSpec, n: int) -> dict[str, pa.Array | FloatArray]:
     """Creation-time features of `n` leads: inbound signals only, the cold-start case.
 
     The one definition of these features: a table (:func:`lead_features`) and one record
@@ -146,7 +144,7 @@ def lead_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
 def _pandas(values: pa.Array | FloatArray) -> Any:
     """A feature column as a DataFrame takes it: Arrow text as pandas text (no copy), numbers as they are."""
     if isinstance(values, pa.Array):
-        return pd.array(pd.arrays.ArrowStringArray(pa.chunked_array([values])), dtype="string")
+        return pd.arrays.ArrowStringArray(pa.chunked_array([values]))
     return values
 
 
@@ -213,14 +211,14 @@ def engagement_columns(
     before = when <= cutoff[events.row]
     row = events.row[before]
     when = when[before]
-    kinds = _codes(events.kinds, event_types)[before]
+    kinds = positions(events.kinds, event_types)[before]
     out: dict[str, FloatArray] = {}
     counts = _counts(row, kinds, n, len(event_types))
     for j, kind in enumerate(event_types):
         out[f"n_{kind}"] = counts[:, j]
     if events.pages is not None:
         viewed = kinds == _position(event_types, "page_view")
-        pages = _codes(events.pages, page_types)[before]
+        pages = positions(events.pages, page_types)[before]
         per_page = _counts(row[viewed], pages[viewed], n, len(page_types))
         for j, page in enumerate(page_types):
             out[f"n_page_{page}"] = per_page[:, j]
@@ -237,12 +235,6 @@ def engagement_columns(
 
 def _position(values: Sequence[str], value: str) -> int:
     return list(values).index(value) if value in values else -2
-
-
-def _codes(text: pa.Array, values: Sequence[str]) -> IntArray:
-    """Each text's position in `values`; -1 for any other text or a missing one."""
-    found = pc.index_in(text, value_set=pa.array(list(values), type=TEXT))
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _counts(row: IntArray, code: IntArray, n: int, k: int) -> FloatArray:
@@ -298,13 +290,27 @@ def record_features(
         Whether the events carry pages (as a table does when it has a ``page`` column).
     """
     fields = {name: np.array([record[name]], dtype=object) for name in _wanted(spec) if name in record}
-    if pd.isna(pd.Timestamp(record.get(spec.time_column))):
-        raise InputError("the lead has no creation time; pass the lead's clean (ingested) fields")
+    fields[spec.time_column] = np.array([creation_time(record, spec)], dtype=object)
     out = inbound_columns(fields, spec, 1)
     out.update(
         engagement_columns(EventColumns.of_records(events or (), pages=pages), moments(np.array([as_of])))
     )
     return out
+
+
+def creation_time(record: Mapping[str, Any], spec: FeatureSpec) -> pd.Timestamp:
+    """When the lead of `record` was created.
+
+    Raises
+    ------
+    InputError
+        When the record has no creation time.
+    """
+    value = record.get(spec.time_column)
+    stamp = pd.NaT if value is None else pd.Timestamp(value)
+    if pd.isna(stamp):
+        raise InputError("the lead has no creation time; pass the lead's clean (ingested) fields")
+    return pd.Timestamp(stamp)
 
 
 def _wanted(spec: FeatureSpec) -> tuple[str, ...]:

@@ -9,12 +9,10 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
-from careleads.columns import TEXT, Column, arrow_text, floats
+from careleads.columns import FEW, Column, Columns, arrow_text, floats, n_rows, positions
 from careleads.errors import NotFittedError
 from careleads.types import FloatArray, IntArray
 
@@ -54,11 +52,11 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 self.categories_[name] = sorted(counts[counts >= self.min_level_count].index.tolist())
         return self
 
-    def matrix(self, X: Mapping[str, Column]) -> FloatArray:
+    def matrix(self, X: Columns) -> FloatArray:
         """The row-major float matrix of `X`'s features, in the fitted order (absent columns all NaN)."""
         if not hasattr(self, "feature_names_in_"):
             raise NotFittedError("the preprocessor is not fitted")
-        n = _rows(X)
+        n = n_rows(X)
         # one row per feature, each written in one contiguous pass, then turned row-major (writing each
         # column straight into a row-major matrix strides through memory: three times slower)
         columns = np.empty((len(self.feature_names_in_), n), dtype=np.float64)
@@ -75,9 +73,7 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def level_codes(self, name: str, column: Column) -> IntArray:
         """Each value's position among the fitted levels of `name`; -1 when missing or unseen."""
-        levels = pa.array(self.categories_[name], type=TEXT)
-        found = pc.index_in(arrow_text(column), value_set=levels)
-        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return positions(arrow_text(column), self.categories_[name])
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """:meth:`matrix` as a frame: categorical features as pandas categoricals on the fitted levels."""
@@ -93,14 +89,6 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:  # noqa: ARG002
         return np.asarray(self.feature_names_in_, dtype=object)
-
-
-def _rows(X: Mapping[str, Column]) -> int:
-    if isinstance(X, pd.DataFrame):
-        return len(X)
-    for column in X.values():
-        return len(column)
-    return 0
 
 
 DEFAULT_PARAMS: Mapping[str, Any] = {
@@ -193,13 +181,19 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
         """Raw (uncalibrated) probabilities of a preprocessed frame or of the preprocessor's matrix."""
         if not hasattr(self, "booster_"):
             raise NotFittedError("the gradient boosting model is not fitted")
-        return np.asarray(self.booster_.predict(X, num_iteration=self.n_estimators_), dtype=np.float64)
+        return np.asarray(self.booster_.predict(X, **self._prediction(X)), dtype=np.float64)
 
     def contributions(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
         """Per-feature contributions to the log-odds (SHAP values), last column the bias."""
         return np.asarray(
-            self.booster_.predict(X, num_iteration=self.n_estimators_, pred_contrib=True), dtype=np.float64
+            self.booster_.predict(X, pred_contrib=True, **self._prediction(X)), dtype=np.float64
         )
+
+    def _prediction(self, X: pd.DataFrame | FloatArray) -> dict[str, Any]:
+        # a few rows (one lead) on one thread: waking OpenMP's threads costs more than the trees, and under
+        # load a sleeping thread's turn can take milliseconds; the arithmetic is the same
+        few = {"num_threads": 1} if len(X) <= FEW else {}
+        return {"num_iteration": self.n_estimators_, **few}
 
     def feature_importance(self) -> dict[str, float]:
         gains = self.booster_.feature_importance(importance_type="gain", iteration=self.n_estimators_)

@@ -10,8 +10,8 @@ from typing import Any
 import joblib
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from careleads.columns import Columns
 from careleads.errors import NotFoundError
 from careleads.features._point_in_time import FeatureSpec
 from careleads.features._targets import Target
@@ -70,19 +70,28 @@ class LeadModel:
     def features(self) -> list[str]:
         return [str(n) for n in self.preprocessor.feature_names_in_]
 
-    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """Calibrated probability of the target for each row of the feature frame."""
-        return self.calibrator.transform(self.scorer.predict_raw(self.preprocessor.transform(X)))
+    #: what the decision records as the scorer of a lead this model scores
+    scored_by = "model"
 
-    def reasons(self, X: pd.DataFrame, *, top: int = 3) -> list[list[tuple[str, float]]]:
+    def predict_proba(self, X: Columns) -> npt.NDArray[np.float64]:
+        """Calibrated probability of the target for each lead of the feature columns (a table or one lead)."""
+        return self.calibrator.transform(self.scorer.predict_raw(self.preprocessor.matrix(X)))
+
+    def reasons(self, X: Columns, *, top: int = 3) -> list[list[tuple[str, float]]]:
         """Top reasons per lead, positive and negative, as (plain words, log-odds contribution)."""
-        contrib = self.scorer.contributions(self.preprocessor.transform(X))[:, :-1]
-        names = [_plain(n) for n in self.features]
+        contrib = self.scorer.contributions(self.preprocessor.matrix(X))[:, :-1]
+        names = self._reason_names()
         out = []
         for row in contrib:
             order = np.argsort(-np.abs(row))[:top]
             out.append([(names[i], float(row[i])) for i in order if abs(row[i]) > 1e-9])
         return out
+
+    def _reason_names(self) -> list[str]:
+        cached: list[str] | None = self.__dict__.get("_names")
+        if cached is None:
+            cached = self.__dict__["_names"] = [_plain(n) for n in self.features]
+        return cached
 
     def save(self, folder: PathLikeStr) -> Path:
         path = Path(folder)

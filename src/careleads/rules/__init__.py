@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from careleads.rules._points import PointRule, PointsScorer, PointsTable, load_points
+from careleads.rules._points import PointRule, PointsScorer, PointsTable, load_points, squash
 
-__all__ = ["PointRule", "PointsScorer", "PointsTable", "load_points"]
+__all__ = ["PointRule", "PointsScorer", "PointsTable", "load_points", "squash"]

@@ -15,18 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from careleads.decisions import TierScheme
 from careleads.dictionary import Dictionary
-from careleads.features import FeatureSpec, build_features
+from careleads.features import FeatureSpec
 from careleads.models import LeadModel, ModelRegistry
-from careleads.rules import PointsScorer
-from careleads.scoring import DECISION_COLUMNS, score_leads
-from careleads.scoring_fast import lead_feature_values, points_one, record_scorer
+from careleads.scoring import BASELINE_TIERS, DECISION_COLUMNS, rules_baseline, score_leads, score_record
 
 __all__ = ["BASELINE_TIERS", "LeadScorer", "ScoringResult", "empty_events", "target_of"]
-
-# Rule-baseline tiers on squashed points, 1 / (1 + exp(-points / 10)): A from 30 points, B from 15, C above 0
-BASELINE_TIERS = TierScheme(thresholds_=(0.9526, 0.8176, 0.5))
 
 
 def empty_events() -> pd.DataFrame:
@@ -68,7 +62,7 @@ class LeadScorer:
         self.spec = FeatureSpec.from_table(dictionary.table("leads"))
         self._models: dict[str, LeadModel] = {}
         self._lock = threading.Lock()
-        self._points = PointsScorer()
+        self._baseline = rules_baseline(self.spec)
 
     def model(self) -> LeadModel | None:
         """The published model of the target (loaded once per version), or None."""
@@ -111,16 +105,16 @@ class LeadScorer:
                 scored = pd.concat(parts, ignore_index=True)
             scored["fallback"] = False
             return ScoringResult(scored=scored, fallback=False)
-        return ScoringResult(scored=self._baseline(leads, events, as_of), fallback=True)
+        return ScoringResult(scored=self._baseline_scores(leads, events, as_of), fallback=True)
 
     def score_record(
         self, record: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None, as_of: pd.Timestamp
     ) -> dict[str, Any]:
         """Score one clean lead at `as_of`: the row :meth:`score` gives for it, without building frames.
 
-        The published model scores through its cached :class:`careleads.scoring_fast.RecordScorer` (the same
-        decision as the batch path, tested); without one, the rule baseline scores the same way as
-        :meth:`score` does. `events` are the lead's own (``occurred_at``, ``event_type``, ``page``).
+        The published model scores it through :func:`careleads.scoring.score_record` (the same rules as
+        the table path); without one, the rule baseline does. `events` are the lead's own
+        (``occurred_at``, ``event_type``, ``page``).
 
         Returns
         -------
@@ -128,53 +122,32 @@ class LeadScorer:
             ``DECISION_COLUMNS`` plus ``fallback``.
         """
         model = self.model()
-        if model is not None:
-            scored = record_scorer(model).score(record, events or [], as_of=as_of, with_pages=True)
-            scored["fallback"] = False
-            return scored
-        features = lead_feature_values(self.spec, record, events or [], as_of, with_pages=True)
-        points, reasons = points_one(self._points, features, top=3)
-        probability = float(PointsScorer._squash(np.array([points], dtype=np.float64))[0])
-        tier = str(BASELINE_TIERS.assign(np.array([probability]))[0])
-        return {
-            "lead_id": str(record[self.spec.key]),
-            "as_of": pd.Timestamp(as_of),
-            "probability": probability,
-            "score": round(probability * 100),
-            "tier": tier,
-            "action": BASELINE_TIERS.actions[tier],
-            "reasons": "; ".join(f"{'+' if v > 0 else '-'} {t}" for t, v in reasons),
-            "scored_by": "rules",
-            "model_version": f"{self._points.table.version} (no published model; uncalibrated points)",
-            "fallback": True,
-        }
+        scorer = model if model is not None else self._baseline
+        scored = score_record(scorer, record, events or [], as_of=as_of, with_pages=True)
+        if model is None:
+            scored["lead_id"] = str(scored["lead_id"])
+        scored["fallback"] = model is None
+        return scored
 
-    def _baseline(self, leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Series | None) -> pd.DataFrame:
+    def _baseline_scores(
+        self, leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Series | None
+    ) -> pd.DataFrame:
         leads = leads.reset_index(drop=True)
-        if as_of is None:
-            as_of = leads[str(self.spec.time_column)]
-        when = pd.to_datetime(as_of).reset_index(drop=True)
-        X = build_features(leads, events, when, self.spec)
-        points = self._points.points(X)
-        probability = 1.0 / (1.0 + np.exp(-points / 10.0))
-        tiers = BASELINE_TIERS.assign(probability)
-        reasons = self._points.reasons(X, top=3)
-        version = f"{self._points.table.version} (no published model; uncalibrated points)"
-        frame = pd.DataFrame(
-            {
-                "lead_id": leads[self.spec.key].astype("string").to_numpy(),
-                "as_of": when.to_numpy(),
-                "probability": probability,
-                "score": np.rint(probability * 100).astype(int),
-                "tier": tiers,
-                "action": [BASELINE_TIERS.actions[t] for t in tiers],
-                "reasons": ["; ".join(f"{'+' if v > 0 else '-'} {t}" for t, v in r) for r in reasons],
-                "scored_by": "rules",
-                "model_version": version,
-            }
-        )
+        when = leads[str(self.spec.time_column)] if as_of is None else as_of.reset_index(drop=True)
+        frames = [
+            score_leads(self._baseline, leads.iloc[rows], events, as_of=moment)
+            for moment, rows in _by_moment(pd.to_datetime(when))
+        ]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames).sort_index()
+        frame["lead_id"] = frame["lead_id"].astype("string").to_numpy()
         frame["fallback"] = True
-        return frame[[*DECISION_COLUMNS, "fallback"]]
+        return frame[[*DECISION_COLUMNS, "fallback"]].reset_index(drop=True)
+
+
+def _by_moment(when: pd.Series) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    """The rows scored at each distinct moment (score_leads takes one moment for all its leads)."""
+    codes, moments = pd.factorize(when)
+    return [(pd.Timestamp(m), np.flatnonzero(codes == k)) for k, m in enumerate(moments)]
 
 
 def target_of(registry: ModelRegistry, version: str) -> str:

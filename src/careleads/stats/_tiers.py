@@ -59,15 +59,23 @@ class TierScheme:
         self.thresholds_ = tuple(float(np.quantile(p, 1 - c)) for c in cumulative)
         return self
 
-    def assign(self, prob: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    def index(self, prob: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Each probability's tier, as a position in `names`: the one place tiers are assigned.
+
+        Threshold ``i`` is the lowest probability of tier ``i``: a probability equal to it is in tier ``i``,
+        one just below it in tier ``i + 1``.
+        """
         if self.thresholds_ is None:
             raise NotFittedError("tier thresholds are not set; fit the tier scheme on validation scores")
-        p = np.asarray(prob, dtype=np.float64)
+        p = np.atleast_1d(np.asarray(prob, dtype=np.float64))
         # thresholds descend; count how many thresholds each score falls below
         edges = np.asarray(self.thresholds_, dtype=np.float64)
-        index = (p[:, None] < edges[None, :]).sum(axis=1)
+        return np.asarray((p[:, None] < edges[None, :]).sum(axis=1), dtype=np.int64)
+
+    def assign(self, prob: npt.ArrayLike) -> npt.NDArray[np.object_]:
+        """Each probability's tier name (see :meth:`index`)."""
         names: npt.NDArray[np.object_] = np.asarray(self.names, dtype=object)
-        return np.asarray(names[index], dtype=object)
+        return np.asarray(names[self.index(prob)], dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
         return {
