@@ -28,6 +28,7 @@ from careleads.errors import InputError
 from careleads.types import FloatArray, IntArray
 
 __all__ = [
+    "BLANK",
     "FEW",
     "TEXT",
     "Column",
@@ -39,6 +40,7 @@ __all__ = [
     "is_missing",
     "moments",
     "n_rows",
+    "nonblank",
     "positions",
     "text_by_code",
     "text_column",
@@ -79,6 +81,19 @@ def arrow_text(column: Column) -> pa.Array:
             column = column.astype("string")
         return pa.array(column, type=TEXT)
     return pa.array([None if is_missing(v) else str(v) for v in column], type=TEXT)
+
+
+#: What counts as blank around a value: the characters Python's ``str.strip()`` removes (``str.isspace``)
+BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+def nonblank(column: Column) -> FloatArray:
+    """1.0 where a value is given (not missing, not only blank characters), else 0.0."""
+    text = arrow_text(column)
+    if len(text) <= FEW:
+        return np.array([v is not None and v.strip(BLANK) != "" for v in text.to_pylist()], dtype=np.float64)
+    given = pc.fill_null(pc.not_equal(pc.utf8_trim(text, characters=BLANK), ""), False)
+    return np.asarray(given.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def floats(column: Column) -> FloatArray:
@@ -135,10 +150,23 @@ def positions(text: pa.Array, values: Sequence[str]) -> IntArray:
     :data:`FEW` texts (one record) are looked up one by one; more through an Arrow hash table.
     """
     if len(text) <= FEW:
-        where = {v: i for i, v in enumerate(values)}
+        where = _where(values)
         return np.array([where.get(v, -1) if v is not None else -1 for v in text.to_pylist()], dtype=np.int64)
     found = pc.index_in(text, value_set=pa.array(list(values), type=TEXT))
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_WHERE: dict[int, tuple[Sequence[str], dict[str, int]]] = {}
+
+
+def _where(values: Sequence[str]) -> dict[str, int]:
+    """The positions of `values`, kept per list object (a model's levels are looked up on every request)."""
+    found = _WHERE.get(id(values))
+    if found is None or found[0] is not values:
+        if len(_WHERE) > 4096:
+            _WHERE.clear()
+        found = _WHERE[id(values)] = (values, {v: i for i, v in enumerate(values)})
+    return found[1]
 
 
 def moments(column: Column) -> npt.NDArray[np.datetime64]:

@@ -135,11 +135,9 @@ class RulesBaseline:
     def version(self) -> str:
         return f"{self.points.table.version} (no published model; uncalibrated points)"
 
-    def predict_proba(self, X: Columns) -> FloatArray:
-        return squash(self.points.points(X))
-
-    def reasons(self, X: Columns, *, top: int = 3) -> list[list[tuple[str, float]]]:
-        return self.points.reasons(X, top=top)
+    def scores(self, X: Columns, *, top: int = 3) -> tuple[FloatArray, list[list[tuple[str, float]]] | None]:
+        """The squashed points and, with `top`, each lead's top reasons."""
+        return squash(self.points.points(X)), (self.points.reasons(X, top=top) if top else None)
 
 
 def rules_baseline(spec: FeatureSpec, points: PointsScorer | None = None) -> RulesBaseline:
@@ -154,8 +152,7 @@ def _scores_of(
     model: Scorer, X: Columns, no_profile: BoolArray, n_reasons: int
 ) -> tuple[FloatArray, list[str] | None, BoolArray]:
     """Probability and reasons of each lead by `model`, by its rule baseline where profiling is refused."""
-    probability = model.predict_proba(X)
-    listed = model.reasons(X, top=n_reasons) if n_reasons else None
+    probability, listed = model.scores(X, top=n_reasons)
     by_rules = np.zeros(len(probability), dtype=bool)
     if model.fallback is not None and no_profile.any():
         # "do not profile": no model score; the rule baseline routes the lead, and the record says so
@@ -204,9 +201,7 @@ def score_features(
         no_profile = flags(do_not_profile, name="do_not_profile") == 1.0
     cold = np.zeros(n, dtype=bool)
     if model.cold_start is not None and created is not None and "n_events" in X:
-        early = as_of.astype("datetime64[ns]") < (
-            created.astype("datetime64[ns]") + np.timedelta64(int(model.target.as_of_hours * 3600e9), "ns")
-        )
+        early = as_of.astype("datetime64[ns]") < created + model.target.as_of_offset.to_timedelta64()
         cold = early & (np.asarray(X["n_events"], dtype=np.float64) == 0)
     parts: list[tuple[Scorer, IntArray]] = []
     if not cold.all():
@@ -310,7 +305,7 @@ def score_leads(
     leads = leads.reset_index(drop=True)
     created = pd.to_datetime(leads[spec.time_column])
     when = (
-        created + pd.Timedelta(hours=model.target.as_of_hours)
+        created + model.target.as_of_offset
         if as_of is None
         else pd.Series(pd.Timestamp(as_of), index=leads.index)
     )
@@ -382,7 +377,7 @@ def score_record(
     """
     spec = model.spec
     created = creation_time(record, spec)
-    when = created + pd.Timedelta(hours=model.target.as_of_hours) if as_of is None else pd.Timestamp(as_of)
+    when = created + model.target.as_of_offset if as_of is None else pd.Timestamp(as_of)
     pages = events is not None if with_pages is None else with_pages
     if getattr(spec, "text", False):
         # text features come from the classifiers' frame code; one lead goes through it as a table of one

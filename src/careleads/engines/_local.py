@@ -693,7 +693,7 @@ def _sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary
     clean = ingest_table(raw.head(CHECKED_LEADS), dictionary, "leads", source=source).clean
     if not len(clean):
         return None
-    when = pd.to_datetime(clean[model.spec.time_column]) + pd.Timedelta(hours=model.target.as_of_hours)
+    when = pd.to_datetime(clean[model.spec.time_column]) + model.target.as_of_offset
     empty = pd.DataFrame(
         {
             "lead_id": pd.Series(dtype="string"),

@@ -139,7 +139,7 @@ def scoring_moments(leads: pd.DataFrame, spec: FeatureSpec, target: Target) -> p
     """
     created = pd.to_datetime(leads[spec.time_column])
     return pd.DataFrame(
-        {"lead_id": leads[spec.key], "as_of": created + pd.Timedelta(hours=target.as_of_hours)},
+        {"lead_id": leads[spec.key], "as_of": created + target.as_of_offset},
         index=leads.index,
     )
 

@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from careleads.columns import TEXT, Columns, arrow_text, flags, floats, moments, positions
+from careleads.columns import TEXT, Columns, arrow_text, flags, floats, moments, nonblank, positions
 from careleads.dictionary._schema import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
@@ -113,9 +112,7 @@ def inbound_columns(leads: Columns, spec: FeatureSpec, n: int) -> dict[str, pa.A
         out[name] = flags(leads[name], name=name) if name in leads else np.full(n, np.nan)
     for name in spec.presence:
         if name in leads:
-            text = arrow_text(leads[name])
-            given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False)
-            out[f"has_{name}"] = np.asarray(given.to_numpy(zero_copy_only=False), dtype=np.float64)
+            out[f"has_{name}"] = nonblank(leads[name])
     out.update(calendar_parts(moments(leads[spec.time_column])))
     return out
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
+
+import pandas as pd
 
 from careleads.errors import ConfigError
 
@@ -45,6 +48,11 @@ class Target:
     @property
     def name(self) -> str:
         return f"{self.outcome}_{self.window_days}d"
+
+    @cached_property
+    def as_of_offset(self) -> pd.Timedelta:
+        """How long after its creation a new lead is scored: creation time plus this is its scoring moment."""
+        return pd.Timedelta(hours=self.as_of_hours)
 
     @property
     def truth_column(self) -> str:

@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 
-from careleads.columns import Columns
+from careleads.columns import Columns, n_rows
 from careleads.errors import NotFoundError
 from careleads.features._point_in_time import FeatureSpec
 from careleads.features._targets import Target
@@ -75,17 +75,27 @@ class LeadModel:
 
     def predict_proba(self, X: Columns) -> npt.NDArray[np.float64]:
         """Calibrated probability of the target for each lead of the feature columns (a table or one lead)."""
-        return self.calibrator.transform(self.scorer.predict_raw(self.preprocessor.matrix(X)))
+        return self.scores(X, top=0)[0]
 
     def reasons(self, X: Columns, *, top: int = 3) -> list[list[tuple[str, float]]]:
         """Top reasons per lead, positive and negative, as (plain words, log-odds contribution)."""
-        contrib = self.scorer.contributions(self.preprocessor.matrix(X))[:, :-1]
+        return self.scores(X, top=top)[1] or [[] for _ in range(n_rows(X))]
+
+    def scores(
+        self, X: Columns, *, top: int = 3
+    ) -> tuple[npt.NDArray[np.float64], list[list[tuple[str, float]]] | None]:
+        """Calibrated probabilities and, with `top`, each lead's top reasons (the matrix built once)."""
+        matrix = self.preprocessor.matrix(X)
+        probability = self.calibrator.transform(self.scorer.predict_raw(matrix))
+        if not top:
+            return probability, None
+        contrib = self.scorer.contributions(matrix)[:, :-1]
         names = self._reason_names()
         out = []
         for row in contrib:
             order = np.argsort(-np.abs(row))[:top]
             out.append([(names[i], float(row[i])) for i in order if abs(row[i]) > 1e-9])
-        return out
+        return probability, out
 
     def _reason_names(self) -> list[str]:
         cached: list[str] | None = self.__dict__.get("_names")
