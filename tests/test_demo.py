@@ -54,7 +54,7 @@ def test_report_is_offline_html_with_plots(demo: tuple[DemoResult, list[str]]) -
 
 def test_model_artifact_and_card_are_written(demo: tuple[DemoResult, list[str]]) -> None:
     result, _ = demo
-    assert (result.model_dir / "model.joblib").exists()
+    assert (result.model_dir / "model.json").exists() and (result.model_dir / "trees.txt").exists()
     card = json.loads((result.model_dir / "model_card.json").read_text(encoding="utf-8"))
     assert card["version"] == result.training.model.version
     assert card["target"]["outcome"] == "appointment_scheduled"

@@ -24,7 +24,7 @@ class Engine(StrEnum):
 
 
 def load_model(model: str, registry: Path | None) -> LeadModel:
-    """A model from a folder (``model.joblib`` inside) or a version of the registry."""
+    """A model from a folder (``model.json`` inside) or a version of the registry."""
     from careleads.models import LeadModel, ModelRegistry
 
     path = Path(model)

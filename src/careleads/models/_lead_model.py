@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import numpy.typing as npt
 
 from careleads.columns import Columns, n_rows
-from careleads.errors import NotFoundError
 from careleads.features._point_in_time import FeatureSpec
 from careleads.features._targets import Target
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
@@ -21,7 +18,6 @@ from careleads.stats._calibration import ProbabilityCalibrator
 from careleads.stats._tiers import TierScheme
 from careleads.types import PathLikeStr
 
-MODEL_FILE = "model.joblib"
 CARD_FILE = "model_card.json"
 
 
@@ -104,18 +100,14 @@ class LeadModel:
         return cached
 
     def save(self, folder: PathLikeStr) -> Path:
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path / MODEL_FILE)
-        (path / CARD_FILE).write_text(json.dumps(self.card, indent=2, default=str) + "\n", encoding="utf-8")
-        return path
+        """Write the model as data (LightGBM text and JSON, no pickle) into `folder`; returns the folder."""
+        from careleads.models._artifact import save_model
+
+        return save_model(self, Path(folder))
 
     @staticmethod
     def load(folder: PathLikeStr) -> LeadModel:
-        path = Path(folder) / MODEL_FILE
-        if not path.exists():
-            raise NotFoundError(f"no model artifact at {path}; train one with `careleads train`")
-        model = joblib.load(path)
-        if not isinstance(model, LeadModel):
-            raise NotFoundError(f"{path} does not hold a careleads model")
-        return model
+        """Read a model folder written by :meth:`save` (see :mod:`careleads.models._artifact`)."""
+        from careleads.models._artifact import load_model
+
+        return load_model(Path(folder))
