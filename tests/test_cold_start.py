@@ -8,8 +8,7 @@ import pytest
 
 from careleads.features import Target
 from careleads.models import LeadModel, train_model
-from careleads.scoring import score_leads
-from careleads.scoring import score_record
+from careleads.scoring import score_leads, score_record
 from conftest import Export
 
 

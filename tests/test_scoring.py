@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,8 @@ import pytest
 from careleads.features import build_features
 from careleads.models._lead_model import LeadModel
 from careleads.models._training import TrainingResult
-from careleads.scoring import DECISION_COLUMNS, score_leads, score_one
+from careleads.scoring import DECISION_COLUMNS, score_leads, score_one, score_record
+from careleads.stats import ProbabilityCalibrator
 from conftest import Export
 
 
@@ -156,3 +159,138 @@ def test_without_reasons_only_the_reasons_change(
     assert (bare["reasons"] == "").all()
     assert bare.dtypes.equals(decisions.dtypes)
     pd.testing.assert_frame_equal(bare.drop(columns="reasons"), decisions.drop(columns="reasons"))
+
+
+# ------------------------------------------------------------------------- one lead through the same path
+
+N_RECORDS = 300
+
+
+@pytest.fixture(scope="module")
+def cold_model() -> LeadModel:
+    from _service_support import trained_model_with_cold_start
+
+    return trained_model_with_cold_start()
+
+
+@pytest.fixture(scope="module")
+def isotonic_model(model: LeadModel, small_export: Export) -> LeadModel:
+    """The same trees with an isotonic calibrator (its flat steps put many leads on tier thresholds)."""
+    leads = small_export.tables.leads.head(2000)
+    raw = score_leads(model, leads, small_export.tables.events)["probability"].to_numpy()
+    y = (np.random.default_rng(0).random(len(raw)) < raw).astype(int)
+    return dataclasses.replace(model, calibrator=ProbabilityCalibrator(method="isotonic").fit(raw, y))
+
+
+def _messy(small_export: Export) -> pd.DataFrame:
+    """Clean leads with missing values, unseen categories and "do not profile" flags mixed in."""
+    leads = small_export.tables.leads.head(N_RECORDS).reset_index(drop=True).copy()
+    rng = np.random.default_rng(1)
+    for name in ("service_line", "source", "insurance", "region", "distance_km", "consent_marketing"):
+        leads.loc[rng.random(len(leads)) < 0.15, name] = None
+    leads["campaign"] = leads["campaign"].astype("string")
+    leads.loc[rng.random(len(leads)) < 0.2, "campaign"] = "winter_special"  # unseen in training
+    leads["do_not_profile"] = leads["do_not_profile"].astype("boolean")
+    leads.loc[rng.random(len(leads)) < 0.1, "do_not_profile"] = True
+    leads.loc[rng.random(len(leads)) < 0.1, "phone"] = "   "  # blank: no phone given
+    return leads
+
+
+def _records(leads: pd.DataFrame) -> list[dict[str, Any]]:
+    def plain(v: Any) -> Any:
+        return None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+
+    return [{str(k): plain(v) for k, v in row.items()} for row in leads.to_dict("records")]
+
+
+def _events_by_lead(events: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in events[["lead_id", "occurred_at", "event_type", "page"]].to_dict("records"):
+        out.setdefault(str(row["lead_id"]), []).append(row)
+    return out
+
+
+def _same_row(one: dict[str, Any], row: dict[str, Any]) -> None:
+    assert set(one) == set(DECISION_COLUMNS)
+    for key in DECISION_COLUMNS:
+        if key == "as_of":
+            assert pd.Timestamp(one[key]) == pd.Timestamp(row[key])
+        else:
+            assert one[key] == row[key], (key, one[key], row[key])  # exactly: one path, no tolerance
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("moment", ["default", "later"])
+def test_one_lead_scores_as_its_row_of_the_table(
+    model: LeadModel, isotonic_model: LeadModel, small_export: Export, calibration: str, moment: str
+) -> None:
+    chosen = model if calibration == "sigmoid" else isotonic_model
+    leads = _messy(small_export)
+    events = small_export.tables.events
+    when = None if moment == "default" else pd.to_datetime(leads["created_at"]).max() + pd.Timedelta(days=3)
+    table = score_leads(chosen, leads, events, as_of=when)
+    by_lead = _events_by_lead(events)
+    for record, row in zip(_records(leads), table.to_dict("records"), strict=True):
+        _same_row(score_record(chosen, record, by_lead.get(str(record["lead_id"]), []), as_of=when), row)
+    assert (table["scored_by"] == "rules").sum() > 10
+    assert table["tier"].nunique() == len(chosen.tiers.names)
+
+
+def test_a_new_lead_with_nothing_done_is_scored_by_the_cold_start_model(
+    cold_model: LeadModel, small_export: Export
+) -> None:
+    assert cold_model.cold_start is not None
+    leads = _messy(small_export).head(80)
+    created = pd.to_datetime(leads["created_at"])
+    table = score_leads(cold_model, leads, None, as_of=None)
+    for record, row in zip(_records(leads), table.to_dict("records"), strict=True):
+        _same_row(score_record(cold_model, record), row)
+    # an hour after arrival with no events: the cold-start model's version scores, in both forms
+    early = score_leads(cold_model, leads.head(5), None, as_of=created.iloc[0] + pd.Timedelta(hours=1))
+    assert set(early.loc[early["scored_by"] == "model", "model_version"]) <= {cold_model.cold_start.version}
+
+
+def test_identifier_keys_pages_and_the_scoring_moment_count_alike_in_both_forms(
+    model: LeadModel, small_export: Export
+) -> None:
+    record = _records(small_export.tables.leads.head(1))[0]
+    for name in ("phone", "email", "full_name"):
+        record.pop(name, None)  # a record without the key: no presence feature, as a table without the column
+    created = pd.Timestamp(record["created_at"])
+    events = [
+        {
+            "occurred_at": created + pd.Timedelta(hours=h),
+            "event_type": kind,
+            "page": page,
+        }
+        for h, kind, page in (
+            (1, "page_view", "pricing"),
+            (2, "page_view", None),
+            (3, "call_request", None),
+            (model.target.as_of_hours, "form_submit", None),  # at the scoring moment: counts
+            (model.target.as_of_hours + 1, "call_request", None),  # after it: does not
+        )
+    ]
+    frame = pd.DataFrame([record]).drop(columns=["phone", "email", "full_name"], errors="ignore")
+    for pages in (True, False):
+        columns = ["occurred_at", "event_type", *(["page"] if pages else [])]
+        table = pd.DataFrame([{c: e[c] for c in columns} for e in events]).assign(lead_id=record["lead_id"])
+        _same_row(
+            score_record(model, record, events, with_pages=pages),
+            score_leads(model, frame, table).iloc[0].to_dict(),
+        )
+
+
+def test_the_rule_baseline_scores_a_new_install_alike_in_both_forms(small_export: Export) -> None:
+    from careleads.dictionary import load_dictionary
+    from careleads.features import FeatureSpec
+    from careleads.scoring import rules_baseline
+
+    baseline = rules_baseline(FeatureSpec.from_table(load_dictionary().table("leads")))
+    leads = _messy(small_export).head(60)
+    table = score_leads(baseline, leads, small_export.tables.events)
+    by_lead = _events_by_lead(small_export.tables.events)
+    for record, row in zip(_records(leads), table.to_dict("records"), strict=True):
+        _same_row(score_record(baseline, record, by_lead.get(str(record["lead_id"]), [])), row)
+    assert set(table["scored_by"]) == {"rules"}
+    assert table["model_version"].str.contains("uncalibrated").all()
