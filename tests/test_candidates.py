@@ -12,10 +12,9 @@ from careleads.models import evaluate_file, train_model
 from careleads.models._candidates import (
     FAST_RATE_MIN_ROWS,
     LIGHTGBM_CANDIDATES,
-    BoostedClassifier,
     lightgbm_settings,
 )
-from careleads.models._gbm import DEFAULT_PARAMS
+from careleads.models._gbm import DEFAULT_PARAMS, GradientBoostedScorer
 from conftest import Export
 
 
@@ -29,14 +28,18 @@ def test_candidates_change_only_settings_the_defaults_name() -> None:
     assert fast["learning_rate"] == 2 * DEFAULT_PARAMS["learning_rate"]
 
 
-def test_boosted_classifier_scores_probabilities() -> None:
+def test_the_one_booster_class_trains_a_fixed_number_of_rounds_for_a_pipeline() -> None:
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"f0": rng.normal(size=400), "f1": rng.normal(size=400)})
     y = (x["f0"] + 0.3 * rng.normal(size=400) > 0).astype(int)
-    model = BoostedClassifier(lightgbm_settings("lightgbm_small", len(x)), 30).fit(x, y)
+    model = GradientBoostedScorer(params=lightgbm_settings("lightgbm_small", len(x)), n_estimators=30).fit(
+        x, y
+    )
     p = model.predict_proba(x)
     assert p.shape == (400, 2) and np.allclose(p.sum(axis=1), 1.0)
+    assert model.n_estimators_ == 30 and model.booster_.current_iteration() == 30
     assert np.corrcoef(p[:, 1], x["f0"])[0, 1] > 0.8
+    assert model.settings() == {**DEFAULT_PARAMS, **LIGHTGBM_CANDIDATES["lightgbm_small"], "seed": 0}
 
 
 def _leads_csv(path: Path) -> Path:

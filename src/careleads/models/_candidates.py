@@ -12,17 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from careleads.errors import NotFittedError
-from careleads.models._gbm import DEFAULT_PARAMS
+from careleads.models._gbm import DEFAULT_PARAMS, GradientBoostedScorer
 from careleads.models._tabular import TabularFeatures, logistic_baseline
 
 MAX_BOOST_ROUNDS = 2000
@@ -57,10 +53,10 @@ def lightgbm_settings(name: str, n_rows: int) -> dict[str, Any]:
     return settings
 
 
-def _run_params(settings: Mapping[str, Any], *, seed: int, n_rows: int) -> dict[str, Any]:
+def _run_params(settings: Mapping[str, Any], *, n_rows: int) -> dict[str, Any]:
     # OpenMP threads spin while waiting: on small data or a busy machine one thread is many times faster.
     threads = max(1, os.cpu_count() or 1) if n_rows >= PARALLEL_MIN_ROWS else 1
-    return {**settings, "seed": seed, "num_threads": threads, "metric": list(STOPPING_METRICS)}
+    return {**settings, "num_threads": threads, "metric": list(STOPPING_METRICS)}
 
 
 def positional(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,36 +65,6 @@ def positional(frame: pd.DataFrame) -> pd.DataFrame:
     The readable names live in `TabularFeatures`.
     """
     return frame.set_axis([f"f{i}" for i in range(frame.shape[1])], axis="columns")
-
-
-class BoostedClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """A pipeline's last step: LightGBM with fixed parameters and number of rounds, no early stopping.
-
-    Parameters
-    ----------
-    params : mapping
-        LightGBM parameters (see `lightgbm_settings`).
-    n_estimators : int
-        Boosting rounds.
-    """
-
-    def __init__(self, params: Mapping[str, Any], n_estimators: int) -> None:
-        self.params = params
-        self.n_estimators = n_estimators
-
-    def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> BoostedClassifier:
-        labels = np.asarray(y, dtype=np.float64)
-        self.classes_ = np.array([0, 1])
-        self.booster_ = lgb.train(
-            dict(self.params), lgb.Dataset(X, label=labels), num_boost_round=self.n_estimators
-        )
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        if not hasattr(self, "booster_"):
-            raise NotFittedError("the LightGBM model is not fitted")
-        positive = np.asarray(self.booster_.predict(X), dtype=np.float64)
-        return np.column_stack([1.0 - positive, positive])
 
 
 @dataclass
@@ -133,18 +99,15 @@ def fit_candidates(
     for name in LIGHTGBM_CANDIDATES:
         progress(f"validating {name}")
         settings = lightgbm_settings(name, len(fit))
-        train_set = lgb.Dataset(x_fit, label=np.asarray(y_fit, dtype=np.float64))
-        valid_set = lgb.Dataset(x_val, label=np.asarray(y_val, dtype=np.float64), reference=train_set)
-        booster = lgb.train(
-            _run_params(settings, seed=seed, n_rows=len(fit)),
-            train_set,
-            num_boost_round=MAX_BOOST_ROUNDS,
-            valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-        )
-        best = int(booster.best_iteration or MAX_BOOST_ROUNDS)
-        raw = np.asarray(booster.predict(x_val, num_iteration=best), dtype=np.float64)
-        gains = booster.feature_importance(importance_type="gain", iteration=best)
+        model = GradientBoostedScorer(
+            params=_run_params(settings, n_rows=len(fit)),
+            n_estimators=MAX_BOOST_ROUNDS,
+            early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+            random_state=seed,
+        ).fit(x_fit, y_fit, X_valid=x_val, y_valid=y_val)
+        best = model.n_estimators_
+        raw = model.predict_raw(x_val)
+        gains = model.booster_.feature_importance(importance_type="gain", iteration=best)
         importance: dict[str, float] = {}
         for feature, gain in zip(names, gains, strict=True):
             source = features.source_column(feature)
@@ -183,12 +146,14 @@ def refit(
         return pipeline, dict(chosen.settings)
     growth = min(MAX_ROUND_GROWTH, len(train) / max(1, n_fit))
     rounds = max(1, min(MAX_BOOST_ROUNDS, int(round(chosen.n_estimators * growth))))
-    params = _run_params(chosen.settings, seed=seed, n_rows=len(train))
+    model = GradientBoostedScorer(
+        params=_run_params(chosen.settings, n_rows=len(train)), n_estimators=rounds, random_state=seed
+    )
     pipeline = Pipeline(
         [
             ("features", TabularFeatures(kinds=kinds, time_column=time_column)),
             ("names", FunctionTransformer(positional)),
-            ("model", BoostedClassifier(params, rounds)),
+            ("model", model),
         ]
     ).fit(train, y_train)
-    return pipeline, {**params, "n_estimators": rounds, "validation_rounds": chosen.n_estimators}
+    return pipeline, {**model.settings(), "n_estimators": rounds, "validation_rounds": chosen.n_estimators}

@@ -9,7 +9,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
 from careleads.columns import FEW, Column, Columns, arrow_text, floats, n_rows, positions
@@ -109,16 +109,22 @@ DEFAULT_PARAMS: Mapping[str, Any] = {
 }
 
 
-class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
-    """LightGBM binary classifier on a preprocessed frame (raw, uncalibrated probabilities).
+class GradientBoostedScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """LightGBM binary classifier on a preprocessed frame or matrix (raw, uncalibrated probabilities).
+
+    The one way careleads trains boosted trees: `train_model` and `evaluate_file` both fit this class, on
+    ``DEFAULT_PARAMS`` with the changes each of their candidates names.
 
     Parameters
     ----------
-    num_leaves, learning_rate, min_child_samples : LightGBM settings.
+    params : mapping, optional
+        Changes to ``DEFAULT_PARAMS`` (LightGBM's own names: ``num_leaves``, ``learning_rate``,
+        ``metric``, ``num_threads``, ...).
     n_estimators : int
         Trees to grow; with a validation set, the most trees early stopping allows.
     early_stopping_rounds : int
-        Rounds without improvement of validation log loss before stopping.
+        Rounds without improvement of the validation metric (the first of ``metric``; log loss by
+        default) before stopping.
     random_state : int
         Seed for bagging and feature sampling.
     """
@@ -126,29 +132,19 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        num_leaves: int = 15,
-        learning_rate: float = 0.05,
-        min_child_samples: int = 50,
+        params: Mapping[str, Any] | None = None,
         n_estimators: int = 1000,
         early_stopping_rounds: int = 50,
         random_state: int = 0,
     ) -> None:
-        self.num_leaves = num_leaves
-        self.learning_rate = learning_rate
-        self.min_child_samples = min_child_samples
+        self.params = params
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
 
-    def _params(self) -> dict[str, Any]:
-        params = dict(DEFAULT_PARAMS)
-        params.update(
-            num_leaves=self.num_leaves,
-            learning_rate=self.learning_rate,
-            min_child_samples=self.min_child_samples,
-            seed=self.random_state,
-        )
-        return params
+    def settings(self) -> dict[str, Any]:
+        """The LightGBM parameters this model trains with."""
+        return {**DEFAULT_PARAMS, **(self.params or {}), "seed": self.random_state}
 
     def fit(
         self,
@@ -159,6 +155,7 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
         y_valid: npt.ArrayLike | None = None,
     ) -> GradientBoostedScorer:
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.classes_ = np.array([0, 1])
         train = lgb.Dataset(X, label=np.asarray(y, dtype=np.float64), free_raw_data=True)
         callbacks: list[Callable[..., Any]] = []
         valid_sets = []
@@ -166,7 +163,7 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
             valid_sets = [lgb.Dataset(X_valid, label=np.asarray(y_valid, dtype=np.float64), reference=train)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         self.booster_ = lgb.train(
-            self._params(),
+            self.settings(),
             train,
             num_boost_round=self.n_estimators,
             valid_sets=valid_sets,
@@ -176,6 +173,11 @@ class GradientBoostedScorer(BaseEstimator):  # type: ignore[misc]
         if X_valid is not None and y_valid is not None:
             self.valid_auc_ = float(roc_auc_score(np.asarray(y_valid), self.predict_raw(X_valid)))
         return self
+
+    def predict_proba(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
+        """Raw probabilities as scikit-learn's two columns (for a pipeline's last step)."""
+        positive = self.predict_raw(X)
+        return np.column_stack([1.0 - positive, positive])
 
     def predict_raw(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:
         """Raw (uncalibrated) probabilities of a preprocessed frame or of the preprocessor's matrix."""

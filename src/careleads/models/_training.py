@@ -108,7 +108,7 @@ def train_model(
     best: GradientBoostedScorer | None = None
     tried = []
     for params in CANDIDATES:
-        candidate = GradientBoostedScorer(**params, random_state=seed).fit(
+        candidate = GradientBoostedScorer(params=params, random_state=seed).fit(
             P_fit, y_fit, X_valid=P_val, y_valid=y_val
         )
         tried.append(
@@ -125,13 +125,9 @@ def train_model(
     # more rows support proportionally more trees at the same learning rate
     n_trees = max(20, int(round(best.n_estimators_ * len(X_train) / max(len(X_fit), 1))))
     final_prep = FramePreprocessor().fit(X_train)
-    final = GradientBoostedScorer(
-        num_leaves=best.num_leaves,
-        learning_rate=best.learning_rate,
-        min_child_samples=best.min_child_samples,
-        n_estimators=n_trees,
-        random_state=seed,
-    ).fit(final_prep.transform(X_train), y_train)
+    final = GradientBoostedScorer(params=best.params, n_estimators=n_trees, random_state=seed).fit(
+        final_prep.transform(X_train), y_train
+    )
 
     trained_at = datetime.now(UTC).replace(microsecond=0)
     # the random suffix keeps two models trained in the same second apart
