@@ -23,8 +23,8 @@ from careleads.cli._score import register
 from careleads.datasets import load_crm_folder
 from careleads.dictionary import ingest_file, load_dictionary
 from careleads.engines import ScoringOptions, decide_chunk, read_scores, score_file
-from careleads.engines._chunks import SeenKeys, _Chunk, _hash_keys
-from careleads.engines._pool import _ChunkJob, _ChunkQueue
+from careleads.engines._chunks import Chunk, SeenKeys, hash_keys
+from careleads.engines._pool import ChunkJob, ChunkQueue
 from careleads.errors import InputError, NotFittedError
 from careleads.features import Target
 from careleads.models import LeadModel, train_model
@@ -220,9 +220,9 @@ def test_csv_quarantine_keeps_malformed_blank_and_repeated_rows(model: LeadModel
 
 def test_seen_keys_finds_repeats_only() -> None:
     seen = SeenKeys()
-    seen.add(_hash_keys(pd.Series(["L1", "L2"], dtype="string")))
-    seen.add(_hash_keys(pd.Series(["L9"], dtype="string")))
-    found = seen.contains(_hash_keys(pd.Series(["L2", "L3", "L9", "L0"], dtype="string")))
+    seen.add(hash_keys(pd.Series(["L1", "L2"], dtype="string")))
+    seen.add(hash_keys(pd.Series(["L9"], dtype="string")))
+    found = seen.contains(hash_keys(pd.Series(["L2", "L3", "L9", "L0"], dtype="string")))
     assert found.tolist() == [True, False, True, False]
 
 
@@ -532,7 +532,7 @@ def test_workers_fall_back_to_lightgbm_with_the_main_process(
     job, chunks = _job_and_chunks(files["parquet"], compiled_module.compile_trees(model), compiled=True)
     fallback = dataclasses.replace(job, model=model, compiled=False)
     for fork in (True, False):
-        with _ChunkQueue(2, tmp_path / "in_flight", fork=fork) as queue:
+        with ChunkQueue(2, tmp_path / "in_flight", fork=fork) as queue:
             queue.start(job)
             assert queue.put(job, chunks[0], 0.5) == []
             with pytest.raises(RuntimeError, match="change it with redo"):
@@ -588,12 +588,12 @@ def test_workers_start_no_pool_for_a_file_of_one_chunk(
         )
 
 
-def _job_and_chunks(path: Path, model: LeadModel, *, compiled: bool) -> tuple[_ChunkJob, list[_Chunk]]:
+def _job_and_chunks(path: Path, model: LeadModel, *, compiled: bool) -> tuple[ChunkJob, list[Chunk]]:
     """A pool's job for the test export, and its first 2,000 leads as four chunks of 500."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    job = _ChunkJob(
+    job = ChunkJob(
         model=model,
         dictionary=load_dictionary(),
         source="leads.parquet",
@@ -602,7 +602,7 @@ def _job_and_chunks(path: Path, model: LeadModel, *, compiled: bool) -> tuple[_C
         compiled=compiled,
     )
     chunks = [
-        _Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
+        Chunk(table=table.slice(500 * i, 500), rows=np.arange(2, 502) + 500 * i, malformed=pd.DataFrame())
         for i in range(4)
     ]
     return job, chunks
@@ -615,16 +615,16 @@ def test_the_main_process_scores_while_the_workers_start(
     import threading
 
     release = threading.Event()
-    spawn = _ChunkQueue._spawn
+    spawn = ChunkQueue._spawn
 
-    def held(queue: _ChunkQueue) -> None:  # the workers start only once the first chunk is scored
+    def held(queue: ChunkQueue) -> None:  # the workers start only once the first chunk is scored
         release.wait(60)
         spawn(queue)
 
-    monkeypatch.setattr(_ChunkQueue, "_spawn", held)
+    monkeypatch.setattr(ChunkQueue, "_spawn", held)
     job, chunks = _job_and_chunks(files["parquet"], model, compiled=False)
     folder = tmp_path / "in_flight"
-    with _ChunkQueue(2, folder) as queue:
+    with ChunkQueue(2, folder) as queue:
         queue.start(job)
         assert queue.put(job, chunks[0], 0.25) == []
         assert folder.is_dir() and not any(folder.iterdir())  # scored here: no file left for a worker
@@ -654,7 +654,7 @@ def test_workers_that_never_call_lightgbm_are_forked_from_the_main_process(
     if not compiled_module.lleaves_available():
         pytest.skip("lleaves is not installed: workers with LightGBM come from the fork server")
     job, chunks = _job_and_chunks(files["parquet"], compiled_module.compile_trees(model), compiled=True)
-    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+    with ChunkQueue(2, tmp_path / "in_flight") as queue:
         queue.start(job)
         assert queue.start_method == ""  # not yet: the main process may still turn the compiled trees off
         done = queue.put(job, chunks[0], 0.25)
@@ -675,7 +675,7 @@ def test_workers_that_never_call_lightgbm_are_forked_from_the_main_process(
 
     # with reason codes (or LightGBM trees) the workers come from the fork server, forked before any OpenMP
     reasons = dataclasses.replace(job, options=ScoringOptions(n_reasons=2, decided_at=DECIDED_AT))
-    with _ChunkQueue(2, tmp_path / "in_flight") as queue:
+    with ChunkQueue(2, tmp_path / "in_flight") as queue:
         queue.start(reasons)
         assert queue.start_method == "forkserver"
         done = [*queue.put(reasons, chunks[0], 0.5), *queue.put(reasons, chunks[1], 1.0), *queue.drain()]
@@ -752,7 +752,7 @@ def test_parquet_columns_read_as_dictionaries_score_as_their_text(
     path = tmp_path / "leads.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=333)
 
-    reader = _local._Reader(path, load_dictionary(), decisions=True, model=model)
+    reader = _local.Reader(path, load_dictionary(), decisions=True, model=model)
     schema = next(reader.chunks(500))[0].table.schema  # rows of two row groups
     assert pa.types.is_dictionary(schema.field("service_line").type)
     assert pa.types.is_dictionary(schema.field("consent_sms").type)

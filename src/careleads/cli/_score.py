@@ -97,12 +97,16 @@ def register(app: typer.Typer) -> None:
         ] = 1,
     ) -> None:
         """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
-        from careleads.engines import DEFAULT_CHUNK_ROWS, BatchProgress, keep_freed_memory, score_file
+        from careleads.engines import (
+            DEFAULT_CHUNK_ROWS,
+            BatchProgress,
+            keep_freed_memory,
+            score_file,
+            score_file_spark,
+        )
 
         lead_model = load_model(model, registry)
         if engine is Engine.spark:
-            from careleads.engines._spark import score_file_spark
-
             with console.status(f"scoring on Spark ({spark_master})"):
                 summary = score_file_spark(
                     input_path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from careleads.engines._chunks import DEFAULT_CHUNK_ROWS, ScoringOptions, decide_chunk
 from careleads.engines._local import BatchProgress, BatchSummary, read_scores, score_file
 from careleads.engines._memory import keep_freed_memory
+from careleads.engines._spark import score_file_spark
 from careleads.engines._spark_features import build_dataset_spark
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "keep_freed_memory",
     "read_scores",
     "score_file",
+    "score_file_spark",
 ]

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from careleads.dictionary import Dictionary, ingest_table
-from careleads.models._lead_model import LeadModel
+from careleads.models import LeadModel
 from careleads.scoring import score_leads
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class EventLookup:
         return self.events.loc[wanted[self._codes]]
 
 
-def _to_arrow(frame: pd.DataFrame, *, dictionaries: bool = True) -> pa.Table:
+def to_arrow(frame: pd.DataFrame, *, dictionaries: bool = True) -> pa.Table:
     """Decisions as an Arrow table with fixed types (every part of a run has the same schema).
 
     Text columns other than the lead id (`PER_LEAD_COLUMNS`) are dictionaries of their distinct values (a
@@ -154,7 +154,7 @@ def decide_chunk(
         ``SCORE_COLUMNS`` and, with decisions, the override and route fields (owner assignment excluded).
     """
     if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
-        return _empty_output(options.decisions)
+        return empty_output(options.decisions)
     scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
     if not options.decisions:
         return scored
@@ -174,7 +174,7 @@ def decide_chunk(
     )
 
 
-def _hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
+def hash_keys(keys: pd.Series) -> npt.NDArray[np.uint64]:
     # keys are (nearly) all distinct: hashed directly, not through their distinct values (the same hashes)
     hashed = pd.util.hash_pandas_object(keys.astype("string"), index=False, categorize=False)
     return np.asarray(hashed.to_numpy(dtype=np.uint64), dtype=np.uint64)
@@ -309,7 +309,7 @@ def score_chunk(
         decisions=decide_chunk(model, clean, lead_events, options),
         quarantine=quarantine.reset_index(drop=True),
         positions=_stored_positions(len(raw), quarantine, rows),
-        hashes=_hash_keys(keys) if len(keys) else np.zeros(0, dtype=np.uint64),
+        hashes=hash_keys(keys) if len(keys) else np.zeros(0, dtype=np.uint64),
         keys=pa.array(keys, type=_STRING, from_pandas=True),
         n_read=len(raw),
     )
@@ -399,7 +399,7 @@ def _stored_positions(
 
 
 @dataclass
-class _Chunk:
+class Chunk:
     table: pa.Table
     rows: npt.NDArray[np.int64]  # spreadsheet row numbers
     malformed: pd.DataFrame  # CSV lines with the wrong number of fields met while reading this chunk
@@ -411,6 +411,6 @@ class _Chunk:
         return frame
 
 
-def _empty_output(decisions: bool = False) -> pd.DataFrame:
+def empty_output(decisions: bool = False) -> pd.DataFrame:
     names = list(OUTPUT_TYPES) if decisions else SCORE_COLUMNS
     return pd.DataFrame({name: pd.Series([], dtype="object") for name in names})

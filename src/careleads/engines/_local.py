@@ -51,19 +51,19 @@ from careleads.dictionary._normalise import match_columns
 from careleads.engines._chunks import (
     DEFAULT_CHUNK_ROWS,
     PER_LEAD_COLUMNS,
+    Chunk,
     EventLookup,
     ScoredChunk,
     ScoringOptions,
     SeenKeys,
-    _Chunk,
-    _empty_output,
-    _hash_keys,
-    _to_arrow,
     drop_repeats,
+    empty_output,
+    hash_keys,
+    to_arrow,
 )
-from careleads.engines._pool import IN_FLIGHT_FOLDER, _ChunkJob, _ChunkQueue, read_arrow, write_arrow
+from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow, write_arrow
 from careleads.errors import InputError
-from careleads.models._lead_model import LeadModel
+from careleads.models import LeadModel
 from careleads.types import PathLikeStr
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ _DICTIONARY_VALUES = 256  # a chunk's dictionary column keeps at least this many
 CHECKED_LEADS = 2_000  # the first leads of a run, on which compiled trees are compared with LightGBM
 
 
-class _Reader:
+class Reader:
     """Raw chunks of exactly `chunk_rows` rows (the last one shorter), as text (CSV) or stored types."""
 
     def __init__(self, path: Path, dictionary: Dictionary, *, decisions: bool, model: LeadModel) -> None:
@@ -163,7 +163,7 @@ class _Reader:
             self.row_groups = None  # a CSV file has none
         table = dictionary.table("leads")
         mapping = match_columns(self.columns, table, path.name)
-        self.read_columns = self.columns if decisions else _model_columns(self.columns, mapping, model, table)
+        self.read_columns = self.columns if decisions else model_columns(self.columns, mapping, model, table)
         if self.is_parquet:
             # text columns of fields whose values repeat come as dictionary arrays: a Parquet file usually
             # stores them so, and reading them without writing out every row's text takes half the time
@@ -222,7 +222,7 @@ class _Reader:
             for batch in reader:
                 yield batch, handle
 
-    def chunks(self, chunk_rows: int) -> Iterator[tuple[_Chunk, float]]:
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[Chunk, float]]:
         """Chunks in file order; rows are numbered as in a spreadsheet (header = row 1)."""
         pending: list[pa.RecordBatch] = []
         n_pending = 0
@@ -246,7 +246,7 @@ class _Reader:
             chunk, n_malformed_used = self._make(table, n_done, n_malformed_used, last=True)
             yield chunk, 1.0
 
-    def _make(self, table: pa.Table, first: int, n_used: int, *, last: bool) -> tuple[_Chunk, int]:
+    def _make(self, table: pa.Table, first: int, n_used: int, *, last: bool) -> tuple[Chunk, int]:
         delivered = np.arange(first, first + table.num_rows, dtype=np.int64)
         lines = np.asarray(sorted(n for n, _ in self._malformed), dtype=np.int64)
         # a delivered row sits after every malformed line that precedes it: shift its number by their count
@@ -267,7 +267,7 @@ class _Reader:
                 ),
             }
         )
-        return _Chunk(table=table, rows=rows, malformed=malformed), n_used + len(mine)
+        return Chunk(table=table, rows=rows, malformed=malformed), n_used + len(mine)
 
 
 def _one_dictionary(table: pa.Table) -> pa.Table:
@@ -298,7 +298,7 @@ def _is_parquet(path: Path) -> bool:
         return handle.read(4) == b"PAR1"
 
 
-def _model_columns(
+def model_columns(
     columns: Sequence[str], mapping: dict[str, str], model: LeadModel, table: TableSpec
 ) -> list[str]:
     """Input columns needed to score (model fields, key, time, required fields); the rest is not read."""
@@ -360,7 +360,7 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """How decisions are written to Parquet (the single output file and each part of a folder).
 
     The Arrow schema is not stored in the file: the text columns arrive as Arrow dictionaries
-    (`careleads.engines._chunks._to_arrow`), and a stored schema would make every reader (pandas, Spark,
+    (`careleads.engines._chunks.to_arrow`), and a stored schema would make every reader (pandas, Spark,
     DuckDB) give them back as categoricals; without it they read back as plain text, and the other types
     (the naive decision time included) as they were.
     """
@@ -395,7 +395,7 @@ class _OutputFile:
     def close(self) -> Path:
         """Finish the file (an empty table when no chunk was committed); its temporary path."""
         if self._writer is None:
-            empty = _to_arrow(_empty_output())
+            empty = to_arrow(empty_output())
             pq.write_table(empty, self.tmp, **parquet_options(empty.schema))
         self.release()
         return self.tmp
@@ -546,7 +546,7 @@ def score_file(
         raise InputError(f"{source}: no such file; give the path of a CSV or Parquet lead file")
     layout = _Layout.of(Path(out_path), fmt)
     dictionary = dictionary or load_dictionary()
-    reader = _Reader(source, dictionary, decisions=decisions, model=model)
+    reader = Reader(source, dictionary, decisions=decisions, model=model)
     state = _open_run(layout, source, model, overwrite=overwrite, n_reasons=n_reasons, decisions=decisions)
     if decided_at is not None and not state["parts"]:
         state["decided_at"] = pd.Timestamp(decided_at).isoformat()
@@ -566,7 +566,7 @@ def score_file(
 
     seen = SeenKeys()
     for part in state["parts"]:
-        seen.add(_hash_keys(_read_keys(layout.work / part["name"])))
+        seen.add(hash_keys(_read_keys(layout.work / part["name"])))
     n_resumed = len(state["parts"])
     use_compiled = lleaves_available() if compiled is None else compiled
     scorer_model = model
@@ -581,7 +581,7 @@ def score_file(
         chunk_rows = int(state["chunk_rows"])
     rows_to_skip = int(state["rows_read"])
 
-    def commit(chunk: _Chunk, fraction: float, scored: ScoredChunk[pa.Table]) -> None:
+    def commit(chunk: Chunk, fraction: float, scored: ScoredChunk[pa.Table]) -> None:
         """Drop repeats of earlier chunks, write the part and its quarantine, then the checkpoint."""
         result = drop_repeats(
             scored, seen, raw=lambda: chunk.frame, rows=chunk.rows, key=model.spec.key, source=source.name
@@ -615,7 +615,7 @@ def score_file(
             progress(BatchProgress(fraction, state["n_read"], state["n_scored"], state["n_quarantined"]))
 
     output = _OutputFile(layout) if layout.part_fmt == "arrow" else None
-    job = _ChunkJob(
+    job = ChunkJob(
         model=scorer_model,
         dictionary=dictionary,
         source=source.name,
@@ -624,10 +624,10 @@ def score_file(
         compiled=use_compiled,
     )
 
-    def trees_match(chunk: _Chunk) -> bool:
+    def trees_match(chunk: Chunk) -> bool:
         """Whether compiled trees score the chunk's first leads as LightGBM does; if not, use LightGBM."""
         nonlocal job, predictor
-        sample = _sample_features(
+        sample = sample_features(
             model, chunk.table.slice(0, CHECKED_LEADS).to_pandas(), dictionary, source.name
         )
         gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
@@ -640,7 +640,7 @@ def score_file(
 
     if workers > 1 and reader.is_parquet and reader.total - int(state["rows_read"]) <= chunk_rows:
         workers = 1  # what is left fits one chunk: a pool would only add its start-up
-    with _ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
+    with ChunkQueue(workers, layout.work / IN_FLIGHT_FOLDER) as queue, contextlib.ExitStack() as stack:
         queue.start(job)  # with a pool, the workers load while the first chunk is read
         if output is not None:
             stack.callback(output.release)  # on an error too: no open file is left behind
@@ -687,7 +687,7 @@ def score_file(
     )
 
 
-def _sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
+def sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
     from careleads.features import build_features
 
     clean = ingest_table(raw.head(CHECKED_LEADS), dictionary, "leads", source=source).clean
@@ -808,7 +808,7 @@ def read_scores(path: PathLikeStr) -> pd.DataFrame:
     if out.is_dir():
         parts = sorted(out.glob("part-*"))
         if not parts:
-            return _empty_output()
+            return empty_output()
         if parts[0].suffix == ".csv":
             return pd.concat([pd.read_csv(p, dtype={"lead_id": "string"}) for p in parts], ignore_index=True)
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)

@@ -26,15 +26,15 @@ import pandas as pd
 import pyarrow as pa
 
 from careleads.dictionary import Dictionary
-from careleads.engines._chunks import EventLookup, ScoredChunk, ScoringOptions, _Chunk, _to_arrow, score_chunk
+from careleads.engines._chunks import Chunk, EventLookup, ScoredChunk, ScoringOptions, score_chunk, to_arrow
 from careleads.engines._memory import keep_freed_memory
-from careleads.models._lead_model import LeadModel
+from careleads.models import LeadModel
 
 IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker processes
 
 
 @dataclass(frozen=True)
-class _ChunkJob:
+class ChunkJob:
     """What each chunk of a run is scored with; a pool worker receives it once, when it starts."""
 
     model: LeadModel
@@ -56,7 +56,7 @@ class _ChunkJob:
             events=self.events,
         )
         return ScoredChunk(
-            decisions=_to_arrow(scored.decisions),
+            decisions=to_arrow(scored.decisions),
             quarantine=scored.quarantine,
             positions=scored.positions,
             hashes=scored.hashes,
@@ -66,13 +66,13 @@ class _ChunkJob:
         )
 
 
-_worker_job: _ChunkJob | None = None
+_worker_job: ChunkJob | None = None
 
 
-def _start_worker(job: _ChunkJob, n_threads: int, forked: bool = False) -> None:
+def _start_worker(job: ChunkJob, n_threads: int, forked: bool = False) -> None:
     """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle.
 
-    `forked`: this worker is a fork of the main process (see `_ChunkQueue`), not of the fork server.
+    `forked`: this worker is a fork of the main process (see `ChunkQueue`), not of the fork server.
     """
     global _worker_job
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
@@ -109,7 +109,7 @@ def _score_in_worker(folder: str, index: int, rows: npt.NDArray[np.int64]) -> Sc
     """Score the chunk the main process left in `folder`; leave its decisions there, return the rest."""
     job = _worker_job
     if job is None:
-        raise RuntimeError("chunks are scored in worker processes started by _ChunkQueue")
+        raise RuntimeError("chunks are scored in worker processes started by ChunkQueue")
     scored = job.run(read_arrow(Path(folder) / f"in-{index}.arrow").to_pandas(), rows)
     # compressed: a part file as the run keeps it (see `ScoredChunk.file`), and quicker to write than raw
     write_arrow(scored.decisions, Path(folder) / f"out-{index}.arrow", compression="lz4")
@@ -130,7 +130,7 @@ def read_arrow(path: Path) -> pa.Table:
     return table
 
 
-_Scored = tuple[_Chunk, float, ScoredChunk[pa.Table]]
+_Scored = tuple[Chunk, float, ScoredChunk[pa.Table]]
 # what a worker imports to score (those not installed are skipped)
 _WORKER_MODULES = (
     "careleads.engines._pool",
@@ -140,7 +140,7 @@ _WORKER_MODULES = (
 )
 
 
-def _forks(job: _ChunkJob) -> bool:
+def _forks(job: ChunkJob) -> bool:
     """Whether a pool for `job` forks its workers from this process (rather than from a fork server).
 
     A fork starts a worker at once, with the modules, settings and compiled trees this process holds; a
@@ -154,7 +154,7 @@ def _forks(job: _ChunkJob) -> bool:
     return job.compiled and job.options.n_reasons == 0 and sys.platform == "linux"
 
 
-class _ChunkQueue:
+class ChunkQueue:
     """Chunks scored in this process (one worker) or by a pool of processes, handed back in chunk order.
 
     A pool keeps at most ``workers + 1`` chunks in flight, so memory does not grow with the input. Chunks
@@ -171,17 +171,17 @@ class _ChunkQueue:
         self.folder = folder
         self.fork = fork
         self.start_method = ""  # "fork" or "forkserver" once the pool has started
-        self._job: _ChunkJob | None = None  # what the pool's workers keep
+        self._job: ChunkJob | None = None  # what the pool's workers keep
         self._pool: ProcessPoolExecutor | None = None
         # a chunk in flight: scored by a worker (a future) or, while the workers start, here (done)
-        self._pending: deque[tuple[_Chunk, float, int, Future[ScoredChunk[pa.Table]] | ScoredChunk[pa.Table]]]
+        self._pending: deque[tuple[Chunk, float, int, Future[ScoredChunk[pa.Table]] | ScoredChunk[pa.Table]]]
         self._pending = deque()
         self._warming: list[Future[None]] = []
         self._spawner: threading.Thread | None = None
         self._spawn_error: BaseException | None = None
         self._n_sent = 0
 
-    def __enter__(self) -> _ChunkQueue:
+    def __enter__(self) -> ChunkQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -201,7 +201,7 @@ class _ChunkQueue:
         self._warming = []
         self._spawn_error = None
 
-    def start(self, job: _ChunkJob, *, now: bool = False) -> None:
+    def start(self, job: ChunkJob, *, now: bool = False) -> None:
         """Start the workers (with a pool): from a fork server, they import and load the model while the
         first chunk is read; forked (see `_forks`), they start at the first `put` (`now`), with the job
         as it is then.
@@ -262,7 +262,7 @@ class _ChunkQueue:
                 raise self._spawn_error
         return all(future.done() for future in self._warming)
 
-    def put(self, job: _ChunkJob, chunk: _Chunk, fraction: float) -> list[_Scored]:
+    def put(self, job: ChunkJob, chunk: Chunk, fraction: float) -> list[_Scored]:
         """Score `chunk`; the chunks now done, in order (with a pool, none until it is full).
 
         While the workers are still starting (the fork server imports for about a second), this process
@@ -286,7 +286,7 @@ class _ChunkQueue:
             self._pending.append((chunk, fraction, index, future))
         return [self._next() for _ in range(len(self._pending) - self.workers)]
 
-    def redo(self, job: _ChunkJob) -> list[_Scored]:
+    def redo(self, job: ChunkJob) -> list[_Scored]:
         """Score the chunks in flight again, with `job`; the chunks now done, as `put` gives them.
 
         For a main process that found, after handing out the first chunk, that the compiled trees differ

@@ -36,12 +36,12 @@ from careleads.engines._chunks import (
     SCORE_COLUMNS,
     EventLookup,
     ScoringOptions,
-    _to_arrow,
     process_chunk,
+    to_arrow,
 )
-from careleads.engines._local import CHECKED_LEADS, BatchSummary, OutputFormat, _Reader, _sample_features
+from careleads.engines._local import CHECKED_LEADS, BatchSummary, OutputFormat, Reader, sample_features
 from careleads.errors import ConfigError, InputError
-from careleads.models._lead_model import LeadModel
+from careleads.models import LeadModel
 from careleads.types import PathLikeStr
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ _HELPER_COLUMNS = (_ORDER, _KIND, "_q_field", "_q_reason", "_q_values")
 
 
 @contextmanager
-def _pandas_3_accepted() -> Iterator[None]:
+def pandas_3_accepted() -> Iterator[None]:
     """PySpark 4.x warns that pandas 3 is not fully supported; the parts used here are tested to work."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
@@ -156,7 +156,7 @@ def _score_batches(
         kept = np.ones(len(raw), dtype=bool)
         q_pos = q["_row"].to_numpy(dtype=np.int64) - 2
         kept[q_pos] = False
-        decided = _to_arrow(result.decisions.reindex(columns=columns), dictionaries=False)
+        decided = to_arrow(result.decisions.reindex(columns=columns), dictionaries=False)
         n, m = decided.num_rows, len(q)
         # the quarantined rows follow the decisions: no decision field, their problem in the helper columns
         arrays = [
@@ -245,7 +245,7 @@ def score_file_spark(
     if out.exists() and not overwrite:
         raise InputError(f"{out} already exists; remove it, choose another output or overwrite")
     dictionary = load_dictionary()
-    reader = _Reader(source, dictionary, decisions=decisions, model=model)
+    reader = Reader(source, dictionary, decisions=decisions, model=model)
     session = spark or spark_session(master, batch_rows=batch_rows)
     if reader.is_parquet:
         frame = session.read.parquet(str(source))
@@ -301,7 +301,7 @@ def score_file_spark(
             events=task_events,
         )
 
-    with _pandas_3_accepted():
+    with pandas_3_accepted():
         return _run(
             frame.mapInArrow(run, schema=_spark_schema(columns)).persist(),
             out=out,
@@ -338,7 +338,7 @@ def _compiled_gap(sample: Any, model: LeadModel, dictionary: Dictionary, source:
 
     # collected as rows: toPandas trips over pandas 3 deprecations in PySpark 4
     raw = pd.DataFrame([tuple(row) for row in sample.collect()], columns=sample.columns, dtype="string")
-    features = _sample_features(model, raw, dictionary, source)
+    features = sample_features(model, raw, dictionary, source)
     return compiled_matches(compile_trees(model), model, features) if features is not None else 0.0
 
 

@@ -153,9 +153,9 @@ def build_dataset_spark(
         out[_ORDER] = order
         return pd.DataFrame(out)
 
-    from careleads.engines._spark import _pandas_3_accepted
+    from careleads.engines._spark import pandas_3_accepted
 
-    with _pandas_3_accepted():
+    with pandas_3_accepted():
         built = (
             ordered.groupBy(_BUCKET)
             .cogroup(history.groupBy(_BUCKET))

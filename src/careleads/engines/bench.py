@@ -232,7 +232,7 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
     from careleads.dictionary import ingest_table, load_dictionary
     from careleads.dictionary._normalise import match_columns
     from careleads.engines._compiled import compile_trees, lleaves_available
-    from careleads.engines._local import _model_columns
+    from careleads.engines._local import model_columns
     from careleads.engines._memory import keep_freed_memory
     from careleads.features import build_features
     from careleads.models import LeadModel
@@ -242,7 +242,7 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
     dictionary = load_dictionary()
     names = pq.ParquetFile(input_path).schema_arrow.names
     table = dictionary.table("leads")
-    columns = _model_columns(names, match_columns(names, table, input_path), model, table)
+    columns = model_columns(names, match_columns(names, table, input_path), model, table)
     start = time.perf_counter()
     raw = pq.read_table(input_path, columns=columns).to_pandas()
     read_seconds = time.perf_counter() - start

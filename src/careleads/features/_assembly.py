@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pandas as pd
 
-from careleads.dictionary._schema import TableSpec
+from careleads.dictionary import TableSpec
 from careleads.errors import InputError
 from careleads.features._dataset import LeadDataset, build_features
 from careleads.features._point_in_time import FeatureSpec, label_leads

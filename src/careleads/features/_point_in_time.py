@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from careleads.columns import TEXT, Columns, arrow_text, flags, floats, moments, nonblank, positions
-from careleads.dictionary._schema import FieldType, KnownAt, Sensitivity, TableSpec
+from careleads.dictionary import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
 from careleads.types import FloatArray, IntArray

@@ -11,12 +11,12 @@ from careleads.models._registry import ModelEntry, ModelRegistry
 from careleads.models._split import OrderedSplit, TimeSplit, random_split, split_by_order, time_split
 from careleads.models._tabular import TabularFeatures, logistic_baseline
 from careleads.models._training import TrainingResult, train_model
-from careleads.stats import expected_calibration_error
-from careleads.stats._calibration import ProbabilityCalibrator
-from careleads.stats._metrics import (
+from careleads.stats import (
     BinaryMetrics,
+    ProbabilityCalibrator,
     binary_metrics,
     calibration_curve_points,
+    expected_calibration_error,
     lift_at,
 )
 

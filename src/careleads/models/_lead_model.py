@@ -10,12 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from careleads.columns import Columns, n_rows
-from careleads.features._point_in_time import FeatureSpec
-from careleads.features._targets import Target
+from careleads.features import FeatureSpec, Target
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
-from careleads.rules._points import PointsScorer
-from careleads.stats._calibration import ProbabilityCalibrator
-from careleads.stats._tiers import TierScheme
+from careleads.rules import PointsScorer
+from careleads.stats import ProbabilityCalibrator, TierScheme
 from careleads.types import PathLikeStr
 
 CARD_FILE = "model_card.json"

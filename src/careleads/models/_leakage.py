@@ -50,7 +50,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import TargetEncoder
 
-from careleads.dictionary._schema import Dictionary, KnownAt
+from careleads.dictionary import Dictionary, KnownAt
 from careleads.errors import InputError
 from careleads.models._tabular import infer_kinds, to_datetime, to_numeric
 

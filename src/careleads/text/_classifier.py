@@ -21,7 +21,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from careleads.errors import InputError, NotEnoughDataError, NotFittedError
-from careleads.synth._texts import INTENTS, URGENCIES, make_labelled_texts
+from careleads.synth import INTENTS, URGENCIES, make_labelled_texts
 from careleads.types import FloatArray, PathLikeStr
 
 __all__ = [
