@@ -19,9 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from careleads.decisions import HardRules, Routing
 from careleads.dictionary import Dictionary, ingest_table
-from careleads.models import LeadModel
-from careleads.scoring import score_leads
+from careleads.scoring import Scorer, score_leads
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,9 @@ class ScoringOptions:
     decided_at: str = ""  # the decision time for SLA due times, fixed for a whole run (and its restarts)
     # decision texts as categoricals, written as Arrow dictionaries (the local engine; Spark takes plain text)
     categorical: bool = False
+    # the hard rules and routing that decide (default: the shipped files); a service passes its own
+    hard_rules: HardRules | None = None
+    routing: Routing | None = None
 
 
 class EventLookup:
@@ -133,14 +136,14 @@ def _dictionary_array(column: pd.Series) -> pa.DictionaryArray:
 
 
 def decide_chunk(
-    model: LeadModel, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
+    model: Scorer, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
 ) -> pd.DataFrame:
     """Score clean leads and, when asked, decide their paths: the decision fields of the API, one row each.
 
     Parameters
     ----------
-    model : LeadModel
-        The model (possibly with compiled trees).
+    model : LeadModel or RulesBaseline
+        The scorer (a model, possibly with compiled trees, or the rule baseline of a new install).
     leads : DataFrame
         Clean (ingested) leads.
     events : DataFrame or None
@@ -161,7 +164,14 @@ def decide_chunk(
     from careleads.decisions._batch import decide_columns
 
     # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
-    decided = decide_columns(leads, scored, now=options.decided_at or None, categorical=options.categorical)
+    decided = decide_columns(
+        leads,
+        scored,
+        hard_rules=options.hard_rules,
+        routing=options.routing,
+        now=options.decided_at or None,
+        categorical=options.categorical,
+    )
     # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
     columns = {name: scored[name].array for name in scored.columns}
     columns["action"] = decided["action"].array  # an override or consent rule may change the path
@@ -286,7 +296,7 @@ def score_chunk(
     raw: pd.DataFrame,
     *,
     rows: npt.NDArray[np.int64],
-    model: LeadModel,
+    model: Scorer,
     dictionary: Dictionary,
     source: str,
     options: ScoringOptions,
@@ -369,7 +379,7 @@ def process_chunk(
     raw: pd.DataFrame,
     *,
     rows: npt.NDArray[np.int64],
-    model: LeadModel,
+    model: Scorer,
     dictionary: Dictionary,
     source: str,
     options: ScoringOptions,

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from careleads.decisions import HardRules, Routing
 from careleads.dictionary import (
     Dictionary,
     TableSpec,
@@ -64,6 +65,7 @@ from careleads.engines._chunks import (
 from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow, write_arrow
 from careleads.errors import InputError
 from careleads.models import LeadModel
+from careleads.scoring import Scorer
 from careleads.types import PathLikeStr
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ CHECKED_LEADS = 2_000  # the first leads of a run, on which compiled trees are c
 class Reader:
     """Raw chunks of exactly `chunk_rows` rows (the last one shorter), as text (CSV) or stored types."""
 
-    def __init__(self, path: Path, dictionary: Dictionary, *, decisions: bool, model: LeadModel) -> None:
+    def __init__(self, path: Path, dictionary: Dictionary, *, decisions: bool, model: Scorer) -> None:
         self.path = path
         self.is_parquet = _is_parquet(path)
         self._malformed: list[tuple[int, str]] = []
@@ -299,7 +301,7 @@ def _is_parquet(path: Path) -> bool:
 
 
 def model_columns(
-    columns: Sequence[str], mapping: dict[str, str], model: LeadModel, table: TableSpec
+    columns: Sequence[str], mapping: dict[str, str], model: Scorer, table: TableSpec
 ) -> list[str]:
     """Input columns needed to score (model fields, key, time, required fields); the rest is not read."""
     spec = model.spec
@@ -458,7 +460,7 @@ def _read_keys(path: Path) -> pd.Series:
 def score_file(
     input_path: PathLikeStr,
     *,
-    model: LeadModel,
+    model: Scorer,
     out_path: PathLikeStr,
     chunk_rows: int | None = None,
     events_path: PathLikeStr | None = None,
@@ -472,6 +474,9 @@ def score_file(
     decided_at: str | None = None,
     hook: Callable[[str, int], None] | None = None,
     workers: int = 1,
+    hard_rules: HardRules | None = None,
+    routing: Routing | None = None,
+    quarantine_values: bool = True,
 ) -> BatchSummary:
     """Score a lead file (CSV or Parquet) in chunks to Parquet or CSV, with constant memory; resumable.
 
@@ -480,8 +485,9 @@ def score_file(
     input_path : path
         Leads as exported (any column names the dictionary knows); CSV (delimiter and encoding detected)
         or Parquet.
-    model : LeadModel
-        The model that scores (see `ModelRegistry.load`).
+    model : LeadModel or RulesBaseline
+        The model that scores (see `ModelRegistry.load`), or the rule baseline
+        (:func:`careleads.scoring.rules_baseline`) where no model is published.
     out_path : path
         ``*.parquet`` or ``*.csv``: one file; anything else: a folder of part files with ``_SUCCESS``.
         Quarantined rows go to ``<out stem>.quarantine.csv`` (one file) or ``<out>/_quarantine.csv``.
@@ -522,6 +528,11 @@ def score_file(
         model per process). The Spark engine has its own executors. Workers import the calling script
         as multiprocessing's spawn does, so a script calling this needs the usual
         ``if __name__ == "__main__":`` guard.
+    hard_rules, routing : optional
+        The rules that decide (default: the shipped ``hard_rules.yaml`` and ``routing.yaml``).
+    quarantine_values : bool
+        Keep each quarantined row's values in the quarantine file (default); False keeps only the row
+        number, field, reason and lead id (an upload may carry contact details).
 
     Returns
     -------
@@ -552,7 +563,12 @@ def score_file(
         state["decided_at"] = pd.Timestamp(decided_at).isoformat()
     state.setdefault("chunk_rows", chunk_rows)
     options = ScoringOptions(
-        n_reasons=n_reasons, decisions=decisions, decided_at=state["decided_at"], categorical=True
+        n_reasons=n_reasons,
+        decisions=decisions,
+        decided_at=state["decided_at"],
+        categorical=True,
+        hard_rules=hard_rules,
+        routing=routing,
     )
     notes: list[str] = []
     events = None
@@ -568,10 +584,11 @@ def score_file(
     for part in state["parts"]:
         seen.add(hash_keys(_read_keys(layout.work / part["name"])))
     n_resumed = len(state["parts"])
-    use_compiled = lleaves_available() if compiled is None else compiled
+    use_compiled = isinstance(model, LeadModel) and (lleaves_available() if compiled is None else compiled)
     scorer_model = model
     predictor = "lightgbm"
     if use_compiled:
+        assert isinstance(model, LeadModel)
         scorer_model = compile_trees(model)
         predictor = "lleaves"
     checked = not use_compiled
@@ -596,6 +613,9 @@ def score_file(
             if scored.file is not None:
                 scored.file.unlink()
         if len(quarantine):
+            if not quarantine_values:  # the reasons and where, not the rejected values
+                kept = ("_row", "_field", "_reason", model.spec.key)
+                quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
             quarantine.to_csv(layout.quarantine_part(index), index=False)
         if hook is not None:
             hook("part_written", index)
@@ -630,6 +650,7 @@ def score_file(
         sample = sample_features(
             model, chunk.table.slice(0, CHECKED_LEADS).to_pandas(), dictionary, source.name
         )
+        assert isinstance(scorer_model, LeadModel) and isinstance(model, LeadModel)
         gap = compiled_matches(scorer_model, model, sample) if sample is not None else 0.0
         if gap <= TOLERANCE:
             return True
@@ -687,7 +708,7 @@ def score_file(
     )
 
 
-def sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
+def sample_features(model: Scorer, raw: pd.DataFrame, dictionary: Dictionary, source: str) -> Any:
     from careleads.features import build_features
 
     clean = ingest_table(raw.head(CHECKED_LEADS), dictionary, "leads", source=source).clean
@@ -705,7 +726,7 @@ def sample_features(model: LeadModel, raw: pd.DataFrame, dictionary: Dictionary,
 
 
 def _open_run(
-    layout: _Layout, source: Path, model: LeadModel, *, overwrite: bool, n_reasons: int, decisions: bool
+    layout: _Layout, source: Path, model: Scorer, *, overwrite: bool, n_reasons: int, decisions: bool
 ) -> dict[str, Any]:
     """Start a run, or pick up an interrupted one from its checkpoint (removing uncommitted parts)."""
     identity = _input_identity(source)

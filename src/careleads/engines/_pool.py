@@ -29,6 +29,7 @@ from careleads.dictionary import Dictionary
 from careleads.engines._chunks import Chunk, EventLookup, ScoredChunk, ScoringOptions, score_chunk, to_arrow
 from careleads.engines._memory import keep_freed_memory
 from careleads.models import LeadModel
+from careleads.scoring import Scorer
 
 IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker processes
 
@@ -37,7 +38,7 @@ IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker proces
 class ChunkJob:
     """What each chunk of a run is scored with; a pool worker receives it once, when it starts."""
 
-    model: LeadModel
+    model: Scorer
     dictionary: Dictionary
     source: str
     options: ScoringOptions
@@ -87,7 +88,7 @@ def _start_worker(job: ChunkJob, n_threads: int, forked: bool = False) -> None:
         for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
             if isinstance(logger, logging.Logger):
                 logger.handlers.clear()
-    if job.compiled:
+    if job.compiled and isinstance(job.model, LeadModel):  # only a model's trees compile
         from careleads.engines._compiled import compile_trees
 
         job = replace(job, model=compile_trees(job.model, n_threads=n_threads))

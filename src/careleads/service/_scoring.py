@@ -18,7 +18,14 @@ import pandas as pd
 from careleads.dictionary import Dictionary
 from careleads.features import FeatureSpec
 from careleads.models import LeadModel, ModelRegistry
-from careleads.scoring import BASELINE_TIERS, DECISION_COLUMNS, rules_baseline, score_leads, score_record
+from careleads.scoring import (
+    BASELINE_TIERS,
+    DECISION_COLUMNS,
+    Scorer,
+    rules_baseline,
+    score_leads,
+    score_record,
+)
 
 __all__ = ["BASELINE_TIERS", "LeadScorer", "ScoringResult", "empty_events", "target_of"]
 
@@ -63,6 +70,11 @@ class LeadScorer:
         self._models: dict[str, LeadModel] = {}
         self._lock = threading.Lock()
         self._baseline = rules_baseline(self.spec)
+
+    def current(self) -> Scorer:
+        """What scores leads now: the published model, or the rule baseline when none is."""
+        model = self.model()
+        return model if model is not None else self._baseline
 
     def model(self) -> LeadModel | None:
         """The published model of the target (loaded once per version), or None."""

@@ -11,10 +11,9 @@ from typing import BinaryIO
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from careleads.decisions import decide_many, decisions_frame
-from careleads.dictionary import ingest_table, read_table
+from careleads.engines import score_file
 from careleads.errors import CareleadsError, InputError, NotFoundError
-from careleads.service._records import PRESENT, utcnow
+from careleads.service._records import utcnow
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.store import BatchJob, session_scope
@@ -159,46 +158,33 @@ def batch_result(*, session: Session, ctx: ServiceContext, batch_id: str, actor:
 def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[int, int, int]:
     """Check a lead file against the dictionary, score and decide the clean rows, write the decisions.
 
-    The result holds the lead id, score, tier, reasons, route and overrides, never contact details or free
-    text; rejected rows go to ``quarantine.csv`` with their row numbers and reasons.
+    The file goes through the streamed batch engine (:func:`careleads.engines.score_file`, the one batch
+    path `careleads score` uses too) with the service's own hard rules and routing, and the published model
+    or, before one is published, the rule baseline. The result holds the lead id, score, tier, reasons,
+    route and overrides, never contact details or free text; rejected rows go to ``quarantine.csv`` with
+    their row numbers and reasons, not their values.
 
     Returns
     -------
     (int, int, int)
         Rows read, scored and quarantined.
     """
-    frame = read_table(source)
-    result = ingest_table(frame, ctx.dictionary, "leads", source=source.name)
-    leads = result.clean
-    if len(result.quarantine):
-        # the reasons, not the rejected values: an upload may carry contact details
-        keep = [
-            c
-            for c in ("_row", "_field", "_reason", str(ctx.dictionary.table("leads").key))
-            if c in result.quarantine
-        ]
-        result.quarantine[keep].to_csv(folder / QUARANTINE_FILE, index=False)
-    if len(leads):
-        table = ctx.dictionary.table("leads")
-        for spec in table.fields:
-            if spec.name in ctx.spec.presence and spec.name in leads:
-                values = leads[spec.name].astype("string")
-                leads[spec.name] = values.where(values.isna() | (values.str.strip() == ""), PRESENT)
-        scored = ctx.scorer.score(leads, None, None).scored
-        decisions = decide_many(
-            leads,
-            scored.drop(columns=["fallback"]),
-            hard_rules=ctx.hard_rules,
-            routing=ctx.routing,
-            now=pd.Timestamp(utcnow()),
-        )
-        out = decisions_frame(decisions)
-        out["fallback"] = scored["fallback"].to_numpy()
-        out = out.drop(columns=[c for c in out.columns if c == "route_owner"])
-    else:
-        out = pd.DataFrame({"lead_id": pd.Series(dtype="string")})
-    out.to_csv(folder / RESULT_FILE, index=False)
-    return result.summary.n_read, len(leads), result.summary.n_quarantined
+    summary = score_file(
+        source,
+        model=ctx.scorer.current(),
+        out_path=folder / RESULT_FILE,
+        n_reasons=3,
+        dictionary=ctx.dictionary,
+        decided_at=pd.Timestamp(utcnow()).isoformat(),
+        hard_rules=ctx.hard_rules,
+        routing=ctx.routing,
+        quarantine_values=False,
+        compiled=False,
+    )
+    quarantine = Path(summary.quarantine_path)
+    if quarantine.exists():
+        quarantine.replace(folder / QUARANTINE_FILE)
+    return summary.n_read, summary.n_scored, summary.n_quarantined
 
 
 def run_batch(*, sessions: sessionmaker[Session], ctx: ServiceContext, job_id: str) -> None:
