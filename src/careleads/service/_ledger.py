@@ -228,6 +228,7 @@ def sync_review(
         task.owner = entry.route.get("owner")
         task.tier = entry.tier
         task.tier_rank = _tier_rank(ctx, entry.tier)
+        task.urgent = entry.route.get("kind") == "clinical"
         task.sla_due = due
         if fresh:
             insert_row(session, task)

@@ -1,4 +1,4 @@
-"""The review queue: open review tasks by tier and SLA due time, with contact details for reviewers."""
+"""The review queue: clinical triage first, then by SLA due time, then tier; contact details for reviewers."""
 
 from __future__ import annotations
 
@@ -31,13 +31,15 @@ _SNIPPET_CHARS = 160
 
 
 def review_queue(*, session: Session, limit: int = 100, offset: int = 0) -> list[tuple[ReviewTask, Lead]]:
-    """Open review tasks, best tier first, then the earliest SLA due time (tasks without one last)."""
+    """Open review tasks: clinical triage first (whatever its tier: a patient who may need a clinician
+    must never wait behind a good sales lead), then the earliest SLA due time (tasks without one last),
+    then the best tier."""
     no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
     rows = session.execute(
         select(ReviewTask, Lead)
         .join(Lead, Lead.id == ReviewTask.lead_id)
         .where(ReviewTask.status == "open", Lead.erased.is_(False))
-        .order_by(ReviewTask.tier_rank, no_due, ReviewTask.sla_due, ReviewTask.id)
+        .order_by(ReviewTask.urgent.desc(), no_due, ReviewTask.sla_due, ReviewTask.tier_rank, ReviewTask.id)
         .limit(limit)
         .offset(offset)
     ).all()

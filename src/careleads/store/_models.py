@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -130,6 +131,7 @@ class ReviewTask(Base):
     __table_args__ = (
         Index("ix_review_tasks_status_due", "status", "sla_due"),
         Index("ix_review_tasks_owner_status", "owner", "status"),  # open tasks per owner (capacity)
+        Index("ix_review_tasks_status_urgent_due", "status", "urgent", "sla_due"),  # the queue's order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -138,6 +140,8 @@ class ReviewTask(Base):
     owner: Mapped[str | None] = mapped_column(String(120))
     tier: Mapped[str] = mapped_column(String(20))
     tier_rank: Mapped[int] = mapped_column(Integer, default=0)
+    # clinical triage: listed before every other task, whatever its tier
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sla_due: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
     created_at: Mapped[datetime] = mapped_column(DateTime)
