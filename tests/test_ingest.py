@@ -313,7 +313,7 @@ def test_every_row_is_either_stored_or_quarantined(rows: list[tuple[str, str, st
 
 
 def test_many_rows_with_many_unknown_columns_account_for_every_row() -> None:
-    # speed is measured by the benchmark (python -m careleads.bench), never by a timed test
+    # speed is measured by the benchmark (python benchmarks/bench_training.py), never by a timed test
     n_rows = 20_000
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(

@@ -19,7 +19,6 @@ from careleads.text import (
     load_labelled_texts,
     train_default_classifier,
 )
-from careleads.text.measure import main, measure_text_classifiers
 
 DATA = Path(__file__).parent / "data"
 # Written by hand for this purpose, not by the simulator's templates. The first set was written before the
@@ -160,13 +159,3 @@ def test_intent_features(models: tuple[IntentClassifier, UrgencyClassifier]) -> 
     assert out["intent"].isna()[11]
     assert out["clinical_triage"].tolist() == [False, False, True, False]
     assert out.loc[12, "urgency"] == "urgent"
-
-
-def test_measure_reports_both_sets(capsys: pytest.CaptureFixture[str]) -> None:
-    scores = measure_text_classifiers(n_texts=4000, handwritten=[FRESH])
-    assert scores.intent_f1_heldout > 0.9
-    assert scores.triage_recall_heldout == 1.0
-    assert scores.handwritten[0].n_messages == 84
-    assert main(["--n-texts", "3000", "--handwritten", str(FRESH), str(DATA / "missing.csv")]) == 0
-    printed = capsys.readouterr().out
-    assert "intent macro F1" in printed and "missing.csv not found" in printed

@@ -12,7 +12,6 @@ from careleads.privacy import (
     redact_text,
     redact_texts,
 )
-from careleads.privacy import measure as measure_module
 from careleads.privacy._corpus import HELD_OUT_FIRST_NAMES, HELD_OUT_SURNAMES
 from careleads.privacy._redact import _word_lists
 
@@ -167,9 +166,3 @@ def test_measure_counts_a_missed_identifier() -> None:
     kinds = blind["kinds"]
     assert all(row["n_caught"] == 0 for row in kinds.values())
     assert perfect["kinds"]["EMAIL"]["n_caught"] > 0
-
-
-def test_measure_module_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert measure_module.main(["--n", "60", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "| EMAIL |" in out and "| NAME |" in out and "recall" in out

@@ -1,12 +1,12 @@
-"""Load benchmark of ``POST /v1/leads``: prints figures, never a timed test.
+"""Load benchmark of ``POST /v1/leads``: ``python benchmarks/bench_api.py --backend sqlite|postgres``.
 
-``python -m careleads.api.bench --backend sqlite|postgres [--rate 200] [--duration 20]`` starts uvicorn in
-a subprocess on 127.0.0.1 (a fresh SQLite file, or a fresh PostgreSQL database created next to
-``CARELEADS_DATABASE_URL`` and dropped afterwards), trains and publishes a small model (unless
-``--no-model``), then drives new leads at a steady rate from a separate process (a lean asyncio HTTP/1.1
-client with the requests serialised beforehand, open loop, at most ``--max-in-flight`` requests
-outstanding) for a bounded time, and prints throughput and latency percentiles as JSON. Requests the
-client could not start because too many were outstanding are counted as ``skipped``.
+Starts uvicorn in a subprocess on 127.0.0.1 (a fresh SQLite file, or a fresh PostgreSQL database created
+next to ``CARELEADS_DATABASE_URL`` and dropped afterwards), trains and publishes a small model (unless
+``--no-model``), then drives new leads at a steady rate (``--rate``, default 200 a second, for
+``--duration`` seconds) from a separate process: a lean asyncio HTTP/1.1 client with the requests
+serialised beforehand, open loop, at most ``--max-in-flight`` requests outstanding. Prints throughput and
+latency percentiles as JSON and a table, with the machine's Python-loop yardstick measured in the same run.
+Requests the client could not start because too many were outstanding are counted as ``skipped``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import collections
 import json
 import multiprocessing
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -29,7 +28,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["main", "run_benchmark"]
+import _common
+
+# the goal: at this offered rate, the 99th percentile of latency under GOAL_P99_MS
+GOAL_RATE_PER_S = 200.0
+GOAL_P99_MS = 25.0
 
 
 def _free_port() -> int:
@@ -38,14 +41,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _payloads(n: int, seed: int) -> list[dict[str, Any]]:
-    """Simulated inbound leads (fields known at creation only), each with a unique external id."""
+def payloads(n: int, seed: int) -> list[dict[str, Any]]:
+    """`n` simulated inbound leads (fields known at creation only), each with a unique external id."""
     from careleads.dictionary import KnownAt, load_dictionary
     from careleads.synth import generate
 
     table = load_dictionary().table("leads")
     allowed = [f.name for f in table.fields if f.known is KnownAt.CREATION]
-    frame = generate(n, seed=seed, bad_row_rate=0.0).leads
+    frame = generate(max(n, 100), seed=seed, bad_row_rate=0.0).leads.head(n)  # 100: the simulator's least
     run = uuid.uuid4().hex[:6]
     out = []
     for i, row in enumerate(frame.to_dict("records")):
@@ -94,7 +97,7 @@ def _request_bytes(host: str, port: int, token: str, payload: dict[str, Any]) ->
 
 
 async def _drive(
-    url: str, token: str, payloads: list[dict[str, Any]], rate: float, duration: float, max_in_flight: int
+    url: str, token: str, leads: list[dict[str, Any]], rate: float, duration: float, max_in_flight: int
 ) -> dict[str, Any]:
     """Open-loop load: request i is sent at ``i / rate`` s, on an idle keep-alive connection or a new one.
 
@@ -109,7 +112,7 @@ async def _drive(
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", int(parts.port or 80)
     n_total = int(rate * duration)
-    requests = [_request_bytes(host, port, token, payloads[i % len(payloads)]) for i in range(n_total)]
+    requests = [_request_bytes(host, port, token, leads[i % len(leads)]) for i in range(n_total)]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     skipped = 0
@@ -254,7 +257,7 @@ def run_benchmark(
         try:
             token = _prepare(data_dir, url, model=model)
             n_load = int(rate * duration)
-            payloads = _payloads(n_load + 20, seed=5)  # the last 20 warm the server up
+            leads = payloads(n_load + 20, seed=5)  # the last 20 warm the server up
             port = _free_port()
             env = {
                 **os.environ,
@@ -282,13 +285,13 @@ def run_benchmark(
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", server)
                 # warm up (first requests load the model and fill caches)
-                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, payloads[n_load:], 5.0, 4.0, 4))
+                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, leads[n_load:], 5.0, 4.0, 4))
                 context = multiprocessing.get_context("spawn")
                 queue = context.Queue()
                 driver = context.Process(
                     target=_driver_process,
                     args=(
-                        (f"http://127.0.0.1:{port}", token, payloads[:n_load], rate, duration, max_in_flight),
+                        (f"http://127.0.0.1:{port}", token, leads[:n_load], rate, duration, max_in_flight),
                         queue,
                     ),
                 )
@@ -308,8 +311,8 @@ def run_benchmark(
             "uvicorn_workers": workers,
             "max_in_flight": max_in_flight,
             "warm_up_ok": warm["ok"],
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
+            "served_over_offered": _common.ratio(figures["throughput_per_s"], rate),
+            "goal": {"rate_per_s": GOAL_RATE_PER_S, "p99_ms": GOAL_P99_MS},
         }
     )
     return figures
@@ -331,28 +334,56 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0
     raise SystemExit("the server did not become ready within a minute")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite", help="Store backend.")
-    parser.add_argument("--rate", type=float, default=200.0, help="Offered requests per second.")
-    parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load (bounded).")
-    parser.add_argument("--max-in-flight", type=int, default=64, help="Most outstanding requests.")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
-    parser.add_argument("--no-model", action="store_true", help="Score with the rule baseline only.")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: environment).")
-    args = parser.parse_args(argv)
-    figures = run_benchmark(
-        backend=args.backend,
-        rate=args.rate,
-        duration=min(args.duration, 120.0),
-        max_in_flight=args.max_in_flight,
-        model=not args.no_model,
-        workers=args.workers,
-        database_url=args.database_url,
+def rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """The table's rows."""
+    return [
+        ("offered / served per s", f"{figures['offered_rate_per_s']} / {figures['throughput_per_s']}"),
+        (
+            "sent / ok / skipped (client backlog)",
+            f"{figures['sent']} / {figures['ok']} / {figures['skipped_client_backlog']}",
+        ),
+        ("statuses", ", ".join(f"{k}: {v}" for k, v in sorted(figures["statuses"].items()))),
+        (
+            "latency p50 / p90 / p99 / max ms",
+            f"{figures['p50_ms']} / {figures['p90_ms']} / {figures['p99_ms']} / {figures['max_ms']}",
+        ),
+        ("yardstick: Python loop of 5M additions, s", str(figures["python_loop_seconds"])),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_api.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite", help="store backend")
+    parser.add_argument("--rate", type=float, default=GOAL_RATE_PER_S, help="offered requests per second")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load (at most 120)")
+    parser.add_argument("--max-in-flight", type=int, default=64, help="most outstanding requests")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--no-model", action="store_true", help="score with the rule baseline only")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: environment)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    figures: dict[str, Any] = {"machine": _common.machine()}
+    figures.update(
+        run_benchmark(
+            backend=args.backend,
+            rate=args.rate,
+            duration=min(args.duration, 120.0),
+            max_in_flight=args.max_in_flight,
+            model=not args.no_model,
+            workers=args.workers,
+            database_url=args.database_url,
+        )
+    )
+    figures["python_loop_seconds"] = _common.python_yardstick()
+    title = f"careleads POST /v1/leads ({figures['backend']}, {figures['uvicorn_workers']} worker(s))"
+    _common.emit(figures, json_path=args.json, text=_common.table(title, rows(figures)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
