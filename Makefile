@@ -1,4 +1,5 @@
-# Two entry points: `make demo` (set up and run the whole loop) and `make test` (the full suite).
+# Two entry points: `make demo` (set up and run the whole loop) and `make test` (the full suite; its last
+# line is the suite's wall time).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -19,14 +20,19 @@ demo: install
 	$(BIN)/careleads demo
 
 lint: install-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: install-test
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks
 
+# the wall time is printed after the coverage table and pytest's summary, whether the suite passed or not
 pytest: install-test
-	$(BIN)/pytest --cov=careleads --cov-report=term:skip-covered
+	@start=$$(date +%s); status=0; \
+	$(BIN)/pytest --cov=careleads --cov-report=term:skip-covered || status=$$?; \
+	echo "test suite wall time: $$(( $$(date +%s) - start )) s on $$(nproc) CPUs"; \
+	exit $$status
 
 test: lint typecheck pytest
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+import _common
 
 N_NUMERIC = 12
 N_CATEGORICAL = 10
@@ -115,8 +116,7 @@ def main() -> None:
                 "test_auc": round(result.test.auc, 4),
                 "logistic_auc": round(result.baselines["logistic"].auc, 4),
                 "leakage_suspects": [s.column for s in result.leakage.suspects],
-                "python": platform.python_version(),
-                "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+                "machine": _common.machine(),
             },
             indent=2,
         )
