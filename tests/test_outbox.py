@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -138,6 +139,26 @@ def test_success_is_signed_and_carries_the_idempotency_key(
     assert (
         _deliver(factory, receiver.url, t0 + timedelta(hours=1))["n_attempted"] == 0
     )  # nothing is sent twice
+
+
+def test_a_delivered_signature_is_accepted_inside_the_replay_window_only(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], t0: datetime
+) -> None:
+    """A captured delivery replayed outside the window (either side of the clock) is refused."""
+    factory, _ctx = sessions
+    _deliver(factory, receiver.url, t0)
+    body, header = receiver.requests[0]["body"], str(receiver.requests[0]["signature"])
+    assert isinstance(body, bytes)
+    signed_at = int(header.split(",")[0].removeprefix("t="))
+    assert abs(signed_at - time.time()) < 60  # signed when sent
+    for offset, accepted in [(0, True), (299, True), (300, True), (301, False), (3600, False)]:
+        assert verify_signature(body, header, SECRET, now=signed_at + offset) is accepted, offset
+        assert verify_signature(body, header, SECRET, now=signed_at - offset) is accepted, -offset
+    assert verify_signature(body, header, SECRET, tolerance_seconds=30, now=signed_at + 30)
+    assert not verify_signature(body, header, SECRET, tolerance_seconds=30, now=signed_at + 31)
+    # a fresh timestamp on the old signature is refused: the timestamp is signed with the body
+    forged = header.replace(f"t={signed_at}", f"t={signed_at + 3600}")
+    assert not verify_signature(body, forged, SECRET, now=signed_at + 3600)
 
 
 def test_failures_retry_with_backoff_then_dead_letter(

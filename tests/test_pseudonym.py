@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,48 @@ from careleads.privacy import (
 KEY = b"k" * 32
 
 
-def test_pseudonym_is_hmac_sha256_hex_and_stable() -> None:
-    value = "maria.lopez@example.org"
-    expected = hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
-    assert pseudonymise(value, KEY) == expected
-    assert pseudonymise(value, KEY) == pseudonymise(value, KEY)
-    assert len(expected) == 64 and int(expected, 16) >= 0
+def test_pseudonym_is_the_published_hmac_sha256_test_vector() -> None:
+    # RFC 4231, test cases 6 and 7 (a 131-byte key): computed by the RFC's authors, not by this code
+    key = b"\xaa" * 131
+    assert pseudonymise("Test Using Larger Than Block-Size Key - Hash Key First", key) == (
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    )
+    data = (
+        "This is a test using a larger than block-size key and a larger than block-size data. "
+        "The key needs to be hashed before being used by the HMAC algorithm."
+    )
+    assert pseudonymise(data, key) == "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+
+
+@pytest.mark.parametrize("value", ["maria.lopez@example.org", "José Núñez", "+1 555 0100", " spaced "])
+def test_pseudonym_is_hmac_sha256_of_the_utf8_value_as_lowercase_hex(value: str) -> None:
+    got = pseudonymise(value, KEY)
+    assert got == hmac.new(KEY, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    assert re.fullmatch("[0-9a-f]{64}", got)
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "normal"),
+    [
+        ("email", " Maria.Lopez@Example.org ", "maria.lopez@example.org"),
+        ("phone", "+1 (555) 123-4567", "5551234567"),
+        ("phone", "44 20 7946 0958", "442079460958"),
+        ("name", "  Maria   LOPEZ ", "maria lopez"),
+        ("name", "STRAẞE", "strasse"),
+        ("text", "  as given  ", "as given"),
+    ],
+)
+def test_a_kind_pseudonymises_the_documented_normal_form(kind: str, raw: str, normal: str) -> None:
+    expected = hmac.new(KEY, normal.encode("utf-8"), hashlib.sha256).hexdigest()
+    assert Pseudonymiser(KEY).pseudonymise(raw, kind=kind) == expected
+    assert Pseudonymiser(KEY).pseudonymise_many([raw], kind=kind) == [expected]
+
+
+def test_different_values_and_keys_never_share_a_pseudonym() -> None:
+    values = [f"lead{i}@example.org" for i in range(500)]
+    first = {pseudonymise(v, KEY) for v in values}
+    second = {pseudonymise(v, b"j" * 32) for v in values}
+    assert len(first) == len(second) == 500 and not first & second
 
 
 def test_pseudonym_depends_on_key_and_value() -> None:
