@@ -55,9 +55,20 @@ def install(app: FastAPI, *, prefix: str = "/ui") -> None:
 
     Examples
     --------
-    >>> from careleads.app import create_app  # doctest: +SKIP
-    >>> app = create_app()  # doctest: +SKIP
-    >>> install(app)  # create_app installed the pages already: this does nothing  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from careleads.app import create_app
+    >>> from careleads.settings import Settings
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> data_dir = Path(folder.name)
+    >>> app = create_app(Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'careleads.db'}"))
+    >>> app.state.web_installed  # create_app installs the pages
+    True
+    >>> n_routes = len(app.routes)
+    >>> install(app)  # a second call does nothing
+    >>> len(app.routes) == n_routes
+    True
+    >>> folder.cleanup()
     """
     if getattr(app.state, "web_installed", False):
         return  # create_app installs the pages; a second install would stack middleware and handlers
