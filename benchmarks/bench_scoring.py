@@ -1,7 +1,7 @@
 """Single-lead scoring latency in process: ``python benchmarks/bench_scoring.py [--leads 2000]``.
 
 Times, one call at a time after a warm-up, the single-record path the API uses
-(``careleads.scoring.record_scorer(model).score(lead, events)``, three reason codes) with each lead's
+(``careleads.scoring.score_record(model, lead, events)``, three reason codes) with each lead's
 events and without them (a lead at creation), and ``careleads.scoring.score_one`` (the batch pipeline
 on a one-row frame). Prints p50 and p99 in milliseconds as JSON and a table, with the Python-loop
 yardstick of the machine measured in the same run.
@@ -48,23 +48,24 @@ def measure(
     n_score_one
         Time `score_one` on the first this many leads only (it is about a hundred times slower).
     """
-    from careleads.scoring import record_scorer, score_one
+    from careleads.scoring import score_one, score_record
 
-    scorer = record_scorer(model)
     figures: dict[str, Any] = {"calls": len(leads)}
     if events_by_lead is not None:
-        figures["record_scorer_with_events"] = _common.percentiles(
+        figures["score_record_with_events"] = _common.percentiles(
             _common.milliseconds_per_call(
-                lambda lead: scorer.score(lead, events_by_lead.get(lead["lead_id"], [])), leads
+                lambda lead: score_record(model, lead, events_by_lead.get(lead["lead_id"], [])), leads
             )
         )
-    figures["record_scorer"] = _common.percentiles(_common.milliseconds_per_call(scorer.score, leads))
+    figures["score_record"] = _common.percentiles(
+        _common.milliseconds_per_call(lambda lead: score_record(model, lead), leads)
+    )
     some = leads if n_score_one is None else leads[:n_score_one]
     figures["score_one"] = _common.percentiles(
         _common.milliseconds_per_call(lambda lead: score_one(model, lead), some, warm=min(50, len(some) // 2))
     )
-    figures["score_one_over_record_scorer_p50"] = _common.ratio(
-        figures["score_one"]["p50_ms"], figures["record_scorer"]["p50_ms"]
+    figures["score_one_over_score_record_p50"] = _common.ratio(
+        figures["score_one"]["p50_ms"], figures["score_record"]["p50_ms"]
     )
     figures["goal_p99_ms"] = GOAL_P99_MS
     return figures
@@ -111,14 +112,14 @@ def rows(figures: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The table's rows."""
     out = []
     labels = {
-        "record_scorer_with_events": "one lead with its events, record_scorer (3 reasons)",
-        "record_scorer": "one lead at creation, record_scorer (3 reasons)",
+        "score_record_with_events": "one lead with its events, score_record (3 reasons)",
+        "score_record": "one lead at creation, score_record (3 reasons)",
         "score_one": "one lead, score_one (the batch pipeline)",
     }
     for key, label in labels.items():
         if key in figures:
             out.append((f"{label}: p50 / p99 ms", f"{figures[key]['p50_ms']} / {figures[key]['p99_ms']}"))
-    out.append(("score_one p50 / record_scorer p50", str(figures["score_one_over_record_scorer_p50"])))
+    out.append(("score_one p50 / score_record p50", str(figures["score_one_over_score_record_p50"])))
     if "python_loop_seconds" in figures:
         out.append(("yardstick: Python loop of 5M additions, s", str(figures["python_loop_seconds"])))
     return out
