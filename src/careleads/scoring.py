@@ -372,8 +372,16 @@ def score_record(
 
     Examples
     --------
-    >>> # result = score_record(model, {"lead_id": "L1", "created_at": "2025-03-04T10:00", ...})
-    >>> # result["tier"], result["reasons"]
+    The rule baseline of a new install (a trained model is passed the same way):
+
+    >>> from careleads.dictionary import load_dictionary
+    >>> from careleads.features import FeatureSpec
+    >>> baseline = rules_baseline(FeatureSpec.from_table(load_dictionary().table("leads")))
+    >>> result = score_record(
+    ...     baseline, {"lead_id": "L1", "created_at": "2025-03-04T10:00", "intake_urgency": "urgent"}
+    ... )
+    >>> result["score"], result["tier"], result["reasons"], result["scored_by"]
+    (62, 'C', '+ intake urgency: urgent', 'rules')
     """
     spec = model.spec
     created = creation_time(record, spec)
