@@ -68,7 +68,8 @@ def child_score(
     session_seconds = 0.0
     tree = _common.TreeMemory()
     if engine == "spark":
-        from careleads.engines._spark import score_file_spark, spark_session
+        from careleads.engines import score_file_spark
+        from careleads.engines._spark import spark_session
 
         session = spark_session("local[2]")
         started = time.perf_counter()

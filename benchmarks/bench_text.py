@@ -18,10 +18,9 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-# the simulator's labelled texts and the classifiers' default training size have no public name
-from careleads.synth._texts import make_labelled_texts
+from careleads.synth import make_labelled_texts
 from careleads.text import IntentClassifier, UrgencyClassifier, detect_urgent_symptoms, load_labelled_texts
-from careleads.text._classifier import DEFAULT_N_TEXTS
+from careleads.text._classifier import DEFAULT_N_TEXTS  # the classifiers' default training size
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_HANDWRITTEN = (DATA / "intent_messages.csv", DATA / "intent_messages_fresh.csv")
