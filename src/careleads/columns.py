@@ -114,6 +114,8 @@ def flags(column: Column, *, name: str) -> FloatArray:
     InputError
         When a value is not a yes/no value (clean records carry booleans).
     """
+    if len(column) == 0:  # no values to read, whatever type the column was given
+        return np.zeros(0, dtype=np.float64)
     if isinstance(column, np.ndarray) and len(column) <= FEW:  # one record: its values one by one
         return np.array([_flag(v, name) for v in column], dtype=np.float64)
     try:
