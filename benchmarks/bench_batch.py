@@ -61,15 +61,14 @@ def child_score(
     keep_freed_memory()  # as `careleads score` does
     model = LeadModel.load(model_path)
     if compiled:  # compile (or load the cached library) before the clock starts, as a warm service would
-        from careleads.engines._compiled import compile_trees
+        from careleads.engines import compile_trees
 
         compile_trees(model)
     start = time.perf_counter()
     session_seconds = 0.0
     tree = _common.TreeMemory()
     if engine == "spark":
-        from careleads.engines import score_file_spark
-        from careleads.engines._spark import spark_session
+        from careleads.engines import score_file_spark, spark_session
 
         session = spark_session("local[2]")
         started = time.perf_counter()
@@ -121,9 +120,7 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
 
     from careleads.dictionary import ingest_table, load_dictionary
     from careleads.dictionary._normalise import match_columns
-    from careleads.engines import keep_freed_memory
-    from careleads.engines._compiled import compile_trees, lleaves_available
-    from careleads.engines._local import model_columns
+    from careleads.engines import compile_trees, keep_freed_memory, lleaves_available, model_columns
     from careleads.models import LeadModel
 
     keep_freed_memory()  # the same process settings as the runs it is compared with
@@ -194,8 +191,7 @@ def child_features(folder: str, as_of_hours: int = 24) -> dict[str, Any]:
     import pandas as pd
 
     from careleads.datasets import load_crm_folder
-    from careleads.engines import build_dataset_spark
-    from careleads.engines._spark import spark_session
+    from careleads.engines import build_dataset_spark, spark_session
     from careleads.features import Target
 
     tables = load_crm_folder(folder)

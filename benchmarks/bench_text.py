@@ -19,8 +19,13 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
 from careleads.synth import make_labelled_texts
-from careleads.text import IntentClassifier, UrgencyClassifier, detect_urgent_symptoms, load_labelled_texts
-from careleads.text._classifier import DEFAULT_N_TEXTS  # the classifiers' default training size
+from careleads.text import (
+    DEFAULT_N_TEXTS,  # the classifiers' default training size
+    IntentClassifier,
+    UrgencyClassifier,
+    detect_urgent_symptoms,
+    load_labelled_texts,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_HANDWRITTEN = (DATA / "intent_messages.csv", DATA / "intent_messages_fresh.csv")

@@ -9,6 +9,7 @@ parts (lexicon, normalisation, detector, batch pre-filter) are the :mod:`carelea
 from __future__ import annotations
 
 from careleads.text._classifier import (
+    DEFAULT_N_TEXTS,
     IntentClassifier,
     UrgencyClassifier,
     load_classifier,
@@ -25,6 +26,7 @@ from careleads.text.triage import (
 )
 
 __all__ = [
+    "DEFAULT_N_TEXTS",
     "ClinicalTriageDetector",
     "IntentClassifier",
     "TriageResult",
