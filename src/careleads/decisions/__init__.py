@@ -1,7 +1,23 @@
-"""Decisions: tiers, hard rules (overrides), routing, owner assignment, SLA and the decision engine."""
+"""Decisions: one decision policy for one lead and for a batch (hard rules, routing, consent, owners, SLA).
+
+Modules, one concern each:
+
+- ``_fields``: lead fields read column-wise (a table, or one lead as a batch of one); what "missing", "a
+  number" and "recorded true" mean;
+- ``_overrides``: hard rules (conditions, precedence); ``_rules_file``: the hard-rules file (typed model,
+  loading);
+- ``_routing``: the routing table and owner pools; ``_routing_file``: the routing file (typed model,
+  loading); ``_clock``: business hours and SLA due times; ``_documents``: YAML reading, line numbers and the
+  one error format of both files;
+- ``_policy``: the decision policy (overrides, route, consent, channels, notes, review, nurture track);
+- ``_engine``: :class:`Decision` objects and owner assignment (:func:`decide`, :func:`decide_many`);
+  ``_batch``: the policy's answer as the columns of a batch file (:func:`decide_columns`).
+"""
 
 from __future__ import annotations
 
+from careleads.decisions._batch import DECISION_COLUMNS, decide_columns
+from careleads.decisions._clock import BusinessHours, sla_due
 from careleads.decisions._engine import (
     AssignmentLookup,
     Decision,
@@ -11,38 +27,27 @@ from careleads.decisions._engine import (
     decide,
     decide_many,
     decisions_frame,
-)
-from careleads.decisions._overrides import (
-    Condition,
-    HardRule,
-    HardRules,
-    load_hard_rules,
-    parse_hard_rules,
-    validate_rules_text,
-)
-from careleads.decisions._routing import (
-    BusinessHours,
-    QueueSpec,
-    RouteSpec,
-    Routing,
-    RoutingRule,
-    load_routing,
-    parse_routing,
     pick_owner,
-    sla_due,
-    validate_routing_text,
 )
-from careleads.stats._tiers import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
+from careleads.decisions._fields import SCORED_KEYS, LeadFields, is_missing_value
+from careleads.decisions._overrides import Condition, HardRule, HardRules
+from careleads.decisions._routing import QueueSpec, RouteSpec, Routing, RoutingRule
+from careleads.decisions._routing_file import load_routing, parse_routing, validate_routing_text
+from careleads.decisions._rules_file import load_hard_rules, parse_hard_rules, validate_rules_text
+from careleads.stats import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
 
 __all__ = [
-    "AssignmentLookup",
+    "DECISION_COLUMNS",
     "DEFAULT_ACTIONS",
     "DEFAULT_TIERS",
+    "SCORED_KEYS",
+    "AssignmentLookup",
     "BusinessHours",
     "Condition",
     "Decision",
     "HardRule",
     "HardRules",
+    "LeadFields",
     "Override",
     "QueueSpec",
     "Route",
@@ -50,11 +55,13 @@ __all__ = [
     "Routing",
     "RoutingRule",
     "TierScheme",
-    "conversion_by_tier",
     "assign_owner",
+    "conversion_by_tier",
     "decide",
+    "decide_columns",
     "decide_many",
     "decisions_frame",
+    "is_missing_value",
     "load_hard_rules",
     "load_routing",
     "parse_hard_rules",

@@ -1,0 +1,295 @@
+"""The decision policy: from a scored lead's fields to its path (overrides, route, consent, channels, review).
+
+Steps:
+
+1. Hard rules are evaluated; clinical triage first. The first rule forcing a route (in precedence order)
+   picks it; block-only rules send the lead to the routing file's ``blocked_route``. Every matching rule is
+   recorded with its reason.
+2. Otherwise the routing table maps tier x service line x region (x lead type) to a route.
+3. Consent: a nurture (marketing) route needs marketing consent, else the lead gets ``no_marketing_route``,
+   which answers its own request without marketing content; tier A/B call routes are a direct answer to a
+   request for care and stay. The ``sms`` channel needs SMS consent. A channel also needs its contact detail
+   (phone for phone and sms, e-mail for email); the preferred channel comes first. A lead marked "do not
+   profile" must have been scored by the rule baseline (``scored_by == "rules"``), and the decision says so.
+4. ``review_required`` is true when the tier is one of the routing file's ``review_tiers`` (A and B by
+   default), when a hard rule forced a route (clinical triage, data completion, discard review, ... all need
+   a person), or when the route itself is a clinical or review route. A block-only override does not by
+   itself ask for review: it removes outreach, leaving nothing for a reviewer to act on.
+5. The SLA due time is computed on the business clock (or the calendar clock for the triage line), and a
+   nurture route carries the nurture track of the lead's service line.
+
+Each step is written once, as a method of :class:`Policy` taking one lead's situation (the rules it meets,
+the route the table chose, its consents, contact details, ...). :func:`apply_policy` reads every lead's
+situation column-wise and calls the method once per distinct situation, spreading the answer over the leads
+in that situation: a chunk of a million leads costs a few hundred calls, and one lead is a batch of one
+through the same code. Owners are not part of the policy's answer: they depend on the queue's state and on
+the order leads are assigned in (see ``_engine``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from careleads.decisions._fields import BoolArray, Codes, LeadFields, situations
+from careleads.decisions._overrides import HardRule, HardRules
+from careleads.decisions._routing import RouteSpec, Routing
+from careleads.decisions._routing_file import load_routing
+from careleads.decisions._rules_file import load_hard_rules
+from careleads.errors import ConfigError, InputError
+
+NO_PROFILE_NOTE = "do not profile: scored by the rule baseline only, no model score"
+NO_SMS_NOTE = "no SMS consent: the sms channel is not used"
+
+
+def forced_action(rule: HardRule) -> str:
+    """The action of a lead whose route a hard rule forced."""
+    return f"override {rule.name}: route {rule.route}"
+
+
+def blocked_action(rule: HardRule) -> str:
+    """The action of a lead whose score-based outreach a block-only hard rule held."""
+    return f"override {rule.name}: no score-based outreach"
+
+
+def no_marketing_action(replacement: RouteSpec, route: RouteSpec) -> str:
+    """The action of a lead without marketing consent whose nurture route was replaced."""
+    return f"no marketing consent: {replacement.name} instead of {route.name}"
+
+
+def no_marketing_note(replacement: RouteSpec, route: RouteSpec) -> str:
+    """The note explaining that replacement."""
+    return f"no marketing consent: {replacement.name} answers the lead's request instead of {route.name}"
+
+
+@dataclass(frozen=True)
+class Path:
+    """Steps 1 to 3 for one situation: the route, the action when it is not the tier's, and why."""
+
+    route: RouteSpec
+    action: str | None  # None: the tier's action stands
+    forced: bool  # a hard rule forced the route
+    replaced: RouteSpec | None  # the nurture route replaced for want of marketing consent
+
+
+class Policy:
+    """The policy of one pair of hard rules and routing, one method per step (one lead's situation each)."""
+
+    def __init__(self, hard_rules: HardRules, routing: Routing) -> None:
+        self.hard_rules = hard_rules
+        self.routing = routing
+        self.blocked = routing.route(routing.blocked_route)
+        self.replacement = routing.route(routing.no_marketing_route)
+        self.review_tiers = frozenset(routing.review_tiers)
+
+    def path(self, held: Sequence[HardRule], table_route: RouteSpec, marketing_ok: bool) -> Path:
+        """The route of a lead meeting the rules `held` (in precedence order), whom the table sent to
+        `table_route`: the first forcing rule's route, else the blocked route if any rule held, else the
+        table's; then a nurture route is replaced when the lead has no marketing consent."""
+        forcing = [rule for rule in held if rule.effect == "force_route"]
+        action: str | None = None
+        if forcing:
+            route, action = self.routing.route(str(forcing[0].route)), forced_action(forcing[0])
+        elif held:
+            route, action = self.blocked, blocked_action(held[0])
+        else:
+            route = table_route
+        if route.marketing and not marketing_ok:
+            return Path(self.replacement, no_marketing_action(self.replacement, route), bool(forcing), route)
+        return Path(route, action, bool(forcing), None)
+
+    @staticmethod
+    def channels(
+        route: RouteSpec, has_phone: bool, has_email: bool, sms_ok: bool, preferred: Any
+    ) -> tuple[tuple[str, ...], bool]:
+        """The route's channels the lead can be reached on and agreed to, the preferred one first; and
+        whether SMS was left out for want of consent alone."""
+        reachable = {"phone": has_phone, "email": has_email, "sms": has_phone and sms_ok}
+        allowed = [channel for channel in route.channels if reachable[channel]]
+        if isinstance(preferred, str) and preferred in allowed:
+            allowed.remove(preferred)
+            allowed.insert(0, preferred)
+        return tuple(allowed), "sms" in route.channels and has_phone and not sms_ok
+
+    def notes(self, no_profile: bool, replaced: RouteSpec | None, sms_withheld: bool) -> tuple[str, ...]:
+        """The notes of a decision, in this order: profiling, marketing consent, SMS consent."""
+        notes = [NO_PROFILE_NOTE] if no_profile else []
+        if replaced is not None:
+            notes.append(no_marketing_note(self.replacement, replaced))
+        if sms_withheld:
+            notes.append(NO_SMS_NOTE)
+        return tuple(notes)
+
+    def review(self, tier: Any, forced: bool, route: RouteSpec) -> bool:
+        """Whether a person reviews the lead: a review tier, a forced route, or a clinical or review route."""
+        return (
+            (tier is not None and str(tier) in self.review_tiers)
+            or forced
+            or route.kind in ("clinical", "review")
+        )
+
+    def track(self, route: RouteSpec, service_line: Any) -> str | None:
+        """The nurture track of a nurture route, by the lead's service line."""
+        return self.routing.nurture_track(service_line) if route.nurture else None
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The policy's answer for each lead, as codes into the few distinct values a batch meets.
+
+    ``routes[route[i]]`` is lead i's route; likewise ``actions``/``action``, ``notes``/``note``,
+    ``channels``/``channel``, ``tracks``/``track`` and ``held``/``pattern`` (the hard rules that held, in
+    precedence order). ``due`` maps the code of each route a lead goes to to its SLA due time.
+    """
+
+    ordered: tuple[HardRule, ...]
+    routes: list[RouteSpec]
+    route: Codes
+    forced: BoolArray
+    actions: list[str]
+    action: Codes
+    notes: list[tuple[str, ...]]
+    note: Codes
+    channels: list[tuple[str, ...]]
+    channel: Codes
+    tracks: list[str | None]
+    track: Codes
+    held: list[tuple[HardRule, ...]]
+    pattern: Codes
+    review: BoolArray
+    due: dict[int, pd.Timestamp | None]
+
+    def __len__(self) -> int:
+        return len(self.route)
+
+
+class _Catalog:
+    """Distinct routes met, numbered in order of first use (routes are compared by identity)."""
+
+    def __init__(self) -> None:
+        self.routes: list[RouteSpec] = []
+        self._code: dict[int, int] = {}
+
+    def code(self, route: RouteSpec) -> int:
+        if id(route) not in self._code:
+            self._code[id(route)] = len(self.routes)
+            self.routes.append(route)
+        return self._code[id(route)]
+
+
+def decision_time(now: pd.Timestamp | str | None) -> pd.Timestamp:
+    """The decision time: `now`, or the current local time."""
+    return pd.Timestamp.now() if now is None else pd.Timestamp(now)
+
+
+# pairs of hard rules and routing checked against each other lately (objects kept, so their ids stay theirs)
+_CHECKED: OrderedDict[tuple[int, int], tuple[HardRules, Routing]] = OrderedDict()
+
+
+def configuration(hard_rules: HardRules | None, routing: Routing | None) -> tuple[HardRules, Routing]:
+    """The rules and routing to use; a custom pair is checked against each other (forced routes exist)."""
+    if hard_rules is None and routing is None:
+        return load_hard_rules(), load_routing()  # the shipped pair, validated together when loaded
+    rules = hard_rules or load_hard_rules()
+    table = routing or load_routing()
+    key = (id(rules), id(table))
+    if key not in _CHECKED:
+        problems = rules.check_routes(table)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        _CHECKED[key] = (rules, table)
+        while len(_CHECKED) > 16:
+            _CHECKED.popitem(last=False)
+    return rules, table
+
+
+def apply_policy(fields: LeadFields, hard_rules: HardRules, routing: Routing, when: pd.Timestamp) -> Verdicts:
+    """The policy's answer for every lead of `fields` (leads with their scoring output).
+
+    Raises
+    ------
+    InputError
+        When a lead marked "do not profile" carries a model score.
+    """
+    policy = Policy(hard_rules, routing)
+    no_profile = fields.flag("do_not_profile")
+    if no_profile.any():
+        profiled = no_profile & fields.per_value("scored_by", lambda v: v != "rules")
+        if profiled.any():
+            ids = fields.values("lead_id")
+            bad = [ids[i] for i in np.flatnonzero(profiled)[:5].tolist()]
+            raise InputError(
+                f"{int(profiled.sum())} leads marked 'do not profile' carry a model score, e.g. {bad}; "
+                "score them with a model that has a rule fallback (see careleads.scoring.score_leads)"
+            )
+    ordered, matrix = hard_rules.evaluate(fields, routing=routing)
+    if len(ordered):
+        held, pattern = situations(
+            list(matrix), lambda *bits: tuple(r for r, b in zip(ordered, bits, strict=True) if b)
+        )
+    else:
+        held, pattern = [()], np.zeros(len(fields), dtype=np.intp)
+    table = routing.matching_rules(fields)
+    by_table = [rule.route for rule in routing.rules] + [routing.routes[routing.default_route]]
+    table_code = np.where(table < 0, len(routing.rules), table)
+    marketing_ok = fields.flag("consent_marketing")
+    paths, path_of = situations(
+        [pattern, table_code, marketing_ok], lambda p, t, m: policy.path(held[p], by_table[t], bool(m))
+    )
+    catalog = _Catalog()
+    route = np.array([catalog.code(p.route) for p in paths], dtype=np.intp)[path_of]
+    replaced = np.array([catalog.code(p.replaced) + 1 if p.replaced else 0 for p in paths], dtype=np.intp)[
+        path_of
+    ]
+    forced = np.array([p.forced for p in paths], dtype=bool)[path_of]
+    routes = catalog.routes
+
+    # actions: the tier's (the scoring output's) unless the path says otherwise
+    action_codes, tier_actions = fields.distinct("action")
+    actions = ["" if a is None else str(a) for a in tier_actions]
+    path_action = np.array(
+        [-1 if p.action is None else len(actions) + k for k, p in enumerate(paths)], dtype=np.intp
+    )[path_of]
+    actions.extend("" if p.action is None else p.action for p in paths)
+    action = np.where(path_action >= 0, path_action, action_codes)
+
+    preferred_codes, preferred = fields.distinct("preferred_contact")
+    has_phone, sms_ok = ~fields.missing("phone"), fields.flag("consent_sms")
+    channels, channel = situations(
+        [route, has_phone, ~fields.missing("email"), sms_ok, preferred_codes],
+        lambda r, ph, em, s, pr: policy.channels(routes[r], bool(ph), bool(em), bool(s), preferred[pr]),
+    )
+    withheld = np.array([c[1] for c in channels], dtype=bool)[channel]
+    notes, note = situations(
+        [no_profile, replaced, withheld],
+        lambda p, r, w: policy.notes(bool(p), routes[r - 1] if r else None, bool(w)),
+    )
+    tier_codes, tiers = fields.distinct("tier")
+    reviews, review_of = situations(
+        [tier_codes, forced, route], lambda t, f, r: policy.review(tiers[t], bool(f), routes[r])
+    )
+    service_codes, services = fields.distinct("service_line")
+    tracks, track = situations([route, service_codes], lambda r, s: policy.track(routes[r], services[s]))
+    return Verdicts(
+        ordered=ordered,
+        routes=routes,
+        route=route,
+        forced=forced,
+        actions=actions,
+        action=action.astype(np.intp),
+        notes=notes,
+        note=note,
+        channels=[c[0] for c in channels],
+        channel=channel,
+        tracks=tracks,
+        track=track,
+        held=held,
+        pattern=pattern,
+        review=np.array(reviews, dtype=bool)[review_of],
+        due={code: routing.due(routes[code], when) for code in {catalog.code(p.route) for p in paths}},
+    )
