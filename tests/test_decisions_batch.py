@@ -1,4 +1,4 @@
-"""Batch decision columns equal decisions_frame(decide_many(...)), lead for lead (owners aside)."""
+"""Batch decision columns: the policy's answer written as the columns decisions_frame gives (owners aside)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from careleads.decisions import decide_many, decisions_frame, load_hard_rules, load_routing
-from careleads.decisions._batch import DECISION_COLUMNS, decide_columns
-from careleads.decisions._engine import SCORED_KEYS
+from careleads.decisions import DECISION_COLUMNS, decide_columns
+from careleads.decisions import SCORED_KEYS
 from careleads.errors import InputError
 from conftest import Export
 from test_engine import NOW, _scores_for
@@ -33,7 +33,7 @@ def _expected(leads: pd.DataFrame, scored: pd.DataFrame, **kwargs: object) -> pd
     return table[list(DECISION_COLUMNS)]
 
 
-def test_columns_equal_decide_many_on_a_simulated_export(small_export: Export) -> None:
+def test_columns_render_the_decisions_of_a_simulated_export(small_export: Export) -> None:
     leads = _with_texts(small_export.tables.leads, seed=3)
     scored = _scores_for(leads, seed=4)
     got = decide_columns(leads, scored, now=NOW)

@@ -287,13 +287,13 @@ def _comparable(decision: Decision) -> dict[str, Any]:
     return out
 
 
-def test_decide_and_decide_many_agree_on_a_simulated_export(small_export: Export) -> None:
+def test_a_lead_alone_decides_as_in_its_batch_on_a_simulated_export(small_export: Export) -> None:
     leads = small_export.tables.leads.iloc[:1500]
     scored = _scores_for(leads, seed=1)
     many = decide_many(leads, scored, now=NOW)
     records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in leads.to_dict("records")]
     rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in scored.to_dict("records")]
-    for i in range(0, len(leads), 3):
+    for i in range(0, len(leads), 3):  # one lead is read from a mapping, the batch from typed columns
         one = decide(records[i], rows[i], now=NOW)
         assert _comparable(one) == _comparable(many[i]), records[i]["lead_id"]
     table = decisions_frame(many)

@@ -11,13 +11,15 @@ import yaml
 
 from careleads.decisions import (
     HardRules,
+    LeadFields,
     decide,
+    is_missing_value,
     load_hard_rules,
     load_routing,
     parse_hard_rules,
     validate_rules_text,
 )
-from careleads.decisions._overrides import SHIPPED_HARD_RULES, RuleInput, is_missing_value, missing_mask
+from careleads.decisions._overrides import SHIPPED_HARD_RULES
 from careleads.errors import ConfigError
 
 NOW = "2025-03-05 10:00"  # a Wednesday morning
@@ -220,47 +222,114 @@ def test_block_only_rule_holds_outreach_without_review() -> None:
 # --- conditions -------------------------------------------------------------------------------------------
 
 
-def test_conditions_column_wise_agree_with_one_lead_at_a_time() -> None:
-    rng = np.random.default_rng(4)
-    n = 300
-    frame = pd.DataFrame(
-        {
-            "region": pd.Categorical(rng.choice(np.array(["north", "outside_area", None], dtype=object), n)),
-            "distance_km": rng.choice([5.0, 150.0, np.nan], n),
-            "inquiry_type": rng.choice(np.array(["other", "billing_existing", "scheduling", " ", None]), n),
-            "phone": pd.Series(rng.choice(np.array(["555-0101", "", None]), n), dtype="string"),
-            "email": rng.choice(np.array(["a@example.org", "   ", None]), n),
-            "source": rng.choice(["telehealth_app", "direct"], n),
-            "question": rng.choice(np.array(["crushing chest pain", "no chest pain at all", "hi", None]), n),
-            "score": rng.integers(0, 100, n),
-        }
-    )
-    rules = load_hard_rules()
-    ordered, matrix = rules.evaluate(RuleInput(frame))
-    for i, raw in enumerate(frame.astype(object).to_dict("records")):
-        record = {str(k): v for k, v in raw.items()}
-        _, one = rules.evaluate_one(record)
-        assert one[:, 0].tolist() == matrix[:, i].tolist(), record
+# every kind of blank, number and flag a field may hold, in every column type a table may hold it in
+BLANKS: list[Any] = [
+    None,
+    np.nan,
+    pd.NA,
+    pd.NaT,
+    np.datetime64("NaT"),
+    "",
+    " ",
+    "\t\n",
+    "\x1f",
+    "\xa0",
+    "\u3000",
+]
+VALUES: list[Any] = ["x", " x ", "\u200b", 0, 0.0, -1.5, False, True, np.bool_(True), np.int64(7), "0"]
+NUMBERS: list[tuple[Any, float]] = [
+    ("12", 12.0),
+    (" 12 ", 12.0),
+    ("+1e3", 1000.0),
+    (".5", 0.5),
+    ("inf", np.inf),
+    ("1_000", np.nan),  # text reads as a number only when it is a plain decimal
+    ("\u0663", np.nan),  # a digit, but not an ASCII one
+    ("0x10", np.nan),
+    ("far", np.nan),
+    (12, 12.0),
+    (np.float32(2.5), 2.5),
+    (True, 1.0),
+]
+
+
+def _columns(values: list[Any]) -> list[pd.Series]:
+    """The same values in each column type they fit: objects, text, categories, numbers, booleans."""
+    columns = [pd.Series(values, dtype=object)]
+    present = [v for v in values if not is_missing_value(v)]
+    if all(isinstance(v, str) for v in present):
+        columns += [pd.Series(values, dtype="string"), pd.Series(values, dtype="category")]
+    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_) for v in present):
+        columns.append(pd.Series([np.nan if is_missing_value(v) else v for v in values], dtype="float64"))
+    if all(isinstance(v, bool | np.bool_) for v in present):
+        columns.append(pd.Series([pd.NA if is_missing_value(v) else v for v in values], dtype="boolean"))
+    return columns
+
+
+def test_missing_numbers_and_flags_read_the_same_in_every_column_type_and_alone() -> None:
+    groups = [
+        BLANKS + ["x", " y "],
+        BLANKS[:5] + [0.0, -1.5, 3.0],
+        [None, pd.NA, True, False, np.bool_(True)],
+    ]
+    groups += [[v for v, _ in NUMBERS if isinstance(v, str)] + [None, " "], VALUES]
+    for values in groups:
+        alone = [LeadFields.of_record({"f": v}) for v in values]
+        missing = [bool(one.missing("f")[0]) for one in alone]
+        numbers = [float(one.numbers("f")[0]) for one in alone]
+        flags = [bool(one.flag("f")[0]) for one in alone]
+        assert missing == [is_missing_value(v) for v in values], values
+        for column in _columns(values):
+            table = LeadFields.of_frame(pd.DataFrame({"f": column}))
+            assert table.missing("f").tolist() == missing, (column.dtype, values)
+            np.testing.assert_array_equal(table.numbers("f"), numbers, err_msg=str(column.dtype))
+            assert table.flag("f").tolist() == flags, (column.dtype, values)
+    assert [is_missing_value(v) for v in BLANKS] == [True] * len(BLANKS)
+    assert [is_missing_value(v) for v in VALUES] == [False] * len(VALUES)
+    for value, number in NUMBERS:
+        np.testing.assert_array_equal(
+            LeadFields.of_record({"f": value}).numbers("f"), [number], err_msg=value
+        )
 
 
 def test_missing_means_none_nan_or_blank_text_and_absent_fields() -> None:
-    column = pd.Series(["x", "", "  ", None, np.nan], dtype=object)
-    assert missing_mask(column).tolist() == [False, True, True, True, True]
-    assert missing_mask(pd.Series([1.0, np.nan])).tolist() == [False, True]
-    assert [is_missing_value(v) for v in ["x", " ", None, float("nan"), pd.NA, 0]] == [
-        False,
-        True,
-        True,
-        True,
-        True,
-        False,
-    ]
     # the data has no email column at all: it counts as missing, so incomplete_contact holds
     frame = pd.DataFrame({"phone": [None, "555"], "inquiry_type": ["scheduling", "scheduling"]})
     ordered, matrix = load_hard_rules().evaluate(frame)
     held = {r.name: matrix[i].tolist() for i, r in enumerate(ordered)}
     assert held["incomplete_contact"] == [True, False]
     assert held["outside_service_area"] == [False, False]
+    assert rules_held(email=None, phone=" ") == ["incomplete_contact"]
+    assert "incomplete_contact" in [
+        o.rule for o in decide({"lead_id": "L1"}, make_score(), now=NOW).overrides
+    ]
+
+
+def test_tests_at_their_boundaries() -> None:
+    text = rule_yaml(
+        [
+            a_rule("far", when={"field": "distance_km", "above": 100}),
+            a_rule("near", when={"field": "distance_km", "below": 100}),
+            a_rule("is_one", when={"field": "code", "equals": 1}),
+            a_rule("in_list", when={"field": "code", "in": ["a", 2]}),
+            a_rule("known", when={"field": "code", "missing": False}),
+        ]
+    )
+    rules = parse_hard_rules(yaml.safe_load(text), "t.yaml")
+    cases: list[tuple[Any, Any, list[str]]] = [
+        (100.0, None, []),  # strictly above and below: the limit itself holds neither
+        (100.5, 1, ["far", "is_one", "known"]),
+        ("99", True, ["near", "is_one", "known"]),  # text that reads as a number; true equals 1
+        ("ninety", "a", ["in_list", "known"]),
+        (None, 2.0, ["in_list", "known"]),
+        (np.nan, " ", []),  # blank text is missing: no equals, no in
+    ]
+    frame = pd.DataFrame({"distance_km": [c[0] for c in cases], "code": [c[1] for c in cases]}, dtype=object)
+    ordered, matrix = rules.evaluate(frame)
+    for i, (distance, code, expected) in enumerate(cases):
+        assert [r.name for k, r in enumerate(ordered) if matrix[k, i]] == expected, (distance, code)
+        _, one = rules.evaluate(LeadFields.of_record({"distance_km": distance, "code": code}))
+        assert one[:, 0].tolist() == matrix[:, i].tolist()
 
 
 def test_numbers_and_scoring_fields_in_conditions() -> None:
@@ -361,3 +430,63 @@ def test_urgent_symptoms_may_only_force_a_clinical_route() -> None:
     assert "cannot force a marketing (nurture) route" in validate_rules_text(nurture)[0]
     negative = rule_yaml([a_rule("not_false", when={"field": "question", "urgent_symptoms": False})])
     assert "wrap it in 'not'" in validate_rules_text(negative)[0]
+
+
+def test_rule_errors_give_the_line_of_the_key(tmp_path: Path) -> None:
+    text = (
+        "name: mine\n"
+        "rules:\n"
+        "  - name: near\n"
+        "    description: close by\n"
+        "    when:\n"
+        "      all:\n"
+        "        - {field: region, equals: north}\n"
+        "        - {field: distance_km, below: ten}\n"
+        "    effect: block_scoring_outreach\n"
+        "    reason: near enough\n"
+    )
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    message = f"{path}: rule 'near', key 'when'.all[1].below: expected a number, got 'ten' (line 8)"
+    with pytest.raises(ConfigError) as info:
+        load_hard_rules(path)
+    assert str(info.value) == message
+    assert validate_rules_text(text, where=str(path)) == [message]
+
+
+def test_the_same_rule_files_are_accepted_and_rejected() -> None:
+    accepted: list[dict[str, Any]] = [
+        a_rule("flag", effect={"block_scoring_outreach": True}),
+        a_rule("both", effect={"force_route": "data_completion", "block_scoring_outreach": True}),
+        a_rule(
+            "nested",
+            when={"not": {"any": [{"field": "x", "in": [1, "a", True]}, {"field": "y", "missing": True}]}},
+        ),
+    ]
+    for rule in accepted:
+        assert validate_rules_text(rule_yaml([rule])) == [], rule
+    assert validate_rules_text("rules: []\nversion: 2\nname: null\n") == []
+    rejected: list[tuple[Any, str]] = [
+        ("rules: {a: 1}", "a list under 'rules'"),
+        ("name: x", "a list under 'rules'"),
+        (rule_yaml([a_rule("x", effect={"block_scoring_outreach": False})]), "key 'effect'"),
+        (rule_yaml([a_rule("x", effect={"force_route": ""})]), "expected a route name"),
+        (rule_yaml([a_rule("x", effect={"go": "there"})]), "unknown effect"),
+        (rule_yaml([a_rule("x", when={"not": None})]), "key 'when'.not"),
+        (rule_yaml([a_rule("x", when={"field": "a", "equals": [1]})]), "use 'missing'"),
+        (rule_yaml([a_rule("x", when={"field": "a", "missing": "yes"})]), "expected true or false"),
+        (rule_yaml([a_rule("x", when={"field": "a", "above": True})]), "expected a number"),
+        (rule_yaml([a_rule("x", when={"field": " ", "equals": 1})]), "each test names a field"),
+        (
+            rule_yaml([a_rule("x", when={"all": [{"field": "a", "equals": 1}], "any": []})]),
+            "must stand alone",
+        ),
+        (rule_yaml([a_rule("x", colour="red")]), "key 'colour': unknown key"),
+        (rule_yaml([a_rule("x", description=3)]), "plain words"),
+        (rule_yaml([{k: v for k, v in a_rule("x").items() if k != "when"}]), "every rule needs a condition"),
+        (rule_yaml([a_rule(" ")]), "rule #1, key 'name'"),
+        (rule_yaml([a_rule("x")]).replace("rules:", "colour: red\nrules:"), "key 'colour': unknown key"),
+    ]
+    for text, message in rejected:
+        problems = validate_rules_text(text)
+        assert any(message in p for p in problems), (message, problems)

@@ -4,6 +4,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -93,27 +94,28 @@ def test_wildcards_lists_and_missing_values() -> None:
     assert r.nurture_track(None) == "general"
 
 
-def test_match_many_agrees_with_match() -> None:
+def test_matching_on_a_table_and_on_one_lead() -> None:
     r = routing()
     frame = pd.DataFrame(
         {
-            "tier": ["A", "B", "C", None, "A", "AB", "B"],
+            "tier": ["A", "B", "C", None, "A", "AB", "B", "A"],
             "service_line": pd.Categorical(
-                ["womens_health", "cardiology", "womens_health", None, None, "x", " "]
+                ["womens_health", "cardiology", "womens_health", None, None, "x", " ", "womens_x"]
             ),
-            "region": ["north", "east", None, "north", "south", "north", "west"],
+            "region": ["north", "east", None, "north", "south", "north", "west", np.nan],
         }
     )
-    many = [spec.name for spec in r.match_many(frame)]
-    rows = frame.astype(object).to_dict("records")
-    one = [r.match({str(k): v for k, v in row.items()}).name for row in rows]
-    assert many == one == ["womens", "call", "nurture", "nurture", "call", "nurture", "call"]
+    expected = ["womens", "call", "nurture", "nurture", "call", "nurture", "call", "womens"]
+    assert [spec.name for spec in r.match_many(frame)] == expected
+    for row, name in zip(frame.astype(object).to_dict("records"), expected, strict=True):
+        assert r.match({str(k): v for k, v in row.items()}).name == name  # one lead: a batch of one
     # a match field the data lacks counts as missing
     assert [s.name for s in r.match_many(frame.drop(columns="service_line"))][:3] == [
         "call",
         "call",
         "nurture",
     ]
+    assert r.match({}).name == "nurture"  # every key missing: only the "*" rule matches
 
 
 def test_round_robin_within_the_queue() -> None:
@@ -214,3 +216,77 @@ def test_routing_special_routes_are_checked() -> None:
                 "call": {"kind": "intake", "queue": "callers", "sla_hours": 0.5},
             }
         )
+
+
+def test_errors_give_the_line_of_the_key_in_the_file(tmp_path: Path) -> None:
+    text = yaml.safe_dump(small_routing(), sort_keys=False)
+    lines = text.splitlines()
+    at = lines.index("  nurture:") + 1  # the nurture route's block
+    lines.insert(at, "    colour: green")
+    path = tmp_path / "routing.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_routing(path)
+    assert str(info.value) == (
+        f"{path}: route 'nurture', key 'colour': unknown key; allowed: ['call_script', 'channels', "
+        "'intake_form', 'kind', 'nurture', 'queue', 'same_business_day', 'sla_clock', 'sla_hours'] "
+        f"(line {at + 1})"
+    )
+    # an editor gets the same message; a parsed document (no text) gets it without a line
+    assert validate_routing_text(path.read_text(encoding="utf-8"), where=str(path)) == [str(info.value)]
+    with pytest.raises(ConfigError, match=r"key 'colour': unknown key; allowed: \[.*\]$"):
+        parse_routing(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+def test_the_same_files_are_accepted_and_rejected() -> None:
+    accepted = [
+        small_routing(),
+        small_routing(queues={**small_routing()["queues"], "auto": None}),  # an empty queue
+        small_routing(review_tiers="A", nurture_tracks={1: "numbered"}),  # one name; a number as a pattern
+        small_routing(business_hours={"start": "09:30", "end": "17:00", "days": ["mon"], "holidays": None}),
+        small_routing(rules=[{"tier": 1, "route": "call", "sla_hours": 2, "call_script": None}]),
+    ]
+    for doc in accepted:
+        assert validate_routing_text(yaml.safe_dump(doc)) == [], doc
+    routes = small_routing()["routes"]
+    rejected: list[tuple[dict[str, Any], str]] = [
+        (small_routing(routes={}), "key 'routes': define the routes"),
+        (small_routing(rules=[]), "key 'rules': define the routing rules"),
+        (small_routing(routes={**routes, "call": {**routes["call"], "kind": "sales"}}), "must be one of"),
+        (small_routing(routes={**routes, "call": {**routes["call"], "sla_hours": True}}), "positive number"),
+        (
+            small_routing(
+                routes={
+                    **routes,
+                    "call": {**routes["call"], "sla_clock": "calendar", "same_business_day": True},
+                }
+            ),
+            "needs sla_clock: business",
+        ),
+        (
+            small_routing(routes={**routes, "call": {**routes["call"], "kind": "clinical", "nurture": True}}),
+            "never carries marketing",
+        ),
+        (small_routing(routes={**routes, "reply": {**routes["reply"], "queue": " "}}), "needs a queue name"),
+        (small_routing(rules=[{"tier": "A", "route": "call", "queue": None}]), "not remove it"),
+        (small_routing(rules=[{"tier": "A", "route": "call", "sla_hours": 1.5}]), "use sla_clock: calendar"),
+        (small_routing(rules=[{"tier": [], "route": "call"}, {"tier": True, "route": "call"}]), "rule #2"),
+        (
+            small_routing(
+                queues={**small_routing()["queues"], "callers": {"owners": ["ann", "ann"], "capacity": 1}}
+            ),
+            "listed twice",
+        ),
+        (small_routing(queues={**small_routing()["queues"], "callers": {"owners": "ann"}}), "list of owners"),
+        (small_routing(nurture_tracks={}), "need nurture tracks"),
+        (small_routing(nurture_tracks={"*": " "}), "expected a track name"),
+        (small_routing(business_hours={"start": "18:00", "end": "08:00"}), "must be before end"),
+        (small_routing(business_hours={"days": []}), "at least one business day"),
+        (small_routing(business_hours={"holidays": ["2025-13-01"]}), "YYYY-MM-DD"),
+        (small_routing(default_route="nowhere"), "key 'default_route': must name a route"),
+        (small_routing(extra=1), "key 'extra': unknown key"),
+    ]
+    for doc, message in rejected:
+        problems = validate_routing_text(yaml.safe_dump(doc))
+        assert any(message in p for p in problems), (message, problems)
+        assert all(p.startswith("<routing>: ") and p.endswith(")") for p in problems), problems

@@ -14,7 +14,7 @@ import pandas as pd
 from careleads.columns import categories_by_code, text_by_code
 from careleads.decisions._fields import LeadFields, UrgentDetector, join_scores
 from careleads.decisions._overrides import HardRules
-from careleads.decisions._policy import apply_policy, configuration, decision_time
+from careleads.decisions._policy import apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
 
 #: the columns of :func:`decisions_frame` that depend on the lead alone (not on the work queue's owners)
@@ -69,15 +69,13 @@ def decide_columns(
     InputError
         As :func:`decide_many`.
     """
-    hard_rules, routing = configuration(hard_rules, routing)
+    policy = policy_for(hard_rules, routing)
     texts = categories_by_code if categorical else text_by_code
     frame = join_scores(leads_frame, scored_frame, key)
     n = len(frame)
     if n == 0:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in DECISION_COLUMNS})
-    verdicts = apply_policy(
-        LeadFields.of_frame(frame, urgent_detector), hard_rules, routing, decision_time(now)
-    )
+    verdicts = apply_policy(LeadFields.of_frame(frame, urgent_detector), policy, decision_time(now))
     routes, route = verdicts.routes, verdicts.route
     once = np.zeros(n, dtype=np.int64)
     due = [verdicts.due.get(code) for code in range(len(routes))]
@@ -87,8 +85,8 @@ def decide_columns(
         "action": texts(verdicts.actions, verdicts.action),
         "review_required": verdicts.review.tolist(),
         "notes": texts(["; ".join(notes) for notes in verdicts.notes], verdicts.note),
-        "rules_version": texts([hard_rules.label], once),
-        "routing_version": texts([routing.label], once),
+        "rules_version": texts([policy.hard_rules.label], once),
+        "routing_version": texts([policy.routing.label], once),
         "overrides": texts([";".join(r.name for r in held) for held in verdicts.held], verdicts.pattern),
         "route_name": texts([s.name for s in routes], route),
         "route_kind": texts([s.kind for s in routes], route),

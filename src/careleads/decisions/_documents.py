@@ -61,12 +61,17 @@ def parse_yaml(text: str, where: str) -> Any:
         raise ConfigError(f"{where} is not valid YAML: {exc}") from None
 
 
-def line_of(text: str, location: Location) -> int | None:
-    """The line (from 1) of `text` that holds `location`: the key named last, or the nearest entry found."""
+def _compose(text: str) -> yaml.Node | None:
     try:
-        node = yaml.compose(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+        node: yaml.Node | None = yaml.compose(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return None
+    return node
+
+
+def line_of(node: yaml.Node | None, location: Location) -> int | None:
+    """The line (from 1) of a composed document that holds `location`: the key named last, or the nearest
+    entry found on the way."""
     if node is None:
         return None
     line: int = node.start_mark.line + 1
@@ -102,9 +107,10 @@ def format_problems(
         The document's text, for line numbers.
     """
     out = []
+    node = _compose(text) if text is not None and problems else None
     for location, message in problems:
         at = place(location)
-        line = line_of(text, location) if text is not None else None
+        line = line_of(node, location)
         out.append(f"{where}: {at + ': ' if at else ''}{message}{f' (line {line})' if line else ''}")
     return out
 
@@ -171,7 +177,9 @@ class Document(BaseModel):
         try:
             result = handler({k: v for k, v in data.items() if k in allowed})
         except ValidationError as exc:
-            problems.extend((tuple(e["loc"]), cls._message(e)) for e in exc.errors())
+            found = [(tuple(e["loc"]), cls._message(e)) for e in exc.errors()]
+            # with a key misspelt, what the part as a whole lacks follows from it: name the key alone
+            problems.extend(p for p in found if p[0] or not problems)
         if problems:
             fail(*problems)
         return result

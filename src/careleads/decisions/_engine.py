@@ -22,7 +22,7 @@ import pandas as pd
 
 from careleads.decisions._fields import LeadFields, UrgentDetector, join_score, join_scores
 from careleads.decisions._overrides import HardRule, HardRules
-from careleads.decisions._policy import Verdicts, apply_policy, configuration, decision_time
+from careleads.decisions._policy import Policy, Verdicts, apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
 from careleads.decisions._routing_file import load_routing
 
@@ -183,10 +183,10 @@ def decide(
     >>> d.route.name, d.route.channels, [o.rule for o in d.overrides]
     ('clinical_triage', ('phone',), ['urgent_clinical_symptoms'])
     """
-    hard_rules, routing = configuration(hard_rules, routing)
+    policy = policy_for(hard_rules, routing)
     fields = LeadFields.of_record(join_score(lead, scored), urgent_detector)
-    verdicts = apply_policy(fields, hard_rules, routing, decision_time(now))
-    return _decisions(fields, verdicts, hard_rules, routing, open_counts, last_assigned, assignments)[0]
+    verdicts = apply_policy(fields, policy, decision_time(now))
+    return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)[0]
 
 
 def decide_many(
@@ -226,13 +226,13 @@ def decide_many(
         When a scored lead is not in the leads table, ids repeat, or a lead marked "do not profile" was
         scored by a model.
     """
-    hard_rules, routing = configuration(hard_rules, routing)
+    policy = policy_for(hard_rules, routing)
     frame = join_scores(leads_frame, scored_frame, key)
     if len(frame) == 0:
         return []
     fields = LeadFields.of_frame(frame, urgent_detector)
-    verdicts = apply_policy(fields, hard_rules, routing, decision_time(now))
-    return _decisions(fields, verdicts, hard_rules, routing, open_counts, last_assigned, assignments)
+    verdicts = apply_policy(fields, policy, decision_time(now))
+    return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)
 
 
 def assign_owner(
@@ -281,15 +281,14 @@ def assign_owner(
 def _decisions(
     fields: LeadFields,
     verdicts: Verdicts,
-    hard_rules: HardRules,
-    routing: Routing,
+    policy: Policy,
     open_counts: Mapping[str, int] | None,
     last_assigned: str | Mapping[str, str] | None,
     assignments: AssignmentLookup | None,
 ) -> list[Decision]:
     """Decision objects from the policy's answer, with owners assigned in priority order."""
     routes = verdicts.routes
-    owners, assignment = _owners(fields, verdicts, routing, open_counts, last_assigned, assignments)
+    owners, assignment = _owners(fields, verdicts, policy.routing, open_counts, last_assigned, assignments)
     overrides = [tuple(_override(rule) for rule in held) for held in verdicts.held]
     scored = {name: fields.values(name) for name in ("lead_id", "score", "probability", "tier", "reasons")}
     scored_by, model_version = fields.values("scored_by"), fields.values("model_version")
@@ -304,7 +303,7 @@ def _decisions(
         verdicts.pattern.tolist(),
     )
     review = verdicts.review.tolist()
-    rules_label, routing_label = hard_rules.label, routing.label
+    rules_label, routing_label = policy.hard_rules.label, policy.routing.label
     # Routes are immutable and most leads share one with others: build each distinct one once
     cache: dict[tuple[Any, ...], Route] = {}
     decisions: list[Decision] = []

@@ -264,6 +264,11 @@ class _RecordFields(LeadFields):
     def _read_distinct(self, name: str) -> tuple[Codes, list[Any]]:
         return _ONE_ROW, self.values(name)
 
+    def per_value(self, name: str, test: Callable[[Any], bool]) -> BoolArray:
+        # the lead's one value is the field's one distinct value
+        value = self.record.get(name)
+        return np.array([bool(test(None if _is_na(value) else value))], dtype=bool)
+
 
 class _FrameFields(LeadFields):
     """Leads of a table: per-value tests run once per distinct value of a column (categories, few texts)."""

@@ -86,6 +86,8 @@ class Policy:
         self.blocked = routing.route(routing.blocked_route)
         self.replacement = routing.route(routing.no_marketing_route)
         self.review_tiers = frozenset(routing.review_tiers)
+        # the route of each table rule, after the default route (table rule -1: none matched)
+        self.by_table = [routing.routes[routing.default_route], *(rule.route for rule in routing.rules)]
 
     def path(self, held: Sequence[HardRule], table_route: RouteSpec, marketing_ok: bool) -> Path:
         """The route of a lead meeting the rules `held` (in precedence order), whom the table sent to
@@ -187,36 +189,43 @@ def decision_time(now: pd.Timestamp | str | None) -> pd.Timestamp:
     return pd.Timestamp.now() if now is None else pd.Timestamp(now)
 
 
-# pairs of hard rules and routing checked against each other lately (objects kept, so their ids stay theirs)
-_CHECKED: OrderedDict[tuple[int, int], tuple[HardRules, Routing]] = OrderedDict()
+# policies of pairs of hard rules and routing met lately (kept with them, so their ids stay their own)
+_POLICIES: OrderedDict[tuple[int, int], Policy] = OrderedDict()
 
 
-def configuration(hard_rules: HardRules | None, routing: Routing | None) -> tuple[HardRules, Routing]:
-    """The rules and routing to use; a custom pair is checked against each other (forced routes exist)."""
-    if hard_rules is None and routing is None:
-        return load_hard_rules(), load_routing()  # the shipped pair, validated together when loaded
+def policy_for(hard_rules: HardRules | None, routing: Routing | None) -> Policy:
+    """The policy of a pair of hard rules and routing (default: the shipped files); a custom pair is checked
+    against each other first (forced routes exist, triage goes to a clinical route).
+
+    Raises
+    ------
+    ConfigError
+        When the pair does not fit together.
+    """
     rules = hard_rules or load_hard_rules()
     table = routing or load_routing()
     key = (id(rules), id(table))
-    if key not in _CHECKED:
-        problems = rules.check_routes(table)
-        if problems:
-            raise ConfigError("\n".join(problems))
-        _CHECKED[key] = (rules, table)
-        while len(_CHECKED) > 16:
-            _CHECKED.popitem(last=False)
-    return rules, table
+    policy = _POLICIES.get(key)
+    if policy is None or policy.hard_rules is not rules or policy.routing is not table:
+        if hard_rules is not None or routing is not None:  # the shipped pair is checked when loaded
+            problems = rules.check_routes(table)
+            if problems:
+                raise ConfigError("\n".join(problems))
+        policy = _POLICIES[key] = Policy(rules, table)
+        while len(_POLICIES) > 16:
+            _POLICIES.popitem(last=False)
+    return policy
 
 
-def apply_policy(fields: LeadFields, hard_rules: HardRules, routing: Routing, when: pd.Timestamp) -> Verdicts:
-    """The policy's answer for every lead of `fields` (leads with their scoring output).
+def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verdicts:
+    """The policy's answer for every lead of `fields` (leads with their scoring output), decided at `when`.
 
     Raises
     ------
     InputError
         When a lead marked "do not profile" carries a model score.
     """
-    policy = Policy(hard_rules, routing)
+    hard_rules, routing = policy.hard_rules, policy.routing
     no_profile = fields.flag("do_not_profile")
     if no_profile.any():
         profiled = no_profile & fields.per_value("scored_by", lambda v: v != "rules")
@@ -234,12 +243,11 @@ def apply_policy(fields: LeadFields, hard_rules: HardRules, routing: Routing, wh
         )
     else:
         held, pattern = [()], np.zeros(len(fields), dtype=np.intp)
-    table = routing.matching_rules(fields)
-    by_table = [rule.route for rule in routing.rules] + [routing.routes[routing.default_route]]
-    table_code = np.where(table < 0, len(routing.rules), table)
+    table = routing.matching_rules(fields) + 1  # 0: no rule matched
     marketing_ok = fields.flag("consent_marketing")
+    by_table = policy.by_table
     paths, path_of = situations(
-        [pattern, table_code, marketing_ok], lambda p, t, m: policy.path(held[p], by_table[t], bool(m))
+        [pattern, table, marketing_ok], lambda p, t, m: policy.path(held[p], by_table[t], bool(m))
     )
     catalog = _Catalog()
     route = np.array([catalog.code(p.route) for p in paths], dtype=np.intp)[path_of]

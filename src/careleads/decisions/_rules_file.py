@@ -92,7 +92,7 @@ class ConditionDoc(Document):
 
     def condition(self) -> Condition:
         """The condition this entry describes."""
-        given = [self.model_fields[name].alias or name for name in self.model_fields_set]
+        given = [type(self).model_fields[name].alias or name for name in self.model_fields_set]
         combinators = [k for k in COMBINATORS if k in given]
         if combinators:
             op = combinators[0]
