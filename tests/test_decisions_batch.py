@@ -6,9 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careleads.decisions import decide_many, decisions_frame, load_hard_rules, load_routing
-from careleads.decisions import DECISION_COLUMNS, decide_columns
-from careleads.decisions import SCORED_KEYS
+from careleads.decisions import (
+    DECISION_COLUMNS,
+    SCORED_KEYS,
+    decide_columns,
+    decide_many,
+    decisions_frame,
+    load_hard_rules,
+    load_routing,
+)
 from careleads.errors import InputError
 from conftest import Export
 from test_engine import NOW, _scores_for

@@ -81,7 +81,7 @@ def both(leads: list[dict[str, Any]], scores: list[dict[str, Any]], **kwargs: An
 
 # --- overrides: every precedence case ---------------------------------------------------------------------
 
-# four rules in file order: a block-only rule, a forcing rule, a second block-only rule, a second forcing rule,
+# rules in file order: a block-only rule, a forcing rule, a second block-only rule, a second forcing rule,
 # and a clinical one listed last (clinical rules always come first)
 RULES: list[tuple[str, Any]] = [
     ("block_a", "block_scoring_outreach"),
