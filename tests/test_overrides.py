@@ -273,6 +273,7 @@ def test_missing_numbers_and_flags_read_the_same_in_every_column_type_and_alone(
         [None, pd.NA, True, False, np.bool_(True)],
     ]
     groups += [[v for v, _ in NUMBERS if isinstance(v, str)] + [None, " "], VALUES]
+    groups += [[1, True, 1.0, np.int64(1), "1", np.True_]]  # equal as Python values, not as field values
     for values in groups:
         alone = [LeadFields.of_record({"f": v}) for v in values]
         missing = [bool(one.missing("f")[0]) for one in alone]
@@ -284,6 +285,8 @@ def test_missing_numbers_and_flags_read_the_same_in_every_column_type_and_alone(
             assert table.missing("f").tolist() == missing, (column.dtype, values)
             np.testing.assert_array_equal(table.numbers("f"), numbers, err_msg=str(column.dtype))
             assert table.flag("f").tolist() == flags, (column.dtype, values)
+    ones = LeadFields.of_frame(pd.DataFrame({"f": pd.Series(groups[-1], dtype=object)}))
+    assert ones.flag("f").tolist() == [False, True, False, False, False, True]  # only true is consent
     assert [is_missing_value(v) for v in BLANKS] == [True] * len(BLANKS)
     assert [is_missing_value(v) for v in VALUES] == [False] * len(VALUES)
     for value, number in NUMBERS:

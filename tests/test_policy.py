@@ -5,8 +5,10 @@ review, forced and marketing routes. Each case is decided twice, in a batch (``d
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -316,3 +318,38 @@ def test_a_lead_decides_the_same_alone_and_in_batches_of_every_size(n: int) -> N
         ignore_index=True,
     )
     pd.testing.assert_frame_equal(batch, alone)
+
+
+def test_a_lead_decides_the_same_alone_and_in_a_batch_of_odd_values() -> None:
+    # every field in a column of Python objects, with blanks, numbers as text, and values that are equal in
+    # Python but not as field values (1 and True: only a recorded true is consent)
+    pools: dict[str, list[Any]] = {
+        "phone": ["555-0100", None, "", " ", "\x1f", float("nan")],
+        "email": ["a@example.org", None, "  ", pd.NA],
+        "inquiry_type": ["other", "billing_existing", "scheduling", None, " other"],
+        "region": ["north", "outside_area", "east", None, "", "south "],
+        "distance_km": [5.0, 150.0, None, "150", "1_000", " 150 ", "\u0663\u0660\u0660", "far", 100, True],
+        "source": ["telehealth_app", "direct", None],
+        "question": ["crushing chest pain now", "no chest pain", "", None, "I CANT BREATHE"],
+        "service_line": ["orthopedics", "behavioral_health", None, "", "womens_health"],
+        "lead_type": ["patient", "clinician", "health_system", None, ""],
+        "consent_marketing": [True, False, None, "yes", np.True_, 1],
+        "consent_sms": [True, False, None, "true", np.True_, 1.0],
+        "preferred_contact": ["phone", "email", "sms", None, "fax", ""],
+        "do_not_profile": [False, None, True, 1],
+    }
+    rng = np.random.default_rng(5)
+    tiers = ["A", "B", "C", "D", None, "", " ", "A "]
+    leads, scores = [], []
+    for k in range(600):
+        one = {name: values[rng.integers(len(values))] for name, values in pools.items()}
+        leads.append({"lead_id": f"L{k}", **one})
+        scored = score(f"L{k}", tier=tiers[rng.integers(len(tiers))])
+        scores.append({**scored, "scored_by": "rules" if one["do_not_profile"] is True else "model"})
+    batch = decide_many(pd.DataFrame(leads, dtype=object), pd.DataFrame(scores, dtype=object), now=NOW)
+    for one, scored, in_batch in zip(leads, scores, batch, strict=True):
+        alone = decide(one, scored, now=NOW)
+        # owners aside: they depend on the order leads are assigned in
+        assert replace(alone, route=replace(alone.route, owner=None, assignment="")) == replace(
+            in_batch, route=replace(in_batch.route, owner=None, assignment="")
+        ), one

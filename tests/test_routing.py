@@ -116,6 +116,10 @@ def test_matching_on_a_table_and_on_one_lead() -> None:
         "nurture",
     ]
     assert r.match({}).name == "nurture"  # every key missing: only the "*" rule matches
+    # patterns match a value's text: 1 and 1.0 differ, even in one column of Python objects
+    numbered = routing(rules=[{"tier": "1", "route": "call"}, {"tier": "*", "route": "nurture"}])
+    tiers = pd.DataFrame({"tier": pd.Series([1.0, 1, True, "1"], dtype=object)})
+    assert [s.name for s in numbered.match_many(tiers)] == ["nurture", "call", "nurture", "call"]
 
 
 def test_round_robin_within_the_queue() -> None:

@@ -290,7 +290,10 @@ class _FrameFields(LeadFields):
     def _read_distinct(self, name: str) -> tuple[Codes, list[Any]]:
         if not self.has(name):
             return np.zeros(self.n, dtype=np.intp), [None]
-        codes, uniques = pd.factorize(self.frame[name], use_na_sentinel=True)
+        column = self.frame[name]
+        if column.dtype == np.dtype(object):
+            return _distinct_objects(column.to_numpy())
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)  # one type of value per column
         values: list[Any] = [*list(uniques), None]  # code -1 (NA) picks the last, None
         return np.where(codes < 0, len(values) - 1, codes).astype(np.intp), values
 
@@ -320,6 +323,28 @@ class _FrameFields(LeadFields):
                     # text read from a file, checked as an Arrow column (blank text never triggers)
                     return np.asarray(_triage().triggered_many(array), dtype=bool)
         return super()._urgent(name)
+
+
+def _distinct_objects(values: npt.NDArray[Any]) -> tuple[Codes, list[Any]]:
+    """Distinct values of a column of Python objects, told apart by type as well (``pd.factorize`` takes
+    ``1`` and ``True``, or ``1`` and ``1.0``, for one value, which a test of one value may not: only ``True``
+    is a recorded consent, and ``"1.0"`` is not ``"1"``)."""
+    index: dict[Any, int] = {}
+    distinct: list[Any] = []
+    codes = np.empty(len(values), dtype=np.intp)
+    for i, value in enumerate(values.tolist()):
+        value = None if _is_na(value) else value
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:  # an unhashable value (a list, say) stands for itself
+            key = (type(value), id(value))
+        code = index.get(key)
+        if code is None:
+            code = index[key] = len(distinct)
+            distinct.append(value)
+        codes[i] = code
+    return codes, distinct
 
 
 def _is_numeric(column: pd.Series) -> bool:
