@@ -161,7 +161,7 @@ def decide_chunk(
     scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
     if not options.decisions:
         return scored
-    from careleads.decisions._batch import decide_columns
+    from careleads.decisions import decide_columns
 
     # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
     decided = decide_columns(
