@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from careleads.decisions import (
-    DECISION_COLUMNS,
+    BATCH_DECISION_COLUMNS,
     SCORED_KEYS,
     decide_columns,
     decide_many,
@@ -36,7 +36,7 @@ def _with_texts(leads: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def _expected(leads: pd.DataFrame, scored: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
     table = decisions_frame(decide_many(leads, scored, now=NOW, **kwargs))  # type: ignore[arg-type]
-    return table[list(DECISION_COLUMNS)]
+    return table[list(BATCH_DECISION_COLUMNS)]
 
 
 def test_columns_render_the_decisions_of_a_simulated_export(small_export: Export) -> None:
@@ -44,7 +44,7 @@ def test_columns_render_the_decisions_of_a_simulated_export(small_export: Export
     scored = _scores_for(leads, seed=4)
     got = decide_columns(leads, scored, now=NOW)
     want = _expected(leads, scored)
-    assert list(got.columns) == list(DECISION_COLUMNS)
+    assert list(got.columns) == list(BATCH_DECISION_COLUMNS)
     pd.testing.assert_frame_equal(got, want)
     # as categoricals (for a batch file): the same values, and every text column is one
     categorical = decide_columns(leads, scored, now=NOW, categorical=True)
@@ -61,7 +61,7 @@ def test_columns_render_the_decisions_of_a_simulated_export(small_export: Export
     assert got["route_nurture_track"].notna().any()
     # the batch file records every lead-level field decisions_frame has (owners belong to the work queue)
     every = set(decisions_frame(decide_many(leads.iloc[:5], scored.iloc[:5], now=NOW)).columns)
-    assert every - set(DECISION_COLUMNS) - set(scored.columns) == {"route_owner", "route_assignment"}
+    assert every - set(BATCH_DECISION_COLUMNS) - set(scored.columns) == {"route_owner", "route_assignment"}
 
 
 def test_columns_follow_the_scored_order_and_custom_detector(small_export: Export) -> None:
@@ -88,7 +88,7 @@ def test_empty_and_unprofiled_model_scores() -> None:
         pd.DataFrame({k: [] for k in SCORED_KEYS}),
         now=NOW,
     )
-    assert list(empty.columns) == list(DECISION_COLUMNS) and len(empty) == 0
+    assert list(empty.columns) == list(BATCH_DECISION_COLUMNS) and len(empty) == 0
     leads = pd.DataFrame({"lead_id": ["L1"], "do_not_profile": [True]})
     scored = pd.DataFrame(
         {

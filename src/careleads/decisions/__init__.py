@@ -16,7 +16,7 @@ Modules, one concern each:
 
 from __future__ import annotations
 
-from careleads.decisions._batch import DECISION_COLUMNS, decide_columns
+from careleads.decisions._batch import BATCH_DECISION_COLUMNS, decide_columns
 from careleads.decisions._clock import BusinessHours, sla_due
 from careleads.decisions._engine import (
     AssignmentLookup,
@@ -37,7 +37,7 @@ from careleads.decisions._rules_file import load_hard_rules, parse_hard_rules, v
 from careleads.stats import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
 
 __all__ = [
-    "DECISION_COLUMNS",
+    "BATCH_DECISION_COLUMNS",
     "DEFAULT_ACTIONS",
     "DEFAULT_TIERS",
     "SCORED_KEYS",

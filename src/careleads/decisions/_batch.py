@@ -18,7 +18,7 @@ from careleads.decisions._policy import apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
 
 #: the columns of :func:`decisions_frame` that depend on the lead alone (not on the work queue's owners)
-DECISION_COLUMNS: tuple[str, ...] = (
+BATCH_DECISION_COLUMNS: tuple[str, ...] = (
     "action",
     "review_required",
     "notes",
@@ -61,8 +61,8 @@ def decide_columns(
     Returns
     -------
     DataFrame
-        `DECISION_COLUMNS` (action, overrides, notes, review flag, versions and the route fields except owner
-        and assignment), one row per row of `scored_frame`, in its order.
+        `BATCH_DECISION_COLUMNS` (action, overrides, notes, review flag, versions and the route fields except
+        owner and assignment), one row per row of `scored_frame`, in its order.
 
     Raises
     ------
@@ -74,7 +74,7 @@ def decide_columns(
     frame = join_scores(leads_frame, scored_frame, key)
     n = len(frame)
     if n == 0:
-        return pd.DataFrame({name: pd.Series([], dtype=object) for name in DECISION_COLUMNS})
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in BATCH_DECISION_COLUMNS})
     verdicts = apply_policy(LeadFields.of_frame(frame, urgent_detector), policy, decision_time(now))
     routes, route = verdicts.routes, verdicts.route
     once = np.zeros(n, dtype=np.int64)

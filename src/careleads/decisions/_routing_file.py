@@ -117,7 +117,7 @@ class RouteDoc(Document):
     expected = {"kind": f"must be one of {list(ROUTE_KINDS)}", "queue": "every route needs a queue name"}
 
     kind: Annotated[str, _one_of(ROUTE_KINDS)]
-    queue: str = Field(min_length=1)
+    queue: str
     call_script: OptionalName = None
     intake_form: OptionalName = None
     sla_clock: Annotated[str, _one_of(SLA_CLOCKS)] = "business"
@@ -165,13 +165,21 @@ class RouteDoc(Document):
         )
 
 
-def _checked_sla_hours(value: Any, clock: str) -> float | None:
+def _sla_problem(value: Any, clock: str) -> str | None:
+    """What is wrong with `sla_hours` on a route's clock, in the file's words (None when nothing is)."""
     if value is None:
         return None
-    problem = sla_hours_problem(value, clock)
+    problem = sla_hours_problem(value, clock if clock in SLA_CLOCKS else "business")
+    if problem is not None and "whole hours" in problem:
+        return f"{problem}; use sla_clock: calendar"
+    return problem
+
+
+def _checked_sla_hours(value: Any, clock: str) -> float | None:
+    problem = _sla_problem(value, clock)
     if problem is not None:
-        fail(((), problem + ("; use sla_clock: calendar" if "whole hours" in problem else "")))
-    return float(value)
+        fail(((), problem))
+    return None if value is None else float(value)
 
 
 class QueueDoc(Document):
@@ -247,13 +255,13 @@ class RuleDoc(Document):
     def patterns(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in MATCH_FIELDS if getattr(self, name) is not None}
 
-    def changes(self, clock: str) -> dict[str, Any]:
+    def changes(self) -> dict[str, Any]:
         """What this rule replaces in its route (the keys given, a null script or form removes it)."""
         out: dict[str, Any] = {
             k: getattr(self, k) for k in ("queue", "call_script", "intake_form") if k in self.model_fields_set
         }
         if "sla_hours" in self.model_fields_set:
-            out["sla_hours"] = _checked_sla_hours(self.sla_hours, clock)
+            out["sla_hours"] = None if self.sla_hours is None else float(self.sla_hours)  # see `_references`
         return out
 
 
@@ -356,7 +364,7 @@ class RoutingDoc(Document):
         rules = []
         for index, rule in enumerate(self.rules):
             route = routes[rule.route]
-            changes = rule.changes(route.sla_clock)
+            changes = rule.changes()
             rules.append(RoutingRule(index, rule.patterns(), replace(route, **changes) if changes else route))
         return Routing(
             name=str(self.name),
@@ -402,12 +410,9 @@ def _references(data: Any, document: Any) -> list[Problem]:
             continue
         if isinstance(rule.get("queue"), str):
             used_queues.add(rule["queue"])
-        if rule.get("sla_hours") is not None:
-            clock = of_route(route, "sla_clock", "business")
-            problem = sla_hours_problem(rule["sla_hours"], clock if clock in SLA_CLOCKS else "business")
-            if problem is not None:
-                suffix = "; use sla_clock: calendar" if "whole hours" in problem else ""
-                problems.append((("rules", index, "sla_hours"), problem + suffix))
+        problem = _sla_problem(rule.get("sla_hours"), of_route(route, "sla_clock", "business"))
+        if problem is not None:  # checked on the clock of the rule's route
+            problems.append((("rules", index, "sla_hours"), problem))
     for key in _SPECIAL_ROUTES:
         value = data.get(key)
         if not isinstance(value, str) or value not in routes:
