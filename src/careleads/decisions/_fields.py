@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from careleads.errors import InputError
-from careleads.text import ClinicalTriageDetector
+from careleads.text import default_detector
 
 #: the columns of :func:`careleads.scoring.score_leads` the decisions read
 SCORED_KEYS: tuple[str, ...] = (
@@ -92,11 +91,6 @@ def to_number(value: Any) -> float:
     return float("nan")
 
 
-@lru_cache(maxsize=1)
-def _triage() -> ClinicalTriageDetector:
-    return ClinicalTriageDetector()
-
-
 def situations(columns: Sequence[npt.NDArray[Any]], decide: Callable[..., T]) -> tuple[list[T], Codes]:
     """`decide` once per distinct situation, and each lead's situation.
 
@@ -153,7 +147,7 @@ class LeadFields:
         The number of leads.
     detector : callable, optional
         ``text -> bool`` for ``urgent_symptoms`` tests; default the clinical-triage detector
-        (:class:`careleads.text.ClinicalTriageDetector`).
+        (:func:`careleads.text.default_detector`).
     """
 
     def __init__(self, n: int, detector: UrgentDetector | None = None) -> None:
@@ -244,7 +238,7 @@ class LeadFields:
             return self.per_value(name, lambda v: not is_missing_value(v) and bool(detect(str(v))))
         codes, values = self.distinct(name)
         texts = [None if is_missing_value(v) else str(v) for v in values]
-        return np.asarray(_triage().triggered_many(texts)[codes], dtype=bool)
+        return np.asarray(default_detector().triggered_many(texts)[codes], dtype=bool)
 
 
 class _RecordFields(LeadFields):
@@ -321,7 +315,7 @@ class _FrameFields(LeadFields):
                 array = pa.array(column.array)
                 if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
                     # text read from a file, checked as an Arrow column (blank text never triggers)
-                    return np.asarray(_triage().triggered_many(array), dtype=bool)
+                    return np.asarray(default_detector().triggered_many(array), dtype=bool)
         return super()._urgent(name)
 
 
