@@ -184,10 +184,9 @@ class HardRules:
                     sorted(set(absent)),
                 )
         ordered = self.ordered(routing)
-        matrix = np.zeros((len(ordered), len(fields)), dtype=bool)
-        for i, rule in enumerate(ordered):
-            matrix[i] = rule.condition.evaluate(fields)
-        return ordered, matrix
+        if not ordered:
+            return ordered, np.zeros((0, len(fields)), dtype=bool)
+        return ordered, np.array([rule.condition.evaluate(fields) for rule in ordered], dtype=bool)
 
     def route_problems(self, routing: Routing) -> list[Problem]:
         """Problems between these rules and a routing file (unknown routes, triage to non-clinical routes,

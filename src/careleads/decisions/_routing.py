@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import translate
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -148,6 +148,11 @@ class Routing:
         chosen = int(self.matching_rules(LeadFields.of_record(values))[0])
         return self.rules[chosen].route if chosen >= 0 else self.routes[self.default_route]
 
+    @cached_property
+    def _match_names(self) -> tuple[str, ...]:
+        """The fields the rules match on."""
+        return tuple(name for name in MATCH_FIELDS if any(name in rule.patterns for rule in self.rules))
+
     def first_rule(self, values: Mapping[str, Any]) -> int:
         """The index of the first rule one lead's values match (-1: none, the default route applies)."""
         for rule in self.rules:
@@ -159,7 +164,7 @@ class Routing:
         """:meth:`first_rule` of each lead, once per distinct combination of the fields the rules match on."""
         if isinstance(fields, pd.DataFrame):
             fields = LeadFields.of_frame(fields)
-        names = [name for name in MATCH_FIELDS if any(name in rule.patterns for rule in self.rules)]
+        names = self._match_names
         if not names:
             return np.full(len(fields), self.first_rule({}), dtype=np.int64)
         read = [fields.distinct(name) for name in names]
