@@ -353,3 +353,15 @@ def test_a_lead_decides_the_same_alone_and_in_a_batch_of_odd_values() -> None:
         assert replace(alone, route=replace(alone.route, owner=None, assignment="")) == replace(
             in_batch, route=replace(in_batch.route, owner=None, assignment="")
         ), one
+
+
+def test_situations_are_found_however_many_parts_they_have() -> None:
+    from careleads.decisions._fields import situations
+
+    rng = np.random.default_rng(3)
+    for n_parts, n in ((70, 100), (3, 5), (2, 1000)):  # 70 yes/no parts: more than 62 bits of code
+        parts = [rng.integers(0, 2, n).astype(bool) for _ in range(n_parts - 1)] + [rng.integers(0, 9, n)]
+        answers, index = situations(parts, lambda *key: key)
+        rows = [tuple(int(p[i]) for p in parts) for i in range(n)]
+        assert [answers[k] for k in index.tolist()] == rows  # each lead's own situation
+        assert answers == list(dict.fromkeys(rows))  # each once, in order of first appearance
