@@ -309,8 +309,9 @@ def _decisions(
     decisions: list[Decision] = []
     # Many small acyclic objects: the cyclic garbage collector would rescan them again and again (a third
     # of the time of a 100k batch), so it pauses while they are built.
-    collecting = gc.isenabled()
-    gc.disable()
+    collecting = gc.isenabled() and len(verdicts) > 1
+    if collecting:
+        gc.disable()
     try:
         for i in range(len(verdicts)):
             code = route_of[i]

@@ -53,12 +53,13 @@ class Condition:
             out = self.children[0].evaluate(data)
             for child in self.children[1:]:
                 # once no lead is left to decide (all false under "all", all true under "any"), stop
+                held = np.count_nonzero(out)  # cheaper than any() and all() on a lead or a few
                 if self.op == "all":
-                    if not out.any():
+                    if held == 0:
                         break
                     out = out & child.evaluate(data)
                 else:
-                    if out.all():
+                    if held == len(out):
                         break
                     out = out | child.evaluate(data)
             return out

@@ -227,7 +227,7 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
     """
     hard_rules, routing = policy.hard_rules, policy.routing
     no_profile = fields.flag("do_not_profile")
-    if no_profile.any():
+    if np.count_nonzero(no_profile):
         profiled = no_profile & fields.per_value("scored_by", lambda v: v != "rules")
         if profiled.any():
             ids = fields.values("lead_id")
