@@ -140,7 +140,7 @@ class Policy:
         return self.routing.nurture_track(service_line) if route.nurture else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built once per call, read only: not frozen, which costs a call per field
 class Verdicts:
     """The policy's answer for each lead, as codes into the few distinct values a batch meets.
 
