@@ -328,7 +328,7 @@ def test_custom_rules_and_routing_are_checked_against_each_other() -> None:
     shipped = load_routing()
     routes = {name: spec for name, spec in shipped.routes.items() if name != "patient_services"}
     without = replace(shipped, routes=routes)
-    with pytest.raises(ConfigError, match="route 'patient_services' is not in"):
+    with pytest.raises(ConfigError, match="forces route 'patient_services', which is not in"):
         decide(make_lead(), make_score(), routing=without, now=NOW)
 
 

@@ -161,8 +161,8 @@ def test_a_rule_may_not_force_a_marketing_route() -> None:
     )
     problems = validate_rules_text(text, routing=ROUTING, where="rules.yaml")
     assert problems == [
-        "rules.yaml: rule 'to_nurture', key 'effect'.force_route: a hard rule cannot force a marketing "
-        "(nurture) route like 'nurture_only' (line 5)"
+        "rules.yaml:5: rules[0].effect.force_route: rule 'to_nurture' forces route 'nurture_only': a hard "
+        "rule cannot force a marketing (nurture) route"
     ]
     unchecked = HardRules("unchecked", "1", load_hard_rules().rules[:1] + (_forcing("nurture_only"),))
     with pytest.raises(ConfigError, match="cannot force a marketing"):

@@ -12,7 +12,6 @@ Every matching rule is recorded with its reason; the first forcing rule in prece
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from careleads.decisions._documents import Problem
+from careleads.decisions._documents import Problem, messages
 from careleads.decisions._fields import BoolArray, LeadFields, is_missing_value
 from careleads.decisions._routing import Routing
 
@@ -198,42 +197,24 @@ class HardRules:
                 continue
             at = ("rules", index, "effect", "force_route")
             spec = routing.routes.get(rule.route)
+            forces = f"rule {rule.name!r} forces route {rule.route!r}"
             if spec is None:
-                message = f"route {rule.route!r} is not in {routing.source}; known: {sorted(routing.routes)}"
+                message = f"{forces}, which is not in {routing.source}; known: {sorted(routing.routes)}"
                 problems.append((at, message))
                 continue
             if rule.condition.uses_urgent_symptoms() and spec.kind != "clinical":
                 message = (
-                    "urgent clinical symptoms must go to a route of kind 'clinical' (a triage line), "
-                    f"never to {rule.route!r} of kind {spec.kind!r}"
+                    f"{forces}: urgent clinical symptoms must go to a route of kind 'clinical' (a triage "
+                    f"line), never to one of kind {spec.kind!r}"
                 )
                 problems.append((at, message))
             if spec.marketing:
-                message = f"a hard rule cannot force a marketing (nurture) route like {rule.route!r}"
-                problems.append((at, message))
+                problems.append((at, f"{forces}: a hard rule cannot force a marketing (nurture) route"))
         return problems
 
     def check_routes(self, routing: Routing) -> list[str]:
-        """:meth:`route_problems` as messages naming the file, the rule and the key."""
-        names = {index: rule.name for index, rule in enumerate(self.rules)}
-        return [
-            f"{self.source}: {place(at, names)}: {message}" for at, message in self.route_problems(routing)
-        ]
+        """:meth:`route_problems` as messages naming the file and the key."""
+        return messages(self.route_problems(routing), source=self.source)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "rules": [r.to_dict() for r in self.rules]}
-
-
-def place(location: tuple[str | int, ...], names: Mapping[int, str]) -> str:
-    """A location in a hard-rules file in its own words: ``rule 'x', key 'when'.any[0].in``.
-
-    `names` gives the name of each rule by position, where it has one.
-    """
-    if len(location) < 2 or location[0] != "rules" or not isinstance(location[1], int):
-        return f"key {location[0]!r}" if location else ""
-    index = location[1]
-    rule = f"rule {names[index]!r}" if index in names else f"rule #{index + 1}"
-    if len(location) == 2:
-        return rule
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in location[3:])
-    return f"{rule}, key {location[2]!r}{path}"

@@ -26,21 +26,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, time
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from careleads.config import ConfigLines, parse_yaml_lines, read_config_text
 from careleads.decisions._clock import DAYS, SLA_CLOCKS, BusinessHours, sla_hours_problem
-from careleads.decisions._documents import (
-    Document,
-    Location,
-    Problem,
-    fail,
-    parse_yaml,
-    read_yaml_text,
-    text_keys,
-    validated,
-)
+from careleads.decisions._documents import Document, Location, Problem, fail, text_keys, validated
 from careleads.decisions._routing import (
     CHANNELS,
     MATCH_FIELDS,
@@ -55,6 +48,7 @@ from careleads.decisions._routing import (
 from careleads.errors import ConfigError
 from careleads.types import PathLikeStr
 
+_SHIPPED = SHIPPED_ROUTING.removeprefix("careleads/data/")  # the file's name under careleads/data
 _SPECIAL_ROUTES: tuple[str, ...] = ("default_route", "blocked_route", "no_marketing_route")
 
 
@@ -197,25 +191,23 @@ class QueueDoc(Document):
 
     def pool(self) -> list[tuple[str, int]]:
         """(owner, capacity) in round-robin order."""
-        pairs: list[tuple[Any, Any]]
+        pairs: list[tuple[Any, Any, Location]]  # owner, capacity, where in the file
         if isinstance(self.owners, Mapping):
-            pairs = [(o, c if c is not None else self.capacity) for o, c in self.owners.items()]
+            pairs = [(o, self.capacity if c is None else c, ("owners", o)) for o, c in self.owners.items()]
         elif isinstance(self.owners, list):
-            pairs = [(o, self.capacity) for o in self.owners]
+            pairs = [(o, self.capacity, ("owners", i)) for i, o in enumerate(self.owners)]
         else:
             fail((("owners",), f"expected a list of owners or owner -> capacity, got {self.owners!r}"))
         problems: list[Problem] = []
         out: dict[str, int] = {}
-        for owner, capacity in pairs:
+        for owner, capacity, at in pairs:
             if not isinstance(owner, str) or not owner.strip():
-                problems.append((("owners",), f"owner names must be text, got {owner!r}"))
+                problems.append((at, f"owner names must be text, got {owner!r}"))
             elif owner in out:
-                problems.append((("owners",), f"owner {owner!r} is listed twice"))
+                problems.append((at, f"owner {owner!r} is listed twice"))
             elif isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-                message = (
-                    f"capacity (max open leads) must be a whole number >= 1, got {capacity!r}; set 'capacity'"
-                )
-                problems.append((("owners", owner), message))
+                must = "capacity (max open leads) must be a whole number >= 1"
+                problems.append((at, f"owner {owner!r}: {must}, got {capacity!r}; set 'capacity'"))
             else:
                 out[owner] = capacity
         if problems:
@@ -382,11 +374,10 @@ class RoutingDoc(Document):
         )
 
 
-def _references(data: Any, document: Any) -> list[Problem]:
+def _references(data: Any) -> list[Problem]:
     """Problems between the parts of a routing file: names of routes and queues used but not defined, the
     special routes' kinds, nurture tracks. Read from the raw document, so that they are reported together
     with the problems of the parts themselves."""
-    del document  # the raw data holds every reference, valid parts or not
     if not isinstance(data, Mapping):
         return []
     routes = text_keys(data.get("routes")) if isinstance(data.get("routes"), Mapping) else {}
@@ -435,30 +426,8 @@ def _references(data: Any, document: Any) -> list[Problem]:
     return problems
 
 
-def _place(location: Location) -> str:
-    """A location in a routing file in its own words: ``route 'call', key 'channels'``."""
-    if not location:
-        return ""
-    head, rest = location[0], location[1:]
-    if head in ("routes", "queues") and rest:
-        kind = "route" if head == "routes" else "queue"
-        if head == "queues" and len(rest) >= 3 and rest[1] == "owners":
-            return f"queue {rest[0]!r}, owner {rest[2]!r}"
-        return f"{kind} {rest[0]!r}" + (f", key {rest[1]!r}" if len(rest) > 1 else "")
-    if head == "rules" and rest and isinstance(rest[0], int):
-        return f"rule #{rest[0] + 1}" + (f", key {rest[1]!r}" if len(rest) > 1 else "")
-    if head in ("business_hours", "nurture_tracks") and rest:
-        return f"{head}, key {rest[0]!r}"
-    return f"key {head!r}"
-
-
-def _validate(data: Any, where: str, text: str | None = None) -> tuple[Routing | None, list[str]]:
-    if not isinstance(data, Mapping):
-        message = (
-            f"{where}: expected a mapping with 'routes', 'rules' and 'queues', got {type(data).__name__}"
-        )
-        return None, [message]
-    document, problems = validated(RoutingDoc, data, where, _place, text, _references)
+def _validate(data: Any, where: str, lines: ConfigLines | None = None) -> tuple[Routing | None, list[str]]:
+    document, problems = validated(RoutingDoc, data, source=where, lines=lines, check=_references)
     return (document.routing(where) if document is not None else None), problems
 
 
@@ -483,7 +452,8 @@ def parse_routing(data: Any, where: str = "<routing>") -> Routing:
 
 
 def _load_text(text: str, where: str) -> Routing:
-    routing, problems = _validate(parse_yaml(text, where), where, text)
+    data, lines = parse_yaml_lines(text, source=where)
+    routing, problems = _validate(data, where, lines)
     if routing is None:
         raise ConfigError("\n".join(problems))
     return routing
@@ -491,7 +461,7 @@ def _load_text(text: str, where: str) -> Routing:
 
 @lru_cache(maxsize=1)
 def _shipped_routing() -> Routing:
-    return _load_text(*read_yaml_text(None, SHIPPED_ROUTING))
+    return _load_text(*read_config_text(None, shipped=_SHIPPED))
 
 
 def load_routing(path: PathLikeStr | None = None) -> Routing:
@@ -500,11 +470,11 @@ def load_routing(path: PathLikeStr | None = None) -> Routing:
     Raises
     ------
     ConfigError
-        Naming the file and each rule, route, queue and key that is wrong, with its line.
+        Naming the file, the line and the key of every problem.
     """
     if path is None:
         return _shipped_routing()
-    return _load_text(*read_yaml_text(path, SHIPPED_ROUTING))
+    return _load_text(*read_config_text(Path(path), shipped=_SHIPPED))
 
 
 def validate_routing_text(text: str, where: str = "<routing>") -> list[str]:
@@ -513,10 +483,10 @@ def validate_routing_text(text: str, where: str = "<routing>") -> list[str]:
     Examples
     --------
     >>> validate_routing_text("routes: {call: {kind: intake}}")  # doctest: +ELLIPSIS
-    ["<routing>: route 'call', key 'queue': every route needs a queue name (line 1)", ...]
+    ['<routing>:1: routes.call.queue: every route needs a queue name', ...]
     """
     try:
-        data = parse_yaml(text, where)
+        data, lines = parse_yaml_lines(text, source=where)
     except ConfigError as exc:
-        return [str(exc)]
-    return _validate(data, where, text)[1]
+        return str(exc).split("\n")
+    return _validate(data, where, lines)[1]

@@ -31,20 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from careleads.decisions._documents import (
-    Document,
-    Location,
-    Problem,
-    fail,
-    format_problems,
-    parse_yaml,
-    read_yaml_text,
-    validated,
-)
+from careleads.config import ConfigLines, parse_yaml_lines, read_config_text
+from careleads.decisions._documents import Document, Problem, fail, messages, validated
 from careleads.decisions._overrides import (
     COMBINATORS,
     OPERATORS,
@@ -52,13 +45,13 @@ from careleads.decisions._overrides import (
     Condition,
     HardRule,
     HardRules,
-    place,
 )
 from careleads.decisions._routing import Routing
 from careleads.decisions._routing_file import load_routing
 from careleads.errors import ConfigError
 from careleads.types import PathLikeStr
 
+_SHIPPED = SHIPPED_HARD_RULES.removeprefix("careleads/data/")  # the file's name under careleads/data
 _EFFECT = "expected 'block_scoring_outreach' or {force_route: ROUTE}"
 _CONDITIONS = "expected a non-empty list of conditions"
 
@@ -215,44 +208,32 @@ class HardRulesDoc(Document):
         return HardRules(name=str(self.name), version=str(self.version), rules=rules, source=where)
 
 
-def _names(data: Any) -> dict[int, str]:
-    """The name of each rule of the raw document by position, where it has one."""
+def _repeated_names(data: Any) -> list[Problem]:
+    """Rule names used twice, read from the raw document (valid rules or not)."""
     rules = data.get("rules") if isinstance(data, Mapping) else None
-    if not isinstance(rules, list):
-        return {}
-    return {
-        i: r["name"]
-        for i, r in enumerate(rules)
-        if isinstance(r, Mapping) and isinstance(r.get("name"), str) and r["name"].strip()
-    }
-
-
-def _repeated_names(data: Any, document: Any) -> list[Problem]:
-    del document  # the raw data holds every name, valid rules or not
     seen: set[str] = set()
     problems: list[Problem] = []
-    for index, name in _names(data).items():
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        name = rule.get("name") if isinstance(rule, Mapping) else None
+        if not isinstance(name, str) or not name.strip():
+            continue
         if name in seen:
-            problems.append((("rules", index, "name"), "the name is used twice; rule names must be unique"))
+            message = f"the name {name!r} is used twice; rule names must be unique"
+            problems.append((("rules", index, "name"), message))
         seen.add(name)
     return problems
 
 
 def _validate(
-    data: Any, where: str, routing: Routing | None, text: str | None = None
+    data: Any, where: str, routing: Routing | None, lines: ConfigLines | None = None
 ) -> tuple[HardRules | None, list[str]]:
     """The rules (None when invalid) and every problem; forced routes are checked once the rules are valid."""
-    names = _names(data)
-
-    def at(location: Location) -> str:
-        return place(location, names)
-
-    document, problems = validated(HardRulesDoc, data, where, at, text, _repeated_names)
+    document, problems = validated(HardRulesDoc, data, source=where, lines=lines, check=_repeated_names)
     if document is None:
         return None, problems
     rules = document.hard_rules(where)
     if routing is not None:
-        problems = format_problems(rules.route_problems(routing), where, at, text)
+        problems = messages(rules.route_problems(routing), source=where, lines=lines)
     return (None if problems else rules), problems
 
 
@@ -279,7 +260,8 @@ def parse_hard_rules(data: Any, where: str = "<hard rules>", *, routing: Routing
 
 
 def _load_text(text: str, where: str, routing: Routing) -> HardRules:
-    rules, problems = _validate(parse_yaml(text, where), where, routing, text)
+    data, lines = parse_yaml_lines(text, source=where)
+    rules, problems = _validate(data, where, routing, lines)
     if rules is None:
         raise ConfigError("\n".join(problems))
     return rules
@@ -287,7 +269,7 @@ def _load_text(text: str, where: str, routing: Routing) -> HardRules:
 
 @lru_cache(maxsize=1)
 def _shipped_hard_rules() -> HardRules:
-    return _load_text(*read_yaml_text(None, SHIPPED_HARD_RULES), load_routing())
+    return _load_text(*read_config_text(None, shipped=_SHIPPED), load_routing())
 
 
 def load_hard_rules(path: PathLikeStr | None = None, *, routing: Routing | None = None) -> HardRules:
@@ -312,7 +294,8 @@ def load_hard_rules(path: PathLikeStr | None = None, *, routing: Routing | None 
     """
     if path is None and routing is None:
         return _shipped_hard_rules()
-    return _load_text(*read_yaml_text(path, SHIPPED_HARD_RULES), routing or load_routing())
+    text, where = read_config_text(None if path is None else Path(path), shipped=_SHIPPED)
+    return _load_text(text, where, routing or load_routing())
 
 
 def validate_rules_text(
@@ -333,10 +316,10 @@ def validate_rules_text(
     --------
     >>> validate_rules_text("rules: [{name: x, description: d, reason: r, when: {field: a, equals: 1}, "
     ...                     "effect: {force_route: nowhere}}]")  # doctest: +ELLIPSIS
-    ["<hard rules>: rule 'x', key 'effect'.force_route: route 'nowhere' is not in ... (line 1)"]
+    ["<hard rules>:1: rules[0].effect.force_route: rule 'x' forces route 'nowhere', which is not in ..."]
     """
     try:
-        data = parse_yaml(text, where)
+        data, lines = parse_yaml_lines(text, source=where)
     except ConfigError as exc:
-        return [str(exc)]
-    return _validate(data, where, routing or load_routing(), text)[1]
+        return str(exc).split("\n")
+    return _validate(data, where, routing or load_routing(), lines)[1]
