@@ -160,7 +160,7 @@ def decide(
     now : Timestamp or str, optional
         The decision time for SLA due times (default: now, local time).
     urgent_detector : callable, optional
-        ``text -> bool``; default :func:`careleads.text.detect_urgent_symptoms`.
+        ``text -> bool``; default the clinical-triage detector (:func:`careleads.text.default_detector`).
 
     Returns
     -------
