@@ -361,6 +361,7 @@ def test_clean_values_equal_ingesting_each_distinct_value_alone(typed: bool) -> 
     """Values are taken per row from the distinct values: the same as checking every value on its own."""
     from careleads.dictionary._ingest import _ingest_column
     from careleads.dictionary._normalise import target_dtype
+    from careleads.dictionary._rule import FieldRule
 
     dictionary = load_dictionary()
     table = dictionary.table("leads")
@@ -372,13 +373,14 @@ def test_clean_values_equal_ingesting_each_distinct_value_alone(typed: bool) -> 
         if spec.name not in raw:
             continue
         column = raw[spec.name]
-        values = _ingest_column(column, spec, dictionary.missing_values, required=spec.required).values
+        rule = FieldRule(spec, dictionary.missing_values, required=spec.required)
+        values = _ingest_column(column, rule).values
         assert values.dtype == target_dtype(spec), spec.name
         assert list(values.index) == list(range(len(column)))
         alone: dict[object, object] = {}
         for value in column.drop_duplicates():
             one = pd.Series([value], dtype=column.dtype)
-            got = _ingest_column(one, spec, dictionary.missing_values, required=False).values.iloc[0]
+            got = _ingest_column(one, FieldRule(spec, dictionary.missing_values)).values.iloc[0]
             alone[None if pd.isna(value) else value] = got
         expected = [alone[None if pd.isna(v) else v] for v in column]
         for got, want in zip(values.tolist(), expected, strict=True):
@@ -462,13 +464,14 @@ def test_columns_read_as_dictionaries_give_what_their_text_gives(
 def test_remembered_values_belong_to_their_own_field_spec() -> None:
     """Two specs of one field name (two dictionaries) never share what their values gave."""
     from careleads.dictionary._ingest import _ingest_column
+    from careleads.dictionary._rule import FieldRule
     from careleads.dictionary._schema import FieldSpec, FieldType
 
     narrow = FieldSpec(name="sex", type=FieldType.CATEGORY, values={"female": ("F",)}, closed=True)
     wide = FieldSpec(name="sex", type=FieldType.CATEGORY, values={"female": ("F", "W")}, closed=True)
     column = pd.Series(["F", "W", "F"], dtype="string")
     for spec, n_bad in ((narrow, 1), (wide, 0), (narrow, 1)):
-        parsed = _ingest_column(column, spec, (), required=False)
+        parsed = _ingest_column(column, FieldRule(spec))
         assert sum(len(rows) for _, rows, _ in parsed.problems) == n_bad
         assert parsed.values.isna().tolist() == [False, n_bad == 1, False]
 
@@ -485,6 +488,7 @@ def test_a_column_with_no_value_at_all_is_missing_not_an_error() -> None:
 
 def test_text_and_time_columns_skip_factorize_with_the_same_result() -> None:
     from careleads.dictionary._ingest import _ingest_column
+    from careleads.dictionary._rule import FieldRule
     from careleads.dictionary._schema import FieldSpec, FieldType, Sensitivity
 
     texts = ["  hello ", "", None, "N/A", "hello", "ünïcode 😀", "hello", "  ", "n/a", "x" * 300]
@@ -494,8 +498,9 @@ def test_text_and_time_columns_skip_factorize_with_the_same_result() -> None:
             name="note", type=kind, sensitivity=Sensitivity.DIRECT_IDENTIFIER, missing_values=("n/a",)
         )
         for required in (False, True):
-            fast = _ingest_column(pd.Series(values, dtype="string"), spec, ("null",), required=required)
-            hashed = _ingest_column(pd.Series(values, dtype=object), spec, ("null",), required=required)
+            rule = FieldRule(spec, ("null",), required=required)
+            fast = _ingest_column(pd.Series(values, dtype="string"), rule)
+            hashed = _ingest_column(pd.Series(values, dtype=object), rule)
             pd.testing.assert_series_equal(fast.values, hashed.values.astype(fast.values.dtype))
             assert fast.raw_empty.tolist() == hashed.raw_empty.tolist()
             assert fast.n_placeholders == hashed.n_placeholders == 2
@@ -515,13 +520,17 @@ def test_text_and_time_columns_skip_factorize_with_the_same_result() -> None:
 def test_placeholders_are_found_as_lower_casing_every_value_would(
     values: list[str | None], keys: set[str]
 ) -> None:
-    """Comparing only the values short enough to be a key finds what lower-casing the whole column finds.
+    """Comparing only the values short enough to be a key finds what lower-casing the whole column finds,
+    and what the rule says of each value alone (as for a record).
 
-    (The column is lower-cased by pandas, as before the shortcut: Arrow lower-cases the dotted capital I to
-    "i" where Python's ``str.lower`` gives two characters.)
+    (Values are lower-cased by Arrow: the dotted capital I becomes "i", where Python's ``str.lower`` gives
+    two characters.)
     """
-    from careleads.dictionary._ingest import _placeholders
+    from careleads.dictionary._rule import FieldRule, lower_texts
 
+    rule = FieldRule(FieldSpec("note", FieldType.TEXT), keys)
     text = pd.Series(values, dtype="string")
-    want = text.str.lower().isin(keys).to_numpy(dtype=bool).tolist()
-    assert _placeholders(text, frozenset(keys)).tolist() == want
+    lowered = lower_texts(pa.array(values, type=pa.large_string())).to_pylist()
+    want = [key is not None and key in rule.placeholders for key in lowered]
+    assert rule.placeholder_mask(text).tolist() == want
+    assert [key is not None and rule.is_placeholder(key) for key in lowered] == want

@@ -8,11 +8,11 @@ from careleads.dictionary._ingest import (
     IngestSummary,
     ingest_file,
     ingest_table,
-    read_table,
     repeats_values,
     write_quarantine,
 )
-from careleads.dictionary._normalise import normalise_token
+from careleads.dictionary._normalise import ColumnMatch, match_columns, match_table, normalise_token
+from careleads.dictionary._read import SAMPLE_BYTES, decode_sample, read_table, sniff_delimiter
 from careleads.dictionary._record import FieldProblem, RecordValidator, record_validator, validate_record
 from careleads.dictionary._schema import (
     Dictionary,
@@ -26,6 +26,8 @@ from careleads.dictionary._schema import (
 from careleads.dictionary._yaml import dump_dictionary, load_dictionary, parse_dictionary
 
 __all__ = [
+    "SAMPLE_BYTES",
+    "ColumnMatch",
     "FieldProblem",
     "RecordValidator",
     "record_validator",
@@ -39,14 +41,18 @@ __all__ = [
     "LabelSpec",
     "Sensitivity",
     "TableSpec",
+    "decode_sample",
     "dump_dictionary",
     "infer_dictionary",
     "ingest_file",
     "ingest_table",
     "load_dictionary",
+    "match_columns",
+    "match_table",
     "normalise_token",
     "parse_dictionary",
     "read_table",
     "repeats_values",
+    "sniff_delimiter",
     "write_quarantine",
 ]

@@ -1,12 +1,12 @@
-"""Reading CSV / Parquet files and checking them against the dictionary: clean rows in, bad rows quarantined.
+"""Checking a table against the dictionary: clean rows in, bad rows quarantined with their reasons.
 
-Nothing is silently dropped: every row read is either stored (``clean``) or quarantined with its reasons,
-and ``n_stored + n_quarantined == n_read`` holds for every result.
+Each column's distinct values are read by the field's rule (``_rule.FieldRule``), the one that also reads
+a single record. Nothing is silently dropped: every row read is either stored (``clean``) or quarantined
+with its reasons, and ``n_stored + n_quarantined == n_read`` holds for every result.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,24 +14,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
-from careleads.dictionary._normalise import (
+from careleads.dictionary._normalise import empty_column, match_table, target_dtype
+from careleads.dictionary._read import read_table
+from careleads.dictionary._rule import (
+    BLANK_ROW,
+    BLANK_ROW_MESSAGE,
+    MISSING_REQUIRED,
     BoolArray,
+    FieldRule,
     Problem,
-    empty_column,
-    match_columns,
-    parse_values,
-    placeholders_for,
-    target_dtype,
+    strip_texts,
 )
-from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, Sensitivity
-from careleads.errors import InputError
+from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType
 from careleads.types import JSONDict, PathLikeStr
 
 IntArray = npt.NDArray[np.intp]
 
-_SAMPLE_BYTES = 256 * 1024
-_DELIMITERS = ",;\t|"
 QUARANTINE_COLUMNS: tuple[str, ...] = ("_source", "_row", "_field", "_reason")
 # spreadsheet row of the first data row: the header is row 1
 _FIRST_DATA_ROW = 2
@@ -119,137 +119,6 @@ class IngestResult:
     summary: IngestSummary
 
 
-# --------------------------------------------------------------------------------------------- reading
-
-
-def _decode_sample(file: Path, head: bytes) -> tuple[str, str]:
-    """Return (encoding, decoded sample), refusing binary content."""
-    if head.startswith(b"PK\x03\x04"):
-        raise InputError(
-            f"{file}: this is a zip archive or an Excel workbook, not a CSV; save the sheet as CSV "
-            "(comma, semicolon or tab separated) or Parquet"
-        )
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16", head.decode("utf-16", errors="ignore")
-    control = sum(
-        head.count(bytes([code])) for code in (*range(0, 9), 11, 14, *range(16, 27), *range(28, 32))
-    )
-    if b"\x00" in head or control > max(1, len(head) // 100):
-        raise InputError(
-            f"{file}: the file is binary, not a text table; give a CSV (comma, semicolon or tab separated) "
-            "or a Parquet file"
-        )
-    encoding = "utf-8-sig"
-    try:
-        text = head.decode(encoding)
-    except UnicodeDecodeError as exc:
-        truncated = len(head) == _SAMPLE_BYTES and exc.start >= len(head) - 4
-        if truncated:
-            text = head[: exc.start].decode(encoding)
-        else:
-            # not UTF-8: Windows exports are the usual culprit; latin-1 reads every byte
-            encoding = "latin-1"
-            text = head.decode(encoding)
-    return encoding, text
-
-
-def _sniff_delimiter(sample: str, *, truncated: bool) -> str:
-    """Guess the delimiter among comma, semicolon, tab and pipe; comma when there is a single column."""
-    lines = sample.splitlines()
-    if truncated and len(lines) > 1:
-        lines = lines[:-1]
-    lines = lines[:100]
-    header = lines[0] if lines else ""
-    widths = {delimiter: len(next(csv.reader([header], delimiter=delimiter))) for delimiter in _DELIMITERS}
-    try:
-        sniffed: str | None = csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = None
-    widest = max(widths, key=lambda delimiter: widths[delimiter])
-    if sniffed is not None and widths.get(sniffed, 0) > 1:
-        return sniffed
-    return widest if widths[widest] > 1 else ","
-
-
-def _read_parquet(file: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(file)
-    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
-        raise InputError(f"{file}: not a readable Parquet file ({exc}); export it again") from exc
-
-
-def read_table(path: PathLikeStr) -> pd.DataFrame:
-    """Read a CSV or Parquet file as it is, without interpreting any value.
-
-    CSV: delimiter (comma, semicolon, tab, pipe) and encoding (UTF-8, UTF-16, else Latin-1) are detected;
-    every column is read as text and nothing is turned into a missing value, so placeholders such as
-    ``"Select"`` or ``"N/A"`` stay visible. Blank lines are kept as rows so that row numbers match the
-    spreadsheet. Parquet (by extension or content) keeps its stored types.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to read.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The table; ``frame.attrs["source"]`` holds the file name.
-
-    Raises
-    ------
-    InputError
-        If the file is missing, empty, binary, an Excel workbook or not a well-formed CSV.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "leads.csv").write_text("lead_id;source\\nL1;Select\\n")
-    >>> read_table(folder / "leads.csv").to_dict("records")
-    [{'lead_id': 'L1', 'source': 'Select'}]
-    """
-    file = Path(path)
-    if not file.exists():
-        raise InputError(f"{file}: no such file; check the path")
-    if file.is_dir():
-        raise InputError(f"{file}: is a folder; give the path of a CSV or Parquet file")
-    with file.open("rb") as handle:
-        head = handle.read(_SAMPLE_BYTES)
-    if not head.strip():
-        raise InputError(f"{file}: the file is empty; export the table again, with its header row")
-    if head.startswith(b"PAR1") or file.suffix.lower() in {".parquet", ".pq"}:
-        frame = _read_parquet(file)
-    else:
-        encoding, sample = _decode_sample(file, head)
-        delimiter = _sniff_delimiter(sample, truncated=len(head) == _SAMPLE_BYTES)
-        try:
-            frame = pd.read_csv(
-                file,
-                sep=delimiter,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                encoding=encoding,
-                engine="c",
-            )
-        except pd.errors.EmptyDataError as exc:
-            raise InputError(f"{file}: the file has no header row; export the table again") from exc
-        except pd.errors.ParserError as exc:
-            raise InputError(
-                f"{file}: not a well-formed CSV ({str(exc).strip()}); check that every row has as many "
-                f"fields as the header and that quotes are closed"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{file}: cannot decode the text ({exc}); save it as UTF-8") from exc
-    frame.attrs["source"] = file.name
-    return frame
-
-
-# --------------------------------------------------------------------------------------------- checking
-
-
 @dataclass
 class _Column:
     """One input column after parsing: clean values plus row-level findings."""
@@ -266,21 +135,8 @@ def _text_uniques(uniques: pd.Index) -> pd.Series:
     series = pd.Series(uniques, copy=False).reset_index(drop=True)
     if not (pd.api.types.is_string_dtype(series.dtype) and series.dtype != object):
         series = series.astype(str)
-    return series.astype("string").str.strip()
-
-
-def _placeholders(text: pd.Series, keys: frozenset[str]) -> BoolArray:
-    """Which values are a missing-value placeholder (lower-cased, one of `keys`).
-
-    Only values no longer than the longest key are compared: lower-casing never shortens a text, so a
-    longer value cannot be one (free text is then not lower-cased whole).
-    """
-    found = np.zeros(len(text), dtype=bool)
-    longest = max((len(key) for key in keys), default=-1)
-    short = (text.str.len() <= longest).to_numpy(dtype=bool, na_value=False)
-    if short.any():
-        found[short] = text[short].str.lower().isin(keys).to_numpy(dtype=bool)
-    return found
+    stripped = strip_texts(pa.array(series, type=pa.large_string(), from_pandas=True))
+    return pd.Series(pd.arrays.ArrowStringArray(stripped), copy=False)
 
 
 def _typed_uniques(uniques: pd.Index, spec: FieldSpec) -> pd.Series | None:
@@ -371,12 +227,13 @@ _ORDER_FREE = (FieldType.CATEGORY, FieldType.BOOLEAN, FieldType.NUMBER)
 # sees the same few dozen values of a category in every chunk.
 _REMEMBERED_VALUES = 256
 _REMEMBERED_SETS = 512
-_remembered: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[FieldSpec, _Distinct]] = {}
+_remembered: dict[tuple[int, frozenset[str], tuple[str, ...]], tuple[FieldSpec, _Distinct]] = {}
 
 
-def _analyse_distinct(uniques: Any, spec: FieldSpec, global_missing: tuple[str, ...]) -> _Distinct:
+def _analyse_distinct(uniques: Any, rule: FieldRule) -> _Distinct:
+    """The field's rule on a column's distinct values: which are empty or placeholders, what others say."""
     n_unique = len(uniques)
-    typed = _typed_uniques(uniques, spec)
+    typed = _typed_uniques(uniques, rule.spec)
     if typed is not None:
         text = typed.astype("string")
         empty_u = np.zeros(n_unique, dtype=bool)
@@ -384,64 +241,65 @@ def _analyse_distinct(uniques: Any, spec: FieldSpec, global_missing: tuple[str, 
     else:
         text = _text_uniques(uniques)
         empty_u = (text == "").to_numpy(dtype=bool, na_value=True)
-        placeholder_u = _placeholders(text, placeholders_for(spec, global_missing)) & ~empty_u
+        placeholder_u = rule.placeholder_mask(text) & ~empty_u
     present_index = np.flatnonzero(~(empty_u | placeholder_u))
-    present = (typed if typed is not None else text).iloc[present_index]
-    show_value = spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER
-    parsed, found = parse_values(present, spec, show_value=show_value)
+    present = text.array[present_index]
+    if typed is not None:
+        parsed, found = rule.parse(typed.array[present_index], shown=present)
+    else:
+        parsed, found = rule.parse(present)
     rejected = np.zeros(len(present_index), dtype=bool)
     for problem in found:
         rejected |= problem.bad
     changed = None
-    if spec.type is FieldType.CATEGORY and spec.values and len(present_index):
-        changed = (parsed.astype("string") != present.astype("string")).to_numpy(dtype=bool, na_value=False)
+    if rule.spec.type is FieldType.CATEGORY and rule.spec.values and len(present_index):
+        changed = np.asarray(parsed, dtype=object) != np.asarray(present, dtype=object)
     return _Distinct(
         empty=empty_u,
         placeholder=placeholder_u,
         present_index=present_index,
         good_index=present_index[~rejected],
-        good=parsed[~rejected],
+        good=pd.Series(parsed[~rejected], copy=False),
         found=found,
         changed=changed,
     )
 
 
-def _distinct_analysis(
-    codes: IntArray, uniques: Any, spec: FieldSpec, global_missing: tuple[str, ...]
-) -> tuple[IntArray, _Distinct]:
+def _distinct_analysis(codes: IntArray, uniques: Any, rule: FieldRule) -> tuple[IntArray, _Distinct]:
     """`_analyse_distinct` of the column's distinct values, remembered for a few text values.
 
     Remembered values are sorted first (and the row codes renumbered), so that a chunk holding the same
     values in another order finds them; only for field types whose parsing is per value.
     """
+    spec = rule.spec
     if (
         spec.type not in _ORDER_FREE
         or len(uniques) > _REMEMBERED_VALUES
         or not isinstance(getattr(uniques, "dtype", None), pd.StringDtype)  # factorized: no missing value
     ):
-        return codes, _analyse_distinct(uniques, spec, global_missing)
+        return codes, _analyse_distinct(uniques, rule)
     values = [str(v) for v in uniques]
     order = sorted(range(len(values)), key=values.__getitem__)
     rank = np.empty(len(values) + 1, dtype=np.intp)
     rank[order] = np.arange(len(values), dtype=np.intp)
     rank[-1] = -1  # missing stays missing
-    key = (id(spec), global_missing, tuple(values[k] for k in order))
+    key = (id(spec), rule.placeholders, tuple(values[k] for k in order))
     entry = _remembered.get(key)
     if entry is None or entry[0] is not spec:  # `spec` itself is kept, so its id is not reused meanwhile
         if len(_remembered) >= _REMEMBERED_SETS:
             _remembered.clear()
         ordered = uniques.take(np.asarray(order, dtype=np.intp))
-        entry = (spec, _analyse_distinct(ordered, spec, global_missing))
+        entry = (spec, _analyse_distinct(ordered, rule))
         _remembered[key] = entry
     return rank[codes], entry[1]
 
 
-def _ingest_column(
-    raw: pd.Series, spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool
-) -> _Column:
+def _ingest_column(raw: pd.Series, rule: FieldRule) -> _Column:
+    """One column through its field's rule: clean values (missing where rejected) and problems per row."""
+    spec = rule.spec
     codes, uniques = _distinct(raw, spec)
     n_unique = len(uniques)
-    codes, distinct = _distinct_analysis(codes, uniques, spec, global_missing)
+    codes, distinct = _distinct_analysis(codes, uniques, rule)
     counts = np.bincount(codes[codes >= 0], minlength=n_unique)
     empty_u, placeholder_u = distinct.empty, distinct.placeholder
     missing_u = empty_u | placeholder_u
@@ -467,11 +325,11 @@ def _ingest_column(
     problems: list[tuple[str, IntArray, npt.NDArray[np.object_]]] = []
     for problem in distinct.found:
         _add_problem(problems, problem, present_index, n_unique, codes)
-    if required:
+    if rule.required:
         # code -1 (missing) looks up the appended True; a column with no value at all has no distinct values
         missing_rows = np.flatnonzero(np.append(missing_u, True)[codes])
-        messages = np.full(len(missing_rows), f"{spec.name}: required value is missing", dtype=object)
-        problems.append(("missing_required", missing_rows, messages))
+        messages = np.full(len(missing_rows), rule.missing_message, dtype=object)
+        problems.append((MISSING_REQUIRED, missing_rows, messages))
 
     n_normalised = 0
     if distinct.changed is not None:
@@ -587,21 +445,10 @@ def ingest_table(
     name = source if source is not None else str(frame.attrs.get("source", "<data frame>"))
     n_read = len(frame)
     columns = [str(column) for column in frame.columns]
-    if len(set(columns)) != len(columns):
-        repeated = sorted({column for column in columns if columns.count(column) > 1})
-        raise InputError(f"{name}: the column name(s) {repeated} appear more than once; rename them")
+    matched = match_table(columns, spec, name)
     data = frame.set_axis(columns, axis="columns").reset_index(drop=True)
-    mapping = match_columns(columns, spec, name)
+    mapping = matched.mapping
     column_of = {canonical: raw for raw, canonical in mapping.items()}
-    missing = [field_spec.name for field_spec in spec.fields if field_spec.name not in column_of]
-    missing_required = [n for n in missing if spec.field(n).required or n == spec.key]
-    if missing_required:
-        raise InputError(
-            f"{name}: no column for the required field(s) {', '.join(missing_required)} of table {table!r} "
-            f"(columns found: {', '.join(columns) or 'none'}); rename the column, add its name to the "
-            f"field's aliases in the dictionary, or describe this file with `careleads dictionary infer`"
-        )
-    unknown = [column for column in columns if column not in mapping]
 
     clean: dict[str, pd.Series] = {}
     blank = np.ones(n_read, dtype=bool)
@@ -626,12 +473,10 @@ def ingest_table(
         if field_spec.name not in column_of:
             clean[field_spec.name] = empty_column(field_spec, n_read)
             continue
-        parsed = _ingest_column(
-            data[column_of[field_spec.name]],
-            field_spec,
-            dictionary.missing_values,
-            required=field_spec.required or field_spec.name == spec.key,
+        rule = FieldRule(
+            field_spec, dictionary.missing_values, required=field_spec.required or field_spec.name == spec.key
         )
+        parsed = _ingest_column(data[column_of[field_spec.name]], rule)
         clean[field_spec.name] = parsed.values
         blank &= parsed.raw_empty
         for kind, where, text in parsed.problems:
@@ -640,9 +485,9 @@ def ingest_table(
             n_placeholders[field_spec.name] = parsed.n_placeholders
         if parsed.n_normalised:
             n_normalised[field_spec.name] = parsed.n_normalised
-    for column in unknown:
+    for column in matched.unknown:
         extra = _ingest_column(
-            data[column], FieldSpec(column, FieldType.TEXT), dictionary.missing_values, required=False
+            data[column], FieldRule(FieldSpec(column, FieldType.TEXT), dictionary.missing_values)
         )
         clean[column] = extra.values
         blank &= extra.raw_empty
@@ -658,7 +503,11 @@ def ingest_table(
             kinds = [np.concatenate(kinds)[keep]]
             messages = [np.concatenate(messages)[keep]]
         record(
-            -1, "", "blank_row", np.flatnonzero(blank), np.full(int(blank.sum()), "blank row", dtype=object)
+            -1,
+            "",
+            BLANK_ROW,
+            np.flatnonzero(blank),
+            np.full(int(blank.sum()), BLANK_ROW_MESSAGE, dtype=object),
         )
         problem_rows = np.concatenate(rows)
     if spec.key is not None and spec.key in column_of:
@@ -717,8 +566,8 @@ def ingest_table(
         n_quarantined=len(quarantine),
         reasons=reasons,
         field_reasons=field_reasons,
-        unknown_columns=tuple(unknown),
-        missing_columns=tuple(missing),
+        unknown_columns=matched.unknown,
+        missing_columns=matched.missing,
         renamed_columns={raw: canonical for raw, canonical in mapping.items() if raw != canonical},
         n_placeholders=n_placeholders,
         n_normalised=n_normalised,

@@ -1,35 +1,24 @@
-"""Value normalisation: matching keys, missing-value placeholders and vectorised parsers per field type.
+"""Matching keys and the dictionary's vocabulary: column names, placeholders, yes/no words, synonyms, dtypes.
 
-Every parser here works on the *distinct* values of a column (after ``pandas.factorize``), so a column of
-a million rows with a few hundred distinct spellings costs a few hundred conversions, not a million.
+What a field's values are compared with, worked out from its spec; reading the values themselves is the
+field's rule (``careleads.dictionary._rule``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from pandas.api.extensions import ExtensionDtype
-from pandas.tseries.api import guess_datetime_format
 
 from careleads.dictionary._schema import FieldSpec, FieldType, TableSpec
 from careleads.errors import InputError
 
-BoolArray = npt.NDArray[np.bool_]
-ObjectArray = npt.NDArray[np.object_]
-
 _NON_ALNUM = re.compile(r"[\W_]+")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-# a value must look like a date before the slow, lenient parser may try it ("12" is not a date)
-_DATE_LIKE = re.compile(r"\d{1,4}[-/.\s]\d{1,2}|\d{8}|[A-Za-z]{3}")
-# pandas reads these words as "the current moment": never a recorded timestamp
-_RELATIVE_DATES = frozenset({"now", "today", "tomorrow", "yesterday"})
 
 TRUE_WORDS: frozenset[str] = frozenset({"true", "t", "yes", "y", "1", "1.0", "on", "checked"})
 FALSE_WORDS: frozenset[str] = frozenset({"false", "f", "no", "n", "0", "0.0", "off", "unchecked"})
@@ -129,156 +118,64 @@ def match_columns(columns: Sequence[str], table: TableSpec, source: str) -> dict
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A row-level problem found among the distinct values of a column.
+class ColumnMatch:
+    """How the columns of a file (or the keys of a record) map onto a table of the dictionary.
 
-    ``bad`` flags the distinct values with the problem; ``messages`` holds one message per distinct value
-    (only the flagged entries are read).
+    Attributes
+    ----------
+    mapping : dict of str to str
+        Column -> canonical field name, for the columns that match a field.
+    unknown : tuple of str
+        Columns that match no field, in input order.
+    missing : tuple of str
+        Fields of the table that no column matches (none of them required), in dictionary order.
     """
 
-    kind: str
-    bad: BoolArray
-    messages: ObjectArray
+    mapping: dict[str, str]
+    unknown: tuple[str, ...]
+    missing: tuple[str, ...]
 
 
-def _messages(
-    field: str, values: pd.Series, template: str, *, bad: BoolArray, show_value: bool = True
-) -> ObjectArray:
-    """Build ``"<field>: <template with {value}>"`` for each flagged value (others get ""), vectorised."""
-    out = np.full(len(values), "", dtype=object)
-    if not bad.any():
-        return out
-    head, _, tail = template.partition("{value}")
-    if show_value:
-        text = f"{field}: {head}'" + values[bad].astype("string") + f"'{tail}"
-        out[bad] = np.asarray(text.astype(object), dtype=object)
-    else:
-        out[bad] = f"{field}: {head}(value hidden: identifying field){tail}"
-    return out
+def match_table(columns: Sequence[str], table: TableSpec, source: str) -> ColumnMatch:
+    """Match the columns of a file (or the keys of a record) to a table's fields; refuse what cannot be read.
 
+    Parameters
+    ----------
+    columns : sequence of str
+        The column names as read (or a record's keys).
+    table : TableSpec
+        The table of the dictionary they should hold.
+    source : str
+        The file name, for error messages.
 
-def parse_numbers(
-    values: pd.Series, spec: FieldSpec, *, show_value: bool = True
-) -> tuple[pd.Series, list[Problem]]:
-    """Parse distinct, stripped, non-missing strings as numbers and check the field's range.
+    Returns
+    -------
+    ColumnMatch
+        Matched, unknown and missing columns.
 
-    Thousands separators written as ``1,234`` are accepted; ``inf`` and ``nan`` are not numbers.
+    Raises
+    ------
+    InputError
+        If a column name appears twice, two columns match one field (see :func:`match_columns`), or a
+        required field (or the key) has no column.
     """
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    failed = numbers.isna().to_numpy()
-    if failed.any():
-        retry = values[failed]
-        grouped = retry.str.fullmatch(_THOUSANDS.pattern).fillna(False).astype(bool)
-        if grouped.any():
-            fixed = pd.to_numeric(retry[grouped].str.replace(",", "", regex=False), errors="coerce")
-            numbers.loc[fixed.index] = fixed.astype("float64")
-    finite = np.isfinite(numbers.to_numpy(dtype="float64", na_value=np.nan))
-    unparsable = ~finite
-    numbers = numbers.where(finite)
-    problems = [
-        Problem(
-            "unparsable_number",
-            unparsable,
-            _messages(
-                spec.name, values, "cannot read {value} as a number", bad=unparsable, show_value=show_value
-            ),
+    names = [str(column) for column in columns]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise InputError(f"{source}: the column name(s) {repeated} appear more than once; rename them")
+    mapping = match_columns(names, table, source)
+    claimed = set(mapping.values())
+    missing = tuple(spec.name for spec in table.fields if spec.name not in claimed)
+    missing_required = [n for n in missing if table.field(n).required or n == table.key]
+    if missing_required:
+        raise InputError(
+            f"{source}: no column for the required field(s) {', '.join(missing_required)} of table "
+            f"{table.name!r} (columns found: {', '.join(names) or 'none'}); rename the column, add its name "
+            "to the field's aliases in the dictionary, or describe this file with `careleads dictionary infer`"
         )
-    ]
-    array = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        if spec.minimum is not None:
-            low = finite & (array < spec.minimum)
-            problems.append(
-                Problem(
-                    "out_of_range",
-                    low,
-                    _messages(
-                        spec.name,
-                        values,
-                        f"{{value}} is below the minimum {spec.minimum:g}",
-                        bad=low,
-                        show_value=show_value,
-                    ),
-                )
-            )
-        if spec.maximum is not None:
-            high = finite & (array > spec.maximum)
-            problems.append(
-                Problem(
-                    "out_of_range",
-                    high,
-                    _messages(
-                        spec.name,
-                        values,
-                        f"{{value}} is above the maximum {spec.maximum:g}",
-                        bad=high,
-                        show_value=show_value,
-                    ),
-                )
-            )
-    return numbers, problems
-
-
-def _to_utc(values: pd.Series, fmt: str) -> pd.Series:
-    with warnings.catch_warnings():
-        # pandas warns when it falls back to element-wise parsing or guesses day-first; the result is
-        # checked below, so the warning has nothing to add
-        warnings.simplefilter("ignore")
-        return pd.to_datetime(values, errors="coerce", utc=True, format=fmt)
-
-
-def parse_datetimes(
-    values: pd.Series, spec: FieldSpec, *, show_value: bool = True
-) -> tuple[pd.Series, list[Problem]]:
-    """Parse distinct, stripped, non-missing strings as timestamps (naive UTC, microseconds).
-
-    With ``spec.format`` only that format is accepted. Otherwise ISO 8601 first, then formats guessed
-    from the first unparsed value (at most three), then a lenient parser for values that look like dates.
-    Offsets are converted to UTC; timestamps without an offset are taken as UTC.
-    """
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):  # typed Parquet column
-        stamps = values if getattr(values.dt, "tz", None) is None else values.dt.tz_convert(None)
-        return stamps.astype("datetime64[us]"), []
-    relative = values.str.lower().isin(_RELATIVE_DATES).to_numpy()
-    candidates = values.mask(relative)
-    if spec.format:
-        parsed = _to_utc(candidates, spec.format)
-    else:
-        parsed = _to_utc(candidates, "ISO8601")
-        for _ in range(3):
-            pending = parsed.isna().to_numpy() & ~relative
-            if not pending.any():
-                break
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the guess is checked by parsing with it below
-                guessed = guess_datetime_format(str(values[pending].iloc[0]))
-            if guessed is None:
-                break
-            retry = _to_utc(values[pending], guessed)
-            if retry.notna().sum() == 0:
-                break
-            parsed.loc[retry.index] = parsed.loc[retry.index].fillna(retry)
-        pending = parsed.isna().to_numpy() & ~relative
-        if pending.any():
-            looks_like_date = values[pending].str.contains(_DATE_LIKE.pattern, regex=True).fillna(False)
-            lenient = values[pending][looks_like_date.astype(bool)]
-            if len(lenient):
-                retry = _to_utc(lenient, "mixed")
-                parsed.loc[retry.index] = parsed.loc[retry.index].fillna(retry)
-    naive = parsed.dt.tz_convert(None).astype("datetime64[us]")
-    bad = naive.isna().to_numpy()
-    hint = (
-        f" in the format {spec.format!r}"
-        if spec.format
-        else " as a date and time (ISO 8601: 2025-03-04T14:22:10)"
+    return ColumnMatch(
+        mapping=mapping, unknown=tuple(name for name in names if name not in mapping), missing=missing
     )
-    return naive, [
-        Problem(
-            "unparsable_datetime",
-            bad,
-            _messages(spec.name, values, "cannot read {value}" + hint, bad=bad, show_value=show_value),
-        )
-    ]
 
 
 def boolean_words(spec: FieldSpec) -> tuple[frozenset[str], frozenset[str]]:
@@ -292,34 +189,6 @@ def boolean_words(spec: FieldSpec) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(TRUE_WORDS | extra_true), frozenset(FALSE_WORDS | extra_false)
 
 
-def parse_booleans(
-    values: pd.Series, spec: FieldSpec, *, show_value: bool = True
-) -> tuple[pd.Series, list[Problem]]:
-    """Parse distinct, stripped, non-missing strings as booleans (pandas ``boolean`` dtype)."""
-    if pd.api.types.is_bool_dtype(values.dtype):  # typed Parquet column
-        return values.astype("boolean"), []
-    true_words, false_words = boolean_words(spec)
-    keys = values.str.lower()
-    is_true = keys.isin(true_words).to_numpy()
-    is_false = keys.isin(false_words).to_numpy()
-    parsed = pd.Series(pd.array(np.where(is_true, True, False), dtype="boolean"), index=values.index)
-    bad = ~(is_true | is_false)
-    parsed[bad] = pd.NA
-    return parsed, [
-        Problem(
-            "unparsable_boolean",
-            bad,
-            _messages(
-                spec.name,
-                values,
-                "{value} is not a yes/no value (yes, no, true, false, 1, 0)",
-                bad=bad,
-                show_value=show_value,
-            ),
-        )
-    ]
-
-
 def category_lookup(spec: FieldSpec) -> dict[str, str]:
     """Return the matching key -> canonical value table of a category field."""
     lookup: dict[str, str] = {}
@@ -327,57 +196,6 @@ def category_lookup(spec: FieldSpec) -> dict[str, str]:
         for value in (canonical, *synonyms):
             lookup.setdefault(normalise_token(value), canonical)
     return lookup
-
-
-def map_categories(
-    values: pd.Series, spec: FieldSpec, *, show_value: bool = True
-) -> tuple[pd.Series, list[Problem]]:
-    """Map distinct, stripped, non-missing strings to canonical category values.
-
-    A value that matches no canonical value or synonym is a problem when the field is closed and kept
-    as written when it is open.
-    """
-    if not spec.values:
-        return values.astype(object), []
-    lookup = category_lookup(spec)
-    tokens = pd.Series(
-        [normalise_token(value) for value in values.astype(str)], index=values.index, dtype=object
-    )
-    mapped = tokens.map(lookup)
-    unmatched = mapped.isna().to_numpy()
-    result = mapped.where(~unmatched, values.astype(object))
-    if not spec.is_closed:
-        return result, []
-    allowed = list(spec.values)
-    listed = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
-    return result, [
-        Problem(
-            "unknown_category",
-            unmatched,
-            _messages(
-                spec.name,
-                values,
-                "{value} is not a known value (" + listed + "); add it as a synonym in the dictionary",
-                bad=unmatched,
-                show_value=show_value,
-            ),
-        )
-    ]
-
-
-def parse_values(
-    values: pd.Series, spec: FieldSpec, *, show_value: bool = True
-) -> tuple[pd.Series, list[Problem]]:
-    """Parse distinct, stripped, non-missing strings according to the field's type."""
-    if spec.type is FieldType.NUMBER:
-        return parse_numbers(values, spec, show_value=show_value)
-    if spec.type is FieldType.DATETIME:
-        return parse_datetimes(values, spec, show_value=show_value)
-    if spec.type is FieldType.BOOLEAN:
-        return parse_booleans(values, spec, show_value=show_value)
-    if spec.type is FieldType.CATEGORY:
-        return map_categories(values, spec, show_value=show_value)
-    return values.astype(target_dtype(spec)), []  # text stays text (no round trip through Python objects)
 
 
 def target_dtype(spec: FieldSpec) -> ExtensionDtype | np.dtype[np.generic]:
@@ -405,17 +223,13 @@ def empty_column(spec: FieldSpec, n_rows: int) -> pd.Series:
 __all__ = [
     "FALSE_WORDS",
     "TRUE_WORDS",
-    "Problem",
+    "ColumnMatch",
     "boolean_words",
     "category_lookup",
     "empty_column",
-    "map_categories",
     "match_columns",
+    "match_table",
     "normalise_token",
-    "parse_booleans",
-    "parse_datetimes",
-    "parse_numbers",
-    "parse_values",
     "placeholder_key",
     "placeholders_for",
     "target_dtype",

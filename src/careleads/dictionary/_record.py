@@ -1,49 +1,37 @@
-"""Checking one record (a dict from an API call or a web form) against the dictionary, without pandas.
+"""Checking one record (a dict from an API call or a web form) against the dictionary.
 
-:func:`validate_record` gives the same clean values and the same problem kinds and messages as
-:func:`careleads.dictionary.ingest_table` on a one-row table holding the record's values as text cells (the
-way the API has always checked a record), in about a hundredth of the time. The work that depends only on
-the dictionary (alias lookup, placeholders, boolean words, category synonyms, messages) is compiled once per
-dictionary and table and cached. Common value shapes (plain decimal numbers, ISO 8601 timestamps) are parsed
-in plain Python; anything else goes through the very parsers :func:`ingest_table` uses, on a one-value
-series, so that unusual spellings are read exactly as in a file.
+:func:`validate_record` reads a record as :func:`careleads.dictionary.ingest_table` reads a row of a file:
+the same column matching (``match_table``) and, for each field, the same rule (``FieldRule``) on a batch
+of one value, hence the same clean values, problem kinds and messages. What depends only on the dictionary
+(the rules, the matching of a set of keys) is worked out once per dictionary and table; what a category or
+yes/no field's rule said about a spelling is remembered, since a form sends the same few spellings again.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from careleads.dictionary._normalise import (
-    boolean_words,
-    category_lookup,
-    match_columns,
-    normalise_token,
-    parse_values,
-    placeholders_for,
+from careleads.dictionary._normalise import match_table
+from careleads.dictionary._rule import (
+    BLANK_ROW,
+    BLANK_ROW_MESSAGE,
+    MISSING_REQUIRED,
+    FieldRule,
+    lower_texts,
+    strip_texts,
 )
-from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, Sensitivity, TableSpec
-from careleads.errors import InputError
+from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, TableSpec
 
 __all__ = ["FieldProblem", "RecordValidator", "problems_as_dicts", "record_validator", "validate_record"]
 
-# Plain decimals that float() reads exactly as pandas' parser does (few digits, no exponent); others take
-# the pandas path.
-_SIMPLE_NUMBER = re.compile(r"[+-]?\d{1,15}(?:\.\d{1,6})?")
-# ISO 8601 as most systems write it; datetime.fromisoformat reads these as pandas' ISO8601 parser does
-_ISO_STAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?"
-)
-# years that every pandas unit can hold; others take the pandas path
-_SAFE_YEARS = range(1700, 2200)
-_CACHE_LIMIT = 4096  # distinct spellings remembered per category field, and column sets per table
-_HIDDEN = "(value hidden: identifying field)"
+_CACHE_LIMIT = 4096  # spellings remembered per category or yes/no field, and key sets per table
 
 
 @dataclass(frozen=True)
@@ -76,45 +64,12 @@ class FieldProblem:
         )
 
 
-@dataclass
-class _Field:
-    """What checking one field needs, worked out once from its spec."""
-
-    spec: FieldSpec
-    required: bool
-    placeholders: frozenset[str]
-    show_value: bool
-    true_words: frozenset[str]
-    false_words: frozenset[str]
-    lookup: dict[str, str]
-    categories_listed: str
-    normalised: dict[str, str | None]  # cache: stripped text -> canonical value (None: no match)
-
-
-def _compile_field(spec: FieldSpec, global_missing: tuple[str, ...], *, required: bool) -> _Field:
-    true_words, false_words = (
-        boolean_words(spec) if spec.type is FieldType.BOOLEAN else (frozenset(), frozenset())
-    )
-    allowed = list(spec.values)
-    return _Field(
-        spec=spec,
-        required=required,
-        placeholders=placeholders_for(spec, global_missing),
-        show_value=spec.sensitivity != Sensitivity.DIRECT_IDENTIFIER,
-        true_words=true_words,
-        false_words=false_words,
-        lookup=category_lookup(spec) if spec.type is FieldType.CATEGORY else {},
-        categories_listed=", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else ""),
-        normalised={},
-    )
-
-
 @dataclass(frozen=True)
 class _Columns:
-    """How one set of record keys maps onto the table (cached per key set)."""
+    """How one set of record keys maps onto the table (worked out once per key set)."""
 
-    mapping: dict[str, str]  # raw key -> canonical field
-    unknown: tuple[str, ...]
+    positions: tuple[int, ...]  # per field of the table: the position of its key, or -1
+    unknown: tuple[int, ...]  # positions of the keys that match no field
 
 
 def _cell_text(value: Any) -> str:
@@ -126,10 +81,19 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _message(field: _Field, text: str, template: str) -> str:
-    head, _, tail = template.partition("{value}")
-    shown = f"'{text}'" if field.show_value else _HIDDEN
-    return f"{field.spec.name}: {head}{shown}{tail}"
+def _repeats(spec: FieldSpec) -> bool:
+    return spec.type is FieldType.BOOLEAN or (spec.type is FieldType.CATEGORY and bool(spec.values))
+
+
+def _scalar(value: Any, kind: FieldType) -> Any:
+    """One parsed value as a plain Python (or pandas) scalar."""
+    if kind is FieldType.NUMBER:
+        return float(value)
+    if kind is FieldType.DATETIME:
+        return pd.Timestamp(value)
+    if kind is FieldType.BOOLEAN:
+        return bool(value)
+    return str(value)
 
 
 class RecordValidator:
@@ -151,144 +115,58 @@ class RecordValidator:
     def __init__(self, dictionary: Dictionary, table: str) -> None:
         self.dictionary = dictionary
         self.table: TableSpec = dictionary.table(table)
-        self._fields = {
-            spec.name: _compile_field(
-                spec, dictionary.missing_values, required=spec.required or spec.name == self.table.key
-            )
+        self._rules = tuple(
+            FieldRule(spec, dictionary.missing_values, required=spec.required or spec.name == self.table.key)
             for spec in self.table.fields
-        }
-        self._extra_placeholders = placeholders_for(
-            FieldSpec("extra", FieldType.TEXT), dictionary.missing_values
+        )
+        self._extra = FieldRule(FieldSpec("extra", FieldType.TEXT), dictionary.missing_values)
+        # per field: spelling -> what the rule said, for the fields whose spellings repeat (yes/no values and
+        # categories with a list of values)
+        self._said: tuple[dict[str, tuple[Any, FieldProblem | None]] | None, ...] = tuple(
+            {} if _repeats(rule.spec) else None for rule in self._rules
         )
         self._columns: dict[tuple[str, ...], _Columns] = {}
         self._lock = threading.Lock()
-
-    # ------------------------------------------------------------------------------------ columns
 
     def _match(self, keys: tuple[str, ...], source: str) -> _Columns:
         found = self._columns.get(keys)
         if found is not None:
             return found
-        if len(set(keys)) != len(keys):
-            repeated = sorted({k for k in keys if keys.count(k) > 1})
-            raise InputError(f"{source}: the column name(s) {repeated} appear more than once; rename them")
-        # raises InputError when two keys match one field, with ingest's message
-        mapping = match_columns(keys, self.table, source)
-        claimed = set(mapping.values())
-        missing_required = [
-            spec.name
-            for spec in self.table.fields
-            if spec.name not in claimed and (spec.required or spec.name == self.table.key)
-        ]
-        if missing_required:
-            raise InputError(
-                f"{source}: no column for the required field(s) {', '.join(missing_required)} of table "
-                f"{self.table.name!r} (columns found: {', '.join(keys) or 'none'}); rename the column, "
-                "add its name to the field's aliases in the dictionary, or describe this file with "
-                "`careleads dictionary infer`"
-            )
-        found = _Columns(mapping=mapping, unknown=tuple(k for k in keys if k not in mapping))
+        mapping = match_table(keys, self.table, source).mapping  # raises as ingest does for a file
+        position = {canonical: keys.index(raw) for raw, canonical in mapping.items()}
+        found = _Columns(
+            positions=tuple(position.get(rule.spec.name, -1) for rule in self._rules),
+            unknown=tuple(k for k, key in enumerate(keys) if key not in mapping),
+        )
         with self._lock:
             if len(self._columns) >= _CACHE_LIMIT:
                 self._columns.clear()
             self._columns[keys] = found
         return found
 
-    # ------------------------------------------------------------------------------------ values
-
-    def _parse(self, field: _Field, text: str) -> tuple[Any, FieldProblem | None]:
-        """A present (non-missing), stripped value: its clean value, or None and the problem."""
-        spec = field.spec
-        kind = spec.type
-        if kind is FieldType.NUMBER and _SIMPLE_NUMBER.fullmatch(text):
-            number = float(text)
-            if spec.minimum is not None and number < spec.minimum:
-                return None, FieldProblem(
-                    spec.name,
-                    "out_of_range",
-                    _message(field, text, f"{{value}} is below the minimum {spec.minimum:g}"),
-                )
-            if spec.maximum is not None and number > spec.maximum:
-                return None, FieldProblem(
-                    spec.name,
-                    "out_of_range",
-                    _message(field, text, f"{{value}} is above the maximum {spec.maximum:g}"),
-                )
-            return number, None
-        if kind is FieldType.DATETIME and spec.format is None and _ISO_STAMP.fullmatch(text):
-            stamp = self._iso(text)
-            if stamp is not None:
-                return stamp, None
-        if kind is FieldType.BOOLEAN:
-            key = text.lower()
-            if key in field.true_words:
-                return True, None
-            if key in field.false_words:
-                return False, None
-            return None, FieldProblem(
-                spec.name,
-                "unparsable_boolean",
-                _message(field, text, "{value} is not a yes/no value (yes, no, true, false, 1, 0)"),
-            )
-        if kind is FieldType.CATEGORY:
-            if not spec.values:
-                return text, None
-            if text in field.normalised:
-                canonical = field.normalised[text]
-            else:
-                canonical = field.lookup.get(normalise_token(text))
-                with self._lock:
-                    if len(field.normalised) >= _CACHE_LIMIT:
-                        field.normalised.clear()
-                    field.normalised[text] = canonical
-            if canonical is not None:
-                return canonical, None
-            if not spec.is_closed:
-                return text, None
-            return None, FieldProblem(
-                spec.name,
-                "unknown_category",
-                _message(
-                    field,
-                    text,
-                    "{value} is not a known value ("
-                    + field.categories_listed
-                    + "); add it as a synonym in the dictionary",
-                ),
-            )
-        if kind in (FieldType.NUMBER, FieldType.DATETIME):
-            return self._parse_like_ingest(field, text)
-        return text, None
-
-    @staticmethod
-    def _iso(text: str) -> pd.Timestamp | None:
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return None  # e.g. 2025-02-30: the pandas path words the problem
-        if parsed.year not in _SAFE_YEARS:
-            return None
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-        return pd.Timestamp(parsed)
-
-    @staticmethod
-    def _parse_like_ingest(field: _Field, text: str) -> tuple[Any, FieldProblem | None]:
-        """The unusual spellings: ingest's own vectorised parser on a one-value series."""
-        parsed, problems = parse_values(
-            pd.Series([text], dtype="string"), field.spec, show_value=field.show_value
+    def _read(self, field: int, text: str) -> tuple[Any, FieldProblem | None]:
+        """The field's rule on one present value (neither empty nor a placeholder)."""
+        said = self._said[field]
+        if said is not None:
+            known = said.get(text)
+            if known is not None:
+                return known
+        rule = self._rules[field]
+        if rule.keeps_text:
+            return text, None
+        parsed, found = rule.parse(np.array([text], dtype=object))
+        bad = [problem for problem in found if problem.bad[0]]
+        answer: tuple[Any, FieldProblem | None] = (
+            (None, FieldProblem(rule.spec.name, bad[0].kind, str(bad[0].messages[0])))
+            if bad
+            else (_scalar(parsed[0], rule.spec.type), None)
         )
-        for problem in problems:
-            if bool(problem.bad[0]):
-                return None, FieldProblem(field.spec.name, problem.kind, str(problem.messages[0]))
-        value = parsed.iloc[0]
-        if field.spec.type is FieldType.NUMBER:
-            return float(value), None
-        if value is None or value is pd.NaT:
-            return None, None
-        return pd.Timestamp(value).as_unit("us"), None
-
-    # ------------------------------------------------------------------------------------ record
+        if said is not None:
+            with self._lock:
+                if len(said) >= _CACHE_LIMIT:
+                    said.clear()
+                said[text] = answer
+        return answer
 
     def validate(
         self, record: Mapping[str, Any], *, source: str = "<record>"
@@ -296,30 +174,30 @@ class RecordValidator:
         """Check one record; see :func:`validate_record`."""
         keys = tuple(str(k) for k in record)
         columns = self._match(keys, source)
-        texts = {str(k): _cell_text(v).strip() for k, v in record.items()}
-        by_field = {canonical: raw for raw, canonical in columns.mapping.items()}
+        arrow = strip_texts(pa.array([_cell_text(v) for v in record.values()], type=pa.large_string()))
+        texts: list[str] = arrow.to_pylist()
+        lowered: list[str] = lower_texts(arrow).to_pylist()
         clean: dict[str, Any] = {}
         problems: list[FieldProblem] = []
-        for name, field in self._fields.items():
-            raw = by_field.get(name)
-            text = texts[raw] if raw is not None else ""
-            if text == "" or text.lower() in field.placeholders:
+        for field, (rule, position) in enumerate(zip(self._rules, columns.positions, strict=True)):
+            name = rule.spec.name
+            if position < 0 or texts[position] == "" or rule.is_placeholder(lowered[position]):
                 clean[name] = None
-                if field.required:
-                    problems.append(
-                        FieldProblem(name, "missing_required", f"{name}: required value is missing")
-                    )
+                if rule.required:
+                    problems.append(FieldProblem(name, MISSING_REQUIRED, rule.missing_message))
                 continue
-            value, problem = self._parse(field, text)
+            value, problem = self._read(field, texts[position])
             clean[name] = value
             if problem is not None:
                 problems.append(problem)
-        for raw in columns.unknown:
-            text = texts[raw]
-            clean[raw] = None if text == "" or text.lower() in self._extra_placeholders else text
-        if all(text == "" for text in texts.values()):
+        for position in columns.unknown:
+            text = texts[position]
+            clean[keys[position]] = (
+                None if text == "" or self._extra.is_placeholder(lowered[position]) else text
+            )
+        if all(text == "" for text in texts):
             # a blank line is one problem, not one per required field
-            problems = [FieldProblem("", "blank_row", "blank row")]
+            problems = [FieldProblem("", BLANK_ROW, BLANK_ROW_MESSAGE)]
         return clean, problems
 
 

@@ -40,15 +40,17 @@ import pyarrow.parquet as pq
 
 from careleads.decisions import HardRules, Routing
 from careleads.dictionary import (
+    SAMPLE_BYTES,
     Dictionary,
     TableSpec,
+    decode_sample,
     ingest_file,
     ingest_table,
     load_dictionary,
+    match_columns,
     repeats_values,
+    sniff_delimiter,
 )
-from careleads.dictionary._ingest import _SAMPLE_BYTES, _decode_sample, _sniff_delimiter
-from careleads.dictionary._normalise import match_columns
 from careleads.engines._chunks import (
     DEFAULT_CHUNK_ROWS,
     PER_LEAD_COLUMNS,
@@ -153,11 +155,11 @@ class Reader:
             self.row_groups: int | None = int(self._file.metadata.num_row_groups)
         else:
             with path.open("rb") as handle:
-                head = handle.read(_SAMPLE_BYTES)
+                head = handle.read(SAMPLE_BYTES)
             if not head.strip():
                 raise InputError(f"{path}: the file is empty; export the table again, with its header row")
-            encoding, sample = _decode_sample(path, head)
-            self.delimiter = _sniff_delimiter(sample, truncated=len(head) == _SAMPLE_BYTES)
+            encoding, sample = decode_sample(path, head)
+            self.delimiter = sniff_delimiter(sample, truncated=len(head) == SAMPLE_BYTES)
             self.encoding = "utf8" if encoding == "utf-8-sig" else encoding
             header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=self.delimiter), [])
             self.columns = [str(c) for c in header]
