@@ -170,8 +170,9 @@ def match_table(columns: Sequence[str], table: TableSpec, source: str) -> Column
     if missing_required:
         raise InputError(
             f"{source}: no column for the required field(s) {', '.join(missing_required)} of table "
-            f"{table.name!r} (columns found: {', '.join(names) or 'none'}); rename the column, add its name "
-            "to the field's aliases in the dictionary, or describe this file with `careleads dictionary infer`"
+            f"{table.name!r} (columns found: {', '.join(names) or 'none'}); rename the column, add its "
+            "name to the field's aliases in the dictionary, or describe this file with "
+            "`careleads dictionary infer`"
         )
     return ColumnMatch(
         mapping=mapping, unknown=tuple(name for name in names if name not in mapping), missing=missing

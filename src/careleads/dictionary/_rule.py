@@ -146,7 +146,7 @@ class FieldRule:
     # ------------------------------------------------------------------------------------ messages
 
     def message(self, template: str, text: str) -> str:
-        """``"<field>: <template>"``, ``{value}`` replaced by the quoted value (a note if it is identifying)."""
+        """``"<field>: <template>"``, ``{value}`` replaced by the quoted value (a note if identifying)."""
         head, _, tail = template.partition("{value}")
         shown = f"'{text}'" if self.show_value else _HIDDEN
         return f"{self.spec.name}: {head}{shown}{tail}"
@@ -175,8 +175,8 @@ class FieldRule:
         -------
         (array, list of Problem)
             Parsed values, one per value (``float64``, ``datetime64[us]`` naive UTC, ``boolean``, canonical
-            category values as objects, or the texts unchanged) and the problems found; a value with a
-            problem is missing in the array.
+            category values as objects, or the texts unchanged; missing where unreadable) and the
+            problems found. A value with a problem is rejected, whatever the array holds for it.
         """
         if self.keeps_text:
             return values, []
