@@ -1,4 +1,8 @@
-"""Checking one record against the dictionary: the same answers as ingest_table on a one-row table."""
+"""Checking one record against the dictionary: the same answers as ingest_table on a one-row table.
+
+Both call the one field rule (its boundaries are tested in test_rule.py) and the one column matching; what
+is left to hold equal here is how each path puts them together (keys, missing fields, blank rows).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careleads.dictionary import Dictionary, FieldSpec, FieldType, ingest_table, load_dictionary
+from careleads.dictionary import (
+    Dictionary,
+    FieldSpec,
+    FieldType,
+    Sensitivity,
+    TableSpec,
+    ingest_table,
+    load_dictionary,
+)
 from careleads.dictionary._record import FieldProblem, record_validator, validate_record
 from careleads.errors import InputError
 
@@ -104,7 +116,7 @@ def test_a_good_record_is_cleaned_like_a_file_row() -> None:
         ({"Created Date": "2025-03-05 09:00:00+02:00"}, []),
     ],
 )
-def test_problems_match_ingest(changes: dict[str, Any], kinds: list[str]) -> None:
+def test_problems_in_field_order_as_ingest_gives_them(changes: dict[str, Any], kinds: list[str]) -> None:
     record = {**LEAD, **changes}
     _clean, problems = validate_record(record, DICTIONARY, "leads")
     assert [p.kind for p in problems] == kinds
@@ -113,8 +125,6 @@ def test_problems_match_ingest(changes: dict[str, Any], kinds: list[str]) -> Non
 
 def test_direct_identifiers_are_not_echoed_and_detail_drops_the_field_name() -> None:
     spec = FieldSpec("phone", FieldType.NUMBER, maximum=10)
-    from careleads.dictionary import Sensitivity, TableSpec
-
     hidden = FieldSpec("phone", FieldType.NUMBER, maximum=10, sensitivity=Sensitivity.DIRECT_IDENTIFIER)
     for field, shown in ((spec, True), (hidden, False)):
         dictionary = Dictionary(
@@ -134,12 +144,35 @@ def test_a_blank_record_is_one_problem() -> None:
 
 
 def test_missing_or_ambiguous_keys_raise_like_ingest() -> None:
-    for record in ({"lead_id": "L1"}, {"lead_id": "L1", "Lead ID": "L2", "created_at": "2025-01-01"}):
+    cases = (
+        ({"lead_id": "L1"}, "<record>: no column for the required field(s) created_at of table 'leads'"),
+        (
+            {"lead_id": "L1", "Lead ID": "L2", "created_at": "2025-01-01"},
+            "<record>: columns 'lead_id' and 'Lead ID' both match the field 'lead_id' of table 'leads'",
+        ),
+    )
+    for record, message in cases:
         with pytest.raises(InputError) as ours:
             validate_record(record, DICTIONARY, "leads", source="<record>")
         with pytest.raises(InputError) as theirs:
             ingest_one(record, "leads")
-        assert str(ours.value) == str(theirs.value)
+        assert str(ours.value) == str(theirs.value) and str(ours.value).startswith(message)
+
+
+def test_remembered_spellings_belong_to_their_dictionary() -> None:
+    """What a category's rule said of a spelling is remembered per dictionary, never shared across them."""
+    fields = (
+        FieldSpec("id", FieldType.IDENTIFIER),
+        FieldSpec("sex", FieldType.CATEGORY, values={"female": ("F",)}),
+    )
+    narrow = Dictionary(name="n", tables={"t": TableSpec("t", fields, key="id")})
+    wide_sex = FieldSpec("sex", FieldType.CATEGORY, values={"female": ("F", "W")})
+    wide = Dictionary(name="w", tables={"t": TableSpec("t", (fields[0], wide_sex), key="id")})
+    for dictionary, kinds in ((narrow, ["unknown_category"]), (wide, []), (narrow, ["unknown_category"])):
+        for _ in range(2):  # the second time from memory
+            clean, problems = validate_record({"id": "1", "sex": "W"}, dictionary, "t")
+            assert [p.kind for p in problems] == kinds
+            assert clean["sex"] == (None if kinds else "female")
 
 
 def test_the_validator_is_built_once_per_dictionary_and_table() -> None:

@@ -117,6 +117,8 @@ DAY = FieldSpec("day", FieldType.DATETIME, format="%d/%m/%Y")
         ("2025-03-04T14:22:10", "2025-03-04 14:22:10"),  # naive: taken as UTC
         ("2025-03-04 14:22", "2025-03-04 14:22"),
         ("2025-03-04", "2025-03-04"),  # date only: midnight
+        ("2025-03", "2025-03-01"),  # ISO 8601 with less precision
+        ("2025", "2025-01-01"),
         ("2025-03-04T10:00:00Z", "2025-03-04 10:00"),
         ("2025-03-05 09:00:00+02:00", "2025-03-05 07:00"),  # offsets converted to UTC
         ("2025-03-04T22:30:00-08:00", "2025-03-05 06:30"),
@@ -146,8 +148,7 @@ def test_timestamps_offsets_naive_and_date_only(text: str, value: str) -> None:
         "yesterday",
         "tomorrow",
         "12",
-        "2025",  # not date-like: the lenient parser, which would read a year or a time, may not try them
-        "10:00",
+        "10:00",  # not date-like: the lenient parser, which would read it as today's time, may not try it
     ],
 )
 def test_timestamps_that_are_not_read(text: str) -> None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +58,7 @@ BLANK_ROW = "blank_row"
 BLANK_ROW_MESSAGE = "blank row"
 
 _HIDDEN = "(value hidden: identifying field)"
+_NO_MESSAGES: ObjectArray = np.zeros(0, dtype=object)
 _LISTED_CATEGORIES = 12  # canonical values named in an unknown-category message
 # Character classes spelt out in ASCII: these patterns were matched by Arrow's RE2, where \d and \s are
 # ASCII only, and are now matched by Python's re on the few values that need them
@@ -89,12 +89,11 @@ def _arrow_texts(values: Any) -> pa.Array:
     return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One kind of problem among a batch of values.
 
-    ``bad`` flags the values with the problem; ``messages`` holds one message per value (only the flagged
-    entries are read).
+    ``bad`` flags the values with the problem; ``messages`` holds one message per value when any is
+    flagged (only the flagged entries are read).
     """
 
     kind: str
@@ -152,10 +151,11 @@ class FieldRule:
         return f"{self.spec.name}: {head}{shown}{tail}"
 
     def _problem(self, kind: str, template: str, bad: BoolArray, shown: Sequence[Any]) -> Problem:
+        if not bad.any():
+            return Problem(kind, bad, _NO_MESSAGES)
         messages = np.full(len(bad), "", dtype=object)
-        if bad.any():
-            for position in np.flatnonzero(bad):
-                messages[position] = self.message(template, str(shown[position]))
+        for position in np.flatnonzero(bad):
+            messages[position] = self.message(template, str(shown[position]))
         return Problem(kind, bad, messages)
 
     # ------------------------------------------------------------------------------------ values
@@ -215,13 +215,11 @@ class FieldRule:
         problems = [self._problem(UNPARSABLE_NUMBER, "cannot read {value} as a number", ~finite, shown)]
         # (comparing NaN is False and silent)
         if spec.minimum is not None:
-            low = numbers < spec.minimum
             template = f"{{value}} is below the minimum {spec.minimum:g}"
-            problems.append(self._problem(OUT_OF_RANGE, template, low, shown))
+            problems.append(self._problem(OUT_OF_RANGE, template, numbers < spec.minimum, shown))
         if spec.maximum is not None:
-            high = numbers > spec.maximum
             template = f"{{value}} is above the maximum {spec.maximum:g}"
-            problems.append(self._problem(OUT_OF_RANGE, template, high, shown))
+            problems.append(self._problem(OUT_OF_RANGE, template, numbers > spec.maximum, shown))
         return numbers, problems
 
     def _datetimes(self, values: Any) -> tuple[npt.NDArray[np.datetime64], list[Problem]]:
@@ -235,39 +233,20 @@ class FieldRule:
             stamps = stamps if stamps.tz is None else stamps.tz_convert(None)
             return stamps.as_unit("us").to_numpy(), []
         texts = np.asarray(values, dtype=object)
-        relative = np.zeros(len(texts), dtype=bool)
-        for word in _READ_AS_NOW:
-            relative |= texts == word
+        relative = (texts == _READ_AS_NOW[0]) | (texts == _READ_AS_NOW[1])
         candidates = np.where(relative, None, texts) if relative.any() else texts
         parsed = _to_utc(candidates, self.spec.format or "ISO8601")
-        if not self.spec.format:
-            failed = np.flatnonzero(np.isnat(parsed))
-            if len(failed):  # relative dates are never read, nor used to guess a format
-                relative[failed] = _is_in(lower_texts(_arrow_texts(texts[failed])), _RELATIVE_DATES)
-            for _ in range(3):
-                pending = np.flatnonzero(np.isnat(parsed) & ~relative)
-                if not len(pending):
-                    break
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the guess is checked by parsing with it below
-                    guessed = guess_datetime_format(str(texts[pending[0]]))
-                if guessed is None:
-                    break
-                retry = _to_utc(texts[pending], guessed)
-                if np.isnat(retry).all():
-                    break
-                parsed[pending] = retry
-            pending = np.flatnonzero(np.isnat(parsed) & ~relative)
-            lenient = np.array([p for p in pending if _DATE_LIKE.search(texts[p])], dtype=np.intp)
-            if len(lenient):
-                parsed[lenient] = _to_utc(texts[lenient], "mixed")
         bad = np.isnat(parsed)
-        hint = (
-            f" in the format {self.spec.format!r}"
-            if self.spec.format
-            else " as a date and time (ISO 8601: 2025-03-04T14:22:10)"
-        )
-        return parsed, [self._problem(UNPARSABLE_DATETIME, "cannot read {value}" + hint, bad, texts)]
+        if not self.spec.format and bad.any():
+            _read_other_formats(texts, parsed, relative)
+            bad = np.isnat(parsed)
+        return parsed, [self._problem(UNPARSABLE_DATETIME, self._datetime_template, bad, texts)]
+
+    @cached_property
+    def _datetime_template(self) -> str:
+        if self.spec.format:
+            return f"cannot read {{value}} in the format {self.spec.format!r}"
+        return "cannot read {value} as a date and time (ISO 8601: 2025-03-04T14:22:10)"
 
     @cached_property
     def _boolean_words(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -308,6 +287,31 @@ class FieldRule:
         listed = ", ".join(allowed[:_LISTED_CATEGORIES]) + more
         template = "{value} is not a known value (" + listed + "); add it as a synonym in the dictionary"
         return result, [self._problem(UNKNOWN_CATEGORY, template, unmatched, texts)]
+
+
+def _read_other_formats(texts: ObjectArray, parsed: npt.NDArray[np.datetime64], relative: BoolArray) -> None:
+    """Fill in the timestamps ISO 8601 did not read: formats guessed from the first unread value (at most
+    three), then a lenient parser for the values that look like dates. Relative dates are never read, nor
+    used to guess a format."""
+    failed = np.flatnonzero(np.isnat(parsed))
+    relative[failed] |= _is_in(lower_texts(_arrow_texts(texts[failed])), _RELATIVE_DATES)
+    for _ in range(3):
+        pending = np.flatnonzero(np.isnat(parsed) & ~relative)
+        if not len(pending):
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the guess is checked by parsing with it below
+            guessed = guess_datetime_format(str(texts[pending[0]]))
+        if guessed is None:
+            break
+        retry = _to_utc(texts[pending], guessed)
+        if np.isnat(retry).all():
+            break
+        parsed[pending] = retry
+    pending = np.flatnonzero(np.isnat(parsed) & ~relative)
+    lenient = np.array([p for p in pending if _DATE_LIKE.search(texts[p])], dtype=np.intp)
+    if len(lenient):
+        parsed[lenient] = _to_utc(texts[lenient], "mixed")
 
 
 def _is_text(values: Any) -> bool:
