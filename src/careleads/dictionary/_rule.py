@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -150,7 +150,7 @@ class FieldRule:
         shown = f"'{text}'" if self.show_value else _HIDDEN
         return f"{self.spec.name}: {head}{shown}{tail}"
 
-    def _problem(self, kind: str, template: str, bad: BoolArray, shown: Sequence[Any]) -> Problem:
+    def _problem(self, kind: str, template: str, bad: BoolArray, shown: Any) -> Problem:
         if not bad.any():
             return Problem(kind, bad, _NO_MESSAGES)
         messages = np.full(len(bad), "", dtype=object)
@@ -160,7 +160,7 @@ class FieldRule:
 
     # ------------------------------------------------------------------------------------ values
 
-    def parse(self, values: Any, *, shown: Sequence[Any] | None = None) -> tuple[Any, list[Problem]]:
+    def parse(self, values: Any, *, shown: Any = None) -> tuple[Any, list[Problem]]:
         """Read stripped values that are neither empty nor a placeholder, according to the field's type.
 
         Parameters
@@ -197,7 +197,7 @@ class FieldRule:
             kind is FieldType.CATEGORY and not self.spec.values
         )
 
-    def _numbers(self, values: Any, shown: Sequence[Any]) -> tuple[npt.NDArray[np.float64], list[Problem]]:
+    def _numbers(self, values: Any, shown: Any) -> tuple[npt.NDArray[np.float64], list[Problem]]:
         """Numbers, with thousands separators written as ``1,234``; ``inf`` and ``nan`` are not numbers."""
         spec = self.spec
         if not _is_text(values):  # typed Parquet column
@@ -234,7 +234,10 @@ class FieldRule:
             return stamps.as_unit("us").to_numpy(), []
         texts = np.asarray(values, dtype=object)
         relative = (texts == _READ_AS_NOW[0]) | (texts == _READ_AS_NOW[1])
-        candidates = np.where(relative, None, texts) if relative.any() else texts
+        candidates = texts
+        if relative.any():
+            candidates = texts.copy()
+            candidates[relative] = None
         parsed = _to_utc(candidates, self.spec.format or "ISO8601")
         bad = np.isnat(parsed)
         if not self.spec.format and bad.any():
@@ -323,16 +326,19 @@ def _is_text(values: Any) -> bool:
 def _to_utc(texts: ObjectArray, fmt: str) -> npt.NDArray[np.datetime64]:
     """Texts read with one format, as naive UTC microseconds (NaT where unread).
 
-    No cache: the texts are distinct values already (or a single one).
+    No cache: the texts are distinct values already (or a single one). (pandas-stubs list no object arrays
+    among the arguments ``to_datetime`` takes, hence the cast.)
     """
     if fmt == "ISO8601":  # the common case, and one pandas reads without warnings
-        stamps = pd.to_datetime(texts, errors="coerce", utc=True, format=fmt, cache=False)
+        stamps = pd.to_datetime(cast(Any, texts), errors="coerce", utc=True, format=fmt, cache=False)
     else:
         with warnings.catch_warnings():
             # pandas warns when it falls back to element-wise parsing or guesses day-first; the result is
             # checked by the caller, so the warning has nothing to add
             warnings.simplefilter("ignore")
-            stamps = pd.to_datetime(texts, errors="coerce", utc=True, format=fmt, cache=False)
+            stamps = pd.to_datetime(cast(Any, texts), errors="coerce", utc=True, format=fmt, cache=False)
     if stamps.unit != "us":
         stamps = stamps.as_unit("us")
-    return stamps.asi8.view("datetime64[us]").copy()  # UTC (an aware index's integers are UTC), writable
+    # an aware index's integers are UTC; a copy, to be written into
+    utc: npt.NDArray[np.datetime64] = stamps.asi8.view("datetime64[us]").copy()
+    return utc
