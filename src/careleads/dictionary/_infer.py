@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from careleads.dictionary._read import read_table
 from careleads.dictionary._normalise import FALSE_WORDS, TRUE_WORDS, normalise_token, placeholder_key
+from careleads.dictionary._read import read_table
 from careleads.dictionary._schema import (
     Dictionary,
     FieldSpec,
