@@ -58,7 +58,6 @@ BLANK_ROW = "blank_row"
 BLANK_ROW_MESSAGE = "blank row"
 
 _HIDDEN = "(value hidden: identifying field)"
-_NO_MESSAGES: ObjectArray = np.zeros(0, dtype=object)
 _LISTED_CATEGORIES = 12  # canonical values named in an unknown-category message
 # Character classes spelt out in ASCII: these patterns were matched by Arrow's RE2, where \d and \s are
 # ASCII only, and are now matched by Python's re on the few values that need them
@@ -92,8 +91,8 @@ def _arrow_texts(values: Any) -> pa.Array:
 class Problem(NamedTuple):
     """One kind of problem among a batch of values.
 
-    ``bad`` flags the values with the problem; ``messages`` holds one message per value when any is
-    flagged (only the flagged entries are read).
+    ``bad`` flags the values with the problem; ``messages`` holds one message per value (only the flagged
+    entries are read).
     """
 
     kind: str
@@ -151,8 +150,6 @@ class FieldRule:
         return f"{self.spec.name}: {head}{shown}{tail}"
 
     def _problem(self, kind: str, template: str, bad: BoolArray, shown: Any) -> Problem:
-        if not bad.any():
-            return Problem(kind, bad, _NO_MESSAGES)
         messages = np.full(len(bad), "", dtype=object)
         for position in np.flatnonzero(bad):
             messages[position] = self.message(template, str(shown[position]))
@@ -176,7 +173,8 @@ class FieldRule:
         (array, list of Problem)
             Parsed values, one per value (``float64``, ``datetime64[us]`` naive UTC, ``boolean``, canonical
             category values as objects, or the texts unchanged; missing where unreadable) and the
-            problems found. A value with a problem is rejected, whatever the array holds for it.
+            problems found (none when every value is good). A value with a problem is rejected, whatever
+            the array holds for it.
         """
         if self.keeps_text:
             return values, []
@@ -205,22 +203,28 @@ class FieldRule:
         else:
             texts = np.asarray(values, dtype=object)
             numbers = np.array(pd.to_numeric(texts, errors="coerce"), dtype="float64")
-            failed = np.flatnonzero(np.isnan(numbers))
-            grouped = [position for position in failed if _THOUSANDS.fullmatch(texts[position])]
-            if grouped:
-                plain = np.array([texts[position].replace(",", "") for position in grouped], dtype=object)
-                numbers[grouped] = np.array(pd.to_numeric(plain, errors="coerce"), dtype="float64")
-        finite = np.isfinite(numbers)
-        numbers[~finite] = np.nan
-        problems = [self._problem(UNPARSABLE_NUMBER, "cannot read {value} as a number", ~finite, shown)]
-        # (comparing NaN is False and silent)
+            failed = np.isnan(numbers)
+            if failed.any():
+                grouped = [p for p in np.flatnonzero(failed) if _THOUSANDS.fullmatch(texts[p])]
+                if grouped:
+                    plain = np.array([texts[p].replace(",", "") for p in grouped], dtype=object)
+                    numbers[grouped] = np.array(pd.to_numeric(plain, errors="coerce"), dtype="float64")
+        unreadable = ~np.isfinite(numbers)
+        if unreadable.any():
+            numbers[unreadable] = np.nan  # then out of no range: comparing NaN is False (and silent)
+        checks = [(UNPARSABLE_NUMBER, "cannot read {value} as a number", unreadable)]
+        bad = unreadable
         if spec.minimum is not None:
-            template = f"{{value}} is below the minimum {spec.minimum:g}"
-            problems.append(self._problem(OUT_OF_RANGE, template, numbers < spec.minimum, shown))
+            low = numbers < spec.minimum
+            checks.append((OUT_OF_RANGE, f"{{value}} is below the minimum {spec.minimum:g}", low))
+            bad = bad | low
         if spec.maximum is not None:
-            template = f"{{value}} is above the maximum {spec.maximum:g}"
-            problems.append(self._problem(OUT_OF_RANGE, template, numbers > spec.maximum, shown))
-        return numbers, problems
+            high = numbers > spec.maximum
+            checks.append((OUT_OF_RANGE, f"{{value}} is above the maximum {spec.maximum:g}", high))
+            bad = bad | high
+        if not bad.any():
+            return numbers, []
+        return numbers, [self._problem(kind, template, flagged, shown) for kind, template, flagged in checks]
 
     def _datetimes(self, values: Any) -> tuple[npt.NDArray[np.datetime64], list[Problem]]:
         """Timestamps as naive UTC (microseconds); offsets are converted, no offset is taken as UTC.
@@ -240,7 +244,9 @@ class FieldRule:
             candidates[relative] = None
         parsed = _to_utc(candidates, self.spec.format or "ISO8601")
         bad = np.isnat(parsed)
-        if not self.spec.format and bad.any():
+        if not bad.any():
+            return parsed, []
+        if not self.spec.format:
             _read_other_formats(texts, parsed, relative)
             bad = np.isnat(parsed)
         return parsed, [self._problem(UNPARSABLE_DATETIME, self._datetime_template, bad, texts)]
@@ -264,6 +270,8 @@ class FieldRule:
         is_true = _is_in(keys, true_words)
         bad = ~(is_true | _is_in(keys, false_words))
         parsed = pd.array(is_true, dtype="boolean")
+        if not bad.any():
+            return parsed, []
         parsed[bad] = pd.NA
         template = "{value} is not a yes/no value (yes, no, true, false, 1, 0)"
         return parsed, [self._problem(UNPARSABLE_BOOLEAN, template, bad, np.asarray(values, dtype=object))]
@@ -283,7 +291,7 @@ class FieldRule:
             [text if value is None else value for text, value in zip(texts, canonical, strict=True)],
             dtype=object,
         )
-        if not self.spec.is_closed:
+        if not self.spec.is_closed or not unmatched.any():
             return result, []
         allowed = list(self.spec.values)
         more = ", ..." if len(allowed) > _LISTED_CATEGORIES else ""
