@@ -159,6 +159,13 @@ def test_missing_or_ambiguous_keys_raise_like_ingest() -> None:
         assert str(ours.value) == str(theirs.value) and str(ours.value).startswith(message)
 
 
+def test_a_value_that_is_not_unicode_text_is_an_input_error() -> None:
+    """A JSON body may carry a lone surrogate as an escape; it cannot be stored, so the record is refused."""
+    record = {"lead_id": "L1", "created_at": "2025-03-04", "question": "help \ud800"}
+    with pytest.raises(InputError, match="<record>: a value is not valid Unicode text"):
+        validate_record(record, DICTIONARY, "leads")
+
+
 def test_remembered_spellings_belong_to_their_dictionary() -> None:
     """What a category's rule said of a spelling is remembered per dictionary, never shared across them."""
     fields = (

@@ -28,6 +28,7 @@ from careleads.dictionary._rule import (
     strip_texts,
 )
 from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, TableSpec
+from careleads.errors import InputError
 
 __all__ = ["FieldProblem", "RecordValidator", "problems_as_dicts", "record_validator", "validate_record"]
 
@@ -174,7 +175,13 @@ class RecordValidator:
         """Check one record; see :func:`validate_record`."""
         keys = tuple(str(k) for k in record)
         columns = self._match(keys, source)
-        arrow = strip_texts(pa.array([_cell_text(v) for v in record.values()], type=pa.large_string()))
+        try:
+            cells = pa.array([_cell_text(v) for v in record.values()], type=pa.large_string())
+        except UnicodeEncodeError as exc:  # a lone surrogate, which a JSON body may carry as an escape
+            raise InputError(
+                f"{source}: a value is not valid Unicode text ({exc.reason}); send it as UTF-8"
+            ) from None
+        arrow = strip_texts(cells)
         texts: list[str] = arrow.to_pylist()
         lowered: list[str] = lower_texts(arrow).to_pylist()
         clean: dict[str, Any] = {}
@@ -257,7 +264,8 @@ def validate_record(
     DictionaryError
         If the dictionary has no such table.
     InputError
-        If a required field has no key at all, or two keys match one field (as for a file's columns).
+        If a required field has no key at all, two keys match one field (as for a file's columns), or a
+        value is not valid Unicode text (an unpaired surrogate).
 
     Examples
     --------
