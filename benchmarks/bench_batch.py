@@ -118,8 +118,7 @@ def child_limit(input_path: str, model_path: str) -> dict[str, Any]:
     """The limit (read the file, plus raw predictions on the prepared matrix) and the machine's yardsticks."""
     import pyarrow.parquet as pq
 
-    from careleads.dictionary import ingest_table, load_dictionary
-    from careleads.dictionary._normalise import match_columns
+    from careleads.dictionary import ingest_table, load_dictionary, match_columns
     from careleads.engines import compile_trees, keep_freed_memory, lleaves_available, model_columns
     from careleads.models import LeadModel
 
