@@ -319,7 +319,7 @@ def test_events_change_engaged_scores(files: dict[str, Path], model: LeadModel, 
 def test_decide_chunk_joins_scores_and_decision_columns_row_for_row(
     files: dict[str, Path], model: LeadModel
 ) -> None:
-    from careleads.decisions._batch import decide_columns
+    from careleads.decisions import decide_columns
     from careleads.engines._chunks import _QUEUE_FIELDS, OUTPUT_TYPES
     from careleads.scoring import score_leads
 

@@ -135,7 +135,7 @@ _Scored = tuple[Chunk, float, ScoredChunk[pa.Table]]
 # what a worker imports to score (those not installed are skipped)
 _WORKER_MODULES = (
     "careleads.engines._pool",
-    "careleads.decisions._batch",
+    "careleads.decisions",
     "careleads.engines._compiled",
     "lleaves",
 )
