@@ -15,7 +15,7 @@ import pytest
 
 from careleads.features import LeadDataset, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
-from careleads.monitoring._monitor import MonitorData
+from careleads.monitoring import MonitorData
 from conftest import Export, ExportFactory
 
 N_LEADS = 8_000

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from careleads.errors import InputError
-from careleads.monitoring import business_outcomes
+from careleads.stats import business_outcomes
 
 
 def _october_leads(seed: int = 0) -> pd.DataFrame:

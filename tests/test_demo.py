@@ -9,7 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from careleads.demo import DemoResult, comparison_rows, run_demo
+from careleads.demo import DemoResult, run_demo
+from careleads.report import comparison_rows
 from careleads.scoring import DECISION_COLUMNS
 
 DEMO_LEADS = 6_000

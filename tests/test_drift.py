@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from careleads.errors import ConfigError, InputError
-from careleads.monitoring import (
+from careleads.stats import (
     DriftThresholds,
     drift_over_time,
     drift_report,

@@ -6,6 +6,7 @@ import pytest
 
 from careleads.errors import InputError
 from careleads.monitoring import publish_gate
+from careleads.settings import MonitorSettings
 
 
 def test_candidate_within_margin_and_calibrated_is_accepted() -> None:
@@ -34,12 +35,25 @@ def test_candidate_worse_than_margin_is_rejected() -> None:
 def test_uncalibrated_candidate_is_rejected_even_if_better() -> None:
     decision = publish_gate(candidate={"auc": 0.85, "ece": 0.06}, published={"auc": 0.79, "ece": 0.02})
     assert not decision.accepted
-    assert decision.reasons[0].startswith("Calibration failed: candidate ECE 0.0600 > the limit 0.0300")
+    assert decision.reasons[0].startswith("Calibration failed: candidate ECE 0.0600 > the limit 0.0500")
 
 
 def test_first_model_passes_if_calibrated() -> None:
     assert publish_gate(candidate={"auc": 0.70, "ece": 0.01}, published=None).accepted
-    assert not publish_gate(candidate={"auc": 0.90, "ece": 0.05}, published=None).accepted
+    assert not publish_gate(candidate={"auc": 0.90, "ece": 0.06}, published=None).accepted
+
+
+def test_the_default_limits_are_the_settings() -> None:
+    # one definition: the function's defaults are the settings' (CARELEADS_MONITOR_GATE_*), at the boundary
+    limit = MonitorSettings().gate_max_ece
+    assert publish_gate(candidate={"auc": 0.8, "ece": limit}, published=None).accepted
+    assert not publish_gate(candidate={"auc": 0.8, "ece": limit + 1e-6}, published=None).accepted
+    margin = MonitorSettings().gate_auc_margin
+    at_margin = publish_gate(candidate={"auc": 0.8 - margin, "ece": 0.0}, published={"auc": 0.8, "ece": 0.0})
+    below = publish_gate(
+        candidate={"auc": 0.8 - margin - 1e-6, "ece": 0.0}, published={"auc": 0.8, "ece": 0.0}
+    )
+    assert at_margin.accepted and not below.accepted
 
 
 def test_different_windows_are_rejected() -> None:

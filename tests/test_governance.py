@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from careleads.cli import _register, app
 from careleads.errors import InputError
 from careleads.features import LeadDataset
-from careleads.governance import fairness_of_model, sensitive_columns
 from careleads.models import TrainingResult
+from careleads.monitoring import fairness_of_model, sensitive_columns
 from conftest import Export
 
 

@@ -19,7 +19,7 @@ from careleads.cli._monitor import register
 from careleads.errors import InputError
 from careleads.features import LeadDataset, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
-from careleads.monitoring._lifecycle import (
+from careleads.monitoring import (
     ReasonChange,
     evaluate_on_window,
     feedback_rows,
@@ -27,7 +27,7 @@ from careleads.monitoring._lifecycle import (
     reason_changes,
     retrain,
 )
-from careleads.monitoring._monitor import MonitorSettings
+from careleads.settings import MonitorSettings
 from conftest import ExportFactory
 
 TARGET = Target().name

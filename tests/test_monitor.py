@@ -9,21 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from _monitoring_support import CAMPAIGN_CHANGE, LAUNCH, Setup, monitoring_setup
 from careleads.cli._monitor import register
 from careleads.errors import ConfigError, InputError, NotFoundError
 from careleads.models import ModelRegistry
-from careleads.monitoring._monitor import (
+from careleads.monitoring import (
     FolderSource,
     MonitorData,
     MonitorReport,
-    MonitorSettings,
     monitor,
     resolve_model,
     scored_frame,
 )
+from careleads.settings import MonitorSettings, get_settings
 from conftest import ExportFactory
 
 
@@ -123,7 +124,7 @@ def test_to_dict_is_strict_json(after_change: MonitorReport) -> None:
     assert payload["business"]["by_tier"][0]["tier"] == "A"
 
 
-def test_thresholds_come_from_settings(setup: Setup) -> None:
+def test_thresholds_come_from_settings(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     lenient = MonitorSettings(psi_watch=5.0, psi_act=10.0)
     report = monitor(
         setup.data,
@@ -132,17 +133,21 @@ def test_thresholds_come_from_settings(setup: Setup) -> None:
         settings=lenient,
     )
     assert all(c.status == "ok" for c in report.drift.columns)
-    with pytest.raises(ConfigError, match="watch <= act"):
+    with pytest.raises(ValidationError, match="'watch' value 0.3 is above the 'act' value 0.2"):
         MonitorSettings(psi_watch=0.3, psi_act=0.2)
-    env = MonitorSettings.from_env(
-        {"CARELEADS_MONITOR_PSI_ACT": "0.4", "CARELEADS_MONITOR_EXCLUDED_FEATURES": ""}
-    )
-    assert env.psi_act == 0.4 and env.excluded_features == ()
+    monkeypatch.setenv("CARELEADS_MONITOR_PSI_ACT", "0.4")
+    monkeypatch.setenv("CARELEADS_MONITOR_EXCLUDED_FEATURES", "created_month, source")
+    env = get_settings().monitor
+    assert env.psi_act == 0.4 and env.excluded_features == ("created_month", "source")
+    monkeypatch.setenv("CARELEADS_MONITOR_EXCLUDED_FEATURES", "")
+    assert get_settings().monitor.excluded_features == ()
+    monkeypatch.setenv("CARELEADS_MONITOR_PSI_BINS", "ten")
     with pytest.raises(ConfigError, match="CARELEADS_MONITOR_PSI_BINS"):
-        MonitorSettings.from_env({"CARELEADS_MONITOR_PSI_BINS": "ten"})
-    described = {row["name"]: row for row in MonitorSettings.describe()}
-    assert described["psi_act"]["unit"] == "PSI" and described["psi_act"]["help"]
-    assert all(row["help"] for row in described.values())
+        get_settings()
+    monkeypatch.delenv("CARELEADS_MONITOR_PSI_BINS")
+    monkeypatch.setenv("CARELEADS_MONITOR_PSI_ACTION", "0.3")  # a misspelt name is an error, not ignored
+    with pytest.raises(ConfigError, match="CARELEADS_MONITOR_PSI_ACTION"):
+        get_settings()
 
 
 def test_business_outcomes_from_a_decisions_file(setup: Setup) -> None:

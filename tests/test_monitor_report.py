@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from _monitoring_support import CAMPAIGN_CHANGE, Setup, monitoring_setup
 from careleads.cli._monitor import register
-from careleads.monitoring._monitor import monitor, write_monitor_report
-from careleads.monitoring._pilots import PilotDefinition, evaluate_pilot, write_pilot_report
+from careleads.monitoring import PilotDefinition, evaluate_pilot, monitor
+from careleads.report import write_monitor_report, write_pilot_report
 from conftest import ExportFactory
 
 

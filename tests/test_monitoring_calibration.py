@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from careleads.errors import InputError
-from careleads.monitoring import (
+from careleads.stats import (
     calibration_by_tier,
     calibration_summary_lines,
     expected_calibration_error,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from careleads.errors import InputError
-from careleads.monitoring import (
+from careleads.stats import (
     assign_arms,
     pilot_report,
     required_leads_per_arm,

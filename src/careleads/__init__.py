@@ -2,17 +2,16 @@
 
 The public use cases are importable from the top level (loaded on first use, so the CLI starts fast):
 ``generate``, ``load_crm_folder``, ``train_model``, ``score_leads``, ``evaluate_file``, ``run_demo``.
+
+Importing careleads changes nothing in the process. A program that trains or scores with LightGBM on a
+small shared machine should let OpenMP threads sleep while they wait, before LightGBM loads:
+``careleads.settings.prefer_sleeping_openmp_threads()`` (the ``careleads`` command does this itself).
 """
 
 from __future__ import annotations
 
-import os
 from importlib import import_module
 from typing import Any
-
-# LightGBM's OpenMP threads spin while waiting by default; on a small shared machine (2 cores) that made
-# training about ten times slower. Sleeping waits cost nothing measurable when the machine is idle.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 __version__ = "0.1.0"
 

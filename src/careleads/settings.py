@@ -1,19 +1,224 @@
-"""Service settings, read once from the environment (prefix ``CARELEADS_``) or given in code.
+"""Settings, read once from the environment (prefix ``CARELEADS_``) or given in code.
 
-Every setting has a default that runs on one machine with nothing else installed (a SQLite file in the
-data folder, a local model registry) and a description that ``careleads serve --help`` and the docs show.
+:class:`Settings` is the one reader of careleads' environment variables: the service, the store, the
+write-back and, in :class:`MonitorSettings` (variables ``CARELEADS_MONITOR_<NAME>``), the thresholds and
+windows of monitoring, pilots and retraining. Every setting has a default that runs on one machine with
+nothing else installed (a SQLite file in the data folder, a local model registry) and a description that
+the docs show (:func:`settings_table` writes the table of docs/USER_GUIDE.md).
+
+:func:`prefer_sleeping_openmp_threads` is not a setting: it sets ``OMP_WAIT_POLICY`` for a process that
+careleads starts (the command line, batch workers), before LightGBM loads.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from careleads.errors import ConfigError
 
-__all__ = ["Settings", "get_settings"]
+__all__ = [
+    "OPENMP_WAIT_POLICY",
+    "MonitorSettings",
+    "Settings",
+    "get_settings",
+    "prefer_sleeping_openmp_threads",
+    "settings_table",
+]
+
+#: LightGBM's OpenMP threads spin while they wait for work unless this variable says otherwise.
+OPENMP_WAIT_POLICY = "OMP_WAIT_POLICY"
+
+
+def prefer_sleeping_openmp_threads(environ: MutableMapping[str, str] | None = None) -> None:
+    """Let OpenMP threads sleep while they wait (``OMP_WAIT_POLICY=passive``) unless the variable is set.
+
+    OpenMP reads the variable once, when LightGBM's library loads, so this must run before the first
+    ``import lightgbm`` of the process. By default OpenMP threads spin while waiting; on a small machine
+    shared with other processes (2 cores) that made training about ten times slower, and sleeping costs
+    nothing measurable on an idle machine. careleads calls this where it owns the process: at the start of
+    the ``careleads`` command and in the environment its batch workers start with. A program that imports
+    careleads as a library and trains or scores with LightGBM should call it (or set the variable) first.
+
+    Parameters
+    ----------
+    environ : mutable mapping, optional
+        The environment to change; default this process's ``os.environ`` (which child processes inherit).
+
+    Examples
+    --------
+    >>> env = {}
+    >>> prefer_sleeping_openmp_threads(env)
+    >>> env
+    {'OMP_WAIT_POLICY': 'passive'}
+    >>> env = {"OMP_WAIT_POLICY": "active"}
+    >>> prefer_sleeping_openmp_threads(env)
+    >>> env["OMP_WAIT_POLICY"]
+    'active'
+    """
+    target = os.environ if environ is None else environ
+    target.setdefault(OPENMP_WAIT_POLICY, "passive")
+
+
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+CommaSeparated = Annotated[tuple[str, ...], NoDecode]
+
+
+class MonitorSettings(BaseModel):
+    """Thresholds and windows of monitoring, pilots and retraining (``CARELEADS_MONITOR_<NAME>``).
+
+    The unit of each value is in its name or its description. Lists are comma-separated in the
+    environment (``CARELEADS_MONITOR_EXCLUDED_FEATURES=created_month,source``).
+
+    Examples
+    --------
+    >>> MonitorSettings().psi_act
+    0.25
+    >>> MonitorSettings(gate_max_ece=0.04).gate_max_ece
+    0.04
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    psi_watch: float = Field(
+        default=0.1, ge=0, description="PSI from which a feature or the score is 'watch'."
+    )
+    psi_act: float = Field(default=0.25, ge=0, description="PSI from which a feature or the score is 'act'.")
+    positive_rate_watch_points: float = Field(
+        default=2.0,
+        ge=0,
+        description="Change of the positive rate (matured leads), in percentage points, that is 'watch'.",
+    )
+    positive_rate_act_points: float = Field(
+        default=5.0,
+        ge=0,
+        description="Change of the positive rate (matured leads), in percentage points, that is 'act'.",
+    )
+    score_shift_watch_share: float = Field(
+        default=0.1,
+        ge=0,
+        description=(
+            "Move of the score's 5th, 50th or 95th percentile, as a share of the training window's "
+            "5-95% width, that is 'watch'."
+        ),
+    )
+    score_shift_act_share: float = Field(
+        default=0.25,
+        ge=0,
+        description=(
+            "Move of the score's 5th, 50th or 95th percentile, as a share of the training window's "
+            "5-95% width, that is 'act'."
+        ),
+    )
+    psi_bins: int = Field(default=10, ge=2, description="Quantile buckets for the PSI of numeric features.")
+    calibration_tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description=(
+            "A tier's mean predicted probability within this of its observed rate is 'ok' even "
+            "outside the interval."
+        ),
+    )
+    calibration_act_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description=(
+            "Outside the interval and further than this (a probability) from the observed rate is 'act'."
+        ),
+    )
+    confidence: float = Field(
+        default=0.95, gt=0, lt=1, description="Level of the confidence intervals (a probability)."
+    )
+    stability_alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="Significance level of the tier inversion test."
+    )
+    recent_window_days: int = Field(
+        default=90, gt=0, description="Length of the recent window when no --since is given."
+    )
+    period_freq: str = Field(
+        default="MS",
+        min_length=1,
+        description="Period of the calibration table (a pandas frequency: MS = month).",
+    )
+    min_matured_leads: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "A tier's month with fewer matured leads is shown but sets no calibration or tier-order status."
+        ),
+    )
+    excluded_features: CommaSeparated = Field(
+        default=("created_month",),
+        description=(
+            "Features left out of drift: the calendar month differs between any two windows by design."
+        ),
+    )
+    contact_outcomes: CommaSeparated = Field(
+        default=("intake_call_completed",),
+        description=(
+            "Outcome types that mark the first contact, for time to first contact when decisions lack it."
+        ),
+    )
+    appointment_outcome: str = Field(
+        default="appointment_scheduled", description="Outcome type counted for appointments per 100 leads."
+    )
+    gate_auc_margin: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description=(
+            "Publish gate: a candidate may be this much below the published model's AUC on the same window."
+        ),
+    )
+    gate_max_ece: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description=(
+            "Publish gate: largest expected calibration error a candidate may have on the recent window. "
+            "A perfectly calibrated model shows an ECE of about 0.02 on 2,000 leads by chance alone."
+        ),
+    )
+    retrain_after_days: int = Field(
+        default=90,
+        gt=0,
+        description="`retrain --if schedule` retrains when the published model is older than this.",
+    )
+    pilot_alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="Significance level of pilot comparisons."
+    )
+    pilot_min_detectable_points: float = Field(
+        default=3.0,
+        gt=0,
+        description="Conversion difference, in percentage points, a pilot should be able to detect.",
+    )
+
+    _split_lists = field_validator("excluded_features", "contact_outcomes", mode="before")(_comma_separated)
+
+    @model_validator(mode="after")
+    def _watch_before_act(self) -> MonitorSettings:
+        pairs = {
+            "psi": (self.psi_watch, self.psi_act),
+            "positive_rate_points": (self.positive_rate_watch_points, self.positive_rate_act_points),
+            "score_shift_share": (self.score_shift_watch_share, self.score_shift_act_share),
+            "calibration_tolerance": (self.calibration_tolerance, self.calibration_act_tolerance),
+        }
+        for name, (watch, act) in pairs.items():
+            if watch > act:
+                raise ValueError(f"{name}: the 'watch' value {watch} is above the 'act' value {act}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -31,7 +236,15 @@ class Settings(BaseSettings):
     '/tmp/careleads-x/models'
     """
 
-    model_config = SettingsConfigDict(env_prefix="CARELEADS_", extra="ignore", validate_default=True)
+    # env_nested_delimiter "_" split at most once: CARELEADS_MONITOR_PSI_ACT sets monitor.psi_act (only
+    # nested models are split, so CARELEADS_PSEUDONYM_KEY_FILE stays one name)
+    model_config = SettingsConfigDict(
+        env_prefix="CARELEADS_",
+        extra="ignore",
+        validate_default=True,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
 
     data_dir: Path = Field(
         default=Path("careleads-data"),
@@ -144,6 +357,10 @@ class Settings(BaseSettings):
         description="Apply database migrations on start when the database is the embedded SQLite default.",
     )
     log_level: str = Field(default="info", description="Log level of the service (debug, info, warning).")
+    monitor: MonitorSettings = Field(
+        default_factory=MonitorSettings,
+        description="Monitoring, pilots and retraining: one variable CARELEADS_MONITOR_<NAME> per field.",
+    )
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -199,4 +416,34 @@ def get_settings() -> Settings:
         problems = "; ".join(
             f"CARELEADS_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid service settings: {problems}") from None
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def settings_table() -> str:
+    """The Markdown table of every environment variable, its default and what it sets (docs/USER_GUIDE.md).
+
+    Examples
+    --------
+    >>> settings_table().splitlines()[2].startswith("| `CARELEADS_DATA_DIR` |")
+    True
+    """
+    rows = ["| variable | default | what it sets |", "|---|---|---|"]
+    for name, spec in Settings.model_fields.items():
+        if name == "monitor":
+            continue
+        rows.append(_row(f"CARELEADS_{name.upper()}", spec.get_default(call_default_factory=True), spec))
+    for name, spec in MonitorSettings.model_fields.items():
+        rows.append(_row(f"CARELEADS_MONITOR_{name.upper()}", spec.get_default(), spec))
+    return "\n".join(rows) + "\n"
+
+
+def _row(variable: str, default: Any, spec: Any) -> str:
+    if default is None or default == "":
+        shown = "—"
+    elif isinstance(default, tuple):
+        shown = f"`{','.join(default)}`"
+    elif isinstance(default, bool):
+        shown = f"`{str(default).lower()}`"
+    else:
+        shown = f"`{default}`"
+    return f"| `{variable}` | {shown} | {spec.description} |"

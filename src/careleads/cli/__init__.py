@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from careleads.settings import prefer_sleeping_openmp_threads
+
 app = typer.Typer(
     name="careleads",
     help=(
@@ -28,5 +30,7 @@ def _register() -> None:
 
 
 def main() -> None:
+    # this process is careleads' own: OpenMP reads its wait policy once, when LightGBM loads (below)
+    prefer_sleeping_openmp_threads()
     _register()
     app()

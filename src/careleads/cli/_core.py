@@ -53,7 +53,7 @@ def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
-    from careleads.demo import METRIC_NAMES
+    from careleads.report import METRIC_NAMES
 
     table = Table(title=title)
     table.add_column("scorer")
@@ -191,10 +191,10 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from careleads.datasets import load_crm_folder
-        from careleads.demo import write_training_report
         from careleads.dictionary import load_dictionary, read_table
         from careleads.features import Target
         from careleads.models import train_model
+        from careleads.report import write_training_report
 
         goal = Target.parse(target, as_of_hours=as_of_hours)
         with progress_steps(total=7) as step:

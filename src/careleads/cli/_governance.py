@@ -33,9 +33,9 @@ def register(app: typer.Typer) -> None:
         """Tier, score and conversion by sensitive group (age band, sex), with warnings above thresholds."""
         from careleads.datasets import load_crm_folder
         from careleads.dictionary import load_dictionary
-        from careleads.governance import fairness_of_model, fairness_section
         from careleads.models import LeadModel
-        from careleads.report import render_report
+        from careleads.monitoring import fairness_of_model
+        from careleads.report import fairness_section, render_report
 
         with console.status("scoring labelled leads and comparing groups"):
             lead_model = LeadModel.load(model)

@@ -144,12 +144,13 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Drift, calibration by tier, tier order and business outcomes; exit code 1 when status is act."""
-        from careleads.monitoring import MonitorSettings, write_monitor_report
         from careleads.monitoring import monitor as run_monitor
+        from careleads.report import write_monitor_report
+        from careleads.settings import get_settings
 
         source = _source(data, registry, model, target, decisions)
         with console.status("monitoring"):
-            result = run_monitor(source, since=since, until=until, settings=MonitorSettings.from_env())
+            result = run_monitor(source, since=since, until=until, settings=get_settings().monitor)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
         if report is not None:
@@ -233,13 +234,13 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = None,
     ) -> None:
         """Leads so far in each arm, outcomes matured and still open, and how many more are needed."""
-        from careleads.monitoring import MonitorSettings
+        from careleads.monitoring import load_pilot
         from careleads.monitoring import pilot_status as run_status
-        from careleads.monitoring._pilots import load_pilot
+        from careleads.settings import get_settings
 
         definition = load_pilot(name, _pilots_dir(pilots_dir))
         source = _source(data, registry, model, target, decisions)
-        result = run_status(definition, source, MonitorSettings.from_env())
+        result = run_status(definition, source, get_settings().monitor)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())
@@ -258,12 +259,13 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Compare the arms (conversion, time to contact, significance): what should a manager decide?"""
-        from careleads.monitoring import MonitorSettings, evaluate_pilot, write_pilot_report
-        from careleads.monitoring._pilots import load_pilot
+        from careleads.monitoring import evaluate_pilot, load_pilot
+        from careleads.report import write_pilot_report
+        from careleads.settings import get_settings
 
         definition = load_pilot(name, _pilots_dir(pilots_dir))
         source = _source(data, registry, model, target, decisions)
-        result = evaluate_pilot(definition, source, MonitorSettings.from_env())
+        result = evaluate_pilot(definition, source, get_settings().monitor)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
         if report is not None:
@@ -301,8 +303,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on fresh data, compare with the published model on one recent window, publish via gate."""
         from careleads.features import Target
-        from careleads.monitoring import MonitorSettings
         from careleads.monitoring import retrain as run_retrain
+        from careleads.settings import get_settings
 
         goal = Target.parse(target) if target else None
         with console.status("retraining"):
@@ -312,7 +314,7 @@ def register(app: typer.Typer) -> None:
                 target=goal,
                 trigger=when.value,  # type: ignore[arg-type]
                 feedback=feedback,
-                settings=MonitorSettings.from_env(),
+                settings=get_settings().monitor,
                 seed=seed,
                 publish=not dry_run,
             )

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from multiprocessing import forkserver
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from careleads.engines._chunks import Chunk, EventLookup, ScoredChunk, ScoringOp
 from careleads.engines._memory import keep_freed_memory
 from careleads.models import LeadModel
 from careleads.scoring import Scorer
+from careleads.settings import OPENMP_WAIT_POLICY, prefer_sleeping_openmp_threads
 
 IN_FLIGHT_FOLDER = "_in_flight"  # chunks on their way to and from worker processes
 
@@ -141,6 +143,22 @@ _WORKER_MODULES = (
 )
 
 
+def _start_fork_server() -> None:
+    """Start the fork server (if it is not running) with OpenMP threads that sleep while they wait.
+
+    The server and the workers forked from it are careleads' own processes and load LightGBM at once (see
+    :func:`careleads.settings.prefer_sleeping_openmp_threads`); the variable is set only while the server
+    starts, so this process's environment is left as the caller had it.
+    """
+    added = OPENMP_WAIT_POLICY not in os.environ
+    prefer_sleeping_openmp_threads()
+    try:
+        forkserver.ensure_running()
+    finally:
+        if added:
+            os.environ.pop(OPENMP_WAIT_POLICY, None)
+
+
 def _forks(job: ChunkJob) -> bool:
     """Whether a pool for `job` forks its workers from this process (rather than from a fork server).
 
@@ -238,6 +256,7 @@ class ChunkQueue:
         # the server imports these once and forks each worker from itself (a spawned worker would take
         # seconds to import them); it never predicts, so forking it is safe for OpenMP
         context.set_forkserver_preload(list(_WORKER_MODULES))
+        _start_fork_server()
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
         )

@@ -1,4 +1,7 @@
-"""Models: metrics, calibration, training with time-based validation, leakage audit, registry."""
+"""Models: training with time-based validation, evaluation, leakage audit, registry.
+
+The metrics are :mod:`careleads.stats`'s.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +14,9 @@ from careleads.models._registry import ModelEntry, ModelRegistry
 from careleads.models._split import OrderedSplit, TimeSplit, random_split, split_by_order, time_split
 from careleads.models._tabular import TabularFeatures, logistic_baseline
 from careleads.models._training import TrainingResult, train_model
-from careleads.stats import (
-    BinaryMetrics,
-    ProbabilityCalibrator,
-    binary_metrics,
-    calibration_curve_points,
-    expected_calibration_error,
-    lift_at,
-)
+from careleads.stats import ProbabilityCalibrator
 
 __all__ = [
-    "BinaryMetrics",
     "EvaluationResult",
     "LeakageReport",
     "LeakageSuspect",
@@ -43,8 +38,4 @@ __all__ = [
     "time_split",
     "train_model",
     "ProbabilityCalibrator",
-    "binary_metrics",
-    "calibration_curve_points",
-    "expected_calibration_error",
-    "lift_at",
 ]

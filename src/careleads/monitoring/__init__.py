@@ -1,115 +1,89 @@
-"""Monitoring: drift, calibration by tier, business outcomes, pilots and the publish gate.
+"""Monitoring use cases over the statistics of :mod:`careleads.stats`.
 
-Pure functions on pandas/numpy; the store and the CLI call them.
+Is the published model still right, and is scoring doing the team any good? :func:`monitor` (drift,
+calibration by tier, tier order and business outcomes of a recent window), pilots against the prior routing
+(:func:`start_pilot`, :func:`pilot_status`, :func:`evaluate_pilot`, :func:`simulate_routing`), the model
+lifecycle (:func:`retrain` through :func:`publish_gate`) and the fairness of a model by sensitive group
+(:func:`fairness_of_model`). The statistics themselves are :mod:`careleads.stats`'s; the HTML pages are
+:mod:`careleads.report`'s; the thresholds are :class:`careleads.settings.MonitorSettings`.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
-from careleads.monitoring._business import BusinessOutcomes, business_outcomes
 from careleads.monitoring._gate import GateDecision, publish_gate
-from careleads.stats._drift import (
-    ColumnDrift,
-    DriftReport,
-    DriftThresholds,
-    PositiveRateChange,
-    ScoreRangeChange,
-    drift_over_time,
-    drift_report,
-    population_stability_index,
+from careleads.monitoring._lifecycle import (
+    FEEDBACK_LABELS,
+    GateResult,
+    ReasonChange,
+    RetrainResult,
+    Trigger,
+    evaluate_on_window,
+    feedback_rows,
+    gate_and_publish,
+    reason_changes,
+    retrain,
 )
-from careleads.stats._pilot import (
-    CONTROL_ARM,
-    TREATMENT_ARM,
-    ArmSummary,
-    PilotReport,
-    ShadowComparison,
-    assign_arms,
-    pilot_report,
-    required_leads_per_arm,
-    shadow_comparison,
+from careleads.monitoring._model_fairness import fairness_of_model, sensitive_columns
+from careleads.monitoring._monitor import MonitorReport, drift_thresholds, monitor
+from careleads.monitoring._pilot_study import (
+    PILOT_MODES,
+    PRIOR_METHODS,
+    PilotDefinition,
+    PilotResult,
+    PilotStatus,
+    evaluate_pilot,
+    list_pilots,
+    load_pilot,
+    pilot_arms,
+    pilot_frame,
+    pilot_status,
+    simulate_routing,
+    start_pilot,
 )
-from careleads.stats._reliability import (
-    calibration_by_tier,
-    calibration_summary_lines,
-    expected_calibration_error,
-    tier_stability,
+from careleads.monitoring._sources import (
+    DECISION_FIELDS,
+    FolderSource,
+    MonitorData,
+    MonitorSource,
+    resolve_model,
+    scored_frame,
 )
-from careleads.stats._status import CalibrationStatus, Status, wilson_interval
 
 __all__ = [
+    "DECISION_FIELDS",
+    "FEEDBACK_LABELS",
+    "PILOT_MODES",
+    "PRIOR_METHODS",
     "FolderSource",
+    "GateDecision",
     "GateResult",
+    "MonitorData",
     "MonitorReport",
-    "MonitorSettings",
+    "MonitorSource",
     "PilotDefinition",
+    "PilotResult",
+    "PilotStatus",
+    "ReasonChange",
     "RetrainResult",
+    "Trigger",
+    "drift_thresholds",
+    "evaluate_on_window",
     "evaluate_pilot",
+    "fairness_of_model",
+    "feedback_rows",
     "gate_and_publish",
+    "list_pilots",
+    "load_pilot",
     "monitor",
+    "pilot_arms",
+    "pilot_frame",
     "pilot_status",
+    "publish_gate",
     "reason_changes",
+    "resolve_model",
     "retrain",
+    "scored_frame",
+    "sensitive_columns",
     "simulate_routing",
     "start_pilot",
-    "write_monitor_report",
-    "write_pilot_report",
-    "CONTROL_ARM",
-    "TREATMENT_ARM",
-    "ArmSummary",
-    "BusinessOutcomes",
-    "CalibrationStatus",
-    "ColumnDrift",
-    "DriftReport",
-    "DriftThresholds",
-    "GateDecision",
-    "PilotReport",
-    "PositiveRateChange",
-    "ScoreRangeChange",
-    "ShadowComparison",
-    "Status",
-    "assign_arms",
-    "business_outcomes",
-    "calibration_by_tier",
-    "calibration_summary_lines",
-    "drift_over_time",
-    "drift_report",
-    "expected_calibration_error",
-    "pilot_report",
-    "population_stability_index",
-    "publish_gate",
-    "required_leads_per_arm",
-    "shadow_comparison",
-    "tier_stability",
-    "wilson_interval",
 ]
-
-
-# The use cases (monitor, pilots, retrain) build on careleads.models, which itself uses the statistics above;
-# they load on first use so that importing the statistics never imports the models.
-_LAZY = {
-    "GateResult": "_lifecycle",
-    "RetrainResult": "_lifecycle",
-    "gate_and_publish": "_lifecycle",
-    "reason_changes": "_lifecycle",
-    "retrain": "_lifecycle",
-    "FolderSource": "_monitor",
-    "MonitorReport": "_monitor",
-    "MonitorSettings": "_monitor",
-    "monitor": "_monitor",
-    "write_monitor_report": "_monitor",
-    "PilotDefinition": "_pilots",
-    "evaluate_pilot": "_pilots",
-    "pilot_status": "_pilots",
-    "simulate_routing": "_pilots",
-    "start_pilot": "_pilots",
-    "write_pilot_report": "_pilots",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"careleads.monitoring.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'careleads.monitoring' has no attribute {name!r}")

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from careleads.errors import InputError
+from careleads.settings import MonitorSettings
 from careleads.types import JSONDict
+
+# the gate's limits are settings (CARELEADS_MONITOR_GATE_*): their defaults are defined there, once
+_DEFAULTS = MonitorSettings()
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ def publish_gate(
     *,
     candidate: Mapping[str, Any],
     published: Mapping[str, Any] | None,
-    auc_margin: float = 0.01,
-    max_ece: float = 0.03,
+    auc_margin: float = _DEFAULTS.gate_auc_margin,
+    max_ece: float = _DEFAULTS.gate_max_ece,
 ) -> GateDecision:
     """Decide whether a candidate model may be published.
 
@@ -56,9 +60,9 @@ def publish_gate(
         The candidate's metrics on the recent window: ``auc`` and ``ece`` (required), ``n`` (optional).
     published : mapping or None
         The published model's metrics on the same window, or None for the first model.
-    auc_margin : float, default 0.01
+    auc_margin : float, default ``MonitorSettings().gate_auc_margin`` (0.01)
         How much lower the candidate's AUC may be.
-    max_ece : float, default 0.03
+    max_ece : float, default ``MonitorSettings().gate_max_ece`` (0.05)
         Largest acceptable expected calibration error.
 
     Returns

@@ -18,11 +18,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from careleads.datasets import load_crm_folder
+from careleads.dictionary import read_table
 from careleads.errors import InputError, NotEnoughDataError
 from careleads.features import LeadDataset, Target
-from careleads.models import LeadModel, ModelRegistry, binary_metrics, train_model
+from careleads.models import LeadModel, ModelRegistry, train_model
 from careleads.monitoring._gate import GateDecision, publish_gate
-from careleads.monitoring._monitor import FolderSource, MonitorSettings, monitor
+from careleads.monitoring._monitor import monitor
+from careleads.monitoring._sources import FolderSource
+from careleads.settings import MonitorSettings
+from careleads.stats import binary_metrics
 from careleads.types import JSONDict, PathLikeStr
 
 __all__ = [
@@ -232,8 +237,6 @@ def feedback_rows(
     keep that label (and stay out of training when they fall in the evaluation window). Every row left out
     is counted in ``notes``.
     """
-    from careleads.dictionary import read_table
-
     said = notes if notes is not None else []
     table = feedback if isinstance(feedback, pd.DataFrame) else read_table(Path(feedback))
     missing = [c for c in ("lead_id", "label") if c not in table.columns]
@@ -339,8 +342,6 @@ def retrain(
     publish : bool
         False to evaluate without publishing.
     """
-    from careleads.datasets import load_crm_folder
-
     cfg = settings or MonitorSettings()
     registry = ModelRegistry(registry_dir)
     published = _published_model(registry, target)

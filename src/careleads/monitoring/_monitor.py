@@ -11,402 +11,50 @@ decisions written when leads were scored; or the operational store) and a recent
   per 100 leads, manual review, override and SLA breach rates, feedback labels.
 
 The summary comes first, in plain words ("Tier A converted at 31% in October 2025 against 34% predicted:
-ok"), then tables; :meth:`MonitorReport.to_dict` is the JSON twin and :func:`write_monitor_report` the HTML.
+ok"), then tables; :meth:`MonitorReport.to_dict` is the JSON twin and
+``careleads.report.write_monitor_report`` the HTML page.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from careleads.errors import ConfigError, InputError, NotFoundError
-from careleads.features import build_features, label_leads
-from careleads.models import LeadModel, ModelRegistry
-from careleads.monitoring._business import BusinessOutcomes, business_outcomes
-from careleads.stats._drift import DriftReport, DriftThresholds, drift_report
-from careleads.stats._reliability import calibration_by_tier, calibration_summary_lines, tier_stability
-from careleads.stats._status import Status, period_label, worst_status
-from careleads.types import JSONDict, PathLikeStr
+from careleads.errors import InputError
+from careleads.models import LeadModel
+from careleads.monitoring._sources import MonitorData, MonitorSource, scored_frame
+from careleads.settings import MonitorSettings
+from careleads.stats import (
+    BusinessOutcomes,
+    DriftReport,
+    DriftThresholds,
+    Status,
+    business_outcomes,
+    calibration_by_tier,
+    calibration_summary_lines,
+    drift_report,
+    tier_stability,
+    worst_status,
+)
+from careleads.types import JSONDict
 
-__all__ = [
-    "DECISION_FIELDS",
-    "FolderSource",
-    "MonitorData",
-    "MonitorReport",
-    "MonitorSettings",
-    "MonitorSource",
-    "monitor",
-    "resolve_model",
-    "scored_frame",
-    "write_monitor_report",
-]
+__all__ = ["MonitorReport", "drift_thresholds", "monitor"]
 
 
-def _setting(default: Any, help: str, unit: str = "") -> Any:  # noqa: A002 - "help" reads best here
-    return field(default=default, metadata={"help": help, "unit": unit})
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    """Thresholds and windows of monitoring, pilots and retraining, each with a unit and a help text.
-
-    Every field can be set from the environment as ``CARELEADS_MONITOR_<NAME>`` (see :meth:`from_env`);
-    :meth:`describe` lists them for the docs and ``--help``.
-
-    Examples
-    --------
-    >>> MonitorSettings().thresholds().psi_act
-    0.25
-    >>> MonitorSettings.from_env({"CARELEADS_MONITOR_PSI_ACT": "0.3"}).psi_act
-    0.3
-    """
-
-    psi_watch: float = _setting(0.1, "PSI from which a feature or the score is 'watch'.", "PSI")
-    psi_act: float = _setting(0.25, "PSI from which a feature or the score is 'act'.", "PSI")
-    positive_rate_watch_points: float = _setting(
-        2.0, "Change of the positive rate (matured leads) that is 'watch'.", "percentage points"
+def drift_thresholds(settings: MonitorSettings) -> DriftThresholds:
+    """The drift statuses' thresholds of ``settings``."""
+    return DriftThresholds(
+        psi_watch=settings.psi_watch,
+        psi_act=settings.psi_act,
+        positive_rate_watch_points=settings.positive_rate_watch_points,
+        positive_rate_act_points=settings.positive_rate_act_points,
+        score_shift_watch=settings.score_shift_watch_share,
+        score_shift_act=settings.score_shift_act_share,
     )
-    positive_rate_act_points: float = _setting(
-        5.0, "Change of the positive rate (matured leads) that is 'act'.", "percentage points"
-    )
-    score_shift_watch: float = _setting(
-        0.1, "Move of the score's 5th/50th/95th percentile that is 'watch'.", "share of the 5-95% width"
-    )
-    score_shift_act: float = _setting(
-        0.25, "Move of the score's 5th/50th/95th percentile that is 'act'.", "share of the 5-95% width"
-    )
-    psi_bins: int = _setting(10, "Quantile buckets for the PSI of numeric features.", "buckets")
-    calibration_tolerance: float = _setting(
-        0.02, "Predicted within this of observed is 'ok' even outside the interval.", "probability"
-    )
-    calibration_act_tolerance: float = _setting(
-        0.05, "Outside the interval and further than this from observed is 'act'.", "probability"
-    )
-    confidence: float = _setting(0.95, "Level of the confidence intervals.", "probability")
-    stability_alpha: float = _setting(0.05, "Significance level of the tier inversion test.", "probability")
-    recent_window_days: int = _setting(90, "Length of the recent window when no --since is given.", "days")
-    period_freq: str = _setting("MS", "Period of the calibration table (pandas frequency: MS = month).")
-    min_matured_leads: int = _setting(
-        30,
-        "A tier's month with fewer matured leads is shown but sets no calibration or tier-order status.",
-        "leads",
-    )
-    excluded_features: tuple[str, ...] = _setting(
-        ("created_month",),
-        "Features left out of drift: the calendar month differs between any two windows by design.",
-    )
-    contact_outcomes: tuple[str, ...] = _setting(
-        ("intake_call_completed",),
-        "Outcome types that mark the first contact, for time to first contact when decisions lack it.",
-    )
-    appointment_outcome: str = _setting(
-        "appointment_scheduled", "Outcome type counted for appointments per 100 leads."
-    )
-    gate_auc_margin: float = _setting(
-        0.01, "A candidate may be this much below the published model's AUC and still publish.", "AUC"
-    )
-    gate_max_ece: float = _setting(
-        0.05,
-        "Largest calibration error (ECE) a candidate may have on the recent window; ECE on 2,000 leads is "
-        "about 0.02 from chance alone.",
-        "probability",
-    )
-    retrain_after_days: int = _setting(
-        90, "`retrain --if schedule` retrains when the published model is older than this.", "days"
-    )
-    pilot_alpha: float = _setting(0.05, "Significance level of pilot comparisons.", "probability")
-    pilot_min_detectable_points: float = _setting(
-        3.0, "Conversion difference a pilot should be able to detect.", "percentage points"
-    )
-
-    def __post_init__(self) -> None:
-        # the drift thresholds validate themselves (watch <= act)
-        self.thresholds()
-        for name in ("confidence", "stability_alpha", "pilot_alpha"):
-            value = getattr(self, name)
-            if not 0 < value < 1:
-                raise ConfigError(f"monitor setting {name} must be between 0 and 1, got {value}.")
-        if self.recent_window_days <= 0 or self.retrain_after_days <= 0:
-            raise ConfigError("monitor settings recent_window_days and retrain_after_days must be positive.")
-
-    def thresholds(self) -> DriftThresholds:
-        """The drift thresholds of these settings."""
-        return DriftThresholds(
-            psi_watch=self.psi_watch,
-            psi_act=self.psi_act,
-            positive_rate_watch_points=self.positive_rate_watch_points,
-            positive_rate_act_points=self.positive_rate_act_points,
-            score_shift_watch=self.score_shift_watch,
-            score_shift_act=self.score_shift_act,
-        )
-
-    @classmethod
-    def describe(cls) -> list[dict[str, str]]:
-        """One dict per setting: name, environment variable, default, unit and help."""
-        rows = []
-        for f in fields(cls):
-            default: Any = f.default if f.default is not MISSING else None
-            rows.append(
-                {
-                    "name": f.name,
-                    "env": f"CARELEADS_MONITOR_{f.name.upper()}",
-                    "default": ",".join(default) if isinstance(default, tuple) else str(default),
-                    "unit": str(f.metadata.get("unit", "")),
-                    "help": str(f.metadata.get("help", "")),
-                }
-            )
-        return rows
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> MonitorSettings:
-        """Settings with every ``CARELEADS_MONITOR_<NAME>`` variable applied (tuples comma-separated)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            key = f"CARELEADS_MONITOR_{f.name.upper()}"
-            if key not in env:
-                continue
-            raw = env[key]
-            kind: Any = type(f.default)
-            try:
-                if kind is tuple:
-                    values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
-                else:
-                    values[f.name] = kind(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}: {exc}") from None
-        return cls(**values)
-
-
-#: Optional columns of a decisions file, by meaning; the first name present is used.
-DECISION_FIELDS: dict[str, tuple[str, ...]] = {
-    "manual_review": ("review_required", "manual_review"),
-    "override": ("override", "overrides", "override_rule"),
-    "feedback": ("feedback", "feedback_label"),
-    "sla_breached": ("sla_breached", "sla_breach"),
-    "hours_to_first_contact": ("hours_to_first_contact",),
-}
-
-
-@dataclass(frozen=True)
-class MonitorData:
-    """What monitoring reads, whatever the source: clean leads, events and outcomes, the model, decisions.
-
-    ``decisions`` (optional) holds what scoring decided at the time, one row per lead: ``lead_id``,
-    ``probability`` and ``tier``, and any of the columns named in :data:`DECISION_FIELDS`.
-    """
-
-    leads: pd.DataFrame
-    events: pd.DataFrame
-    outcomes: pd.DataFrame
-    model: LeadModel
-    data_end: pd.Timestamp
-    decisions: pd.DataFrame | None = None
-    description: str = ""
-
-
-class MonitorSource(Protocol):
-    """Anything that can load :class:`MonitorData` (an export folder, the store)."""
-
-    def load(self) -> MonitorData:
-        """Read the data and the model."""
-        ...
-
-
-def resolve_model(
-    registry: ModelRegistry, version: str | None = None, target: str | None = None
-) -> LeadModel:
-    """The model to monitor: ``version`` if given, else the published model of ``target``.
-
-    With neither, the registry must have exactly one target with a published model.
-    """
-    if version:
-        return registry.load(version)
-    targets = sorted({e.target for e in registry.versions() if e.published})
-    if target is None:
-        if len(targets) != 1:
-            raise NotFoundError(
-                f"the registry at {registry.root} has published models for {targets or 'no target'}; "
-                "pass --model VERSION (or publish one model first)."
-            )
-        target = targets[0]
-    model = registry.published(target)
-    if model is None:
-        raise NotFoundError(
-            f"no model is published for {target} in {registry.root}; pass --model VERSION or publish one."
-        )
-    return model
-
-
-@dataclass(frozen=True)
-class FolderSource:
-    """An export folder (leads, events, outcomes as CSV or Parquet) and a model from a registry folder.
-
-    Parameters
-    ----------
-    data_dir : path
-        Folder with ``leads``, ``events`` and ``outcomes`` files.
-    registry_dir : path
-        Model registry folder.
-    version : str, optional
-        Model version; default the published model (of ``target`` when several targets are published).
-    target : str, optional
-        Target name such as ``appointment_scheduled_30d``.
-    decisions : path, optional
-        The decisions written when the leads were scored (CSV or Parquet with ``lead_id, probability,
-        tier``); without it the model scores the leads now.
-    data_end : Timestamp, optional
-        When the export was taken; default the latest timestamp in the tables.
-    """
-
-    data_dir: Path
-    registry_dir: Path
-    version: str | None = None
-    target: str | None = None
-    decisions: Path | None = None
-    data_end: pd.Timestamp | None = None
-
-    def load(self) -> MonitorData:
-        """Ingest the export through the data dictionary and load the model."""
-        from careleads.datasets import load_crm_folder
-        from careleads.dictionary import read_table
-
-        model = resolve_model(ModelRegistry(self.registry_dir), self.version, self.target)
-        tables = load_crm_folder(self.data_dir)
-        decisions = None
-        if self.decisions is not None:
-            if not Path(self.decisions).exists():
-                raise InputError(f"decisions file {self.decisions} does not exist; pass the scored file.")
-            decisions = read_table(self.decisions)
-        return MonitorData(
-            leads=tables.leads,
-            events=tables.events,
-            outcomes=tables.outcomes,
-            model=model,
-            data_end=self.data_end if self.data_end is not None else _latest(tables),
-            decisions=decisions,
-            description=f"export {self.data_dir}",
-        )
-
-
-def _latest(tables: Any) -> pd.Timestamp:
-    stamps = [pd.to_datetime(tables.leads[tables.dictionary.table("leads").time_column]).max()]
-    for frame in (tables.events, tables.outcomes):
-        if len(frame):
-            stamps.append(pd.to_datetime(frame["occurred_at"]).max())
-    return pd.Timestamp(max(stamps))
-
-
-def scored_frame(
-    data: MonitorData, settings: MonitorSettings | None = None
-) -> tuple[pd.DataFrame, list[str]]:
-    """One row per lead at its scoring moment: features, probability, tier, label, censoring, follow-up.
-
-    Columns: ``lead_id, created_at, as_of``, the model's features, ``probability, tier, label`` (NaN while the
-    outcome window is open or when the lead converted before scoring), ``censored, converted_before,
-    n_appointments, hours_to_first_contact`` and the decision columns found (see :data:`DECISION_FIELDS`).
-
-    Returns
-    -------
-    (DataFrame, list of str)
-        The frame and notes on what was filled in or left out.
-    """
-    cfg = settings or MonitorSettings()
-    model, spec = data.model, data.model.spec
-    notes: list[str] = []
-    leads = data.leads.reset_index(drop=True)
-    for column in (spec.key, spec.time_column):
-        if column not in leads.columns:
-            raise InputError(f"the leads table has no {column!r} column, which the model's features need.")
-    created = pd.to_datetime(leads[spec.time_column])
-    as_of = created + pd.Timedelta(hours=model.target.as_of_hours)
-    X = build_features(leads, data.events, as_of, spec)
-    labels = label_leads(leads[spec.key], as_of, data.outcomes, model.target, data_end=data.data_end)
-    frame = pd.DataFrame(
-        {
-            "lead_id": leads[spec.key].astype(str).to_numpy(),
-            "created_at": created.to_numpy(),
-            "as_of": as_of.to_numpy(),
-        }
-    )
-    features = [c for c in model.features if c in X.columns]
-    frame = pd.concat([frame, X[features].reset_index(drop=True)], axis=1)
-    probability = pd.Series(model.predict_proba(X), index=frame.index)
-    tier = pd.Series(model.tiers.assign(probability.to_numpy()), index=frame.index, dtype=object)
-    if data.decisions is not None:
-        probability, tier = _from_decisions(frame, data.decisions, probability, tier, notes)
-    frame["probability"] = probability.astype(float).to_numpy()
-    frame["tier"] = tier.to_numpy()
-    frame["label"] = labels.label.astype("Float64").astype(float).to_numpy()
-    frame["censored"] = labels.censored.to_numpy(dtype=bool)
-    frame["converted_before"] = labels.converted_before.to_numpy(dtype=bool)
-
-    outcomes = data.outcomes
-    ids = frame["lead_id"]
-    kinds = outcomes["outcome"].astype(str) if len(outcomes) else pd.Series(dtype=str)
-    appts = outcomes.loc[kinds == cfg.appointment_outcome]
-    frame["n_appointments"] = (
-        ids.map(appts["lead_id"].astype(str).value_counts()).fillna(0).astype(float).to_numpy()
-    )
-    contacts = outcomes.loc[kinds.isin(list(cfg.contact_outcomes))]
-    if len(contacts):
-        first = (
-            contacts.assign(lead_id=contacts["lead_id"].astype(str)).groupby("lead_id")["occurred_at"].min()
-        )
-        first_at = pd.to_datetime(ids.map(first))
-        hours = (first_at - frame["created_at"]).dt.total_seconds() / 3600
-        frame["hours_to_first_contact"] = hours.where(hours >= 0).to_numpy()
-    if data.decisions is not None:
-        _decision_columns(frame, data.decisions, notes)
-    return frame, notes
-
-
-def _from_decisions(
-    frame: pd.DataFrame,
-    decisions: pd.DataFrame,
-    probability: pd.Series,
-    tier: pd.Series,
-    notes: list[str],
-) -> tuple[pd.Series, pd.Series]:
-    missing = [c for c in ("lead_id", "probability", "tier") if c not in decisions.columns]
-    if missing:
-        raise InputError(
-            f"the decisions file lacks column(s) {missing}; it needs lead_id, probability and tier "
-            "(as written by `careleads score`)."
-        )
-    table = decisions.assign(lead_id=decisions["lead_id"].astype(str)).drop_duplicates("lead_id", keep="last")
-    table = table.set_index("lead_id")
-    p_given = pd.to_numeric(frame["lead_id"].map(table["probability"]), errors="coerce")
-    t_given = frame["lead_id"].map(table["tier"])
-    have = p_given.notna() & t_given.notna()
-    if int((~have).sum()):
-        notes.append(
-            f"{int((~have).sum())} lead(s) have no row in the decisions file: the model scored them now."
-        )
-    if bool(((p_given < 0) | (p_given > 1)).any()):
-        raise InputError("the decisions file's probability column must hold probabilities in [0, 1].")
-    return probability.where(~have, p_given), tier.where(~have, t_given.astype(object))
-
-
-def _decision_columns(frame: pd.DataFrame, decisions: pd.DataFrame, notes: list[str]) -> None:
-    table = decisions.assign(lead_id=decisions["lead_id"].astype(str)).drop_duplicates("lead_id", keep="last")
-    table = table.set_index("lead_id")
-    found = []
-    for meaning, names in DECISION_FIELDS.items():
-        name = next((n for n in names if n in table.columns), None)
-        if name is None:
-            continue
-        frame[meaning] = frame["lead_id"].map(table[name]).to_numpy()
-        found.append(meaning)
-    if found:
-        notes.append(f"From the decisions file: {', '.join(found)}.")
 
 
 @dataclass(frozen=True)
@@ -517,9 +165,7 @@ class MonitorReport:
 
     def to_dict(self) -> JSONDict:
         """A JSON-ready dict (NaN as null): status, windows, summary, drift, calibration, business."""
-        settings = asdict(self.settings)
-        settings["excluded_features"] = list(self.settings.excluded_features)
-        settings["contact_outcomes"] = list(self.settings.contact_outcomes)
+        settings = self.settings.model_dump(mode="json")
         return {
             "status": self.status,
             "statuses": {
@@ -604,7 +250,7 @@ def monitor(
         columns=columns,
         score_col="probability",
         label_col="label",
-        thresholds=cfg.thresholds(),
+        thresholds=drift_thresholds(cfg),
         bins=cfg.psi_bins,
     )
     tiers = list(model.tiers.names)
@@ -663,154 +309,6 @@ def monitor(
         matured_labels=matured["label"].to_numpy(dtype=float),
         matured_scores=matured["probability"].to_numpy(dtype=float),
         notes=tuple(notes),
-    )
-
-
-def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
-    """Write the monitoring report as a self-contained HTML page with plots; returns the path."""
-    from careleads.report import Figure, Section, Table, render_report
-    from careleads.report._plots import calibration_svg, histogram_svg, psi_bars_svg, tier_bars_svg
-
-    cfg = report.settings
-    drift_rows = report.drift.to_frame()
-    psi = {str(r["column"]): float(r["psi"]) for r in drift_rows.to_dict("records")}
-    sections = [
-        Section(
-            "Drift",
-            paragraphs=[
-                "Population stability index of each model input and of the score, the training window "
-                f"against the recent window (watch from {cfg.psi_watch}, act from {cfg.psi_act})."
-            ],
-            items=report.drift.summary_lines(),
-            figures=[
-                Figure(psi_bars_svg(psi, watch=cfg.psi_watch, act=cfg.psi_act), "PSI by feature and score"),
-                Figure(
-                    histogram_svg(
-                        {"training window": report.reference_scores, "recent window": report.current_scores},
-                        xlabel="predicted probability",
-                    ),
-                    "Score distribution in each window",
-                ),
-            ],
-            tables=[
-                Table(
-                    columns=["column", "kind", "PSI", "status", "evidence"],
-                    rows=[
-                        [r["column"], r["kind"], r["psi"], r["status"], r["evidence"]]
-                        for r in drift_rows.sort_values("psi", ascending=False).to_dict("records")
-                    ],
-                )
-            ],
-            warning=report.drift.status == "act",
-        )
-    ]
-    cal = report.calibration
-    figures: list[Figure] = []
-    latest = report.latest_matured_period()
-    if latest is not None:
-        rows = cal[cal["period"] == latest]
-        by_name = {
-            "predicted": [
-                {"tier": r["tier"], "conversion_rate": r["predicted_mean"], "leads": r["n"]}
-                for r in rows.to_dict("records")
-            ],
-            "observed": [
-                {"tier": r["tier"], "conversion_rate": r["observed_rate"], "leads": r["n"]}
-                for r in rows.to_dict("records")
-            ],
-        }
-        figures.append(
-            Figure(
-                tier_bars_svg(by_name),
-                f"Predicted and observed conversion by tier, {period_label(latest, cfg.period_freq)}",
-            )
-        )
-    if report.matured_labels.size:
-        figures.append(
-            Figure(
-                calibration_svg(report.matured_labels, {"model": report.matured_scores}),
-                "Calibration of matured leads in the recent window",
-            )
-        )
-    sections.append(
-        Section(
-            "Calibration by tier over time",
-            paragraphs=[
-                "Only matured outcomes count: leads whose outcome window is still open are excluded and "
-                "counted in 'open'."
-            ],
-            items=calibration_summary_lines(cal, stability=report.stability, freq=cfg.period_freq),
-            figures=figures,
-            tables=[
-                Table(
-                    columns=[
-                        "period",
-                        "tier",
-                        "n",
-                        "open",
-                        "predicted",
-                        "observed",
-                        "CI low",
-                        "CI high",
-                        "status",
-                    ],
-                    rows=[
-                        [
-                            period_label(pd.Timestamp(r["period"]), cfg.period_freq),
-                            r["tier"],
-                            int(r["n"]),
-                            int(r["n_excluded"]),
-                            r["predicted_mean"],
-                            r["observed_rate"],
-                            r["ci_low"],
-                            r["ci_high"],
-                            r["status"],
-                        ]
-                        for r in cal.to_dict("records")
-                    ],
-                ),
-                Table(
-                    columns=["period", "higher", "lower", "rate higher", "rate lower", "p-value", "status"],
-                    rows=[
-                        [
-                            period_label(pd.Timestamp(r["period"]), cfg.period_freq),
-                            r["higher_tier"],
-                            r["lower_tier"],
-                            r["rate_higher"],
-                            r["rate_lower"],
-                            r["p_value"],
-                            r["status"],
-                        ]
-                        for r in report.stability.to_dict("records")
-                    ],
-                    caption="Tier stability: does each tier convert better than the next one down?",
-                ),
-            ],
-            warning=report.calibration_status == "act" or report.stability_status == "act",
-        )
-    )
-    if report.business is not None:
-        by_tier = report.business.by_tier
-        sections.append(
-            Section(
-                "Business outcomes",
-                items=report.business.summary_lines(),
-                tables=[
-                    Table(
-                        columns=[str(c) for c in by_tier.columns],
-                        rows=by_tier.astype(object).where(by_tier.notna(), None).values.tolist(),
-                    )
-                ],
-            )
-        )
-    if report.notes:
-        sections.append(Section("Notes", items=list(report.notes)))
-    return render_report(
-        path,
-        title="careleads monitoring",
-        subtitle=f"model {report.model_version}, data to {_day(report.data_end)}",
-        summary_lines=report.summary_lines(),
-        sections=sections,
     )
 
 

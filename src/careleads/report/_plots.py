@@ -1,87 +1,130 @@
-"""Plots for HTML reports, as inline SVG strings (matplotlib, Agg backend, no fonts from the system).
+"""Plots for HTML reports and pages, as inline SVG strings drawn with matplotlib's object API.
 
 Every function returns a self-contained ``<svg>`` element: text is drawn as paths with matplotlib's bundled
-font, so the report needs no font files, and the output carries no creation date, so it is reproducible.
+font (DejaVu Sans), so the report needs no font files, and the output carries no creation date, so it is
+reproducible. Nothing here touches matplotlib's global state (no pyplot, no backend switch, no rcParams,
+no logger levels or warning filters): each plot is its own :class:`matplotlib.figure.Figure` with its
+style set on the figure, so plots drawn on several threads at once equal the same plots drawn alone.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
-import logging
 import re
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
+import numpy as np
+import numpy.typing as npt
+from matplotlib import font_manager, ft2font
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from sklearn.metrics import roc_auc_score, roc_curve
 
-matplotlib.use("Agg")
+from careleads.stats import calibration_curve_points, cumulative_gains, lift_at
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
-
-from careleads.stats._metrics import calibration_curve_points  # noqa: E402
-
-_STYLE: dict[str, Any] = {
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "svg.fonttype": "path",
-    "svg.hashsalt": "careleads",
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "figure.dpi": 100,
-}
-_SIZE = (5.0, 3.4)
+SIZE = (5.0, 3.4)  # inches; the dashboard's charts use it too, so charts side by side line up
+_FONT = "DejaVu Sans"
+FONT_SIZE = 9.0
+_TITLE_SIZE = 10.8  # "large" for a 9 pt font
+_DPI = 100
 _MAX_LABEL = 40
+# ids that matplotlib's SVG writer derives from a salted hash (clip paths, markers, path collections,
+# hatches, images): the salt is random unless a global setting fixes it
+_HASHED_ID = re.compile(
+    r'<(\w+) id="((?:[A-Za-z]+|C\d+_\d+_)?)([0-9a-f]{10})"(.*?)(?:/>|>(.*?)</\1>)', flags=re.DOTALL
+)
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    # Missing glyphs (column names in any script) and font lookups must not become warnings (or errors
-    # under pytest's filterwarnings=error): the bundled font draws what it can.
-    font_logger = logging.getLogger("matplotlib.font_manager")
-    level = font_logger.level
-    font_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), plt.rc_context(cast(Any, _STYLE)):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        font_logger.setLevel(level)
+def new_axes(size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
+    """A figure of ``size`` inches with one axes in the reports' style (grid, no top and right spines)."""
+    fig = Figure(figsize=size, dpi=_DPI)
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, alpha=0.3)
+    ax.set_axisbelow("line")
+    ax.tick_params(labelsize=FONT_SIZE)
+    return fig, ax
 
 
-def _to_svg(fig: Any) -> str:
+def label_axes(ax: Axes, *, title: str = "", xlabel: str = "", ylabel: str = "") -> None:
+    """Title and axis labels in the reports' sizes."""
+    if title:
+        ax.set_title(title, fontsize=_TITLE_SIZE)
+    if xlabel:
+        ax.set_xlabel(text(xlabel, shorten=False), fontsize=FONT_SIZE)
+    if ylabel:
+        ax.set_ylabel(text(ylabel, shorten=False), fontsize=FONT_SIZE)
+
+
+def legend(ax: Axes, **kwargs: Any) -> None:
+    """A legend when something is labelled (an empty legend would only warn)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as an ``<svg>`` element: no comments, metadata or fixed size, ids the same every time."""
+    for artist in fig.findobj(Text):
+        artist.set_fontfamily(_FONT)
+    # tight_layout's pad is counted in the global font size: scaled so it is 1.08 of this plot's font
+    fig.tight_layout(pad=1.08 * FONT_SIZE / float(matplotlib.rcParams["font.size"]))
     buffer = io.StringIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    text = buffer.getvalue()
-    start = text.find("<svg")
-    svg = text[start:] if start >= 0 else text
+    svg = buffer.getvalue()
+    start = svg.find("<svg")
+    svg = svg[start:] if start >= 0 else svg
     # Comments repeat every label in plain text and metadata is unused: drop both, so user-supplied names
     # (column names, tier names) only ever appear as drawn paths.
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
+    svg = _stable_ids(svg)
     # Scale with the page: drop fixed width/height, keep the viewBox.
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', svg, count=1)
 
 
-def _short(label: str) -> str:
-    label = str(label)
-    return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "\u2026"
+def empty(message: str, size: tuple[float, float] = SIZE) -> str:
+    """A plot that only says why there is nothing to draw."""
+    fig = Figure(figsize=size, dpi=_DPI)
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, text(message), ha="center", va="center", fontsize=FONT_SIZE)
+    return to_svg(fig)
 
 
-def _empty(message: str) -> str:
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        ax.axis("off")
-        ax.text(0.5, 0.5, message, ha="center", va="center")
-        return _to_svg(fig)
+def text(label: Any, *, shorten: bool = True) -> str:
+    """A label as drawn: at most 40 characters (``shorten``), characters the font lacks as '?', '$' not as
+    math."""
+    value = str(label)
+    if shorten and len(value) > _MAX_LABEL:
+        value = value[: _MAX_LABEL - 1] + "\u2026"
+    glyphs = _glyphs()
+    value = "".join(c if ord(c) in glyphs or c in "\n\t" else "?" for c in value)
+    return value.replace("$", r"\$")
+
+
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    """The characters the bundled font draws (a missing one would be a warning at every draw)."""
+    path = font_manager.findfont(font_manager.FontProperties(family=_FONT), fallback_to_default=False)
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def _stable_ids(svg: str) -> str:
+    """Replace each salted-hash id by a hash of the element it names (equal elements, equal ids)."""
+    renames: dict[str, str] = {}
+    for match in _HASHED_ID.finditer(svg):
+        prefix, old = match.group(2), match.group(2) + match.group(3)
+        body = f"{match.group(1)}|{match.group(4)}|{match.group(5) or ''}"
+        renames[old] = prefix + hashlib.sha256(body.encode("utf-8")).hexdigest()[:10]
+    for old, new in renames.items():
+        for before, after in ((f'"{old}"', f'"{new}"'), (f"#{old})", f"#{new})"), (f'#{old}"', f'#{new}"')):
+            svg = svg.replace(before, after)
+    return svg
 
 
 def _binary(y: npt.ArrayLike) -> np.ndarray:
@@ -98,119 +141,118 @@ def roc_svg(y: npt.ArrayLike, probs_by_name: Mapping[str, npt.ArrayLike]) -> str
     """
     target = _binary(y)
     if len(np.unique(target)) < 2:
-        return _empty("ROC needs both outcomes in the window")
-    from sklearn.metrics import roc_auc_score
-
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        for name, prob in probs_by_name.items():
-            p = np.asarray(prob, dtype=np.float64)
-            fpr, tpr, _ = roc_curve(target, p)
-            ax.plot(fpr, tpr, label=f"{_short(name)} (AUC {roc_auc_score(target, p):.3f})")
-        ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
-        ax.set_xlabel("false positive rate")
-        ax.set_ylabel("true positive rate")
-        ax.set_title("ROC")
-        ax.legend(loc="lower right", fontsize=8)
-        return _to_svg(fig)
+        return empty("ROC needs both outcomes in the window")
+    fig, ax = new_axes()
+    for name, prob in probs_by_name.items():
+        p = np.asarray(prob, dtype=np.float64)
+        fpr, tpr, _ = roc_curve(target, p)
+        ax.plot(fpr, tpr, label=f"{text(name)} (AUC {roc_auc_score(target, p):.3f})")
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
+    label_axes(ax, title="ROC", xlabel="false positive rate", ylabel="true positive rate")
+    legend(ax, loc="lower right", fontsize=8)
+    return to_svg(fig)
 
 
 def calibration_svg(y: npt.ArrayLike, probs_by_name: Mapping[str, npt.ArrayLike], *, n_bins: int = 10) -> str:
     """Reliability diagram: mean predicted probability against the observed rate, per equal-count bin."""
     target = _binary(y)
     if len(target) == 0:
-        return _empty("no rows to plot")
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        top = 0.0
-        for name, prob in probs_by_name.items():
-            points = calibration_curve_points(target, prob, n_bins=n_bins)
-            xs = [p[0] for p in points]
-            ys = [p[1] for p in points]
-            top = max(top, *xs, *ys)
-            ax.plot(xs, ys, marker="o", markersize=3, label=_short(name))
-        top = min(1.0, top * 1.05 + 0.01)
-        ax.plot([0, top], [0, top], linestyle=":", color="grey", label="perfect")
-        ax.set_xlim(0, top)
-        ax.set_ylim(0, top)
-        ax.set_xlabel("mean predicted probability")
-        ax.set_ylabel("observed conversion rate")
-        ax.set_title("Calibration")
-        ax.legend(loc="upper left", fontsize=8)
-        return _to_svg(fig)
+        return empty("no rows to plot")
+    fig, ax = new_axes()
+    top = 0.0
+    for name, prob in probs_by_name.items():
+        points = calibration_curve_points(target, prob, n_bins=n_bins)
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        top = max(top, *xs, *ys)
+        ax.plot(xs, ys, marker="o", markersize=3, label=text(name))
+    top = min(1.0, top * 1.05 + 0.01)
+    ax.plot([0, top], [0, top], linestyle=":", color="grey", label="perfect")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    label_axes(
+        ax,
+        title="Calibration",
+        xlabel="mean predicted probability",
+        ylabel="observed conversion rate",
+    )
+    legend(ax, loc="upper left", fontsize=8)
+    return to_svg(fig)
 
 
 def gains_svg(y: npt.ArrayLike, probs_by_name: Mapping[str, npt.ArrayLike]) -> str:
-    """Cumulative gains (share of all conversions found in the top x% of scores) with the lift at 10%."""
+    """Cumulative gains (share of all conversions found in the top x% of scores) with the lift at 10%.
+
+    Tied scores share their conversions (see :func:`careleads.stats.cumulative_gains`), so the curve and
+    the lift do not depend on the order of the rows.
+    """
     target = _binary(y)
     if target.sum() == 0:
-        return _empty("no conversions in the window")
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        share = np.arange(1, len(target) + 1) / len(target)
-        for name, prob in probs_by_name.items():
-            order = np.argsort(-np.asarray(prob, dtype=np.float64), kind="stable")
-            found = np.cumsum(target[order]) / target.sum()
-            n_top = max(1, int(round(0.1 * len(target))))
-            lift = found[n_top - 1] / (n_top / len(target))
-            ax.plot(share, found, label=f"{_short(name)} (lift at 10%: {lift:.1f}x)")
-        ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="random order")
-        ax.set_xlabel("share of leads contacted, best scores first")
-        ax.set_ylabel("share of conversions found")
-        ax.set_title("Cumulative gains")
-        ax.legend(loc="lower right", fontsize=8)
-        return _to_svg(fig)
+        return empty("no conversions in the window")
+    fig, ax = new_axes()
+    for name, prob in probs_by_name.items():
+        share, found = cumulative_gains(target, prob)
+        lift = lift_at(target, prob, top_fraction=0.1)
+        ax.plot(share, found, label=f"{text(name)} (lift at 10%: {lift:.1f}x)")
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="random order")
+    label_axes(
+        ax,
+        title="Cumulative gains",
+        xlabel="share of leads contacted, best scores first",
+        ylabel="share of conversions found",
+    )
+    legend(ax, loc="lower right", fontsize=8)
+    return to_svg(fig)
 
 
 def tier_bars_svg(rows_by_name: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     """Conversion rate per tier, one bar group per scorer (rows as from ``conversion_by_tier``)."""
     names = list(rows_by_name)
     if not names:
-        return _empty("no tiers")
+        return empty("no tiers")
     tiers = [str(r["tier"]) for r in rows_by_name[names[0]]]
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        width = 0.8 / len(names)
-        x = np.arange(len(tiers))
-        for i, name in enumerate(names):
-            by_tier = {str(r["tier"]): r for r in rows_by_name[name]}
-            rates = [float(by_tier[t]["conversion_rate"]) if t in by_tier else np.nan for t in tiers]
-            rates = [0.0 if np.isnan(r) else r for r in rates]
-            bars = ax.bar(x + i * width - 0.4 + width / 2, rates, width, label=_short(name))
-            for bar, t in zip(bars, tiers, strict=True):
-                leads = int(by_tier[t]["leads"]) if t in by_tier else 0
-                ax.annotate(
-                    f"{leads:,}",
-                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                )
-        ax.set_xticks(x, [_short(t) for t in tiers])
-        ax.set_ylabel("conversion rate")
-        ax.set_title("Conversion by tier (numbers: leads)")
-        if len(names) > 1:
-            ax.legend(fontsize=8)
-        return _to_svg(fig)
+    fig, ax = new_axes()
+    width = 0.8 / len(names)
+    x = np.arange(len(tiers))
+    for i, name in enumerate(names):
+        by_tier = {str(r["tier"]): r for r in rows_by_name[name]}
+        rates = [float(by_tier[t]["conversion_rate"]) if t in by_tier else np.nan for t in tiers]
+        rates = [0.0 if np.isnan(r) else r for r in rates]
+        bars = ax.bar(x + i * width - 0.4 + width / 2, rates, width, label=text(name))
+        for bar, t in zip(bars, tiers, strict=True):
+            leads = int(by_tier[t]["leads"]) if t in by_tier else 0
+            ax.annotate(
+                f"{leads:,}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+    ax.set_xticks(x, [text(t) for t in tiers])
+    label_axes(ax, title="Conversion by tier (numbers: leads)", ylabel="conversion rate")
+    if len(names) > 1:
+        legend(ax, fontsize=8)
+    return to_svg(fig)
 
 
 def psi_bars_svg(psi_by_column: Mapping[str, float], *, watch: float = 0.1, act: float = 0.25) -> str:
-    """Horizontal bars of the population stability index per column, with the watch and act lines."""
+    """Horizontal bars of the population stability index per column, with the watch and act lines.
+
+    The 25 largest are drawn; equal values are ordered by column name.
+    """
     if not psi_by_column:
-        return _empty("no columns compared")
-    items = sorted(psi_by_column.items(), key=lambda kv: kv[1])[-25:]
-    with _quiet():
-        height = max(2.4, 0.28 * len(items) + 1.0)
-        fig, ax = plt.subplots(figsize=(_SIZE[0], height))
-        values = [float(v) for _, v in items]
-        colors = ["#c0392b" if v >= act else "#e67e22" if v >= watch else "#2e86c1" for v in values]
-        ax.barh([_short(k) for k, _ in items], values, color=colors)
-        ax.axvline(watch, color="#e67e22", linestyle=":", label=f"watch {watch}")
-        ax.axvline(act, color="#c0392b", linestyle=":", label=f"act {act}")
-        ax.set_xlabel("PSI, training window -> test window")
-        ax.set_title("Drift by feature")
-        ax.legend(fontsize=8, loc="lower right")
-        return _to_svg(fig)
+        return empty("no columns compared")
+    items = sorted(psi_by_column.items(), key=lambda kv: (kv[1], kv[0]))[-25:]
+    height = max(2.4, 0.28 * len(items) + 1.0)
+    fig, ax = new_axes((SIZE[0], height))
+    values = [float(v) for _, v in items]
+    colors = ["#c0392b" if v >= act else "#e67e22" if v >= watch else "#2e86c1" for v in values]
+    ax.barh([text(k) for k, _ in items], values, color=colors)
+    ax.axvline(watch, color="#e67e22", linestyle=":", label=f"watch {watch}")
+    ax.axvline(act, color="#c0392b", linestyle=":", label=f"act {act}")
+    label_axes(ax, title="Drift by feature", xlabel="PSI, training window -> test window")
+    legend(ax, fontsize=8, loc="lower right")
+    return to_svg(fig)
 
 
 def histogram_svg(values_by_name: Mapping[str, npt.ArrayLike], *, bins: int = 30, xlabel: str = "") -> str:
@@ -219,15 +261,13 @@ def histogram_svg(values_by_name: Mapping[str, npt.ArrayLike], *, bins: int = 30
     arrays = {k: v[~np.isnan(v)] for k, v in arrays.items()}
     arrays = {k: v for k, v in arrays.items() if len(v)}
     if not arrays:
-        return _empty("no values")
+        return empty("no values")
     low = min(float(v.min()) for v in arrays.values())
     high = max(float(v.max()) for v in arrays.values())
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    with _quiet():
-        fig, ax = plt.subplots(figsize=_SIZE)
-        for name, v in arrays.items():
-            ax.hist(v, bins=edges.tolist(), density=True, alpha=0.5, label=_short(name))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("density")
-        ax.legend(fontsize=8)
-        return _to_svg(fig)
+    fig, ax = new_axes()
+    for name, v in arrays.items():
+        ax.hist(v, bins=edges.tolist(), density=True, alpha=0.5, label=text(name))
+    label_axes(ax, xlabel=xlabel, ylabel="density")
+    legend(ax, fontsize=8)
+    return to_svg(fig)

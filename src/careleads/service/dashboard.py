@@ -10,9 +10,9 @@ One row per lead created in the window (default the last 90 days), with what was
   (``intake_call_completed``);
 - SLA breached: the review task was closed (or is still open) after its SLA due time.
 
-The figures are :func:`careleads.monitoring.business_outcomes`,
-:func:`~careleads.monitoring.calibration_by_tier` (by period) and
-:func:`~careleads.monitoring.drift_report` (the last 30 days against the rest of the window).
+The figures are :func:`careleads.stats.business_outcomes`,
+:func:`~careleads.stats.calibration_by_tier` (by period) and
+:func:`~careleads.stats.drift_report` (the last 30 days against the rest of the window).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careleads.monitoring import business_outcomes, calibration_by_tier, drift_report
 from careleads.service._records import utcnow
 from careleads.service.context import ServiceContext
 from careleads.service.feedback import LABEL_TARGETS
+from careleads.stats import business_outcomes, calibration_by_tier, drift_report
 from careleads.store import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
 
 __all__ = ["CONTACT_OUTCOMES", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]

@@ -1,4 +1,4 @@
-"""Calibration by tier over time, tier stability, and expected calibration error.
+"""Calibration by tier over time and tier stability.
 
 Only matured outcomes count: rows flagged as censored (the outcome window is still open) and rows whose
 label is still empty are excluded and counted in ``n_excluded``, never silently dropped.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -236,57 +234,6 @@ def tier_stability(
                 }
             )
     return pd.DataFrame(rows, columns=STABILITY_COLUMNS)
-
-
-def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, *, n_bins: int = 10) -> float:
-    """Expected calibration error over equal-frequency bins of the predicted probability.
-
-    ``ECE = sum over bins of (bin size / N) * |observed rate - mean predicted|``; bins are consecutive runs
-    of the sorted predictions with (nearly) equal counts.
-
-    Parameters
-    ----------
-    y : array-like of 0/1
-        Observed outcomes (matured only).
-    p : array-like of float in [0, 1]
-        Predicted probabilities.
-    n_bins : int, default 10
-        Number of bins (fewer when there are fewer rows).
-
-    Returns
-    -------
-    float
-        0 for perfect calibration; the average absolute gap between predicted and observed.
-
-    Examples
-    --------
-    >>> round(expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5], n_bins=2), 6)
-    0.0
-    >>> expected_calibration_error([0, 0, 1, 1], [0.9, 0.9, 0.1, 0.1], n_bins=2)
-    0.9
-    """
-    y_arr = np.asarray(y, dtype=float)
-    p_arr = np.asarray(p, dtype=float)
-    if y_arr.shape != p_arr.shape or y_arr.ndim != 1:
-        raise InputError(
-            f"expected_calibration_error: y and p must be 1-d and the same length, got {y_arr.shape} "
-            f"and {p_arr.shape}."
-        )
-    if y_arr.size == 0:
-        raise InputError("expected_calibration_error: no rows; pass matured outcomes and their predictions.")
-    if np.isnan(y_arr).any() or not np.isin(y_arr, [0.0, 1.0]).all():
-        raise InputError(
-            "expected_calibration_error: y must hold only 0 and 1 (drop unmatured outcomes first)."
-        )
-    if np.isnan(p_arr).any() or p_arr.min() < 0 or p_arr.max() > 1:
-        raise InputError("expected_calibration_error: p must be probabilities in [0, 1] without gaps.")
-    if n_bins < 1:
-        raise InputError(f"expected_calibration_error: n_bins must be at least 1, got {n_bins}.")
-    order = np.argsort(p_arr, kind="stable")
-    total = 0.0
-    for idx in np.array_split(order, min(n_bins, y_arr.size)):
-        total += idx.size * abs(float(y_arr[idx].mean()) - float(p_arr[idx].mean()))
-    return total / y_arr.size
 
 
 def calibration_summary_lines(

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from careleads import report as charts
 from careleads.errors import ConfigError
 from careleads.service import access, publishing
 from careleads.service.access import Principal, authorize
@@ -42,7 +43,6 @@ from careleads.service.rule_edits import (
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.store import session_scope
-from careleads.web import _charts as charts
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
 

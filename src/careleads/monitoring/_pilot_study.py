@@ -31,18 +31,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from careleads.errors import ConfigError, InputError, NotFoundError
-from careleads.monitoring._monitor import MonitorData, MonitorSettings, MonitorSource, scored_frame
-from careleads.stats._pilot import (
+from careleads.monitoring._sources import MonitorData, MonitorSource, scored_frame
+from careleads.settings import MonitorSettings
+from careleads.stats import (
     CONTROL_ARM,
     TREATMENT_ARM,
     PilotReport,
     ShadowComparison,
     assign_arms,
+    pct,
     pilot_report,
     required_leads_per_arm,
     shadow_comparison,
 )
-from careleads.stats._status import pct
 from careleads.types import JSONDict, PathLikeStr
 
 __all__ = [
@@ -59,7 +60,6 @@ __all__ = [
     "pilot_status",
     "simulate_routing",
     "start_pilot",
-    "write_pilot_report",
 ]
 
 PriorMethod = Literal["rules", "first_come"]
@@ -411,9 +411,11 @@ def evaluate_pilot(
         )
         rows = [_arm_row(comparison.treatment), _arm_row(comparison.control)]
     else:
-        ranked = matured.assign(
-            model_rank=matured.groupby("day")["model_priority"].rank(ascending=False, method="first"),
-            prior_rank=matured.groupby("day")["prior_priority"].rank(ascending=False, method="first"),
+        # tied priorities (isotonic steps) are ranked by lead id, never by the export's row order
+        by_id = matured.sort_values("lead_id", kind="stable")
+        ranked = by_id.assign(
+            model_rank=by_id.groupby("day")["model_priority"].rank(ascending=False, method="first"),
+            prior_rank=by_id.groupby("day")["prior_priority"].rank(ascending=False, method="first"),
         )
         comparison = shadow_comparison(
             ranked,
@@ -437,60 +439,6 @@ def evaluate_pilot(
             },
         ]
     return PilotResult(definition=definition, status=status, comparison=comparison, conversion_by_arm=rows)
-
-
-def write_pilot_report(result: PilotResult, path: PathLikeStr) -> Path:
-    """Write the pilot report as a self-contained HTML page with a plot per comparison; returns the path."""
-    from careleads.report import Figure, Section, Table, render_report
-    from careleads.report._plots import tier_bars_svg
-
-    c = result.comparison
-    bars = [
-        {"tier": r["arm"], "conversion_rate": r["conversion_rate"], "leads": r["leads"]}
-        for r in result.conversion_by_arm
-    ]
-    if isinstance(c, PilotReport):
-        caption = "Conversion by arm (numbers: leads with a known outcome)"
-        table = Table(
-            columns=["arm", "leads", "converted", "rate", "CI low", "CI high", "median hours to contact"],
-            rows=[
-                [
-                    a.arm,
-                    a.n,
-                    a.n_converted,
-                    a.conversion_rate,
-                    a.conversion_ci[0],
-                    a.conversion_ci[1],
-                    a.median_hours_to_contact,
-                ]
-                for a in (c.treatment, c.control)
-            ],
-        )
-    else:
-        caption = "Share of converters in the day's calls under each ranking (numbers: converters)"
-        table = Table(
-            columns=["ranking", "converters reached", "share"],
-            rows=[
-                ["model", c.model_captured, c.model_share],
-                ["prior", c.prior_captured, c.prior_share],
-            ],
-        )
-    sections = [
-        Section(
-            "Comparison",
-            items=c.summary_lines(),
-            tables=[table],
-            figures=[Figure(tier_bars_svg({"pilot": bars}), caption)],
-        ),
-        Section("Progress", items=result.status.summary_lines()),
-    ]
-    return render_report(
-        path,
-        title=f"careleads pilot {result.definition.name}",
-        subtitle=result.definition.describe(),
-        summary_lines=result.summary_lines()[:2],
-        sections=sections,
-    )
 
 
 def simulate_routing(

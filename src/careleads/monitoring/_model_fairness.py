@@ -1,4 +1,8 @@
-"""Governance use cases over a trained model: the fairness report on scored, labelled leads."""
+"""The fairness use case over a trained model: tier, score and conversion by sensitive group.
+
+The statistics are :func:`careleads.privacy.fairness_report`'s; this module picks the dictionary's
+sensitive attributes, scores the labelled leads and joins the attributes back by lead id.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from careleads.errors import InputError
 from careleads.features import LeadDataset
 from careleads.models import LeadModel
 from careleads.privacy import FairnessReport, FairnessThresholds, fairness_report
-from careleads.report import Section, Table
+
+__all__ = ["fairness_of_model", "sensitive_columns"]
 
 
 def sensitive_columns(dictionary: Dictionary, table: str = "leads") -> list[str]:
@@ -70,40 +75,4 @@ def fairness_of_model(
         label_col="converted",
         positive_tier_set=tiers,
         thresholds=thresholds,
-    )
-
-
-def fairness_section(report: FairnessReport) -> Section:
-    """The fairness part of an HTML report: per attribute and group, selection and conversion."""
-    rows = []
-    for attribute in report.attributes:
-        for group in attribute.groups:
-            rows.append(
-                [
-                    attribute.column,
-                    group.group,
-                    group.n,
-                    group.score_mean,
-                    group.selection_rate,
-                    group.conversion_rate,
-                    group.true_positive_rate,
-                ]
-            )
-    return Section(
-        title="Fairness",
-        paragraphs=[
-            "Sensitive attributes are never model features; they are joined back only to compare groups. "
-            "Selection rate is the share of leads placed in the top tiers "
-            f"({', '.join(report.positive_tiers)}); "
-            "true-positive rate is the share of converters placed there (equal opportunity)."
-        ],
-        items=report.warnings
-        or ["No group differs from the largest group beyond the configured thresholds."],
-        warning=bool(report.warnings),
-        tables=[
-            Table(
-                columns=["attribute", "group", "leads", "mean score", "selection rate", "conversion", "TPR"],
-                rows=rows,
-            )
-        ],
     )
