@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib
 import numpy as np
@@ -190,7 +191,7 @@ def test_charts_do_not_depend_on_the_global_style() -> None:
         "figure.dpi": 50,
         "svg.hashsalt": None,
     }
-    with matplotlib.rc_context(other):  # a program that imports careleads may set its own style
+    with matplotlib.rc_context(cast(Any, other)):  # a program that imports careleads may set its own style
         for name, draw in draws.items():
             assert draw() == expected[name], name
 
