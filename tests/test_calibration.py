@@ -9,7 +9,11 @@ from sklearn.linear_model import LogisticRegression
 
 from careleads.errors import ConfigError
 from careleads.stats import ProbabilityCalibrator
-from careleads.stats._calibration import logit
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)  # Platt scaling reads clipped log-odds
+    return np.asarray(np.log(q / (1 - q)))
 
 
 @pytest.fixture(scope="module")

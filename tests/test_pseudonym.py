@@ -132,7 +132,7 @@ def test_missing_key_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_key_file_and_short_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_key(key_file=tmp_path / "absent.key")
-    monkeypatch.setenv("MY_KEY", "tooshort-secret")
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, "tooshort-secret")
     with pytest.raises(ConfigError, match="fewer than 32") as info:
-        load_key("MY_KEY")
+        load_key()
     assert "tooshort-secret" not in str(info.value)

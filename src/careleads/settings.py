@@ -357,6 +357,11 @@ class Settings(BaseSettings):
         description="Apply database migrations on start when the database is the embedded SQLite default.",
     )
     log_level: str = Field(default="info", description="Log level of the service (debug, info, warning).")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Folder of boosted trees compiled to native code for batch scoring, shared by every "
+        "process of the machine (default: ~/.cache/careleads/compiled).",
+    )
     monitor: MonitorSettings = Field(
         default_factory=MonitorSettings,
         description="Monitoring, pilots and retraining: one variable CARELEADS_MONITOR_<NAME> per field.",
@@ -394,6 +399,10 @@ class Settings(BaseSettings):
         """The analytics layer folder."""
         assert self.analytics_dir is not None
         return self.analytics_dir
+
+    def compiled_cache_path(self) -> Path:
+        """The folder of compiled trees."""
+        return self.cache_dir or Path.home() / ".cache" / "careleads" / "compiled"
 
     def batch_path(self) -> Path:
         """The batch files folder."""

@@ -22,13 +22,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from careleads.models import GradientBoostedScorer, LeadModel
+from careleads.settings import get_settings
 from careleads.types import FloatArray
 
 logger = logging.getLogger(__name__)
 
 #: Largest absolute difference from LightGBM accepted for compiled raw scores.
 TOLERANCE = 1e-9
-CACHE_ENV = "CARELEADS_CACHE_DIR"
 
 _MEMO: dict[str, Any] = {}
 
@@ -43,9 +43,8 @@ def lleaves_available() -> bool:
 
 
 def cache_dir() -> Path:
-    """Folder of compiled models: ``$CARELEADS_CACHE_DIR`` or ``~/.cache/careleads/compiled``."""
-    root = os.environ.get(CACHE_ENV)
-    return Path(root) if root else Path.home() / ".cache" / "careleads" / "compiled"
+    """Folder of compiled models (the ``cache_dir`` setting, ``CARELEADS_CACHE_DIR``)."""
+    return get_settings().compiled_cache_path()
 
 
 class CompiledScorer(GradientBoostedScorer):

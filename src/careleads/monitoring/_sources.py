@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
 from careleads.datasets import load_crm_folder
 from careleads.dictionary import read_table
 from careleads.errors import InputError, NotFoundError
-from careleads.features import build_features, label_leads
+from careleads.features import FeatureSpec, assemble_dataset, build_features, end_of_data, scoring_moments
 from careleads.models import LeadModel, ModelRegistry
 from careleads.settings import MonitorSettings
 
@@ -133,18 +133,16 @@ class FolderSource:
             events=tables.events,
             outcomes=tables.outcomes,
             model=model,
-            data_end=self.data_end if self.data_end is not None else _latest(tables),
+            data_end=end_of_data(
+                tables.leads,
+                tables.events,
+                tables.outcomes,
+                time_column=str(tables.dictionary.table("leads").time_column),
+                given=self.data_end,
+            ),
             decisions=decisions,
             description=f"export {self.data_dir}",
         )
-
-
-def _latest(tables: Any) -> pd.Timestamp:
-    stamps = [pd.to_datetime(tables.leads[tables.dictionary.table("leads").time_column]).max()]
-    for frame in (tables.events, tables.outcomes):
-        if len(frame):
-            stamps.append(pd.to_datetime(frame["occurred_at"]).max())
-    return pd.Timestamp(max(stamps))
 
 
 def scored_frame(
@@ -169,9 +167,24 @@ def scored_frame(
         if column not in leads.columns:
             raise InputError(f"the leads table has no {column!r} column, which the model's features need.")
     created = pd.to_datetime(leads[spec.time_column])
-    as_of = created + pd.Timedelta(hours=model.target.as_of_hours)
-    X = build_features(leads, data.events, as_of, spec)
-    labels = label_leads(leads[spec.key], as_of, data.outcomes, model.target, data_end=data.data_end)
+
+    def features(
+        leads: pd.DataFrame, events: pd.DataFrame, moments: pd.DataFrame, spec: FeatureSpec
+    ) -> pd.DataFrame:
+        return build_features(leads, events, moments["as_of"], spec)
+
+    # the model's own data set: the scoring moments, features and labels every builder makes
+    dataset = assemble_dataset(
+        leads,
+        data.events,
+        data.outcomes,
+        moments=scoring_moments(leads, spec, model.target),
+        features=features,
+        spec=spec,
+        target=model.target,
+        data_end=data.data_end,
+    )
+    X, as_of = dataset.X, pd.to_datetime(dataset.as_of)
     frame = pd.DataFrame(
         {
             "lead_id": leads[spec.key].astype(str).to_numpy(),
@@ -179,17 +192,17 @@ def scored_frame(
             "as_of": as_of.to_numpy(),
         }
     )
-    features = [c for c in model.features if c in X.columns]
-    frame = pd.concat([frame, X[features].reset_index(drop=True)], axis=1)
+    used = [c for c in model.features if c in X.columns]
+    frame = pd.concat([frame, X[used].reset_index(drop=True)], axis=1)
     probability = pd.Series(model.predict_proba(X), index=frame.index)
     tier = pd.Series(model.tiers.assign(probability.to_numpy()), index=frame.index, dtype=object)
     if data.decisions is not None:
         probability, tier = _from_decisions(frame, data.decisions, probability, tier, notes)
     frame["probability"] = probability.astype(float).to_numpy()
     frame["tier"] = tier.to_numpy()
-    frame["label"] = labels.label.astype("Float64").astype(float).to_numpy()
-    frame["censored"] = labels.censored.to_numpy(dtype=bool)
-    frame["converted_before"] = labels.converted_before.to_numpy(dtype=bool)
+    frame["label"] = dataset.y.astype("Float64").astype(float).to_numpy()
+    frame["censored"] = dataset.censored.to_numpy(dtype=bool)
+    frame["converted_before"] = dataset.converted_before.to_numpy(dtype=bool)
 
     outcomes = data.outcomes
     ids = frame["lead_id"]

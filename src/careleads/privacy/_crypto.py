@@ -7,12 +7,12 @@ decrypt, and :meth:`FieldCipher.rotate` re-encrypts a token under the first key.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from careleads.errors import ConfigError, InputError
+from careleads.settings import get_settings
 from careleads.types import PathLikeStr
 
 __all__ = ["ENCRYPTION_KEY_ENV", "FieldCipher", "generate_key"]
@@ -68,14 +68,17 @@ class FieldCipher:
         self.n_keys = len(fernets)
 
     @classmethod
-    def from_env(cls, env_var: str = ENCRYPTION_KEY_ENV, key_file: PathLikeStr | None = None) -> FieldCipher:
-        """Build one from a key file (wins when given) or the environment variable.
+    def from_env(cls, key_file: PathLikeStr | None = None) -> FieldCipher:
+        """Build one from a key file (wins when given), the settings' key file or the settings' key
+        (``CARELEADS_ENCRYPTION_KEY``).
 
         Raises
         ------
         ConfigError
             If no key is found or a key is malformed; the message never contains a key.
         """
+        settings = get_settings()
+        key_file = key_file if key_file is not None else settings.encryption_key_file
         if key_file is not None:
             path = Path(key_file)
             try:
@@ -85,9 +88,11 @@ class FieldCipher:
                     f"cannot read the encryption key file {path}: {exc.strerror}; {_HOW}"
                 ) from exc
         else:
-            raw = os.environ.get(env_var, "").strip()
+            raw = settings.encryption_key.strip()
             if not raw:
-                raise ConfigError(f"no encryption key: environment variable {env_var} is not set; {_HOW}")
+                raise ConfigError(
+                    f"no encryption key: environment variable {ENCRYPTION_KEY_ENV} is not set; {_HOW}"
+                )
         return cls(raw)
 
     def __repr__(self) -> str:  # never show a key

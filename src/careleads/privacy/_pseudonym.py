@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
 import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 from careleads.errors import ConfigError, InputError
+from careleads.settings import get_settings
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -97,16 +97,14 @@ def generate_pseudonym_key() -> str:
     return secrets.token_hex(32)
 
 
-def load_key(env_var: str = PSEUDONYM_KEY_ENV, key_file: PathLikeStr | None = None) -> bytes:
-    """Load the pseudonymisation key from a key file or an environment variable.
+def load_key(key_file: PathLikeStr | None = None) -> bytes:
+    """Load the pseudonymisation key from a key file or the settings (``CARELEADS_PSEUDONYM_KEY``).
 
     The key is the UTF-8 bytes of the stripped text (for example the output of
-    :func:`generate_pseudonym_key`). ``key_file`` wins when given.
+    :func:`generate_pseudonym_key`). ``key_file`` wins when given, then the settings' key file.
 
     Parameters
     ----------
-    env_var : str, default "CARELEADS_PSEUDONYM_KEY"
-        Environment variable holding the key.
     key_file : path, optional
         File holding the key on its first line.
 
@@ -120,10 +118,19 @@ def load_key(env_var: str = PSEUDONYM_KEY_ENV, key_file: PathLikeStr | None = No
         If the key is absent, unreadable or shorter than :data:`MIN_KEY_BYTES` bytes. The message never
         contains the key.
     """
-    return _read_secret(env_var, key_file, what="pseudonymisation key", min_bytes=MIN_KEY_BYTES)
+    settings = get_settings()
+    return _read_secret(
+        PSEUDONYM_KEY_ENV,
+        settings.pseudonym_key,
+        key_file if key_file is not None else settings.pseudonym_key_file,
+        what="pseudonymisation key",
+        min_bytes=MIN_KEY_BYTES,
+    )
 
 
-def _read_secret(env_var: str, key_file: PathLikeStr | None, *, what: str, min_bytes: int) -> bytes:
+def _read_secret(
+    env_var: str, value: str, key_file: PathLikeStr | None, *, what: str, min_bytes: int
+) -> bytes:
     how = (
         "create one with `python -c 'import secrets; print(secrets.token_hex(32))'` and put it in "
         f"the environment variable {env_var} or in a key file readable only by the service"
@@ -136,8 +143,8 @@ def _read_secret(env_var: str, key_file: PathLikeStr | None, *, what: str, min_b
             raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}; {how}") from exc
         source = f"key file {path}"
     else:
-        env_value = os.environ.get(env_var)
-        if env_value is None or not env_value.strip():
+        env_value = value
+        if not env_value.strip():
             raise ConfigError(
                 f"no {what}: environment variable {env_var} is not set and no key file given; {how}"
             )
@@ -175,9 +182,9 @@ class Pseudonymiser:
         self._key = key
 
     @classmethod
-    def from_env(cls, env_var: str = PSEUDONYM_KEY_ENV, key_file: PathLikeStr | None = None) -> Pseudonymiser:
-        """Build one with :func:`load_key`."""
-        return cls(load_key(env_var, key_file))
+    def from_env(cls, key_file: PathLikeStr | None = None) -> Pseudonymiser:
+        """Build one with :func:`load_key` (the settings' key, or `key_file`)."""
+        return cls(load_key(key_file))
 
     def __repr__(self) -> str:  # never show the key
         return "Pseudonymiser(key=<hidden>)"

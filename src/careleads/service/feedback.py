@@ -219,7 +219,7 @@ def feedback_training_rows(
             "page": pd.Series([r.page for r in event_rows], dtype="string"),
         }
     )
-    as_of = frame[time_column] + pd.Timedelta(hours=target.as_of_hours)
+    as_of = frame[time_column] + target.as_of_offset
     X = build_features(frame, events, as_of, spec)
     y = pd.Series([chosen[lead.id] for lead in leads], dtype="int64", name="y")
     return X.reset_index(drop=True), y
