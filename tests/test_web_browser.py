@@ -102,6 +102,8 @@ def _seed(client: httpx.Client, token: str) -> int:
         "/v1/leads", json=lead_record(1, question=HOSTILE, hours_ago=3), headers=headers
     ).json()
     lead_id: int = hostile["id"]
+    urgent = lead_record(2, question="Crushing chest pain spreading to my left arm", hours_ago=1)
+    client.post("/v1/leads", json=urgent, headers=headers).raise_for_status()  # a clinical-triage lead
     for i, kind in enumerate(("page_view", "call_request")):
         client.post(
             f"/v1/leads/{lead_id}/events",
@@ -201,13 +203,13 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         page.keyboard.press("Enter")  # the form works from the keyboard
         page.wait_for_url(lambda url: urlsplit(url).path == "/ui/queue")
 
-        # the queue: best tier first, filters, the hostile text shown as text
+        # the queue: clinical triage first, filters, the hostile text shown as text
         heading = page.get_by_role("heading", level=1)
         assert heading.inner_text() == "Review queue"
         rows = page.locator("table.queue tbody tr")
         assert rows.count() > 5
-        tiers = [t.strip() for t in page.locator("table.queue tbody tr td:first-child").all_inner_texts()]
-        assert tiers == sorted(tiers)
+        triage = ["urgent clinical symptoms" in row for row in rows.all_inner_texts()]
+        assert any(triage) and triage == sorted(triage, reverse=True)  # clinical-triage rows come first
         assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
         queue_png = _shoot(page, shots, "queue")
         page.get_by_label("Tier", exact=True).select_option("A")
