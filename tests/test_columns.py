@@ -87,5 +87,8 @@ def test_the_odd_columns_are_read_or_refused_with_the_field_name() -> None:
         flags(pd.Series(["yes"] * 20), name="consent")
     np.testing.assert_array_equal(floats(np.array([None, "3.5", 2], dtype=object)), [np.nan, 3.5, 2.0])
     stamps = np.array([pd.Timestamp("2025-01-01T10:00+02:00"), None], dtype=object)
-    assert moments(stamps).tolist()[0] == pd.Timestamp("2025-01-01T08:00").value
+    assert moments(stamps)[0] == np.datetime64("2025-01-01T08:00")
+    assert np.isnat(moments(stamps)[1])
+    far = np.array([pd.Timestamp("9999-12-31T10:00"), pd.Timestamp("1500-01-01")], dtype=object)
+    assert moments(far).tolist()[0].year == 9999  # moments far from now are read, not overflowed
     assert moments(pd.Series(pd.to_datetime(["2025-01-01T08:00"])))[0] == np.datetime64("2025-01-01T08:00")

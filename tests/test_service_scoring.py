@@ -119,3 +119,31 @@ def test_creating_a_lead_decides_as_stateless_batch_scoring_does(
             assert [o["rule"] for o in entry.overrides] == [o["rule"] for o in batch["overrides"]]
             assert entry.review_required == batch["review_required"]
     assert {d["scored_by"] for d in expected} == ({"rules", "model"} if ctx.scorer.model() else {"rules"})
+
+
+@pytest.mark.parametrize("created_at", ["9999-12-31T10:00:00", "1500-01-01T10:00:00", "2262-06-01T00:00:00"])
+def test_a_lead_dated_far_from_now_is_still_scored_and_triaged(tmp_path: Path, created_at: str) -> None:
+    """Moments are read in microseconds: a creation time outside pandas' nanosecond range must not stop an
+    urgent message from reaching the triage line."""
+    settings = make_settings(tmp_path, "sqlite")
+    publish(settings, trained_model())
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ctx, factory = ServiceContext.from_settings(settings), make_sessionmaker(engine)
+    lead = {
+        "lead_id": "FAR-1",
+        "created_at": created_at,
+        "service_line": "cardiology",
+        "question": "Crushing chest pain spreading to my left arm",
+        "phone": "555-0100",
+    }
+    with session_scope(factory) as session:
+        entry = create_lead(
+            session=session,
+            ctx=ctx,
+            lead_in=lead,
+            actor="t",
+            role="integration",
+            now=datetime(2025, 3, 7, 10),
+        ).entry
+    assert entry.route["kind"] == "clinical" and entry.review_required

@@ -31,6 +31,7 @@ __all__ = [
     "BLANK",
     "FEW",
     "TEXT",
+    "Text",
     "Column",
     "Columns",
     "arrow_text",
@@ -42,6 +43,7 @@ __all__ = [
     "n_rows",
     "nonblank",
     "positions",
+    "texts",
     "text_by_code",
     "text_column",
 ]
@@ -83,15 +85,32 @@ def arrow_text(column: Column) -> pa.Array:
     return pa.array([None if is_missing(v) else str(v) for v in column], type=TEXT)
 
 
+#: Text values: an Arrow array (a table), or up to FEW values (one record) as a NumPy array of str and None
+Text: TypeAlias = "pa.Array | npt.NDArray[np.object_]"
+
+
+def texts(column: Column) -> Text:
+    """Each value as text, missing as None: :func:`arrow_text`, or for a record's few values the same texts
+    as a NumPy array (no Arrow call for one value)."""
+    if isinstance(column, np.ndarray) and len(column) <= FEW:
+        return np.array([None if is_missing(v) else str(v) for v in column], dtype=object)
+    return arrow_text(column)
+
+
+def _values(text: Text) -> list[Any]:
+    values: list[Any] = text.tolist() if isinstance(text, np.ndarray) else text.to_pylist()
+    return values
+
+
 #: What counts as blank around a value: the characters Python's ``str.strip()`` removes (``str.isspace``)
 BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 
 def nonblank(column: Column) -> FloatArray:
     """1.0 where a value is given (not missing, not only blank characters), else 0.0."""
-    text = arrow_text(column)
+    text = texts(column)
     if len(text) <= FEW:
-        return np.array([v is not None and v.strip(BLANK) != "" for v in text.to_pylist()], dtype=np.float64)
+        return np.array([v is not None and v.strip(BLANK) != "" for v in _values(text)], dtype=np.float64)
     given = pc.fill_null(pc.not_equal(pc.utf8_trim(text, characters=BLANK), ""), False)
     return np.asarray(given.to_numpy(zero_copy_only=False), dtype=np.float64)
 
@@ -145,7 +164,7 @@ def _flag(value: Any, name: str) -> float:
     raise InputError(f"{name}: values are not yes/no values; pass the lead's clean (ingested) fields")
 
 
-def positions(text: pa.Array, values: Sequence[str]) -> IntArray:
+def positions(text: Text, values: Sequence[str]) -> IntArray:
     """Each text's position in `values` (distinct texts); -1 for any other text or a missing one.
 
     The one lookup of a value in a list of known values (event types, model levels, points keys). Up to
@@ -153,7 +172,9 @@ def positions(text: pa.Array, values: Sequence[str]) -> IntArray:
     """
     if len(text) <= FEW:
         where = _where(values)
-        return np.array([where.get(v, -1) if v is not None else -1 for v in text.to_pylist()], dtype=np.int64)
+        return np.array([where.get(v, -1) if v is not None else -1 for v in _values(text)], dtype=np.int64)
+    if isinstance(text, np.ndarray):
+        text = arrow_text(text)
     found = pc.index_in(text, value_set=pa.array(list(values), type=TEXT))
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -179,22 +200,25 @@ def moments(column: Column) -> npt.NDArray[np.datetime64]:
         return column
     if isinstance(column, np.ndarray) and all(isinstance(v, datetime) or is_missing(v) for v in column):
         # moments already parsed (a record's fields, a store's rows): each as UTC, without pandas' parser
-        return np.array([_utc(v) for v in column], dtype="datetime64[ns]")
+        return np.array([_utc(v) for v in column], dtype="datetime64[us]")
     stamps = pd.to_datetime(column)
     if getattr(stamps, "tz", None) is not None:
         stamps = stamps.tz_convert(None)
     elif isinstance(stamps, pd.Series) and stamps.dt.tz is not None:
         stamps = stamps.dt.tz_convert(None)
-    return np.asarray(stamps, dtype="datetime64[ns]")
+    return np.asarray(stamps, dtype="datetime64[us]")
+
+
+_NAT = np.datetime64("NaT", "us")
 
 
 def _utc(value: Any) -> np.datetime64:
-    if is_missing(value):
-        return np.datetime64("NaT", "ns")
+    if value is None or value is pd.NaT:
+        return _NAT
     stamp = value if isinstance(value, pd.Timestamp) else pd.Timestamp(value)
     if stamp.tz is not None:
         stamp = stamp.tz_convert(None)
-    moment: np.datetime64 = stamp.to_datetime64().astype("datetime64[ns]")
+    moment: np.datetime64 = stamp.as_unit("us").to_datetime64()
     return moment
 
 

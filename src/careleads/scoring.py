@@ -201,7 +201,7 @@ def score_features(
         no_profile = flags(do_not_profile, name="do_not_profile") == 1.0
     cold = np.zeros(n, dtype=bool)
     if model.cold_start is not None and created is not None and "n_events" in X:
-        early = as_of.astype("datetime64[ns]") < created + model.target.as_of_offset.to_timedelta64()
+        early = as_of.astype("datetime64[us]") < created + model.target.as_of_offset.to_timedelta64()
         cold = early & (np.asarray(X["n_events"], dtype=np.float64) == 0)
     parts: list[tuple[Scorer, IntArray]] = []
     if not cold.all():

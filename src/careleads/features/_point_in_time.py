@@ -11,7 +11,18 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from careleads.columns import TEXT, Columns, arrow_text, flags, floats, moments, nonblank, positions
+from careleads.columns import (
+    TEXT,
+    Columns,
+    Text,
+    arrow_text,
+    flags,
+    floats,
+    moments,
+    nonblank,
+    positions,
+    texts,
+)
 from careleads.dictionary import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
@@ -105,7 +116,7 @@ def inbound_columns(leads: Columns, spec: FeatureSpec, n: int) -> dict[str, pa.A
     """
     out: dict[str, pa.Array | FloatArray] = {}
     for name in spec.categorical:
-        out[name] = arrow_text(leads[name]) if name in leads else pa.nulls(n, TEXT)
+        out[name] = texts(leads[name]) if name in leads else pa.nulls(n, TEXT)
     for name in spec.numeric:
         out[name] = floats(leads[name]) if name in leads else np.full(n, np.nan)
     for name in spec.boolean:
@@ -119,7 +130,7 @@ def inbound_columns(leads: Columns, spec: FeatureSpec, n: int) -> dict[str, pa.A
 
 def calendar_parts(created: npt.NDArray[np.datetime64]) -> dict[str, FloatArray]:
     """Month (1-12), weekday (Monday 0) and hour of each creation moment (UTC); NaN where it is missing."""
-    stamps = created.astype("datetime64[ns]")
+    stamps = created.astype("datetime64[us]")
     missing = np.isnat(stamps)
     days = stamps.astype("datetime64[D]")
     month = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -154,8 +165,8 @@ class EventColumns:
 
     row: IntArray
     when: npt.NDArray[np.datetime64]
-    kinds: pa.Array
-    pages: pa.Array | None
+    kinds: Text
+    pages: Text | None
 
     @classmethod
     def of_table(cls, lead_ids: pd.Series, events: pd.DataFrame) -> EventColumns:
@@ -164,7 +175,7 @@ class EventColumns:
         if not len(events):
             row = np.zeros(0, dtype=np.int64)
             empty = pa.array([], type=TEXT)
-            return cls(row, np.zeros(0, "datetime64[ns]"), empty, empty if "page" in events else None)
+            return cls(row, np.zeros(0, "datetime64[us]"), empty, empty if "page" in events else None)
         row = np.asarray(index.get_indexer(events["lead_id"].to_numpy()), dtype=np.int64)
         known = row >= 0
         keep = pa.array(known)
@@ -183,9 +194,9 @@ class EventColumns:
         when = [e.get("occurred_at") for e in events]
         return cls(
             row=np.zeros(n, dtype=np.int64),
-            when=moments(np.array(when, dtype=object)) if n else np.zeros(0, "datetime64[ns]"),
-            kinds=arrow_text(np.array([e.get("event_type") for e in events], dtype=object)),
-            pages=arrow_text(np.array([e.get("page") for e in events], dtype=object)) if pages else None,
+            when=moments(np.array(when, dtype=object)) if n else np.zeros(0, "datetime64[us]"),
+            kinds=texts(np.array([e.get("event_type") for e in events], dtype=object)),
+            pages=texts(np.array([e.get("page") for e in events], dtype=object)) if pages else None,
         )
 
 
@@ -203,8 +214,8 @@ def engagement_columns(
     changes a feature.
     """
     n = len(as_of)
-    cutoff = as_of.astype("datetime64[ns]")
-    when = events.when.astype("datetime64[ns]")
+    cutoff = as_of.astype("datetime64[us]")
+    when = events.when.astype("datetime64[us]")
     before = when <= cutoff[events.row]
     row = events.row[before]
     when = when[before]
@@ -221,7 +232,7 @@ def engagement_columns(
             out[f"n_page_{page}"] = per_page[:, j]
     out["n_events"] = np.bincount(row, minlength=n).astype(np.float64)
     # hours since the latest event before the scoring moment; NaN when there is none
-    latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     if len(row):
         order = np.argsort(when, kind="stable")
         latest[row[order]] = when[order]  # later assignments win: the newest event per lead

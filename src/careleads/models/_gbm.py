@@ -9,10 +9,11 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
-from careleads.columns import FEW, Column, Columns, arrow_text, floats, n_rows, positions
+from careleads.columns import FEW, Column, Columns, floats, n_rows, positions, texts
 from careleads.errors import NotFittedError
 from careleads.types import FloatArray, IntArray
 
@@ -61,19 +62,22 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         # column straight into a row-major matrix strides through memory: three times slower)
         columns = np.empty((len(self.feature_names_in_), n), dtype=np.float64)
         for j, name in enumerate(self.feature_names_in_):
-            if name not in X:
+            column = X[name] if name in X else None
+            if column is None:
                 columns[j] = np.nan
             elif name in self.categories_:
-                codes = self.level_codes(name, X[name])
+                codes = self.level_codes(name, column)
                 columns[j] = codes
                 columns[j][codes < 0] = np.nan
+            elif isinstance(column, np.ndarray) and column.dtype == np.float64:
+                columns[j] = column  # a feature column of numbers, as the features build them
             else:
-                columns[j] = floats(X[name])
+                columns[j] = floats(column)
         return np.ascontiguousarray(columns.T)
 
     def level_codes(self, name: str, column: Column) -> IntArray:
         """Each value's position among the fitted levels of `name`; -1 when missing or unseen."""
-        return positions(arrow_text(column), self.categories_[name])
+        return positions(texts(column), self.categories_[name])
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """:meth:`matrix` as a frame: categorical features as pandas categoricals on the fitted levels."""
@@ -190,6 +194,19 @@ class GradientBoostedScorer(ClassifierMixin, BaseEstimator):  # type: ignore[mis
         return np.asarray(
             self.booster_.predict(X, pred_contrib=True, **self._prediction(X)), dtype=np.float64
         )
+
+    def raw_with_contributions(
+        self, X: pd.DataFrame | FloatArray
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Raw probabilities and the contributions behind them, from one pass of the trees.
+
+        For the binary objective the contributions add up to the raw log-odds, so the raw probability is
+        their sigmoid (LightGBM's own prediction to about 1e-15); other objectives ask the trees twice.
+        """
+        contributions = self.contributions(X)
+        if str(self.booster_.params.get("objective", "binary")) == "binary":
+            return np.asarray(expit(contributions.sum(axis=1)), dtype=np.float64), contributions
+        return self.predict_raw(X), contributions
 
     def _prediction(self, X: pd.DataFrame | FloatArray) -> dict[str, Any]:
         # a few rows (one lead) on one thread: waking OpenMP's threads costs more than the trees, and under

@@ -78,12 +78,17 @@ class LeadModel:
     def scores(
         self, X: Columns, *, top: int = 3
     ) -> tuple[npt.NDArray[np.float64], list[list[tuple[str, float]]] | None]:
-        """Calibrated probabilities and, with `top`, each lead's top reasons (the matrix built once)."""
+        """Calibrated probabilities and, with `top`, each lead's top reasons (the matrix built once).
+
+        With reasons, the raw probability comes from the same pass of the trees as the contributions (see
+        :meth:`GradientBoostedScorer.raw_with_contributions`), for a table and for one lead alike.
+        """
         matrix = self.preprocessor.matrix(X)
-        probability = self.calibrator.transform(self.scorer.predict_raw(matrix))
         if not top:
-            return probability, None
-        contrib = self.scorer.contributions(matrix)[:, :-1]
+            return self.calibrator.transform(self.scorer.predict_raw(matrix)), None
+        raw, contributions = self.scorer.raw_with_contributions(matrix)
+        probability = self.calibrator.transform(raw)
+        contrib = contributions[:, :-1]
         names = self._reason_names()
         out = []
         for row in contrib:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sklearn.base import BaseEstimator
 
-from careleads.columns import TEXT, Column, Columns, arrow_text, floats, is_missing, n_rows, positions
+from careleads.columns import Column, Columns, Text, floats, is_missing, n_rows, positions, texts
 from careleads.config import load_config, read_config_text
 from careleads.errors import NotFittedError
 from careleads.stats import ProbabilityCalibrator
@@ -71,7 +71,7 @@ class PointRule:
         return f"{name}: {shown.replace('_', ' ')}"
 
 
-def _keys(column: Column) -> pa.Array:
+def _keys(column: Column) -> Text:
     """The text a points table is keyed by: a number as ``%g`` (1.0 -> "1"), text as it is, missing as ""."""
     numeric = (
         pd.api.types.is_numeric_dtype(column.dtype)
@@ -80,8 +80,11 @@ def _keys(column: Column) -> pa.Array:
     )
     if numeric:
         values = np.asarray(column, dtype=np.float64)
-        return pa.array(["" if np.isnan(v) else f"{v:g}" for v in values], type=TEXT)
-    return pc.fill_null(arrow_text(column), "")
+        return np.array(["" if np.isnan(v) else f"{v:g}" for v in values], dtype=object)
+    text = texts(column)
+    if isinstance(text, np.ndarray):
+        return np.array(["" if v is None else v for v in text], dtype=object)
+    return pc.fill_null(text, "")
 
 
 @dataclass(frozen=True)
