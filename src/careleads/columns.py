@@ -119,6 +119,9 @@ def floats(column: Column) -> FloatArray:
     """Numbers as float64, anything that is not a number as NaN (``pd.to_numeric(errors="coerce")``)."""
     if isinstance(column, np.ndarray | pd.Series) and column.dtype == np.float64:
         return np.asarray(column, dtype=np.float64)  # already numbers (feature columns are)
+    if isinstance(column, np.ndarray) and len(column) <= FEW and all(_is_number(v) for v in column):
+        # a record's clean numbers (or missing values): what to_numeric makes of them, without pandas
+        return np.array([math.nan if is_missing(v) else float(v) for v in column], dtype=np.float64)
     if isinstance(column, pa.Array | pa.ChunkedArray):
         column = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     values = pd.to_numeric(column, errors="coerce")
@@ -154,6 +157,10 @@ def flags(column: Column, *, name: str) -> FloatArray:
             f"{name}: values are not yes/no values; pass the lead's clean (ingested) fields"
         ) from None
     return np.asarray(number.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or isinstance(value, int | float | np.integer | np.floating) or is_missing(value)
 
 
 def _flag(value: Any, name: str) -> float:

@@ -83,7 +83,11 @@ def _cell_text(value: Any) -> str:
 
 
 def _repeats(spec: FieldSpec) -> bool:
-    return spec.type is FieldType.BOOLEAN or (spec.type is FieldType.CATEGORY and bool(spec.values))
+    """Whether the field's spellings repeat from lead to lead, so what the rule said of each is kept:
+    yes/no values, categories with a list of values, and numbers (ages, distances, counts)."""
+    return spec.type in (FieldType.BOOLEAN, FieldType.NUMBER) or (
+        spec.type is FieldType.CATEGORY and bool(spec.values)
+    )
 
 
 def _scalar(value: Any, kind: FieldType) -> Any:
@@ -121,8 +125,8 @@ class RecordValidator:
             for spec in self.table.fields
         )
         self._extra = FieldRule(FieldSpec("extra", FieldType.TEXT), dictionary.missing_values)
-        # per field: spelling -> what the rule said, for the fields whose spellings repeat (yes/no values and
-        # categories with a list of values)
+        # per field: spelling -> what the rule said, for the fields whose spellings repeat (yes/no values,
+        # categories with a list of values, numbers)
         self._said: tuple[dict[str, tuple[Any, FieldProblem | None]] | None, ...] = tuple(
             {} if _repeats(rule.spec) else None for rule in self._rules
         )
