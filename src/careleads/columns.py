@@ -222,6 +222,8 @@ _NAT = np.datetime64("NaT", "us")
 def _utc(value: Any) -> np.datetime64:
     if value is None or value is pd.NaT:
         return _NAT
+    if type(value) is datetime and value.tzinfo is None:  # as a store returns them: UTC already
+        return np.datetime64(value, "us")
     stamp = value if isinstance(value, pd.Timestamp) else pd.Timestamp(value)
     if stamp.tz is not None:
         stamp = stamp.tz_convert(None)
