@@ -131,7 +131,6 @@ class ReviewTask(Base):
     __table_args__ = (
         Index("ix_review_tasks_status_due", "status", "sla_due"),
         Index("ix_review_tasks_owner_status", "owner", "status"),  # open tasks per owner (capacity)
-        Index("ix_review_tasks_status_urgent_due", "status", "urgent", "sla_due"),  # the queue's order
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -44,9 +44,7 @@ def upgrade() -> None:
     ]
     if urgent:
         bind.execute(sa.update(tasks).where(tasks.c.id.in_(urgent)).values(urgent=True))
-    op.create_index("ix_review_tasks_status_urgent_due", "review_tasks", ["status", "urgent", "sla_due"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_review_tasks_status_urgent_due", table_name="review_tasks")
     op.drop_column("review_tasks", "urgent")
