@@ -313,3 +313,17 @@ def test_categorical_inbound_features_equal_their_text(small_export: Export) -> 
         pd.testing.assert_series_equal(
             features[name], shuffled[name].astype("string"), check_names=False, check_exact=True
         )
+
+
+def test_a_lead_with_no_events_reads_as_one_whose_events_all_come_later() -> None:
+    """No events at all (a new lead) and only events after the scoring moment give the same engagement."""
+    from careleads.features._point_in_time import EventColumns, engagement_columns
+
+    as_of = np.array(["2025-03-04T10:00"], dtype="datetime64[us]")
+    later = {"occurred_at": pd.Timestamp("2025-03-05T10:00"), "event_type": "page_view", "page": "pricing"}
+    for pages in (True, False):
+        none = engagement_columns(EventColumns.of_records([], pages=pages), as_of)
+        after = engagement_columns(EventColumns.of_records([later], pages=pages), as_of)
+        assert none.keys() == after.keys()
+        for name, values in none.items():
+            np.testing.assert_array_equal(values, after[name], err_msg=name)

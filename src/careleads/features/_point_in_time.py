@@ -214,6 +214,13 @@ def engagement_columns(
     changes a feature.
     """
     n = len(as_of)
+    if not len(events.row):  # nothing done yet (a new lead): no counts, no recency
+        none = {f"n_{kind}": np.zeros(n) for kind in event_types}
+        if events.pages is not None:
+            none.update({f"n_page_{page}": np.zeros(n) for page in page_types})
+        none["n_events"] = np.zeros(n)
+        none["hours_since_last_event"] = np.full(n, np.nan)
+        return none
     cutoff = as_of.astype("datetime64[us]")
     when = events.when.astype("datetime64[us]")
     before = when <= cutoff[events.row]

@@ -67,8 +67,7 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 columns[j] = np.nan
             elif name in self.categories_:
                 codes = self.level_codes(name, column)
-                columns[j] = codes
-                columns[j][codes < 0] = np.nan
+                columns[j] = np.where(codes < 0, np.nan, codes)
             elif isinstance(column, np.ndarray) and column.dtype == np.float64:
                 columns[j] = column  # a feature column of numbers, as the features build them
             else:
