@@ -23,6 +23,7 @@ False
 from __future__ import annotations
 
 from careleads.text.triage._detector import (
+    LEVELS,
     ClinicalTriageDetector,
     TriageResult,
     default_detector,
@@ -41,6 +42,7 @@ from careleads.text.triage._required_words import UnsupportedPattern, required_a
 
 __all__ = [
     "CONTRACTION_PHRASES",
+    "LEVELS",
     "ClinicalTriageDetector",
     "FUZZY_VOCABULARY",
     "LexiconMatcher",

@@ -39,7 +39,10 @@ from careleads.text.triage._matching import LexiconMatcher
 from careleads.text.triage._negation import is_affirmed
 from careleads.text.triage._normalise import normalise, normalised_texts
 
-__all__ = ["ClinicalTriageDetector", "TriageResult", "default_detector", "detect_urgent_symptoms"]
+__all__ = ["LEVELS", "ClinicalTriageDetector", "TriageResult", "default_detector", "detect_urgent_symptoms"]
+
+LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
+"""The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
 
 _WINDOW = 5
 _BATCH_MIN = 64  # below this many texts the column-wise pre-filter costs more than it saves
@@ -58,11 +61,24 @@ class TriageResult:
     category
         The lexicon category of the match (``chest_pain``, ``breathing``, ``stroke``, ``self_harm``,
         ``bleeding``, ``overdose``, ``consciousness``, ``allergy``, ``headache``, ``spanish``), or None.
+    possible
+        True when the text does not trigger but may describe an emergency (a body-system mention with
+        distress): the lead goes before a human at the top of the queue, never to marketing.
+    spans
+        ``(start, end)`` character offsets in the original text of the words that made the verdict, for
+        highlighting; empty when nothing matched.
     """
 
     triggered: bool
     matched: str | None = None
     category: str | None = None
+    possible: bool = False
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def level(self) -> str:
+        """``"urgent"`` (triggered), ``"possible"`` or ``"none"``."""
+        return "urgent" if self.triggered else "possible" if self.possible else "none"
 
 
 _NOT_TRIGGERED = TriageResult(False)
@@ -182,6 +198,11 @@ class ClinicalTriageDetector:
             verdicts = [r.triggered for r in self._detect_distinct(encoded.dictionary.to_pylist())]
             out[rows] = np.asarray(verdicts, dtype=bool)[np.asarray(encoded.indices, dtype=np.intp)]
         return out
+
+    def levels_many(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.int8]:
+        """The triage level of each text as a number: 2 urgent (triggered), 1 possible, 0 none."""
+        values = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
+        return np.array([LEVELS[r.level] for r in self.detect_many(values)], dtype=np.int8)
 
     def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
         """True for each text that may trigger (a superset of the triggering texts, computed column-wise)."""
