@@ -1,41 +1,50 @@
 """Intent and urgency classifiers: a fast linear model over TF-IDF word and character n-grams.
 
-They work offline: the default models are trained in a few seconds on labelled texts that the simulator
-generates (:func:`careleads.synth._texts.make_labelled_texts`), optionally with user-labelled texts added.
-They only sort messages for routing and scoring; they never make a clinical decision (see
-:mod:`careleads.text.triage` for the clinical-triage override, which always wins).
+They work offline: they are trained in a few seconds on labelled texts that the simulator generates
+(:func:`careleads.synth._texts.make_labelled_texts`), optionally with user-labelled texts added, when a
+model is built, and travel as JSON (:func:`classifiers_to_dict`) inside the model's artifact; the defaults
+ship as package data (:func:`careleads.text.default_classifiers`). Fitting uses scikit-learn; predicting uses
+the fitted pipeline's numpy form (:class:`careleads.text._linear.LinearTextModel`), so a classifier read
+back from JSON predicts exactly as the one that was fitted. They only sort messages for routing and
+scoring; they never make a clinical decision (see :mod:`careleads.text.triage` for the clinical-triage
+override, which always wins).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import joblib  # type: ignore[import-untyped]
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
-from sklearn.pipeline import FeatureUnion, Pipeline
 
-from careleads.errors import InputError, NotEnoughDataError, NotFittedError
+from careleads.errors import ConfigError, InputError, NotEnoughDataError, NotFittedError
 from careleads.synth import INTENTS, URGENCIES, make_labelled_texts
+from careleads.text._linear import LinearTextModel, TextVectors
 from careleads.types import FloatArray, PathLikeStr
 
 __all__ = [
+    "TEXT_MODELS_FORMAT",
     "IntentClassifier",
+    "TextClassifiers",
     "UrgencyClassifier",
     "as_texts",
+    "classifiers_from_dict",
+    "classifiers_to_dict",
     "load_classifier",
     "load_labelled_texts",
     "train_default_classifier",
     "train_default_urgency_classifier",
+    "train_text_classifiers",
 ]
 
 _T = TypeVar("_T", bound="_TextClassifier")
 DEFAULT_N_TEXTS = 20_000
+TEXT_MODELS_FORMAT = "careleads-text-classifiers"
+TEXT_MODELS_VERSION = 1
 
 
 def as_texts(texts: Sequence[str | None] | pd.Series[Any], where: str) -> list[str]:
@@ -94,6 +103,10 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         -------
         self
         """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import SGDClassifier
+        from sklearn.pipeline import FeatureUnion, Pipeline
+
         name = type(self).__name__
         docs = as_texts(texts, f"{name}.fit")
         labels = np.asarray([str(v) for v in y], dtype=object)
@@ -139,25 +152,24 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             class_weight=self.class_weight,
             random_state=self.random_state,
         )
+        # the fitted pipeline is kept for inspection; predictions come from its numpy form, as after loading
         self.pipeline_ = Pipeline([("features", features), ("model", model)]).fit(docs, labels)
-        self.classes_ = self.pipeline_.classes_
+        self.model_ = LinearTextModel.from_pipeline(self.pipeline_)
+        self.classes_ = np.asarray(self.model_.classes, dtype=object)
         return self
 
-    def _check_fitted(self) -> Pipeline:
-        pipeline = getattr(self, "pipeline_", None)
-        if pipeline is None:
+    def _check_fitted(self) -> LinearTextModel:
+        model = getattr(self, "model_", None)
+        if model is None:
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted: call fit() or train_default_classifier()."
             )
-        return pipeline
+        return model
 
     def predict_proba(self, texts: Sequence[str | None] | pd.Series[Any]) -> FloatArray:
         """Class probabilities, one row per text, columns in the order of ``classes_``."""
-        pipeline = self._check_fitted()
-        docs = as_texts(texts, f"{type(self).__name__}.predict_proba")
-        if not docs:
-            return np.empty((0, len(self.classes_)), dtype=np.float64)
-        return np.asarray(pipeline.predict_proba(docs), dtype=np.float64)
+        model = self._check_fitted()
+        return model.predict_proba(as_texts(texts, f"{type(self).__name__}.predict_proba"))
 
     def predict(self, texts: Sequence[str | None] | pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
         """The most probable label per text."""
@@ -168,15 +180,30 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             else np.empty(0, object)
         )
 
-    def save(self, path: PathLikeStr) -> Path:
-        """Write the fitted classifier with joblib; returns the path written.
+    def to_dict(self, *, vectors: int | None = None) -> dict[str, Any]:
+        """The fitted classifier as JSON-ready data: its settings and its numpy form (see
+        :meth:`LinearTextModel.to_dict`; `vectors` refers to shared text vectors written elsewhere)."""
+        model = self._check_fitted()
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        return {"kind": type(self).__name__, "params": params, "model": model.to_dict(vectors=vectors)}
 
-        Only load files you wrote yourself: joblib files are pickles and can run code when loaded.
-        """
-        self._check_fitted()
+    @classmethod
+    def from_dict(cls: type[_T], data: dict[str, Any], where: str, shared: Sequence[TextVectors] = ()) -> _T:
+        """A fitted classifier from :meth:`to_dict`'s output (predict-only: no ``pipeline_``)."""
+        if data.get("kind") != cls.__name__:
+            raise ConfigError(f"{where}: holds a {data.get('kind')!r}, not an {cls.__name__}")
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()}
+        out = cls(**params)
+        out.model_ = LinearTextModel.from_dict(data["model"], where, shared)
+        out.classes_ = np.asarray(out.model_.classes, dtype=object)
+        return out
+
+    def save(self, path: PathLikeStr) -> Path:
+        """Write the fitted classifier as JSON (data, no pickle); returns the path written."""
+        data = self.to_dict()
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, target)
+        target.write_text(json.dumps(data) + "\n", encoding="utf-8")
         return target
 
 
@@ -211,6 +238,10 @@ class UrgencyClassifier(_TextClassifier):
     """
 
     _label_name = "urgency"
+
+
+#: The intent and the urgency classifier a model's text features come from.
+TextClassifiers = tuple[IntentClassifier, UrgencyClassifier]
 
 
 def load_labelled_texts(path: PathLikeStr, *, require_urgency: bool = False) -> pd.DataFrame:
@@ -321,17 +352,81 @@ def train_default_urgency_classifier(
     return UrgencyClassifier(random_state=seed).fit(frame["text"], frame["urgency"])
 
 
-def load_classifier(path: PathLikeStr) -> IntentClassifier | UrgencyClassifier:
-    """Load a classifier written by ``save``.
+def train_text_classifiers(
+    seed: int = 0, *, n_texts: int = DEFAULT_N_TEXTS, extra: pd.DataFrame | None = None
+) -> TextClassifiers:
+    """The intent and the urgency classifier, trained on the same texts (see
+    :func:`train_default_classifier`)."""
+    return (
+        train_default_classifier(seed, n_texts=n_texts, extra=extra),
+        train_default_urgency_classifier(seed, n_texts=n_texts, extra=extra),
+    )
 
-    Only load files you wrote yourself: joblib files are pickles and can run code when loaded.
+
+def classifiers_to_dict(classifiers: TextClassifiers, **about: Any) -> dict[str, Any]:
+    """Intent and urgency classifiers as one JSON-ready document; text vectors they share are written once.
+
+    Parameters
+    ----------
+    classifiers
+        Fitted intent and urgency classifiers.
+    **about
+        Anything worth recording with them (e.g. how they were trained).
     """
+    shared: list[TextVectors] = []
+    written = []
+    for classifier in classifiers:
+        vectors = classifier._check_fitted().vectors
+        index = next((i for i, seen in enumerate(shared) if seen.same_as(vectors)), None)
+        if index is None:
+            index = len(shared)
+            shared.append(vectors)
+        written.append(classifier.to_dict(vectors=index))
+    return {
+        "format": TEXT_MODELS_FORMAT,
+        "format_version": TEXT_MODELS_VERSION,
+        **about,
+        "vectors": [vectors.to_dict() for vectors in shared],
+        "intent": written[0],
+        "urgency": written[1],
+    }
+
+
+def classifiers_from_dict(data: dict[str, Any], where: str) -> TextClassifiers:
+    """Read :func:`classifiers_to_dict`'s output; the classifiers share the text vectors written once.
+
+    Raises
+    ------
+    ConfigError
+        When `data` is not such a document or is in another version, with `where` it came from.
+    """
+    if data.get("format") != TEXT_MODELS_FORMAT or data.get("format_version") != TEXT_MODELS_VERSION:
+        raise ConfigError(
+            f"{where}: text classifiers in format {data.get('format')!r} version "
+            f"{data.get('format_version')!r}; this release reads {TEXT_MODELS_FORMAT!r} version "
+            f"{TEXT_MODELS_VERSION}: retrain with `careleads train --text`"
+        )
+    shared = [TextVectors.from_dict(vectors, where) for vectors in data["vectors"]]
+    return (
+        IntentClassifier.from_dict(data["intent"], where, shared),
+        UrgencyClassifier.from_dict(data["urgency"], where, shared),
+    )
+
+
+def load_classifier(path: PathLikeStr) -> IntentClassifier | UrgencyClassifier:
+    """Load a classifier written by ``save`` (JSON; reading it runs no code)."""
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source}: no such file; write one with IntentClassifier.save().")
-    model = joblib.load(source)
-    if not isinstance(model, IntentClassifier | UrgencyClassifier):
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
         raise InputError(
-            f"{source}: holds a {type(model).__name__}, not an IntentClassifier or UrgencyClassifier."
-        )
-    return model
+            f"{source}: not a classifier written by save() ({error}); a pickle (joblib) file is not read, "
+            "since it can run code: train the classifier again and save it."
+        ) from error
+    kind = data.get("kind") if isinstance(data, dict) else None
+    for cls in (IntentClassifier, UrgencyClassifier):
+        if kind == cls.__name__:
+            return cls.from_dict(data, str(source))
+    raise InputError(f"{source}: holds a {kind!r}, not an IntentClassifier or UrgencyClassifier.")
