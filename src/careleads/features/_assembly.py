@@ -10,6 +10,7 @@ only in their moments and their features; what "the end of the data" means is de
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pandas as pd
@@ -216,10 +217,18 @@ def build_dataset(
     One row per lead, scored ``target.as_of_hours`` after it was created, with the features of
     :func:`careleads.features.build_features`. `data_end` is when the export was taken; by default the
     latest time in the tables (:func:`end_of_data`). With `text`, the text and conversational features
-    join the others (see :func:`careleads.features.text_features`), and the spec remembers it so that a
-    model trained on them scores with them; `classifiers` default to the ones trained on simulator texts.
+    join the others (see :func:`careleads.features.text_features`), and the spec remembers it and the
+    classifiers, so that a model trained on them scores with them (they are stored in its artifact);
+    `classifiers` default to ones trained here on simulator texts
+    (:func:`careleads.text.train_text_classifiers`, seed 0, a few seconds).
     """
     spec = FeatureSpec.from_table(table, drop=drop, text=text)
+    if text:
+        # the text classifiers are trained with the model they feed, and travel with it (its artifact)
+        from careleads.text import train_text_classifiers
+
+        classifiers = classifiers if classifiers is not None else train_text_classifiers()
+        spec = replace(spec, text_classifiers=classifiers)
     leads = leads.reset_index(drop=True)
 
     def features(

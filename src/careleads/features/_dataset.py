@@ -76,15 +76,15 @@ def build_features(
     """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement.
 
     With `text` (default: ``spec.text``, off unless the data set was built with ``text=True``) the text and
-    conversational features of :func:`careleads.features.text_features` join them; `classifiers` are passed
-    on to it.
+    conversational features of :func:`careleads.features.text_features` join them, from `classifiers`, by
+    default the ones the spec carries (a model's own, read from its artifact). Nothing is fitted here.
     """
     inbound = lead_features(leads, spec)
     engaged = engagement_features(leads[spec.key], as_of, events)
     parts = [inbound, engaged]
-    # getattr: models pickled before the text option existed carry a spec without it
-    if text if text is not None else getattr(spec, "text", False):
+    if text if text is not None else spec.text:
         from careleads.features._text import text_features
 
-        parts.append(text_features(leads, events, as_of, classifiers=classifiers, key=spec.key))
+        models = classifiers if classifiers is not None else spec.text_classifiers
+        parts.append(text_features(leads, events, as_of, classifiers=models, key=spec.key))
     return pd.concat(parts, axis=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,9 @@ from careleads.dictionary import FieldType, KnownAt, Sensitivity, TableSpec
 from careleads.errors import InputError
 from careleads.features._targets import Target
 from careleads.types import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from careleads.text import TextClassifiers
 
 EVENT_TYPES: tuple[str, ...] = (
     "page_view",
@@ -60,6 +63,8 @@ class FeatureSpec:
     excluded: dict[str, str] = field(default_factory=dict)
     # also build text and conversational features (careleads.features.text_features); opt-in
     text: bool = False
+    # the fitted intent and urgency classifiers the text features come from (they travel with the model)
+    text_classifiers: TextClassifiers | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_table(cls, table: TableSpec, *, drop: Sequence[str] = (), text: bool = False) -> FeatureSpec:

@@ -9,9 +9,11 @@ Privacy: every text is redacted (:func:`careleads.privacy.redact_texts`) before 
 names, contact details and record numbers never reach a classifier or a feature table; only class
 probabilities and counts leave this module.
 
-No leakage: the default classifiers are trained on labelled texts the simulator generates
-(:func:`careleads.text.default_classifiers`), never on the leads being scored or their outcomes, and a
-message counts only when it was written at or before the scoring moment.
+No leakage: the classifiers are trained on labelled texts the simulator generates (when a model with text
+features is built, :func:`careleads.features.build_dataset`; the shipped defaults,
+:func:`careleads.text.default_classifiers`, likewise), never on the leads being scored or their outcomes,
+and a message counts only when it was written at or before the scoring moment. Nothing is fitted here:
+a model's features come from the classifiers its artifact carries (``FeatureSpec.text_classifiers``).
 
 The classifiers sort messages for scoring; they never make a clinical decision. Urgent clinical symptoms
 are the business of the clinical-triage override (:mod:`careleads.decisions`), which reads the question
@@ -63,90 +65,14 @@ def _texts_of(values: pd.Series) -> list[str | None]:
     return out
 
 
-def _same_features(a: Any, b: Any) -> bool:
-    """Whether two fitted TF-IDF feature unions turn any text into the same vector."""
-    if a is b:
-        return True
-    names_a = [name for name, _ in a.transformer_list]
-    names_b = [name for name, _ in b.transformer_list]
-    if names_a != names_b:
-        return False
-    for (_, va), (_, vb) in zip(a.transformer_list, b.transformer_list, strict=True):
-        if va.get_params() != vb.get_params() or va.vocabulary_ != vb.vocabulary_:
-            return False
-        if not np.array_equal(va.idf_, vb.idf_):
-            return False
-    return True
-
-
-def _tfidf(vectorizer: Any, docs: list[str]) -> sp.csr_matrix:
-    """``vectorizer.transform(docs)``, faster for word-bounded character n-grams.
-
-    A ``char_wb`` n-gram never crosses a word boundary, so a document's n-gram counts are the sum of its
-    words' counts: sklearn counts the n-grams of each distinct word once, and a sparse product spreads them
-    over the documents. Tens of thousands of texts share a few thousand words, so this is several times
-    faster than n-gramming every document; the result is the same matrix (a test checks it).
-    """
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.preprocessing import normalize
-
-    if vectorizer.analyzer != "char_wb" or vectorizer.binary or not docs:
-        return sp.csr_matrix(vectorizer.transform(docs))
-    preprocess = vectorizer.build_preprocessor()
-    words_of = [preprocess(doc).split() for doc in docs]
-    index: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    for row, words in enumerate(words_of):
-        for word in words:
-            rows.append(row)
-            cols.append(index.setdefault(word, len(index)))
-    if not index:
-        return sp.csr_matrix(vectorizer.transform(docs))
-    doc_word = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (np.asarray(rows), np.asarray(cols))),
-        shape=(len(docs), len(index)),
-    )
-    counter = CountVectorizer(
-        analyzer="char_wb",
-        ngram_range=vectorizer.ngram_range,
-        vocabulary=vectorizer.vocabulary_,
-        lowercase=False,
-        dtype=np.float64,
-    )
-    word_gram = counter.transform(list(index))
-    counts = sp.csr_matrix(doc_word @ word_gram)
-    counts.sum_duplicates()
-    counts.eliminate_zeros()
-    if vectorizer.sublinear_tf:
-        np.log(counts.data, counts.data)
-        counts.data += 1.0
-    if vectorizer.use_idf:
-        counts.data *= vectorizer.idf_[counts.indices]
-    if vectorizer.norm is not None:
-        counts = normalize(counts, norm=vectorizer.norm, copy=False)
-    return sp.csr_matrix(counts)
-
-
-def _union_transform(features: Any, docs: list[str]) -> sp.csr_matrix:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    parts = []
-    for _, step in features.transformer_list:
-        if not isinstance(step, TfidfVectorizer):
-            return sp.csr_matrix(features.transform(docs))
-        parts.append(_tfidf(step, docs))
-    return sp.csr_matrix(sp.hstack(parts, format="csr"))
-
-
 def class_probabilities(
     models: Sequence[IntentClassifier | UrgencyClassifier], texts: Sequence[str]
 ) -> list[npt.NDArray[np.float64]]:
     """Class probabilities of each model for each text, sharing the text vectors between the models.
 
     The same result as ``[m.predict_proba(texts) for m in models]``, in a fraction of the time: classifiers
-    trained on the same texts share their TF-IDF vectors, which are computed once (and quickly, see
-    :func:`_tfidf`).
+    trained on the same texts share their TF-IDF vectors (:meth:`careleads.text.LinearTextModel.vectors`),
+    which are computed once.
 
     Parameters
     ----------
@@ -160,28 +86,19 @@ def class_probabilities(
     list of arrays
         One ``(len(texts), n_classes)`` array per model, columns in the order of the model's ``classes_``.
     """
-    from sklearn.pipeline import FeatureUnion
-
     docs = list(texts)
     out: list[npt.NDArray[np.float64]] = []
     cache: list[tuple[Any, sp.csr_matrix]] = []
     for model in models:
-        pipeline = getattr(model, "pipeline_", None)
-        if pipeline is None:
+        linear = getattr(model, "model_", None)
+        if linear is None or not docs:
             out.append(np.asarray(model.predict_proba(docs), dtype=np.float64))  # raises NotFittedError
             continue
-        if not docs:
-            out.append(np.empty((0, len(model.classes_)), dtype=np.float64))
-            continue
-        features = pipeline.named_steps.get("features")
-        if not isinstance(features, FeatureUnion) or len(pipeline.steps) != 2:
-            out.append(np.asarray(model.predict_proba(docs), dtype=np.float64))
-            continue
-        vectors = next((v for f, v in cache if _same_features(f, features)), None)
+        vectors = next((v for f, v in cache if f.same_as(linear.vectors)), None)
         if vectors is None:
-            vectors = _union_transform(features, docs)
-            cache.append((features, vectors))
-        out.append(np.asarray(pipeline.steps[-1][1].predict_proba(vectors), dtype=np.float64))
+            vectors = linear.vectors.transform(docs)
+            cache.append((linear.vectors, vectors))
+        out.append(linear.proba_of(vectors))
     return out
 
 
@@ -219,8 +136,8 @@ def text_features(
     as_of : Series
         The scoring moment of each lead, aligned with `leads`.
     classifiers : (IntentClassifier, UrgencyClassifier), optional
-        Fitted classifiers; default :func:`careleads.text.default_classifiers` (trained once per process on
-        simulator texts, a few seconds).
+        Fitted classifiers; default :func:`careleads.text.default_classifiers` (the shipped ones, read once
+        per process).
     key, question_column : str
         The lead id and free-text question columns.
 

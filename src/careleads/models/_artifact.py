@@ -3,9 +3,12 @@
 A model folder holds ``model.json`` (the format version, the careleads release that wrote it, the target,
 the feature spec, the preprocessor's levels, the calibrator, the tiers and the rule baseline's table and
 calibrator), ``trees.txt`` (LightGBM's model text) and ``model_card.json``; the cold-start model travels in
-a ``cold_start`` folder inside it. Loading reads data only, so a registry folder cannot run code, and the
-files do not depend on the library versions that wrote them. A folder written by an older release (a
-pickled ``model.joblib``) is refused with the release that wrote it and how to retrain.
+a ``cold_start`` folder inside it. A model with text features also holds ``text_classifiers.json``: the
+intent and urgency classifiers its features come from, as data (vocabulary, idf weights, coefficients; see
+:func:`careleads.text.classifiers_to_dict`), so scoring never fits or trains anything. Loading reads data
+only, so a registry folder cannot run code, and the files do not depend on the library versions that wrote
+them. A folder written by an older release (a pickled ``model.joblib``, or text features without their
+classifiers) is refused with the release that wrote it and how to retrain.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ from careleads.features import FeatureSpec, Target
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.rules import PointRule, PointsScorer, PointsTable
 from careleads.stats import ProbabilityCalibrator, TierScheme
+from careleads.text import classifiers_from_dict, classifiers_to_dict, default_classifiers
 
 if TYPE_CHECKING:
     from careleads.models._lead_model import LeadModel
@@ -36,6 +40,7 @@ MODEL_FILE = "model.json"
 TREES_FILE = "trees.txt"
 CARD_FILE = "model_card.json"
 COLD_START = "cold_start"
+TEXT_FILE = "text_classifiers.json"
 _PICKLED = "model.joblib"  # the format of releases before artifacts were data only
 
 
@@ -64,6 +69,11 @@ def save_model(model: LeadModel, folder: Path) -> Path:
         "tiers": model.tiers.to_dict(),
         "fallback": _points_out(model.fallback) if model.fallback is not None else None,
     }
+    if model.spec.text:
+        # a spec built without classifiers made its text features with the shipped defaults
+        classifiers = model.spec.text_classifiers or default_classifiers()
+        _write(folder / TEXT_FILE, json.dumps(classifiers_to_dict(classifiers)) + "\n")
+        data["text_classifiers"] = TEXT_FILE
     _write(folder / MODEL_FILE, json.dumps(data, indent=2, default=str) + "\n")
     _write(folder / CARD_FILE, json.dumps(model.card, indent=2, default=str) + "\n")
     if model.cold_start is not None:
@@ -106,7 +116,7 @@ def load_model(folder: Path) -> LeadModel:
     cold = folder / COLD_START
     return LeadModel(
         target=Target(**data["target"]),
-        spec=_spec_in(data["spec"]),
+        spec=_text_in(_spec_in(data["spec"]), data, folder),
         preprocessor=_preprocessor_in(data["preprocessor"]),
         scorer=_scorer_in(data["scorer"], (folder / TREES_FILE).read_text(encoding="utf-8")),
         calibrator=ProbabilityCalibrator.from_dict(data["calibrator"]),
@@ -132,8 +142,33 @@ def _writer(folder: Path) -> str:
 
 
 def _spec_out(spec: FeatureSpec) -> dict[str, Any]:
-    out = asdict(spec)
+    # the text classifiers are written to their own file (TEXT_FILE)
+    out = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name != "text_classifiers"}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def _text_in(spec: FeatureSpec, data: dict[str, Any], folder: Path) -> FeatureSpec:
+    """The spec with the text classifiers its model's features come from, read from the folder."""
+    if not spec.text:
+        return spec
+    name = data.get("text_classifiers")
+    if name is None:
+        # releases before the classifiers travelled with the model trained them when first used, from
+        # simulator texts that may have changed since: the features could not be rebuilt as trained
+        writer = data.get("written_by", "an earlier careleads release")
+        raise ConfigError(
+            f"the model at {folder} uses text features but was written by {writer} without the text "
+            "classifiers they came from, so its scores cannot be reproduced; retrain it with "
+            "`careleads train --text` and publish the new version"
+        )
+    path = folder / str(name)
+    if not path.is_file():
+        raise ConfigError(
+            f"the model at {folder} names {name} for its text classifiers but the file is missing; copy the "
+            "whole model folder, or retrain with `careleads train --text`"
+        )
+    classifiers = classifiers_from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+    return replace(spec, text_classifiers=classifiers)
 
 
 def _spec_in(data: dict[str, Any]) -> FeatureSpec:

@@ -25,12 +25,19 @@ def publish_model(
 ) -> PublishResult:
     """Make `version` the model that scores leads for its target; audited with the version before.
 
+    The model is read once before it is published, so that a folder this release cannot score with (an
+    older format, missing files) is refused here, with what to do, rather than on the next lead; reading it
+    fits nothing (the text classifiers travel in the artifact).
+
     Raises
     ------
     NotFoundError
         If the version is not in the registry.
+    ConfigError
+        If the model cannot be read (e.g. written by an older release: retrain it).
     """
     registry.card(version)  # NotFoundError for an unknown version, before anything changes
+    registry.load(version)
     target = target_of(registry, version)
     before = registry.published_version(target)
     registry.publish(version, actor=actor, note=note)

@@ -11,13 +11,23 @@ from __future__ import annotations
 from careleads.text._classifier import (
     DEFAULT_N_TEXTS,
     IntentClassifier,
+    TextClassifiers,
     UrgencyClassifier,
+    classifiers_from_dict,
+    classifiers_to_dict,
     load_classifier,
     load_labelled_texts,
     train_default_classifier,
     train_default_urgency_classifier,
+    train_text_classifiers,
 )
-from careleads.text._signals import default_classifiers, intent_features
+from careleads.text._linear import LinearTextModel
+from careleads.text._signals import (
+    DEFAULT_CLASSIFIERS_FILE,
+    default_classifiers,
+    intent_features,
+    write_default_classifiers,
+)
 from careleads.text.triage import (
     ClinicalTriageDetector,
     TriageResult,
@@ -26,11 +36,16 @@ from careleads.text.triage import (
 )
 
 __all__ = [
+    "DEFAULT_CLASSIFIERS_FILE",
     "DEFAULT_N_TEXTS",
     "ClinicalTriageDetector",
     "IntentClassifier",
+    "LinearTextModel",
+    "TextClassifiers",
     "TriageResult",
     "UrgencyClassifier",
+    "classifiers_from_dict",
+    "classifiers_to_dict",
     "default_classifiers",
     "default_detector",
     "detect_urgent_symptoms",
@@ -39,4 +54,6 @@ __all__ = [
     "load_labelled_texts",
     "train_default_classifier",
     "train_default_urgency_classifier",
+    "train_text_classifiers",
+    "write_default_classifiers",
 ]

@@ -160,7 +160,7 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _check_fitted(self) -> LinearTextModel:
         model = getattr(self, "model_", None)
-        if model is None:
+        if not isinstance(model, LinearTextModel):
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted: call fit() or train_default_classifier()."
             )
@@ -192,7 +192,9 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """A fitted classifier from :meth:`to_dict`'s output (predict-only: no ``pipeline_``)."""
         if data.get("kind") != cls.__name__:
             raise ConfigError(f"{where}: holds a {data.get('kind')!r}, not an {cls.__name__}")
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()}
+        params: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()
+        }
         out = cls(**params)
         out.model_ = LinearTextModel.from_dict(data["model"], where, shared)
         out.classes_ = np.asarray(out.model_.classes, dtype=object)
