@@ -103,18 +103,23 @@ def test_fit_validates_its_input() -> None:
 
 def test_save_and_load_round_trip(models: tuple[IntentClassifier, UrgencyClassifier], tmp_path: Path) -> None:
     fitted, _ = models
-    path = fitted.save(tmp_path / "models" / "intent.joblib")
+    path = fitted.save(tmp_path / "models" / "intent.json")
     loaded = load_classifier(path)
     texts = ["can I book a physical next week", "how much is an MRI", "buy followers now"]
     assert isinstance(loaded, IntentClassifier)
+    assert loaded.get_params() == fitted.get_params()
     np.testing.assert_array_equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
     import joblib  # type: ignore[import-untyped]
 
+    # a pickle is never read (it could run code); a JSON file of something else is named
     joblib.dump({"not": "a model"}, tmp_path / "other.joblib")
-    with pytest.raises(InputError, match="not an IntentClassifier"):
+    with pytest.raises(InputError, match="pickle"):
         load_classifier(tmp_path / "other.joblib")
+    (tmp_path / "other.json").write_text('{"kind": "Thing"}', encoding="utf-8")
+    with pytest.raises(InputError, match="not an IntentClassifier"):
+        load_classifier(tmp_path / "other.json")
     with pytest.raises(InputError, match="no such file"):
-        load_classifier(tmp_path / "missing.joblib")
+        load_classifier(tmp_path / "missing.json")
 
 
 def test_user_labelled_texts_change_the_model() -> None:
