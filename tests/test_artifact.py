@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from _service_support import trained_model_with_cold_start
+from _text_support import text_export, text_model
 from careleads.errors import ConfigError, NotFoundError
 from careleads.models import LeadModel
 from careleads.scoring import score_leads
@@ -70,3 +71,54 @@ def test_a_model_in_another_format_version_names_who_wrote_it(model: LeadModel, 
     (folder / "model.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"version 99, written by careleads 9\.0\.0.*reads version 1"):
         LeadModel.load(folder)
+
+
+def test_a_text_model_carries_its_classifiers_and_scores_exactly_as_before(tmp_path: Path) -> None:
+    model = text_model()
+    tables, _ = text_export()
+    folder = model.save(tmp_path / "t")
+    assert (folder / "text_classifiers.json").is_file()
+    data = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    assert data["spec"]["text"] is True and data["text_classifiers"] == "text_classifiers.json"
+    assert "text_classifiers" not in data["spec"]
+    again = LeadModel.load(folder)
+    assert again.spec == model.spec and again.spec.text_classifiers is not None
+    assert model.spec.text_classifiers is not None
+    texts = list(tables.leads["question"].dropna().head(300)) + ["", "x"]
+    for before, after in zip(model.spec.text_classifiers, again.spec.text_classifiers, strict=True):
+        assert np.array_equal(after.predict_proba(texts), before.predict_proba(texts))
+    leads, events = tables.leads.head(300), tables.events
+    before = score_leads(model, leads, events)
+    after = score_leads(again, leads, events)
+    assert after.drop(columns="model_version").equals(before.drop(columns="model_version"))
+
+
+@pytest.mark.parametrize("damage", ["no section", "no file", "other format"])
+def test_a_text_model_without_usable_classifiers_is_refused_with_what_to_do(
+    damage: str, tmp_path: Path
+) -> None:
+    """Releases before the classifiers travelled with the model trained them on first use, from simulator
+    texts that may have changed since: such a model's features cannot be rebuilt as trained."""
+    folder = text_model().save(tmp_path / "t")
+    data = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    data["written_by"] = "careleads 0.0.9"
+    if damage == "no section":
+        del data["text_classifiers"]
+        (folder / "text_classifiers.json").unlink()
+        expected = r"written by careleads 0\.0\.9 without the text classifiers.*careleads train --text"
+    elif damage == "no file":
+        (folder / "text_classifiers.json").unlink()
+        expected = r"text_classifiers\.json.*missing.*careleads train --text"
+    else:
+        (folder / "text_classifiers.json").write_text(json.dumps({"format": "other"}), encoding="utf-8")
+        expected = r"text_classifiers\.json: text classifiers in format 'other'.*careleads train --text"
+    (folder / "model.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected):
+        LeadModel.load(folder)
+
+
+def test_a_model_without_text_features_needs_no_text_section(model: LeadModel, tmp_path: Path) -> None:
+    folder = model.save(tmp_path / "m")
+    assert not list(folder.rglob("text_classifiers.json"))
+    assert "text_classifiers" not in json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    assert LeadModel.load(folder).spec.text_classifiers is None
