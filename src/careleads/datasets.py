@@ -11,6 +11,7 @@ import pandas as pd
 from careleads.dictionary import Dictionary, IngestResult, ingest_file, load_dictionary
 from careleads.errors import InputError
 from careleads.features import LeadDataset, Target, build_dataset
+from careleads.text import TextClassifiers
 from careleads.types import PathLikeStr
 
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
@@ -30,9 +31,16 @@ class CrmTables:
         return {name: result.summary.to_dict() for name, result in self.results.items()}
 
     def dataset(
-        self, target: Target, *, data_end: pd.Timestamp | None = None, drop: Sequence[str] = ()
+        self,
+        target: Target,
+        *,
+        data_end: pd.Timestamp | None = None,
+        drop: Sequence[str] = (),
+        text: bool = False,
+        classifiers: TextClassifiers | None = None,
     ) -> LeadDataset:
-        """Point-in-time features and labels of `target`."""
+        """Point-in-time features and labels of `target` (with `text`, the text features too; see
+        :func:`careleads.features.build_dataset`)."""
         return build_dataset(
             self.leads,
             self.events,
@@ -41,6 +49,8 @@ class CrmTables:
             table=self.dictionary.table("leads"),
             data_end=data_end,
             drop=drop,
+            text=text,
+            classifiers=classifiers,
         )
 
 

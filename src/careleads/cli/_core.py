@@ -186,6 +186,14 @@ def register(app: typer.Typer) -> None:
                 help="Add reviewer labels from the store (CARELEADS_DATABASE_URL) as training rows.",
             ),
         ] = False,
+        text: Annotated[
+            bool,
+            typer.Option(
+                "--text",
+                help="Also use the text and conversational features; their intent and urgency classifiers "
+                "are trained now and stored in the model.",
+            ),
+        ] = False,
     ) -> None:
         """Train the rule baseline and a calibrated model for one target with time-based validation."""
         import pandas as pd
@@ -205,7 +213,7 @@ def register(app: typer.Typer) -> None:
                 quarantine_dir=out_dir / "quarantine",
             )
             step("building point-in-time features")
-            dataset = tables.dataset(goal)
+            dataset = tables.dataset(goal, text=text)
             truth_frame = None
             if truth is not None:
                 truth_frame = read_table(truth)
@@ -214,7 +222,11 @@ def register(app: typer.Typer) -> None:
                         truth_frame[column] = pd.to_numeric(truth_frame[column])
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
             cold = (
-                tables.dataset(Target(goal.outcome, goal.window_days, as_of_hours=0))
+                tables.dataset(
+                    Target(goal.outcome, goal.window_days, as_of_hours=0),
+                    text=text,
+                    classifiers=dataset.spec.text_classifiers,
+                )
                 if cold_start and goal.as_of_hours > 0
                 else None
             )
