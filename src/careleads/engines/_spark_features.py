@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,10 +96,12 @@ def build_dataset_spark(
     end = end_of_data(
         lead_frame, event_frame, outcome_frame, time_column=time_column, given=data_end, latest=_latest
     )
-    if text and classifiers is None:  # trained once here, not once per worker
-        from careleads.text import default_classifiers
+    if text:
+        # trained once here, not once per worker, as the local build does; they travel with the spec
+        from careleads.text import train_text_classifiers
 
-        classifiers = default_classifiers()
+        classifiers = classifiers if classifiers is not None else train_text_classifiers()
+        spec = replace(spec, text_classifiers=classifiers)
     n_buckets = buckets or max(
         spark.sparkContext.defaultParallelism, math.ceil(lead_frame.count() / LEADS_PER_BUCKET)
     )
