@@ -251,7 +251,8 @@ def decide_many(
     frame = join_scores(leads_frame, scored_frame, key)
     if len(frame) == 0:
         return []
-    frame = frame_with_intent(frame, checked_intent_model(intent_model, policy.routing, policy.hard_rules), policy.routing.intent_field)
+    model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
+    frame = frame_with_intent(frame, model, policy.routing.intent_field)
     fields = LeadFields.of_frame(frame, urgent_detector)
     verdicts = apply_policy(fields, policy, decision_time(now))
     return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)

@@ -105,7 +105,7 @@ def frame_with_intent(frame: pd.DataFrame, model: IntentModel, field: str | None
     n = len(frame)
     if field is None or field not in frame.columns or n == 0:
         codes: Codes = np.full(n, -1, dtype=np.intp)
-        distinct: list[str | None] = []
+        distinct: list[str] = []
         probability = np.full(n, np.nan, dtype=np.float64)
     else:
         text_codes, uniques = pd.factorize(frame[field], use_na_sentinel=True)
