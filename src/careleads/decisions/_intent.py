@@ -6,6 +6,11 @@ before a classifier reads it, and classified by the intent classifier; the most 
 lead's intent and its class probability the intent's probability. A lead without text (missing or blank)
 has no intent: label and probability are missing, never a guess ("no message" in plain words).
 
+A few texts are classified by the classifier's own ``predict_proba``, many by
+:func:`careleads.features.class_probabilities` (the same probabilities, within rounding, in a fraction of
+the time per text); the answers of the last texts met are kept by a digest of the text (never the text), so
+a lead decided again on each new event is not classified again.
+
 The intent joins the lead's fields as :data:`INTENT` and :data:`INTENT_PROBABILITY`, like the scoring
 output, so routing rules (``intent``, ``intent_min_probability``) and hard rules (``{field: intent, ...}``)
 read it like any other field; hard rules, clinical triage first, still decide before any routing rule.
@@ -13,6 +18,8 @@ read it like any other field; hard rules, clinical triage first, still decide be
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -80,14 +87,49 @@ def read_intents(
     present = [i for i, text in enumerate(texts) if not is_missing_value(text)]
     if not present:
         return labels, probability
-    redacted = [text or "" for text in redact_texts([str(texts[i]) for i in present])]
-    proba = np.asarray(class_probabilities([model], redacted)[0], dtype=np.float64)  # type: ignore[list-item]
-    best = proba.argmax(axis=1)
-    classes = [str(c) for c in model.classes_]
+    given = [str(texts[i]) for i in present]
+    known = _known(model) if len(given) <= _FEW_TEXTS else None
+    keys = [_digest(text) for text in given] if known is not None else []
+    new = [k for k in range(len(given)) if known is None or keys[k] not in known]
+    found: dict[int, tuple[str, float]] = {}
+    if new:
+        redacted = [text or "" for text in redact_texts([given[k] for k in new])]
+        if len(redacted) <= _FEW_TEXTS:  # the classifier's own path: less set-up per call
+            proba = np.asarray(model.predict_proba(redacted), dtype=np.float64)
+        else:
+            proba = np.asarray(class_probabilities([model], redacted)[0], dtype=np.float64)  # type: ignore[list-item]
+        best = proba.argmax(axis=1)
+        classes = [str(c) for c in model.classes_]
+        for row, k in enumerate(new):
+            found[k] = (classes[int(best[row])], float(proba[row, best[row]]))
+            if known is not None:
+                known[keys[k]] = found[k]
+                while len(known) > _KNOWN_SIZE:
+                    known.popitem(last=False)
     for k, i in enumerate(present):
-        labels[i] = classes[int(best[k])]
-    probability[present] = proba[np.arange(len(present)), best]
+        labels[i], probability[i] = found[k] if k in found else known[keys[k]]  # type: ignore[index]
     return labels, probability
+
+
+#: up to this many texts, the classifier's own predict_proba is the faster path, and answers are kept
+_FEW_TEXTS = 16
+_KNOWN_SIZE = 20_000
+#: per classifier (kept alive with its answers, so its id stays its own): digest of a text -> its intent
+_KNOWN: OrderedDict[int, tuple[IntentModel, OrderedDict[bytes, tuple[str, float]]]] = OrderedDict()
+
+
+def _known(model: IntentModel) -> OrderedDict[bytes, tuple[str, float]]:
+    """The answers kept for `model` (the last few classifiers met keep theirs)."""
+    entry = _KNOWN.get(id(model))
+    if entry is None or entry[0] is not model:
+        entry = _KNOWN[id(model)] = (model, OrderedDict())
+        while len(_KNOWN) > 4:
+            _KNOWN.popitem(last=False)
+    return entry[1]
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def record_with_intent(record: Mapping[str, Any], model: IntentModel, field: str | None) -> dict[str, Any]:
