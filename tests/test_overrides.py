@@ -42,7 +42,7 @@ def make_lead(**fields: Any) -> dict[str, Any]:
         "do_not_profile": False,
         "inquiry_type": "scheduling",
         "intake_urgency": "routine",
-        "question": "Do you take new patients for a heart check-up?",
+        "question": "Can I book a heart check-up next week?",
         "phone": "(555) 010-2000",
         "email": "someone@example.org",
     }
@@ -94,6 +94,7 @@ def test_shipped_rules_load_and_validate() -> None:
     rules = load_hard_rules()
     assert [r.name for r in rules.rules] == [
         "urgent_clinical_symptoms",
+        "spam_message",
         "spam_like",
         "incomplete_contact",
         "billing_existing_patient",

@@ -42,7 +42,7 @@ def lead(lead_id: str = "L1", **fields: Any) -> dict[str, Any]:
         "consent_sms": True,
         "do_not_profile": False,
         "inquiry_type": "scheduling",
-        "question": "Do you take new patients?",
+        "question": "Can I book a check-up next week?",
         "phone": "555-0100",
         "email": "someone@example.org",
     }

@@ -6,6 +6,7 @@ Modules, one concern each:
   number" and "recorded true" mean;
 - ``_overrides``: hard rules (conditions, precedence); ``_rules_file``: the hard-rules file (typed model,
   loading);
+- ``_intent``: the intent of a lead's message (label and probability), read alike for one lead and a table;
 - ``_routing``: the routing table and owner pools; ``_routing_file``: the routing file (typed model,
   loading); ``_clock``: business hours and SLA due times; ``_documents``: YAML reading, line numbers and the
   one error format of both files;
@@ -30,6 +31,16 @@ from careleads.decisions._engine import (
     pick_owner,
 )
 from careleads.decisions._fields import SCORED_KEYS, LeadFields, is_missing_value
+from careleads.decisions._intent import (
+    INTENT,
+    INTENT_KEYS,
+    INTENT_PROBABILITY,
+    NO_MESSAGE,
+    IntentModel,
+    default_intent_model,
+    intent_model_for,
+    read_intents,
+)
 from careleads.decisions._overrides import Condition, HardRule, HardRules
 from careleads.decisions._routing import QueueSpec, RouteSpec, Routing, RoutingRule
 from careleads.decisions._routing_file import load_routing, parse_routing, validate_routing_text
@@ -40,6 +51,10 @@ __all__ = [
     "BATCH_DECISION_COLUMNS",
     "DEFAULT_ACTIONS",
     "DEFAULT_TIERS",
+    "INTENT",
+    "INTENT_KEYS",
+    "INTENT_PROBABILITY",
+    "NO_MESSAGE",
     "SCORED_KEYS",
     "AssignmentLookup",
     "BusinessHours",
@@ -47,6 +62,7 @@ __all__ = [
     "Decision",
     "HardRule",
     "HardRules",
+    "IntentModel",
     "LeadFields",
     "Override",
     "QueueSpec",
@@ -61,12 +77,15 @@ __all__ = [
     "decide_columns",
     "decide_many",
     "decisions_frame",
+    "default_intent_model",
+    "intent_model_for",
     "is_missing_value",
     "load_hard_rules",
     "load_routing",
     "parse_hard_rules",
     "parse_routing",
     "pick_owner",
+    "read_intents",
     "sla_due",
     "validate_routing_text",
     "validate_rules_text",

@@ -13,6 +13,13 @@ import pandas as pd
 
 from careleads.columns import categories_by_code, text_by_code
 from careleads.decisions._fields import LeadFields, UrgentDetector, join_scores
+from careleads.decisions._intent import (
+    INTENT,
+    INTENT_PROBABILITY,
+    IntentModel,
+    checked_intent_model,
+    frame_with_intent,
+)
 from careleads.decisions._overrides import HardRules
 from careleads.decisions._policy import apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
@@ -34,6 +41,8 @@ BATCH_DECISION_COLUMNS: tuple[str, ...] = (
     "route_sla_due",
     "route_nurture_track",
     "route_channels",
+    "intent",
+    "intent_probability",
 )
 
 
@@ -47,12 +56,13 @@ def decide_columns(
     urgent_detector: UrgentDetector | None = None,
     key: str = "lead_id",
     categorical: bool = False,
+    intent_model: IntentModel | None = None,
 ) -> pd.DataFrame:
     """The lead-level decision columns of every scored lead, as :func:`decisions_frame` would give them.
 
     Parameters
     ----------
-    leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key
+    leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key, intent_model
         As for :func:`decide_many`.
     categorical : bool
         Give the text columns as pandas categoricals (the same values): a batch file then writes each as a
@@ -62,7 +72,8 @@ def decide_columns(
     -------
     DataFrame
         `BATCH_DECISION_COLUMNS` (action, overrides, notes, review flag, versions and the route fields except
-        owner and assignment), one row per row of `scored_frame`, in its order.
+        owner and assignment) and the intent with its probability, one row per row of `scored_frame`, in
+        its order.
 
     Raises
     ------
@@ -75,6 +86,8 @@ def decide_columns(
     n = len(frame)
     if n == 0:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in BATCH_DECISION_COLUMNS})
+    model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
+    frame = frame_with_intent(frame, model, policy.routing.intent_field)
     verdicts = apply_policy(LeadFields.of_frame(frame, urgent_detector), policy, decision_time(now))
     routes, route = verdicts.routes, verdicts.route
     once = np.zeros(n, dtype=np.int64)
@@ -98,4 +111,9 @@ def decide_columns(
         "route_nurture_track": texts(verdicts.tracks, verdicts.track),
         "route_channels": texts([",".join(c) for c in verdicts.channels], verdicts.channel),
     }
+    intents = frame[INTENT].cat
+    labels: list[str | None] = [*(str(c) for c in intents.categories), None]
+    codes = intents.codes.to_numpy()
+    columns[INTENT] = texts(labels, np.where(codes < 0, len(labels) - 1, codes))
+    columns[INTENT_PROBABILITY] = frame[INTENT_PROBABILITY].to_numpy(dtype=np.float64)
     return pd.DataFrame(columns)

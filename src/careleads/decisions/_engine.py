@@ -13,6 +13,7 @@ clinical triage first, then by score, so scarce capacity goes to the leads that 
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +22,14 @@ import numpy as np
 import pandas as pd
 
 from careleads.decisions._fields import LeadFields, UrgentDetector, join_score, join_scores
+from careleads.decisions._intent import (
+    INTENT,
+    INTENT_PROBABILITY,
+    IntentModel,
+    checked_intent_model,
+    frame_with_intent,
+    record_with_intent,
+)
 from careleads.decisions._overrides import HardRule, HardRules
 from careleads.decisions._policy import Policy, Verdicts, apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
@@ -88,7 +97,8 @@ class Decision:
     """Everything decided for one lead: its score, the overrides that held, its route and whether to review.
 
     ``action`` is the tier's action path, unless an override or the consent rules changed the path; then it
-    says what happens instead. ``notes`` explain consent and profiling choices in plain words.
+    says what happens instead. ``notes`` explain consent and profiling choices in plain words. ``intent``
+    is what the lead's message asks for, with its probability (both None for a lead without a message).
     """
 
     lead_id: str
@@ -105,6 +115,8 @@ class Decision:
     notes: tuple[str, ...] = ()
     rules_version: str = ""
     routing_version: str = ""
+    intent: str | None = None
+    intent_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the decision."""
@@ -123,6 +135,8 @@ class Decision:
             "notes": list(self.notes),
             "rules_version": self.rules_version,
             "routing_version": self.routing_version,
+            "intent": self.intent,
+            "intent_probability": self.intent_probability,
         }
 
 
@@ -137,6 +151,7 @@ def decide(
     now: pd.Timestamp | str | None = None,
     urgent_detector: UrgentDetector | None = None,
     assignments: AssignmentLookup | None = None,
+    intent_model: IntentModel | None = None,
 ) -> Decision:
     """Decide one lead's path: the policy of :func:`decide_many` on a batch of one, without a DataFrame.
 
@@ -161,6 +176,9 @@ def decide(
         The decision time for SLA due times (default: now, local time).
     urgent_detector : callable, optional
         ``text -> bool``; default the clinical-triage detector (:func:`careleads.text.default_detector`).
+    intent_model : IntentModel, optional
+        The intent classifier (default :func:`careleads.decisions.default_intent_model`); the lead's
+        intent is read from the routing file's ``intent_field``.
 
     Returns
     -------
@@ -184,7 +202,9 @@ def decide(
     ('clinical_triage', ('phone',), ['urgent_clinical_symptoms'])
     """
     policy = policy_for(hard_rules, routing)
-    fields = LeadFields.of_record(join_score(lead, scored), urgent_detector)
+    model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
+    record = record_with_intent(join_score(lead, scored), model, policy.routing.intent_field)
+    fields = LeadFields.of_record(record, urgent_detector)
     verdicts = apply_policy(fields, policy, decision_time(now))
     return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)[0]
 
@@ -201,6 +221,7 @@ def decide_many(
     urgent_detector: UrgentDetector | None = None,
     assignments: AssignmentLookup | None = None,
     key: str = "lead_id",
+    intent_model: IntentModel | None = None,
 ) -> list[Decision]:
     """Decide the path of every scored lead; the policy reads the leads column by column.
 
@@ -210,7 +231,7 @@ def decide_many(
         Clean lead fields, one row per lead (may hold more leads than were scored).
     scored_frame : DataFrame
         The output of :func:`careleads.scoring.score_leads`; one decision per row, in its order.
-    hard_rules, routing, open_counts, last_assigned, now, urgent_detector, assignments
+    hard_rules, routing, open_counts, last_assigned, now, urgent_detector, assignments, intent_model
         As for :func:`decide`. Owner counts grow as the batch assigns leads (a copy; the caller's mapping is
         not changed), and the round-robin turn carries over from lead to lead within each queue.
     key : str
@@ -230,6 +251,8 @@ def decide_many(
     frame = join_scores(leads_frame, scored_frame, key)
     if len(frame) == 0:
         return []
+    model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
+    frame = frame_with_intent(frame, model, policy.routing.intent_field)
     fields = LeadFields.of_frame(frame, urgent_detector)
     verdicts = apply_policy(fields, policy, decision_time(now))
     return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)
@@ -292,6 +315,7 @@ def _decisions(
     overrides = [tuple(_override(rule) for rule in held) for held in verdicts.held]
     scored = {name: fields.values(name) for name in ("lead_id", "score", "probability", "tier", "reasons")}
     scored_by, model_version = fields.values("scored_by"), fields.values("model_version")
+    intent_of, chance_of = fields.values(INTENT), fields.numbers(INTENT_PROBABILITY).tolist()
     route_of, track_of, channel_of = (
         verdicts.route.tolist(),
         verdicts.track.tolist(),
@@ -349,6 +373,8 @@ def _decisions(
                     notes=verdicts.notes[note_of[i]],
                     rules_version=rules_label,
                     routing_version=routing_label,
+                    intent=None if intent_of[i] is None else str(intent_of[i]),
+                    intent_probability=None if math.isnan(chance_of[i]) else chance_of[i],
                 )
             )
     finally:

@@ -1,10 +1,11 @@
-"""Routing: tier x service line x region (x lead type) -> a route (queue, call script, intake form, SLA,
-nurture track), and the owner pools of the queues.
+"""Routing: tier x service line x region (x lead type, x the message's intent) -> a route (queue, call
+script, intake form, SLA, nurture track), and the owner pools of the queues.
 
 A :class:`Routing` is built from a routing file (:func:`careleads.decisions.load_routing`; the file's
 format is described in ``_routing_file``). Its rules are matched column-wise on :class:`LeadFields`, so a
 batch of leads and one lead (a batch of one) go through the same code: each rule's patterns are matched once
-per distinct value of a field, first match wins.
+per distinct value of a field, first match wins. A rule's minimum intent probability is matched per band of
+probabilities between the thresholds the rules name, so it too costs one test per distinct situation.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from careleads.decisions._clock import BusinessHours, sla_due
-from careleads.decisions._fields import LeadFields, is_missing_value, situations
+from careleads.decisions._fields import LeadFields, is_missing_value, situations, to_number
 from careleads.errors import NotFoundError
 
 ROUTE_KINDS: tuple[str, ...] = ("intake", "nurture", "service", "clinical", "review", "hold")
 CHANNELS: tuple[str, ...] = ("phone", "email", "sms")
-MATCH_FIELDS: tuple[str, ...] = ("tier", "service_line", "region", "lead_type")
+MATCH_FIELDS: tuple[str, ...] = ("tier", "service_line", "region", "lead_type", "intent")
+#: the field holding the probability of the lead's intent (see ``_intent``)
+INTENT_PROBABILITY_FIELD = "intent_probability"
 ROUTE_FIELDS: tuple[str, ...] = ("queue", "call_script", "intake_form", "sla_hours")
 SHIPPED_ROUTING = "careleads/data/routing.yaml"
 
@@ -68,14 +71,20 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class RoutingRule:
-    """One line of the routing table: patterns per match field (None = any) and the route it resolves to."""
+    """One line of the routing table: patterns per match field (None = any), the least probability of the
+    lead's intent (None = any, else a lead without intent never matches), and the route it resolves to."""
 
     index: int
     patterns: Mapping[str, tuple[str, ...]]
     route: RouteSpec
+    intent_min_probability: float | None = None
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         """Whether one lead's values match every pattern of this rule (a field left out is missing)."""
+        if self.intent_min_probability is not None:
+            chance = to_number(values.get(INTENT_PROBABILITY_FIELD))
+            if not chance >= self.intent_min_probability:  # NaN (no intent) never reaches it
+                return False
         return all(matches_any(values.get(name), patterns) for name, patterns in self.patterns.items())
 
 
@@ -128,6 +137,7 @@ class Routing:
     review_tiers: tuple[str, ...] = ("A", "B")
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     source: str = SHIPPED_ROUTING
+    intent_field: str | None = None  # the free text the lead's intent is read from (None: no intent)
 
     @property
     def label(self) -> str:
@@ -160,20 +170,37 @@ class Routing:
                 return rule.index
         return -1
 
+    @cached_property
+    def _thresholds(self) -> npt.NDArray[np.float64]:
+        """The distinct least intent probabilities the rules name, ascending."""
+        named = {rule.intent_min_probability for rule in self.rules}
+        return np.array(sorted(t for t in named if t is not None), dtype=np.float64)
+
     def matching_rules(self, fields: LeadFields | pd.DataFrame) -> npt.NDArray[np.int64]:
-        """:meth:`first_rule` of each lead, once per distinct combination of the fields the rules match on."""
+        """:meth:`first_rule` of each lead, once per distinct combination of the fields the rules match on
+        (and of the band of the intent's probability between the rules' thresholds)."""
         if isinstance(fields, pd.DataFrame):
             fields = LeadFields.of_frame(fields)
         names = self._match_names
-        if not names:
+        thresholds = self._thresholds
+        if not names and not len(thresholds):
             return np.full(len(fields), self.first_rule({}), dtype=np.int64)
         read = [fields.distinct(name) for name in names]
-        chosen, index = situations(
-            [codes for codes, _ in read],
-            lambda *key: self.first_rule(
-                {n: read[k][1][c] for k, (n, c) in enumerate(zip(names, key, strict=True))}
-            ),
-        )
+        columns = [codes for codes, _ in read]
+        # band k: at least the k-th threshold and below the next; a threshold stands for its band (0: none)
+        stands_for = np.array([np.nan, *thresholds.tolist()], dtype=np.float64)
+        if len(thresholds):
+            chances = fields.numbers(INTENT_PROBABILITY_FIELD)
+            band = np.searchsorted(thresholds, np.nan_to_num(chances, nan=-np.inf), side="right")
+            columns.append(band.astype(np.intp))
+
+        def first(*key: int) -> int:
+            values = {n: read[k][1][key[k]] for k, n in enumerate(names)}
+            if len(thresholds):
+                values[INTENT_PROBABILITY_FIELD] = stands_for[key[-1]]
+            return self.first_rule(values)
+
+        chosen, index = situations(columns, first)
         return np.asarray(chosen, dtype=np.int64)[index]
 
     def match_many(self, frame: pd.DataFrame) -> list[RouteSpec]:
@@ -209,6 +236,7 @@ class Routing:
             "version": self.version,
             "business_hours": self.business_hours.to_dict(),
             "review_tiers": list(self.review_tiers),
+            "intent_field": self.intent_field,
             "default_route": self.default_route,
             "blocked_route": self.blocked_route,
             "no_marketing_route": self.no_marketing_route,

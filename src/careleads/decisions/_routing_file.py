@@ -8,10 +8,13 @@ The file (shipped default ``careleads/data/routing.yaml``) has
   never runs past the close of the business day the lead is first workable in), the contact ``channels``
   and ``nurture`` (the route carries a nurture track by service interest). ``nurture`` routes are marketing:
   they need marketing consent.
-- ``rules``: first match wins. Each matches on ``tier``, ``service_line``, ``region`` and ``lead_type``
-  (a value, a list of values, or shell-style wildcards such as ``"*"``; a key left out matches anything;
-  a missing value only matches ``"*"``) and names a ``route``; it may replace the route's ``queue``,
-  ``call_script``, ``intake_form`` or ``sla_hours`` for that match.
+- ``rules``: first match wins. Each matches on ``tier``, ``service_line``, ``region``, ``lead_type`` and
+  ``intent`` (a value, a list of values, or shell-style wildcards such as ``"*"``; a key left out matches
+  anything; a missing value only matches ``"*"``), optionally ``intent_min_probability`` (the intent's
+  probability is at least this; a lead without a message never matches), and names a ``route``; it may
+  replace the route's ``queue``, ``call_script``, ``intake_form`` or ``sla_hours`` for that match.
+- ``intent_field``: the free-text field whose intent the decisions read (default ``question``; null: no
+  intent is read, and no rule may name one).
 - ``queues``: the owner pool of each staffed queue and each owner's capacity (max open leads). A queue
   without owners is worked automatically (nurture e-mail) and gets no owner.
 - ``nurture_tracks``: service-line pattern -> educational track, first match wins.
@@ -48,7 +51,9 @@ from careleads.decisions._routing import (
 from careleads.errors import ConfigError
 from careleads.types import PathLikeStr
 
-_SHIPPED = SHIPPED_ROUTING.removeprefix("careleads/data/")  # the file's name under careleads/data
+_SHIPPED = SHIPPED_ROUTING.removeprefix("careleads/data/")
+#: the free-text field the intent is read from when the file does not say
+INTENT_TEXT_FIELD = "question"  # the file's name under careleads/data
 _SPECIAL_ROUTES: tuple[str, ...] = ("default_route", "blocked_route", "no_marketing_route")
 
 
@@ -97,6 +102,14 @@ def _optional_name(value: Any) -> Any:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         fail(((), f"expected a name (text) or null, got {value!r}"))
     return value
+
+
+def _probability(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < float(value) <= 1:
+        fail(((), f"expected a probability above 0 and at most 1 (such as 0.6), got {value!r}"))
+    return float(value)
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
@@ -224,13 +237,16 @@ class RuleDoc(Document):
 
     not_a_mapping = "expected a mapping such as {tier: A, service_line: '*', route: call_priority}"
     unknown = (
-        f"unknown key; match on {list(MATCH_FIELDS)}, name a 'route', optionally replace {list(ROUTE_FIELDS)}"
+        f"unknown key; match on {list(MATCH_FIELDS)} (and 'intent_min_probability'), name a 'route', "
+        f"optionally replace {list(ROUTE_FIELDS)}"
     )
 
     tier: Names | None = None
     service_line: Names | None = None
     region: Names | None = None
     lead_type: Names | None = None
+    intent: Names | None = None
+    intent_min_probability: Annotated[float | None, BeforeValidator(_probability)] = None
     route: Any = None  # checked against the routes (see `_references`)
     queue: str | None = None
     call_script: OptionalName = None
@@ -243,6 +259,17 @@ class RuleDoc(Document):
         if not isinstance(value, str) or not value.strip():
             fail(((), f"a rule may replace the queue, not remove it; expected a queue name, got {value!r}"))
         return value
+
+    @model_validator(mode="after")
+    def _intent_named(self) -> RuleDoc:
+        if self.intent_min_probability is not None and self.intent is None:
+            fail(
+                (
+                    ("intent_min_probability",),
+                    "needs 'intent' (a label, a list, or \"*\" for any) on the same rule",
+                )
+            )
+        return self
 
     def patterns(self) -> dict[str, tuple[str, ...]]:
         return {name: getattr(self, name) for name in MATCH_FIELDS if getattr(self, name) is not None}
@@ -339,6 +366,7 @@ class RoutingDoc(Document):
 
     version: Any = "1"
     name: Any = "routing"
+    intent_field: OptionalName = INTENT_TEXT_FIELD
     business_hours: BusinessHoursDoc | None = None
     review_tiers: Names = ("A", "B")
     default_route: Any = None
@@ -357,7 +385,14 @@ class RoutingDoc(Document):
         for index, rule in enumerate(self.rules):
             route = routes[rule.route]
             changes = rule.changes()
-            rules.append(RoutingRule(index, rule.patterns(), replace(route, **changes) if changes else route))
+            rules.append(
+                RoutingRule(
+                    index,
+                    rule.patterns(),
+                    replace(route, **changes) if changes else route,
+                    intent_min_probability=rule.intent_min_probability,
+                )
+            )
         return Routing(
             name=str(self.name),
             version=str(self.version),
@@ -371,6 +406,7 @@ class RoutingDoc(Document):
             review_tiers=self.review_tiers,
             business_hours=self.business_hours.hours() if self.business_hours else BusinessHours(),
             source=where,
+            intent_field=self.intent_field,
         )
 
 
@@ -391,9 +427,13 @@ def _references(data: Any) -> list[Problem]:
         q for r in routes.values() if isinstance(r, Mapping) and isinstance(q := r.get("queue"), str)
     }
     rules = data.get("rules")
+    intent_off = "intent_field" in data and data["intent_field"] is None
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, Mapping):
             continue
+        if intent_off and "intent" in rule:
+            message = "names an intent, but intent_field is null (no intent is read); name the text field"
+            problems.append((("rules", index, "intent"), message))
         route = rule.get("route")
         if not isinstance(route, str) or route not in routes:
             message = f"{route!r} is not a route defined under 'routes' {sorted(routes)}"

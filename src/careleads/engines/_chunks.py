@@ -54,6 +54,8 @@ OUTPUT_TYPES: dict[str, pa.DataType] = {
     "route_channels": _STRING,
     "rules_version": _STRING,
     "routing_version": _STRING,
+    "intent": _STRING,
+    "intent_probability": pa.float64(),
 }
 SCORE_COLUMNS: tuple[str, ...] = tuple(list(OUTPUT_TYPES)[:9])
 # output columns whose value nearly every lead has on its own: no dictionary for them
@@ -161,7 +163,7 @@ def decide_chunk(
     scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
     if not options.decisions:
         return scored
-    from careleads.decisions import decide_columns
+    from careleads.decisions import decide_columns, intent_model_for
 
     # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
     decided = decide_columns(
@@ -171,6 +173,7 @@ def decide_chunk(
         routing=options.routing,
         now=options.decided_at or None,
         categorical=options.categorical,
+        intent_model=intent_model_for(model),
     )
     # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
     columns = {name: scored[name].array for name in scored.columns}

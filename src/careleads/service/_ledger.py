@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many
+from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many, intent_model_for
 from careleads.service._records import current_entry, identifier_names, lead_record, plain, utcnow
 from careleads.service.analytics import AnalyticsRow
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
@@ -117,6 +117,7 @@ def score_and_decide(
         routing=ctx.routing,
         assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
+        intent_model=intent_model_for(ctx.scorer.current()),
     )
     rows = result.scored.to_dict("records")
     return [
@@ -147,6 +148,7 @@ def decide_one(
         routing=ctx.routing,
         assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
+        intent_model=intent_model_for(ctx.scorer.current()),
     )
     return Scored(
         decision=decision,
@@ -161,6 +163,9 @@ def route_dict(decision: Decision) -> dict[str, Any]:
     route["notes"] = list(decision.notes)
     route["rules_version"] = decision.rules_version
     route["routing_version"] = decision.routing_version
+    # what the lead's message asks for: kept with the route it may have chosen (None: no message)
+    route["intent"] = decision.intent
+    route["intent_probability"] = decision.intent_probability
     return route
 
 
@@ -229,6 +234,7 @@ def sync_review(
         task.tier = entry.tier
         task.tier_rank = _tier_rank(ctx, entry.tier)
         task.urgent = entry.route.get("kind") == "clinical"
+        task.intent = entry.route.get("intent")
         task.sla_due = due
         if fresh:
             insert_row(session, task)

@@ -50,6 +50,8 @@ PayloadField = Literal[
     "model_version",
     "scored_at",
     "change_reason",
+    "intent",
+    "intent_probability",
 ]
 #: the fields of a write-back record, in the order of an exported CSV
 PAYLOAD_FIELDS: tuple[str, ...] = get_args(PayloadField)

@@ -86,6 +86,8 @@ def enqueue_change(*, session: Session, lead: Lead, entry: ScoreEntry, now: date
         "model_version": entry.model_version,
         "scored_at": entry.at.isoformat(),
         "change_reason": entry.change_reason,
+        "intent": route.get("intent"),
+        "intent_probability": route.get("intent_probability"),
     }
     record = OutboxRecord(
         lead_id=lead.id,

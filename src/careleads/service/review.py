@@ -1,11 +1,15 @@
-"""The review queue: clinical triage first, then by SLA due time, then tier; contact details for reviewers."""
+"""The review queue: clinical triage first, then by SLA due time, then tier; contact details for reviewers.
+
+The queue filters by the intent of the lead's message (``intent``: a label such as ``spam``, or
+:data:`NO_INTENT` for the leads without a message), in the store, so paging works on the filtered queue.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from careleads.service._records import current_entry, decrypt_identifiers, utcnow
@@ -16,6 +20,7 @@ from careleads.service.schemas import ReviewItemPublic, ReviewQueuePublic, decis
 from careleads.store import Lead, ReviewTask, ScoreEntry
 
 __all__ = [
+    "NO_INTENT",
     "QUEUE_LIMIT",
     "in_review_queue",
     "open_review_task",
@@ -28,17 +33,29 @@ __all__ = [
 #: open review tasks read for one queue page (filters and counts work on these)
 QUEUE_LIMIT = 2000
 _SNIPPET_CHARS = 160
+#: the intent filter's value for leads without a message (no intent)
+NO_INTENT = "none"
 
 
-def review_queue(*, session: Session, limit: int = 100, offset: int = 0) -> list[tuple[ReviewTask, Lead]]:
+def _intent_is(intent: str | None) -> list[ColumnElement[bool]]:
+    """The filter on the intent of the lead's message (none: every task)."""
+    if intent is None:
+        return []
+    return [ReviewTask.intent.is_(None) if intent == NO_INTENT else ReviewTask.intent == intent]
+
+
+def review_queue(
+    *, session: Session, limit: int = 100, offset: int = 0, intent: str | None = None
+) -> list[tuple[ReviewTask, Lead]]:
     """Open review tasks: clinical triage first (whatever its tier: a patient who may need a clinician
     must never wait behind a good sales lead), then the earliest SLA due time (tasks without one last),
-    then the best tier."""
+    then the best tier. `intent` keeps the tasks of leads whose message has that intent (:data:`NO_INTENT`:
+    no message)."""
     no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
     rows = session.execute(
         select(ReviewTask, Lead)
         .join(Lead, Lead.id == ReviewTask.lead_id)
-        .where(ReviewTask.status == "open", Lead.erased.is_(False))
+        .where(ReviewTask.status == "open", Lead.erased.is_(False), *_intent_is(intent))
         .order_by(ReviewTask.urgent.desc(), no_due, ReviewTask.sla_due, ReviewTask.tier_rank, ReviewTask.id)
         .limit(limit)
         .offset(offset)
@@ -82,9 +99,18 @@ def record_queue_read(
 
 
 def read_review_queue(
-    *, session: Session, ctx: ServiceContext, actor: str, role: str, limit: int = 100, offset: int = 0
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    actor: str,
+    role: str,
+    limit: int = 100,
+    offset: int = 0,
+    intent: str | None = None,
 ) -> ReviewQueuePublic:
     """Open review tasks with each lead's decision, contact details and redacted texts; the read is audited.
+
+    `intent` keeps the leads whose message has that intent (:data:`NO_INTENT`: leads without a message).
 
     Raises
     ------
@@ -93,7 +119,7 @@ def read_review_queue(
     """
     authorize(role, REVIEW_QUEUE_READ)
     items = []
-    for task, lead in review_queue(session=session, limit=limit, offset=offset):
+    for task, lead in review_queue(session=session, limit=limit, offset=offset, intent=intent):
         entry = decision_public(current_entry(session=session, lead=lead))
         items.append(
             ReviewItemPublic(
@@ -110,6 +136,8 @@ def read_review_queue(
                 overrides=entry.overrides,
                 contact=decrypt_identifiers(ctx, lead),
                 texts=dict(lead.texts or {}),
+                intent=entry.intent,
+                intent_probability=entry.intent_probability,
             )
         )
     record_queue_read(session=session, actor=actor, role=role, lead_ids=[i.lead_id for i in items])
@@ -134,14 +162,20 @@ def _snippet(texts: dict[str, Any] | None) -> str | None:
 
 
 def queue_rows(
-    *, session: Session, show_texts: bool, now: datetime | None = None, limit: int = QUEUE_LIMIT
+    *,
+    session: Session,
+    show_texts: bool,
+    now: datetime | None = None,
+    limit: int = QUEUE_LIMIT,
+    intent: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The first `limit` open review tasks as rows of the queue page: lead fields, decision, SLA, question.
+    """The first `limit` open review tasks (of leads whose message has `intent`, when given) as rows of the
+    queue page: lead fields, decision, intent, SLA, question.
 
     Reading them is not audited here: the page audits the rows it shows (:func:`record_queue_read`).
     """
     now = now or utcnow()
-    pairs = review_queue(session=session, limit=limit)
+    pairs = review_queue(session=session, limit=limit, intent=intent)
     entries = _latest_entries(session, [lead.id for _, lead in pairs])
     rows = []
     for task, lead in pairs:
@@ -164,6 +198,8 @@ def queue_rows(
                 "action": entry.route.get("action") if entry else None,
                 "top_reason": str(entry.reasons[0]) if entry and entry.reasons else None,
                 "overrides": [str(o.get("rule")) for o in entry.overrides] if entry else [],
+                "intent": task.intent,
+                "intent_probability": entry.route.get("intent_probability") if entry else None,
                 "question": _snippet(lead.texts) if show_texts else None,
             }
         )

@@ -160,7 +160,15 @@ DECISION_EXAMPLE: dict[str, Any] = {
     },
     "review_required": True,
     "change_reason": "created",
+    "intent": "scheduling",
+    "intent_probability": 0.93,
 }
+
+INTENT_DESCRIPTION = (
+    "What the lead's message asks for (the intent classifier's most probable label, e.g. scheduling, "
+    "billing_existing, spam); null for a lead without a message"
+)
+INTENT_PROBABILITY_DESCRIPTION = "The classifier's probability of that intent (0-1); null without a message"
 
 
 class DecisionPublic(BaseModel):
@@ -182,6 +190,8 @@ class DecisionPublic(BaseModel):
     route: RoutePublic
     review_required: bool
     change_reason: str
+    intent: str | None = Field(default=None, description=INTENT_DESCRIPTION)
+    intent_probability: float | None = Field(default=None, description=INTENT_PROBABILITY_DESCRIPTION)
 
 
 class LeadCreated(BaseModel):
@@ -258,6 +268,8 @@ class ScoredLead(BaseModel):
     review_required: bool
     notes: list[str]
     ignored_fields: list[str]
+    intent: str | None = Field(default=None, description=INTENT_DESCRIPTION)
+    intent_probability: float | None = Field(default=None, description=INTENT_PROBABILITY_DESCRIPTION)
 
 
 class ScoresPublic(BaseModel):
@@ -292,6 +304,8 @@ class ReviewItemPublic(BaseModel):
     overrides: list[OverridePublic]
     contact: dict[str, str] = Field(description="Decrypted contact details (leads in the queue only)")
     texts: dict[str, Any] | None = Field(description="Redacted free text")
+    intent: str | None = Field(default=None, description=INTENT_DESCRIPTION)
+    intent_probability: float | None = Field(default=None, description=INTENT_PROBABILITY_DESCRIPTION)
 
 
 class ReviewQueuePublic(BaseModel):
@@ -471,4 +485,6 @@ def decision_public(entry: ScoreEntry) -> DecisionPublic:
         route=route_public(entry.route),
         review_required=entry.review_required,
         change_reason=entry.change_reason,
+        intent=entry.route.get("intent"),
+        intent_probability=entry.route.get("intent_probability"),
     )

@@ -141,6 +141,8 @@ class ReviewTask(Base):
     tier_rank: Mapped[int] = mapped_column(Integer, default=0)
     # clinical triage: listed before every other task, whatever its tier
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the intent of the lead's message (None: no message), so the queue filters by it
+    intent: Mapped[str | None] = mapped_column(String(60))
     sla_due: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
     created_at: Mapped[datetime] = mapped_column(DateTime)

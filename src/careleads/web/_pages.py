@@ -28,6 +28,7 @@ from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
 from careleads.service.http import ContextDep, SessionDep
 from careleads.service.leads import lead_timeline, read_lead, utcnow
 from careleads.service.review import (
+    NO_INTENT,
     QUEUE_LIMIT,
     in_review_queue,
     open_review_task,
@@ -220,6 +221,12 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _filter_value(row: dict[str, Any], key: str) -> str:
+    """What a queue filter matches in a row: no owner is "unassigned", no intent (no message) NO_INTENT."""
+    blank = {"owner": "unassigned", "intent": NO_INTENT}.get(key, "")
+    return str(row[key] or blank)
+
+
 def queue_page(
     request: Request,
     session: SessionDep,
@@ -228,24 +235,27 @@ def queue_page(
     tier: Annotated[str | None, Query(max_length=20)] = None,
     owner: Annotated[str | None, Query(max_length=120)] = None,
     overdue: Annotated[bool, Query()] = False,
+    intent: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
-    """Open review tasks, best tier first, then the earliest SLA due time; filters, counts and owners."""
+    """Open review tasks, clinical triage first, then the earliest SLA due time, then tier; filters (the
+    message's intent among them, ``GET /v1/review-queue?intent=``), counts and owners."""
     user = web_user(request)
     authorize(user.role, PAGE_ROLES["queue"])
     now = utcnow()
     rows = queue_rows(session=session, now=now, show_texts=user.role in ("admin", "reviewer"))
-    filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner}
+    filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner, "intent": intent}
     filters = {k: v for k, v in filters.items() if v}
     shown = [
         r
         for r in rows
-        if all((r[k] or ("unassigned" if k == "owner" else "")) == v for k, v in filters.items())
-        and (r["overdue"] or not overdue)
+        if all(_filter_value(r, k) == v for k, v in filters.items()) and (r["overdue"] or not overdue)
     ]
     options = {
         key: sorted({str(r[key]) for r in rows if r[key]}) for key in ("service_line", "region", "tier")
     }
     options["owner"] = sorted({r["owner"] or "unassigned" for r in rows})
+    named = sorted({str(r["intent"]) for r in rows if r["intent"]})
+    options["intent"] = named + ([NO_INTENT] if any(not r["intent"] for r in rows) else [])
     page_rows = shown[:QUEUE_ROWS]
     record_queue_read(
         session=session,
@@ -256,6 +266,7 @@ def queue_page(
     )
     data = {
         "filters": {**filters, "overdue": overdue},
+        "no_intent": NO_INTENT,
         "options": options,
         "counts": _counts(rows),
         "counts_shown": _counts(shown),
