@@ -55,7 +55,7 @@ def write_leads(folder: Path, *, delimiter: str = ",", extra: tuple[str, ...] = 
 
 @pytest.fixture
 def result(tmp_path: Path) -> IngestResult:
-    return ingest_file(write_leads(tmp_path), load_dictionary(), "leads")
+    return ingest_file(write_leads(tmp_path), load_dictionary(), "leads", strict=True)
 
 
 def test_each_bad_row_lands_in_quarantine_with_row_field_and_reason(result: IngestResult) -> None:
@@ -142,7 +142,7 @@ def test_unknown_columns_are_kept_and_reported(result: IngestResult) -> None:
 def test_delimiters_are_detected(tmp_path: Path, delimiter: str) -> None:
     frame = read_table(write_leads(tmp_path, delimiter=delimiter))
     assert frame.columns[0] == "Lead ID" and frame.shape == (11, 10)
-    assert ingest_table(frame, load_dictionary(), "leads").summary.n_stored == 3
+    assert ingest_table(frame, load_dictionary(), "leads", strict=True).summary.n_stored == 3
 
 
 def test_blank_lines_keep_spreadsheet_row_numbers(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_typed_parquet_input_gives_the_same_clean_rows(tmp_path: Path, result: I
     )
     file = tmp_path / "leads.parquet"
     typed.to_parquet(file)
-    parsed = ingest_file(file, load_dictionary(), "leads")
+    parsed = ingest_file(file, load_dictionary(), "leads", strict=True)
     assert parsed.clean["created_at"].iloc[0] == result.clean["created_at"].iloc[0]
     assert parsed.clean["consent_sms"].tolist() == [True]
     assert parsed.quarantine["_reason"].tolist() == ["distance_km: '500.0' is above the maximum 400"]
@@ -203,7 +203,7 @@ def test_datetime_formats_offsets_and_relative_words() -> None:
             "day": ["25/12/2024", "01/02/2025", "01/02/2025", "2025-12-25"],
         }
     )
-    result = ingest_table(frame, spec, "t")
+    result = ingest_table(frame, spec, "t", strict=True)
     assert result.clean["at"].tolist() == [pd.Timestamp("2025-03-04 10:00"), pd.Timestamp("2025-03-15 10:00")]
     assert result.clean["day"].tolist() == [pd.Timestamp("2024-12-25"), pd.Timestamp("2025-02-01")]
     reasons = result.quarantine["_reason"].tolist()
@@ -227,7 +227,9 @@ def test_direct_identifiers_are_not_echoed_in_reasons() -> None:
     phone = FieldSpec("phone", FieldType.NUMBER, sensitivity=Sensitivity.DIRECT_IDENTIFIER)
     spec = Dictionary("d", {"t": TableSpec("t", (phone,))})
     reason = (
-        ingest_table(pd.DataFrame({"phone": ["555 0100 call me"]}), spec, "t").quarantine["_reason"].iloc[0]
+        ingest_table(pd.DataFrame({"phone": ["555 0100 call me"]}), spec, "t", strict=True)
+        .quarantine["_reason"]
+        .iloc[0]
     )
     assert "555" not in reason and "value hidden" in reason
 
@@ -284,7 +286,7 @@ def test_write_quarantine_and_ingest_file_write_the_bad_rows(tmp_path: Path, res
     written = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert list(written.columns[:4]) == ["_source", "_row", "_field", "_reason"]
     assert written["_row"].tolist() == [str(row) for row in [*BAD, 12]]
-    ingest_file(write_leads(tmp_path), load_dictionary(), "leads", quarantine_dir=tmp_path / "q")
+    ingest_file(write_leads(tmp_path), load_dictionary(), "leads", quarantine_dir=tmp_path / "q", strict=True)
     assert len(pd.read_csv(tmp_path / "q" / "leads.quarantine.csv")) == 8
 
 
@@ -331,7 +333,7 @@ def test_many_rows_with_many_unknown_columns_account_for_every_row() -> None:
     ).astype(str)
     for extra in range(25):
         frame[f"extra_{extra}"] = rng.choice(["a", "b", "c"], n_rows)
-    result = ingest_table(frame, load_dictionary(), "leads")
+    result = ingest_table(frame, load_dictionary(), "leads", strict=True)
     assert result.summary.reasons == {"unknown_category": result.summary.n_quarantined}
     assert result.summary.n_quarantined > 0
     assert result.summary.n_stored + result.summary.n_quarantined == n_rows

@@ -1,4 +1,5 @@
-"""The simulator's export ingests through the shipped dictionary, with every injected defect quarantined."""
+"""The simulator's export ingests through the shipped dictionary: every injected defect is quarantined (a row
+that cannot be identified) or flagged (a value the dictionary cannot read, on a row that is kept)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "duplicate_id": ("lead_id", "duplicate key"),
 }
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
+# defects of a row that cannot be identified or placed in time; the others only flag a value
+REFUSED = {"missing_id", "bad_date", "duplicate_id"}
 
 
 def test_every_row_read_is_stored_or_quarantined(small_export: Export) -> None:
@@ -33,12 +36,18 @@ def test_every_row_read_is_stored_or_quarantined(small_export: Export) -> None:
         assert len(small_export.tables.results[table].clean) == summary.n_stored
     leads = small_export.tables.results["leads"].summary
     assert leads.n_read == len(small_export.data.leads)
-    assert leads.n_quarantined >= (small_export.data.truth["injected_defect"] != "").sum()
+    defects = small_export.data.truth["injected_defect"]
+    assert leads.n_quarantined >= defects.isin(REFUSED).sum()
+    assert leads.n_flagged >= (~defects.isin(REFUSED) & (defects != "")).sum()
 
 
-def test_each_injected_defect_is_quarantined_with_a_reason_naming_its_field(small_export: Export) -> None:
+def test_each_injected_defect_is_quarantined_or_flagged_with_a_reason_naming_its_field(
+    small_export: Export,
+) -> None:
     data = small_export.data
-    quarantine = small_export.tables.results["leads"].quarantine.set_index("_row")
+    result = small_export.tables.results["leads"]
+    quarantine = result.quarantine.set_index("_row")
+    flagged = result.flagged.set_index(["_row", "_field"])
     defects = data.truth["injected_defect"].to_numpy()
     n_leads = len(data.truth)
     duplicated_ids = list(data.leads["lead_id"].iloc[n_leads:])
@@ -54,17 +63,17 @@ def test_each_injected_defect_is_quarantined_with_a_reason_naming_its_field(smal
         else:
             spoilt = list(rows)
         for row in spoilt:
-            entry = quarantine.loc[row + FIRST_DATA_ROW]
-            assert field in str(entry["_field"]).split("; "), (kind, row, entry["_field"])
+            if kind in REFUSED:
+                entry = quarantine.loc[row + FIRST_DATA_ROW]
+                assert field in str(entry["_field"]).split("; "), (kind, row, entry["_field"])
+            else:
+                assert row + FIRST_DATA_ROW not in quarantine.index, (kind, row)
+                entry = flagged.loc[(row + FIRST_DATA_ROW, field)]
+                assert entry["_value"] == str(data.leads[field].iloc[row]).strip(), (kind, row)
             assert f"{field}: " in entry["_reason"], (kind, entry["_reason"])
             assert words in entry["_reason"], (kind, entry["_reason"])
-    assert {
-        "missing_required",
-        "unparsable_datetime",
-        "out_of_range",
-        "unknown_category",
-        "duplicate_key",
-    } <= set(small_export.tables.results["leads"].summary.reasons)
+    assert {"missing_required", "unparsable_datetime", "duplicate_key"} <= set(result.summary.reasons)
+    assert {"out_of_range", "unknown_category"} <= {k.split(": ")[1] for k in result.summary.flagged_reasons}
 
 
 def test_the_quarantine_files_are_written(small_export: Export) -> None:

@@ -53,7 +53,7 @@ def ingest_one(
 ) -> tuple[dict[str, Any] | None, str]:
     """ingest_table on the record as a one-row table: (clean row or None, quarantine reason or "")."""
     frame = pd.DataFrame([{k: _cell(v) for k, v in record.items()}])
-    result = ingest_table(frame, dictionary, table, source="<record>")
+    result = ingest_table(frame, dictionary, table, source="<record>", strict=True)
     if len(result.quarantine):
         return None, str(result.quarantine["_reason"].iloc[0])
     return {str(k): _plain(v) for k, v in result.clean.iloc[0].to_dict().items()}, ""

@@ -46,12 +46,17 @@ def read(spec: FieldSpec, text: str | None) -> tuple[Any, str]:
     clean, problems = validate_record({"id": "1", spec.name: text}, dictionary, "t")
     as_record = (clean[spec.name], "; ".join(p.message for p in problems))
     frame = pd.DataFrame({"id": ["1"], spec.name: ["" if text is None else text]}, dtype=object)
-    result = ingest_table(frame, dictionary, "t")
+    result = ingest_table(frame, dictionary, "t", strict=True)
     if len(result.quarantine):
         as_row: tuple[Any, str] = (None, str(result.quarantine["_reason"].iloc[0]))
     else:
         as_row = (_plain(result.clean[spec.name].iloc[0]), "")
     assert as_record == as_row, (text, as_record, as_row)
+    # by default the row is kept: the value is missing and each problem is a flag with the same message
+    kept = ingest_table(frame, dictionary, "t")
+    if not len(kept.quarantine):
+        assert "; ".join(kept.flagged["_reason"]) == as_record[1]
+        assert kept.clean[spec.name].isna().iloc[0] or not as_record[1]
     if as_record[0] is not None:
         assert type(_plain(as_record[0])) is type(as_row[0]) or isinstance(as_record[0], pd.Timestamp)
     return as_record

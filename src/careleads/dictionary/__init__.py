@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from careleads.dictionary._extension import (
+    Extension,
+    add_mapping,
+    extend_dictionary,
+    load_extension,
+    mappable,
+    save_extension,
+)
+from careleads.dictionary._flags import (
+    FLAGS_KEY,
+    MAPPABLE_KINDS,
+    FlaggedValue,
+    action_for,
+    refuses,
+    shows_value,
+)
 from careleads.dictionary._infer import infer_dictionary
 from careleads.dictionary._ingest import (
+    FLAGGED_COLUMNS,
     IngestResult,
     IngestSummary,
+    empty_flagged,
     ingest_file,
     ingest_table,
     repeats_values,
@@ -13,7 +31,13 @@ from careleads.dictionary._ingest import (
 )
 from careleads.dictionary._normalise import ColumnMatch, match_columns, match_table, normalise_token
 from careleads.dictionary._read import SAMPLE_BYTES, decode_sample, read_table, sniff_delimiter
-from careleads.dictionary._record import FieldProblem, RecordValidator, record_validator, validate_record
+from careleads.dictionary._record import (
+    FieldProblem,
+    RecordValidator,
+    flag_problems,
+    record_validator,
+    validate_record,
+)
 from careleads.dictionary._schema import (
     Dictionary,
     FieldSpec,
@@ -26,7 +50,22 @@ from careleads.dictionary._schema import (
 from careleads.dictionary._yaml import dump_dictionary, load_dictionary, parse_dictionary
 
 __all__ = [
+    "FLAGGED_COLUMNS",
+    "FLAGS_KEY",
+    "MAPPABLE_KINDS",
     "SAMPLE_BYTES",
+    "Extension",
+    "FlaggedValue",
+    "action_for",
+    "add_mapping",
+    "empty_flagged",
+    "extend_dictionary",
+    "flag_problems",
+    "load_extension",
+    "mappable",
+    "refuses",
+    "save_extension",
+    "shows_value",
     "ColumnMatch",
     "FieldProblem",
     "RecordValidator",

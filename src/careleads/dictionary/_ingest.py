@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from careleads.dictionary._flags import action_for, refuses_many
 from careleads.dictionary._normalise import empty_column, match_table, target_dtype
 from careleads.dictionary._read import read_table
 from careleads.dictionary._rule import (
@@ -27,12 +28,13 @@ from careleads.dictionary._rule import (
     Problem,
     strip_texts,
 )
-from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType
+from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, Sensitivity, TableSpec
 from careleads.types import JSONDict, PathLikeStr
 
 IntArray = npt.NDArray[np.intp]
 
 QUARANTINE_COLUMNS: tuple[str, ...] = ("_source", "_row", "_field", "_reason")
+FLAGGED_COLUMNS: tuple[str, ...] = ("_source", "_row", "_field", "_kind", "_value", "_reason", "_action")
 # spreadsheet row of the first data row: the header is row 1
 _FIRST_DATA_ROW = 2
 
@@ -64,6 +66,10 @@ class IngestSummary:
         not counted).
     n_normalised : dict of str to int
         Field -> category values rewritten to their canonical spelling.
+    n_flagged : int
+        Stored rows with at least one flagged value (kept, the value read as missing; see ``flagged``).
+    flagged_reasons : dict of str to int
+        ``"<field>: <kind>"`` -> number of flagged values of that kind in that field.
     """
 
     source: str
@@ -78,6 +84,8 @@ class IngestSummary:
     renamed_columns: dict[str, str] = field(default_factory=dict)
     n_placeholders: dict[str, int] = field(default_factory=dict)
     n_normalised: dict[str, int] = field(default_factory=dict)
+    n_flagged: int = 0
+    flagged_reasons: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> JSONDict:
         """Return the summary as plain JSON-ready data."""
@@ -94,6 +102,8 @@ class IngestSummary:
             "renamed_columns": dict(self.renamed_columns),
             "n_placeholders": dict(self.n_placeholders),
             "n_normalised": dict(self.n_normalised),
+            "n_flagged": self.n_flagged,
+            "flagged_reasons": dict(self.flagged_reasons),
         }
 
 
@@ -112,11 +122,23 @@ class IngestResult:
         ``_reason`` (several joined by ``"; "``), then the original values as text.
     summary : IngestSummary
         The counts.
+    flagged : pandas.DataFrame
+        One row per value of a stored row that the dictionary could not read (the row is kept and the value
+        is missing in ``clean``): ``_source``, ``_row``, ``_field``, ``_kind``, ``_value`` (as written;
+        missing for direct identifiers), ``_reason`` and ``_action`` (what to do).
     """
 
     clean: pd.DataFrame
     quarantine: pd.DataFrame
     summary: IngestSummary
+    flagged: pd.DataFrame = field(default_factory=lambda: empty_flagged())
+
+
+def empty_flagged() -> pd.DataFrame:
+    """A flagged-values table with no rows."""
+    return pd.DataFrame(
+        {name: pd.Series([], dtype="int64" if name == "_row" else "string") for name in FLAGGED_COLUMNS}
+    )
 
 
 @dataclass
@@ -397,16 +419,24 @@ def _join_per_row(rows: IntArray, texts: npt.NDArray[np.object_]) -> npt.NDArray
 
 
 def ingest_table(
-    frame: pd.DataFrame, dictionary: Dictionary, table: str, *, source: str | None = None
+    frame: pd.DataFrame,
+    dictionary: Dictionary,
+    table: str,
+    *,
+    source: str | None = None,
+    strict: bool = False,
 ) -> IngestResult:
-    """Check a table against the dictionary: normalise the good rows, quarantine the bad ones.
+    """Check a table against the dictionary: normalise the rows, flag what cannot be read, quarantine the
+    rows that cannot be identified.
 
     Columns are matched to fields by name or alias, ignoring case, spaces and punctuation. Values equal
     to a missing-value placeholder (global or field-level, case-insensitive, stripped) become missing.
-    A row is quarantined, once, with all its reasons joined by ``"; "``, when it has a missing required
-    or key value, an unparsable date-time, number or yes/no value, a number outside the field's range,
-    a value outside a closed category list, or a key already stored (later copies), or when it is blank.
-    Columns unknown to the dictionary are kept as text and listed in the summary.
+    A row is quarantined, once, with all its reasons joined by ``"; "``, when it cannot be identified or
+    placed in time (:func:`careleads.dictionary.refuses`): a missing required or key value, an unreadable
+    key or time column, a key already stored (later copies), or a blank row. Any other value the field's
+    rule cannot read (an unparsable date-time, number or yes/no value, a number outside the field's range,
+    a value outside a closed category list) is missing in ``clean`` and listed in ``flagged``; its row is
+    kept. Columns unknown to the dictionary are kept as text and listed in the summary.
 
     Parameters
     ----------
@@ -418,11 +448,14 @@ def ingest_table(
         The dictionary table the frame holds (``"leads"``, ``"events"``, ...).
     source : str, optional
         Name shown in ``_source`` and messages; default ``frame.attrs["source"]`` or ``"<data frame>"``.
+    strict : bool
+        Quarantine a row for any problem, flagged kinds included (for files whose every value must be
+        read, such as training data checked before a release).
 
     Returns
     -------
     IngestResult
-        ``clean``, ``quarantine`` and ``summary``.
+        ``clean``, ``quarantine``, ``summary`` and ``flagged``.
 
     Raises
     ------
@@ -492,11 +525,10 @@ def ingest_table(
         clean[column] = extra.values
         blank &= extra.raw_empty
 
-    problem_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
     if blank.any():
         # a blank line is one problem, not one per required field
-        keep = ~blank[problem_rows]
         if rows:
+            keep = ~blank[np.concatenate(rows)]
             rows = [np.concatenate(rows)[keep]]
             orders = [np.concatenate(orders)[keep]]
             fields = [np.concatenate(fields)[keep]]
@@ -509,13 +541,19 @@ def ingest_table(
             np.flatnonzero(blank),
             np.full(int(blank.sum()), BLANK_ROW_MESSAGE, dtype=object),
         )
-        problem_rows = np.concatenate(rows)
+    problem_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+    problem_refuses = (
+        np.ones(len(problem_rows), dtype=bool)
+        if strict or not rows
+        else refuses_many(spec, np.concatenate(fields), np.concatenate(kinds))
+    )
+    refused = np.zeros(n_read, dtype=bool)
+    refused[problem_rows[problem_refuses]] = True
     if spec.key is not None and spec.key in column_of:
-        valid = np.ones(n_read, dtype=bool)
-        valid[problem_rows] = False
-        duplicate = _duplicate_problem(clean[spec.key], spec.key, valid)
+        duplicate = _duplicate_problem(clean[spec.key], spec.key, ~refused)
         if duplicate is not None:
             record(spec.names.index(spec.key), spec.key, *duplicate)
+            refused[duplicate[1]] = True
 
     found = pd.DataFrame(
         {
@@ -526,6 +564,9 @@ def ingest_table(
             "message": np.concatenate(messages) if messages else np.zeros(0, dtype=object),
         }
     ).sort_values(["row", "order"], kind="stable")
+    kept_problem = ~refused[found["row"].to_numpy(dtype=np.intp)]
+    flagged = _flagged_frame(found[kept_problem], data, column_of, spec, name)
+    found = found[~kept_problem]
     bad_rows = found["row"].drop_duplicates().to_numpy()
     reason = _join_per_row(found["row"].to_numpy(), found["message"].to_numpy(dtype=object))
     named = found[found["field"] != ""].drop_duplicates(["row", "field"])
@@ -539,6 +580,8 @@ def ingest_table(
     field_reasons = {
         str(k): int(v) for k, v in labelled.drop_duplicates(["row", "label"])["label"].value_counts().items()
     }
+    flag_labels = flagged["_field"].astype(str) + ": " + flagged["_kind"].astype(str)
+    flagged_reasons = {str(k): int(v) for k, v in flag_labels.value_counts().items()}
 
     keep_mask = np.ones(n_read, dtype=bool)
     keep_mask[bad_rows] = False
@@ -571,9 +614,39 @@ def ingest_table(
         renamed_columns={raw: canonical for raw, canonical in mapping.items() if raw != canonical},
         n_placeholders=n_placeholders,
         n_normalised=n_normalised,
+        n_flagged=int(flagged["_row"].nunique()),
+        flagged_reasons=flagged_reasons,
     )
     assert summary.n_stored + summary.n_quarantined == summary.n_read, "ingest lost or duplicated rows"
-    return IngestResult(clean=clean_frame, quarantine=quarantine, summary=summary)
+    return IngestResult(clean=clean_frame, quarantine=quarantine, summary=summary, flagged=flagged)
+
+
+def _flagged_frame(
+    found: pd.DataFrame, data: pd.DataFrame, column_of: dict[str, str], spec: TableSpec, source: str
+) -> pd.DataFrame:
+    """One row per flagged value of a kept row: file, row, field, kind, value as written, reason, action."""
+    values = np.full(len(found), None, dtype=object)
+    positions = found["row"].to_numpy(dtype=np.intp)
+    field_names = found["field"].to_numpy(dtype=object)
+    for name in pd.unique(field_names):
+        where = np.flatnonzero(field_names == name)
+        field_spec = spec.field(str(name))
+        if field_spec.sensitivity is Sensitivity.DIRECT_IDENTIFIER:
+            continue
+        texts = data[column_of[str(name)]].iloc[positions[where]].astype("string").str.strip()
+        values[where] = texts.to_numpy(dtype=object, na_value=None)
+    kinds = found["kind"].to_numpy(dtype=object)
+    return pd.DataFrame(
+        {
+            "_source": pd.array([source] * len(found), dtype="string"),
+            "_row": (positions + _FIRST_DATA_ROW).astype("int64"),
+            "_field": pd.array(field_names, dtype="string"),
+            "_kind": pd.array(kinds, dtype="string"),
+            "_value": pd.array(values, dtype="string"),
+            "_reason": pd.array(found["message"].to_numpy(dtype=object), dtype="string"),
+            "_action": pd.array([action_for(str(k)) for k in kinds], dtype="string"),
+        }
+    )
 
 
 def write_quarantine(result: IngestResult, path: PathLikeStr) -> Path:
@@ -602,6 +675,8 @@ def ingest_file(
     dictionary: Dictionary,
     table: str,
     quarantine_dir: PathLikeStr | None = None,
+    *,
+    strict: bool = False,
 ) -> IngestResult:
     """Read a CSV or Parquet file and ingest it; optionally write its quarantine beside the results.
 
@@ -614,7 +689,10 @@ def ingest_file(
     table : str
         The dictionary table the file holds.
     quarantine_dir : str or os.PathLike, optional
-        When given, the quarantined rows are written to ``<quarantine_dir>/<file stem>.quarantine.csv``.
+        When given, the quarantined rows are written to ``<quarantine_dir>/<file stem>.quarantine.csv``
+        and the flagged values to ``<quarantine_dir>/<file stem>.flagged.csv``.
+    strict : bool
+        As for :func:`ingest_table`.
 
     Returns
     -------
@@ -622,7 +700,9 @@ def ingest_file(
         As :func:`ingest_table`, with the file name as source.
     """
     file = Path(path)
-    result = ingest_table(read_table(file), dictionary, table, source=file.name)
+    result = ingest_table(read_table(file), dictionary, table, source=file.name, strict=strict)
     if quarantine_dir is not None:
         write_quarantine(result, Path(quarantine_dir) / f"{file.stem}.quarantine.csv")
+        if len(result.flagged):
+            result.flagged.to_csv(Path(quarantine_dir) / f"{file.stem}.flagged.csv", index=False)
     return result

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from careleads.dictionary._flags import FlaggedValue, action_for, refuses
 from careleads.dictionary._normalise import match_table
 from careleads.dictionary._rule import (
     BLANK_ROW,
@@ -27,10 +28,17 @@ from careleads.dictionary._rule import (
     lower_texts,
     strip_texts,
 )
-from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, TableSpec
+from careleads.dictionary._schema import Dictionary, FieldSpec, FieldType, Sensitivity, TableSpec
 from careleads.errors import InputError
 
-__all__ = ["FieldProblem", "RecordValidator", "problems_as_dicts", "record_validator", "validate_record"]
+__all__ = [
+    "FieldProblem",
+    "RecordValidator",
+    "flag_problems",
+    "problems_as_dicts",
+    "record_validator",
+    "validate_record",
+]
 
 _CACHE_LIMIT = 4096  # spellings remembered per category or yes/no field, and key sets per table
 
@@ -48,11 +56,14 @@ class FieldProblem:
         ``unparsable_boolean``, ``unknown_category`` or ``blank_row``.
     message : str
         The quarantine reason, ``"<field>: <what is wrong>"`` (values of direct identifiers hidden).
+    value : str or None
+        The value as written (stripped); None for a missing value.
     """
 
     field: str
     kind: str
     message: str
+    value: str | None = None
 
     @property
     def detail(self) -> str:
@@ -162,7 +173,7 @@ class RecordValidator:
         parsed, found = rule.parse(np.array([text], dtype=object))
         bad = [problem for problem in found if problem.bad[0]]
         answer: tuple[Any, FieldProblem | None] = (
-            (None, FieldProblem(rule.spec.name, bad[0].kind, str(bad[0].messages[0])))
+            (None, FieldProblem(rule.spec.name, bad[0].kind, str(bad[0].messages[0]), text))
             if bad
             else (_scalar(parsed[0], rule.spec.type), None)
         )
@@ -286,3 +297,40 @@ def validate_record(
 def problems_as_dicts(problems: Sequence[FieldProblem]) -> list[dict[str, str]]:
     """``{"field", "message"}`` per problem (the message without the field name), for API error bodies."""
     return [{"field": p.field, "message": p.detail} for p in problems]
+
+
+def flag_problems(
+    table: TableSpec, problems: Sequence[FieldProblem]
+) -> tuple[list[FieldProblem], list[FlaggedValue]]:
+    """Split a record's problems into those that refuse it and the flags of a record that is kept.
+
+    See :func:`careleads.dictionary.refuses` for which is which. A flag keeps the value as written (None for
+    a direct identifier, whose values are never repeated).
+
+    Examples
+    --------
+    >>> from careleads.dictionary import load_dictionary
+    >>> d = load_dictionary()
+    >>> _, found = validate_record({"Lead ID": "L1", "Created Date": "2025-03-04", "Specialty": "Podiatry"},
+    ...                            d, "leads")
+    >>> refused, flags = flag_problems(d.table("leads"), found)
+    >>> refused, [(f.field, f.kind, f.value) for f in flags]
+    ([], [('service_line', 'unknown_category', 'Podiatry')])
+    """
+    refused: list[FieldProblem] = []
+    flags: list[FlaggedValue] = []
+    for problem in problems:
+        if refuses(table, problem.field, problem.kind):
+            refused.append(problem)
+            continue
+        spec = table.field(problem.field)
+        flags.append(
+            FlaggedValue(
+                field=problem.field,
+                kind=problem.kind,
+                value=None if spec.sensitivity is Sensitivity.DIRECT_IDENTIFIER else problem.value,
+                message=problem.detail,
+                action=action_for(problem.kind),
+            )
+        )
+    return refused, flags
