@@ -38,6 +38,7 @@ from careleads.dictionary._record import (
     record_validator,
     validate_record,
 )
+from careleads.dictionary._rule import MISSING_REQUIRED, UNKNOWN_CATEGORY
 from careleads.dictionary._schema import (
     Dictionary,
     FieldSpec,
@@ -53,6 +54,8 @@ __all__ = [
     "FLAGGED_COLUMNS",
     "FLAGS_KEY",
     "MAPPABLE_KINDS",
+    "MISSING_REQUIRED",
+    "UNKNOWN_CATEGORY",
     "SAMPLE_BYTES",
     "Extension",
     "FlaggedValue",

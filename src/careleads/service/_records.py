@@ -6,14 +6,23 @@ What is stored follows the data dictionary's sensitivity classes:
 - sensitive free text: redacted (typed placeholders) in ``leads.texts`` and ``events.message_text``;
 - the other dictionary fields in ``leads.fields``; columns the dictionary does not know are not stored
   (the response lists them as ignored).
+
+A lead is checked by :func:`check_lead`. Clinical triage reads every text of the record first, before the
+dictionary does: a record that is refused (it cannot be identified, or is not a record at all) but whose
+text may describe an emergency is kept as an *unidentified* lead, with a generated id, for a human to see.
+A value the dictionary cannot read (a new service line, say) does not refuse the lead: it is kept as written
+under ``leads.fields["_flagged"]``, read as missing by scoring and decisions, and listed in the answer.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,14 +31,36 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careleads.dictionary import FieldType, Sensitivity, ingest_table, record_validator
+from careleads.dictionary import (
+    FLAGS_KEY,
+    MISSING_REQUIRED,
+    FieldProblem,
+    FieldSpec,
+    FieldType,
+    FlaggedValue,
+    KnownAt,
+    Sensitivity,
+    TableSpec,
+    flag_problems,
+    ingest_table,
+    match_columns,
+    record_validator,
+)
 from careleads.errors import InputError, NotFoundError
 from careleads.privacy import PLACEHOLDERS, redact_texts
 from careleads.service.context import ServiceContext
 from careleads.store import Lead, ScoreEntry
+from careleads.text import default_detector
 
 __all__ = [
+    "MAX_FIELD_CHARS",
     "PRESENT",
+    "UNIDENTIFIED_PREFIX",
+    "CheckedLead",
+    "check_lead",
+    "flags_of",
+    "lead_fields",
+    "record_texts",
     "LeadErasedError",
     "LeadValidationError",
     "current_entry",
@@ -47,6 +78,12 @@ __all__ = [
 ]
 
 PRESENT = "[present]"  # stands in for a direct identifier when only its presence matters
+#: the external id of a lead kept for triage although it could not be identified starts with this
+UNIDENTIFIED_PREFIX = "unidentified-"
+MAX_FIELD_CHARS = 5000  # longest text value of a record
+_MAX_TEXTS = 200  # texts of one record that triage reads (a record is a few dozen fields)
+_TRIAGE_LEVELS = {"none": 0, "possible": 1, "urgent": 2}
+log = logging.getLogger("careleads.service")
 
 
 def utcnow() -> datetime:
@@ -207,6 +244,217 @@ def validate_one(
     return clean, [name for name in clean if name not in names]
 
 
+# ------------------------------------------------------------------------------------------ intake
+
+
+@dataclass
+class CheckedLead:
+    """A lead record after triage and the dictionary: what to store, what was flagged, whether identified.
+
+    Attributes
+    ----------
+    row : dict
+        The clean record (every field of the table; None where missing or flagged).
+    ignored : list of str
+        Keys of the record the dictionary does not know (not stored).
+    flags : list of FlaggedValue
+        Values kept as written and read as missing; for an unidentified lead, also why it was refused.
+    triage_level : str
+        The highest clinical-triage level among the record's texts (``"urgent"``, ``"possible"``,
+        ``"none"``).
+    unidentified : bool
+        True when the record was refused but kept, under a generated id, because a text may describe an
+        emergency.
+    """
+
+    row: dict[str, Any]
+    ignored: list[str]
+    flags: list[FlaggedValue] = field(default_factory=list)
+    triage_level: str = "none"
+    unidentified: bool = False
+
+
+def record_texts(value: Any) -> list[str]:
+    """Every text a record holds, whatever its shape (values of a mapping, items of a list, nested ones).
+
+    Keys are not texts; at most a few hundred texts are returned, each cut to the longest field allowed.
+    """
+    found: list[str] = []
+    pending = [value]
+    while pending and len(found) < _MAX_TEXTS:
+        item = pending.pop()
+        if isinstance(item, str):
+            if item.strip():
+                found.append(item[:MAX_FIELD_CHARS])
+        elif isinstance(item, Mapping):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list | tuple):
+            pending.extend(reversed(item))
+    return found
+
+
+def _triage_fields(table: TableSpec) -> list[FieldSpec]:
+    """The free-text fields the decision path reads for clinical triage: texts known when the lead arrives
+    that are not direct identifiers."""
+    return [
+        spec
+        for spec in table.fields
+        if spec.type is FieldType.TEXT
+        and spec.known is KnownAt.CREATION
+        and spec.sensitivity is not Sensitivity.DIRECT_IDENTIFIER
+    ]
+
+
+def _shape_problems(record: Any) -> list[dict[str, str]]:
+    """What makes a record unreadable as a record at all (not an object, values that are not scalars)."""
+    if not isinstance(record, Mapping):
+        return [{"field": "", "message": "a lead is a JSON object of field names and values"}]
+    problems = []
+    for name, value in record.items():
+        if not isinstance(value, str | int | float | bool) and value is not None:
+            problems.append({"field": str(name), "message": "must be a text, number, true/false or null"})
+        elif isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            problems.append({"field": str(name), "message": f"is longer than {MAX_FIELD_CHARS} characters"})
+    return problems
+
+
+def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLead:
+    """Triage every text of a record, then check it against the dictionary; refuse only what cannot be kept.
+
+    1. Clinical triage (:func:`careleads.text.default_detector`) reads every text of the record, whatever
+       its key or shape.
+    2. A record that is not an object, or has no usable key or time (:func:`careleads.dictionary.refuses`),
+       is refused, unless a text may describe an emergency (triage level ``urgent`` or ``possible``): it
+       is then kept as an unidentified lead with a generated external id, its refusal listed in ``flags``.
+    3. Any other value the dictionary cannot read is flagged: kept as written, read as missing.
+    4. A text that may describe an emergency but is not in a field triage reads (an unknown key, a
+       category value) is added to the first such field, so the decision path reads it and a human sees it.
+
+    Parameters
+    ----------
+    ctx : ServiceContext
+        The dictionary.
+    lead_in : any
+        The record as received (a JSON value).
+    now : datetime
+        Naive UTC; the creation time of a lead that gives none (or an unreadable one, when kept for triage).
+
+    Raises
+    ------
+    LeadValidationError
+        When the record is refused and no text may describe an emergency.
+    """
+    table = ctx.dictionary.table("leads")
+    time_column = str(table.time_column)
+    texts = record_texts(lead_in)
+    levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
+    alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
+    level = max(levels, key=_TRIAGE_LEVELS.__getitem__, default="none")
+    refused = _shape_problems(lead_in)
+    row: dict[str, Any] = {}
+    ignored: list[str] = []
+    flags: list[FlaggedValue] = []
+    if not refused:
+        record = dict(lead_in)
+        if not record.get(time_column):
+            record[time_column] = now.isoformat()
+        validator = record_validator(ctx.dictionary, "leads")
+        try:
+            row, found = validator.validate(record, source="request")
+        except InputError as exc:
+            found = _unmatched(table, record, exc)
+        problems, flags = flag_problems(table, found)
+        refused = [{"field": p.field, "message": p.detail} for p in problems]
+        names = set(validator.table.names)
+        ignored = [name for name in row if name not in names]
+    if refused and not alarming:
+        raise LeadValidationError(
+            "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in refused),
+            refused,
+        )
+    unidentified = bool(refused)
+    if unidentified:
+        row, flags = _unidentified_row(ctx, lead_in, refused, now)
+        flags.extend(
+            FlaggedValue(
+                field=p["field"],
+                kind="refused",
+                value=None,
+                message=p["message"],
+                action="the record could not be identified; it was kept for a clinician because its text "
+                "may describe an emergency: send it again complete, and tell the triage line",
+            )
+            for p in refused
+        )
+        ignored = []
+        log.warning("an unidentified lead is kept for triage (level %s)", level)
+    _carry_alarming(table, row, alarming)
+    return CheckedLead(row=row, ignored=ignored, flags=flags, triage_level=level, unidentified=unidentified)
+
+
+def _unmatched(table: TableSpec, record: Mapping[str, Any], exc: InputError) -> list[FieldProblem]:
+    """The problems of a record whose keys do not match the table: each required field without a key, or
+    (keys matching one field twice) the error itself."""
+    try:
+        claimed = set(match_columns([str(k) for k in record], table, "request").values())
+    except InputError:
+        return [FieldProblem("", "unreadable", str(exc))]
+    return [
+        FieldProblem(spec.name, MISSING_REQUIRED, f"{spec.name}: required value is missing")
+        for spec in table.fields
+        if (spec.required or spec.name == table.key) and spec.name not in claimed
+    ] or [FieldProblem("", "unreadable", str(exc))]
+
+
+def _unidentified_row(
+    ctx: ServiceContext, lead_in: Any, refused: Sequence[Mapping[str, str]], now: datetime
+) -> tuple[dict[str, Any], list[FlaggedValue]]:
+    """What can be read of a refused record, under a generated id (and the time now, when its own is
+    unreadable): its other fields, identifiers and texts, for the human who will see it."""
+    table = ctx.dictionary.table("leads")
+    key, time_column = str(table.key), str(table.time_column)
+    generated = f"{UNIDENTIFIED_PREFIX}{uuid.uuid4().hex}"
+    row: dict[str, Any] = {key: generated, time_column: pd.Timestamp(now)}
+    if _shape_problems(lead_in):
+        return row, []
+    bad = {p["field"] for p in refused}
+    record = {k: v for k, v in dict(lead_in).items() if str(k) not in bad}
+    record[key] = generated
+    record.setdefault(time_column, now.isoformat())
+    try:
+        clean, found = record_validator(ctx.dictionary, "leads").validate(record, source="request")
+    except InputError:
+        return row, []  # keys that still match one field twice: the texts are carried over alone
+    problems, flags = flag_problems(table, found)
+    if problems:
+        return row, flags
+    return {name: value for name, value in clean.items() if name in table.names}, flags
+
+
+def _carry_alarming(table: TableSpec, row: dict[str, Any], alarming: Sequence[str]) -> None:
+    """Add the texts that may describe an emergency to the first field triage reads, unless already there."""
+    fields = _triage_fields(table)
+    if not fields or not alarming:
+        return
+    read = [str(row[spec.name]) for spec in fields if row.get(spec.name)]
+    missing = [text.strip() for text in alarming if not any(text.strip() in r for r in read)]
+    if missing:
+        target = fields[0].name
+        row[target] = "\n".join([*([str(row[target])] if row.get(target) else []), *dict.fromkeys(missing)])
+
+
+def flags_of(flags: Sequence[FlaggedValue]) -> dict[str, dict[str, Any]]:
+    """Flags as stored under ``leads.fields["_flagged"]``: field -> kind, value as written, message."""
+    return {f.field or "(record)": {"kind": f.kind, "value": f.value, "message": f.message} for f in flags}
+
+
+def lead_fields(lead: Lead) -> dict[str, Any]:
+    """The lead's stored fields without its flags (what scoring and decisions read)."""
+    fields = dict(lead.fields or {})
+    fields.pop(FLAGS_KEY, None)
+    return fields
+
+
 # ------------------------------------------------------------------------------------------ storing
 
 
@@ -237,7 +485,7 @@ def split_fields(
 def lead_record(ctx: ServiceContext, lead: Lead, present: Sequence[str]) -> dict[str, Any]:
     """The lead as scoring and decisions see it: fields, redacted texts, identifiers only as presence."""
     table = ctx.dictionary.table("leads")
-    record: dict[str, Any] = dict(lead.fields or {})
+    record: dict[str, Any] = lead_fields(lead)
     record.update(lead.texts or {})
     for name in present:
         record[name] = PRESENT

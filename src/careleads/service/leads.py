@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.decisions import assign_owner
-from careleads.dictionary import Sensitivity
+from careleads.dictionary import FLAGS_KEY, FlaggedValue, Sensitivity
 from careleads.service._ledger import (
     assignment_lookup,
     decide_one,
@@ -34,8 +34,10 @@ from careleads.service._records import (
     PRESENT,
     LeadErasedError,
     LeadValidationError,
+    check_lead,
     current_entry,
     decrypt_identifiers,
+    flags_of,
     get_lead,
     identifier_names,
     lead_record,
@@ -85,6 +87,8 @@ class LeadResult:
     entry: ScoreEntry
     created: bool
     ignored_fields: list[str] = field(default_factory=list)
+    flagged_fields: list[FlaggedValue] = field(default_factory=list)
+    unidentified: bool = False
 
 
 @dataclass
@@ -101,12 +105,15 @@ def create_lead(
     *,
     session: Session,
     ctx: ServiceContext,
-    lead_in: Mapping[str, Any],
+    lead_in: Any,
     actor: str,
     role: str,
     now: datetime | None = None,
 ) -> LeadResult:
     """Check a lead against the dictionary, store it and score it at once; idempotent on its external id.
+
+    Clinical triage reads the record's texts first, and only a record that cannot be identified is
+    refused; values the dictionary cannot read are kept and flagged (see :func:`check_lead`).
 
     Parameters
     ----------
@@ -114,8 +121,9 @@ def create_lead(
         The request's transaction.
     ctx : ServiceContext
         Dictionary, scorer, rules, routing, keys.
-    lead_in : mapping
-        Field name (canonical or alias) -> value; must hold the dictionary's key (the external id).
+    lead_in : any
+        Field name (canonical or alias) -> value; must hold the dictionary's key (the external id),
+        unless a text may describe an emergency (it is then kept as an unidentified lead).
     actor, role : str
         Who asks, for the audit log.
     now : datetime, optional
@@ -125,24 +133,25 @@ def create_lead(
     -------
     LeadResult
         ``created`` is False when a lead with this external id exists; then nothing changes.
+        ``flagged_fields`` lists the values kept as written and read as missing.
 
     Raises
     ------
     LeadValidationError
-        If the dictionary rejects the lead (field-level problems).
+        If the lead cannot be identified and no text may describe an emergency.
     LeadErasedError
         If a lead with this external id was erased.
     """
     now = now or utcnow()
     table = ctx.dictionary.table("leads")
     key, time_column = str(table.key), str(table.time_column)
-    record_in = dict(lead_in)
-    if not record_in.get(time_column):
-        record_in[time_column] = now.isoformat()
-    row, ignored = validate_one(ctx, record_in, "leads")
+    checked = check_lead(ctx, lead_in, now=now)
+    row, ignored = checked.row, checked.ignored
     external_id = str(row[key]).strip()
     pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
     identifiers, texts, fields = split_fields(ctx, row)
+    if checked.flags:
+        fields[FLAGS_KEY] = flags_of(checked.flags)
     created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
     # score and decide before the first statement: on SQLite the transaction, and with it the write lock,
     # starts there; rules, routing and triage need no store, only the owner is picked inside
@@ -152,6 +161,8 @@ def create_lead(
     as_of = pd.Timestamp(created_at)
     prescored = ctx.scorer.score_record(record, None, as_of)
     early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
+    if checked.unidentified:  # kept only for a human: always reviewed
+        early = replace(early, decision=replace(early.decision, review_required=True))
     lead = Lead(
         pseudonym=pseudonym,
         external_id=external_id,
@@ -191,10 +202,23 @@ def create_lead(
         role=role,
         action="lead.create",
         subject=f"lead:{lead.id}",
-        details={"score_id": entry.id, "tier": entry.tier, "scored_by": entry.scored_by},
+        details={
+            "score_id": entry.id,
+            "tier": entry.tier,
+            "scored_by": entry.scored_by,
+            "flagged_fields": sorted({f.field for f in checked.flags}),
+            "unidentified": checked.unidentified,
+        },
     )
     log.info("lead %s created: tier %s, route %s", lead.id, entry.tier, entry.route.get("name"))
-    return LeadResult(lead=lead, entry=entry, created=True, ignored_fields=ignored)
+    return LeadResult(
+        lead=lead,
+        entry=entry,
+        created=True,
+        ignored_fields=ignored,
+        flagged_fields=checked.flags,
+        unidentified=checked.unidentified,
+    )
 
 
 def _existing(*, session: Session, lead: Lead, actor: str, role: str, ignored: list[str]) -> LeadResult:
@@ -381,6 +405,9 @@ def lead_view(
             if f.sensitivity in (Sensitivity.QUASI_IDENTIFIER, Sensitivity.SENSITIVE)
         }
         view["fields"] = {k: v for k, v in view["fields"].items() if k not in hidden}
+        if FLAGS_KEY in view["fields"]:
+            flags = view["fields"][FLAGS_KEY]
+            view["fields"][FLAGS_KEY] = {k: v for k, v in flags.items() if k not in hidden}
     return view
 
 

@@ -194,6 +194,16 @@ class DecisionPublic(BaseModel):
     intent_probability: float | None = Field(default=None, description=INTENT_PROBABILITY_DESCRIPTION)
 
 
+class FlaggedFieldPublic(BaseModel):
+    """A value the data dictionary could not read: kept as written, read as missing, listed for an admin."""
+
+    field: str = Field(description="The field ('' for the whole record).")
+    kind: str = Field(description="unknown_category, out_of_range, unparsable_number, ..., or refused.")
+    value: str | None = Field(description="The value as written (never for contact details).")
+    message: str = Field(description="What is wrong.")
+    action: str = Field(description="What was done and what to do.")
+
+
 class LeadCreated(BaseModel):
     """The stored lead's id and its decision; ``created`` is False for a repeat of a known external id."""
 
@@ -202,6 +212,15 @@ class LeadCreated(BaseModel):
     created: bool
     ignored_fields: list[str] = Field(
         description="Input fields the data dictionary does not know (not stored)."
+    )
+    flagged_fields: list[FlaggedFieldPublic] = Field(
+        default_factory=list,
+        description="Values the data dictionary could not read: stored as written, scored as unknown.",
+    )
+    unidentified: bool = Field(
+        default=False,
+        description="True when the record could not be identified but was kept (answered with 202) "
+        "because its text may describe an emergency; it is in the review queue.",
     )
     decision: DecisionPublic
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from careleads.api.deps import require_role
 from careleads.service.access import LEAD_CREATE, LEAD_ERASE, LEAD_READ, Principal
@@ -12,9 +13,29 @@ from careleads.service.erasure import erase_lead
 from careleads.service.http import ContextDep, SessionDep
 from careleads.service.leads import create_lead
 from careleads.service.leads import read_lead as lead_for_caller
-from careleads.service.schemas import ErasurePublic, LeadCreate, LeadCreated, LeadPublic, decision_public
+from careleads.service.schemas import (
+    LEAD_EXAMPLE,
+    ErasurePublic,
+    FlaggedFieldPublic,
+    LeadCreate,
+    LeadCreated,
+    LeadPublic,
+    decision_public,
+)
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+
+def read_body(body: bytes) -> Any:
+    """The request body as JSON, or as text when it is not JSON: clinical triage reads its texts before
+    anything else, so even a body that is not a lead reaches the check (and, if it may describe an
+    emergency, a human). The schema (``LeadCreate``) is documented rather than enforced here."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
 
 # _INLINE: creating a lead (and recording an event) is a few milliseconds of CPU with a short transaction
 # at the end, so these two endpoints run on the event loop instead of the thread pool: the hop there and
@@ -33,11 +54,32 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "",
     response_model=LeadCreated,
     status_code=status.HTTP_201_CREATED,
-    responses={**ERRORS, 200: {"description": "A lead with this external id exists: its current decision"}},
+    responses={
+        **ERRORS,
+        200: {"description": "A lead with this external id exists: its current decision"},
+        202: {
+            "description": "The record could not be identified, but a text may describe an emergency: "
+            "kept under a generated id for the triage line (``unidentified``)"
+        },
+        422: {
+            "description": "The record cannot be identified (no id, not a lead) and holds no alarming text"
+        },
+    },
     summary="Create a lead and score it",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": LeadCreate.model_json_schema(ref_template="#/components/schemas/{model}"),
+                    "example": LEAD_EXAMPLE,
+                }
+            },
+        }
+    },
 )
 async def post_lead(  # runs on the event loop: see _INLINE above
-    lead_in: LeadCreate,
+    request: Request,
     response: Response,
     session: SessionDep,
     ctx: ContextDep,
@@ -47,16 +89,25 @@ async def post_lead(  # runs on the event loop: see _INLINE above
     score it at once: calibrated score 0-100, tier, reasons, route, overrides and who scored.
 
     Idempotent on ``lead_id`` (the external id): a repeat returns 200 with the current decision and changes
-    nothing.
+    nothing. A value the dictionary does not know (a new service line, say) does not refuse the lead: it is
+    stored as written, scored as unknown and listed in ``flagged_fields``. Only a record that cannot be
+    identified is refused (422), unless a text of it may describe an emergency: it is then kept for the
+    triage line under a generated id (202, ``unidentified``).
     """
-    result = create_lead(session=session, ctx=ctx, lead_in=lead_in.record(), actor=user.name, role=user.role)
+    result = create_lead(
+        session=session, ctx=ctx, lead_in=read_body(await request.body()), actor=user.name, role=user.role
+    )
     if not result.created:
         response.status_code = status.HTTP_200_OK
+    elif result.unidentified:
+        response.status_code = status.HTTP_202_ACCEPTED
     return LeadCreated(
         id=result.lead.id,
         external_id=result.lead.external_id,
         created=result.created,
         ignored_fields=result.ignored_fields,
+        flagged_fields=[FlaggedFieldPublic(**f.to_dict()) for f in result.flagged_fields],
+        unidentified=result.unidentified,
         decision=decision_public(result.entry),
     )
 
