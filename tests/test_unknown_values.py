@@ -1,0 +1,184 @@
+"""Values the dictionary does not know are stored, flagged and scored as unknown, never refused; clinical
+triage reads every text first, so a record that cannot be identified but may describe an emergency still
+reaches a human."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from _service_support import (
+    BACKENDS,
+    LEAD,
+    Service,
+    make_settings,
+    publish,
+    start_service,
+    trained_model_with_cold_start,
+)
+from careleads.dictionary import FLAGS_KEY, FieldType, load_dictionary, validate_record
+from careleads.store import Lead, ReviewTask
+
+DICTIONARY = load_dictionary()
+LEADS = DICTIONARY.table("leads")
+URGENT = "Since an hour I have crushing chest pain and can not breathe"
+# fields a lead may carry whose values the dictionary checks (closed categories, yes/no, numbers), other than
+# the lead's identity and time
+CHECKED = [
+    spec
+    for spec in LEADS.fields
+    if spec.name not in (LEADS.key, LEADS.time_column) and (spec.is_closed or spec.type is FieldType.NUMBER)
+]
+
+
+def _unseen_values(seed: int) -> list[str]:
+    """Values no field of the shipped dictionary lists: random words, Unicode, padded, numbers as text."""
+    rng = random.Random(seed)
+    word = "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(5, 12)))
+    return [
+        f"zq{word}",
+        f"  Zq {word.upper()}  ",
+        "Kardiologie-Ambulanz Süd ✓",
+        "心臓外科",
+        f"\tzq\u00a0{word}\n",
+        str(rng.randint(10_000, 99_999)),
+        f"{rng.randint(500, 9_999)}.5",
+    ]
+
+
+CASES = [
+    (spec.name, value)
+    for k, spec in enumerate(CHECKED)
+    for value in _unseen_values(k)
+    # what the field's rule refuses (the number fields read numbers inside their range)
+    if validate_record(
+        {LEADS.key: "x", LEADS.time_column: "2025-01-01", spec.name: value}, DICTIONARY, "leads"
+    )[1]
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+    yield from start_service(make_settings(tmp_path, request.param))
+
+
+def _lead_without(field: str) -> dict[str, Any]:
+    fields = {f.name for f in LEADS.fields if field in (f.name, *f.aliases)}
+    return {k: v for k, v in LEAD.items() if k not in fields}
+
+
+def test_the_generated_cases_cover_every_checked_field() -> None:
+    assert {name for name, _ in CASES} == {spec.name for spec in CHECKED}
+    assert len(CASES) >= 5 * len(CHECKED)
+
+
+@pytest.mark.parametrize("scorer", ["rules", "model"])
+def test_each_checked_field_with_an_unseen_value_is_stored_flagged_and_scored_as_unknown(
+    tmp_path: Path, scorer: str
+) -> None:
+    for service in start_service(make_settings(tmp_path, BACKENDS[0])):
+        if scorer == "model":
+            publish(service.settings, trained_model_with_cold_start())
+        client, headers = service.client, service.headers("integration")
+        baseline: dict[str, int] = {}
+        for n, (field, value) in enumerate(CASES):
+            if field not in baseline:  # the same lead without the field: what "unknown" must score
+                plain = client.post(
+                    "/v1/leads", json={**_lead_without(field), "lead_id": f"P-{field}"}, headers=headers
+                )
+                assert plain.status_code == 201, plain.text
+                baseline[field] = plain.json()["decision"]["score"]
+            sent = {**_lead_without(field), "lead_id": f"U-{n}", field: value}
+            answer = client.post("/v1/leads", json=sent, headers=headers)
+            assert answer.status_code == 201, (field, value, answer.text)
+            body = answer.json()
+            flagged = [f for f in body["flagged_fields"] if f["field"] == field]
+            assert len(flagged) == 1, (field, value, body["flagged_fields"])
+            assert flagged[0]["action"] and flagged[0]["message"]
+            assert body["decision"]["scored_by"].startswith(scorer[:4]) or field == "do_not_profile"
+            assert body["decision"]["score"] == baseline[field], (field, value)
+            with service.sessions() as session:
+                lead = session.get(Lead, body["id"])
+                assert lead is not None
+                assert lead.fields[field] is None
+                assert lead.fields[FLAGS_KEY][field]["value"] == value.strip()
+
+
+def test_an_unknown_service_line_with_an_urgent_message_tops_the_triage_queue(service: Service) -> None:
+    client, headers = service.client, service.headers("integration")
+    for k in range(3):
+        routine = {**LEAD, "lead_id": f"R{k}", "question": "Can I book a knee check next month?"}
+        assert client.post("/v1/leads", json=routine, headers=headers).status_code == 201
+    urgent = {**LEAD, "lead_id": "X1", "service_line": "Vascular Surgery Pop-up", "question": URGENT}
+    answer = client.post("/v1/leads", json=urgent, headers=headers)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert [f["field"] for f in body["flagged_fields"]] == ["service_line"]
+    assert body["decision"]["route"]["kind"] == "clinical"
+    queue = client.get("/v1/review-queue", headers=service.headers("reviewer")).json()["data"]
+    assert queue[0]["lead_id"] == body["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service_line": "Ortho", "question": URGENT},  # no id at all
+        {"lead_id": "", "question": URGENT, "phone": "555 0100"},  # a blank id
+        {"Lead ID": "  ", "Your Question": URGENT},  # aliases, blank id
+        {"lead_id": "B2", "created_at": "31/31/2031 99:99", "question": URGENT},  # an unreadable time
+        {"lead_id": "B3", "question": URGENT, "utm": {"nested": True}},  # not a flat record
+        [URGENT],  # not an object
+        URGENT,  # a bare text
+    ],
+)
+def test_a_record_that_cannot_be_identified_but_may_be_urgent_reaches_a_human(
+    service: Service, body: Any
+) -> None:
+    client, headers = service.client, service.headers("integration")
+    answer = client.post("/v1/leads", json=body, headers=headers)
+    assert answer.status_code == 202, answer.text
+    created = answer.json()
+    assert created["unidentified"] is True and created["external_id"].startswith("unidentified-")
+    assert any(f["kind"] == "refused" for f in created["flagged_fields"])
+    assert created["decision"]["route"]["kind"] == "clinical"
+    with service.sessions() as session:
+        task = session.scalar(select(ReviewTask).where(ReviewTask.lead_id == created["id"]))
+        assert task is not None and task.status == "open"
+    lead = client.get(f"/v1/leads/{created['id']}", headers=service.headers("admin")).json()
+    assert "chest pain" in " ".join(str(t) for t in (lead["texts"] or {}).values())
+
+
+def test_a_request_body_that_is_not_json_is_triaged_too(service: Service) -> None:
+    headers = {**service.headers("integration"), "content-type": "application/json"}
+    answer = service.client.post("/v1/leads", content=f"question: {URGENT}, no id".encode(), headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["decision"]["route"]["kind"] == "clinical"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service_line": "Ortho", "question": "Can I book a knee check?"},
+        {"lead_id": "", "question": "book me in please"},
+        ["book me in please"],
+    ],
+)
+def test_a_record_that_cannot_be_identified_and_is_not_alarming_is_refused(
+    service: Service, body: Any
+) -> None:
+    answer = service.client.post("/v1/leads", json=body, headers=service.headers("integration"))
+    assert answer.status_code == 422, answer.text
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 0
+
+
+def test_an_alarming_text_outside_the_triaged_field_is_carried_to_it(service: Service) -> None:
+    sent = {**LEAD, "lead_id": "C1", "question": "", "chat_transcript": URGENT, "intake_urgency": URGENT}
+    answer = service.client.post("/v1/leads", json=sent, headers=service.headers("integration"))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["decision"]["route"]["kind"] == "clinical"
