@@ -22,7 +22,7 @@ from _service_support import (
     trained_model_with_cold_start,
 )
 from careleads.dictionary import FLAGS_KEY, FieldType, load_dictionary, validate_record
-from careleads.store import Lead, ReviewTask
+from careleads.store import AuditEntry, Lead, ReviewTask
 
 DICTIONARY = load_dictionary()
 LEADS = DICTIONARY.table("leads")
@@ -182,3 +182,69 @@ def test_an_alarming_text_outside_the_triaged_field_is_carried_to_it(service: Se
     answer = service.client.post("/v1/leads", json=sent, headers=service.headers("integration"))
     assert answer.status_code == 201, answer.text
     assert answer.json()["decision"]["route"]["kind"] == "clinical"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "to", "expected", "new_value"),
+    [
+        ("service_line", "Foot & Ankle Clinic", "orthopedics", "orthopedics", False),
+        ("service_line", "Podiatry Pop-up", "Podiatry", "podiatry", True),
+        ("source", "  Nextdoor Ads ", "paid social", "paid_social", False),
+        ("consent_marketing", "Oui", "true", True, False),
+    ],
+)
+def test_an_admin_maps_an_unknown_value_and_leads_are_read_with_it(
+    service: Service, field: str, value: str, to: str, expected: Any, new_value: bool
+) -> None:
+    client, integration, admin = service.client, service.headers("integration"), service.headers("admin")
+    stored = [
+        client.post("/v1/leads", json={**LEAD, "lead_id": f"M{k}", field: v}, headers=integration).json()
+        for k, v in enumerate([value, value.upper(), value])
+    ]
+    listed = client.get("/v1/admin/unknown-values", headers=admin).json()["data"]
+    item = next(u for u in listed if u["field"] == field and u["value"] == value.strip())
+    assert (
+        item["mappable"] and item["n_leads"] == 2 and item["lead_ids"] == [stored[0]["id"], stored[2]["id"]]
+    )
+    assert "question" not in str(listed) and "maria" not in str(listed).lower()
+    for role in ("integration", "analyst", "reviewer", "auditor"):
+        refused = client.post(
+            "/v1/admin/unknown-values/map",
+            json={"field": field, "value": value, "to": to},
+            headers=service.headers(role),
+        )
+        assert refused.status_code == 403, role
+        assert client.get("/v1/admin/unknown-values", headers=service.headers(role)).status_code == 403
+    mapped = client.post(
+        "/v1/admin/unknown-values/map", json={"field": field, "value": value, "to": to}, headers=admin
+    )
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["to"] == str(expected).lower() and mapped.json()["new_value"] is new_value
+    assert mapped.json()["n_renormalised"] == 3  # spellings are compared as the dictionary compares them
+    with service.sessions() as session:
+        for lead in stored:
+            row = session.get(Lead, lead["id"])
+            assert row is not None and row.fields[field] == expected and FLAGS_KEY not in row.fields
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "dictionary.map")).all()
+        assert len(audit) == 1 and audit[0].actor == "admin-user"
+    later = client.post("/v1/leads", json={**LEAD, "lead_id": "M-later", field: value}, headers=integration)
+    assert later.status_code == 201 and later.json()["flagged_fields"] == []
+    view = client.get(f"/v1/leads/{later.json()['id']}", headers=admin).json()
+    assert view["fields"][field] == expected
+    assert all(
+        u["field"] != field for u in client.get("/v1/admin/unknown-values", headers=admin).json()["data"]
+    )
+    # the mapping is kept in the data directory: a service started afresh reads with it
+    assert (service.settings.data_dir / "dictionary_extension.json").exists()
+
+
+def test_mapping_a_field_that_cannot_be_mapped_is_refused(service: Service) -> None:
+    admin = service.headers("admin")
+    for body in (
+        {"field": "distance_km", "value": "far", "to": "10"},
+        {"field": "consent_sms", "value": "Oui", "to": "maybe"},
+        {"field": "no_such_field", "value": "x", "to": "y"},
+    ):
+        answer = service.client.post("/v1/admin/unknown-values/map", json=body, headers=admin)
+        assert answer.status_code == 422, (body, answer.text)
+    assert not (service.settings.data_dir / "dictionary_extension.json").exists()

@@ -634,7 +634,7 @@ def _flagged_frame(
         if field_spec.sensitivity is Sensitivity.DIRECT_IDENTIFIER:
             continue
         texts = data[column_of[str(name)]].iloc[positions[where]].astype("string").str.strip()
-        values[where] = texts.to_numpy(dtype=object, na_value=None)
+        values[where] = [None if pd.isna(text) else str(text) for text in texts]
     kinds = found["kind"].to_numpy(dtype=object)
     return pd.DataFrame(
         {

@@ -186,34 +186,63 @@ def redact_known(texts: Sequence[str | None], identifiers: Mapping[str, str]) ->
 
 def validate_table(
     ctx: ServiceContext, records: Sequence[Mapping[str, Any]], table: str
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], list[list[FlaggedValue]]]:
     """Check records against the dictionary exactly as files are checked (:func:`ingest_table`).
 
     Returns
     -------
-    (DataFrame, list of str)
-        The clean rows and the input fields the dictionary does not know (not stored).
+    (DataFrame, list of str, list of list of FlaggedValue)
+        The clean rows, the input fields the dictionary does not know (not stored), and per record the
+        values kept as written and read as missing.
 
     Raises
     ------
     LeadValidationError
-        When any record is rejected; ``problems`` names each field and what is wrong.
+        When any record cannot be identified; ``problems`` names each field and what is wrong (and says
+        so when a text of the record may describe an emergency).
     """
     frame = pd.DataFrame([{str(k): _raw_text(v) for k, v in r.items()} for r in records])
     try:
-        result = ingest_table(frame, ctx.dictionary, table, source="request")
+        result = ingest_table(frame, ctx.refresh_dictionary(), table, source="request")
     except InputError as exc:
         raise LeadValidationError(str(exc), [{"field": "", "message": str(exc)}]) from None
     if len(result.quarantine):
         names = ctx.dictionary.table(table).names
         problems = _problems(result.quarantine, names)
-        if len(records) > 1:
-            for problem, row in zip(problems, result.quarantine["_row"], strict=False):
-                problem["row"] = str(int(row) - 2)
+        rows = [int(row) - 2 for row in result.quarantine["_row"]]
+        levels = default_detector().detect_many([" ".join(record_texts(records[r])) for r in rows])
+        for problem, row, found in zip(problems, rows, levels, strict=False):
+            if len(records) > 1:
+                problem["row"] = str(row)
+            if found.level != "none":
+                problem["message"] += (
+                    f" (a text of this record may describe an emergency, triage level {found.level}: "
+                    "send it to a clinician now)"
+                )
         raise LeadValidationError(
             "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "the input was rejected", problems
         )
-    return result.clean, list(result.summary.unknown_columns)
+    flags: list[list[FlaggedValue]] = [[] for _ in records]
+    flagged = result.flagged
+    for position, name, kind, value, reason, action in zip(
+        flagged["_row"].tolist(),
+        flagged["_field"].tolist(),
+        flagged["_kind"].tolist(),
+        flagged["_value"].tolist(),
+        flagged["_reason"].tolist(),
+        flagged["_action"].tolist(),
+        strict=True,
+    ):
+        flags[int(position) - 2].append(
+            FlaggedValue(
+                field=str(name),
+                kind=str(kind),
+                value=None if pd.isna(value) else str(value),
+                message=str(reason).partition(": ")[2],
+                action=str(action),
+            )
+        )
+    return result.clean, list(result.summary.unknown_columns), flags
 
 
 def validate_one(
@@ -344,7 +373,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
     LeadValidationError
         When the record is refused and no text may describe an emergency.
     """
-    table = ctx.dictionary.table("leads")
+    table = ctx.refresh_dictionary().table("leads")
     time_column = str(table.time_column)
     texts = record_texts(lead_in)
     levels = [result.level for result in default_detector().detect_many(texts)] if texts else []

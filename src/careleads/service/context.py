@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.decisions import HardRules, Routing, load_hard_rules, load_routing
-from careleads.dictionary import Dictionary, load_dictionary
+from careleads.dictionary import Dictionary, extend_dictionary, load_dictionary, load_extension
 from careleads.errors import ConfigError
 from careleads.features import FeatureSpec
 from careleads.models import ModelRegistry
@@ -25,7 +25,10 @@ from careleads.service.crm_mapping import FieldMapping, load_field_mapping
 from careleads.settings import Settings
 from careleads.store import has_tables, make_engine, upgrade
 
-__all__ = ["ANALYTICS_KEY", "ServiceContext", "open_store"]
+#: the clinic's dictionary extension, in the settings' data directory
+DICTIONARY_EXTENSION_FILE = "dictionary_extension.json"
+
+__all__ = ["ANALYTICS_KEY", "DICTIONARY_EXTENSION_FILE", "ServiceContext", "open_store"]
 
 #: ``Session.info`` key of the analytics rows a transaction gathered
 ANALYTICS_KEY = "analytics"
@@ -91,6 +94,29 @@ class ServiceContext:
     pseudonymiser: Pseudonymiser
     analytics: AnalyticsWriter
     mapping: FieldMapping
+    # the dictionary as configured, before the clinic's extension (admin mappings) is applied, and the
+    # extension file's (modification time, size) when it was last applied
+    base_dictionary: Dictionary | None = None
+    extension_stamp: tuple[int, int] | None = None
+
+    @property
+    def extension_path(self) -> Path:
+        """The clinic's dictionary extension: spellings an admin mapped (see `careleads.dictionary`)."""
+        return self.settings.data_dir / DICTIONARY_EXTENSION_FILE
+
+    def refresh_dictionary(self) -> Dictionary:
+        """The dictionary with the clinic's extension as it is on disk now (re-applied when the file
+        changed, by this process or another one)."""
+        try:
+            stat = self.extension_path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self.extension_stamp:
+            base = self.base_dictionary or self.dictionary
+            self.dictionary = extend_dictionary(base, load_extension(self.extension_path))
+            self.base_dictionary, self.extension_stamp = base, stamp
+        return self.dictionary
 
     def bind(self, factory: sessionmaker[Session]) -> None:
         """Send the analytics rows a session gathered to the writer once its transaction commits."""
@@ -153,4 +179,9 @@ class ServiceContext:
                 settings.analytics_path(), spec=spec, flush_rows=settings.analytics_flush_rows
             ),
             mapping=load_field_mapping(settings.field_mapping_file),
-        )
+        ).with_extension()
+
+    def with_extension(self) -> ServiceContext:
+        """This context with the clinic's dictionary extension applied (if there is one)."""
+        self.refresh_dictionary()
+        return self

@@ -338,7 +338,8 @@ def score_records(
     Returns
     -------
     list of dict
-        One decision per record (``Decision.to_dict()`` plus ``fallback`` and ``ignored_fields``).
+        One decision per record (``Decision.to_dict()`` plus ``fallback``, ``ignored_fields`` and
+        ``flagged_fields``, the values kept as written and scored as unknown).
     """
     now = now or utcnow()
     table = ctx.dictionary.table("leads")
@@ -349,7 +350,7 @@ def score_records(
         if not given.get(time_column):
             given[time_column] = now.isoformat()
         prepared.append(given)
-    clean, ignored = validate_table(ctx, prepared, "leads")
+    clean, ignored, flags = validate_table(ctx, prepared, "leads")
     keys = clean[key].astype("string")
     if keys.duplicated().any():
         raise LeadValidationError(
@@ -365,11 +366,12 @@ def score_records(
     as_of = pd.Series(pd.to_datetime([r[time_column] for r in records_out]))
     scored = score_and_decide(session=None, ctx=ctx, records=records_out, events=None, as_of=as_of, now=now)
     out = []
-    for item in scored:
+    for item, flagged in zip(scored, flags, strict=True):
         d: dict[str, Any] = item.decision.to_dict()
         d["route"]["owner"] = None
         d["fallback"] = item.fallback
         d["ignored_fields"] = ignored
+        d["flagged_fields"] = [f.to_dict() for f in flagged]
         out.append(d)
     return out
 

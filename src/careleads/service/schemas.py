@@ -289,6 +289,10 @@ class ScoredLead(BaseModel):
     ignored_fields: list[str]
     intent: str | None = Field(default=None, description=INTENT_DESCRIPTION)
     intent_probability: float | None = Field(default=None, description=INTENT_PROBABILITY_DESCRIPTION)
+    flagged_fields: list[FlaggedFieldPublic] = Field(
+        default_factory=list,
+        description="Values the data dictionary could not read: scored as unknown, listed for an admin.",
+    )
 
 
 class ScoresPublic(BaseModel):
@@ -507,3 +511,47 @@ def decision_public(entry: ScoreEntry) -> DecisionPublic:
         intent=entry.route.get("intent"),
         intent_probability=entry.route.get("intent_probability"),
     )
+
+
+class UnknownValuePublic(BaseModel):
+    """A value stored leads hold that the dictionary could not read (never free text or identifiers)."""
+
+    field: str
+    kind: str = Field(description="unknown_category, unparsable_boolean, out_of_range, ...")
+    value: str | None = Field(description="The value as written; null for fields whose values are not shown")
+    n_leads: int
+    lead_ids: list[int] = Field(description="A few of the leads (ids in careleads)")
+    mappable: bool = Field(description="Whether it can be mapped to a known value (or added as a new one)")
+    known_values: list[str]
+
+
+class UnknownValuesPublic(BaseModel):
+    data: list[UnknownValuePublic]
+    count: int
+
+
+class ValueMapping(BaseModel):
+    """Map a value of a field to a known value, or add it as a new value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"field": "service_line", "value": "Podiatry", "to": "podiatry"}]},
+    )
+
+    field: str = Field(min_length=1, max_length=120)
+    value: str = Field(min_length=1, max_length=100, description="The value as written on the leads")
+    to: str = Field(
+        min_length=1, max_length=100, description="A known value, a new one, or true/false for a yes/no field"
+    )
+    renormalise: bool = Field(
+        default=True, description="Also read the stored leads with this value again and re-score them"
+    )
+
+
+class MappingPublic(BaseModel):
+    field: str
+    value: str
+    to: str
+    new_value: bool
+    n_renormalised: int = Field(description="Stored leads whose flagged value now reads as `to`")
+    n_rescored: int = Field(description="Of those, leads whose score, tier or route changed")

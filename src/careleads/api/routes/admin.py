@@ -1,4 +1,5 @@
-"""Administration: users, tokens (shown once), the write-back outbox (list, deliver, CSV export)."""
+"""Administration: users, tokens (shown once), the write-back outbox (list, deliver, CSV export), and the
+values leads hold that the data dictionary does not know (list, map to a known value)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,18 @@ from careleads.service.outbox import deliver_configured, list_outbox
 from careleads.service.outbox import export_outbox as export_outbox_file
 from careleads.service.schemas import (
     DeliveryPublic,
+    MappingPublic,
     OutboxPublic,
     TokenCreate,
     TokenCreated,
+    UnknownValuePublic,
+    UnknownValuesPublic,
     UserCreate,
     UserPublic,
     UsersPublic,
+    ValueMapping,
 )
+from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import create_token, create_user, get_user, list_users
 from careleads.store import User
 
@@ -120,3 +126,41 @@ def export_outbox(
     return FileResponse(
         path, media_type="text/csv", filename="outbox.csv", background=BackgroundTask(path.unlink)
     )
+
+
+@router.get(
+    "/unknown-values",
+    response_model=UnknownValuesPublic,
+    responses=ERRORS,
+    summary="Values the data dictionary does not know",
+)
+def read_unknown_values(session: SessionDep, ctx: ContextDep, user: AdminUser) -> UnknownValuesPublic:
+    """Values stored leads hold that the dictionary could not read, per field, with counts and a few lead
+    ids (values of identifying or sensitive fields are counted, not shown); the read is audited."""
+    items = unknown_values(session=session, ctx=ctx, actor=user.name, role=user.role)
+    return UnknownValuesPublic(data=[UnknownValuePublic(**u.to_dict()) for u in items], count=len(items))
+
+
+@router.post(
+    "/unknown-values/map",
+    response_model=MappingPublic,
+    responses=ERRORS,
+    summary="Map a value to a known value (or add it)",
+)
+def post_value_mapping(
+    mapping: ValueMapping, session: SessionDep, ctx: ContextDep, user: AdminUser
+) -> MappingPublic:
+    """Add the value to the clinic's dictionary extension as a spelling of `to` (a new value when the field
+    does not list it): later leads are read with it, and with `renormalise` the stored leads with this value
+    get it and are scored again. Audited."""
+    result = map_unknown_value(
+        session=session,
+        ctx=ctx,
+        field=mapping.field,
+        value=mapping.value,
+        to=mapping.to,
+        renormalise=mapping.renormalise,
+        actor=user.name,
+        role=user.role,
+    )
+    return MappingPublic(**result.to_dict())
