@@ -185,6 +185,7 @@ def test_process_killed_with_sigkill_resumes_exactly_once(
     assert (out / "_SUCCESS").exists() and not (out / "_checkpoint.json").exists()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith("part-")) == [
         "_SUCCESS",
+        "_flagged.csv",
         "_quarantine.csv",
     ]
 
@@ -410,7 +411,9 @@ def test_workers_files_become_the_parts_of_a_single_parquet_output(
     def crash(at: str, chunk: int) -> None:
         if at == "part_written":
             kept.extend(
-                p.name for p in out.parent.rglob(f"part-{chunk:05d}.*") if p.parent.name != "_quarantine"
+                p.name
+                for p in out.parent.rglob(f"part-{chunk:05d}.*")
+                if p.parent.name not in ("_quarantine", "_flagged")
             )
             if chunk == 3:
                 raise Interrupted(f"killed after chunk {chunk}")
@@ -771,7 +774,12 @@ def test_parquet_columns_read_as_dictionaries_score_as_their_text(
     assert quarantine == (tmp_path / "text" / "_quarantine.csv").read_bytes()
     reasons = pd.read_csv(tmp_path / "text" / "_quarantine.csv", dtype={"_reason": str})["_reason"]
     assert reasons.str.contains("earlier chunk").sum() >= 4
-    assert reasons.str.contains("service_line|consent_sms|distance_km").sum() >= 3
+    # values the dictionary cannot read are listed, their rows scored
+    flagged = (tmp_path / "dictionary" / "_flagged.csv").read_bytes()
+    assert flagged == (tmp_path / "text" / "_flagged.csv").read_bytes()
+    listed = pd.read_csv(tmp_path / "text" / "_flagged.csv", dtype=str)
+    assert {"service_line", "consent_sms", "distance_km"} <= set(listed["_field"])
+    assert not reasons.str.contains("service_line|consent_sms|distance_km").any()
 
 
 def test_parquet_written_with_pandas_categories_scores_as_text(

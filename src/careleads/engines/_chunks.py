@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Generic, TypeVar, cast
@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from careleads.decisions import HardRules, Routing
-from careleads.dictionary import Dictionary, ingest_table
+from careleads.dictionary import Dictionary, empty_flagged, ingest_table
 from careleads.scoring import Scorer, score_leads
+from careleads.text import default_detector
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +250,28 @@ class SeenKeys:
             self._runs.append(run)
 
 
+#: the quarantine file's column with the clinical-triage level of the row's texts
+TRIAGE_COLUMN = "_triage"
+
+
 @dataclass
 class ChunkResult:
     decisions: pd.DataFrame
     quarantine: pd.DataFrame
     n_read: int
+    flagged: pd.DataFrame = field(default_factory=empty_flagged)
+
+
+def triage_rows(raw: pd.DataFrame) -> npt.NDArray[np.object_]:
+    """The clinical-triage level (``urgent``, ``possible``, ``none``) of each row: the detector on every text
+    of the row, whatever its column, so that a row refused for its id still reaches a human when it may
+    describe an emergency."""
+    if not len(raw):
+        return np.zeros(0, dtype=object)
+    texts = raw.astype("string").fillna("")
+    joined = ["\n".join(str(v) for v in row) for row in texts.itertuples(index=False, name=None)]
+    levels = [result.level for result in default_detector().detect_many(joined)]
+    return np.asarray(levels, dtype=object)
 
 
 # the decisions of a chunk: a frame (as scored) or an Arrow table (as the local engine writes and sends it)
@@ -269,7 +287,8 @@ class ScoredChunk(Generic[Decisions]):
     decisions : DataFrame or Arrow table
         One row per lead ingest kept, in input order.
     quarantine : DataFrame
-        The rows ingest rejected, numbered as in a spreadsheet.
+        The rows ingest rejected, numbered as in a spreadsheet, with the clinical-triage level of their
+        texts (``_triage``).
     positions : ndarray
         Position in the raw chunk of each decision row.
     hashes : ndarray
@@ -283,6 +302,8 @@ class ScoredChunk(Generic[Decisions]):
     file : Path or None
         An LZ4-compressed Arrow file holding exactly `decisions`, when a pool worker wrote one: the run may
         keep it as the chunk's part instead of writing the same again.
+    flagged : DataFrame
+        Values of scored rows the dictionary could not read (read as missing), numbered as `quarantine`.
     """
 
     decisions: Decisions
@@ -293,6 +314,7 @@ class ScoredChunk(Generic[Decisions]):
     n_read: int
     predictor: str = ""
     file: Path | None = None
+    flagged: pd.DataFrame = field(default_factory=empty_flagged)
 
 
 def score_chunk(
@@ -313,7 +335,11 @@ def score_chunk(
     """
     result = ingest_table(raw, dictionary, "leads", source=source)
     quarantine = result.quarantine
-    quarantine["_row"] = rows[quarantine["_row"].to_numpy(dtype=np.int64) - 2]
+    positions = quarantine["_row"].to_numpy(dtype=np.int64) - 2
+    quarantine.insert(4, TRIAGE_COLUMN, triage_rows(raw.iloc[positions]))
+    quarantine["_row"] = rows[positions]
+    flagged = result.flagged
+    flagged["_row"] = rows[flagged["_row"].to_numpy(dtype=np.int64) - 2]
     clean = result.clean
     key = model.spec.key
     keys = clean[key].astype("string") if len(clean) else pd.Series([], dtype="string")
@@ -325,6 +351,7 @@ def score_chunk(
         hashes=hash_keys(keys) if len(keys) else np.zeros(0, dtype=np.uint64),
         keys=pa.array(keys, type=_STRING, from_pandas=True),
         n_read=len(raw),
+        flagged=flagged.reset_index(drop=True),
     )
 
 
@@ -358,8 +385,11 @@ def drop_repeats(
             ),
         }
     )
+    repeats[TRIAGE_COLUMN] = triage_rows(extra)
     repeats = pd.concat([repeats, extra], axis="columns")
     quarantine = pd.concat([scored.quarantine, repeats], ignore_index=True).sort_values("_row")
+    repeated_rows = rows[scored.positions[bad]]
+    flagged = scored.flagged[~scored.flagged["_row"].isin(repeated_rows)]
     return ScoredChunk(
         decisions=_keep_rows(scored.decisions, keep),
         quarantine=quarantine.reset_index(drop=True),
@@ -368,6 +398,7 @@ def drop_repeats(
         keys=scored.keys.filter(pa.array(keep)),
         n_read=scored.n_read,
         predictor=scored.predictor,
+        flagged=flagged.reset_index(drop=True),
     )
 
 
@@ -398,7 +429,9 @@ def process_chunk(
     )
     if seen is not None:
         scored = drop_repeats(scored, seen, raw=lambda: raw, rows=rows, key=model.spec.key, source=source)
-    return ChunkResult(decisions=scored.decisions, quarantine=scored.quarantine, n_read=scored.n_read)
+    return ChunkResult(
+        decisions=scored.decisions, quarantine=scored.quarantine, n_read=scored.n_read, flagged=scored.flagged
+    )
 
 
 def _stored_positions(

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from careleads.decisions import HardRules, Routing
 from careleads.dictionary import (
+    FLAGGED_COLUMNS,
     SAMPLE_BYTES,
     Dictionary,
     TableSpec,
@@ -54,6 +55,7 @@ from careleads.dictionary import (
 from careleads.engines._chunks import (
     DEFAULT_CHUNK_ROWS,
     PER_LEAD_COLUMNS,
+    TRIAGE_COLUMN,
     Chunk,
     EventLookup,
     ScoredChunk,
@@ -65,6 +67,13 @@ from careleads.engines._chunks import (
     to_arrow,
 )
 from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow, write_arrow
+from careleads.engines._quarantine import (
+    LISTED_ROWS,
+    alarm_notes,
+    alarming_rows,
+    gather_parts,
+    hide_unshown,
+)
 from careleads.errors import InputError
 from careleads.models import LeadModel
 from careleads.scoring import Scorer
@@ -77,6 +86,7 @@ PartFormat = Literal["parquet", "csv", "arrow"]
 CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
+FLAGGED_FOLDER = "_flagged"
 CHECKPOINT_VERSION = 1
 
 
@@ -121,6 +131,9 @@ class BatchSummary:
     decisions: bool
     n_reasons: int
     notes: list[str] = field(default_factory=list)
+    flagged_path: str = ""
+    n_flagged: int = 0
+    n_quarantined_alarming: int = 0
 
     @property
     def leads_per_second(self) -> float:
@@ -424,6 +437,16 @@ class _Layout:
     work: Path
     quarantine_path: Path
 
+    @property
+    def flagged_path(self) -> Path:
+        """The list of values the dictionary could not read on scored rows (file, row, field, value, what
+        to do): beside the quarantine file."""
+        return self.quarantine_path.with_name(
+            self.quarantine_path.name.replace("quarantine", "flagged").lstrip("_")
+            if self.single
+            else "_flagged.csv"
+        )
+
     @classmethod
     def of(cls, out: Path, fmt: OutputFormat | None) -> _Layout:
         suffix = out.suffix.lower()
@@ -445,6 +468,9 @@ class _Layout:
 
     def quarantine_part(self, index: int) -> Path:
         return self.work / QUARANTINE_FOLDER / f"part-{index:05d}.csv"
+
+    def flagged_part(self, index: int) -> Path:
+        return self.work / FLAGGED_FOLDER / f"part-{index:05d}.csv"
 
 
 def _read_keys(path: Path) -> pd.Series:
@@ -614,11 +640,18 @@ def score_file(
             _write_part(result.decisions, layout.part(index), layout.part_fmt)
             if scored.file is not None:
                 scored.file.unlink()
+        alarming = alarming_rows(quarantine)
         if len(quarantine):
             if not quarantine_values:  # the reasons and where, not the rejected values
-                kept = ("_row", "_field", "_reason", model.spec.key)
+                kept = ("_row", "_field", "_reason", TRIAGE_COLUMN, model.spec.key)
                 quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
             quarantine.to_csv(layout.quarantine_part(index), index=False)
+        flagged = result.flagged
+        if len(flagged):
+            if not quarantine_values:
+                flagged = hide_unshown(flagged, dictionary)
+            layout.flagged_part(index).parent.mkdir(parents=True, exist_ok=True)
+            flagged.to_csv(layout.flagged_part(index), index=False)
         if hook is not None:
             hook("part_written", index)
         n_scored = result.decisions.num_rows
@@ -627,6 +660,14 @@ def score_file(
         state["n_read"] += result.n_read + len(chunk.malformed)
         state["n_scored"] += n_scored
         state["n_quarantined"] += len(quarantine)
+        state["n_flagged"] = state.get("n_flagged", 0) + int(flagged["_row"].nunique())
+        state["n_alarming"] = state.get("n_alarming", 0) + len(alarming)
+        state["alarming_rows"] = [*state.get("alarming_rows", []), *alarming][:LISTED_ROWS]
+        for row, level in alarming:
+            # the row number and that it needs a human, never its text
+            logger.warning(
+                "quarantined row %d may describe an emergency (triage: %s): it needs a human now", row, level
+            )
         _write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
         if hook is not None:
             hook("checkpointed", index)
@@ -706,7 +747,10 @@ def score_file(
         model_version=model.version,
         decisions=decisions,
         n_reasons=n_reasons,
-        notes=notes,
+        notes=[*notes, *alarm_notes(state, layout.quarantine_path)],
+        flagged_path=str(layout.flagged_path),
+        n_flagged=int(state.get("n_flagged", 0)),
+        n_quarantined_alarming=int(state.get("n_alarming", 0)),
     )
 
 
@@ -787,17 +831,14 @@ def _finish_run(
     `assembled`: the single Parquet output, already written as the chunks were committed.
     """
     parts = [layout.work / p["name"] for p in state["parts"]]
-    q_parts = sorted((layout.work / QUARANTINE_FOLDER).glob("part-*.csv"))
     quarantine_tmp = layout.quarantine_path.with_name(f".{layout.quarantine_path.name}.tmp")
-    with quarantine_tmp.open("wb") as target:
-        if not q_parts:
-            header = ["_source", "_row", "_field", "_reason", *columns]
-            target.write((",".join(header) + "\n").encode("utf-8"))
-        for i, path in enumerate(q_parts):
-            with path.open("rb") as part:
-                if i:
-                    part.readline()  # the header once
-                shutil.copyfileobj(part, target)
+    gather_parts(
+        sorted((layout.work / QUARANTINE_FOLDER).glob("part-*.csv")),
+        quarantine_tmp,
+        ["_source", "_row", "_field", "_reason", TRIAGE_COLUMN, *columns],
+    )
+    flagged_parts = sorted((layout.work / FLAGGED_FOLDER).glob("part-*.csv"))
+    gather_parts(flagged_parts, layout.flagged_path, FLAGGED_COLUMNS)
     if layout.single:
         tmp = layout.out.with_name(f".{layout.out.name}.tmp")
         if layout.fmt == "parquet":
@@ -820,6 +861,7 @@ def _finish_run(
     else:
         os.replace(quarantine_tmp, layout.quarantine_path)
         shutil.rmtree(layout.work / QUARANTINE_FOLDER, ignore_errors=True)
+        shutil.rmtree(layout.work / FLAGGED_FOLDER, ignore_errors=True)
         summary = {k: state[k] for k in ("n_read", "n_scored", "n_quarantined", "settings", "decided_at")}
         _write_atomic(layout.out / SUCCESS_FILE, json.dumps(summary, indent=1).encode("utf-8"))
         (layout.work / CHECKPOINT_FILE).unlink()

@@ -66,6 +66,7 @@ class ChunkJob:
             keys=scored.keys,
             n_read=scored.n_read,
             predictor="lleaves" if self.compiled else "lightgbm",
+            flagged=scored.flagged,
         )
 
 
