@@ -4,11 +4,13 @@ reaches a human."""
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -248,3 +250,69 @@ def test_mapping_a_field_that_cannot_be_mapped_is_refused(service: Service) -> N
         answer = service.client.post("/v1/admin/unknown-values/map", json=body, headers=admin)
         assert answer.status_code == 422, (body, answer.text)
     assert not (service.settings.data_dir / "dictionary_extension.json").exists()
+
+
+def _batch_rows() -> list[dict[str, Any]]:
+    routine = [
+        {**LEAD, "lead_id": f"R{k}", "question": "Can I book a knee check next month?"} for k in range(4)
+    ]
+    return [
+        *routine,
+        {**LEAD, "lead_id": "X1", "service_line": "Vascular Surgery Pop-up", "question": URGENT},
+        {**LEAD, "lead_id": "", "question": URGENT},  # cannot be identified, may be urgent: row 7
+        {**LEAD, "lead_id": "", "question": "just browsing"},  # cannot be identified: row 8
+    ]
+
+
+def test_batch_scores_and_lists_unknown_values_and_reports_urgent_quarantined_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from careleads.engines import score_file
+    from careleads.features import FeatureSpec
+    from careleads.scoring import rules_baseline
+
+    source = tmp_path / "leads.csv"
+    pd.DataFrame(_batch_rows()).to_csv(source, index=False)
+    model = rules_baseline(FeatureSpec.from_table(LEADS))
+    with caplog.at_level("WARNING"):
+        summary = score_file(source, model=model, out_path=tmp_path / "out.csv", compiled=False)
+    assert (summary.n_read, summary.n_scored, summary.n_quarantined, summary.n_flagged) == (7, 5, 2, 1)
+    decisions = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    urgent = decisions.set_index("lead_id").loc["X1"]
+    assert urgent["route_kind"] == "clinical"
+    flagged = pd.read_csv(summary.flagged_path, dtype=str)
+    assert flagged[["_source", "_row", "_field", "_value"]].values.tolist() == [
+        ["leads.csv", "6", "service_line", "Vascular Surgery Pop-up"]
+    ]
+    assert flagged["_action"].iloc[0]
+    quarantine = pd.read_csv(summary.quarantine_path, dtype=str).set_index("_row")
+    assert quarantine.loc["7", "_triage"] == "urgent" and quarantine.loc["8", "_triage"] == "none"
+    assert summary.n_quarantined_alarming == 1
+    assert any(note.startswith("URGENT") and "rows 7 (urgent)" in note for note in summary.notes)
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "row 7 may describe an emergency" in logged and "chest" not in logged
+
+
+def test_an_uploaded_batch_lists_flagged_values_and_alerts_on_urgent_quarantined_rows(
+    service: Service,
+) -> None:
+    client, headers = service.client, service.headers("integration")
+    buffer = io.BytesIO()
+    pd.DataFrame(_batch_rows()).to_csv(buffer, index=False)
+    posted = service.client.post(
+        "/v1/batches", files={"file": ("leads.csv", buffer.getvalue())}, headers=headers
+    )
+    assert posted.status_code == 202, posted.text
+    job = client.get(f"/v1/batches/{posted.json()['id']}", headers=headers).json()
+    assert (job["n_rows"], job["n_scored"], job["n_quarantined"], job["n_flagged"]) == (7, 5, 2, 1)
+    assert job["n_quarantined_alarming"] == 1 and "rows 7 (urgent)" in job["alerts"][0]
+    decisions = pd.read_csv(
+        io.StringIO(service.client.get(job["result_url"], headers=headers).text), dtype=str
+    )
+    assert decisions.set_index("lead_id").loc["X1", "route_kind"] == "clinical"
+    flagged = pd.read_csv(
+        io.StringIO(service.client.get(job["flagged_url"], headers=headers).text), dtype=str
+    )
+    assert flagged["_field"].tolist() == ["service_line"]
+    quarantine = client.get(job["quarantine_url"], headers=headers).text
+    assert "chest" not in quarantine and "urgent" in quarantine

@@ -151,3 +151,6 @@ def register(app: typer.Typer) -> None:
                     workers=workers,
                 )
         out.print(json.dumps(summary.to_dict(), indent=2))
+        for note in summary.notes:
+            if note.startswith("URGENT"):  # a refused row that may describe an emergency: say it loudly
+                console.print(f"[bold red]{note}[/bold red]")

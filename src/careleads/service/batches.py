@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,8 @@ __all__ = [
     "BatchNotDoneError",
     "EmptyUploadError",
     "UploadTooLargeError",
+    "batch_file",
+    "batch_report",
     "batch_result",
     "create_batch",
     "get_batch",
@@ -33,6 +36,8 @@ __all__ = [
 log = logging.getLogger("careleads.service")
 RESULT_FILE = "decisions.csv"
 QUARANTINE_FILE = "quarantine.csv"
+FLAGGED_FILE = "flagged.csv"  # values the dictionary could not read, on scored rows
+REPORT_FILE = "report.json"  # counts beyond the job's columns, and alerts
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _COPY_BYTES = 1024 * 1024
 
@@ -162,7 +167,10 @@ def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[i
     path `careleads score` uses too) with the service's own hard rules and routing, and the published model
     or, before one is published, the rule baseline. The result holds the lead id, score, tier, reasons,
     route and overrides, never contact details or free text; rejected rows go to ``quarantine.csv`` with
-    their row numbers and reasons, not their values.
+    their row numbers, reasons and the clinical-triage level of their texts (not their values); values the
+    dictionary could not read on scored rows are listed in ``flagged.csv`` (row, field, value for ``safe``
+    fields, what to do), and counts and alerts (a quarantined row that may describe an emergency) in
+    ``report.json`` (:func:`batch_report`).
 
     Returns
     -------
@@ -184,7 +192,53 @@ def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[i
     quarantine = Path(summary.quarantine_path)
     if quarantine.exists():
         quarantine.replace(folder / QUARANTINE_FILE)
+    flagged = Path(summary.flagged_path)
+    if flagged.exists():
+        flagged.replace(folder / FLAGGED_FILE)
+    report = {
+        "n_flagged": summary.n_flagged,
+        "n_quarantined_alarming": summary.n_quarantined_alarming,
+        "alerts": [note for note in summary.notes if note.startswith("URGENT")],
+    }
+    (folder / REPORT_FILE).write_text(json.dumps(report), encoding="utf-8")
+    if summary.n_quarantined_alarming:
+        log.warning(
+            "batch %s: %d quarantined rows may describe an emergency; they need a human now",
+            folder.name,
+            summary.n_quarantined_alarming,
+        )
     return summary.n_read, summary.n_scored, summary.n_quarantined
+
+
+def batch_report(*, ctx: ServiceContext, job: BatchJob) -> dict[str, Any]:
+    """A finished job's flagged values count and alerts (quarantined rows that may describe an emergency)."""
+    path = ctx.settings.batch_path() / job.id / REPORT_FILE
+    if not path.exists():
+        return {"n_flagged": None, "n_quarantined_alarming": None, "alerts": []}
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+def batch_file(
+    *, session: Session, ctx: ServiceContext, batch_id: str, which: str, actor: str, role: str
+) -> Path:
+    """A finished job's flagged values (``flagged``) or quarantined rows (``quarantine``) as CSV; audited.
+
+    Raises
+    ------
+    NotFoundError, BatchNotDoneError
+        As :func:`batch_result`.
+    """
+    job = get_batch(session=session, batch_id=batch_id)
+    if job.status != "done":
+        raise BatchNotDoneError(f"batch {batch_id} is {job.status}, not done yet")
+    path = ctx.settings.batch_path() / job.id / (FLAGGED_FILE if which == "flagged" else QUARANTINE_FILE)
+    if not path.exists():
+        raise NotFoundError(f"the {which} file of batch {batch_id} is gone")
+    append_audit(
+        session=session, actor=actor, role=role, action=f"export.batch_{which}", subject=f"batch:{job.id}"
+    )
+    return path
 
 
 def run_batch(*, sessions: sessionmaker[Session], ctx: ServiceContext, job_id: str) -> None:

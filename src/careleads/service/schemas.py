@@ -311,6 +311,15 @@ class BatchPublic(BaseModel):
     n_quarantined: int | None
     error: str | None
     result_url: str | None
+    n_flagged: int | None = Field(
+        default=None, description="Scored rows with values the dictionary could not read (see flagged_url)"
+    )
+    n_quarantined_alarming: int | None = Field(
+        default=None, description="Quarantined rows whose text may describe an emergency: a human now"
+    )
+    alerts: list[str] = Field(default_factory=list)
+    flagged_url: str | None = None
+    quarantine_url: str | None = None
 
 
 class ReviewItemPublic(BaseModel):

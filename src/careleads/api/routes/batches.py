@@ -1,8 +1,9 @@
-"""Batch jobs for files: upload CSV or Parquet, poll, download the decisions."""
+"""Batch jobs for files: upload CSV or Parquet, poll, download the decisions, the flagged values and the
+quarantined rows."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Path, Request, UploadFile, status
 from fastapi.responses import FileResponse
@@ -10,7 +11,14 @@ from fastapi.responses import FileResponse
 from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import BATCHES, Principal
-from careleads.service.batches import batch_result, create_batch, get_batch, run_batch
+from careleads.service.batches import (
+    batch_file,
+    batch_report,
+    batch_result,
+    create_batch,
+    get_batch,
+    run_batch,
+)
 from careleads.service.http import ContextDep, SessionDep
 from careleads.service.schemas import BatchPublic
 from careleads.store import BatchJob
@@ -21,7 +29,9 @@ BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The batch 
 BatchUser = Annotated[Principal, Depends(require_role(BATCHES))]
 
 
-def _public(job: BatchJob) -> BatchPublic:
+def _public(job: BatchJob, report: dict[str, Any] | None = None) -> BatchPublic:
+    done = job.status == "done"
+    report = report or {}
     return BatchPublic(
         id=job.id,
         status=job.status,
@@ -32,7 +42,12 @@ def _public(job: BatchJob) -> BatchPublic:
         n_scored=job.n_scored,
         n_quarantined=job.n_quarantined,
         error=job.error,
-        result_url=f"/v1/batches/{job.id}/result" if job.status == "done" else None,
+        result_url=f"/v1/batches/{job.id}/result" if done else None,
+        n_flagged=report.get("n_flagged"),
+        n_quarantined_alarming=report.get("n_quarantined_alarming"),
+        alerts=list(report.get("alerts", [])),
+        flagged_url=f"/v1/batches/{job.id}/flagged" if done else None,
+        quarantine_url=f"/v1/batches/{job.id}/quarantine" if done else None,
     )
 
 
@@ -65,9 +80,10 @@ def post_batch(
 
 
 @router.get("/{batch_id}", response_model=BatchPublic, responses=ERRORS, summary="A batch job's status")
-def read_batch(batch_id: BatchId, session: SessionDep, _user: BatchUser) -> BatchPublic:
-    """Status and counts of a batch job."""
-    return _public(get_batch(session=session, batch_id=batch_id))
+def read_batch(batch_id: BatchId, session: SessionDep, ctx: ContextDep, _user: BatchUser) -> BatchPublic:
+    """Status and counts of a batch job; ``alerts`` names quarantined rows that may describe an emergency."""
+    job = get_batch(session=session, batch_id=batch_id)
+    return _public(job, batch_report(ctx=ctx, job=job))
 
 
 @router.get(
@@ -80,3 +96,28 @@ def download_batch(batch_id: BatchId, session: SessionDep, ctx: ContextDep, user
     """The decisions as CSV (no contact details, no free text); the download is audited as an export."""
     path = batch_result(session=session, ctx=ctx, batch_id=batch_id, actor=user.name, role=user.role)
     return FileResponse(path, media_type="text/csv", filename=f"decisions-{batch_id}.csv")
+
+
+@router.get(
+    "/{batch_id}/{which}",
+    response_class=FileResponse,
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "Flagged values or quarantined rows"},
+    },
+    summary="Download a batch job's flagged values or quarantined rows",
+)
+def download_batch_report(
+    batch_id: BatchId,
+    which: Annotated[str, Path(pattern=r"^(flagged|quarantine)$", description="flagged or quarantine")],
+    session: SessionDep,
+    ctx: ContextDep,
+    user: BatchUser,
+) -> FileResponse:
+    """``flagged``: values the dictionary could not read on scored rows (row, field, value, what to do).
+    ``quarantine``: rows that could not be identified (row, field, reason, triage level; not their values).
+    The download is audited as an export."""
+    path = batch_file(
+        session=session, ctx=ctx, batch_id=batch_id, which=which, actor=user.name, role=user.role
+    )
+    return FileResponse(path, media_type="text/csv", filename=f"{which}-{batch_id}.csv")
