@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
         out.print(tiers)
         quarantined = sum(r.summary.n_quarantined for r in result.tables.results.values())
         out.print(f"quarantined rows: {quarantined:,} (see {result.out_dir / 'quarantine'})")
+        flagged = sum(r.summary.n_flagged for r in result.tables.results.values())
+        out.print(f"rows with flagged values (kept, read as unknown): {flagged:,} (*.flagged.csv there)")
         out.print(f"model:    {result.model_dir}")
         out.print(f"metrics:  {result.out_dir / 'metrics.json'}")
         out.print(f"report:   {result.report_path}")

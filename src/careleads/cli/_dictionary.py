@@ -1,4 +1,5 @@
-"""`careleads dictionary ...`: infer a dictionary from any CSV, check a file against a dictionary."""
+"""`careleads dictionary ...`: infer a dictionary from any CSV, check a file against a dictionary, list the
+values stored leads hold that the dictionary does not know and map one to a known value."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from careleads.errors import InputError
 
 sub = typer.Typer(
     name="dictionary",
-    help="Data dictionaries: infer one from a CSV, check a file against one (quarantining bad rows).",
+    help="Data dictionaries: infer one from a CSV, check a file against one (quarantining rows that cannot "
+    "be identified, flagging values it cannot read), list and map the unknown values of stored leads.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -64,6 +66,13 @@ def check(
         Path | None,
         typer.Option("--quarantine", help="Write the quarantined rows, with reasons, to this CSV."),
     ] = None,
+    flagged: Annotated[
+        Path | None,
+        typer.Option(
+            "--flagged",
+            help="Write the values the dictionary could not read (rows kept), with what to do, to this CSV.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
     ] = False,
@@ -71,15 +80,18 @@ def check(
         bool, typer.Option("--strict", help="Exit with status 3 when any row is quarantined.")
     ] = False,
 ) -> None:
-    """Ingest a file against the dictionary and print what was stored, what was quarantined and why."""
+    """Ingest a file against the dictionary and print what was stored, flagged and quarantined, and why."""
     from careleads.dictionary import ingest_file, load_dictionary, write_quarantine
 
     result = ingest_file(data, load_dictionary(dictionary), table)
-    if quarantine is not None:
-        try:
+    try:
+        if quarantine is not None:
             write_quarantine(result, quarantine)
-        except OSError as exc:
-            raise InputError(f"cannot write {quarantine} ({exc.strerror}); choose another path") from None
+        if flagged is not None:
+            flagged.parent.mkdir(parents=True, exist_ok=True)
+            result.flagged.to_csv(flagged, index=False)
+    except OSError as exc:
+        raise InputError(f"cannot write {exc.filename} ({exc.strerror}); choose another path") from None
     summary = result.summary
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
@@ -112,6 +124,13 @@ def _print_summary(summary: object, quarantine: Path | None) -> None:
     if summary.n_normalised:
         counts.add_row("values normalised", ", ".join(f"{k}: {v}" for k, v in summary.n_normalised.items()))
     console.print(counts)
+    if summary.flagged_reasons:
+        flags = Table(title=f"flagged values (rows kept, values read as unknown): {summary.n_flagged} rows")
+        flags.add_column("field: problem")
+        flags.add_column("values", justify="right")
+        for reason, n_values in summary.flagged_reasons.items():
+            flags.add_row(reason, str(n_values))
+        console.print(flags)
     if summary.field_reasons:
         reasons = Table(title="quarantine reasons (rows)")
         reasons.add_column("field: problem")
@@ -121,6 +140,74 @@ def _print_summary(summary: object, quarantine: Path | None) -> None:
         console.print(reasons)
     if quarantine is not None:
         console.print(f"quarantined rows written to {quarantine}")
+
+
+@sub.command("unknowns")
+@command_errors()
+def unknowns(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the values stored leads hold that the dictionary does not know: field, value, leads, a few ids."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from careleads.cli._service import _actor, _store
+    from careleads.service.context import ServiceContext
+    from careleads.service.unknowns import unknown_values
+    from careleads.settings import get_settings
+    from careleads.store import session_scope
+
+    ctx = ServiceContext.from_settings(get_settings())
+    with _store() as factory, session_scope(factory) as session:
+        items = unknown_values(session=session, ctx=ctx, actor=_actor(), role="admin")
+    if as_json:
+        typer.echo(json.dumps([u.to_dict() for u in items], indent=2))
+        return
+    listed = Table(title="unknown values of stored leads")
+    for column in ("field", "problem", "value", "leads", "lead ids", "map to"):
+        listed.add_column(column)
+    for u in items:
+        shown = "(hidden)" if u.value is None else repr(u.value)
+        targets = ", ".join(u.known_values) + ", or a new value" if u.mappable else "-"
+        ids = ", ".join(map(str, u.lead_ids))
+        listed.add_row(u.field, u.kind, shown, str(u.n_leads), ids, targets)
+    Console(soft_wrap=True).print(listed)
+
+
+@sub.command("map")
+@command_errors()
+def map_value(
+    field: Annotated[str, typer.Argument(help="The field, e.g. a category of the leads table.")],
+    value: Annotated[str, typer.Argument(help="The value as written on the leads.")],
+    to: Annotated[str, typer.Argument(help="A known value, a new value, or true/false for a yes/no field.")],
+    renormalise: Annotated[
+        bool,
+        typer.Option(
+            "--renormalise/--no-renormalise",
+            help="Also read stored leads with this value again and re-score.",
+        ),
+    ] = True,
+) -> None:
+    """Map a value to a known value (or add it as a new one) in the clinic's dictionary extension."""
+    from careleads.cli._service import _actor, _store
+    from careleads.service.context import ServiceContext
+    from careleads.service.unknowns import map_unknown_value
+    from careleads.settings import get_settings
+    from careleads.store import session_scope
+
+    ctx = ServiceContext.from_settings(get_settings())
+    with _store() as factory, session_scope(factory) as session:
+        result = map_unknown_value(
+            session=session,
+            ctx=ctx,
+            field=field,
+            value=value,
+            to=to,
+            renormalise=renormalise,
+            actor=_actor(),
+            role="admin",
+        )
+    typer.echo(json.dumps(result.to_dict(), indent=2))
 
 
 def register(app: typer.Typer) -> None:
