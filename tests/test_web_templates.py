@@ -369,3 +369,50 @@ def test_a_page_and_its_api_equivalent_answer_and_audit_alike(web: Service) -> N
     page = web.client.get(f"/ui/leads/{elsewhere}.json")
     assert refused.status_code == page.status_code == 403
     assert refused.json() == page.json() == {"detail": "reviewers may read only leads in the review queue"}
+
+
+def test_unknown_values_page_maps_a_value_in_one_click_for_admins(web: Service) -> None:
+    client, value = web.client, "<b>Podiatry</b> Pop-up"
+    ids = [
+        add_lead(client, web.tokens["integration"], lead_record(n, service_line=value))["id"]
+        for n in range(2)
+    ]
+    csrf = sign_in(client, web.tokens["reviewer"])
+    assert client.get("/ui/unknowns").status_code == 403
+    assert "Unknown values" not in client.get("/ui/queue").text  # not in the menu either
+    refused = client.post(
+        "/ui/unknowns/map",
+        data={
+            "csrf_token": csrf,
+            "field": "service_line",
+            "value": value,
+            "to": "orthopedics",
+        },
+    )
+    assert refused.status_code == 403
+    csrf = sign_in(client, web.tokens["admin"])
+    page = client.get("/ui/unknowns")
+    assert page.status_code == 200 and "&lt;b&gt;Podiatry&lt;/b&gt; Pop-up" in page.text
+    assert "<b>Podiatry" not in page.text and HOSTILE not in page.text
+    twin = client.get("/ui/unknowns.json").json()
+    assert twin["data"][0]["lead_ids"] == ids and twin["data"][0]["n_leads"] == 2
+    no_token = client.post(
+        "/ui/unknowns/map",
+        data={"field": "service_line", "value": "<b>Podiatry</b> Pop-up", "to": "orthopedics"},
+    )
+    assert no_token.status_code == 403
+    done = client.post(
+        "/ui/unknowns/map",
+        data={
+            "csrf_token": csrf,
+            "field": "service_line",
+            "value": value,
+            "to": "orthopedics",
+            "new": "Podiatry",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "2 stored lead(s) read again" in client.get(done.headers["location"]).text
+    assert client.get("/ui/unknowns.json").json()["count"] == 0
+    assert [json.loads(e.details)["to"] for e in _audit(web, "dictionary.map")] == ["podiatry"]

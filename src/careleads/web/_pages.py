@@ -43,6 +43,7 @@ from careleads.service.rule_edits import (
     save_config,
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
+from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.store import session_scope
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
@@ -65,6 +66,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     # publish, rollback and rule edits by admins only on the pages (the API also lets analysts publish)
     "publish": access.ADMIN_ONLY,
     "edit_rules": access.RULES_EDIT,
+    "unknowns": access.ADMIN_ONLY,
 }
 
 _DONE = {
@@ -75,6 +77,7 @@ _DONE = {
     "hard_rules": "Hard rules saved and in force.",
     "routing": "Routing saved and in force.",
     "signed_out": "Signed out.",
+    "mapped": "Value mapped; later leads are read with it.",
 }
 
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
@@ -590,6 +593,50 @@ def rules_submit(
     )
 
 
+# --------------------------------------------------------------------------------------------- unknowns
+
+
+def unknowns_page(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+    """Values stored leads hold that the dictionary does not know (``GET /v1/admin/unknown-values``), each
+    with a one-click mapping to a known value or a new one; admins only."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["unknowns"])
+    items = unknown_values(session=session, ctx=ctx, actor=user.name, role=user.role)
+    data = {"data": [u.to_dict() for u in items], "count": len(items)}
+    message = _done(request)
+    mapped = request.query_params.get("n")
+    if message and mapped and mapped.isdigit():
+        message += f" {int(mapped)} stored lead(s) read again and re-scored."
+    return render(request, "unknowns.html", data, user=user, page="unknowns", extra={"message": message})
+
+
+def unknowns_submit(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    field: Annotated[str, Form(min_length=1, max_length=120)],
+    value: Annotated[str, Form(min_length=1, max_length=100)],
+    to: Annotated[str, Form(max_length=100)] = "",
+    new_value: Annotated[str, Form(alias="new", max_length=100)] = "",
+    csrf: CsrfForm = "",
+) -> Response:
+    """Map a value (``POST /v1/admin/unknown-values/map``, audited): to a listed value, or to the new value
+    typed in; the stored leads with it are read again and re-scored. Admins only."""
+    user = web_user(request)
+    check_csrf(request, csrf)
+    authorize(user.role, PAGE_ROLES["unknowns"])
+    result = map_unknown_value(
+        session=session,
+        ctx=ctx,
+        field=field,
+        value=value,
+        to=new_value.strip() or to,
+        actor=user.name,
+        role=user.role,
+    )
+    return _redirect(f"{web_state(request).prefix}/unknowns?done=mapped&n={result.n_renormalised}")
+
+
 # --------------------------------------------------------------------------------------------- router
 
 
@@ -621,4 +668,6 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/models/{version}/publish", publish_submit, name="web_publish", **post)
     _twin(router, "/rules", rules_page, "web_rules")
     router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
+    _twin(router, "/unknowns", unknowns_page, "web_unknowns")
+    router.add_api_route("/unknowns/map", unknowns_submit, name="web_unknowns_map", **post)
     return router

@@ -159,7 +159,13 @@ def check_csrf(request: Request, given: str | None) -> WebSession:
 
 def nav(prefix: str, user: Principal | None, roles: Mapping[str, frozenset[str]]) -> list[dict[str, str]]:
     """The menu entries the user's role may open."""
-    pages = (("queue", "Review queue"), ("dashboard", "Dashboard"), ("models", "Models"), ("rules", "Rules"))
+    pages = (
+        ("queue", "Review queue"),
+        ("dashboard", "Dashboard"),
+        ("models", "Models"),
+        ("rules", "Rules"),
+        ("unknowns", "Unknown values"),
+    )
     if user is None:
         return []
     return [
