@@ -151,15 +151,15 @@ def unknowns(
     from rich.console import Console
     from rich.table import Table
 
-    from careleads.cli._service import _actor, _store
+    from careleads.cli._service import cli_actor, open_sessions
     from careleads.service.context import ServiceContext
     from careleads.service.unknowns import unknown_values
     from careleads.settings import get_settings
     from careleads.store import session_scope
 
     ctx = ServiceContext.from_settings(get_settings())
-    with _store() as factory, session_scope(factory) as session:
-        items = unknown_values(session=session, ctx=ctx, actor=_actor(), role="admin")
+    with open_sessions() as factory, session_scope(factory) as session:
+        items = unknown_values(session=session, ctx=ctx, actor=cli_actor(), role="admin")
     if as_json:
         typer.echo(json.dumps([u.to_dict() for u in items], indent=2))
         return
@@ -189,14 +189,14 @@ def map_value(
     ] = True,
 ) -> None:
     """Map a value to a known value (or add it as a new one) in the clinic's dictionary extension."""
-    from careleads.cli._service import _actor, _store
+    from careleads.cli._service import cli_actor, open_sessions
     from careleads.service.context import ServiceContext
     from careleads.service.unknowns import map_unknown_value
     from careleads.settings import get_settings
     from careleads.store import session_scope
 
     ctx = ServiceContext.from_settings(get_settings())
-    with _store() as factory, session_scope(factory) as session:
+    with open_sessions() as factory, session_scope(factory) as session:
         result = map_unknown_value(
             session=session,
             ctx=ctx,
@@ -204,7 +204,7 @@ def map_value(
             value=value,
             to=to,
             renormalise=renormalise,
-            actor=_actor(),
+            actor=cli_actor(),
             role="admin",
         )
     typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -27,7 +27,7 @@ out = Console()
 ROLE_HELP = "One of admin, analyst, reviewer, auditor, integration."
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -35,7 +35,7 @@ def _actor() -> str:
 
 
 @contextmanager
-def _store() -> Iterator[sessionmaker[Session]]:
+def open_sessions() -> Iterator[sessionmaker[Session]]:
     """A session factory on the configured database (migrated first when it is the embedded default)."""
     from careleads.service.context import open_store
     from careleads.settings import get_settings
@@ -120,8 +120,8 @@ def register(app: typer.Typer) -> None:
         from careleads.service.users import create_user
         from careleads.store import session_scope
 
-        with _store() as factory, session_scope(factory) as session:
-            user = create_user(session=session, name=name, role=role, actor=_actor())
+        with open_sessions() as factory, session_scope(factory) as session:
+            user = create_user(session=session, name=name, role=role, actor=cli_actor())
             out.print(f"user {user.name} ({user.role}) added")
 
     @users_app.command("list")
@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
         from careleads.store import session_scope
 
         table = Table("name", "role", "active", "created")
-        with _store() as factory, session_scope(factory) as session:
+        with open_sessions() as factory, session_scope(factory) as session:
             for user in list_users(session=session):
                 table.add_row(user.name, user.role, str(user.active), user.created_at.isoformat())
         out.print(table)
@@ -146,8 +146,8 @@ def register(app: typer.Typer) -> None:
         from careleads.service.users import create_token
         from careleads.store import session_scope
 
-        with _store() as factory, session_scope(factory) as session:
-            token = create_token(session=session, user_name=user, actor=_actor())
+        with open_sessions() as factory, session_scope(factory) as session:
+            token = create_token(session=session, user_name=user, actor=cli_actor())
         console.print("The token is shown once; store it safely:")
         out.print(token, soft_wrap=True)
 
@@ -162,7 +162,7 @@ def register(app: typer.Typer) -> None:
         from careleads.service.audit import verify_audit
         from careleads.store import session_scope
 
-        with _store() as factory, session_scope(factory) as session:
+        with open_sessions() as factory, session_scope(factory) as session:
             result = verify_audit(session=session, expected_head=expected_head)
         if result.ok:
             out.print(f"audit log ok: {result.message}")
@@ -185,8 +185,8 @@ def register(app: typer.Typer) -> None:
         from careleads.service.audit import export_audit_log
         from careleads.store import session_scope
 
-        with _store() as factory, session_scope(factory) as session:
-            n = export_audit_log(session=session, out=out_file, since=since, actor=_actor(), role="admin")
+        with open_sessions() as factory, session_scope(factory) as session:
+            n = export_audit_log(session=session, out=out_file, since=since, actor=cli_actor(), role="admin")
         out.print(f"{n} entries written to {out_file}")
 
     @outbox_app.command("deliver")
@@ -206,7 +206,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         mapping = load_field_mapping(settings.field_mapping_file)
-        with _store() as factory:
+        with open_sessions() as factory:
             while True:
                 with session_scope(factory) as session:
                     report = deliver_configured(session=session, settings=settings, mapping=mapping)
@@ -234,9 +234,9 @@ def register(app: typer.Typer) -> None:
         from careleads.store import session_scope
 
         mapping = load_field_mapping(mapping_file or get_settings().field_mapping_file)
-        with _store() as factory, session_scope(factory) as session:
+        with open_sessions() as factory, session_scope(factory) as session:
             n = export_outbox(
-                session=session, out=out_file, mapping=mapping, status=status, actor=_actor(), role="admin"
+                session=session, out=out_file, mapping=mapping, status=status, actor=cli_actor(), role="admin"
             )
         out.print(f"{n} records written to {out_file}")
 
@@ -252,10 +252,12 @@ def register(app: typer.Typer) -> None:
         from careleads.store import session_scope
 
         ctx = ServiceContext.from_settings(get_settings())
-        with _store() as factory:
+        with open_sessions() as factory:
             ctx.bind(factory)
             with session_scope(factory) as session:
-                report = erase_lead(session=session, ctx=ctx, lead_id=lead_id, actor=_actor(), role="admin")
+                report = erase_lead(
+                    session=session, ctx=ctx, lead_id=lead_id, actor=cli_actor(), role="admin"
+                )
         out.print(json.dumps(report.to_dict()))
 
     @models_app.command("list")
@@ -290,9 +292,14 @@ def register(app: typer.Typer) -> None:
         from careleads.store import session_scope
 
         registry = ModelRegistry(get_settings().registry_path())
-        with _store() as factory, session_scope(factory) as session:
+        with open_sessions() as factory, session_scope(factory) as session:
             result = publish_model(
-                session=session, registry=registry, version=version, actor=_actor(), role="admin", note="cli"
+                session=session,
+                registry=registry,
+                version=version,
+                actor=cli_actor(),
+                role="admin",
+                note="cli",
             )
         out.print(f"{version} published for {result.target}")
 
@@ -312,8 +319,8 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         name = target or settings.target
         registry = ModelRegistry(settings.registry_path())
-        with _store() as factory, session_scope(factory) as session:
+        with open_sessions() as factory, session_scope(factory) as session:
             result = rollback_model(
-                session=session, registry=registry, target=name, actor=_actor(), role="admin"
+                session=session, registry=registry, target=name, actor=cli_actor(), role="admin"
             )
         out.print(f"{name}: back to {result.published_version}")
