@@ -62,14 +62,26 @@ def test_infer_writes_a_file_with_out(app: typer.Typer, tmp_path: Path) -> None:
 
 
 def test_check_prints_the_summary_and_writes_the_quarantine(app: typer.Typer, tmp_path: Path) -> None:
-    quarantine = tmp_path / "bad.csv"
+    quarantine, flagged = tmp_path / "bad.csv", tmp_path / "flagged.csv"
     result = CliRunner().invoke(
-        app, ["dictionary", "check", str(write_leads(tmp_path)), "--quarantine", str(quarantine)]
+        app,
+        [
+            "dictionary",
+            "check",
+            str(write_leads(tmp_path)),
+            "--quarantine",
+            str(quarantine),
+            "--flagged",
+            str(flagged),
+        ],
     )
     assert result.exit_code == 0, result.output
     for text in ("rows read", "rows quarantined", "created_at: unparsable_datetime", "Browser"):
         assert text in result.stdout
-    assert pd.read_csv(quarantine)["_row"].tolist() == [3, 4]
+    assert "service_line: unknown_category" in result.stdout  # a flagged value, its row kept
+    assert pd.read_csv(quarantine)["_row"].tolist() == [3]
+    listed = pd.read_csv(flagged, dtype=str)
+    assert listed[["_row", "_field", "_value"]].values.tolist() == [["4", "service_line", "Dentistry"]]
 
 
 def test_check_json_and_strict(app: typer.Typer, tmp_path: Path) -> None:
@@ -77,7 +89,12 @@ def test_check_json_and_strict(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["dictionary", "check", str(data), "--json", "--strict"])
     assert result.exit_code == 3
     summary = json.loads(result.stdout)
-    assert (summary["n_read"], summary["n_stored"], summary["n_quarantined"]) == (3, 1, 2)
+    assert (summary["n_read"], summary["n_stored"], summary["n_quarantined"], summary["n_flagged"]) == (
+        3,
+        2,
+        1,
+        1,
+    )
     assert summary["unknown_columns"] == ["Browser"]
 
 

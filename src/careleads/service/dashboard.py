@@ -28,6 +28,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from careleads.dictionary import FLAGS_KEY
 from careleads.service._records import utcnow
 from careleads.service.context import ServiceContext
 from careleads.service.feedback import LABEL_TARGETS
@@ -171,7 +172,7 @@ def _lead_frame(
                 "converted": converted,
                 "hours_to_first_contact": hours if hours >= 0 else math.nan,
                 "sla_breached": breached.get(r.id, False),
-                **{f"field__{k}": v for k, v in (r.fields or {}).items()},
+                **{f"field__{k}": v for k, v in (r.fields or {}).items() if k != FLAGS_KEY},
             }
         )
     return pd.DataFrame.from_records(records)

@@ -19,6 +19,7 @@ from careleads.service._records import (
     decrypt_identifiers,
     get_lead,
     identifier_names,
+    lead_fields,
     redact_known,
     utcnow,
 )
@@ -226,7 +227,7 @@ def feedback_training_rows(
 
 
 def _training_record(lead: Lead, spec: FeatureSpec) -> dict[str, Any]:
-    record: dict[str, Any] = {**dict(lead.fields or {}), **dict(lead.texts or {})}
+    record: dict[str, Any] = {**lead_fields(lead), **dict(lead.texts or {})}
     present = set(identifier_names(lead))
     for name in spec.presence:
         # identifiers stay encrypted: features only use whether each one exists
