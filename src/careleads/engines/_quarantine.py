@@ -41,7 +41,7 @@ def alarm_notes(state: dict[str, Any], quarantine_path: Path) -> list[str]:
     more = " and more" if n > len(state.get("alarming_rows", [])) else ""
     return [
         f"URGENT: {n} quarantined row(s) may describe an emergency and need a human now: rows {rows}{more} "
-        f"(column {TRIAGE_COLUMN} of {quarantine_path})"
+        f"(column {TRIAGE_COLUMN} of the quarantine file, {quarantine_path.name})"
     ]
 
 

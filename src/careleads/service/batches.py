@@ -198,7 +198,11 @@ def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[i
     report = {
         "n_flagged": summary.n_flagged,
         "n_quarantined_alarming": summary.n_quarantined_alarming,
-        "alerts": [note for note in summary.notes if note.startswith("URGENT")],
+        "alerts": [
+            note.replace(Path(summary.quarantine_path).name, QUARANTINE_FILE)
+            for note in summary.notes
+            if note.startswith("URGENT")
+        ],
     }
     (folder / REPORT_FILE).write_text(json.dumps(report), encoding="utf-8")
     if summary.n_quarantined_alarming:
