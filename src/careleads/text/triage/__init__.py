@@ -1,27 +1,31 @@
 """Clinical triage: spot free text that describes urgent clinical symptoms, and route it to a human.
 
-This is a safety rule, not a clinical tool: a triggered text goes to a human triage line, never to a
-marketing or nurture path, and nothing else is decided. Its parts, one module each:
+This is a safety rule, not a clinical tool: an urgent text goes to a human triage line, a possible one
+before a human at the top of the queue, never to a marketing or nurture path, and nothing else is decided.
+Its parts, one module each:
 
-- the lexicon, as data (``_lexicon``): symptom patterns by category, negation and time words, the typo
-  vocabulary and the contraction phrases;
-- the normalisation (``_normalise``): :func:`normalise` for one text, :func:`normalised_texts` for many,
-  built from the same steps; typo correction (:func:`correct`, :func:`corrections`);
-- the lexicon compiled for search (``_matching``) and the NegEx-style clause checks (``_negation``);
-- the detector (``_detector``): :class:`ClinicalTriageDetector`, :func:`detect_urgent_symptoms`;
-- the batch pre-filter (``_filter``, reading patterns with ``_required_words``): :class:`TriageFilter`,
-  a sound superset of the texts that may trigger, computed column-wise.
+- the vocabularies, as data (``_lexicon``): word classes (body systems, symptoms, severity, onset and
+  quality cues), non-clinical senses, negation, time and hypothetical words;
+- the normalisation (``_normalise``): tokens with their offsets in the original text, folding, typo
+  correction (:func:`tokenise`, :func:`normalise`, :func:`correct`);
+- the rules (``_concepts``): symptom concepts as combinations of word classes, and the context checks
+  (``_negation``: negation, resolution, history, hypotheticals);
+- the learned second opinion (``_classifier``), trained offline by ``python -m
+  careleads.text.triage._train`` on ``tests/data/triage_dev.csv`` and read from ``data/classifier.json``;
+- the detector (``_detector``): :class:`ClinicalTriageDetector`, :func:`detect_urgent_symptoms`.
 
 Examples
 --------
 >>> detect_urgent_symptoms("I can't breathe").category
 'breathing'
->>> detect_urgent_symptoms("no chest pain, just a checkup").triggered
-False
+>>> detect_urgent_symptoms("no chest pain, just a checkup").level
+'none'
 """
 
 from __future__ import annotations
 
+from careleads.text.triage._classifier import TriageClassifier, default_classifier
+from careleads.text.triage._concepts import RULES, Rule, find_concept, find_mentions
 from careleads.text.triage._detector import (
     LEVELS,
     ClinicalTriageDetector,
@@ -29,34 +33,25 @@ from careleads.text.triage._detector import (
     default_detector,
     detect_urgent_symptoms,
 )
-from careleads.text.triage._filter import TriageFilter
-from careleads.text.triage._lexicon import (
-    CONTRACTION_PHRASES,
-    FUZZY_VOCABULARY,
-    REAL_WORDS,
-    SYMPTOM_LEXICON,
-)
-from careleads.text.triage._matching import LexiconMatcher, lexicon_matches
-from careleads.text.triage._normalise import correct, corrections, normalise, normalised_texts
-from careleads.text.triage._required_words import UnsupportedPattern, required_atoms
+from careleads.text.triage._lexicon import SENSES, WORD_CLASSES
+from careleads.text.triage._normalise import Tokens, correct, normalise, tokenise
 
 __all__ = [
-    "CONTRACTION_PHRASES",
     "LEVELS",
+    "RULES",
+    "SENSES",
+    "WORD_CLASSES",
     "ClinicalTriageDetector",
-    "FUZZY_VOCABULARY",
-    "LexiconMatcher",
-    "REAL_WORDS",
-    "SYMPTOM_LEXICON",
-    "TriageFilter",
+    "Rule",
+    "Tokens",
+    "TriageClassifier",
     "TriageResult",
-    "UnsupportedPattern",
     "correct",
-    "corrections",
+    "default_classifier",
     "default_detector",
     "detect_urgent_symptoms",
-    "lexicon_matches",
+    "find_concept",
+    "find_mentions",
     "normalise",
-    "normalised_texts",
-    "required_atoms",
+    "tokenise",
 ]

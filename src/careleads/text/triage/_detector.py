@@ -1,43 +1,44 @@
 """The clinical-triage detector: does a free text describe urgent clinical symptoms?
 
 This is a safety rule, not a clinical tool. It never makes a clinical decision: it does not diagnose,
-assess severity or advise care. When it triggers, the only consequence is routing: the lead goes to a
-human triage line (a nurse or clinician on call) at once, and never to a marketing or nurture path. People
-decide everything else.
+assess severity or advise care. Its only consequence is routing: an ``urgent`` text goes to a human triage
+line (a nurse or clinician on call) at once, a ``possible`` one before a human at the top of the review
+queue, and neither ever to a marketing or nurture path. People decide everything else.
 
-How it works: a symptom lexicon (:data:`._lexicon.SYMPTOM_LEXICON`: chest pain, cannot breathe, stroke
-signs, suicidal thoughts or self-harm, severe bleeding, overdose, loss of consciousness or seizure, severe
-allergic reaction, sudden severe headache; a few Spanish phrasings) is matched (:mod:`._matching`) on
-normalised text (:mod:`._normalise`: lower case, repeated letters collapsed, apostrophes dropped, small
-typos corrected towards the lexicon's words). Each match then goes through the clause checks
-(:mod:`._negation`): a negation before it, a resolution after it or a past marker in its clause cancels it,
-unless the sentence says the symptom is back or current.
+Two opinions, combined with safety first:
 
-It errs on the side of triggering: questions about a symptom ("what should I do about chest pain?") and
-symptoms of someone else trigger, because a person reading the message costs little and a missed
-emergency costs much. Clause boundaries are punctuation and "but", "however", "though", so in "no chest
-pain, but I can't breathe" the second symptom still triggers.
+- the rules (:mod:`._concepts`): symptom concepts made of word classes with severity, onset and quality
+  cues, on normalised text (:mod:`._normalise`), each mention checked for negation, resolution, history and
+  hypotheticals (:mod:`._negation`);
+- a learned classifier (:mod:`._classifier`), trained offline on the development set of paraphrases and
+  non-urgent look-alikes (:mod:`._train`).
 
-Many texts at once (:meth:`ClinicalTriageDetector.detect_many`) give the same results: a column-wise
-pre-filter (:class:`._filter.TriageFilter`) drops the texts that cannot trigger, the others are normalised
-and searched column-wise, and only those holding a lexicon phrase get the clause checks, which are the
-one-text path's own (:meth:`ClinicalTriageDetector._check`).
+The verdict is ``urgent`` when the rules find an urgent concept or the classifier is very confident
+(probability at or above its urgent threshold); ``possible`` when the rules find a possible concept or the
+classifier is moderately confident (at or above its possible threshold); ``none`` otherwise. The thresholds
+were chosen on the development set only (:mod:`._train` says how). A mention the rules cancel (negated,
+past, hypothetical) is not urgent by the rules; only the classifier can still raise such a text.
+
+It errs on the side of a human: symptoms of someone else trigger, questions about a current symptom
+trigger, and a missed emergency costs far more than a read message.
+
+Many texts at once (:meth:`ClinicalTriageDetector.detect_many`, :meth:`~ClinicalTriageDetector.levels_many`,
+:meth:`~ClinicalTriageDetector.triggered_many`) run :meth:`~ClinicalTriageDetector.detect` once per distinct
+text: the batch path is the one-text path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from careleads.text.triage._filter import TriageFilter
-from careleads.text.triage._lexicon import SYMPTOM_LEXICON
-from careleads.text.triage._matching import LexiconMatcher
-from careleads.text.triage._negation import is_affirmed
-from careleads.text.triage._normalise import normalise, normalised_texts
+from careleads.text.triage._classifier import TriageClassifier, default_classifier
+from careleads.text.triage._concepts import find_concept
+from careleads.text.triage._normalise import tokenise
 
 __all__ = ["LEVELS", "ClinicalTriageDetector", "TriageResult", "default_detector", "detect_urgent_symptoms"]
 
@@ -45,7 +46,8 @@ LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
 """The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
 
 _WINDOW = 5
-_BATCH_MIN = 64  # below this many texts the column-wise pre-filter costs more than it saves
+LEARNED = "learned"
+"""The category of a verdict that only the classifier gave."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,12 @@ class TriageResult:
     triggered
         True when the text describes urgent clinical symptoms: route it to the human triage line.
     matched
-        The matched symptom phrase (normalised), or None.
+        The normalised words behind the verdict, or None.
     category
-        The lexicon category of the match (``chest_pain``, ``breathing``, ``stroke``, ``self_harm``,
-        ``bleeding``, ``overdose``, ``consciousness``, ``allergy``, ``headache``, ``spanish``), or None.
+        What the verdict is about: ``chest_pain``, ``breathing``, ``stroke``, ``bleeding``, ``pregnancy``,
+        ``infant``, ``consciousness``, ``allergy``, ``self_harm``, ``overdose``, ``headache``,
+        ``head_injury``, ``abdomen``, ``testicle``, ``other``, or ``learned`` (the classifier alone); None
+        when nothing was found.
     possible
         True when the text does not trigger but may describe an emergency (a body-system mention with
         distress): the lead goes before a human at the top of the queue, never to marketing.
@@ -85,43 +89,43 @@ _NOT_TRIGGERED = TriageResult(False)
 
 
 class ClinicalTriageDetector:
-    """Rule-based detector of urgent clinical symptoms in free text, with negation handling.
+    """Detector of urgent clinical symptoms in free text: concept rules plus a learned second opinion.
 
-    It only routes: a triggered text goes to a human triage line, never to marketing. It makes no
-    clinical decision.
+    It only routes: an urgent text goes to a human triage line, a possible one before a human, never to
+    marketing. It makes no clinical decision.
 
     Parameters
     ----------
-    extra_patterns
-        Additional regular expressions per category, matched on normalised text (lower case, no
-        apostrophes, "can't" / "cannot" / "unable to" written as "cant").
     window
-        How many tokens before a symptom a negation may stand (in the same clause).
-
-    Attributes
-    ----------
-    matcher : LexiconMatcher
-        The lexicon (the default one and `extra_patterns`) compiled for search.
+        How many tokens before a mention a negation may stand (in the same clause).
+    classifier
+        The learned second opinion; the shipped one (``data/classifier.json``) when None. Pass
+        ``False`` to use the rules alone.
 
     Examples
     --------
     >>> detector = ClinicalTriageDetector()
-    >>> detector.detect("Crushing chest pain since this morning").triggered
-    True
-    >>> detector.detect("No chest pain, just a checkup").triggered
-    False
+    >>> detector.detect("Crushing chest pain since this morning").level
+    'urgent'
+    >>> detector.detect("No chest pain, just a checkup").level
+    'none'
+    >>> result = detector.detect("the pain is spreading from my chest into my left arm")
+    >>> result.category, [result_text[a:b] for result_text in ["the pain is spreading from my chest into my left arm"] for a, b in result.spans][:2]
+    ('chest_pain', ['pain', 'spreading'])
     """
 
-    def __init__(
-        self, extra_patterns: Mapping[str, Sequence[str]] | None = None, window: int = _WINDOW
-    ) -> None:
-        self.extra_patterns = extra_patterns
+    def __init__(self, window: int = _WINDOW, classifier: TriageClassifier | bool | None = None) -> None:
         self.window = window
-        lexicon: dict[str, list[str]] = {k: list(v) for k, v in SYMPTOM_LEXICON.items()}
-        for category, patterns in (extra_patterns or {}).items():
-            lexicon.setdefault(category, []).extend(patterns)
-        self.matcher = LexiconMatcher(lexicon)
-        self._filter: TriageFilter | None = None
+        self.classifier = classifier
+
+    @property
+    def classifier_(self) -> TriageClassifier | None:
+        """The classifier in use (None: rules alone)."""
+        if self.classifier is False:
+            return None
+        if self.classifier is None or self.classifier is True:
+            return default_classifier()
+        return self.classifier
 
     def detect(self, text: str | None) -> TriageResult:
         """Check one text.
@@ -129,112 +133,99 @@ class ClinicalTriageDetector:
         Parameters
         ----------
         text
-            Free text (a form question, chat or SMS message); None or empty gives no trigger.
+            Free text (a form question, chat, SMS or email message); None or empty gives ``none``.
 
         Returns
         -------
         TriageResult
-            ``triggered`` with the first affirmed symptom phrase and its category.
+            The level, the category, the words behind the verdict and their offsets in `text`.
         """
         if not text or not text.strip():
             return _NOT_TRIGGERED
-        tokens = normalise(text)
-        joined = " ".join(tokens)
-        if not self.matcher.occurs(joined):  # no pattern matches anywhere: nothing to check in clauses
+        tokens = tokenise(text)
+        words = tokens.words
+        concept = find_concept(words, self.window)
+        rules_level = concept.level if concept is not None else "none"
+        model = self.classifier_
+        probability = model.probability(words) if model is not None else 0.0
+        level = rules_level
+        if model is not None:
+            if probability >= model.urgent_threshold:
+                level = "urgent"
+            elif probability >= model.possible_threshold and level == "none":
+                level = "possible"
+        if level == "none":
             return _NOT_TRIGGERED
-        return self._check(tokens, joined)
-
-    def _check(self, tokens: list[str], joined: str, present: Sequence[bool] | None = None) -> TriageResult:
-        """The clause checks of every lexicon match in normalised tokens (`joined`: them joined by spaces).
-
-        `present`, when known, says which categories (in lexicon order) match somewhere in `joined`; the
-        others are not searched.
-        """
-        for category, match in self.matcher.matches(joined, present):
-            # tokens are joined by single spaces: the spaces before a character offset number the token
-            # that holds it (or, on a space, the token before it)
-            first = joined.count(" ", 0, match.start())
-            last = first + joined.count(" ", match.start(), match.end() - 1)
-            if is_affirmed(tokens, first, last, self.window):
-                return TriageResult(True, match.group(0), category)
-        return _NOT_TRIGGERED
+        if concept is not None and LEVELS[concept.level] >= LEVELS[level]:
+            indices = sorted({k for m in concept.mentions for k in range(m.first, m.last + 1)})
+            category = concept.category
+            groups = [(m.first, m.last) for m in concept.mentions]
+        else:  # the classifier raised the level: its strongest words are the reason
+            indices = model.strongest_words(words) if model is not None else []
+            category = concept.category if concept is not None else LEARNED
+            groups = [(k, k) for k in indices]
+        spans = _merged(tokens.spans, groups)
+        matched = " ".join(words[k] for k in indices) or None
+        return TriageResult(level == "urgent", matched, category, level == "possible", spans)
 
     def detect_many(self, texts: Iterable[str | None]) -> list[TriageResult]:
-        """Check many texts; the same results as :meth:`detect` on each, much faster on large batches.
-
-        The texts the pre-filter (:meth:`candidates`) keeps, once per distinct text, are normalised and
-        searched column-wise, and only those holding a lexicon phrase get the clause checks.
-        """
+        """:meth:`detect` on each text (each distinct text checked once)."""
         values = list(texts)
-        if len(values) < _BATCH_MIN:
-            return [self.detect(text) for text in values]
-        results = [_NOT_TRIGGERED] * len(values)
-        rows = np.flatnonzero(self.candidates(values)).tolist()
-        distinct = list(dict.fromkeys(text for i in rows if (text := values[i]) is not None))
-        found = dict(zip(distinct, self._detect_distinct(distinct), strict=True))
-        for i in rows:
-            text = values[i]
-            if text is not None:  # candidates are texts
-                results[i] = found[text]
-        return results
-
-    def triggered_many(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.bool_]:
-        """``detect(text).triggered`` for each text, as a boolean array (see :meth:`detect_many`).
-
-        `texts` may be an Arrow string array (a lead column): it is then checked without turning every
-        text into a Python object.
-        """
-        if not isinstance(texts, pa.Array | pa.ChunkedArray):
-            return np.array([r.triggered for r in self.detect_many(texts)], dtype=bool)
-        array = texts.cast(pa.large_string())
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        if len(array) < _BATCH_MIN:
-            return np.array([self.detect(t).triggered for t in array.to_pylist()], dtype=bool)
-        out = np.zeros(len(array), dtype=bool)
-        rows = np.flatnonzero(self.candidates(array))
-        if len(rows):
-            encoded = array.take(pa.array(rows)).dictionary_encode()
-            verdicts = [r.triggered for r in self._detect_distinct(encoded.dictionary.to_pylist())]
-            out[rows] = np.asarray(verdicts, dtype=bool)[np.asarray(encoded.indices, dtype=np.intp)]
+        found: dict[str, TriageResult] = {}
+        out = []
+        for text in values:
+            if not text:
+                out.append(_NOT_TRIGGERED)
+                continue
+            result = found.get(text)
+            if result is None:
+                result = found[text] = self.detect(text)
+            out.append(result)
         return out
 
-    def levels_many(self, texts: Sequence[str | None] | pa.Array) -> npt.NDArray[np.int8]:
-        """The triage level of each text as a number: 2 urgent (triggered), 1 possible, 0 none."""
-        values = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
-        return np.array([LEVELS[r.level] for r in self.detect_many(values)], dtype=np.int8)
+    def levels_many(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int8]:
+        """The triage level of each text as a number (:data:`LEVELS`: 2 urgent, 1 possible, 0 none).
 
-    def candidates(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
-        """True for each text that may trigger (a superset of the triggering texts, computed column-wise)."""
-        if self._filter is None:
-            self._filter = TriageFilter(self.matcher.sources)
-        return self._filter.candidates(texts)
+        `texts` may be an Arrow string array (a lead column): each distinct text is checked once.
+        """
+        if isinstance(texts, pa.Array | pa.ChunkedArray):
+            array = texts.cast(pa.large_string())
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            encoded = array.dictionary_encode()
+            distinct = encoded.dictionary.to_pylist()
+            levels = np.array([LEVELS[self.detect(t).level] for t in distinct] + [0], dtype=np.int8)
+            codes = np.asarray(encoded.indices.fill_null(len(distinct)), dtype=np.intp)
+            return levels[codes]
+        return np.array([LEVELS[r.level] for r in self.detect_many(texts)], dtype=np.int8)
 
-    def _detect_distinct(self, texts: list[str]) -> list[TriageResult]:
-        """:meth:`detect` on each of many texts (not None): normalised and searched column-wise."""
-        joined = normalised_texts(texts)
-        matches = self.matcher.occurs_in_each(joined)
-        matches &= np.array([bool(text.strip()) for text in texts], dtype=bool)
-        rows = np.flatnonzero(matches).tolist()
-        # which categories occur in each matching text, so that the clause checks search only those
-        present = self.matcher.categories_in_each([joined[i] for i in rows])
-        results = [_NOT_TRIGGERED] * len(texts)
-        for j, i in enumerate(rows):
-            line = joined[i]
-            results[i] = self._check(line.split(" "), line, None if present is None else present[j].tolist())
-        return results
+    def triggered_many(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+        """``detect(text).triggered`` for each text, as a boolean array (see :meth:`levels_many`)."""
+        return self.levels_many(texts) == LEVELS["urgent"]
+
+
+def _merged(spans: Sequence[tuple[int, int]], groups: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The character spans of token groups (``first .. last``), sorted, overlapping ones merged."""
+    ranges = sorted((spans[a][0], spans[b][1]) for a, b in groups)
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return tuple(out)
 
 
 _DEFAULT = ClinicalTriageDetector()
 
 
 def default_detector() -> ClinicalTriageDetector:
-    """The detector with the default lexicon, one per process (its batch pre-filter is built once)."""
+    """The detector with the shipped rules and classifier, one per process."""
     return _DEFAULT
 
 
 def detect_urgent_symptoms(text: str | None) -> TriageResult:
-    """Check one text with the default lexicon; see :class:`ClinicalTriageDetector`.
+    """Check one text with the default detector; see :class:`ClinicalTriageDetector`.
 
     Parameters
     ----------
@@ -244,8 +235,8 @@ def detect_urgent_symptoms(text: str | None) -> TriageResult:
     Returns
     -------
     TriageResult
-        Whether the text describes urgent clinical symptoms (route to the human triage line) and what
-        matched.
+        Whether the text describes urgent clinical symptoms (route to the human triage line), may describe
+        one (``possible``: before a human), what was found and where.
 
     Examples
     --------

@@ -1,11 +1,13 @@
-"""The clinical-triage lexicon, as data: symptom patterns, negation and time words, typo vocabulary.
+"""The clinical-triage vocabularies, as data: word classes, non-clinical senses, negation and time words.
 
-Every list the triage rule reads lives here, and nothing else does: the code that uses them is in
-:mod:`._normalise` (contraction folds, typo correction), :mod:`._matching` (symptom patterns),
-:mod:`._negation` (clause checks) and :mod:`._filter` (the batch pre-filter, which reads the symptom
-patterns for the words they need). Patterns are regular expressions over normalised text: lower case, no
-accents or apostrophes, letter runs collapsed, contractions folded ("can't" -> "cant"), small typos
-corrected towards :data:`FUZZY_VOCABULARY`.
+Every list the triage rules read lives here, and nothing else does. A word class is a concept or a cue
+(``CHEST``, ``PAIN``, ``QUALITY``, ``INABILITY``, ...): a set of entries, each a word or a phrase of words
+over normalised tokens (lower case, no accents or apostrophes, letter runs collapsed, small typos
+corrected; see :mod:`._normalise`). An entry word ending in ``*`` matches every token that starts with
+it. Inflections and common misspellings are written out; the typo correction covers the rest. The rules
+that combine the classes into concepts are in :mod:`._concepts`.
+
+Spanish entries stand beside the English ones in the same classes, so each rule reads both languages.
 """
 
 from __future__ import annotations
@@ -16,118 +18,345 @@ __all__ = [
     "CLAUSE_WORDS",
     "CONTRACTION_PHRASES",
     "CURRENT",
-    "FUZZY_VOCABULARY",
+    "EPISTEMIC",
     "HISTORY",
+    "HYPOTHETICAL",
     "NEVER_COMPARISONS",
     "POST_NEGATIONS",
     "PRE_NEGATIONS",
     "PRE_NEGATION_PHRASES",
     "PSEUDO_NEGATIONS",
-    "REAL_WORDS",
     "RETURNED",
-    "SYMPTOM_LEXICON",
+    "SENSES",
+    "SUBJECTS",
     "UNABLE",
+    "WORD_CLASSES",
 ]
 
-_OBJ = r"(?:my|his|her|their|the|our)"
-_SELF = r"(?:myself|himself|herself|themselves|themself|yourself)"
+_SELF = ("myself", "himself", "herself", "themselves", "themself", "yourself", "ourselves")
+_PEOPLE = ("my", "his", "her", "their", "the", "our", "your")
 
-# Category -> regular expressions over normalised text (see :func:`._normalise.normalise`: "can't" -> "cant").
-SYMPTOM_LEXICON: Mapping[str, tuple[str, ...]] = {
-    "chest_pain": (
-        r"chest (?:pains?|pressure|tightness|tight|hurts?|hurting|discomfort|heaviness|squeezing)",
-        r"chest (?:is|feels|feel|felt) (?:tight|crushed|crushing|heavy|on fire|like)",
-        r"(?:pain|pressure|tightness|squeezing|heaviness|crushing) (?:in|on) " + _OBJ + r"? ?chest",
-        r"crushing chest",
-        r"heart attack",
-        r"pain (?:spreading|radiating|going|shooting) (?:down|to|into) " + _OBJ + r"? ?(?:left )?(?:arm|jaw)",
+_CLASSES: dict[str, str] = {
+    "CHEST": "chest|sternum|breastbone|ribcage|rib cage|pecho|torax",
+    "HEART": "heart|corazon|ticker",
+    "HEART_ATTACK": (
+        "heart attack|heart attacks|heartattack|cardiac arrest|cardiac event|infarto|"
+        "ataque al corazon|ataque cardiaco"
     ),
-    "breathing": (
-        r"cant (?:breathe|breath|catch " + _OBJ + r" breath|get (?:enough )?air)",
-        r"(?:trouble|difficulty|difficulties|hard time|struggling|problems?|hard) (?:breathing|to breathe)",
-        r"short(?:ness)? of breath",
-        r"gasping",
-        r"(?:not|stopped|isnt|wasnt) breathing",
-        r"lips (?:are |turning |turned |look )?blue",
-        r"choking",
+    "LUNG": "lung|lungs|pulmones|pulmon",
+    "BREATH": "breathe|breath|breathing|breathes|breaths|air|oxygen|respirar|respiro|respiracion|aire",
+    "RADIATE_TO": (
+        "arm|arms|jaw|shoulder|shoulders|shoulder blade|back|neck|brazo|brazos|mandibula|espalda|cuello"
     ),
-    "stroke": (
-        r"(?:face|mouth|smile) (?:is |was |looks |started )?(?:drooping|droopy|droops|numb|lopsided)",
-        r"drooping (?:face|mouth|smile)",
-        r"slurred speech",
-        r"slurr(?:ing|ed|s) " + _OBJ + r"? ?(?:words|speech)",
-        r"speech (?:is |was |sounds )?slurred",
-        r"(?:having|had|have|has) a stroke",
-        r"stroke (?:symptoms|signs)",
-        r"signs of (?:a )?stroke",
-        r"cant (?:move|feel|lift) (?:one|" + _OBJ + r" (?:left|right)) (?:arm|leg|side)",
-        r"suddenly cant (?:move|feel|lift|speak|talk|see)",
-        r"cant feel (?:" + _OBJ + r" )?(?:face|one side)",
-        r"one side (?:of " + _OBJ + r" (?:body|face) )?(?:is |went |feels )?(?:numb|weak|drooping|paralyzed)",
-        r"sudden (?:numbness|weakness|confusion|paralysis)",
-        r"cant (?:speak|talk) (?:properly|clearly|normally)",
+    "FACE": "face|mouth|smile|eyelid|cara|boca",
+    "AIRWAY": "throat|tongue|airway|windpipe|garganta|lengua|airways|tounge|throat is closing",
+    "LIPS": "lips|lip|labios",
+    "LIMB": "arm|arms|leg|legs|hand|foot|brazo|pierna",
+    "SPEECH": "speech|speaking|talking|words|talk|speak|hablar|habla",
+    "ABDOMEN": "stomach|belly|abdomen|abdominal|tummy|estomago|barriga|vientre",
+    "HEAD": "head|cabeza",
+    "TESTICLE": "testicle|testicles|testicular|scrotum|balls",
+    "CANT_SEE": "cant see|no veo|cant focus|blurry|blurred|dark spots",
+    "EYE": "eye|eyes|ojo|ojos",
+    "PAIN": (
+        "pain|pains|painful|hurt|hurts|hurting|ache|aches|aching|achy|sore|discomfort|agony|"
+        "killing me|dolor|duele|dolores"
     ),
-    "self_harm": (
-        r"suicid\w*",
-        r"(?:kill|killing|hurt|hurting|harm|harming|cut|cutting|end|ending) " + _SELF,
-        r"self ?harm\w*",
-        r"(?:end|ending|take|taking) " + _OBJ + r" (?:own )?life",
-        r"end(?:ing)? it all",
-        r"(?:dont|do not) want to (?:live|be alive|be here anymore|wake up)",
-        r"want(?:ed)? to die",
-        r"better off dead",
-        r"no reason to live",
-        r"thoughts of (?:dying|death|ending)",
-        r"quiero morir\w*",
-        r"matarme",
-        r"quitarme la vida",
+    "QUALITY": (
+        "crushing|crushed|crush|crushes|squeezing|squeeze|squeezed|squeezes|pressure|pressing|"
+        "presses|pressed|heavy|heaviness|weight|tight|tightness|tightening|tightens|clenching|"
+        "clenched|gripping|grip|vice|vise|elephant|constricting|constricted|explode|exploding|"
+        "explodes|burst|bursting|stabbing|sitting on|standing on|opresion|apretado|aplastado|sharp|grabbed|grabbing|clutching|clutched|holding|hand on"
     ),
-    "bleeding": (
-        r"(?:bleeding|blood) (?:wont|will not|doesnt|does not|that wont|that will not) stop",
-        r"cant (?:get (?:it|the bleeding) to )?stop (?:the )?bleeding",
-        r"(?:bleeding|bleed|bled) (?:heavily|a lot|badly|profusely|everywhere|through)",
-        r"(?:heavy|severe|uncontrolled|massive|lots of) (?:bleeding|blood loss)",
-        r"(?:coughing|throwing|vomiting|spitting|puking) (?:up )?blood",
-        r"pregnant and bleeding",
-        r"sangrado (?:abundante|fuerte)",
-        r"no (?:para|deja) de sangrar",
+    "BURNING": "burning|burns|burn|on fire|ardor|quemazon",
+    "RADIATE": (
+        "spreading|spreads|spread|radiating|radiates|radiate|radiated|shooting|shoots|travels|"
+        "traveling|travelling|going down|goes down|went down|going into|goes into|going up|"
+        "moving to|moving into|moves to|down my|down his|down her|into my|into his|into her|up my|"
+        "up to my|through to my|baja|se extiende|se corre"
     ),
-    "overdose": (
-        r"overdos\w*",
-        r"took (?:too many|a bunch|a lot|a whole bottle|an entire bottle|a handful)(?: of)?(?: \w+)? "
-        r"(?:pills|meds|medications?|tablets|painkillers)",
-        r"swallowed (?:a bottle|a bunch|pills|bleach|poison)",
-        r"poison(?:ed|ing)",
-        r"sobredosis",
+    "SEVERITY": (
+        "severe|severely|terrible|terribly|unbearable|excruciating|extreme|extremely|intense|"
+        "agonizing|agonising|awful|horrible|horrendous|so bad|really bad|very bad|super bad|so much|"
+        "so hard|like crazy|insane|killing me|cant stand|cant take|out of control|10 out of 10|"
+        "10 10|worst|fuerte|muy fuerte|horrible|insoportable"
     ),
-    "consciousness": (
-        r"passed out",
-        r"fainted",
-        r"unconscious",
-        r"unresponsive",
-        r"(?:wont|will not|cant|hard to) wake (?:him |her |them )?up",
-        r"(?:having|had|has) (?:a )?seizures?",
-        r"seizing",
-        r"convulsing",
+    "WORST": (
+        "worst|never felt|never had|like never before|of my life|thunderclap|explode|exploding|el peor|worse than ever|than ever"
     ),
-    "allergy": (
-        r"throat (?:is |feels )?(?:closing|swelling|swollen)",
-        r"tongue (?:is )?(?:swelling|swollen)",
-        r"anaphyla\w*",
-        r"severe allergic reaction",
+    "ONSET": (
+        "sudden|suddenly|all of a sudden|out of nowhere|out of the blue|just now|just started|"
+        "came on|abrupt|abruptly|de repente|de golpe"
     ),
-    "headache": (
-        r"worst headache",
-        r"thunderclap",
+    "WORSE": (
+        "worse|worsening|wont stop|doesnt stop|not stopping|cant stop|not going away|wont go away|"
+        "for hours|keeps coming|empeora|peor|harder and harder|getting harder"
     ),
-    "spanish": (
-        r"dolor (?:de|en el) pecho",
-        r"no puedo respirar",
-        r"me falta el aire",
+    "DISTRESS": (
+        "scared|terrified|frightened|panicking|emergency|911|ambulance|paramedics|dying|"
+        "going to die|gonna die|help me|please help|help please|urgente|emergencia|ayuda"
+    ),
+    "INABILITY": (
+        "cant|unable|hardly|barely|struggling|struggle|struggles|trouble|difficulty|difficult|"
+        "hard to|hard time|not getting|no air|impossible|not enough|fighting for|fighting to|"
+        "labored|laboured|no puedo|no puede|cuesta|dificultad|hard work|fight for|fight to|harder|harder to|cant get"
+    ),
+    "BREATH_URGENT": (
+        "short of breath|shortness of breath|gasping|gasp|gasps|choking|choked|stopped breathing|"
+        "not breathing|isnt breathing|wasnt breathing|turning blue|turned blue|going blue|"
+        "lips are blue|lips blue|blue lips|lips turning blue|suffocating|suffocate|smothering|"
+        "me falta el aire|me ahogo|ahogando|me asfixio|cant finish a sentence|cant finish sentences|cant talk in full sentences|no air"
+    ),
+    "BREATH_MILD": "wheezing|wheeze|wheezy|breathless|winded|out of breath|puffed",
+    "DIZZY": (
+        "dizzy|dizziness|lightheaded|light headed|faint|woozy|room spinning|clammy|cold sweat|mareado|mareo"
+    ),
+    "RACING": (
+        "racing|pounding|fluttering|skipping|skipping beats|beating fast|beating so fast|"
+        "out of my chest|irregular|palpitations|palpitating|palpitaciones"
+    ),
+    "FAINT_URGENT": (
+        "passed out|pass out|passing out|passes out|fainted|fainting|faints|blacked out|"
+        "blacking out|black out|collapsed|collapse|collapses|unconscious|unresponsive|"
+        "not responding|wont respond|not waking|wont wake|cant wake|hard to wake|keeled over|"
+        "went limp|lost consciousness|knocked out|se desmayo|desmayo|desmayado|inconsciente|"
+        "no responde|no despierta"
+    ),
+    "SEIZURE": (
+        "seizure|seizures|seizing|convulsing|convulsion|convulsions|having a fit|had a fit|fitting|"
+        "shaking uncontrollably|eyes rolled back|eyes rolling back|convulsiones|convulsionando"
+    ),
+    "DROOP": (
+        "drooping|droopy|droops|drooped|droop|sagging|saggy|lopsided|crooked|uneven|falling|"
+        "paralyzed|paralysed|frozen|numb|torcida|caida|torcio|torcido|chueca|chueco"
+    ),
+    "SLUR": (
+        "slurred|slurring|slurry|slurs|slur|garbled|jumbled|gibberish|mumbling|not making sense|"
+        "no sense|arrastra"
+    ),
+    "MANNER": "properly|clearly|normally|right|straight|bien",
+    "WEAK_NUMB": (
+        "numb|numbness|weak|weakness|tingling|tingly|pins and needles|paralyzed|paralysed|paralysis|"
+        "dead|cant feel|cant move|cant lift|gave out|dormido|dormida|debil"
+    ),
+    "ONE_SIDE": (
+        "one side|left side|right side|half of|half my|half his|half her|one arm|one leg|one hand|"
+        "one half|un lado|one sided|left sided|right sided"
+    ),
+    "CONFUSION": (
+        "confused|confusion|disoriented|doesnt know where|doesnt recognize|dont know where i am|"
+        "incoherent|out of it|delirious|talking nonsense|confundido|confundida"
+    ),
+    "VISION_LOSS": (
+        "lost vision|lost my vision|lost sight|lost his vision|lost her vision|went blind|"
+        "gone blind|going blind|double vision|vision went|vision is gone|blind in one eye|"
+        "curtain over|no veo"
+    ),
+    "STROKE": "stroke|stroking|strokes|mini stroke|derrame|ictus|embolia",
+    "STROKE_NOW": "having a|having|is having|showing signs|think|thinks",
+    "BLEED": (
+        "bleeding|bleed|bleeds|bled|blood|bloody|hemorrhage|hemorrhaging|haemorrhage|sangrado|"
+        "sangrando|sangre|sangrar|sangra|nosebleed|nosebleeds|nose bleed|bleeding out"
+    ),
+    "BLEED_HEAVY": (
+        "wont stop|doesnt stop|not stopping|cant stop|a lot|lots of|so much|everywhere|soaking|"
+        "soaked|pouring|gushing|spurting|squirting|heavily|heavy|profusely|clots|pad an hour|"
+        "every hour|through|mucho|abundante|no para|no deja|keeps going|keeps bleeding|filling my mouth|wont clot|not clotting"
+    ),
+    "EXPEL": (
+        "vomiting|vomit|vomited|vomits|throwing up|threw up|throw up|puking|puked|coughing up|"
+        "coughing|coughed up|spitting|spit up|vomitando|tosiendo"
+    ),
+    "HEMORRHAGE": "hemorrhage|hemorrhaging|haemorrhage|hemorragia",
+    "SWELL": (
+        "swelling|swollen|swelled|swell|swells|closing|closing up|closed up|puffy|puffing up|"
+        "blowing up|tight|hinchado|hinchada|hinchazon|cerrando"
+    ),
+    "ALLERGY": ("allergic|allergy|reaction|hives|peanut|peanuts|bee sting|stung|alergia|alergica|alergico"),
+    "ANAPHYLAXIS": "anaphylaxis|anaphylactic|epipen|epi pen|anafilaxia",
+    "SELF": "myself|himself|herself|themselves|themself|yourself|ourselves",
+    "HARM_VERB": ("kill|killing|hurt|hurting|harm|harming|cut|cutting|hang|hanging|shoot|shooting|drown|end"),
+    "KILL": "kill|killing|hang|hanging|shoot|drown",
+    "ACCIDENT": (
+        "lifting|gym|playing|shaving|cooking|chopping|working out|workout|exercising|running|fell|"
+        "tripped|slipped|by accident|accidentally|at work|skiing|training|sports|hiking|"
+        "moving furniture|in the kitchen"
+    ),
+    "SUICIDAL": (
+        "suicid*|unalive|unaliving|kms|end it all|ending it all|end my life|ending my life|"
+        "end his life|end her life|take my own life|take my life|taking my life|take his own life|"
+        "take her own life|want to die|wanna die|wants to die|want to be dead|wish i was dead|"
+        "wish i were dead|better off dead|better off without me|no reason to live|"
+        "nothing to live for|dont want to live|doesnt want to live|dont want to be alive|"
+        "dont want to be here|dont want to wake up|not want to live|self harm*|selfharm*|jump off|"
+        "jump in front|voices telling me|hurt someone|kill someone|homicidal|quiero morir*|matarme|"
+        "quitarme la vida|no quiero vivir|cant go on|point of living|point in living|no point living|not worth living|life isnt worth|never wake up|reason for me to live|no reason for me to live|dont see the point|no point in living|no point of living|jumping off|hang myself|slit my wrists"
+    ),
+    "OVERDOSE": (
+        "overdose|overdosed|overdosing|overdoses|oded|sobredosis|poison control|poisoning|poisoned|"
+        "envenenado|envenenamiento"
+    ),
+    "INGEST": (
+        "took|taken|swallowed|swallow|ate|eaten|drank|drunk|ingested|got into|popped|downed|tomo|"
+        "trago|se tomo|taking|take"
+    ),
+    "MEDS": (
+        "pills|pill|meds|medication|medications|medicine|tablets|painkillers|tylenol|advil|"
+        "ibuprofen|acetaminophen|paracetamol|xanax|oxy|oxycodone|fentanyl|insulin|sleeping pills|"
+        "pastillas|antibiotic|antibiotics|new meds|injection|shot|vaccine"
+    ),
+    "QUANTITY": (
+        "too many|too much|whole bottle|entire bottle|handful|a bunch|bunch of|all of|all my|"
+        "all her|all his|a lot of|lots of|demasiadas|todas"
+    ),
+    "QUANTITY_MILD": "double|extra|twice|two doses|by mistake|wrong pills|wrong medication",
+    "POISON": (
+        "bleach|poison|poisonous|antifreeze|detergent|laundry pod|tide pod|button battery|battery|"
+        "batteries|magnet|magnets|chemicals|chemical|cleaner|cleaning|pesticide|rat poison|lye|"
+        "drano|nicotine|vape juice|lighter fluid|gasoline|lamp oil|cloro|veneno"
+    ),
+    "PREGNANT": "pregnant|pregnancy|weeks along|trimester|embarazada|embarazo",
+    "FETAL": (
+        "baby not moving|baby isnt moving|baby hasnt moved|baby stopped moving|not feeling the baby|"
+        "not feeling baby|cant feel the baby|cant feel baby|baby moving less|less movement|"
+        "fewer kicks|no kicks|not kicking|stopped kicking|reduced movement|decreased movement|"
+        "el bebe no se mueve"
+    ),
+    "WATERS": (
+        "water broke|waters broke|water broken|waters broken|water has broken|water just broke|"
+        "leaking fluid|gush of fluid|fluid leaking|rompio la fuente|rompio fuente"
+    ),
+    "CONTRACTIONS": "cramping|cramps|colicos",
+    "LABOUR": "contractions|contracting|in labor|in labour|going into labor|contracciones",
+    "MOVES_LESS": (
+        "moving less|moving much less|moved less|not moving|stopped moving|hasnt moved|not moved|"
+        "isnt moving|moving a lot less|no movement|not kicking|stopped kicking|no se mueve"
+    ),
+    "BREATH_FAST": "fast|rapid|shallow|grunting|sucking in|retractions|ribs showing|flaring",
+    "WOUND": "wound|cut|gash|incision|stitches|laceration|herida",
+    "GUSH": (
+        "soaking|soaked|soaking through|gushing|pouring|spurting|squirting|wont stop|doesnt stop|"
+        "through the bandage|through the bandages|keeps bleeding"
+    ),
+    "DIABETIC": "diabetic|diabetes|blood sugar|sugar|glucose|insulin|diabetico|diabetica",
+    "WAKE_OTHER": "wake him|wake her|wake them|wake my|rouse him|rouse her|wake him up|wake her up|despertarlo|despertarla",
+    "TRAUMA": "fall|fell|accident|crash|hit by|car accident|caida",
+    "ARM_JAW": "arm|arms|jaw|left arm|left shoulder|brazo|mandibula",
+    "DROWSY": "drowsy|sleepy|lethargic|cant stay awake|very sleepy",
+    "MILD": (
+        "mild|mildly|a bit|a little|slight|slightly|occasional|occasionally|sometimes|now and then|"
+        "once in a while|from time to time|a tad|kinda|kind of|sort of|leve"
+    ),
+    "SKIN": (
+        "acne|rash|pimple|pimples|spots|mole|moles|tattoo|itchy|itch|itching|eczema|psoriasis|bumps|"
+        "hair|hairs|skin|scar|scars|wart|warts|cyst|bruise|bruises"
+    ),
+    "INFANT": (
+        "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido"
+    ),
+    "CHILD": "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
+    "FEVER": "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura",
+    "HIGH_TEMP": "103|104|105|106|107|40|41|high|very high|alta|muy alta",
+    "FLOPPY": (
+        "floppy|limp|lethargic|listless|wont feed|not feeding|wont eat|not eating|not drinking|"
+        "no wet diapers|no wet diaper|sunken|hard to wake|wont wake|inconsolable|wont stop crying|"
+        "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|neck is stiff|wont take the bottle|not taking the bottle|wont take a bottle|wont nurse|not nursing"
+    ),
+    "HEADACHE": (
+        "headache|headaches|head hurts|head pain|head is pounding|head pounding|migraine|migraines|"
+        "dolor de cabeza|jaqueca"
+    ),
+    "NEURO_RED": "stiff neck|cant see|double vision|confused|confusion|slurred|one side|neck is stiff|neck stiff|cant move my neck",
+    "HEAD_INJURY": (
+        "hit my head|hit his head|hit her head|hit their head|hit the head|bumped my head|"
+        "bumped his head|bumped her head|banged my head|banged his head|banged her head|head injury|"
+        "concussion|fell on his head|fell on her head|fell on my head|golpe en la cabeza"
+    ),
+    "HEAD_RED": (
+        "vomiting|throwing up|threw up|confused|passed out|knocked out|sleepy|drowsy|blood thinners|"
+        "seizure|wont stop crying|bleeding|unconscious|thrown up|puking|puked|vomited|cant remember"
+    ),
+    "APPENDIX": "appendicitis|apendicitis|burst appendix|appendix burst|ruptured appendix",
+    "RIGID": "rigid|hard as a rock|doubled over|cant stand up|cant straighten|rock hard|hard as a board|board like",
+    "EXTREME": (
+        "excruciating|unbearable|worst|agonizing|agonising|cant stand|cant move|doubled over|screaming|"
+        "10 out of 10|10 10|insoportable|never felt|never had"
+    ),
+    "WEIRD": "weird|funny|strange|off|odd|wrong|not right|raro|rara|extrano",
+    "DYING": (
+        "im dying|i am dying|feel like im dying|think im dying|going to die|gonna die|is dying|"
+        "feel like dying|me muero|me estoy muriendo"
+    ),
+    "EXERTION": (
+        "running|ran|jogging|jog|gym|workout|working out|exercise|exercising|stairs|hiking|climbing|"
+        "walking up|sprint|sprinting|after a run|soccer|basketball|practice"
+    ),
+    "PERIOD": "period|periods|menstrual|menses|time of the month|regla|menstruacion",
+    "TARRY": "tarry|black stool|black stools|black poop|coffee grounds",
+    "DEHYDRATION": (
+        "cant keep anything down|cant keep water down|cant keep fluids down|hasnt peed|no urine|"
+        "not peeing"
+    ),
+    "CHOKE": "choking|choked|stuck in his throat|stuck in her throat|stuck in my throat|cant swallow",
+    "DROWN": "drowned|drowning|nearly drowned|almost drowned|electrocuted|electric shock",
+    "SUGAR_CRISIS": "ketoacidosis|dka|hypoglycemic|hypoglycemia|diabetic coma|insulin shock",
+    "PANIC": "panic attack|panic attacks|anxiety attack|ataque de panico",
+    "REFLUX": (
+        "heartburn|reflux|acid|gerd|indigestion|antacid|antacids|tums|after eating|after i eat|"
+        "after meals|spicy|burping"
     ),
 }
+WORD_CLASSES: Mapping[str, tuple[str, ...]] = {name: tuple(v.split("|")) for name, v in _CLASSES.items()}
+"""Word class -> entries (words or phrases over normalised tokens; ``*`` ends a prefix)."""
 
-# Words that negate a following symptom in the same clause (NegEx pre-negation triggers).
+# Phrases in which a word of a class does not carry its clinical sense: every class mention that lies
+# wholly inside one of these is dropped before the rules run ("chest of drawers", "heart set on",
+# "dying to try", "stroke prevention class"). Written as word sequences over normalised tokens.
+SENSES: tuple[str, ...] = tuple(
+    (
+        "heart set on|heart is set on|heart was set on|heart of|heart goes out|heart went out|"
+        "heart to heart|set my heart|at heart|by heart|all my heart|bottom of my heart|change of heart|"
+        "broke my heart|break my heart|breaks my heart|breaking my heart|warms my heart|bless your heart|"
+        "bless her heart|bless his heart|follow your heart|follow my heart|have a heart|kind heart|"
+        "heart broken|heart melts|heart doctor|heart specialist|heart surgeon|heart health|heart healthy|"
+        "heart scan|heart monitor|heart rate monitor|heart check|heart checkup|heart screening|"
+        "treasure chest|toy chest|hope chest|tool chest|ice chest|war chest|cedar chest|storage chest|"
+        "chest of drawers|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
+        "almost had a heart attack|nearly had a heart attack|going to give me a heart attack|chest of|chest x ray|chest xray|chest ct|chest film|chest freezer|chest day|"
+        "chest press|chest workout|chest hair|chest tattoo|chest binder|dying to|dying for|"
+        "dying of laughter|dying laughing|dying my hair|dying her hair|dying his hair|dying your hair|"
+        "dying my beard|dying the hair|hair dying|hair dye|stroke of luck|stroke of genius|"
+        "stroke of midnight|stroke prevention|stroke clinic|stroke class|stroke classes|stroke risk|"
+        "stroke awareness|stroke rehab|stroke rehabilitation|stroke unit|stroke support|stroke recovery|"
+        "stroke survivor|stroke survivors|stroke program|stroke screening|stroke center|stroke centre|"
+        "stroke education|brush stroke|breast stroke|breaststroke|swim strokes|killing it|killed it|"
+        "killing time|breath of fresh air|"
+        "breathing exercises|breathing exercise|breathing treatment|breathing treatments|breathing test|"
+        "breathing machine|breathing room|breathe through my nose|breathing through my nose|breathe through his nose|breathe through her nose|"
+        "breathe through the nose|breathing through the nose|"
+        "bad breath|breath smells|breath stinks|hold my breath|"
+        "holding my breath|under my breath|waste of breath|fresh air|air conditioning|air conditioner|"
+        "on air|air mattress|hot air|air fryer|blood test|blood tests|blood testing|blood work|blood draw|"
+        "blood drawn|blood sugar|blood sugars|blood donation|blood type|blood panel|blood count|"
+        "blood counts|blood pressure|blood orange|blood moon|blood glucose|blood results|blood lab|"
+        "blood labs|bloodwork|donate blood|give blood|giving blood|first aid|pass out the|pass out flyers|"
+        "pass out candy|pass out forms|pass out papers|pass out samples|pass out cards|passing out the|"
+        "passing out flyers|passing out candy|passing out forms|passing out papers|passing out samples|"
+        "passing out cards|passed out the|passed out flyers|passed out candy|passed out forms|"
+        "passed out papers|passed out samples|passed out cards|seizure meds|seizure medication|"
+        "seizure medications|seizure medicine|seizure disorder|seizure history|seizure free|"
+        "seizure clinic|seizure action plan|seizure precautions|seizure threshold|allergy shots|"
+        "allergy shot|allergy test|allergy testing|allergy clinic|allergy meds|allergy medicine|"
+        "allergy season|allergy pills|food poisoning|pregnancy test|pregnancy tests|drop dead|dead tired|"
+        "dead battery|phone battery|blow my mind|choking hazard|emergency contact|in an emergency|"
+        "in case of emergency|emergency fund|help me book|help me schedule|help me find|help me with|"
+        "help me understand|help me figure|stroke volume|tight schedule|tight budget|money is tight|"
+        "heavy lifting|heavy period|heavy periods"
+    ).split("|")
+)
+"""Word sequences in which the class words they hold are not clinical (dropped before the rules)."""
+
+# Words that negate a following mention in the same clause (NegEx pre-negation triggers).
 PRE_NEGATIONS = frozenset(
     {
         "no",
@@ -151,6 +380,7 @@ PRE_NEGATIONS = frozenset(
         "nor",
         "none",
         "zero",
+        "nope",
         "sin",
         "nunca",
         "nada",
@@ -158,7 +388,7 @@ PRE_NEGATIONS = frozenset(
         "ninguna",
     }
 )
-PRE_NEGATION_PHRASES = ("free of", "negative for", "ruled out", "absence of", "no longer")
+PRE_NEGATION_PHRASES = ("free of", "negative for", "ruled out", "absence of", "no longer", "no more")
 # Phrases that contain a negation word but do not negate (NegEx pseudo-negations). None ends with words
 # another starts with (the clause check removes them all in one pass).
 PSEUDO_NEGATIONS = (
@@ -172,12 +402,46 @@ PSEUDO_NEGATIONS = (
     "not just",
     "no one",
     "not normal",
+    "dont think",
+    "doesnt know",
+    "didnt know",
+    "not stopping",
+    "not going away",
+    "wont stop",
+    "doesnt stop",
+    "not responding",
+    "not breathing",
+    "isnt breathing",
+    "wasnt breathing",
+    "not waking",
+    "not making sense",
+    "no sense",
+    "not feeling",
+    "not moving",
+    "isnt moving",
+    "not eating",
+    "not drinking",
+    "not feeding",
+    "not kicking",
+    "not getting",
+    "not enough",
+    "no air",
+    "not right",
+    "no puedo",
+    "no puede",
+    "no para",
+    "no deja",
+    "no veo",
+    "no responde",
+    "no despierta",
+    "no reacciona",
+    "no quiero vivir",
 )
-# "I've never had chest pain like this": "never" with a comparison after the symptom is not a negation.
+# "I've never had chest pain like this": "never" with a comparison after the mention is not a negation.
 NEVER_COMPARISONS = (r"like (?:this|that|it)", r"this (?:bad|badly|strong)", r"so (?:bad|badly)", "before")
 # "without" after one of these is no negation: "I can't walk without chest pain".
 UNABLE = frozenset({"cant", "couldnt", "unable", "wont"})
-# After a symptom in its clause: the symptom is over.
+# After a mention in its clause: the symptom is over.
 POST_NEGATIONS = (
     "gone",
     "resolved",
@@ -196,10 +460,11 @@ POST_NEGATIONS = (
 )
 # ... unless the sentence says it is back.
 RETURNED = ("came back", "comes back", "is back", "its back", "again", "returned")
-# In a symptom's clause: the symptom is past ...
+# In a mention's clause: the symptom is past ...
 HISTORY = (
     "last year",
     r"years? ago",
+    r"months ago",
     "history of",
     "hx of",
     "used to",
@@ -232,6 +497,7 @@ CURRENT = (
     "this evening",
     "right now",
     "rn",
+    "now",
     "currently",
     "at the moment",
     "getting worse",
@@ -239,189 +505,64 @@ CURRENT = (
     "hoy",
     "ahora",
 )
+# Before a mention in its sentence: the symptom is supposed, not present ("what should I do if I get chest
+# pain after the procedure", "in case he can't breathe") ...
+HYPOTHETICAL = (
+    "if",
+    "what are the",
+    "warning signs",
+    "look out for",
+    "watch out for",
+    "in case",
+    "incase",
+    "in the event",
+    "should i ever",
+    "risk of",
+    "risks of",
+    "chance of",
+    "chances of",
+    "prevent",
+    "preventing",
+    "prevention",
+    "avoid",
+    "si llega",
+    "en caso de",
+)
+# ... unless "if" follows one of these (an "if" that asks about the present: "not sure if he is having a
+# stroke", "how do I know if this is a heart attack").
+EPISTEMIC = frozenset(
+    {
+        "sure",
+        "know",
+        "knowing",
+        "wonder",
+        "wondering",
+        "unsure",
+        "ask",
+        "asking",
+        "tell",
+        "check",
+        "see",
+        "idea",
+    }
+)
+# A subject starts a new clause for negation: "my inhaler isn't helping and I can hardly breathe".
+SUBJECTS = frozenset({"i", "im", "he", "hes", "she", "shes", "they", "theyre", "we", "were", "you", "youre"})
 # Words that end a clause, as punctuation does.
 CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "yet", "except", "pero", "aunque"})
 
-# Word sequences folded into one token, applied in this order. Plain words (no regex), so the batch
-# pre-filter knows which tokens can start each one.
+# Word sequences folded into one token before anything else (plain words, longest first).
 CONTRACTION_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("can not", "cannot", "can t", "cant", "unable to", "not able to", "couldnt", "could not"), "cant"),
+    (
+        ("can not", "cannot", "can t", "cant", "unable to", "not able to", "couldnt", "could not", "cnt"),
+        "cant",
+    ),
     (("won t", "will not"), "wont"),
-    (("don t", "do not"), "dont"),
+    (("don t", "do not", "dnt"), "dont"),
     (("doesn t", "does not"), "doesnt"),
     (("didn t", "did not"), "didnt"),
     (("haven t", "have not"), "havent"),
     (("isn t", "is not"), "isnt"),
     (("my self",), "myself"),
     (("i m",), "im"),
-)
-
-# Words of the lexicon that small typos are corrected towards (on a tie, the first in this order wins), and
-# common words that look like typos of them but are real words (never corrected).
-FUZZY_VOCABULARY = (
-    "cant",
-    "life",
-    "chest",
-    "pain",
-    "pains",
-    "pressure",
-    "tightness",
-    "breathe",
-    "breath",
-    "breathing",
-    "shortness",
-    "suicidal",
-    "suicide",
-    "myself",
-    "bleeding",
-    "overdose",
-    "overdosed",
-    "stroke",
-    "drooping",
-    "slurred",
-    "slurring",
-    "unconscious",
-    "unresponsive",
-    "seizure",
-    "seizures",
-    "seizing",
-    "heart",
-    "attack",
-    "crushing",
-    "crushed",
-    "anaphylaxis",
-    "anaphylactic",
-    "swelling",
-    "throat",
-    "headache",
-    "numbness",
-    "weakness",
-    "killing",
-    "hurting",
-    "harming",
-    "vomiting",
-    "coughing",
-    "gasping",
-    "fainted",
-    "pregnant",
-    "poisoned",
-    "passed",
-    "discomfort",
-    "radiating",
-    "speech",
-)
-REAL_WORDS = frozenset(
-    {
-        "want",
-        "cart",
-        "cast",
-        "rant",
-        "pant",
-        "cent",
-        "chant",
-        "scant",
-        "cane",
-        "card",
-        "care",
-        "wife",
-        "lift",
-        "live",
-        "line",
-        "like",
-        "lime",
-        "file",
-        "lite",
-        "wellness",
-        "illness",
-        "paid",
-        "paint",
-        "pail",
-        "rain",
-        "gain",
-        "main",
-        "plain",
-        "spain",
-        "bill",
-        "billing",
-        "filling",
-        "willing",
-        "pill",
-        "pills",
-        "heard",
-        "hearty",
-        "hearth",
-        "hears",
-        "hearing",
-        "strike",
-        "strokes",
-        "breeding",
-        "feeding",
-        "heeding",
-        "needing",
-        "reading",
-        "leading",
-        "weeding",
-        "bleeping",
-        "sleeping",
-        "chess",
-        "chests",
-        "attach",
-        "attacks",
-        "thread",
-        "thought",
-        "spelling",
-        "selling",
-        "telling",
-        "yelling",
-        "dwelling",
-        "smelling",
-        "breadth",
-        "breaking",
-        "bleaching",
-        "breathless",
-        "breathes",
-        "passes",
-        "pasted",
-        "parsed",
-        "hunting",
-        "hurling",
-        "heading",
-        "healing",
-        "feeling",
-        "peeling",
-        "dealing",
-        "sealing",
-        "harmony",
-        "farming",
-        "warming",
-        "charming",
-        "crushes",
-        "brushing",
-        "rushing",
-        "pressures",
-        "drooling",
-        "drooped",
-        "speeches",
-        "numbers",
-        "counseling",
-        "pregnancy",
-        "press",
-        "cough",
-        "coughs",
-        "voting",
-        "painted",
-        "spine",
-        "chase",
-        "cheat",
-        "heat",
-        "hear",
-        "haste",
-        "painful",
-        "heater",
-        "heats",
-        "strode",
-        "stroll",
-        "attacked",
-        "mouse",
-    }
 )

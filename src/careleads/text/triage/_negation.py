@@ -1,16 +1,22 @@
-"""The clinical-triage clause checks: is a symptom phrase found in normalised tokens affirmed?
+"""The clinical-triage context checks: does a mention found in normalised tokens stand?
 
-In the NegEx manner, a match is cancelled by
+In the NegEx manner, a mention (the tokens ``first .. last``) is cancelled by
 
 - a negation shortly before it in the same clause (:data:`._lexicon.PRE_NEGATIONS`, the phrases of
-  :data:`._lexicon.PRE_NEGATION_PHRASES`), except for pseudo-negations ("not sure", "no idea"), "never"
-  with a comparison after the symptom ("never had chest pain like this") and "without" after a word of
-  inability ("I can't climb stairs without chest pain");
+  :data:`._lexicon.PRE_NEGATION_PHRASES`), except for pseudo-negations ("not sure", "won't stop"),
+  "never" with a comparison after it ("never had chest pain like this"), "without" after a word of
+  inability ("I can't climb stairs without chest pain"), and negation words that are part of the matched
+  words themselves ("no puedo respirar");
+  (a subject between the negation and the mention starts a new clause: "my inhaler isn't helping and I
+  can hardly breathe");
 - a resolution after it in the same clause ("is gone", "went away"), unless the sentence says it is back;
 - a past marker in the clause ("last year", "history of"), unless the clause or the rest of the sentence
-  says it is current ("again", "today", "right now").
+  says it is current ("again", "today", "right now");
+- a hypothetical shortly before it in the same sentence ("what should I do if", "in case"), except an
+  "if" that asks about the present ("not sure if he is having a stroke").
 
-Clauses end at punctuation tokens and at :data:`._lexicon.CLAUSE_WORDS` ("but", "however").
+Clauses end at punctuation tokens and at :data:`._lexicon.CLAUSE_WORDS` ("but", "however"); sentences
+at ``.``, ``!``, ``?`` and line breaks.
 """
 
 from __future__ import annotations
@@ -21,17 +27,20 @@ from collections.abc import Sequence
 from careleads.text.triage._lexicon import (
     CLAUSE_WORDS,
     CURRENT,
+    EPISTEMIC,
     HISTORY,
+    HYPOTHETICAL,
     NEVER_COMPARISONS,
     POST_NEGATIONS,
     PRE_NEGATION_PHRASES,
     PRE_NEGATIONS,
     PSEUDO_NEGATIONS,
     RETURNED,
+    SUBJECTS,
     UNABLE,
 )
 
-__all__ = ["is_affirmed"]
+__all__ = ["SENTENCE_ENDS", "is_affirmed"]
 
 
 def _phrases(phrases: Sequence[str]) -> re.Pattern[str]:
@@ -45,61 +54,84 @@ _POST_NEGATION = _phrases(POST_NEGATIONS)
 _RETURNED = _phrases(RETURNED)
 _HISTORY = _phrases(HISTORY)
 _CURRENT = _phrases(CURRENT)
-_SENTENCE_ENDS = frozenset({".", "!", "?", "\n"})
+_HYPOTHETICAL = _phrases(HYPOTHETICAL)
+SENTENCE_ENDS = frozenset({".", "!", "?", "\n"})
+_HYPOTHETICAL_WINDOW = 10  # tokens before a mention a hypothetical may stand
 
 
 def _is_boundary(token: str) -> bool:
     return token in CLAUSE_WORDS or not token.isalnum()
 
 
-def is_affirmed(tokens: Sequence[str], first: int, last: int, window: int) -> bool:
-    """Whether the symptom phrase in ``tokens[first : last + 1]`` stands, after the clause checks.
+def is_affirmed(
+    tokens: Sequence[str], first: int, last: int, window: int, inside: frozenset[int] = frozenset()
+) -> bool:
+    """Whether the mention in ``tokens[first : last + 1]`` stands, after the context checks.
 
     Parameters
     ----------
     tokens : sequence of str
         A text's normalised tokens (punctuation tokens included).
     first, last : int
-        The first and last token of the symptom phrase.
+        The first and last token of the mention.
     window : int
-        How many tokens before the phrase a negation may stand (in the same clause).
+        How many tokens before the mention a negation may stand (in the same clause).
+    inside : frozenset of int
+        Tokens that belong to the matched words (a negation word among them negates nothing).
 
     Returns
     -------
     bool
-        False when a negation, a resolution or a past marker cancels the phrase.
+        False when a negation, a resolution, a past marker or a hypothetical cancels the mention.
     """
-    # The clause around the match: back and forward to the nearest boundary.
     begin = first
     while begin > 0 and not _is_boundary(tokens[begin - 1]):
         begin -= 1
     end = last + 1
     while end < len(tokens) and not _is_boundary(tokens[end]):
         end += 1
-    before = tokens[max(begin, first - window) : first]
+    start = max(begin, first - window)
+    for k in range(first - 1, start - 1, -1):
+        if tokens[k] in SUBJECTS and k not in inside:  # a new subject: a negation before it is another verb's
+            start = k
+            break
+    before = [t if k not in inside else "_" for k, t in enumerate(tokens[start:first], start=start)]
     after = " ".join(tokens[last + 1 : end])
     if _negated_before(before, tokens[begin:first], after):
         return False
     clause = " ".join(tokens[begin:end])
+    sentence_start = first
+    while sentence_start > 0 and tokens[sentence_start - 1] not in SENTENCE_ENDS:
+        sentence_start -= 1
     sentence_end = last + 1
-    while sentence_end < len(tokens) and tokens[sentence_end] not in _SENTENCE_ENDS:
+    while sentence_end < len(tokens) and tokens[sentence_end] not in SENTENCE_ENDS:
         sentence_end += 1
     rest_of_sentence = " ".join(tokens[last + 1 : sentence_end])
     if _POST_NEGATION.search(after):
         return bool(_RETURNED.search(rest_of_sentence))
     if _HISTORY.search(clause):
         return bool(_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence))
-    return True
+    return not _hypothetical(tokens[max(sentence_start, first - _HYPOTHETICAL_WINDOW) : first])
+
+
+def _hypothetical(before: Sequence[str]) -> bool:
+    text = " ".join(before)
+    for match in _HYPOTHETICAL.finditer(text):
+        if match.group(0) != "if":
+            return True
+        preceding = text[: match.start()].split()[-3:]
+        if not any(word in EPISTEMIC for word in preceding):
+            return True
+    return False
 
 
 def _negated_before(window: Sequence[str], clause_before: Sequence[str], clause_after: str) -> bool:
     text = " ".join(window)
     clause_text = " ".join(clause_before)
-    # One pass for every pseudo-negation: they cannot overlap one another (no one ends with words another
-    # starts with), and a removal leaves two spaces where each pattern has one, so none can appear anew.
+    # One pass for every pseudo-negation: a removal leaves two spaces where each pattern has one, so none
+    # can appear anew.
     text = _PSEUDO.sub(" ", text)
-    words = text.split()
-    for word in words:
+    for word in text.split():
         if word in PRE_NEGATIONS:
             if word == "without" and any(w in UNABLE for w in clause_text.split()):
                 continue  # "I can't walk without chest pain": the symptom is there.

@@ -1,0 +1,314 @@
+"""The clinical-triage rules: symptom concepts made of word classes, with severity, onset and quality cues.
+
+A text's tokens (:mod:`._normalise`) are read for mentions of the word classes of :mod:`._lexicon`
+(``CHEST``, ``PAIN``, ``QUALITY``, ``INABILITY``, ``BREATH``, ...); mentions inside a non-clinical sense
+("chest of drawers", "heart set on", "I'm dying to try") are dropped. A :class:`Rule` names a category, a level and the
+classes that must all be mentioned within a few tokens of each other in one sentence, in any order:
+"chest" with a pain or a quality word ("crushing", "tight", "pressure") is a chest emergency however it is
+phrased ("my chest feels like an elephant is sitting on it", "pain in the middle of my chest"). Each
+mention of a combination must stand the context checks (:func:`._negation.is_affirmed`: negation,
+resolution, history, hypothetical). A possible rule does not match in a sentence that calls the
+symptom mild or is about the skin ("a bit out of breath on the stairs", "chest acne is really bad"). A rule's ``unless`` classes, mentioned in the same sentence, lower its
+level ("burning in my chest after spicy food": possible, not urgent).
+
+Levels: ``urgent`` (confident: the triage line) and ``possible`` (a body-system mention with distress:
+before a human at the top of the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import product
+
+from careleads.text.triage._lexicon import SENSES, WORD_CLASSES
+from careleads.text.triage._negation import SENTENCE_ENDS, is_affirmed
+
+__all__ = ["RULES", "Concept", "Mention", "Rule", "find_concept", "find_mentions"]
+
+_URGENT = "urgent"
+_QUIET = ("MILD", "SKIN")  # in the sentence of a possible rule's match: no match
+_POSSIBLE = "possible"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Classes that, mentioned together, make a concept of a category at a level.
+
+    Attributes
+    ----------
+    category
+        What the concept is about (``chest_pain``, ``breathing``, ``stroke``, ...).
+    level
+        ``"urgent"`` or ``"possible"``.
+    terms
+        One entry per required mention: a class name, or several joined by ``|`` (any of them).
+    window
+        The most tokens the combination may span, first to last.
+    unless
+        Classes that, mentioned in the same sentence, lower the level to `otherwise`.
+    otherwise
+        The level when an `unless` class is mentioned (None: the rule does not apply).
+    """
+
+    category: str
+    level: str
+    terms: tuple[str, ...]
+    window: int = 8
+    unless: tuple[str, ...] = ()
+    otherwise: str | None = _POSSIBLE
+
+
+def _r(category: str, level: str, terms: str, window: int = 8, unless: str = "", otherwise: str | None = _POSSIBLE) -> Rule:
+    return Rule(category, level, tuple(terms.split()), window, tuple(unless.split()), otherwise)
+
+
+_U, _P = _URGENT, _POSSIBLE
+_CUE = "SEVERITY|ONSET|WORSE|DISTRESS"
+RULES: tuple[Rule, ...] = (
+    # chest and heart
+    _r("chest_pain", _U, "HEART_ATTACK"),
+    _r("chest_pain", _U, "CHEST PAIN|QUALITY", 10, unless="EXERTION REFLUX"),
+    _r("chest_pain", _U, "CHEST BURNING", 8, unless="REFLUX"),
+    _r("chest_pain", _U, "HEART PAIN|QUALITY|BURNING", 6),
+    _r("chest_pain", _U, "CHEST|HEART RADIATE RADIATE_TO", 12),
+    _r("chest_pain", _U, "CHEST|HEART RACING|WEIRD DIZZY|FAINT_URGENT", 12),
+    _r("chest_pain", _U, "PAIN|QUALITY RADIATE ARM_JAW DIZZY|BREATH_MILD", 14),
+    _r("chest_pain", _P, "PAIN|QUALITY RADIATE ARM_JAW", 8),
+    _r("chest_pain", _P, f"CHEST|HEART {_CUE}|DIZZY|RACING|WEIRD|WEAK_NUMB", 8),
+    _r("chest_pain", _P, "CHEST PAIN|QUALITY|BURNING", 10),
+    # breathing
+    _r("breathing", _U, "BREATH_URGENT"),
+    _r("breathing", _U, "INABILITY BREATH|LUNG", 4, unless="EXERTION"),
+    _r("breathing", _U, "LUNG QUALITY|PAIN|BURNING", 6),
+    _r("breathing", _U, "BREATH QUALITY|BREATH_FAST", 4),
+    _r("breathing", _U, f"BREATH_MILD {_CUE}|INABILITY", 6),
+    _r("breathing", _U, "CHOKE"),
+    _r("breathing", _P, "BREATH_MILD", unless="EXERTION", otherwise=None),
+    _r("breathing", _P, "INABILITY BREATH|LUNG", 4),
+    _r("breathing", _P, f"BREATH|LUNG QUALITY|{_CUE}", 6),
+    # stroke signs
+    _r("stroke", _U, "FACE DROOP", 5),
+    _r("stroke", _U, "SPEECH SLUR", 5),
+    _r("stroke", _U, "ONE_SIDE WEAK_NUMB|DROOP", 6),
+    _r("stroke", _U, "ONE_SIDE FACE INABILITY|WEIRD", 6),
+    _r("stroke", _U, "ONSET WEAK_NUMB LIMB|FACE", 8),
+    _r("stroke", _U, "ONSET CONFUSION|VISION_LOSS|SLUR|CANT_SEE", 10),
+    _r("stroke", _U, "VISION_LOSS DIZZY|INABILITY|CONFUSION|SLUR|WEAK_NUMB", 10),
+    _r("stroke", _U, "ONSET INABILITY SPEECH", 6),
+    _r("stroke", _U, "INABILITY SPEECH MANNER", 4),
+    _r("stroke", _U, "STROKE_NOW STROKE", 4),
+    _r("stroke", _P, "STROKE"),
+    _r("stroke", _P, "SLUR"),
+    _r("stroke", _P, "VISION_LOSS"),
+    _r("stroke", _P, "FACE|LIMB WEAK_NUMB ONSET|WORSE|DISTRESS", 8),
+    _r("stroke", _P, "EYE CANT_SEE", 6),
+    # severe bleeding
+    _r("bleeding", _U, "HEMORRHAGE"),
+    _r("bleeding", _U, "BLEED BLEED_HEAVY|SEVERITY", 8, unless="PERIOD"),
+    _r("bleeding", _U, "BLEED EXPEL", 5),
+    _r("bleeding", _U, "WOUND GUSH", 8),
+    _r("bleeding", _U, "BLEED DIZZY|FAINT_URGENT", 12, unless="PERIOD"),
+    _r("bleeding", _U, "TARRY DIZZY|FAINT_URGENT|EXPEL", 12),
+    _r("bleeding", _P, "TARRY"),
+    _r("bleeding", _P, f"BLEED {_CUE}|TRAUMA", 8),
+    # pregnancy
+    _r("pregnancy", _U, "FETAL"),
+    _r("pregnancy", _U, "WATERS"),
+    _r("pregnancy", _U, "PREGNANT|INFANT MOVES_LESS", 6),
+    _r("pregnancy", _U, "PREGNANT BLEED", 15),
+    _r("pregnancy", _U, "PREGNANT LABOUR", 15),
+    _r(
+        "pregnancy",
+        _U,
+        f"PREGNANT PAIN|CONTRACTIONS|HEADACHE|SWELL|CANT_SEE {_CUE}|WORST|EXTREME|DIZZY|FAINT_URGENT|QUALITY",
+        15,
+    ),
+    _r("pregnancy", _P, "PREGNANT PAIN|CONTRACTIONS|HEADACHE|SWELL|DIZZY|FEVER|CANT_SEE|BREATH_MILD|WEIRD", 15),
+    # infants and children
+    _r("infant", _U, "INFANT FEVER", 10),
+    _r("infant", _U, "INFANT FLOPPY|BREATH_MILD|DEHYDRATION|DROWSY", 10),
+    _r("infant", _U, "FEVER HIGH_TEMP CHILD|INFANT", 10),
+    _r("infant", _U, "FEVER FLOPPY", 10),
+    _r("infant", _P, "FEVER HIGH_TEMP", 5),
+    _r("infant", _P, f"FEVER CHILD {_CUE}", 10),
+    # consciousness and seizure
+    _r("consciousness", _U, "FAINT_URGENT"),
+    _r("consciousness", _U, "SEIZURE"),
+    _r("consciousness", _U, "INABILITY WAKE_OTHER", 4),
+    _r("consciousness", _U, "DIABETIC CONFUSION|FAINT_URGENT|DROWSY", 12),
+    _r("consciousness", _P, f"DIZZY {_CUE}", 6),
+    _r("consciousness", _P, "DYING"),
+    # severe allergy
+    _r("allergy", _U, "ANAPHYLAXIS"),
+    _r("allergy", _U, "AIRWAY SWELL", 5),
+    _r("allergy", _U, "FACE|LIPS|AIRWAY SWELL ALLERGY|INGEST|MEDS", 12),
+    _r("allergy", _P, "LIPS|FACE SWELL", 5),
+    _r("allergy", _P, f"ALLERGY {_CUE}", 6),
+    # self-harm and suicidal thoughts
+    _r("self_harm", _U, "SUICIDAL"),
+    _r("self_harm", _U, "KILL SELF", 2),
+    _r("self_harm", _U, "HARM_VERB SELF", 2, unless="ACCIDENT", otherwise=None),
+    # overdose and poisoning
+    _r("overdose", _U, "OVERDOSE"),
+    _r("overdose", _U, "INGEST QUANTITY MEDS", 8),
+    _r("overdose", _U, "INGEST POISON", 6),
+    _r("overdose", _U, "CHILD|INFANT INGEST MEDS", 8),
+    _r("overdose", _U, "INGEST QUANTITY_MILD MEDS CONFUSION|FAINT_URGENT|DROWSY|DIZZY", 16),
+    _r("overdose", _U, "POISON EYE", 6),
+    _r("overdose", _P, "INGEST QUANTITY_MILD MEDS", 8),
+    # headache
+    _r("headache", _U, "HEADACHE WORST|ONSET", 6),
+    _r("headache", _U, "HEADACHE NEURO_RED", 12),
+    _r("headache", _P, "HEADACHE SEVERITY|WORSE|DISTRESS", 6),
+    # head injury
+    _r("head_injury", _U, "HEAD_INJURY HEAD_RED|FAINT_URGENT|SEIZURE", 15),
+    _r("head_injury", _P, "HEAD_INJURY"),
+    # abdomen
+    _r("abdomen", _U, "APPENDIX"),
+    _r("abdomen", _U, "ABDOMEN RIGID", 8),
+    _r("abdomen", _U, "ABDOMEN PAIN EXTREME|WORST", 10),
+    _r("abdomen", _P, "ABDOMEN PAIN SEVERITY|ONSET", 6),
+    _r("abdomen", _P, "DEHYDRATION"),
+    _r("testicle", _U, "TESTICLE PAIN ONSET|EXTREME|SEVERITY", 8),
+    # other emergencies a nurse line takes
+    _r("other", _U, "DROWN"),
+    _r("other", _U, "SUGAR_CRISIS"),
+    _r("other", _P, "PANIC"),
+)
+"""Every rule, urgent ones first within each category; the first urgent match names the category."""
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A word class mentioned by the tokens ``first .. last`` (inclusive)."""
+
+    word_class: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class Concept:
+    """The best rule that matched a text: its category, level and the mentions that made it."""
+
+    category: str
+    level: str
+    mentions: tuple[Mention, ...]
+
+
+def _index(entries: Sequence[tuple[str, str]]) -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], list[tuple[tuple[str, ...], str]]]:
+    exact: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    prefixed: list[tuple[tuple[str, ...], str]] = []
+    for entry, label in entries:
+        words = tuple(entry.split())
+        if words[0].endswith("*"):
+            prefixed.append((words, label))
+        else:
+            exact.setdefault(words[0], []).append((words, label))
+    return exact, prefixed
+
+
+_CLASS_INDEX = _index([(entry, name) for name, entries in WORD_CLASSES.items() for entry in entries])
+_SENSE_INDEX = _index([(sense, "") for sense in SENSES])
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    return token.startswith(pattern[:-1]) if pattern.endswith("*") else token == pattern
+
+
+def _phrases_at(
+    words: Sequence[str], index: tuple[dict[str, list[tuple[tuple[str, ...], str]]], list[tuple[tuple[str, ...], str]]]
+) -> Iterator[tuple[str, int, int]]:
+    exact, prefixed = index
+    for i, word in enumerate(words):
+        for phrase, label in [*exact.get(word, ()), *prefixed]:
+            end = i + len(phrase)
+            if end <= len(words) and all(_word_matches(p, t) for p, t in zip(phrase, words[i:end], strict=True)):
+                yield label, i, end - 1
+
+
+def find_mentions(words: Sequence[str]) -> list[Mention]:
+    """Every word-class mention in normalised tokens, less those that overlap a non-clinical sense."""
+    senses = [(first, last) for _, first, last in _phrases_at(words, _SENSE_INDEX)]
+    return [
+        Mention(label, first, last)
+        for label, first, last in _phrases_at(words, _CLASS_INDEX)
+        if not any(a <= last and first <= b for a, b in senses)
+    ]
+
+
+def _sentence_of(words: Sequence[str]) -> list[int]:
+    out, k = [], 0
+    for word in words:
+        out.append(k)
+        if word in SENTENCE_ENDS:
+            k += 1
+    return out
+
+
+def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
+    """The best concept in normalised tokens: the first urgent rule that matches, else the first possible.
+
+    Parameters
+    ----------
+    words : sequence of str
+        A text's normalised tokens.
+    window : int
+        How many tokens before a mention a negation may stand (in the same clause).
+    """
+    mentions = find_mentions(words)
+    if not mentions:
+        return None
+    by_class: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        by_class.setdefault(mention.word_class, []).append(mention)
+    sentence = _sentence_of(words)
+    affirmed: dict[tuple[Mention, frozenset[int]], bool] = {}
+    best: Concept | None = None
+    for rule in RULES:
+        if best is not None and rule.level == _POSSIBLE:
+            continue  # a possible concept is found: only an urgent one could change the verdict
+        options = [[m for name in term.split("|") for m in by_class.get(name, ())] for term in rule.terms]
+        if any(not o for o in options):
+            continue
+        for combination in product(*options):
+            first = min(m.first for m in combination)
+            last = max(m.last for m in combination)
+            if last - first > rule.window or sentence[first] != sentence[last]:
+                continue
+            inside = frozenset(k for m in combination for k in range(m.first, m.last + 1))
+            if len(inside) < sum(m.last - m.first + 1 for m in combination):
+                continue  # two terms read the same words
+            if not all(_affirmed(words, m, window, inside, affirmed) for m in combination):
+                continue
+            level: str | None = rule.level
+            if level == _POSSIBLE and any(
+                sentence[m.first] == sentence[first] for name in _QUIET for m in by_class.get(name, ())
+            ):
+                continue  # "a bit out of breath", "chest acne is bad": nothing a possible rule should raise
+            if rule.unless and any(
+                sentence[m.first] == sentence[first] for name in rule.unless for m in by_class.get(name, ())
+            ):
+                level = rule.otherwise
+            if level is None:
+                continue
+            found = Concept(rule.category, level, tuple(sorted(combination, key=lambda m: m.first)))
+            if level == _URGENT:
+                return found
+            if best is None:
+                best = found
+    return best
+
+
+def _affirmed(
+    words: Sequence[str],
+    mention: Mention,
+    window: int,
+    inside: frozenset[int],
+    cache: dict[tuple[Mention, frozenset[int]], bool],
+) -> bool:
+    key = (mention, inside)
+    if key not in cache:
+        cache[key] = is_affirmed(words, mention.first, mention.last, window, inside)
+    return cache[key]
