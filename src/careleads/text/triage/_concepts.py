@@ -6,8 +6,9 @@ A text's tokens (:mod:`._normalise`) are read for mentions of the word classes o
 classes that must all be mentioned within a few tokens of each other in one sentence, in any order:
 "chest" with a pain or a quality word ("crushing", "tight", "pressure") is a chest emergency however it is
 phrased ("my chest feels like an elephant is sitting on it", "pain in the middle of my chest"). Each
-mention of a combination must stand the context checks (:func:`._negation.is_affirmed`: negation,
-resolution, history, hypothetical). A possible rule does not match in a sentence that calls the
+mention of a combination must stand the context checks (:func:`._negation.context`: negation,
+resolution, history); a hypothetical one ("what should I do if my chest hurts after the procedure") lowers
+an urgent rule to possible and a possible one to nothing. A possible rule does not match in a sentence that calls the
 symptom mild or is about the skin ("a bit out of breath on the stairs", "chest acne is really bad"). A rule's ``unless`` classes, mentioned in the same sentence, lower its
 level ("burning in my chest after spicy food": possible, not urgent).
 
@@ -22,11 +23,12 @@ from dataclasses import dataclass
 from itertools import product
 
 from careleads.text.triage._lexicon import SENSES, WORD_CLASSES
-from careleads.text.triage._negation import SENTENCE_ENDS, is_affirmed
+from careleads.text.triage._negation import AFFIRMED, CANCELLED, SENTENCE_ENDS, context
 
 __all__ = ["RULES", "Concept", "Mention", "Rule", "find_concept", "find_mentions"]
 
 _URGENT = "urgent"
+_NONE = "none"
 _QUIET = ("MILD", "SKIN")  # in the sentence of a possible rule's match: no match
 _POSSIBLE = "possible"
 
@@ -68,7 +70,7 @@ _CUE = "SEVERITY|ONSET|WORSE|DISTRESS"
 RULES: tuple[Rule, ...] = (
     # chest and heart
     _r("chest_pain", _U, "HEART_ATTACK"),
-    _r("chest_pain", _U, "CHEST PAIN|QUALITY", 10, unless="EXERTION REFLUX"),
+    _r("chest_pain", _U, "CHEST PAIN|QUALITY", 10, unless="REFLUX"),
     _r("chest_pain", _U, "CHEST BURNING", 8, unless="REFLUX"),
     _r("chest_pain", _U, "HEART PAIN|QUALITY|BURNING", 6),
     _r("chest_pain", _U, "CHEST|HEART RADIATE RADIATE_TO", 12),
@@ -81,10 +83,13 @@ RULES: tuple[Rule, ...] = (
     _r("breathing", _U, "BREATH_URGENT"),
     _r("breathing", _U, "INABILITY BREATH|LUNG", 4, unless="EXERTION"),
     _r("breathing", _U, "LUNG QUALITY|PAIN|BURNING", 6),
-    _r("breathing", _U, "BREATH QUALITY|BREATH_FAST", 4),
-    _r("breathing", _U, f"BREATH_MILD {_CUE}|INABILITY", 6),
+    _r("breathing", _U, "BREATH QUALITY|BREATH_FAST", 4, unless="EXERTION"),
+    _r("breathing", _U, "BREATH|LUNG SEVERITY|WORSE", 6, unless="EXERTION"),
+    _r("breathing", _U, f"BREATH_MILD {_CUE}|INABILITY|REST|DIZZY|FAINT_URGENT", 8),
+    _r("breathing", _U, "LIPS|FACE BLUE", 4),
+    _r("breathing", _U, f"ASTHMA {_CUE}|INABILITY", 8),
     _r("breathing", _U, "CHOKE"),
-    _r("breathing", _P, "BREATH_MILD", unless="EXERTION", otherwise=None),
+    _r("breathing", _P, "BREATH_MILD|ASTHMA", unless="EXERTION", otherwise=None),
     _r("breathing", _P, "INABILITY BREATH|LUNG", 4),
     _r("breathing", _P, f"BREATH|LUNG QUALITY|{_CUE}", 6),
     # stroke signs
@@ -97,7 +102,7 @@ RULES: tuple[Rule, ...] = (
     _r("stroke", _U, "VISION_LOSS DIZZY|INABILITY|CONFUSION|SLUR|WEAK_NUMB", 10),
     _r("stroke", _U, "ONSET INABILITY SPEECH", 6),
     _r("stroke", _U, "INABILITY SPEECH MANNER", 4),
-    _r("stroke", _U, "STROKE_NOW STROKE", 4),
+    _r("stroke", _U, "STROKE_NOW STROKE", 6),
     _r("stroke", _P, "STROKE"),
     _r("stroke", _P, "SLUR"),
     _r("stroke", _P, "VISION_LOSS"),
@@ -177,6 +182,7 @@ RULES: tuple[Rule, ...] = (
     _r("other", _P, "PANIC"),
 )
 """Every rule, urgent ones first within each category; the first urgent match names the category."""
+_TERMS = [(rule, tuple(tuple(term.split("|")) for term in rule.terms)) for rule in RULES]
 
 
 @dataclass(frozen=True)
@@ -197,13 +203,18 @@ class Concept:
     mentions: tuple[Mention, ...]
 
 
-def _index(entries: Sequence[tuple[str, str]]) -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], list[tuple[tuple[str, ...], str]]]:
-    exact: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    prefixed: list[tuple[tuple[str, ...], str]] = []
+_Phrases = list[tuple[tuple[str, ...], str]]
+_STEM = 4  # prefix entries are looked up by this many first letters (every stem has at least as many)
+
+
+def _index(entries: Sequence[tuple[str, str]]) -> tuple[dict[str, _Phrases], dict[str, _Phrases]]:
+    """Entries by their first word (exact) and by the first letters of a first word ending in ``*``."""
+    exact: dict[str, _Phrases] = {}
+    prefixed: dict[str, _Phrases] = {}
     for entry, label in entries:
         words = tuple(entry.split())
         if words[0].endswith("*"):
-            prefixed.append((words, label))
+            prefixed.setdefault(words[0][:_STEM], []).append((words, label))
         else:
             exact.setdefault(words[0], []).append((words, label))
     return exact, prefixed
@@ -218,11 +229,23 @@ def _word_matches(pattern: str, token: str) -> bool:
 
 
 def _phrases_at(
-    words: Sequence[str], index: tuple[dict[str, list[tuple[tuple[str, ...], str]]], list[tuple[tuple[str, ...], str]]]
+    words: Sequence[str], index: tuple[dict[str, _Phrases], dict[str, _Phrases]]
 ) -> Iterator[tuple[str, int, int]]:
     exact, prefixed = index
     for i, word in enumerate(words):
-        for phrase, label in [*exact.get(word, ()), *prefixed]:
+        candidates = exact.get(word)
+        stems = prefixed.get(word[:_STEM])
+        if candidates is None and stems is None:
+            continue
+        for phrase, label in candidates or ():
+            end = i + len(phrase)
+            if end <= len(words) and (
+                len(phrase) == 1
+                or tuple(words[i:end]) == phrase
+                or (phrase[-1].endswith("*") and all(map(_word_matches, phrase, words[i:end])))
+            ):
+                yield label, i, end - 1
+        for phrase, label in stems or ():
             end = i + len(phrase)
             if end <= len(words) and all(_word_matches(p, t) for p, t in zip(phrase, words[i:end], strict=True)):
                 yield label, i, end - 1
@@ -250,6 +273,9 @@ def _sentence_of(words: Sequence[str]) -> list[int]:
 def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
     """The best concept in normalised tokens: the first urgent rule that matches, else the first possible.
 
+    When no rule matches but one would have without a negation, resolution or past marker, the concept
+    it would have made is returned with the level ``"none"`` (the text denies a symptom).
+
     Parameters
     ----------
     words : sequence of str
@@ -264,14 +290,15 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
     for mention in mentions:
         by_class.setdefault(mention.word_class, []).append(mention)
     sentence = _sentence_of(words)
-    affirmed: dict[tuple[Mention, frozenset[int]], bool] = {}
+    affirmed: dict[tuple[Mention, frozenset[int]], str] = {}
     best: Concept | None = None
-    for rule in RULES:
+    cancelled: Concept | None = None
+    for rule, terms in _TERMS:
         if best is not None and rule.level == _POSSIBLE:
             continue  # a possible concept is found: only an urgent one could change the verdict
-        options = [[m for name in term.split("|") for m in by_class.get(name, ())] for term in rule.terms]
-        if any(not o for o in options):
+        if not all(any(name in by_class for name in term) for term in terms):
             continue
+        options = [[m for name in term for m in by_class.get(name, ())] for term in terms]
         for combination in product(*options):
             first = min(m.first for m in combination)
             last = max(m.last for m in combination)
@@ -280,9 +307,16 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
             inside = frozenset(k for m in combination for k in range(m.first, m.last + 1))
             if len(inside) < sum(m.last - m.first + 1 for m in combination):
                 continue  # two terms read the same words
-            if not all(_affirmed(words, m, window, inside, affirmed) for m in combination):
+            states = {_context(words, m, window, inside, affirmed) for m in combination}
+            if CANCELLED in states:
+                if cancelled is None:
+                    cancelled = Concept(rule.category, _NONE, tuple(sorted(combination, key=lambda m: m.first)))
                 continue
             level: str | None = rule.level
+            if states != {AFFIRMED}:  # supposed, not present: urgent becomes possible, possible nothing
+                if level == _POSSIBLE:
+                    continue
+                level = _POSSIBLE
             if level == _POSSIBLE and any(
                 sentence[m.first] == sentence[first] for name in _QUIET for m in by_class.get(name, ())
             ):
@@ -298,17 +332,17 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
                 return found
             if best is None:
                 best = found
-    return best
+    return best if best is not None else cancelled
 
 
-def _affirmed(
+def _context(
     words: Sequence[str],
     mention: Mention,
     window: int,
     inside: frozenset[int],
-    cache: dict[tuple[Mention, frozenset[int]], bool],
-) -> bool:
+    cache: dict[tuple[Mention, frozenset[int]], str],
+) -> str:
     key = (mention, inside)
     if key not in cache:
-        cache[key] = is_affirmed(words, mention.first, mention.last, window, inside)
+        cache[key] = context(words, mention.first, mention.last, window, inside)
     return cache[key]

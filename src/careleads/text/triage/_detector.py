@@ -16,8 +16,10 @@ Two opinions, combined with safety first:
 The verdict is ``urgent`` when the rules find an urgent concept or the classifier is very confident
 (probability at or above its urgent threshold); ``possible`` when the rules find a possible concept or the
 classifier is moderately confident (at or above its possible threshold); ``none`` otherwise. The thresholds
-were chosen on the development set only (:mod:`._train` says how). A mention the rules cancel (negated,
-past, hypothetical) is not urgent by the rules; only the classifier can still raise such a text.
+were chosen on the development set only (:mod:`._train` says how). A text whose only symptom the rules
+saw denied, resolved or past ("no chest pain, just a checkup") is ``none`` whatever the classifier says:
+the explicit denial is stronger evidence than word statistics. A supposed symptom ("what should I do if my
+chest hurts after the procedure") is at most ``possible``.
 
 It errs on the side of a human: symptoms of someone else trigger, questions about a current symptom
 trigger, and a missed emergency costs far more than a read message.
@@ -149,7 +151,7 @@ class ClinicalTriageDetector:
         model = self.classifier_
         probability = model.probability(words) if model is not None else 0.0
         level = rules_level
-        if model is not None:
+        if model is not None and not (concept is not None and concept.level == "none"):
             if probability >= model.urgent_threshold:
                 level = "urgent"
             elif probability >= model.possible_threshold and level == "none":

@@ -25,6 +25,7 @@ __all__ = [
     "POST_NEGATIONS",
     "PRE_NEGATIONS",
     "PRE_NEGATION_PHRASES",
+    "PSEUDO_HYPOTHETICALS",
     "PSEUDO_NEGATIONS",
     "RETURNED",
     "SENSES",
@@ -53,20 +54,20 @@ _CLASSES: dict[str, str] = {
     "LIPS": "lips|lip|labios",
     "LIMB": "arm|arms|leg|legs|hand|foot|brazo|pierna",
     "SPEECH": "speech|speaking|talking|words|talk|speak|hablar|habla",
-    "ABDOMEN": "stomach|belly|abdomen|abdominal|tummy|estomago|barriga|vientre",
+    "ABDOMEN": "stomach|stomache|belly|abdomen|abdominal|tummy|estomago|barriga|vientre",
     "HEAD": "head|cabeza",
     "TESTICLE": "testicle|testicles|testicular|scrotum|balls",
     "CANT_SEE": "cant see|no veo|cant focus|blurry|blurred|dark spots",
     "EYE": "eye|eyes|ojo|ojos",
     "PAIN": (
-        "pain|pains|painful|hurt|hurts|hurting|ache|aches|aching|achy|sore|discomfort|agony|"
+        "pain|pains|pian|painful|hurt|hurts|hurting|ache|aches|aching|achy|sore|discomfort|agony|"
         "killing me|dolor|duele|dolores"
     ),
     "QUALITY": (
         "crushing|crushed|crush|crushes|squeezing|squeeze|squeezed|squeezes|pressure|pressing|"
         "presses|pressed|heavy|heaviness|weight|tight|tightness|tightening|tightens|clenching|"
         "clenched|gripping|grip|vice|vise|elephant|constricting|constricted|explode|exploding|"
-        "explodes|burst|bursting|stabbing|sitting on|standing on|opresion|apretado|aplastado|sharp|grabbed|grabbing|clutching|clutched|holding|hand on"
+        "explodes|burst|bursting|stabbing|sitting on|standing on|opresion|apretado|aplastado|sharp|grabbed|grabbing|clutching|clutched|holding|hand on|caving in|caving|collapsing"
     ),
     "BURNING": "burning|burns|burn|on fire|ardor|quemazon",
     "RADIATE": (
@@ -105,7 +106,7 @@ _CLASSES: dict[str, str] = {
         "short of breath|shortness of breath|gasping|gasp|gasps|choking|choked|stopped breathing|"
         "not breathing|isnt breathing|wasnt breathing|turning blue|turned blue|going blue|"
         "lips are blue|lips blue|blue lips|lips turning blue|suffocating|suffocate|smothering|"
-        "me falta el aire|me ahogo|ahogando|me asfixio|cant finish a sentence|cant finish sentences|cant talk in full sentences|no air"
+        "me falta el aire|me ahogo|ahogando|me asfixio|cant finish a sentence|cant finish sentences|cant talk in full sentences|no air|cant lie flat|inhaler isnt working|inhaler not working|inhaler isnt helping|inhaler not helping|inhaler doesnt help|inhaler doesnt work"
     ),
     "BREATH_MILD": "wheezing|wheeze|wheezy|breathless|winded|out of breath|puffed",
     "DIZZY": (
@@ -123,7 +124,7 @@ _CLASSES: dict[str, str] = {
         "no responde|no despierta"
     ),
     "SEIZURE": (
-        "seizure|seizures|seizing|convulsing|convulsion|convulsions|having a fit|had a fit|fitting|"
+        "seizure|seizures|seizing|convulsing|convulsion|convulsions|having a fit|had a fit|"
         "shaking uncontrollably|eyes rolled back|eyes rolling back|convulsiones|convulsionando"
     ),
     "DROOP": (
@@ -183,14 +184,14 @@ _CLASSES: dict[str, str] = {
         "moving furniture|in the kitchen"
     ),
     "SUICIDAL": (
-        "suicid*|unalive|unaliving|kms|end it all|ending it all|end my life|ending my life|"
+        "suicid*|suicidal|suicide|unalive|unaliving|kms|end it all|ending it all|end my life|ending my life|"
         "end his life|end her life|take my own life|take my life|taking my life|take his own life|"
         "take her own life|want to die|wanna die|wants to die|want to be dead|wish i was dead|"
         "wish i were dead|better off dead|better off without me|no reason to live|"
         "nothing to live for|dont want to live|doesnt want to live|dont want to be alive|"
         "dont want to be here|dont want to wake up|not want to live|self harm*|selfharm*|jump off|"
         "jump in front|voices telling me|hurt someone|kill someone|homicidal|quiero morir*|matarme|"
-        "quitarme la vida|no quiero vivir|cant go on|point of living|point in living|no point living|not worth living|life isnt worth|never wake up|reason for me to live|no reason for me to live|dont see the point|no point in living|no point of living|jumping off|hang myself|slit my wrists"
+        "quitarme la vida|no quiero vivir|cant go on|point of living|point in living|no point living|not worth living|life isnt worth|never wake up|reason for me to live|no reason for me to live|dont see the point|no point in living|no point of living|jumping off|hang myself|slit my wrists|want to end it|going to end it|gonna end it|better off if i was gone|better off if im gone|better off if i were gone|if i wasnt here|if i was gone|if i were gone|if i disappeared"
     ),
     "OVERDOSE": (
         "overdose|overdosed|overdosing|overdoses|oded|sobredosis|poison control|poisoning|poisoned|"
@@ -207,7 +208,7 @@ _CLASSES: dict[str, str] = {
     ),
     "QUANTITY": (
         "too many|too much|whole bottle|entire bottle|handful|a bunch|bunch of|all of|all my|"
-        "all her|all his|a lot of|lots of|demasiadas|todas"
+        "all her|all his|a lot of|lots of|demasiadas|todas|whole pack|entire pack|whole box|whole packet|a pack of|whole strip|whole thing"
     ),
     "QUANTITY_MILD": "double|extra|twice|two doses|by mistake|wrong pills|wrong medication",
     "POISON": (
@@ -232,7 +233,7 @@ _CLASSES: dict[str, str] = {
         "moving less|moving much less|moved less|not moving|stopped moving|hasnt moved|not moved|"
         "isnt moving|moving a lot less|no movement|not kicking|stopped kicking|no se mueve"
     ),
-    "BREATH_FAST": "fast|rapid|shallow|grunting|sucking in|retractions|ribs showing|flaring",
+    "BREATH_FAST": "fast|rapid|shallow|grunting|sucking in|retractions|ribs showing|flaring|hard|heavily",
     "WOUND": "wound|cut|gash|incision|stitches|laceration|herida",
     "GUSH": (
         "soaking|soaked|soaking through|gushing|pouring|spurting|squirting|wont stop|doesnt stop|"
@@ -243,6 +244,9 @@ _CLASSES: dict[str, str] = {
     "TRAUMA": "fall|fell|accident|crash|hit by|car accident|caida",
     "ARM_JAW": "arm|arms|jaw|left arm|left shoulder|brazo|mandibula",
     "DROWSY": "drowsy|sleepy|lethargic|cant stay awake|very sleepy",
+    "BLUE": "blue|purple|grey|gray|dusky|azul|morado|morados",
+    "REST": "resting|at rest|sitting|lying down|even when|doing nothing|sitting still|en reposo",
+    "ASTHMA": "asthma attack|asthma flare|ataque de asma",
     "MILD": (
         "mild|mildly|a bit|a little|slight|slightly|occasional|occasionally|sometimes|now and then|"
         "once in a while|from time to time|a tad|kinda|kind of|sort of|leve"
@@ -255,12 +259,12 @@ _CLASSES: dict[str, str] = {
         "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido"
     ),
     "CHILD": "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
-    "FEVER": "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura",
+    "FEVER": "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura|feels hot|feel hot|is hot|very hot|so hot|hot to touch|hot to the touch",
     "HIGH_TEMP": "103|104|105|106|107|40|41|high|very high|alta|muy alta",
     "FLOPPY": (
         "floppy|limp|lethargic|listless|wont feed|not feeding|wont eat|not eating|not drinking|"
         "no wet diapers|no wet diaper|sunken|hard to wake|wont wake|inconsolable|wont stop crying|"
-        "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|neck is stiff|wont take the bottle|not taking the bottle|wont take a bottle|wont nurse|not nursing"
+        "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|neck is stiff|wont take the bottle|not taking the bottle|wont take a bottle|wont nurse|not nursing|isnt feeding|isnt eating|not feeding well|not waking"
     ),
     "HEADACHE": (
         "headache|headaches|head hurts|head pain|head is pounding|head pounding|migraine|migraines|"
@@ -321,7 +325,7 @@ SENSES: tuple[str, ...] = tuple(
         "heart broken|heart melts|heart doctor|heart specialist|heart surgeon|heart health|heart healthy|"
         "heart scan|heart monitor|heart rate monitor|heart check|heart checkup|heart screening|"
         "treasure chest|toy chest|hope chest|tool chest|ice chest|war chest|cedar chest|storage chest|"
-        "chest of drawers|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
+        "chest of drawers|me a heart attack|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
         "almost had a heart attack|nearly had a heart attack|going to give me a heart attack|chest of|chest x ray|chest xray|chest ct|chest film|chest freezer|chest day|"
         "chest press|chest workout|chest hair|chest tattoo|chest binder|dying to|dying for|"
         "dying of laughter|dying laughing|dying my hair|dying her hair|dying his hair|dying your hair|"
@@ -497,7 +501,6 @@ CURRENT = (
     "this evening",
     "right now",
     "rn",
-    "now",
     "currently",
     "at the moment",
     "getting worse",
@@ -528,7 +531,24 @@ HYPOTHETICAL = (
     "si llega",
     "en caso de",
 )
-# ... unless "if" follows one of these (an "if" that asks about the present: "not sure if he is having a
+# ... but these are no hypotheticals ("can I come in today if possible, took a bunch of pills").
+PSEUDO_HYPOTHETICALS = (
+    "if possible",
+    "if you can",
+    "if you could",
+    "if not",
+    "if so",
+    "if needed",
+    "if necessary",
+    "if available",
+    "if thats ok",
+    "if thats okay",
+    "if that works",
+    "if any",
+    "if anything",
+    "as if",
+)
+# ... and an "if" is none when it follows one of these (an "if" that asks about the present: "not sure if he is having a
 # stroke", "how do I know if this is a heart attack").
 EPISTEMIC = frozenset(
     {

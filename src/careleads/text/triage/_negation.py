@@ -13,7 +13,9 @@ In the NegEx manner, a mention (the tokens ``first .. last``) is cancelled by
 - a past marker in the clause ("last year", "history of"), unless the clause or the rest of the sentence
   says it is current ("again", "today", "right now");
 - a hypothetical shortly before it in the same sentence ("what should I do if", "in case"), except an
-  "if" that asks about the present ("not sure if he is having a stroke").
+  "if" that asks about the present ("not sure if he is having a stroke") and set phrases ("if possible").
+  A hypothetical does not cancel: it marks the mention, and the rules lower its level (a supposed
+  symptom in a run-on message may still be a present one: a human reads it).
 
 Clauses end at punctuation tokens and at :data:`._lexicon.CLAUSE_WORDS` ("but", "however"); sentences
 at ``.``, ``!``, ``?`` and line breaks.
@@ -34,13 +36,18 @@ from careleads.text.triage._lexicon import (
     POST_NEGATIONS,
     PRE_NEGATION_PHRASES,
     PRE_NEGATIONS,
+    PSEUDO_HYPOTHETICALS,
     PSEUDO_NEGATIONS,
     RETURNED,
     SUBJECTS,
     UNABLE,
 )
 
-__all__ = ["SENTENCE_ENDS", "is_affirmed"]
+__all__ = ["AFFIRMED", "CANCELLED", "HYPOTHETICAL_", "SENTENCE_ENDS", "context"]
+
+AFFIRMED = "affirmed"
+CANCELLED = "cancelled"
+HYPOTHETICAL_ = "hypothetical"
 
 
 def _phrases(phrases: Sequence[str]) -> re.Pattern[str]:
@@ -55,6 +62,7 @@ _RETURNED = _phrases(RETURNED)
 _HISTORY = _phrases(HISTORY)
 _CURRENT = _phrases(CURRENT)
 _HYPOTHETICAL = _phrases(HYPOTHETICAL)
+_PSEUDO_HYPOTHETICAL = _phrases(PSEUDO_HYPOTHETICALS)
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n"})
 _HYPOTHETICAL_WINDOW = 10  # tokens before a mention a hypothetical may stand
 
@@ -63,9 +71,9 @@ def _is_boundary(token: str) -> bool:
     return token in CLAUSE_WORDS or not token.isalnum()
 
 
-def is_affirmed(
+def context(
     tokens: Sequence[str], first: int, last: int, window: int, inside: frozenset[int] = frozenset()
-) -> bool:
+) -> str:
     """Whether the mention in ``tokens[first : last + 1]`` stands, after the context checks.
 
     Parameters
@@ -81,8 +89,9 @@ def is_affirmed(
 
     Returns
     -------
-    bool
-        False when a negation, a resolution, a past marker or a hypothetical cancels the mention.
+    str
+        :data:`CANCELLED` when a negation, a resolution or a past marker cancels the mention,
+        :data:`HYPOTHETICAL_` when a hypothetical stands before it, :data:`AFFIRMED` otherwise.
     """
     begin = first
     while begin > 0 and not _is_boundary(tokens[begin - 1]):
@@ -98,7 +107,7 @@ def is_affirmed(
     before = [t if k not in inside else "_" for k, t in enumerate(tokens[start:first], start=start)]
     after = " ".join(tokens[last + 1 : end])
     if _negated_before(before, tokens[begin:first], after):
-        return False
+        return CANCELLED
     clause = " ".join(tokens[begin:end])
     sentence_start = first
     while sentence_start > 0 and tokens[sentence_start - 1] not in SENTENCE_ENDS:
@@ -107,15 +116,17 @@ def is_affirmed(
     while sentence_end < len(tokens) and tokens[sentence_end] not in SENTENCE_ENDS:
         sentence_end += 1
     rest_of_sentence = " ".join(tokens[last + 1 : sentence_end])
-    if _POST_NEGATION.search(after):
-        return bool(_RETURNED.search(rest_of_sentence))
-    if _HISTORY.search(clause):
-        return bool(_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence))
-    return not _hypothetical(tokens[max(sentence_start, first - _HYPOTHETICAL_WINDOW) : first])
+    if _POST_NEGATION.search(after) and not _RETURNED.search(rest_of_sentence):
+        return CANCELLED
+    if _HISTORY.search(clause) and not (_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence)):
+        return CANCELLED
+    if _hypothetical(tokens[max(sentence_start, first - _HYPOTHETICAL_WINDOW) : first]):
+        return HYPOTHETICAL_
+    return AFFIRMED
 
 
 def _hypothetical(before: Sequence[str]) -> bool:
-    text = " ".join(before)
+    text = _PSEUDO_HYPOTHETICAL.sub(" ", " ".join(before))
     for match in _HYPOTHETICAL.finditer(text):
         if match.group(0) != "if":
             return True

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz.distance import OSA
-from rapidfuzz.process import extractOne
+from rapidfuzz.distance import OSA, Indel
+from rapidfuzz.process import extract, extractOne
 
 from careleads.text.triage._lexicon import CONTRACTION_PHRASES, SENSES, WORD_CLASSES
 
@@ -76,7 +76,9 @@ def _real_words() -> frozenset[str]:
 
 
 REAL_WORDS = _real_words()
-"""Real English words a typo correction would turn into a vocabulary word; never corrected."""
+"""Real English words within two edits of a vocabulary word: never corrected, and a typo as near to one of
+them as to a vocabulary word is kept as written."""
+_REAL_WORD_LIST = sorted(REAL_WORDS)
 
 _CONTRACTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {}
 for _phrases, _folded in CONTRACTION_PHRASES:
@@ -95,6 +97,7 @@ class Tokens:
     spans: tuple[tuple[int, int], ...]
 
 
+@lru_cache(maxsize=65_536)
 def fold_word(raw: str) -> str:
     """One token folded: compatibility forms, lower case, no accents or apostrophes, letter runs collapsed.
 
@@ -118,13 +121,14 @@ def correct(token: str) -> str:
     """The vocabulary word a token is a small typo of, or the token itself.
 
     Tokens shorter than four letters, not all letters, in the vocabulary or real English words are kept;
-    others are corrected within 1 edit (2 from 9 letters on) of optimal string alignment (insert, delete,
-    substitute, swap neighbours).
+    others are corrected to the nearest vocabulary word within 1 edit (2 from 9 letters on) of optimal
+    string alignment (insert, delete, substitute, swap neighbours), unless a real word is as near and shares
+    more letters in order with it.
 
     Examples
     --------
-    >>> correct("chset"), correct("breth"), correct("cheap"), correct("overdid")
-    ('chest', 'breath', 'cheap', 'overdid')
+    >>> correct("chset"), correct("breth"), correct("cheap"), correct("overdid"), correct("cheked")
+    ('chest', 'breath', 'cheap', 'overdid', 'cheked')
     """
     if (
         len(token) < _CORRECTED_FROM
@@ -135,7 +139,15 @@ def correct(token: str) -> str:
     ):
         return token
     best = extractOne(token, VOCABULARY, scorer=OSA.distance, score_cutoff=_typo_limit(len(token)))
-    return token if best is None else str(best[0])
+    if best is None:
+        return token
+    # a real word as near (in edits) that shares more letters in order ("cheked": checked, not choked) is
+    # what was meant: keep the token as written
+    target = str(best[0])
+    for word, _, _ in extract(token, _REAL_WORD_LIST, scorer=OSA.distance, score_cutoff=int(best[1]), limit=8):
+        if Indel.normalized_similarity(token, word) > Indel.normalized_similarity(token, target):
+            return token
+    return target
 
 
 @lru_cache(maxsize=65_536)
