@@ -32,23 +32,28 @@ def _hash(piece: str) -> int:
     return zlib.crc32(piece.encode("utf-8")) & _MASK
 
 
-def _pieces(words: Sequence[str]) -> list[tuple[int, str]]:
-    """Each feature piece with the index of the word it comes from (a pair: its first word)."""
+@lru_cache(maxsize=65_536)
+def _word_pieces(word: str) -> tuple[int, ...]:
+    """The hashed features of one word: itself and its 3- to 5-letter pieces (with ``<`` ``>`` ends)."""
+    padded = f"<{word}>"
+    pieces = ["w:" + word] + ["c:" + padded[i : i + n] for n in _CHAR_GRAMS for i in range(len(padded) - n + 1)]
+    return tuple(_hash(p) for p in pieces)
+
+
+def _hashed(words: Sequence[str]) -> list[tuple[int, int]]:
+    """Each hashed feature with the index of the word it comes from (a pair of words: its first word)."""
     kept = [(k, w) for k, w in enumerate(words) if w.isalnum()]
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, int]] = []
     for j, (k, word) in enumerate(kept):
-        out.append((k, "w:" + word))
+        out += [(k, h) for h in _word_pieces(word)]
         if j + 1 < len(kept):
-            out.append((k, "b:" + word + " " + kept[j + 1][1]))
-        padded = f"<{word}>"
-        for n in _CHAR_GRAMS:
-            out += [(k, "c:" + padded[i : i + n]) for i in range(len(padded) - n + 1)]
+            out.append((k, _hash("b:" + word + " " + kept[j + 1][1])))
     return out
 
 
 def feature_indices(words: Sequence[str]) -> npt.NDArray[np.int64]:
     """The distinct hashed feature indices of normalised words (the features that are present)."""
-    return np.unique(np.fromiter((_hash(p) for _, p in _pieces(words)), dtype=np.int64))
+    return np.unique(np.fromiter((h for _, h in _hashed(words)), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,7 @@ class TriageClassifier:
         """The indices of the (at most `n`) words whose features push the probability up most."""
         contribution: dict[int, float] = {}
         seen: set[int] = set()
-        for k, piece in _pieces(words):
-            h = _hash(piece)
+        for k, h in _hashed(words):
             if h in seen:
                 continue
             seen.add(h)

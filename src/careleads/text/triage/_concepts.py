@@ -22,13 +22,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
 
-from careleads.text.triage._lexicon import SENSES, WORD_CLASSES
+from careleads.text.triage._lexicon import CUE_CLASSES, SENSES, WORD_CLASSES
 from careleads.text.triage._negation import AFFIRMED, CANCELLED, SENTENCE_ENDS, context
 
-__all__ = ["RULES", "Concept", "Mention", "Rule", "find_concept", "find_mentions"]
+__all__ = ["RULES", "Concept", "Mention", "Reading", "Rule", "find_concept", "find_mentions"]
 
 _URGENT = "urgent"
-_NONE = "none"
 _QUIET = ("MILD", "SKIN")  # in the sentence of a possible rule's match: no match
 _POSSIBLE = "possible"
 
@@ -72,7 +71,7 @@ RULES: tuple[Rule, ...] = (
     _r("chest_pain", _U, "HEART_ATTACK"),
     _r("chest_pain", _U, "CHEST PAIN|QUALITY", 10, unless="REFLUX"),
     _r("chest_pain", _U, "CHEST BURNING", 8, unless="REFLUX"),
-    _r("chest_pain", _U, "HEART PAIN|QUALITY|BURNING", 6),
+    _r("chest_pain", _U, "HEART PAIN|QUALITY|BURNING", 8),
     _r("chest_pain", _U, "CHEST|HEART RADIATE RADIATE_TO", 12),
     _r("chest_pain", _U, "CHEST|HEART RACING|WEIRD DIZZY|FAINT_URGENT", 12),
     _r("chest_pain", _U, "PAIN|QUALITY RADIATE ARM_JAW DIZZY|BREATH_MILD", 14),
@@ -270,11 +269,32 @@ def _sentence_of(words: Sequence[str]) -> list[int]:
     return out
 
 
-def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
-    """The best concept in normalised tokens: the first urgent rule that matches, else the first possible.
+@dataclass(frozen=True)
+class Reading:
+    """What the rules read in a text.
 
-    When no rule matches but one would have without a negation, resolution or past marker, the concept
-    it would have made is returned with the level ``"none"`` (the text denies a symptom).
+    Attributes
+    ----------
+    concept
+        The best concept (urgent before possible), or None.
+    rejected
+        True when no rule matched but one would have, were it not for a negation, a resolution, a past
+        marker or a non-clinical context (the text says the symptom is not there, or not clinical).
+    anchored
+        True when the text mentions a body system or a symptom (a word class not in
+        :data:`._lexicon.CUE_CLASSES`) that no sense rule drops.
+    supposed
+        True when a rule's match was lowered because a hypothetical stands before it.
+    """
+
+    concept: Concept | None
+    rejected: bool
+    anchored: bool
+    supposed: bool = False
+
+
+def find_concept(words: Sequence[str], window: int = 5) -> Reading:
+    """What the rules read in normalised tokens: the first urgent rule that matches, else the first possible.
 
     Parameters
     ----------
@@ -284,15 +304,16 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
         How many tokens before a mention a negation may stand (in the same clause).
     """
     mentions = find_mentions(words)
+    anchored = any(m.word_class not in CUE_CLASSES for m in mentions)
     if not mentions:
-        return None
+        return Reading(None, False, False)
     by_class: dict[str, list[Mention]] = {}
     for mention in mentions:
         by_class.setdefault(mention.word_class, []).append(mention)
     sentence = _sentence_of(words)
     affirmed: dict[tuple[Mention, frozenset[int]], str] = {}
     best: Concept | None = None
-    cancelled: Concept | None = None
+    rejected = supposed = False
     for rule, terms in _TERMS:
         if best is not None and rule.level == _POSSIBLE:
             continue  # a possible concept is found: only an urgent one could change the verdict
@@ -309,11 +330,11 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
                 continue  # two terms read the same words
             states = {_context(words, m, window, inside, affirmed) for m in combination}
             if CANCELLED in states:
-                if cancelled is None:
-                    cancelled = Concept(rule.category, _NONE, tuple(sorted(combination, key=lambda m: m.first)))
+                rejected = True
                 continue
             level: str | None = rule.level
             if states != {AFFIRMED}:  # supposed, not present: urgent becomes possible, possible nothing
+                supposed = True
                 if level == _POSSIBLE:
                     continue
                 level = _POSSIBLE
@@ -326,13 +347,14 @@ def find_concept(words: Sequence[str], window: int = 5) -> Concept | None:
             ):
                 level = rule.otherwise
             if level is None:
+                rejected = True
                 continue
             found = Concept(rule.category, level, tuple(sorted(combination, key=lambda m: m.first)))
             if level == _URGENT:
-                return found
+                return Reading(found, False, anchored, supposed)
             if best is None:
                 best = found
-    return best if best is not None else cancelled
+    return Reading(best, best is None and rejected, anchored, supposed)
 
 
 def _context(

@@ -16,10 +16,11 @@ Two opinions, combined with safety first:
 The verdict is ``urgent`` when the rules find an urgent concept or the classifier is very confident
 (probability at or above its urgent threshold); ``possible`` when the rules find a possible concept or the
 classifier is moderately confident (at or above its possible threshold); ``none`` otherwise. The thresholds
-were chosen on the development set only (:mod:`._train` says how). A text whose only symptom the rules
-saw denied, resolved or past ("no chest pain, just a checkup") is ``none`` whatever the classifier says:
-the explicit denial is stronger evidence than word statistics. A supposed symptom ("what should I do if my
-chest hurts after the procedure") is at most ``possible``.
+were chosen on the development set only (:mod:`._train` says how). The classifier is asked only about a
+text that mentions a body system or a symptom (a word of a class that is no mere cue), and not about one
+whose symptom the rules saw denied, resolved, past or non-clinical ("no chest pain, just a checkup", "I cut
+myself shaving"): an explicit statement is stronger evidence than word statistics. A supposed symptom
+("what should I do if my chest hurts after the procedure") is at most ``possible``.
 
 It errs on the side of a human: symptoms of someone else trigger, questions about a current symptom
 trigger, and a missed emergency costs far more than a read message.
@@ -146,13 +147,13 @@ class ClinicalTriageDetector:
             return _NOT_TRIGGERED
         tokens = tokenise(text)
         words = tokens.words
-        concept = find_concept(words, self.window)
-        rules_level = concept.level if concept is not None else "none"
-        model = self.classifier_
-        probability = model.probability(words) if model is not None else 0.0
-        level = rules_level
-        if model is not None and not (concept is not None and concept.level == "none"):
-            if probability >= model.urgent_threshold:
+        reading = find_concept(words, self.window)
+        concept = reading.concept
+        level = concept.level if concept is not None else "none"
+        model = self.classifier_ if reading.anchored and not reading.rejected else None
+        if model is not None:
+            probability = model.probability(words)
+            if probability >= model.urgent_threshold and not reading.supposed:
                 level = "urgent"
             elif probability >= model.possible_threshold and level == "none":
                 level = "possible"

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 __all__ = [
     "CLAUSE_WORDS",
     "CONTRACTION_PHRASES",
+    "CUE_CLASSES",
     "CURRENT",
     "EPISTEMIC",
     "HISTORY",
@@ -313,6 +314,18 @@ _CLASSES: dict[str, str] = {
 WORD_CLASSES: Mapping[str, tuple[str, ...]] = {name: tuple(v.split("|")) for name, v in _CLASSES.items()}
 """Word class -> entries (words or phrases over normalised tokens; ``*`` ends a prefix)."""
 
+# Classes that are cues, contexts or people, not a body system or a symptom: a text that mentions only
+# these is no clinical text, and the learned second opinion does not raise it.
+CUE_CLASSES = frozenset(
+    {
+        "SEVERITY", "WORST", "ONSET", "WORSE", "DISTRESS", "INABILITY", "MANNER", "ONE_SIDE", "STROKE_NOW",
+        "RADIATE", "SELF", "HARM_VERB", "KILL", "ACCIDENT", "INGEST", "QUANTITY", "QUANTITY_MILD", "CHILD",
+        "INFANT", "HIGH_TEMP", "EXERTION", "PERIOD", "MILD", "SKIN", "REST", "TRAUMA", "WEIRD", "REFLUX",
+        "LIMB", "RADIATE_TO", "ARM_JAW", "SPEECH", "FACE", "EYE", "HEAD", "LIPS", "BLUE", "BREATH_FAST",
+        "DROWSY", "MEDS",
+    }
+)  # fmt: skip
+
 # Phrases in which a word of a class does not carry its clinical sense: every class mention that lies
 # wholly inside one of these is dropped before the rules run ("chest of drawers", "heart set on",
 # "dying to try", "stroke prevention class"). Written as word sequences over normalised tokens.
@@ -325,7 +338,7 @@ SENSES: tuple[str, ...] = tuple(
         "heart broken|heart melts|heart doctor|heart specialist|heart surgeon|heart health|heart healthy|"
         "heart scan|heart monitor|heart rate monitor|heart check|heart checkup|heart screening|"
         "treasure chest|toy chest|hope chest|tool chest|ice chest|war chest|cedar chest|storage chest|"
-        "chest of drawers|me a heart attack|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
+        "chest of drawers|right now|right away|right back|right after|right here|right there|right before|me a heart attack|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
         "almost had a heart attack|nearly had a heart attack|going to give me a heart attack|chest of|chest x ray|chest xray|chest ct|chest film|chest freezer|chest day|"
         "chest press|chest workout|chest hair|chest tattoo|chest binder|dying to|dying for|"
         "dying of laughter|dying laughing|dying my hair|dying her hair|dying his hair|dying your hair|"
@@ -574,7 +587,9 @@ CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "yet", "except
 # Word sequences folded into one token before anything else (plain words, longest first).
 CONTRACTION_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
     (
-        ("can not", "cannot", "can t", "cant", "unable to", "not able to", "couldnt", "could not", "cnt"),
+        ("is not able to", "am not able to", "are not able to", "was not able to", "isnt able to",
+         "wasnt able to", "can not", "cannot", "can t", "cant", "unable to", "not able to", "couldnt",
+         "could not", "cnt"),
         "cant",
     ),
     (("won t", "will not"), "wont"),

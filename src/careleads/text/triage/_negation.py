@@ -9,7 +9,8 @@ In the NegEx manner, a mention (the tokens ``first .. last``) is cancelled by
   words themselves ("no puedo respirar");
   (a subject between the negation and the mention starts a new clause: "my inhaler isn't helping and I
   can hardly breathe");
-- a resolution after it in the same clause ("is gone", "went away"), unless the sentence says it is back;
+- a resolution after it in the same clause ("is gone", "went away"), unless the sentence says it is back,
+  and a "no" answering the question it stands in ("chest pain? no, nothing like that");
 - a past marker in the clause ("last year", "history of"), unless the clause or the rest of the sentence
   says it is current ("again", "today", "right now");
 - a hypothetical shortly before it in the same sentence ("what should I do if", "in case"), except an
@@ -64,6 +65,7 @@ _CURRENT = _phrases(CURRENT)
 _HYPOTHETICAL = _phrases(HYPOTHETICAL)
 _PSEUDO_HYPOTHETICAL = _phrases(PSEUDO_HYPOTHETICALS)
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n"})
+_ANSWERS_NO = frozenset({"no", "nope", "nah", "never", "negative"})
 _HYPOTHETICAL_WINDOW = 10  # tokens before a mention a hypothetical may stand
 
 
@@ -118,6 +120,8 @@ def context(
     rest_of_sentence = " ".join(tokens[last + 1 : sentence_end])
     if _POST_NEGATION.search(after) and not _RETURNED.search(rest_of_sentence):
         return CANCELLED
+    if sentence_end + 1 < len(tokens) and tokens[sentence_end] == "?" and tokens[sentence_end + 1] in _ANSWERS_NO:
+        return CANCELLED  # "chest pain? no, nothing like that"
     if _HISTORY.search(clause) and not (_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence)):
         return CANCELLED
     if _hypothetical(tokens[max(sentence_start, first - _HYPOTHETICAL_WINDOW) : first]):

@@ -12,7 +12,8 @@ highlighted. The steps, in order:
    "can not", "unable to" -> "cant");
 4. small typos corrected (:func:`correct`) towards the words of the vocabularies, unless the token is a
    real English word (the list ``data/real_words.txt``, made offline by :mod:`._train`);
-5. two vocabulary words glued together ("chestpain", "cantbreathe") split in two.
+5. two vocabulary words glued together ("chestpain", "cantbreathe") split in two, unless the token is a
+   real word made of two ("breathtaking").
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "Tokens",
     "correct",
     "fold_word",
+    "glued_halves",
     "normalise",
     "tokenise",
     "vocabulary_words",
@@ -150,16 +152,21 @@ def correct(token: str) -> str:
     return target
 
 
-@lru_cache(maxsize=65_536)
-def _split(token: str) -> tuple[str, str] | None:
-    """Two vocabulary words a token is glued from ("chestpain" -> chest, pain), or None."""
-    if len(token) < _SPLIT_FROM or token in _VOCABULARY_SET or token in REAL_WORDS or not token.isalpha():
+def glued_halves(token: str) -> tuple[str, str] | None:
+    """Two vocabulary words `token` is made of ("chestpain" -> chest, pain), or None (real words aside)."""
+    if len(token) < _SPLIT_FROM or token in _VOCABULARY_SET or not token.isalpha():
         return None
     for k in range(_SPLIT_PART, len(token) - _SPLIT_PART + 1):
         left, right = token[:k], token[k:]
         if left in _SHORT_WORDS and right in _SHORT_WORDS:
             return left, right
     return None
+
+
+@lru_cache(maxsize=65_536)
+def _split(token: str) -> tuple[str, str] | None:
+    """Two vocabulary words a token is glued from, unless it is a real word ("breathtaking")."""
+    return None if token in REAL_WORDS else glued_halves(token)
 
 
 def tokenise(text: str) -> Tokens:

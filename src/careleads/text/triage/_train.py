@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from careleads.text.triage._classifier import N_FEATURES, TriageClassifier, feature_indices
-from careleads.text.triage._normalise import VOCABULARY, tokenise
+from careleads.text.triage._normalise import VOCABULARY, glued_halves, tokenise
 
 __all__ = ["build_real_words", "fit_classifier", "read_dev_set", "vocabulary_hash"]
 
@@ -48,10 +48,11 @@ def vocabulary_hash() -> str:
 
 
 def build_real_words(dictionary: Path) -> list[str]:
-    """Dictionary words (lower case, letters only) within two edits of a vocabulary word, less those words.
+    """Dictionary words (lower case, letters only) within two edits of a vocabulary word, less those words,
+    and those made of two vocabulary words ("breathtaking", "heartfelt").
 
-    Such a word is never corrected, and a typo as near to one of them as to a vocabulary word is left as
-    it is (:func:`._normalise.correct`).
+    Such a word is never corrected or split, and a typo as near to one of them as to a vocabulary word is
+    left as it is (:func:`._normalise.correct`).
     """
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
@@ -62,7 +63,7 @@ def build_real_words(dictionary: Path) -> list[str]:
     words = [w for w in words if len(w) >= 3 and w not in vocabulary]
     distance = cdist(words, VOCABULARY, scorer=OSA.distance, score_cutoff=2, dtype=np.int32, workers=1)
     near = (distance.min(axis=1) <= 2).tolist()
-    return [w for w, keep in zip(words, near, strict=True) if keep]
+    return [w for w, keep in zip(words, near, strict=True) if keep or glued_halves(w) is not None]
 
 
 def read_dev_set(path: Path = DEV_SET) -> tuple[list[str], npt.NDArray[np.bool_], list[str]]:
