@@ -10,7 +10,15 @@ import pytest
 
 from careleads.synth import generate
 from careleads.text import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
-from careleads.text.triage import LEVELS, RULES, WORD_CLASSES, correct, default_classifier, normalise, tokenise
+from careleads.text.triage import (
+    LEVELS,
+    RULES,
+    WORD_CLASSES,
+    correct,
+    default_classifier,
+    normalise,
+    tokenise,
+)
 from careleads.text.triage._normalise import REAL_WORDS, VOCABULARY
 from careleads.text.triage._train import DEV_SET, read_dev_set, vocabulary_hash
 
@@ -124,17 +132,17 @@ def test_window_bounds_the_negation_scope() -> None:
     assert not ClinicalTriageDetector(window=20).detect(text).triggered
 
 
-# --- generated: concept x quality cue x sentence frame x person ----------------------------------------------
+# --- generated: concept x quality cue x sentence frame x person --------------------------------------------
 
 PERSONS = [
     # subject, possessive, "is", "has", "wants", "doesn't", reflexive
     {"S": "I", "P": "my", "B": "I'm", "H": "I have", "W": "I want", "D": "I don't", "R": "myself"},
-    {"S": "my dad", "P": "his", "B": "my dad is", "H": "my dad has", "W": "my dad wants", "D": "my dad doesn't",
-     "R": "himself"},
+    {"S": "my dad", "P": "his", "B": "my dad is", "H": "my dad has", "W": "my dad wants",
+     "D": "my dad doesn't", "R": "himself"},
     {"S": "my wife", "P": "her", "B": "my wife is", "H": "my wife has", "W": "my wife wants",
      "D": "my wife doesn't", "R": "herself"},
-    {"S": "my son", "P": "his", "B": "my son is", "H": "my son has", "W": "my son wants", "D": "my son doesn't",
-     "R": "himself"},
+    {"S": "my son", "P": "his", "B": "my son is", "H": "my son has", "W": "my son wants",
+     "D": "my son doesn't", "R": "himself"},
 ]  # fmt: skip
 
 # Each concept: urgent templates over a person, with quality / severity cues in their own slots.
@@ -146,7 +154,10 @@ CONCEPTS: dict[str, list[str]] = {
     "chest_pain": [
         *(f"{{P}} chest feels {q}" for q in CHEST_QUALITIES),
         *(f"{{B}} having {q} pain in {{P}} chest" for q in PAIN_QUALITIES),
-        *(f"there is {q} in {{P}} chest" for q in ["pressure", "tightness", "heaviness", "a squeezing feeling"]),
+        *(
+            f"there is {q} in {{P}} chest"
+            for q in ["pressure", "tightness", "heaviness", "a squeezing feeling"]
+        ),
         *(f"the pain is spreading from {{P}} chest into {{P}} {part}" for part in RADIATE_TO),
         "{P} heart hurts so much",
         "{P} heart feels like it is going to explode",
@@ -175,14 +186,24 @@ CONCEPTS: dict[str, list[str]] = {
         "{B} coughing up blood",
         "there is blood everywhere and it won't stop",
     ],
-    "consciousness": ["{S} fainted", "{S} collapsed", "{B} unresponsive", "{S} passed out", "{B} having a seizure"],
+    "consciousness": [
+        "{S} fainted",
+        "{S} collapsed",
+        "{B} unresponsive",
+        "{S} passed out",
+        "{B} having a seizure",
+    ],
     "allergy": [
         "{P} throat is closing up",
         "{P} tongue is swelling",
         "{P} lips and face are swelling after eating peanuts",
     ],
     "self_harm": ["{W} to kill {R}", "{W} to die", "{S} keeps thinking about ending it all"],
-    "overdose": ["{S} took a whole bottle of pills", "{S} swallowed bleach", "{S} took too many sleeping pills"],
+    "overdose": [
+        "{S} took a whole bottle of pills",
+        "{S} swallowed bleach",
+        "{S} took too many sleeping pills",
+    ],
     "headache": ["{H} the worst headache of {P} life", "{S} got a sudden severe headache"],
 }
 FRAMES = [
@@ -214,7 +235,9 @@ def _generated(templates: dict[str, list[str]]) -> list[tuple[str, str]]:
 URGENT_GENERATED = _generated(CONCEPTS)
 
 
-def test_generated_urgent_concepts_trigger_in_every_frame_and_person(detector: ClinicalTriageDetector) -> None:
+def test_generated_urgent_concepts_trigger_in_every_frame_and_person(
+    detector: ClinicalTriageDetector,
+) -> None:
     assert len(URGENT_GENERATED) > 1500
     missed = [(t, c) for t, c in URGENT_GENERATED if detector.detect(t).level != "urgent"]
     assert not missed, missed[:20]
@@ -225,10 +248,12 @@ def test_generated_urgent_concepts_trigger_in_every_frame_and_person(detector: C
 # Denied, past or supposed versions of the same concepts: never urgent.
 NOUN_PHRASES = ["chest pain", "crushing chest pain", "pressure in the chest", "shortness of breath",
                 "trouble breathing", "slurred speech", "facial drooping", "heavy bleeding", "a seizure",
-                "swelling in the throat", "suicidal thoughts", "the worst headache", "a heart attack"]  # fmt: skip
+                "swelling in the throat", "suicidal thoughts", "the worst headache",
+                "a heart attack"]  # fmt: skip
 DENIED = ["no {np}", "{D} have any {np}", "denies {np}", "{np}? no, nothing like that", "not having any {np}"]
 PAST = ["{np} last year, all tests were fine", "history of {np}, need a refill", "{np} years ago, fine since"]
-SUPPOSED = ["what should I do if {S} gets {np} after the procedure?", "in case {S} gets {np}, who do we call?",
+SUPPOSED = ["what should I do if {S} gets {np} after the procedure?",
+            "in case {S} gets {np}, who do we call?",
             "is there a risk of {np} after the biopsy?"]  # fmt: skip
 
 
@@ -250,8 +275,10 @@ def test_denied_past_and_supposed_symptoms_are_not_urgent(
 # Words with a clinical sense used in another sense, and ordinary symptom or scheduling messages: none.
 LOOK_ALIKES = [
     *(f"this {x} is killing me" for x in ["deal", "traffic", "paperwork", "wait", "commute", "heat"]),
-    *(f"I'm dying to {x}" for x in ["try the new class", "know my results", "get back to running", "see you"]),
-    *(f"I {v} it {w}" for v in ["overdid", "overdo", "was overdoing"] for w in ["at the gym", "on the treadmill",
+    *(f"I'm dying to {x}" for x in ["try the new class", "know my results", "get back to running",
+                                    "see you"]),
+    *(f"I {v} it {w}" for v in ["overdid", "overdo", "was overdoing"] for w in ["at the gym",
+                                                                            "on the treadmill",
                                                                             "gardening", "with the weights"]),
     *(f"{s} my heart set on {x}" for s in ["I have", "I had"] for x in ["the morning slot", "Dr. Lee"]),
     *(f"the {x} was breathtaking" for x in ["view", "hike", "sunset"]),
@@ -261,9 +288,11 @@ LOOK_ALIKES = [
     "my heart goes out to your staff",
     *(f"the {x} took my breath away" for x in ["view", "price"]),
     "you almost gave me a heart attack with that bill",
-    *(f"{x}, can you help?" for x in ["my bill is wrong", "I lost my card", "the portal is down", "I need a note"]),
+    *(f"{x}, can you help?" for x in ["my bill is wrong", "I lost my card", "the portal is down",
+                                      "I need a note"]),
     *(f"I {v} myself {w}" for v in ["hurt", "cut"] for w in ["shaving", "cooking dinner", "at the gym"]),
-    *(f"my {j} has been {a} for {w}" for j in ["knee", "hip", "wrist", "lower back"] for a in ["aching", "stiff"]
+    *(f"my {j} has been {a} for {w}" for j in ["knee", "hip", "wrist", "lower back"]
+      for a in ["aching", "stiff"]
       for w in ["weeks", "months"]),
     *(f"I have an itchy rash on my {p}" for p in ["arm", "chest", "back", "scalp"]),
     *(f"my hair is {h}" for h in ["thinning", "falling out", "breaking"]),
@@ -355,7 +384,7 @@ def test_batch_results_equal_detect_on_each_text(detector: ClinicalTriageDetecto
     assert {r.level for r in one} == {"urgent", "possible", "none"}  # every level was compared
 
 
-# --- normalisation and typo correction -----------------------------------------------------------------------
+# --- normalisation and typo correction ---------------------------------------------------------------------
 
 
 def test_typos_are_corrected_towards_the_vocabulary_unless_a_real_word_is_meant() -> None:
@@ -372,17 +401,27 @@ def test_tokens_keep_their_offsets() -> None:
     text = "I cAn NOT  breeeathe, ＣＨＥＳＴ pian!"
     tokens = tokenise(text)
     assert tokens.words == ("i", "cant", "breathe", ",", "chest", "pian", "!")  # a listed misspelling
-    assert [text[a:b] for a, b in tokens.spans] == ["I", "cAn NOT", "breeeathe", ",", "ＣＨＥＳＴ", "pian", "!"]
+    assert [text[a:b] for a, b in tokens.spans] == [
+        "I",
+        "cAn NOT",
+        "breeeathe",
+        ",",
+        "ＣＨＥＳＴ",
+        "pian",
+        "!",
+    ]
 
 
-# --- the data files -------------------------------------------------------------------------------------------
+# --- the data files ----------------------------------------------------------------------------------------
 
 
 def test_the_real_word_list_matches_the_vocabulary() -> None:
     """``real_words.txt`` is made from the vocabulary: after a vocabulary change, rebuild it (_train)."""
     from importlib import resources
 
-    first = resources.files("careleads.text.triage").joinpath("data/real_words.txt").read_text().splitlines()[0]
+    first = (
+        resources.files("careleads.text.triage").joinpath("data/real_words.txt").read_text().splitlines()[0]
+    )
     assert vocabulary_hash() in first
     assert not REAL_WORDS & set(VOCABULARY)
 

@@ -36,7 +36,9 @@ def _hash(piece: str) -> int:
 def _word_pieces(word: str) -> tuple[int, ...]:
     """The hashed features of one word: itself and its 3- to 5-letter pieces (with ``<`` ``>`` ends)."""
     padded = f"<{word}>"
-    pieces = ["w:" + word] + ["c:" + padded[i : i + n] for n in _CHAR_GRAMS for i in range(len(padded) - n + 1)]
+    pieces = ["w:" + word] + [
+        "c:" + padded[i : i + n] for n in _CHAR_GRAMS for i in range(len(padded) - n + 1)
+    ]
     return tuple(_hash(p) for p in pieces)
 
 

@@ -1,16 +1,17 @@
 """The clinical-triage rules: symptom concepts made of word classes, with severity, onset and quality cues.
 
 A text's tokens (:mod:`._normalise`) are read for mentions of the word classes of :mod:`._lexicon`
-(``CHEST``, ``PAIN``, ``QUALITY``, ``INABILITY``, ``BREATH``, ...); mentions inside a non-clinical sense
-("chest of drawers", "heart set on", "I'm dying to try") are dropped. A :class:`Rule` names a category, a level and the
-classes that must all be mentioned within a few tokens of each other in one sentence, in any order:
-"chest" with a pain or a quality word ("crushing", "tight", "pressure") is a chest emergency however it is
-phrased ("my chest feels like an elephant is sitting on it", "pain in the middle of my chest"). Each
-mention of a combination must stand the context checks (:func:`._negation.context`: negation,
-resolution, history); a hypothetical one ("what should I do if my chest hurts after the procedure") lowers
-an urgent rule to possible and a possible one to nothing. A possible rule does not match in a sentence that calls the
-symptom mild or is about the skin ("a bit out of breath on the stairs", "chest acne is really bad"). A rule's ``unless`` classes, mentioned in the same sentence, lower its
-level ("burning in my chest after spicy food": possible, not urgent).
+(``CHEST``, ``PAIN``, ``QUALITY``, ``INABILITY``, ``BREATH``, ...); mentions that overlap a non-clinical
+sense ("chest of drawers", "heart set on", "I'm dying to try") are dropped. A :class:`Rule` names a
+category, a level and the classes that must all be mentioned within a few tokens of each other in one
+sentence, in any order: "chest" with a pain or a quality word ("crushing", "tight", "pressure") is a chest
+emergency however it is phrased ("my chest feels like an elephant is sitting on it", "pain in the middle of
+my chest"). Each mention of a combination must stand the context checks (:func:`._negation.context`:
+negation, resolution, history); a hypothetical one ("what should I do if my chest hurts after the
+procedure") lowers an urgent rule to possible and a possible one to nothing. A possible rule does not match
+in a sentence that calls the symptom mild or is about the skin ("a bit out of breath on the stairs", "chest
+acne is really bad"). A rule's ``unless`` classes, mentioned in the same sentence, lower its level
+("burning in my chest after spicy food": possible, not urgent).
 
 Levels: ``urgent`` (confident: the triage line) and ``possible`` (a body-system mention with distress:
 before a human at the top of the queue).
@@ -60,7 +61,14 @@ class Rule:
     otherwise: str | None = _POSSIBLE
 
 
-def _r(category: str, level: str, terms: str, window: int = 8, unless: str = "", otherwise: str | None = _POSSIBLE) -> Rule:
+def _r(
+    category: str,
+    level: str,
+    terms: str,
+    window: int = 8,
+    unless: str = "",
+    otherwise: str | None = _POSSIBLE,
+) -> Rule:
     return Rule(category, level, tuple(terms.split()), window, tuple(unless.split()), otherwise)
 
 
@@ -128,7 +136,12 @@ RULES: tuple[Rule, ...] = (
         f"PREGNANT PAIN|CONTRACTIONS|HEADACHE|SWELL|CANT_SEE {_CUE}|WORST|EXTREME|DIZZY|FAINT_URGENT|QUALITY",
         15,
     ),
-    _r("pregnancy", _P, "PREGNANT PAIN|CONTRACTIONS|HEADACHE|SWELL|DIZZY|FEVER|CANT_SEE|BREATH_MILD|WEIRD", 15),
+    _r(
+        "pregnancy",
+        _P,
+        "PREGNANT PAIN|CONTRACTIONS|HEADACHE|SWELL|DIZZY|FEVER|CANT_SEE|BREATH_MILD|WEIRD",
+        15,
+    ),
     # infants and children
     _r("infant", _U, "INFANT FEVER", 10),
     _r("infant", _U, "INFANT FLOPPY|BREATH_MILD|DEHYDRATION|DROWSY", 10),
@@ -246,7 +259,9 @@ def _phrases_at(
                 yield label, i, end - 1
         for phrase, label in stems or ():
             end = i + len(phrase)
-            if end <= len(words) and all(_word_matches(p, t) for p, t in zip(phrase, words[i:end], strict=True)):
+            if end <= len(words) and all(
+                _word_matches(p, t) for p, t in zip(phrase, words[i:end], strict=True)
+            ):
                 yield label, i, end - 1
 
 

@@ -42,8 +42,8 @@ _CLASSES: dict[str, str] = {
     "CHEST": "chest|sternum|breastbone|ribcage|rib cage|pecho|torax",
     "HEART": "heart|corazon|ticker",
     "HEART_ATTACK": (
-        "heart attack|heart attacks|heartattack|cardiac arrest|cardiac event|infarto|"
-        "ataque al corazon|ataque cardiaco"
+        "heart attack|heart attacks|heartattack|cardiac arrest|cardiac event|infarto|ataque al corazon|"
+        "ataque cardiaco"
     ),
     "LUNG": "lung|lungs|pulmones|pulmon",
     "BREATH": "breathe|breath|breathing|breathes|breaths|air|oxygen|respirar|respiro|respiracion|aire",
@@ -65,81 +65,84 @@ _CLASSES: dict[str, str] = {
         "killing me|dolor|duele|dolores"
     ),
     "QUALITY": (
-        "crushing|crushed|crush|crushes|squeezing|squeeze|squeezed|squeezes|pressure|pressing|"
-        "presses|pressed|heavy|heaviness|weight|tight|tightness|tightening|tightens|clenching|"
-        "clenched|gripping|grip|vice|vise|elephant|constricting|constricted|explode|exploding|"
-        "explodes|burst|bursting|stabbing|sitting on|standing on|opresion|apretado|aplastado|sharp|grabbed|grabbing|clutching|clutched|holding|hand on|caving in|caving|collapsing"
+        "crushing|crushed|crush|crushes|squeezing|squeeze|squeezed|squeezes|pressure|pressing|presses|"
+        "pressed|heavy|heaviness|weight|tight|tightness|tightening|tightens|clenching|clenched|gripping|"
+        "grip|vice|vise|elephant|constricting|constricted|explode|exploding|explodes|burst|bursting|"
+        "stabbing|sitting on|standing on|opresion|apretado|aplastado|sharp|grabbed|grabbing|clutching|"
+        "clutched|holding|hand on|caving in|caving|collapsing"
     ),
     "BURNING": "burning|burns|burn|on fire|ardor|quemazon",
     "RADIATE": (
-        "spreading|spreads|spread|radiating|radiates|radiate|radiated|shooting|shoots|travels|"
-        "traveling|travelling|going down|goes down|went down|going into|goes into|going up|"
-        "moving to|moving into|moves to|down my|down his|down her|into my|into his|into her|up my|"
-        "up to my|through to my|baja|se extiende|se corre"
+        "spreading|spreads|spread|radiating|radiates|radiate|radiated|shooting|shoots|travels|traveling|"
+        "travelling|going down|goes down|went down|going into|goes into|going up|moving to|moving into|"
+        "moves to|down my|down his|down her|into my|into his|into her|up my|up to my|through to my|baja|"
+        "se extiende|se corre"
     ),
     "SEVERITY": (
-        "severe|severely|terrible|terribly|unbearable|excruciating|extreme|extremely|intense|"
-        "agonizing|agonising|awful|horrible|horrendous|so bad|really bad|very bad|super bad|so much|"
-        "so hard|like crazy|insane|killing me|cant stand|cant take|out of control|10 out of 10|"
-        "10 10|worst|fuerte|muy fuerte|horrible|insoportable"
+        "severe|severely|terrible|terribly|unbearable|excruciating|extreme|extremely|intense|agonizing|"
+        "agonising|awful|horrible|horrendous|so bad|really bad|very bad|super bad|so much|so hard|"
+        "like crazy|insane|killing me|cant stand|cant take|out of control|10 out of 10|10 10|worst|fuerte|"
+        "muy fuerte|horrible|insoportable"
     ),
     "WORST": (
-        "worst|never felt|never had|like never before|of my life|thunderclap|explode|exploding|el peor|worse than ever|than ever"
+        "worst|never felt|never had|like never before|of my life|thunderclap|explode|exploding|el peor|"
+        "worse than ever|than ever"
     ),
     "ONSET": (
-        "sudden|suddenly|all of a sudden|out of nowhere|out of the blue|just now|just started|"
-        "came on|abrupt|abruptly|de repente|de golpe"
+        "sudden|suddenly|all of a sudden|out of nowhere|out of the blue|just now|just started|came on|"
+        "abrupt|abruptly|de repente|de golpe"
     ),
     "WORSE": (
         "worse|worsening|wont stop|doesnt stop|not stopping|cant stop|not going away|wont go away|"
         "for hours|keeps coming|empeora|peor|harder and harder|getting harder"
     ),
     "DISTRESS": (
-        "scared|terrified|frightened|panicking|emergency|911|ambulance|paramedics|dying|"
-        "going to die|gonna die|help me|please help|help please|urgente|emergencia|ayuda"
+        "scared|terrified|frightened|panicking|emergency|911|ambulance|paramedics|dying|going to die|"
+        "gonna die|help me|please help|help please|urgente|emergencia|ayuda"
     ),
     "INABILITY": (
-        "cant|unable|hardly|barely|struggling|struggle|struggles|trouble|difficulty|difficult|"
-        "hard to|hard time|not getting|no air|impossible|not enough|fighting for|fighting to|"
-        "labored|laboured|no puedo|no puede|cuesta|dificultad|hard work|fight for|fight to|harder|harder to|cant get"
+        "cant|unable|hardly|barely|struggling|struggle|struggles|trouble|difficulty|difficult|hard to|"
+        "hard time|not getting|no air|impossible|not enough|fighting for|fighting to|labored|laboured|"
+        "no puedo|no puede|cuesta|dificultad|hard work|fight for|fight to|harder|harder to|cant get"
     ),
     "BREATH_URGENT": (
         "short of breath|shortness of breath|gasping|gasp|gasps|choking|choked|stopped breathing|"
-        "not breathing|isnt breathing|wasnt breathing|turning blue|turned blue|going blue|"
-        "lips are blue|lips blue|blue lips|lips turning blue|suffocating|suffocate|smothering|"
-        "me falta el aire|me ahogo|ahogando|me asfixio|cant finish a sentence|cant finish sentences|cant talk in full sentences|no air|cant lie flat|inhaler isnt working|inhaler not working|inhaler isnt helping|inhaler not helping|inhaler doesnt help|inhaler doesnt work"
+        "not breathing|isnt breathing|wasnt breathing|turning blue|turned blue|going blue|lips are blue|"
+        "lips blue|blue lips|lips turning blue|suffocating|suffocate|smothering|me falta el aire|me ahogo|"
+        "ahogando|me asfixio|cant finish a sentence|cant finish sentences|cant talk in full sentences|"
+        "no air|cant lie flat|inhaler isnt working|inhaler not working|inhaler isnt helping|"
+        "inhaler not helping|inhaler doesnt help|inhaler doesnt work"
     ),
     "BREATH_MILD": "wheezing|wheeze|wheezy|breathless|winded|out of breath|puffed",
     "DIZZY": (
         "dizzy|dizziness|lightheaded|light headed|faint|woozy|room spinning|clammy|cold sweat|mareado|mareo"
     ),
     "RACING": (
-        "racing|pounding|fluttering|skipping|skipping beats|beating fast|beating so fast|"
-        "out of my chest|irregular|palpitations|palpitating|palpitaciones"
+        "racing|pounding|fluttering|skipping|skipping beats|beating fast|beating so fast|out of my chest|"
+        "irregular|palpitations|palpitating|palpitaciones"
     ),
     "FAINT_URGENT": (
-        "passed out|pass out|passing out|passes out|fainted|fainting|faints|blacked out|"
-        "blacking out|black out|collapsed|collapse|collapses|unconscious|unresponsive|"
-        "not responding|wont respond|not waking|wont wake|cant wake|hard to wake|keeled over|"
-        "went limp|lost consciousness|knocked out|se desmayo|desmayo|desmayado|inconsciente|"
-        "no responde|no despierta"
+        "passed out|pass out|passing out|passes out|fainted|fainting|faints|blacked out|blacking out|"
+        "black out|collapsed|collapse|collapses|unconscious|unresponsive|not responding|wont respond|"
+        "not waking|wont wake|cant wake|hard to wake|keeled over|went limp|lost consciousness|knocked out|"
+        "se desmayo|desmayo|desmayado|inconsciente|no responde|no despierta"
     ),
     "SEIZURE": (
         "seizure|seizures|seizing|convulsing|convulsion|convulsions|having a fit|had a fit|"
         "shaking uncontrollably|eyes rolled back|eyes rolling back|convulsiones|convulsionando"
     ),
     "DROOP": (
-        "drooping|droopy|droops|drooped|droop|sagging|saggy|lopsided|crooked|uneven|falling|"
-        "paralyzed|paralysed|frozen|numb|torcida|caida|torcio|torcido|chueca|chueco"
+        "drooping|droopy|droops|drooped|droop|sagging|saggy|lopsided|crooked|uneven|falling|paralyzed|"
+        "paralysed|frozen|numb|torcida|caida|torcio|torcido|chueca|chueco"
     ),
     "SLUR": (
-        "slurred|slurring|slurry|slurs|slur|garbled|jumbled|gibberish|mumbling|not making sense|"
-        "no sense|arrastra"
+        "slurred|slurring|slurry|slurs|slur|garbled|jumbled|gibberish|mumbling|not making sense|no sense|"
+        "arrastra"
     ),
     "MANNER": "properly|clearly|normally|right|straight|bien",
     "WEAK_NUMB": (
-        "numb|numbness|weak|weakness|tingling|tingly|pins and needles|paralyzed|paralysed|paralysis|"
-        "dead|cant feel|cant move|cant lift|gave out|dormido|dormida|debil"
+        "numb|numbness|weak|weakness|tingling|tingly|pins and needles|paralyzed|paralysed|paralysis|dead|"
+        "cant feel|cant move|cant lift|gave out|dormido|dormida|debil"
     ),
     "ONE_SIDE": (
         "one side|left side|right side|half of|half my|half his|half her|one arm|one leg|one hand|"
@@ -150,79 +153,83 @@ _CLASSES: dict[str, str] = {
         "incoherent|out of it|delirious|talking nonsense|confundido|confundida"
     ),
     "VISION_LOSS": (
-        "lost vision|lost my vision|lost sight|lost his vision|lost her vision|went blind|"
-        "gone blind|going blind|double vision|vision went|vision is gone|blind in one eye|"
-        "curtain over|no veo"
+        "lost vision|lost my vision|lost sight|lost his vision|lost her vision|went blind|gone blind|"
+        "going blind|double vision|vision went|vision is gone|blind in one eye|curtain over|no veo"
     ),
     "STROKE": "stroke|stroking|strokes|mini stroke|derrame|ictus|embolia",
     "STROKE_NOW": "having a|having|is having|showing signs|think|thinks",
     "BLEED": (
-        "bleeding|bleed|bleeds|bled|blood|bloody|hemorrhage|hemorrhaging|haemorrhage|sangrado|"
-        "sangrando|sangre|sangrar|sangra|nosebleed|nosebleeds|nose bleed|bleeding out"
+        "bleeding|bleed|bleeds|bled|blood|bloody|hemorrhage|hemorrhaging|haemorrhage|sangrado|sangrando|"
+        "sangre|sangrar|sangra|nosebleed|nosebleeds|nose bleed|bleeding out"
     ),
     "BLEED_HEAVY": (
-        "wont stop|doesnt stop|not stopping|cant stop|a lot|lots of|so much|everywhere|soaking|"
-        "soaked|pouring|gushing|spurting|squirting|heavily|heavy|profusely|clots|pad an hour|"
-        "every hour|through|mucho|abundante|no para|no deja|keeps going|keeps bleeding|filling my mouth|wont clot|not clotting"
+        "wont stop|doesnt stop|not stopping|cant stop|a lot|lots of|so much|everywhere|soaking|soaked|"
+        "pouring|gushing|spurting|squirting|heavily|heavy|profusely|clots|pad an hour|every hour|through|"
+        "mucho|abundante|no para|no deja|keeps going|keeps bleeding|filling my mouth|wont clot|"
+        "not clotting"
     ),
     "EXPEL": (
-        "vomiting|vomit|vomited|vomits|throwing up|threw up|throw up|puking|puked|coughing up|"
-        "coughing|coughed up|spitting|spit up|vomitando|tosiendo"
+        "vomiting|vomit|vomited|vomits|throwing up|threw up|throw up|puking|puked|coughing up|coughing|"
+        "coughed up|spitting|spit up|vomitando|tosiendo"
     ),
     "HEMORRHAGE": "hemorrhage|hemorrhaging|haemorrhage|hemorragia",
     "SWELL": (
-        "swelling|swollen|swelled|swell|swells|closing|closing up|closed up|puffy|puffing up|"
-        "blowing up|tight|hinchado|hinchada|hinchazon|cerrando"
+        "swelling|swollen|swelled|swell|swells|closing|closing up|closed up|puffy|puffing up|blowing up|"
+        "tight|hinchado|hinchada|hinchazon|cerrando"
     ),
-    "ALLERGY": ("allergic|allergy|reaction|hives|peanut|peanuts|bee sting|stung|alergia|alergica|alergico"),
+    "ALLERGY": "allergic|allergy|reaction|hives|peanut|peanuts|bee sting|stung|alergia|alergica|alergico",
     "ANAPHYLAXIS": "anaphylaxis|anaphylactic|epipen|epi pen|anafilaxia",
     "SELF": "myself|himself|herself|themselves|themself|yourself|ourselves",
-    "HARM_VERB": ("kill|killing|hurt|hurting|harm|harming|cut|cutting|hang|hanging|shoot|shooting|drown|end"),
+    "HARM_VERB": "kill|killing|hurt|hurting|harm|harming|cut|cutting|hang|hanging|shoot|shooting|drown|end",
     "KILL": "kill|killing|hang|hanging|shoot|drown",
     "ACCIDENT": (
-        "lifting|gym|playing|shaving|cooking|chopping|working out|workout|exercising|running|fell|"
-        "tripped|slipped|by accident|accidentally|at work|skiing|training|sports|hiking|"
-        "moving furniture|in the kitchen"
+        "lifting|gym|playing|shaving|cooking|chopping|working out|workout|exercising|running|fell|tripped|"
+        "slipped|by accident|accidentally|at work|skiing|training|sports|hiking|moving furniture|"
+        "in the kitchen"
     ),
     "SUICIDAL": (
-        "suicid*|suicidal|suicide|unalive|unaliving|kms|end it all|ending it all|end my life|ending my life|"
-        "end his life|end her life|take my own life|take my life|taking my life|take his own life|"
-        "take her own life|want to die|wanna die|wants to die|want to be dead|wish i was dead|"
-        "wish i were dead|better off dead|better off without me|no reason to live|"
+        "suicid*|suicidal|suicide|unalive|unaliving|kms|end it all|ending it all|end my life|"
+        "ending my life|end his life|end her life|take my own life|take my life|taking my life|"
+        "take his own life|take her own life|want to die|wanna die|wants to die|want to be dead|"
+        "wish i was dead|wish i were dead|better off dead|better off without me|no reason to live|"
         "nothing to live for|dont want to live|doesnt want to live|dont want to be alive|"
         "dont want to be here|dont want to wake up|not want to live|self harm*|selfharm*|jump off|"
         "jump in front|voices telling me|hurt someone|kill someone|homicidal|quiero morir*|matarme|"
-        "quitarme la vida|no quiero vivir|cant go on|point of living|point in living|no point living|not worth living|life isnt worth|never wake up|reason for me to live|no reason for me to live|dont see the point|no point in living|no point of living|jumping off|hang myself|slit my wrists|want to end it|going to end it|gonna end it|better off if i was gone|better off if im gone|better off if i were gone|if i wasnt here|if i was gone|if i were gone|if i disappeared"
+        "quitarme la vida|no quiero vivir|cant go on|point of living|point in living|no point living|"
+        "not worth living|life isnt worth|never wake up|reason for me to live|no reason for me to live|"
+        "dont see the point|no point in living|no point of living|jumping off|hang myself|slit my wrists|"
+        "want to end it|going to end it|gonna end it|better off if i was gone|better off if im gone|"
+        "better off if i were gone|if i wasnt here|if i was gone|if i were gone|if i disappeared"
     ),
     "OVERDOSE": (
         "overdose|overdosed|overdosing|overdoses|oded|sobredosis|poison control|poisoning|poisoned|"
         "envenenado|envenenamiento"
     ),
     "INGEST": (
-        "took|taken|swallowed|swallow|ate|eaten|drank|drunk|ingested|got into|popped|downed|tomo|"
-        "trago|se tomo|taking|take"
+        "took|taken|swallowed|swallow|ate|eaten|drank|drunk|ingested|got into|popped|downed|tomo|trago|"
+        "se tomo|taking|take"
     ),
     "MEDS": (
-        "pills|pill|meds|medication|medications|medicine|tablets|painkillers|tylenol|advil|"
-        "ibuprofen|acetaminophen|paracetamol|xanax|oxy|oxycodone|fentanyl|insulin|sleeping pills|"
-        "pastillas|antibiotic|antibiotics|new meds|injection|shot|vaccine"
+        "pills|pill|meds|medication|medications|medicine|tablets|painkillers|tylenol|advil|ibuprofen|"
+        "acetaminophen|paracetamol|xanax|oxy|oxycodone|fentanyl|insulin|sleeping pills|pastillas|"
+        "antibiotic|antibiotics|new meds|injection|shot|vaccine"
     ),
     "QUANTITY": (
-        "too many|too much|whole bottle|entire bottle|handful|a bunch|bunch of|all of|all my|"
-        "all her|all his|a lot of|lots of|demasiadas|todas|whole pack|entire pack|whole box|whole packet|a pack of|whole strip|whole thing"
+        "too many|too much|whole bottle|entire bottle|handful|a bunch|bunch of|all of|all my|all her|"
+        "all his|a lot of|lots of|demasiadas|todas|whole pack|entire pack|whole box|whole packet|"
+        "a pack of|whole strip|whole thing"
     ),
     "QUANTITY_MILD": "double|extra|twice|two doses|by mistake|wrong pills|wrong medication",
     "POISON": (
         "bleach|poison|poisonous|antifreeze|detergent|laundry pod|tide pod|button battery|battery|"
-        "batteries|magnet|magnets|chemicals|chemical|cleaner|cleaning|pesticide|rat poison|lye|"
-        "drano|nicotine|vape juice|lighter fluid|gasoline|lamp oil|cloro|veneno"
+        "batteries|magnet|magnets|chemicals|chemical|cleaner|cleaning|pesticide|rat poison|lye|drano|"
+        "nicotine|vape juice|lighter fluid|gasoline|lamp oil|cloro|veneno"
     ),
     "PREGNANT": "pregnant|pregnancy|weeks along|trimester|embarazada|embarazo",
     "FETAL": (
         "baby not moving|baby isnt moving|baby hasnt moved|baby stopped moving|not feeling the baby|"
-        "not feeling baby|cant feel the baby|cant feel baby|baby moving less|less movement|"
-        "fewer kicks|no kicks|not kicking|stopped kicking|reduced movement|decreased movement|"
-        "el bebe no se mueve"
+        "not feeling baby|cant feel the baby|cant feel baby|baby moving less|less movement|fewer kicks|"
+        "no kicks|not kicking|stopped kicking|reduced movement|decreased movement|el bebe no se mueve"
     ),
     "WATERS": (
         "water broke|waters broke|water broken|waters broken|water has broken|water just broke|"
@@ -241,7 +248,10 @@ _CLASSES: dict[str, str] = {
         "through the bandage|through the bandages|keeps bleeding"
     ),
     "DIABETIC": "diabetic|diabetes|blood sugar|sugar|glucose|insulin|diabetico|diabetica",
-    "WAKE_OTHER": "wake him|wake her|wake them|wake my|rouse him|rouse her|wake him up|wake her up|despertarlo|despertarla",
+    "WAKE_OTHER": (
+        "wake him|wake her|wake them|wake my|rouse him|rouse her|wake him up|wake her up|despertarlo|"
+        "despertarla"
+    ),
     "TRAUMA": "fall|fell|accident|crash|hit by|car accident|caida",
     "ARM_JAW": "arm|arms|jaw|left arm|left shoulder|brazo|mandibula",
     "DROWSY": "drowsy|sleepy|lethargic|cant stay awake|very sleepy",
@@ -253,36 +263,44 @@ _CLASSES: dict[str, str] = {
         "once in a while|from time to time|a tad|kinda|kind of|sort of|leve"
     ),
     "SKIN": (
-        "acne|rash|pimple|pimples|spots|mole|moles|tattoo|itchy|itch|itching|eczema|psoriasis|bumps|"
-        "hair|hairs|skin|scar|scars|wart|warts|cyst|bruise|bruises"
+        "acne|rash|pimple|pimples|spots|mole|moles|tattoo|itchy|itch|itching|eczema|psoriasis|bumps|hair|"
+        "hairs|skin|scar|scars|wart|warts|cyst|bruise|bruises"
     ),
-    "INFANT": (
-        "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido"
-    ),
+    "INFANT": "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido",
     "CHILD": "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
-    "FEVER": "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura|feels hot|feel hot|is hot|very hot|so hot|hot to touch|hot to the touch",
+    "FEVER": (
+        "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura|feels hot|feel hot|is hot|"
+        "very hot|so hot|hot to touch|hot to the touch"
+    ),
     "HIGH_TEMP": "103|104|105|106|107|40|41|high|very high|alta|muy alta",
     "FLOPPY": (
         "floppy|limp|lethargic|listless|wont feed|not feeding|wont eat|not eating|not drinking|"
         "no wet diapers|no wet diaper|sunken|hard to wake|wont wake|inconsolable|wont stop crying|"
-        "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|neck is stiff|wont take the bottle|not taking the bottle|wont take a bottle|wont nurse|not nursing|isnt feeding|isnt eating|not feeding well|not waking"
+        "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|"
+        "neck is stiff|wont take the bottle|not taking the bottle|wont take a bottle|wont nurse|"
+        "not nursing|isnt feeding|isnt eating|not feeding well|not waking"
     ),
     "HEADACHE": (
         "headache|headaches|head hurts|head pain|head is pounding|head pounding|migraine|migraines|"
         "dolor de cabeza|jaqueca"
     ),
-    "NEURO_RED": "stiff neck|cant see|double vision|confused|confusion|slurred|one side|neck is stiff|neck stiff|cant move my neck",
+    "NEURO_RED": (
+        "stiff neck|cant see|double vision|confused|confusion|slurred|one side|neck is stiff|neck stiff|"
+        "cant move my neck"
+    ),
     "HEAD_INJURY": (
-        "hit my head|hit his head|hit her head|hit their head|hit the head|bumped my head|"
-        "bumped his head|bumped her head|banged my head|banged his head|banged her head|head injury|"
-        "concussion|fell on his head|fell on her head|fell on my head|golpe en la cabeza"
+        "hit my head|hit his head|hit her head|hit their head|hit the head|bumped my head|bumped his head|"
+        "bumped her head|banged my head|banged his head|banged her head|head injury|concussion|"
+        "fell on his head|fell on her head|fell on my head|golpe en la cabeza"
     ),
     "HEAD_RED": (
         "vomiting|throwing up|threw up|confused|passed out|knocked out|sleepy|drowsy|blood thinners|"
         "seizure|wont stop crying|bleeding|unconscious|thrown up|puking|puked|vomited|cant remember"
     ),
     "APPENDIX": "appendicitis|apendicitis|burst appendix|appendix burst|ruptured appendix",
-    "RIGID": "rigid|hard as a rock|doubled over|cant stand up|cant straighten|rock hard|hard as a board|board like",
+    "RIGID": (
+        "rigid|hard as a rock|doubled over|cant stand up|cant straighten|rock hard|hard as a board|board like"
+    ),
     "EXTREME": (
         "excruciating|unbearable|worst|agonizing|agonising|cant stand|cant move|doubled over|screaming|"
         "10 out of 10|10 10|insoportable|never felt|never had"
@@ -299,8 +317,7 @@ _CLASSES: dict[str, str] = {
     "PERIOD": "period|periods|menstrual|menses|time of the month|regla|menstruacion",
     "TARRY": "tarry|black stool|black stools|black poop|coffee grounds",
     "DEHYDRATION": (
-        "cant keep anything down|cant keep water down|cant keep fluids down|hasnt peed|no urine|"
-        "not peeing"
+        "cant keep anything down|cant keep water down|cant keep fluids down|hasnt peed|no urine|not peeing"
     ),
     "CHOKE": "choking|choked|stuck in his throat|stuck in her throat|stuck in my throat|cant swallow",
     "DROWN": "drowned|drowning|nearly drowned|almost drowned|electrocuted|electric shock",
@@ -338,37 +355,39 @@ SENSES: tuple[str, ...] = tuple(
         "heart broken|heart melts|heart doctor|heart specialist|heart surgeon|heart health|heart healthy|"
         "heart scan|heart monitor|heart rate monitor|heart check|heart checkup|heart screening|"
         "treasure chest|toy chest|hope chest|tool chest|ice chest|war chest|cedar chest|storage chest|"
-        "chest of drawers|right now|right away|right back|right after|right here|right there|right before|me a heart attack|air condition*|air con|heart attack waiting to happen|gave me a heart attack|give me a heart attack|"
-        "almost had a heart attack|nearly had a heart attack|going to give me a heart attack|chest of|chest x ray|chest xray|chest ct|chest film|chest freezer|chest day|"
-        "chest press|chest workout|chest hair|chest tattoo|chest binder|dying to|dying for|"
-        "dying of laughter|dying laughing|dying my hair|dying her hair|dying his hair|dying your hair|"
-        "dying my beard|dying the hair|hair dying|hair dye|stroke of luck|stroke of genius|"
-        "stroke of midnight|stroke prevention|stroke clinic|stroke class|stroke classes|stroke risk|"
-        "stroke awareness|stroke rehab|stroke rehabilitation|stroke unit|stroke support|stroke recovery|"
-        "stroke survivor|stroke survivors|stroke program|stroke screening|stroke center|stroke centre|"
-        "stroke education|brush stroke|breast stroke|breaststroke|swim strokes|killing it|killed it|"
-        "killing time|breath of fresh air|"
-        "breathing exercises|breathing exercise|breathing treatment|breathing treatments|breathing test|"
-        "breathing machine|breathing room|breathe through my nose|breathing through my nose|breathe through his nose|breathe through her nose|"
-        "breathe through the nose|breathing through the nose|"
-        "bad breath|breath smells|breath stinks|hold my breath|"
-        "holding my breath|under my breath|waste of breath|fresh air|air conditioning|air conditioner|"
-        "on air|air mattress|hot air|air fryer|blood test|blood tests|blood testing|blood work|blood draw|"
-        "blood drawn|blood sugar|blood sugars|blood donation|blood type|blood panel|blood count|"
-        "blood counts|blood pressure|blood orange|blood moon|blood glucose|blood results|blood lab|"
-        "blood labs|bloodwork|donate blood|give blood|giving blood|first aid|pass out the|pass out flyers|"
-        "pass out candy|pass out forms|pass out papers|pass out samples|pass out cards|passing out the|"
-        "passing out flyers|passing out candy|passing out forms|passing out papers|passing out samples|"
-        "passing out cards|passed out the|passed out flyers|passed out candy|passed out forms|"
-        "passed out papers|passed out samples|passed out cards|seizure meds|seizure medication|"
-        "seizure medications|seizure medicine|seizure disorder|seizure history|seizure free|"
-        "seizure clinic|seizure action plan|seizure precautions|seizure threshold|allergy shots|"
-        "allergy shot|allergy test|allergy testing|allergy clinic|allergy meds|allergy medicine|"
-        "allergy season|allergy pills|food poisoning|pregnancy test|pregnancy tests|drop dead|dead tired|"
-        "dead battery|phone battery|blow my mind|choking hazard|emergency contact|in an emergency|"
-        "in case of emergency|emergency fund|help me book|help me schedule|help me find|help me with|"
-        "help me understand|help me figure|stroke volume|tight schedule|tight budget|money is tight|"
-        "heavy lifting|heavy period|heavy periods"
+        "chest of drawers|right now|right away|right back|right after|right here|right there|right before|"
+        "me a heart attack|air condition*|air con|heart attack waiting to happen|gave me a heart attack|"
+        "give me a heart attack|almost had a heart attack|nearly had a heart attack|"
+        "going to give me a heart attack|chest of|chest x ray|chest xray|chest ct|chest film|"
+        "chest freezer|chest day|chest press|chest workout|chest hair|chest tattoo|chest binder|dying to|"
+        "dying for|dying of laughter|dying laughing|dying my hair|dying her hair|dying his hair|"
+        "dying your hair|dying my beard|dying the hair|hair dying|hair dye|stroke of luck|"
+        "stroke of genius|stroke of midnight|stroke prevention|stroke clinic|stroke class|stroke classes|"
+        "stroke risk|stroke awareness|stroke rehab|stroke rehabilitation|stroke unit|stroke support|"
+        "stroke recovery|stroke survivor|stroke survivors|stroke program|stroke screening|stroke center|"
+        "stroke centre|stroke education|brush stroke|breast stroke|breaststroke|swim strokes|killing it|"
+        "killed it|killing time|breath of fresh air|breathing exercises|breathing exercise|"
+        "breathing treatment|breathing treatments|breathing test|breathing machine|breathing room|"
+        "breathe through my nose|breathing through my nose|breathe through his nose|"
+        "breathe through her nose|breathe through the nose|breathing through the nose|bad breath|"
+        "breath smells|breath stinks|hold my breath|holding my breath|under my breath|waste of breath|"
+        "fresh air|air conditioning|air conditioner|on air|air mattress|hot air|air fryer|blood test|"
+        "blood tests|blood testing|blood work|blood draw|blood drawn|blood sugar|blood sugars|"
+        "blood donation|blood type|blood panel|blood count|blood counts|blood pressure|blood orange|"
+        "blood moon|blood glucose|blood results|blood lab|blood labs|bloodwork|donate blood|give blood|"
+        "giving blood|first aid|pass out the|pass out flyers|pass out candy|pass out forms|"
+        "pass out papers|pass out samples|pass out cards|passing out the|passing out flyers|"
+        "passing out candy|passing out forms|passing out papers|passing out samples|passing out cards|"
+        "passed out the|passed out flyers|passed out candy|passed out forms|passed out papers|"
+        "passed out samples|passed out cards|seizure meds|seizure medication|seizure medications|"
+        "seizure medicine|seizure disorder|seizure history|seizure free|seizure clinic|"
+        "seizure action plan|seizure precautions|seizure threshold|allergy shots|allergy shot|"
+        "allergy test|allergy testing|allergy clinic|allergy meds|allergy medicine|allergy season|"
+        "allergy pills|food poisoning|pregnancy test|pregnancy tests|drop dead|dead tired|dead battery|"
+        "phone battery|blow my mind|choking hazard|emergency contact|in an emergency|in case of emergency|"
+        "emergency fund|help me book|help me schedule|help me find|help me with|help me understand|"
+        "help me figure|stroke volume|tight schedule|tight budget|money is tight|heavy lifting|"
+        "heavy period|heavy periods"
     ).split("|")
 )
 """Word sequences in which the class words they hold are not clinical (dropped before the rules)."""
@@ -561,8 +580,8 @@ PSEUDO_HYPOTHETICALS = (
     "if anything",
     "as if",
 )
-# ... and an "if" is none when it follows one of these (an "if" that asks about the present: "not sure if he is having a
-# stroke", "how do I know if this is a heart attack").
+# ... and an "if" is none when it follows one of these (an "if" that asks about the present: "not sure
+# if he is having a stroke", "how do I know if this is a heart attack").
 EPISTEMIC = frozenset(
     {
         "sure",
@@ -587,9 +606,23 @@ CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "yet", "except
 # Word sequences folded into one token before anything else (plain words, longest first).
 CONTRACTION_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
     (
-        ("is not able to", "am not able to", "are not able to", "was not able to", "isnt able to",
-         "wasnt able to", "can not", "cannot", "can t", "cant", "unable to", "not able to", "couldnt",
-         "could not", "cnt"),
+        (
+            "is not able to",
+            "am not able to",
+            "are not able to",
+            "was not able to",
+            "isnt able to",
+            "wasnt able to",
+            "can not",
+            "cannot",
+            "can t",
+            "cant",
+            "unable to",
+            "not able to",
+            "couldnt",
+            "could not",
+            "cnt",
+        ),
         "cant",
     ),
     (("won t", "will not"), "wont"),

@@ -120,7 +120,11 @@ def context(
     rest_of_sentence = " ".join(tokens[last + 1 : sentence_end])
     if _POST_NEGATION.search(after) and not _RETURNED.search(rest_of_sentence):
         return CANCELLED
-    if sentence_end + 1 < len(tokens) and tokens[sentence_end] == "?" and tokens[sentence_end + 1] in _ANSWERS_NO:
+    if (
+        sentence_end + 1 < len(tokens)
+        and tokens[sentence_end] == "?"
+        and tokens[sentence_end + 1] in _ANSWERS_NO
+    ):
         return CANCELLED  # "chest pain? no, nothing like that"
     if _HISTORY.search(clause) and not (_CURRENT.search(clause) or _CURRENT.search(rest_of_sentence)):
         return CANCELLED

