@@ -12,8 +12,8 @@ highlighted. The steps, in order:
    "can not", "unable to" -> "cant");
 4. small typos corrected (:func:`correct`) towards the words of the vocabularies, unless the token is a
    real English word (the list ``data/real_words.txt``, made offline by :mod:`._train`);
-5. two vocabulary words glued together ("chestpain", "cantbreathe") split in two, unless the token is a
-   real word made of two ("breathtaking").
+5. a vocabulary word glued to another word ("chestpain", "cantbreathe", "my lifeneed it") split in two,
+   unless the token is a real word ("breathtaking", "lifetime").
 """
 
 from __future__ import annotations
@@ -155,13 +155,20 @@ def correct(token: str) -> str:
 
 
 def glued_halves(token: str) -> tuple[str, str] | None:
-    """Two vocabulary words `token` is made of ("chestpain" -> chest, pain), or None (real words aside)."""
+    """The two parts of a token that glues a vocabulary word to another word, or None (real words aside).
+
+    Two words of the word classes ("chestpain" -> chest, pain; "cantbreathe" -> cant, breathe), else the
+    longest vocabulary word of four letters or more and the rest ("lifeneed" -> life, need).
+    """
     if len(token) < _SPLIT_FROM or token in _VOCABULARY_SET or not token.isalpha():
         return None
     for k in range(_SPLIT_PART, len(token) - _SPLIT_PART + 1):
         left, right = token[:k], token[k:]
         if left in _SHORT_WORDS and right in _SHORT_WORDS:
             return left, right
+    for k in range(len(token) - _SPLIT_PART, _CORRECTED_FROM - 1, -1):
+        if token[:k] in _VOCABULARY_SET:
+            return token[:k], token[k:]
     return None
 
 

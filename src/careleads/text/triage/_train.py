@@ -49,7 +49,7 @@ def vocabulary_hash() -> str:
 
 def build_real_words(dictionary: Path) -> list[str]:
     """Dictionary words (lower case, letters only) within two edits of a vocabulary word, less those words,
-    and those made of two vocabulary words ("breathtaking", "heartfelt").
+    and those that start with a vocabulary word ("breathtaking", "lifetime", "painting").
 
     Such a word is never corrected or split, and a typo as near to one of them as to a vocabulary word is
     left as it is (:func:`._normalise.correct`).
