@@ -310,7 +310,10 @@ def test_look_alikes_stay_none(detector: ClinicalTriageDetector) -> None:
 
 
 def test_the_gym_is_no_overdose(detector: ClinicalTriageDetector) -> None:
-    for text in ["I overdid it at the gym", "overdoing it with workouts", "I overdid it yesterday"]:
+    idioms = [
+        f"I {v} on {x}" for v in ["overdosed", "think I overdosed"] for x in ["cardio", "leg day", "sugar"]
+    ]
+    for text in ["I overdid it at the gym", "overdoing it with workouts", "I overdid it yesterday", *idioms]:
         assert detector.detect(text).category != "overdose", text
     assert detector.detect("I overdosed on my pills").category == "overdose"
 
@@ -449,3 +452,31 @@ def test_development_set_figures(detector: ClinicalTriageDetector) -> None:
     assert (levels[~urgent] > 0).mean() <= 0.05
     scheduling = np.array([k in {"scheduling", "admin", "sms"} for k in kinds])
     assert (levels[scheduling] > 0).mean() <= 0.02
+
+
+def test_the_pre_filter_keeps_every_text_above_none(detector: ClinicalTriageDetector) -> None:
+    """The column-wise pre-filter is a sound superset: every text the detector raises is a candidate
+    (typos, glued words, contractions, accents, letter runs, other scripts), and it drops most others."""
+    from careleads.text.triage._filter import candidates
+
+    rng = np.random.default_rng(3)
+    base = [t for t, _ in TRIGGERING] + [t for t, _ in URGENT_GENERATED[::5]] + LOOK_ALIKES + NOT_TRIGGERING
+    texts = list(base)
+    for text in base:
+        i = int(rng.integers(0, max(len(text) - 1, 1)))
+        texts += [text[:i] + text[i + 1 :], text[:i] + text[i + 1 : i + 2] + text[i : i + 1] + text[i + 2 :]]
+        texts += [text.replace(" ", "", 1), text.replace("o", "ooo", 1), text.replace("e", "é", 1)]
+    texts += [
+        "I am not able to breathe",
+        "i wanna hurt my self",
+        "cant-breathe",
+        "chestpain",
+        "my lifeneed it",
+    ]
+    questions = [q for q in generate(2000, seed=5).leads["question"].tolist() if isinstance(q, str)]
+    texts += questions
+    keep = candidates(pa.array(texts))
+    raised = [t for t, k in zip(texts, keep, strict=True) if not k and detector.detect(t).level != "none"]
+    assert not raised, raised[:10]
+    assert sum(detector.detect(t).level != "none" for t in texts) > 1000  # many raised texts compared
+    assert candidates(pa.array(questions)).mean() < 0.35  # it does filter ordinary questions

@@ -27,7 +27,8 @@ trigger, and a missed emergency costs far more than a read message.
 
 Many texts at once (:meth:`ClinicalTriageDetector.detect_many`, :meth:`~ClinicalTriageDetector.levels_many`,
 :meth:`~ClinicalTriageDetector.triggered_many`) run :meth:`~ClinicalTriageDetector.detect` once per distinct
-text: the batch path is the one-text path.
+text that a column-wise pre-filter keeps (:mod:`._filter`: a sound superset of the texts above ``none``,
+read from the same vocabularies and rules): the batch path is the one-text path.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import pyarrow as pa
 
 from careleads.text.triage._classifier import TriageClassifier, default_classifier
 from careleads.text.triage._concepts import find_concept
+from careleads.text.triage._filter import candidates
 from careleads.text.triage._normalise import tokenise
 
 __all__ = ["LEVELS", "ClinicalTriageDetector", "TriageResult", "default_detector", "detect_urgent_symptoms"]
@@ -49,6 +51,7 @@ LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
 """The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
 
 _WINDOW = 5
+_BATCH_MIN = 64  # below this many texts the column-wise pre-filter costs more than it saves
 LEARNED = "learned"
 """The category of a verdict that only the classifier gave."""
 
@@ -173,12 +176,14 @@ class ClinicalTriageDetector:
         return TriageResult(level == "urgent", matched, category, level == "possible", spans)
 
     def detect_many(self, texts: Iterable[str | None]) -> list[TriageResult]:
-        """:meth:`detect` on each text (each distinct text checked once)."""
+        """:meth:`detect` on each text: each distinct text checked once, and in a large batch only the
+        texts the pre-filter (:func:`._filter.candidates`, a sound superset) keeps."""
         values = list(texts)
+        keep = self._kept(values)
         found: dict[str, TriageResult] = {}
         out = []
-        for text in values:
-            if not text:
+        for text, kept in zip(values, keep, strict=True):
+            if not kept or not text:
                 out.append(_NOT_TRIGGERED)
                 continue
             result = found.get(text)
@@ -190,24 +195,33 @@ class ClinicalTriageDetector:
     def levels_many(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int8]:
         """The triage level of each text as a number (:data:`LEVELS`: 2 urgent, 1 possible, 0 none).
 
-        `texts` may be an Arrow string array (a lead column): each distinct text is checked once.
+        `texts` may be an Arrow string array (a lead column): the pre-filter runs column-wise and each
+        distinct text it keeps is checked once.
         """
-        if isinstance(texts, pa.Array | pa.ChunkedArray):
-            array = texts.cast(pa.large_string())
-            if isinstance(array, pa.ChunkedArray):
-                array = array.combine_chunks()
-            encoded = array.dictionary_encode()
-            distinct = encoded.dictionary.to_pylist()
-            levels = np.array([LEVELS[self.detect(t).level] for t in distinct] + [0], dtype=np.int8)
-            codes = np.asarray(encoded.indices.fill_null(len(distinct)), dtype=np.intp)
-            return levels[codes]
-        return np.array([LEVELS[r.level] for r in self.detect_many(texts)], dtype=np.int8)
+        if not isinstance(texts, pa.Array | pa.ChunkedArray):
+            return np.array([LEVELS[r.level] for r in self.detect_many(texts)], dtype=np.int8)
+        array = texts.cast(pa.large_string())
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        out = np.zeros(len(array), dtype=np.int8)
+        rows = np.flatnonzero(candidates(array))
+        if len(rows):
+            encoded = array.take(pa.array(rows)).dictionary_encode()
+            levels = [LEVELS[self.detect(t).level] for t in encoded.dictionary.to_pylist()]
+            out[rows] = np.asarray(levels, dtype=np.int8)[np.asarray(encoded.indices, dtype=np.intp)]
+        return out
 
     def triggered_many(
         self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray
     ) -> npt.NDArray[np.bool_]:
         """``detect(text).triggered`` for each text, as a boolean array (see :meth:`levels_many`)."""
         return np.asarray(self.levels_many(texts) == LEVELS["urgent"], dtype=np.bool_)
+
+    def _kept(self, values: list[str | None]) -> list[bool]:
+        """The texts the detector must check: the pre-filter's candidates in a large batch, else all."""
+        if len(values) < _BATCH_MIN:
+            return [True] * len(values)
+        return [bool(k) for k in candidates(pa.array(values, type=pa.large_string()))]
 
 
 def _merged(

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "CLAUSE_WORDS",
+    "COMMON_WORDS",
     "CONTRACTION_PHRASES",
     "CUE_CLASSES",
     "CURRENT",
@@ -339,9 +340,22 @@ CUE_CLASSES = frozenset(
         "RADIATE", "SELF", "HARM_VERB", "KILL", "ACCIDENT", "INGEST", "QUANTITY", "QUANTITY_MILD", "CHILD",
         "INFANT", "HIGH_TEMP", "EXERTION", "PERIOD", "MILD", "SKIN", "REST", "TRAUMA", "WEIRD", "REFLUX",
         "LIMB", "RADIATE_TO", "ARM_JAW", "SPEECH", "FACE", "EYE", "HEAD", "LIPS", "BLUE", "BREATH_FAST",
-        "DROWSY", "MEDS",
+        "DROWSY", "MEDS", "BLEED_HEAVY", "GUSH", "EXTREME",
     }
 )  # fmt: skip
+
+# Common words: the batch pre-filter looks for another word of an entry when it has one ("want to die":
+# "die"), so that it keeps few texts (:mod:`._filter`).
+COMMON_WORDS = frozenset(
+    "a about after all also am an and any are as at away back be been being but by can come could day "
+    "did do does doing done down each even every feel feels felt for from get gets getting go goes going "
+    "gone got had has have having he her here him his how i if in into is it its just keep keeps know last "
+    "let like lot make me more most much my need new no not now of off on one or other our out over please "
+    "put really right see seem she should so some someone something still stop such take taking than that "
+    "the their them then there these they thing think this those through time to too took up us very want "
+    "wants was way we well went were what when where which while who why will with would yes you your "
+    "better end para de la el en se mi que y hour hours weeks without into".split()
+)
 
 # Phrases in which a word of a class does not carry its clinical sense: every class mention that lies
 # wholly inside one of these is dropped before the rules run ("chest of drawers", "heart set on",
@@ -390,6 +404,16 @@ SENSES: tuple[str, ...] = tuple(
         "heavy period|heavy periods"
     ).split("|")
 )
+# "I overdosed on cardio": an overdose of an activity or a treat is a figure of speech
+SENSES += tuple(
+    f"{verb} on {thing}"
+    for verb in ("overdose", "overdosed", "overdosing", "od", "oded")
+    for thing in (
+        "cardio", "exercise", "workouts", "workout", "training", "leg day", "the gym", "gym", "running",
+        "squats", "weights", "netflix", "tv", "sugar", "chocolate", "candy", "sweets", "sun", "work",
+        "coffee", "christmas", "shopping", "video games",
+    )
+)  # fmt: skip
 """Word sequences in which the class words they hold are not clinical (dropped before the rules)."""
 
 # Words that negate a following mention in the same clause (NegEx pre-negation triggers).
