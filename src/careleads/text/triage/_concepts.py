@@ -195,6 +195,12 @@ RULES: tuple[Rule, ...] = (
 )
 """Every rule, urgent ones first within each category; the first urgent match names the category."""
 _TERMS = [(rule, tuple(tuple(term.split("|")) for term in rule.terms)) for rule in RULES]
+# the rules (as indices, in order) whose first term names each class: only those can match a text that
+# mentions the class
+_BY_FIRST_CLASS: dict[str, list[int]] = {}
+for _k, (_rule, _terms) in enumerate(_TERMS):
+    for _name in _terms[0]:
+        _BY_FIRST_CLASS.setdefault(_name, []).append(_k)
 
 
 @dataclass(frozen=True)
@@ -329,7 +335,8 @@ def find_concept(words: Sequence[str], window: int = 5) -> Reading:
     affirmed: dict[tuple[Mention, frozenset[int]], str] = {}
     best: Concept | None = None
     rejected = supposed = False
-    for rule, terms in _TERMS:
+    for k in sorted({k for name in by_class for k in _BY_FIRST_CLASS.get(name, ())}):
+        rule, terms = _TERMS[k]
         if best is not None and rule.level == _POSSIBLE:
             continue  # a possible concept is found: only an urgent one could change the verdict
         if not all(any(name in by_class for name in term) for term in terms):
