@@ -12,7 +12,11 @@ Quality, for each detector (this checkout's, and the triage package of `--old-co
   ``urgency`` column is how soon the writer wants an answer (a same-day appointment, a bill in collections,
   spam "act now"), not clinical urgency, so the figures are false alarms on the routine and soon rows, and
   the level of each urgent row;
-- simulator texts (``make_labelled_texts``): recall and false alarms against the simulator's flag.
+- simulator texts (``make_labelled_texts``): recall and false alarms against the simulator's flag;
+- the blind acceptance set ``tests/data/triage_blind.csv`` (written after the detector was frozen, by a writer
+  who had not seen the detector, its lexicon, its development set or its tests; see
+  ``tests/data/TRIAGE_BLIND.md``): recall of its ``urgent`` group, false alarms on its ``symptom`` and
+  ``scheduling`` groups (:func:`blind_figures`, the rule the acceptance test holds).
 
 Speed: ``levels_many`` on the question column of a demo-sized simulated export (``generate(n_leads)``, as an
 Arrow array, the batch path), seconds and the ratio new / old measured in this run; the old detector's
@@ -118,7 +122,45 @@ def quality(detector: Any) -> dict[str, Any]:
         "false_alarms": _share(flags[~truth] >= 1),
         "false_urgent": round(float((flags[~truth] == 2).mean()), 4),
     }
+    if BLIND.exists():
+        out["blind"] = blind_figures(detector)
     return out
+
+
+BLIND = DATA / "triage_blind.csv"
+
+
+def blind_figures(detector: Any, path: Path = BLIND) -> dict[str, Any]:
+    """Recall and false alarms of `detector` on the blind set at `path` (groups urgent, symptom, scheduling).
+
+    Recall counts an urgent message found when it reaches a human: level urgent (the triage line) or
+    possible (the top of the review queue); ``recall_urgent_level`` counts the triage line alone. A false
+    alarm is a non-urgent message given level urgent or possible; ``false_urgent_*`` counts level urgent
+    alone. Misses and false alarms are listed by row number (1 = the first data row) and topic.
+    """
+    rows = _rows(path)
+    levels = _levels(detector, [r["text"] for r in rows])
+    groups = np.array([r["group"] for r in rows])
+    unknown = sorted(set(groups) - {"urgent", "symptom", "scheduling"})
+    if unknown:
+        raise ValueError(f"{path}: unknown group(s) {unknown}; expected urgent, symptom or scheduling")
+    urgent, symptom, scheduling = (groups == g for g in ("urgent", "symptom", "scheduling"))
+    return {
+        "n_urgent": int(urgent.sum()),
+        "n_symptom": int(symptom.sum()),
+        "n_scheduling": int(scheduling.sum()),
+        "recall": _share(levels[urgent] >= 1),
+        "recall_urgent_level": _share(levels[urgent] == 2),
+        "false_alarms_symptom": _share(levels[symptom] >= 1),
+        "false_alarms_scheduling": _share(levels[scheduling] >= 1),
+        "false_urgent_symptom": _share(levels[symptom] == 2),
+        "false_urgent_scheduling": _share(levels[scheduling] == 2),
+        "missed": [(i + 1, rows[i]["topic"]) for i in np.flatnonzero(urgent & (levels == 0)).tolist()],
+        "false_alarms": [
+            (i + 1, rows[i]["group"], rows[i]["topic"])
+            for i in np.flatnonzero(~urgent & (levels >= 1)).tolist()
+        ],
+    }
 
 
 def _seconds(call: Callable[[], object], repeat: int = 2) -> float:
