@@ -21,14 +21,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.app import create_app
-from careleads.datasets import load_crm_folder
-from careleads.features import Target
+from careleads.datasets import CrmTables, load_crm_folder
+from careleads.features import DAY_ONE_HOURS, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
 from careleads.service.context import ServiceContext
 from careleads.service.users import ROLES, create_token, create_user
 from careleads.settings import Settings
 from careleads.store import make_engine, session_scope, upgrade
-from careleads.synth import generate
+from careleads.synth import SyntheticData, generate
 
 PG_URL = os.environ.get("CARELEADS_DATABASE_URL", "")
 BACKENDS = [
@@ -153,18 +153,24 @@ def trained_model() -> LeadModel:
     return model
 
 
-def trained_model_with_cold_start() -> LeadModel:
-    """The session model with its cold-start part (trained at arrival), as `careleads train` builds it."""
-    if "cold_model" not in _CACHE:
-        trained_model()
-        folder = Path(tempfile.mkdtemp(prefix="careleads-svc-cold-"))
+def day_one_data() -> tuple[SyntheticData, CrmTables]:
+    """The simulated export of the session's day-one model (4,000 leads, with the oracle) and its tables."""
+    if "day_one_data" not in _CACHE:
+        folder = Path(tempfile.mkdtemp(prefix="careleads-svc-day-one-"))
         data = generate(4000, seed=1)
         data.write(folder)
-        tables = load_crm_folder(folder)
-        dataset = tables.dataset(Target(), data_end=data.end)
-        cold = tables.dataset(Target(as_of_hours=0), data_end=data.end)
-        _CACHE["cold_model"] = train_model(dataset, cold_start=cold, seed=0).model
-    model: LeadModel = _CACHE["cold_model"]
+        _CACHE["day_one_data"] = (data, load_crm_folder(folder))
+    found: tuple[SyntheticData, CrmTables] = _CACHE["day_one_data"]
+    return found
+
+
+def trained_day_one_model() -> LeadModel:
+    """A day-one model (each lead at arrival, after its events, at 24 h), as `careleads train` builds it."""
+    if "day_one_model" not in _CACHE:
+        data, tables = day_one_data()
+        dataset = tables.dataset(Target(), data_end=data.end, day_one_hours=DAY_ONE_HOURS)
+        _CACHE["day_one_model"] = train_model(dataset, seed=0).model
+    model: LeadModel = _CACHE["day_one_model"]
     return model
 
 

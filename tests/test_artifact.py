@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _service_support import trained_model_with_cold_start
+from _service_support import trained_day_one_model
 from _text_support import text_export, text_model
 from careleads.errors import ConfigError, NotFoundError
 from careleads.models import LeadModel
@@ -19,7 +19,7 @@ from conftest import Export
 
 @pytest.fixture(scope="module")
 def model() -> LeadModel:
-    return trained_model_with_cold_start()
+    return trained_day_one_model()
 
 
 def test_a_saved_model_scores_exactly_as_before_and_holds_no_pickle(
@@ -28,9 +28,6 @@ def test_a_saved_model_scores_exactly_as_before_and_holds_no_pickle(
     folder = model.save(tmp_path / "m")
     written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert written == [
-        "cold_start/model.json",
-        "cold_start/model_card.json",
-        "cold_start/trees.txt",
         "model.json",
         "model_card.json",
         "trees.txt",
@@ -41,7 +38,7 @@ def test_a_saved_model_scores_exactly_as_before_and_holds_no_pickle(
             if path.suffix == ".json":
                 json.loads(path.read_text(encoding="utf-8"))
     again = LeadModel.load(folder)
-    assert again.cold_start is not None and again.fallback is not None
+    assert again.spec.latest_activity and again.fallback is not None
     leads, events = small_export.tables.leads.head(400).copy(), small_export.tables.events
     leads["do_not_profile"] = np.arange(len(leads)) % 5 == 0  # the rule baseline travels too
     for as_of in (None, "arrival"):
@@ -69,7 +66,24 @@ def test_a_model_in_another_format_version_names_who_wrote_it(model: LeadModel, 
     data = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     data.update(format_version=99, written_by="careleads 9.0.0")
     (folder / "model.json").write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"version 99, written by careleads 9\.0\.0.*reads version 1"):
+    with pytest.raises(ConfigError, match=r"version 99, written by careleads 9\.0\.0.*reads version 2"):
+        LeadModel.load(folder)
+
+
+@pytest.mark.parametrize("cold_start", [True, False])
+def test_a_model_of_format_1_is_refused_with_how_to_retrain(
+    model: LeadModel, tmp_path: Path, cold_start: bool
+) -> None:
+    folder = model.save(tmp_path / "m")
+    data = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    data.update(format_version=1, written_by="careleads 0.9.0")
+    (folder / "model.json").write_text(json.dumps(data), encoding="utf-8")
+    if cold_start:  # format 1 kept a cold-start model beside the 24-hour one
+        (folder / "cold_start").mkdir()
+        (folder / "cold_start" / "model.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"version 1, written by careleads 0\.9\.0.*retrain with `careleads train`"
+    ):
         LeadModel.load(folder)
 
 

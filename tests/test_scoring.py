@@ -112,13 +112,14 @@ def test_score_one_matches_the_batch_row(
         assert pd.Timestamp(single["as_of"]) == pd.Timestamp(row["as_of"])
 
 
-def test_cold_start_scores_without_events(
+def test_without_events_a_lead_is_scored_at_arrival(
     model: LeadModel, small_export: Export, decisions: pd.DataFrame
 ) -> None:
     leads = small_export.tables.leads.iloc[:200]
     cold = score_leads(model, leads)
     assert tuple(cold.columns) == DECISION_COLUMNS
     assert cold["score"].between(0, 100).all()
+    assert (pd.to_datetime(cold["as_of"]) == pd.to_datetime(leads["created_at"]).to_numpy()).all()
     # without engagement the scores differ from the ones with the first day's activity
     assert not np.allclose(cold["probability"], decisions["probability"].iloc[:200])
 
@@ -168,9 +169,9 @@ N_RECORDS = 300
 
 @pytest.fixture(scope="module")
 def cold_model() -> LeadModel:
-    from _service_support import trained_model_with_cold_start
+    from _service_support import trained_day_one_model
 
-    return trained_model_with_cold_start()
+    return trained_day_one_model()
 
 
 @pytest.fixture(scope="module")
@@ -236,18 +237,23 @@ def test_one_lead_scores_as_its_row_of_the_table(
     assert table["tier"].nunique() == len(chosen.tiers.names)
 
 
-def test_a_new_lead_with_nothing_done_is_scored_by_the_cold_start_model(
-    cold_model: LeadModel, small_export: Export
+@pytest.mark.parametrize("hours", [None, 0.0, 1.0, 5.5, 24.0, 80.0])
+def test_a_day_one_model_scores_one_lead_as_its_row_at_any_moment(
+    cold_model: LeadModel, small_export: Export, hours: float | None
 ) -> None:
-    assert cold_model.cold_start is not None
     leads = _messy(small_export).head(80)
-    created = pd.to_datetime(leads["created_at"])
-    table = score_leads(cold_model, leads, None, as_of=None)
+    events = small_export.tables.events
+    by_lead = _events_by_lead(events)
+    after = None if hours is None else pd.Timedelta(hours=hours)
+    table = score_leads(cold_model, leads, None if hours is None else events, after_arrival=after)
     for record, row in zip(_records(leads), table.to_dict("records"), strict=True):
-        _same_row(score_record(cold_model, record), row)
-    # an hour after arrival with no events: the cold-start model's version scores, in both forms
-    early = score_leads(cold_model, leads.head(5), None, as_of=created.iloc[0] + pd.Timedelta(hours=1))
-    assert set(early.loc[early["scored_by"] == "model", "model_version"]) <= {cold_model.cold_start.version}
+        if hours is None:  # a new lead: at arrival, nothing done
+            _same_row(score_record(cold_model, record), row)
+        else:
+            when = pd.Timestamp(record["created_at"]) + pd.Timedelta(hours=hours)
+            mine = by_lead.get(str(record["lead_id"]), [])
+            _same_row(score_record(cold_model, record, mine, as_of=when), row)
+    assert set(table.loc[table["scored_by"] == "model", "model_version"]) == {cold_model.version}
 
 
 def test_identifier_keys_pages_and_the_scoring_moment_count_alike_in_both_forms(

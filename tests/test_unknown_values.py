@@ -21,7 +21,7 @@ from _service_support import (
     make_settings,
     publish,
     start_service,
-    trained_model_with_cold_start,
+    trained_day_one_model,
 )
 from careleads.dictionary import FLAGS_KEY, FieldType, load_dictionary, validate_record
 from careleads.store import AuditEntry, Lead, ReviewTask
@@ -85,7 +85,7 @@ def test_each_checked_field_with_an_unseen_value_is_stored_flagged_and_scored_as
 ) -> None:
     for service in start_service(make_settings(tmp_path, BACKENDS[0])):
         if scorer == "model":
-            publish(service.settings, trained_model_with_cold_start())
+            publish(service.settings, trained_day_one_model())
         client, headers = service.client, service.headers("integration")
         baseline: dict[str, int] = {}
         for n, (field, value) in enumerate(CASES):

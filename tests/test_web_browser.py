@@ -24,7 +24,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from _service_support import make_settings, publish, trained_model_with_cold_start
+from _service_support import make_settings, publish, trained_day_one_model
 from _web_support import HOSTILE, build_app, lead_record
 from careleads.service.leads import utcnow
 from careleads.synth import generate
@@ -124,8 +124,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
 
     settings = make_settings(tmp_path_factory.mktemp("web-live"), "sqlite")
-    # with its cold-start part, as `careleads train` builds it: new leads get realistic first scores
-    publish(settings, trained_model_with_cold_start())
+    # a day-one model, as `careleads train` builds it: new leads get realistic first scores
+    publish(settings, trained_day_one_model())
     app, tokens = build_app(settings)
     port = _free_port()
     server = uvicorn.Server(

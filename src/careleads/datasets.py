@@ -38,9 +38,10 @@ class CrmTables:
         drop: Sequence[str] = (),
         text: bool = False,
         classifiers: TextClassifiers | None = None,
+        day_one_hours: float | None = None,
     ) -> LeadDataset:
-        """Point-in-time features and labels of `target` (with `text`, the text features too; see
-        :func:`careleads.features.build_dataset`)."""
+        """Point-in-time features and labels of `target` (with `text`, the text features too; of a day-one
+        model with `day_one_hours`; see :func:`careleads.features.build_dataset`)."""
         return build_dataset(
             self.leads,
             self.events,
@@ -51,6 +52,7 @@ class CrmTables:
             drop=drop,
             text=text,
             classifiers=classifiers,
+            day_one_hours=day_one_hours,
         )
 
 

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from careleads.datasets import CrmTables, load_crm_folder
-from careleads.features import Target, build_dataset
+from careleads.features import DAY_ONE_HOURS, Target, build_dataset
 from careleads.models import TrainingResult, train_model
 from careleads.monitoring import fairness_of_model
-from careleads.report import TEXT_METRIC_NAMES, fairness_section, write_training_report
-from careleads.scoring import score_leads
+from careleads.report import TEXT_METRIC_NAMES, fairness_section, score_path_section, write_training_report
+from careleads.scoring import score_leads, score_path
 from careleads.stats import binary_metrics
 from careleads.synth import generate
 from careleads.types import PathLikeStr
@@ -72,14 +74,9 @@ def run_demo(
     say("ingesting the export through the data dictionary")
     tables = load_crm_folder(out / "data", quarantine_dir=out / "quarantine")
     say("building point-in-time features")
-    dataset = tables.dataset(target, data_end=data.end)
-    # the same leads at arrival: a cold-start model scores new leads before any engagement (API, UI)
-    cold = (
-        tables.dataset(Target(target.outcome, target.window_days, as_of_hours=0), data_end=data.end)
-        if target.as_of_hours > 0
-        else None
-    )
-    training = train_model(dataset, truth=data.truth, seed=seed, progress=say, cold_start=cold)
+    # each lead at the moments of its first days it is scored at: one model at arrival, on events, in a batch
+    dataset = tables.dataset(target, data_end=data.end, day_one_hours=DAY_ONE_HOURS)
+    training = train_model(dataset, truth=data.truth, seed=seed, progress=say)
     model_dir = training.model.save(out / "models" / training.model.version)
     text_training = None
     if text:
@@ -111,7 +108,7 @@ def run_demo(
         metrics["text_comparison"] = text_comparison(training, text_training, seed=seed)
     say("checking fairness by sensitive group on the test window")
     fairness = fairness_of_model(
-        training.model, dataset, tables.leads, dictionary=tables.dictionary, rows=training.split.test
+        training.model, dataset, tables.leads, dictionary=tables.dictionary, rows=training.test_rows
     )
     metrics["fairness"] = fairness.to_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
@@ -121,7 +118,10 @@ def run_demo(
         training,
         tables=tables,
         text_comparison=metrics.get("text_comparison"),
-        extra_sections=[fairness_section(fairness)],
+        extra_sections=[
+            fairness_section(fairness),
+            score_path_section(example_paths(training, tables, seed=seed)),
+        ],
     )
     return DemoResult(
         out_dir=out,
@@ -133,6 +133,35 @@ def run_demo(
         decisions_path=decisions_path,
         text_training=text_training,
     )
+
+
+def example_paths(
+    training: TrainingResult, tables: CrmTables, *, n: int = 4, seed: int = 0, until_hours: float = 72.0
+) -> dict[str, Any]:
+    """The score paths (:func:`careleads.scoring.score_path`) of `n` test leads with a few early events."""
+    import numpy as np
+
+    test_ids = set(training.test_frame["lead_id"])
+    leads = tables.leads.loc[tables.leads["lead_id"].isin(test_ids)]
+    leads = leads.loc[leads["do_not_profile"].fillna(False).astype(bool) == False]  # noqa: E712
+    created = pd.to_datetime(leads.set_index("lead_id")["created_at"])
+    events = tables.events.loc[tables.events["lead_id"].isin(set(leads["lead_id"]))]
+    early = events.loc[
+        pd.to_datetime(events["occurred_at"]).to_numpy()
+        <= (created.reindex(events["lead_id"]) + pd.Timedelta(hours=until_hours)).to_numpy()
+    ]
+    counts = early["lead_id"].value_counts()
+    busy = sorted(counts.loc[counts.between(3, 12)].index)
+    chosen = np.random.default_rng(seed).permutation(np.asarray(busy, dtype=object))[:n]
+    records = leads.set_index("lead_id", drop=False)
+    paths = {}
+    for i, lead_id in enumerate(chosen, start=1):
+        record = records.loc[lead_id].to_dict()
+        mine = early.loc[early["lead_id"] == lead_id, ["occurred_at", "event_type", "page"]]
+        paths[f"example {i}"] = score_path(
+            training.model, record, mine.to_dict(orient="records"), until_hours=until_hours
+        )
+    return paths
 
 
 def text_comparison(

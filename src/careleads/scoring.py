@@ -3,8 +3,10 @@
 There is one scoring path. A table of leads (a batch file, a training report, the monitor) and one lead (an
 API call) both become feature columns (:func:`careleads.features.build_features` and
 :func:`careleads.features.record_features`, the same definitions) and then go through
-:func:`score_features`: the cold-start switch, the model's calibrated probability and reasons, the rule
-baseline for leads marked "do not profile", and the tiers. :func:`score_leads` formats the result as a
+:func:`score_features`: the model's calibrated probability and reasons, the rule baseline for leads marked
+"do not profile", and the tiers. One model scores a lead at every moment (a day-one model reads the hours
+since arrival), so a lead's score moves only with what it did and with time, never because another model
+took over. :func:`score_leads` formats the result as a
 table and :func:`score_record` as one row (a dict); neither holds a rule of its own.
 """
 
@@ -32,10 +34,12 @@ __all__ = [
     "RulesBaseline",
     "Scored",
     "decide_scores",
+    "default_offset",
     "rules_baseline",
     "score_features",
     "score_leads",
     "score_one",
+    "score_path",
     "score_record",
 ]
 
@@ -92,6 +96,17 @@ class Scored:
         }
 
 
+def default_offset(model: Scorer, *, with_events: bool) -> pd.Timedelta:
+    """How long after its arrival a lead is scored when the caller names no moment.
+
+    Without events nothing is known beyond the inbound fields, so the lead is scored as at its arrival
+    (0 hours: what a day-one model knows of a new lead; a model that reads no engagement ignores the moment).
+    With events, the target's scoring moment (``target.as_of_hours`` after arrival), the moment the model's
+    headline figures are measured at.
+    """
+    return model.target.as_of_offset if with_events else pd.Timedelta(0)
+
+
 def _format_reasons(reasons: list[tuple[str, float]]) -> str:
     return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
 
@@ -128,7 +143,6 @@ class RulesBaseline:
     tiers: TierScheme = field(default_factory=lambda: BASELINE_TIERS)
     target: Target = field(default_factory=lambda: Target(as_of_hours=0))
     fallback: None = None
-    cold_start: None = None
     scored_by: str = "rules"
 
     @property
@@ -172,7 +186,6 @@ def score_features(
     X: Columns,
     *,
     as_of: npt.NDArray[np.datetime64],
-    created: npt.NDArray[np.datetime64] | None = None,
     do_not_profile: Column | None = None,
     n_reasons: int = 3,
 ) -> Scored:
@@ -185,51 +198,24 @@ def score_features(
     X : mapping of columns
         The leads' features (:func:`careleads.features.build_features` or
         :func:`careleads.features.record_features`).
-    as_of, created : datetime64 arrays
-        Each lead's scoring moment and creation time. A lead scored before the model's scoring moment with
-        nothing done yet goes to the model's cold-start model, trained at arrival, which knows what inbound
-        signals alone say (the main model would read "no activity so far" as "no activity in the first day").
-        Without `created` no lead is switched.
+    as_of : datetime64 array
+        Each lead's scoring moment.
     do_not_profile : column, optional
         Leads marked "do not profile" are scored by the model's rule baseline, and the result says so.
     n_reasons : int
         Reasons per lead, the largest contributions first, positive (+) and negative (-); 0 for none.
     """
-    n = len(as_of)
-    no_profile = np.zeros(n, dtype=bool)
+    no_profile = np.zeros(len(as_of), dtype=bool)
     if do_not_profile is not None:
         no_profile = flags(do_not_profile, name="do_not_profile") == 1.0
-    cold = np.zeros(n, dtype=bool)
-    if model.cold_start is not None and created is not None and "n_events" in X:
-        early = as_of.astype("datetime64[us]") < created + model.target.as_of_offset.to_timedelta64()
-        cold = early & (np.asarray(X["n_events"], dtype=np.float64) == 0)
-    parts: list[tuple[Scorer, IntArray]] = []
-    if not cold.all():
-        parts.append((model, np.flatnonzero(~cold)))
-    if cold.any():
-        assert model.cold_start is not None
-        parts.append((model.cold_start, np.flatnonzero(cold)))
-    probability = np.zeros(n, dtype=np.float64)
-    tier_code = np.zeros(n, dtype=np.int64)
-    scorer_code = np.zeros(n, dtype=np.int64)
-    reasons: list[str] | None = [""] * n if n_reasons else None
-    tiers: list[str] = []
-    actions: list[str] = []
-    scorers: list[tuple[str, str]] = []
-    for part_model, rows in parts:
-        everyone = len(rows) == n
-        part = X if everyone else _take(X, rows)
-        p, r, by_rules = _scores_of(part_model, part, no_profile[rows], n_reasons)
-        probability[rows] = p
-        tier_code[rows] = part_model.tiers.index(p) + len(tiers)
-        tiers.extend(part_model.tiers.names)
-        actions.extend(part_model.tiers.actions[t] for t in part_model.tiers.names)
-        rule_version = part_model.fallback.table.version if part_model.fallback else "rules"
-        scorer_code[rows] = np.where(by_rules, len(scorers) + 1, len(scorers))
-        scorers.extend([(part_model.scored_by, part_model.version), ("rules", rule_version)])
-        if reasons is not None and r is not None:
-            for i, text in zip(rows.tolist(), r, strict=True):
-                reasons[i] = text
+    probability, listed, by_rules = _scores_of(model, X, no_profile, n_reasons)
+    tier_code = model.tiers.index(probability)
+    tiers = list(model.tiers.names)
+    actions = [model.tiers.actions[t] for t in model.tiers.names]
+    rule_version = model.fallback.table.version if model.fallback else "rules"
+    scorer_code = by_rules.astype(np.int64)
+    scorers = [(model.scored_by, model.version), ("rules", rule_version)]
+    reasons = listed if n_reasons else None
     return Scored(probability, tier_code, tiers, actions, scorer_code, scorers, reasons)
 
 
@@ -275,6 +261,7 @@ def score_leads(
     as_of: pd.Timestamp | None = None,
     n_reasons: int = 3,
     features: FeatureBuilder | None = None,
+    after_arrival: pd.Timedelta | None = None,
 ) -> pd.DataFrame:
     """Score a table of ingested leads with `model` (see :func:`score_features`).
 
@@ -283,15 +270,18 @@ def score_leads(
     model : LeadModel
         A trained model (see `train_model`).
     leads, events : DataFrame
-        Clean (ingested) lead and event tables; events may be empty or None (cold start).
+        Clean (ingested) lead and event tables; events may be empty or None (each lead
+        scored as at its arrival, see :func:`default_offset`).
     as_of : Timestamp, optional
-        The scoring moment for every lead; by default each lead's creation time plus the target's offset,
-        as in training.
+        The scoring moment for every lead; by default :func:`default_offset` after each lead's creation:
+        its arrival without `events`, the target's scoring moment with them.
     n_reasons : int
         Reasons per lead, the largest contributions first, positive (+) and negative (-).
     features : callable, optional
         ``features(leads, events, as_of, spec) -> DataFrame``; default
         :func:`careleads.features.build_features` (partnership leads pass their own).
+    after_arrival : Timedelta, optional
+        Without `as_of`: score each lead this long after its creation (instead of :func:`default_offset`).
 
     Returns
     -------
@@ -304,17 +294,13 @@ def score_leads(
         return pd.DataFrame({name: pd.Series(dtype="object") for name in DECISION_COLUMNS})
     leads = leads.reset_index(drop=True)
     created = pd.to_datetime(leads[spec.time_column])
-    when = (
-        created + model.target.as_of_offset
-        if as_of is None
-        else pd.Series(pd.Timestamp(as_of), index=leads.index)
-    )
+    offset = default_offset(model, with_events=events is not None) if after_arrival is None else after_arrival
+    when = created + offset if as_of is None else pd.Series(pd.Timestamp(as_of), index=leads.index)
     X = (features or build_features)(leads, _no_events() if events is None else events, when, spec)
     scored = score_features(
         model,
         X,
         as_of=moments(when),
-        created=moments(created),
         do_not_profile=leads["do_not_profile"] if "do_not_profile" in leads else None,
         n_reasons=n_reasons,
     )
@@ -331,7 +317,7 @@ def decide_scores(
     n_reasons: int = 3,
 ) -> pd.DataFrame:
     """Score a feature table built by the caller (returning leads, partnerships) as :func:`score_leads`
-    does, without the cold-start switch (their builders choose the model)."""
+    does."""
     scored = score_features(
         model, X, as_of=moments(as_of), do_not_profile=do_not_profile, n_reasons=n_reasons
     )
@@ -356,9 +342,10 @@ def score_record(
     record : mapping
         The lead's clean fields (as after ingest), with the key and the creation time.
     events : sequence of mappings, optional
-        The lead's events (``occurred_at``, ``event_type``, ``page``); None for a cold start.
+        The lead's events (``occurred_at``, ``event_type``, ``page``); None for a lead scored as at its
+        arrival.
     as_of : Timestamp, optional
-        The scoring moment; default the creation time plus the target's offset.
+        The scoring moment; default :func:`default_offset` after the creation time.
     n_reasons : int
         Reasons, the largest contributions first.
     with_pages : bool, optional
@@ -385,7 +372,11 @@ def score_record(
     """
     spec = model.spec
     created = creation_time(record, spec)
-    when = created + model.target.as_of_offset if as_of is None else pd.Timestamp(as_of)
+    when = (
+        created + default_offset(model, with_events=events is not None)
+        if as_of is None
+        else pd.Timestamp(as_of)
+    )
     pages = events is not None if with_pages is None else with_pages
     if getattr(spec, "text", False):
         # text features come from the classifiers' frame code; one lead goes through it as a table of one
@@ -399,7 +390,6 @@ def score_record(
         model,
         X,
         as_of=moments(np.array([when], dtype=object)),
-        created=moments(np.array([created], dtype=object)),
         do_not_profile=(
             np.array([record["do_not_profile"]], dtype=object) if "do_not_profile" in record else None
         ),
@@ -427,3 +417,63 @@ def score_one(
     frame[model.spec.time_column] = pd.to_datetime(frame[model.spec.time_column])
     row = score_leads(model, frame, events).iloc[0].to_dict()
     return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def score_path(
+    model: Scorer,
+    record: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]],
+    *,
+    until_hours: float | None = None,
+) -> pd.DataFrame:
+    """One lead's scores as the API gives them: at its arrival, then at each of its events.
+
+    Each score is :func:`score_record` at the event's moment with the events up to it (as the service
+    re-scores a lead when an event arrives).
+
+    Parameters
+    ----------
+    model : LeadModel
+        The model.
+    record : mapping
+        The lead's clean fields, with its creation time.
+    events : sequence of mappings
+        Its events (``occurred_at``, ``event_type``, ``page``), in any order.
+    until_hours : float, optional
+        Leave out events more than this many hours after arrival.
+
+    Returns
+    -------
+    DataFrame
+        One row per moment: ``hours_after_arrival``, ``score``, ``tier``, and the ``event_type`` and ``page``
+        of the event scored at it (empty at arrival).
+    """
+    created = creation_time(record, model.spec)
+    dated = sorted(
+        (e for e in events if e.get("occurred_at") is not None),
+        key=lambda e: pd.Timestamp(e["occurred_at"]),
+    )
+    if until_hours is not None:
+        end = created + pd.Timedelta(hours=until_hours)
+        dated = [e for e in dated if pd.Timestamp(e["occurred_at"]) <= end]
+    rows = []
+    for k in range(len(dated) + 1):
+        so_far = dated[:k]
+        when = pd.Timestamp(so_far[-1]["occurred_at"]) if so_far else created
+        scored = score_record(model, record, so_far, as_of=max(when, created), n_reasons=0, with_pages=True)
+        last = so_far[-1] if so_far else {}
+        rows.append(
+            {
+                "hours_after_arrival": (max(when, created) - created) / pd.Timedelta(hours=1),
+                "score": scored["score"],
+                "tier": scored["tier"],
+                "event_type": _text_or_blank(last.get("event_type")),
+                "page": _text_or_blank(last.get("page")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _text_or_blank(value: Any) -> str:
+    """A value as text, blank when missing (None, NaN or NA)."""
+    return "" if value is None or (not isinstance(value, str) and bool(pd.isna(value))) else str(value)

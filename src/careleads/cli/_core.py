@@ -164,7 +164,12 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--target", help="OUTCOME:DAYS, e.g. appointment_scheduled:30 (the window).")
         ] = "appointment_scheduled:30",
         as_of_hours: Annotated[
-            int, typer.Option("--as-of-hours", help="Score this many hours after creation (0 = cold start).")
+            int,
+            typer.Option(
+                "--as-of-hours",
+                help="The scoring moment of the test figures and of a batch with events, in hours after "
+                "arrival.",
+            ),
         ] = 24,
         dictionary: Annotated[
             Path | None, typer.Option("--dictionary", help="Data dictionary YAML (default: the shipped one).")
@@ -174,13 +179,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
         report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed for the model's sampling.")] = 0,
-        cold_start: Annotated[
-            bool,
+        day_one_hours: Annotated[
+            float,
             typer.Option(
-                "--cold-start/--no-cold-start",
-                help="Also train a model at arrival (as of 0 h) for leads scored before any engagement.",
+                "--day-one-hours",
+                min=0,
+                help="Train one day-one model on each lead at its arrival, after each of its events in "
+                "these first hours, and at --as-of-hours, on what it had done by then: it scores a lead at "
+                "any moment (arrival, each event, a batch) and its score moves only when the lead does "
+                "something. 0 trains a model for the --as-of-hours moment only.",
             ),
-        ] = True,
+        ] = 72.0,
         with_feedback: Annotated[
             bool,
             typer.Option(
@@ -215,7 +224,7 @@ def register(app: typer.Typer) -> None:
                 quarantine_dir=out_dir / "quarantine",
             )
             step("building point-in-time features")
-            dataset = tables.dataset(goal, text=text)
+            dataset = tables.dataset(goal, text=text, day_one_hours=day_one_hours or None)
             truth_frame = None
             if truth is not None:
                 truth_frame = read_table(truth)
@@ -223,23 +232,7 @@ def register(app: typer.Typer) -> None:
                     if column.startswith("p_"):
                         truth_frame[column] = pd.to_numeric(truth_frame[column])
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
-            cold = (
-                tables.dataset(
-                    Target(goal.outcome, goal.window_days, as_of_hours=0),
-                    text=text,
-                    classifiers=dataset.spec.text_classifiers,
-                )
-                if cold_start and goal.as_of_hours > 0
-                else None
-            )
-            result = train_model(
-                dataset,
-                truth=truth_frame,
-                seed=seed,
-                progress=step,
-                extra_training=extra,
-                cold_start=cold,
-            )
+            result = train_model(dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra)
         path = result.model.save(out_dir / result.model.version)
         if report is not None:
             write_training_report(report, result, tables=tables)

@@ -37,6 +37,28 @@ def load_model(model: str, registry: Path | None) -> LeadModel:
     return ModelRegistry(registry).load(model)
 
 
+def moment_line(model: LeadModel, *, events: bool, as_of_hours: float | None = None) -> str:
+    """The line that says when the leads of a run are scored, and from what."""
+    from careleads.scoring import default_offset
+
+    if as_of_hours is None:
+        as_of_hours = default_offset(model, with_events=events).total_seconds() / 3600
+    if events:
+        return (
+            f"with --events: every lead is scored {as_of_hours:g} hours after its creation, with its events "
+            "up to then"
+        )
+    if as_of_hours == 0:
+        return (
+            "no --events: every lead is scored as at its arrival (0 hours after creation), from its inbound "
+            "fields only"
+        )
+    return (
+        f"no --events: every lead is scored {as_of_hours:g} hours after its creation as a lead that has done "
+        "nothing since it arrived"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @command_errors()
@@ -65,7 +87,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         events: Annotated[
             Path | None,
-            typer.Option("--events", help="Events of the leads (CSV/Parquet); else cold start."),
+            typer.Option(
+                "--events",
+                help="Events of the leads (CSV/Parquet): each lead is scored at the model's scoring moment "
+                "(--as-of-hours of `careleads train`, 24 by default) with its events up to then. Without "
+                "it, each lead is scored as at its arrival (0 hours after creation), from its inbound "
+                "fields only.",
+            ),
         ] = None,
         spark_master: Annotated[
             str, typer.Option("--spark-master", help="Spark master URL, e.g. local[2] or spark://host:7077.")
@@ -84,6 +112,15 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace a finished output at --out.")
         ] = False,
+        as_of_hours: Annotated[
+            float | None,
+            typer.Option(
+                "--as-of-hours",
+                min=0,
+                help="Score every lead this many hours after its creation, with its --events up to then "
+                "(default: at arrival without --events, the model's scoring moment with them).",
+            ),
+        ] = None,
         workers: Annotated[
             int,
             typer.Option(
@@ -96,7 +133,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1,
     ) -> None:
-        """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended."""
+        """Score a lead file in chunks; a rerun after a crash resumes where the last committed chunk ended.
+
+        Without --events every lead is scored as at its arrival (from its inbound fields only); the output
+        says so.
+        """
         from careleads.engines import (
             DEFAULT_CHUNK_ROWS,
             BatchProgress,
@@ -106,6 +147,7 @@ def register(app: typer.Typer) -> None:
         )
 
         lead_model = load_model(model, registry)
+        out.print(moment_line(lead_model, events=events is not None, as_of_hours=as_of_hours))
         if engine is Engine.spark:
             with console.status(f"scoring on Spark ({spark_master})"):
                 summary = score_file_spark(
@@ -118,6 +160,7 @@ def register(app: typer.Typer) -> None:
                     n_reasons=reasons,
                     decisions=decisions,
                     overwrite=overwrite,
+                    as_of_hours=as_of_hours,
                 )
         else:
             keep_freed_memory()  # this process exists for the run: reuse what each chunk frees
@@ -149,6 +192,7 @@ def register(app: typer.Typer) -> None:
                     decisions=decisions,
                     overwrite=overwrite,
                     workers=workers,
+                    as_of_hours=as_of_hours,
                 )
         out.print(json.dumps(summary.to_dict(), indent=2))
         for note in summary.notes:

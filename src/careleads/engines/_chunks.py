@@ -78,6 +78,9 @@ class ScoringOptions:
     # the hard rules and routing that decide (default: the shipped files); a service passes its own
     hard_rules: HardRules | None = None
     routing: Routing | None = None
+    # score each lead this many hours after its creation; None: at arrival without events, else at the
+    # model's scoring moment (careleads.scoring.default_offset)
+    as_of_hours: float | None = None
 
 
 class EventLookup:
@@ -150,7 +153,7 @@ def decide_chunk(
     leads : DataFrame
         Clean (ingested) leads.
     events : DataFrame or None
-        Their events (None: cold start).
+        Their events (None: each lead scored as at its arrival).
     options : ScoringOptions
         Reason codes per lead, whether to route, and the decision time.
 
@@ -161,7 +164,8 @@ def decide_chunk(
     """
     if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
         return empty_output(options.decisions)
-    scored = score_leads(model, leads, events, n_reasons=options.n_reasons)
+    after = None if options.as_of_hours is None else pd.Timedelta(hours=options.as_of_hours)
+    scored = score_leads(model, leads, events, n_reasons=options.n_reasons, after_arrival=after)
     if not options.decisions:
         return scored
     from careleads.decisions import decide_columns, intent_model_for

@@ -505,6 +505,7 @@ def score_file(
     hard_rules: HardRules | None = None,
     routing: Routing | None = None,
     quarantine_values: bool = True,
+    as_of_hours: float | None = None,
 ) -> BatchSummary:
     """Score a lead file (CSV or Parquet) in chunks to Parquet or CSV, with constant memory; resumable.
 
@@ -561,6 +562,9 @@ def score_file(
     quarantine_values : bool
         Keep each quarantined row's values in the quarantine file (default); False keeps only the row
         number, field, reason and lead id (an upload may carry contact details).
+    as_of_hours : float, optional
+        Score every lead this many hours after its creation, with its events up to then. Default: at its
+        arrival without `events_path`, at the model's scoring moment with it.
 
     Returns
     -------
@@ -586,7 +590,15 @@ def score_file(
     layout = _Layout.of(Path(out_path), fmt)
     dictionary = dictionary or load_dictionary()
     reader = Reader(source, dictionary, decisions=decisions, model=model)
-    state = _open_run(layout, source, model, overwrite=overwrite, n_reasons=n_reasons, decisions=decisions)
+    state = _open_run(
+        layout,
+        source,
+        model,
+        overwrite=overwrite,
+        n_reasons=n_reasons,
+        decisions=decisions,
+        as_of_hours=as_of_hours,
+    )
     if decided_at is not None and not state["parts"]:
         state["decided_at"] = pd.Timestamp(decided_at).isoformat()
     state.setdefault("chunk_rows", chunk_rows)
@@ -597,6 +609,7 @@ def score_file(
         categorical=True,
         hard_rules=hard_rules,
         routing=routing,
+        as_of_hours=as_of_hours,
     )
     notes: list[str] = []
     events = None
@@ -772,7 +785,14 @@ def sample_features(model: Scorer, raw: pd.DataFrame, dictionary: Dictionary, so
 
 
 def _open_run(
-    layout: _Layout, source: Path, model: Scorer, *, overwrite: bool, n_reasons: int, decisions: bool
+    layout: _Layout,
+    source: Path,
+    model: Scorer,
+    *,
+    overwrite: bool,
+    n_reasons: int,
+    decisions: bool,
+    as_of_hours: float | None,
 ) -> dict[str, Any]:
     """Start a run, or pick up an interrupted one from its checkpoint (removing uncommitted parts)."""
     identity = _input_identity(source)
@@ -787,7 +807,12 @@ def _open_run(
             shutil.rmtree(layout.out)
         else:
             layout.out.unlink()
-    settings = {"model_version": model.version, "n_reasons": n_reasons, "decisions": decisions}
+    settings = {
+        "model_version": model.version,
+        "n_reasons": n_reasons,
+        "decisions": decisions,
+        "as_of_hours": as_of_hours,
+    }
     if checkpoint.exists():
         state: dict[str, Any] = json.loads(checkpoint.read_text(encoding="utf-8"))
         if state.get("input") != identity or state.get("settings") != settings:

@@ -200,6 +200,7 @@ def score_file_spark(
     fmt: OutputFormat | None = None,
     overwrite: bool = False,
     decided_at: str | None = None,
+    as_of_hours: float | None = None,
 ) -> BatchSummary:
     """Score a lead file with Spark; the same decisions as :func:`careleads.engines.score_file`.
 
@@ -220,7 +221,7 @@ def score_file_spark(
         An existing session (tests share one).
     batch_rows : int
         Rows per Arrow batch (per call of the scoring function).
-    n_reasons, decisions, compiled, decided_at
+    n_reasons, decisions, compiled, decided_at, as_of_hours
         As for :func:`careleads.engines.score_file`.
     fmt : "parquet" or "csv", optional
         Output format (default from the suffix, else Parquet).
@@ -284,6 +285,7 @@ def score_file_spark(
         decided_at=pd.Timestamp(decided_at).isoformat()
         if decided_at
         else pd.Timestamp.now().floor("s").isoformat(),
+        as_of_hours=as_of_hours,
     )
     columns = list(OUTPUT_TYPES) if decisions else list(SCORE_COLUMNS)
     shared = session.sparkContext.broadcast((model, events))

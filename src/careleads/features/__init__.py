@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from careleads.features._assembly import (
+    DAY_ONE_HOURS,
+    MAX_EVENT_MOMENTS,
     MOMENT_COLUMNS,
     FeaturesAtMoments,
+    activity_moments,
     assemble_dataset,
     build_dataset,
     end_of_data,
@@ -19,6 +22,7 @@ from careleads.features._point_in_time import (
     creation_time,
     engagement_features,
     label_leads,
+    latest_activity,
     lead_features,
     record_features,
 )
@@ -26,7 +30,9 @@ from careleads.features._targets import KNOWN_OUTCOMES, Target
 from careleads.features._text import MESSAGE_EVENT_TYPES, class_probabilities, text_features
 
 __all__ = [
+    "DAY_ONE_HOURS",
     "EVENT_TYPES",
+    "MAX_EVENT_MOMENTS",
     "KNOWN_OUTCOMES",
     "MESSAGE_EVENT_TYPES",
     "MOMENT_COLUMNS",
@@ -36,6 +42,7 @@ __all__ = [
     "LabelResult",
     "LeadDataset",
     "Target",
+    "activity_moments",
     "assemble_dataset",
     "build_dataset",
     "build_features",
@@ -44,6 +51,7 @@ __all__ = [
     "end_of_data",
     "engagement_features",
     "label_leads",
+    "latest_activity",
     "lead_features",
     "record_features",
     "scoring_moments",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import numpy as np
 import pandas as pd
 
 from careleads.dictionary import TableSpec
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
     from careleads.text import IntentClassifier, UrgencyClassifier
 
 __all__ = [
+    "DAY_ONE_HOURS",
+    "MAX_EVENT_MOMENTS",
     "MOMENT_COLUMNS",
     "FeaturesAtMoments",
+    "activity_moments",
     "assemble_dataset",
     "build_dataset",
     "end_of_data",
@@ -130,17 +134,78 @@ def end_of_data(
     return max(known)
 
 
+#: How long after arrival a day-one model learns a lead: at its arrival, right after each of its events in
+#: these hours, and at the target's scoring moment.
+DAY_ONE_HOURS = 72.0
+#: At most this many event moments per lead (the first ones): a burst of views adds no new kind of moment.
+MAX_EVENT_MOMENTS = 20
+
+
+def activity_moments(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    spec: FeatureSpec,
+    target: Target,
+    *,
+    horizon_hours: float = DAY_ONE_HOURS,
+    max_events: int = MAX_EVENT_MOMENTS,
+) -> pd.DataFrame:
+    """The moments a lead of its first days is scored at: its arrival (the API scores a new lead), right
+    after each of its events within `horizon_hours` (the API scores it again; at most `max_events`), and
+    ``target.as_of_hours`` after arrival (a batch with events).
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, ``as_of``, ``hours_after_arrival``, ``lead_row`` (the row's position in `leads`) and
+        ``rank`` (the row's place among its lead's moments: one lead appears once per rank), on a fresh
+        index, ordered by rank.
+    """
+    if horizon_hours < 0 or max_events < 0:
+        raise InputError(
+            f"a day-one horizon needs zero or more hours and events, got {horizon_hours}, {max_events}"
+        )
+    created = pd.to_datetime(leads[spec.time_column]).to_numpy(dtype="datetime64[us]")
+    ids = leads[spec.key].to_numpy()
+    n = len(leads)
+    position = pd.Index(ids).get_indexer(pd.Index(events["lead_id"].to_numpy()))
+    known = position >= 0
+    when = pd.to_datetime(events["occurred_at"]).to_numpy(dtype="datetime64[us]")[known]
+    row = position[known]
+    after = (when - created[row]) / np.timedelta64(1, "h")
+    inside = (after >= 0) & (after <= horizon_hours)
+    seen = pd.DataFrame({"lead_row": row[inside], "as_of": when[inside]}).drop_duplicates()
+    seen = seen.sort_values(["lead_row", "as_of"], kind="stable")
+    seen = seen.loc[seen.groupby("lead_row").cumcount() < max_events]
+    fixed = [
+        pd.DataFrame({"lead_row": np.arange(n), "as_of": created + np.timedelta64(int(hours * 3600e6), "us")})
+        for hours in (0.0, float(target.as_of_hours))
+    ]
+    frame = pd.concat([fixed[0], seen, fixed[1]], ignore_index=True).drop_duplicates(["lead_row", "as_of"])
+    frame = frame.dropna(subset=["as_of"]).sort_values(["lead_row", "as_of"], kind="stable")
+    frame["rank"] = frame.groupby("lead_row").cumcount()
+    frame = frame.sort_values(["rank", "lead_row"], kind="stable").reset_index(drop=True)
+    frame["lead_id"] = ids[frame["lead_row"].to_numpy()]
+    rows = frame["lead_row"].to_numpy()
+    frame["hours_after_arrival"] = (frame["as_of"].to_numpy() - created[rows]) / np.timedelta64(1, "h")
+    return frame[["lead_id", "as_of", "hours_after_arrival", "lead_row", "rank"]]
+
+
 def scoring_moments(leads: pd.DataFrame, spec: FeatureSpec, target: Target) -> pd.DataFrame:
     """Each lead once, ``target.as_of_hours`` after it was created: the scoring moment of a new lead.
 
     Returns
     -------
     DataFrame
-        ``lead_id`` and ``as_of``, aligned with `leads` (same index and order).
+        ``lead_id``, ``as_of`` and ``hours_after_arrival``, aligned with `leads` (same index and order).
     """
     created = pd.to_datetime(leads[spec.time_column])
     return pd.DataFrame(
-        {"lead_id": leads[spec.key], "as_of": created + target.as_of_offset},
+        {
+            "lead_id": leads[spec.key],
+            "as_of": created + target.as_of_offset,
+            "hours_after_arrival": float(target.as_of_hours),
+        },
         index=leads.index,
     )
 
@@ -197,6 +262,7 @@ def assemble_dataset(
         spec=spec,
         target=target,
         data_end=end,
+        hours_after_arrival=moments["hours_after_arrival"] if "lead_row" in moments else None,
     )
 
 
@@ -211,18 +277,21 @@ def build_dataset(
     drop: Sequence[str] = (),
     text: bool = False,
     classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
+    day_one_hours: float | None = None,
 ) -> LeadDataset:
     """Build the point-in-time data set of `target` from ingested (clean) lead, event and outcome tables.
 
     One row per lead, scored ``target.as_of_hours`` after it was created, with the features of
-    :func:`careleads.features.build_features`. `data_end` is when the export was taken; by default the
-    latest time in the tables (:func:`end_of_data`). With `text`, the text and conversational features
-    join the others (see :func:`careleads.features.text_features`), and the spec remembers it and the
-    classifiers, so that a model trained on them scores with them (they are stored in its artifact);
-    `classifiers` default to ones trained here on simulator texts
-    (:func:`careleads.text.train_text_classifiers`, seed 0, a few seconds).
+    :func:`careleads.features.build_features`. With `day_one_hours` (such as :data:`DAY_ONE_HOURS`), the
+    data set of a day-one model instead: each lead at each moment of :func:`activity_moments`, with what it
+    had done by then (``FeatureSpec.latest_activity``) and its own label (the target's window counted from
+    that moment). `data_end` is when the export was taken; by default the latest time in the tables
+    (:func:`end_of_data`). With `text`, the text and conversational features join the others (see
+    :func:`careleads.features.text_features`), and the spec remembers it and the classifiers, so that a
+    model trained on them scores with them (they are stored in its artifact); `classifiers` default to ones
+    trained here on simulator texts (:func:`careleads.text.train_text_classifiers`, seed 0, a few seconds).
     """
-    spec = FeatureSpec.from_table(table, drop=drop, text=text)
+    spec = FeatureSpec.from_table(table, drop=drop, text=text, latest_activity=day_one_hours is not None)
     if text:
         # the text classifiers are trained with the model they feed, and travel with it (its artifact)
         from careleads.text import train_text_classifiers
@@ -234,13 +303,28 @@ def build_dataset(
     def features(
         leads: pd.DataFrame, events: pd.DataFrame, moments: pd.DataFrame, spec: FeatureSpec
     ) -> pd.DataFrame:
-        return build_features(leads, events, moments["as_of"], spec, classifiers=classifiers)
+        if "lead_row" not in moments:
+            return build_features(leads, events, moments["as_of"], spec, classifiers=classifiers)
+        # one rank at a time: within one, each lead appears once
+        parts = []
+        for _rank, rows in moments.groupby("rank", sort=False).indices.items():
+            at = moments.iloc[rows]
+            these = leads.iloc[at["lead_row"].to_numpy()].reset_index(drop=True)
+            part = build_features(
+                these, events, at["as_of"].reset_index(drop=True), spec, classifiers=classifiers
+            )
+            parts.append(part.set_axis(at.index))
+        return pd.concat(parts).loc[moments.index]
 
     return assemble_dataset(
         leads,
         events,
         outcomes,
-        moments=scoring_moments(leads, spec, target),
+        moments=(
+            scoring_moments(leads, spec, target)
+            if day_one_hours is None
+            else activity_moments(leads, events, spec, target, horizon_hours=day_one_hours)
+        ),
         features=features,
         spec=spec,
         target=target,

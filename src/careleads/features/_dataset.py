@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from careleads.features._point_in_time import FeatureSpec, engagement_features, lead_features
+from careleads.columns import moments
+from careleads.features._point_in_time import (
+    EventColumns,
+    FeatureSpec,
+    engagement_columns,
+    engagement_features,
+    latest_activity,
+    lead_features,
+)
 from careleads.features._targets import Target
 
 if TYPE_CHECKING:
@@ -41,6 +49,8 @@ class LeadDataset:
     spec: FeatureSpec
     target: Target
     data_end: pd.Timestamp
+    # hours from each row's lead's arrival to the row's moment, when the rows are at several moments
+    hours_after_arrival: pd.Series | None = None
 
     @property
     def usable(self) -> pd.Series:
@@ -58,6 +68,9 @@ class LeadDataset:
             spec=self.spec,
             target=self.target,
             data_end=self.data_end,
+            hours_after_arrival=(
+                None if self.hours_after_arrival is None else self.hours_after_arrival.loc[mask]
+            ),
         )
 
     def __len__(self) -> int:
@@ -75,13 +88,21 @@ def build_features(
 ) -> pd.DataFrame:
     """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement.
 
+    With ``spec.latest_activity`` (a day-one model) each lead's engagement is counted as of its latest
+    activity by its moment (:func:`careleads.features.latest_activity`): the same counts, and no time since
+    the last event, so its score changes only when it does something.
+
     With `text` (default: ``spec.text``, off unless the data set was built with ``text=True``) the text and
     conversational features of :func:`careleads.features.text_features` join them, from `classifiers`, by
     default the ones the spec carries (a model's own, read from its artifact). Nothing is fitted here.
     """
     inbound = lead_features(leads, spec)
-    engaged = engagement_features(leads[spec.key], as_of, events)
-    parts = [inbound, engaged]
+    if spec.latest_activity:
+        done = EventColumns.of_table(leads[spec.key], events)
+        latest = latest_activity(done, moments(as_of), moments(leads[spec.time_column]))
+        parts = [inbound, pd.DataFrame(engagement_columns(done, latest), index=leads.index)]
+    else:
+        parts = [inbound, engagement_features(leads[spec.key], as_of, events)]
     if text if text is not None else spec.text:
         from careleads.features._text import text_features
 

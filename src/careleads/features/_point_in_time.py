@@ -65,9 +65,20 @@ class FeatureSpec:
     text: bool = False
     # the fitted intent and urgency classifiers the text features come from (they travel with the model)
     text_classifiers: TextClassifiers | None = field(default=None, compare=False, repr=False)
+    # a day-one model's features (see careleads.features.activity_moments): what the lead had done by its
+    # latest activity (its latest event by the scoring moment, else its arrival), so one model scores a lead
+    # at any moment and its score moves only with what it does
+    latest_activity: bool = False
 
     @classmethod
-    def from_table(cls, table: TableSpec, *, drop: Sequence[str] = (), text: bool = False) -> FeatureSpec:
+    def from_table(
+        cls,
+        table: TableSpec,
+        *,
+        drop: Sequence[str] = (),
+        text: bool = False,
+        latest_activity: bool = False,
+    ) -> FeatureSpec:
         categorical: list[str] = []
         numeric: list[str] = []
         boolean: list[str] = []
@@ -108,6 +119,7 @@ class FeatureSpec:
             key=table.key,
             excluded=excluded,
             text=text,
+            latest_activity=latest_activity,
         )
 
 
@@ -131,6 +143,29 @@ def inbound_columns(leads: Columns, spec: FeatureSpec, n: int) -> dict[str, pa.A
             out[f"has_{name}"] = nonblank(leads[name])
     out.update(calendar_parts(moments(leads[spec.time_column])))
     return out
+
+
+def latest_activity(
+    events: EventColumns, as_of: npt.NDArray[np.datetime64], created: npt.NDArray[np.datetime64]
+) -> npt.NDArray[np.datetime64]:
+    """Each lead's latest activity by its scoring moment: its latest event at or before `as_of`, else (and
+    never before) its arrival.
+
+    A day-one model sees a lead as of this moment: between two events nothing the lead did changes, so
+    neither does its score.
+    """
+    cutoff = as_of.astype("datetime64[us]")
+    latest = created.astype("datetime64[us]").copy()
+    if len(events.row):
+        when = events.when.astype("datetime64[us]")
+        before = when <= cutoff[events.row]
+        row, when = events.row[before], when[before]
+        order = np.argsort(when, kind="stable")
+        last = np.full(len(cutoff), np.datetime64("NaT"), dtype="datetime64[us]")
+        last[row[order]] = when[order]  # later assignments win: the newest event per lead
+        later = ~np.isnat(last) & (np.isnat(latest) | (last > latest))
+        latest[later] = last[later]
+    return latest
 
 
 def calendar_parts(created: npt.NDArray[np.datetime64]) -> dict[str, FloatArray]:
@@ -312,9 +347,11 @@ def record_features(
     fields = {name: np.array([record[name]], dtype=object) for name in _wanted(spec) if name in record}
     fields[spec.time_column] = np.array([creation_time(record, spec)], dtype=object)
     out = inbound_columns(fields, spec, 1)
-    out.update(
-        engagement_columns(EventColumns.of_records(events or (), pages=pages), moments(np.array([as_of])))
-    )
+    when = moments(np.array([as_of]))
+    done = EventColumns.of_records(events or (), pages=pages)
+    if spec.latest_activity:
+        when = latest_activity(done, when, moments(fields[spec.time_column]))
+    out.update(engagement_columns(done, when))
     return out
 
 
@@ -352,22 +389,28 @@ def label_leads(
     *,
     data_end: pd.Timestamp,
 ) -> LabelResult:
-    """Label each lead: did `target.outcome` happen in (as_of, as_of + window]?
+    """Label each row (a lead at a moment): did `target.outcome` happen in (as_of, as_of + window]?
 
-    Leads whose window is still open at `data_end` are censored (not negatives), and leads that reached
-    the outcome before the scoring moment are set apart: there is nothing left to predict for them.
+    The window is counted from each row's own moment, so a lead scored at several moments has one label per
+    moment. Rows whose window is still open at `data_end` are censored (not negatives), and rows whose lead
+    reached the outcome at or before the moment are set apart: there is nothing left to predict for them.
     """
     of_type = outcomes.loc[outcomes["outcome"].astype("string") == target.outcome]
     first_at = pd.to_datetime(of_type["occurred_at"])
     timing = pd.DataFrame({"lead_id": of_type["lead_id"].to_numpy(), "at": first_at.to_numpy()})
     as_of_dt = pd.to_datetime(as_of)
-    frame = pd.DataFrame({"lead_id": lead_ids.to_numpy(), "as_of": as_of_dt.to_numpy()})
+    n = len(lead_ids)
+    frame = pd.DataFrame({"row": np.arange(n), "lead_id": lead_ids.to_numpy(), "as_of": as_of_dt.to_numpy()})
     merged = timing.merge(frame, on="lead_id", how="inner")
     window = pd.Timedelta(days=target.window_days)
-    hit = merged.loc[(merged["at"] > merged["as_of"]) & (merged["at"] <= merged["as_of"] + window), "lead_id"]
-    early = merged.loc[merged["at"] <= merged["as_of"], "lead_id"]
-    positive = lead_ids.isin(hit).to_numpy()  # hash-based: np.isin on strings sorts and is slow
-    converted_before = pd.Series(lead_ids.isin(early).to_numpy(), index=lead_ids.index)
+    hit = merged.loc[(merged["at"] > merged["as_of"]) & (merged["at"] <= merged["as_of"] + window), "row"]
+    early = merged.loc[merged["at"] <= merged["as_of"], "row"]
+    # by row, not by lead id: another moment of the same lead has its own window
+    positive = np.zeros(n, dtype=bool)
+    positive[hit.to_numpy(dtype=np.int64)] = True
+    before = np.zeros(n, dtype=bool)
+    before[early.to_numpy(dtype=np.int64)] = True
+    converted_before = pd.Series(before, index=lead_ids.index)
     censored = pd.Series((as_of_dt + window > data_end).to_numpy(), index=lead_ids.index)
     # every lead whose window is still open is left out, positives too: keeping only the early converters
     # of recent leads would inflate the positive rate of the newest months

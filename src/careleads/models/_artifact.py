@@ -2,13 +2,14 @@
 
 A model folder holds ``model.json`` (the format version, the careleads release that wrote it, the target,
 the feature spec, the preprocessor's levels, the calibrator, the tiers and the rule baseline's table and
-calibrator), ``trees.txt`` (LightGBM's model text) and ``model_card.json``; the cold-start model travels in
-a ``cold_start`` folder inside it. A model with text features also holds ``text_classifiers.json``: the
-intent and urgency classifiers its features come from, as data (vocabulary, idf weights, coefficients; see
-:func:`careleads.text.classifiers_to_dict`), so scoring never fits or trains anything. Loading reads data
-only, so a registry folder cannot run code, and the files do not depend on the library versions that wrote
-them. A folder written by an older release (a pickled ``model.joblib``, or text features without their
-classifiers) is refused with the release that wrote it and how to retrain.
+calibrator), ``trees.txt`` (LightGBM's model text) and ``model_card.json``. A model with text features also
+holds ``text_classifiers.json``: the intent and urgency classifiers its features come from, as data
+(vocabulary, idf weights, coefficients; see :func:`careleads.text.classifiers_to_dict`), so scoring never
+fits or trains anything. Loading reads data only, so a registry folder cannot run code, and the files do not
+depend on the library versions that wrote them. A folder written by an older release (a pickled
+``model.joblib``, text features without their classifiers, or format version 1: a 24-hour model with a
+separate cold-start model beside it, which scored a lead's first engagement lower than its arrival) is
+refused with the release that wrote it and how to retrain.
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ if TYPE_CHECKING:
     from careleads.models._lead_model import LeadModel
 
 FORMAT = "careleads-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one day-one model, no cold-start model beside it
 MODEL_FILE = "model.json"
 TREES_FILE = "trees.txt"
 CARD_FILE = "model_card.json"
-COLD_START = "cold_start"
 TEXT_FILE = "text_classifiers.json"
 _PICKLED = "model.joblib"  # the format of releases before artifacts were data only
 
@@ -76,8 +76,6 @@ def save_model(model: LeadModel, folder: Path) -> Path:
         data["text_classifiers"] = TEXT_FILE
     _write(folder / MODEL_FILE, json.dumps(data, indent=2, default=str) + "\n")
     _write(folder / CARD_FILE, json.dumps(model.card, indent=2, default=str) + "\n")
-    if model.cold_start is not None:
-        save_model(model.cold_start, folder / COLD_START)
     return folder
 
 
@@ -113,7 +111,6 @@ def load_model(folder: Path) -> LeadModel:
         )
     card_path = folder / CARD_FILE
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
-    cold = folder / COLD_START
     return LeadModel(
         target=Target(**data["target"]),
         spec=_text_in(_spec_in(data["spec"]), data, folder),
@@ -123,7 +120,6 @@ def load_model(folder: Path) -> LeadModel:
         tiers=TierScheme.from_dict(data["tiers"]),
         card=card,
         fallback=_points_in(data["fallback"]) if data.get("fallback") is not None else None,
-        cold_start=load_model(cold) if (cold / MODEL_FILE).exists() else None,
     )
 
 
@@ -181,6 +177,7 @@ def _spec_in(data: dict[str, Any]) -> FeatureSpec:
         key=str(data["key"]),
         excluded={str(k): str(v) for k, v in data.get("excluded", {}).items()},
         text=bool(data.get("text", False)),
+        latest_activity=bool(data.get("latest_activity", False)),
     )
 
 

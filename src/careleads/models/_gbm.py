@@ -156,14 +156,22 @@ class GradientBoostedScorer(ClassifierMixin, BaseEstimator):  # type: ignore[mis
         *,
         X_valid: pd.DataFrame | None = None,
         y_valid: npt.ArrayLike | None = None,
+        sample_weight: npt.NDArray[np.float64] | None = None,
+        valid_weight: npt.NDArray[np.float64] | None = None,
     ) -> GradientBoostedScorer:
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.classes_ = np.array([0, 1])
-        train = lgb.Dataset(X, label=np.asarray(y, dtype=np.float64), free_raw_data=True)
+        train = lgb.Dataset(
+            X, label=np.asarray(y, dtype=np.float64), weight=sample_weight, free_raw_data=True
+        )
         callbacks: list[Callable[..., Any]] = []
         valid_sets = []
         if X_valid is not None and y_valid is not None:
-            valid_sets = [lgb.Dataset(X_valid, label=np.asarray(y_valid, dtype=np.float64), reference=train)]
+            valid_sets = [
+                lgb.Dataset(
+                    X_valid, label=np.asarray(y_valid, dtype=np.float64), weight=valid_weight, reference=train
+                )
+            ]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         self.booster_ = lgb.train(
             self.settings(),
@@ -174,7 +182,9 @@ class GradientBoostedScorer(ClassifierMixin, BaseEstimator):  # type: ignore[mis
         )
         self.n_estimators_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         if X_valid is not None and y_valid is not None:
-            self.valid_auc_ = float(roc_auc_score(np.asarray(y_valid), self.predict_raw(X_valid)))
+            self.valid_auc_ = float(
+                roc_auc_score(np.asarray(y_valid), self.predict_raw(X_valid), sample_weight=valid_weight)
+            )
         return self
 
     def predict_proba(self, X: pd.DataFrame | FloatArray) -> npt.NDArray[np.float64]:

@@ -42,7 +42,12 @@ def _plain(name: str) -> str:
 
 @dataclass
 class LeadModel:
-    """Everything needed to score a lead for one target, and the card that describes it."""
+    """Everything needed to score a lead for one target, and the card that describes it.
+
+    A day-one model (``spec.latest_activity``) was trained at the moments of the leads' first days they are
+    scored at (arrival, each event, the target's moment) on what each had done by then, so it scores a lead
+    at any moment, and its score changes only when the lead does something.
+    """
 
     target: Target
     spec: FeatureSpec
@@ -52,9 +57,6 @@ class LeadModel:
     tiers: TierScheme
     card: dict[str, Any] = field(default_factory=dict)
     fallback: PointsScorer | None = None  # the fitted rule baseline, for leads the model may not score
-    # trained on the same months at the lead's arrival (as of 0 h): scores a lead that has no engagement yet
-    # before this model's scoring moment, when this model would read "no activity so far" as "no activity"
-    cold_start: LeadModel | None = None
 
     @property
     def version(self) -> str:

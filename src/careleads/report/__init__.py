@@ -29,6 +29,7 @@ from careleads.report._plots import (
     roc_svg,
     tier_bars_svg,
 )
+from careleads.report._score_paths import score_path_section, score_paths_svg
 from careleads.report._training import METRIC_NAMES, TEXT_METRIC_NAMES, comparison_rows, write_training_report
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "render_report",
     "roc_svg",
     "score_counts_svg",
+    "score_path_section",
+    "score_paths_svg",
     "tier_bars_svg",
     "write_evaluation_report",
     "write_monitor_report",

@@ -48,19 +48,26 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
     def __init__(self, method: Literal["auto", "sigmoid", "isotonic"] = "auto") -> None:
         self.method = method
 
-    def fit(self, raw: npt.ArrayLike, y: npt.ArrayLike) -> ProbabilityCalibrator:
+    def fit(
+        self, raw: npt.ArrayLike, y: npt.ArrayLike, *, sample_weight: npt.ArrayLike | None = None
+    ) -> ProbabilityCalibrator:
+        """Learn the map from raw scores to probabilities; `sample_weight` weighs rows (e.g. so that a lead
+        scored at several moments counts once)."""
         r = np.asarray(raw, dtype=np.float64)
         t = np.asarray(y, dtype=np.int64)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         method = self.method
         if method == "auto":
             method = "isotonic" if len(t) >= 5000 and t.sum() >= 200 else "sigmoid"
         self.method_: str = method
         if method == "isotonic":
-            iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip").fit(r, t)
+            iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip").fit(
+                r, t, sample_weight=w
+            )
             self.x_: FloatArray = np.asarray(iso.X_thresholds_, dtype=np.float64)
             self.y_: FloatArray = np.asarray(iso.y_thresholds_, dtype=np.float64)
         else:
-            lr = LogisticRegression(C=1e6).fit(logit(r).reshape(-1, 1), t)
+            lr = LogisticRegression(C=1e6).fit(logit(r).reshape(-1, 1), t, sample_weight=w)
             self.slope_ = float(lr.coef_[0, 0])
             self.intercept_ = float(lr.intercept_[0])
         return self

@@ -52,11 +52,19 @@ class TierScheme:
         if missing:
             raise ConfigError(f"tiers {missing} have no action path; add them under 'actions'")
 
-    def fit(self, prob: npt.ArrayLike) -> TierScheme:
+    def fit(self, prob: npt.ArrayLike, *, sample_weight: npt.ArrayLike | None = None) -> TierScheme:
+        """Thresholds from validation probabilities; with `sample_weight`, shares of the total weight (so
+        that a lead scored at several moments counts once)."""
         p = np.asarray(prob, dtype=np.float64)
         cumulative = np.cumsum(self.shares)[:-1]
         # threshold i: the lowest score of tier i, so the top shares[0] of validation leads land in tier 0
-        self.thresholds_ = tuple(float(np.quantile(p, 1 - c)) for c in cumulative)
+        if sample_weight is None:
+            self.thresholds_ = tuple(float(np.quantile(p, 1 - c)) for c in cumulative)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            self.thresholds_ = tuple(
+                float(np.quantile(p, 1 - c, weights=w, method="inverted_cdf")) for c in cumulative
+            )
         return self
 
     def index(self, prob: npt.ArrayLike) -> npt.NDArray[np.int64]:

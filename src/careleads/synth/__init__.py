@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from careleads.synth._oracle import Oracle
 from careleads.synth._partnerships import (
     PARTNERSHIP_EVENT_TYPES,
     PARTNERSHIP_PAGES,
@@ -25,6 +26,7 @@ __all__ = [
     "AS_OF_HOURS",
     "INTENTS",
     "OUTCOMES",
+    "Oracle",
     "PARTNERSHIP_EVENT_TYPES",
     "PARTNERSHIP_PAGES",
     "SERVICE_LINES",

@@ -34,6 +34,7 @@ from scipy.special import expit
 from careleads.errors import InputError
 from careleads.synth._defects import blank, inject_defects, messy, messy_bool
 from careleads.synth._draws import choice, lognormal_cdf, onehot_effect
+from careleads.synth._oracle import FIRST_DAY_HOURS, Oracle, engagement_logit
 from careleads.synth._returns import simulate_returns
 from careleads.synth._tables import sequential_ids, write_tables
 from careleads.synth._texts import generate_texts
@@ -90,7 +91,7 @@ OUTCOMES = (
 )
 WINDOWS_DAYS = (30, 60, 90)
 PAGES = ("pricing", "provider", "locations", "insurance", "service", "home", "blog")
-AS_OF_HOURS = 24
+AS_OF_HOURS = FIRST_DAY_HOURS
 SERVICE_AREA_KM = 50.0
 
 _FIRST = (
@@ -117,6 +118,8 @@ class SyntheticData:
     # leads that came back after a quiet period (``generate(returning_share=...)``), with their true
     # probabilities from the moment they return; None when the simulation had no returning leads
     returns: pd.DataFrame | None = None
+    # each lead's true probability from its first-day events up to any moment (see synth/_oracle.py)
+    oracle: Oracle | None = None
 
     def write(self, out_dir: PathLikeStr, *, fmt: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
         """Write leads, events, outcomes and truth (and returns, if any) as CSV or Parquet into `out_dir`."""
@@ -324,18 +327,8 @@ def generate(
     telehealth_ok = (service == "behavioral_health") | (source == "telehealth_app")
     logit -= np.where(telehealth_ok, 0.1, 0.7) * far
     logit -= np.where(~in_area & ~telehealth_ok, 0.8, 0.0)
-    price_shopper = np.isin(insurance, ["self_pay", "out_of_network"])
-    logit += np.where(price_shopper, 1.4, 0.7) * (1 - np.exp(-early["page_pricing"] / 1.5))
-    logit += 0.5 * (1 - np.exp(-(early["page_provider"] + early["page_locations"]) / 2))
-    logit += 0.2 * (1 - np.exp(-early["page_service"] / 2))
-    logit += 0.35 * np.log1p(early["email_click"])
-    logit += 0.3 * np.log1p(early["chat_message"] + early["sms_message"])
-    logit += (0.7 + 0.6 * (urgency == "urgent")) * early["call_request"] + 0.55 * early["intake_started"]
-    logit += np.where(service == "behavioral_health", 1.4, 0.6) * early["intake_completed"]
     hour = created_ts.hour.to_numpy()
     logit -= 0.35 * ((hour < 6) | (hour >= 22))  # night-time forms are often idle browsing
-    total_views = sum(early[f"page_{p}"] for p in PAGES)
-    logit -= 0.5 * (total_views > 12)  # bursts of views look like bots or researchers, not patients
     logit -= np.where(~has_phone & ~has_email, 1.2, np.where(~has_phone, 0.45, 0.0))
     logit -= 0.25 * ((contact == "sms") & ~consent_sms)
     logit += 0.35 * np.cos(2 * np.pi * (month_of_year - 1) / 12) - 0.25 * (month_of_year == 12)
@@ -345,7 +338,23 @@ def generate(
         extra = np.random.default_rng([seed, 8])
         wrote = (early["chat_message"] + early["sms_message"]) > 0
         stated_urgent = wrote & (extra.random(n) < 0.2)  # only the first day's messages say so
-        logit += 0.7 * stated_urgent
+    lead_ids = sequential_ids("L", n)
+    oracle = Oracle(
+        lead_id=lead_ids,
+        created=created,
+        base_logit=logit,
+        price_shopper=np.isin(insurance, ["self_pay", "out_of_network"]),
+        urgent=urgency == "urgent",
+        behavioral=service == "behavioral_health",
+        states_urgency=stated_urgent,
+    )
+    logit = logit + engagement_logit(
+        early,
+        price_shopper=oracle.price_shopper,
+        urgent=oracle.urgent,
+        behavioral=oracle.behavioral,
+        states_urgency=stated_urgent,
+    )
     p_ever = expit(logit)
 
     median_days = np.select(
@@ -358,7 +367,6 @@ def generate(
     p_show = np.clip(0.88 - 0.12 * (distance > 30) - 0.1 * (insurance == "self_pay"), 0, 1)
 
     as_of = created + np.timedelta64(AS_OF_HOURS, "h")
-    lead_ids = sequential_ids("L", n)
     truth: dict[str, Any] = {"lead_id": lead_ids, "as_of": pd.DatetimeIndex(as_of)}
     for w in WINDOWS_DAYS:
         f_sched = lognormal_cdf(w, median_days, _DELAY_SIGMA)
@@ -561,6 +569,7 @@ def generate(
         start=t0,
         end=t_end,
         returns=returns,
+        oracle=oracle,
     )
 
 
