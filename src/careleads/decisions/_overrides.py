@@ -239,7 +239,7 @@ class HardRules:
                     f"line), never to one of kind {spec.kind!r}"
                 )
                 problems.append((at, message))
-            elif rule.condition.uses_triage() and not (
+            elif (rule.condition.uses_triage() and not rule.condition.uses_urgent_symptoms()) and not (
                 spec.kind in HUMAN_KINDS and _staffed(routing, spec.queue)
             ):
                 message = (
