@@ -49,7 +49,7 @@ def test_columns_render_the_decisions_of_a_simulated_export(small_export: Export
     # as categoricals (for a batch file): the same values, and every text column is one
     categorical = decide_columns(leads, scored, now=NOW, categorical=True)
     texts = [name for name in got.columns if got[name].dtype == want["action"].dtype]
-    assert len(texts) == 14
+    assert len(texts) == 15
     for name in got.columns:
         assert isinstance(categorical[name].dtype, pd.CategoricalDtype) is (name in texts), name
         pd.testing.assert_series_equal(categorical[name].astype(got[name].dtype), got[name])

@@ -50,7 +50,7 @@ def test_shipped_dictionary_has_the_three_tables_with_keys_and_time_columns() ->
     )
     assert dictionary.table("outcomes").key is None
     assert leads.names[:4] == ["lead_id", "created_at", "lead_type", "service_line"]
-    assert len(leads.fields) == 27
+    assert len(leads.fields) == 28
     assert leads.field("lead_id").required and leads.field("created_at").required
     assert (leads.field("distance_km").minimum, leads.field("distance_km").maximum) == (0.0, 400.0)
     assert (leads.field("age").minimum, leads.field("age").maximum) == (0.0, 120.0)

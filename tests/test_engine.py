@@ -144,7 +144,7 @@ def test_decision_dict_has_the_promised_keys() -> None:
     assert out["route"]["sla_due"] == "2025-03-07T18:00:00"  # top tier: the same business day
     assert out["route"]["call_script"] == "call_priority_v1"
     assert out["review_required"] is True
-    assert out["rules_version"] == "default-healthcare-hard-rules@1"
+    assert out["rules_version"] == "default-healthcare-hard-rules@2"
     assert out["routing_version"] == "default-healthcare-routing@1"
 
 

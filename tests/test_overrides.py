@@ -94,6 +94,8 @@ def test_shipped_rules_load_and_validate() -> None:
     rules = load_hard_rules()
     assert [r.name for r in rules.rules] == [
         "urgent_clinical_symptoms",
+        "possible_emergency",
+        "do_not_contact",
         "spam_message",
         "spam_like",
         "incomplete_contact",

@@ -10,6 +10,8 @@ Modules, one concern each:
 - ``_routing``: the routing table and owner pools; ``_routing_file``: the routing file (typed model,
   loading); ``_clock``: business hours and SLA due times; ``_documents``: YAML reading, line numbers and the
   one error format of both files;
+- ``_triage``: the clinical triage of every text of a lead (free-text fields, later messages and notes):
+  levels, and the words that made them;
 - ``_policy``: the decision policy (overrides, route, consent, channels, notes, review, nurture track);
 - ``_engine``: :class:`Decision` objects and owner assignment (:func:`decide`, :func:`decide_many`);
   ``_batch``: the policy's answer as the columns of a batch file (:func:`decide_columns`).
@@ -42,9 +44,11 @@ from careleads.decisions._intent import (
     read_intents,
 )
 from careleads.decisions._overrides import Condition, HardRule, HardRules
+from careleads.decisions._policy import urgent_review
 from careleads.decisions._routing import QueueSpec, RouteSpec, Routing, RoutingRule
 from careleads.decisions._routing_file import load_routing, parse_routing, validate_routing_text
 from careleads.decisions._rules_file import load_hard_rules, parse_hard_rules, validate_rules_text
+from careleads.decisions._triage import NO_TRIAGE, Finding, TextFields, Triage, clean_spans
 from careleads.stats import DEFAULT_ACTIONS, DEFAULT_TIERS, TierScheme, conversion_by_tier
 
 __all__ = [
@@ -55,11 +59,13 @@ __all__ = [
     "INTENT_KEYS",
     "INTENT_PROBABILITY",
     "NO_MESSAGE",
+    "NO_TRIAGE",
     "SCORED_KEYS",
     "AssignmentLookup",
     "BusinessHours",
     "Condition",
     "Decision",
+    "Finding",
     "HardRule",
     "HardRules",
     "IntentModel",
@@ -70,8 +76,11 @@ __all__ = [
     "RouteSpec",
     "Routing",
     "RoutingRule",
+    "TextFields",
     "TierScheme",
+    "Triage",
     "assign_owner",
+    "clean_spans",
     "conversion_by_tier",
     "decide",
     "decide_columns",
@@ -87,6 +96,7 @@ __all__ = [
     "pick_owner",
     "read_intents",
     "sla_due",
+    "urgent_review",
     "validate_routing_text",
     "validate_rules_text",
 ]

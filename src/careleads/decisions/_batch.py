@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from careleads.columns import categories_by_code, text_by_code
-from careleads.decisions._fields import LeadFields, UrgentDetector, join_scores
+from careleads.decisions._fields import LeadFields, join_scores
 from careleads.decisions._intent import (
     INTENT,
     INTENT_PROBABILITY,
@@ -23,11 +23,14 @@ from careleads.decisions._intent import (
 from careleads.decisions._overrides import HardRules
 from careleads.decisions._policy import apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
+from careleads.decisions._triage import LEVEL_NAMES, TextFields, UrgentDetector, later_texts_of_events
 
 #: the columns of :func:`decisions_frame` that depend on the lead alone (not on the work queue's owners)
 BATCH_DECISION_COLUMNS: tuple[str, ...] = (
     "action",
     "review_required",
+    "urgent_review",
+    "triage",
     "notes",
     "rules_version",
     "routing_version",
@@ -57,12 +60,16 @@ def decide_columns(
     key: str = "lead_id",
     categorical: bool = False,
     intent_model: IntentModel | None = None,
+    events: pd.DataFrame | None = None,
+    text_fields: TextFields | None = None,
 ) -> pd.DataFrame:
     """The lead-level decision columns of every scored lead, as :func:`decisions_frame` would give them.
 
     Parameters
     ----------
-    leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key, intent_model
+    leads_frame, scored_frame, hard_rules, routing, now, urgent_detector, key, intent_model, events
+        As for :func:`decide_many`: the texts of the events (messages) are triaged with the leads' own.
+    text_fields : TextFields, optional
         As for :func:`decide_many`.
     categorical : bool
         Give the text columns as pandas categoricals (the same values): a batch file then writes each as a
@@ -71,9 +78,9 @@ def decide_columns(
     Returns
     -------
     DataFrame
-        `BATCH_DECISION_COLUMNS` (action, overrides, notes, review flag, versions and the route fields except
-        owner and assignment) and the intent with its probability, one row per row of `scored_frame`, in
-        its order.
+        `BATCH_DECISION_COLUMNS` (action, overrides, notes, review flags, triage level, versions and the route
+        fields except owner and assignment) and the intent with its probability, one row per row of
+        `scored_frame`, in its order.
 
     Raises
     ------
@@ -88,7 +95,9 @@ def decide_columns(
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in BATCH_DECISION_COLUMNS})
     model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
     frame = frame_with_intent(frame, model, policy.routing.intent_field)
-    verdicts = apply_policy(LeadFields.of_frame(frame, urgent_detector), policy, decision_time(now))
+    later = later_texts_of_events(frame[key], events, text_fields) if events is not None else None
+    fields = LeadFields.of_frame(frame, urgent_detector, text_fields, later)
+    verdicts = apply_policy(fields, policy, decision_time(now))
     routes, route = verdicts.routes, verdicts.route
     once = np.zeros(n, dtype=np.int64)
     due = [verdicts.due.get(code) for code in range(len(routes))]
@@ -97,6 +106,8 @@ def decide_columns(
     columns = {
         "action": texts(verdicts.actions, verdicts.action),
         "review_required": verdicts.review.tolist(),
+        "urgent_review": verdicts.urgent.tolist(),
+        "triage": texts(list(LEVEL_NAMES), verdicts.level.astype(np.intp)),
         "notes": texts(["; ".join(notes) for notes in verdicts.notes], verdicts.note),
         "rules_version": texts([policy.hard_rules.label], once),
         "routing_version": texts([policy.routing.label], once),

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from careleads.decisions._fields import LeadFields, UrgentDetector, join_score, join_scores
+from careleads.decisions._fields import LeadFields, join_score, join_scores
 from careleads.decisions._intent import (
     INTENT,
     INTENT_PROBABILITY,
@@ -34,6 +34,15 @@ from careleads.decisions._overrides import HardRule, HardRules
 from careleads.decisions._policy import Policy, Verdicts, apply_policy, decision_time, policy_for
 from careleads.decisions._routing import Routing
 from careleads.decisions._routing_file import load_routing
+from careleads.decisions._triage import (
+    LEVEL_NAMES,
+    NO_TRIAGE,
+    LaterTexts,
+    TextFields,
+    Triage,
+    UrgentDetector,
+    later_texts_of_events,
+)
 
 #: ``assignments(queues) -> (open tasks per owner, queue -> owner assigned last)`` for the staffed queues
 AssignmentLookup = Callable[[frozenset[str]], tuple[Mapping[str, int], Mapping[str, str]]]
@@ -99,6 +108,8 @@ class Decision:
     ``action`` is the tier's action path, unless an override or the consent rules changed the path; then it
     says what happens instead. ``notes`` explain consent and profiling choices in plain words. ``intent``
     is what the lead's message asks for, with its probability (both None for a lead without a message).
+    ``triage`` holds the lead's triage level over all its texts and the words that made it;
+    ``urgent_review`` puts its review at the top of the queue.
     """
 
     lead_id: str
@@ -117,6 +128,8 @@ class Decision:
     routing_version: str = ""
     intent: str | None = None
     intent_probability: float | None = None
+    triage: Triage = NO_TRIAGE
+    urgent_review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the decision."""
@@ -137,6 +150,8 @@ class Decision:
             "routing_version": self.routing_version,
             "intent": self.intent,
             "intent_probability": self.intent_probability,
+            "triage": self.triage.to_dict(),
+            "urgent_review": self.urgent_review,
         }
 
 
@@ -152,6 +167,8 @@ def decide(
     urgent_detector: UrgentDetector | None = None,
     assignments: AssignmentLookup | None = None,
     intent_model: IntentModel | None = None,
+    text_fields: TextFields | None = None,
+    later_texts: Sequence[tuple[str, str | None]] = (),
 ) -> Decision:
     """Decide one lead's path: the policy of :func:`decide_many` on a batch of one, without a DataFrame.
 
@@ -175,10 +192,16 @@ def decide(
     now : Timestamp or str, optional
         The decision time for SLA due times (default: now, local time).
     urgent_detector : callable, optional
-        ``text -> bool``; default the clinical-triage detector (:func:`careleads.text.default_detector`).
+        ``text -> bool`` or ``text -> TriageResult``; default the clinical-triage detector
+        (:func:`careleads.text.default_detector`).
     intent_model : IntentModel, optional
         The intent classifier (default :func:`careleads.decisions.default_intent_model`); the lead's
         intent is read from the routing file's ``intent_field``.
+    text_fields : TextFields, optional
+        Which lead fields hold free text (default: the shipped dictionary's); each is triaged.
+    later_texts : sequence of (source, text)
+        Texts that arrived after the lead (messages, notes), each named by its source (``event:12``); they
+        are triaged with the lead's own texts.
 
     Returns
     -------
@@ -204,7 +227,8 @@ def decide(
     policy = policy_for(hard_rules, routing)
     model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
     record = record_with_intent(join_score(lead, scored), model, policy.routing.intent_field)
-    fields = LeadFields.of_record(record, urgent_detector)
+    later = LaterTexts.of_record(later_texts) if later_texts else None
+    fields = LeadFields.of_record(record, urgent_detector, text_fields, later)
     verdicts = apply_policy(fields, policy, decision_time(now))
     return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)[0]
 
@@ -222,6 +246,8 @@ def decide_many(
     assignments: AssignmentLookup | None = None,
     key: str = "lead_id",
     intent_model: IntentModel | None = None,
+    events: pd.DataFrame | None = None,
+    text_fields: TextFields | None = None,
 ) -> list[Decision]:
     """Decide the path of every scored lead; the policy reads the leads column by column.
 
@@ -236,6 +262,10 @@ def decide_many(
         not changed), and the round-robin turn carries over from lead to lead within each queue.
     key : str
         The lead id column of both tables.
+    events : DataFrame, optional
+        The leads' events; the texts of their text fields (messages) are triaged with the leads' own.
+    text_fields : TextFields, optional
+        Which fields of leads and events hold free text (default: the shipped dictionary's).
 
     Returns
     -------
@@ -253,7 +283,8 @@ def decide_many(
         return []
     model = checked_intent_model(intent_model, policy.routing, policy.hard_rules)
     frame = frame_with_intent(frame, model, policy.routing.intent_field)
-    fields = LeadFields.of_frame(frame, urgent_detector)
+    later = later_texts_of_events(frame[key], events, text_fields) if events is not None else None
+    fields = LeadFields.of_frame(frame, urgent_detector, text_fields, later)
     verdicts = apply_policy(fields, policy, decision_time(now))
     return _decisions(fields, verdicts, policy, open_counts, last_assigned, assignments)
 
@@ -326,7 +357,9 @@ def _decisions(
         verdicts.note.tolist(),
         verdicts.pattern.tolist(),
     )
-    review = verdicts.review.tolist()
+    review, urgent = verdicts.review.tolist(), verdicts.urgent.tolist()
+    found = fields.findings()
+    levels = verdicts.level.tolist()
     rules_label, routing_label = policy.hard_rules.label, policy.routing.label
     # Routes are immutable and most leads share one with others: build each distinct one once
     cache: dict[tuple[Any, ...], Route] = {}
@@ -375,6 +408,8 @@ def _decisions(
                     routing_version=routing_label,
                     intent=None if intent_of[i] is None else str(intent_of[i]),
                     intent_probability=None if math.isnan(chance_of[i]) else chance_of[i],
+                    triage=Triage(LEVEL_NAMES[levels[i]], found[i]) if i in found else NO_TRIAGE,
+                    urgent_review=urgent[i],
                 )
             )
     finally:
@@ -474,6 +509,7 @@ def decisions_frame(decisions: list[Decision]) -> pd.DataFrame:
     rows = []
     for d in decisions:
         row = {k: v for k, v in d.to_dict().items() if k not in ("route", "overrides", "notes")}
+        row["triage"] = d.triage.level
         row["overrides"] = ";".join(o.rule for o in d.overrides)
         row["notes"] = "; ".join(d.notes)
         route = d.route.to_dict()

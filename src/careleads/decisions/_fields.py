@@ -20,8 +20,19 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from careleads.decisions._triage import (
+    NONE,
+    URGENT,
+    Finding,
+    LaterTexts,
+    Levels,
+    TextFields,
+    UrgentDetector,
+    findings_of,
+    shipped_text_fields,
+    text_levels,
+)
 from careleads.errors import InputError
-from careleads.text import default_detector
 
 #: the columns of :func:`careleads.scoring.score_leads` the decisions read
 SCORED_KEYS: tuple[str, ...] = (
@@ -37,8 +48,6 @@ SCORED_KEYS: tuple[str, ...] = (
 T = TypeVar("T")
 BoolArray = npt.NDArray[np.bool_]
 Codes = npt.NDArray[np.intp]
-#: ``text -> bool``: whether a text describes urgent clinical symptoms
-UrgentDetector = Callable[[str], bool]
 
 # Text that reads as a plain decimal number (ASCII digits, optional sign, point and exponent), or inf / nan
 _NUMBER = re.compile(
@@ -146,25 +155,48 @@ class LeadFields:
     n : int
         The number of leads.
     detector : callable, optional
-        ``text -> bool`` for ``urgent_symptoms`` tests; default the clinical-triage detector
+        ``text -> bool or TriageResult`` for triage tests; default the clinical-triage detector
         (:func:`careleads.text.default_detector`).
+    text_fields : TextFields, optional
+        Which fields hold the leads' free text (default: the shipped dictionary's).
+    later : LaterTexts, optional
+        Texts that arrived after the leads (messages, notes); they count in each lead's triage.
     """
 
-    def __init__(self, n: int, detector: UrgentDetector | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        detector: UrgentDetector | None = None,
+        text_fields: TextFields | None = None,
+        later: LaterTexts | None = None,
+    ) -> None:
         self.n = n
         self.detector = detector
+        self.text_fields = text_fields or shipped_text_fields()
+        self.later = later
         self._distinct: dict[str, tuple[Codes, list[Any]]] = {}
         self._cache: dict[tuple[str, str], Any] = {}
+        self._levels: dict[str | None, Levels] = {}
 
     @staticmethod
-    def of_frame(frame: pd.DataFrame, detector: UrgentDetector | None = None) -> LeadFields:
+    def of_frame(
+        frame: pd.DataFrame,
+        detector: UrgentDetector | None = None,
+        text_fields: TextFields | None = None,
+        later: LaterTexts | None = None,
+    ) -> LeadFields:
         """The leads of a table, one per row."""
-        return _FrameFields(frame, detector)
+        return _FrameFields(frame, detector, text_fields, later)
 
     @staticmethod
-    def of_record(record: Mapping[str, Any], detector: UrgentDetector | None = None) -> LeadFields:
+    def of_record(
+        record: Mapping[str, Any],
+        detector: UrgentDetector | None = None,
+        text_fields: TextFields | None = None,
+        later: LaterTexts | None = None,
+    ) -> LeadFields:
         """One lead given as a mapping: a batch of one."""
-        return _RecordFields(record, detector)
+        return _RecordFields(record, detector, text_fields, later)
 
     def __len__(self) -> int:
         return self.n
@@ -219,8 +251,45 @@ class LeadFields:
 
     def urgent(self, name: str) -> BoolArray:
         """True where the field's text describes urgent clinical symptoms (blank text never does)."""
-        result: BoolArray = self._answer("urgent", name)
-        return result
+        return np.asarray(self.triage_levels(name) == URGENT, dtype=bool)
+
+    def triage_levels(self, name: str | None = None) -> Levels:
+        """Each lead's triage level (0 none, 1 possible, 2 urgent) in the field's text; with no field, the
+        highest over every text of the lead: its free-text fields and its later texts."""
+        levels = self._levels.get(name)
+        if levels is None:
+            levels = self._levels[name] = self._field_levels(name) if name else self._all_levels()
+        return levels
+
+    def _all_levels(self) -> Levels:
+        levels = np.zeros(self.n, dtype=np.int8)
+        for name in self.text_fields.leads:
+            if self.has(name):
+                np.maximum(levels, self.triage_levels(name), out=levels)
+        later = self.later
+        if later is not None and len(later):
+            np.maximum.at(levels, later.rows, text_levels(later.texts, self.detector))
+        return levels
+
+    def _field_levels(self, name: str) -> Levels:
+        codes, values = self.distinct(name)
+        return text_levels(values, self.detector)[codes]
+
+    def findings(self) -> dict[int, tuple[Finding, ...]]:
+        """The texts at a level above none of each lead that has one (its row -> findings)."""
+        rows = np.flatnonzero(self.triage_levels() > NONE).tolist()
+        if not rows:
+            return {}
+        columns = {name: self.values(name) for name in self.text_fields.leads if self.has(name)}
+        texts: dict[int, dict[str, Any]] = {i: {n: c[i] for n, c in columns.items()} for i in rows}
+        later = self.later
+        if later is not None and len(later):
+            wanted = set(rows)
+            values = later.texts.to_pylist() if isinstance(later.texts, pa.Array) else later.texts
+            for k, row in enumerate(later.rows.tolist()):
+                if row in wanted:
+                    texts[row][later.source(k)] = values[k]
+        return {i: findings_of(texts[i], self.detector) for i in rows}
 
     def _missing(self, name: str) -> BoolArray:
         return self.per_value(name, is_missing_value)
@@ -232,20 +301,18 @@ class LeadFields:
         codes, values = self.distinct(name)
         return np.array([to_number(v) for v in values], dtype=np.float64)[codes]
 
-    def _urgent(self, name: str) -> BoolArray:
-        detect = self.detector
-        if detect is not None:
-            return self.per_value(name, lambda v: not is_missing_value(v) and bool(detect(str(v))))
-        codes, values = self.distinct(name)
-        texts = [None if is_missing_value(v) else str(v) for v in values]
-        return np.asarray(default_detector().triggered_many(texts)[codes], dtype=bool)
-
 
 class _RecordFields(LeadFields):
     """One lead: each field a column of one value."""
 
-    def __init__(self, record: Mapping[str, Any], detector: UrgentDetector | None) -> None:
-        super().__init__(1, detector)
+    def __init__(
+        self,
+        record: Mapping[str, Any],
+        detector: UrgentDetector | None,
+        text_fields: TextFields | None,
+        later: LaterTexts | None,
+    ) -> None:
+        super().__init__(1, detector, text_fields, later)
         self.record = record
 
     def has(self, name: str) -> bool:
@@ -267,8 +334,14 @@ class _RecordFields(LeadFields):
 class _FrameFields(LeadFields):
     """Leads of a table: per-value tests run once per distinct value of a column (categories, few texts)."""
 
-    def __init__(self, frame: pd.DataFrame, detector: UrgentDetector | None) -> None:
-        super().__init__(len(frame), detector)
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        detector: UrgentDetector | None,
+        text_fields: TextFields | None,
+        later: LaterTexts | None,
+    ) -> None:
+        super().__init__(len(frame), detector, text_fields, later)
         self.frame = frame
 
     def has(self, name: str) -> bool:
@@ -308,15 +381,15 @@ class _FrameFields(LeadFields):
                 return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
         return super()._numbers(name)
 
-    def _urgent(self, name: str) -> BoolArray:
+    def _field_levels(self, name: str) -> Levels:
         if self.detector is None and self.has(name):
             column = self.frame[name]
             if isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype):
                 array = pa.array(column.array)
                 if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
                     # text read from a file, checked as an Arrow column (blank text never triggers)
-                    return np.asarray(default_detector().triggered_many(array), dtype=bool)
-        return super()._urgent(name)
+                    return text_levels(array, None)
+        return super()._field_levels(name)
 
 
 def _distinct_objects(values: npt.NDArray[Any]) -> tuple[Codes, list[Any]]:

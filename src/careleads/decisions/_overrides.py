@@ -4,9 +4,11 @@ A :class:`HardRules` is built from a hard-rules file (:func:`careleads.decisions
 format is described in ``_rules_file``). Conditions are evaluated column-wise on :class:`LeadFields`, so a
 batch of leads and one lead (a batch of one) go through the same code.
 
-Precedence: rules that can send a lead to clinical triage (a condition using ``urgent_symptoms`` or a forced
-route of kind ``clinical``) always come first, whatever their place in the file; the others keep file order.
-Every matching rule is recorded with its reason; the first forcing rule in precedence order picks the route.
+Precedence: safety rules, those that can send a lead to clinical triage or to a human because of what it
+wrote (a condition using ``urgent_symptoms`` or ``triage``, or a forced route of kind ``clinical``), always
+come first, whatever their place in the file; the others keep file order. Every matching rule is recorded
+with its reason; the first forcing rule in precedence order picks the route. ``block_all_outreach`` (do not
+contact) stops every forced route but a safety rule's: a possible emergency still reaches a human.
 """
 
 from __future__ import annotations
@@ -23,13 +25,23 @@ import pandas as pd
 from careleads.decisions._documents import Problem, messages
 from careleads.decisions._fields import BoolArray, LeadFields, is_missing_value
 from careleads.decisions._routing import Routing
+from careleads.text.triage import LEVELS
 
 log = logging.getLogger(__name__)
 
 SHIPPED_HARD_RULES = "careleads/data/hard_rules.yaml"
-EFFECTS: tuple[str, ...] = ("block_scoring_outreach", "force_route")
-OPERATORS: tuple[str, ...] = ("equals", "in", "missing", "above", "below", "urgent_symptoms")
+EFFECTS: tuple[str, ...] = ("block_scoring_outreach", "block_all_outreach", "force_route")
+OPERATORS: tuple[str, ...] = ("equals", "in", "missing", "above", "below", "urgent_symptoms", "triage")
+#: the levels a ``triage`` test may name
+TRIAGE_TESTS: tuple[str, ...] = ("urgent", "possible")
+#: route kinds a rule on a ``possible`` triage level may force: a person reads the lead
+HUMAN_KINDS: tuple[str, ...] = ("clinical", "review")
 COMBINATORS: tuple[str, ...] = ("all", "any", "not")
+
+
+def _staffed(routing: Routing, queue: str) -> bool:
+    """Whether a queue has owners (people work it)."""
+    return queue in routing.queues and bool(routing.queues[queue].owners)
 
 
 @dataclass(frozen=True)
@@ -37,8 +49,10 @@ class Condition:
     """A condition tree: a field test (``field``, ``op``, ``value``) or a combinator over ``children``.
 
     Tests: ``equals`` and ``in`` (false when the value is missing), ``missing`` (true or false), ``above`` and
-    ``below`` (strictly; false when the value is missing or not a number) and ``urgent_symptoms`` (the text
-    describes urgent clinical symptoms). Combinators: ``all``, ``any``, ``not``.
+    ``below`` (strictly; false when the value is missing or not a number), ``urgent_symptoms`` (the text
+    describes urgent clinical symptoms) and ``triage`` (the triage level is one of ``value``, a tuple of
+    ``urgent`` and ``possible``: of the field's text, or with no field of every text of the lead, later
+    messages and notes included). Combinators: ``all``, ``any``, ``not``.
     """
 
     op: str
@@ -64,6 +78,9 @@ class Condition:
             return out
         if self.op == "not":
             return ~self.children[0].evaluate(data)
+        if self.op == "triage":
+            codes = [LEVELS[level] for level in self.value]
+            return np.isin(data.triage_levels(self.field), codes)
         assert self.field is not None
         if self.op == "urgent_symptoms":
             return data.urgent(self.field).copy()
@@ -84,14 +101,24 @@ class Condition:
         return own.union(*(child.fields() for child in self.children))
 
     def uses_urgent_symptoms(self) -> bool:
-        return self.op == "urgent_symptoms" or any(c.uses_urgent_symptoms() for c in self.children)
+        """Whether it tests for urgent symptoms (``urgent_symptoms``, or ``triage`` naming urgent)."""
+        own = self.op == "urgent_symptoms" or (self.op == "triage" and "urgent" in self.value)
+        return own or any(c.uses_urgent_symptoms() for c in self.children)
+
+    def uses_triage(self) -> bool:
+        """Whether the condition reads what the lead wrote through the clinical-triage detector."""
+        own = self.op in ("urgent_symptoms", "triage")
+        return own or any(c.uses_triage() for c in self.children)
 
     def to_dict(self) -> dict[str, Any]:
         if self.op in ("all", "any"):
             return {self.op: [c.to_dict() for c in self.children]}
         if self.op == "not":
             return {"not": self.children[0].to_dict()}
-        return {"field": self.field, self.op: list(self.value) if self.op == "in" else self.value}
+        value = list(self.value) if self.op in ("in", "triage") else self.value
+        if self.field is None:
+            return {self.op: value}
+        return {"field": self.field, self.op: value}
 
 
 @dataclass(frozen=True)
@@ -132,7 +159,7 @@ class HardRules:
 
     @cached_property
     def _urgent(self) -> tuple[bool, ...]:
-        return tuple(rule.condition.uses_urgent_symptoms() for rule in self.rules)
+        return tuple(rule.condition.uses_triage() for rule in self.rules)
 
     @cached_property
     def _orders(self) -> dict[int, tuple[Routing | None, tuple[HardRule, ...]]]:
@@ -146,15 +173,19 @@ class HardRules:
         return known[1]
 
     def _ordered(self, routing: Routing | None) -> tuple[HardRule, ...]:
+        return tuple(
+            self.rules[k] for k in sorted(range(len(self.rules)), key=lambda k: not self._safety(k, routing))
+        )
+
+    def _safety(self, k: int, routing: Routing | None) -> bool:
+        route = self.rules[k].route
         routes = routing.routes if routing is not None else {}
+        return self._urgent[k] or (route is not None and route in routes and routes[route].kind == "clinical")
 
-        def clinical(k: int) -> bool:
-            route = self.rules[k].route
-            return self._urgent[k] or (
-                route is not None and route in routes and routes[route].kind == "clinical"
-            )
-
-        return tuple(self.rules[k] for k in sorted(range(len(self.rules)), key=lambda k: not clinical(k)))
+    def safety_rules(self, routing: Routing | None = None) -> frozenset[str]:
+        """The names of the safety rules: those reading what the lead wrote (triage) or forcing a clinical
+        route. They come first, and do-not-contact does not stop them."""
+        return frozenset(rule.name for k, rule in enumerate(self.rules) if self._safety(k, routing))
 
     def evaluate(
         self, data: LeadFields | pd.DataFrame, *, routing: Routing | None = None
@@ -206,6 +237,15 @@ class HardRules:
                 message = (
                     f"{forces}: urgent clinical symptoms must go to a route of kind 'clinical' (a triage "
                     f"line), never to one of kind {spec.kind!r}"
+                )
+                problems.append((at, message))
+            elif (rule.condition.uses_triage() and not rule.condition.uses_urgent_symptoms()) and not (
+                spec.kind in HUMAN_KINDS and _staffed(routing, spec.queue)
+            ):
+                message = (
+                    f"{forces}: a possible emergency must be read by a person: a route of kind "
+                    f"{' or '.join(repr(k) for k in HUMAN_KINDS)} whose queue has owners, never one of kind "
+                    f"{spec.kind!r} (queue {spec.queue!r})"
                 )
                 problems.append((at, message))
             if spec.marketing:

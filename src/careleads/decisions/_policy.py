@@ -2,9 +2,11 @@
 
 Steps:
 
-1. Hard rules are evaluated; clinical triage first. The first rule forcing a route (in precedence order)
-   picks it; block-only rules send the lead to the routing file's ``blocked_route``. Every matching rule is
-   recorded with its reason.
+1. Hard rules are evaluated; safety rules (clinical triage) first. The first rule forcing a route (in
+   precedence order) picks it; block-only rules send the lead to the routing file's ``blocked_route``. A
+   do-not-contact rule (``block_all_outreach``) sends the lead there whatever other rules force, except a
+   safety rule: a text that may describe an emergency still reaches a person (a clinical call-back is not
+   marketing). Every matching rule is recorded with its reason.
 2. Otherwise the routing table maps tier x service line x region (x lead type) to a route.
 3. Consent: a nurture (marketing) route needs marketing consent, else the lead gets ``no_marketing_route``,
    which answers its own request without marketing content; tier A/B call routes are a direct answer to a
@@ -13,8 +15,11 @@ Steps:
    profile" must have been scored by the rule baseline (``scored_by == "rules"``), and the decision says so.
 4. ``review_required`` is true when the tier is one of the routing file's ``review_tiers`` (A and B by
    default), when a hard rule forced a route (clinical triage, data completion, discard review, ... all need
-   a person), or when the route itself is a clinical or review route. A block-only override does not by
-   itself ask for review: it removes outreach, leaving nothing for a reviewer to act on.
+   a person), when the route itself is a clinical or review route, or when any text of the lead reached a
+   triage level (urgent or possible). A block-only override does not by itself ask for review: it removes
+   outreach, leaving nothing for a reviewer to act on; and a lead on a hold route (no outreach) is not put
+   before a reviewer for its tier alone. The review is urgent (top of the queue) for a clinical route or a
+   triage level (:func:`urgent_review`).
 5. The SLA due time is computed on the business clock (or the calendar clock for the triage line), and a
    nurture route carries the nurture track of the lead's service line.
 
@@ -41,6 +46,7 @@ from careleads.decisions._overrides import HardRule, HardRules
 from careleads.decisions._routing import RouteSpec, Routing
 from careleads.decisions._routing_file import load_routing
 from careleads.decisions._rules_file import load_hard_rules
+from careleads.decisions._triage import LEVEL_NAMES, NONE, Levels
 from careleads.errors import ConfigError, InputError
 
 NO_PROFILE_NOTE = "do not profile: scored by the rule baseline only, no model score"
@@ -53,8 +59,15 @@ def forced_action(rule: HardRule) -> str:
 
 
 def blocked_action(rule: HardRule) -> str:
-    """The action of a lead whose score-based outreach a block-only hard rule held."""
-    return f"override {rule.name}: no score-based outreach"
+    """The action of a lead whose outreach a block-only hard rule held."""
+    what = "no outreach of any kind" if rule.effect == "block_all_outreach" else "no score-based outreach"
+    return f"override {rule.name}: {what}"
+
+
+def urgent_review(route_kind: str | None, triage_level: str | None) -> bool:
+    """Whether a lead's review goes to the top of the queue: a clinical route, or a text at a triage level
+    (urgent or possible: a person reads it before anything else)."""
+    return route_kind == "clinical" or (triage_level or "none") != "none"
 
 
 def no_marketing_action(replacement: RouteSpec, route: RouteSpec) -> str:
@@ -86,6 +99,7 @@ class Policy:
         self.blocked = routing.route(routing.blocked_route)
         self.replacement = routing.route(routing.no_marketing_route)
         self.review_tiers = frozenset(routing.review_tiers)
+        self.safety = hard_rules.safety_rules(routing)
         # the route of each table rule, after the default route (table rule -1: none matched)
         self.by_table = [routing.routes[routing.default_route], *(rule.route for rule in routing.rules)]
 
@@ -93,12 +107,17 @@ class Policy:
         """The route of a lead meeting the rules `held` (in precedence order), whom the table sent to
         `table_route`: the first forcing rule's route, else the blocked route if any rule held, else the
         table's; then a nurture route is replaced when the lead has no marketing consent."""
-        forcing = [rule for rule in held if rule.effect == "force_route"]
+        contact = [rule for rule in held if rule.effect == "block_all_outreach"]
+        forcing = [
+            rule
+            for rule in held
+            if rule.effect == "force_route" and (not contact or rule.name in self.safety)
+        ]
         action: str | None = None
         if forcing:
             route, action = self.routing.route(str(forcing[0].route)), forced_action(forcing[0])
         elif held:
-            route, action = self.blocked, blocked_action(held[0])
+            route, action = self.blocked, blocked_action((contact or list(held))[0])
         else:
             route = table_route
         if route.marketing and not marketing_ok:
@@ -127,12 +146,14 @@ class Policy:
             notes.append(NO_SMS_NOTE)
         return tuple(notes)
 
-    def review(self, tier: Any, forced: bool, route: RouteSpec) -> bool:
-        """Whether a person reviews the lead: a review tier, a forced route, or a clinical or review route."""
+    def review(self, tier: Any, forced: bool, route: RouteSpec, level: int = NONE) -> bool:
+        """Whether a person reviews the lead: a forced route, a clinical or review route, a text at a triage
+        level, or a review tier (unless the route holds all outreach)."""
         return (
-            (tier is not None and str(tier) in self.review_tiers)
+            (tier is not None and str(tier) in self.review_tiers and route.kind != "hold")
             or forced
             or route.kind in ("clinical", "review")
+            or level != NONE
         )
 
     def track(self, route: RouteSpec, service_line: Any) -> str | None:
@@ -165,6 +186,8 @@ class Verdicts:
     pattern: Codes
     review: BoolArray
     due: dict[int, pd.Timestamp | None]
+    level: Levels  # each lead's triage level over all its texts (0 none, 1 possible, 2 urgent)
+    urgent: BoolArray  # the review goes to the top of the queue (urgent_review)
 
     def __len__(self) -> int:
         return len(self.route)
@@ -278,8 +301,13 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
         lambda p, r, w: policy.notes(bool(p), routes[r - 1] if r else None, bool(w)),
     )
     tier_codes, tiers = fields.distinct("tier")
+    level = fields.triage_levels()
     reviews, review_of = situations(
-        [tier_codes, forced, route], lambda t, f, r: policy.review(tiers[t], bool(f), routes[r])
+        [tier_codes, forced, route, level],
+        lambda t, f, r, v: policy.review(tiers[t], bool(f), routes[r], v),
+    )
+    urgents, urgent_of = situations(
+        [route, level], lambda r, v: urgent_review(routes[r].kind, LEVEL_NAMES[v])
     )
     service_codes, services = fields.distinct("service_line")
     tracks, track = situations([route, service_codes], lambda r, s: policy.track(routes[r], services[s]))
@@ -300,4 +328,6 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
         pattern=pattern,
         review=np.array(reviews, dtype=bool)[review_of],
         due={code: routing.due(routes[code], when) for code in {catalog.code(p.route) for p in paths}},
+        level=level,
+        urgent=np.array(urgents, dtype=bool)[urgent_of],
     )

@@ -20,11 +20,16 @@ clean fields or one of the scoring output's (``probability``, ``score``, ``tier`
   ``missing: false``;
 - ``above: NUMBER`` and ``below: NUMBER`` (strictly): false when the value is missing or not a number;
 - ``urgent_symptoms: true``: the text describes urgent clinical symptoms, by the clinical-triage detector
-  :class:`careleads.text.ClinicalTriageDetector`.
+  :class:`careleads.text.ClinicalTriageDetector`;
+- ``triage: urgent`` or ``triage: possible`` (or a list of both): the detector's level for the field's
+  text; without ``field``, the highest level over every text of the lead (its free-text fields, and the
+  chat, SMS, e-mail and intake messages and reviewers' notes that came later).
 
 Effects: ``block_scoring_outreach`` (no score-based outreach: the lead gets the routing file's blocked route
-unless another rule forces one) or ``{force_route: ROUTE}`` (the named route of the routing file; forcing a
-route also replaces score-based outreach).
+unless another rule forces one), ``block_all_outreach`` (do not contact: the blocked route, whatever other
+rules force, except a safety rule's route: a possible emergency still reaches a person) or
+``{force_route: ROUTE}`` (the named route of the routing file; forcing a route also replaces score-based
+outreach).
 """
 
 from __future__ import annotations
@@ -40,8 +45,10 @@ from careleads.config import ConfigLines, parse_yaml_lines, read_config_text
 from careleads.decisions._documents import Document, Problem, fail, messages, validated
 from careleads.decisions._overrides import (
     COMBINATORS,
+    EFFECTS,
     OPERATORS,
     SHIPPED_HARD_RULES,
+    TRIAGE_TESTS,
     Condition,
     HardRule,
     HardRules,
@@ -52,7 +59,7 @@ from careleads.errors import ConfigError
 from careleads.types import PathLikeStr
 
 _SHIPPED = SHIPPED_HARD_RULES.removeprefix("careleads/data/")  # the file's name under careleads/data
-_EFFECT = "expected 'block_scoring_outreach' or {force_route: ROUTE}"
+_EFFECT = "expected 'block_scoring_outreach', 'block_all_outreach' or {force_route: ROUTE}"
 _CONDITIONS = "expected a non-empty list of conditions"
 
 
@@ -77,6 +84,7 @@ class ConditionDoc(Document):
     above: Any = None
     below: Any = None
     urgent_symptoms: Any = None
+    triage: Any = None
 
     @model_validator(mode="after")
     def _valid(self) -> ConditionDoc:
@@ -99,7 +107,8 @@ class ConditionDoc(Document):
             if not children:
                 fail(((op,), _CONDITIONS))
             return Condition(op, children=tuple(c.condition() for c in children))
-        if not isinstance(self.field, str) or not self.field.strip():
+        field_optional = "triage" in given and "field" not in given  # every text of the lead
+        if not field_optional and (not isinstance(self.field, str) or not self.field.strip()):
             message = f"each test names a field (text), got {self.field!r}; or combine with all/any/not"
             fail((("field",), message))
         ops = [k for k in OPERATORS if k in given]
@@ -125,6 +134,11 @@ def _test_value(op: str, value: Any) -> Any:
         if not isinstance(value, int | float) or isinstance(value, bool):
             fail(((op,), f"expected a number, got {value!r}"))
         return float(value)
+    if op == "triage":
+        levels = value if isinstance(value, list) else [value]
+        if not levels or not all(isinstance(v, str) and v in TRIAGE_TESTS for v in levels):
+            fail(((op,), f"expected {' or '.join(TRIAGE_TESTS)} (or a list of them), got {value!r}"))
+        return tuple(dict.fromkeys(levels))
     if op == "urgent_symptoms" and value is not True:
         message = f"expected true (to test for the absence of symptoms, wrap it in 'not'), got {value!r}"
         fail(((op,), message))
@@ -168,24 +182,20 @@ class RuleDoc(Document):
     @field_validator("effect", mode="before")
     @classmethod
     def _effect(cls, raw: Any) -> Any:
-        if raw == "block_scoring_outreach":
-            return ("block_scoring_outreach", None)
+        if raw in ("block_scoring_outreach", "block_all_outreach"):
+            return (raw, None)
         if isinstance(raw, Mapping):
-            unknown = [k for k in raw if k not in ("block_scoring_outreach", "force_route")]
+            unknown = [k for k in raw if k not in EFFECTS]
             if unknown:
-                fail(
-                    (
-                        (str(unknown[0]),),
-                        "unknown effect; use 'block_scoring_outreach' or {force_route: ROUTE}",
-                    )
-                )
+                fail(((str(unknown[0]),), f"unknown effect; {_EFFECT.removeprefix('expected ')}"))
             route = raw.get("force_route")
             if route is not None:
                 if not isinstance(route, str) or not route.strip():
                     fail((("force_route",), f"expected a route name, got {route!r}"))
                 return ("force_route", route)
-            if raw.get("block_scoring_outreach") is True:
-                return ("block_scoring_outreach", None)
+            for effect in ("block_all_outreach", "block_scoring_outreach"):
+                if raw.get(effect) is True:
+                    return (effect, None)
         fail(((), f"{_EFFECT}, got {raw!r}"))
 
     def rule(self) -> HardRule:
@@ -289,8 +299,8 @@ def load_hard_rules(path: PathLikeStr | None = None, *, routing: Routing | None 
 
     Examples
     --------
-    >>> [rule.name for rule in load_hard_rules().rules][:2]
-    ['urgent_clinical_symptoms', 'spam_like']
+    >>> [rule.name for rule in load_hard_rules().rules][:3]
+    ['urgent_clinical_symptoms', 'possible_emergency', 'do_not_contact']
     """
     if path is None and routing is None:
         return _shipped_hard_rules()

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from careleads.decisions import HardRules, Routing
+from careleads.decisions import HardRules, Routing, TextFields
 from careleads.dictionary import Dictionary, empty_flagged, ingest_table
 from careleads.scoring import Scorer, score_leads
 from careleads.text import default_detector
@@ -42,6 +42,8 @@ OUTPUT_TYPES: dict[str, pa.DataType] = {
     "scored_by": _STRING,
     "model_version": _STRING,
     "review_required": pa.bool_(),
+    "urgent_review": pa.bool_(),
+    "triage": _STRING,
     "overrides": _STRING,
     "notes": _STRING,
     "route_name": _STRING,
@@ -142,7 +144,11 @@ def _dictionary_array(column: pd.Series) -> pa.DictionaryArray:
 
 
 def decide_chunk(
-    model: Scorer, leads: pd.DataFrame, events: pd.DataFrame | None, options: ScoringOptions
+    model: Scorer,
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    options: ScoringOptions,
+    text_fields: TextFields | None = None,
 ) -> pd.DataFrame:
     """Score clean leads and, when asked, decide their paths: the decision fields of the API, one row each.
 
@@ -156,6 +162,8 @@ def decide_chunk(
         Their events (None: each lead scored as at its arrival).
     options : ScoringOptions
         Reason codes per lead, whether to route, and the decision time.
+    text_fields : TextFields, optional
+        The free-text fields of leads and events, all triaged (default: the shipped dictionary's).
 
     Returns
     -------
@@ -179,6 +187,8 @@ def decide_chunk(
         now=options.decided_at or None,
         categorical=options.categorical,
         intent_model=intent_model_for(model),
+        events=events,
+        text_fields=text_fields,
     )
     # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
     columns = {name: scored[name].array for name in scored.columns}
@@ -349,7 +359,7 @@ def score_chunk(
     keys = clean[key].astype("string") if len(clean) else pd.Series([], dtype="string")
     lead_events = events.for_leads(clean[key]) if events is not None else None
     return ScoredChunk(
-        decisions=decide_chunk(model, clean, lead_events, options),
+        decisions=decide_chunk(model, clean, lead_events, options, TextFields.of_dictionary(dictionary)),
         quarantine=quarantine.reset_index(drop=True),
         positions=_stored_positions(len(raw), quarantine, rows),
         hashes=hash_keys(keys) if len(keys) else np.zeros(0, dtype=np.uint64),

@@ -1,8 +1,10 @@
 """The ledger of a lead's scores: score and decide, add an entry when something changed, keep the review
 task and the analytics layer in step.
 
-The ledger (``scores``) gains an entry only when the score, the tier or the route changes; each new entry
-adds a write-back record to the outbox. Every scoring, changed or not, goes to the analytics layer.
+The ledger (``scores``) gains an entry only when the score, the tier, the route or the triage level changes;
+each new entry adds a write-back record to the outbox. Every scoring, changed or not, goes to the analytics
+layer. Every decision triages every text of the lead: its free-text fields, its events' messages and the
+reviewers' notes (stored redacted; the highlighted words are offsets into those stored texts).
 """
 
 from __future__ import annotations
@@ -17,19 +19,30 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from careleads.decisions import AssignmentLookup, Decision, Routing, decide, decide_many, intent_model_for
+from careleads.decisions import (
+    AssignmentLookup,
+    Decision,
+    Routing,
+    TextFields,
+    decide,
+    decide_many,
+    intent_model_for,
+    urgent_review,
+)
 from careleads.service._records import current_entry, identifier_names, lead_record, plain, utcnow
 from careleads.service.analytics import AnalyticsRow
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
-from careleads.store import Event, Lead, ReviewTask, ScoreEntry, insert_row
+from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
 
 __all__ = [
     "Scored",
     "assignment_lookup",
     "decide_one",
+    "later_texts",
     "new_entry",
     "queue_analytics",
+    "rescore_for_text",
     "rescore_lead",
     "route_dict",
     "score_and_decide",
@@ -45,6 +58,27 @@ def events_list(session: Session, lead: Lead) -> list[dict[str, Any]]:
         select(Event.occurred_at, Event.event_type, Event.page).where(Event.lead_id == lead.id)
     ).all()
     return [{"occurred_at": r.occurred_at, "event_type": r.event_type, "page": r.page} for r in rows]
+
+
+def later_texts(session: Session, lead: Lead) -> list[tuple[str, str | None]]:
+    """The texts that came after the lead, as ``(source, text)``: event messages (``event:<id>``) and
+    reviewers' notes (``feedback:<id>``), oldest first; all are triaged with the lead's own texts."""
+    events = session.execute(
+        select(Event.id, Event.message_text)
+        .where(Event.lead_id == lead.id, Event.message_text.is_not(None))
+        .order_by(Event.id)
+    ).all()
+    notes = session.execute(
+        select(Feedback.id, Feedback.note)
+        .where(Feedback.lead_id == lead.id, Feedback.note.is_not(None))
+        .order_by(Feedback.id)
+    ).all()
+    return [(f"event:{i}", text) for i, text in events] + [(f"feedback:{i}", text) for i, text in notes]
+
+
+def text_fields(ctx: ServiceContext) -> TextFields:
+    """The free-text fields of the context's dictionary."""
+    return TextFields.of_dictionary(ctx.dictionary)
 
 
 _OPEN_PER_OWNER = (
@@ -118,6 +152,7 @@ def score_and_decide(
         assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
         intent_model=intent_model_for(ctx.scorer.current()),
+        text_fields=text_fields(ctx),
     )
     rows = result.scored.to_dict("records")
     return [
@@ -133,11 +168,13 @@ def decide_one(
     record: dict[str, Any],
     scored: Mapping[str, Any],
     now: datetime,
+    texts: list[tuple[str, str | None]] | None = None,
 ) -> Scored:
     """Decide one scored lead with :func:`careleads.decisions.decide` (the twin of ``decide_many``).
 
     Without a session, owners are picked as if every queue were empty: call
-    :func:`careleads.decisions.assign_owner` inside the transaction.
+    :func:`careleads.decisions.assign_owner` inside the transaction. `texts` are the lead's later texts
+    (:func:`later_texts`), triaged with its own.
     """
     time_column = str(ctx.spec.time_column)
     lead = {**record, time_column: pd.Timestamp(record[time_column])}
@@ -149,6 +186,8 @@ def decide_one(
         assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
         now=pd.Timestamp(now),
         intent_model=intent_model_for(ctx.scorer.current()),
+        text_fields=text_fields(ctx),
+        later_texts=texts or (),
     )
     return Scored(
         decision=decision,
@@ -166,7 +205,16 @@ def route_dict(decision: Decision) -> dict[str, Any]:
     # what the lead's message asks for: kept with the route it may have chosen (None: no message)
     route["intent"] = decision.intent
     route["intent_probability"] = decision.intent_probability
+    route["urgent_review"] = decision.urgent_review
+    if decision.triage.level != "none":  # the level and the words to highlight, by text
+        route["triage"] = decision.triage.to_dict()
     return route
+
+
+def triage_level(route: Mapping[str, Any]) -> str:
+    """The triage level stored with a ledger entry's route (``none`` when it has none)."""
+    triage = route.get("triage")
+    return str(triage.get("level", "none")) if isinstance(triage, Mapping) else "none"
 
 
 def _reasons(text: str) -> list[str]:
@@ -233,7 +281,7 @@ def sync_review(
         task.owner = entry.route.get("owner")
         task.tier = entry.tier
         task.tier_rank = _tier_rank(ctx, entry.tier)
-        task.urgent = entry.route.get("kind") == "clinical"
+        task.urgent = urgent_review(entry.route.get("kind"), triage_level(entry.route))
         task.intent = entry.route.get("intent")
         task.sla_due = due
         if fresh:
@@ -288,15 +336,34 @@ def _same(entry: ScoreEntry, scored: Scored, route: Mapping[str, Any]) -> bool:
         and entry.route.get("queue") == route.get("queue")
         and entry.route.get("owner") == route.get("owner")
         and entry.route.get("nurture_track") == route.get("nurture_track")
+        and triage_level(entry.route) == triage_level(route)
     )
 
 
 def rescore_lead(
     *, session: Session, ctx: ServiceContext, lead: Lead, reason: str, now: datetime
 ) -> tuple[ScoreEntry, bool]:
-    """Score the lead again on everything known now; add a ledger entry only if score, tier or route changed.
+    """Score the lead again on everything known now (every text triaged again); add a ledger entry only if
+    score, tier, route or triage level changed.
 
     The owner stays when the queue stays (a re-score does not pass the lead around), and so does the SLA.
+    """
+    entry, changed, _level = rescore_for_text(
+        session=session, ctx=ctx, lead=lead, reason=reason, now=now, source=None
+    )
+    return entry, changed
+
+
+def rescore_for_text(
+    *, session: Session, ctx: ServiceContext, lead: Lead, reason: str, now: datetime, source: str | None
+) -> tuple[ScoreEntry, bool, str]:
+    """:func:`rescore_lead` after a text arrived (`source`: ``event:12``, ``feedback:3``); when that text
+    reached a triage level, the change reason says so.
+
+    Returns
+    -------
+    (ScoreEntry, bool, str)
+        The current entry, whether it is new, and the triage level of the text of `source` (``none``).
     """
     current = current_entry(session=session, lead=lead)
     record = lead_record(ctx, lead, identifier_names(lead))
@@ -309,7 +376,11 @@ def rescore_lead(
         record=record,
         scored=ctx.scorer.score_record(record, events, as_of),
         now=now,
+        texts=later_texts(session, lead),
     )
+    level = scored.decision.triage.source_level(source) if source else "none"
+    if level != "none":
+        reason = f"{reason}: {level} triage words in this text"
     queue_analytics(session, ctx, lead, record, events, scored, as_of)
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
@@ -317,8 +388,10 @@ def rescore_lead(
         route["assignment"] = current.route.get("assignment")
         route["sla_due"] = current.route.get("sla_due")
     if _same(current, scored, route):
-        return current, False
+        return current, False, level
     entry = new_entry(session=session, lead=lead, scored=scored, route=route, reason=reason, now=now)
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now)
-    log.info("lead %s re-scored: tier %s -> %s", lead.id, current.tier, entry.tier)
-    return entry, True
+    log.info(
+        "lead %s re-scored: tier %s -> %s, triage %s", lead.id, current.tier, entry.tier, triage_level(route)
+    )
+    return entry, True, level

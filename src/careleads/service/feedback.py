@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from careleads.dictionary import Dictionary, load_dictionary
 from careleads.errors import InputError
 from careleads.features import FeatureSpec, Target, build_features
+from careleads.service._ledger import rescore_for_text
 from careleads.service._records import (
     PRESENT,
     current_entry,
@@ -30,6 +31,7 @@ from careleads.service.outbox import enqueue_change
 from careleads.service.review import in_review_queue
 from careleads.service.schemas import FEEDBACK_LABELS, FeedbackCreate, FeedbackPublic, decision_public
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry
+from careleads.text import default_detector
 
 __all__ = [
     "FEEDBACK_LABELS",
@@ -130,6 +132,18 @@ def add_feedback(
         .values(status="done", closed_at=now)
     )
     session.flush()
+    level = "none"
+    if text is not None and default_detector().detect(text).level != "none":
+        # a note that may describe an emergency re-routes the lead like any message: triaged with every
+        # other text, a new ledger entry and review task at the top of the queue (the task just closed)
+        entry, _changed, level = rescore_for_text(
+            session=session,
+            ctx=ctx,
+            lead=lead,
+            reason=f"feedback {feedback.id} note",
+            now=now,
+            source=f"feedback:{feedback.id}",
+        )
     append_audit(
         session=session,
         actor=reviewer,
@@ -142,6 +156,7 @@ def add_feedback(
             "route_action": action,
             "route_before": {"queue": before.get("queue"), "owner": before.get("owner")},
             "route_after": {"queue": entry.route.get("queue"), "owner": entry.route.get("owner")},
+            "triage": level,
         },
     )
     log.info("lead %s feedback %s (%s)", lead.id, label, action)

@@ -25,7 +25,7 @@ from careleads.service._ledger import (
     decide_one,
     new_entry,
     queue_analytics,
-    rescore_lead,
+    rescore_for_text,
     route_dict,
     score_and_decide,
     sync_review,
@@ -208,6 +208,9 @@ def create_lead(
             "scored_by": entry.scored_by,
             "flagged_fields": sorted({f.field for f in checked.flags}),
             "unidentified": checked.unidentified,
+            # hard rules that held (do not contact, clinical triage, ...) and the triage level, on the record
+            "overrides": [str(o.get("rule")) for o in entry.overrides],
+            "triage": scored.decision.triage.level,
         },
     )
     log.info("lead %s created: tier %s, route %s", lead.id, entry.tier, entry.route.get("name"))
@@ -278,8 +281,15 @@ def record_event(
             event_created=False,
             ledger_changed=False,
         )
-    entry, changed = rescore_lead(
-        session=session, ctx=ctx, lead=lead, reason=f"event {event.id} ({event.event_type})", now=now
+    # every text is triaged again, this message with the others: an urgent or possible one re-routes the
+    # lead (a new ledger entry, its outbox record, the review task at the top of the queue)
+    entry, changed, level = rescore_for_text(
+        session=session,
+        ctx=ctx,
+        lead=lead,
+        reason=f"event {event.id} ({event.event_type})",
+        now=now,
+        source=f"event:{event.id}",
     )
     append_audit(
         session=session,
@@ -292,8 +302,12 @@ def record_event(
             "event_type": event.event_type,
             "ledger_changed": changed,
             "score_id": entry.id,
+            "triage": level,
         },
     )
+    if level != "none":
+        route = entry.route.get("name")
+        log.warning("lead %s: %s triage words in event %s, route %s", lead.id, level, event.id, route)
     return EventResult(lead=lead, entry=entry, event_created=True, ledger_changed=changed)
 
 
@@ -464,11 +478,19 @@ def lead_timeline(*, session: Session, lead_id: int, show_texts: bool) -> list[d
                 "what": e.event_type,
                 "detail": e.page,
                 "text": e.message_text if show_texts else None,
+                "source": f"event:{e.id}",  # as the triage names it (highlighted words)
             }
         )
     for o in session.scalars(select(Outcome).where(Outcome.lead_id == lead_id)):
         items.append(
-            {"at": o.occurred_at, "kind": "outcome", "what": o.outcome, "detail": None, "text": None}
+            {
+                "at": o.occurred_at,
+                "kind": "outcome",
+                "what": o.outcome,
+                "detail": None,
+                "text": None,
+                "source": None,
+            }
         )
     for f in session.scalars(select(Feedback).where(Feedback.lead_id == lead_id)):
         items.append(
@@ -478,6 +500,7 @@ def lead_timeline(*, session: Session, lead_id: int, show_texts: bool) -> list[d
                 "what": f.label,
                 "detail": f"by {f.reviewer}, route {f.route_action}",
                 "text": f.note if show_texts else None,
+                "source": f"feedback:{f.id}",
             }
         )
     items.sort(key=lambda i: i["at"])

@@ -115,6 +115,24 @@ class OverridePublic(BaseModel):
     route: str | None = None
 
 
+class TriageFindingPublic(BaseModel):
+    """One text of the lead that reached a triage level: its source (a lead field, ``event:<id>`` or
+    ``feedback:<id>``), level, category and the words to highlight (character offsets in the stored text)."""
+
+    source: str
+    level: str
+    category: str | None = None
+    spans: list[list[int]] = []
+
+
+class TriagePublic(BaseModel):
+    """The lead's clinical triage over all its texts: ``urgent`` (triage line), ``possible`` (a person reads
+    it first) or ``none``."""
+
+    level: str = "none"
+    findings: list[TriageFindingPublic] = []
+
+
 class RoutePublic(BaseModel):
     name: str | None = None
     kind: str | None = None
@@ -129,6 +147,8 @@ class RoutePublic(BaseModel):
     channels: list[str] = []
     action: str | None = None
     notes: list[str] = []
+    urgent_review: bool = False
+    triage: TriagePublic | None = None
 
 
 DECISION_EXAMPLE: dict[str, Any] = {
