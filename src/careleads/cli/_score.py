@@ -104,6 +104,8 @@ def register(app: typer.Typer) -> None:
             score_file,
             score_file_spark,
         )
+        from careleads.service.context import clinic_dictionary
+        from careleads.settings import get_settings
 
         lead_model = load_model(model, registry)
         if engine is Engine.spark:
@@ -149,6 +151,7 @@ def register(app: typer.Typer) -> None:
                     decisions=decisions,
                     overwrite=overwrite,
                     workers=workers,
+                    dictionary=clinic_dictionary(get_settings()),  # with the clinic's mapped values
                 )
         out.print(json.dumps(summary.to_dict(), indent=2))
         for note in summary.notes:
