@@ -341,3 +341,15 @@ def test_a_batch_run_reads_with_the_clinic_mappings(tmp_path: Path) -> None:
         dictionary=clinic_dictionary(settings),
     )
     assert summary.n_flagged == 0 and summary.n_scored == 5
+
+
+def test_a_flagged_value_is_stored_redacted_as_free_text_is(service: Service) -> None:
+    name = str(LEAD["full_name"])
+    sent = {**LEAD, "lead_id": "N1", "service_line": f"call {name} back"}
+    answer = service.client.post("/v1/leads", json=sent, headers=service.headers("integration"))
+    assert answer.status_code == 201, answer.text
+    with service.sessions() as session:
+        lead = session.get(Lead, answer.json()["id"])
+        assert lead is not None
+        stored = lead.fields[FLAGS_KEY]["service_line"]["value"]
+    assert name.split()[0] not in stored and stored.startswith("call ")

@@ -472,9 +472,16 @@ def _carry_alarming(table: TableSpec, row: dict[str, Any], alarming: Sequence[st
         row[target] = "\n".join([*([str(row[target])] if row.get(target) else []), *dict.fromkeys(missing)])
 
 
-def flags_of(flags: Sequence[FlaggedValue]) -> dict[str, dict[str, Any]]:
-    """Flags as stored under ``leads.fields["_flagged"]``: field -> kind, value as written, message."""
-    return {f.field or "(record)": {"kind": f.kind, "value": f.value, "message": f.message} for f in flags}
+def flags_of(flags: Sequence[FlaggedValue], identifiers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Flags as stored under ``leads.fields["_flagged"]``: field -> kind, value as written, message.
+
+    The values are redacted as free text is (someone may type a name where a category belongs).
+    """
+    values = redact_known([f.value for f in flags], identifiers)
+    return {
+        f.field or "(record)": {"kind": f.kind, "value": value, "message": f.message}
+        for f, value in zip(flags, values, strict=True)
+    }
 
 
 def lead_fields(lead: Lead) -> dict[str, Any]:
