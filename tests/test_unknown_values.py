@@ -167,6 +167,7 @@ def test_a_request_body_that_is_not_json_is_triaged_too(service: Service) -> Non
     [
         {"service_line": "Ortho", "question": "Can I book a knee check?"},
         {"lead_id": "", "question": "book me in please"},
+        {"lead_id": "L" * 201, "question": "book me in please"},
         ["book me in please"],
     ],
 )
