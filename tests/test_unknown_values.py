@@ -167,6 +167,7 @@ def test_a_request_body_that_is_not_json_is_triaged_too(service: Service) -> Non
     [
         {"service_line": "Ortho", "question": "Can I book a knee check?"},
         {"lead_id": "", "question": "book me in please"},
+        {"lead_id": "L" * 201, "question": "book me in please"},
         ["book me in please"],
     ],
 )
@@ -316,3 +317,40 @@ def test_an_uploaded_batch_lists_flagged_values_and_alerts_on_urgent_quarantined
     assert flagged["_field"].tolist() == ["service_line"]
     quarantine = client.get(job["quarantine_url"], headers=headers).text
     assert "chest" not in quarantine and "urgent" in quarantine
+
+
+def test_a_batch_run_reads_with_the_clinic_mappings(tmp_path: Path) -> None:
+    from careleads.dictionary import add_mapping, save_extension
+    from careleads.engines import score_file
+    from careleads.features import FeatureSpec
+    from careleads.scoring import rules_baseline
+    from careleads.service.context import DICTIONARY_EXTENSION_FILE, clinic_dictionary
+
+    settings = make_settings(tmp_path, BACKENDS[0])
+    mapped = add_mapping(
+        {}, DICTIONARY, table="leads", field="service_line", value="Vascular Surgery Pop-up", to="cardiology"
+    )
+    save_extension(mapped, settings.data_dir / DICTIONARY_EXTENSION_FILE)
+    source = tmp_path / "leads.csv"
+    pd.DataFrame(_batch_rows()).to_csv(source, index=False)
+    model = rules_baseline(FeatureSpec.from_table(LEADS))
+    summary = score_file(
+        source,
+        model=model,
+        out_path=tmp_path / "out.csv",
+        compiled=False,
+        dictionary=clinic_dictionary(settings),
+    )
+    assert summary.n_flagged == 0 and summary.n_scored == 5
+
+
+def test_a_flagged_value_is_stored_redacted_as_free_text_is(service: Service) -> None:
+    name = str(LEAD["full_name"])
+    sent = {**LEAD, "lead_id": "N1", "service_line": f"call {name} back"}
+    answer = service.client.post("/v1/leads", json=sent, headers=service.headers("integration"))
+    assert answer.status_code == 201, answer.text
+    with service.sessions() as session:
+        lead = session.get(Lead, answer.json()["id"])
+        assert lead is not None
+        stored = lead.fields[FLAGS_KEY]["service_line"]["value"]
+    assert name.split()[0] not in stored and stored.startswith("call ")

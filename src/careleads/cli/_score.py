@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
             score_file,
             score_file_spark,
         )
+        from careleads.service.context import clinic_dictionary
+        from careleads.settings import get_settings
 
         lead_model = load_model(model, registry)
         out.print(moment_line(lead_model, events=events is not None, as_of_hours=as_of_hours))
@@ -193,6 +195,7 @@ def register(app: typer.Typer) -> None:
                     overwrite=overwrite,
                     workers=workers,
                     as_of_hours=as_of_hours,
+                    dictionary=clinic_dictionary(get_settings()),  # with the clinic's mapped values
                 )
         out.print(json.dumps(summary.to_dict(), indent=2))
         for note in summary.notes:

@@ -81,6 +81,7 @@ PRESENT = "[present]"  # stands in for a direct identifier when only its presenc
 #: the external id of a lead kept for triage although it could not be identified starts with this
 UNIDENTIFIED_PREFIX = "unidentified-"
 MAX_FIELD_CHARS = 5000  # longest text value of a record
+MAX_ID_CHARS = 200  # longest external id (the store's column)
 _MAX_TEXTS = 200  # texts of one record that triage reads (a record is a few dozen fields)
 _TRIAGE_LEVELS = {"none": 0, "possible": 1, "urgent": 2}
 log = logging.getLogger("careleads.service")
@@ -394,6 +395,9 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
             found = _unmatched(table, record, exc)
         problems, flags = flag_problems(table, found)
         refused = [{"field": p.field, "message": p.detail} for p in problems]
+        key = str(table.key)
+        if row.get(key) is not None and len(str(row[key]).strip()) > MAX_ID_CHARS:
+            refused.append({"field": key, "message": f"is longer than {MAX_ID_CHARS} characters"})
         names = set(validator.table.names)
         ignored = [name for name in row if name not in names]
     if refused and not alarming:
@@ -472,9 +476,16 @@ def _carry_alarming(table: TableSpec, row: dict[str, Any], alarming: Sequence[st
         row[target] = "\n".join([*([str(row[target])] if row.get(target) else []), *dict.fromkeys(missing)])
 
 
-def flags_of(flags: Sequence[FlaggedValue]) -> dict[str, dict[str, Any]]:
-    """Flags as stored under ``leads.fields["_flagged"]``: field -> kind, value as written, message."""
-    return {f.field or "(record)": {"kind": f.kind, "value": f.value, "message": f.message} for f in flags}
+def flags_of(flags: Sequence[FlaggedValue], identifiers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Flags as stored under ``leads.fields["_flagged"]``: field -> kind, value as written, message.
+
+    The values are redacted as free text is (someone may type a name where a category belongs).
+    """
+    values = redact_known([f.value for f in flags], identifiers)
+    return {
+        f.field or "(record)": {"kind": f.kind, "value": value, "message": f.message}
+        for f, value in zip(flags, values, strict=True)
+    }
 
 
 def lead_fields(lead: Lead) -> dict[str, Any]:

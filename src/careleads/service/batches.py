@@ -182,7 +182,7 @@ def score_file_to(*, ctx: ServiceContext, source: Path, folder: Path) -> tuple[i
         model=ctx.scorer.current(),
         out_path=folder / RESULT_FILE,
         n_reasons=3,
-        dictionary=ctx.dictionary,
+        dictionary=ctx.refresh_dictionary(),  # with the clinic's mapped values
         decided_at=pd.Timestamp(utcnow()).isoformat(),
         hard_rules=ctx.hard_rules,
         routing=ctx.routing,

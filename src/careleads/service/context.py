@@ -28,10 +28,17 @@ from careleads.store import has_tables, make_engine, upgrade
 #: the clinic's dictionary extension, in the settings' data directory
 DICTIONARY_EXTENSION_FILE = "dictionary_extension.json"
 
-__all__ = ["ANALYTICS_KEY", "DICTIONARY_EXTENSION_FILE", "ServiceContext", "open_store"]
+__all__ = ["ANALYTICS_KEY", "DICTIONARY_EXTENSION_FILE", "ServiceContext", "clinic_dictionary", "open_store"]
 
 #: ``Session.info`` key of the analytics rows a transaction gathered
 ANALYTICS_KEY = "analytics"
+
+
+def clinic_dictionary(settings: Settings) -> Dictionary:
+    """The dictionary `settings` name (or the shipped one) with the clinic's extension in the data directory:
+    what the service reads leads with, for a batch run outside the service."""
+    base = load_dictionary(settings.dictionary_file) if settings.dictionary_file else load_dictionary()
+    return extend_dictionary(base, load_extension(settings.data_dir / DICTIONARY_EXTENSION_FILE))
 
 
 def open_store(settings: Settings) -> Engine:

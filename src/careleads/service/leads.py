@@ -151,7 +151,7 @@ def create_lead(
     pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
     identifiers, texts, fields = split_fields(ctx, row)
     if checked.flags:
-        fields[FLAGS_KEY] = flags_of(checked.flags)
+        fields[FLAGS_KEY] = flags_of(checked.flags, identifiers)
     created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
     # score and decide before the first statement: on SQLite the transaction, and with it the write lock,
     # starts there; rules, routing and triage need no store, only the owner is picked inside
