@@ -88,6 +88,13 @@ def test_intent_in_decisions_queue_filter_and_write_back(service: Service) -> No
         silent["id"],
         emergency["id"],
     }
+    # low priority: the spam leads come after every other lead decided at the same time, triage first
+    order = [item["lead_id"] for item in everything]
+    in_spam_queue = {item["lead_id"] for item in everything if item["route"] == "spam_review"}
+    assert order[0] == emergency["id"] and in_spam_queue == {spam["id"], created["spam"]["id"]}
+    assert min(order.index(i) for i in in_spam_queue) > max(
+        order.index(i) for i in order if i not in in_spam_queue
+    )
     seen: set[int] = set()
     for intent in {*(str(item["intent"]) for item in everything if item["intent"]), "none"}:
         items = service.client.get(f"/v1/review-queue?intent={intent}", headers=headers).json()["data"]
