@@ -290,7 +290,7 @@ def load_hard_rules(path: PathLikeStr | None = None, *, routing: Routing | None 
     Examples
     --------
     >>> [rule.name for rule in load_hard_rules().rules][:2]
-    ['urgent_clinical_symptoms', 'spam_like']
+    ['urgent_clinical_symptoms', 'spam_message']
     """
     if path is None and routing is None:
         return _shipped_hard_rules()
