@@ -374,3 +374,20 @@ def test_shipped_intent_routes_keep_hard_rules_and_triage_above_intent(pool: pd.
                 assert gone.route.name == "data_completion" and gone.intent == label
                 urgent = f"{text} {TRIGGERING[k][0]}"
                 assert decide(_lead("L1", urgent), _score("L1", tier), now=NOW).route.kind == "clinical"
+
+
+def test_a_model_with_text_features_reads_intents_with_its_own_classifier(model: IntentModel) -> None:
+    from dataclasses import replace
+
+    from careleads.decisions import intent_model_for
+    from careleads.dictionary import load_dictionary
+    from careleads.features import FeatureSpec
+    from careleads.scoring import rules_baseline
+    from careleads.text import IntentClassifier, default_classifiers
+
+    spec = FeatureSpec.from_table(load_dictionary().table("leads"))
+    assert intent_model_for(rules_baseline(spec)) is model  # no text features: the default classifier
+    texts = make_labelled_texts(400, seed=1)
+    own = IntentClassifier().fit(texts["text"], texts["intent"])
+    scorer = rules_baseline(replace(spec, text_classifiers=(own, default_classifiers()[1])))
+    assert intent_model_for(scorer) is own

@@ -88,6 +88,13 @@ def test_intent_in_decisions_queue_filter_and_write_back(service: Service) -> No
         silent["id"],
         emergency["id"],
     }
+    # low priority: the spam leads come after every other lead decided at the same time, triage first
+    order = [item["lead_id"] for item in everything]
+    in_spam_queue = {item["lead_id"] for item in everything if item["route"] == "spam_review"}
+    assert order[0] == emergency["id"] and in_spam_queue == {spam["id"], created["spam"]["id"]}
+    assert min(order.index(i) for i in in_spam_queue) > max(
+        order.index(i) for i in order if i not in in_spam_queue
+    )
     seen: set[int] = set()
     for intent in {*(str(item["intent"]) for item in everything if item["intent"]), "none"}:
         items = service.client.get(f"/v1/review-queue?intent={intent}", headers=headers).json()["data"]
@@ -124,3 +131,19 @@ def test_queue_page_filters_by_intent_and_lead_page_says_it(service: Service) ->
     percent = f"{spam['decision']['intent_probability'] * 100:.0f}%"
     assert ">spam</span>" in lead_page and f"({percent} likely)" in lead_page
     assert "no message" in service.client.get(f"/ui/leads/{silent['id']}").text
+
+
+def test_an_edit_naming_an_intent_the_classifier_never_gives_is_refused(service: Service) -> None:
+    from careleads.service.rule_edits import check_config_text, config_file
+
+    routing = config_file(ctx=service.ctx, kind="routing").text
+    assert check_config_text(ctx=service.ctx, kind="routing", text=routing) == []
+    typo = routing.replace("intent: referral_request", "intent: referal_request")
+    problems = check_config_text(ctx=service.ctx, kind="routing", text=typo)
+    assert len(problems) == 1 and "'referal_request' is not an intent the classifier gives" in problems[0]
+    rules = config_file(ctx=service.ctx, kind="hard_rules").text
+    assert check_config_text(ctx=service.ctx, kind="hard_rules", text=rules) == []
+    problems = check_config_text(
+        ctx=service.ctx, kind="hard_rules", text=rules.replace("equals: spam}", "equals: spma}")
+    )
+    assert len(problems) == 1 and "rule 'spam_message': 'spma'" in problems[0]

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from careleads import __version__, api, web
-from careleads.decisions import intent_model_for
+from careleads.decisions import checked_intent_model, intent_model_for
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
 from careleads.service.outbox import deliver_until
@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # start-up out of the collector's reach: a full collection of the ~300k objects of the libraries and
         # the model takes about 0.2 s, and one landing inside a request would set the tail latency.
         ctx.scorer.model()
-        intent_model_for(ctx.scorer.current())  # the intent classifier too: never made in a request
+        # the intent classifier too (never made in a request), checked against the intents the rules name
+        checked_intent_model(intent_model_for(ctx.scorer.current()), ctx.routing, ctx.hard_rules)
         ctx.analytics.start()  # the writer process imports its libraries now, not at the first flush
         gc.collect()
         gc.freeze()

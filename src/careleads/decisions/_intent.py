@@ -59,10 +59,14 @@ def default_intent_model() -> IntentModel:
 
 
 def intent_model_for(scorer: object) -> IntentModel:
-    """The intent classifier that decides with `scorer`: the scorer's own when it carries one
-    (``intent_model``), else the default (:func:`default_intent_model`)."""
-    own = getattr(scorer, "intent_model", None)
-    return own if own is not None and hasattr(own, "predict_proba") else default_intent_model()
+    """The intent classifier that decides with `scorer`: the one its text features come from when it has
+    them (``scorer.spec.text_classifiers``, stored in its artifact), else the default
+    (:func:`default_intent_model`), so a lead's decision and its model read its message alike."""
+    classifiers = getattr(getattr(scorer, "spec", None), "text_classifiers", None)
+    if classifiers:
+        own: IntentModel = classifiers[0]
+        return own
+    return default_intent_model()
 
 
 def read_intents(

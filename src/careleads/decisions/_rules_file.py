@@ -299,8 +299,8 @@ def load_hard_rules(path: PathLikeStr | None = None, *, routing: Routing | None 
 
     Examples
     --------
-    >>> [rule.name for rule in load_hard_rules().rules][:3]
-    ['urgent_clinical_symptoms', 'possible_emergency', 'do_not_contact']
+    >>> [rule.name for rule in load_hard_rules().rules][:4]
+    ['urgent_clinical_symptoms', 'possible_emergency', 'do_not_contact', 'spam_message']
     """
     if path is None and routing is None:
         return _shipped_hard_rules()

@@ -23,8 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.decisions import (
+    HardRules,
+    Routing,
+    checked_intent_model,
+    intent_model_for,
     load_hard_rules,
     load_routing,
+    parse_hard_rules,
     parse_routing,
     validate_routing_text,
     validate_rules_text,
@@ -132,19 +137,31 @@ def check_config_text(*, ctx: ServiceContext, kind: str, text: str) -> list[str]
     if not text.strip():
         return ["the text is empty; paste the whole file"]
     name = f"{_FILE_NAMES[kind]} (edited)"
+    import yaml
+
     if kind == "hard_rules":
-        return validate_rules_text(text, routing=ctx.routing, where=name)
+        problems = validate_rules_text(text, routing=ctx.routing, where=name)
+        if problems:
+            return problems
+        return _intent_problems(ctx, ctx.routing, parse_hard_rules(yaml.safe_load(text), name))
     problems = validate_routing_text(text, where=name)
     if problems:
         return problems
-    import yaml
-
     routing = parse_routing(yaml.safe_load(text), name)
     rules = config_file(ctx=ctx, kind="hard_rules")
     return [
         f"the hard rules in force ({rules.path}) no longer fit this routing: {p}"
         for p in validate_rules_text(rules.text, routing=routing, where=rules.path)
-    ]
+    ] or _intent_problems(ctx, routing, ctx.hard_rules)
+
+
+def _intent_problems(ctx: ServiceContext, routing: Routing, hard_rules: HardRules) -> list[str]:
+    """The intents the rules name that the intent classifier never gives (such a rule would never match)."""
+    try:
+        checked_intent_model(intent_model_for(ctx.scorer.current()), routing, hard_rules)
+    except ConfigError as exc:
+        return str(exc).split("\n")
+    return []
 
 
 def _write_atomic(path: Path, text: str) -> None:
