@@ -174,14 +174,8 @@ def text_levels(texts: Sequence[Any] | pa.Array, detector: UrgentDetector | None
 
 
 def _column_levels(array: pa.Array) -> Levels:
-    """The default detector's levels of a text column: only the texts its column-wise pre-filter keeps leave
-    Arrow (the filter keeps every text that may reach a level above none: the detector's own batch path
-    relies on it)."""
-    levels = np.zeros(len(array), dtype=np.int8)
-    rows = np.flatnonzero(default_detector().candidates(array))
-    if len(rows):
-        levels[rows] = default_detector().levels_many(array.take(pa.array(rows)))
-    return levels
+    """The default detector's levels of a text column (its column-wise path: pre-filter, distinct texts)."""
+    return default_detector().levels_many(array)
 
 
 @dataclass(frozen=True)
