@@ -108,7 +108,7 @@ def to_arrow(frame: pd.DataFrame, *, dictionaries: bool = True) -> pa.Table:
     Text columns other than the lead id (`PER_LEAD_COLUMNS`) are dictionaries of their distinct values (a
     chunk has a few dozen tiers, actions or routes): the hand-over from a worker is a fraction of the size,
     and the Parquet writer encodes each from its dictionary. Files written from them read back as plain
-    text (see `careleads.engines._local.parquet_options`). `dictionaries=False`: every text column as plain
+    text (see `careleads.engines._files.parquet_options`). `dictionaries=False`: every text column as plain
     text (what Spark takes).
     """
     arrays = []

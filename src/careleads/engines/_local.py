@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -54,7 +53,6 @@ from careleads.dictionary import (
 )
 from careleads.engines._chunks import (
     DEFAULT_CHUNK_ROWS,
-    PER_LEAD_COLUMNS,
     TRIAGE_COLUMN,
     Chunk,
     EventLookup,
@@ -66,7 +64,8 @@ from careleads.engines._chunks import (
     hash_keys,
     to_arrow,
 )
-from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow, write_arrow
+from careleads.engines._files import PartFormat, parquet_options, write_atomic, write_part
+from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow
 from careleads.engines._quarantine import (
     LISTED_ROWS,
     alarm_notes,
@@ -82,7 +81,6 @@ from careleads.types import PathLikeStr
 logger = logging.getLogger(__name__)
 
 OutputFormat = Literal["parquet", "csv"]
-PartFormat = Literal["parquet", "csv", "arrow"]
 CHECKPOINT_FILE = "_checkpoint.json"
 SUCCESS_FILE = "_SUCCESS"
 QUARANTINE_FOLDER = "_quarantine"
@@ -327,65 +325,6 @@ def model_columns(
 
 
 # ----------------------------------------------------------------------------------------- the run
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _write_part(table: pa.Table, path: Path, fmt: PartFormat) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    if fmt == "parquet":
-        pq.write_table(table, tmp, **parquet_options(table.schema))
-    elif fmt == "arrow":
-        write_arrow(table, tmp, compression="lz4")  # kept until the run ends: a quarter of the disk
-    else:
-        pacsv.write_csv(table, tmp)
-    os.replace(tmp, path)
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return bool(pa.types.is_string(kind))
-
-
-def _statistics_columns(schema: pa.Schema) -> list[str]:
-    """Columns given min/max statistics in the Parquet output: the lead id and those not text.
-
-    Statistics of the text fields (tier, action, notes, the route fields) took about a third of the write;
-    with those of the lead id a reader can still skip row groups when looking leads up.
-    """
-    return [f.name for f in schema if f.name == "lead_id" or not _is_text(f.type)]
-
-
-def _dictionary_columns(schema: pa.Schema) -> list[str]:
-    """Columns dictionary-encoded in the Parquet output: all but the per-lead ones.
-
-    Hashing a million distinct ids and times into a dictionary that Parquet then drops took about a sixth
-    of the write, and the file is smaller without it (18.4 against 22.2 MB for 1M decisions).
-    """
-    return [f.name for f in schema if f.name not in PER_LEAD_COLUMNS]
-
-
-def parquet_options(schema: pa.Schema) -> dict[str, Any]:
-    """How decisions are written to Parquet (the single output file and each part of a folder).
-
-    The Arrow schema is not stored in the file: the text columns arrive as Arrow dictionaries
-    (`careleads.engines._chunks.to_arrow`), and a stored schema would make every reader (pandas, Spark,
-    DuckDB) give them back as categoricals; without it they read back as plain text, and the other types
-    (the naive decision time included) as they were.
-    """
-    return {
-        "write_statistics": _statistics_columns(schema),
-        "use_dictionary": _dictionary_columns(schema),
-        "store_schema": False,
-    }
 
 
 def _read_part(path: Path) -> pa.Table:
@@ -650,7 +589,7 @@ def score_file(
         if result is scored and scored.file is not None and layout.part_fmt == "arrow":
             os.replace(scored.file, layout.part(index))  # the worker's file holds these very decisions
         else:
-            _write_part(result.decisions, layout.part(index), layout.part_fmt)
+            write_part(result.decisions, layout.part(index), layout.part_fmt)
             if scored.file is not None:
                 scored.file.unlink()
         alarming = alarming_rows(quarantine)
@@ -681,7 +620,7 @@ def score_file(
             logger.warning(
                 "quarantined row %d may describe an emergency (triage: %s): it needs a human now", row, level
             )
-        _write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
+        write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
         if hook is not None:
             hook("checkpointed", index)
         if output is not None:
@@ -844,7 +783,7 @@ def _open_run(
         "n_quarantined": 0,
         "parts": [],
     }
-    _write_atomic(checkpoint, json.dumps(state, indent=1).encode("utf-8"))
+    write_atomic(checkpoint, json.dumps(state, indent=1).encode("utf-8"))
     return state
 
 
@@ -888,7 +827,7 @@ def _finish_run(
         shutil.rmtree(layout.work / QUARANTINE_FOLDER, ignore_errors=True)
         shutil.rmtree(layout.work / FLAGGED_FOLDER, ignore_errors=True)
         summary = {k: state[k] for k in ("n_read", "n_scored", "n_quarantined", "settings", "decided_at")}
-        _write_atomic(layout.out / SUCCESS_FILE, json.dumps(summary, indent=1).encode("utf-8"))
+        write_atomic(layout.out / SUCCESS_FILE, json.dumps(summary, indent=1).encode("utf-8"))
         (layout.work / CHECKPOINT_FILE).unlink()
 
 
