@@ -308,7 +308,7 @@ def score_leads(
 
 
 def decide_scores(
-    model: LeadModel,
+    model: Scorer,
     X: pd.DataFrame,
     *,
     lead_ids: pd.Series,

@@ -31,6 +31,22 @@ class FileFormat(StrEnum):
     parquet = "parquet"
 
 
+class SegmentName(StrEnum):
+    """The segments a model is trained for and scores (careleads.segments.SEGMENTS)."""
+
+    inbound = "inbound"
+    returning = "returning"
+    partnership = "partnership"
+
+
+SEGMENT_HELP = (
+    "Which leads: inbound (new patient leads, the default), returning (patient leads that went quiet for 60 "
+    "days or more and came back, scored 24 h after their return on renewed activity and decayed history) or "
+    "partnership (clinicians, practices and health systems from the partnership_leads, partnership_events "
+    "and partnership_outcomes files, routed to business development)."
+)
+
+
 @contextmanager
 def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
     """A progress bar advancing one step per message from the library."""
@@ -81,6 +97,55 @@ def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame
         engine.dispose()
 
 
+def _read_truth(path: Path) -> pd.DataFrame:
+    """A simulator truth file, its probabilities as numbers."""
+    import pandas as pd
+
+    from careleads.dictionary import read_table
+
+    frame = read_table(path)
+    for column in frame.columns:
+        if column.startswith("p_"):
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def _train_segment(
+    segment: str,
+    data_dir: Path,
+    out_dir: Path,
+    goal: Target,
+    dictionary: Path | None,
+    truth: Path | None,
+    report: Path | None,
+    seed: int,
+    text: bool,
+) -> None:
+    """`careleads train --segment returning|partnership`."""
+    from careleads.dictionary import load_dictionary
+    from careleads.report import write_training_report
+    from careleads.segments import train_segment
+
+    with progress_steps(total=7) as step:
+        result = train_segment(
+            segment,
+            data_dir,
+            target=goal,
+            dictionary=load_dictionary(dictionary) if dictionary else None,
+            quarantine_dir=out_dir / "quarantine",
+            truth=_read_truth(truth) if truth is not None else None,
+            seed=seed,
+            text=text,
+            progress=step,
+        )
+    path = result.model.save(out_dir / result.model.version)
+    if report is not None:
+        write_training_report(report, result)
+    out.print(metrics_table(result.metrics, f"Test window, {segment} leads ({goal.describe()})"))
+    out.print(f"model: {path}")
+    out.print(json.dumps({"segment": segment, **result.split.describe()}))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @command_errors()
@@ -104,15 +169,42 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[
             FileFormat, typer.Option("--format", help="File format of the tables.")
         ] = FileFormat.csv,
+        returning_share: Annotated[
+            float,
+            typer.Option(
+                "--returning-share",
+                min=0.0,
+                max=1.0,
+                help="About this share of the leads that never schedule come back after three quiet months "
+                "or more (for `train --segment returning`); their truth goes to returns. Default 0: none.",
+            ),
+        ] = 0.0,
+        partnerships: Annotated[
+            int,
+            typer.Option(
+                "--partnerships",
+                min=0,
+                help="Also simulate this many partnership (B2B) leads into partnership_leads, "
+                "partnership_events, partnership_outcomes and partnership_truth (for `train --segment "
+                "partnership`; at least 100). Default 0: none.",
+            ),
+        ] = 0,
     ) -> None:
         """Simulate a healthcare CRM export with a truth file of real conversion probabilities."""
+        from careleads.errors import InputError
         from careleads.synth import generate as simulate
+        from careleads.synth import generate_partnerships
 
+        if 0 < partnerships < 100:
+            raise InputError(f"--partnerships: give 0 or at least 100 partnership leads, got {partnerships}")
         with console.status(f"simulating {leads:,} leads"):
-            data = simulate(leads, seed=seed, months=months)
+            data = simulate(leads, seed=seed, months=months, returning_share=returning_share)
             paths = data.write(out_dir, fmt=fmt.value)
+            if partnerships:
+                partners = generate_partnerships(partnerships, seed=seed, months=max(months, 12))
+                paths.update(partners.write(out_dir, fmt=fmt.value))
         for name, path in paths.items():
-            out.print(f"{name:9s} {path}")
+            out.print(f"{name:20s} {path}")
 
     @app.command()
     @command_errors()
@@ -161,8 +253,14 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--out", help="Folder to save the model and its card in.")
         ] = Path("models"),
         target: Annotated[
-            str, typer.Option("--target", help="OUTCOME:DAYS, e.g. appointment_scheduled:30 (the window).")
-        ] = "appointment_scheduled:30",
+            str | None,
+            typer.Option(
+                "--target",
+                help="OUTCOME:DAYS, e.g. appointment_scheduled:30 (the window). Default: the segment's "
+                "(appointment_scheduled:30; meeting_booked:30 for partnership).",
+            ),
+        ] = None,
+        segment: Annotated[SegmentName, typer.Option("--segment", help=SEGMENT_HELP)] = SegmentName.inbound,
         as_of_hours: Annotated[
             int,
             typer.Option(
@@ -201,21 +299,38 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--text",
-                help="Also use the text and conversational features; their intent and urgency classifiers "
-                "are trained now and stored in the model.",
+                help="Also use the text and conversational features (returning leads: what their follow-up "
+                "messages say); their intent and urgency classifiers are trained now, stored in the model.",
             ),
         ] = False,
     ) -> None:
-        """Train the rule baseline and a calibrated model for one target with time-based validation."""
-        import pandas as pd
+        """Train the rule baseline and a calibrated model for one target with time-based validation.
+
+        The model's card records its segment (--segment), so `careleads models publish` makes it the model
+        of that segment only: a returning-lead model never scores new leads, nor a partnership model patients.
+        """
 
         from careleads.datasets import load_crm_folder
-        from careleads.dictionary import load_dictionary, read_table
+        from careleads.dictionary import load_dictionary
+        from careleads.errors import InputError
         from careleads.features import Target
         from careleads.models import train_model
         from careleads.report import write_training_report
+        from careleads.segments import get_segment
 
-        goal = Target.parse(target, as_of_hours=as_of_hours)
+        chosen = get_segment(segment.value)
+        goal = (
+            Target.parse(target, as_of_hours=as_of_hours)
+            if target is not None
+            else Target(chosen.target.outcome, chosen.target.window_days, as_of_hours=as_of_hours)
+        )
+        if segment is SegmentName.partnership and text:
+            raise InputError("--text: partnership leads have no text features; leave it out")
+        if segment is not SegmentName.inbound:
+            if with_feedback:
+                raise InputError("--with-feedback trains new patient leads only; leave out --segment")
+            _train_segment(segment.value, data_dir, out_dir, goal, dictionary, truth, report, seed, text)
+            return
         with progress_steps(total=7) as step:
             step("ingesting")
             tables = load_crm_folder(
@@ -225,12 +340,7 @@ def register(app: typer.Typer) -> None:
             )
             step("building point-in-time features")
             dataset = tables.dataset(goal, text=text, day_one_hours=day_one_hours or None)
-            truth_frame = None
-            if truth is not None:
-                truth_frame = read_table(truth)
-                for column in truth_frame.columns:
-                    if column.startswith("p_"):
-                        truth_frame[column] = pd.to_numeric(truth_frame[column])
+            truth_frame = _read_truth(truth) if truth is not None else None
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
             result = train_model(dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra)
         path = result.model.save(out_dir / result.model.version)

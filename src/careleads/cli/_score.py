@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from careleads.cli._core import console, out
+from careleads.cli._core import SEGMENT_HELP, SegmentName, console, out
 from careleads.cli._errors import command_errors
-from careleads.errors import NotFoundError
+from careleads.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from careleads.models import LeadModel
@@ -23,11 +23,15 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-def load_model(model: str, registry: Path | None) -> LeadModel:
-    """A model from a folder (``model.json`` inside) or a version of the registry."""
-    from careleads.models import LeadModel, ModelRegistry
+def load_model(model: str, registry: Path | None, segment: str = "inbound") -> LeadModel:
+    """A model from its folder, the newest model of `segment` in a folder of models (what `careleads train
+    --out` writes), or a version of the registry."""
+    from careleads.models import CARD_FILE, LeadModel, ModelRegistry
 
     path = Path(model)
+    if path.is_dir() and not (path / CARD_FILE).exists():
+        folder = ModelRegistry(path)
+        return folder.load(folder.latest(segment))
     if path.is_dir():
         return LeadModel.load(path)
     if registry is None:
@@ -59,6 +63,18 @@ def moment_line(model: LeadModel, *, events: bool, as_of_hours: float | None = N
     )
 
 
+def check_segment(lead_model: LeadModel, segment: str) -> None:
+    """A model scores only the segment it was trained for (its card says which)."""
+    from careleads.models import DEFAULT_SEGMENT
+
+    trained_for = str(lead_model.card.get("segment") or DEFAULT_SEGMENT)
+    if trained_for != segment:
+        raise InputError(
+            f"model {lead_model.version} was trained for {trained_for} leads, not {segment} leads; "
+            f"pass --segment {trained_for}, or a model trained with --segment {segment}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @command_errors()
@@ -66,7 +82,11 @@ def register(app: typer.Typer) -> None:
         input_path: Annotated[Path, typer.Argument(help="Lead file to score (CSV or Parquet).")],
         model: Annotated[
             str,
-            typer.Option("--model", help="Model folder, or a model version in --registry."),
+            typer.Option(
+                "--model",
+                help="A model's folder; a folder of models (as `careleads train --out` writes), whose newest "
+                "model of --segment is used; or a model version in --registry.",
+            ),
         ],
         out_path: Annotated[
             Path,
@@ -93,6 +113,23 @@ def register(app: typer.Typer) -> None:
                 "(--as-of-hours of `careleads train`, 24 by default) with its events up to then. Without "
                 "it, each lead is scored as at its arrival (0 hours after creation), from its inbound "
                 "fields only.",
+            ),
+        ] = None,
+        segment: Annotated[
+            SegmentName,
+            typer.Option(
+                "--segment",
+                help=SEGMENT_HELP + " The model must have been trained for it. Returning and partnership "
+                "files are scored in one pass in memory (local engine; --chunk-rows and --workers do not "
+                "apply) and only returning leads with a return in their events get a row.",
+            ),
+        ] = SegmentName.inbound,
+        outcomes: Annotated[
+            Path | None,
+            typer.Option(
+                "--outcomes",
+                help="--segment returning: outcomes of the leads, so that leads that converted before they "
+                "came back are not scored as returns.",
             ),
         ] = None,
         spark_master: Annotated[
@@ -148,7 +185,28 @@ def register(app: typer.Typer) -> None:
         from careleads.service.context import clinic_dictionary
         from careleads.settings import get_settings
 
-        lead_model = load_model(model, registry)
+        lead_model = load_model(model, registry, segment.value)
+        check_segment(lead_model, segment.value)
+        if segment is not SegmentName.inbound:
+            if engine is Engine.spark:
+                raise InputError("--engine spark scores new patient leads only; leave it out with --segment")
+            from careleads.segments import score_segment_file
+
+            with console.status(f"scoring {segment.value} leads"):
+                result = score_segment_file(
+                    segment.value,
+                    input_path,
+                    scorer=lead_model,
+                    out_path=out_path,
+                    events_path=events,
+                    outcomes_path=outcomes,
+                    decisions=decisions,
+                    n_reasons=reasons,
+                )
+            out.print(json.dumps(result, indent=2))
+            return
+        if outcomes is not None:
+            raise InputError("--outcomes is read for --segment returning only")
         out.print(moment_line(lead_model, events=events is not None, as_of_hours=as_of_hours))
         if engine is Engine.spark:
             with console.status(f"scoring on Spark ({spark_master})"):

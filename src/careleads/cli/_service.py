@@ -268,7 +268,7 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         settings = get_settings()
-        table = Table("version", "target", "trained", "test AUC", "test ECE", "published")
+        table = Table("version", "segment/target", "trained", "test AUC", "test ECE", "published")
         for m in ModelRegistry(settings.registry_path()).versions():
             table.add_row(
                 m.version,
@@ -307,7 +307,12 @@ def register(app: typer.Typer) -> None:
     @command_errors()
     def models_rollback(
         target: Annotated[
-            str | None, typer.Option("--target", help="Target name (default: CARELEADS_TARGET).")
+            str | None,
+            typer.Option(
+                "--target",
+                help="Target name (default: CARELEADS_TARGET); a segment's as SEGMENT/TARGET, e.g. "
+                "returning/appointment_scheduled_30d or partnership/meeting_booked_30d.",
+            ),
         ] = None,
     ) -> None:
         """Return a target to the version published before the current one; audited."""

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from careleads.decisions._audiences import confinement_note
 from careleads.decisions._fields import BoolArray, Codes, LeadFields, situations
 from careleads.decisions._overrides import HardRule, HardRules
 from careleads.decisions._routing import RouteSpec, Routing
@@ -88,6 +89,7 @@ class Path:
     action: str | None  # None: the tier's action stands
     forced: bool  # a hard rule forced the route
     replaced: RouteSpec | None  # the nurture route replaced for want of marketing consent
+    confined: RouteSpec | None = None  # the route in the other team's queue the audience rule replaced
 
 
 class Policy:
@@ -98,15 +100,20 @@ class Policy:
         self.routing = routing
         self.blocked = routing.route(routing.blocked_route)
         self.replacement = routing.route(routing.no_marketing_route)
+        partner_reply = routing.audiences.no_marketing_route
+        self.partner_replacement = routing.route(partner_reply) if partner_reply else None
         self.review_tiers = frozenset(routing.review_tiers)
         self.safety = hard_rules.safety_rules(routing)
         # the route of each table rule, after the default route (table rule -1: none matched)
         self.by_table = [routing.routes[routing.default_route], *(rule.route for rule in routing.rules)]
 
-    def path(self, held: Sequence[HardRule], table_route: RouteSpec, marketing_ok: bool) -> Path:
+    def path(
+        self, held: Sequence[HardRule], table_route: RouteSpec, marketing_ok: bool, partner: bool = False
+    ) -> Path:
         """The route of a lead meeting the rules `held` (in precedence order), whom the table sent to
         `table_route`: the first forcing rule's route, else the blocked route if any rule held, else the
-        table's; then a nurture route is replaced when the lead has no marketing consent."""
+        table's; then a nurture route is replaced when the lead has no marketing consent; then a route in the
+        other team's queue is replaced (`partner`: a partnership lead, see ``_audiences``)."""
         contact = [rule for rule in held if rule.effect == "block_all_outreach"]
         forcing = [
             rule
@@ -121,8 +128,34 @@ class Policy:
         else:
             route = table_route
         if route.marketing and not marketing_ok:
-            return Path(self.replacement, no_marketing_action(self.replacement, route), bool(forcing), route)
-        return Path(route, action, bool(forcing), None)
+            replacement = (
+                self.partner_replacement if partner and self.partner_replacement else self.replacement
+            )
+            path = Path(replacement, no_marketing_action(replacement, route), bool(forcing), route)
+        else:
+            path = Path(route, action, bool(forcing), None)
+        return self.confine(path, partner)
+
+    def confine(self, path: Path, partner: bool) -> Path:
+        """The audience rule: a partnership lead never in a patient queue, a patient lead never in a
+        business-development one (the one place it is applied, for a batch and for one lead)."""
+        if path.route.kind in ("clinical", "hold"):
+            return path  # a clinical handoff or a hold (no outreach at all) is never moved to another team
+        audience = self.routing.audiences.audience(path.route.queue)
+        if partner and audience == "patient":
+            name = self.routing.audiences.default_route
+            if path.replaced is not None and self.partner_replacement is not None:
+                name = self.partner_replacement.name
+            if name is None:
+                return path
+            target = self.routing.route(name)
+        elif not partner and audience == "partnership":
+            target = self.routing.route(self.routing.default_route)
+        else:
+            return path
+        note = confinement_note(partner, target.name, path.route.name)
+        action = f"{path.action}; {note}" if path.action else note
+        return Path(target, action, path.forced, path.replaced, confined=path.route)
 
     @staticmethod
     def channels(
@@ -137,11 +170,23 @@ class Policy:
             allowed.insert(0, preferred)
         return tuple(allowed), "sms" in route.channels and has_phone and not sms_ok
 
-    def notes(self, no_profile: bool, replaced: RouteSpec | None, sms_withheld: bool) -> tuple[str, ...]:
-        """The notes of a decision, in this order: profiling, marketing consent, SMS consent."""
+    def notes(
+        self,
+        no_profile: bool,
+        replaced: RouteSpec | None,
+        sms_withheld: bool,
+        route: RouteSpec | None = None,
+        confined: RouteSpec | None = None,
+        partner: bool = False,
+    ) -> tuple[str, ...]:
+        """The notes of a decision, in this order: profiling, marketing consent, audience, SMS consent
+        (`route`: the lead's final route; `confined`: the route the audience rule replaced)."""
         notes = [NO_PROFILE_NOTE] if no_profile else []
         if replaced is not None:
-            notes.append(no_marketing_note(self.replacement, replaced))
+            reply = self.partner_replacement if partner and self.partner_replacement else self.replacement
+            notes.append(no_marketing_note(reply, replaced))
+        if confined is not None and route is not None:
+            notes.append(confinement_note(partner, route.name, confined.name))
         if sms_withheld:
             notes.append(NO_SMS_NOTE)
         return tuple(notes)
@@ -268,13 +313,23 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
         held, pattern = [()], np.zeros(len(fields), dtype=np.intp)
     table = routing.matching_rules(fields) + 1  # 0: no rule matched
     marketing_ok = fields.flag("consent_marketing")
+    audiences = routing.audiences
+    partner = (
+        fields.per_value("lead_type", audiences.is_partnership)
+        if audiences.lead_types
+        else np.zeros(len(fields), dtype=bool)
+    )
     by_table = policy.by_table
     paths, path_of = situations(
-        [pattern, table, marketing_ok], lambda p, t, m: policy.path(held[p], by_table[t], bool(m))
+        [pattern, table, marketing_ok, partner],
+        lambda p, t, m, b: policy.path(held[p], by_table[t], bool(m), bool(b)),
     )
     catalog = _Catalog()
     route = np.array([catalog.code(p.route) for p in paths], dtype=np.intp)[path_of]
     replaced = np.array([catalog.code(p.replaced) + 1 if p.replaced else 0 for p in paths], dtype=np.intp)[
+        path_of
+    ]
+    confined = np.array([catalog.code(p.confined) + 1 if p.confined else 0 for p in paths], dtype=np.intp)[
         path_of
     ]
     forced = np.array([p.forced for p in paths], dtype=bool)[path_of]
@@ -297,8 +352,10 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
     )
     withheld = np.array([c[1] for c in channels], dtype=bool)[channel]
     notes, note = situations(
-        [no_profile, replaced, withheld],
-        lambda p, r, w: policy.notes(bool(p), routes[r - 1] if r else None, bool(w)),
+        [no_profile, replaced, withheld, route, confined, partner],
+        lambda p, r, w, rt, c, b: policy.notes(
+            bool(p), routes[r - 1] if r else None, bool(w), routes[rt], routes[c - 1] if c else None, bool(b)
+        ),
     )
     tier_codes, tiers = fields.distinct("tier")
     level = fields.triage_levels()

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from careleads.decisions._audiences import Audiences
 from careleads.decisions._clock import BusinessHours, sla_due
 from careleads.decisions._fields import LeadFields, is_missing_value, situations, to_number
 from careleads.errors import NotFoundError
@@ -138,6 +139,7 @@ class Routing:
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     source: str = SHIPPED_ROUTING
     intent_field: str | None = None  # the free text the lead's intent is read from (None: no intent)
+    audiences: Audiences = field(default_factory=Audiences)  # partnership leads and their queues
 
     @property
     def label(self) -> str:
@@ -245,4 +247,5 @@ class Routing:
                 name: {"owners": {o: q.capacity[o] for o in q.owners}} for name, q in self.queues.items()
             },
             "nurture_tracks": dict(self.nurture_tracks),
+            "partnerships": self.audiences.to_dict(),
         }

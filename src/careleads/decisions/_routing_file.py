@@ -18,6 +18,9 @@ The file (shipped default ``careleads/data/routing.yaml``) has
 - ``queues``: the owner pool of each staffed queue and each owner's capacity (max open leads). A queue
   without owners is worked automatically (nurture e-mail) and gets no owner.
 - ``nurture_tracks``: service-line pattern -> educational track, first match wins.
+- ``partnerships`` (optional): the lead types that are partnership (B2B) leads, the ``queues`` business
+  development works, the ``shared_queues`` either team may see, and the partnerships' ``default_route`` and
+  ``no_marketing_route``; partnership and patient leads never swap queues (see ``_audiences``).
 - ``business_hours`` for SLA due times (weekends and listed holidays skipped), ``review_tiers``, and the
   special routes ``default_route`` (no rule matched), ``blocked_route`` (a hard rule blocked score-based
   outreach) and ``no_marketing_route`` (a nurture route replaced for a lead without marketing consent).
@@ -35,6 +38,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from careleads.config import ConfigLines, parse_yaml_lines, read_config_text
+from careleads.decisions._audiences import Audiences
 from careleads.decisions._clock import DAYS, SLA_CLOCKS, BusinessHours, sla_hours_problem
 from careleads.decisions._documents import Document, Location, Problem, fail, text_keys, validated
 from careleads.decisions._routing import (
@@ -284,6 +288,29 @@ class RuleDoc(Document):
         return out
 
 
+class PartnershipsDoc(Document):
+    """``partnerships``: which leads business development reads, in which queues, by which routes."""
+
+    not_a_mapping = (
+        "expected a mapping with lead_types, queues, shared_queues, default_route and no_marketing_route"
+    )
+
+    lead_types: Names = Field(min_length=1)
+    queues: Names = Field(min_length=1)
+    shared_queues: Names = ()
+    default_route: str
+    no_marketing_route: str
+
+    def audiences(self) -> Audiences:
+        return Audiences(
+            lead_types=frozenset(t.strip().lower() for t in self.lead_types),
+            queues=frozenset(self.queues),
+            shared_queues=frozenset(self.shared_queues),
+            default_route=self.default_route,
+            no_marketing_route=self.no_marketing_route,
+        )
+
+
 def _clock_time(default: time) -> BeforeValidator:
     def check(value: Any) -> Any:
         if value is None:
@@ -378,6 +405,7 @@ class RoutingDoc(Document):
         default_factory=dict
     )
     nurture_tracks: Annotated[dict[str, str], BeforeValidator(_tracks)] = Field(default_factory=dict)
+    partnerships: PartnershipsDoc | None = None
 
     def routing(self, where: str) -> Routing:
         routes = {name: doc.spec(name) for name, doc in self.routes.items()}
@@ -407,7 +435,51 @@ class RoutingDoc(Document):
             business_hours=self.business_hours.hours() if self.business_hours else BusinessHours(),
             source=where,
             intent_field=self.intent_field,
+            audiences=self.partnerships.audiences() if self.partnerships else Audiences(),
         )
+
+
+def _partnership_problems(
+    data: Mapping[str, Any], routes: Mapping[str, Any], declared: set[str]
+) -> list[Problem]:
+    """The ``partnerships`` section against the routes and queues: its queues exist, its routes exist and
+    go to its own queues, its no-marketing route is no nurture route, and no queue is both."""
+    section = data.get("partnerships")
+    if not isinstance(section, Mapping):
+        return []
+
+    def names(key: str) -> set[str]:
+        raw = section.get(key)
+        return {str(v) for v in (raw if isinstance(raw, list) else [raw]) if v is not None}
+
+    problems: list[Problem] = []
+    own, shared = names("queues"), names("shared_queues")
+    for key, listed in (("queues", own), ("shared_queues", shared)):
+        for queue in sorted(listed - declared):
+            problems.append((("partnerships", key), f"queue {queue!r} is not declared under 'queues'"))
+    for queue in sorted(own & shared):
+        problems.append((("partnerships", "shared_queues"), f"queue {queue!r} is also a partnership queue"))
+    for key in ("default_route", "no_marketing_route"):
+        name = section.get(key)
+        route = routes.get(name) if isinstance(name, str) else None
+        if not isinstance(route, Mapping):
+            problems.append((("partnerships", key), f"must name a route under 'routes', got {name!r}"))
+            continue
+        if route.get("queue") not in own:
+            message = (
+                f"route {name!r} goes to queue {route.get('queue')!r}, not a partnership queue {sorted(own)}"
+            )
+            problems.append((("partnerships", key), message))
+        if key == "no_marketing_route" and route.get("kind") == "nurture":
+            message = "the route for partnership leads without marketing consent cannot be a nurture route"
+            problems.append((("partnerships", key), message))
+    for key in ("default_route", "no_marketing_route"):  # the patients' own fallbacks
+        name = data.get(key)
+        route = routes.get(name) if isinstance(name, str) else None
+        if isinstance(route, Mapping) and route.get("queue") in own:
+            message = f"route {name!r} is for patient leads; its queue {route.get('queue')!r} is for partners"
+            problems.append(((key,), message))
+    return problems
 
 
 def _references(data: Any) -> list[Problem]:
@@ -459,6 +531,7 @@ def _references(data: Any) -> list[Problem]:
     for queue in sorted(used_queues - declared):
         message = f"queue {queue!r} is used by a route but not declared; add it (empty = no owners)"
         problems.append((("queues",), message))
+    problems.extend(_partnership_problems(data, routes, declared))
     if any(of_route(name, "nurture") is True for name in routes) and not data.get("nurture_tracks"):
         problems.append(
             (("nurture_tracks",), "routes with nurture: true need nurture tracks by service line")

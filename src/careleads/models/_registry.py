@@ -16,20 +16,38 @@ from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.types import PathLikeStr
 
 HISTORY_FILE = "registry.json"
+#: the segment of a model whose card names none: new (inbound) patient leads
+DEFAULT_SEGMENT = "inbound"
+
+
+def publication_key(target: str, segment: str = DEFAULT_SEGMENT) -> str:
+    """The name a target's publications are kept under: ``OUTCOME_<DAYS>d`` for new patient leads,
+    ``SEGMENT/OUTCOME_<DAYS>d`` for another segment (returning leads and new leads share a target, never a
+    published model)."""
+    return target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
+
+
+def card_key(card: dict[str, Any]) -> str:
+    """The publication key of a model card (its target and its segment)."""
+    target = card.get("target", {})
+    name = f"{target.get('outcome')}_{target.get('window_days')}d"
+    return publication_key(name, str(card.get("segment") or DEFAULT_SEGMENT))
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     version: str
-    target: str
+    target: str  # the publication key: the target, with the segment in front unless it is the default
     trained_at: str
     test_auc: float | None
     test_ece: float | None
     published: bool
+    segment: str = DEFAULT_SEGMENT
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
+            "segment": self.segment,
             "target": self.target,
             "trained_at": self.trained_at,
             "test_auc": self.test_auc,
@@ -109,12 +127,7 @@ class ModelRegistry:
         out = []
         for folder in sorted(p for p in self.root.iterdir() if (p / CARD_FILE).exists()):
             card = self.card(folder.name)
-            target = (
-                str(card.get("target", {}).get("outcome", ""))
-                + "_"
-                + str(card.get("target", {}).get("window_days", ""))
-                + "d"
-            )
+            target = card_key(card)
             metrics = card.get("test_metrics", {}).get("model", {})
             out.append(
                 ModelEntry(
@@ -124,16 +137,41 @@ class ModelRegistry:
                     test_auc=metrics.get("auc"),
                     test_ece=metrics.get("ece"),
                     published=published.get(target) == folder.name,
+                    segment=str(card.get("segment") or DEFAULT_SEGMENT),
                 )
             )
         return out
 
+    def latest(self, segment: str = DEFAULT_SEGMENT) -> str:
+        """The most recently trained version of a segment in this folder (published or not).
+
+        Raises
+        ------
+        NotFoundError
+            When the folder holds no model of the segment.
+        """
+        found = [m for m in self.versions() if m.segment == segment]
+        if not found:
+            raise NotFoundError(
+                f"{self.root} holds no {segment} model; train one (`careleads train --segment {segment}`)"
+            )
+        return max(found, key=lambda m: (m.trained_at, m.version)).version
+
     def _target_of(self, version: str) -> str:
-        target = self.card(version).get("target", {})
-        return f"{target.get('outcome')}_{target.get('window_days')}d"
+        return card_key(self.card(version))
+
+    def key_of(self, version: str) -> str:
+        """The publication key of a registered version (its target, and its segment unless the default).
+
+        Raises
+        ------
+        NotFoundError
+            If the version is not in the registry.
+        """
+        return self._target_of(version)
 
     def publish(self, version: str, *, actor: str = "system", note: str = "") -> None:
-        """Make `version` the one that scores leads for its target."""
+        """Make `version` the one that scores leads for its target (and segment, see :func:`card_key`)."""
         target = self._target_of(version)
         history = self._history()
         history.setdefault(target, []).append(

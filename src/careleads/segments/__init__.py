@@ -8,6 +8,10 @@
   practices and health systems, with their own features, rule baseline, model and routing to business
   development.
 
+- The catalogue (:data:`SEGMENTS`, :func:`train_segment`, :func:`score_segment`, :func:`decide_segment`,
+  :func:`score_segment_file`, :func:`segment_baseline`, :func:`segment_key`): each segment's tables, target
+  and rule baseline, and one way to train, score and decide it for the command line, batch files and the API.
+
 Both build their data sets with the one assembly of :mod:`careleads.features`
 (:func:`careleads.features.assemble_dataset`), so the end of the data and the labels are those of every
 other data set.
@@ -15,6 +19,18 @@ other data set.
 
 from __future__ import annotations
 
+from careleads.segments._catalog import (
+    SEGMENT_NAMES,
+    SEGMENTS,
+    Segment,
+    decide_segment,
+    get_segment,
+    score_segment,
+    score_segment_file,
+    segment_baseline,
+    segment_key,
+    train_segment,
+)
 from careleads.segments._partnerships import (
     PARTNERSHIP_TARGET,
     SCOPE_SCRIPTS,
@@ -33,6 +49,7 @@ from careleads.segments._returning import (
     build_reengagement_dataset,
     evaluate_reengagement,
     find_returns,
+    first_returns,
     reengagement_features,
     score_returning,
 )
@@ -42,11 +59,22 @@ __all__ = [
     "PARTNERSHIP_TARGET",
     "RETURN_COLUMNS",
     "SCOPE_SCRIPTS",
+    "SEGMENTS",
+    "SEGMENT_NAMES",
     "PartnershipTables",
+    "Segment",
+    "decide_segment",
+    "get_segment",
+    "score_segment",
+    "score_segment_file",
+    "segment_baseline",
+    "segment_key",
+    "train_segment",
     "build_partnership_dataset",
     "build_reengagement_dataset",
     "evaluate_reengagement",
     "find_returns",
+    "first_returns",
     "load_partnership_folder",
     "partnership_features",
     "partnership_points_path",

@@ -36,8 +36,8 @@ from careleads.features import (
     lead_features,
     scoring_moments,
 )
-from careleads.models import LeadModel, TrainingResult, train_model
-from careleads.scoring import score_leads
+from careleads.models import TrainingResult, train_model
+from careleads.scoring import Scorer, score_leads
 from careleads.synth import PARTNERSHIP_EVENT_TYPES, PARTNERSHIP_PAGES, TARGET_ROLES
 from careleads.types import PathLikeStr
 
@@ -212,14 +212,15 @@ def train_partnership_model(
 
 
 def score_partnerships(
-    model: LeadModel,
+    model: Scorer,
     leads: pd.DataFrame,
     events: pd.DataFrame | None = None,
     *,
     as_of: pd.Timestamp | None = None,
     n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """Score partnership leads; one row per lead with the columns decide_many expects.
+    """Score partnership leads with their model (or their rule baseline, see
+    :func:`careleads.segments.segment_baseline`); one row per lead with the columns decide_many expects.
 
     Returns
     -------

@@ -7,7 +7,8 @@ that has not reached the target outcome. It is scored ``as_of_hours`` after it b
 - the lead's inbound signals (who the lead is, as for a new lead),
 - its renewed activity only (counts from the return to the scoring moment, with the same names as the
   engagement features of a new lead, so the points baseline scores them alike),
-- what its follow-up messages say (intent and urgency, redacted first; see :func:`text_features`),
+- with ``text``, what its follow-up messages say (intent and urgency, redacted first; see
+  :func:`text_features`),
 - the time since its last contact and since it was created, and its earlier engagement with decayed
   weight: each earlier event counts ``0.5 ** (age_days / half_life_days)``, the half-life of the points
   baseline, so engagement points fade with inactivity.
@@ -19,9 +20,11 @@ arrived; :func:`evaluate_reengagement` compares both on a later window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from careleads.dictionary import TableSpec
@@ -38,8 +41,9 @@ from careleads.features import (
 )
 from careleads.models import LeadModel, TrainingResult
 from careleads.rules import load_points
-from careleads.scoring import decide_scores
+from careleads.scoring import Scorer, decide_scores
 from careleads.stats import binary_metrics
+from careleads.text import train_text_classifiers
 
 if TYPE_CHECKING:
     from careleads.text import IntentClassifier, UrgencyClassifier
@@ -50,6 +54,7 @@ __all__ = [
     "build_reengagement_dataset",
     "evaluate_reengagement",
     "find_returns",
+    "first_returns",
     "reengagement_features",
     "score_returning",
 ]
@@ -92,8 +97,6 @@ def find_returns(
         One row per returning lead: ``lead_id``, ``last_contact_at``, ``returned_at``, ``as_of`` and
         ``quiet_days``, in order of return.
     """
-    if quiet_days <= 0:
-        raise InputError(f"find_returns: quiet_days must be positive, got {quiet_days}")
     for name, frame, needed in (
         ("leads", leads, (key, time_column)),
         ("events", events, ("lead_id", "occurred_at")),
@@ -113,21 +116,18 @@ def find_returns(
         }
     )
     frame = frame.loc[frame["lead_id"].isin(created.index)].sort_values(["lead_id", "at"], kind="stable")
-    born = created.reindex(frame["lead_id"]).to_numpy()
-    previous = frame.groupby("lead_id", sort=False)["at"].shift(1).to_numpy(dtype="datetime64[ns]")
-    previous = np.where(np.isnat(previous), born, previous)
-    gap = (frame["at"].to_numpy() - previous) / np.timedelta64(1, "D")
-    first_scored = born + np.timedelta64(as_of_hours, "h")
-    is_return = (gap >= quiet_days) & (frame["at"].to_numpy() > first_scored)
-    hits = frame.loc[is_return].assign(last_contact_at=previous[is_return], quiet_days=gap[is_return])
-    hits = hits.drop_duplicates("lead_id", keep="first")
+    ids = frame["lead_id"].to_numpy()
+    at = frame["at"].to_numpy(dtype="datetime64[ns]")
+    rows, previous, gap = first_returns(
+        ids, at, created.reindex(ids).to_numpy(), quiet_days=quiet_days, as_of_hours=as_of_hours
+    )
     out = pd.DataFrame(
         {
-            "lead_id": hits["lead_id"].to_numpy(),
-            "last_contact_at": hits["last_contact_at"].to_numpy(),
-            "returned_at": hits["at"].to_numpy(),
-            "as_of": hits["at"].to_numpy() + np.timedelta64(as_of_hours, "h"),
-            "quiet_days": hits["quiet_days"].to_numpy(dtype="float64"),
+            "lead_id": ids[rows],
+            "last_contact_at": previous,
+            "returned_at": at[rows],
+            "as_of": at[rows] + np.timedelta64(as_of_hours, "h"),
+            "quiet_days": gap,
         }
     )
     if outcomes is not None and len(out):
@@ -137,6 +137,42 @@ def find_returns(
         converted = ~np.isnat(before) & (before <= out["returned_at"].to_numpy())
         out = out.loc[~converted]
     return out.sort_values("returned_at", kind="stable").reset_index(drop=True)
+
+
+def first_returns(
+    ids: npt.NDArray[Any],
+    at: npt.NDArray[np.datetime64],
+    born: npt.NDArray[np.datetime64],
+    *,
+    quiet_days: float = DEFAULT_QUIET_DAYS,
+    as_of_hours: int = 24,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+    """The return rule on arrays: each lead's first event after `quiet_days` without any (counted from its
+    previous event, or from its creation `born`), later than its own first scoring moment.
+
+    `ids`, `at` and `born` (the lead's creation time on each of its event rows) must be sorted by lead, then
+    time. :func:`find_returns` (a table) and one lead's events in the service both go through it.
+
+    Returns
+    -------
+    (rows, previous, gap)
+        Positions of the returning events (one per lead at most), the moment of each one's previous
+        contact, and the quiet days before it.
+    """
+    if quiet_days <= 0:
+        raise InputError(f"find_returns: quiet_days must be positive, got {quiet_days}")
+    at = at.astype("datetime64[ns]")
+    born = born.astype("datetime64[ns]")
+    same = np.zeros(len(ids), dtype=bool)
+    same[1:] = ids[1:] == ids[:-1]
+    previous = born.copy()
+    previous[1:] = np.where(same[1:], at[:-1], born[1:])
+    gap = (at - previous) / np.timedelta64(1, "D")
+    is_return = (gap >= quiet_days) & (at > born + np.timedelta64(as_of_hours, "h"))
+    hits = np.flatnonzero(is_return)
+    first = hits[np.unique(ids[hits], return_index=True)[1]] if len(hits) else hits
+    first = np.sort(first)
+    return first.astype(np.intp), previous[first], gap[first].astype(np.float64)
 
 
 def _half_life_days(half_life_days: float | None) -> float:
@@ -249,7 +285,7 @@ def build_reengagement_dataset(
     data_end: pd.Timestamp | None = None,
     quiet_days: float = DEFAULT_QUIET_DAYS,
     half_life_days: float | None = None,
-    text: bool = True,
+    text: bool = False,
     classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
     drop: Sequence[str] = (),
 ) -> LeadDataset:
@@ -259,9 +295,15 @@ def build_reengagement_dataset(
     scoring moment; returns whose window is still open at `data_end` (default: the latest time in the
     tables, :func:`careleads.features.end_of_data`) are censored. The result trains with
     :func:`careleads.models.train_model` like any other data set (its ``as_of`` is the return's).
+    With `text` (off by default, as for new leads), what the question and the follow-up messages say join
+    the features; the classifiers (`classifiers`, default trained here) travel with the spec and the model.
     """
     target = target or Target()
-    spec = FeatureSpec.from_table(table, drop=drop)
+    spec = FeatureSpec.from_table(table, drop=drop, text=text)
+    if text:
+        # as for new leads: the text classifiers are trained with the model and travel with it
+        classifiers = classifiers if classifiers is not None else train_text_classifiers()
+        spec = replace(spec, text_classifiers=classifiers)
     returns = find_returns(
         leads,
         events,
@@ -293,15 +335,17 @@ def build_reengagement_dataset(
 
 
 def score_returning(
-    model: LeadModel,
+    model: Scorer,
     leads: pd.DataFrame,
     events: pd.DataFrame,
     returns: pd.DataFrame,
     *,
     half_life_days: float | None = None,
     classifiers: tuple[IntentClassifier, UrgencyClassifier] | None = None,
+    n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """Score returning leads with a re-engagement model, ready for :func:`careleads.decisions.decide_many`.
+    """Score returning leads with a re-engagement model (or the rule baseline of
+    :func:`careleads.segments.segment_baseline`), ready for :func:`careleads.decisions.decide_many`.
 
     A lead marked "do not profile" gets the model's rule fallback instead, and ``scored_by`` says so.
 
@@ -311,7 +355,11 @@ def score_returning(
         ``lead_id``, ``as_of``, ``probability``, ``score``, ``tier``, ``action``, ``reasons``,
         ``scored_by``, ``model_version``, ``quiet_days`` (one row per return).
     """
-    text = any(name.startswith("renewed_n_messages") for name in model.features)
+    # a rule baseline reads no text features
+    text = isinstance(model, LeadModel) and any(
+        name.startswith("renewed_n_messages") for name in model.features
+    )
+    classifiers = classifiers if classifiers is not None else model.spec.text_classifiers
     X = reengagement_features(
         leads, events, returns, model.spec, half_life_days=half_life_days, text=text, classifiers=classifiers
     )
@@ -322,6 +370,7 @@ def score_returning(
         lead_ids=returns["lead_id"],
         as_of=returns["as_of"],
         do_not_profile=rows["do_not_profile"] if "do_not_profile" in rows else None,
+        n_reasons=n_reasons,
     )
     scored["quiet_days"] = returns["quiet_days"].to_numpy()
     return scored

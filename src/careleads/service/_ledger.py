@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from careleads.service._records import current_entry, identifier_names, lead_rec
 from careleads.service.analytics import AnalyticsRow
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
+from careleads.service.segments import score_if_returning
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
 
 __all__ = [
@@ -370,17 +371,22 @@ def rescore_for_text(
     events = events_list(session, lead)
     stamps = [pd.Timestamp(e["occurred_at"]) for e in events if e["occurred_at"] is not None]
     as_of = max([pd.Timestamp(lead.created_at), *stamps])
+    # a lead back after a quiet period is scored as a returning lead (service.segments)
+    returned = score_if_returning(session=session, ctx=ctx, lead=lead, record=record, events=events)
     scored = decide_one(
         session=session,
         ctx=ctx,
         record=record,
-        scored=ctx.scorer.score_record(record, events, as_of),
+        scored=returned[0] if returned else ctx.scorer.score_record(record, events, as_of),
         now=now,
         texts=later_texts(session, lead),
     )
     level = scored.decision.triage.source_level(source) if source else "none"
     if level != "none":
         reason = f"{reason}: {level} triage words in this text"
+    if returned:
+        notes = (*scored.decision.notes, returned[1])
+        scored = replace(scored, decision=replace(scored.decision, notes=notes))
     queue_analytics(session, ctx, lead, record, events, scored, as_of)
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):

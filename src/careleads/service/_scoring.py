@@ -17,17 +17,19 @@ import pandas as pd
 
 from careleads.dictionary import Dictionary
 from careleads.features import FeatureSpec
-from careleads.models import LeadModel, ModelRegistry
+from careleads.models import LeadModel, ModelRegistry, publication_key
 from careleads.scoring import (
     BASELINE_TIERS,
     DECISION_COLUMNS,
+    RulesBaseline,
     Scorer,
     rules_baseline,
     score_leads,
     score_record,
 )
+from careleads.segments import get_segment, segment_baseline
 
-__all__ = ["BASELINE_TIERS", "LeadScorer", "ScoringResult", "empty_events", "target_of"]
+__all__ = ["BASELINE_TIERS", "LeadScorer", "ScoringResult", "SegmentScorers", "empty_events", "target_of"]
 
 
 def empty_events() -> pd.DataFrame:
@@ -163,12 +165,45 @@ def _by_moment(when: pd.Series) -> list[tuple[pd.Timestamp, np.ndarray]]:
 
 
 def target_of(registry: ModelRegistry, version: str) -> str:
-    """The target name (``OUTCOME_<DAYS>d``) a registered version was trained for.
+    """The publication key a registered version is published under: its target name
+    (``OUTCOME_<DAYS>d``), with its segment in front unless it scores new patient leads.
 
     Raises
     ------
     NotFoundError
         If the version is not in the registry.
     """
-    target = registry.card(version).get("target", {})
-    return f"{target.get('outcome')}_{target.get('window_days')}d"
+    return registry.key_of(version)
+
+
+class SegmentScorers:
+    """The published model of each segment other than new patient leads, or that segment's rule baseline.
+
+    Returning leads are patient leads: their model is published for the service's target under
+    ``returning/TARGET``; partnership leads have their own target (``partnership/meeting_booked_30d``).
+    """
+
+    def __init__(self, *, registry: ModelRegistry, target: str, dictionary: Dictionary) -> None:
+        self.registry = registry
+        self.target = target
+        self.dictionary = dictionary
+        self._models: dict[str, LeadModel] = {}
+        self._baselines: dict[str, RulesBaseline] = {}
+        self._lock = threading.Lock()
+
+    def key(self, segment: str) -> str:
+        """The registry key the segment's model is published under."""
+        name = self.target if segment == "returning" else get_segment(segment).target.name
+        return publication_key(name, segment)
+
+    def current(self, segment: str) -> tuple[Scorer, bool]:
+        """What scores the segment's leads now, and whether it is the rule baseline (no published model)."""
+        version = self.registry.published_version(self.key(segment))
+        with self._lock:
+            if version is not None:
+                if version not in self._models:
+                    self._models[version] = self.registry.load(version)
+                return self._models[version], False
+            if segment not in self._baselines:
+                self._baselines[segment] = segment_baseline(segment, self.dictionary)
+            return self._baselines[segment], True

@@ -19,7 +19,7 @@ from careleads.errors import ConfigError
 from careleads.features import FeatureSpec
 from careleads.models import ModelRegistry
 from careleads.privacy import FieldCipher, Pseudonymiser, generate_key, generate_pseudonym_key
-from careleads.service._scoring import LeadScorer
+from careleads.service._scoring import LeadScorer, SegmentScorers
 from careleads.service.analytics import AnalyticsWriter
 from careleads.service.crm_mapping import FieldMapping, load_field_mapping
 from careleads.settings import Settings
@@ -95,6 +95,7 @@ class ServiceContext:
     spec: FeatureSpec
     registry: ModelRegistry
     scorer: LeadScorer
+    segments: SegmentScorers  # returning and partnership leads
     hard_rules: HardRules
     routing: Routing
     cipher: FieldCipher
@@ -178,6 +179,7 @@ class ServiceContext:
             spec=spec,
             registry=registry,
             scorer=LeadScorer(registry=registry, target=settings.target, dictionary=dictionary),
+            segments=SegmentScorers(registry=registry, target=settings.target, dictionary=dictionary),
             hard_rules=hard_rules,
             routing=routing,
             cipher=cipher,

@@ -54,6 +54,7 @@ from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.review import in_review_queue
 from careleads.service.schemas import LeadPublic, decision_public
+from careleads.service.segments import score_segment_records
 from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
 
 __all__ = [
@@ -515,16 +516,22 @@ def score_without_storing(
     actor: str,
     role: str,
     now: datetime | None = None,
+    segment: str = "inbound",
+    events: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """:func:`score_records` for a caller: only the audit log records that a scoring took place (and of how
-    many leads)."""
-    decisions = score_records(ctx=ctx, records=records, now=now)
+    many leads). Returning and partnership leads (`segment`, with their `events`) are scored by
+    :func:`careleads.service.segments.score_segment_records`."""
+    if segment == "inbound":
+        decisions = score_records(ctx=ctx, records=records, now=now)
+    else:
+        decisions = score_segment_records(ctx=ctx, segment=segment, records=records, events=events, now=now)
     append_audit(
         session=session,
         actor=actor,
         role=role,
         action="score.stateless",
         subject="score",
-        details={"n_leads": len(decisions)},
+        details={"n_leads": len(decisions), "segment": segment},
     )
     return decisions

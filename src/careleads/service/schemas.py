@@ -63,6 +63,18 @@ class _Flexible(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+def segment_field_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with a lead that names a segment as one of its fields (None: nothing): a segment is
+    the request's (``POST /v1/score``), never a lead field that would be ignored."""
+    segment = record.get("segment")
+    if segment is None or segment == "inbound":
+        return None
+    return (
+        f"segment {segment!r}: stored leads are new patient leads; score returning and partnership leads "
+        "with POST /v1/score and its top-level segment"
+    )
+
+
 class LeadCreate(_Flexible):
     """A lead in the data dictionary's field names (or aliases); unknown fields are reported, not stored."""
 
@@ -72,6 +84,13 @@ class LeadCreate(_Flexible):
     created_at: str | None = Field(
         default=None, max_length=40, description="When the lead arrived (ISO 8601); default: now."
     )
+
+    @model_validator(mode="after")
+    def _no_segment(self) -> LeadCreate:
+        problem = segment_field_problem(self.model_extra or {})
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class EventCreate(_Flexible):
@@ -284,12 +303,65 @@ class LeadsPublic(BaseModel):
     count: int
 
 
-class ScoreRequest(BaseModel):
-    """Leads to score without storing anything."""
+SegmentName = Literal["inbound", "returning", "partnership"]
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"leads": [LEAD_EXAMPLE]}]})
+PARTNERSHIP_EXAMPLE: dict[str, Any] = {
+    "lead_id": "P-000042",
+    "created_at": "2025-03-04T09:10:00",
+    "lead_type": "Group practice",
+    "job_role": "Practice manager",
+    "organisation_size": 12,
+    "region": "north",
+    "partnership_scope": "referral_network",
+    "topic_interest": "referral_pathways",
+    "source": "Conference",
+    "email": "a.chen@example.org",
+    "consent_marketing": False,
+}
+
+
+class SegmentEvent(_Flexible):
+    """An event of a lead in the request (returning and partnership leads), named by the lead's id."""
+
+    lead_id: str = Field(min_length=1, max_length=200, description="The lead's id, as in `leads`.")
+    event_id: str = Field(min_length=1, max_length=200, description="The event's id.")
+    occurred_at: str = Field(min_length=1, max_length=40, description="When it happened (ISO 8601).")
+    event_type: str = Field(min_length=1, max_length=60, description="page_view, webinar_attended, ...")
+
+
+class ScoreRequest(BaseModel):
+    """Leads to score without storing anything; by default new patient leads."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"leads": [LEAD_EXAMPLE]},
+                {"segment": "partnership", "leads": [PARTNERSHIP_EXAMPLE]},
+            ]
+        }
+    )
 
     leads: list[LeadCreate] = Field(min_length=1, max_length=1000)
+    segment: SegmentName = Field(
+        default="inbound",
+        description=(
+            "inbound: new patient leads; returning: patient leads back after 60 quiet days or more, scored "
+            "24 h after their return (their events are required); partnership: clinicians, practices and "
+            "health systems in the partnership_leads fields. Each segment is scored by its own published "
+            "model, or by its rule baseline when none is published (fallback: true, and a note says so)."
+        ),
+    )
+    events: list[SegmentEvent] = Field(
+        default_factory=list,
+        max_length=20_000,
+        description="Events of the leads (returning and partnership segments), each with its lead_id.",
+    )
+
+    @model_validator(mode="after")
+    def _events_need_a_segment(self) -> ScoreRequest:
+        if self.events and self.segment == "inbound":
+            raise ValueError("events are read for the returning and partnership segments only")
+        return self
 
 
 class ScoredLead(BaseModel):
@@ -312,6 +384,10 @@ class ScoredLead(BaseModel):
     flagged_fields: list[FlaggedFieldPublic] = Field(
         default_factory=list,
         description="Values the data dictionary could not read: scored as unknown, listed for an admin.",
+    )
+    segment: SegmentName = "inbound"
+    quiet_days: float | None = Field(
+        default=None, description="Returning leads: days without activity before the return."
     )
 
 
@@ -396,11 +472,16 @@ class FeedbackPublic(BaseModel):
 
 class ModelPublic(BaseModel):
     version: str
-    target: str
+    target: str = Field(
+        description="Publication key: the target, after 'SEGMENT/' for returning or partnership"
+    )
     trained_at: str
     test_auc: float | None
     test_ece: float | None
     published: bool
+    segment: str = Field(
+        default="inbound", description="inbound (new patient leads), returning or partnership"
+    )
 
 
 class ModelsPublic(BaseModel):

@@ -11,7 +11,7 @@ from careleads.api.deps import require_role
 from careleads.service.access import LEAD_CREATE, LEAD_ERASE, LEAD_READ, Principal
 from careleads.service.erasure import erase_lead
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.leads import create_lead
+from careleads.service.leads import LeadValidationError, create_lead
 from careleads.service.leads import read_lead as lead_for_caller
 from careleads.service.schemas import (
     LEAD_EXAMPLE,
@@ -21,6 +21,7 @@ from careleads.service.schemas import (
     LeadCreated,
     LeadPublic,
     decision_public,
+    segment_field_problem,
 )
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -94,9 +95,11 @@ async def post_lead(  # runs on the event loop: see _INLINE above
     identified is refused (422), unless a text of it may describe an emergency: it is then kept for the
     triage line under a generated id (202, ``unidentified``).
     """
-    result = create_lead(
-        session=session, ctx=ctx, lead_in=read_body(await request.body()), actor=user.name, role=user.role
-    )
+    lead_in = read_body(await request.body())
+    problem = segment_field_problem(lead_in) if isinstance(lead_in, dict) else None
+    if problem is not None:  # returning and partnership leads are scored through POST /v1/score
+        raise LeadValidationError(problem, [{"field": "segment", "message": problem}])
+    result = create_lead(session=session, ctx=ctx, lead_in=lead_in, actor=user.name, role=user.role)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     elif result.unidentified:

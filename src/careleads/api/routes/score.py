@@ -26,13 +26,20 @@ def post_score(
     user: Annotated[Principal, Depends(require_role(SCORE))],
 ) -> ScoresPublic:
     """Check, score and decide each lead like ``POST /v1/leads``, but store nothing and assign no owner
-    (only the audit log records that a scoring took place, with the number of leads)."""
+    (only the audit log records that a scoring took place, with the number of leads).
+
+    ``segment`` chooses the leads: new patient leads (default), returning leads (with their ``events``:
+    scored 24 hours after their return) or partnership leads (checked against the partnership fields and
+    routed to business development). Each segment is scored by its own published model, or by its rule
+    baseline when none is published (``fallback: true`` and a note)."""
     decisions = score_without_storing(
         session=session,
         ctx=ctx,
         records=[lead.record() for lead in request.leads],
         actor=user.name,
         role=user.role,
+        segment=request.segment,
+        events=[event.record() for event in request.events],
     )
     data = [ScoredLead(**d) for d in decisions]
     return ScoresPublic(data=data, count=len(data))
