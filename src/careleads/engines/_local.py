@@ -66,13 +66,7 @@ from careleads.engines._chunks import (
 )
 from careleads.engines._files import PartFormat, parquet_options, write_atomic, write_part
 from careleads.engines._pool import IN_FLIGHT_FOLDER, ChunkJob, ChunkQueue, read_arrow
-from careleads.engines._quarantine import (
-    LISTED_ROWS,
-    alarm_notes,
-    alarming_rows,
-    gather_parts,
-    hide_unshown,
-)
+from careleads.engines._quarantine import alarm_notes, gather_parts, report_chunk
 from careleads.errors import InputError
 from careleads.models import LeadModel
 from careleads.scoring import Scorer
@@ -408,9 +402,6 @@ class _Layout:
     def quarantine_part(self, index: int) -> Path:
         return self.work / QUARANTINE_FOLDER / f"part-{index:05d}.csv"
 
-    def flagged_part(self, index: int) -> Path:
-        return self.work / FLAGGED_FOLDER / f"part-{index:05d}.csv"
-
 
 def _read_keys(path: Path) -> pd.Series:
     if path.suffix == ".arrow":
@@ -592,18 +583,15 @@ def score_file(
             write_part(result.decisions, layout.part(index), layout.part_fmt)
             if scored.file is not None:
                 scored.file.unlink()
-        alarming = alarming_rows(quarantine)
-        if len(quarantine):
-            if not quarantine_values:  # the reasons and where, not the rejected values
-                kept = ("_row", "_field", "_reason", TRIAGE_COLUMN, model.spec.key)
-                quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
-            quarantine.to_csv(layout.quarantine_part(index), index=False)
-        flagged = result.flagged
-        if len(flagged):
-            if not quarantine_values:
-                flagged = hide_unshown(flagged, dictionary)
-            layout.flagged_part(index).parent.mkdir(parents=True, exist_ok=True)
-            flagged.to_csv(layout.flagged_part(index), index=False)
+        report_chunk(
+            quarantine,
+            result.flagged,
+            state,
+            files=(layout.quarantine_part(index), layout.work / FLAGGED_FOLDER / f"part-{index:05d}.csv"),
+            key=model.spec.key,
+            dictionary=dictionary,
+            keep_values=quarantine_values,
+        )
         if hook is not None:
             hook("part_written", index)
         n_scored = result.decisions.num_rows
@@ -612,14 +600,6 @@ def score_file(
         state["n_read"] += result.n_read + len(chunk.malformed)
         state["n_scored"] += n_scored
         state["n_quarantined"] += len(quarantine)
-        state["n_flagged"] = state.get("n_flagged", 0) + int(flagged["_row"].nunique())
-        state["n_alarming"] = state.get("n_alarming", 0) + len(alarming)
-        state["alarming_rows"] = [*state.get("alarming_rows", []), *alarming][:LISTED_ROWS]
-        for row, level in alarming:
-            # the row number and that it needs a human, never its text
-            logger.warning(
-                "quarantined row %d may describe an emergency (triage: %s): it needs a human now", row, level
-            )
         write_atomic(layout.work / CHECKPOINT_FILE, json.dumps(state, indent=1).encode("utf-8"))
         if hook is not None:
             hook("checkpointed", index)

@@ -4,6 +4,7 @@ that the dictionary could not read."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -15,7 +16,9 @@ import pandas as pd
 from careleads.dictionary import Dictionary, shows_value
 from careleads.engines._chunks import TRIAGE_COLUMN
 
-__all__ = ["LISTED_ROWS", "alarm_notes", "alarming_rows", "gather_parts", "hide_unshown"]
+__all__ = ["LISTED_ROWS", "alarm_notes", "alarming_rows", "gather_parts", "hide_unshown", "report_chunk"]
+
+logger = logging.getLogger(__name__)
 
 LISTED_ROWS = 100  # quarantined rows that may describe an emergency, named in the summary's notes
 
@@ -66,3 +69,39 @@ def gather_parts(parts: Sequence[Path], out: Path, header: Sequence[str]) -> Non
                     part.readline()
                 shutil.copyfileobj(part, target)
     os.replace(tmp, out)
+
+
+def report_chunk(
+    quarantine: pd.DataFrame,
+    flagged: pd.DataFrame,
+    state: dict[str, Any],
+    *,
+    files: tuple[Path, Path],
+    key: str,
+    dictionary: Dictionary,
+    keep_values: bool,
+) -> None:
+    """Write a chunk's quarantine and flagged parts (`files`), count them in the run's `state`, and log each
+    quarantined row that may describe an emergency (its row number and that it needs a human, never text).
+
+    Without `keep_values` the quarantine keeps the reasons and where, not the rejected values, and the
+    flagged list hides the values of fields that are not ``safe``.
+    """
+    alarming = alarming_rows(quarantine)
+    if len(quarantine):
+        if not keep_values:
+            kept = ("_row", "_field", "_reason", TRIAGE_COLUMN, key)
+            quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
+        quarantine.to_csv(files[0], index=False)
+    if len(flagged):
+        if not keep_values:
+            flagged = hide_unshown(flagged, dictionary)
+        files[1].parent.mkdir(parents=True, exist_ok=True)
+        flagged.to_csv(files[1], index=False)
+    state["n_flagged"] = state.get("n_flagged", 0) + int(flagged["_row"].nunique())
+    state["n_alarming"] = state.get("n_alarming", 0) + len(alarming)
+    state["alarming_rows"] = [*state.get("alarming_rows", []), *alarming][:LISTED_ROWS]
+    for row, level in alarming:
+        logger.warning(
+            "quarantined row %d may describe an emergency (triage: %s): it needs a human now", row, level
+        )
