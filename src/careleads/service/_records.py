@@ -51,12 +51,15 @@ from careleads.privacy import PLACEHOLDERS, redact_texts
 from careleads.service.context import ServiceContext
 from careleads.store import Lead, ScoreEntry
 from careleads.text import default_detector
+from careleads.text.triage import LEVELS
 
 __all__ = [
     "MAX_FIELD_CHARS",
     "PRESENT",
     "UNIDENTIFIED_PREFIX",
+    "CheckedEvent",
     "CheckedLead",
+    "check_event",
     "check_lead",
     "flags_of",
     "lead_fields",
@@ -83,7 +86,6 @@ UNIDENTIFIED_PREFIX = "unidentified-"
 MAX_FIELD_CHARS = 5000  # longest text value of a record
 MAX_ID_CHARS = 200  # longest external id (the store's column)
 _MAX_TEXTS = 200  # texts of one record that triage reads (a record is a few dozen fields)
-_TRIAGE_LEVELS = {"none": 0, "possible": 1, "urgent": 2}
 log = logging.getLogger("careleads.service")
 
 
@@ -379,7 +381,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
     texts = record_texts(lead_in)
     levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
     alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
-    level = max(levels, key=_TRIAGE_LEVELS.__getitem__, default="none")
+    level = max(levels, key=LEVELS.__getitem__, default="none")
     refused = _shape_problems(lead_in)
     row: dict[str, Any] = {}
     ignored: list[str] = []
@@ -423,6 +425,92 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
         log.warning("an unidentified lead is kept for triage (level %s)", level)
     _carry_alarming(table, row, alarming)
     return CheckedLead(row=row, ignored=ignored, flags=flags, triage_level=level, unidentified=unidentified)
+
+
+@dataclass
+class CheckedEvent:
+    """An event after triage and the dictionary: what to store, what was flagged.
+
+    Attributes
+    ----------
+    row : dict
+        The clean event (every field of the table; None where flagged).
+    flags : list of FlaggedValue
+        Values kept as written and read as missing; for an event kept for triage, also why it was refused.
+    raw : dict
+        Field -> the value as written, for each flagged field (the store keeps an unknown event type as
+        written).
+    triage_level : str
+        The highest clinical-triage level among the event's texts.
+    """
+
+    row: dict[str, Any]
+    flags: list[FlaggedValue] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)
+    triage_level: str = "none"
+
+
+def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: datetime) -> CheckedEvent:
+    """Triage every text of an event, then check it against the dictionary; refuse only what cannot be kept.
+
+    As :func:`check_lead` does for a lead: a value the dictionary cannot read (an event type or page it does
+    not know) is flagged, kept as written and read as missing; an event without a usable id or time is
+    refused, unless a text may describe an emergency: it is then kept under a generated id at the time
+    `now`, its texts in the message field, so the lead is triaged again and a human sees it.
+
+    Raises
+    ------
+    LeadValidationError
+        When the event is refused and no text may describe an emergency.
+    """
+    table = ctx.refresh_dictionary().table("events")
+    key, time_column = str(table.key), str(table.time_column)
+    texts = record_texts(event_in)
+    levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
+    alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
+    level = max(levels, key=LEVELS.__getitem__, default="none")
+    refused = _shape_problems(event_in)
+    row: dict[str, Any] = {}
+    flags: list[FlaggedValue] = []
+    if not refused:
+        try:
+            row, found = record_validator(ctx.dictionary, "events").validate(dict(event_in), source="request")
+        except InputError as exc:
+            found = _unmatched(table, event_in, exc)
+        problems, flags = flag_problems(table, found)
+        refused = [{"field": p.field, "message": p.detail} for p in problems]
+    if refused and not alarming:
+        raise LeadValidationError(
+            "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in refused),
+            refused,
+        )
+    if refused:
+        bad = {p["field"] for p in refused}
+        row = {name: (None if name in bad else row.get(name)) for name in table.names}
+        if row.get(key) is None:
+            row[key] = f"{UNIDENTIFIED_PREFIX}{uuid.uuid4().hex}"
+        if row.get(time_column) is None:
+            row[time_column] = pd.Timestamp(now)
+        flags.extend(
+            FlaggedValue(
+                field=p["field"],
+                kind="refused",
+                value=None,
+                message=p["message"],
+                action="the event was kept for a clinician because its text may describe an emergency",
+            )
+            for p in refused
+        )
+        log.warning("an event that could not be read is kept for triage (level %s)", level)
+    raw = {f.field: f.value for f in flags if f.value is not None}
+    messages = [spec.name for spec in table.fields if spec.type is FieldType.TEXT]
+    if alarming and messages:  # texts that may describe an emergency reach the field triage reads
+        target = messages[0]
+        held = str(row.get(target) or "")
+        missing = [text.strip() for text in alarming if text.strip() not in held]
+        if missing:
+            row[target] = "\n".join([*([held] if held else []), *dict.fromkeys(missing)])
+    return CheckedEvent(row=row, flags=flags, raw=raw, triage_level=level)
 
 
 def _unmatched(table: TableSpec, record: Mapping[str, Any], exc: InputError) -> list[FieldProblem]:

@@ -34,6 +34,7 @@ from careleads.service._records import (
     PRESENT,
     LeadErasedError,
     LeadValidationError,
+    check_event,
     check_lead,
     current_entry,
     decrypt_identifiers,
@@ -100,6 +101,7 @@ class EventResult:
     entry: ScoreEntry
     event_created: bool
     ledger_changed: bool
+    flagged_fields: list[FlaggedValue] = field(default_factory=list)
 
 
 def create_lead(
@@ -261,18 +263,21 @@ def record_event(
     """
     now = now or utcnow()
     lead = get_lead(session=session, lead_id=lead_id)
+    checked = check_event(ctx, {**dict(event_in), "lead_id": str(lead.id)}, now=now)
     table = ctx.dictionary.table("events")
-    record_in = {**dict(event_in), "lead_id": str(lead.id)}
-    row, _ignored = validate_one(ctx, record_in, "events")
+    row = checked.row
     event_id = str(row[str(table.key)])
     text = plain(row.get("message_text"))
+    identifiers = decrypt_identifiers(ctx, lead)
+    kind = plain(row.get("event_type")) or checked.raw.get("event_type") or "unknown"
+    page = plain(row.get("page")) or checked.raw.get("page")
     event = Event(
         lead_id=lead.id,
         event_id=event_id,
         occurred_at=pd.Timestamp(row["occurred_at"]).to_pydatetime().replace(tzinfo=None),
-        event_type=str(plain(row["event_type"])),
-        page=plain(row.get("page")),
-        message_text=redact_known([text], decrypt_identifiers(ctx, lead))[0] if text else None,
+        event_type=str(kind)[:60],  # a type the dictionary does not know is kept as written, and flagged
+        page=None if page is None else str(page)[:60],
+        message_text=redact_known([text], identifiers)[0] if text else None,
         received_at=now,
     )
     if insert_row(session, event, unless_exists=("lead_id", "event_id")) is None:  # a repeat
@@ -282,6 +287,12 @@ def record_event(
             event_created=False,
             ledger_changed=False,
         )
+    if checked.flags:  # kept with the lead's own flags, for the admin's list of unknown values
+        fields = dict(lead.fields or {})
+        flagged = dict(fields.get(FLAGS_KEY) or {})
+        stored = flags_of(checked.flags, identifiers)
+        flagged.update({f"event {event_id}: {name}": value for name, value in stored.items()})
+        lead.fields = {**fields, FLAGS_KEY: flagged}
     # every text is triaged again, this message with the others: an urgent or possible one re-routes the
     # lead (a new ledger entry, its outbox record, the review task at the top of the queue)
     entry, changed, level = rescore_for_text(
@@ -304,12 +315,15 @@ def record_event(
             "ledger_changed": changed,
             "score_id": entry.id,
             "triage": level,
+            "flagged_fields": sorted({f.field for f in checked.flags}),
         },
     )
     if level != "none":
         route = entry.route.get("name")
         log.warning("lead %s: %s triage words in event %s, route %s", lead.id, level, event.id, route)
-    return EventResult(lead=lead, entry=entry, event_created=True, ledger_changed=changed)
+    return EventResult(
+        lead=lead, entry=entry, event_created=True, ledger_changed=changed, flagged_fields=checked.flags
+    )
 
 
 def record_outcome(

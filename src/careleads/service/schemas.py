@@ -109,12 +109,22 @@ class EventCreate(_Flexible):
         },
     )
 
-    event_id: str = Field(min_length=1, max_length=200, description="The event's id (idempotency key).")
-    occurred_at: str = Field(min_length=1, max_length=40, description="When it happened (ISO 8601).")
-    event_type: str = Field(
-        min_length=1, max_length=60, description="page_view, email_click, call_request, ..."
+    # id, time and type are checked by the data dictionary, not here: an event that cannot be identified is
+    # still read by clinical triage (and kept when its text may describe an emergency), and a type the
+    # dictionary does not know is kept as written and flagged
+    event_id: str | None = Field(
+        default=None, max_length=200, description="The event's id (idempotency key; required)."
     )
-    page: str | None = Field(default=None, max_length=60, description="For page views: which page.")
+    occurred_at: str | None = Field(
+        default=None, max_length=40, description="When it happened (ISO 8601; required)."
+    )
+    event_type: str | None = Field(
+        default=None,
+        max_length=200,
+        description="page_view, email_click, call_request, chat_message, ...; a type the dictionary does "
+        "not know is stored as written and flagged.",
+    )
+    page: str | None = Field(default=None, max_length=200, description="For page views: which page.")
     message_text: str | None = Field(
         default=None, max_length=MAX_FIELD_CHARS, description="Chat or SMS text; stored redacted."
     )
@@ -268,6 +278,10 @@ class EventRecorded(BaseModel):
     lead_id: int
     event_created: bool = Field(description="False when this event id was recorded before (nothing changed)")
     ledger_changed: bool = Field(description="True when the score, tier or route changed")
+    flagged_fields: list[FlaggedFieldPublic] = Field(
+        default_factory=list,
+        description="Values the data dictionary could not read: stored as written, read as unknown.",
+    )
     decision: DecisionPublic
 
 

@@ -14,6 +14,7 @@ from careleads.service.leads import record_event, record_outcome
 from careleads.service.schemas import (
     EventCreate,
     EventRecorded,
+    FlaggedFieldPublic,
     OutcomeCreate,
     OutcomePublic,
     decision_public,
@@ -48,6 +49,7 @@ async def post_event(  # runs on the event loop: see _INLINE in careleads.api.ro
         lead_id=result.lead.id,
         event_created=result.event_created,
         ledger_changed=result.ledger_changed,
+        flagged_fields=[FlaggedFieldPublic(**f.to_dict()) for f in result.flagged_fields],
         decision=decision_public(result.entry),
     )
 
