@@ -211,12 +211,17 @@ def test_unknown_lead_is_404_and_a_bad_event_writes_nothing(service: Service) ->
     event = {"event_id": "E1", "occurred_at": "2025-03-04T11:00:00", "event_type": "call_request"}
     assert client.post("/v1/leads/424242/events", json=event, headers=headers).status_code == 404
     lead_id = client.post("/v1/leads", json=LEAD, headers=headers).json()["id"]
-    bad = client.post(
-        f"/v1/leads/{lead_id}/events", json={**event, "event_type": "teleport"}, headers=headers
-    )
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "event_type"]
+    no_time = {k: v for k, v in event.items() if k != "occurred_at"}
+    bad = client.post(f"/v1/leads/{lead_id}/events", json=no_time, headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "occurred_at"]
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ScoreEntry)) == 1
+    # a type the dictionary does not know is kept as written and flagged, not refused
+    new_kind = client.post(
+        f"/v1/leads/{lead_id}/events", json={**event, "event_type": "teleport"}, headers=headers
+    )
+    assert new_kind.status_code == 201, new_kind.text
+    assert [f["field"] for f in new_kind.json()["flagged_fields"]] == ["event_type"]
     outcome = client.post(
         f"/v1/leads/{lead_id}/outcomes",
         json={"outcome": "appointment_scheduled", "occurred_at": "2025-03-06T09:00:00"},
