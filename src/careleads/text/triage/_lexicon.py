@@ -29,6 +29,7 @@ __all__ = [
     "PRE_NEGATION_PHRASES",
     "PSEUDO_HYPOTHETICALS",
     "PSEUDO_NEGATIONS",
+    "RESOLUTION_FOLLOWERS",
     "RETURNED",
     "SENSES",
     "SUBJECTS",
@@ -59,9 +60,12 @@ _CLASSES: dict[str, str] = {
     "ABDOMEN": "stomach|stomache|belly|abdomen|abdominal|tummy|estomago|barriga|vientre",
     "HEAD": "head|cabeza",
     "TESTICLE": "testicle|testicles|testicular|scrotum|balls",
-    "CANT_SEE": "cant see|no veo|cant focus|blurry|blurred|dark spots",
+    "CANT_SEE": "sees spots|seeing spots|see spots|spots in her vision|spots in my vision|flashing lights|"
+    "seeing stars|sees stars|"
+    "cant see|no veo|cant focus|blurry|blurred|dark spots",
     "EYE": "eye|eyes|ojo|ojos",
     "PAIN": (
+        "painfull|pane|"
         "pain|pains|pian|painful|hurt|hurts|hurting|ache|aches|aching|achy|sore|discomfort|agony|"
         "killing me|dolor|duele|dolores"
     ),
@@ -86,18 +90,22 @@ _CLASSES: dict[str, str] = {
         "muy fuerte|horrible|insoportable"
     ),
     "WORST": (
+        "worse than anything|worse than any|"
         "worst|never felt|never had|like never before|of my life|thunderclap|explode|exploding|el peor|"
         "worse than ever|than ever"
     ),
     "ONSET": (
+        "minutes ago|an hour ago|half an hour ago|few minutes ago|started an hour ago|out of the blue|"
         "sudden|suddenly|all of a sudden|out of nowhere|out of the blue|just now|just started|came on|"
         "abrupt|abruptly|de repente|de golpe"
     ),
     "WORSE": (
+        "still going|keeps going|getting worse|wont go down|"
         "worse|worsening|wont stop|doesnt stop|not stopping|cant stop|not going away|wont go away|"
         "for hours|keeps coming|empeora|peor|harder and harder|getting harder"
     ),
     "DISTRESS": (
+        "im scared|im frightened|please hurry|"
         "scared|terrified|frightened|panicking|emergency|911|ambulance|paramedics|dying|going to die|"
         "gonna die|help me|please help|help please|urgente|emergencia|ayuda"
     ),
@@ -123,12 +131,18 @@ _CLASSES: dict[str, str] = {
         "irregular|palpitations|palpitating|palpitaciones"
     ),
     "FAINT_URGENT": (
+        "stopped responding|not responding|barely rouse|cant rouse|hard to rouse|hard to wake up|"
+        "wont wake up|cant wake up|cant stay awake|wont stay awake|unrousable|went down and shook|"
+        "go down and shake|wont come round|not coming round|lost conciousness|passed out cold|"
+        "blacked out again|"
         "passed out|pass out|passing out|passes out|fainted|fainting|faints|blacked out|blacking out|"
         "black out|collapsed|collapse|collapses|unconscious|unresponsive|not responding|wont respond|"
         "not waking|wont wake|cant wake|hard to wake|keeled over|went limp|lost consciousness|knocked out|"
         "se desmayo|desmayo|desmayado|inconsciente|no responde|no despierta"
     ),
     "SEIZURE": (
+        "having fits|fits started|fit started|seizure started|convulsed|jerking all over|twitching all over|"
+        "shaking all over and not|"
         "seizure|seizures|seizing|convulsing|convulsion|convulsions|having a fit|had a fit|"
         "shaking uncontrollably|eyes rolled back|eyes rolling back|convulsiones|convulsionando"
     ),
@@ -137,11 +151,16 @@ _CLASSES: dict[str, str] = {
         "paralysed|frozen|numb|torcida|caida|torcio|torcido|chueca|chueco"
     ),
     "SLUR": (
+        "nonsense|words came out wrong|wrong words|words are wrong|words out|get her words out|"
+        "get his words out|get my words out|cant find words|cant find the words|mixing up words|"
+        "words mixed up|calling things the wrong|calling the|cant speak properly|"
         "slurred|slurring|slurry|slurs|slur|garbled|jumbled|gibberish|mumbling|not making sense|no sense|"
         "arrastra"
     ),
     "MANNER": "properly|clearly|normally|right|straight|bien",
     "WEAK_NUMB": (
+        "clumsy|wouldnt work|wont work|doesnt work|not working|useless|floppy|flopped|heavy and|"
+        "dropping things|cant grip|cant hold|"
         "numb|numbness|weak|weakness|tingling|tingly|pins and needles|paralyzed|paralysed|paralysis|dead|"
         "cant feel|cant move|cant lift|gave out|dormido|dormida|debil"
     ),
@@ -150,20 +169,31 @@ _CLASSES: dict[str, str] = {
         "one half|un lado|one sided|left sided|right sided"
     ),
     "CONFUSION": (
+        "not understanding|doesnt understand|cant understand|looks blank|staring blankly|blank stare|"
+        "nobody home|not making much sense|not making sense|cant think straight|not himself|not herself|"
+        "acting strange|acting strangely|acting weird|acting odd|doesnt know her name|doesnt know his name|"
+        "doesnt know who|doesnt know what|dont know what day|doesnt recognise|didnt know her name|"
+        "didnt know his name|talking rubbish|drifts off|drifting off|"
         "confused|confusion|disoriented|doesnt know where|doesnt recognize|dont know where i am|"
         "incoherent|out of it|delirious|talking nonsense|confundido|confundida"
     ),
     "VISION_LOSS": (
+        "see double|seeing double|seeing two of everything|went black|gone black|went dark|vision black|"
+        "vision went black|vision blacked out|lost the sight|cant see out of|"
         "lost vision|lost my vision|lost sight|lost his vision|lost her vision|went blind|gone blind|"
         "going blind|double vision|vision went|vision is gone|blind in one eye|curtain over|no veo"
     ),
     "STROKE": "stroke|stroking|strokes|mini stroke|derrame|ictus|embolia",
     "STROKE_NOW": "having a|having|is having|showing signs|think|thinks",
     "BLEED": (
+        "blood loss|bleading|bleedin|"
         "bleeding|bleed|bleeds|bled|blood|bloody|hemorrhage|hemorrhaging|haemorrhage|sangrado|sangrando|"
         "sangre|sangrar|sangra|nosebleed|nosebleeds|nose bleed|bleeding out"
     ),
     "BLEED_HEAVY": (
+        "thru|coming through|keeps running|running down|pouring down|dripping|for ages|pressed it|"
+        "pressing on it|pressure on it|still bleeding|still coming|hasnt stopped|havent stopped|not stopped|"
+        "soaked through|through the bandage|through the dressing|dressings|towels|towel|"
         "wont stop|doesnt stop|not stopping|cant stop|a lot|lots of|so much|everywhere|soaking|soaked|"
         "pouring|gushing|spurting|squirting|heavily|heavy|profusely|clots|pad an hour|every hour|through|"
         "mucho|abundante|no para|no deja|keeps going|keeps bleeding|filling my mouth|wont clot|"
@@ -175,10 +205,12 @@ _CLASSES: dict[str, str] = {
     ),
     "HEMORRHAGE": "hemorrhage|hemorrhaging|haemorrhage|hemorragia",
     "SWELL": (
+        "swelling up|swelled up|puffed up|ballooning|"
         "swelling|swollen|swelled|swell|swells|closing|closing up|closed up|puffy|puffing up|blowing up|"
         "tight|hinchado|hinchada|hinchazon|cerrando"
     ),
-    "ALLERGY": "allergic|allergy|reaction|hives|peanut|peanuts|bee sting|stung|alergia|alergica|alergico",
+    "ALLERGY": "sting|stings|hornet|wasp|bee|nut|nuts|shellfish|prawns|sesame|penicillin|epipen|"
+    "allergic|allergy|reaction|hives|peanut|peanuts|bee sting|stung|alergia|alergica|alergico",
     "ANAPHYLAXIS": "anaphylaxis|anaphylactic|epipen|epi pen|anafilaxia",
     "SELF": "myself|himself|herself|themselves|themself|yourself|ourselves",
     "HARM_VERB": "kill|killing|hurt|hurting|harm|harming|cut|cutting|hang|hanging|shoot|shooting|drown|end",
@@ -189,6 +221,18 @@ _CLASSES: dict[str, str] = {
         "in the kitchen"
     ),
     "SUICIDAL": (
+        "no longer wish to live|no longer want to live|dont wish to live|do not wish to live|"
+        "wish i wasnt alive|wish i wasnt here|had enough of living|had enough of life|tired of living|"
+        "sick of living|done living|tired of being alive|not wake up|and not wake up|never wake up again|"
+        "sleep forever|do something stupid|finish it|finish it all|finish myself|off myself|end myself|"
+        "kill me|take the pills|suicide note|goodbye note|goodbye letter|goodbye letters|cutting again|"
+        "cut again|started cutting|been cutting|self harming|selfharming|harming myself|"
+        "standing on the bridge|standing on a bridge|on the edge of the|on a ledge|on the ledge|on the roof|"
+        "with the car running|with the engine running|car running in|exhaust pipe|hosepipe|"
+        "dont want to exist|dont want to be around|not be around anymore|stop existing|not exist|"
+        "cease to exist|want to disappear|wanna disappear|decided to end|end things|ending things|end it|"
+        "ending it|using it on myself|use it on myself|thought about how|thinking about how|"
+        "how many pills it would|how many tablets it would|researching how|how much it would take|"
         "suicid*|suicidal|suicide|unalive|unaliving|kms|end it all|ending it all|end my life|"
         "ending my life|end his life|end her life|take my own life|take my life|taking my life|"
         "take his own life|take her own life|want to die|wanna die|wants to die|want to be dead|"
@@ -203,53 +247,81 @@ _CLASSES: dict[str, str] = {
         "better off if i were gone|if i wasnt here|if i was gone|if i were gone|if i disappeared"
     ),
     "OVERDOSE": (
+        "od|took an overdose|too many pills|too many tablets|"
         "overdose|overdosed|overdosing|overdoses|oded|sobredosis|poison control|poisoning|poisoned|"
         "envenenado|envenenamiento"
     ),
     "INGEST": (
+        "chewed|chewing|bit|licked|sucked|drinking|eating|swallowing|sipped|had some|got hold of|drunk some|"
+        "gulped|necked|ate some|"
         "took|taken|swallowed|swallow|ate|eaten|drank|drunk|ingested|got into|popped|downed|tomo|trago|"
         "se tomo|taking|take"
     ),
     "MEDS": (
+        "syrup|cough syrup|cough medicine|iron tablets|iron pills|vitamins|gummies|ibuprofens|paracetamols|"
+        "co codamol|codeine|tramadol|morphine|diazepam|valium|sertraline|antidepressants|blood thinners|"
+        "warfarin|heart pills|my tablets|her tablets|his tablets|the tablets|of the pills|the pills|"
         "pills|pill|meds|medication|medications|medicine|tablets|painkillers|tylenol|advil|ibuprofen|"
         "acetaminophen|paracetamol|xanax|oxy|oxycodone|fentanyl|insulin|sleeping pills|pastillas|"
         "antibiotic|antibiotics|new meds|injection|shot|vaccine"
     ),
     "QUANTITY": (
+        "a load of|load of|loads of|several|empty bottle|empty packet|empty box|empty pack|whole packet|"
+        "half a bottle|half the bottle|dozen|10|12|14|15|16|20|24|25|30|32|40|50|60|100|about 10|about 20|"
         "too many|too much|whole bottle|entire bottle|handful|a bunch|bunch of|all of|all my|all her|"
         "all his|a lot of|lots of|demasiadas|todas|whole pack|entire pack|whole box|whole packet|"
         "a pack of|whole strip|whole thing"
     ),
     "QUANTITY_MILD": "double|extra|twice|two doses|by mistake|wrong pills|wrong medication",
     "POISON": (
+        "dishwasher|dishwasher liquid|washing up liquid|dish soap|windscreen wash|screenwash|washer fluid|"
+        "weed killer|weedkiller|slug pellets|fertiliser|fertilizer|wild mushrooms|foraged|berries|"
+        "white spirit|petrol|paraffin|bleach|oven cleaner|toilet cleaner|drain cleaner|descaler|mouthwash|"
+        "essential oil|essential oils|perfume|hand sanitiser|hand sanitizer|vodka|alcohol|pod|pods|"
+        "tablets from the|rat bait|carbon monoxide|fumes|"
         "bleach|poison|poisonous|antifreeze|detergent|laundry pod|tide pod|button battery|battery|"
         "batteries|magnet|magnets|chemicals|chemical|cleaner|cleaning|pesticide|rat poison|lye|drano|"
         "nicotine|vape juice|lighter fluid|gasoline|lamp oil|cloro|veneno"
     ),
-    "PREGNANT": "pregnant|pregnancy|weeks along|trimester|embarazada|embarazo",
+    "PREGNANT": "enceinte|expecting|months pregnant|my bump|the bump|bump|pregnent|pregant|preggers|20 weeks|"
+    "21 weeks|22 weeks|23 weeks|24 weeks|25 weeks|26 weeks|27 weeks|28 weeks|29 weeks|30 weeks|31 weeks|"
+    "32 weeks|33 weeks|34 weeks|35 weeks|36 weeks|37 weeks|38 weeks|39 weeks|40 weeks|41 weeks|42 weeks|"
+    "pregnant|pregnancy|weeks along|trimester|embarazada|embarazo",
     "FETAL": (
+        "baby quiet|baby very quiet|baby has been quiet|baby has been very quiet|hardly any kicks|"
+        "not many kicks|less kicks|fewer movements|hardly moving|havent felt the baby|havent felt baby|"
+        "not felt the baby|baby hasnt kicked|no movements|reduced kicks|less movements|"
         "baby not moving|baby isnt moving|baby hasnt moved|baby stopped moving|not feeling the baby|"
         "not feeling baby|cant feel the baby|cant feel baby|baby moving less|less movement|fewer kicks|"
         "no kicks|not kicking|stopped kicking|reduced movement|decreased movement|el bebe no se mueve"
     ),
     "WATERS": (
+        "my waters|her waters|waters just broke|waters have gone|waters went|waters gone|fluid trickling|"
+        "trickle of fluid|trickling fluid|leaking water|gush of water|leaking clear fluid|"
         "water broke|waters broke|water broken|waters broken|water has broken|water just broke|"
         "leaking fluid|gush of fluid|fluid leaking|rompio la fuente|rompio fuente"
     ),
     "CONTRACTIONS": "cramping|cramps|colicos",
     "LABOUR": "contractions|contracting|in labor|in labour|going into labor|contracciones",
     "MOVES_LESS": (
+        "hardly any kicks|very quiet|quiet today|not as much|not felt|havent felt|hasnt kicked|not kicked|"
+        "hardly moving|less kicks|"
         "moving less|moving much less|moved less|not moving|stopped moving|hasnt moved|not moved|"
         "isnt moving|moving a lot less|no movement|not kicking|stopped kicking|no se mueve"
     ),
     "BREATH_FAST": "fast|rapid|shallow|grunting|sucking in|retractions|ribs showing|flaring|hard|heavily",
     "WOUND": "wound|cut|gash|incision|stitches|laceration|herida",
     "GUSH": (
+        "thru the bandage|coming through the|through the dressing|soaked through|hasnt stopped|not stopped|"
+        "keeps running|running down|"
         "soaking|soaked|soaking through|gushing|pouring|spurting|squirting|wont stop|doesnt stop|"
         "through the bandage|through the bandages|keeps bleeding"
     ),
-    "DIABETIC": "diabetic|diabetes|blood sugar|sugar|glucose|insulin|diabetico|diabetica",
+    "DIABETIC": "type 1|type one|t1|type 1 diabetic|hypo|hypos|bm|bg|sugars|sugar is|sugar level|"
+    "sugar levels|"
+    "diabetic|diabetes|blood sugar|sugar|glucose|insulin|diabetico|diabetica",
     "WAKE_OTHER": (
+        "rouse him|rouse her|rouse them|wake my|wake the|wake up my|"
         "wake him|wake her|wake them|wake my|rouse him|rouse her|wake him up|wake her up|despertarlo|"
         "despertarla"
     ),
@@ -267,14 +339,24 @@ _CLASSES: dict[str, str] = {
         "acne|rash|pimple|pimples|spots|mole|moles|tattoo|itchy|itch|itching|eczema|psoriasis|bumps|hair|"
         "hairs|skin|scar|scars|wart|warts|cyst|bruise|bruises"
     ),
-    "INFANT": "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido",
-    "CHILD": "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
+    "INFANT": "1 week|2 weeks|3 weeks|4 weeks|5 weeks|6 weeks|7 weeks|8 weeks|weeks old|wks old|little baby|"
+    "newborn baby|"
+    "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido",
+    "CHILD": "granddaughter|grandson|grandchild|little one|kids|children|niece|nephew|toddlers|is two|"
+    "is three|is four|shes 2|hes 2|shes 3|hes 3|shes 4|hes 4|shes two|hes two|shes 1|hes 1|she is two|"
+    "he is two|son is|daughter is|teenager|teen|"
+    "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
     "FEVER": (
+        "really hot|burning hot|red hot|temperature of|temp of|high temperature|high temp|shivery|shivering|"
+        "shaking chills|rigors|chills|"
         "fever|feverish|temperature|temp|burning up|febrile|fiebre|calentura|feels hot|feel hot|is hot|"
         "very hot|so hot|hot to touch|hot to the touch"
     ),
-    "HIGH_TEMP": "103|104|105|106|107|40|41|high|very high|alta|muy alta",
+    "HIGH_TEMP": "39|103|104|105|106|107|40|41|high|very high|alta|muy alta",
     "FLOPPY": (
+        "wet nappy|no wet nappies|no wet nappy|hasnt had a wet nappy|hasnt had a wet diaper|dry nappy|"
+        "dry nappies|dry nappys|wont drink|floppy and|very quiet|really quiet|gone quiet|blotchy|ice cold|"
+        "hands and feet are cold|cold hands and feet|hands and feet ice cold|grey|pale and|"
         "floppy|limp|lethargic|listless|wont feed|not feeding|wont eat|not eating|not drinking|"
         "no wet diapers|no wet diaper|sunken|hard to wake|wont wake|inconsolable|wont stop crying|"
         "rash that doesnt fade|purple spots|purple rash|stiff neck|mottled|seizure|no reacciona|"
@@ -282,19 +364,30 @@ _CLASSES: dict[str, str] = {
         "not nursing|isnt feeding|isnt eating|not feeding well|not waking"
     ),
     "HEADACHE": (
+        "head is splitting|splitting headache|head splitting|splitting head|head is killing|head is pounding|"
+        "thumping headache|head is throbbing|thunderclap headache|head feels like|"
         "headache|headaches|head hurts|head pain|head is pounding|head pounding|migraine|migraines|"
         "dolor de cabeza|jaqueca"
     ),
     "NEURO_RED": (
+        "neck wont bend|cant bend my neck|cant bend her neck|cant bend his neck|neck hurts to bend|"
+        "light hurts|light is killing|light is hurting|cant stand light|cant stand the light|"
+        "cant look at light|photophobia|light hurts my eyes|sensitive to light|seeing double|see double|"
         "stiff neck|cant see|double vision|confused|confusion|slurred|one side|neck is stiff|neck stiff|"
         "cant move my neck"
     ),
     "HEAD_INJURY": (
+        "onto her head|onto his head|onto my head|landed on her head|landed on his head|landed on my head|"
+        "hit head|banged head|bumped head|knock to the head|knocked his head|knocked her head|"
+        "knocked my head|blow to the head|head first|headfirst|smacked his head|smacked her head|"
+        "smacked my head|"
         "hit my head|hit his head|hit her head|hit their head|hit the head|bumped my head|bumped his head|"
         "bumped her head|banged my head|banged his head|banged her head|head injury|concussion|"
         "fell on his head|fell on her head|fell on my head|golpe en la cabeza"
     ),
     "HEAD_RED": (
+        "pupil|pupils|seeing double|double vision|been sick|sick twice|being sick|sick again|drowsy|"
+        "wont wake|sleepy|clear fluid|fluid from|"
         "vomiting|throwing up|threw up|confused|passed out|knocked out|sleepy|drowsy|blood thinners|"
         "seizure|wont stop crying|bleeding|unconscious|thrown up|puking|puked|vomited|cant remember"
     ),
@@ -308,6 +401,7 @@ _CLASSES: dict[str, str] = {
     ),
     "WEIRD": "weird|funny|strange|off|odd|wrong|not right|raro|rara|extrano",
     "DYING": (
+        "think im going to die|think hes dying|think shes dying|"
         "im dying|i am dying|feel like im dying|think im dying|going to die|gonna die|is dying|"
         "feel like dying|me muero|me estoy muriendo"
     ),
@@ -316,14 +410,100 @@ _CLASSES: dict[str, str] = {
         "walking up|sprint|sprinting|after a run|soccer|basketball|practice"
     ),
     "PERIOD": "period|periods|menstrual|menses|time of the month|regla|menstruacion",
-    "TARRY": "tarry|black stool|black stools|black poop|coffee grounds",
+    "TARRY": "black and sticky|black sticky|sticky black|black and tarry|tar like|like tar|looked like tar|"
+    "black stool|black poo|black poos|blood in my poo|maroon|"
+    "tarry|black stool|black stools|black poop|coffee grounds",
     "DEHYDRATION": (
+        "not had a wee|hasnt weed|no wee|hasnt had a wee|"
         "cant keep anything down|cant keep water down|cant keep fluids down|hasnt peed|no urine|not peeing"
     ),
     "CHOKE": "choking|choked|stuck in his throat|stuck in her throat|stuck in my throat|cant swallow",
-    "DROWN": "drowned|drowning|nearly drowned|almost drowned|electrocuted|electric shock",
+    "DROWN": "bit through|chewed through|live wire|electric cable|snake bite|snakebite|bitten by a snake|"
+    "bit by a snake|snake bit|adder bite|bitten by an adder|scorpion sting|carbon monoxide|"
+    "drowned|drowning|nearly drowned|almost drowned|electrocuted|electric shock",
     "SUGAR_CRISIS": "ketoacidosis|dka|hypoglycemic|hypoglycemia|diabetic coma|insulin shock",
     "PANIC": "panic attack|panic attacks|anxiety attack|ataque de panico",
+    "DESPAIR": (
+        "letters to my|wrote letters to|written letters to|goodbye letters|whats the point|"
+        "what is the point|whats the point of|point of anything|no point anymore|pointless|no way out|"
+        "dont see a way out|cant see a way out|see no way out|a way out|a burden|burden on|burden to|"
+        "had enough|cant do this anymore|cant do it anymore|cant take it anymore|cant take this anymore|"
+        "cant cope anymore|cant cope|give up|giving up|given up|done with everything|done with life|"
+        "hopeless|worthless|everything to be over|it all to be over|all to be over|it all to end|"
+        "want it to end|want it all to stop|want it to stop|everything to stop|over permanently|"
+        "permanently|not ok|not okay|feeling low|really low|so low|dark thoughts|darkest|empty inside|"
+        "numb inside|nobody would miss me|no one would miss me|nobody would care|no one would care|"
+        "everyone would be better|sorry to waste your time|sorry for everything"
+    ),
+    "FINALITY": (
+        "goodbye|good bye|bye forever|this is the end|the end|im done|i am done|for good|final|last time|"
+        "letters|a note|note for|giving my stuff away|giving away my|given away my|giving away|"
+        "sorted my affairs|my affairs|a plan|have a plan|got a plan|made a plan|my plan|tonight|"
+        "this weekend|wont be needing|wont need them|decided|ready|how many|researching|thought about how|"
+        "how to"
+    ),
+    "MEANS": (
+        "rope|noose|ligature|knife|blade|blades|razor|razors|gun|shotgun|bridge|ledge|cliff|rooftop|"
+        "train tracks|railway|in front of a train|in front of a bus|in front of a car|into a wall|"
+        "into a tree|off the road|drive into|driving into|drive off|driving off|crash my car|crash the car|"
+        "saved up|saving up|stockpil*|hoarding|all my tablets|all my pills|my tablets|my pills|the pills|"
+        "pills ready|tablets ready|car running|exhaust|garage|jump|jumping"
+    ),
+    "INTENT": (
+        "thinking about|thinking of|thought about|want to|wanna|going to|gonna|plan to|planning|tempted|"
+        "urge to|urges to|about to|decided to|ready to|on myself|at myself"
+    ),
+    "ON_PURPOSE": "on purpose|deliberately|intentionally|to hurt myself|to punish myself",
+    "BURN_INJURY": "burned|burnt|burn|burns|scald|scalded|scalding|scalds|blisters|blister|burnd",
+    "BURN_RED": (
+        "white and|leathery|charred|doesnt hurt anymore|doesnt hurt|dont hurt|no feeling|singed|nostrils|"
+        "eyebrows|bigger than|bigger than my hand|bigger than his hand|all over|huge|large|severe|chemical|"
+        "electrical|electric|deep|whole arm|whole leg|whole hand|peeling off|skin came off|skin is white|"
+        "throat"
+    ),
+    "RASH_RED": (
+        "doesnt fade|dont fade|wont fade|didnt fade|not fading|glass test|press a glass|non blanching|"
+        "nonblanching|purple spots|purple rash|purple dots|dark red dots|tiny red dots|red pinprick|"
+        "pinprick|pin prick|tiny dots|dark spots|bruise like|bruising everywhere|mottled|blotchy"
+    ),
+    "JAUNDICE": (
+        "yellow eyes|eyes are yellow|eyes yellow|yellow skin|skin is yellow|gone yellow|turned yellow|"
+        "jaundice|jaundiced|looks yellow"
+    ),
+    "IMMUNO": (
+        "chemo|chemotherapy|neutropenic|immunosuppressed|immunocompromised|transplant|on steroids|"
+        "cancer treatment|radiotherapy|no spleen"
+    ),
+    "POSTPARTUM": (
+        "after delivery|after giving birth|gave birth|had my baby|had the baby|just had a baby|postpartum|"
+        "post partum|c section|caesarean|since the birth|since giving birth|after the birth|delivered"
+    ),
+    "FRACTURE_OPEN": (
+        "bone poking out|bone sticking out|bone is poking|bone is sticking|bone through the skin|"
+        "bone showing|see the bone|see bone|down to the bone|bent the wrong way|wrong way|odd angle|"
+        "funny angle|weird angle|at an angle|deformed|gaping|wide open|see something white|something white|"
+        "see fat|fat showing|wont close|very deep|really deep|so deep|deep cut"
+    ),
+    "RETENTION": (
+        "cant pee|cant wee|cant urinate|cant pass urine|unable to pee|havent peed|not peed|no pee|"
+        "havent been able to pee|cant go to the toilet"
+    ),
+    "RETINA": "shadow|curtain|floaters|flashes|flashing lights|flashing|veil",
+    "ERECTION": "erection|erections|priapism|hard on",
+    "SEIZURE_SOFT": (
+        "twitching|twitch|jerking|jerks|shaking|shake|shook|shaking all over|fits|stiffened|stiff and|"
+        "went rigid"
+    ),
+    "UNRESP": (
+        "not answering|wont answer|isnt answering|not talking|isnt talking|not moving|isnt moving|"
+        "eyes open but|staring|blank|drifts off|drifting off|barely awake|very sleepy|so sleepy|"
+        "really sleepy|not herself|not himself|gone quiet|went quiet|coming round|came round|came to|"
+        "woke up confused|doesnt know her name|doesnt know his name|not making sense|acting strange|"
+        "acting strangely"
+    ),
+    "FALLDOWN": "went down|go down|fell|collapsed|dropped|hit the floor|on the floor|keeled",
+    "HOURS": "hours|hour|all day|since this morning|since last night|for hours",
+    "LIMB_ANY": "hand|hands|arm|arms|leg|legs|foot|feet|fingers|finger",
     "REFLUX": (
         "heartburn|reflux|acid|gerd|indigestion|antacid|antacids|tums|after eating|after i eat|"
         "after meals|spicy|burping"
@@ -340,7 +520,8 @@ CUE_CLASSES = frozenset(
         "RADIATE", "SELF", "HARM_VERB", "KILL", "ACCIDENT", "INGEST", "QUANTITY", "QUANTITY_MILD", "CHILD",
         "INFANT", "HIGH_TEMP", "EXERTION", "PERIOD", "MILD", "SKIN", "REST", "TRAUMA", "WEIRD", "REFLUX",
         "LIMB", "RADIATE_TO", "ARM_JAW", "SPEECH", "FACE", "EYE", "HEAD", "LIPS", "BLUE", "BREATH_FAST",
-        "DROWSY", "MEDS", "BLEED_HEAVY", "GUSH", "EXTREME",
+        "DROWSY", "MEDS", "BLEED_HEAVY", "GUSH", "EXTREME", "INTENT", "FINALITY", "MEANS", "ON_PURPOSE",
+        "BURN_RED", "HOURS", "LIMB_ANY", "FALLDOWN", "SEIZURE_SOFT", "POSTPARTUM", "IMMUNO",
     }
 )  # fmt: skip
 
@@ -415,6 +596,13 @@ SENSES += tuple(
     )
 )  # fmt: skip
 """Word sequences in which the class words they hold are not clinical (dropped before the rules)."""
+
+# Words that may follow a resolution word in its sense ("the pain has gone completely"); another word after
+# it gives a new state ("he's gone quiet", "she stopped responding"), no resolution. Words of
+# COMMON_WORDS ("now", "away", "and") may follow too.
+RESOLUTION_FOLLOWERS = frozenset(
+    "completely entirely fully thankfully totally yesterday today overnight quickly already since".split()
+)
 
 # Words that negate a following mention in the same clause (NegEx pre-negation triggers).
 PRE_NEGATIONS = frozenset(
