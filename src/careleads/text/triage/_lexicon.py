@@ -151,6 +151,8 @@ _CLASSES: dict[str, str] = {
         "paralysed|frozen|numb|torcida|caida|torcio|torcido|chueca|chueco"
     ),
     "SLUR": (
+        "muddled|muddling|words are confused|confused words|words jumbled|"
+        "find his words|find her words|find my words|find the words|saying the wrong thing|saying the wrong words|wrong thing|"
         "nonsense|words came out wrong|wrong words|words are wrong|words out|get her words out|"
         "get his words out|get my words out|cant find words|cant find the words|mixing up words|"
         "words mixed up|calling things the wrong|calling the|cant speak properly|"
@@ -159,6 +161,7 @@ _CLASSES: dict[str, str] = {
     ),
     "MANNER": "properly|clearly|normally|right|straight|bien",
     "WEAK_NUMB": (
+        "cant raise|cant lift|cant hold up|"
         "clumsy|wouldnt work|wont work|doesnt work|not working|useless|floppy|flopped|heavy and|"
         "dropping things|cant grip|cant hold|"
         "numb|numbness|weak|weakness|tingling|tingly|pins and needles|paralyzed|paralysed|paralysis|dead|"
@@ -221,6 +224,7 @@ _CLASSES: dict[str, str] = {
         "in the kitchen"
     ),
     "SUICIDAL": (
+        "everyone would be better off|would all be better off|be better off without me|disappear for good|disappeared for good|gone for good|"
         "no longer wish to live|no longer want to live|dont wish to live|do not wish to live|"
         "wish i wasnt alive|wish i wasnt here|had enough of living|had enough of life|tired of living|"
         "sick of living|done living|tired of being alive|not wake up|and not wake up|never wake up again|"
@@ -342,7 +346,8 @@ _CLASSES: dict[str, str] = {
     "INFANT": "1 week|2 weeks|3 weeks|4 weeks|5 weeks|6 weeks|7 weeks|8 weeks|weeks old|wks old|little baby|"
     "newborn baby|"
     "baby|babies|newborn|infant|week old|weeks old|month old|months old|mo old|bebe|recien nacido",
-    "CHILD": "granddaughter|grandson|grandchild|little one|kids|children|niece|nephew|toddlers|is two|"
+    "CHILD": "childs|sons|daughters|kids|"
+    "granddaughter|grandson|grandchild|little one|kids|children|niece|nephew|toddlers|is two|"
     "is three|is four|shes 2|hes 2|shes 3|hes 3|shes 4|hes 4|shes two|hes two|shes 1|hes 1|she is two|"
     "he is two|son is|daughter is|teenager|teen|"
     "son|daughter|kid|child|toddler|boy|girl|year old|hijo|hija|nino|nina",
@@ -424,6 +429,8 @@ _CLASSES: dict[str, str] = {
     "SUGAR_CRISIS": "ketoacidosis|dka|hypoglycemic|hypoglycemia|diabetic coma|insulin shock",
     "PANIC": "panic attack|panic attacks|anxiety attack|ataque de panico",
     "DESPAIR": (
+        "cant keep living|cant keep going|cant go on like this|living like this|cant live like this|"
+        "wrote a note|written a note|left a note|writing a note|note for my|"
         "letters to my|wrote letters to|written letters to|goodbye letters|whats the point|"
         "what is the point|whats the point of|point of anything|no point anymore|pointless|no way out|"
         "dont see a way out|cant see a way out|see no way out|a way out|a burden|burden on|burden to|"
@@ -431,11 +438,12 @@ _CLASSES: dict[str, str] = {
         "cant cope anymore|cant cope|give up|giving up|given up|done with everything|done with life|"
         "hopeless|worthless|everything to be over|it all to be over|all to be over|it all to end|"
         "want it to end|want it all to stop|want it to stop|everything to stop|over permanently|"
-        "permanently|not ok|not okay|feeling low|really low|so low|dark thoughts|darkest|empty inside|"
+        "permanently|dark thoughts|darkest|empty inside|"
         "numb inside|nobody would miss me|no one would miss me|nobody would care|no one would care|"
         "everyone would be better|sorry to waste your time|sorry for everything"
     ),
     "FINALITY": (
+        "goodbyes|saying goodbye|said goodbye|her goodbyes|his goodbyes|my goodbyes|"
         "goodbye|good bye|bye forever|this is the end|the end|im done|i am done|for good|final|last time|"
         "letters|a note|note for|giving my stuff away|giving away my|given away my|giving away|"
         "sorted my affairs|my affairs|a plan|have a plan|got a plan|made a plan|my plan|tonight|"
@@ -443,6 +451,7 @@ _CLASSES: dict[str, str] = {
         "how to"
     ),
     "MEANS": (
+        "bottle of pills|bottle of tablets|box of pills|box of tablets|bought paracetamol|bought pills|bought tablets|"
         "rope|noose|ligature|knife|blade|blades|razor|razors|gun|shotgun|bridge|ledge|cliff|rooftop|"
         "train tracks|railway|in front of a train|in front of a bus|in front of a car|into a wall|"
         "into a tree|off the road|drive into|driving into|drive off|driving off|crash my car|crash the car|"
@@ -456,12 +465,15 @@ _CLASSES: dict[str, str] = {
     "ON_PURPOSE": "on purpose|deliberately|intentionally|to hurt myself|to punish myself",
     "BURN_INJURY": "burned|burnt|burn|burns|scald|scalded|scalding|scalds|blisters|blister|burnd",
     "BURN_RED": (
+        "boiling water|boiling|hot oil|peeling|skin peeling|big area|large area|area of skin|"
         "white and|leathery|charred|doesnt hurt anymore|doesnt hurt|dont hurt|no feeling|singed|nostrils|"
         "eyebrows|bigger than|bigger than my hand|bigger than his hand|all over|huge|large|severe|chemical|"
         "electrical|electric|deep|whole arm|whole leg|whole hand|peeling off|skin came off|skin is white|"
         "throat"
     ),
     "RASH_RED": (
+        "doesnt go away when|dont go away when|doesnt go when|doesnt disappear when|dont disappear when|doesnt change when|"
+        "when pressed|when you press|when i press|press on it|pressed with a glass|under a glass|glass on it|"
         "doesnt fade|dont fade|wont fade|didnt fade|not fading|glass test|press a glass|non blanching|"
         "nonblanching|purple spots|purple rash|purple dots|dark red dots|tiny red dots|red pinprick|"
         "pinprick|pin prick|tiny dots|dark spots|bruise like|bruising everywhere|mottled|blotchy"
