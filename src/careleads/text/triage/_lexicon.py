@@ -152,7 +152,8 @@ _CLASSES: dict[str, str] = {
     ),
     "SLUR": (
         "muddled|muddling|words are confused|confused words|words jumbled|"
-        "find his words|find her words|find my words|find the words|saying the wrong thing|saying the wrong words|wrong thing|"
+        "find his words|find her words|find my words|find the words|saying the wrong thing|"
+        "saying the wrong words|wrong thing|"
         "nonsense|words came out wrong|wrong words|words are wrong|words out|get her words out|"
         "get his words out|get my words out|cant find words|cant find the words|mixing up words|"
         "words mixed up|calling things the wrong|calling the|cant speak properly|"
@@ -161,6 +162,7 @@ _CLASSES: dict[str, str] = {
     ),
     "MANNER": "properly|clearly|normally|right|straight|bien",
     "WEAK_NUMB": (
+        "tingled|tingles|"
         "cant raise|cant lift|cant hold up|"
         "clumsy|wouldnt work|wont work|doesnt work|not working|useless|floppy|flopped|heavy and|"
         "dropping things|cant grip|cant hold|"
@@ -224,7 +226,8 @@ _CLASSES: dict[str, str] = {
         "in the kitchen"
     ),
     "SUICIDAL": (
-        "everyone would be better off|would all be better off|be better off without me|disappear for good|disappeared for good|gone for good|"
+        "everyone would be better off|would all be better off|be better off without me|disappear for good|"
+        "disappeared for good|gone for good|"
         "no longer wish to live|no longer want to live|dont wish to live|do not wish to live|"
         "wish i wasnt alive|wish i wasnt here|had enough of living|had enough of life|tired of living|"
         "sick of living|done living|tired of being alive|not wake up|and not wake up|never wake up again|"
@@ -451,7 +454,8 @@ _CLASSES: dict[str, str] = {
         "how to"
     ),
     "MEANS": (
-        "bottle of pills|bottle of tablets|box of pills|box of tablets|bought paracetamol|bought pills|bought tablets|"
+        "bottle of pills|bottle of tablets|box of pills|box of tablets|bought paracetamol|bought pills|"
+        "bought tablets|"
         "rope|noose|ligature|knife|blade|blades|razor|razors|gun|shotgun|bridge|ledge|cliff|rooftop|"
         "train tracks|railway|in front of a train|in front of a bus|in front of a car|into a wall|"
         "into a tree|off the road|drive into|driving into|drive off|driving off|crash my car|crash the car|"
@@ -472,7 +476,8 @@ _CLASSES: dict[str, str] = {
         "throat"
     ),
     "RASH_RED": (
-        "doesnt go away when|dont go away when|doesnt go when|doesnt disappear when|dont disappear when|doesnt change when|"
+        "doesnt go away when|dont go away when|doesnt go when|doesnt disappear when|dont disappear when|"
+        "doesnt change when|"
         "when pressed|when you press|when i press|press on it|pressed with a glass|under a glass|glass on it|"
         "doesnt fade|dont fade|wont fade|didnt fade|not fading|glass test|press a glass|non blanching|"
         "nonblanching|purple spots|purple rash|purple dots|dark red dots|tiny red dots|red pinprick|"
