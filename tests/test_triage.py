@@ -253,7 +253,7 @@ INDIRECT_CONCEPTS: dict[str, list[str]] = {
     "self_harm": [
         "{H} no way out and {H} saved up pills",
         "{S} can't do this anymore. goodbye",
-        "{B} a burden and {H} a plan",
+        "{B} a burden to everyone and {H} a plan",
         "{W} to go to sleep and not wake up",
         "{B} standing on the bridge",
         "{B} cutting again and it is deep",
@@ -298,6 +298,10 @@ INDIRECT_CONCEPTS: dict[str, list[str]] = {
         "{S} was bitten by a snake",
         "{P} cut is still bleeding, it hasn't stopped for an hour",
         "{S} can barely breathe and has gone quiet",
+        "{P} leg is infected, the redness is spreading and there is a fever",
+        "{P} baby's movements have reduced at 35 weeks",
+        "{S} was hit by a car",
+        "{P} testicle is swollen and really painful, came on an hour ago",
     ],
 }
 INDIRECT_GENERATED = _generated(INDIRECT_CONCEPTS)
