@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -35,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from careleads.text.triage._classifier import N_FEATURES, TriageClassifier, feature_indices
-from careleads.text.triage._normalise import VOCABULARY, glued_halves, tokenise
+from careleads.text.triage._normalise import REAL_WORDS, VOCABULARY, glued_halves, tokenise
 
 __all__ = ["build_real_words", "fit_classifier", "read_dev_set", "read_tuning_set", "vocabulary_hash"]
 
@@ -178,13 +179,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=_DATA)
     parser.add_argument("--urgent-fpr", type=float, default=0.01)
     parser.add_argument("--possible-fpr", type=float, default=0.03)
+    parser.add_argument("--keep-words", action="store_true", help="leave real_words.txt as it is")
     args = parser.parse_args(argv)
     out = sys.stdout
-    if args.dictionary.is_file():
+    if args.dictionary.is_file() and not args.keep_words:
         words = build_real_words(args.dictionary)
         header = f"# vocabulary {vocabulary_hash()}: English words never corrected (made by _train.py)\n"
         (args.out / "real_words.txt").write_text(header + "\n".join(words) + "\n", encoding="utf-8")
         out.write(f"real_words.txt: {len(words)} words\n")
+        if args.out.resolve() == _DATA.resolve() and frozenset(words) != REAL_WORDS:
+            # this process's tokeniser read the previous list: the classifier's features must come from
+            # the new one, so it is fitted in a fresh process
+            out.write("real_words.txt changed: fitting the classifier in a fresh process\n")
+            out.flush()
+            options = ["--dev-set", str(args.dev_set), "--tuning-set", str(args.tuning_set)]
+            options += ["--out", str(args.out), "--urgent-fpr", str(args.urgent_fpr)]
+            options += ["--possible-fpr", str(args.possible_fpr), "--keep-words"]
+            command = [sys.executable, "-m", "careleads.text.triage._train", *options]
+            return subprocess.call(command)  # noqa: S603 - this module, this interpreter
+    elif args.keep_words:
+        out.write("real_words.txt left as it is\n")
     else:
         out.write(f"{args.dictionary} not found: real_words.txt left as it is\n")
     texts, urgent, _ = read_dev_set(args.dev_set)
