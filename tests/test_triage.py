@@ -245,6 +245,90 @@ def test_generated_urgent_concepts_trigger_in_every_frame_and_person(
     assert not wrong, wrong[:20]
 
 
+# Indirect and lay wordings of the same emergencies: each template is a class of wording (a wish not to
+# exist with a means or a farewell, a poison or a harmful quantity, stroke signs in lay terms, a person who
+# cannot be roused, pregnancy by weeks, a rash that does not fade, a burn that is deep, a resolution word
+# that is negated or names a new state), in every person and frame.
+INDIRECT_CONCEPTS: dict[str, list[str]] = {
+    "self_harm": [
+        "{H} no way out and {H} saved up pills",
+        "{S} can't do this anymore. goodbye",
+        "{B} a burden to everyone and {H} a plan",
+        "{W} to go to sleep and not wake up",
+        "{B} standing on the bridge",
+        "{B} cutting again and it is deep",
+        "{S} burned {R} on purpose",
+        "{S} wrote letters to the family. done for good",
+        "{S} said goodbye to everyone and has a bottle of pills",
+    ],
+    "overdose": [
+        "{P} toddler drank some weed killer",
+        "{P} little one chewed a laundry pod",
+        "{S} swallowed 20 paracetamol",
+        "{S} took a load of tablets and is now very drowsy",
+        "{P} daughter swallowed some iron tablets",
+    ],
+    "stroke": [
+        "{P} words are coming out as nonsense and {P} hand is clumsy",
+        "{B} suddenly seeing double",
+        "{S} can't get {P} words out and {P} arm is weak",
+        "{P} vision went black in one eye and {P} arm tingled",
+    ],
+    "consciousness": [
+        "{B} staring blankly and not answering, arm twitching",
+        "{S} went limp and stopped responding",
+        "{S} fell and isn't talking or moving",
+        "{S} is type 1, sugar 1.8. not making sense",
+    ],
+    "pregnancy": [
+        "{P} waters just broke at 31 weeks",
+        "{B} 33 weeks and bleeding with cramping",
+        "{B} 37 weeks and the baby has been very quiet, hardly any kicks",
+        "{B} 30 weeks with a big headache and seeing spots",
+    ],
+    "infant": [
+        "{P} son has a rash that doesn't fade under a glass and a fever",
+        "{P} baby hasn't had a wet nappy since yesterday",
+        "{P} little girl is floppy and burning up",
+    ],
+    "other": [
+        "{P} leg is bent the wrong way after a fall",
+        "{S} can't pee at all and {P} belly is swollen",
+        "{S} burned {P} hand and the skin is white and leathery",
+        "{S} was bitten by a snake",
+        "{P} cut is still bleeding, it hasn't stopped for an hour",
+        "{S} can barely breathe and has gone quiet",
+        "{P} leg is infected, the redness is spreading and there is a fever",
+        "{P} baby's movements have reduced at 35 weeks",
+        "{S} was hit by a car",
+        "{P} testicle is swollen and really painful, came on an hour ago",
+    ],
+}
+INDIRECT_GENERATED = _generated(INDIRECT_CONCEPTS)
+# The same words in ordinary messages: farewells, weeks, fittings, doses, a finished course.
+INDIRECT_LOOK_ALIKES = [
+    "{S} said goodbye to the old practice and wants to register here",
+    "can {S} book the 34 weeks scan for friday",
+    "thanks for fitting {P} appointment in",
+    "{P} hearing aid fitting is next week",
+    "{S} finished the antibiotics and is done with them",
+    "{S} would like to end the contract at the end of the month",
+]
+
+
+def test_generated_indirect_wordings_are_urgent(detector: ClinicalTriageDetector) -> None:
+    assert len(INDIRECT_GENERATED) > 900
+    missed = [(t, c) for t, c in INDIRECT_GENERATED if detector.detect(t).level != "urgent"]
+    assert not missed, missed[:20]
+
+
+@pytest.mark.parametrize("form", INDIRECT_LOOK_ALIKES)
+def test_generated_indirect_look_alikes_are_none(detector: ClinicalTriageDetector, form: str) -> None:
+    texts = [style(_fill(form, person)) for person, style in product(PERSONS, STYLES)]
+    over = [(t, r.level) for t in texts if (r := detector.detect(t)).level != "none"]
+    assert not over, over[:10]
+
+
 # Denied, past or supposed versions of the same concepts: never urgent.
 NOUN_PHRASES = ["chest pain", "crushing chest pain", "pressure in the chest", "shortness of breath",
                 "trouble breathing", "slurred speech", "facial drooping", "heavy bleeding", "a seizure",

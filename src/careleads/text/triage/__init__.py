@@ -11,7 +11,8 @@ Its parts, one module each:
 - the rules (``_concepts``): symptom concepts as combinations of word classes, and the context checks
   (``_negation``: negation, resolution, history, hypotheticals);
 - the learned second opinion (``_classifier``), trained offline by ``python -m
-  careleads.text.triage._train`` on ``tests/data/triage_dev.csv`` and read from ``data/classifier.json``;
+  careleads.text.triage._train`` on ``tests/data/triage_dev.csv`` and ``triage_tuning.csv`` and read from
+  ``data/classifier.json``;
 - the detector (``_detector``): :class:`ClinicalTriageDetector`, :func:`detect_urgent_symptoms`.
 
 Examples

@@ -4,7 +4,8 @@ A logistic regression over hashed features of a text's normalised words (:mod:`.
 each pair of neighbouring words, and the 3- to 5-letter pieces of each word (so an unseen inflection or
 misspelling shares most of its features with a known word). Features are present or absent, scaled to unit
 length. The model is trained offline by :mod:`._train` on the development set
-``tests/data/triage_dev.csv`` and stored as ``data/classifier.json`` (the non-zero weights, the intercept,
+``tests/data/triage_dev.csv`` and the tuning set ``tests/data/triage_tuning.csv`` and stored as
+``data/classifier.json`` (the non-zero weights, the intercept,
 the thresholds and how they were chosen); nothing is fitted at import or on a request, and no pickle is
 read. At run time it needs numpy only.
 """

@@ -51,6 +51,9 @@ class Rule:
         Classes that, mentioned in the same sentence, lower the level to `otherwise`.
     otherwise
         The level when an `unless` class is mentioned (None: the rule does not apply).
+    sentences
+        How many sentence ends the combination may cross ("cant do this anymore. goodbye"): 0, one
+        sentence.
     """
 
     category: str
@@ -59,6 +62,7 @@ class Rule:
     window: int = 8
     unless: tuple[str, ...] = ()
     otherwise: str | None = _POSSIBLE
+    sentences: int = 0
 
 
 def _r(
@@ -68,8 +72,9 @@ def _r(
     window: int = 8,
     unless: str = "",
     otherwise: str | None = _POSSIBLE,
+    sentences: int = 0,
 ) -> Rule:
-    return Rule(category, level, tuple(terms.split()), window, tuple(unless.split()), otherwise)
+    return Rule(category, level, tuple(terms.split()), window, tuple(unless.split()), otherwise, sentences)
 
 
 _U, _P = _URGENT, _POSSIBLE
@@ -110,18 +115,25 @@ RULES: tuple[Rule, ...] = (
     _r("stroke", _U, "ONSET INABILITY SPEECH", 6),
     _r("stroke", _U, "INABILITY SPEECH MANNER", 4),
     _r("stroke", _U, "STROKE_NOW STROKE", 6),
+    _r("stroke", _U, "LIMB|FACE WEAK_NUMB SLUR|CONFUSION|VISION_LOSS", 16),
+    _r("stroke", _U, "SLUR|VISION_LOSS|CANT_SEE WEAK_NUMB|DIZZY|CONFUSION|ONSET", 16),
+    _r("stroke", _U, "CONFUSION SLUR|ONSET|INABILITY", 12),
+    _r("stroke", _U, "VISION_LOSS ONSET|WEAK_NUMB", 14, sentences=1),
     _r("stroke", _P, "STROKE"),
     _r("stroke", _P, "SLUR"),
     _r("stroke", _P, "VISION_LOSS"),
     _r("stroke", _P, "FACE|LIMB WEAK_NUMB ONSET|WORSE|DISTRESS", 8),
     _r("stroke", _P, "EYE CANT_SEE", 6),
+    _r("stroke", _P, "CONFUSION ONSET|WORSE|DISTRESS|WEAK_NUMB|LIMB|FACE", 12),
     # severe bleeding
     _r("bleeding", _U, "HEMORRHAGE"),
-    _r("bleeding", _U, "BLEED BLEED_HEAVY|SEVERITY", 8, unless="PERIOD"),
-    _r("bleeding", _U, "BLEED EXPEL", 5),
+    _r("bleeding", _U, "BLEED BLEED_HEAVY|SEVERITY", 12, unless="PERIOD"),
+    _r("bleeding", _U, "BLEED EXPEL", 8),
     _r("bleeding", _U, "WOUND GUSH", 8),
+    _r("bleeding", _U, "WOUND|BLEED FRACTURE_OPEN", 12, sentences=1),
+    _r("bleeding", _U, "WOUND|BLEED GUSH", 16, sentences=1),
     _r("bleeding", _U, "BLEED DIZZY|FAINT_URGENT", 12, unless="PERIOD"),
-    _r("bleeding", _U, "TARRY DIZZY|FAINT_URGENT|EXPEL", 12),
+    _r("bleeding", _U, "TARRY DIZZY|FAINT_URGENT|EXPEL|MEDS|WEAK_NUMB", 30, sentences=2),
     _r("bleeding", _P, "TARRY"),
     _r("bleeding", _P, f"BLEED {_CUE}|TRAUMA", 8),
     # pregnancy
@@ -130,6 +142,10 @@ RULES: tuple[Rule, ...] = (
     _r("pregnancy", _U, "PREGNANT|INFANT MOVES_LESS", 6),
     _r("pregnancy", _U, "PREGNANT BLEED", 15),
     _r("pregnancy", _U, "PREGNANT LABOUR", 15),
+    _r("pregnancy", _U, "PREGNANT DEHYDRATION", 25, sentences=1),
+    _r("pregnancy", _U, "PREGNANT CONTRACTIONS|PAIN BLEED", 25, sentences=1),
+    _r("pregnancy", _U, "PREGNANT HEADACHE|SWELL CANT_SEE|SWELL|HEADACHE", 20),
+    _r("pregnancy", _U, "POSTPARTUM FEVER|BLEED|HEADACHE|BREATH_MILD|BREATH_URGENT|CHEST", 20),
     _r(
         "pregnancy",
         _U,
@@ -146,26 +162,47 @@ RULES: tuple[Rule, ...] = (
     _r("infant", _U, "INFANT FEVER", 10),
     _r("infant", _U, "INFANT FLOPPY|BREATH_MILD|DEHYDRATION|DROWSY", 10),
     _r("infant", _U, "FEVER HIGH_TEMP CHILD|INFANT", 10),
-    _r("infant", _U, "FEVER FLOPPY", 10),
+    _r("infant", _U, "FEVER FLOPPY", 18),
+    _r("infant", _U, "FEVER WORST|LIMP|CONFUSION", 16),
+    _r("infant", _U, "INFECTION CONFUSION|LIMP|FAINT_URGENT|DIZZY|FEVER", 16),
+    _r("infant", _U, "CHILD|INFANT|FEVER RASH_RED", 18),
+    _r("infant", _U, "RASH_RED SEVERITY|DROWSY|FLOPPY", 14),
     _r("infant", _P, "FEVER HIGH_TEMP", 5),
     _r("infant", _P, f"FEVER CHILD {_CUE}", 10),
+    _r("infant", _P, "RASH_RED"),
+    _r("infant", _P, "IMMUNO FEVER", 14),
     # consciousness and seizure
     _r("consciousness", _U, "FAINT_URGENT"),
     _r("consciousness", _U, "SEIZURE"),
     _r("consciousness", _U, "INABILITY WAKE_OTHER", 4),
     _r("consciousness", _U, "DIABETIC CONFUSION|FAINT_URGENT|DROWSY", 12),
+    _r("consciousness", _U, "DIABETIC CONFUSION|FAINT_URGENT|DROWSY|UNRESP", 16, sentences=3),
+    _r("consciousness", _U, "UNRESP SEIZURE_SOFT|FALLDOWN|ONSET|CONFUSION|FAINT_URGENT", 14),
+    _r("consciousness", _U, "SEIZURE_SOFT|FALLDOWN CONFUSION|FAINT_URGENT", 14),
+    _r("consciousness", _U, "FITS WORSE|ONSET|CHILD|INFANT", 8),
+    _r("consciousness", _U, "IMMUNO FEVER", 14),
+    _r("consciousness", _U, "JAUNDICE FEVER|PAIN|CONFUSION", 14),
+    _r("consciousness", _U, "FEVER HIGH_TEMP POSTPARTUM|IMMUNO", 20),
     _r("consciousness", _P, f"DIZZY {_CUE}", 6),
     _r("consciousness", _P, "DYING"),
+    _r("consciousness", _P, "UNRESP CHILD|INFANT|DISTRESS|WORSE", 10),
+    _r("consciousness", _P, "JAUNDICE"),
     # severe allergy
     _r("allergy", _U, "ANAPHYLAXIS"),
     _r("allergy", _U, "AIRWAY SWELL", 5),
     _r("allergy", _U, "FACE|LIPS|AIRWAY SWELL ALLERGY|INGEST|MEDS", 12),
+    _r("allergy", _U, "ALLERGY BREATH_MILD|BREATH_URGENT|AIRWAY", 16),
+    _r("allergy", _U, "LIPS|FACE|AIRWAY SWELL BREATH_MILD|BREATH|INABILITY", 14),
     _r("allergy", _P, "LIPS|FACE SWELL", 5),
     _r("allergy", _P, f"ALLERGY {_CUE}", 6),
     # self-harm and suicidal thoughts
     _r("self_harm", _U, "SUICIDAL"),
     _r("self_harm", _U, "KILL SELF", 2),
     _r("self_harm", _U, "HARM_VERB SELF", 2, unless="ACCIDENT", otherwise=None),
+    _r("self_harm", _U, "DESPAIR FINALITY|MEANS|MEDS", 25, sentences=2),
+    _r("self_harm", _U, "MEANS SELF|INTENT|FINALITY|DISTRESS", 14, unless="ACCIDENT", sentences=1),
+    _r("self_harm", _U, "HARM_VERB|BURN_INJURY ON_PURPOSE", 8),
+    _r("self_harm", _P, "DESPAIR"),
     # overdose and poisoning
     _r("overdose", _U, "OVERDOSE"),
     _r("overdose", _U, "INGEST QUANTITY MEDS", 8),
@@ -173,25 +210,44 @@ RULES: tuple[Rule, ...] = (
     _r("overdose", _U, "CHILD|INFANT INGEST MEDS", 8),
     _r("overdose", _U, "INGEST QUANTITY_MILD MEDS CONFUSION|FAINT_URGENT|DROWSY|DIZZY", 16),
     _r("overdose", _U, "POISON EYE", 6),
+    _r("overdose", _U, "QUANTITY MEDS|POISON DROWSY|FAINT_URGENT|UNRESP", 20),
+    _r("overdose", _U, "CHILD|INFANT POISON|MEDS INGEST|QUANTITY", 16),
+    _r("overdose", _U, "INGEST POISON EXPEL|DROWSY|CONFUSION|PAIN|UNRESP", 20),
     _r("overdose", _P, "INGEST QUANTITY_MILD MEDS", 8),
+    _r("overdose", _P, "INGEST POISON", 10),
+    _r("overdose", _P, "INGEST QUANTITY MEDS", 12),
     # headache
     _r("headache", _U, "HEADACHE WORST|ONSET", 6),
-    _r("headache", _U, "HEADACHE NEURO_RED", 12),
+    _r("headache", _U, "HEADACHE NEURO_RED", 16),
+    _r("headache", _U, "HEADACHE WORST|SEVERITY NEURO_RED", 25),
     _r("headache", _P, "HEADACHE SEVERITY|WORSE|DISTRESS", 6),
     # head injury
-    _r("head_injury", _U, "HEAD_INJURY HEAD_RED|FAINT_URGENT|SEIZURE", 15),
+    _r("head_injury", _U, "HEAD_INJURY HEAD_RED|FAINT_URGENT|SEIZURE|VISION_LOSS|CONFUSION", 20, sentences=1),
     _r("head_injury", _P, "HEAD_INJURY"),
     # abdomen
     _r("abdomen", _U, "APPENDIX"),
+    _r("abdomen", _U, "PAIN WORST|EXTREME|SEVERITY EXPEL|DIZZY|FAINT_URGENT|RIGID", 14),
     _r("abdomen", _U, "ABDOMEN RIGID", 8),
     _r("abdomen", _U, "ABDOMEN PAIN EXTREME|WORST", 10),
+    _r("abdomen", _U, "DEHYDRATION UNRESP|DROWSY|CONFUSION|FLOPPY|FAINT_URGENT", 20, sentences=1),
     _r("abdomen", _P, "ABDOMEN PAIN SEVERITY|ONSET", 6),
     _r("abdomen", _P, "DEHYDRATION"),
-    _r("testicle", _U, "TESTICLE PAIN ONSET|EXTREME|SEVERITY", 8),
+    _r("testicle", _U, "TESTICLE PAIN|SWELL ONSET|EXTREME|SEVERITY|PAIN", 14),
     # other emergencies a nurse line takes
+    _r("infant", _U, "INFANT|CHILD LIMP", 14, unless="MILD"),
     _r("other", _U, "DROWN"),
+    _r("other", _U, "TRAUMA WEAK_NUMB|UNRESP|CONFUSION|FAINT_URGENT", 16),
     _r("other", _U, "SUGAR_CRISIS"),
+    _r("other", _U, "BURN_INJURY BURN_RED", 18, unless="MILD"),
+    _r("other", _U, "BURN_INJURY CHILD|INFANT BURN_RED|SEVERITY", 14),
+    _r("other", _U, "FRACTURE_OPEN TRAUMA|LIMB_ANY", 12),
+    _r("other", _U, "RETENTION ABDOMEN|PAIN|SWELL|HOURS", 14),
+    _r("other", _U, "RETINA RETINA|TRAUMA|ONSET|VISION_LOSS|CANT_SEE", 12),
+    _r("other", _U, "ERECTION HOURS", 10),
     _r("other", _P, "PANIC"),
+    _r("other", _P, "BURN_INJURY SEVERITY|DISTRESS|WORSE", 8),
+    _r("other", _P, "RETENTION"),
+    _r("other", _P, "RETINA ONSET", 8),
 )
 """Every rule, urgent ones first within each category; the first urgent match names the category."""
 _TERMS = [(rule, tuple(tuple(term.split("|")) for term in rule.terms)) for rule in RULES]
@@ -282,10 +338,13 @@ def find_mentions(words: Sequence[str]) -> list[Mention]:
 
 
 def _sentence_of(words: Sequence[str]) -> list[int]:
+    """Each token's sentence number; a point between two numbers ("1.9", "38.5") ends none."""
     out, k = [], 0
-    for word in words:
+    for i, word in enumerate(words):
         out.append(k)
-        if word in SENTENCE_ENDS:
+        if word in SENTENCE_ENDS and not (
+            word == "." and 0 < i < len(words) - 1 and words[i - 1].isdigit() and words[i + 1].isdigit()
+        ):
             k += 1
     return out
 
@@ -345,7 +404,7 @@ def find_concept(words: Sequence[str], window: int = 5) -> Reading:
         for combination in product(*options):
             first = min(m.first for m in combination)
             last = max(m.last for m in combination)
-            if last - first > rule.window or sentence[first] != sentence[last]:
+            if last - first > rule.window or sentence[last] - sentence[first] > rule.sentences:
                 continue
             inside = frozenset(k for m in combination for k in range(m.first, m.last + 1))
             if len(inside) < sum(m.last - m.first + 1 for m in combination):

@@ -10,13 +10,13 @@ Two opinions, combined with safety first:
 - the rules (:mod:`._concepts`): symptom concepts made of word classes with severity, onset and quality
   cues, on normalised text (:mod:`._normalise`), each mention checked for negation, resolution, history and
   hypotheticals (:mod:`._negation`);
-- a learned classifier (:mod:`._classifier`), trained offline on the development set of paraphrases and
-  non-urgent look-alikes (:mod:`._train`).
+- a learned classifier (:mod:`._classifier`), trained offline on the development and tuning sets of
+  paraphrases and non-urgent look-alikes (:mod:`._train`).
 
 The verdict is ``urgent`` when the rules find an urgent concept or the classifier is very confident
 (probability at or above its urgent threshold); ``possible`` when the rules find a possible concept or the
 classifier is moderately confident (at or above its possible threshold); ``none`` otherwise. The thresholds
-were chosen on the development set only (:mod:`._train` says how). The classifier is asked only about a
+were chosen on those training texts only (:mod:`._train` says how). The classifier is asked only about a
 text that mentions a body system or a symptom (a word of a class that is no mere cue), and not about one
 whose symptom the rules saw denied, resolved, past or non-clinical ("no chest pain, just a checkup", "I cut
 myself shaving"): an explicit statement is stronger evidence than word statistics. A supposed symptom

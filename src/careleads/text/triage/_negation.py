@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 from careleads.text.triage._lexicon import (
     CLAUSE_WORDS,
+    COMMON_WORDS,
     CURRENT,
     EPISTEMIC,
     HISTORY,
@@ -39,6 +40,7 @@ from careleads.text.triage._lexicon import (
     PRE_NEGATIONS,
     PSEUDO_HYPOTHETICALS,
     PSEUDO_NEGATIONS,
+    RESOLUTION_FOLLOWERS,
     RETURNED,
     SUBJECTS,
     UNABLE,
@@ -118,7 +120,7 @@ def context(
     while sentence_end < len(tokens) and tokens[sentence_end] not in SENTENCE_ENDS:
         sentence_end += 1
     rest_of_sentence = " ".join(tokens[last + 1 : sentence_end])
-    if _POST_NEGATION.search(after) and not _RETURNED.search(rest_of_sentence):
+    if _resolved(after) and not _RETURNED.search(rest_of_sentence):
         return CANCELLED
     if (
         sentence_end + 1 < len(tokens)
@@ -131,6 +133,26 @@ def context(
     if _hypothetical(tokens[max(sentence_start, first - _HYPOTHETICAL_WINDOW) : first]):
         return HYPOTHETICAL_
     return AFFIRMED
+
+
+def _resolved(after: str) -> bool:
+    """Whether the words after a mention, in its clause, say the symptom is over ("the pain has gone now").
+
+    Not when a negation stands just before the resolution word ("the bleeding hasn't stopped", "it's not
+    better"), nor when a word of a new state follows it ("he's gone quiet", "she stopped responding").
+    """
+    words = after.split()
+    for match in _POST_NEGATION.finditer(after):
+        at = len(after[: match.start()].split())
+        if at > 0 and (words[at - 1] in PRE_NEGATIONS or words[at - 1] in UNABLE):
+            continue
+        following = after[match.end() :].split()[:1]
+        if following and not (
+            following[0] in COMMON_WORDS or following[0] in RESOLUTION_FOLLOWERS or not following[0].isalpha()
+        ):
+            continue
+        return True
+    return False
 
 
 def _hypothetical(before: Sequence[str]) -> bool:

@@ -9,9 +9,10 @@ Run from a checkout after changing the vocabularies or the development set; it w
   as near to "checked"). Made from the vocabulary words of :mod:`._lexicon`; its first line holds a hash
   of them, so a test sees when it is out of date.
 - ``classifier.json``: the learned second opinion (:mod:`._classifier`), fitted with scikit-learn on the
-  development set ``tests/data/triage_dev.csv`` (``label`` urgent or not).
+  development set ``tests/data/triage_dev.csv`` (``label`` urgent or not) and the tuning set
+  ``tests/data/triage_tuning.csv`` (``group`` urgent, or symptom / scheduling: not urgent).
 
-How the thresholds are chosen (on the development set only): 5-fold stratified cross-validation gives
+How the thresholds are chosen (on the training texts only): 5-fold stratified cross-validation gives
 each text a probability from a model that did not see it. The urgent threshold is the lowest that keeps
 the out-of-fold false-alarm rate on non-urgent texts at or under ``--urgent-fpr`` (1%), the possible
 threshold the lowest that keeps it at or under ``--possible-fpr`` (3%); neither goes below
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -34,11 +36,12 @@ import numpy as np
 import numpy.typing as npt
 
 from careleads.text.triage._classifier import N_FEATURES, TriageClassifier, feature_indices
-from careleads.text.triage._normalise import VOCABULARY, glued_halves, tokenise
+from careleads.text.triage._normalise import REAL_WORDS, VOCABULARY, glued_halves, tokenise
 
-__all__ = ["build_real_words", "fit_classifier", "read_dev_set", "vocabulary_hash"]
+__all__ = ["build_real_words", "fit_classifier", "read_dev_set", "read_tuning_set", "vocabulary_hash"]
 
 DEV_SET = Path(__file__).resolve().parents[4] / "tests" / "data" / "triage_dev.csv"
+TUNING_SET = DEV_SET.with_name("triage_tuning.csv")
 _DATA = Path(str(resources.files("careleads.text.triage").joinpath("data")))
 
 
@@ -73,6 +76,27 @@ def read_dev_set(path: Path = DEV_SET) -> tuple[list[str], npt.NDArray[np.bool_]
     texts = [row["text"] for row in rows]
     urgent = np.array([row["label"] == "urgent" for row in rows], dtype=bool)
     return texts, urgent, [row["kind"] for row in rows]
+
+
+def read_tuning_set(path: Path = TUNING_SET) -> tuple[list[str], npt.NDArray[np.bool_], list[str]]:
+    """The tuning set: texts, whether each is urgent (``group`` urgent), and each one's group.
+
+    Raises
+    ------
+    ValueError
+        When a row's ``group`` is not ``urgent``, ``symptom`` or ``scheduling`` (the row number says where).
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    for number, row in enumerate(rows, start=2):
+        if row["group"] not in ("urgent", "symptom", "scheduling"):
+            raise ValueError(
+                f"{path}, row {number}: group {row['group']!r} is not urgent, symptom or scheduling; "
+                "fix the row"
+            )
+    texts = [row["text"] for row in rows]
+    urgent = np.array([row["group"] == "urgent" for row in rows], dtype=bool)
+    return texts, urgent, [row["group"] for row in rows]
 
 
 def _matrix(texts: Sequence[str]) -> object:
@@ -119,7 +143,7 @@ def fit_classifier(
     possible_threshold = min(_threshold(oof, ~urgent, possible_fpr, floors[1]), urgent_threshold)
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, urgent)
     info: dict[str, object] = {
-        "trained_on": "tests/data/triage_dev.csv",
+        "trained_on": "tests/data/triage_dev.csv + tests/data/triage_tuning.csv",
         "n_texts": len(texts),
         "n_urgent": int(urgent.sum()),
         "c": c,
@@ -151,19 +175,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dictionary", type=Path, default=Path("/usr/share/dict/words"))
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
+    parser.add_argument("--tuning-set", type=Path, default=TUNING_SET)
     parser.add_argument("--out", type=Path, default=_DATA)
     parser.add_argument("--urgent-fpr", type=float, default=0.01)
     parser.add_argument("--possible-fpr", type=float, default=0.03)
+    parser.add_argument("--keep-words", action="store_true", help="leave real_words.txt as it is")
     args = parser.parse_args(argv)
     out = sys.stdout
-    if args.dictionary.is_file():
+    if args.dictionary.is_file() and not args.keep_words:
         words = build_real_words(args.dictionary)
         header = f"# vocabulary {vocabulary_hash()}: English words never corrected (made by _train.py)\n"
         (args.out / "real_words.txt").write_text(header + "\n".join(words) + "\n", encoding="utf-8")
         out.write(f"real_words.txt: {len(words)} words\n")
+        if args.out.resolve() == _DATA.resolve() and frozenset(words) != REAL_WORDS:
+            # this process's tokeniser read the previous list: the classifier's features must come from
+            # the new one, so it is fitted in a fresh process
+            out.write("real_words.txt changed: fitting the classifier in a fresh process\n")
+            out.flush()
+            options = ["--dev-set", str(args.dev_set), "--tuning-set", str(args.tuning_set)]
+            options += ["--out", str(args.out), "--urgent-fpr", str(args.urgent_fpr)]
+            options += ["--possible-fpr", str(args.possible_fpr), "--keep-words"]
+            command = [sys.executable, "-m", "careleads.text.triage._train", *options]
+            return subprocess.call(command)  # noqa: S603 - this module, this interpreter
+    elif args.keep_words:
+        out.write("real_words.txt left as it is\n")
     else:
         out.write(f"{args.dictionary} not found: real_words.txt left as it is\n")
     texts, urgent, _ = read_dev_set(args.dev_set)
+    if args.tuning_set.is_file():
+        more, more_urgent, _ = read_tuning_set(args.tuning_set)
+        texts, urgent = texts + more, np.concatenate([urgent, more_urgent])
+    else:
+        out.write(f"{args.tuning_set} not found: trained on the development set alone\n")
     model = fit_classifier(texts, urgent, urgent_fpr=args.urgent_fpr, possible_fpr=args.possible_fpr)
     (args.out / "classifier.json").write_text(model.to_json() + "\n", encoding="utf-8")
     out.write(
