@@ -76,7 +76,8 @@ def _train(folder: Path, seed: int) -> Any:
     if "cold_start" in inspect.signature(train_model).parameters:  # a release with the cold-start switch
         dataset = tables.dataset(target)
         cold = tables.dataset(Target(target.outcome, target.window_days, as_of_hours=0))
-        return tables, train_model(dataset, cold_start=cold, seed=seed).model
+        old_train: Any = train_model  # that release's signature, not this one's
+        return tables, old_train(dataset, cold_start=cold, seed=seed).model
     from careleads.features import DAY_ONE_HOURS
 
     dataset = tables.dataset(target, day_one_hours=DAY_ONE_HOURS)

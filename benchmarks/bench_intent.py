@@ -55,7 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     leads, scored = _leads(args.leads)
     shipped = load_routing()
     figures: dict[str, Any] = {"machine": _common.machine(), "python_loop_s": _common.python_yardstick()}
-    records, scores = leads.head(args.one).to_dict("records"), scored.head(args.one).to_dict("records")
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in leads.head(args.one).to_dict("records")
+    ]
+    scores: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in scored.head(args.one).to_dict("records")
+    ]
     for name, routing in (
         ("with_intent", shipped),
         ("without_intent", dataclasses.replace(shipped, intent_field=None)),
