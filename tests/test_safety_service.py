@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from _service_support import BACKENDS, LEAD, Service, make_settings, publish, start_service, trained_model
@@ -26,24 +27,13 @@ from careleads.engines import score_file
 from careleads.features import FeatureSpec
 from careleads.scoring import rules_baseline
 from careleads.store import AuditEntry, Event, OutboxRecord, ReviewTask, ScoreEntry
-from careleads.text import ClinicalTriageDetector, TriageResult
+from careleads.text import default_detector
 
 URGENT = "now I am getting crushing chest pain and feel faint"
 POSSIBLE = "my heart is doing something strange"
 # a routine lead: no symptom in its question
 ROUTINE = {**LEAD, "question": "My knee hurts on the stairs, can I book a visit next month?"}
 CHANNELS = ("chat_message", "sms_message", "email_reply", "intake_completed", "feedback")
-
-
-class PossibleDetector(ClinicalTriageDetector):
-    """The detector of today never answers "possible": this double adds it for one phrase, with the words'
-    offsets, and leaves every other text to the real detector."""
-
-    def detect(self, text: str | None) -> TriageResult:
-        at = (text or "").lower().find(POSSIBLE)
-        if at >= 0:
-            return TriageResult(False, possible=True, spans=((at + 3, at + 8), (at + 9, at + len(POSSIBLE))))
-        return super().detect(text)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -194,13 +184,14 @@ def test_an_urgent_text_on_an_existing_routine_lead_reroutes_it_and_writes_the_l
 
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_a_possible_emergency_goes_to_the_top_of_the_queue_with_its_words_marked(
-    service: Service, channel: str, monkeypatch: pytest.MonkeyPatch
+    service: Service, channel: str
 ) -> None:
-    monkeypatch.setattr("careleads.text.triage._detector._DEFAULT", PossibleDetector())
     other = _other_lead_in_review(service)
     lead_id = _create(service, ROUTINE)["id"]
     _no_urgent_review_yet(service, other)
     hostile = f"<script>alert(1)</script> Hi, {POSSIBLE} since lunch & I'm scared"
+    verdict = default_detector().detect(hostile)  # the shipped detector reads it as a possible emergency
+    assert verdict.level == "possible"
     assert _send(service, lead_id, channel, hostile).status_code == 201
     decision = _lead(service, lead_id)["decision"]
     assert decision["route"]["name"] == "triage_review" and decision["route"]["kind"] == "review"
@@ -227,7 +218,7 @@ def test_a_possible_emergency_goes_to_the_top_of_the_queue_with_its_words_marked
     page = client.get(f"/ui/leads/{lead_id}")
     assert page.status_code == 200, page.text
     marks = re.findall(r'<mark class="triage-possible"[^>]*>(.*?)</mark>', page.text)
-    assert marks == ["heart", "is doing something strange"]
+    assert marks == [str(escape(hostile[start:end])) for start, end in verdict.spans]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert(1)" not in page.text
     assert "Possible emergency" in page.text
 
