@@ -71,6 +71,10 @@ def load_old_detector(commit: str, into: Path) -> Any:
             path.read_text("utf-8").replace("careleads.text.triage", "careleads_old_triage"), "utf-8"
         )
     sys.path.insert(0, str(into))
+    for name in [
+        m for m in sys.modules if m == "careleads_old_triage" or m.startswith("careleads_old_triage.")
+    ]:
+        del sys.modules[name]  # a second revision in the same process is imported afresh, not reused
     return importlib.import_module("careleads_old_triage").default_detector()
 
 
