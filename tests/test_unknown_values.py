@@ -89,10 +89,14 @@ def test_each_checked_field_with_an_unseen_value_is_stored_flagged_and_scored_as
         client, headers = service.client, service.headers("integration")
         baseline: dict[str, int] = {}
         for n, (field, value) in enumerate(CASES):
-            if field not in baseline:  # the same lead without the field: what "unknown" must score
-                plain = client.post(
-                    "/v1/leads", json={**_lead_without(field), "lead_id": f"P-{field}"}, headers=headers
-                )
+            # what an unreadable value must score: the same lead without the field, or with the field's
+            # cautious value when the dictionary gives one (a consent is then read as refused)
+            cautious = {spec.name: spec.unreadable_as for spec in CHECKED}.get(field)
+            if field not in baseline:
+                reference = {**_lead_without(field), "lead_id": f"P-{field}"}
+                if cautious is not None:
+                    reference[field] = cautious
+                plain = client.post("/v1/leads", json=reference, headers=headers)
                 assert plain.status_code == 201, plain.text
                 baseline[field] = plain.json()["decision"]["score"]
             sent = {**_lead_without(field), "lead_id": f"U-{n}", field: value}
@@ -107,7 +111,7 @@ def test_each_checked_field_with_an_unseen_value_is_stored_flagged_and_scored_as
             with service.sessions() as session:
                 lead = session.get(Lead, body["id"])
                 assert lead is not None
-                assert lead.fields[field] is None
+                assert lead.fields[field] is cautious  # None: read as missing
                 assert lead.fields[FLAGS_KEY][field]["value"] == value.strip()
 
 

@@ -17,6 +17,7 @@ from careleads.dictionary._flags import (
     action_for,
     refuses,
     shows_value,
+    unreadable_values,
 )
 from careleads.dictionary._infer import infer_dictionary
 from careleads.dictionary._ingest import (
@@ -69,6 +70,7 @@ __all__ = [
     "refuses",
     "save_extension",
     "shows_value",
+    "unreadable_values",
     "ColumnMatch",
     "FieldProblem",
     "RecordValidator",

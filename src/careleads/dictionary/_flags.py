@@ -10,6 +10,7 @@ is scored as a lead whose value for that field is unknown, never as a wrong know
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "refuses",
     "refuses_many",
     "shows_value",
+    "unreadable_values",
 ]
 
 DUPLICATE_KEY = "duplicate_key"
@@ -132,3 +134,15 @@ class FlaggedValue:
             "message": self.message,
             "action": self.action,
         }
+
+
+def unreadable_values(table: TableSpec, fields: Sequence[str]) -> dict[str, bool]:
+    """How the flagged `fields` of a kept record are read: field -> its ``unreadable_as`` value, for the
+    fields the dictionary gives one (a consent or an objection whose answer could not be read is taken the
+    cautious way, never as permission); the others stay missing."""
+    specs = {spec.name: spec for spec in table.fields}
+    return {
+        name: bool(specs[name].unreadable_as)
+        for name in fields
+        if name in specs and specs[name].unreadable_as is not None
+    }

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from careleads.dictionary._flags import action_for, refuses_many
+from careleads.dictionary._flags import action_for, refuses_many, unreadable_values
 from careleads.dictionary._normalise import empty_column, match_table, target_dtype
 from careleads.dictionary._read import read_table
 from careleads.dictionary._rule import (
@@ -566,6 +566,12 @@ def ingest_table(
     ).sort_values(["row", "order"], kind="stable")
     kept_problem = ~refused[found["row"].to_numpy(dtype=np.intp)]
     flagged = _flagged_frame(found[kept_problem], data, column_of, spec, name)
+    kept_found = found[kept_problem]
+    for field_name, value in unreadable_values(spec, sorted(set(kept_found["field"].astype(str)))).items():
+        rows_hit = kept_found.loc[kept_found["field"] == field_name, "row"].to_numpy(dtype=np.intp)
+        cautious = pd.Series(clean[field_name]).copy()
+        cautious.iloc[rows_hit] = value  # an unreadable consent or objection is taken the cautious way
+        clean[field_name] = cautious.array
     found = found[~kept_problem]
     bad_rows = found["row"].drop_duplicates().to_numpy()
     reason = _join_per_row(found["row"].to_numpy(), found["message"].to_numpy(dtype=object))

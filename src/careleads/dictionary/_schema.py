@@ -50,6 +50,9 @@ class FieldSpec:
     closed: bool = True
     # an explicit strptime format for datetime fields (e.g. "%d/%m/%Y"); None = ISO 8601, then guessed
     format: str | None = None
+    # for a boolean field (a consent or an objection): how a value the dictionary cannot read is taken, so
+    # that an unreadable answer is never read as permission; None = as missing
+    unreadable_as: bool | None = None
 
     @property
     def is_closed(self) -> bool:

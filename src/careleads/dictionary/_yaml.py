@@ -74,6 +74,7 @@ _FIELD_KEYS = (
     "known",
     "missing_values",
     "format",
+    "unreadable_as",
 )
 _LABEL_KEYS = ("column", "positive")
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -244,6 +245,9 @@ def _field(raw: Any, where: _Where, position: int) -> FieldSpec:
         missing_values=_text_list(data.get("missing_values"), here, "missing_values"),
         closed=_flag(data["closed"], here, "closed") if "closed" in data else True,
         format=_text(data.get("format"), here, "format", optional=True),
+        unreadable_as=(
+            _flag(data["unreadable_as"], here, "unreadable_as") if "unreadable_as" in data else None
+        ),
     )
     _check_field(spec, data, here)
     return spec
@@ -256,6 +260,10 @@ def _check_field(spec: FieldSpec, data: Mapping[str, Any], where: _Where) -> Non
         )
     if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
         raise where.error(f"minimum {spec.minimum:g} is above maximum {spec.maximum:g}", "minimum")
+    if "unreadable_as" in data and spec.type is not FieldType.BOOLEAN:
+        raise where.error(
+            f"only boolean fields take unreadable_as, this one is {spec.type.value}", "unreadable_as"
+        )
     if "format" in data and spec.type is not FieldType.DATETIME:
         raise where.error(f"only datetime fields take a format, this one is {spec.type.value}", "format")
     if spec.values and spec.type not in (FieldType.CATEGORY, FieldType.BOOLEAN):
@@ -480,6 +488,8 @@ def _field_out(spec: FieldSpec) -> dict[str, Any]:
         out["missing_values"] = list(spec.missing_values)
     if spec.format is not None:
         out["format"] = spec.format
+    if spec.unreadable_as is not None:
+        out["unreadable_as"] = spec.unreadable_as
     return out
 
 

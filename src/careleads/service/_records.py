@@ -45,6 +45,7 @@ from careleads.dictionary import (
     ingest_table,
     match_columns,
     record_validator,
+    unreadable_values,
 )
 from careleads.errors import InputError, NotFoundError
 from careleads.privacy import PLACEHOLDERS, redact_texts
@@ -396,6 +397,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
         except InputError as exc:
             found = _unmatched(table, record, exc)
         problems, flags = flag_problems(table, found)
+        row.update(unreadable_values(table, [f.field for f in flags]))  # consents read the cautious way
         refused = [{"field": p.field, "message": p.detail} for p in problems]
         key = str(table.key)
         if row.get(key) is not None and len(str(row[key]).strip()) > MAX_ID_CHARS:
@@ -478,6 +480,7 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
         except InputError as exc:
             found = _unmatched(table, event_in, exc)
         problems, flags = flag_problems(table, found)
+        row.update(unreadable_values(table, [f.field for f in flags]))
         refused = [{"field": p.field, "message": p.detail} for p in problems]
     if refused and not alarming:
         raise LeadValidationError(
@@ -549,6 +552,7 @@ def _unidentified_row(
     problems, flags = flag_problems(table, found)
     if problems:
         return row, flags
+    clean.update(unreadable_values(table, [f.field for f in flags]))
     return {name: value for name, value in clean.items() if name in table.names}, flags
 
 
