@@ -337,3 +337,38 @@ def test_a_text_column_gets_the_level_of_each_text(seed: int, n: int) -> None:
     got = text_levels(pa.array(picked, type=pa.large_string()), None)
     assert got.tolist() == want
     assert text_levels(picked, None).tolist() == want
+
+
+@pytest.mark.parametrize("level", ["urgent", "possible"])
+@pytest.mark.parametrize(
+    "clinic_rules",
+    [
+        [],  # a clinic's file with no rules at all
+        [{**_rule({"field": "region", "equals": "outside_area"}, {"force_route": "informational_reply"})}],
+        [{**_rule({"field": "do_not_contact", "equals": True}, "block_all_outreach"), "name": "dnc"}],
+    ],
+)
+def test_a_clinic_file_without_triage_rules_still_never_markets_to_a_possible_emergency(
+    level: str, clinic_rules: list[dict[str, Any]]
+) -> None:
+    """The shipped rules send triage levels to people; a clinic's own file may forget to. Whatever it says, a
+    lead whose text may describe an emergency is never put on a nurture (marketing) route, and is reviewed at
+    the top of the queue, in the one-lead and the batch path alike."""
+    routing = load_routing()
+    rules = parse_hard_rules(_rules(*clinic_rules), routing=routing)
+    leads, scores = [], []
+    for k in range(6):
+        lead, later = lead_of("nurture_only", level, "question", False, k)
+        leads.append(lead)
+        scores.append(score_of(lead, "nurture_only"))
+        one = decide(lead, scores[-1], now=NOW, hard_rules=rules, urgent_detector=possible_detector)
+        spec = routing.routes[one.route.name]
+        assert not spec.marketing and not spec.nurture, (level, one.route.name)
+        assert one.route.nurture_track is None and one.review_required
+        assert "may describe an emergency" in one.action or one.route.kind in ("clinical", "review")
+    table = decide_columns(pd.DataFrame(leads), pd.DataFrame(scores), now=NOW, hard_rules=rules)
+    assert not table["route_name"].isin([n for n, r in routing.routes.items() if r.marketing]).any()
+    assert table["urgent_review"].all()
+    plain, _ = lead_of("nurture_only", "none", "question", False, 99)
+    quiet = decide(plain, score_of(plain, "nurture_only"), now=NOW, hard_rules=rules)
+    assert quiet.route.name == "nurture_only"

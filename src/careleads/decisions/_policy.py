@@ -108,12 +108,19 @@ class Policy:
         self.by_table = [routing.routes[routing.default_route], *(rule.route for rule in routing.rules)]
 
     def path(
-        self, held: Sequence[HardRule], table_route: RouteSpec, marketing_ok: bool, partner: bool = False
+        self,
+        held: Sequence[HardRule],
+        table_route: RouteSpec,
+        marketing_ok: bool,
+        partner: bool = False,
+        alarming: bool = False,
     ) -> Path:
         """The route of a lead meeting the rules `held` (in precedence order), whom the table sent to
         `table_route`: the first forcing rule's route, else the blocked route if any rule held, else the
-        table's; then a nurture route is replaced when the lead has no marketing consent; then a route in the
-        other team's queue is replaced (`partner`: a partnership lead, see ``_audiences``)."""
+        table's; then a nurture route is replaced when the lead has no marketing consent, or when a text of
+        it may describe an emergency (`alarming`: whatever a clinic's own rules say, such a lead is never
+        marketed to); then a route in the other team's queue is replaced (`partner`: a partnership lead, see
+        ``_audiences``)."""
         contact = [rule for rule in held if rule.effect == "block_all_outreach"]
         forcing = [
             rule
@@ -127,11 +134,15 @@ class Policy:
             route, action = self.blocked, blocked_action((contact or list(held))[0])
         else:
             route = table_route
-        if route.marketing and not marketing_ok:
+        if route.marketing and (alarming or not marketing_ok):
             replacement = (
                 self.partner_replacement if partner and self.partner_replacement else self.replacement
             )
-            path = Path(replacement, no_marketing_action(replacement, route), bool(forcing), route)
+            if alarming:
+                why = f"a text may describe an emergency: {replacement.name} instead of {route.name}"
+                path = Path(replacement, why, bool(forcing), None)
+            else:
+                path = Path(replacement, no_marketing_action(replacement, route), bool(forcing), route)
         else:
             path = Path(route, action, bool(forcing), None)
         return self.confine(path, partner)
@@ -320,9 +331,10 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
         else np.zeros(len(fields), dtype=bool)
     )
     by_table = policy.by_table
+    level = fields.triage_levels()
     paths, path_of = situations(
-        [pattern, table, marketing_ok, partner],
-        lambda p, t, m, b: policy.path(held[p], by_table[t], bool(m), bool(b)),
+        [pattern, table, marketing_ok, partner, level != NONE],
+        lambda p, t, m, b, a: policy.path(held[p], by_table[t], bool(m), bool(b), bool(a)),
     )
     catalog = _Catalog()
     route = np.array([catalog.code(p.route) for p in paths], dtype=np.intp)[path_of]
@@ -358,7 +370,6 @@ def apply_policy(fields: LeadFields, policy: Policy, when: pd.Timestamp) -> Verd
         ),
     )
     tier_codes, tiers = fields.distinct("tier")
-    level = fields.triage_levels()
     reviews, review_of = situations(
         [tier_codes, forced, route, level],
         lambda t, f, r, v: policy.review(tiers[t], bool(f), routes[r], v),
