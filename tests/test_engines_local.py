@@ -397,13 +397,13 @@ def test_workers_files_become_the_parts_of_a_single_parquet_output(
         messy_csv, model=model, out_path=tmp_path / "one", chunk_rows=500, decided_at=DECIDED_AT
     )
     written: list[str] = []
-    write_part = local_module._write_part
+    write_part = local_module.write_part
 
     def counted(table: object, path: Path, fmt: str) -> None:
         written.append(path.name)
         write_part(table, path, fmt)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(local_module, "_write_part", counted)
+    monkeypatch.setattr(local_module, "write_part", counted)
     out = tmp_path / "single" / "scores.parquet"
     out.parent.mkdir()
     kept: list[str] = []

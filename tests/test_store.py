@@ -100,11 +100,13 @@ def test_create_is_idempotent_on_the_external_id(store: Store) -> None:
 
 
 def test_dictionary_rejections_name_each_field(store: Store) -> None:
-    bad = {**LEAD, "created_at": "yesterday", "distance_km": -4}
+    # an unreadable time and a missing id refuse the record (nothing alarming in its text); an out-of-range
+    # distance alone would only be flagged
+    bad = {**LEAD, "lead_id": None, "created_at": "yesterday", "distance_km": -4}
     with pytest.raises(LeadValidationError) as caught, session_scope(store.sessions) as session:
         create_lead(session=session, ctx=store.ctx, lead_in=bad, actor="t", role="integration")
     fields = {p["field"] for p in caught.value.problems}
-    assert fields == {"created_at", "distance_km"}
+    assert fields == {"created_at", "lead_id"}
 
 
 def test_events_are_idempotent_and_the_ledger_grows_only_on_change(store: Store) -> None:

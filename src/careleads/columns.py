@@ -144,6 +144,8 @@ def flags(column: Column, *, name: str) -> FloatArray:
         values = pa.array(column, from_pandas=True) if not isinstance(column, pa.Array) else column
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+        if values.null_count == len(values):  # all missing, whatever type the column was given (a text
+            return np.full(len(values), np.nan)  # column of nulls from Spark, say)
         if not (
             pa.types.is_boolean(values.type)
             or pa.types.is_integer(values.type)

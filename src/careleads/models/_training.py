@@ -250,6 +250,10 @@ def _grouped_split(
         leads["moment"], leads["usable"], test_fraction=test_fraction, valid_fraction=valid_fraction
     )
     codes = lead.to_numpy()
+    # a training lead's rows at moments from the test start on are left out: the events they count happened
+    # after the cut, inside the test months
+    late = split.train.to_numpy()[codes] & (as_of >= split.test_start).to_numpy()
+    usable = usable & ~pd.Series(late, index=usable.index)
 
     def rows(part: pd.Series) -> pd.Series:
         return pd.Series(part.to_numpy()[codes], index=dataset.X.index) & usable
