@@ -351,6 +351,14 @@ def _shape_problems(record: Any) -> list[dict[str, str]]:
     return problems
 
 
+def _alarming_texts(value: Any) -> tuple[list[str], str]:
+    """The texts of a record (any shape) that may describe an emergency, and the highest triage level."""
+    texts = record_texts(value)
+    levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
+    alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
+    return alarming, max(levels, key=LEVELS.__getitem__, default="none")
+
+
 def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLead:
     """Triage every text of a record, then check it against the dictionary; refuse only what cannot be kept.
 
@@ -379,10 +387,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
     """
     table = ctx.refresh_dictionary().table("leads")
     time_column = str(table.time_column)
-    texts = record_texts(lead_in)
-    levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
-    alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
-    level = max(levels, key=LEVELS.__getitem__, default="none")
+    alarming, level = _alarming_texts(lead_in)
     refused = _shape_problems(lead_in)
     row: dict[str, Any] = {}
     ignored: list[str] = []
@@ -425,7 +430,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
         )
         ignored = []
         log.warning("an unidentified lead is kept for triage (level %s)", level)
-    _carry_alarming(table, row, alarming)
+    _carry_alarming(_triage_fields(table), row, alarming)
     return CheckedLead(row=row, ignored=ignored, flags=flags, triage_level=level, unidentified=unidentified)
 
 
@@ -467,10 +472,7 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
     """
     table = ctx.refresh_dictionary().table("events")
     key, time_column = str(table.key), str(table.time_column)
-    texts = record_texts(event_in)
-    levels = [result.level for result in default_detector().detect_many(texts)] if texts else []
-    alarming = [text for text, level in zip(texts, levels, strict=True) if level != "none"]
-    level = max(levels, key=LEVELS.__getitem__, default="none")
+    alarming, level = _alarming_texts(event_in)
     refused = _shape_problems(event_in)
     row: dict[str, Any] = {}
     flags: list[FlaggedValue] = []
@@ -506,13 +508,8 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
         )
         log.warning("an event that could not be read is kept for triage (level %s)", level)
     raw = {f.field: f.value for f in flags if f.value is not None}
-    messages = [spec.name for spec in table.fields if spec.type is FieldType.TEXT]
-    if alarming and messages:  # texts that may describe an emergency reach the field triage reads
-        target = messages[0]
-        held = str(row.get(target) or "")
-        missing = [text.strip() for text in alarming if text.strip() not in held]
-        if missing:
-            row[target] = "\n".join([*([held] if held else []), *dict.fromkeys(missing)])
+    # texts that may describe an emergency reach the field triage reads (the event's message)
+    _carry_alarming([spec for spec in table.fields if spec.type is FieldType.TEXT], row, alarming)
     return CheckedEvent(row=row, flags=flags, raw=raw, triage_level=level)
 
 
@@ -556,9 +553,9 @@ def _unidentified_row(
     return {name: value for name, value in clean.items() if name in table.names}, flags
 
 
-def _carry_alarming(table: TableSpec, row: dict[str, Any], alarming: Sequence[str]) -> None:
-    """Add the texts that may describe an emergency to the first field triage reads, unless already there."""
-    fields = _triage_fields(table)
+def _carry_alarming(fields: Sequence[FieldSpec], row: dict[str, Any], alarming: Sequence[str]) -> None:
+    """Add the texts that may describe an emergency to the first of `fields` (those triage reads), unless
+    one of them already holds it."""
     if not fields or not alarming:
         return
     read = [str(row[spec.name]) for spec in fields if row.get(spec.name)]
