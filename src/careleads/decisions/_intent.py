@@ -6,10 +6,11 @@ before a classifier reads it, and classified by the intent classifier; the most 
 lead's intent and its class probability the intent's probability. A lead without text (missing or blank)
 has no intent: label and probability are missing, never a guess ("no message" in plain words).
 
-A few texts are classified by the classifier's own ``predict_proba``, many by
-:func:`careleads.features.class_probabilities` (the same probabilities, within rounding, in a fraction of
-the time per text); the answers of the last texts met are kept by a digest of the text (never the text), so
-a lead decided again on each new event is not classified again.
+The texts are classified by :func:`careleads.features.class_probabilities`, the code the text features
+use: inside :func:`careleads.text.reading_once` (a batch chunk, an API request) a message the lead's
+scoring already read is looked up, not redacted and classified again. The answers of the last few texts met
+are also kept across requests by a digest of the text (never the text), so a lead decided again on each
+new event is not classified again.
 
 The intent joins the lead's fields as :data:`INTENT` and :data:`INTENT_PROBABILITY`, like the scoring
 output, so routing rules (``intent``, ``intent_min_probability``) and hard rules (``{field: intent, ...}``)
@@ -98,10 +99,7 @@ def read_intents(
     found: dict[int, tuple[str, float]] = {}
     if new:
         redacted = [text or "" for text in redact_texts([given[k] for k in new])]
-        if len(redacted) <= _FEW_TEXTS:  # the classifier's own path: less set-up per call
-            proba = np.asarray(model.predict_proba(redacted), dtype=np.float64)
-        else:
-            proba = np.asarray(class_probabilities([model], redacted)[0], dtype=np.float64)  # type: ignore[list-item]
+        proba = np.asarray(class_probabilities([model], redacted)[0], dtype=np.float64)  # type: ignore[list-item]
         best = proba.argmax(axis=1)
         classes = [str(c) for c in model.classes_]
         for row, k in enumerate(new):
@@ -115,7 +113,7 @@ def read_intents(
     return labels, probability
 
 
-#: up to this many texts, the classifier's own predict_proba is the faster path, and answers are kept
+#: up to this many texts (a request's), answers are kept across requests by digest
 _FEW_TEXTS = 16
 _KNOWN_SIZE = 20_000
 #: per classifier (kept alive with its answers, so its id stays its own): digest of a text -> its intent

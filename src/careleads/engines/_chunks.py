@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from careleads.decisions import HardRules, Routing, TextFields
 from careleads.dictionary import Dictionary, empty_flagged, ingest_table
 from careleads.scoring import Scorer, score_leads
-from careleads.text import default_detector
+from careleads.text import default_detector, reading_once
 
 logger = logging.getLogger(__name__)
 
@@ -173,23 +173,24 @@ def decide_chunk(
     if len(leads) == 0:  # every row of the chunk was quarantined: nothing to score
         return empty_output(options.decisions)
     after = None if options.as_of_hours is None else pd.Timedelta(hours=options.as_of_hours)
-    scored = score_leads(model, leads, events, n_reasons=options.n_reasons, after_arrival=after)
-    if not options.decisions:
-        return scored
-    from careleads.decisions import decide_columns, intent_model_for
+    with reading_once():  # the scoring's text features and the decision's intent read each message once
+        scored = score_leads(model, leads, events, n_reasons=options.n_reasons, after_arrival=after)
+        if not options.decisions:
+            return scored
+        from careleads.decisions import decide_columns, intent_model_for
 
-    # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
-    decided = decide_columns(
-        leads,
-        scored,
-        hard_rules=options.hard_rules,
-        routing=options.routing,
-        now=options.decided_at or None,
-        categorical=options.categorical,
-        intent_model=intent_model_for(model),
-        events=events,
-        text_fields=text_fields,
-    )
+        # the columns of decisions_frame(decide_many(...)) a batch file records, without per-lead objects
+        decided = decide_columns(
+            leads,
+            scored,
+            hard_rules=options.hard_rules,
+            routing=options.routing,
+            now=options.decided_at or None,
+            categorical=options.categorical,
+            intent_model=intent_model_for(model),
+            events=events,
+            text_fields=text_fields,
+        )
     # `.array`: row for row as `.to_numpy()`, without turning text into Python objects and back
     columns = {name: scored[name].array for name in scored.columns}
     columns["action"] = decided["action"].array  # an override or consent rule may change the path

@@ -86,7 +86,23 @@ def class_probabilities(
     list of arrays
         One ``(len(texts), n_classes)`` array per model, columns in the order of the model's ``classes_``.
     """
+    from careleads.text import remembered_probabilities
+
     docs = list(texts)
+    memos = [remembered_probabilities(model) for model in models]
+    if docs and all(memo is not None for memo in memos):  # inside careleads.text.reading_once
+        known = [memo for memo in memos if memo is not None]
+        new = [doc for doc in dict.fromkeys(docs) if any(doc not in memo for memo in known)]
+        if new:
+            for memo, proba in zip(known, _class_probabilities(models, new), strict=True):
+                memo.update(zip(new, proba, strict=True))
+        return [np.array([memo[doc] for doc in docs], dtype=np.float64) for memo in known]
+    return _class_probabilities(models, docs)
+
+
+def _class_probabilities(
+    models: Sequence[IntentClassifier | UrgencyClassifier], docs: list[str]
+) -> list[npt.NDArray[np.float64]]:
     out: list[npt.NDArray[np.float64]] = []
     cache: list[tuple[Any, sp.csr_matrix]] = []
     for model in models:

@@ -39,7 +39,14 @@ from careleads.privacy._pseudonym import (
     normalise_identifier,
     pseudonymise,
 )
-from careleads.privacy._redact import PLACEHOLDERS, RedactionResult, RedactionSpan, redact_text, redact_texts
+from careleads.privacy._redact import (
+    PLACEHOLDERS,
+    RedactionResult,
+    RedactionSpan,
+    redact_text,
+    redact_texts,
+    remembered_redactions,
+)
 
 __all__ = [
     "AUDIT_FIELDS",
@@ -73,6 +80,7 @@ __all__ = [
     "pseudonymise",
     "redact_text",
     "redact_texts",
+    "remembered_redactions",
     "seal_entry",
     "verify_chain",
 ]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -27,6 +29,7 @@ __all__ = [
     "RedactionSpan",
     "redact_text",
     "redact_texts",
+    "remembered_redactions",
 ]
 
 #: Placeholder per identifier kind; DATE is a full date that does not look like a birth date, ID a long
@@ -148,6 +151,7 @@ _NOT_STREET_WORDS = frozenset(
     "children different other more many few some new head scans scan doctors doctor visits".split()
 )
 
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
 _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
 # Cues after which the next words are a name whatever they look like (unless they are common words);
 # "my name is" is matched with the usual typos (nmae, naem, nae).
@@ -334,7 +338,7 @@ def _structured_candidates(text: str) -> list[tuple[int, int, str]]:
             add((m.start(), m.end(), "EMAIL"))
     for m in _EMAIL_SPOKEN_RE.finditer(text):
         add((m.start(), m.end(), "EMAIL"))
-    if not any(c.isdigit() for c in text):
+    if not (_ASCII_DIGIT_RE.search(text) if text.isascii() else any(map(str.isdigit, text))):
         return found
     for m in _PHONE_RE.finditer(text):
         add((m.start(), m.end(), "PHONE"))
@@ -585,7 +589,8 @@ def redact_texts(texts: Iterable[str | None]) -> list[str | None]:
     >>> redact_texts(["mail me at a.b+x@example.org", None])
     ['mail me at [EMAIL]', None]
     """
-    cache: dict[str, str] = {}
+    remembered = _REMEMBERED.get()
+    cache: dict[str, str] = remembered if remembered is not None else {}
     out: list[str | None] = []
     for position, item in enumerate(texts):
         if item is None or (isinstance(item, float) and math.isnan(item)):
@@ -602,3 +607,31 @@ def redact_texts(texts: Iterable[str | None]) -> list[str | None]:
             cache[item] = redacted
         out.append(redacted)
     return out
+
+
+#: the redactions remembered in the current :func:`remembered_redactions` block (None outside one)
+_REMEMBERED: ContextVar[dict[str, str] | None] = ContextVar("careleads_redactions", default=None)
+
+
+@contextmanager
+def remembered_redactions() -> Iterator[None]:
+    """Within the block, :func:`redact_texts` redacts each distinct text once: a text met again (scoring
+    and then deciding the same lead both read its message) is looked up. Nothing is kept after the block,
+    so texts live no longer than the work that holds them. Blocks nest (the outermost one remembers).
+
+    Examples
+    --------
+    >>> with remembered_redactions():
+    ...     first = redact_texts(["call me on 555 123 4567"])
+    ...     again = redact_texts(["call me on 555 123 4567"])
+    >>> first == again == ["call me on [PHONE]"]
+    True
+    """
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)

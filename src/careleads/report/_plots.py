@@ -14,18 +14,20 @@ import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
 import numpy.typing as npt
-from matplotlib import font_manager, ft2font
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.text import Text
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from careleads.stats import calibration_curve_points, cumulative_gains, lift_at
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# matplotlib is imported where a plot is drawn, not with this module: the service imports the report code
+# with its pages, and a server that never draws a chart should not pay for matplotlib at start-up
 
 SIZE = (5.0, 3.4)  # inches; the dashboard's charts use it too, so charts side by side line up
 _FONT = "DejaVu Sans"
@@ -42,6 +44,8 @@ _HASHED_ID = re.compile(
 
 def new_axes(size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
     """A figure of ``size`` inches with one axes in the reports' style (grid, no top and right spines)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, dpi=_DPI)
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -69,6 +73,9 @@ def legend(ax: Axes, **kwargs: Any) -> None:
 
 def to_svg(fig: Figure) -> str:
     """The figure as an ``<svg>`` element: no comments, metadata or fixed size, ids the same every time."""
+    import matplotlib
+    from matplotlib.text import Text
+
     for artist in fig.findobj(Text):
         artist.set_fontfamily(_FONT)
     # tight_layout's pad is counted in the global font size: scaled so it is 1.08 of this plot's font
@@ -89,6 +96,8 @@ def to_svg(fig: Figure) -> str:
 
 def empty(message: str, size: tuple[float, float] = SIZE) -> str:
     """A plot that only says why there is nothing to draw."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, dpi=_DPI)
     ax = fig.add_subplot()
     ax.axis("off")
@@ -110,6 +119,8 @@ def text(label: Any, *, shorten: bool = True) -> str:
 @functools.cache
 def _glyphs() -> frozenset[int]:
     """The characters the bundled font draws (a missing one would be a warning at every draw)."""
+    from matplotlib import font_manager, ft2font
+
     path = font_manager.findfont(font_manager.FontProperties(family=_FONT), fallback_to_default=False)
     return frozenset(ft2font.FT2Font(path).get_charmap())
 

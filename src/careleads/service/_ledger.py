@@ -35,6 +35,7 @@ from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
 from careleads.service.segments import score_if_returning
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
+from careleads.text import reading_once
 
 __all__ = [
     "Scored",
@@ -144,17 +145,18 @@ def score_and_decide(
     now: datetime,
 ) -> list[Scored]:
     leads = _leads_frame(ctx, records)
-    result = ctx.scorer.score(leads, events, as_of)
-    decisions = decide_many(
-        leads,
-        result.scored,
-        hard_rules=ctx.hard_rules,
-        routing=ctx.routing,
-        assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
-        now=pd.Timestamp(now),
-        intent_model=intent_model_for(ctx.scorer.current()),
-        text_fields=text_fields(ctx),
-    )
+    with reading_once():  # the scores' text features and the decisions' intents read each message once
+        result = ctx.scorer.score(leads, events, as_of)
+        decisions = decide_many(
+            leads,
+            result.scored,
+            hard_rules=ctx.hard_rules,
+            routing=ctx.routing,
+            assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
+            now=pd.Timestamp(now),
+            intent_model=intent_model_for(ctx.scorer.current()),
+            text_fields=text_fields(ctx),
+        )
     rows = result.scored.to_dict("records")
     return [
         Scored(decision=d, scored={str(k): plain(v) for k, v in r.items()}, fallback=bool(r["fallback"]))
@@ -372,15 +374,16 @@ def rescore_for_text(
     stamps = [pd.Timestamp(e["occurred_at"]) for e in events if e["occurred_at"] is not None]
     as_of = max([pd.Timestamp(lead.created_at), *stamps])
     # a lead back after a quiet period is scored as a returning lead (service.segments)
-    returned = score_if_returning(session=session, ctx=ctx, lead=lead, record=record, events=events)
-    scored = decide_one(
-        session=session,
-        ctx=ctx,
-        record=record,
-        scored=returned[0] if returned else ctx.scorer.score_record(record, events, as_of),
-        now=now,
-        texts=later_texts(session, lead),
-    )
+    with reading_once():  # the score's text features and the decision's intent read each message once
+        returned = score_if_returning(session=session, ctx=ctx, lead=lead, record=record, events=events)
+        scored = decide_one(
+            session=session,
+            ctx=ctx,
+            record=record,
+            scored=returned[0] if returned else ctx.scorer.score_record(record, events, as_of),
+            now=now,
+            texts=later_texts(session, lead),
+        )
     level = scored.decision.triage.source_level(source) if source else "none"
     if level != "none":
         reason = f"{reason}: {level} triage words in this text"

@@ -147,11 +147,12 @@ class AnalyticsWriter:
             return self._writer.submit(write_part, self.folder, self.spec, rows).result()
 
     def start(self) -> None:
-        """Start the writer process now and wait until it has imported pandas and the feature code (a second
-        or two of CPU that would otherwise compete with the first requests)."""
+        """Start the writer process now, so it imports pandas and the feature code (a second or two of CPU)
+        on the other core while the service starts, not at the first flush. This does not wait for it: the
+        first part file waits, in the background thread that writes it."""
         if self.background and self._writer is None:
             self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            self._writer.submit(_ready).result()
+            self._writer.submit(_ready)
 
     def close(self) -> None:
         """Wait for a background write, write what is still buffered and stop the writer (at shutdown)."""

@@ -57,6 +57,7 @@ from careleads.service.review import in_review_queue
 from careleads.service.schemas import LeadPublic, decision_public
 from careleads.service.segments import score_segment_records
 from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
+from careleads.text import reading_once
 
 __all__ = [
     "PRESENT",
@@ -162,8 +163,9 @@ def create_lead(
         ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
     )
     as_of = pd.Timestamp(created_at)
-    prescored = ctx.scorer.score_record(record, None, as_of)
-    early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
+    with reading_once():  # the score's text features and the decision's intent read the message once
+        prescored = ctx.scorer.score_record(record, None, as_of)
+        early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
     if checked.unidentified:  # kept only for a human: always reviewed
         early = replace(early, decision=replace(early.decision, review_required=True))
     lead = Lead(

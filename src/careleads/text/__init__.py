@@ -22,6 +22,7 @@ from careleads.text._classifier import (
     train_text_classifiers,
 )
 from careleads.text._linear import LinearTextModel
+from careleads.text._reading import reading_once, remembered_probabilities
 from careleads.text._signals import (
     DEFAULT_CLASSIFIERS_FILE,
     default_classifiers,
@@ -52,6 +53,8 @@ __all__ = [
     "intent_features",
     "load_classifier",
     "load_labelled_texts",
+    "reading_once",
+    "remembered_probabilities",
     "train_default_classifier",
     "train_default_urgency_classifier",
     "train_text_classifiers",
