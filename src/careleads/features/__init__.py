@@ -15,6 +15,7 @@ from careleads.features._assembly import (
 )
 from careleads.features._dataset import LeadDataset, build_features
 from careleads.features._point_in_time import (
+    ACTIVITY_HOURS,
     EVENT_TYPES,
     PAGE_TYPES,
     FeatureSpec,
@@ -30,6 +31,7 @@ from careleads.features._targets import KNOWN_OUTCOMES, Target
 from careleads.features._text import MESSAGE_EVENT_TYPES, class_probabilities, text_features
 
 __all__ = [
+    "ACTIVITY_HOURS",
     "DAY_ONE_HOURS",
     "EVENT_TYPES",
     "MAX_EVENT_MOMENTS",

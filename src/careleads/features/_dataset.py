@@ -11,9 +11,8 @@ from careleads.columns import moments
 from careleads.features._point_in_time import (
     EventColumns,
     FeatureSpec,
-    engagement_columns,
+    day_one_engagement,
     engagement_features,
-    latest_activity,
     lead_features,
 )
 from careleads.features._targets import Target
@@ -89,8 +88,8 @@ def build_features(
     """All features of `leads` as of `as_of` (aligned with `leads`): inbound signals plus engagement.
 
     With ``spec.latest_activity`` (a day-one model) each lead's engagement is counted as of its latest
-    activity by its moment (:func:`careleads.features.latest_activity`): the same counts, and no time since
-    the last event, so its score changes only when it does something.
+    activity by its moment (:func:`careleads.features.latest_activity`), with how many hours after arrival
+    that activity came and no time since the last event, so its score changes only when it does something.
 
     With `text` (default: ``spec.text``, off unless the data set was built with ``text=True``) the text and
     conversational features of :func:`careleads.features.text_features` join them, from `classifiers`, by
@@ -99,8 +98,8 @@ def build_features(
     inbound = lead_features(leads, spec)
     if spec.latest_activity:
         done = EventColumns.of_table(leads[spec.key], events)
-        latest = latest_activity(done, moments(as_of), moments(leads[spec.time_column]))
-        parts = [inbound, pd.DataFrame(engagement_columns(done, latest), index=leads.index)]
+        engaged = day_one_engagement(done, moments(as_of), moments(leads[spec.time_column]))
+        parts = [inbound, pd.DataFrame(engaged, index=leads.index)]
     else:
         parts = [inbound, engagement_features(leads[spec.key], as_of, events)]
     if text if text is not None else spec.text:

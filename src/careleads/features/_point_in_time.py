@@ -168,6 +168,27 @@ def latest_activity(
     return latest
 
 
+#: A day-one model's feature: how many hours after its arrival a lead's latest activity came (0 until it
+#: does something).
+ACTIVITY_HOURS = "hours_to_latest_activity"
+
+
+def day_one_engagement(
+    events: EventColumns, as_of: npt.NDArray[np.datetime64], created: npt.NDArray[np.datetime64]
+) -> dict[str, FloatArray]:
+    """A day-one model's engagement features: the counts as of each lead's latest activity by its moment
+    (:func:`latest_activity`) and how many hours after arrival that activity came (:data:`ACTIVITY_HOURS`).
+
+    The one definition for a table and for one record. Between two events nothing here changes, so neither
+    does the score; an event on the third day reads differently from one in the first hour, so the rows of
+    every moment (arrival, first-day events, later events) are scored on one calibrated scale.
+    """
+    latest = latest_activity(events, as_of, created)
+    out = engagement_columns(events, latest)
+    out[ACTIVITY_HOURS] = (latest - created.astype("datetime64[us]")) / np.timedelta64(1, "h")
+    return out
+
+
 def calendar_parts(created: npt.NDArray[np.datetime64]) -> dict[str, FloatArray]:
     """Month (1-12), weekday (Monday 0) and hour of each creation moment (UTC); NaN where it is missing."""
     stamps = created.astype("datetime64[us]")
@@ -350,8 +371,9 @@ def record_features(
     when = moments(np.array([as_of]))
     done = EventColumns.of_records(events or (), pages=pages)
     if spec.latest_activity:
-        when = latest_activity(done, when, moments(fields[spec.time_column]))
-    out.update(engagement_columns(done, when))
+        out.update(day_one_engagement(done, when, moments(fields[spec.time_column])))
+    else:
+        out.update(engagement_columns(done, when))
     return out
 
 

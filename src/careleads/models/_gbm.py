@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from careleads.columns import FEW, Column, Columns, floats, n_rows, positions, texts
 from careleads.errors import NotFittedError
+from careleads.features import ACTIVITY_HOURS
 from careleads.types import FloatArray, IntArray
 
 
@@ -93,6 +94,10 @@ class FramePreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:  # noqa: ARG002
         return np.asarray(self.feature_names_in_, dtype=object)
 
+
+#: Features whose rise never lowers the score (LightGBM's monotone constraints): a day-one model's hours from
+#: arrival to the latest activity, so that a later event can only add to what the lead did.
+NEVER_LOWERS: frozenset[str] = frozenset({ACTIVITY_HOURS})
 
 DEFAULT_PARAMS: Mapping[str, Any] = {
     "objective": "binary",
@@ -173,8 +178,12 @@ class GradientBoostedScorer(ClassifierMixin, BaseEstimator):  # type: ignore[mis
                 )
             ]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        settings = self.settings()
+        rising = [1 if name in NEVER_LOWERS else 0 for name in self.feature_names_in_]
+        if any(rising) and "monotone_constraints" not in settings:
+            settings["monotone_constraints"] = rising
         self.booster_ = lgb.train(
-            self.settings(),
+            settings,
             train,
             num_boost_round=self.n_estimators,
             valid_sets=valid_sets,

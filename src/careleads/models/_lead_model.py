@@ -34,6 +34,7 @@ def _plain(name: str) -> str:
         "n_chat_message": "chat messages",
         "n_sms_message": "text messages",
         "hours_since_last_event": "time since last activity",
+        "hours_to_latest_activity": "how soon after arrival it last acted",
         "has_phone": "phone number given",
         "has_email": "email given",
     }
