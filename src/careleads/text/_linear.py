@@ -118,26 +118,29 @@ class NgramTfidf:
         vocabulary = self.vocabulary
         if self.analyzer == "word":
             pattern = re.compile(WORD_PATTERN)
+            get = vocabulary.get
             for row, doc in enumerate(docs):
                 tokens = pattern.findall(self._preprocess(doc))
-                for n in range(low, high + 1):
-                    for i in range(len(tokens) - n + 1):
-                        col = vocabulary.get(" ".join(tokens[i : i + n]))
-                        if col is not None:
-                            rows.append(row)
-                            cols.append(col)
+                grams: list[str] = []
+                for n in range(low, high + 1):  # the n-grams: n consecutive tokens joined by a space
+                    shifted = (tokens[k : len(tokens) - n + 1 + k] for k in range(n))
+                    grams.extend(tokens if n == 1 else map(" ".join, zip(*shifted, strict=True)))
+                hits = [col for gram in grams if (col := get(gram)) is not None]
+                rows.extend([row] * len(hits))
+                cols.extend(hits)
             return rows, cols
         # a char_wb n-gram never crosses a word boundary: each distinct word is n-grammed once
         known: dict[str, list[int]] = {}
         for row, doc in enumerate(docs):
+            found: list[int] = []
             for word in self._preprocess(doc).split():
                 hits = known.get(word)
                 if hits is None:
                     grams = _char_wb_grams(word, low, high)
-                    hits = [c for g in grams if (c := vocabulary.get(g)) is not None]
-                    known[word] = hits
-                rows.extend([row] * len(hits))
-                cols.extend(hits)
+                    hits = known[word] = [c for g in grams if (c := vocabulary.get(g)) is not None]
+                found += hits
+            rows.extend([row] * len(found))
+            cols.extend(found)
         return rows, cols
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from careleads.text.triage._concepts import RULES
 from careleads.text.triage._lexicon import COMMON_WORDS, CONTRACTION_PHRASES, CUE_CLASSES, WORD_CLASSES
-from careleads.text.triage._normalise import correct, fold_word, glued_halves
+from careleads.text.triage._normalise import CONTRACTIONS, correct, fold_word, glued_halves
 
 __all__ = ["KEY_CLASSES", "KEY_WORDS", "candidates", "key_word"]
 
@@ -90,10 +90,6 @@ def _is_key(word: str) -> bool:
     return word in _EXACT or word.startswith(_STEMS)
 
 
-# each contraction phrase as its words, with the word it becomes
-_CONTRACTIONS = tuple(
-    (tuple(phrase.split()), out) for phrases, out in CONTRACTION_PHRASES for phrase in phrases
-)
 # the entries of the key classes, as word tuples, by their key word (exact) or key stem
 _ENTRIES: dict[str, list[tuple[str, ...]]] = {}
 for _name in sorted(KEY_CLASSES):
@@ -119,7 +115,12 @@ def _may_mention(tokens: list[str]) -> bool:
     every word of its phrase is there)."""
     raw = frozenset(fold_word(t) for t in tokens if t)
     words = frozenset().union(*(_forms(t) for t in raw))
-    words |= {out for phrase, out in _CONTRACTIONS if all(w in raw for w in phrase)}
+    words |= {
+        out
+        for first in raw
+        for phrase, out in CONTRACTIONS.get(first, ())  # a phrase is held only where its first word is
+        if all(w in raw for w in phrase)
+    }
     for word in words:
         keys = [word] if word in _ENTRIES else []
         if word.startswith(_STEMS):

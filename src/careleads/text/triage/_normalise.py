@@ -30,6 +30,7 @@ from rapidfuzz.process import extract, extractOne
 from careleads.text.triage._lexicon import CONTRACTION_PHRASES, SENSES, WORD_CLASSES
 
 __all__ = [
+    "CONTRACTIONS",
     "PUNCTUATION",
     "REAL_WORDS",
     "VOCABULARY",
@@ -82,12 +83,14 @@ REAL_WORDS = _real_words()
 them as to a vocabulary word is kept as written."""
 _REAL_WORD_LIST = sorted(REAL_WORDS)
 
-_CONTRACTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+CONTRACTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+"""Each contraction phrase as its words with the word it becomes, by the phrase's first word (longest
+phrase first)."""
 for _phrases, _folded in CONTRACTION_PHRASES:
     for _phrase in _phrases:
         _words = tuple(_phrase.split())
-        _CONTRACTIONS.setdefault(_words[0], []).append((_words, _folded))
-for _options in _CONTRACTIONS.values():
+        CONTRACTIONS.setdefault(_words[0], []).append((_words, _folded))
+for _options in CONTRACTIONS.values():
     _options.sort(key=lambda option: -len(option[0]))
 
 
@@ -195,7 +198,7 @@ def tokenise(text: str) -> Tokens:
     i = 0
     while i < len(raw):
         word, start, end = raw[i]
-        for phrase, folded in _CONTRACTIONS.get(word, ()):
+        for phrase, folded in CONTRACTIONS.get(word, ()):
             if tuple(w for w, _, _ in raw[i : i + len(phrase)]) == phrase:
                 word, end = folded, raw[i + len(phrase) - 1][2]
                 i += len(phrase) - 1
