@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _text_support import text_export, text_model
 
 import careleads.privacy._redact as redact_module
+from _text_support import text_export, text_model
 from careleads.decisions import decide_columns, intent_model_for
 from careleads.engines import ScoringOptions, decide_chunk
 from careleads.features import class_probabilities
@@ -78,9 +78,7 @@ def test_reading_once_gives_the_answers_of_reading_twice(chunk: tuple[pd.DataFra
     options = ScoringOptions(decided_at=DECIDED_AT)
     once = decide_chunk(model, leads, events, options)
     scored = score_leads(model, leads, events, n_reasons=0)
-    twice = decide_columns(
-        leads, scored, now=DECIDED_AT, intent_model=intent_model_for(model), events=events
-    )
+    twice = decide_columns(leads, scored, now=DECIDED_AT, intent_model=intent_model_for(model), events=events)
     pd.testing.assert_series_equal(once["probability"], scored["probability"], check_names=False)
     assert once["intent"].tolist() == twice["intent"].tolist()
     np.testing.assert_allclose(once["intent_probability"], twice["intent_probability"], rtol=0, atol=1e-12)

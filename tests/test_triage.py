@@ -564,3 +564,37 @@ def test_the_pre_filter_keeps_every_text_above_none(detector: ClinicalTriageDete
     assert not raised, raised[:10]
     assert sum(detector.detect(t).level != "none" for t in texts) > 1000  # many raised texts compared
     assert candidates(pa.array(questions)).mean() < 0.35  # it does filter ordinary questions
+
+
+def test_typo_correction_reads_only_near_lengths_and_answers_as_over_every_word() -> None:
+    """`correct` looks only at words whose length is within its edit limit: the same answer as over every
+    vocabulary and real word, on generated typos (one edit of a listed word) and random letter runs."""
+    from rapidfuzz.distance import OSA, Indel
+    from rapidfuzz.process import extract, extractOne
+
+    from careleads.text.triage._normalise import _typo_limit, correct
+
+    real = sorted(REAL_WORDS)
+
+    def over_every_word(token: str) -> str:
+        if len(token) < 4 or token in VOCABULARY or token in REAL_WORDS or not token.isalpha():
+            return token
+        best = extractOne(token, VOCABULARY, scorer=OSA.distance, score_cutoff=_typo_limit(len(token)))
+        if best is None:
+            return token
+        for word, _, _ in extract(token, real, scorer=OSA.distance, score_cutoff=int(best[1]), limit=8):
+            if Indel.normalized_similarity(token, word) > Indel.normalized_similarity(token, str(best[0])):
+                return token
+        return str(best[0])
+
+    rng = np.random.default_rng(11)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    words = [w for w in [*VOCABULARY, *real[:2000]] if len(w) >= 4]
+    tokens = []
+    for _ in range(600):
+        word = str(rng.choice(words))
+        i, letter = int(rng.integers(len(word))), str(rng.choice(letters))
+        tokens += [word[:i] + letter + word[i + 1 :], word[:i] + word[i + 1 :], word[:i] + letter + word[i:]]
+    tokens += ["".join(rng.choice(letters, size=int(rng.integers(4, 13)))) for _ in range(200)]
+    assert any(correct(t) != t for t in tokens)  # typos were corrected: the comparison means something
+    assert [correct(t) for t in tokens] == [over_every_word(t) for t in tokens]

@@ -121,6 +121,20 @@ def _typo_limit(length: int) -> int:
     return 2 if length >= 9 else 1
 
 
+_NEAR: dict[tuple[bool, int, int], tuple[str, ...]] = {}
+
+
+def _of_lengths(real: bool, length: int, within: int) -> tuple[str, ...]:
+    """The words of :data:`VOCABULARY` (or, `real`, the real words), in their order, whose length is within
+    `within` of `length` (kept per length)."""
+    key = (real, length, within)
+    near = _NEAR.get(key)
+    if near is None:
+        words = _REAL_WORD_LIST if real else VOCABULARY
+        near = _NEAR[key] = tuple(w for w in words if abs(len(w) - length) <= within)
+    return near
+
+
 @lru_cache(maxsize=65_536)
 def correct(token: str) -> str:
     """The vocabulary word a token is a small typo of, or the token itself.
@@ -143,14 +157,20 @@ def correct(token: str) -> str:
         or not token.isalpha()
     ):
         return token
-    best = extractOne(token, VOCABULARY, scorer=OSA.distance, score_cutoff=_typo_limit(len(token)))
+    limit = _typo_limit(len(token))
+    # a word whose length differs by more than the limit is more edits away: only the near lengths are read
+    best = extractOne(token, _of_lengths(False, len(token), limit), scorer=OSA.distance, score_cutoff=limit)
     if best is None:
         return token
     # a real word as near (in edits) that shares more letters in order ("cheked": checked, not choked) is
     # what was meant: keep the token as written
     target = str(best[0])
     for word, _, _ in extract(
-        token, _REAL_WORD_LIST, scorer=OSA.distance, score_cutoff=int(best[1]), limit=8
+        token,
+        _of_lengths(True, len(token), int(best[1])),
+        scorer=OSA.distance,
+        score_cutoff=int(best[1]),
+        limit=8,
     ):
         if Indel.normalized_similarity(token, word) > Indel.normalized_similarity(token, target):
             return token
