@@ -134,11 +134,11 @@ class NgramTfidf:
         for row, doc in enumerate(docs):
             found: list[int] = []
             for word in self._preprocess(doc).split():
-                hits = known.get(word)
-                if hits is None:
+                columns = known.get(word)
+                if columns is None:
                     grams = _char_wb_grams(word, low, high)
-                    hits = known[word] = [c for g in grams if (c := vocabulary.get(g)) is not None]
-                found += hits
+                    columns = known[word] = [c for g in grams if (c := vocabulary.get(g)) is not None]
+                found += columns
             rows.extend([row] * len(found))
             cols.extend(found)
         return rows, cols
