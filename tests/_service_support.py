@@ -116,6 +116,9 @@ class Service:
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
+    def __repr__(self) -> str:  # short, for hypothesis's falsifying examples
+        return f"Service({self.settings.database_url.split(':')[0]})"
+
 
 def start_service(settings: Settings) -> Iterator[Service]:
     """Migrate, build the app, add one user and token per role; yields a Service (closes the client)."""

@@ -130,14 +130,27 @@ DAY = FieldSpec("day", FieldType.DATETIME, format="%d/%m/%Y")
         ("2024-09-01T10:26:24.123456789", "2024-09-01 10:26:24.123456"),  # microseconds kept
         ("03/04/2025 10:00", "2025-03-04 10:00"),  # guessed format, month first
         ("4 Mar 2025", "2025-03-04"),  # the lenient parser
-        ("1500-01-01", "1500-01-01"),  # outside the nanosecond range, inside the microsecond one
-        ("9999-12-31T23:59:59", "9999-12-31 23:59:59"),
+        ("1900-01-01", "1900-01-01"),  # the first day of the default window
+        ("2100-12-31T23:59:59", "2100-12-31 23:59:59"),  # the last moment of the default window
     ],
 )
 def test_timestamps_offsets_naive_and_date_only(text: str, value: str) -> None:
     got, message = read(AT, text)
     assert message == "" and isinstance(got, pd.Timestamp) and got.tzinfo is None
     assert got == pd.Timestamp(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["1500-01-01", "1677-09-21", "1899-12-31T23:59:59", "2101-01-01", "9999-12-31"]
+)
+def test_dates_outside_the_window_are_refused_unless_the_field_widens_it(text: str) -> None:
+    """Outside the nanosecond range or not, a date before 1900 or after 2100 is a typing or export error by
+    default (`FieldSpec.dates_accepted`); a field that needs older or later dates says so."""
+    got, message = read(AT, text)
+    assert got is None and "outside the dates accepted (1900-01-01 to 2100-12-31)" in message
+    wide = FieldSpec("at", FieldType.DATETIME, earliest="1400-01-01", latest="9999-12-31")
+    got, message = read(wide, text)
+    assert message == "" and got == pd.Timestamp(text)
 
 
 @pytest.mark.parametrize(

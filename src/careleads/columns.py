@@ -14,6 +14,7 @@ values, so these helpers take the distinct values once and spread them over the 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -273,3 +274,63 @@ def text_column(values: npt.NDArray[Any]) -> pd.Series:
 
 
 _TEXT_DTYPE = pd.Series(["text"]).dtype  # what pandas makes of a list of text (the column type to match)
+
+
+# ------------------------------------------------------------------------------------------ text at the door
+
+#: what stands in for a character that is not text (Unicode's replacement character)
+REPLACEMENT = "\ufffd"
+# characters no store, page or JSON answer can hold: NUL (PostgreSQL refuses it in text) and an unpaired
+# surrogate (a JSON body may carry one as an escape; it cannot be encoded as UTF-8); a Python string holds
+# surrogates only unpaired
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def repaired_text(value: str) -> str | None:
+    """`value` with every NUL and unpaired surrogate replaced by U+FFFD; None when it holds none.
+
+    Examples
+    --------
+    >>> repaired_text("chest pain \\ud800 now"), repaired_text("fine")
+    ('chest pain \\ufffd now', None)
+    """
+    return _NOT_TEXT.sub(REPLACEMENT, value) if _NOT_TEXT.search(value) else None
+
+
+def repaired_record(record: Any) -> tuple[Any, list[str]]:
+    """A JSON value with every text repaired (:func:`repaired_text`), keys included, and the keys of the
+    top-level object whose name or value changed (as repaired), so a caller can say which field it was.
+
+    Examples
+    --------
+    >>> repaired_record({"id": "a\\x00b", "note": "ok", "n": 3})
+    ({'id': 'a\\ufffdb', 'note': 'ok', 'n': 3}, ['id'])
+    """
+
+    def repair(value: Any) -> tuple[Any, bool]:
+        if isinstance(value, str):
+            fixed = repaired_text(value)
+            return (value, False) if fixed is None else (fixed, True)
+        if isinstance(value, Mapping):
+            out, changed = {}, False
+            for key, item in value.items():
+                name, bad_name = repair(key) if isinstance(key, str) else (key, False)
+                out[name], bad_value = repair(item)
+                changed = changed or bad_name or bad_value
+            return out, changed
+        if isinstance(value, list | tuple):
+            items = [repair(item) for item in value]
+            return [item for item, _ in items], any(bad for _, bad in items)
+        return value, False
+
+    if not isinstance(record, Mapping):
+        fixed, _ = repair(record)
+        return fixed, []
+    out: dict[Any, Any] = {}
+    changed: list[str] = []
+    for key, item in record.items():
+        name, bad_name = repair(key) if isinstance(key, str) else (key, False)
+        out[name], bad_value = repair(item)
+        if bad_name or bad_value:
+            changed.append(str(name))
+    return out, changed

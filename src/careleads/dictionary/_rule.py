@@ -235,7 +235,8 @@ class FieldRule:
         if not _is_text(values):  # typed Parquet column
             stamps = pd.DatetimeIndex(values)
             stamps = stamps if stamps.tz is None else stamps.tz_convert(None)
-            return stamps.as_unit("us").to_numpy(), []
+            typed = stamps.as_unit("us").to_numpy().copy()
+            return typed, self._outside_window(typed, np.asarray(stamps.astype(str), dtype=object))
         texts = np.asarray(values, dtype=object)
         relative = (texts == _READ_AS_NOW[0]) | (texts == _READ_AS_NOW[1])
         candidates = texts
@@ -244,12 +245,29 @@ class FieldRule:
             candidates[relative] = None
         parsed = _to_utc(candidates, self.spec.format or "ISO8601")
         bad = np.isnat(parsed)
-        if not bad.any():
-            return parsed, []
-        if not self.spec.format:
+        if bad.any() and not self.spec.format:
             _read_other_formats(texts, parsed, relative)
             bad = np.isnat(parsed)
-        return parsed, [self._problem(UNPARSABLE_DATETIME, self._datetime_template, bad, texts)]
+        problems = self._outside_window(parsed, texts)
+        if bad.any():
+            problems.insert(0, self._problem(UNPARSABLE_DATETIME, self._datetime_template, bad, texts))
+        return parsed, problems
+
+    def _outside_window(self, parsed: npt.NDArray[np.datetime64], shown: Any) -> list[Problem]:
+        """The dates outside the field's accepted window (:attr:`FieldSpec.dates_accepted`): a problem,
+        and missing in `parsed` (changed in place)."""
+        earliest, latest = self.spec.dates_accepted
+        low = np.datetime64(pd.Timestamp(earliest).as_unit("us"))
+        high = np.datetime64((pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).as_unit("us"))
+        outside = ~np.isnat(parsed) & ((parsed < low) | (parsed >= high))
+        if not outside.any():
+            return []
+        parsed[outside] = np.datetime64("NaT")
+        template = (
+            f"{{value}} is outside the dates accepted ({earliest} to {latest}); correct it at the source, "
+            "or widen the field's earliest/latest in the dictionary"
+        )
+        return [self._problem(OUT_OF_RANGE, template, outside, shown)]
 
     @cached_property
     def _datetime_template(self) -> str:

@@ -29,6 +29,11 @@ class KnownAt(StrEnum):
     AFTER_OUTCOME = "after_outcome"  # recorded after the outcome: never a feature
 
 
+#: The dates a datetime field accepts unless its dictionary entry says otherwise (``earliest``, ``latest``):
+#: a year 1 or 9999 is a typing or export error, and no lead, event or outcome lies outside these.
+DATES_ACCEPTED: tuple[str, str] = ("1900-01-01", "2100-12-31")
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One column: its canonical name, type, allowed values and synonyms, sensitivity and timing."""
@@ -53,6 +58,14 @@ class FieldSpec:
     # for a boolean field (a consent or an objection): how a value the dictionary cannot read is taken, so
     # that an unreadable answer is never read as permission; None = as missing
     unreadable_as: bool | None = None
+    # for a datetime field: the earliest and latest dates accepted (ISO dates); None = DATES_ACCEPTED's
+    earliest: str | None = None
+    latest: str | None = None
+
+    @property
+    def dates_accepted(self) -> tuple[str, str]:
+        """The earliest and latest dates a datetime field accepts (the day of the latest included)."""
+        return (self.earliest or DATES_ACCEPTED[0], self.latest or DATES_ACCEPTED[1])
 
     @property
     def is_closed(self) -> bool:

@@ -28,6 +28,8 @@ The format, meant to be edited by hand::
             known: at_creation            # at_creation, at_event_time, after_outcome
             missing_values: [Select]      # field-level placeholders
             format: "%d/%m/%Y"            # datetimes only; default ISO 8601
+            earliest: "2000-01-01"        # datetimes only; the dates accepted, default 1900-01-01 to
+            latest: "2100-12-31"          # 2100-12-31 (a date outside is flagged, read as missing)
 
 Every scalar is read as text (``yes``, ``no``, ``on``, ``01`` stay strings), then converted where the key
 needs a number or a true/false, so synonym lists never change meaning behind the editor's back.
@@ -41,6 +43,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from careleads.dictionary._normalise import normalise_token
@@ -75,6 +78,8 @@ _FIELD_KEYS = (
     "missing_values",
     "format",
     "unreadable_as",
+    "earliest",
+    "latest",
 )
 _LABEL_KEYS = ("column", "positive")
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -181,6 +186,20 @@ def _number(value: Any, where: _Where, key: str) -> float | None:
     return number
 
 
+def _date(value: Any, where: _Where, key: str) -> str | None:
+    """An ISO date (``2000-01-01``), kept as written; None when absent."""
+    text = _text(value, where, key, optional=True)
+    if text is None:
+        return None
+    try:
+        readable = not pd.isna(pd.Timestamp(text))
+    except (ValueError, OverflowError):
+        readable = False
+    if not readable:
+        raise where.error(f"{text!r} is not a date; write it as 2000-01-01", key)
+    return str(text)
+
+
 def _choice(
     value: Any, where: _Where, key: str, enum: type[FieldType] | type[Sensitivity] | type[KnownAt]
 ) -> Any:
@@ -248,6 +267,8 @@ def _field(raw: Any, where: _Where, position: int) -> FieldSpec:
         unreadable_as=(
             _flag(data["unreadable_as"], here, "unreadable_as") if "unreadable_as" in data else None
         ),
+        earliest=_date(data.get("earliest"), here, "earliest"),
+        latest=_date(data.get("latest"), here, "latest"),
     )
     _check_field(spec, data, here)
     return spec
@@ -264,6 +285,12 @@ def _check_field(spec: FieldSpec, data: Mapping[str, Any], where: _Where) -> Non
         raise where.error(
             f"only boolean fields take unreadable_as, this one is {spec.type.value}", "unreadable_as"
         )
+    for key in ("earliest", "latest"):
+        if key in data and spec.type is not FieldType.DATETIME:
+            raise where.error(f"only datetime fields take {key}, this one is {spec.type.value}", key)
+    earliest, latest = spec.dates_accepted
+    if pd.Timestamp(earliest) > pd.Timestamp(latest):
+        raise where.error(f"earliest {earliest} is after latest {latest}", "earliest")
     if "format" in data and spec.type is not FieldType.DATETIME:
         raise where.error(f"only datetime fields take a format, this one is {spec.type.value}", "format")
     if spec.values and spec.type not in (FieldType.CATEGORY, FieldType.BOOLEAN):
@@ -490,6 +517,10 @@ def _field_out(spec: FieldSpec) -> dict[str, Any]:
         out["format"] = spec.format
     if spec.unreadable_as is not None:
         out["unreadable_as"] = spec.unreadable_as
+    if spec.earliest is not None:
+        out["earliest"] = spec.earliest
+    if spec.latest is not None:
+        out["latest"] = spec.latest
     return out
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careleads.columns import repaired_record
 from careleads.dictionary import (
     FLAGS_KEY,
     MISSING_REQUIRED,
@@ -387,6 +388,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
     """
     table = ctx.refresh_dictionary().table("leads")
     time_column = str(table.time_column)
+    lead_in, repaired = repaired_record(lead_in)  # no NUL or unpaired surrogate goes further
     alarming, level = _alarming_texts(lead_in)
     refused = _shape_problems(lead_in)
     row: dict[str, Any] = {}
@@ -407,6 +409,7 @@ def check_lead(ctx: ServiceContext, lead_in: Any, *, now: datetime) -> CheckedLe
         key = str(table.key)
         if row.get(key) is not None and len(str(row[key]).strip()) > MAX_ID_CHARS:
             refused.append({"field": key, "message": f"is longer than {MAX_ID_CHARS} characters"})
+        refused += _repaired_flags(table, repaired, flags)
         names = set(validator.table.names)
         ignored = [name for name in row if name not in names]
     if refused and not alarming:
@@ -472,6 +475,7 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
     """
     table = ctx.refresh_dictionary().table("events")
     key, time_column = str(table.key), str(table.time_column)
+    event_in, repaired = repaired_record(event_in)  # no NUL or unpaired surrogate goes further
     alarming, level = _alarming_texts(event_in)
     refused = _shape_problems(event_in)
     row: dict[str, Any] = {}
@@ -484,6 +488,7 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
         problems, flags = flag_problems(table, found)
         row.update(unreadable_values(table, [f.field for f in flags]))
         refused = [{"field": p.field, "message": p.detail} for p in problems]
+        refused += _repaired_flags(table, repaired, flags)
     if refused and not alarming:
         raise LeadValidationError(
             "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in refused),
@@ -511,6 +516,38 @@ def check_event(ctx: ServiceContext, event_in: Mapping[str, Any], *, now: dateti
     # texts that may describe an emergency reach the field triage reads (the event's message)
     _carry_alarming([spec for spec in table.fields if spec.type is FieldType.TEXT], row, alarming)
     return CheckedEvent(row=row, flags=flags, raw=raw, triage_level=level)
+
+
+#: the flag of a value that held characters that are not text, repaired on the way in
+REPAIRED_TEXT = "repaired_text"
+_NOT_TEXT_MESSAGE = "held characters that are not text (a NUL byte or an unpaired surrogate)"
+
+
+def _repaired_flags(table: TableSpec, repaired: list[str], flags: list[FlaggedValue]) -> list[dict[str, str]]:
+    """Flag each field whose value held characters that are not text (kept with U+FFFD in their place),
+    adding to `flags`; the record's refusal when the field is its key (an id must be exact)."""
+    if not repaired:
+        return []
+    try:
+        canonical = match_columns(repaired, table, "request")
+    except InputError:
+        canonical = {}
+    refused = []
+    for given in repaired:
+        name = canonical.get(given, given)
+        if name == table.key:
+            refused.append({"field": name, "message": f"{_NOT_TEXT_MESSAGE}; send the id as UTF-8 text"})
+            continue
+        flags.append(
+            FlaggedValue(
+                field=name,
+                kind=REPAIRED_TEXT,
+                value=None,
+                message=_NOT_TEXT_MESSAGE,
+                action="kept with U+FFFD in their place; send text as UTF-8 at the source",
+            )
+        )
+    return refused
 
 
 def _unmatched(table: TableSpec, record: Mapping[str, Any], exc: InputError) -> list[FieldProblem]:

@@ -9,10 +9,19 @@ against the data dictionary exactly as files are (types, allowed values, ranges)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    model_validator,
+)
 
+from careleads.columns import repaired_record, repaired_text
 from careleads.service.access import Role
 from careleads.store import ScoreEntry
 
@@ -44,10 +53,36 @@ LEAD_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _only_text(value: str) -> str:
+    if repaired_text(value) is not None:
+        raise ValueError("holds characters that are not text (a NUL byte or an unpaired surrogate)")
+    return value
+
+
+#: a text field of a staff request: refused (422 naming the field) when it holds a NUL or an unpaired
+#: surrogate, which no store, page or answer could hold (patients' records are repaired instead)
+Text = Annotated[str, AfterValidator(_only_text)]
+
+
 class _Flexible(BaseModel):
-    """Named fields plus any other scalar fields (checked against the data dictionary afterwards)."""
+    """Named fields plus any other scalar fields (checked against the data dictionary afterwards).
+
+    A record is a patient's: a NUL byte or an unpaired surrogate in it never refuses it here. The fields are
+    checked on a repaired copy, and :meth:`record` gives the record as sent, so the service repairs and
+    flags it (or refuses an id) in one place, after triage has read every text.
+    """
 
     model_config = ConfigDict(extra="allow")
+    _as_sent: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked_repaired(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        fixed, repaired = repaired_record(data) if isinstance(data, dict) else (data, [])
+        model = handler(fixed)
+        if repaired:
+            model._as_sent = dict(data)
+        return model
 
     @model_validator(mode="after")
     def _scalars_only(self) -> _Flexible:
@@ -59,7 +94,9 @@ class _Flexible(BaseModel):
         return self
 
     def record(self) -> dict[str, Any]:
-        """All fields, named and extra, without the unset ones."""
+        """All fields, named and extra, without the unset ones (as sent, when a text needed repair)."""
+        if self._as_sent is not None:
+            return {str(k): v for k, v in self._as_sent.items() if v is not None}
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
@@ -456,8 +493,8 @@ class ReviewQueuePublic(BaseModel):
 
 
 class RouteChange(BaseModel):
-    queue: str = Field(min_length=1, max_length=120)
-    owner: str | None = Field(default=None, max_length=120)
+    queue: Text = Field(min_length=1, max_length=120)
+    owner: Text | None = Field(default=None, max_length=120)
 
 
 class FeedbackCreate(BaseModel):
@@ -469,7 +506,7 @@ class FeedbackCreate(BaseModel):
     )
 
     label: FeedbackLabel
-    note: str | None = Field(default=None, max_length=MAX_FIELD_CHARS, description="Stored redacted")
+    note: Text | None = Field(default=None, max_length=MAX_FIELD_CHARS, description="Stored redacted")
     route: RouteChange | None = None
 
 
@@ -560,7 +597,7 @@ class UsersPublic(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=120)
+    user: Text = Field(min_length=1, max_length=120)
 
 
 class TokenCreated(BaseModel):
@@ -662,9 +699,9 @@ class ValueMapping(BaseModel):
         json_schema_extra={"examples": [{"field": "service_line", "value": "Podiatry", "to": "podiatry"}]},
     )
 
-    field: str = Field(min_length=1, max_length=120)
-    value: str = Field(min_length=1, max_length=100, description="The value as written on the leads")
-    to: str = Field(
+    field: Text = Field(min_length=1, max_length=120)
+    value: Text = Field(min_length=1, max_length=100, description="The value as written on the leads")
+    to: Text = Field(
         min_length=1, max_length=100, description="A known value, a new one, or true/false for a yes/no field"
     )
     renormalise: bool = Field(
