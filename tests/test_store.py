@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from _service_support import BACKENDS, IDENTIFIERS, LEAD, all_text, make_settings
@@ -278,3 +278,14 @@ def test_worker_processes_share_one_sqlite_file_without_losing_a_write(tmp_path:
         assert verify_audit(session=session).ok  # one chain, no entry chained twice
     assert Path(f"{store.settings.database_url.removeprefix('sqlite:///')}-writer.lock").exists()
     store.engine.dispose()
+
+
+def test_a_failed_statement_never_carries_the_values_it_was_given(store: Store) -> None:
+    """A database error's message (what a traceback in a log shows) names the statement, not the values:
+    a lead's email or message must never reach a log through an error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    secret = "maria.lopez@example.org"
+    with pytest.raises(SQLAlchemyError) as raised, store.sessions() as session:
+        session.execute(text("SELECT * FROM no_such_table WHERE email = :email"), {"email": secret})
+    assert "no_such_table" in str(raised.value) and secret not in str(raised.value)

@@ -147,12 +147,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            parsed,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            hide_parameters=True,  # an error's message never carries a lead's values into a log
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         _sqlite_transactions(engine, parsed.database)
         return engine
-    return create_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
