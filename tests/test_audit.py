@@ -102,6 +102,47 @@ def test_a_deleted_entry_breaks_the_chain(service: Service) -> None:
         assert not verify_audit(session=session).ok
 
 
+def test_an_emptied_log_is_broken_and_verify_prints_the_head_to_keep(service: Service) -> None:
+    _activity(service)
+    runner = CliRunner()
+    ok = runner.invoke(_cli(), ["audit", "verify"])
+    with service.sessions() as session:
+        head = session.execute(text("SELECT seq, hash FROM audit_head")).one()
+    said = ok.output.replace("\n", "")
+    assert ok.exit_code == 0 and head.hash in said and f"({head.seq} entries)" in said, said
+    with service.sessions() as session:
+        session.execute(text("DELETE FROM audit_log"))
+        session.commit()
+    broken = runner.invoke(_cli(), ["audit", "verify"])
+    said = " ".join(broken.output.split())  # the console wraps lines
+    assert broken.exit_code == 1 and "head mismatch" in said, said
+    assert f"says {head.seq} were written" in said
+
+
+def test_a_log_cut_back_with_its_head_lowered_is_caught(service: Service, tmp_path: Path) -> None:
+    """Deleting the last entry and rewriting the head row to match: the head's hash no longer matches the
+    log, and an anchor kept elsewhere catches even a head rewritten with the right hash."""
+    _activity(service)
+    runner = CliRunner()
+    kept = tmp_path / "anchor.json"
+    written = runner.invoke(_cli(), ["audit", "anchor", "--out", str(kept)])
+    assert written.exit_code == 0, written.output
+    with service.sessions() as session:
+        last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
+        session.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": last})
+        session.execute(text("UPDATE audit_head SET seq = seq - 1"))
+        session.commit()
+    lowered = runner.invoke(_cli(), ["audit", "verify"])
+    assert lowered.exit_code == 1 and "head mismatch" in lowered.output, lowered.output
+    with service.sessions() as session:  # the head rewritten whole: only the anchor tells
+        previous = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == last - 1))
+        session.execute(text("UPDATE audit_head SET hash = :h"), {"h": previous})
+        session.commit()
+    assert runner.invoke(_cli(), ["audit", "verify"]).exit_code == 0
+    anchored = runner.invoke(_cli(), ["audit", "verify", "--anchor", str(kept)])
+    assert anchored.exit_code == 1 and "anchor mismatch" in anchored.output, anchored.output
+
+
 def test_audit_export_since_writes_csv_and_is_audited(service: Service, tmp_path: Path) -> None:
     _activity(service)
     out = tmp_path / "audit.csv"

@@ -157,21 +157,49 @@ def register(app: typer.Typer) -> None:
         expected_head: Annotated[
             str | None, typer.Option("--expected-head", help="The last hash as recorded elsewhere.")
         ] = None,
+        anchor: Annotated[
+            Path | None,
+            typer.Option(
+                "--anchor",
+                help="An anchor file written by `careleads audit anchor`: the log must still hold the "
+                "anchored entry, unchanged.",
+            ),
+        ] = None,
     ) -> None:
-        """Check every link of the audit log; names the first broken entry (exit code 1 when broken)."""
-        from careleads.service.audit import verify_audit
+        """Check every link of the audit log and its head (exit code 1 when broken); prints the head to keep
+        elsewhere."""
+        from careleads.service.audit import AuditAnchor, verify_audit
+        from careleads.store import session_scope
+
+        kept = AuditAnchor.read(anchor) if anchor is not None else None
+        with open_sessions() as factory, session_scope(factory) as session:
+            result = verify_audit(session=session, expected_head=expected_head, anchor=kept)
+        if result.ok:
+            out.print(f"audit log ok: {result.message}")
+            out.print("keep the head elsewhere (careleads audit anchor --out FILE) to catch a log cut back")
+            return
+        where = (
+            ""
+            if result.broken_id is None
+            else f" at entry id {result.broken_id} (position {result.broken_index})"
+        )
+        out.print(f"audit log BROKEN{where}: {result.reason}. {result.message}")
+        raise typer.Exit(code=1)
+
+    @audit_app.command("anchor")
+    @command_errors()
+    def audit_anchor(
+        out_file: Annotated[
+            Path, typer.Option("--out", help="File to write the head to (keep it away from the server).")
+        ],
+    ) -> None:
+        """Verify the log, then write its head (entries, last hash) to a file for `audit verify --anchor`."""
+        from careleads.service.audit import write_audit_anchor
         from careleads.store import session_scope
 
         with open_sessions() as factory, session_scope(factory) as session:
-            result = verify_audit(session=session, expected_head=expected_head)
-        if result.ok:
-            out.print(f"audit log ok: {result.message}")
-            return
-        out.print(
-            f"audit log BROKEN at entry id {result.broken_id} (position {result.broken_index}): "
-            f"{result.reason}. {result.message}"
-        )
-        raise typer.Exit(code=1)
+            head = write_audit_anchor(session=session, out=out_file)
+        out.print(f"anchor written to {out_file}: {head.entries} entries, head {head.head}")
 
     @audit_app.command("export")
     @command_errors()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,20 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careleads.errors import InputError
-from careleads.privacy import VerifyResult, canonical_json, chain_hash, verify_chain
+from careleads.privacy import GENESIS_HASH, VerifyResult, canonical_json, chain_hash, verify_chain
 from careleads.store import AuditEntry, AuditHead, insert_row
 from careleads.types import PathLikeStr
 
 __all__ = [
+    "AuditAnchor",
     "append_audit",
     "audit_entries",
+    "audit_head",
     "export_audit",
     "export_audit_log",
     "read_audit_log",
     "verify_audit",
+    "write_audit_anchor",
 ]
 
 
@@ -127,30 +131,125 @@ def audit_entries(
         yield row
 
 
-def verify_audit(*, session: Session, expected_head: str | None = None) -> VerifyResult:
-    """Check every link of the stored audit log; the result names the first broken entry.
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The log's head as an operator keeps it elsewhere: how many entries there were and the last one's hash.
 
-    The entry id is the position in the chain, so a deleted entry shows up as a gap as well.
+    A later verification checks that the log still holds that entry, unchanged, and at least that many
+    entries: a log emptied or cut back, even with its head row rewritten to match, is caught.
     """
+
+    entries: int
+    head: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "head": self.head}
+
+    @classmethod
+    def read(cls, path: PathLikeStr) -> AuditAnchor:
+        """Read an anchor file written by :func:`write_audit_anchor`.
+
+        Raises
+        ------
+        InputError
+            When the file is missing or is not an anchor, naming it.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(entries=int(data["entries"]), head=str(data["head"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"{Path(path).name}: not an audit anchor ({type(exc).__name__}); write one with "
+                "`careleads audit anchor --out FILE`"
+            ) from None
+
+
+def audit_head(*, session: Session) -> AuditAnchor | None:
+    """The head row: entries written and the last one's hash (None when the row is gone)."""
+    head = session.execute(select(AuditHead.hash, AuditHead.seq).where(AuditHead.id == 1)).one_or_none()
+    return None if head is None else AuditAnchor(entries=int(head.seq), head=str(head.hash))
+
+
+def verify_audit(
+    *, session: Session, expected_head: str | None = None, anchor: AuditAnchor | None = None
+) -> VerifyResult:
+    """Check every link of the stored audit log and its head; the result names the first broken entry.
+
+    The entry id is the position in the chain, so a deleted entry shows up as a gap. The head row (entries
+    written, last hash) is always checked against the log, so an emptied or cut-back log is broken; with
+    `anchor` (a head kept elsewhere, :func:`write_audit_anchor`) the log must still hold that entry
+    unchanged, which catches a log cut back together with its head row. `expected_head` is the last hash
+    as recorded elsewhere.
+    """
+    head = audit_head(session=session)
+    if head is None:
+        return VerifyResult(
+            False, 0, None, None, "head mismatch", None, None, "the audit log's head row is missing"
+        )
     rows = (
         _as_mapping(e) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000)
     )
     result = verify_chain(rows, expected_head=expected_head)
-    if result.ok:
-        head = session.execute(select(AuditHead.hash, AuditHead.seq).where(AuditHead.id == 1)).one_or_none()
-        if head is not None and result.n_entries and head.seq != result.n_entries:
-            return VerifyResult(
-                False,
-                result.n_entries,
-                result.n_entries - 1,
-                None,
-                "head mismatch",
-                str(head.seq),
-                str(result.n_entries),
-                f"the log holds {result.n_entries} entries but {head.seq} were written: entries were "
-                "removed at the end of the log",
-            )
-    return result
+    if not result.ok:
+        return result
+    n = result.n_entries
+    if head.entries != n or not verify_chain_head(session, n, head.head):
+        return VerifyResult(
+            False,
+            n,
+            n - 1 if n else None,
+            None,
+            "head mismatch",
+            f"{head.entries} entries, last hash {head.head}",
+            f"{n} entries",
+            f"the log holds {n} entries but its head says {head.entries} were written, ending with "
+            f"{head.head[:12]}: entries were removed or rewritten at the end of the log",
+        )
+    if anchor is not None and (
+        anchor.entries > n or not verify_chain_head(session, anchor.entries, anchor.head)
+    ):
+        return VerifyResult(
+            False,
+            n,
+            min(anchor.entries, n) - 1 if n else None,
+            None,
+            "anchor mismatch",
+            f"entry {anchor.entries} with hash {anchor.head}",
+            f"{n} entries",
+            f"the log no longer holds entry {anchor.entries} as anchored (hash {anchor.head[:12]}): it was "
+            "cut back or rewritten since the anchor was taken",
+        )
+    return VerifyResult(
+        True, n, message=f"all {n} entries verified; head {head.head} ({head.entries} entries)"
+    )
+
+
+def verify_chain_head(session: Session, entries: int, hash_: str) -> bool:
+    """Whether the log's entry number `entries` has hash `hash_` (no entries: the genesis hash)."""
+    if entries == 0:
+        return hash_ == GENESIS_HASH
+    stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == entries))
+    return stored == hash_
+
+
+def write_audit_anchor(*, session: Session, out: PathLikeStr) -> AuditAnchor:
+    """Write the log's current head (after verifying the log) to `out`, for the operator to keep elsewhere.
+
+    Raises
+    ------
+    InputError
+        When the log does not verify: an anchor of a broken log would vouch for it.
+    """
+    result = verify_audit(session=session)
+    head = audit_head(session=session)
+    if not result.ok or head is None:
+        raise InputError(f"the audit log does not verify, no anchor written: {result.message}")
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({**head.to_dict(), "at": datetime.now(UTC).isoformat()}) + "\n", encoding="utf-8"
+    )
+    return head
 
 
 def export_audit(*, session: Session, out: PathLikeStr, since: datetime | None = None) -> int:
