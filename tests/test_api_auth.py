@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from _service_support import LEAD, Service, make_settings, start_service, trained_model
+from _web_support import sign_in
 from careleads.api.deps import RoleGuard, TokenCache
 from careleads.models import ModelRegistry
 from careleads.service.access import Principal
@@ -124,6 +126,12 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/admin/tokens"): lambda s, h: s.client.post(
         "/v1/admin/tokens", json={"user": "analyst-user"}, headers=h
     ),
+    ("POST", "/v1/admin/users/{name}/deactivate"): lambda s, h: s.client.post(
+        f"/v1/admin/users/{_new_user(s)}/deactivate", headers=h
+    ),
+    ("POST", "/v1/admin/tokens/revoke"): lambda s, h: s.client.post(
+        "/v1/admin/tokens/revoke", json={"user": _new_user(s, token=True)}, headers=h
+    ),
     ("GET", "/v1/admin/outbox"): lambda s, h: s.client.get("/v1/admin/outbox", headers=h),
     ("POST", "/v1/admin/outbox/deliver"): lambda s, h: s.client.post("/v1/admin/outbox/deliver", headers=h),
     ("GET", "/v1/admin/outbox/export"): lambda s, h: s.client.get("/v1/admin/outbox/export", headers=h),
@@ -171,6 +179,45 @@ def _routes(service: Service) -> list[tuple[str, str, frozenset[str] | None]]:
     }
     assert {(m, p) for m, p, _ in out} == documented
     return out
+
+
+def _new_user(service: Service, *, token: bool = False) -> str:
+    """A fresh analyst (with a token when asked), added by the admin."""
+    name = f"n{next(_counter)}"
+    admin = service.headers("admin")
+    service.client.post("/v1/admin/users", json={"name": name, "role": "analyst"}, headers=admin)
+    if token:
+        service.client.post("/v1/admin/tokens", json={"user": name}, headers=admin)
+    return name
+
+
+def test_taking_access_away_ends_tokens_and_web_sessions_and_is_audited(service: Service) -> None:
+    """Finding: no supported way to take access away. Revoking a token, then deactivating a user, through
+    the admin API: the token, and a web session signed in with the user's other token, stop working."""
+    admin = service.headers("admin")
+    name = _new_user(service)
+    tokens = [
+        service.client.post("/v1/admin/tokens", json={"user": name}, headers=admin).json()["token"]
+        for _ in range(2)
+    ]
+    first, second = ({"Authorization": f"Bearer {t}"} for t in tokens)
+    assert service.client.get("/v1/models", headers=first).status_code == 200
+    revoked = service.client.post(
+        "/v1/admin/tokens/revoke", json={"user": name, "prefix": tokens[0][:10]}, headers=admin
+    )
+    assert revoked.status_code == 200 and revoked.json()["revoked"] == 1, revoked.text
+    service.client.app.state.tokens = TokenCache(0.0)  # as once the server's cache time has passed
+    assert service.client.get("/v1/models", headers=first).status_code == 401
+    assert service.client.get("/v1/models", headers=second).status_code == 200
+    web = TestClient(service.client.app)
+    sign_in(web, tokens[1])
+    assert web.get("/ui/models").status_code == 200
+    gone = service.client.post(f"/v1/admin/users/{name}/deactivate", headers=admin)
+    assert gone.status_code == 200 and gone.json()["active"] is False
+    assert service.client.get("/v1/models", headers=second).status_code == 401
+    assert web.get("/ui/models", follow_redirects=False).status_code in (302, 303, 401)
+    actions = [e["action"] for e in service.client.get("/v1/audit", headers=admin).json()["data"]]
+    assert "token.revoke" in actions and "user.deactivate" in actions
 
 
 def test_every_route_declares_roles_and_has_an_example(service: Service) -> None:

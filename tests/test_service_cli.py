@@ -71,6 +71,17 @@ def test_users_and_tokens(settings: Settings) -> None:
     assert nobody.exit_code == 2 and "no user named" in nobody.output
     listed = runner.invoke(_app(), ["users", "list"])
     assert "maria" in listed.output and "reviewer" in listed.output
+    # access taken away from the command line: a token revoked, then the user deactivated
+    second = runner.invoke(_app(), ["tokens", "create", "--user", "maria"]).stdout.strip().splitlines()[-1]
+    revoked = runner.invoke(_app(), ["tokens", "revoke", "--user", "maria", "--prefix", token[:10]])
+    assert revoked.exit_code == 0 and "1 token(s) of maria revoked" in revoked.output, revoked.output
+    deactivated = runner.invoke(_app(), ["users", "deactivate", "maria"])
+    assert deactivated.exit_code == 0, deactivated.output
+    engine = make_engine(settings.database_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        assert authenticate(session=session, token=token) is None
+        assert authenticate(session=session, token=second) is None
+    engine.dispose()
 
 
 def test_models_publish_and_rollback(settings: Settings) -> None:

@@ -151,6 +151,38 @@ def register(app: typer.Typer) -> None:
         console.print("The token is shown once; store it safely:")
         out.print(token, soft_wrap=True)
 
+    @users_app.command("deactivate")
+    @command_errors()
+    def users_deactivate(
+        name: Annotated[str, typer.Argument(help="The user whose access ends now.")],
+    ) -> None:
+        """Take a user's access away: their tokens and web sessions are refused from now on (audited)."""
+        from careleads.service.users import deactivate_user
+        from careleads.store import session_scope
+
+        with open_sessions() as factory, session_scope(factory) as session:
+            user = deactivate_user(session=session, name=name, actor=cli_actor())
+            out.print(f"user {user.name} deactivated: their tokens and web sessions no longer work")
+
+    @tokens_app.command("revoke")
+    @command_errors()
+    def tokens_revoke(
+        user: Annotated[str, typer.Option("--user", help="The user whose tokens are revoked.")],
+        prefix: Annotated[
+            str | None,
+            typer.Option(
+                "--prefix", help="Only the token starting with this (its first characters, clk_...)."
+            ),
+        ] = None,
+    ) -> None:
+        """Revoke a user's API tokens (all, or one by its prefix); web sessions signed in with them end."""
+        from careleads.service.users import revoke_tokens
+        from careleads.store import session_scope
+
+        with open_sessions() as factory, session_scope(factory) as session:
+            n = revoke_tokens(session=session, user_name=user, prefix=prefix, actor=cli_actor())
+        out.print(f"{n} token(s) of {user} revoked")
+
     @audit_app.command("verify")
     @command_errors()
     def audit_verify(

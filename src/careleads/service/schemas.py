@@ -600,6 +600,18 @@ class TokenCreate(BaseModel):
     user: Text = Field(min_length=1, max_length=120)
 
 
+class TokenRevoke(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: Text = Field(min_length=1, max_length=120)
+    prefix: Text | None = Field(default=None, max_length=16, description="Only the token starting with this")
+
+
+class TokensRevoked(BaseModel):
+    user: str
+    revoked: int = Field(description="Tokens revoked by this call")
+
+
 class TokenCreated(BaseModel):
     user: str
     role: str

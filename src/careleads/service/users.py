@@ -20,11 +20,13 @@ __all__ = [
     "authenticate",
     "create_token",
     "create_user",
+    "deactivate_user",
     "get_user",
     "hash_token",
     "list_users",
     "principal_for_token",
     "principal_for_token_hash",
+    "revoke_tokens",
 ]
 
 TOKEN_PREFIX = "clk_"
@@ -112,6 +114,77 @@ def create_token(*, session: Session, user_name: str, actor: str = "cli", actor_
         details={"token_id": row.id, "prefix": row.prefix, "user_role": user.role},
     )
     return token
+
+
+def revoke_tokens(
+    *,
+    session: Session,
+    user_name: str,
+    prefix: str | None = None,
+    actor: str = "cli",
+    actor_role: str = "admin",
+) -> int:
+    """Revoke the API tokens of `user_name` (only the one starting with `prefix` when given); audited.
+
+    A revoked token is refused at once, by the API and by every web session signed in with it. Returns the
+    number of tokens revoked now (revoking twice revokes nothing the second time).
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such user, or no token of theirs starts with `prefix`.
+    """
+    user = get_user(session=session, name=user_name)
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    if prefix:
+        query = query.where(ApiToken.prefix.startswith(prefix, autoescape=True))
+    rows = list(session.scalars(query))
+    if prefix and not rows:
+        raise NotFoundError(
+            f"no token of {user_name!r} starts with {prefix!r}; `careleads users list` shows them"
+        )
+    fresh = [row for row in rows if not row.revoked]
+    for row in fresh:
+        row.revoked = True
+    session.flush()
+    append_audit(
+        session=session,
+        actor=actor,
+        role=actor_role,
+        action="token.revoke",
+        subject=f"user:{user.id}",
+        details={"token_ids": [row.id for row in fresh], "prefix": prefix},
+    )
+    return len(fresh)
+
+
+def deactivate_user(*, session: Session, name: str, actor: str = "cli", actor_role: str = "admin") -> User:
+    """Take a user's access away: every token of theirs and every web session is refused from now on;
+    audited. The user stays listed (their name is in the audit log).
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such user.
+    InputError
+        When it is the last active admin (no one could then add users or tokens).
+    """
+    user = get_user(session=session, name=name)
+    if user.role == "admin" and user.active:
+        admins = session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
+        if len(admins) <= 1:
+            raise InputError(f"{name!r} is the last active admin; add another admin first")
+    user.active = False
+    session.flush()
+    append_audit(
+        session=session,
+        actor=actor,
+        role=actor_role,
+        action="user.deactivate",
+        subject=f"user:{user.id}",
+        details={"name": name},
+    )
+    return user
 
 
 def authenticate(*, session: Session, token: str) -> User | None:

@@ -23,6 +23,8 @@ from careleads.service.schemas import (
     OutboxPublic,
     TokenCreate,
     TokenCreated,
+    TokenRevoke,
+    TokensRevoked,
     UnknownValuePublic,
     UnknownValuesPublic,
     UserCreate,
@@ -31,7 +33,14 @@ from careleads.service.schemas import (
     ValueMapping,
 )
 from careleads.service.unknowns import map_unknown_value, unknown_values
-from careleads.service.users import create_token, create_user, get_user, list_users
+from careleads.service.users import (
+    create_token,
+    create_user,
+    deactivate_user,
+    get_user,
+    list_users,
+    revoke_tokens,
+)
 from careleads.store import User
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -82,6 +91,36 @@ def post_token(token_in: TokenCreate, session: SessionDep, user: AdminUser) -> T
     token = create_token(session=session, user_name=token_in.user, actor=user.name, actor_role=user.role)
     owner = get_user(session=session, name=token_in.user)
     return TokenCreated(user=owner.name, role=owner.role, token=token)
+
+
+@router.post(
+    "/users/{name}/deactivate",
+    response_model=UserPublic,
+    responses={**ERRORS, 404: {"description": "No such user"}},
+    summary="Take a user's access away",
+)
+def post_deactivate_user(name: str, session: SessionDep, user: AdminUser) -> UserPublic:
+    """Deactivate a user: their tokens and web sessions are refused from now on; audited."""
+    return _user_public(deactivate_user(session=session, name=name, actor=user.name, actor_role=user.role))
+
+
+@router.post(
+    "/tokens/revoke",
+    response_model=TokensRevoked,
+    responses={**ERRORS, 404: {"description": "No such user, or no token of theirs with that prefix"}},
+    summary="Revoke API tokens",
+)
+def post_revoke_tokens(revoke_in: TokenRevoke, session: SessionDep, user: AdminUser) -> TokensRevoked:
+    """Revoke a user's tokens (all, or the one starting with ``prefix``); web sessions signed in with them
+    end too; audited."""
+    n = revoke_tokens(
+        session=session,
+        user_name=revoke_in.user,
+        prefix=revoke_in.prefix,
+        actor=user.name,
+        actor_role=user.role,
+    )
+    return TokensRevoked(user=revoke_in.user, revoked=n)
 
 
 @router.get("/outbox", response_model=OutboxPublic, responses=ERRORS, summary="Write-back records")
