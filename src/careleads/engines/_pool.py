@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import forkserver
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import numpy as np
@@ -73,12 +75,15 @@ class ChunkJob:
 _worker_job: ChunkJob | None = None
 
 
-def _start_worker(job: ChunkJob, n_threads: int, forked: bool = False) -> None:
+def _start_worker(given: ChunkJob | bytes, n_threads: int, forked: bool = False) -> None:
     """Pool initializer: keep the job for every chunk; Ctrl-C is the main process's to handle.
 
-    `forked`: this worker is a fork of the main process (see `ChunkQueue`), not of the fork server.
+    `forked`: this worker is a fork of the main process (see `ChunkQueue`), not of the fork server, whose
+    workers get the job pickled by the main process (see `ChunkQueue.start`).
     """
     global _worker_job
+    # pickled by the main process before the pool started: our own job, from the process that started this one
+    job: ChunkJob = pickle.loads(given) if isinstance(given, bytes) else given  # noqa: S301
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -258,8 +263,11 @@ class ChunkQueue:
         # seconds to import them); it never predicts, so forking it is safe for OpenMP
         context.set_forkserver_preload(list(_WORKER_MODULES))
         _start_fork_server()
+        # the job is pickled here, before the thread starts: the thread would otherwise pickle it while this
+        # one scores the first chunks with the same objects (a cache filled meanwhile breaks the pickling)
+        sealed = bytes(ForkingPickler.dumps(job))
         self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_start_worker, initargs=(job, n_threads)
+            self.workers, mp_context=context, initializer=_start_worker, initargs=(sealed, n_threads)
         )
         self.start_method = "forkserver"
         # starting a worker waits for the fork server to import (about a second): in a thread, so that this
