@@ -180,8 +180,13 @@ def test_session_cookie_and_security_headers(web: Service) -> None:
     with session_scope(web.sessions) as session:
         token = create_token(session=session, user_name="admin-user")
     csrf = sign_in(client, token)
+    saved = [c.value for c in client.cookies.jar if c.name == "careleads_session"][-1]  # a copy kept elsewhere
     out = client.post("/ui/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/ui/login?done=signed_out"
+    assert client.get("/ui/queue", follow_redirects=False).status_code == 303
+    # the session ended on the server: the saved copy of the cookie no longer signs anyone in
+    client.cookies.clear()
+    client.cookies.set("careleads_session", str(saved), path="/ui")
     assert client.get("/ui/queue", follow_redirects=False).status_code == 303
     assert len(_audit(web, "web.sign_out")) == 1 and len(_audit(web, "web.sign_in")) >= 2
 

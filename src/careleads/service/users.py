@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from careleads.errors import InputError, NotFoundError
 from careleads.service.access import ROLES, Principal
 from careleads.service.audit import append_audit
-from careleads.store import ApiToken, User
+from careleads.store import ApiToken, User, WebSignIn
 
 __all__ = [
     "ROLES",
@@ -21,12 +21,15 @@ __all__ = [
     "create_token",
     "create_user",
     "deactivate_user",
+    "end_web_session",
     "get_user",
     "hash_token",
     "list_users",
+    "principal_for_web_session",
     "principal_for_token",
     "principal_for_token_hash",
     "revoke_tokens",
+    "start_web_session",
 ]
 
 TOKEN_PREFIX = "clk_"
@@ -218,3 +221,29 @@ def principal_for_token_hash(*, session: Session, token_hash: str, user_id: int)
     if user is None or not user.active:
         return None
     return Principal(id=user.id, name=user.name, role=user.role)
+
+
+def start_web_session(*, session: Session, user_id: int) -> str:
+    """A new signed-in page session for `user_id`, kept on the server; its id (for the cookie)."""
+    row = WebSignIn(id=secrets.token_urlsafe(32), user_id=user_id, created_at=_utcnow())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def end_web_session(*, session: Session, session_id: str) -> None:
+    """End a page session on the server: every copy of its cookie stops working."""
+    row = session.get(WebSignIn, session_id)
+    if row is not None and row.ended_at is None:
+        row.ended_at = _utcnow()
+
+
+def principal_for_web_session(
+    *, session: Session, session_id: str, token_hash: str, user_id: int
+) -> Principal | None:
+    """The caller of a page session: the user, while the session has not ended, the token it was signed in
+    with is valid and the user active."""
+    row = session.get(WebSignIn, session_id)
+    if row is None or row.ended_at is not None or row.user_id != user_id:
+        return None
+    return principal_for_token_hash(session=session, token_hash=token_hash, user_id=user_id)

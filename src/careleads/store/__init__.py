@@ -32,6 +32,7 @@ from careleads.store._models import (
     ReviewTask,
     ScoreEntry,
     User,
+    WebSignIn,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "ReviewTask",
     "ScoreEntry",
     "User",
+    "WebSignIn",
     "current_revision",
     "has_tables",
     "head_revision",

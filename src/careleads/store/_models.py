@@ -210,6 +210,17 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class WebSignIn(Base):
+    """A signed-in session of the pages: its cookie names it, sign-out ends it here, on the server."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class AuditEntry(Base):
     """One hash-chained audit entry; ``at`` and ``details`` are kept exactly as hashed (text)."""
 

@@ -44,6 +44,7 @@ from careleads.service.rule_edits import (
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.service.unknowns import map_unknown_value, unknown_values
+from careleads.service.users import end_web_session
 from careleads.store import session_scope
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
@@ -172,12 +173,14 @@ def login_submit(
 
 
 def logout_submit(request: Request, csrf: CsrfForm = "") -> Response:
-    """End the session (the API token stays valid) and show the sign-in form."""
+    """End the session on the server (the API token stays valid) and show the sign-in form."""
     state = web_state(request)
     web = check_csrf(request, csrf)
     if web.signed_in:
         with session_scope(request.app.state.sessions) as session:
             user = principal_of(session=session, web=web)
+            if web.session_id is not None:  # ended on the server: a copy of the cookie stops working too
+                end_web_session(session=session, session_id=web.session_id)
             if user is not None:
                 append_audit(
                     session=session,

@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 
 from careleads.errors import ConfigError
 from careleads.service.access import Principal
-from careleads.service.users import hash_token, principal_for_token, principal_for_token_hash
+from careleads.service.users import (
+    hash_token,
+    principal_for_token,
+    principal_for_web_session,
+    start_web_session,
+)
 
 __all__ = [
     "COOKIE_NAME",
@@ -102,10 +107,11 @@ class WebSession:
     user_id: int | None = None
     token_hash: str | None = None
     issued_at: int = 0
+    session_id: str | None = None  # the server's record of the sign-in, ended by signing out
 
     @property
     def signed_in(self) -> bool:
-        return self.user_id is not None and self.token_hash is not None
+        return self.user_id is not None and self.token_hash is not None and self.session_id is not None
 
     @classmethod
     def anonymous(cls) -> WebSession:
@@ -123,7 +129,7 @@ class SessionCodec:
         self._fernet = Fernet(key)
 
     def dumps(self, session: WebSession) -> str:
-        payload = {"c": session.csrf, "u": session.user_id, "t": session.token_hash}
+        payload = {"c": session.csrf, "u": session.user_id, "t": session.token_hash, "s": session.session_id}
         return self._fernet.encrypt_at_time(
             json.dumps(payload, separators=(",", ":")).encode("utf-8"), session.issued_at
         ).decode("ascii")
@@ -139,7 +145,11 @@ class SessionCodec:
         except (InvalidToken, UnicodeEncodeError, ValueError):
             return None
         session = WebSession(
-            csrf=str(data["c"]), user_id=data.get("u"), token_hash=data.get("t"), issued_at=issued
+            csrf=str(data["c"]),
+            user_id=data.get("u"),
+            token_hash=data.get("t"),
+            issued_at=issued,
+            session_id=data.get("s"),
         )
         if not session.signed_in and time.time() - issued > ANONYMOUS_SECONDS:
             return None
@@ -156,15 +166,18 @@ def sign_in(*, session: Session, token: str) -> tuple[WebSession, Principal] | N
         user_id=user.id,
         token_hash=hash_token(token.strip()),
         issued_at=int(time.time()),
+        session_id=start_web_session(session=session, user_id=user.id),
     )
     return web, user
 
 
 def principal_of(*, session: Session, web: WebSession) -> Principal | None:
     """The user of a signed-in session, if its API token is still valid and the user still active."""
-    if web.user_id is None or web.token_hash is None:
+    if web.user_id is None or web.token_hash is None or web.session_id is None:
         return None
-    return principal_for_token_hash(session=session, token_hash=web.token_hash, user_id=web.user_id)
+    return principal_for_web_session(
+        session=session, session_id=web.session_id, token_hash=web.token_hash, user_id=web.user_id
+    )
 
 
 def set_cookie(response: Any, request: Request, codec: SessionCodec, web: WebSession, path: str) -> None:
