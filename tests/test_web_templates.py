@@ -180,7 +180,7 @@ def test_session_cookie_and_security_headers(web: Service) -> None:
     with session_scope(web.sessions) as session:
         token = create_token(session=session, user_name="admin-user")
     csrf = sign_in(client, token)
-    saved = [c.value for c in client.cookies.jar if c.name == "careleads_session"][-1]  # a copy kept elsewhere
+    saved = [c.value for c in client.cookies.jar if c.name == "careleads_session"][-1]  # a copy kept
     out = client.post("/ui/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/ui/login?done=signed_out"
     assert client.get("/ui/queue", follow_redirects=False).status_code == 303
