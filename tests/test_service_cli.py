@@ -117,3 +117,53 @@ def test_outbox_export_with_a_shipped_mapping(settings: Settings, tmp_path: Path
     assert len(rows) == 1 and rows[0]["Id"] == LEAD["lead_id"] and rows[0]["Careleads_Tier__c"]
     no_hook = runner.invoke(_app(), ["outbox", "deliver"])
     assert no_hook.exit_code == 2 and "CARELEADS_WEBHOOK_URL" in no_hook.output
+
+
+def test_the_data_folder_and_what_careleads_writes_are_the_users_only(tmp_path: Path) -> None:
+    """Finding: store files 0644 under the default umask. The data folder is created 0700 and the SQLite
+    store 0600 (library use), and every file a command writes (here a quarantine file) is 0600."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    from careleads.service.context import ServiceContext
+    from careleads.settings import Settings
+    from careleads.store import make_engine, upgrade
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    old = os.umask(0o022)  # the usual default, which left files readable by everyone
+    try:
+        settings = Settings(data_dir=tmp_path / "data", database_url="")
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        engine.dispose()
+        ServiceContext.from_settings(settings)
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "data") == 0o700
+    assert mode(tmp_path / "data" / "careleads.db") == 0o600
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,created_at,email\n,2025-01-01,a@example.org\nL2,not a date,b@example.org\n")
+    out = tmp_path / "checked"
+    command = [
+        "dictionary",
+        "check",
+        str(leads),
+        "--quarantine",
+        str(out / "q.csv"),
+        "--flagged",
+        str(out / "f.csv"),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", "from careleads.cli import main; main()", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CARELEADS_DATA_DIR": str(tmp_path)},
+    )
+    written = [p for p in (tmp_path / "checked").rglob("*") if p.is_file()]
+    assert written, done.stdout + done.stderr
+    assert {p.name: oct(mode(p)) for p in written} == {p.name: oct(0o600) for p in written}

@@ -456,3 +456,12 @@ def _row(variable: str, default: Any, spec: Any) -> str:
     else:
         shown = f"`{default}`"
     return f"| `{variable}` | {shown} | {spec.description} |"
+
+
+def private_folder(path: Path) -> Path:
+    """Create `path` (and missing parents) readable by this user only (0700) when it does not exist; an
+    existing folder is left as its owner set it. Returns `path`."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # whatever the umask left
+    return path

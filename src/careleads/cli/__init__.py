@@ -5,6 +5,8 @@ Commands only parse arguments, call one library function and print; the work is 
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from careleads.settings import prefer_sleeping_openmp_threads
@@ -32,5 +34,8 @@ def _register() -> None:
 def main() -> None:
     # this process is careleads' own: OpenMP reads its wait policy once, when LightGBM loads (below)
     prefer_sleeping_openmp_threads()
+    # what careleads writes holds patients' data (stores, quarantine and flagged files, scored files,
+    # reports): readable by the user running it only (folders 0700, files 0600)
+    os.umask(0o077)
     _register()
     app()

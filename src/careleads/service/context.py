@@ -22,7 +22,7 @@ from careleads.privacy import FieldCipher, Pseudonymiser, generate_key, generate
 from careleads.service._scoring import LeadScorer, SegmentScorers
 from careleads.service.analytics import AnalyticsWriter
 from careleads.service.crm_mapping import FieldMapping, load_field_mapping
-from careleads.settings import Settings
+from careleads.settings import Settings, private_folder
 from careleads.store import has_tables, make_engine, upgrade
 
 #: the clinic's dictionary extension, in the settings' data directory
@@ -149,6 +149,7 @@ class ServiceContext:
         ConfigError
             If a file is malformed or a key is missing (and may not be created).
         """
+        private_folder(settings.data_dir)  # keys, analytics and batches: this user's only
         dictionary = (
             load_dictionary(settings.dictionary_file) if settings.dictionary_file else load_dictionary()
         )

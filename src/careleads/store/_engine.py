@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import ConfigError
+from careleads.settings import private_folder
 
 try:
     import fcntl
@@ -145,7 +146,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            database = Path(parsed.database)
+            private_folder(database.parent)
+            if not database.exists():  # an empty file is an empty database; SQLite gives its WAL this mode
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(
             parsed,
             echo=echo,
