@@ -306,31 +306,32 @@ def repaired_record(record: Any) -> tuple[Any, list[str]]:
     >>> repaired_record({"id": "a\\x00b", "note": "ok", "n": 3})
     ({'id': 'a\\ufffdb', 'note': 'ok', 'n': 3}, ['id'])
     """
+    if isinstance(record, Mapping):
+        return _repaired_items(record)
+    return _repaired(record)[0], []
 
-    def repair(value: Any) -> tuple[Any, bool]:
-        if isinstance(value, str):
-            fixed = repaired_text(value)
-            return (value, False) if fixed is None else (fixed, True)
-        if isinstance(value, Mapping):
-            out, changed = {}, False
-            for key, item in value.items():
-                name, bad_name = repair(key) if isinstance(key, str) else (key, False)
-                out[name], bad_value = repair(item)
-                changed = changed or bad_name or bad_value
-            return out, changed
-        if isinstance(value, list | tuple):
-            items = [repair(item) for item in value]
-            return [item for item, _ in items], any(bad for _, bad in items)
-        return value, False
 
-    if not isinstance(record, Mapping):
-        fixed, _ = repair(record)
-        return fixed, []
+def _repaired_items(record: Mapping[Any, Any]) -> tuple[dict[Any, Any], list[str]]:
+    """An object's keys and values repaired, and the keys whose name or value changed."""
     out: dict[Any, Any] = {}
     changed: list[str] = []
     for key, item in record.items():
-        name, bad_name = repair(key) if isinstance(key, str) else (key, False)
-        out[name], bad_value = repair(item)
+        name, bad_name = _repaired(key)
+        out[name], bad_value = _repaired(item)
         if bad_name or bad_value:
             changed.append(str(name))
     return out, changed
+
+
+def _repaired(value: Any) -> tuple[Any, bool]:
+    """A value (any JSON shape) repaired, and whether anything in it changed."""
+    if isinstance(value, str):
+        fixed = repaired_text(value)
+        return (value, False) if fixed is None else (fixed, True)
+    if isinstance(value, Mapping):
+        out, changed = _repaired_items(value)
+        return out, bool(changed)
+    if isinstance(value, list | tuple):
+        items = [_repaired(item) for item in value]
+        return [item for item, _ in items], any(bad for _, bad in items)
+    return value, False

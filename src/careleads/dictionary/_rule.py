@@ -256,18 +256,24 @@ class FieldRule:
     def _outside_window(self, parsed: npt.NDArray[np.datetime64], shown: Any) -> list[Problem]:
         """The dates outside the field's accepted window (:attr:`FieldSpec.dates_accepted`): a problem,
         and missing in `parsed` (changed in place)."""
-        earliest, latest = self.spec.dates_accepted
-        low = np.datetime64(pd.Timestamp(earliest).as_unit("us"))
-        high = np.datetime64((pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).as_unit("us"))
+        low, high = self._date_window
         outside = ~np.isnat(parsed) & ((parsed < low) | (parsed >= high))
         if not outside.any():
             return []
         parsed[outside] = np.datetime64("NaT")
+        earliest, latest = self.spec.dates_accepted
         template = (
             f"{{value}} is outside the dates accepted ({earliest} to {latest}); correct it at the source, "
             "or widen the field's earliest/latest in the dictionary"
         )
         return [self._problem(OUT_OF_RANGE, template, outside, shown)]
+
+    @cached_property
+    def _date_window(self) -> tuple[np.datetime64, np.datetime64]:
+        """The first moment accepted and the first one after the window (the day after the latest)."""
+        earliest, latest = self.spec.dates_accepted
+        low = np.datetime64(pd.Timestamp(earliest).as_unit("us"))
+        return low, np.datetime64((pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).as_unit("us"))
 
     @cached_property
     def _datetime_template(self) -> str:

@@ -147,21 +147,25 @@ def score_and_decide(
     leads = _leads_frame(ctx, records)
     with reading_once():  # the scores' text features and the decisions' intents read each message once
         result = ctx.scorer.score(leads, events, as_of)
-        decisions = decide_many(
-            leads,
-            result.scored,
-            hard_rules=ctx.hard_rules,
-            routing=ctx.routing,
-            assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
-            now=pd.Timestamp(now),
-            intent_model=intent_model_for(ctx.scorer.current()),
-            text_fields=text_fields(ctx),
-        )
+        decisions = decide_many(leads, result.scored, **_policy_inputs(session, ctx, now))
     rows = result.scored.to_dict("records")
     return [
         Scored(decision=d, scored={str(k): plain(v) for k, v in r.items()}, fallback=bool(r["fallback"]))
         for d, r in zip(decisions, rows, strict=True)
     ]
+
+
+def _policy_inputs(session: Session | None, ctx: ServiceContext, now: datetime) -> dict[str, Any]:
+    """What `decide` and `decide_many` take from the service besides the leads: rules, routing, current
+    queue assignments (none without a session), the decision time, the intent classifier, the text fields."""
+    return {
+        "hard_rules": ctx.hard_rules,
+        "routing": ctx.routing,
+        "assignments": assignment_lookup(session, ctx.routing) if session is not None else None,
+        "now": pd.Timestamp(now),
+        "intent_model": intent_model_for(ctx.scorer.current()),
+        "text_fields": text_fields(ctx),
+    }
 
 
 def decide_one(
@@ -181,17 +185,7 @@ def decide_one(
     """
     time_column = str(ctx.spec.time_column)
     lead = {**record, time_column: pd.Timestamp(record[time_column])}
-    decision = decide(
-        lead,
-        scored,
-        hard_rules=ctx.hard_rules,
-        routing=ctx.routing,
-        assignments=assignment_lookup(session, ctx.routing) if session is not None else None,
-        now=pd.Timestamp(now),
-        intent_model=intent_model_for(ctx.scorer.current()),
-        text_fields=text_fields(ctx),
-        later_texts=texts or (),
-    )
+    decision = decide(lead, scored, **_policy_inputs(session, ctx, now), later_texts=texts or ())
     return Scored(
         decision=decision,
         scored={str(k): plain(v) for k, v in scored.items()},

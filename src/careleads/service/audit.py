@@ -193,7 +193,7 @@ def verify_audit(
     if not result.ok:
         return result
     n = result.n_entries
-    if head.entries != n or not verify_chain_head(session, n, head.head):
+    if head.entries != n or not _holds_entry(session, n, head.head):
         return VerifyResult(
             False,
             n,
@@ -205,9 +205,7 @@ def verify_audit(
             f"the log holds {n} entries but its head says {head.entries} were written, ending with "
             f"{head.head[:12]}: entries were removed or rewritten at the end of the log",
         )
-    if anchor is not None and (
-        anchor.entries > n or not verify_chain_head(session, anchor.entries, anchor.head)
-    ):
+    if anchor is not None and (anchor.entries > n or not _holds_entry(session, anchor.entries, anchor.head)):
         return VerifyResult(
             False,
             n,
@@ -224,7 +222,7 @@ def verify_audit(
     )
 
 
-def verify_chain_head(session: Session, entries: int, hash_: str) -> bool:
+def _holds_entry(session: Session, entries: int, hash_: str) -> bool:
     """Whether the log's entry number `entries` has hash `hash_` (no entries: the genesis hash)."""
     if entries == 0:
         return hash_ == GENESIS_HASH
