@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +185,10 @@ def _driver_process(args: tuple[str, str, list[dict[str, Any]], float, float, in
     queue.put(asyncio.run(_drive(*args)))
 
 
-def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
-    """Migrate, add an integration user and token, and publish a small model; returns the token."""
+def _prepare(
+    data_dir: Path, database_url: str, *, model: bool, roles: tuple[str, ...] = ("integration",)
+) -> dict[str, str]:
+    """Migrate, add one user and token per role, and publish a small model; returns the tokens by role."""
     from careleads.service.users import create_token, create_user
     from careleads.settings import Settings
     from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
@@ -192,9 +196,11 @@ def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
     settings = Settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(database_url)
     upgrade(engine)
+    tokens: dict[str, str] = {}
     with session_scope(make_sessionmaker(engine)) as session:
-        create_user(session=session, name="bench", role="integration")
-        token = create_token(session=session, user_name="bench")
+        for role in roles:
+            create_user(session=session, name=f"bench-{role}", role=role)
+            tokens[role] = create_token(session=session, user_name=f"bench-{role}")
     engine.dispose()
     if model:
         import dataclasses
@@ -212,7 +218,7 @@ def _prepare(data_dir: Path, database_url: str, *, model: bool) -> str:
         trained = train_model(dataset, seed=0).model
         registry = ModelRegistry(settings.registry_path())
         registry.publish(registry.register(trained), actor="bench")
-    return token
+    return tokens
 
 
 def _postgres_database(base_url: str, name: str, *, create: bool) -> str:
@@ -229,17 +235,19 @@ def _postgres_database(base_url: str, name: str, *, create: bool) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def run_benchmark(
+@contextlib.contextmanager
+def served(
     *,
     backend: str,
-    rate: float = 200.0,
-    duration: float = 20.0,
-    max_in_flight: int = 64,
-    model: bool = True,
+    model: bool,
     workers: int = 1,
     database_url: str | None = None,
-) -> dict[str, Any]:
-    """Run one benchmark and return its figures (see the module docstring)."""
+    roles: tuple[str, ...] = ("integration",),
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A uvicorn server of careleads on a fresh store (see the module docstring): ``(url, tokens by role)``.
+
+    The server and its store (the temporary folder, the PostgreSQL database) are removed afterwards.
+    """
     with tempfile.TemporaryDirectory(prefix="careleads-bench-") as tmp:
         data_dir = Path(tmp)
         pg_name: str | None = None
@@ -255,9 +263,7 @@ def run_benchmark(
             pg_name = f"careleads_bench_{os.getpid()}"
             url = _postgres_database(base, pg_name, create=True)
         try:
-            token = _prepare(data_dir, url, model=model)
-            n_load = int(rate * duration)
-            leads = payloads(n_load + 20, seed=5)  # the last 20 warm the server up
+            tokens = _prepare(data_dir, url, model=model, roles=roles)
             port = _free_port()
             env = {
                 **os.environ,
@@ -284,26 +290,41 @@ def run_benchmark(
             server = subprocess.Popen(command, env=env)
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", server)
-                # warm up (first requests load the model and fill caches)
-                warm = asyncio.run(_drive(f"http://127.0.0.1:{port}", token, leads[n_load:], 5.0, 4.0, 4))
-                context = multiprocessing.get_context("spawn")
-                queue = context.Queue()
-                driver = context.Process(
-                    target=_driver_process,
-                    args=(
-                        (f"http://127.0.0.1:{port}", token, leads[:n_load], rate, duration, max_in_flight),
-                        queue,
-                    ),
-                )
-                driver.start()
-                figures: dict[str, Any] = queue.get(timeout=duration + 120)
-                driver.join(timeout=10)
+                yield f"http://127.0.0.1:{port}", tokens
             finally:
                 server.terminate()
                 server.wait(timeout=30)
         finally:
             if pg_name is not None:
                 _postgres_database(base, pg_name, create=False)
+
+
+def run_benchmark(
+    *,
+    backend: str,
+    rate: float = 200.0,
+    duration: float = 20.0,
+    max_in_flight: int = 64,
+    model: bool = True,
+    workers: int = 1,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Run one benchmark and return its figures (see the module docstring)."""
+    n_load = int(rate * duration)
+    leads = payloads(n_load + 20, seed=5)  # the last 20 warm the server up
+    with served(backend=backend, model=model, workers=workers, database_url=database_url) as (url, tokens):
+        token = tokens["integration"]
+        # warm up (first requests load the model and fill caches)
+        warm = asyncio.run(_drive(url, token, leads[n_load:], 5.0, 4.0, 4))
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        driver = context.Process(
+            target=_driver_process,
+            args=((url, token, leads[:n_load], rate, duration, max_in_flight), queue),
+        )
+        driver.start()
+        figures: dict[str, Any] = queue.get(timeout=duration + 120)
+        driver.join(timeout=10)
     figures.update(
         {
             "backend": backend,

@@ -336,6 +336,13 @@ class Settings(BaseSettings):
     queue_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a free slot before a request is refused with 503."
     )
+    lock_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait for a lock another transaction holds (SQLite's writer lock, a PostgreSQL "
+        "row lock) or for a free database connection; then the request is answered 503 with Retry-After "
+        "and the command stops with an error, instead of waiting for ever.",
+    )
     token_cache_seconds: float = Field(
         default=5.0,
         ge=0,

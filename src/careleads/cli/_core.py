@@ -86,7 +86,7 @@ def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame
     from careleads.settings import get_settings
     from careleads.store import make_engine, make_sessionmaker, session_scope
 
-    engine = make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url, lock_seconds=get_settings().lock_wait_seconds)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             rows: tuple[pd.DataFrame, pd.Series] = feedback_training_rows(

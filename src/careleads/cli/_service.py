@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
         from careleads.store import make_engine, upgrade
 
-        engine = make_engine(get_settings().database_url)
+        engine = make_engine(get_settings().database_url, lock_seconds=get_settings().lock_wait_seconds)
         at = upgrade(engine, revision)
         out.print(f"database at revision {at} ({engine.url.render_as_string(hide_password=True)})")
 

@@ -49,7 +49,7 @@ def open_store(settings: Settings) -> Engine:
     ConfigError
         If another database has no careleads tables yet (run ``careleads db upgrade``), or cannot be reached.
     """
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, lock_seconds=settings.lock_wait_seconds)
     if settings.is_embedded_default and settings.auto_upgrade:
         upgrade(engine)
     elif not has_tables(engine):

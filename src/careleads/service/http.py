@@ -6,15 +6,19 @@ The app (:func:`careleads.app.create_app`) puts the service context and the sess
 handlers to answer with an HTML page where a person reads the answer.
 
 ``SessionDep`` commits when the endpoint returns and rolls back when it raises, before the response is
-sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx. The
-dependencies are ``async``: a sync dependency would cost a hop to the thread pool and back on every request
-(the endpoints that touch the store stay sync and run on the pool); the commit itself runs on the loop.
+sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx.
+
+Store work never runs on the event loop: every endpoint that touches the store is a plain function (run on
+the thread pool), and so is ``get_session``, whose commit or rollback FastAPI runs on the pool too. A lock
+wait (another request's transaction, a command's) then holds one worker thread, never the loop that every
+other request and every other transaction's commit need; each wait is bounded (``lock_wait_seconds``) and
+answered with 503 and ``Retry-After`` when it expires.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, status
@@ -49,11 +53,11 @@ async def get_context(request: Request) -> ServiceContext:
     return ctx
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on any error.
 
-    The session connects lazily, in the thread that first uses it (the endpoint's); the commit or rollback
-    runs here, on the event loop, when the endpoint has returned.
+    A plain generator, so that FastAPI runs its end (the commit or rollback) on the thread pool, like the
+    endpoint; the session connects lazily, in the thread that first uses it.
     """
     with session_scope(request.app.state.sessions) as session:
         yield session

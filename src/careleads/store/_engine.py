@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler arbit
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "LOCK_SECONDS",
     "current_revision",
     "head_revision",
     "insert_row",
@@ -38,20 +40,24 @@ __all__ = [
 ]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # let SQLAlchemy, not the sqlite3 module, begin transactions, so SAVEPOINTs and rollbacks are exact
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers run while one writer commits; NORMAL sync is durable at each checkpoint
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(lock_seconds: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # let SQLAlchemy, not the sqlite3 module, begin transactions, so SAVEPOINTs and rollbacks are exact
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers run while one writer commits; NORMAL sync is durable at each checkpoint
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_seconds * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 _WRITER = "careleads_writer"
-_LOCK_SECONDS = 30.0
+#: the longest wait for another transaction's lock when the caller does not say (``lock_seconds``)
+LOCK_SECONDS = 30.0
 
 
 class _WriterLock:
@@ -62,14 +68,17 @@ class _WriterLock:
     and under load those sleeps left the cores idle while requests queued.
     """
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, seconds: float) -> None:
+        self._seconds = seconds
         self._thread_lock = threading.Lock()
         self._path = Path(f"{database}-writer.lock") if database and database != ":memory:" else None
         self._fd: int | None = None
         self._pid = 0
 
     def acquire(self) -> bool:
-        if not self._thread_lock.acquire(timeout=_LOCK_SECONDS):
+        """Take both locks within the wait; False (nothing held) when another transaction kept them."""
+        deadline = time.monotonic() + self._seconds
+        if not self._thread_lock.acquire(timeout=self._seconds):
             return False
         if self._path is not None and fcntl is not None:
             try:
@@ -77,7 +86,9 @@ class _WriterLock:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
                     self._pid = os.getpid()
                     weakref.finalize(self, os.close, self._fd)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks until the other process commits
+                if not _flock_until(self._fd, deadline):
+                    self._thread_lock.release()
+                    return False
             except BaseException:
                 self._thread_lock.release()
                 raise
@@ -91,17 +102,34 @@ class _WriterLock:
             self._thread_lock.release()
 
 
-def _sqlite_transactions(engine: Engine, database: str | None) -> None:
+def _flock_until(fd: int, deadline: float) -> bool:
+    """Take the file lock before `deadline`: at once when free, else in short sleeps (``flock`` itself
+    cannot time out)."""
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+
+
+def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: float) -> None:
     """Serialise SQLite transactions (:class:`_WriterLock`), then take SQLite's write lock up front.
 
     ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails with "database is locked"
     when another writer committed in between; waiting is better.
     """
-    lock = _WriterLock(database)
+    lock = _WriterLock(database, lock_seconds)
 
     def begin(connection: Any) -> None:
         if not lock.acquire():
-            raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked in this process"))
+            raise OperationalError(
+                "BEGIN IMMEDIATE", {}, TimeoutError(f"database is locked for over {lock_seconds:g} s")
+            )
         connection.info[_WRITER] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -118,7 +146,7 @@ def _sqlite_transactions(engine: Engine, database: str | None) -> None:
     event.listen(engine, "rollback", end)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, lock_seconds: float = LOCK_SECONDS) -> Engine:
     """An engine for `url`; a SQLite file's folder is created and WAL mode switched on.
 
     Parameters
@@ -127,6 +155,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         SQLAlchemy URL: ``sqlite:///path/careleads.db`` or ``postgresql+psycopg://user@host:5432/db``.
     echo : bool
         Log every SQL statement (debugging only).
+    lock_seconds : float
+        The longest a statement waits for a lock another transaction holds (SQLite's writer lock, a
+        PostgreSQL row or table lock) before it fails with ``OperationalError`` (which the service answers
+        with 503 and Retry-After). A wait never lasts for ever.
 
     Returns
     -------
@@ -153,15 +185,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             parsed,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": lock_seconds},
             pool_size=8,
             hide_parameters=True,  # an error's message never carries a lead's values into a log
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        _sqlite_transactions(engine, parsed.database)
+        event.listen(engine, "connect", _sqlite_pragmas(lock_seconds))
+        _sqlite_transactions(engine, parsed.database, lock_seconds)
         return engine
     return create_engine(
-        parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        parsed,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=lock_seconds,
+        hide_parameters=True,
+        connect_args={"options": f"-c lock_timeout={max(1, int(lock_seconds * 1000))}"},
     )
 
 

@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/leads", tags=["events"])
     responses={**ERRORS, 200: {"description": "This event id was recorded before: nothing changed"}},
     summary="Record engagement and re-score",
 )
-async def post_event(  # runs on the event loop: see _INLINE in careleads.api.routes.leads
+def post_event(
     lead_id: LeadId,
     event_in: EventCreate,
     response: Response,
