@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def schedule(
     host: str,
     port: int,
     tokens: dict[str, str],
-    lead_ids: list[int],
+    lead_ids: dict[int, str],
     rates: dict[str, float],
     duration: float,
     seed: int = 5,
@@ -56,8 +57,8 @@ def schedule(
     """Every request of the run as ``(due second, route, bytes)``, in order of due time.
 
     Each kind's requests are evenly spaced at its rate, with an offset so that kinds do not fall due
-    together. Creates carry new simulated leads; events, reads and feedback go to `lead_ids` in turn
-    (feedback to each lead at most once).
+    together. Creates carry new simulated leads; events, reads and feedback go to `lead_ids` (id -> the
+    lead's creation time) in turn (feedback to each lead at most once).
     """
     n_creates = int(rates["creates"] * duration)
     leads = bench_api.payloads(max(n_creates, 1), seed=seed)
@@ -69,6 +70,14 @@ def schedule(
         planned.extend((offset + i / rate, route, make(i)) for i in range(n))
 
     integration, reviewer, admin = tokens["integration"], tokens["reviewer"], tokens["admin"]
+    targets = list(lead_ids.items())
+
+    def event_body(i: int) -> dict[str, Any]:
+        # engagement in the lead's first day, as an integration reports it (minutes after arrival)
+        lead_id, created_at = targets[i % len(targets)]
+        at = datetime.fromisoformat(created_at) + timedelta(minutes=10 + i // len(targets))
+        return {"event_id": f"mixed-{i}", "event_type": "email_open", "occurred_at": at.isoformat()}
+
     spread(
         "POST /v1/leads",
         rates["creates"],
@@ -78,18 +87,13 @@ def schedule(
         "POST /v1/leads/{id}/events",
         rates["events"],
         lambda i: _request(
-            "POST",
-            host,
-            port,
-            f"/v1/leads/{lead_ids[i % len(lead_ids)]}/events",
-            integration,
-            {"event_id": f"mixed-{i}", "event_type": "email_open", "occurred_at": "2025-03-04T11:00:00"},
+            "POST", host, port, f"/v1/leads/{targets[i % len(targets)][0]}/events", integration, event_body(i)
         ),
     )
     spread(
         "GET /v1/leads/{id}",
         rates["reads"] / 2,
-        lambda i: _request("GET", host, port, f"/v1/leads/{lead_ids[i % len(lead_ids)]}", admin),
+        lambda i: _request("GET", host, port, f"/v1/leads/{targets[i % len(targets)][0]}", admin),
     )
     spread(
         "GET queue (API, page JSON)",
@@ -98,7 +102,7 @@ def schedule(
             "GET", host, port, "/v1/review-queue?limit=50" if i % 2 else "/ui/queue.json", reviewer
         ),
     )
-    n_feedback = min(int(rates["feedback"] * duration), len(lead_ids))
+    n_feedback = min(int(rates["feedback"] * duration), len(targets))
     spread(
         "POST /v1/leads/{id}/feedback",
         n_feedback / duration if duration else 0.0,
@@ -106,7 +110,7 @@ def schedule(
             "POST",
             host,
             port,
-            f"/v1/leads/{lead_ids[-1 - i]}/feedback",
+            f"/v1/leads/{targets[-1 - i][0]}/feedback",
             admin,
             {"label": "follow_later", "note": "benchmark"},
         ),
@@ -174,16 +178,16 @@ def _driver_process(args: tuple[str, list[tuple[float, str, bytes]], int], queue
     queue.put(asyncio.run(_drive(*args)))
 
 
-def _seed_leads(url: str, token: str, n: int) -> list[int]:
-    """Create `n` leads before the load (the targets of events, reads and feedback); their ids."""
+def _seed_leads(url: str, token: str, n: int) -> dict[int, str]:
+    """Create `n` leads before the load (the targets of events, reads and feedback): id -> creation time."""
     import httpx
 
-    ids = []
+    ids = {}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         for lead in bench_api.payloads(n, seed=11):
             answer = client.post("/v1/leads", json=lead)
             answer.raise_for_status()
-            ids.append(int(answer.json()["id"]))
+            ids[int(answer.json()["id"])] = str(lead["created_at"])
     return ids
 
 

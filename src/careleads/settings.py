@@ -333,6 +333,19 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(
         default=2, ge=1, description="Requests worked on at once per server process; more wait, then get 503."
     )
+    max_bulk_requests: int = Field(
+        default=1,
+        ge=1,
+        description="Bulk scoring requests (POST /v1/score, batch uploads) worked on at once per server "
+        "process, in a line of their own beside max_concurrent_requests: bulk work never takes intake's "
+        "slots.",
+    )
+    bulk_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Longest a POST /v1/score request may score; past it, the request stops between chunks "
+        "of leads and is answered 503 (send fewer leads per request).",
+    )
     queue_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a free slot before a request is refused with 503."
     )

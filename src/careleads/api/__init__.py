@@ -35,6 +35,7 @@ def install(app: FastAPI) -> None:
         ConcurrencyLimit,
         max_concurrent=settings.max_concurrent_requests,
         queue_seconds=settings.queue_seconds,
+        max_bulk=settings.max_bulk_requests,
     )
     for module in (health, leads, events, score, batches, review, feedback, models, audit, admin):
         app.include_router(module.router)

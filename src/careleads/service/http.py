@@ -33,6 +33,7 @@ from careleads.service._records import LeadErasedError, LeadValidationError
 from careleads.service.access import PermissionDenied
 from careleads.service.batches import BatchNotDoneError, EmptyUploadError, UploadTooLargeError
 from careleads.service.context import ServiceContext
+from careleads.service.leads import BulkTimeoutError
 from careleads.store import session_scope
 
 __all__ = [
@@ -75,6 +76,7 @@ _STATUSES: tuple[tuple[type[CareleadsError], int, bool], ...] = (
     (ConfigError, status.HTTP_409_CONFLICT, False),
     (BatchNotDoneError, status.HTTP_409_CONFLICT, False),
     (UploadTooLargeError, status.HTTP_413_CONTENT_TOO_LARGE, False),
+    (BulkTimeoutError, status.HTTP_503_SERVICE_UNAVAILABLE, False),
     (EmptyUploadError, status.HTTP_422_UNPROCESSABLE_CONTENT, False),
     (InputError, status.HTTP_422_UNPROCESSABLE_CONTENT, True),
     (CareleadsError, status.HTTP_422_UNPROCESSABLE_CONTENT, False),
@@ -116,7 +118,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CareleadsError)
     async def _careleads(_request: Request, exc: CareleadsError) -> JSONResponse:
         code, detail = error_answer(exc)
-        return JSONResponse(status_code=code, content={"detail": detail})
+        retry = {"Retry-After": "1"} if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+        return JSONResponse(status_code=code, content={"detail": detail}, headers=retry)
 
     @app.exception_handler(OperationalError)
     async def _busy(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from careleads.decisions import assign_owner
 from careleads.dictionary import FLAGS_KEY, FlaggedValue, Sensitivity
+from careleads.errors import CareleadsError
+from careleads.segments import get_segment
 from careleads.service._ledger import (
     assignment_lookup,
     decide_one,
@@ -60,7 +63,9 @@ from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_r
 from careleads.text import reading_once
 
 __all__ = [
+    "BULK_CHUNK",
     "PRESENT",
+    "BulkTimeoutError",
     "EventResult",
     "LeadErasedError",
     "LeadResult",
@@ -524,6 +529,14 @@ def lead_timeline(*, session: Session, lead_id: int, show_texts: bool) -> list[d
     return items
 
 
+#: leads scored at once by :func:`score_without_storing`, between two checks of its time limit
+BULK_CHUNK = 200
+
+
+class BulkTimeoutError(CareleadsError):
+    """A bulk scoring request ran past its time limit (``bulk_seconds``) and was stopped."""
+
+
 def score_without_storing(
     *,
     session: Session,
@@ -537,11 +550,44 @@ def score_without_storing(
 ) -> list[dict[str, Any]]:
     """:func:`score_records` for a caller: only the audit log records that a scoring took place (and of how
     many leads). Returning and partnership leads (`segment`, with their `events`) are scored by
-    :func:`careleads.service.segments.score_segment_records`."""
-    if segment == "inbound":
-        decisions = score_records(ctx=ctx, records=records, now=now)
-    else:
-        decisions = score_segment_records(ctx=ctx, segment=segment, records=records, events=events, now=now)
+    :func:`careleads.service.segments.score_segment_records`.
+
+    The leads are scored in chunks of :data:`BULK_CHUNK`; when the request has taken longer than the
+    settings' ``bulk_seconds``, it stops between two chunks.
+
+    Raises
+    ------
+    BulkTimeoutError
+        When the time ran out: nothing is returned; send fewer leads per request.
+    """
+    now = now or utcnow()
+    deadline = time.monotonic() + ctx.settings.bulk_seconds
+    key = str(ctx.dictionary.table(get_segment(segment).leads_table).key)
+    every = {str(r.get(key)) for r in records}
+    decisions: list[dict[str, Any]] = []
+    for start in range(0, len(records), BULK_CHUNK):
+        if start and time.monotonic() > deadline:
+            raise BulkTimeoutError(
+                f"scoring stopped after {start} of {len(records)} leads: the request took longer than "
+                f"{ctx.settings.bulk_seconds:g} s (bulk_seconds); send fewer leads per request"
+            )
+        chunk = records[start : start + BULK_CHUNK]
+        if segment == "inbound":
+            decisions += score_records(ctx=ctx, records=chunk, now=now)
+        else:
+            ids = {str(r.get(key)) for r in chunk}
+            # an event of no lead in the request goes with the first chunk, whose check refuses it
+            mine = [
+                e
+                for e in events
+                if (e_id := str(e.get("lead_id"))) in ids or (not start and e_id not in every)
+            ]
+            decisions += score_segment_records(ctx=ctx, segment=segment, records=chunk, events=mine, now=now)
+    answered = [str(d.get("lead_id")) for d in decisions]
+    if len(set(answered)) < len(answered):  # each chunk checks its own; this checks across chunks
+        raise LeadValidationError(
+            "lead ids repeat in the request", [{"field": key, "message": "every lead needs its own id"}]
+        )
     append_audit(
         session=session,
         actor=actor,
