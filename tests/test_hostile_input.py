@@ -140,3 +140,125 @@ def test_hostile_staff_texts_are_refused_naming_the_field(service: Service, text
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][-1] == "note"
     _pages_answer(service, key)
+
+
+# every write route of the API, with the hostile text put in each of its text slots (body strings, path
+# parameters, uploaded cells); the set is checked against the app's routes, so a new write route without an
+# entry here fails test_every_write_route_is_attacked
+def _lead_key(service: Service) -> int:
+    created = _post(service, "/v1/leads", {**LEAD, "lead_id": f"W-{next(_COUNTER)}"})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def _upload(service: Service, text: str) -> Any:
+    cell = text.encode("utf-8", errors="surrogatepass")  # the bytes a hostile file holds, NUL included
+    data = b"lead_id,created_at,question\nB" + cell + b",2025-01-01T10:00:00,knee " + cell + b"\n"
+    return service.client.post(
+        "/v1/batches", files={"file": ("b.csv", data)}, headers=service.headers("admin")
+    )
+
+
+def _path_text(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text.encode("utf-8", errors="surrogatepass"), safe="")
+
+
+WRITES: dict[tuple[str, str], Any] = {
+    ("POST", "/v1/leads"): lambda s, t: _post(s, "/v1/leads", {**LEAD, "lead_id": f"L{t}", "question": t}),
+    ("DELETE", "/v1/leads/{lead_id}"): lambda s, t: s.client.delete(
+        f"/v1/leads/{_path_text(t)}", headers=s.headers("admin")
+    ),
+    ("POST", "/v1/leads/{lead_id}/events"): lambda s, t: _post(
+        s,
+        f"/v1/leads/{_lead_key(s)}/events",
+        {"event_id": t, "event_type": t, "occurred_at": "2025-03-04T12:00:00", "message_text": t, "page": t},
+    ),
+    ("POST", "/v1/leads/{lead_id}/outcomes"): lambda s, t: _post(
+        s, f"/v1/leads/{_lead_key(s)}/outcomes", {"outcome": t, "occurred_at": t}
+    ),
+    ("POST", "/v1/leads/{lead_id}/feedback"): lambda s, t: _post(
+        s, f"/v1/leads/{_lead_key(s)}/feedback", {"label": "scheduled", "note": t}, "admin"
+    ),
+    ("POST", "/v1/score"): lambda s, t: _post(
+        s,
+        "/v1/score",
+        {
+            "leads": [
+                {**LEAD, "lead_id": f"S{next(_COUNTER)}", "question": t, "source": t},
+                {**LEAD, "lead_id": f"S{t}"},
+            ]
+        },
+        "analyst",
+    ),
+    ("POST", "/v1/batches"): _upload,
+    ("POST", "/v1/models/{version}/publish"): lambda s, t: s.client.post(
+        f"/v1/models/{_path_text(t)}/publish", headers=s.headers("admin")
+    ),
+    ("POST", "/v1/models/rollback"): lambda s, _t: s.client.post(
+        "/v1/models/rollback", headers=s.headers("admin")
+    ),
+    ("POST", "/v1/admin/users"): lambda s, t: _post(
+        s, "/v1/admin/users", {"name": t, "role": "analyst"}, "admin"
+    ),
+    ("POST", "/v1/admin/tokens"): lambda s, t: _post(s, "/v1/admin/tokens", {"user": t}, "admin"),
+    ("POST", "/v1/admin/users/{name}/deactivate"): lambda s, t: s.client.post(
+        f"/v1/admin/users/{_path_text(t)}/deactivate", headers=s.headers("admin")
+    ),
+    ("POST", "/v1/admin/tokens/revoke"): lambda s, t: _post(
+        s, "/v1/admin/tokens/revoke", {"user": t, "prefix": t[:16]}, "admin"
+    ),
+    ("POST", "/v1/admin/outbox/deliver"): lambda s, _t: s.client.post(
+        "/v1/admin/outbox/deliver", headers=s.headers("admin")
+    ),
+    ("POST", "/v1/admin/unknown-values/map"): lambda s, t: _post(
+        s, "/v1/admin/unknown-values/map", {"field": t, "value": t, "to": t}, "admin"
+    ),
+}
+
+
+def _write_routes(service: Service) -> set[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    def walk(routes: list[Any]) -> Iterator[APIRoute]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):
+                yield from walk(list(route.original_router.routes))
+
+    app: Any = service.client.app
+    return {
+        (method, route.path)
+        for route in walk(list(app.routes))
+        if route.path.startswith("/v1")
+        for method in route.methods or ()
+        if method not in ("GET", "HEAD")
+    }
+
+
+def test_every_write_route_is_attacked(service: Service) -> None:
+    assert _write_routes(service) == set(WRITES)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(HOSTILE_TEXT, FAR_DATES))
+def test_no_write_route_answers_5xx_to_hostile_text(service: Service, text: str) -> None:
+    for (method, path), send in WRITES.items():
+        response = send(service, text)
+        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text[:300]}"
+        response.text.encode("utf-8")  # the answer is text
+    _pages_answer(service)
+
+
+def test_stateless_scoring_repairs_and_flags_hostile_text_and_refuses_a_hostile_id(service: Service) -> None:
+    body = {"leads": [{**LEAD, "lead_id": "S-1", "question": "knee \ud800 pain"}, {**LEAD, "lead_id": "S-2"}]}
+    response = _post(service, "/v1/score", body, "analyst")
+    assert response.status_code == 200, response.text
+    first = response.json()["data"][0]
+    assert [(f["field"], f["kind"]) for f in first["flagged_fields"]] == [("question", "repaired_text")]
+    body["leads"][1]["lead_id"] = "S-\x00"
+    response = _post(service, "/v1/score", body, "analyst")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", 1, "lead_id"]

@@ -206,9 +206,18 @@ def validate_table(
         When any record cannot be identified; ``problems`` names each field and what is wrong (and says
         so when a text of the record may describe an emergency).
     """
+    repaired = [repaired_record(dict(r)) for r in records]  # no NUL or unpaired surrogate goes further
+    records = [fixed for fixed, _changed in repaired]
+    spec = ctx.refresh_dictionary().table(table)
+    refused: list[dict[str, str]] = []
+    for row, (_fixed, changed) in enumerate(repaired):
+        for problem in _repaired_flags(spec, changed, []):  # an id that is not text: the record is refused
+            refused.append({**problem, **({"row": str(row)} if len(records) > 1 else {})})
+    if refused:
+        raise LeadValidationError("; ".join(f"{p['field']}: {p['message']}" for p in refused), refused)
     frame = pd.DataFrame([{str(k): _raw_text(v) for k, v in r.items()} for r in records])
     try:
-        result = ingest_table(frame, ctx.refresh_dictionary(), table, source="request")
+        result = ingest_table(frame, ctx.dictionary, table, source="request")
     except InputError as exc:
         raise LeadValidationError(str(exc), [{"field": "", "message": str(exc)}]) from None
     if len(result.quarantine):
@@ -247,6 +256,8 @@ def validate_table(
                 action=str(action),
             )
         )
+    for row_flags, (_fixed, changed) in zip(flags, repaired, strict=True):
+        _repaired_flags(spec, changed, row_flags)
     return result.clean, list(result.summary.unknown_columns), flags
 
 

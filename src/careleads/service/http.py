@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
@@ -129,6 +129,19 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             content={"detail": "the store is busy or unreachable; retry shortly"},
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        # a value the database refuses (a NUL byte on PostgreSQL, a number out of range) that no check before
+        # caught: the request's fault, answered without its values (the log names the error class only)
+        log.warning("a request value the database refused: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={
+                "detail": "a value of the request cannot be stored (a NUL byte, a number out of range); "
+                "correct it and send again"
+            },
         )
 
     @app.exception_handler(PoolTimeoutError)

@@ -574,10 +574,14 @@ class AuditVerifyPublic(BaseModel):
     message: str
 
 
+#: what a user's name may hold (letters, digits and ``_ . @ -``), checked wherever a name arrives
+USER_NAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(min_length=1, max_length=120, pattern=USER_NAME_PATTERN)
     role: Role
 
 

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -18,6 +18,7 @@ from careleads.service.http import ContextDep, SessionDep
 from careleads.service.outbox import deliver_configured, list_outbox
 from careleads.service.outbox import export_outbox as export_outbox_file
 from careleads.service.schemas import (
+    USER_NAME_PATTERN,
     DeliveryPublic,
     MappingPublic,
     OutboxPublic,
@@ -99,7 +100,11 @@ def post_token(token_in: TokenCreate, session: SessionDep, user: AdminUser) -> T
     responses={**ERRORS, 404: {"description": "No such user"}},
     summary="Take a user's access away",
 )
-def post_deactivate_user(name: str, session: SessionDep, user: AdminUser) -> UserPublic:
+def post_deactivate_user(
+    name: Annotated[str, Path(min_length=1, max_length=120, pattern=USER_NAME_PATTERN)],
+    session: SessionDep,
+    user: AdminUser,
+) -> UserPublic:
     """Deactivate a user: their tokens and web sessions are refused from now on; audited."""
     return _user_public(deactivate_user(session=session, name=name, actor=user.name, actor_role=user.role))
 
