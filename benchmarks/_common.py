@@ -173,6 +173,24 @@ def tree_rss_mb() -> float:
     return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user and system) used so far by process `root` and every live process descending from
+    it, read from ``/proc`` (0.0 where it is not there)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text(encoding="utf-8").split())
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total / ticks
+
+
 def tree_rss_mb_scan() -> float:
     """`tree_rss_mb` by reading every process's parent."""
     parents: dict[int, int] = {}

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -235,6 +235,14 @@ def _postgres_database(base_url: str, name: str, *, create: bool) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+class Served(NamedTuple):
+    """A running benchmark server."""
+
+    url: str
+    tokens: dict[str, str]
+    pid: int
+
+
 @contextlib.contextmanager
 def served(
     *,
@@ -243,8 +251,9 @@ def served(
     workers: int = 1,
     database_url: str | None = None,
     roles: tuple[str, ...] = ("integration",),
-) -> Iterator[tuple[str, dict[str, str]]]:
-    """A uvicorn server of careleads on a fresh store (see the module docstring): ``(url, tokens by role)``.
+) -> Iterator[Served]:
+    """A uvicorn server of careleads on a fresh store (see the module docstring): its URL, a token per role
+    and the server's process id.
 
     The server and its store (the temporary folder, the PostgreSQL database) are removed afterwards.
     """
@@ -290,7 +299,7 @@ def served(
             server = subprocess.Popen(command, env=env)
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", server)
-                yield f"http://127.0.0.1:{port}", tokens
+                yield Served(f"http://127.0.0.1:{port}", tokens, server.pid)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -312,7 +321,7 @@ def run_benchmark(
     """Run one benchmark and return its figures (see the module docstring)."""
     n_load = int(rate * duration)
     leads = payloads(n_load + 20, seed=5)  # the last 20 warm the server up
-    with served(backend=backend, model=model, workers=workers, database_url=database_url) as (url, tokens):
+    with served(backend=backend, model=model, workers=workers, database_url=database_url) as (url, tokens, _):
         token = tokens["integration"]
         # warm up (first requests load the model and fill caches)
         warm = asyncio.run(_drive(url, token, leads[n_load:], 5.0, 4.0, 4))

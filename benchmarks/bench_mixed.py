@@ -230,10 +230,7 @@ def run_benchmark(
     """Run one benchmark and return its figures (see the module docstring)."""
     with bench_api.served(
         backend=backend, model=True, workers=workers, database_url=database_url, roles=ROLES
-    ) as (
-        url,
-        tokens,
-    ):
+    ) as (url, tokens, pid):
         lead_ids = _seed_leads(url, tokens["integration"], SEED_LEADS)
         from urllib.parse import urlsplit
 
@@ -249,9 +246,15 @@ def run_benchmark(
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         driver = context.Process(target=_driver_process, args=((url, planned, clients), queue))
+        cpu_before = _common.tree_cpu_seconds(pid)
         driver.start()
         result: dict[str, Any] = queue.get(timeout=duration + 180)
+        cpu = _common.tree_cpu_seconds(pid) - cpu_before
         driver.join(timeout=10)
+    served_requests = sum(r["sent"] for r in result["routes"].values())
+    result["server_cpu_s"] = round(cpu, 2)
+    result["server_cores_busy"] = round(cpu / result["elapsed_s"], 2) if result["elapsed_s"] else None
+    result["server_cpu_ms_per_request"] = round(1000 * cpu / served_requests, 2) if served_requests else None
     all_ms = result.pop("all_ms")
     return {
         "backend": backend,
@@ -280,6 +283,12 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
     v = figures["verdict"]
     out.append(
         ("5xx / connection errors / over 2 s", f"{v['5xx']} / {v['connection_errors']} / {v['over_2s']}")
+    )
+    out.append(
+        (
+            "server CPU: cores busy / ms per request",
+            f"{figures['server_cores_busy']} / {figures['server_cpu_ms_per_request']}",
+        )
     )
     out.append(("goal met", "yes" if v["met"] else "no"))
     out.append(("yardstick: Python loop of 5M additions, s", str(figures["python_loop_seconds"])))
