@@ -50,3 +50,34 @@ def test_clinical_triage_leads_come_first_whatever_their_tier_and_due_time(tmp_p
     # leads due sooner than every urgent one are still listed after them
     first_urgent_due = min(due for urgent, due, _rank in order if urgent)
     assert any(due is not None and due < first_urgent_due for _u, due, _rank in order[n_urgent:])
+
+
+def test_reading_the_queue_costs_the_same_queries_for_any_number_of_leads(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from careleads.service.review import read_review_queue
+
+    settings = make_settings(tmp_path, "sqlite")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ctx, sessions = ServiceContext.from_settings(settings), make_sessionmaker(engine)
+    rows = generate(200, seed=12, bad_row_rate=0.0).leads.head(30).to_dict("records")
+    counts = []
+    for i, row in enumerate(rows):
+        lead = {k: v for k, v in row.items() if isinstance(v, str) and v and k != "question"}
+        lead["lead_id"], lead["question"] = f"N{i}", URGENT  # every one waits for review
+        with session_scope(sessions) as session:
+            create_lead(session=session, ctx=ctx, lead_in=lead, actor="t", role="integration")
+        if i + 1 in (3, 30):
+            statements: list[str] = []
+
+            def count(*args: object, seen: list[str] = statements) -> None:
+                seen.append(str(args[2]))
+
+            event.listen(engine, "before_cursor_execute", count)
+            with session_scope(sessions) as session:
+                page = read_review_queue(session=session, ctx=ctx, actor="r", role="reviewer", limit=100)
+            event.remove(engine, "before_cursor_execute", count)
+            assert page.count == i + 1
+            counts.append(sum(1 for s in statements if s.lstrip().upper().startswith("SELECT")))
+    assert counts[0] == counts[1], counts  # no query per lead

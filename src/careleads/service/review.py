@@ -119,8 +119,10 @@ def read_review_queue(
     """
     authorize(role, REVIEW_QUEUE_READ)
     items = []
-    for task, lead in review_queue(session=session, limit=limit, offset=offset, intent=intent):
-        entry = decision_public(current_entry(session=session, lead=lead))
+    tasks = review_queue(session=session, limit=limit, offset=offset, intent=intent)
+    entries = _latest_entries(session, [lead.id for _task, lead in tasks])  # one query for the page
+    for task, lead in tasks:
+        entry = decision_public(entries.get(lead.id) or current_entry(session=session, lead=lead))
         items.append(
             ReviewItemPublic(
                 task_id=task.id,
