@@ -289,3 +289,30 @@ def test_a_failed_statement_never_carries_the_values_it_was_given(store: Store) 
     with pytest.raises(SQLAlchemyError) as raised, store.sessions() as session:
         session.execute(text("SELECT * FROM no_such_table WHERE email = :email"), {"email": secret})
     assert "no_such_table" in str(raised.value) and secret not in str(raised.value)
+
+
+def test_a_writer_lock_held_by_another_process_ends_the_wait_with_an_error(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    from careleads.store import make_engine
+
+    database = tmp_path / "c.db"
+    engine = make_engine(f"sqlite:///{database}", lock_seconds=0.2)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    # another open file description of the lock file stands for another careleads process holding it
+    holder = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(OperationalError, match="locked for over 0.2 s"), engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    with engine.begin() as connection:  # free again: the lock and the connection were given back
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+        assert connection.execute(text("SELECT x FROM t")).scalars().all() == [2]
+    engine.dispose()
