@@ -155,3 +155,67 @@ def test_audit_export_since_writes_csv_and_is_audited(service: Service, tmp_path
     assert "0 entries" in later.output
     entries = service.client.get("/v1/audit", headers=service.headers("auditor")).json()["data"]
     assert sum(e["action"] == "export.audit" for e in entries) == 2
+
+
+class _AnchorStore:
+    """A real HTTP server on 127.0.0.1 that keeps what is PUT to a path and answers it to GET: the place an
+    operator keeps anchors, away from the careleads server."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        kept: dict[str, bytes] = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 (the handler's API)
+                kept[self.path] = self.rfile.read(int(self.headers["content-length"]))
+                self.send_response(201)
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802
+                body = kept.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.kept = kept
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_anchor_kept_at_a_url_catches_a_log_cut_back(service: Service) -> None:
+    _activity(service)
+    runner = CliRunner()
+    store = _AnchorStore()
+    try:
+        where = f"{store.url}/careleads/anchor.json?signature=secret-part"
+        written = runner.invoke(_cli(), ["audit", "anchor", "--out", where])
+        assert written.exit_code == 0, written.output
+        assert "secret-part" not in written.output
+        assert b'"entries"' in store.kept["/careleads/anchor.json?signature=secret-part"]
+        assert runner.invoke(_cli(), ["audit", "verify", "--anchor", where]).exit_code == 0
+        with service.sessions() as session:  # cut back, the head rewritten to match
+            last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
+            previous = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == last - 1))
+            session.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": last})
+            session.execute(text("UPDATE audit_head SET seq = seq - 1, hash = :h"), {"h": previous})
+            session.commit()
+        assert runner.invoke(_cli(), ["audit", "verify"]).exit_code == 0
+        anchored = runner.invoke(_cli(), ["audit", "verify", "--anchor", where])
+        assert anchored.exit_code == 1 and "anchor mismatch" in anchored.output, anchored.output
+        missing = runner.invoke(_cli(), ["audit", "verify", "--anchor", f"{store.url}/nothing-here"])
+        assert missing.exit_code != 0 and "not an audit anchor" in " ".join(missing.output.split())
+        refused = runner.invoke(_cli(), ["audit", "anchor", "--out", "http://127.0.0.1:9/closed"])
+        assert refused.exit_code != 0 and "did not take the anchor" in " ".join(refused.output.split())
+    finally:
+        store.close()

@@ -190,11 +190,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--expected-head", help="The last hash as recorded elsewhere.")
         ] = None,
         anchor: Annotated[
-            Path | None,
+            str | None,
             typer.Option(
                 "--anchor",
-                help="An anchor file written by `careleads audit anchor`: the log must still hold the "
-                "anchored entry, unchanged.",
+                help="An anchor written by `careleads audit anchor`, a file or an http(s) URL read with GET: "
+                "the log must still hold the anchored entry, unchanged, and at least as many entries.",
             ),
         ] = None,
     ) -> None:
@@ -222,16 +222,21 @@ def register(app: typer.Typer) -> None:
     @command_errors()
     def audit_anchor(
         out_file: Annotated[
-            Path, typer.Option("--out", help="File to write the head to (keep it away from the server).")
+            str,
+            typer.Option(
+                "--out",
+                help="Where to keep the head, away from the server: a file, or an http(s) URL the head is "
+                "PUT to as JSON (a storage bucket's signed URL, a service on another machine).",
+            ),
         ],
     ) -> None:
-        """Verify the log, then write its head (entries, last hash) to a file for `audit verify --anchor`."""
+        """Verify the log, then write its head (entries, last hash) for `audit verify --anchor`."""
         from careleads.service.audit import write_audit_anchor
         from careleads.store import session_scope
 
         with open_sessions() as factory, session_scope(factory) as session:
             head = write_audit_anchor(session=session, out=out_file)
-        out.print(f"anchor written to {out_file}: {head.entries} entries, head {head.head}")
+        out.print(f"anchor written: {head.entries} entries, head {head.head}")
 
     @audit_app.command("export")
     @command_errors()

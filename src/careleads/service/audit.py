@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -146,21 +147,27 @@ class AuditAnchor:
         return {"entries": self.entries, "head": self.head}
 
     @classmethod
-    def read(cls, path: PathLikeStr) -> AuditAnchor:
-        """Read an anchor file written by :func:`write_audit_anchor`.
+    def read(cls, where: PathLikeStr) -> AuditAnchor:
+        """Read an anchor written by :func:`write_audit_anchor`: a file, or an ``http(s)://`` URL (GET).
 
         Raises
         ------
         InputError
-            When the file is missing or is not an anchor, naming it.
+            When the file or URL cannot be read or holds no anchor, naming it (a URL by its host).
         """
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if is_url(where):
+                answer = httpx.get(str(where), timeout=ANCHOR_TIMEOUT_SECONDS)
+                answer.raise_for_status()
+                text = answer.text
+            else:
+                text = Path(where).read_text(encoding="utf-8")
+            data = json.loads(text)
             return cls(entries=int(data["entries"]), head=str(data["head"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError) as exc:
             raise InputError(
-                f"{Path(path).name}: not an audit anchor ({type(exc).__name__}); write one with "
-                "`careleads audit anchor --out FILE`"
+                f"{_shown(where)}: not an audit anchor ({type(exc).__name__}); write one with "
+                "`careleads audit anchor --out FILE|URL`"
             ) from None
 
 
@@ -230,23 +237,54 @@ def _holds_entry(session: Session, entries: int, hash_: str) -> bool:
     return stored == hash_
 
 
+#: how long writing or reading an anchor at a URL may take
+ANCHOR_TIMEOUT_SECONDS = 10.0
+
+
+def is_url(where: PathLikeStr) -> bool:
+    """Whether an anchor's place is a URL (``http://`` or ``https://``) rather than a file."""
+    return str(where).startswith(("http://", "https://"))
+
+
+def _shown(where: PathLikeStr) -> str:
+    """A place as messages name it: a file by its name, a URL by its host (never a path or a query that
+    may carry a signature)."""
+    if is_url(where):
+        return f"the anchor URL at {httpx.URL(str(where)).host}"
+    return Path(where).name
+
+
 def write_audit_anchor(*, session: Session, out: PathLikeStr) -> AuditAnchor:
-    """Write the log's current head (after verifying the log) to `out`, for the operator to keep elsewhere.
+    """Write the log's current head (after verifying the log) to `out`, for the operator to keep elsewhere:
+    a file, or an ``http(s)://`` URL (PUT, JSON; a storage bucket's signed URL or a small service the
+    operator runs on another machine, read back by :meth:`AuditAnchor.read`).
 
     Raises
     ------
     InputError
-        When the log does not verify: an anchor of a broken log would vouch for it.
+        When the log does not verify (an anchor of a broken log would vouch for it), or the URL does not
+        take the anchor (any answer but 2xx).
     """
     result = verify_audit(session=session)
     head = audit_head(session=session)
     if not result.ok or head is None:
         raise InputError(f"the audit log does not verify, no anchor written: {result.message}")
+    body = json.dumps({**head.to_dict(), "at": datetime.now(UTC).isoformat()}) + "\n"
+    if is_url(out):
+        try:
+            answer = httpx.put(
+                str(out),
+                content=body.encode("utf-8"),
+                headers={"content-type": "application/json"},
+                timeout=ANCHOR_TIMEOUT_SECONDS,
+            )
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise InputError(f"{_shown(out)} did not take the anchor ({type(exc).__name__})") from None
+        return head
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({**head.to_dict(), "at": datetime.now(UTC).isoformat()}) + "\n", encoding="utf-8"
-    )
+    path.write_text(body, encoding="utf-8")
     return head
 
 
