@@ -135,3 +135,49 @@ def test_erasure_from_the_cli(service: Service) -> None:
     _assert_erased(service, lead_id)
     missing = CliRunner().invoke(app, ["erase", "999999"])
     assert missing.exit_code == 2 and "no lead with id 999999" in missing.output
+
+
+def _all_bytes(folder: Path) -> bytes:
+    """The bytes of every file under `folder` (the database, its WAL and shared memory, keys, parts)."""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_no_file_of_the_data_folder_keeps_an_erased_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    """The encrypted identifiers (decryptable with the key beside them) and the stored texts of an erased
+    lead are in no file of the data folder afterwards: not the database, not its WAL, not a free page."""
+    from sqlalchemy import select
+
+    from careleads.store import Event, Lead
+
+    settings = make_settings(tmp_path, "sqlite")
+    monkeypatch.setenv("CARELEADS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CARELEADS_DATABASE_URL", settings.database_url)
+    for service in start_service(settings):
+        lead_id = _fill(service, LEAD, "zebracrossing")
+        _fill(service, OTHER, "marmalade")
+        with service.sessions() as session:
+            lead = session.get(Lead, lead_id)
+            assert lead is not None and lead.identifiers
+            secrets = [lead.identifiers, *(str(t) for t in (lead.texts or {}).values() if t)]
+            secrets += [
+                e.message_text
+                for e in session.scalars(select(Event).where(Event.lead_id == lead_id))
+                if e.message_text
+            ]
+        before = _all_bytes(settings.data_dir)
+        assert all(s.encode("utf-8") in before for s in secrets)  # the search finds what is there
+        if via == "api":
+            answer = service.client.delete(f"/v1/leads/{lead_id}", headers=service.headers("admin"))
+            assert answer.status_code == 200, answer.text
+        else:
+            app = typer.Typer()
+            _service.register(app)
+            result = CliRunner().invoke(app, ["erase", str(lead_id)])
+            assert result.exit_code == 0, result.output
+        after = _all_bytes(settings.data_dir)
+        left = [s[:12] for s in secrets if s.encode("utf-8") in after]
+        assert not left, f"{len(left)} erased values are still in the data folder's files"
+        assert b"marmalade" in after  # the other lead's chat message is still there

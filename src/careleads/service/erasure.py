@@ -6,13 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from careleads.service._records import get_lead, utcnow
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.store import Event, Feedback, OutboxRecord, ReviewTask
+from careleads.store import Event, Feedback, OutboxRecord, ReviewTask, clear_wal
 
 __all__ = ["ErasureReport", "erase_lead"]
 
@@ -102,5 +103,17 @@ def erase_lead(
         subject=f"lead:{lead.id}",
         details=report.to_dict(),
     )
+    erased_id = lead.id
+
+    def clear_logs(committed: Session) -> None:
+        # the overwritten values (zeroed by secure_delete) are still in SQLite's write-ahead log until it
+        # is checkpointed and emptied: do that as soon as the erasure is committed
+        if not clear_wal(committed.get_bind().engine):
+            log.warning(
+                "lead %s erased; the database log was busy and keeps old values until the next checkpoint",
+                erased_id,
+            )
+
+    sa_event.listen(session, "after_commit", clear_logs, once=True)
     log.info("lead %s erased", lead.id)
     return report

@@ -9,6 +9,7 @@ identifiers are stored encrypted, free text redacted; model inputs and outputs g
 from __future__ import annotations
 
 from careleads.store._engine import (
+    clear_wal,
     current_revision,
     has_tables,
     head_revision,
@@ -54,6 +55,7 @@ __all__ = [
     "has_tables",
     "head_revision",
     "insert_row",
+    "clear_wal",
     "make_engine",
     "make_sessionmaker",
     "session_scope",

@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler arbit
 
 __all__ = [
     "LOCK_SECONDS",
+    "clear_wal",
     "current_revision",
     "head_revision",
     "insert_row",
@@ -49,6 +50,8 @@ def _sqlite_pragmas(lock_seconds: float) -> Any:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # deleted and overwritten content is zeroed, not left in free space where a file reader finds it
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(lock_seconds * 1000)}")
         cursor.close()
 
@@ -202,6 +205,27 @@ def make_engine(url: str, *, echo: bool = False, lock_seconds: float = LOCK_SECO
         hide_parameters=True,
         connect_args={"options": f"-c lock_timeout={max(1, int(lock_seconds * 1000))}"},
     )
+
+
+def clear_wal(engine: Engine) -> bool:
+    """On SQLite, copy the write-ahead log into the database and empty it (``wal_checkpoint(TRUNCATE)``),
+    so values just overwritten (an erasure, with ``secure_delete`` on) are in no file any more; True when
+    the log is empty afterwards. Another database: nothing to do (True).
+
+    Run it after the transaction that overwrote the values has committed. It waits, at most the engine's
+    lock wait, for readers and writers of other connections to finish; False when one kept the log busy
+    (the values then leave the log at the next checkpoint).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+        return not busy
+    finally:
+        raw.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
