@@ -219,3 +219,18 @@ def test_an_anchor_kept_at_a_url_catches_a_log_cut_back(service: Service) -> Non
         assert refused.exit_code != 0 and "did not take the anchor" in " ".join(refused.output.split())
     finally:
         store.close()
+
+
+def test_since_with_an_offset_is_read_as_that_moment(service: Service) -> None:
+    from datetime import datetime, timedelta
+
+    _activity(service)
+    auditor = service.headers("auditor")
+    entries = service.client.get("/v1/audit", headers=auditor).json()["data"]
+    last = datetime.fromisoformat(str(entries[-1]["at"])).replace(tzinfo=None)
+    same_moment = (last + timedelta(hours=5)).isoformat() + "+05:00"
+    found = service.client.get("/v1/audit", params={"since": same_moment}, headers=auditor).json()["data"]
+    assert [e["id"] for e in found][:1] == [entries[-1]["id"]]
+    later = (last + timedelta(hours=5, seconds=1)).isoformat() + "+05:00"
+    after = service.client.get("/v1/audit", params={"since": later}, headers=auditor).json()["data"]
+    assert entries[-1]["id"] not in [e["id"] for e in after]

@@ -121,7 +121,7 @@ def audit_entries(
     """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed."""
     query = select(AuditEntry).order_by(AuditEntry.id)
     if since is not None:
-        query = query.where(AuditEntry.at >= since.replace(tzinfo=None).isoformat())
+        query = query.where(AuditEntry.at >= naive_utc(since).isoformat())
     if offset:
         query = query.offset(offset)
     if limit is not None:
@@ -235,6 +235,19 @@ def _holds_entry(session: Session, entries: int, hash_: str) -> bool:
         return hash_ == GENESIS_HASH
     stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == entries))
     return stored == hash_
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """A moment as the log stores it: UTC without an offset (a moment with an offset is converted; one
+    without is taken as UTC).
+
+    Examples
+    --------
+    >>> from datetime import timedelta, timezone
+    >>> naive_utc(datetime(2025, 3, 4, 10, 0, tzinfo=timezone(timedelta(hours=5))))
+    datetime.datetime(2025, 3, 4, 5, 0)
+    """
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 #: how long writing or reading an anchor at a URL may take
