@@ -9,6 +9,7 @@ from careleads.engines._chunks import DEFAULT_CHUNK_ROWS, ScoringOptions, decide
 from careleads.engines._compiled import compile_trees, lleaves_available
 from careleads.engines._local import BatchProgress, BatchSummary, model_columns, read_scores, score_file
 from careleads.engines._memory import keep_freed_memory
+from careleads.engines._pool import end_with_parent
 from careleads.engines._spark import score_file_spark, spark_session
 from careleads.engines._spark_features import build_dataset_spark
 
@@ -20,6 +21,7 @@ __all__ = [
     "build_dataset_spark",
     "compile_trees",
     "decide_chunk",
+    "end_with_parent",
     "keep_freed_memory",
     "lleaves_available",
     "model_columns",

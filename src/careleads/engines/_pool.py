@@ -85,9 +85,7 @@ def _start_worker(given: ChunkJob | bytes, n_threads: int, forked: bool = False)
     # pickled by the main process before the pool started: our own job, from the process that started this one
     job: ChunkJob = pickle.loads(given) if isinstance(given, bytes) else given  # noqa: S301
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool on an interrupt
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-main", daemon=True).start()
+    end_with_parent()
     keep_freed_memory()  # this process exists for the run
     if forked:
         # The main process's log handlers came with the fork; one may write to a console whose lock a
@@ -105,6 +103,15 @@ def _start_worker(given: ChunkJob | bytes, n_threads: int, forked: bool = False)
 
 def _warm() -> None:
     """A task that does nothing: submitted once per worker, it makes the pool start them all at once."""
+
+
+def end_with_parent() -> None:
+    """In a worker process (a pool's initializer): end it as soon as the process that started it ends,
+    even killed with SIGKILL, which cannot stop its children (a pool worker would wait for ever for its next
+    task: the other workers hold the pipes open)."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from careleads.engines import end_with_parent
 from careleads.features import FeatureSpec, build_features
 from careleads.types import PathLikeStr
 
@@ -42,6 +43,14 @@ class AnalyticsRow:
     events: list[dict[str, Any]]
     as_of: datetime
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _writer_process() -> ProcessPoolExecutor:
+    """The analytics writer: one spawned process that ends with the service, even when the service is
+    killed (SIGKILL) and cannot stop it."""
+    return ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent
+    )
 
 
 def _ready() -> bool:
@@ -143,7 +152,7 @@ class AnalyticsWriter:
             if not self.background:
                 return write_part(self.folder, self.spec, rows)
             if self._writer is None:
-                self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._writer = _writer_process()
             return self._writer.submit(write_part, self.folder, self.spec, rows).result()
 
     def start(self) -> None:
@@ -151,7 +160,7 @@ class AnalyticsWriter:
         on the other core while the service starts, not at the first flush. This does not wait for it: the
         first part file waits, in the background thread that writes it."""
         if self.background and self._writer is None:
-            self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._writer = _writer_process()
             self._writer.submit(_ready)
 
     def close(self) -> None:

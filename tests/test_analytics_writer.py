@@ -1,0 +1,69 @@
+"""The analytics writer process ends with the service, even when the service is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(c) for c in (task / "children").read_text(encoding="utf-8").split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+
+
+def test_the_writer_process_ends_when_the_server_is_killed(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "CARELEADS_DATA_DIR": str(tmp_path / "data"),
+        "CARELEADS_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'careleads.db'}",
+        "CARELEADS_ANALYTICS_BACKGROUND": "true",
+        "CARELEADS_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "uvicorn", "careleads.app:create_app", "--factory", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        while time.monotonic() < deadline and not children:  # the writer starts with the service
+            children = {c for c in _children(server.pid) if _alive(c)}
+            time.sleep(0.1)
+        assert children, "the service started no writer process"
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.2)
+        assert not any(_alive(c) for c in children), "a child of the killed server is still running"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+        for child in children:  # left running by a failure: not left behind by the test too
+            if _alive(child):
+                os.kill(child, signal.SIGKILL)
