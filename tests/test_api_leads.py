@@ -291,3 +291,18 @@ def test_an_upload_is_saved_in_pieces_and_refused_whole_beyond_the_limit(service
     folders = sorted(p.name for p in service.settings.batch_path().iterdir())
     assert folders == [job.id]  # nothing is left of the refused upload
     assert (service.settings.batch_path() / job.id / "input.csv").read_bytes() == data
+
+
+def test_a_failed_batch_keeps_no_upload_and_names_no_server_path(service: Service) -> None:
+    headers = service.headers("integration")
+    # no column the dictionary can take as the lead's id: the whole file is refused
+    data = b"who,when,email\nx,2025-01-01,rosalind.quackenbush@example.org\n"
+    posted = service.client.post("/v1/batches", files={"file": ("bad.csv", data)}, headers=headers)
+    assert posted.status_code == 202, posted.text
+    job = service.client.get(f"/v1/batches/{posted.json()['id']}", headers=headers).json()
+    assert job["status"] == "failed", job
+    assert str(service.settings.data_dir) not in str(job["error"])
+    folder = service.settings.batch_path() / posted.json()["id"]
+    assert not list(folder.glob("input.*"))
+    leftovers = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    assert b"quackenbush" not in leftovers

@@ -810,6 +810,7 @@ def test_parquet_written_with_pandas_categories_scores_as_text(
             chunk_rows=500,
             decided_at=DECIDED_AT,
             workers=2,
+            quarantine_values=True,  # the refused values too: they must read the same from either file
         )
     pd.testing.assert_frame_equal(
         read_scores(tmp_path / "out_categories"), read_scores(tmp_path / "out_text")
@@ -822,3 +823,31 @@ def test_parquet_written_with_pandas_categories_scores_as_text(
     ]
     assert len(quarantines[0]) > 10
     pd.testing.assert_frame_equal(quarantines[1], quarantines[0])
+
+
+def test_the_cli_quarantine_holds_reasons_not_values_unless_asked(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    leads = generate(300, seed=9).leads.astype("string").fillna("")
+    leads.loc[:20, "created_at"] = "not a date"  # refused: no readable creation time
+    leads.loc[:20, "email"] = [f"private{i}@example.org" for i in range(21)]
+    source = tmp_path / "leads.csv"
+    leads.to_csv(source, index=False)
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    for flag, out in (([], tmp_path / "plain"), (["--quarantine-values"], tmp_path / "values")):
+        result = CliRunner().invoke(
+            app, ["score", str(source), "--model", str(files["model"]), "--out", str(out), *flag]
+        )
+        assert result.exit_code == 0, result.output
+        path = out / "_quarantine.csv"
+        text = path.read_text(encoding="utf-8")
+        assert (path.stat().st_mode & 0o777) == 0o600
+        quarantine = pd.read_csv(path, dtype=str)
+        assert len(quarantine) >= 21 and quarantine["_reason"].str.contains("created_at").any()
+        if flag:
+            assert "private3@example.org" in text
+        else:
+            assert "private3@example.org" not in text
+            assert set(quarantine.columns) <= {"_source", "_row", "_field", "_reason", "_triage"}

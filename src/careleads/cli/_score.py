@@ -149,6 +149,15 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace a finished output at --out.")
         ] = False,
+        quarantine_values: Annotated[
+            bool,
+            typer.Option(
+                "--quarantine-values",
+                help="Keep the refused rows' values (names, contact details, messages) in the quarantine "
+                "file, to correct them at the source; the file is readable by you only. Default: row "
+                "number, field and reason only.",
+            ),
+        ] = False,
         as_of_hours: Annotated[
             float | None,
             typer.Option(
@@ -251,6 +260,7 @@ def register(app: typer.Typer) -> None:
                     n_reasons=reasons,
                     decisions=decisions,
                     overwrite=overwrite,
+                    quarantine_values=quarantine_values,
                     workers=workers,
                     as_of_hours=as_of_hours,
                     dictionary=clinic_dictionary(get_settings()),  # with the clinic's mapped values

@@ -434,7 +434,7 @@ def score_file(
     workers: int = 1,
     hard_rules: HardRules | None = None,
     routing: Routing | None = None,
-    quarantine_values: bool = True,
+    quarantine_values: bool = False,
     as_of_hours: float | None = None,
 ) -> BatchSummary:
     """Score a lead file (CSV or Parquet) in chunks to Parquet or CSV, with constant memory; resumable.
@@ -490,8 +490,9 @@ def score_file(
     hard_rules, routing : optional
         The rules that decide (default: the shipped ``hard_rules.yaml`` and ``routing.yaml``).
     quarantine_values : bool
-        Keep each quarantined row's values in the quarantine file (default); False keeps only the row
-        number, field, reason and lead id (an upload may carry contact details).
+        Keep each quarantined row's values in the quarantine file (names, contact details, messages: only
+        when the operator asks). Default: only the row number, field, reason and triage level. The
+        quarantine and flagged files are readable by their owner only (0600) either way.
     as_of_hours : float, optional
         Score every lead this many hours after its creation, with its events up to then. Default: at its
         arrival without `events_path`, at the model's scoring moment with it.
@@ -588,7 +589,6 @@ def score_file(
             result.flagged,
             state,
             files=(layout.quarantine_part(index), layout.work / FLAGGED_FOLDER / f"part-{index:05d}.csv"),
-            key=model.spec.key,
             dictionary=dictionary,
             keep_values=quarantine_values,
         )

@@ -57,10 +57,17 @@ def hide_unshown(flagged: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     return out
 
 
+def _private_csv(frame: pd.DataFrame, path: Path) -> None:
+    """`frame` as CSV at `path`, readable by its owner only."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="") as handle:
+        frame.to_csv(handle, index=False)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+
+
 def gather_parts(parts: Sequence[Path], out: Path, header: Sequence[str]) -> None:
     """Concatenate CSV parts (the header once) into `out`, atomically; only the header when none."""
     tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("wb") as target:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
         if not parts:
             target.write((",".join(header) + "\n").encode("utf-8"))
         for i, path in enumerate(parts):
@@ -77,27 +84,27 @@ def report_chunk(
     state: dict[str, Any],
     *,
     files: tuple[Path, Path],
-    key: str,
     dictionary: Dictionary,
     keep_values: bool,
 ) -> None:
     """Write a chunk's quarantine and flagged parts (`files`), count them in the run's `state`, and log each
     quarantined row that may describe an emergency (its row number and that it needs a human, never text).
 
-    Without `keep_values` the quarantine keeps the reasons and where, not the rejected values, and the
-    flagged list hides the values of fields that are not ``safe``.
+    Without `keep_values` the quarantine keeps the reasons and where (row, field, triage level), not the
+    rejected values nor the lead's id, and the flagged list hides the values of fields that are not
+    ``safe``. Either way the files are readable by their owner only (0600).
     """
     alarming = alarming_rows(quarantine)
     if len(quarantine):
         if not keep_values:
-            kept = ("_row", "_field", "_reason", TRIAGE_COLUMN, key)
+            kept = ("_source", "_row", "_field", "_reason", TRIAGE_COLUMN)
             quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
-        quarantine.to_csv(files[0], index=False)
+        _private_csv(quarantine, files[0])
     if len(flagged):
         if not keep_values:
             flagged = hide_unshown(flagged, dictionary)
         files[1].parent.mkdir(parents=True, exist_ok=True)
-        flagged.to_csv(files[1], index=False)
+        _private_csv(flagged, files[1])
     state["n_flagged"] = state.get("n_flagged", 0) + int(flagged["_row"].nunique())
     state["n_alarming"] = state.get("n_alarming", 0) + len(alarming)
     state["alarming_rows"] = [*state.get("alarming_rows", []), *alarming][:LISTED_ROWS]

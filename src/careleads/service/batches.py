@@ -259,14 +259,17 @@ def run_batch(*, sessions: sessionmaker[Session], ctx: ServiceContext, job_id: s
             raise CareleadsError(f"the uploaded file of batch {job_id} is missing")
         n_rows, n_scored, n_quarantined = score_file_to(ctx=ctx, source=source, folder=folder)
         error = None
-        source.unlink()  # the upload may carry identifiers; the decisions file does not
     except CareleadsError as exc:
         n_rows = n_scored = n_quarantined = 0
-        error = str(exc)
+        # the message names the upload, never where the server keeps it
+        error = str(exc).replace(str(folder), f"batch {job_id}")
     except Exception as exc:  # a background job must end with a status, whatever went wrong
         n_rows = n_scored = n_quarantined = 0
         error = f"internal error ({type(exc).__name__}); see the server log"
         log.error("batch %s failed: %s", job_id, type(exc).__name__)
+    finally:
+        if source is not None:  # the upload may carry identifiers, done or failed; the results do not
+            source.unlink(missing_ok=True)
     with session_scope(sessions) as session:
         job = session.get(BatchJob, job_id)
         if job is None:
