@@ -134,6 +134,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ),
     ("GET", "/v1/admin/outbox"): lambda s, h: s.client.get("/v1/admin/outbox", headers=h),
     ("POST", "/v1/admin/outbox/deliver"): lambda s, h: s.client.post("/v1/admin/outbox/deliver", headers=h),
+    ("POST", "/v1/admin/outbox/requeue"): lambda s, h: s.client.post(
+        "/v1/admin/outbox/requeue", json={"dead": True}, headers=h
+    ),
     ("GET", "/v1/admin/outbox/export"): lambda s, h: s.client.get("/v1/admin/outbox/export", headers=h),
     ("GET", "/v1/batches/{batch_id}/{which}"): lambda s, h: s.client.get(
         f"/v1/batches/{_batch_id(s)}/flagged", headers=h

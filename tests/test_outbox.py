@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from _service_support import LEAD, make_settings
-from careleads.errors import ConfigError
+from _service_support import BACKENDS, LEAD, make_settings
+from careleads.errors import ConfigError, InputError
 from careleads.service.context import ServiceContext
 from careleads.service.crm_mapping import load_field_mapping
 from careleads.service.leads import create_lead, utcnow
@@ -223,3 +223,161 @@ def test_field_mappings_rename_the_payload_and_the_csv(
     bad.write_text("name: x\nfields: {score: a, tier: a}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="same CRM property"):
         load_field_mapping(bad)
+
+
+class _FlakyReceiver:
+    """A real webhook that fails about a third of the requests (500) and is slow on some; it counts the
+    deliveries it accepted, by idempotency key."""
+
+    def __init__(self) -> None:
+        import random
+
+        self.accepted: dict[str, int] = {}
+        self.posts = 0
+        lock = threading.Lock()
+        chance = random.Random(7)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                with lock:
+                    receiver.posts += 1
+                    roll = chance.random()
+                if roll < 0.15:
+                    time.sleep(0.2)  # slow: the other deliverer goes on meanwhile
+                ok = roll >= 0.35
+                if ok:
+                    with lock:
+                        key = self.headers.get("Idempotency-Key", "")
+                        receiver.accepted[key] = receiver.accepted.get(key, 0) + 1
+                self.send_response(200 if ok else 500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_deliverers_and_a_flaky_receiver_deliver_every_record_once(tmp_path: Path, backend: str) -> None:
+    settings = make_settings(tmp_path, backend)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ctx = ServiceContext.from_settings(settings)
+    with session_scope(make_sessionmaker(engine)) as session:
+        for n in range(40):
+            create_lead(session=session, ctx=ctx, lead_in={**LEAD, "lead_id": f"T{n}"}, actor="t", role="t")
+    receiver = _FlakyReceiver()
+    ahead = timedelta(minutes=5)  # the records were made just now: due at once
+    deadline = time.monotonic() + 120
+
+    def deliverer() -> None:
+        own = make_engine(settings.database_url)  # a deliverer of its own, as another process has
+        factory = make_sessionmaker(own)
+        try:
+            while time.monotonic() < deadline:
+                with factory() as session:
+                    deliver_outbox(
+                        session=session,
+                        url=receiver.url,
+                        secret=SECRET,
+                        max_attempts=50,
+                        now=utcnow() + ahead,  # one clock for both, as on one machine
+                        backoff_seconds=0.05,
+                        timeout_seconds=5,
+                        limit=7,
+                        parallel=3,
+                    )
+                    pending = session.scalar(
+                        select(func.count())
+                        .select_from(OutboxRecord)
+                        .where(OutboxRecord.status != "delivered")
+                    )
+                if not pending:
+                    return
+                time.sleep(0.02)
+        finally:
+            own.dispose()
+
+    try:
+        workers = [threading.Thread(target=deliverer) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=300)
+    finally:
+        receiver.close()
+    with make_sessionmaker(engine)() as session:
+        records = list(session.scalars(select(OutboxRecord)))
+    engine.dispose()
+    assert len(records) >= 40 and all(r.status == "delivered" for r in records)
+    assert set(receiver.accepted) == {r.idempotency_key for r in records}
+    twice = {key: n for key, n in receiver.accepted.items() if n > 1}
+    assert not twice, f"{len(twice)} records delivered more than once"
+    assert receiver.posts > len(records)  # the receiver did fail some: retries happened
+
+
+def test_a_lease_ends_when_its_deliverer_dies_and_a_late_answer_changes_nothing(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], t0: datetime
+) -> None:
+    from careleads.service.outbox import IDENTITY_MAPPING, _claim
+
+    factory, _ctx = sessions
+    with factory() as session:  # a deliverer claims both records, then dies without an answer
+        claimed = _claim(session, now=t0, lease_seconds=60, limit=10, mapping=IDENTITY_MAPPING)
+    assert len(claimed) == 2
+    during = _deliver(factory, receiver.url, t0 + timedelta(seconds=30))
+    assert during["n_attempted"] == 0 and not receiver.requests  # leased: nobody else sends them
+    after = _deliver(factory, receiver.url, t0 + timedelta(seconds=61))
+    assert after["n_delivered"] == 2 and len(receiver.requests) == 2
+    with factory() as session:  # the dead deliverer's late result: its attempt is no longer current
+        stale = session.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == claimed[0].id, OutboxRecord.attempts == claimed[0].attempt)
+            .values(status="dead")
+        )
+        assert stale.rowcount == 0  # type: ignore[attr-defined]
+
+
+def test_dead_records_are_requeued_by_the_cli_and_the_api(
+    receiver: Receiver, sessions: tuple[sessionmaker[Session], ServiceContext], t0: datetime, tmp_path: Path
+) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from careleads.cli import _service
+    from careleads.service.outbox import requeue_outbox
+
+    factory, _ctx = sessions
+    receiver.plan = [500, 500]
+    assert _deliver(factory, receiver.url, t0, max_attempts=1)["n_dead"] == 2
+    with factory() as session, pytest.raises(InputError, match="which records"):
+        requeue_outbox(session=session, actor="t", role="admin")
+    assert _deliver(factory, receiver.url, t0 + timedelta(hours=1))["n_attempted"] == 0  # dead stays dead
+    with session_scope(factory) as session:
+        first = _records(factory)[0].id
+        assert requeue_outbox(session=session, actor="t", role="admin", ids=[first]) == 1
+    assert _deliver(factory, receiver.url, utcnow() + timedelta(minutes=5))["n_delivered"] == 1
+    app = typer.Typer()
+    _service.register(app)
+    engine_url = str(factory.kw["bind"].url)
+    result = CliRunner().invoke(
+        app,
+        ["outbox", "requeue", "--dead"],
+        env={"CARELEADS_DATABASE_URL": engine_url, "CARELEADS_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert result.exit_code == 0 and "1 records requeued" in result.output, result.output
+    assert _deliver(factory, receiver.url, utcnow() + timedelta(minutes=5))["n_delivered"] == 1
+    assert {r.status for r in _records(factory)} == {"delivered"}
+    with factory() as session:  # a delivered record is never sent again
+        assert requeue_outbox(session=session, actor="t", role="admin", ids=[first]) == 0

@@ -322,6 +322,13 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="First retry delay; doubles after each failed attempt."
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="HTTP timeout of one delivery.")
+    webhook_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Write-back records sent at once by one deliverer (each claimed under a lease, so "
+        "several server processes deliver without sending a record twice).",
+    )
     webhook_poll_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -280,6 +280,24 @@ def register(app: typer.Typer) -> None:
                     break
                 time.sleep(settings.webhook_poll_seconds)
 
+    @outbox_app.command("requeue")
+    @command_errors()
+    def outbox_requeue(
+        dead: Annotated[bool, typer.Option("--dead", help="Every dead-lettered record.")] = False,
+        ids: Annotated[
+            list[int] | None,
+            typer.Option("--id", min=1, help="A record's id (see `GET /v1/admin/outbox`); repeat for more."),
+        ] = None,
+    ) -> None:
+        """Give write-back records new attempts, due now (delivered and erased records are never sent
+        again); audited."""
+        from careleads.service.outbox import requeue_outbox
+        from careleads.store import session_scope
+
+        with open_sessions() as factory, session_scope(factory) as session:
+            n = requeue_outbox(session=session, actor=cli_actor(), role="admin", ids=ids or [], dead=dead)
+        out.print(f"{n} records requeued")
+
     @outbox_app.command("export")
     @command_errors()
     def outbox_export(

@@ -21,12 +21,15 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import CareleadsError, ConfigError, InputError
@@ -48,6 +51,7 @@ __all__ = [
     "export_outbox",
     "export_outbox_csv",
     "list_outbox",
+    "requeue_outbox",
     "sign_payload",
     "verify_signature",
 ]
@@ -166,6 +170,7 @@ def deliver_configured(
         backoff_seconds=settings.webhook_backoff_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
         mapping=mapping,
+        parallel=settings.webhook_parallel,
     )
 
 
@@ -187,6 +192,84 @@ def deliver_until(
             return
 
 
+#: records posted at once by one deliverer (`deliver_outbox`'s ``parallel``)
+DELIVERY_PARALLEL = 4
+
+
+def _changed(session: Session, statement: Any) -> int:
+    """Run an UPDATE; the number of rows it changed."""
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A record claimed by one deliverer: its id, the attempt it holds and the request to send."""
+
+    id: int
+    attempt: int
+    idempotency_key: str
+    body: bytes
+
+
+def _claim(
+    session: Session, *, now: datetime, lease_seconds: float, limit: int, mapping: FieldMapping
+) -> list[_Claim]:
+    """Claim up to `limit` due records in one short transaction (committed here): each gets its next
+    attempt number and a lease (``next_attempt_at`` moved to the lease's end, so no other deliverer finds it
+    due meanwhile). The attempt number is the lease's token: only the holder of the current attempt may
+    record its result; a deliverer that dies leaves the record due again when the lease ends."""
+    rows = list(
+        session.scalars(
+            select(OutboxRecord)
+            .where(OutboxRecord.status == "pending", OutboxRecord.next_attempt_at <= now)
+            .order_by(OutboxRecord.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    until = now + timedelta(seconds=lease_seconds)
+    claims = []
+    for record in rows:
+        attempt = record.attempts + 1  # read first: the UPDATE below also changes the loaded object
+        taken = _changed(
+            session,
+            update(OutboxRecord)
+            .where(
+                OutboxRecord.id == record.id,
+                OutboxRecord.status == "pending",
+                OutboxRecord.attempts == attempt - 1,
+                OutboxRecord.next_attempt_at <= now,
+            )
+            .values(attempts=attempt, next_attempt_at=until),
+        )
+        if not taken:  # claimed by another deliverer between the read and the update
+            continue
+        document = {
+            "idempotency_key": record.idempotency_key,
+            "event": "lead.decision_changed",
+            "data": mapping.apply(record.payload),
+        }
+        body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        claims.append(_Claim(record.id, attempt, record.idempotency_key, body))
+    session.commit()
+    return claims
+
+
+def _post(http: httpx.Client, url: str, secret: str, claim: _Claim, timeout_seconds: float) -> str | None:
+    """Send one claimed record; None when the receiver took it (2xx), else what went wrong."""
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": claim.idempotency_key,
+        SIGNATURE_HEADER: sign_payload(claim.body, secret, int(time.time())),
+    }
+    try:
+        answer = http.post(url, content=claim.body, headers=headers, timeout=timeout_seconds)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+
+
 def deliver_outbox(
     *,
     session: Session,
@@ -199,17 +282,23 @@ def deliver_outbox(
     mapping: FieldMapping | None = None,
     limit: int = 500,
     client: httpx.Client | None = None,
+    parallel: int = DELIVERY_PARALLEL,
 ) -> DeliveryReport:
-    """Deliver the pending records that are due at `now`; each record's result is committed on its own.
+    """Deliver the pending records that are due at `now`, each claimed under a lease, `parallel` at a time.
+
+    Several deliverers (server processes, a command) may run at once: a record is claimed by one of them
+    (:func:`_claim`) before it is sent, and only the holder of its current attempt records the result, so
+    a record is posted once per attempt. No lock is held while a request is in flight. A lease lasts three
+    times the HTTP timeout (at least a minute); a record whose deliverer died is due again after it.
 
     Parameters
     ----------
     session : Session
-        A session of the store; this function commits after each record.
+        A session of the store; this function commits the claim and each batch of results.
     url, secret : str
         The webhook and the shared signing secret.
     max_attempts : int
-        Attempts before a record is dead-lettered.
+        Attempts before a record is dead-lettered (``careleads outbox requeue`` gives it new ones).
     now : datetime
         The current time (naive UTC); records with ``next_attempt_at <= now`` are due.
     backoff_seconds : float
@@ -219,9 +308,11 @@ def deliver_outbox(
     mapping : FieldMapping, optional
         CRM property names for the payload.
     limit : int
-        Most records handled in one run.
+        Most records claimed in one run.
     client : httpx.Client, optional
         For connection reuse; one is created when not given.
+    parallel : int
+        Requests in flight at once (a slow receiver then costs one timeout per `parallel` records).
 
     Returns
     -------
@@ -233,61 +324,77 @@ def deliver_outbox(
         raise ConfigError("no webhook secret: set CARELEADS_WEBHOOK_SECRET so the CRM can check signatures")
     if max_attempts < 1:
         raise InputError(f"max_attempts must be at least 1, got {max_attempts}")
+    if parallel < 1:
+        raise InputError(f"parallel must be at least 1, got {parallel}")
     mapping = mapping or IDENTITY_MAPPING
+    claims = _claim(
+        session, now=now, lease_seconds=max(60.0, 3 * timeout_seconds), limit=limit, mapping=mapping
+    )
+    if not claims:
+        return DeliveryReport(n_attempted=0, n_delivered=0, n_failed=0, n_dead=0)
     own_client = client is None
     http = client or httpx.Client(timeout=timeout_seconds)
-    n = delivered = failed = dead = 0
     try:
-        due = list(
-            session.scalars(
-                select(OutboxRecord)
-                .where(OutboxRecord.status == "pending", OutboxRecord.next_attempt_at <= now)
-                .order_by(OutboxRecord.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for record in due:
-            n += 1
-            document = {
-                "idempotency_key": record.idempotency_key,
-                "event": "lead.decision_changed",
-                "data": mapping.apply(record.payload),
-            }
-            body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
-            headers = {
-                "Content-Type": "application/json",
-                "Idempotency-Key": record.idempotency_key,
-                SIGNATURE_HEADER: sign_payload(body, secret, int(time.time())),
-            }
-            record.attempts += 1
-            error: str | None = None
-            try:
-                answer = http.post(url, content=body, headers=headers, timeout=timeout_seconds)
-                if not 200 <= answer.status_code < 300:
-                    error = f"HTTP {answer.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            if error is None:
-                record.status = "delivered"
-                record.delivered_at = now
-                record.last_error = None
-                delivered += 1
-            else:
-                record.last_error = error[:500]
-                if record.attempts >= max_attempts:
-                    record.status = "dead"
-                    dead += 1
-                else:
-                    record.next_attempt_at = now + timedelta(
-                        seconds=backoff_seconds * 2 ** (record.attempts - 1)
-                    )
-                    failed += 1
-            session.commit()
+        with ThreadPoolExecutor(min(parallel, len(claims)), thread_name_prefix="careleads-outbox") as pool:
+            errors = list(pool.map(lambda c: _post(http, url, secret, c, timeout_seconds), claims))
     finally:
         if own_client:
             http.close()
-    return DeliveryReport(n_attempted=n, n_delivered=delivered, n_failed=failed, n_dead=dead)
+    delivered = failed = dead = 0
+    for claim, error in zip(claims, errors, strict=True):
+        mine = (OutboxRecord.id == claim.id, OutboxRecord.attempts == claim.attempt)
+        if error is None:
+            values: dict[str, object] = {"status": "delivered", "delivered_at": now, "last_error": None}
+        elif claim.attempt >= max_attempts:
+            values = {"status": "dead", "last_error": error[:500]}
+        else:
+            retry_at = now + timedelta(seconds=backoff_seconds * 2 ** (claim.attempt - 1))
+            values = {"next_attempt_at": retry_at, "last_error": error[:500]}
+        # only while the attempt is still this deliverer's (not erased, not claimed again after the lease)
+        done = _changed(
+            session, update(OutboxRecord).where(*mine, OutboxRecord.status == "pending").values(values)
+        )
+        if not done:
+            continue
+        if error is None:
+            delivered += 1
+        elif values.get("status") == "dead":
+            dead += 1
+        else:
+            failed += 1
+    session.commit()
+    return DeliveryReport(n_attempted=len(claims), n_delivered=delivered, n_failed=failed, n_dead=dead)
+
+
+def requeue_outbox(
+    *, session: Session, actor: str, role: str, ids: Sequence[int] = (), dead: bool = False
+) -> int:
+    """Give records new attempts, due now: every dead record (`dead`), or the records `ids` that are dead
+    or pending (a delivered or erased record is never sent again). Audited; returns how many.
+
+    Raises
+    ------
+    InputError
+        When neither `ids` nor `dead` says which records.
+    """
+    if not ids and not dead:
+        raise InputError("say which records to requeue: the ids, or all dead records (--dead)")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    query = update(OutboxRecord).values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+    if ids:
+        query = query.where(OutboxRecord.id.in_(list(ids)), OutboxRecord.status.in_(("dead", "pending")))
+    else:
+        query = query.where(OutboxRecord.status == "dead")
+    n = _changed(session, query)
+    append_audit(
+        session=session,
+        actor=actor,
+        role=role,
+        action="outbox.requeue",
+        subject="outbox",
+        details={"n": n, "ids": sorted(int(i) for i in ids)[:1000], "dead": dead},
+    )
+    return n
 
 
 def export_outbox_csv(

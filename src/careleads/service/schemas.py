@@ -645,6 +645,19 @@ class DeliveryPublic(BaseModel):
     n_dead: int
 
 
+class OutboxRequeue(BaseModel):
+    """Which write-back records to give new attempts: the ids, or every dead record."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"dead": True}, {"ids": [12]}]})
+
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=10_000)
+    dead: bool = False
+
+
+class RequeuedPublic(BaseModel):
+    n_requeued: int
+
+
 class ErasurePublic(BaseModel):
     lead_id: int
     n_events_scrubbed: int

@@ -15,13 +15,15 @@ from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import ADMIN_ONLY, Principal
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.outbox import deliver_configured, list_outbox
+from careleads.service.outbox import deliver_configured, list_outbox, requeue_outbox
 from careleads.service.outbox import export_outbox as export_outbox_file
 from careleads.service.schemas import (
     USER_NAME_PATTERN,
     DeliveryPublic,
     MappingPublic,
     OutboxPublic,
+    OutboxRequeue,
+    RequeuedPublic,
     TokenCreate,
     TokenCreated,
     TokenRevoke,
@@ -149,6 +151,18 @@ def post_deliver(session: SessionDep, ctx: ContextDep, _user: AdminUser) -> Deli
     """Deliver the due write-back records to the configured webhook now (the worker does this on its own)."""
     report = deliver_configured(session=session, settings=ctx.settings, mapping=ctx.mapping)
     return DeliveryPublic(**report.to_dict())
+
+
+@router.post(
+    "/outbox/requeue", response_model=RequeuedPublic, responses=ERRORS, summary="Requeue write-back records"
+)
+def post_requeue(requeue_in: OutboxRequeue, session: SessionDep, user: AdminUser) -> RequeuedPublic:
+    """Give dead (or given pending) records new attempts, due now; delivered and erased records are never
+    sent again. Audited."""
+    n = requeue_outbox(
+        session=session, actor=user.name, role=user.role, ids=requeue_in.ids, dead=requeue_in.dead
+    )
+    return RequeuedPublic(n_requeued=n)
 
 
 @router.get(
