@@ -96,7 +96,7 @@ def reviewer_routing(folder: Path, members: tuple[str, ...] = (REVIEWER,)) -> Pa
     written to `folder`/routing.yaml."""
     text, _source = read_config_text(None, shipped="routing.yaml")
     doc = yaml.safe_load(text)
-    for queue in doc["queues"].values():
+    for queue in doc["queues"].values() if members else ():
         queue["members"] = list(members)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "routing.yaml"
@@ -109,7 +109,6 @@ def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
     routing with the test reviewer a member of every queue (``routing_file=None``: the shipped routing)."""
     data_dir = tmp_path / "data"
     values: dict[str, Any] = {
-        "routing_file": reviewer_routing(tmp_path / "routing"),
         "data_dir": data_dir,
         "analytics_flush_rows": 1,
         # no writer thread beside the test's requests: FastAPI builds routes lazily inside
@@ -120,6 +119,8 @@ def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
     if backend == "postgres":
         reset_postgres(PG_URL)
         values["database_url"] = PG_URL
+    if "routing_file" not in overrides:
+        values["routing_file"] = reviewer_routing(tmp_path / "routing")
     values.update(overrides)
     return Settings(**values)
 
