@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,17 @@ def test_audit_export_since_writes_csv_and_is_audited(service: Service, tmp_path
     assert "0 entries" in later.output
     entries = service.client.get("/v1/audit", headers=service.headers("auditor")).json()["data"]
     assert sum(e["action"] == "export.audit" for e in entries) == 2
+
+
+def test_audit_since_honours_a_utc_offset(service: Service) -> None:
+    """Finding: ``/v1/audit?since=...+05:00`` ignored the offset (read as UTC, five hours late)."""
+    _activity(service)
+    headers = service.headers("auditor")
+    now = datetime.now(UTC)
+    in_plus_five = (now - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=5)))
+    recent = service.client.get("/v1/audit", params={"since": in_plus_five.isoformat()}, headers=headers)
+    assert recent.status_code == 200, recent.text
+    assert "lead.create" in [e["action"] for e in recent.json()["data"]]
+    later = (now + timedelta(minutes=10)).astimezone(timezone(timedelta(hours=-5)))
+    none = service.client.get("/v1/audit", params={"since": later.isoformat()}, headers=headers)
+    assert none.status_code == 200 and none.json()["data"] == []

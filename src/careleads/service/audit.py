@@ -26,6 +26,7 @@ __all__ = [
     "AuditAnchor",
     "append_audit",
     "audit_entries",
+    "naive_utc",
     "audit_head",
     "export_audit",
     "export_audit_log",
@@ -114,13 +115,30 @@ def _as_mapping(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """`moment` as naive UTC, the store's times: converted when it has an offset, as given when naive.
+
+    Examples
+    --------
+    >>> from datetime import timedelta, timezone
+    >>> naive_utc(datetime(2026, 1, 2, 10, 0, tzinfo=timezone(timedelta(hours=5))))
+    datetime.datetime(2026, 1, 2, 5, 0)
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def audit_entries(
     *, session: Session, since: datetime | None = None, limit: int | None = None, offset: int = 0
 ) -> Iterator[dict[str, Any]]:
-    """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed."""
+    """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed.
+
+    A `since` with a UTC offset is converted to UTC (the log's times are naive UTC); a naive one is UTC.
+    """
     query = select(AuditEntry).order_by(AuditEntry.id)
     if since is not None:
-        query = query.where(AuditEntry.at >= since.replace(tzinfo=None).isoformat())
+        query = query.where(AuditEntry.at >= naive_utc(since).isoformat())
     if offset:
         query = query.offset(offset)
     if limit is not None:
