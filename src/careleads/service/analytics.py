@@ -6,14 +6,17 @@ written as one part file per flush, so a request does not pay for a file write; 
 time for the whole buffer at once, through the same feature code as training. With ``background=True`` (the
 service's choice) a full buffer is handed to a writer process by a background thread: building the features
 and the Parquet file takes a few tens of milliseconds of CPU, and in the service's own process that time
-held the GIL while requests waited (it set the tail latency).
+held the GIL while requests waited (it set the tail latency). The writer process ends with the process that
+started it, even when that one is killed (``kill -9``): it watches its parent and exits when it is gone.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +45,33 @@ class AnalyticsRow:
     events: list[dict[str, Any]]
     as_of: datetime
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+#: how often the writer process checks that the process that started it still runs (seconds)
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Run in the writer process when it starts: a daemon thread ends the process as soon as its parent
+    (pid `parent`) is gone, however it ended; the parent's own exit is seen as a change of ``os.getppid()``
+    (the process is adopted by another)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)  # nothing of the writer's is worth finishing for a server that is gone
+
+    threading.Thread(target=watch, name="analytics-parent-watch", daemon=True).start()
+
+
+def _writer_process() -> ProcessPoolExecutor:
+    """The writer process (one, started with spawn), which ends when this process ends."""
+    return ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def _ready() -> bool:
@@ -143,7 +173,7 @@ class AnalyticsWriter:
             if not self.background:
                 return write_part(self.folder, self.spec, rows)
             if self._writer is None:
-                self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._writer = _writer_process()
             return self._writer.submit(write_part, self.folder, self.spec, rows).result()
 
     def start(self) -> None:
@@ -151,7 +181,7 @@ class AnalyticsWriter:
         on the other core while the service starts, not at the first flush. This does not wait for it: the
         first part file waits, in the background thread that writes it."""
         if self.background and self._writer is None:
-            self._writer = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._writer = _writer_process()
             self._writer.submit(_ready)
 
     def close(self) -> None:
