@@ -165,7 +165,7 @@ class Routing:
             return self.routes[name]
         except KeyError:
             raise NotFoundError(
-                f"route {name!r} is not in {self.source}; known routes: {sorted(self.routes)}"
+                f"route {name!r} is not in the routing {self.label}; known routes: {sorted(self.routes)}"
             ) from None
 
     def match(self, values: Mapping[str, Any]) -> RouteSpec:
@@ -236,7 +236,7 @@ class Routing:
             spec = self.queues[queue]
         except KeyError:
             raise NotFoundError(
-                f"queue {queue!r} is not in {self.source}; known: {sorted(self.queues)}"
+                f"queue {queue!r} is not in the routing {self.label}; known: {sorted(self.queues)}"
             ) from None
         return spec.pick_owner(open_counts, last_assigned)
 
