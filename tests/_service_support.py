@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.app import create_app
+from careleads.config import read_config_text
 from careleads.datasets import CrmTables, load_crm_folder
 from careleads.features import DAY_ONE_HOURS, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
@@ -85,8 +87,26 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+#: the reviewer of the test apps (``start_service``): a member of every queue of :func:`reviewer_routing`
+REVIEWER = "reviewer-user"
+
+
+def reviewer_routing(folder: Path, members: tuple[str, ...] = (REVIEWER,)) -> Path:
+    """The shipped routing with `members` added to every queue (reviewers see only the queues they work);
+    written to `folder`/routing.yaml."""
+    text, _source = read_config_text(None, shipped="routing.yaml")
+    doc = yaml.safe_load(text)
+    for queue in doc["queues"].values() if members else ():
+        queue["members"] = list(members)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "routing.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
-    """Settings for one test: files under `tmp_path`, the database of `backend` (empty)."""
+    """Settings for one test: files under `tmp_path`, the database of `backend` (empty), and the shipped
+    routing with the test reviewer a member of every queue (``routing_file=None``: the shipped routing)."""
     data_dir = tmp_path / "data"
     values: dict[str, Any] = {
         "data_dir": data_dir,
@@ -99,6 +119,8 @@ def make_settings(tmp_path: Path, backend: str, **overrides: Any) -> Settings:
     if backend == "postgres":
         reset_postgres(PG_URL)
         values["database_url"] = PG_URL
+    if "routing_file" not in overrides:
+        values["routing_file"] = reviewer_routing(tmp_path / "routing")
     values.update(overrides)
     return Settings(**values)
 

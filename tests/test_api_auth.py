@@ -52,9 +52,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 def _new_lead(service: Service) -> int:
-    """A lead that a hard rule sends to clinical triage, so it always waits in the review queue."""
+    """A lead that a hard rule sends to clinical triage, so it always waits in the review queue; created by
+    the integration (which reads only the leads it created)."""
     lead = {**LEAD, "lead_id": f"A{next(_counter)}", "question": URGENT}
-    response = service.client.post("/v1/leads", json=lead, headers=service.headers("admin"))
+    response = service.client.post("/v1/leads", json=lead, headers=service.headers("integration"))
     assert response.status_code == 201, response.text
     assert response.json()["decision"]["review_required"]
     return int(response.json()["id"])
@@ -265,6 +266,7 @@ def test_role_specific_views(service: Service) -> None:
     assert "sex" not in analyst["fields"] and "age" not in analyst["fields"]
     integration = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("integration")).json()
     assert integration["external_id"] is not None and integration["contact"] is None
+    assert integration["fields"] == {} and integration["texts"] is None  # ids and decisions only
     reviewer = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("reviewer")).json()
     assert reviewer["contact"]["full_name"] == LEAD["full_name"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -222,7 +223,6 @@ def test_an_anchor_kept_at_a_url_catches_a_log_cut_back(service: Service) -> Non
 
 
 def test_since_with_an_offset_is_read_as_that_moment(service: Service) -> None:
-    from datetime import datetime, timedelta
 
     _activity(service)
     auditor = service.headers("auditor")

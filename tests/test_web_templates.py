@@ -273,7 +273,13 @@ def test_a_reviewer_goes_back_to_the_queue_after_labelling(web: Service) -> None
     assert web.client.get("/ui/leads/99999.json").json()["detail"].startswith("no lead with id 99999")
 
 
-def test_rules_are_validated_saved_to_the_config_folder_and_audited(web: Service) -> None:
+@pytest.fixture
+def shipped_web(tmp_path: Path) -> Iterator[Service]:
+    yield from start_web(tmp_path, routing_file=None)
+
+
+def test_rules_are_validated_saved_to_the_config_folder_and_audited(shipped_web: Service) -> None:
+    web = shipped_web
     client = web.client
     csrf = sign_in(client, web.tokens["admin"])
     files = {f["kind"]: f for f in client.get("/ui/rules.json").json()["files"]}
@@ -332,24 +338,27 @@ def test_rules_are_validated_saved_to_the_config_folder_and_audited(web: Service
     assert restarted.state.ctx.routing.name == "edited-routing"
 
 
-def test_models_page_publishes_and_rolls_back_for_admins(web: Service) -> None:
+def test_models_page_publishes_and_rolls_back_for_the_roles_the_api_admits(web: Service) -> None:
     version = publish(web.settings, trained_model())
     registry = ModelRegistry(web.settings.registry_path())
     shutil.copytree(registry.root / version, registry.root / f"{version}-b")
     client = web.client
-    sign_in(client, web.tokens["analyst"])
+    csrf = sign_in(client, web.tokens["reviewer"])
+    assert client.get("/ui/models").status_code == 403
+    assert client.post(f"/ui/models/{version}-b/publish", data={"csrf_token": csrf}).status_code == 403
+    sign_in(client, web.tokens["analyst"])  # analysts publish through the API, and so on the page
     page = client.get("/ui/models")
     assert page.status_code == 200 and f"Model card: {version}" in page.text
-    assert "data:image/svg+xml;base64," in page.text and "Publish" not in page.text
+    assert "data:image/svg+xml;base64," in page.text and "Publish" in page.text
     twin = client.get("/ui/models.json").json()
     assert twin["published_version"] == version and twin["card"]["test_metrics"]["model"]["auc"] > 0.5
+    assert twin["may_publish"] is True
     csrf = csrf_of(page.text)
-    assert client.post(f"/ui/models/{version}-b/publish", data={"csrf_token": csrf}).status_code == 403
-    csrf = sign_in(client, web.tokens["admin"])
     done = client.post(f"/ui/models/{version}-b/publish", data={"csrf_token": csrf}, follow_redirects=False)
     assert done.status_code == 303
     assert registry.published_version(web.settings.target) == f"{version}-b"
     assert "Model published." in client.get(done.headers["location"]).text
+    csrf = sign_in(client, web.tokens["admin"])
     back = client.post("/ui/models/rollback", data={"csrf_token": csrf}, follow_redirects=False)
     assert back.status_code == 303 and registry.published_version(web.settings.target) == version
     assert client.post("/ui/models/nope/publish", data={"csrf_token": csrf}).status_code == 404
@@ -373,7 +382,8 @@ def test_a_page_and_its_api_equivalent_answer_and_audit_alike(web: Service) -> N
     refused = web.client.get(f"/v1/leads/{elsewhere}", headers=api)
     page = web.client.get(f"/ui/leads/{elsewhere}.json")
     assert refused.status_code == page.status_code == 403
-    assert refused.json() == page.json() == {"detail": "reviewers may read only leads in the review queue"}
+    message = f"lead {elsewhere} is not in the review queue of a queue you work (owner or member)"
+    assert refused.json() == page.json() == {"detail": message}
 
 
 def test_unknown_values_page_maps_a_value_in_one_click_for_admins(web: Service) -> None:

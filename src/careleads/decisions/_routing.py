@@ -104,11 +104,17 @@ def matches_any(value: Any, patterns: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """A queue's owner pool, in round-robin order, with each owner's capacity (max open leads)."""
+    """A queue's owner pool, in round-robin order, with each owner's capacity (max open leads), and its other
+    members (reviewers who read and label its leads but are assigned none)."""
 
     name: str
     owners: tuple[str, ...] = ()
     capacity: Mapping[str, int] = field(default_factory=dict)
+    members: tuple[str, ...] = ()
+
+    def works(self, name: str) -> bool:
+        """Whether `name` is one of the queue's owners or members (and so reviews its leads)."""
+        return name in self.owners or name in self.members
 
     def pick_owner(self, open_counts: Mapping[str, int], last_assigned: str | None) -> str | None:
         """The next owner after `last_assigned` (round-robin) who is under capacity; None if all are full."""
@@ -120,6 +126,13 @@ class QueueSpec:
             if int(open_counts.get(owner, 0)) < self.capacity[owner]:
                 return owner
         return None
+
+
+def _queue_dict(queue: QueueSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"owners": {o: queue.capacity[o] for o in queue.owners}}
+    if queue.members:
+        out["members"] = list(queue.members)
+    return out
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,7 @@ class Routing:
             return self.routes[name]
         except KeyError:
             raise NotFoundError(
-                f"route {name!r} is not in {self.source}; known routes: {sorted(self.routes)}"
+                f"route {name!r} is not in the routing {self.label}; known routes: {sorted(self.routes)}"
             ) from None
 
     def match(self, values: Mapping[str, Any]) -> RouteSpec:
@@ -223,7 +236,7 @@ class Routing:
             spec = self.queues[queue]
         except KeyError:
             raise NotFoundError(
-                f"queue {queue!r} is not in {self.source}; known: {sorted(self.queues)}"
+                f"queue {queue!r} is not in the routing {self.label}; known: {sorted(self.queues)}"
             ) from None
         return spec.pick_owner(open_counts, last_assigned)
 
@@ -243,9 +256,7 @@ class Routing:
             "blocked_route": self.blocked_route,
             "no_marketing_route": self.no_marketing_route,
             "routes": {name: spec.to_dict() for name, spec in self.routes.items()},
-            "queues": {
-                name: {"owners": {o: q.capacity[o] for o in q.owners}} for name, q in self.queues.items()
-            },
+            "queues": {name: _queue_dict(q) for name, q in self.queues.items()},
             "nurture_tracks": dict(self.nurture_tracks),
             "partnerships": self.audiences.to_dict(),
         }

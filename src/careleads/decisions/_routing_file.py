@@ -15,8 +15,10 @@ The file (shipped default ``careleads/data/routing.yaml``) has
   replace the route's ``queue``, ``call_script``, ``intake_form`` or ``sla_hours`` for that match.
 - ``intent_field``: the free-text field whose intent the decisions read (default ``question``; null: no
   intent is read, and no rule may name one).
-- ``queues``: the owner pool of each staffed queue and each owner's capacity (max open leads). A queue
-  without owners is worked automatically (nurture e-mail) and gets no owner.
+- ``queues``: the owner pool of each staffed queue and each owner's capacity (max open leads), and
+  optionally the queue's other ``members`` (reviewers who read and label its leads but are assigned none).
+  A queue without owners is worked automatically (nurture e-mail) and gets no owner. A reviewer sees the
+  leads of the queues that name them as owner or member.
 - ``nurture_tracks``: service-line pattern -> educational track, first match wins.
 - ``partnerships`` (optional): the lead types that are partnership (B2B) leads, the ``queues`` business
   development works, the ``shared_queues`` either team may see, and the partnerships' ``default_route`` and
@@ -194,12 +196,14 @@ def _checked_sla_hours(value: Any, clock: str) -> float | None:
 
 
 class QueueDoc(Document):
-    """One entry under ``queues``: owners in round-robin order, each with a capacity (max open leads)."""
+    """One entry under ``queues``: owners in round-robin order, each with a capacity (max open leads), and
+    the queue's other members (reviewers assigned no leads)."""
 
     not_a_mapping = "expected a mapping with 'owners' (a list, or owner -> capacity) and 'capacity'"
 
     owners: Any = Field(default_factory=list)
     capacity: Any = None
+    members: Names = ()
 
     @model_validator(mode="after")
     def _owners(self) -> QueueDoc:
@@ -233,7 +237,7 @@ class QueueDoc(Document):
 
     def spec(self, name: str) -> QueueSpec:
         pool = self.pool()
-        return QueueSpec(name, tuple(o for o, _ in pool), dict(pool))
+        return QueueSpec(name, tuple(o for o, _ in pool), dict(pool), members=tuple(self.members))
 
 
 class RuleDoc(Document):

@@ -95,17 +95,17 @@ def load_model(folder: Path) -> LeadModel:
     if not path.exists():
         if (folder / _PICKLED).exists():
             raise ConfigError(
-                f"the model at {folder} was written by {_writer(folder)} as a pickle, which this release "
+                f"the model {folder.name!r} was written by {_writer(folder)} as a pickle, which this release "
                 "does not load (a pickle can run code when read); retrain it with `careleads train` and "
                 "publish the new version"
             )
-        raise NotFoundError(f"no model artifact at {folder}; train one with `careleads train`")
+        raise NotFoundError(f"no model artifact in {folder.name!r}; train one with `careleads train`")
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         found = f"format {data.get('format')!r} version {data.get('format_version')!r}"
         writer = data.get("written_by", "an unknown release")
         raise ConfigError(
-            f"the model at {folder} is in {found}, written by {writer}; "
+            f"the model {folder.name!r} is in {found}, written by {writer}; "
             f"this release reads version {FORMAT_VERSION}: use the release that wrote it, or retrain with "
             "`careleads train`"
         )
@@ -153,15 +153,15 @@ def _text_in(spec: FeatureSpec, data: dict[str, Any], folder: Path) -> FeatureSp
         # simulator texts that may have changed since: the features could not be rebuilt as trained
         writer = data.get("written_by", "an earlier careleads release")
         raise ConfigError(
-            f"the model at {folder} uses text features but was written by {writer} without the text "
+            f"the model {folder.name!r} uses text features but was written by {writer} without the text "
             "classifiers they came from, so its scores cannot be reproduced; retrain it with "
             "`careleads train --text` and publish the new version"
         )
     path = folder / str(name)
     if not path.is_file():
         raise ConfigError(
-            f"the model at {folder} names {name} for its text classifiers but the file is missing; copy the "
-            "whole model folder, or retrain with `careleads train --text`"
+            f"the model {folder.name!r} names {name} for its text classifiers but the file is missing; copy "
+            "the whole model folder, or retrain with `careleads train --text`"
         )
     classifiers = classifiers_from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
     return replace(spec, text_classifiers=classifiers)

@@ -106,7 +106,7 @@ class ModelRegistry:
     def card(self, version: str) -> dict[str, Any]:
         path = self.root / version / CARD_FILE
         if not path.exists():
-            raise NotFoundError(f"model version {version!r} is not in the registry at {self.root}")
+            raise NotFoundError(f"model version {version!r} is not in the registry")
         card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return card
 
@@ -153,7 +153,7 @@ class ModelRegistry:
         found = [m for m in self.versions() if m.segment == segment]
         if not found:
             raise NotFoundError(
-                f"{self.root} holds no {segment} model; train one (`careleads train --segment {segment}`)"
+                f"the registry holds no {segment} model; train one (`careleads train --segment {segment}`)"
             )
         return max(found, key=lambda m: (m.trained_at, m.version)).version
 

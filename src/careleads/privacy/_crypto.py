@@ -78,15 +78,15 @@ class FieldCipher:
             If no key is found or a key is malformed; the message never contains a key.
         """
         settings = get_settings()
+        named = "the encryption key file given" if key_file is not None else None
         key_file = key_file if key_file is not None else settings.encryption_key_file
         if key_file is not None:
             path = Path(key_file)
+            named = named or f"the key file set by {ENCRYPTION_KEY_ENV}_FILE"  # never the server's path
             try:
                 raw = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(
-                    f"cannot read the encryption key file {path}: {exc.strerror}; {_HOW}"
-                ) from exc
+                raise ConfigError(f"cannot read {named}: {exc.strerror}; {_HOW}") from None
         else:
             raw = settings.encryption_key.strip()
             if not raw:

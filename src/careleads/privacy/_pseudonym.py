@@ -137,11 +137,11 @@ def _read_secret(
     )
     if key_file is not None:
         path = Path(key_file)
+        source = f"the key file set by {env_var}_FILE or given"  # named by its setting, never by its path
         try:
             raw = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}; {how}") from exc
-        source = f"key file {path}"
+            raise ConfigError(f"cannot read {source} ({what}): {exc.strerror}; {how}") from None
     else:
         env_value = value
         if not env_value.strip():

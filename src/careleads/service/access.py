@@ -2,6 +2,10 @@
 
 The API and the web pages check the same sets (``LEAD_READ``, ``FEEDBACK_CREATE``, ...), so a page and its
 API equivalent can never admit different roles. Admin is in every set: it may do everything.
+
+Some roles that pass a set see only part of the leads (:mod:`careleads.service.scope` checks it, for every
+surface): integrations the leads they created, and of those only ids and decisions (``OWN_LEADS_ONLY``);
+reviewers the leads of the queues the routing names them in, as owner or member (``QUEUE_LEADS_ONLY``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ __all__ = [
     "MODELS_PUBLISH",
     "MODELS_READ",
     "OUTCOME_CREATE",
+    "OWN_LEADS_ONLY",
+    "QUEUE_LEADS_ONLY",
     "REVIEW_QUEUE_READ",
     "ROLES",
     "Role",
@@ -75,12 +81,17 @@ SCORE = allowed("integration", "analyst")
 BATCHES = allowed("integration", "analyst")
 REVIEW_QUEUE_READ = allowed("reviewer")
 MODELS_READ = allowed("analyst")
-#: publishing through the API; the web pages let admins only publish and roll back (``ADMIN_ONLY``)
+#: publishing and rolling back a model, through the API and the models page alike
 MODELS_PUBLISH = allowed("analyst")
 AUDIT_READ = allowed("auditor")
 DASHBOARD_READ = allowed("analyst", "reviewer")
 RULES_READ = allowed("analyst")
 RULES_EDIT = allowed()
+
+#: roles that see only the leads they created, and of those only ids and decisions
+OWN_LEADS_ONLY = frozenset({"integration"})
+#: roles that see only the leads whose open review task is in a queue they work (owner or member)
+QUEUE_LEADS_ONLY = frozenset({"reviewer"})
 
 
 def authorize(role: str, roles: Iterable[str]) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "AuditAnchor",
     "append_audit",
     "audit_entries",
+    "naive_utc",
     "audit_head",
     "export_audit",
     "export_audit_log",
@@ -115,10 +116,27 @@ def _as_mapping(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """`moment` as naive UTC, the store's times: converted when it has an offset, as given when naive.
+
+    Examples
+    --------
+    >>> from datetime import timedelta, timezone
+    >>> naive_utc(datetime(2026, 1, 2, 10, 0, tzinfo=timezone(timedelta(hours=5))))
+    datetime.datetime(2026, 1, 2, 5, 0)
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def audit_entries(
     *, session: Session, since: datetime | None = None, limit: int | None = None, offset: int = 0
 ) -> Iterator[dict[str, Any]]:
-    """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed."""
+    """Entries in log order (optionally from `since` on), as plain dicts with ``details`` parsed.
+
+    A `since` with a UTC offset is converted to UTC (the log's times are naive UTC); a naive one is UTC.
+    """
     query = select(AuditEntry).order_by(AuditEntry.id)
     if since is not None:
         query = query.where(AuditEntry.at >= naive_utc(since).isoformat())
@@ -235,19 +253,6 @@ def _holds_entry(session: Session, entries: int, hash_: str) -> bool:
         return hash_ == GENESIS_HASH
     stored = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == entries))
     return stored == hash_
-
-
-def naive_utc(moment: datetime) -> datetime:
-    """A moment as the log stores it: UTC without an offset (a moment with an offset is converted; one
-    without is taken as UTC).
-
-    Examples
-    --------
-    >>> from datetime import timedelta, timezone
-    >>> naive_utc(datetime(2025, 3, 4, 10, 0, tzinfo=timezone(timedelta(hours=5))))
-    datetime.datetime(2025, 3, 4, 5, 0)
-    """
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 #: how long writing or reading an anchor at a URL may take

@@ -261,8 +261,9 @@ def run_batch(*, sessions: sessionmaker[Session], ctx: ServiceContext, job_id: s
         error = None
     except CareleadsError as exc:
         n_rows = n_scored = n_quarantined = 0
-        # the message names the upload, never where the server keeps it
-        error = str(exc).replace(str(folder), f"batch {job_id}")
+        # named as the client knows it: the batch's upload, never the file's place on the server
+        error = str(exc).replace(str(source), f"the uploaded file of batch {job_id}")
+        error = error.replace(str(folder), f"the folder of batch {job_id}")
     except Exception as exc:  # a background job must end with a status, whatever went wrong
         n_rows = n_scored = n_quarantined = 0
         error = f"internal error ({type(exc).__name__}); see the server log"

@@ -53,22 +53,25 @@ def open_store(settings: Settings) -> Engine:
     if settings.is_embedded_default and settings.auto_upgrade:
         upgrade(engine)
     elif not has_tables(engine):
-        where = engine.url.render_as_string(hide_password=True)
         engine.dispose()
         raise ConfigError(
-            f"the database at {where} has no careleads tables; run `careleads db upgrade` first"
+            "the database set by CARELEADS_DATABASE_URL has no careleads tables; run `careleads db upgrade` "
+            "first"
         )
     return engine
 
 
-def _key_text(value: str, key_file: Path | None, default_file: Path, *, create: bool, make: str) -> str:
-    """The key from its file, the setting, or (first start, when allowed) a new key file."""
+def _key_text(
+    value: str, key_file: Path | None, default_file: Path, *, create: bool, make: str, setting: str
+) -> str:
+    """The key from its file, the setting, or (first start, when allowed) a new key file; errors name the
+    file by its `setting` (e.g. ``CARELEADS_ENCRYPTION_KEY_FILE``), never by its path."""
     if key_file is not None:
         try:
             return key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
-                f"cannot read the key file {key_file}: {exc.strerror}; check the path"
+                f"cannot read the key file set by {setting}: {exc.strerror}; check the path"
             ) from None
     if value.strip():
         return value.strip()
@@ -77,7 +80,8 @@ def _key_text(value: str, key_file: Path | None, default_file: Path, *, create: 
     if not create:
         raise ConfigError(
             f"no key configured and creating keys is switched off; set the key or key file setting "
-            f"(see `careleads serve --help`), or let careleads create {default_file}"
+            f"(see `careleads serve --help`), or let careleads create keys/{default_file.name} in the data "
+            "folder"
         )
     default_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(default_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -165,6 +169,7 @@ class ServiceContext:
                 keys / "encryption.key",
                 create=settings.create_keys,
                 make=generate_key(),
+                setting="CARELEADS_ENCRYPTION_KEY_FILE",
             )
         )
         pseudonym_key = _key_text(
@@ -173,6 +178,7 @@ class ServiceContext:
             keys / "pseudonym.key",
             create=settings.create_keys,
             make=generate_pseudonym_key(),
+            setting="CARELEADS_PSEUDONYM_KEY_FILE",
         )
         return cls(
             settings=settings,

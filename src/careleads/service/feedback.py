@@ -16,6 +16,7 @@ from careleads.features import FeatureSpec, Target, build_features
 from careleads.service._ledger import rescore_for_text
 from careleads.service._records import (
     PRESENT,
+    LeadValidationError,
     current_entry,
     decrypt_identifiers,
     get_lead,
@@ -24,12 +25,12 @@ from careleads.service._records import (
     redact_known,
     utcnow,
 )
-from careleads.service.access import FEEDBACK_CREATE, PermissionDenied, authorize
+from careleads.service.access import FEEDBACK_CREATE, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.outbox import enqueue_change
-from careleads.service.review import in_review_queue
 from careleads.service.schemas import FEEDBACK_LABELS, FeedbackCreate, FeedbackPublic, decision_public
+from careleads.service.scope import check_lead_scope
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry
 from careleads.text import default_detector
 
@@ -74,7 +75,8 @@ def add_feedback(
     Raises
     ------
     InputError
-        For an unknown label or queue.
+        For an unknown label; a :class:`LeadValidationError` naming ``route.queue`` or ``route.owner`` for
+        an unknown queue or an owner who is not one of the queue's owners.
     """
     now = now or utcnow()
     if label not in FEEDBACK_LABELS:
@@ -85,10 +87,7 @@ def add_feedback(
     action = "confirmed"
     if route_change:
         queue = str(route_change.get("queue") or "")
-        if queue not in ctx.routing.queues:
-            raise InputError(
-                f"unknown queue {queue!r}; known queues: {', '.join(sorted(ctx.routing.queues))}"
-            )
+        _check_route_change(ctx, queue, route_change.get("owner"))
         after = {**before, "queue": queue, "owner": route_change.get("owner"), "name": f"reviewer:{queue}"}
         after["assignment"] = "assigned" if after["owner"] else "waiting"
         if after != before:
@@ -161,6 +160,24 @@ def add_feedback(
     )
     log.info("lead %s feedback %s (%s)", lead.id, label, action)
     return feedback, entry
+
+
+def _check_route_change(ctx: ServiceContext, queue: str, owner: Any) -> None:
+    """Pass when `queue` is a queue of the routing and `owner` (if any) one of its owners.
+
+    Raises
+    ------
+    LeadValidationError
+        Naming the field (``route.queue`` or ``route.owner``).
+    """
+    spec = ctx.routing.queues.get(queue)
+    if spec is None:
+        message = f"unknown queue {queue!r}; known queues: {', '.join(sorted(ctx.routing.queues))}"
+        raise LeadValidationError(message, [{"field": "route.queue", "message": message}])
+    if owner is not None and owner not in spec.owners:
+        owners = ", ".join(spec.owners) or "none: the queue is worked automatically"
+        message = f"route.owner {owner!r} is not an owner of the queue {queue!r}; its owners: {owners}"
+        raise LeadValidationError(message, [{"field": "route.owner", "message": message}])
 
 
 def feedback_training_rows(
@@ -262,19 +279,21 @@ def give_feedback(
     role: str,
     now: datetime | None = None,
 ) -> FeedbackPublic:
-    """:func:`add_feedback` for a caller: reviewers may label only leads in the review queue.
+    """:func:`add_feedback` for a caller: reviewers may label only the leads in the review queue of a queue
+    they work (owner or member).
 
     Raises
     ------
     NotFoundError, LeadErasedError
         Unknown or erased lead.
     PermissionDenied
-        For a role that does not give feedback, or a reviewer and a lead outside the queue.
+        For a role that does not give feedback, or a reviewer and a lead outside the queues they work.
+    LeadValidationError
+        For a route change to an unknown queue, or to an owner who is not one of that queue's owners.
     """
     authorize(role, FEEDBACK_CREATE)
-    get_lead(session=session, lead_id=lead_id)
-    if role == "reviewer" and not in_review_queue(session=session, lead_id=lead_id):
-        raise PermissionDenied("reviewers may label only leads in the review queue")
+    lead = get_lead(session=session, lead_id=lead_id)
+    check_lead_scope(session=session, ctx=ctx, lead=lead, actor=actor, role=role)
     feedback, entry = add_feedback(
         session=session,
         ctx=ctx,

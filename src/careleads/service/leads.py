@@ -53,11 +53,11 @@ from careleads.service._records import (
     validate_one,
     validate_table,
 )
-from careleads.service.access import LEAD_READ, PermissionDenied, authorize
+from careleads.service.access import LEAD_READ, OWN_LEADS_ONLY, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.service.review import in_review_queue
 from careleads.service.schemas import LeadPublic, decision_public
+from careleads.service.scope import check_lead_scope
 from careleads.service.segments import score_segment_records
 from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
 from careleads.text import reading_once
@@ -183,6 +183,7 @@ def create_lead(
         created_at=created_at,
         received_at=now,
         erased=False,
+        created_by=actor,
     )
     # one statement checks and inserts: a lead with this external id (stored earlier, or by a request
     # running at the same moment) makes it a no-op, and the existing lead answers
@@ -270,6 +271,7 @@ def record_event(
     """
     now = now or utcnow()
     lead = get_lead(session=session, lead_id=lead_id)
+    check_lead_scope(session=session, ctx=ctx, lead=lead, actor=actor, role=role)
     checked = check_event(ctx, {**dict(event_in), "lead_id": str(lead.id)}, now=now)
     table = ctx.dictionary.table("events")
     row = checked.row
@@ -346,6 +348,7 @@ def record_outcome(
     """Record a funnel step the lead reached (checked against the dictionary's outcomes table)."""
     now = now or utcnow()
     lead = get_lead(session=session, lead_id=lead_id)
+    check_lead_scope(session=session, ctx=ctx, lead=lead, actor=actor, role=role)
     row, _ignored = validate_one(ctx, {**dict(outcome_in), "lead_id": str(lead.id)}, "outcomes")
     outcome = Outcome(
         lead_id=lead.id,
@@ -419,8 +422,12 @@ def lead_view(
     show_identifiers: bool,
     show_external_id: bool,
     show_texts: bool,
+    show_fields: bool = True,
 ) -> dict[str, Any]:
-    """The lead as a role may see it: tombstone, ids, fields, current decision and ledger."""
+    """The lead as a role may see it: tombstone, ids, fields, current decision and ledger.
+
+    Without `show_fields` only ids and times remain (no fields, and not which identifiers the lead has).
+    """
     view: dict[str, Any] = {
         "id": lead.id,
         "pseudonym": lead.pseudonym,
@@ -432,8 +439,10 @@ def lead_view(
         "fields": dict(lead.fields or {}),
         "texts": dict(lead.texts or {}) if show_texts else None,
         "contact": decrypt_identifiers(ctx, lead) if show_identifiers else None,
-        "has_identifiers": identifier_names(lead),
+        "has_identifiers": identifier_names(lead) if show_fields else [],
     }
+    if not show_fields:
+        view["fields"] = {}
     if not show_external_id:
         # quasi-identifiers and sensitive attributes stay out of the pseudonymised view
         table = ctx.dictionary.table("leads")
@@ -452,29 +461,28 @@ def lead_view(
 def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str) -> LeadPublic:
     """The lead as the caller's role may see it, with its decision and ledger; the read is audited.
 
-    Analysts get the pseudonymised view, reviewers see contact details only for leads in the review queue
-    (and may read no other lead), integrations get ids and decisions, admins everything.
+    Analysts get the pseudonymised view of any lead; reviewers read only the leads in the review queue of a
+    queue they work, with contact details; integrations read only the leads they created, and of those ids
+    and decisions; admins everything (see :mod:`careleads.service.scope`).
 
     Raises
     ------
     NotFoundError
-        If there is no such lead (an erased lead answers with its tombstone).
+        If there is no such lead (an erased lead answers with its tombstone), or an integration did not
+        create it.
     PermissionDenied
-        For a role that may not read leads, or a reviewer and a lead outside the queue.
+        For a role that may not read leads, or a reviewer and a lead outside the queues they work.
     """
     authorize(role, LEAD_READ)
     lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
-    in_queue = False
-    if role == "reviewer":
-        in_queue = in_review_queue(session=session, lead_id=lead.id)
-        if not in_queue:
-            raise PermissionDenied("reviewers may read only leads in the review queue")
+    check_lead_scope(session=session, ctx=ctx, lead=lead, actor=actor, role=role)
     view = lead_view(
         ctx=ctx,
         lead=lead,
-        show_identifiers=not lead.erased and (role == "admin" or in_queue),
+        show_identifiers=not lead.erased and role in ("admin", "reviewer"),
         show_external_id=role != "analyst",
         show_texts=role in ("admin", "reviewer"),
+        show_fields=role not in OWN_LEADS_ONLY,
     )
     entries = ledger(session=session, lead=lead)
     append_audit(

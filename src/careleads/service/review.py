@@ -1,7 +1,9 @@
 """The review queue: clinical triage first, then by SLA due time, then tier; contact details for reviewers.
 
 The queue filters by the intent of the lead's message (``intent``: a label such as ``spam``, or
-:data:`NO_INTENT` for the leads without a message), in the store, so paging works on the filtered queue.
+:data:`NO_INTENT` for the leads without a message), in the store, so paging works on the filtered queue. A
+reviewer's queue holds only the tasks of the queues the routing names them in, as owner or member
+(:func:`careleads.service.scope.queues_for`); an admin's holds every task.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from careleads.service.access import REVIEW_QUEUE_READ, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.schemas import ReviewItemPublic, ReviewQueuePublic, decision_public
+from careleads.service.scope import queues_for
 from careleads.store import Lead, ReviewTask, ScoreEntry
 
 __all__ = [
@@ -45,17 +48,25 @@ def _intent_is(intent: str | None) -> list[ColumnElement[bool]]:
 
 
 def review_queue(
-    *, session: Session, limit: int = 100, offset: int = 0, intent: str | None = None
+    *,
+    session: Session,
+    limit: int = 100,
+    offset: int = 0,
+    intent: str | None = None,
+    queues: frozenset[str] | None = None,
 ) -> list[tuple[ReviewTask, Lead]]:
     """Open review tasks: clinical triage first (whatever its tier: a patient who may need a clinician
     must never wait behind a good sales lead), then the earliest SLA due time (tasks without one last),
     then the best tier. `intent` keeps the tasks of leads whose message has that intent (:data:`NO_INTENT`:
-    no message)."""
+    no message); `queues`, when given, the tasks of those queues only."""
+    if queues is not None and not queues:
+        return []
+    in_queues = [] if queues is None else [ReviewTask.queue.in_(sorted(queues))]
     no_due = case((ReviewTask.sla_due.is_(None), 1), else_=0)
     rows = session.execute(
         select(ReviewTask, Lead)
         .join(Lead, Lead.id == ReviewTask.lead_id)
-        .where(ReviewTask.status == "open", Lead.erased.is_(False), *_intent_is(intent))
+        .where(ReviewTask.status == "open", Lead.erased.is_(False), *_intent_is(intent), *in_queues)
         .order_by(ReviewTask.urgent.desc(), no_due, ReviewTask.sla_due, ReviewTask.tier_rank, ReviewTask.id)
         .limit(limit)
         .offset(offset)
@@ -112,6 +123,8 @@ def read_review_queue(
 
     `intent` keeps the leads whose message has that intent (:data:`NO_INTENT`: leads without a message).
 
+    A reviewer gets the tasks of the queues they work (owner or member) only.
+
     Raises
     ------
     PermissionDenied
@@ -119,7 +132,8 @@ def read_review_queue(
     """
     authorize(role, REVIEW_QUEUE_READ)
     items = []
-    tasks = review_queue(session=session, limit=limit, offset=offset, intent=intent)
+    queues = queues_for(ctx=ctx, actor=actor, role=role)
+    tasks = review_queue(session=session, limit=limit, offset=offset, intent=intent, queues=queues)
     entries = _latest_entries(session, [lead.id for _task, lead in tasks])  # one query for the page
     for task, lead in tasks:
         entry = decision_public(entries.get(lead.id) or current_entry(session=session, lead=lead))
@@ -170,14 +184,15 @@ def queue_rows(
     now: datetime | None = None,
     limit: int = QUEUE_LIMIT,
     intent: str | None = None,
+    queues: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The first `limit` open review tasks (of leads whose message has `intent`, when given) as rows of the
-    queue page: lead fields, decision, intent, SLA, question.
+    """The first `limit` open review tasks (of leads whose message has `intent`, and in `queues`, when
+    given) as rows of the queue page: lead fields, decision, intent, SLA, question.
 
     Reading them is not audited here: the page audits the rows it shows (:func:`record_queue_read`).
     """
     now = now or utcnow()
-    pairs = review_queue(session=session, limit=limit, intent=intent)
+    pairs = review_queue(session=session, limit=limit, intent=intent, queues=queues)
     entries = _latest_entries(session, [lead.id for _, lead in pairs])
     rows = []
     for task, lead in pairs:

@@ -76,7 +76,7 @@ class ConfigFile:
     kind: str
     text: str
     source: str  # "edited" (config folder), "setting" (hard_rules_file / routing_file) or "shipped"
-    path: str
+    path: str  # which file, named without the server's folders
     label: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +100,13 @@ def _effective_path(settings: Settings, kind: str) -> tuple[Path | None, str]:
     return None, "shipped"
 
 
+def _file_name(kind: str, source: str) -> str:
+    """The file of `kind` in force, named for people (pages, API answers), never by the server's path."""
+    if source == "edited":
+        return f"config/{_FILE_NAMES[kind]} in the data folder (edited in the pages)"
+    return f"the file set by CARELEADS_{kind.upper()}_FILE"
+
+
 def config_file(*, ctx: ServiceContext, kind: str) -> ConfigFile:
     """The hard rules or routing in force, as text.
 
@@ -115,11 +122,11 @@ def config_file(*, ctx: ServiceContext, kind: str) -> ConfigFile:
         text = resources.files("careleads").joinpath("data", _FILE_NAMES[kind]).read_text(encoding="utf-8")
         where = f"careleads/data/{_FILE_NAMES[kind]} (shipped)"
     else:
+        where = _file_name(kind, source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}; check the file") from None
-        where = str(path)
+            raise ConfigError(f"cannot read {where}: {exc.strerror}; check the file") from None
     label = ctx.hard_rules.label if kind == "hard_rules" else ctx.routing.label
     return ConfigFile(kind=kind, text=text, source=source, path=where, label=label)
 
@@ -238,7 +245,7 @@ def save_config(
         action=f"config.{kind}.update",
         subject=f"config:{kind}",
         details={
-            "path": str(path),
+            "path": f"config/{_FILE_NAMES[kind]}",  # in the data folder
             "before_source": before.source,
             "before_label": before.label,
             "before_sha256": before.to_dict()["sha256"],

@@ -67,6 +67,8 @@ class Lead(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # the user who created the lead (an integration reads only its own leads)
+    created_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Event(Base):

@@ -7,12 +7,12 @@ Pages (under ``/ui``), each with a JSON twin at the same URL plus ``.json`` (or 
 page                      roles                         API equivalent
 ========================  ============================  ======================================
 ``/ui/login``             everyone                      (a bearer token)
-``/ui/queue``             admin, reviewer               ``GET /v1/review-queue``
-``/ui/leads/{id}``        admin, reviewer (queue),      ``GET /v1/leads/{id}``,
-                          analyst, integration          ``POST /v1/leads/{id}/feedback``
+``/ui/queue``             admin, reviewer (own queues)  ``GET /v1/review-queue``
+``/ui/leads/{id}``        admin, reviewer (own queues), ``GET /v1/leads/{id}``,
+                          analyst, integration (own)    ``POST /v1/leads/{id}/feedback``
 ``/ui/dashboard``         admin, analyst, reviewer      (``careleads monitor`` on an export)
-``/ui/models``            admin, analyst (publish and   ``GET /v1/models``, ``POST
-                          rollback: admin)              /v1/models/{version}/publish``, rollback
+``/ui/models``            admin, analyst                ``GET /v1/models``, ``POST
+                                                        /v1/models/{version}/publish``, rollback
 ``/ui/rules``             admin, analyst (edit: admin)  (the YAML files)
 ========================  ============================  ======================================
 

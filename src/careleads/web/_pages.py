@@ -30,7 +30,6 @@ from careleads.service.leads import lead_timeline, read_lead, utcnow
 from careleads.service.review import (
     NO_INTENT,
     QUEUE_LIMIT,
-    in_review_queue,
     open_review_task,
     queue_rows,
     record_queue_read,
@@ -43,6 +42,7 @@ from careleads.service.rule_edits import (
     save_config,
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
+from careleads.service.scope import queues_for
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
 from careleads.store import session_scope
@@ -64,8 +64,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "models": access.MODELS_READ,
     "dashboard": access.DASHBOARD_READ,
     "rules": access.RULES_READ,
-    # publish, rollback and rule edits by admins only on the pages (the API also lets analysts publish)
-    "publish": access.ADMIN_ONLY,
+    "publish": access.MODELS_PUBLISH,
     "edit_rules": access.RULES_EDIT,
     "unknowns": access.ADMIN_ONLY,
 }
@@ -236,6 +235,7 @@ def _filter_value(row: dict[str, Any], key: str) -> str:
 def queue_page(
     request: Request,
     session: SessionDep,
+    ctx: ContextDep,
     service_line: Annotated[str | None, Query(max_length=120)] = None,
     region: Annotated[str | None, Query(max_length=120)] = None,
     tier: Annotated[str | None, Query(max_length=20)] = None,
@@ -244,11 +244,17 @@ def queue_page(
     intent: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     """Open review tasks, clinical triage first, then the earliest SLA due time, then tier; filters (the
-    message's intent among them, ``GET /v1/review-queue?intent=``), counts and owners."""
+    message's intent among them, ``GET /v1/review-queue?intent=``), counts and owners; a reviewer sees the
+    queues they work only."""
     user = web_user(request)
     authorize(user.role, PAGE_ROLES["queue"])
     now = utcnow()
-    rows = queue_rows(session=session, now=now, show_texts=user.role in ("admin", "reviewer"))
+    rows = queue_rows(
+        session=session,
+        now=now,
+        show_texts=user.role in ("admin", "reviewer"),
+        queues=queues_for(ctx=ctx, actor=user.name, role=user.role),
+    )
     filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner, "intent": intent}
     filters = {k: v for k, v in filters.items() if v}
     shown = [
@@ -304,15 +310,15 @@ def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: Context
     public = read_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
     show_texts = user.role in ("admin", "reviewer")
     lead = public.model_dump(mode="json")
-    may_label = (
-        user.role in PAGE_ROLES["feedback"]
-        and not public.erased
-        and (user.role != "reviewer" or in_review_queue(session=session, lead_id=lead_id))
-    )
+    # read_lead let a reviewer through only for a lead of a queue they work
+    may_label = user.role in PAGE_ROLES["feedback"] and not public.erased
+    ids_and_decisions_only = user.role in access.OWN_LEADS_ONLY
     data = {
         "lead": lead,
         "review_task": open_review_task(session=session, lead_id=lead_id),
-        "timeline": lead_timeline(session=session, lead_id=lead_id, show_texts=show_texts),
+        "timeline": []
+        if ids_and_decisions_only
+        else lead_timeline(session=session, lead_id=lead_id, show_texts=show_texts),
         "may_give_feedback": may_label,
         "feedback_labels": list(FEEDBACK_LABELS) if may_label else [],
         "route_options": _route_options(ctx) if may_label else [],
@@ -504,7 +510,7 @@ def _version(ctx: ServiceContext, version: str) -> str:
 def publish_submit(
     request: Request, version: str, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = ""
 ) -> Response:
-    """Publish a version (``POST /v1/models/{version}/publish``, audited); admins only."""
+    """Publish a version (``POST /v1/models/{version}/publish``, audited); the roles the API admits."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])
@@ -520,7 +526,8 @@ def publish_submit(
 
 
 def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "") -> Response:
-    """Return to the previously published version (``POST /v1/models/rollback``, audited); admins only."""
+    """Return to the previously published version (``POST /v1/models/rollback``, audited); the roles the API
+    admits."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])

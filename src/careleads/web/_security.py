@@ -92,9 +92,10 @@ def load_session_key(keys_dir: Path) -> bytes:
         key = path.read_text(encoding="utf-8").strip().encode("ascii")
         Fernet(key)
     except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)  # an OSError's text names the path
         raise ConfigError(
-            f"the web session key {path} is unreadable or not a Fernet key ({exc}); delete it to make a new "
-            "one (signs everybody out)"
+            f"the web session key (keys/{SESSION_KEY_FILE} in the data folder) is unreadable or not a Fernet "
+            f"key ({reason}); delete it to make a new one (signs everybody out)"
         ) from None
     return key
 

@@ -21,7 +21,10 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def read_audit(
     session: SessionDep,
     user: Annotated[Principal, Depends(require_role(AUDIT_READ))],
-    since: Annotated[datetime | None, Query(description="Only entries at or after this time (UTC)")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Only entries at or after this time (UTC unless it has an offset, e.g. +05:00)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> AuditPublic:
