@@ -372,12 +372,13 @@ class Settings(BaseSettings):
     analytics_flush_rows: int = Field(
         default=500,
         ge=1,
-        description="Analytics rows buffered in memory before a Parquet part file is written.",
+        description="Analytics rows waiting in the store (table analytics_outbox) before a Parquet part "
+        "file is written.",
     )
     analytics_background: bool = Field(
         default=True,
-        description="Write full analytics buffers in a separate writer process (off: inside the request that "
-        "fills one).",
+        description="Write the waiting analytics rows in a separate writer process (off: inside the request "
+        "that completes a part).",
     )
     auto_upgrade: bool = Field(
         default=True,

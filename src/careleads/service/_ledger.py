@@ -30,7 +30,7 @@ from careleads.decisions import (
     urgent_review,
 )
 from careleads.service._records import current_entry, identifier_names, lead_record, plain, utcnow
-from careleads.service.analytics import AnalyticsRow
+from careleads.service.analytics import AnalyticsRow, pending_row
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
 from careleads.service.segments import score_if_returning
@@ -297,7 +297,8 @@ def queue_analytics(
     scored: Scored,
     as_of: pd.Timestamp,
 ) -> None:
-    """Queue the scoring for the analytics layer; written after the transaction commits."""
+    """Write the scoring's analytics row to ``analytics_outbox`` in this transaction; the analytics writer
+    puts it in a Parquet part after the commit."""
     table = ctx.dictionary.table("leads")
     inputs = {k: v for k, v in record.items() if k not in (lead.texts or {})}
     inputs[str(table.time_column)] = pd.Timestamp(lead.created_at)
@@ -321,7 +322,8 @@ def queue_analytics(
             "review_required": d.review_required,
         },
     )
-    session.info.setdefault(ANALYTICS_KEY, []).append(row)
+    insert_row(session, pending_row(row, utcnow()))
+    session.info[ANALYTICS_KEY] = session.info.get(ANALYTICS_KEY, 0) + 1
 
 
 def _same(entry: ScoreEntry, scored: Scored, route: Mapping[str, Any]) -> bool:

@@ -1,36 +1,57 @@
 """The analytics layer: pseudonymised model inputs and raw outputs as Parquet part files.
 
 Rows are keyed by the lead's pseudonym (never its external id, name or contact details) and hold the
-model's features as of the scoring moment plus what the scorer returned. Rows are buffered in memory and
-written as one part file per flush, so a request does not pay for a file write; features are built at flush
-time for the whole buffer at once, through the same feature code as training. With ``background=True`` (the
-service's choice) a full buffer is handed to a writer process by a background thread: building the features
-and the Parquet file takes a few tens of milliseconds of CPU, and in the service's own process that time
-held the GIL while requests waited (it set the tail latency).
+model's inputs as of the scoring moment plus what the scorer returned. Each scoring's row is written to the
+store table ``analytics_outbox`` in the scoring's own transaction (:func:`pending_row`), so an acknowledged
+scoring is never lost, whatever happens to the process afterwards. The writer (:class:`AnalyticsWriter`)
+drains that table into Parquet parts: it claims a batch of rows (marks them with the part's name), writes
+the part (features built for the whole batch at once, through the same feature code as training), then
+deletes the rows it wrote. A crash between two steps is finished at the next drain (a claimed batch whose
+part exists is only settled). With ``background=True`` (the service's choice) a background thread drains
+and a writer process builds the part: that takes a few tens of milliseconds of CPU, and in the service's
+own process it held the GIL while requests waited (it set the tail latency).
+
+Erasure (:meth:`AnalyticsWriter.erase`) deletes the lead's waiting rows in the erasure's transaction and
+removes its rows from the parts; a part being written meanwhile is cleaned when it is settled, because
+settling keeps only the leads whose rows are still in the table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import multiprocessing
+import os
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.engines import end_with_parent
 from careleads.features import FeatureSpec, build_features
+from careleads.store import AnalyticsPending, session_scope
 from careleads.types import PathLikeStr
 
-__all__ = ["AnalyticsRow", "AnalyticsWriter", "write_part"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process per data folder
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["AnalyticsRow", "AnalyticsWriter", "decode_row", "encode_row", "pending_row", "write_part"]
 
 _PART_GLOB = "scores/part-*.parquet"
+#: the most rows one part holds when a backlog is drained
+DRAIN_ROWS = 5000
 logger = logging.getLogger(__name__)
 
 
@@ -59,14 +80,78 @@ def _ready() -> bool:
     return True
 
 
-def write_part(folder: Path, spec: FeatureSpec, rows: list[AnalyticsRow]) -> Path:
-    """Build the features of `rows` and write them with the outputs as one Parquet part (file then rename)."""
+def _plain(value: Any) -> Any:
+    """`value` as JSON the store keeps (times tagged, so :func:`_restored` gives them back)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, datetime):
+        return {"$datetime": pd.Timestamp(value).isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # missing, as Parquet writes it; JSON (PostgreSQL's at least) has no NaN
+    return value
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$datetime"}:
+            return pd.Timestamp(value["$datetime"]).to_pydatetime()
+        if set(value) == {"$date"}:
+            return date.fromisoformat(value["$date"])
+        return {k: _restored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restored(v) for v in value]
+    return value
+
+
+def encode_row(row: AnalyticsRow) -> dict[str, Any]:
+    """`row` as a JSON object for the ``analytics_outbox`` table."""
+    return {
+        "lead_fields": _plain(row.lead_fields),
+        "events": _plain(row.events),
+        "as_of": _plain(row.as_of),
+        "outputs": _plain(row.outputs),
+    }
+
+
+def decode_row(lead_key: str, data: dict[str, Any]) -> AnalyticsRow:
+    """The row :func:`encode_row` stored."""
+    return AnalyticsRow(
+        lead_key=lead_key,
+        lead_fields=_restored(data["lead_fields"]),
+        events=_restored(data["events"]),
+        as_of=_restored(data["as_of"]),
+        outputs=_restored(data["outputs"]),
+    )
+
+
+def pending_row(row: AnalyticsRow, now: datetime) -> AnalyticsPending:
+    """The ``analytics_outbox`` row of `row`, to insert in the scoring's transaction."""
+    return AnalyticsPending(lead_key=row.lead_key, row=encode_row(row), part=None, created_at=now)
+
+
+def _part_name() -> str:
+    return f"part-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def write_part(folder: Path, spec: FeatureSpec, rows: list[AnalyticsRow], name: str | None = None) -> Path:
+    """Build the features of `rows` and write them with the outputs as one Parquet part (file then rename).
+
+    `name` is the part's file name (default: the time and a random suffix).
+    """
     frame = _frame(spec, rows)
     target = folder / "scores"
     target.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    path = target / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-    tmp = path.with_suffix(".tmp")
+    name = name or _part_name()
+    path = target / name
+    tmp = path.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
     frame.to_parquet(tmp, index=False)
     tmp.replace(path)
     return path
@@ -89,8 +174,31 @@ def _frame(spec: FeatureSpec, rows: list[AnalyticsRow]) -> pd.DataFrame:
     return pd.concat([head, X.reset_index(drop=True), outputs.reset_index(drop=True)], axis=1)
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive ``flock`` on `path` between processes; yields whether it is held (``wait=False``: not
+    when another process holds it)."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        yield True
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 class AnalyticsWriter:
-    """Buffers analytics rows and writes them as Parquet under ``folder/scores``.
+    """Drains the ``analytics_outbox`` table into Parquet parts under ``folder/scores``.
 
     Parameters
     ----------
@@ -99,10 +207,17 @@ class AnalyticsWriter:
     spec : FeatureSpec
         Which features to build from the lead fields and events.
     flush_rows : int
-        Rows buffered before a part file is written.
+        Rows committed (by this process) before the table is drained into a part.
     background : bool
-        Write full buffers in a writer process (started by :meth:`start` or at the first flush), handed over
-        by a background thread, so that the caller never waits for a part file; :meth:`close` stops it.
+        Drain in a background thread and build parts in a writer process (started by :meth:`start` or at
+        the first drain), so that the committing request never waits for a part file; :meth:`close` stops
+        both.
+
+    Notes
+    -----
+    :meth:`attach` gives the writer the store's session factory; until then it cannot drain. One process
+    drains a folder at a time (a file lock in the folder); the others leave their rows to it or to the next
+    drain.
     """
 
     def __init__(
@@ -112,59 +227,171 @@ class AnalyticsWriter:
         self.spec = spec
         self.flush_rows = flush_rows
         self.background = background
-        self._buffer: list[AnalyticsRow] = []
-        self._lock = threading.Lock()  # guards the buffer
-        self._write_lock = threading.Lock()  # one writer of part files at a time; erasure waits for it
+        self.sessions: sessionmaker[Session] | None = None
+        self._lock = threading.Lock()  # guards the counters below
+        self._committed = 0  # rows committed since the last drain began
+        self._again = False  # a drain was asked for while the background one ran
+        self._running = False  # the background thread is draining
+        self._drain_lock = threading.Lock()  # one drain at a time in this process
+        self._part_lock = threading.Lock()  # one rewrite of part files at a time in this process
         self._flusher: threading.Thread | None = None
         self._writer: ProcessPoolExecutor | None = None
 
-    def add(self, rows: Iterable[AnalyticsRow]) -> None:
-        """Buffer rows (after their transaction committed); a full buffer is written as a part file.
+    def attach(self, sessions: sessionmaker[Session]) -> None:
+        """Drain the table of the store `sessions` open."""
+        self.sessions = sessions
 
-        With ``background=True`` this returns at once: a background thread hands the rows to the writer
-        process.
+    def committed(self, n_rows: int) -> None:
+        """`n_rows` analytics rows were committed; drain when :attr:`flush_rows` have been.
+
+        With ``background=True`` this returns at once and a background thread drains.
         """
         with self._lock:
-            self._buffer.extend(rows)
-            full = len(self._buffer) >= self.flush_rows
-            start = full and self.background and (self._flusher is None or not self._flusher.is_alive())
-            if start:
-                self._flusher = threading.Thread(
-                    target=self._flush_quietly, name="analytics-flush", daemon=True
-                )
-                self._flusher.start()
-        if full and not self.background:
-            self.flush()
+            self._committed += n_rows
+            if self._committed < self.flush_rows:
+                return
+            self._committed = 0
+            if self.background:
+                self._again = True
+                if not self._running:
+                    self._running = True
+                    self._flusher = threading.Thread(
+                        target=self._drain_in_background, name="analytics-flush", daemon=True
+                    )
+                    self._flusher.start()
+                return
+        self._drain_quietly()
 
-    def _flush_quietly(self) -> None:
+    def _drain_in_background(self) -> None:
+        while True:
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+            self._drain_quietly()
+
+    def _drain_quietly(self) -> None:
         try:
             self.flush()
-        except Exception:  # the rows are lost from the analytics layer only; the store holds the decisions
+        except Exception:  # the rows stay in the table: the next drain writes them
             logger.exception("analytics: writing a part file failed")
 
-    def flush(self) -> Path | None:
-        """Write the buffered rows as one part file; returns its path (None when the buffer was empty)."""
-        with self._write_lock:
-            with self._lock:
-                rows, self._buffer = self._buffer, []
-            if not rows:
-                return None
-            if not self.background:
-                return write_part(self.folder, self.spec, rows)
-            if self._writer is None:
-                self._writer = _writer_process()
-            return self._writer.submit(write_part, self.folder, self.spec, rows).result()
+    def flush(self) -> int:
+        """Write every waiting row now (in parts of at most :data:`DRAIN_ROWS`); returns the rows written.
+
+        Returns 0 at once when another process is draining the folder.
+        """
+        if self.sessions is None:
+            return 0
+        written = 0
+        with self._drain_lock, _file_lock(self.folder / ".drain.lock", wait=False) as held:
+            if not held:
+                return 0
+            while (claimed := self._claim(self.sessions)) is not None:
+                name, rows = claimed
+                if not (self.folder / "scores" / name).exists():  # else written before a crash
+                    self._write(name, rows)
+                written += self._settle(self.sessions, name)
+        return written
+
+    def _claim(self, sessions: sessionmaker[Session]) -> tuple[str, list[AnalyticsRow]] | None:
+        """The rows of a part claimed before and not settled (a crash), else a new batch, marked with the
+        part's name; None when nothing waits."""
+        with session_scope(sessions) as session:
+            name = session.scalar(
+                select(AnalyticsPending.part).where(AnalyticsPending.part.is_not(None)).limit(1)
+            )
+            if name is None:
+                ids = list(
+                    session.scalars(
+                        select(AnalyticsPending.id)
+                        .where(AnalyticsPending.part.is_(None))
+                        .order_by(AnalyticsPending.id)
+                        .limit(DRAIN_ROWS)
+                    )
+                )
+                if not ids:
+                    return None
+                name = _part_name()  # never reused: SQLite may give a deleted row's id again
+                session.execute(
+                    update(AnalyticsPending).where(AnalyticsPending.id.in_(ids)).values(part=name)
+                )
+            found = session.execute(
+                select(AnalyticsPending.lead_key, AnalyticsPending.row)
+                .where(AnalyticsPending.part == name)
+                .order_by(AnalyticsPending.id)
+            ).all()
+        return name, [decode_row(key, data) for key, data in found]
+
+    def _write(self, name: str, rows: list[AnalyticsRow]) -> None:
+        if not self.background:
+            write_part(self.folder, self.spec, rows, name)
+            return
+        if self._writer is None:
+            self._writer = _writer_process()
+        self._writer.submit(write_part, self.folder, self.spec, rows, name).result()
+
+    def _settle(self, sessions: sessionmaker[Session], name: str) -> int:
+        """Keep in part `name` only the leads whose rows are still in the table (an erasure may have taken
+        some after the claim), then delete its rows; returns how many."""
+        with session_scope(sessions) as session:
+            keys = session.scalars(
+                select(AnalyticsPending.lead_key).where(AnalyticsPending.part == name).with_for_update()
+            ).all()
+            path = self.folder / "scores" / name
+            if path.exists():
+                with self._parts_locked():
+                    self._rewrite(path, lambda frame: frame["lead_key"].isin(set(keys)))
+            session.execute(delete(AnalyticsPending).where(AnalyticsPending.part == name))
+        return len(keys)
+
+    @contextlib.contextmanager
+    def _parts_locked(self) -> Iterator[None]:
+        with self._part_lock, _file_lock(self.folder / ".parts.lock", wait=True):
+            yield
+
+    @staticmethod
+    def _rewrite(path: Path, keep_rows: Callable[[pd.DataFrame], pd.Series]) -> int:
+        """Keep the rows of part `path` for which `keep_rows(frame)` is true (none: the part goes); returns
+        the rows removed."""
+        if not path.exists():
+            return 0
+        frame = pd.read_parquet(path)
+        keep = keep_rows(frame)
+        if keep.all():
+            return 0
+        if keep.any():
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+            frame.loc[keep].to_parquet(tmp, index=False)
+            tmp.replace(path)
+        else:
+            path.unlink()
+        return int((~keep).sum())
+
+    def waiting(self) -> int:
+        """Rows in the table not written to a part yet."""
+        if self.sessions is None:
+            return 0
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(AnalyticsPending)) or 0)
 
     def start(self) -> None:
-        """Start the writer process now, so it imports pandas and the feature code (a second or two of CPU)
-        on the other core while the service starts, not at the first flush. This does not wait for it: the
-        first part file waits, in the background thread that writes it."""
-        if self.background and self._writer is None:
+        """Write what an earlier run left in the table (after a crash); with ``background=True`` start the
+        writer process now, so it imports pandas and the feature code (a second or two of CPU) on the other
+        core while the service starts, and drain in the background thread."""
+        if not self.background:
+            self._drain_quietly()
+            return
+        if self._writer is None:
             self._writer = _writer_process()
             self._writer.submit(_ready)
+        with self._lock:
+            self._committed = self.flush_rows  # drain what waits at the next commit, or now:
+        self.committed(0)
 
     def close(self) -> None:
-        """Wait for a background write, write what is still buffered and stop the writer (at shutdown)."""
+        """Wait for a background drain, write what is still waiting and stop the writer (at shutdown)."""
         flusher = self._flusher
         if flusher is not None:
             flusher.join()
@@ -178,30 +405,20 @@ class AnalyticsWriter:
         return sorted(self.folder.glob(_PART_GLOB))
 
     def read(self) -> pd.DataFrame:
-        """Every written row (flush first to include the buffer)."""
+        """Every written row (flush first to include the waiting ones)."""
         parts = [pd.read_parquet(p) for p in self.files()]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
-    def erase(self, lead_key: str) -> int:
-        """Remove every row of one lead from the buffer and the part files; returns the rows removed."""
-        with self._write_lock:  # a part being written now is finished first, then cleaned too
-            return self._erase(lead_key)
+    def erase(self, session: Session, lead_key: str) -> int:
+        """Delete the lead's waiting rows (in `session`'s transaction) and its rows of the part files;
+        returns the rows removed.
 
-    def _erase(self, lead_key: str) -> int:
-        with self._lock:
-            before = len(self._buffer)
-            self._buffer = [r for r in self._buffer if r.lead_key != lead_key]
-            removed = before - len(self._buffer)
-        for path in self.files():
-            frame = pd.read_parquet(path)
-            keep = frame["lead_key"] != lead_key
-            if keep.all():
-                continue
-            removed += int((~keep).sum())
-            tmp = path.with_suffix(".tmp")
-            if keep.any():
-                frame.loc[keep].to_parquet(tmp, index=False)
-                tmp.replace(path)
-            else:
-                path.unlink()
+        A part being written meanwhile is cleaned when it is settled (its rows of this lead are gone from
+        the table by then).
+        """
+        result = session.execute(delete(AnalyticsPending).where(AnalyticsPending.lead_key == lead_key))
+        removed = int(getattr(result, "rowcount", 0) or 0)
+        with self._parts_locked():
+            for path in self.files():
+                removed += self._rewrite(path, lambda frame: frame["lead_key"] != lead_key)
         return removed

@@ -28,9 +28,15 @@ from careleads.store import has_tables, make_engine, upgrade
 #: the clinic's dictionary extension, in the settings' data directory
 DICTIONARY_EXTENSION_FILE = "dictionary_extension.json"
 
-__all__ = ["ANALYTICS_KEY", "DICTIONARY_EXTENSION_FILE", "ServiceContext", "clinic_dictionary", "open_store"]
+__all__ = [
+    "ANALYTICS_KEY",
+    "DICTIONARY_EXTENSION_FILE",
+    "ServiceContext",
+    "clinic_dictionary",
+    "open_store",
+]
 
-#: ``Session.info`` key of the analytics rows a transaction gathered
+#: ``Session.info`` key of the number of analytics rows a transaction wrote
 ANALYTICS_KEY = "analytics"
 
 
@@ -131,12 +137,14 @@ class ServiceContext:
         return self.dictionary
 
     def bind(self, factory: sessionmaker[Session]) -> None:
-        """Send the analytics rows a session gathered to the writer once its transaction commits."""
+        """Let the analytics writer drain the store of `factory` and tell it of the rows each transaction
+        committed."""
+        self.analytics.attach(factory)
 
         def committed(session: Session) -> None:
-            rows = session.info.pop(ANALYTICS_KEY, None)
+            rows = session.info.pop(ANALYTICS_KEY, 0)
             if rows:
-                self.analytics.add(rows)
+                self.analytics.committed(rows)
 
         def rolled_back(session: Session) -> None:
             session.info.pop(ANALYTICS_KEY, None)

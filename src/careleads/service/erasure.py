@@ -1,4 +1,9 @@
-"""Erasure of a lead: identifiers and free text out of the store, the analytics layer and the outbox."""
+"""Erasure of a lead: identifiers and free text out of the store, the analytics layer and the outbox.
+
+The one path for the API and the CLI alike. The lead's analytics rows waiting in the store are deleted in the
+erasure's transaction, so no running server can write them to a part afterwards; after the commit the
+store's files are made to forget the old values (SQLite: ``secure_delete`` and a WAL checkpoint).
+"""
 
 from __future__ import annotations
 
@@ -45,6 +50,11 @@ def erase_lead(
 ) -> ErasureReport:
     """Remove a lead's identifiers and free text from the store, the analytics layer and the outbox.
 
+    The lead's analytics rows are deleted from ``analytics_outbox`` (in this transaction) and from the
+    Parquet parts. When the transaction commits through a session factory the service context is bound to
+    the store's files forget the old values once it commits: on SQLite, deleted content is overwritten
+    (``secure_delete``) and the WAL is checkpointed and emptied (:func:`careleads.store.clear_wal`).
+
     A tombstone stays: the internal id, the keyed pseudonym of the external id (so the same lead is not
     created again from a CRM sync), ``erased_at`` and the ledger of scores (which holds no identifiers).
     The erasure is written to the audit log.
@@ -87,7 +97,7 @@ def erase_lead(
         .values(status="erased", closed_at=now)
     )
     session.flush()
-    n_rows = ctx.analytics.erase(lead.pseudonym)
+    n_rows = ctx.analytics.erase(session, lead.pseudonym)
     report = ErasureReport(
         lead_id=lead.id,
         n_events_scrubbed=n_events,

@@ -20,6 +20,7 @@ from careleads.store._engine import (
     upgrade,
 )
 from careleads.store._models import (
+    AnalyticsPending,
     ApiToken,
     AuditEntry,
     AuditHead,
@@ -37,6 +38,7 @@ from careleads.store._models import (
 )
 
 __all__ = [
+    "AnalyticsPending",
     "ApiToken",
     "AuditEntry",
     "AuditHead",

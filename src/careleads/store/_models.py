@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AnalyticsPending",
     "ApiToken",
     "AuditEntry",
     "AuditHead",
@@ -184,6 +185,22 @@ class OutboxRecord(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | dead | erased
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AnalyticsPending(Base):
+    """An analytics row of one scoring, written with it, until the analytics writer has put it in a part.
+
+    ``part`` names the Parquet part the row is being written to (None: not claimed yet); the writer deletes
+    the row once that part is on disk, and erasure deletes a lead's rows with its other data.
+    """
+
+    __tablename__ = "analytics_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_key: Mapped[str] = mapped_column(String(64), index=True)  # the lead's pseudonym
+    row: Mapped[dict[str, Any]] = mapped_column(JSON)  # inputs (no identifiers, no free text) and outputs
+    part: Mapped[str | None] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class User(Base):
