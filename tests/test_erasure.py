@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import typer
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from _service_support import BACKENDS, IDENTIFIERS, LEAD, Service, all_text, make_settings, start_service
+from careleads.app import create_app
 from careleads.cli import _service
+from careleads.service.users import create_token, create_user
+from careleads.settings import Settings
+from careleads.store import Lead, make_engine, make_sessionmaker, session_scope, upgrade
 
 OTHER = {
     **LEAD,
@@ -137,47 +149,149 @@ def test_erasure_from_the_cli(service: Service) -> None:
     assert missing.exit_code == 2 and "no lead with id 999999" in missing.output
 
 
-def _all_bytes(folder: Path) -> bytes:
-    """The bytes of every file under `folder` (the database, its WAL and shared memory, keys, parts)."""
-    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+def _leftovers(folder: Path, secrets: list[bytes]) -> list[str]:
+    """The files under `folder` (WAL and every other file, Parquet values too) that hold any of `secrets`."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.suffix == ".parquet":
+            data += pd.read_parquet(path).astype("string").to_csv(index=False).encode("utf-8")
+        found += [f"{path.name}: {secret.decode()[:40]}" for secret in secrets if secret in data]
+    return found
 
 
-@pytest.mark.parametrize("via", ["api", "cli"])
-def test_no_file_of_the_data_folder_keeps_an_erased_value(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+def test_erasure_leaves_no_value_in_any_file_of_the_data_folder(service: Service) -> None:
+    """Finding: after an erasure the lead's encrypted identifiers (decryptable with the key beside the
+    store) and its external id stayed in the SQLite WAL and free pages. Every file of the data folder, the
+    WAL included, is searched byte by byte, then again after the server is restarted."""
+    lead_id = _fill(service, LEAD, "zebracrossing")
+    _fill(service, OTHER, "marmalade")
+    with service.sessions() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None and lead.identifiers and lead.texts
+        token = lead.identifiers  # the Fernet token: decryptable with the key in data/keys
+        texts = [str(t) for t in lead.texts.values()]
+    secrets = [v.encode() for v in (*IDENTIFIERS, token, *texts, "zebracrossing")]
+    folder = service.settings.data_dir
+    if service.settings.database_url.startswith("sqlite"):
+        assert _leftovers(folder, secrets)  # the search finds the values while the lead is there
+    response = service.client.delete(f"/v1/leads/{lead_id}", headers=service.headers("admin"))
+    assert response.status_code == 200, response.text
+    assert _leftovers(folder, secrets) == []
+    for value in (*IDENTIFIERS, token, "zebracrossing"):
+        assert value not in all_text(service.sessions)
+    restarted = create_app(service.settings)  # a second server on the same store, started and stopped
+    with TestClient(restarted) as client:
+        assert client.get("/v1/health").status_code == 200
+    assert _leftovers(folder, secrets) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _served(settings: Settings, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """`careleads serve` in a child process on `settings`' store; returns once it answers."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from careleads.cli import main; main()", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "CARELEADS_DATA_DIR": str(settings.data_dir),
+            "CARELEADS_DATABASE_URL": settings.database_url,
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).status_code == 200:
+                return child
+        except httpx.TransportError:
+            time.sleep(0.2)
+    child.kill()
+    child.wait()
+    raise AssertionError("the server did not start")
+
+
+def _prepared(tmp_path: Path, backend: str) -> tuple[Settings, str]:
+    """Settings on an empty, migrated store, and an integration token."""
+    settings = make_settings(tmp_path, backend)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(settings)
+    with session_scope(app.state.sessions) as session:
+        create_user(session=session, name="crm", role="integration")
+        token = create_token(session=session, user_name="crm")
+    app.state.engine.dispose()
+    return settings, token
+
+
+def _pseudonyms(settings: Settings) -> list[str]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return [lead.pseudonym for lead in session.query(Lead)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scorings_acknowledged_before_a_kill_all_reach_the_analytics_layer(
+    tmp_path: Path, backend: str
 ) -> None:
-    """The encrypted identifiers (decryptable with the key beside them) and the stored texts of an erased
-    lead are in no file of the data folder afterwards: not the database, not its WAL, not a free page."""
-    from sqlalchemy import select
+    """Finding: 35 of 352 acknowledged scorings never reached the analytics layer after `kill -9` of the
+    server (rows buffered in memory). Each scoring's row is written with it; the next start writes them."""
+    settings, token = _prepared(tmp_path, backend)
+    port = _free_port()
+    child = _served(
+        settings, port, CARELEADS_ANALYTICS_FLUSH_ROWS="100000", CARELEADS_ANALYTICS_BACKGROUND="false"
+    )
+    acknowledged = 0
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            auth = {"Authorization": f"Bearer {token}"}
+            for i in range(6):
+                created = client.post("/v1/leads", json={**LEAD, "lead_id": f"K-{i}"}, headers=auth)
+                assert created.status_code == 201, created.text
+                acknowledged += 1
+                event = {"event_id": "E1", "occurred_at": "2025-03-04T11:00:00", "event_type": "page_view"}
+                answered = client.post(f"/v1/leads/{created.json()['id']}/events", json=event, headers=auth)
+                assert answered.is_success, answered.text
+                acknowledged += 1
+    finally:
+        child.send_signal(signal.SIGKILL)  # no shutdown: nothing the server held in memory is written
+        child.wait()
+    assert acknowledged == 12
+    app = create_app(settings)
+    with TestClient(app):  # the next start writes what the killed server left
+        rows = app.state.ctx.analytics.read()
+    assert len(rows) == acknowledged
+    assert sorted(set(rows["lead_key"])) == sorted(set(_pseudonyms(settings)))
 
-    from careleads.store import Event, Lead
 
-    settings = make_settings(tmp_path, "sqlite")
-    monkeypatch.setenv("CARELEADS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CARELEADS_DATABASE_URL", settings.database_url)
-    for service in start_service(settings):
-        lead_id = _fill(service, LEAD, "zebracrossing")
-        _fill(service, OTHER, "marmalade")
-        with service.sessions() as session:
-            lead = session.get(Lead, lead_id)
-            assert lead is not None and lead.identifiers
-            secrets = [lead.identifiers, *(str(t) for t in (lead.texts or {}).values() if t)]
-            secrets += [
-                e.message_text
-                for e in session.scalars(select(Event).where(Event.lead_id == lead_id))
-                if e.message_text
-            ]
-        before = _all_bytes(settings.data_dir)
-        assert all(s.encode("utf-8") in before for s in secrets)  # the search finds what is there
-        if via == "api":
-            answer = service.client.delete(f"/v1/leads/{lead_id}", headers=service.headers("admin"))
-            assert answer.status_code == 200, answer.text
-        else:
-            app = typer.Typer()
-            _service.register(app)
-            result = CliRunner().invoke(app, ["erase", str(lead_id)])
-            assert result.exit_code == 0, result.output
-        after = _all_bytes(settings.data_dir)
-        left = [s[:12] for s in secrets if s.encode("utf-8") in after]
-        assert not left, f"{len(left)} erased values are still in the data folder's files"
-        assert b"marmalade" in after  # the other lead's chat message is still there
+def test_a_cli_erasure_while_the_server_holds_rows_leaves_none_of_them(service: Service) -> None:
+    """Finding: `careleads erase` from the CLI while the server ran reported 0 analytics rows, and the
+    server's buffered rows of the lead were written afterwards. The rows wait in the store, the CLI's erasure
+    deletes them in its transaction, and the server's writer has nothing of the lead left to write."""
+    service.ctx.analytics.flush_rows = 100000  # the server holds every row from now on
+    lead_id = _fill(service, LEAD, "zebracrossing")
+    _fill(service, OTHER, "marmalade")
+    pseudonym = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("admin")).json()[
+        "pseudonym"
+    ]
+    assert service.ctx.analytics.files() == []  # nothing written yet
+    app = typer.Typer()
+    _service.register(app)
+    result = CliRunner().invoke(app, ["erase", str(lead_id)])
+    assert result.exit_code == 0, result.output
+    assert '"n_analytics_rows": 0' not in result.output
+    service.ctx.analytics.close()  # the server writes what it holds (as at shutdown)
+    rows = service.ctx.analytics.read()
+    assert len(rows) >= 3 and pseudonym not in set(rows["lead_key"])
+    assert _leftovers(service.settings.data_dir, [v.encode() for v in IDENTIFIERS]) == []
