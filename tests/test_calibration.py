@@ -52,7 +52,9 @@ def test_calibration_is_strictly_increasing_beyond_the_fitted_range(method: str)
 
 
 def test_an_older_isotonic_map_without_tails_scores_as_it_was_fitted() -> None:
-    older = ProbabilityCalibrator.from_dict({"method": "isotonic", "x": [0.2, 0.4, 0.6], "y": [0.1, 0.3, 0.5]})
+    older = ProbabilityCalibrator.from_dict(
+        {"method": "isotonic", "x": [0.2, 0.4, 0.6], "y": [0.1, 0.3, 0.5]}
+    )
     np.testing.assert_allclose(older.transform(np.array([0.0, 0.3, 0.9])), [0.1, 0.2, 0.5])
     assert "tail_slope" not in older.to_dict()
 

@@ -142,8 +142,8 @@ def _platt(raw: FloatArray, y: npt.NDArray[np.int64], w: FloatArray | None) -> t
 
 
 def _block_knots(raw: FloatArray, fitted: FloatArray, w: FloatArray | None) -> tuple[FloatArray, FloatArray]:
-    """One knot per distinct fitted value of an isotonic regression: the mean raw score of its rows and
-    the value. Both rise strictly from knot to knot (the fitted values are non-decreasing in the raw score)."""
+    """One knot per distinct fitted value of an isotonic regression: the mean raw score of its rows, and
+    the value. Both rise strictly from knot to knot (the fitted values never fall as the raw score rises)."""
     weights = np.ones_like(raw) if w is None else w
     values, block = np.unique(fitted, return_inverse=True)
     total = np.bincount(block, weights=weights)
