@@ -6,11 +6,12 @@ but one fold of the training part and scores the fold left out: those out-of-fol
 calibrator and the tier thresholds are fitted on. The calibrator is strictly increasing, never clipped at
 the fitted range (``careleads.stats.ProbabilityCalibrator``), so the AUC before and after calibration agree.
 
-Two calibrations are offered: on the whole training part, and on its most recent window (the validation
-slice) for a split by time or row order. The recent one is used when the outcome rate of that window moved
-clearly away from the earlier training rows (a two-proportion z-test of at least `RATE_MOVE_Z` and a change
-of at least `RATE_MOVE_SHARE` of the earlier rate); both are measured on the test part and the result says
-which was used and why.
+Two calibrations are offered: the one fitted on the whole training part, and for a split by time or row
+order the same map re-centred by one log-odds shift on its most recent window (the validation slice), so
+that its mean there is that window's outcome rate. The recent one is used when the outcome rate of that
+window moved clearly away from the earlier training rows (a two-proportion z-test of at least
+`RATE_MOVE_Z` and a change of at least `RATE_MOVE_SHARE` of the earlier rate); both are measured on the
+test part and the result says which was used and why.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ def calibrate(
     windows = {WHOLE: np.ones(len(y_train), dtype=bool)}
     if recent is not None and recent.any() and (~recent).any() and len(np.unique(y_train[recent])) == 2:
         windows[RECENT] = recent
-    offered = {
-        name: ProbabilityCalibrator().fit(scores[rows], y_train[rows]) for name, rows in windows.items()
-    }
+    whole = ProbabilityCalibrator().fit(scores, y_train)
+    offered = {WHOLE: whole}
+    if RECENT in windows:
+        offered[RECENT] = whole.recentred(scores[windows[RECENT]], y_train[windows[RECENT]])
     rates = {name: float(y_train[rows].mean()) for name, rows in windows.items()}
     rows_of = {name: int(rows.sum()) for name, rows in windows.items()}
     window, reason = WHOLE, "no recent window: the split is random" if recent is None else ""
@@ -141,7 +143,9 @@ def calibrate(
         reason = "the recent window holds one outcome only"
     used = windows[window]
     calibrator = offered[window]
-    baseline_calibrator = ProbabilityCalibrator().fit(baseline_scores[used], y_train[used])
+    baseline_calibrator = ProbabilityCalibrator().fit(baseline_scores, y_train)
+    if window == RECENT:
+        baseline_calibrator = baseline_calibrator.recentred(baseline_scores[used], y_train[used])
     return Calibration(
         calibrator=calibrator,
         scheme=TierScheme().fit(calibrator.transform(scores[used])),

@@ -1,8 +1,8 @@
 """The models `evaluate_file` compares on the validation slice, and the refit of the chosen one.
 
-Two LightGBM candidates and the logistic baseline, each fitted on the rows before the validation slice. The
-validation slice has two halves: LightGBM stops on the earlier one, and every candidate is compared on the
-later one, the most recent rows before the test part, which no candidate has been tuned on. The LightGBM
+Two LightGBM candidates and the logistic baseline, each fitted on the rows before the validation slice.
+LightGBM stops early on the validation slice; every candidate is scored on the comparison rows (for a split
+by time or row order, the later half of the slice: the most recent rows before the test part). The LightGBM
 candidates are changes to ``models/_gbm.DEFAULT_PARAMS``, the one set of LightGBM settings `train_model`
 uses too: a candidate names only what it changes.
 """

@@ -9,9 +9,9 @@ The steps of `evaluate_file`, each in its own module:
    on one side; the validation slice is the end of the training part;
 3. audit the training part for leakage and exclude the suspects unless kept (``_evaluation_checks``);
 4. fit LightGBM candidates and a logistic baseline on the rows before the validation slice; LightGBM stops
-   on the slice's earlier half (``_candidates``), and the choice is made on its later half, the most recent
-   rows before the test part, LightGBM only when clearly better than the logistic baseline
-   (``_model_choice``);
+   early on the slice (``_candidates``), and the choice is made on its later half, the most recent rows
+   before the test part (the whole slice for a random split), LightGBM only when clearly better than the
+   logistic baseline (``_model_choice``);
 5. refit the chosen model and the baseline on the whole training part (the newest data matters most when
    things drift), and fit each one's calibrator and tier thresholds on out-of-fold scores of the same
    refit, on the whole training part or its recent window (``_calibrated_scores``);
@@ -192,12 +192,8 @@ def evaluate_file(
             f"Model choice used {which} {MAX_SELECTION_ROWS:,} training rows outside the validation slice; "
             "the chosen model was then refit on the whole training part."
         )
-    stop_pos, compare_pos = _halves(val_pos, order[train_idx] if order is not None else None, y_train, seed)
-    if len(stop_pos) == len(val_pos):
-        warnings.append(
-            "The validation slice holds too few of one outcome to stop and compare on separate halves; "
-            "LightGBM's rounds and the model choice were both set on the whole slice."
-        )
+    compare_pos = _latest_half(val_pos, order[train_idx] if order is not None else None, y_train)
+    stop_pos = val_pos
     fit, stop, compare = train.iloc[fit_pos], train.iloc[stop_pos], train.iloc[compare_pos]
     y_fit, y_stop, y_compare = y_train[fit_pos], y_train[stop_pos], y_train[compare_pos]
     val = train.iloc[val_pos]
@@ -328,24 +324,15 @@ def evaluate_file(
     )
 
 
-def _halves(
-    positions: np.ndarray, order: np.ndarray | None, y: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The validation slice's earlier half (early stopping) and later half (model choice): by order, else
-    at random. The whole slice for both when a half would hold fewer than a quarter of `MIN_CLASS_ROWS` of
-    one outcome."""
-    if order is not None:
-        ranked = positions[np.argsort(order[positions], kind="stable")]
-    else:
-        ranked = np.random.default_rng(seed).permutation(positions)
-    half = len(ranked) // 2
-    early, late = np.sort(ranked[:half]), np.sort(ranked[half:])
-    least = MIN_CLASS_ROWS // 4
-    for part in (early, late):
-        n_pos = int(y[part].sum())
-        if min(n_pos, len(part) - n_pos) < least:
-            return positions, positions
-    return early, late
+def _latest_half(positions: np.ndarray, order: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The later half of the validation slice by order, where the candidates are compared: the most recent
+    rows before the test part. The whole slice for a random split, or when that half would hold fewer than
+    a quarter of `MIN_CLASS_ROWS` of one outcome."""
+    if order is None:
+        return positions
+    late = np.sort(positions[np.argsort(order[positions], kind="stable")][len(positions) // 2 :])
+    n_pos = int(y[late].sum())
+    return late if min(n_pos, len(late) - n_pos) >= MIN_CLASS_ROWS // 4 else positions
 
 
 def _edge(part: pd.DataFrame, time_column: str | None, *, last: bool) -> str | None:

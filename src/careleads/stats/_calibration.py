@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import brentq
 from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
@@ -24,6 +25,8 @@ _EPS = 1e-6
 # The log-odds slope used where scores do not rank (a fitted slope at or below zero): nearly flat, still
 # strictly increasing, so the order of the raw scores is kept.
 _MIN_SLOPE = 1e-3
+# The largest log-odds shift `recentred` searches.
+_MAX_SHIFT = 20.0
 
 
 def logit(p: npt.ArrayLike) -> FloatArray:
@@ -45,10 +48,14 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
     slope of the same scores), so a score outside the fitted range is never clipped onto the end value. A
     Platt slope that is not positive (scores that do not rank) is replaced by a small positive one.
 
+    :meth:`recentred` moves a fitted map by one log-odds shift (``shift_``) so that its mean on a recent
+    window's scores is that window's outcome rate: the shape learned on many rows, the level of the recent
+    ones.
+
     What is learned is a few numbers (the knots ``x_``/``y_`` and ``tail_slope_``, or ``slope_`` and
-    ``intercept_``), and :meth:`transform` is the one place they are applied, to any number of scores (one
-    lead is an array of one). An isotonic map stored without ``tail_slope`` (an older artifact) is read as
-    it was fitted: steps, linear between them, end values held outside.
+    ``intercept_``, and ``shift_``), and :meth:`transform` is the one place they are applied, to any number
+    of scores (one lead is an array of one). An isotonic map stored without ``tail_slope`` (an older
+    artifact) is read as it was fitted: steps, linear between them, end values held outside.
 
     Examples
     --------
@@ -74,6 +81,7 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
         if method == "auto":
             method = "isotonic" if len(t) >= 5000 and t.sum() >= 200 else "sigmoid"
         self.method_: str = method
+        self.shift_ = 0.0
         slope, intercept = _platt(r, t, w)
         if method == "isotonic":
             iso = IsotonicRegression(y_min=_EPS, y_max=1 - _EPS, out_of_bounds="clip").fit(
@@ -93,9 +101,40 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
         r = np.asarray(raw, dtype=np.float64)
         if self.method_ == "isotonic":
             if self.tail_slope_ is None:  # an older artifact's steps, as they were fitted
-                return np.asarray(np.interp(r, self.x_, self.y_), dtype=np.float64)
-            return _strict_interp(r, self.x_, self.y_, self.tail_slope_)
-        return np.asarray(expit(logit(r) * self.slope_ + self.intercept_), dtype=np.float64)
+                p = np.asarray(np.interp(r, self.x_, self.y_), dtype=np.float64)
+            else:
+                p = _strict_interp(r, self.x_, self.y_, self.tail_slope_)
+        else:
+            p = np.asarray(expit(logit(r) * self.slope_ + self.intercept_), dtype=np.float64)
+        return p if self.shift_ == 0 else _shift(p, self.shift_)
+
+    def recentred(
+        self, raw: npt.ArrayLike, y: npt.ArrayLike, *, sample_weight: npt.ArrayLike | None = None
+    ) -> ProbabilityCalibrator:
+        """A copy whose probabilities are moved by one log-odds shift so that, on `raw`, their mean is the
+        observed rate of `y`: the same shape, re-centred on a recent window's outcome rate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> raw, y = np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])
+        >>> cal = ProbabilityCalibrator(method="sigmoid").fit(raw, y)
+        >>> recent = cal.recentred(raw, np.array([0, 1, 1, 1]))
+        >>> round(float(recent.transform(raw).mean()), 6)
+        0.75
+        """
+        if not hasattr(self, "method_"):
+            raise NotFittedError("the calibrator is not fitted; call fit on validation scores first")
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        rate = float(np.average(np.asarray(y, dtype=np.float64), weights=w))
+        out = ProbabilityCalibrator.from_dict({**self.to_dict(), "shift": 0.0})
+        p = out.transform(raw)
+        if not 0 < rate < 1:
+            return out
+        out.shift_ = float(
+            brentq(lambda d: float(np.average(_shift(p, d), weights=w)) - rate, -_MAX_SHIFT, _MAX_SHIFT)
+        )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """What was learned, as JSON (the model card and the model artifact store it)."""
@@ -105,8 +144,11 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
             out: dict[str, Any] = {"method": "isotonic", "x": self.x_.tolist(), "y": self.y_.tolist()}
             if self.tail_slope_ is not None:
                 out["tail_slope"] = self.tail_slope_
-            return out
-        return {"method": "sigmoid", "slope": self.slope_, "intercept": self.intercept_}
+        else:
+            out = {"method": "sigmoid", "slope": self.slope_, "intercept": self.intercept_}
+        if self.shift_ != 0:
+            out["shift"] = self.shift_
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbabilityCalibrator:
@@ -126,6 +168,7 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
         else:
             raise ConfigError(f"unknown calibration method {method!r}; expected isotonic or sigmoid")
         out.method_ = str(method)
+        out.shift_ = float(data.get("shift", 0.0))
         return out
 
 
@@ -160,3 +203,10 @@ def _strict_interp(raw: FloatArray, x: FloatArray, y: FloatArray, slope: float) 
     out[below] = expit(logit(y[:1])[0] + slope * (lr[below] - logit(x[:1])[0]))
     out[above] = expit(logit(y[-1:])[0] + slope * (lr[above] - logit(x[-1:])[0]))
     return out.reshape(np.shape(raw))
+
+
+def _shift(p: FloatArray, shift: float) -> FloatArray:
+    """Probabilities moved by `shift` in log-odds (0 and 1 stay where they are)."""
+    with np.errstate(divide="ignore"):
+        odds = np.log(p) - np.log1p(-p)
+    return np.asarray(expit(odds + shift), dtype=np.float64)
