@@ -73,10 +73,13 @@ def test_sigmoid_is_platt_scaling_on_the_log_odds(scores: tuple[np.ndarray, np.n
     raw, y = scores
     calibrator = ProbabilityCalibrator(method="sigmoid").fit(raw, y)
     reference = LogisticRegression(C=1e6).fit(logit(raw).reshape(-1, 1), y)
-    probes = np.concatenate([np.random.default_rng(5).random(500), [0.0, 1.0, 1e-9]])
+    # inside the clip of the fit; beyond it (1e-9, 1 - 1e-9) the map keeps the order of the scores
+    probes = np.concatenate([np.random.default_rng(5).random(500), [1e-6, 1 - 1e-6]])
     np.testing.assert_allclose(
         calibrator.transform(probes), reference.predict_proba(logit(probes).reshape(-1, 1))[:, 1], rtol=1e-12
     )
+    extremes = calibrator.transform(np.array([1e-12, 1e-9, 1e-6, 1 - 1e-6, 1 - 1e-9, 1 - 1e-12]))
+    assert (np.diff(extremes) > 0).all()
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"])

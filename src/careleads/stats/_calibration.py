@@ -25,6 +25,8 @@ _EPS = 1e-6
 # The log-odds slope used where scores do not rank (a fitted slope at or below zero): nearly flat, still
 # strictly increasing, so the order of the raw scores is kept.
 _MIN_SLOPE = 1e-3
+# Where a map's log-odds of a raw score are clipped: closer to 0 and 1 than fitting needs (`_EPS`).
+_FINE_EPS = 1e-15
 # The largest log-odds shift `recentred` searches.
 _MAX_SHIFT = 20.0
 
@@ -105,7 +107,7 @@ class ProbabilityCalibrator(BaseEstimator):  # type: ignore[misc]
             else:
                 p = _strict_interp(r, self.x_, self.y_, self.tail_slope_)
         else:
-            p = np.asarray(expit(logit(r) * self.slope_ + self.intercept_), dtype=np.float64)
+            p = np.asarray(expit(_fine_logit(r) * self.slope_ + self.intercept_), dtype=np.float64)
         return p if self.shift_ == 0 else _shift(p, self.shift_)
 
     def recentred(
@@ -199,10 +201,17 @@ def _strict_interp(raw: FloatArray, x: FloatArray, y: FloatArray, slope: float) 
     r = np.atleast_1d(raw)
     out = np.asarray(np.interp(r, x, y), dtype=np.float64)
     below, above = r < x[0], r > x[-1]
-    lr = logit(r)
+    lr = _fine_logit(r)
     out[below] = expit(logit(y[:1])[0] + slope * (lr[below] - logit(x[:1])[0]))
     out[above] = expit(logit(y[-1:])[0] + slope * (lr[above] - logit(x[-1:])[0]))
     return out.reshape(np.shape(raw))
+
+
+def _fine_logit(p: FloatArray) -> FloatArray:
+    """Log-odds clipped only where float64 runs out (1e-15 from 0 and 1): scores that `logit` would clip
+    to one value keep their order when a map is applied."""
+    q = np.clip(np.asarray(p, dtype=np.float64), _FINE_EPS, 1 - _FINE_EPS)
+    return np.asarray(np.log(q) - np.log1p(-q), dtype=np.float64)
 
 
 def _shift(p: FloatArray, shift: float) -> FloatArray:
