@@ -151,8 +151,13 @@ def _calibration_lines(calibration: JSONDict) -> list[str]:
         for name, m in offered.items()
     )
     return [
-        f"Calibration: {calibration['method']} on out-of-fold scores of the {calibration['window']} "
-        f"({calibration['reason']}). Test AUC before calibration {calibration['auc_before']:.3f}, after "
+        f"Calibration: {calibration['method']} on out-of-fold scores of the training part"
+        + (
+            ", re-centred on the recent window's outcome rate"
+            if calibration["window"] == "recent window"
+            else ""
+        )
+        + f" ({calibration['reason']}). Test AUC before calibration {calibration['auc_before']:.3f}, after "
         f"{calibration['auc_after']:.3f}; logistic baseline {calibration['baseline_auc_before']:.3f} and "
         f"{calibration['baseline_auc_after']:.3f}.",
         f"Calibration windows on the test part (observed rate {calibration['test_outcome_rate']:.3f}): "
