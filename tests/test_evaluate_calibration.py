@@ -159,6 +159,32 @@ def test_a_choice_the_test_part_disagrees_with_is_said_with_both_figures(tmp_pat
     assert f"AUC {logistic_auc:.3f} against {chosen_auc:.3f}" in output
 
 
+def bend_fades(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """Leads in file order: the U-shaped effect of ``distance`` fades out midway through the validation
+    slice (at 72% of the rows), so it still lifts LightGBM on the slice as a whole but no longer on the
+    most recent rows before the test part, nor in the test part."""
+    rng = np.random.default_rng(seed)
+    gone = np.arange(n) >= int(0.72 * n)
+    bent = rng.normal(0, 1, n)
+    engagement = rng.normal(0, 1, n)
+    logit = -1.0 + 0.8 * engagement + np.where(gone, 0.0, 2.5 * (np.abs(bent) - 0.8))
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {"distance": bent.round(4), "engagement": engagement.round(4), "won": won.astype(int)}
+    )
+
+
+def test_under_drift_the_model_is_chosen_on_the_most_recent_rows(tmp_path: Path) -> None:
+    path = tmp_path / "fading.csv"
+    bend_fades().to_csv(path, index=False)
+    result = evaluate_file(path, label="won", row_order=True)
+    # the whole validation slice preferred LightGBM; its most recent half does not, nor does the test part
+    assert result.model_kind == "logistic"
+    other = next(name for name in result.model_choice["test_auc"] if name != "logistic")
+    assert result.test.auc > result.model_choice["test_auc"][other] + 0.05
+    assert result.model_choice["agree"] is True
+
+
 def test_the_choice_is_made_on_the_most_recent_rows(shifted: tuple[Path, EvaluationResult]) -> None:
     _, result = shifted
     choice = result.model_choice
