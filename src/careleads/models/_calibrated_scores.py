@@ -38,6 +38,9 @@ from careleads.stats import (
 from careleads.types import JSONDict
 
 OUT_OF_FOLD_FOLDS = 5
+# From this many training rows, two folds: each fold model still sees half of a large training part, and
+# the out-of-fold scores cost about one more refit instead of four.
+FEW_FOLDS_MIN_ROWS = 200_000
 # A recent window whose outcome rate moved by this z-score and share of the earlier rate recalibrates.
 RATE_MOVE_Z = 3.0
 RATE_MOVE_SHARE = 0.1
@@ -59,16 +62,18 @@ def out_of_fold(
 ) -> np.ndarray:
     """Raw scores of every training row by the candidate refitted (as ``refit`` does) without its fold.
 
-    The folds are stratified by outcome, or by group when given (a group's rows share a fold); each fold
-    model gets rounds in proportion to its rows, as the refit on the whole training part does.
+    The folds (`OUT_OF_FOLD_FOLDS`, two from `FEW_FOLDS_MIN_ROWS` rows) are stratified by outcome, or by
+    group when given (a group's rows share a fold); each fold model gets rounds in proportion to its rows,
+    as the refit on the whole training part does.
     """
     scores = np.empty(len(train), dtype=np.float64)
+    n_folds = OUT_OF_FOLD_FOLDS if len(train) < FEW_FOLDS_MIN_ROWS else 2
     splitter: Any
     if groups is not None:
-        splitter = GroupKFold(n_splits=OUT_OF_FOLD_FOLDS)
+        splitter = GroupKFold(n_splits=max(2, min(n_folds, len(np.unique(groups)))))
         folds = splitter.split(train, y_train, groups)
     else:
-        splitter = StratifiedKFold(n_splits=OUT_OF_FOLD_FOLDS, shuffle=True, random_state=seed)
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         folds = splitter.split(train, y_train)
     for inside, outside in folds:
         share = len(inside) / len(train)
