@@ -45,3 +45,24 @@ def test_a_scheme_round_trips_through_its_dict_and_is_checked() -> None:
         TierScheme().assign([0.5])
     with pytest.raises(ConfigError, match="add up to 1"):
         TierScheme(shares=(0.5, 0.2, 0.2, 0.2))
+
+
+@pytest.mark.parametrize("tied_share", [0.45, 0.7, 0.95])
+def test_tied_scores_leave_no_tier_empty_and_thresholds_strictly_descend(tied_share: float) -> None:
+    # a calibrated map that put many validation leads on one value (the lowest, or any other)
+    rng = np.random.default_rng(11)
+    n = 1000
+    p = rng.uniform(0.01, 0.9, n)
+    p[: int(tied_share * n)] = 1e-6
+    for scores in (p, 1 - p):
+        scheme = TierScheme().fit(scores)
+        assert scheme.thresholds_ is not None
+        assert (np.diff(scheme.thresholds_) < 0).all(), scheme.thresholds_
+        held = np.bincount(scheme.index(scores), minlength=len(scheme.names))
+        assert (held > 0).all(), held
+
+
+def test_untied_scores_keep_their_quantile_thresholds() -> None:
+    p = np.linspace(0, 1, 101)
+    expected = tuple(float(np.quantile(p, 1 - c)) for c in np.cumsum(TierScheme().shares)[:-1])
+    assert TierScheme().fit(p).thresholds_ == expected

@@ -1,8 +1,10 @@
 """The models `evaluate_file` compares on the validation slice, and the refit of the chosen one.
 
-Two LightGBM candidates and the logistic baseline. The LightGBM candidates are changes to
-``models/_gbm.DEFAULT_PARAMS``, the one set of LightGBM settings `train_model` uses too: a candidate names
-only what it changes.
+Two LightGBM candidates and the logistic baseline, each fitted on the rows before the validation slice.
+LightGBM stops early on the validation slice; every candidate is scored on the comparison rows (for a split
+by time or row order, the later half of the slice: the most recent rows before the test part). The LightGBM
+candidates are changes to ``models/_gbm.DEFAULT_PARAMS``, the one set of LightGBM settings `train_model`
+uses too: a candidate names only what it changes.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def positional(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Candidate:
-    """One model tried on the validation slice: its validation AUC and raw validation scores."""
+    """One model tried on the validation slice: its AUC and raw scores on the comparison half."""
 
     name: str
     kind: str
@@ -83,17 +85,21 @@ class Candidate:
 def fit_candidates(
     fit: pd.DataFrame,
     y_fit: np.ndarray,
-    val: pd.DataFrame,
-    y_val: np.ndarray,
+    stop: pd.DataFrame,
+    y_stop: np.ndarray,
+    compare: pd.DataFrame,
+    y_compare: np.ndarray,
     *,
     kinds: Mapping[str, str],
     time_column: str | None,
     seed: int,
     progress: Progress,
 ) -> list[Candidate]:
-    """Fit each LightGBM candidate (rounds by early stopping on the validation slice) and the baseline."""
+    """Fit each LightGBM candidate (rounds by early stopping on `stop`) and the baseline on `fit`, and
+    score each on `compare`: its ``validation_auc`` and ``raw_validation`` are of those rows."""
     features = TabularFeatures(kinds=kinds, time_column=time_column).fit(fit)
-    x_fit, x_val = positional(features.transform(fit)), positional(features.transform(val))
+    x_fit, x_stop = positional(features.transform(fit)), positional(features.transform(stop))
+    x_compare = positional(features.transform(compare))
     names = list(features.get_feature_names_out())
     out: list[Candidate] = []
     for name in LIGHTGBM_CANDIDATES:
@@ -104,20 +110,20 @@ def fit_candidates(
             n_estimators=MAX_BOOST_ROUNDS,
             early_stopping_rounds=EARLY_STOPPING_ROUNDS,
             random_state=seed,
-        ).fit(x_fit, y_fit, X_valid=x_val, y_valid=y_val)
+        ).fit(x_fit, y_fit, X_valid=x_stop, y_valid=y_stop)
         best = model.n_estimators_
-        raw = model.predict_raw(x_val)
+        raw = model.predict_raw(x_compare)
         gains = model.booster_.feature_importance(importance_type="gain", iteration=best)
         importance: dict[str, float] = {}
         for feature, gain in zip(names, gains, strict=True):
             source = features.source_column(feature)
             importance[source] = importance.get(source, 0.0) + float(gain)
-        auc = float(roc_auc_score(y_val, raw))
+        auc = float(roc_auc_score(y_compare, raw))
         out.append(Candidate(name, "lightgbm", settings, auc, raw, best, importance))
     progress("validating the logistic baseline")
     logistic = logistic_baseline(kinds=kinds, time_column=time_column).fit(fit, y_fit)
-    raw = logistic.predict_proba(val)[:, 1]
-    out.append(Candidate("logistic", "logistic", {"C": 1.0}, float(roc_auc_score(y_val, raw)), raw))
+    raw = logistic.predict_proba(compare)[:, 1]
+    out.append(Candidate("logistic", "logistic", {"C": 1.0}, float(roc_auc_score(y_compare, raw)), raw))
     return out
 
 

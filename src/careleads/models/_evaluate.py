@@ -8,12 +8,16 @@ The steps of `evaluate_file`, each in its own module:
    ``_split`` (shared with `train_model`), else at random with a warning; a group column keeps each group
    on one side; the validation slice is the end of the training part;
 3. audit the training part for leakage and exclude the suspects unless kept (``_evaluation_checks``);
-4. on the validation slice, choose between LightGBM candidates and a logistic baseline and the number of
-   boosting rounds (``_candidates``), then set the calibrator and tier thresholds (``_calibrated_scores``);
-5. refit the chosen model on the whole training part (the newest data matters most when things drift);
-6. score the test part once: metrics, tiers, the logistic baseline, and drift between the two windows,
-   gathered in an `EvaluationResult` (``_evaluation_result``). The HTML report is drawn from it in
-   ``careleads.report``.
+4. fit LightGBM candidates and a logistic baseline on the rows before the validation slice; LightGBM stops
+   early on the slice (``_candidates``), and the choice is made on its later half, the most recent rows
+   before the test part (the whole slice for a random split), LightGBM only when clearly better than the
+   logistic baseline (``_model_choice``);
+5. refit the chosen model and the baseline on the whole training part (the newest data matters most when
+   things drift), and fit each one's calibrator and tier thresholds on out-of-fold scores of the same
+   refit, on the whole training part or its recent window (``_calibrated_scores``);
+6. score the test part once: metrics, AUC before and after calibration, tiers, the logistic baseline, the
+   model not chosen, and drift between the two windows, gathered in an `EvaluationResult`
+   (``_evaluation_result``). The HTML report is drawn from it in ``careleads.report``.
 """
 
 from __future__ import annotations
@@ -22,11 +26,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from careleads.dictionary import Dictionary
 from careleads.errors import InputError, NotEnoughDataError
-from careleads.models._calibrated_scores import calibrate, score_test_part
-from careleads.models._candidates import best_lightgbm, fit_candidates, refit
+from careleads.models._calibrated_scores import (
+    calibrate,
+    calibration_warnings,
+    out_of_fold,
+    score_test_part,
+)
+from careleads.models._candidates import Candidate, best_lightgbm, fit_candidates, refit
 from careleads.models._evaluation_checks import (
     audit_training_part,
     drift_warnings,
@@ -38,7 +48,8 @@ from careleads.models._evaluation_checks import (
 from careleads.models._evaluation_result import EvaluationResult, SplitInfo
 from careleads.models._lead_file import Progress, feature_kinds, read_lead_file
 from careleads.models._leakage import dominant_column
-from careleads.models._split import random_split, require_classes, split_by_order
+from careleads.models._model_choice import choose_model, compare_on_test
+from careleads.models._split import MIN_CLASS_ROWS, random_split, require_classes, split_by_order
 from careleads.models._tabular import logistic_baseline, to_datetime
 from careleads.types import PathLikeStr
 
@@ -181,13 +192,28 @@ def evaluate_file(
             f"Model choice used {which} {MAX_SELECTION_ROWS:,} training rows outside the validation slice; "
             "the chosen model was then refit on the whole training part."
         )
-    fit, val = train.iloc[fit_pos], train.iloc[val_pos]
-    y_fit, y_val = y_train[fit_pos], y_train[val_pos]
+    compare_pos = _latest_half(val_pos, order[train_idx] if order is not None else None, y_train)
+    stop_pos = val_pos
+    fit, stop, compare = train.iloc[fit_pos], train.iloc[stop_pos], train.iloc[compare_pos]
+    y_fit, y_stop, y_compare = y_train[fit_pos], y_train[stop_pos], y_train[compare_pos]
+    val = train.iloc[val_pos]
+
+    def candidates_on(columns: dict[str, str]) -> list[Candidate]:
+        return fit_candidates(
+            fit,
+            y_fit,
+            stop,
+            y_stop,
+            compare,
+            y_compare,
+            kinds=columns,
+            time_column=time_column,
+            seed=seed,
+            progress=say,
+        )
 
     use = features_after(kinds, leakage, source=source)
-    candidates = fit_candidates(
-        fit, y_fit, val, y_val, kinds=use, time_column=time_column, seed=seed, progress=say
-    )
+    candidates = candidates_on(use)
     boosted = best_lightgbm(candidates)
     if dominant_column(boosted.importance) is not None:
         say("checking the fitted model's dominant column")
@@ -196,15 +222,10 @@ def evaluate_file(
         )
         if set(features_after(kinds, leakage, source=source)) != set(use):
             use = features_after(kinds, leakage, source=source)
-            candidates = fit_candidates(
-                fit, y_fit, val, y_val, kinds=use, time_column=time_column, seed=seed, progress=say
-            )
+            candidates = candidates_on(use)
             boosted = best_lightgbm(candidates)
-    chosen = max(candidates, key=lambda c: c.validation_auc)
-    logistic = next(c for c in candidates if c.kind == "logistic")
-
-    say("calibrating and setting tier thresholds")
-    calibration = calibrate(chosen, logistic, y_val)
+    choice = choose_model(candidates, y_compare, seed=seed, recent=order is not None)
+    chosen, logistic = choice.chosen, choice.logistic
 
     say(f"refitting {chosen.name} on the whole training part")
     pipeline, settings = refit(
@@ -216,21 +237,46 @@ def evaluate_file(
         else logistic_baseline(kinds=use, time_column=time_column).fit(train, y_train)
     )
 
+    say("calibrating on out-of-fold scores and setting tier thresholds")
+    train_groups = groups[train_idx] if groups is not None else None
+
+    def out_of_fold_scores(model: Candidate) -> np.ndarray:
+        return out_of_fold(
+            model,
+            train,
+            y_train,
+            n_fit=len(fit),
+            kinds=use,
+            time_column=time_column,
+            seed=seed,
+            groups=train_groups,
+        )
+
+    oof = out_of_fold_scores(chosen)
+    oof_baseline = oof if chosen.kind == "logistic" else out_of_fold_scores(logistic)
+    recent = np.zeros(len(train), dtype=bool)
+    recent[val_pos] = True
+    calibration = calibrate(oof, oof_baseline, y_train, recent if order is not None else None)
+
     say("scoring the test part")
     scored = score_test_part(calibration, pipeline, baseline, test, y_test)
+    warnings.extend(calibration_warnings(scored.calibration))
+    if chosen.kind == "logistic":
+        say(f"refitting {choice.other.name} to compare on the test part")
+        other, _ = refit(
+            choice.other, train, y_train, n_fit=len(fit), kinds=use, time_column=time_column, seed=seed
+        )
+        other_auc = float(roc_auc_score(y_test, other.predict_proba(test)[:, 1]))
+    else:
+        other_auc = scored.calibration["baseline_auc_before"]
+    model_choice, disagreement = compare_on_test(choice, scored.calibration["auc_before"], other_auc)
+    if disagreement is not None:
+        warnings.append(disagreement)
 
     say("checking drift between the training and test windows")
     drift = window_drift(pipeline, train, y_train, test, y_test, time_column=time_column)
     warnings.extend(drift_warnings(drift, label=data.label))
-    warnings.extend(
-        figure_warnings(
-            kept=leakage.kept_columns,
-            model_kind=chosen.kind,
-            metrics=scored.metrics,
-            baseline_metrics=scored.baseline_metrics,
-            y_test=y_test,
-        )
-    )
+    warnings.extend(figure_warnings(kept=leakage.kept_columns, metrics=scored.metrics, y_test=y_test))
 
     total_gain = sum(boosted.importance.values()) or 1.0
     return EvaluationResult(
@@ -273,7 +319,20 @@ def evaluate_file(
         p_test=scored.p_test,
         p_test_baseline=scored.p_baseline,
         baseline_tiers=scored.baseline_tiers,
+        calibration=scored.calibration,
+        model_choice=model_choice,
     )
+
+
+def _latest_half(positions: np.ndarray, order: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """The later half of the validation slice by order, where the candidates are compared: the most recent
+    rows before the test part. The whole slice for a random split, or when that half would hold fewer than
+    a quarter of `MIN_CLASS_ROWS` of one outcome."""
+    if order is None:
+        return positions
+    late = np.sort(positions[np.argsort(order[positions], kind="stable")][len(positions) // 2 :])
+    n_pos = int(y[late].sum())
+    return late if min(n_pos, len(late) - n_pos) >= MIN_CLASS_ROWS // 4 else positions
 
 
 def _edge(part: pd.DataFrame, time_column: str | None, *, last: bool) -> str | None:

@@ -22,8 +22,6 @@ from careleads.models._tabular import TabularFeatures
 from careleads.stats import BinaryMetrics, DriftReport, drift_report
 
 SUSPICIOUS_TEST_AUC = 0.95
-# How much better on the test part the logistic baseline must do than LightGBM for a warning.
-BASELINE_BETTER_AUC = 0.01
 _LABEL = "__label__"
 
 
@@ -99,25 +97,16 @@ def drift_warnings(drift: DriftReport, *, label: str) -> list[str]:
     return out
 
 
-def figure_warnings(
-    *,
-    kept: Sequence[str],
-    model_kind: str,
-    metrics: BinaryMetrics,
-    baseline_metrics: BinaryMetrics,
-    y_test: np.ndarray,
-) -> list[str]:
-    """Warnings about the test figures: kept suspects, a too-good AUC, a better baseline, a small test."""
+def figure_warnings(*, kept: Sequence[str], metrics: BinaryMetrics, y_test: np.ndarray) -> list[str]:
+    """Warnings about the test figures: kept suspects, a too-good AUC, a small test part.
+
+    A model not chosen that does better on the test part is said by ``_model_choice.compare_on_test``.
+    """
     out = [f"{c}: a leakage suspect kept by request (--keep); the figures may be optimistic." for c in kept]
     if metrics.auc > SUSPICIOUS_TEST_AUC:
         out.append(
             f"Test AUC {metrics.auc:.3f} is above {SUSPICIOUS_TEST_AUC}: lead outcomes are rarely that "
             "predictable; look for a column recorded after the outcome and --exclude it."
-        )
-    if model_kind == "lightgbm" and baseline_metrics.auc > metrics.auc + BASELINE_BETTER_AUC:
-        out.append(
-            f"The logistic baseline does better on the test part (AUC {baseline_metrics.auc:.3f} against "
-            f"{metrics.auc:.3f}); the validation slice preferred LightGBM, which suggests drift."
         )
     if min(int(y_test.sum()), int(len(y_test) - y_test.sum())) < MIN_CLASS_ROWS:
         out.append(

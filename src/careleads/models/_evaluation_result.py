@@ -77,6 +77,10 @@ class EvaluationResult:
     p_test: np.ndarray = field(repr=False)
     p_test_baseline: np.ndarray = field(repr=False)
     baseline_tiers: list[dict[str, Any]] = field(default_factory=list)
+    # how the probabilities were calibrated: window used and why, AUC before and after, each window measured
+    calibration: JSONDict = field(default_factory=dict)
+    # where the model was chosen, on what figures, and both models' test AUCs
+    model_choice: JSONDict = field(default_factory=dict)
 
     def to_dict(self) -> JSONDict:
         """The machine-readable result (plain JSON types; NaN becomes null)."""
@@ -104,6 +108,8 @@ class EvaluationResult:
             "baselines": {name: _metrics_dict(m) for name, m in self.baselines.items()},
             "tiers": self.tiers,
             "tier_thresholds": self.tier_scheme.to_dict()["thresholds"],
+            "calibration": self.calibration,
+            "model_choice": self.model_choice,
             "drift": self.drift.to_dict(),
             "warnings": list(self.warnings),
         }
@@ -124,6 +130,8 @@ class EvaluationResult:
             f"top-decile lift {self.test.lift_top_decile:.2f}."
             + (f" Logistic baseline AUC {base.auc:.3f}." if base is not None else ""),
         ]
+        lines.extend(_calibration_lines(self.calibration))
+        lines.extend(_choice_lines(self.model_choice))
         excluded = self.leakage.excluded_columns
         if excluded:
             lines.append(f"Leakage suspects excluded: {', '.join(excluded)}.")
@@ -132,6 +140,42 @@ class EvaluationResult:
         if include_warnings:
             lines.extend(self.warnings)
         return lines
+
+
+def _calibration_lines(calibration: JSONDict) -> list[str]:
+    if not calibration:
+        return []
+    offered = calibration["offered"]
+    measured = "; ".join(
+        f"{name}: ECE {m['test_ece']:.4f}, mean predicted {m['test_mean_predicted']:.3f}"
+        for name, m in offered.items()
+    )
+    return [
+        f"Calibration: {calibration['method']} on out-of-fold scores of the training part"
+        + (
+            ", re-centred on the recent window's outcome rate"
+            if calibration["window"] == "recent window"
+            else ""
+        )
+        + f" ({calibration['reason']}). Test AUC before calibration {calibration['auc_before']:.3f}, after "
+        f"{calibration['auc_after']:.3f}; logistic baseline {calibration['baseline_auc_before']:.3f} and "
+        f"{calibration['baseline_auc_after']:.3f}.",
+        f"Calibration windows on the test part (observed rate {calibration['test_outcome_rate']:.3f}): "
+        f"{measured}.",
+    ]
+
+
+def _choice_lines(choice: JSONDict) -> list[str]:
+    if not choice:
+        return []
+    validation = ", ".join(f"{name} {auc:.3f}" for name, auc in choice["validation_auc"].items())
+    test = ", ".join(f"{name} {auc:.3f}" for name, auc in choice["test_auc"].items())
+    verdict = "the test part agrees" if choice["agree"] else "the test part disagrees"
+    return [
+        f"Model choice: {choice['chosen']}, on the {choice['compared_on']} ({choice['rows']:,} rows; AUC "
+        f"{validation}; difference {choice['margin']:+.3f}, standard error {choice['standard_error']:.3f}). "
+        f"Test AUC {test}: {verdict}."
+    ]
 
 
 def _metrics_dict(m: BinaryMetrics) -> JSONDict:

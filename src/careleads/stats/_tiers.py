@@ -54,17 +54,22 @@ class TierScheme:
 
     def fit(self, prob: npt.ArrayLike, *, sample_weight: npt.ArrayLike | None = None) -> TierScheme:
         """Thresholds from validation probabilities; with `sample_weight`, shares of the total weight (so
-        that a lead scored at several moments counts once)."""
+        that a lead scored at several moments counts once).
+
+        The thresholds are the quantiles of the shares, unless tied probabilities make two of them equal or
+        leave a tier without a validation lead: then each moves to the nearest validation probability that
+        gives every tier at least one lead, so the thresholds strictly descend and no tier is empty whenever
+        the probabilities hold at least as many distinct values as there are tiers.
+        """
         p = np.asarray(prob, dtype=np.float64)
         cumulative = np.cumsum(self.shares)[:-1]
         # threshold i: the lowest score of tier i, so the top shares[0] of validation leads land in tier 0
         if sample_weight is None:
-            self.thresholds_ = tuple(float(np.quantile(p, 1 - c)) for c in cumulative)
+            thresholds = [float(np.quantile(p, 1 - c)) for c in cumulative]
         else:
             w = np.asarray(sample_weight, dtype=np.float64)
-            self.thresholds_ = tuple(
-                float(np.quantile(p, 1 - c, weights=w, method="inverted_cdf")) for c in cumulative
-            )
+            thresholds = [float(np.quantile(p, 1 - c, weights=w, method="inverted_cdf")) for c in cumulative]
+        self.thresholds_ = _every_tier_held(p, thresholds)
         return self
 
     def index(self, prob: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -102,6 +107,30 @@ class TierScheme:
             actions=dict(data["actions"]),
             thresholds_=tuple(float(t) for t in thresholds) if thresholds is not None else None,
         )
+
+
+def _every_tier_held(p: npt.NDArray[np.float64], thresholds: Sequence[float]) -> tuple[float, ...]:
+    """`thresholds` (descending) as they are when every tier holds some of `p` and they strictly descend;
+    otherwise each moved to the nearest distinct value of `p` that makes it so (left as they are when `p`
+    has fewer distinct values than there are tiers)."""
+    values = np.unique(p)
+    k = len(thresholds) + 1
+    edges = np.asarray(thresholds, dtype=np.float64)
+    counts = np.bincount((p[:, None] < edges[None, :]).sum(axis=1), minlength=k) if p.size else np.zeros(k)
+    if (np.diff(edges) < 0).all() and (counts > 0).all():
+        return tuple(float(t) for t in thresholds)
+    m = values.size
+    if m < k:
+        return tuple(float(t) for t in thresholds)
+    # threshold i as a position in the distinct values: the same tiers as the value itself
+    place = [int(np.searchsorted(values, t, side="left")) for t in thresholds]
+    # from the lowest threshold up: above the lowest value and above the next threshold
+    for i in range(k - 2, -1, -1):
+        place[i] = max(place[i], place[i + 1] + 1 if i < k - 2 else 1)
+    # from the highest down: at most the highest value and below the previous threshold
+    for i in range(k - 1):
+        place[i] = min(place[i], place[i - 1] - 1 if i > 0 else m - 1)
+    return tuple(float(values[j]) for j in place)
 
 
 def conversion_by_tier(

@@ -1,0 +1,198 @@
+"""`evaluate_file` on generated files where calibration used to distort the figures it reports.
+
+Each file reproduces one class of failure seen on lead exports from outside the project: test scores beyond
+the range the calibrator was fitted on, tied calibrated scores, a logistic baseline turned into a constant,
+empty tiers on a random split, and a model choice the test part disagrees with.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from careleads.cli._evaluate import register
+from careleads.models import EvaluationResult, evaluate_file
+from careleads.models._tabular import logistic_baseline
+from careleads.stats import lift_at
+
+
+def shifted_feature(n: int = 32_000, seed: int = 0, shift: float = 8.0) -> pd.DataFrame:
+    """Leads in file order whose ``price`` level jumps in the last fifth (inflation, a new price list):
+    conversion depends on the price relative to its level, so the logistic baseline's scores of the test
+    part lie far above every score it was calibrated on, while the outcomes there stay mixed."""
+    rng = np.random.default_rng(seed)
+    late = np.arange(n) >= int(0.8 * n)
+    level = np.where(late, shift, 0.0)
+    price = rng.normal(0, 1, n) + level
+    visits = rng.normal(0, 1, n)
+    logit = -1.0 + 0.5 * (price - level) + 1.0 * visits
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({"price": price.round(4), "visits": visits.round(4), "won": won.astype(int)})
+
+
+@pytest.fixture(scope="module")
+def shifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EvaluationResult]:
+    path = tmp_path_factory.mktemp("calibration") / "shifted.csv"
+    shifted_feature().to_csv(path, index=False)
+    return path, evaluate_file(path, label="won", row_order=True)
+
+
+def _parts(path: Path, result: EvaluationResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = pd.read_csv(path)
+    n_train = result.split.train_rows
+    return frame.iloc[:n_train], frame.iloc[n_train:]
+
+
+def test_calibration_keeps_the_auc_when_test_scores_exceed_the_fitted_range(
+    shifted: tuple[Path, EvaluationResult],
+) -> None:
+    path, result = shifted
+    _, test = _parts(path, result)
+    np.testing.assert_array_equal(test["won"].to_numpy(), result.y_test)
+    raw = result.pipeline.predict_proba(test)[:, 1]
+    assert abs(result.test.auc - roc_auc_score(result.y_test, raw)) <= 0.005
+    # calibrated scores tie only where float64 runs out of places next to 1 (the old map tied 99% of them)
+    assert np.unique(result.p_test).size >= 0.999 * np.unique(raw).size
+    calibration = result.to_dict()["calibration"]
+    assert abs(calibration["auc_before"] - calibration["auc_after"]) <= 0.005
+
+
+def test_lift_is_the_raw_scores_lift(shifted: tuple[Path, EvaluationResult]) -> None:
+    path, result = shifted
+    _, test = _parts(path, result)
+    raw = result.pipeline.predict_proba(test)[:, 1]
+    assert result.test.lift_top_decile == pytest.approx(lift_at(result.y_test, raw), abs=1e-9)
+
+
+def test_logistic_baseline_reports_its_own_ranking(shifted: tuple[Path, EvaluationResult]) -> None:
+    path, result = shifted
+    train, test = _parts(path, result)
+    features = ["price", "visits"]
+    baseline = logistic_baseline().fit(train[features], train["won"])
+    raw_auc = roc_auc_score(test["won"], baseline.predict_proba(test[features])[:, 1])
+    assert result.baselines["logistic"].auc == pytest.approx(raw_auc, abs=0.005)
+    assert np.unique(result.p_test_baseline).size > 0.9 * len(test)
+
+
+def test_lift_does_not_depend_on_row_order_when_scores_tie() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.choice([0.1, 0.4, 0.7, 0.9], 2000)  # heavy ties, some across the top-decile cut
+    y = (rng.random(2000) < p).astype(int)
+    first = lift_at(y, p)
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(len(y))
+        assert lift_at(y[order], p[order]) == pytest.approx(first, abs=1e-12)
+
+
+def never_converts_without_visits(n: int = 32_000, seed: int = 1) -> pd.DataFrame:
+    """Leads with no time order where 45% never visited and none of those converts: a calibration can put
+    them all on one value at the bottom, where a tier threshold lands."""
+    rng = np.random.default_rng(seed)
+    visits = np.where(rng.random(n) < 0.45, 0, rng.integers(1, 30, n))
+    channel = rng.choice(["web", "phone", "referral"], n)
+    logit = -2.0 + 0.12 * visits + np.where(channel == "referral", 0.7, 0.0)
+    won = (visits > 0) & (rng.random(n) < 1 / (1 + np.exp(-logit)))
+    return pd.DataFrame({"visits": visits, "channel": channel, "won": won.astype(int)})
+
+
+def test_tiers_strictly_ordered_and_none_empty_on_a_random_split(tmp_path: Path) -> None:
+    path = tmp_path / "no_time.csv"
+    never_converts_without_visits().to_csv(path, index=False)
+    result = evaluate_file(path, label="won")
+    assert result.split.kind == "random"
+    thresholds = result.tier_scheme.thresholds_
+    assert thresholds is not None
+    assert (np.diff(thresholds) < 0).all(), thresholds
+    assert all(row["leads"] > 0 for row in result.tiers), result.tiers
+
+
+def relationship_changes(n: int = 6000, seed: int = 2) -> pd.DataFrame:
+    """Leads in file order: a U-shaped effect of ``distance`` (LightGBM finds it, a linear model
+    cannot) holds until the last fifth, where it vanishes and only ``engagement`` matters."""
+    rng = np.random.default_rng(seed)
+    late = np.arange(n) >= int(0.8 * n)
+    bent = rng.normal(0, 1, n)
+    engagement = rng.normal(0, 1, n)
+    logit = -1.0 + 0.6 * engagement + np.where(late, 0.0, 2.5 * (np.abs(bent) - 0.8))
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {"distance": bent.round(4), "engagement": engagement.round(4), "won": won.astype(int)}
+    )
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        """careleads."""
+
+    return app
+
+
+def test_a_choice_the_test_part_disagrees_with_is_said_with_both_figures(tmp_path: Path) -> None:
+    path = tmp_path / "changes.csv"
+    relationship_changes().to_csv(path, index=False)
+    json_out = tmp_path / "result.json"
+    run = CliRunner().invoke(
+        _app(), ["evaluate", str(path), "--label", "won", "--row-order", "--json", str(json_out)]
+    )
+    assert run.exit_code == 0, run.output
+    choice = json.loads(json_out.read_text())["model_choice"]
+    # the most recent rows before the test part still held the bend: LightGBM was clearly better there
+    assert choice["compared_on"] == "most recent rows before the test part"
+    assert choice["chosen"].startswith("lightgbm")
+    assert choice["margin"] > choice["standard_error"]
+    chosen_auc, logistic_auc = choice["test_auc"][choice["chosen"]], choice["test_auc"]["logistic"]
+    assert logistic_auc > chosen_auc + 0.01
+    assert choice["agree"] is False
+    output = " ".join(run.output.split())
+    assert "disagree" in output
+    assert f"AUC {logistic_auc:.3f} against {chosen_auc:.3f}" in output
+
+
+def bend_fades(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """Leads in file order: the U-shaped effect of ``distance`` fades out midway through the validation
+    slice (at 72% of the rows), so it still lifts LightGBM on the slice as a whole but no longer on the
+    most recent rows before the test part, nor in the test part."""
+    rng = np.random.default_rng(seed)
+    gone = np.arange(n) >= int(0.72 * n)
+    bent = rng.normal(0, 1, n)
+    engagement = rng.normal(0, 1, n)
+    logit = -1.0 + 0.8 * engagement + np.where(gone, 0.0, 2.5 * (np.abs(bent) - 0.8))
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {"distance": bent.round(4), "engagement": engagement.round(4), "won": won.astype(int)}
+    )
+
+
+def test_under_drift_the_model_is_chosen_on_the_most_recent_rows(tmp_path: Path) -> None:
+    path = tmp_path / "fading.csv"
+    bend_fades().to_csv(path, index=False)
+    result = evaluate_file(path, label="won", row_order=True)
+    # the whole validation slice preferred LightGBM; its most recent half does not, nor does the test part
+    assert result.model_kind == "logistic"
+    other = next(name for name in result.model_choice["test_auc"] if name != "logistic")
+    assert result.test.auc > result.model_choice["test_auc"][other] + 0.05
+    assert result.model_choice["agree"] is True
+
+
+def test_the_choice_is_made_on_the_most_recent_rows(shifted: tuple[Path, EvaluationResult]) -> None:
+    _, result = shifted
+    choice = result.model_choice
+    assert choice["compared_on"] == "most recent rows before the test part"
+    assert choice["rows"] == result.split.validation_rows - result.split.validation_rows // 2
+    assert set(choice["test_auc"]) == {
+        choice["chosen"],
+        "logistic"
+        if choice["chosen"] != "logistic"
+        else next(n for n in choice["validation_auc"] if n != "logistic"),
+    }
