@@ -36,9 +36,9 @@ from careleads.models._evaluation_checks import (
     window_drift,
 )
 from careleads.models._evaluation_result import EvaluationResult, SplitInfo
-from careleads.models._lead_file import Progress, feature_kinds, read_lead_file
+from careleads.models._lead_file import Progress, calendar_parts, feature_kinds, read_lead_file
 from careleads.models._leakage import dominant_column
-from careleads.models._split import random_split, require_classes, split_by_order
+from careleads.models._split import random_split, require_classes, split_by_order, split_warnings
 from careleads.models._tabular import logistic_baseline, to_datetime
 from careleads.types import PathLikeStr
 
@@ -134,6 +134,15 @@ def evaluate_file(
         val_pos = np.flatnonzero(split.valid[split.train])
         fit_pos = np.flatnonzero(~split.valid[split.train])
         kind = "time" if time_column is not None else "row_order"
+        warnings.extend(
+            split_warnings(
+                order,
+                split,
+                test_fraction=test_fraction,
+                grouped=groups is not None,
+                describe=(lambda ns: str(pd.Timestamp(ns))) if time_column is not None else _row,
+            )
+        )
     else:
         train_idx, test_idx = random_split(y, groups, test_fraction, seed)
         train_groups = groups[train_idx] if groups is not None else None
@@ -160,7 +169,10 @@ def evaluate_file(
         time_column=time_column,
         group_column=data.group_column,
         exclude=data.exclude,
+        set_aside=data.set_aside,
     )
+    train, test, kinds, calendar_left_out = calendar_parts(train, test, kinds, time_column=time_column)
+    excluded.extend(calendar_left_out)
     say("auditing for leakage")
     leakage = audit_training_part(data, train, y_train, kinds, seed=seed)
 
@@ -273,7 +285,12 @@ def evaluate_file(
         p_test=scored.p_test,
         p_test_baseline=scored.p_baseline,
         baseline_tiers=scored.baseline_tiers,
+        reading_notes=data.notes,
     )
+
+
+def _row(position: int) -> str:
+    return f"at row {position + 1:,}"
 
 
 def _edge(part: pd.DataFrame, time_column: str | None, *, last: bool) -> str | None:

@@ -77,6 +77,8 @@ class EvaluationResult:
     p_test: np.ndarray = field(repr=False)
     p_test_baseline: np.ndarray = field(repr=False)
     baseline_tiers: list[dict[str, Any]] = field(default_factory=list)
+    # how values were read where a reading was chosen (numbers with a decimal comma)
+    reading_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> JSONDict:
         """The machine-readable result (plain JSON types; NaN becomes null)."""
@@ -93,6 +95,7 @@ class EvaluationResult:
             "features": list(self.features),
             "feature_names": list(self.feature_names),
             "excluded": list(self.excluded),
+            "reading_notes": list(self.reading_notes),
             "model": {
                 "kind": self.model_kind,
                 "settings": self.model_settings,
@@ -129,6 +132,7 @@ class EvaluationResult:
             lines.append(f"Leakage suspects excluded: {', '.join(excluded)}.")
         if self.leakage.kept_columns:
             lines.append(f"Leakage suspects kept by request: {', '.join(self.leakage.kept_columns)}.")
+        lines.extend(self.reading_notes)
         if include_warnings:
             lines.extend(self.warnings)
         return lines
