@@ -18,6 +18,7 @@ from careleads.cli._evaluate import register
 from careleads.dictionary import DECIMAL_COMMA, FieldType, infer_dictionary, ingest_table, read_table
 from careleads.errors import InputError
 from careleads.models import EvaluationResult, evaluate_file
+from careleads.models._reading_checks import index_columns, summary_rows
 
 WORDS = (
     "amber",
@@ -295,3 +296,25 @@ def test_cli_lists_every_unused_column_with_its_reason(tmp_path: Path) -> None:
     table = run.output.split("Columns not used", 1)[1].split("Leakage suspects", 1)[0]
     assert role["spare"] in table and "row index" in table
     assert role["extra"] in table and "one value" in table
+
+
+# ------------------------------------------------------------------------------------------- real files
+
+REAL_DATA = Path("..") / "shared" / "data"
+
+
+@pytest.mark.realdata
+def test_real_exports_hold_no_false_summary_rows_or_row_numbers() -> None:
+    """On the real exports beside the project: no lead is taken for a summary row, and every column set
+    aside as a row index is unnamed or numbers the rows (no name or value of these files is used here)."""
+    files = sorted(REAL_DATA.glob("*/*.csv")) if REAL_DATA.is_dir() else []
+    if not files:
+        pytest.skip(f"real data not available: {REAL_DATA} is absent (see its README)")
+    for file in files:
+        raw = read_table(file)
+        for label in {str(raw.columns[0]), str(raw.columns[-1])}:
+            assert not summary_rows(raw, label=label).any(), (file.name, label)
+        for column, reason in index_columns(raw, skip=()).items():
+            values = raw[column].astype("string").str.strip()
+            rising = values.str.fullmatch(r"[0-9]+").all() and values.astype("int64").is_monotonic_increasing
+            assert "unnamed" in reason or rising, (file.name, column)

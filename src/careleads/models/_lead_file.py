@@ -1,9 +1,10 @@
 """Any lead file made ready for evaluation: read, ingested through its data dictionary, labelled 0/1.
 
 `read_lead_file` resolves the columns the user named (case-insensitively, with a suggestion when one is
-misspelt), ingests the rows through the given or inferred dictionary (bad rows quarantined and counted),
-turns the label into 0/1, keeps the rows with a label (and a readable time), and gives each row its place
-in time for the split. `feature_kinds` then chooses the feature columns and says why every other column
+misspelt), refuses a time column of month names, sets row-number columns aside and leaves summary rows out
+(``_reading_checks``), ingests the rows through the given or inferred dictionary (bad rows quarantined and
+counted), turns the label into 0/1 (undecided outcomes left out), keeps the rows with a label (and a
+readable time), and gives each row its place in time for the split. `feature_kinds` then chooses the feature columns and says why every other column
 is left out.
 """
 

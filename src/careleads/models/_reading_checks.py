@@ -81,7 +81,7 @@ UNDECIDED_WORDS = frozenset(
         "negotiation",
     }
 )
-_SUMMARY = re.compile(r"^(?:grand\s*|sub\s*-?\s*)?(?:total|totals|sum)\b[\s:]*", re.IGNORECASE)
+_SUMMARY = re.compile(r"(?:grand\s*|sub\s*-?\s*)?(?:total|totals|sum)\b[\s:]*", re.IGNORECASE)
 _UNNAMED = re.compile(r"^\s*$|^Unnamed: \d+(?:_level_\d+)?$")
 _MONTHS = frozenset(
     name
@@ -195,14 +195,18 @@ def summary_rows(raw: pd.DataFrame, *, label: str) -> np.ndarray:
     flags = np.zeros(len(raw), dtype=bool)
     if raw.empty:
         return flags
-    text = raw.astype("string").apply(lambda col: col.str.strip())
     worded = np.zeros(len(raw), dtype=bool)
-    for column in text.columns:
-        if str(column) == label:
+    for column in raw.columns:
+        values = raw[column]
+        if str(column) == label or not (
+            pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+        ):
             continue
-        worded |= text[column].str.match(_SUMMARY.pattern, case=False).fillna(False).to_numpy(dtype=bool)
+        found = values.astype("string").str.match(r"\s*" + _SUMMARY.pattern, case=False)
+        worded |= found.fillna(False).to_numpy(dtype=bool)
     if not worded.any():
         return flags
+    text = raw.astype("string").apply(lambda col: col.str.strip())
     label_text = text[label].fillna("")
     counts = label_text.value_counts()
     aggregate = ((label_text.str.len() == 0) | (label_text.map(counts) == 1)).to_numpy(dtype=bool)
