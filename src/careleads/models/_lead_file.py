@@ -4,8 +4,8 @@
 misspelt), refuses a time column of month names, sets row-number columns aside and leaves summary rows out
 (``_reading_checks``), ingests the rows through the given or inferred dictionary (bad rows quarantined and
 counted), turns the label into 0/1 (undecided outcomes left out), keeps the rows with a label (and a
-readable time), and gives each row its place in time for the split. `feature_kinds` then chooses the feature columns and says why every other column
-is left out.
+readable time), and gives each row its place in time for the split. `feature_kinds` then chooses the
+feature columns and says why every other column is left out.
 """
 
 from __future__ import annotations

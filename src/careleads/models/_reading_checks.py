@@ -202,8 +202,8 @@ def summary_rows(raw: pd.DataFrame, *, label: str) -> np.ndarray:
             pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
         ):
             continue
-        found = values.astype("string").str.match(r"\s*" + _SUMMARY.pattern, case=False)
-        worded |= found.fillna(False).to_numpy(dtype=bool)
+        matched = values.astype("string").str.match(r"\s*" + _SUMMARY.pattern, case=False)
+        worded |= matched.fillna(False).to_numpy(dtype=bool)
     if not worded.any():
         return flags
     text = raw.astype("string").apply(lambda col: col.str.strip())
