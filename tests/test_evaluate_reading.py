@@ -200,6 +200,26 @@ def test_summary_row_is_left_out(tmp_path: Path) -> None:
     assert any("summary row" in w and f"line {len(frame) + 2}" in w for w in result.warnings)
 
 
+def test_unworded_total_row_without_id_is_left_out_and_index_still_found(tmp_path: Path) -> None:
+    frame, role = leads(14)
+    frame.insert(0, role["extra"], [f"K{i:05d}" for i in np.random.default_rng(14).permutation(len(frame))])
+    frame.insert(0, role["spare"], np.arange(1, len(frame) + 1))
+    total = {
+        role["spare"]: "",
+        role["extra"]: "",
+        role["time"]: "",
+        role["signal"]: round(float(frame[role["signal"]].sum()), 2),
+        role["category"]: "",
+        role["label"]: str(int((frame[role["label"]] == "1").sum())),
+    }
+    path = tmp_path / "leads.csv"
+    pd.concat([frame, pd.DataFrame([total])], ignore_index=True).to_csv(path, index=False)
+    result = evaluate_file(path, label=role["label"], positive="1", time_column=role["time"])
+    assert result.rows == len(frame)
+    assert any("summary row" in w for w in result.warnings)
+    assert "row index" in unused(result)[role["spare"]]
+
+
 # ------------------------------------------------------------------------------------------- split
 
 

@@ -143,16 +143,16 @@ def read_lead_file(
             "which cannot order rows across years; give a column of full dates, or sort the file by time "
             "and use --row-order"
         )
-    set_aside = index_columns(raw, skip=[c for c in (label, time_column, group_column) if c])
     summary = summary_rows(raw, label=label)
     n_read = len(raw)
     if summary.any():
         lines = ", ".join(str(p + 2) for p in np.flatnonzero(summary)[:5])
         warnings.append(
-            f"{int(summary.sum()):,} summary row(s) (a total, sum or subtotal line; file line {lines}) "
-            "were left out: they add up other rows, they are not leads."
+            f"{int(summary.sum()):,} summary row(s) (totals of other rows; file line {lines}) were left "
+            "out: they add up other rows, they are not leads."
         )
         raw = raw.loc[~summary].reset_index(drop=True)
+    set_aside = index_columns(raw, skip=[c for c in (label, time_column, group_column) if c])
 
     progress("reading the data dictionary")
     specs, frame, n_quarantined = _ingest(raw, dictionary, label=label, source=source, file=file)

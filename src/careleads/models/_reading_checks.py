@@ -146,6 +146,9 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
         Column name -> reason.
     """
     found: dict[str, str] = {}
+    # blank lines are kept as rows by `read_table`; they number nothing
+    filled = raw.astype("string").apply(lambda col: col.str.strip().str.len().fillna(0) > 0)
+    blank = ~filled.any(axis=1).to_numpy(dtype=bool)
     for position, column in enumerate(raw.columns):
         name = str(column)
         if name in skip:
@@ -153,8 +156,7 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
         if _UNNAMED.match(name):
             found[name] = f"unnamed column (position {position + 1}): a row index, not a lead's property"
             continue
-        values = raw[column]
-        text = values.astype("string").str.strip()
+        text = raw[column].astype("string").str.strip()[~blank]
         if len(text) < _MIN_INDEX_ROWS or bool((text.str.len().fillna(0) == 0).any()):
             continue
         if not bool(text.str.fullmatch(r"[0-9]+").fillna(False).all()):
@@ -176,9 +178,11 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
 def summary_rows(raw: pd.DataFrame, *, label: str) -> np.ndarray:
     """Flags of the rows that summarise others (a spreadsheet's total line), not leads.
 
-    A summary row has a text cell reading total, totals, sum, subtotal or grand total (alone or followed by
-    more words) and is otherwise aggregate-like: its label cell is empty or a value no other row has, or one
-    of its numbers is larger than every other row's in that column.
+    A summary row is aggregate-like: its label cell is empty or a value no other row has, or one of its
+    numbers is larger than every other row's in that column. It is flagged when it also has a text cell
+    reading total, totals, sum, subtotal or grand total (alone or followed by more words), or when it has
+    no identifier (an empty cell in a column every other row fills with a value of its own) and both signs
+    of an aggregate.
 
     Parameters
     ----------
@@ -196,30 +200,37 @@ def summary_rows(raw: pd.DataFrame, *, label: str) -> np.ndarray:
     if raw.empty:
         return flags
     worded = np.zeros(len(raw), dtype=bool)
+    no_id = np.zeros(len(raw), dtype=bool)
     for column in raw.columns:
         values = raw[column]
         if str(column) == label or not (
             pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
         ):
             continue
-        matched = values.astype("string").str.match(r"\s*" + _SUMMARY.pattern, case=False)
+        text = values.astype("string").str.strip()
+        matched = text.str.match(_SUMMARY.pattern, case=False)
         worded |= matched.fillna(False).to_numpy(dtype=bool)
-    if not worded.any():
+        empty = (text.str.len().fillna(0) == 0).to_numpy(dtype=bool)
+        n_empty = int(empty.sum())
+        if len(raw) >= _MIN_INDEX_ROWS and 0 < n_empty <= max(1, len(raw) // 100):
+            if text[~empty].is_unique:
+                no_id |= empty
+    if not (worded | no_id).any():
         return flags
-    text = raw.astype("string").apply(lambda col: col.str.strip())
-    label_text = text[label].fillna("")
+    label_text = raw[label].astype("string").str.strip().fillna("")
     counts = label_text.value_counts()
-    aggregate = ((label_text.str.len() == 0) | (label_text.map(counts) == 1)).to_numpy(dtype=bool)
-    for column in text.columns:
+    one_off = ((label_text.str.len() == 0) | (label_text.map(counts) == 1)).to_numpy(dtype=bool)
+    larger = np.zeros(len(raw), dtype=bool)
+    for column in raw.columns:
         if str(column) == label:
             continue
-        numbers = pd.to_numeric(text[column].str.replace(",", "", regex=False), errors="coerce")
-        if float(numbers.notna().mean()) < 0.5:
+        text = raw[column].astype("string").str.strip().str.replace(",", "", regex=False)
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+        if float(np.isfinite(numbers).mean()) < 0.5:
             continue
-        for row in np.flatnonzero(worded & ~aggregate):
-            value = numbers.iloc[row]
-            others = numbers.drop(index=numbers.index[row])
-            if pd.notna(value) and others.notna().any() and value > others.max():
-                aggregate[row] = True
-    found: np.ndarray = worded & aggregate
+        for row in np.flatnonzero(worded | no_id):
+            others = np.delete(numbers, row)
+            if np.isfinite(numbers[row]) and np.isfinite(others).any() and numbers[row] > np.nanmax(others):
+                larger[row] = True
+    found: np.ndarray = (worded & (one_off | larger)) | (no_id & one_off & larger)
     return found
