@@ -122,6 +122,10 @@ def test_ambiguous_comma_numbers_follow_the_column_and_the_file() -> None:
     assert by_name[word[1]].type is FieldType.NUMBER and by_name[word[1]].format is None
     assert "decimal comma" in by_name[word[0]].description
     assert "thousands" in by_name[word[1]].description
+    # a column that reads either way follows the file's other columns
+    european = pd.DataFrame({word[0]: frame[word[0]], word[1]: ["4,857", "1,250", "12", "3,001"] * 10})
+    fields = infer_dictionary(european.assign(**{word[2]: frame[word[2]]}), label=word[2]).table("data")
+    assert all(f.format == DECIMAL_COMMA for f in fields.fields if f.name != word[2])
 
 
 # ------------------------------------------------------------------------------------------- dates
