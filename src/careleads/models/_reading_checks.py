@@ -146,9 +146,6 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
         Column name -> reason.
     """
     found: dict[str, str] = {}
-    # blank lines are kept as rows by `read_table`; they number nothing
-    filled = raw.astype("string").apply(lambda col: col.str.strip().str.len().fillna(0) > 0)
-    blank = ~filled.any(axis=1).to_numpy(dtype=bool)
     for position, column in enumerate(raw.columns):
         name = str(column)
         if name in skip:
@@ -156,8 +153,15 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
         if _UNNAMED.match(name):
             found[name] = f"unnamed column (position {position + 1}): a row index, not a lead's property"
             continue
-        text = raw[column].astype("string").str.strip()[~blank]
-        if len(text) < _MIN_INDEX_ROWS or bool((text.str.len().fillna(0) == 0).any()):
+        text = raw[column].astype("string").str.strip()
+        empty = (text.str.len().fillna(0) == 0).to_numpy(dtype=bool)
+        # blank lines are kept as rows by `read_table`; they number nothing, anything else breaks a count
+        if empty.any() and bool(
+            raw.loc[empty].astype("string").apply(lambda c: c.str.strip()).ne("").any().any()
+        ):
+            continue
+        text = text[~empty]
+        if len(text) < _MIN_INDEX_ROWS:
             continue
         if not bool(text.str.fullmatch(r"[0-9]+").fillna(False).all()):
             continue
