@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +16,33 @@ from careleads.cli._errors import command_errors
 from careleads.errors import CareleadsError
 
 
+def unused_columns(result: Any) -> list[tuple[str, str]]:
+    """Every column of the file not used by the model, with the reason (one row per column or part).
+
+    The exclusions decided before training (request, identifiers, sensitive attributes, row numbers,
+    leakage suspects, calendar parts training never saw) and the feature columns the model could not use
+    because they hold one value in the training part.
+    """
+    rows = [(str(e["column"]), str(e["reason"])) for e in result.excluded]
+    listed = {column for column, _ in rows}
+    features = result.pipeline.named_steps["features"]
+    used = set(features.feature_sources_.values())
+    for column in features.kinds_:
+        if column not in used and column not in listed:
+            rows.append((str(column), "one value in the training part: nothing to learn from"))
+    return rows
+
+
 def _summary_tables(result: Any) -> list[Table]:
     tables = []
+    unused = Table(title="Columns not used", show_lines=False, expand=False)
+    unused.add_column("column", style="bold")
+    unused.add_column("reason", overflow="fold")
+    for column, reason in unused_columns(result):
+        unused.add_row(Text(column), Text(reason))
+    if unused.row_count == 0:
+        unused.add_row("-", "every column is used")
+    tables.append(unused)
     leak = Table(title="Leakage suspects", show_lines=False, expand=False)
     leak.add_column("column", style="bold")
     leak.add_column("decision")
@@ -116,6 +142,10 @@ def register(app: typer.Typer) -> None:
         from careleads.models import evaluate_file
         from careleads.report import write_evaluation_report
 
+        # an output that cannot be written is refused before any work starts
+        for path in (json_out, report):
+            if path is not None:
+                _check_writable(path)
         console = Console(stderr=True)
         out = Console()
         with console.status("starting", spinner="dots") as status:
@@ -138,8 +168,6 @@ def register(app: typer.Typer) -> None:
                 _write(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
             if report is not None:
                 status.update("writing the HTML report ...")
-                if not report.parent.exists():
-                    raise CareleadsError(f"cannot write {report}: folder {report.parent} does not exist")
                 write_evaluation_report(result, report)
 
         for line in result.summary_lines(include_warnings=False):
@@ -154,7 +182,14 @@ def register(app: typer.Typer) -> None:
             out.print(f"Report written to {report}", markup=False, highlight=False)
 
 
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise CareleadsError(f"cannot write {path}: it is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise CareleadsError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CareleadsError(f"cannot write {path}: permission denied")
+
+
 def _write(path: Path, text: str) -> None:
-    if not path.parent.exists():
-        raise CareleadsError(f"cannot write {path}: folder {path.parent} does not exist")
     path.write_text(text, encoding="utf-8")

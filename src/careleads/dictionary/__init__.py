@@ -41,6 +41,7 @@ from careleads.dictionary._record import (
 )
 from careleads.dictionary._rule import MISSING_REQUIRED, UNKNOWN_CATEGORY
 from careleads.dictionary._schema import (
+    DECIMAL_COMMA,
     Dictionary,
     FieldSpec,
     FieldType,
@@ -52,6 +53,7 @@ from careleads.dictionary._schema import (
 from careleads.dictionary._yaml import dump_dictionary, load_dictionary, parse_dictionary
 
 __all__ = [
+    "DECIMAL_COMMA",
     "FLAGGED_COLUMNS",
     "FLAGS_KEY",
     "MAPPABLE_KINDS",

@@ -20,6 +20,7 @@ from pandas.tseries.api import guess_datetime_format
 from careleads.dictionary._normalise import FALSE_WORDS, TRUE_WORDS, normalise_token, placeholder_key
 from careleads.dictionary._read import read_table
 from careleads.dictionary._schema import (
+    DECIMAL_COMMA,
     Dictionary,
     FieldSpec,
     FieldType,
@@ -82,6 +83,14 @@ _DATETIME_SHARE = 0.9
 _SAMPLE_VALUES = 2000
 _MIN_ROWS_FOR_UNIQUENESS = 20
 
+# numbers written with separators: 1,234.5 (comma between thousands) or 1.234,5 (decimal comma)
+_COMMA_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,3}(?:[. \u00a0\u202f][0-9]{3})+|[0-9]+)(?:,[0-9]+)?")
+# a value only one of the two readings explains
+_ONLY_DECIMAL = re.compile(r"[.\s\u00a0\u202f][0-9]{3},|,(?:[0-9]{1,2}|[0-9]{4,})$|\.[0-9]{3}\.")
+_ONLY_THOUSANDS = re.compile(r",[0-9]{3}\.|,[0-9]{3},")
+THOUSANDS_COMMA = "thousands_comma"  # a number reading: 1,234.5
+_AMBIGUOUS = "ambiguous"  # every value reads either way ("4,857"): the file's other columns decide
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")
 _LEADING_ZERO = re.compile(r"^0\d")
@@ -227,10 +236,46 @@ def _datetime_format(values: pd.Series) -> tuple[bool, str | None]:
                 guessed = guess_datetime_format(str(value), dayfirst=dayfirst)
             if guessed:
                 candidates[guessed] += 1
+    # a format without a year ("Feb", "03-14") names a month or a day in any year: not a date
+    candidates = Counter({fmt: n for fmt, n in candidates.items() if "%Y" in fmt or "%y" in fmt})
     best = max(candidates, key=lambda fmt: _datetime_share(sample, fmt), default=None)
     if best is not None and _datetime_share(sample, best) >= _DATETIME_SHARE:
         return True, best
     return False, None
+
+
+def _number_reading(profile: _Profile) -> str | None:
+    """How a column of numbers written with commas reads, or None when it is not such a column.
+
+    Decided from the values: :data:`DECIMAL_COMMA` when nearly every value fits ``1.234,5`` and some value
+    fits only that reading (``4,8``, ``5.191,0``); :data:`THOUSANDS_COMMA` when nearly every value fits
+    ``1,234.5`` and some value fits only that one (``1,234.5``, ``1,234,567``); ``"ambiguous"`` when
+    every value reads either way (``4,857``) or the two kinds of evidence conflict.
+    """
+    if profile.n_present == 0:
+        return None
+    values = pd.Series(profile.counts.index, dtype="string")
+    weights = profile.counts.to_numpy()
+    if not bool(values.str.contains(",", regex=False).any()):
+        return None
+    plain = _is_number(values).to_numpy()
+    decimal = values.str.fullmatch(_COMMA_DECIMAL.pattern).to_numpy(dtype=bool)
+    thousands = plain | values.str.fullmatch(_COMMA_THOUSANDS.pattern).to_numpy(dtype=bool)
+    fits_decimal = float(weights[decimal].sum()) / profile.n_present >= _TYPE_SHARE
+    fits_thousands = float(weights[thousands].sum()) / profile.n_present >= _TYPE_SHARE
+    only_decimal = bool(values[decimal].str.contains(_ONLY_DECIMAL.pattern, regex=True).any())
+    only_thousands = bool(values[thousands].str.contains(_ONLY_THOUSANDS.pattern, regex=True).any())
+    if fits_decimal and only_decimal and not only_thousands:
+        return DECIMAL_COMMA
+    if fits_thousands and only_thousands and not only_decimal:
+        return THOUSANDS_COMMA
+    if fits_decimal or fits_thousands:
+        return (
+            _AMBIGUOUS
+            if fits_decimal and fits_thousands
+            else (DECIMAL_COMMA if fits_decimal else THOUSANDS_COMMA)
+        )
+    return None
 
 
 def _sensitivity(name: str, field_type: FieldType, profile: _Profile) -> Sensitivity:
@@ -284,8 +329,14 @@ def _looks_boolean(profile: _Profile) -> bool:
     return len(keys) == 1 or any(keys == pair for pair in pairs)
 
 
-def _infer_field(profile: _Profile, *, is_label: bool) -> tuple[FieldSpec, bool]:
-    """Return the field and whether it is unique and complete (a key candidate)."""
+def _infer_field(
+    profile: _Profile, *, is_label: bool, number_reading: str | None = None
+) -> tuple[FieldSpec, bool]:
+    """Return the field and whether it is unique and complete (a key candidate).
+
+    `number_reading` (:data:`DECIMAL_COMMA` or :data:`THOUSANDS_COMMA`) makes a column of numbers written
+    with commas a number field.
+    """
     counts = profile.counts
     values = pd.Series(counts.index, dtype="string")
     unique = (
@@ -312,6 +363,7 @@ def _infer_field(profile: _Profile, *, is_label: bool) -> tuple[FieldSpec, bool]
         return field, False
     minimum: float | None = None
     datetime_format: str | None = None
+    number_format: str | None = None
     if profile.n_present == 0:
         field_type = FieldType.CATEGORY
         note = "Inferred (always empty in the sample)."
@@ -334,6 +386,14 @@ def _infer_field(profile: _Profile, *, is_label: bool) -> tuple[FieldSpec, bool]
             field_type = FieldType.NUMBER
             parsed = pd.to_numeric(values, errors="coerce")
             if (parsed.dropna() >= 0).all():
+                minimum = 0.0
+        elif number_reading is not None and not leading_zero:
+            field_type = FieldType.NUMBER
+            number_format = number_reading if number_reading == DECIMAL_COMMA else None
+            example = str(values[values.str.contains(",", regex=False)].iloc[0])
+            meaning = "decimal comma" if number_format else "comma between thousands"
+            note += f" Numbers written with a {meaning} (e.g. {example!r})."
+            if not values.str.startswith("-").any():
                 minimum = 0.0
         elif numeric_rows < _TYPE_SHARE:
             is_datetime, fmt = _datetime_format(values)
@@ -360,7 +420,7 @@ def _infer_field(profile: _Profile, *, is_label: bool) -> tuple[FieldSpec, bool]
         sensitivity=_sensitivity(profile.name, field_type, profile),
         # the lists come from one sample: new values are kept, not quarantined, until a person closes them
         closed=field_type is not FieldType.CATEGORY,
-        format=datetime_format,
+        format=datetime_format or number_format,
     )
     return field, unique and field_type is FieldType.IDENTIFIER
 
@@ -463,11 +523,21 @@ def infer_dictionary(
     }
     placeholders = _detect_placeholders(label_counts)
 
+    profiles = [
+        _profile(original, field_name, frame.iloc[:, position], placeholders)
+        for position, (original, field_name) in enumerate(zip(originals, names, strict=True))
+    ]
+    readings = [None if i == label_position else _number_reading(p) for i, p in enumerate(profiles)]
+    decided = {r for r in readings if r in (DECIMAL_COMMA, THOUSANDS_COMMA)}
+    # "4,857" reads either way: the file's other columns decide, else the comma separates thousands
+    file_reading = DECIMAL_COMMA if decided == {DECIMAL_COMMA} else THOUSANDS_COMMA
     fields: list[FieldSpec] = []
     key: str | None = None
-    for position, (original, field_name) in enumerate(zip(originals, names, strict=True)):
-        profile = _profile(original, field_name, frame.iloc[:, position], placeholders)
-        field, key_candidate = _infer_field(profile, is_label=position == label_position)
+    for position, profile in enumerate(profiles):
+        reading = file_reading if readings[position] == _AMBIGUOUS else readings[position]
+        field, key_candidate = _infer_field(
+            profile, is_label=position == label_position, number_reading=reading
+        )
         fields.append(field)
         if key_candidate and key is None:
             key = field.name

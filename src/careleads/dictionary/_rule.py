@@ -32,7 +32,7 @@ from careleads.dictionary._normalise import (
     normalise_token,
     placeholders_for,
 )
-from careleads.dictionary._schema import FieldSpec, FieldType, Sensitivity
+from careleads.dictionary._schema import DECIMAL_COMMA, FieldSpec, FieldType, Sensitivity
 
 __all__ = [
     "BLANK_ROW",
@@ -62,6 +62,8 @@ _LISTED_CATEGORIES = 12  # canonical values named in an unknown-category message
 # Character classes spelt out in ASCII: these patterns were matched by Arrow's RE2, where \d and \s are
 # ASCII only, and are now matched by Python's re on the few values that need them
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+# a number with a decimal comma: 1.234,5 or 1 234,5 or 1234,5 (or a whole number)
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,3}(?:[. \u00a0\u202f][0-9]{3})+|[0-9]+)(?:,[0-9]+)?")
 # a value must look like a date before the slow, lenient parser may try it ("12" is not a date)
 _DATE_LIKE = re.compile(r"[0-9]{1,4}[-/. \t\n\f\r][0-9]{1,2}|[0-9]{8}|[A-Za-z]{3}")
 # pandas reads the first two as "the current moment" (exactly so spelt); none is a recorded timestamp
@@ -196,10 +198,25 @@ class FieldRule:
         )
 
     def _numbers(self, values: Any, shown: Any) -> tuple[npt.NDArray[np.float64], list[Problem]]:
-        """Numbers, with thousands separators written as ``1,234``; ``inf`` and ``nan`` are not numbers."""
+        """Numbers, with thousands separators written as ``1,234``; ``inf`` and ``nan`` are not numbers.
+
+        A field whose format is ``decimal_comma`` reads ``1.234,5`` (or ``1 234,5``) as 1234.5 instead.
+        """
         spec = self.spec
         if not _is_text(values):  # typed Parquet column
             numbers = np.array(values, dtype="float64")
+        elif spec.format == DECIMAL_COMMA:
+            texts = np.asarray(values, dtype=object)
+            plain = np.array(
+                [
+                    re.sub(r"[. \u00a0\u202f]", "", str(t)).replace(",", ".")
+                    if _COMMA_DECIMAL.fullmatch(str(t))
+                    else None
+                    for t in texts
+                ],
+                dtype=object,
+            )
+            numbers = np.array(pd.to_numeric(plain, errors="coerce"), dtype="float64")
         else:
             texts = np.asarray(values, dtype=object)
             numbers = np.array(pd.to_numeric(texts, errors="coerce"), dtype="float64")

@@ -6,6 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# the one format a number field takes: a decimal comma, dots (or spaces) between thousands
+DECIMAL_COMMA = "decimal_comma"
+
 
 class FieldType(StrEnum):
     IDENTIFIER = "identifier"
@@ -53,7 +56,8 @@ class FieldSpec:
     # whether a category value outside ``values`` is a row error (True) or kept as written (False);
     # only consulted when ``values`` is not empty
     closed: bool = True
-    # an explicit strptime format for datetime fields (e.g. "%d/%m/%Y"); None = ISO 8601, then guessed
+    # an explicit strptime format for datetime fields (e.g. "%d/%m/%Y"); None = ISO 8601, then guessed.
+    # For number fields, DECIMAL_COMMA: numbers written 1.234,5 (comma before the decimals)
     format: str | None = None
     # for a boolean field (a consent or an objection): how a value the dictionary cannot read is taken, so
     # that an unreadable answer is never read as permission; None = as missing

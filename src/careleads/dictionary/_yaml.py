@@ -27,7 +27,7 @@ The format, meant to be edited by hand::
             sensitivity: safe             # direct_identifier, quasi_identifier, sensitive, safe
             known: at_creation            # at_creation, at_event_time, after_outcome
             missing_values: [Select]      # field-level placeholders
-            format: "%d/%m/%Y"            # datetimes only; default ISO 8601
+            format: "%d/%m/%Y"            # datetimes (default ISO 8601); numbers: decimal_comma (1.234,5)
             earliest: "2000-01-01"        # datetimes only; the dates accepted, default 1900-01-01 to
             latest: "2100-12-31"          # 2100-12-31 (a date outside is flagged, read as missing)
 
@@ -48,6 +48,7 @@ import yaml
 
 from careleads.dictionary._normalise import normalise_token
 from careleads.dictionary._schema import (
+    DECIMAL_COMMA,
     Dictionary,
     FieldSpec,
     FieldType,
@@ -291,8 +292,12 @@ def _check_field(spec: FieldSpec, data: Mapping[str, Any], where: _Where) -> Non
     earliest, latest = spec.dates_accepted
     if pd.Timestamp(earliest) > pd.Timestamp(latest):
         raise where.error(f"earliest {earliest} is after latest {latest}", "earliest")
-    if "format" in data and spec.type is not FieldType.DATETIME:
-        raise where.error(f"only datetime fields take a format, this one is {spec.type.value}", "format")
+    if "format" in data and spec.type is FieldType.NUMBER and spec.format != DECIMAL_COMMA:
+        raise where.error(f"a number field's only format is {DECIMAL_COMMA!r}", "format")
+    if "format" in data and spec.type not in (FieldType.DATETIME, FieldType.NUMBER):
+        raise where.error(
+            f"only datetime and number fields take a format, this one is {spec.type.value}", "format"
+        )
     if spec.values and spec.type not in (FieldType.CATEGORY, FieldType.BOOLEAN):
         raise where.error(
             f"only category and boolean fields take values, this one is {spec.type.value}", "values"

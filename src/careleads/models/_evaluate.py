@@ -46,10 +46,16 @@ from careleads.models._evaluation_checks import (
     window_drift,
 )
 from careleads.models._evaluation_result import EvaluationResult, SplitInfo
-from careleads.models._lead_file import Progress, feature_kinds, read_lead_file
+from careleads.models._lead_file import Progress, calendar_parts, feature_kinds, read_lead_file
 from careleads.models._leakage import dominant_column
 from careleads.models._model_choice import choose_model, compare_on_test
-from careleads.models._split import MIN_CLASS_ROWS, random_split, require_classes, split_by_order
+from careleads.models._split import (
+    MIN_CLASS_ROWS,
+    random_split,
+    require_classes,
+    split_by_order,
+    split_warnings,
+)
 from careleads.models._tabular import logistic_baseline, to_datetime
 from careleads.types import PathLikeStr
 
@@ -145,6 +151,15 @@ def evaluate_file(
         val_pos = np.flatnonzero(split.valid[split.train])
         fit_pos = np.flatnonzero(~split.valid[split.train])
         kind = "time" if time_column is not None else "row_order"
+        warnings.extend(
+            split_warnings(
+                order,
+                split,
+                test_fraction=test_fraction,
+                grouped=groups is not None,
+                describe=(lambda ns: str(pd.Timestamp(ns))) if time_column is not None else _row,
+            )
+        )
     else:
         train_idx, test_idx = random_split(y, groups, test_fraction, seed)
         train_groups = groups[train_idx] if groups is not None else None
@@ -171,7 +186,10 @@ def evaluate_file(
         time_column=time_column,
         group_column=data.group_column,
         exclude=data.exclude,
+        set_aside=data.set_aside,
     )
+    train, test, kinds, calendar_left_out = calendar_parts(train, test, kinds, time_column=time_column)
+    excluded.extend(calendar_left_out)
     say("auditing for leakage")
     leakage = audit_training_part(data, train, y_train, kinds, seed=seed)
 
@@ -321,6 +339,7 @@ def evaluate_file(
         baseline_tiers=scored.baseline_tiers,
         calibration=scored.calibration,
         model_choice=model_choice,
+        reading_notes=data.notes,
     )
 
 
@@ -333,6 +352,10 @@ def _latest_half(positions: np.ndarray, order: np.ndarray | None, y: np.ndarray)
     late = np.sort(positions[np.argsort(order[positions], kind="stable")][len(positions) // 2 :])
     n_pos = int(y[late].sum())
     return late if min(n_pos, len(late) - n_pos) >= MIN_CLASS_ROWS // 4 else positions
+
+
+def _row(position: int) -> str:
+    return f"at row {position + 1:,}"
 
 
 def _edge(part: pd.DataFrame, time_column: str | None, *, last: bool) -> str | None:

@@ -69,7 +69,11 @@ def window_drift(
 ) -> DriftReport:
     """Drift of every model feature (calendar parts of the time column aside) and of the label rate."""
     features: TabularFeatures = pipeline.named_steps["features"]
-    calendar = [f for f, src in features.feature_sources_.items() if src == time_column]
+    calendar = [
+        f
+        for f, src in features.feature_sources_.items()
+        if time_column is not None and (src == time_column or src.startswith(f"{time_column}__"))
+    ]
     return drift_report(
         features.transform(train).drop(columns=calendar).assign(**{_LABEL: y_train}),
         features.transform(test).drop(columns=calendar).assign(**{_LABEL: y_test}),

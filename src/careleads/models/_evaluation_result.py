@@ -81,6 +81,8 @@ class EvaluationResult:
     calibration: JSONDict = field(default_factory=dict)
     # where the model was chosen, on what figures, and both models' test AUCs
     model_choice: JSONDict = field(default_factory=dict)
+    # how values were read where a reading was chosen (numbers with a decimal comma)
+    reading_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> JSONDict:
         """The machine-readable result (plain JSON types; NaN becomes null)."""
@@ -97,6 +99,7 @@ class EvaluationResult:
             "features": list(self.features),
             "feature_names": list(self.feature_names),
             "excluded": list(self.excluded),
+            "reading_notes": list(self.reading_notes),
             "model": {
                 "kind": self.model_kind,
                 "settings": self.model_settings,
@@ -137,6 +140,7 @@ class EvaluationResult:
             lines.append(f"Leakage suspects excluded: {', '.join(excluded)}.")
         if self.leakage.kept_columns:
             lines.append(f"Leakage suspects kept by request: {', '.join(self.leakage.kept_columns)}.")
+        lines.extend(self.reading_notes)
         if include_warnings:
             lines.extend(self.warnings)
         return lines

@@ -1,10 +1,11 @@
 """Any lead file made ready for evaluation: read, ingested through its data dictionary, labelled 0/1.
 
 `read_lead_file` resolves the columns the user named (case-insensitively, with a suggestion when one is
-misspelt), ingests the rows through the given or inferred dictionary (bad rows quarantined and counted),
-turns the label into 0/1, keeps the rows with a label (and a readable time), and gives each row its place
-in time for the split. `feature_kinds` then chooses the feature columns and says why every other column
-is left out.
+misspelt), refuses a time column of month names, sets row-number columns aside and leaves summary rows out
+(``_reading_checks``), ingests the rows through the given or inferred dictionary (bad rows quarantined and
+counted), turns the label into 0/1 (undecided outcomes left out), keeps the rows with a label (and a
+readable time), and gives each row its place in time for the split. `feature_kinds` then chooses the
+feature columns and says why every other column is left out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from careleads.dictionary import (
+    DECIMAL_COMMA,
     Dictionary,
     FieldSpec,
     FieldType,
@@ -29,13 +31,33 @@ from careleads.dictionary import (
     read_table,
 )
 from careleads.errors import InputError
+from careleads.models._reading_checks import (
+    NEGATIVE_WORDS,
+    UNDECIDED_WORDS,
+    index_columns,
+    month_name_values,
+    outcome_key,
+    summary_rows,
+)
 from careleads.models._tabular import infer_kinds, to_datetime
 from careleads.types import PathLikeStr
 
 # An identifier-typed column repeating at least this many rows per value on average is a reference to a
 # shared entity (a landing page, an owner, a campaign) and is used as a category rather than dropped.
 KEY_MIN_ROWS_PER_VALUE = 10
-_POSITIVE_WORDS = ("1", "1.0", "true", "yes", "y", "t", "converted", "won", "positive", "success")
+_POSITIVE_WORDS = (
+    "1",
+    "1.0",
+    "true",
+    "yes",
+    "y",
+    "t",
+    "converted",
+    "won",
+    "closed won",
+    "positive",
+    "success",
+)
 _KIND_OF_TYPE = {
     FieldType.NUMBER: "numeric",
     FieldType.CATEGORY: "categorical",
@@ -54,7 +76,9 @@ class LeadFile:
 
     ``label``, ``time_column``, ``group_column``, ``exclude`` and ``keep`` are the file's own column names
     (as resolved from what the user typed). ``order`` is each row's scoring moment in nanoseconds, or its
-    position in the file (``row_order``), or None (no order: the split is random).
+    position in the file (``row_order``), or None (no order: the split is random). ``set_aside`` holds
+    the columns left out before any feature choice (row numbers) with their reasons; ``notes`` says how
+    values were read where a reading was chosen (numbers with a decimal comma).
     """
 
     source: str
@@ -72,6 +96,8 @@ class LeadFile:
     order: np.ndarray | None
     groups: np.ndarray | None
     warnings: list[str]
+    set_aside: dict[str, str]
+    notes: list[str]
 
 
 def read_lead_file(
@@ -110,6 +136,23 @@ def read_lead_file(
     excluded = [_column(c, columns, what="--exclude column", source=source) for c in exclude]
     kept = [_column(c, columns, what="--keep column", source=source) for c in keep]
     warnings: list[str] = []
+    if time_column is not None and month_name_values(raw[time_column]):
+        first = str(raw[time_column].astype("string").str.strip().iloc[0])
+        raise InputError(
+            f"{source}: time column {time_column!r} holds month names without a year (e.g. {first!r}), "
+            "which cannot order rows across years; give a column of full dates, or sort the file by time "
+            "and use --row-order"
+        )
+    summary = summary_rows(raw, label=label)
+    n_read = len(raw)
+    if summary.any():
+        lines = ", ".join(str(p + 2) for p in np.flatnonzero(summary)[:5])
+        warnings.append(
+            f"{int(summary.sum()):,} summary row(s) (totals of other rows; file line {lines}) were left "
+            "out: they add up other rows, they are not leads."
+        )
+        raw = raw.loc[~summary].reset_index(drop=True)
+    set_aside = index_columns(raw, skip=[c for c in (label, time_column, group_column) if c])
 
     progress("reading the data dictionary")
     specs, frame, n_quarantined = _ingest(raw, dictionary, label=label, source=source, file=file)
@@ -119,10 +162,16 @@ def read_lead_file(
             "run `careleads dictionary` tools to see why."
         )
 
-    y_all, chosen = _label01(frame[label], label=label, positive=positive, source=source)
-    unlabeled = int(y_all.isna().sum())
+    y_all, chosen, label_notes = _label01(frame[label], label=label, positive=positive, source=source)
+    warnings.extend(label_notes)
+    unlabeled = int(frame[label].astype("string").str.strip().str.len().fillna(0).eq(0).sum())
     if unlabeled:
         warnings.append(f"{unlabeled:,} rows have no {label!r} value and were left out.")
+    notes = [
+        f"{name!r} read as numbers with a decimal comma ('1.234,5' = 1234.5), as its values show."
+        for name, spec in specs.items()
+        if spec.type is FieldType.NUMBER and spec.format == DECIMAL_COMMA
+    ]
 
     if time_column is not None:
         stamps = to_datetime(frame[time_column])
@@ -153,7 +202,7 @@ def read_lead_file(
         raise InputError(f"{source}: every usable row has the same {label!r} outcome; nothing to predict")
     return LeadFile(
         source=source,
-        n_read=len(raw),
+        n_read=n_read,
         frame=frame,
         y=y,
         label=label,
@@ -167,6 +216,8 @@ def read_lead_file(
         order=order,
         groups=groups,
         warnings=warnings,
+        set_aside=set_aside,
+        notes=notes,
     )
 
 
@@ -181,7 +232,15 @@ def _column(name: str, columns: Sequence[str], *, what: str, source: str) -> str
     raise InputError(f"{source}: {what} {name!r} is not a column of the file{hint}")
 
 
-def _label01(values: pd.Series, *, label: str, positive: str | None, source: str) -> tuple[pd.Series, str]:
+def _label01(
+    values: pd.Series, *, label: str, positive: str | None, source: str
+) -> tuple[pd.Series, str, list[str]]:
+    """The label as 1.0/0.0 (missing where empty or undecided), the positive value, and what was said.
+
+    When the other values speak an outcome vocabulary (lost, no, rejected, ...), values not decided yet
+    (open, pending, in progress, ...) are left out with a count, and values neither positive, negative nor
+    undecided are counted as negatives and named.
+    """
     if pd.api.types.is_bool_dtype(values):
         # a dictionary may type the label as yes/no: compare as 1/0 so that --positive 1 or true works
         values = values.astype("Int64")
@@ -190,6 +249,8 @@ def _label01(values: pd.Series, *, label: str, positive: str | None, source: str
     text = values.astype("string").str.strip()
     text = text.where(text.str.len() > 0)
     distinct = sorted(str(v) for v in text.dropna().unique())
+    undecided = [d for d in distinct if outcome_key(d) in UNDECIDED_WORDS]
+    settled = [d for d in distinct if d not in undecided]
     if not distinct:
         raise InputError(f"{source}: label column {label!r} is empty; choose the column holding the outcome")
     if len(distinct) == 1:
@@ -208,21 +269,41 @@ def _label01(values: pd.Series, *, label: str, positive: str | None, source: str
             )
         chosen = matches[0]
     else:
-        if len(distinct) > 2:
+        if len(settled) > 2 or len(settled) < 2:
             shown = ", ".join(repr(d) for d in distinct[:10])
             raise InputError(
                 f"{source}: label {label!r} has {len(distinct)} values ({shown}); say which one counts as "
                 "converted with --positive"
             )
-        known = [d for d in distinct if d.casefold() in _POSITIVE_WORDS]
+        known = [d for d in settled if outcome_key(d) in _POSITIVE_WORDS]
         if len(known) != 1:
             raise InputError(
-                f"{source}: cannot tell which value of {label!r} means converted ({distinct[0]!r} or "
-                f"{distinct[1]!r}); give it with --positive"
+                f"{source}: cannot tell which value of {label!r} means converted ({settled[0]!r} or "
+                f"{settled[1]!r}); give it with --positive"
             )
         chosen = known[0]
-    y = pd.Series(np.where(text.isna(), np.nan, (text == chosen).astype("float64")), index=values.index)
-    return y, chosen
+    notes: list[str] = []
+    missing = text.isna().to_numpy()
+    others = [d for d in distinct if d != chosen]
+    if outcome_key(chosen) in _POSITIVE_WORDS or any(outcome_key(d) in NEGATIVE_WORDS for d in others):
+        left_out = [d for d in undecided if d != chosen]
+        if left_out:
+            counts = text.value_counts()
+            listed = ", ".join(f"{d!r} ({int(counts[d]):,})" for d in left_out)
+            notes.append(
+                f"{int(text.isin(left_out).sum()):,} rows whose {label!r} is not decided yet ({listed}) "
+                "were left out: they are neither conversions nor losses."
+            )
+            missing = missing | text.isin(left_out).fillna(False).to_numpy(dtype=bool)
+        unclear = [d for d in others if d not in left_out and outcome_key(d) not in NEGATIVE_WORDS]
+        if unclear:
+            notes.append(
+                f"{label!r} values counted as not converted though not a usual negative word: "
+                + ", ".join(repr(d) for d in unclear[:10])
+                + "; if any is undecided, remove those rows or give another --positive."
+            )
+    y = pd.Series(np.where(missing, np.nan, (text == chosen).astype("float64")), index=values.index)
+    return y, chosen, notes
 
 
 def _same_number(a: str, b: str) -> bool:
@@ -300,8 +381,13 @@ def feature_kinds(
     time_column: str | None,
     group_column: str | None,
     exclude: Sequence[str],
+    set_aside: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Feature columns and their kinds before the leakage audit, with the reason for every other column."""
+    """Feature columns and their kinds before the leakage audit, with the reason for every other column.
+
+    The time column is a feature (its calendar parts, see `calendar_parts`) unless excluded by request;
+    `set_aside` names columns already left out on reading (row numbers), with their reasons.
+    """
     kinds = column_kinds(train, specs)
     use: dict[str, str] = {}
     excluded: list[dict[str, str]] = []
@@ -313,6 +399,10 @@ def feature_kinds(
         reason = None
         if name in exclude:
             reason = "excluded by request"
+            if name == time_column:
+                reason += " (still orders the split; none of its parts is a feature)"
+        elif set_aside and name in set_aside:
+            reason = set_aside[name]
         elif name == group_column:
             reason = "group column"
         elif spec is not None and spec.sensitivity is Sensitivity.SENSITIVE:
@@ -331,6 +421,55 @@ def feature_kinds(
             use[name] = kind
         else:
             excluded.append({"column": name, "reason": reason})
-    if time_column is not None:
+    if time_column is not None and time_column not in exclude:
         use[time_column] = "datetime"
     return use, excluded
+
+
+_CALENDAR_PARTS = {"weekday": "day of week", "hour": "hour of day", "month": "month of year"}
+
+
+def calendar_parts(
+    train: pd.DataFrame, test: pd.DataFrame, kinds: Mapping[str, str], *, time_column: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], list[dict[str, str]]]:
+    """Keep the time column's calendar parts (weekday, hour, month) that training has seen in full.
+
+    A part whose test values include one the training part never holds (test months that never occur in
+    training) cannot be learnt: it is left out with the reason. When every part is covered the time
+    column stays a ``datetime`` feature (`TabularFeatures` derives its parts); otherwise the covered parts
+    become numeric columns of both parts, named as `TabularFeatures` names them (``<time>__month``), and
+    the time column itself only orders the rows and anchors other dates.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, dict, list of dict)
+        The training and test parts, the feature kinds, and the parts left out with their reasons.
+    """
+    out = dict(kinds)
+    if time_column is None or out.get(time_column) != "datetime":
+        return train, test, out, []
+    before, after = to_datetime(train[time_column]), to_datetime(test[time_column])
+    covered: dict[str, tuple[pd.Series, pd.Series]] = {}
+    left_out: list[dict[str, str]] = []
+    for part, words in _CALENDAR_PARTS.items():
+        seen = getattr(before.dt, "day_of_week" if part == "weekday" else part)
+        new = getattr(after.dt, "day_of_week" if part == "weekday" else part)
+        unseen = sorted(set(new.dropna().astype(int)) - set(seen.dropna().astype(int)))
+        if unseen:
+            left_out.append(
+                {
+                    "column": f"{time_column} ({words})",
+                    "reason": f"test values {unseen[:6]} never occur in the training part: cannot be learnt",
+                }
+            )
+        else:
+            covered[part] = (seen.astype("float64"), new.astype("float64"))
+    if not left_out:
+        return train, test, out, []
+    del out[time_column]
+    train, test = train.copy(), test.copy()
+    for part, (seen, new) in covered.items():
+        name = f"{time_column}__{part}"
+        train[name], test[name] = seen.to_numpy(), new.to_numpy()
+        out[name] = "numeric"
+    return train, test, out, left_out

@@ -184,6 +184,64 @@ def time_split(
     )
 
 
+def split_warnings(
+    order: npt.ArrayLike,
+    split: OrderedSplit,
+    *,
+    test_fraction: float,
+    grouped: bool,
+    describe: Any = str,
+) -> list[str]:
+    """What a reader of an ordered split must know: a test share far from the one asked, overlapping parts.
+
+    Parameters
+    ----------
+    order : array of int
+        Each row's place in time, as given to `split_by_order`.
+    split : OrderedSplit
+        The split made from it.
+    test_fraction : float
+        The test share asked for.
+    grouped : bool
+        Whether a group column kept each group on one side.
+    describe : callable, optional
+        Turns an order value into readable text (a date); default `str`.
+
+    Returns
+    -------
+    list of str
+        One warning per edge case: many rows sharing the moment at the cut moved the test share by more
+        than a quarter of itself (and at least 3 points); with groups, test rows earlier than the last
+        training row.
+    """
+    values = np.asarray(order, dtype=np.int64)
+    out: list[str] = []
+    share = float(split.test.mean()) if len(values) else 0.0
+    if abs(share - test_fraction) > max(0.03, 0.25 * test_fraction):
+        test_keys = values[split.test]
+        cut = int(test_keys.min()) if len(test_keys) else int(values.max())
+        tied = int((values == cut).sum())
+        before = values[split.train]
+        last = int(before.max()) if len(before) else cut
+        tied_before = int((values == last).sum())
+        most, at = (tied, cut) if tied >= tied_before else (tied_before, last)
+        out.append(
+            f"The test part holds {share:.0%} of rows, not the {test_fraction:.0%} asked: {most:,} rows "
+            f"share the moment {describe(at)} at the cut and stay on one side together. A finer time "
+            "column, or another --test-fraction, gives a share closer to the one asked."
+        )
+    if grouped and split.train.any() and split.test.any():
+        train_end, test_start = int(values[split.train].max()), int(values[split.test].min())
+        if test_start < train_end:
+            earlier = int((values[split.test] < train_end).sum())
+            out.append(
+                f"With the group column, each group sits where its last row is: {earlier:,} test rows are "
+                f"earlier than the last training row (test starts {describe(test_start)}, training ends "
+                f"{describe(train_end)}). The split is by group and only roughly by time."
+            )
+    return out
+
+
 def random_split(
     y: npt.ArrayLike, groups: npt.ArrayLike | None, fraction: float, seed: int
 ) -> tuple[Positions, Positions]:

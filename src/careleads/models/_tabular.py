@@ -92,6 +92,9 @@ def to_datetime(col: pd.Series) -> pd.Series:
                 out = pd.to_datetime(text, errors="coerce", format="mixed")
     if isinstance(out.dtype, pd.DatetimeTZDtype):
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    # a moment nanoseconds cannot hold (year 1 from a month name read alone) is unreadable, not an error
+    low, high = pd.Timestamp.min.as_unit("us"), pd.Timestamp.max.as_unit("us")
+    out = out.where((out >= low) & (out <= high))
     return out.astype("datetime64[ns]")
 
 
