@@ -15,8 +15,16 @@ import typer
 from typer.testing import CliRunner
 
 from careleads.cli._evaluate import register
-from careleads.dictionary import DECIMAL_COMMA, FieldType, infer_dictionary, ingest_table, read_table
-from careleads.errors import InputError
+from careleads.dictionary import (
+    DECIMAL_COMMA,
+    FieldType,
+    dump_dictionary,
+    infer_dictionary,
+    ingest_table,
+    parse_dictionary,
+    read_table,
+)
+from careleads.errors import DictionaryError, InputError
 from careleads.models import EvaluationResult, evaluate_file
 from careleads.models._reading_checks import index_columns, summary_rows
 
@@ -126,6 +134,16 @@ def test_ambiguous_comma_numbers_follow_the_column_and_the_file() -> None:
     european = pd.DataFrame({word[0]: frame[word[0]], word[1]: ["4,857", "1,250", "12", "3,001"] * 10})
     fields = infer_dictionary(european.assign(**{word[2]: frame[word[2]]}), label=word[2]).table("data")
     assert all(f.format == DECIMAL_COMMA for f in fields.fields if f.name != word[2])
+
+
+def test_decimal_comma_format_round_trips_through_yaml() -> None:
+    word = names(15, 2)
+    frame = pd.DataFrame({word[0]: ["4,8", "5.191,0", "12,5"] * 10, word[1]: ["1", "0", "0"] * 10})
+    text = dump_dictionary(infer_dictionary(frame, label=word[1]))
+    field = parse_dictionary(text).table("data").fields[0]
+    assert field.type is FieldType.NUMBER and field.format == DECIMAL_COMMA
+    with pytest.raises(DictionaryError, match="decimal_comma"):
+        parse_dictionary(text.replace("format: decimal_comma", "format: '%d.%m'"))
 
 
 # ------------------------------------------------------------------------------------------- dates

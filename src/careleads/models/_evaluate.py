@@ -6,7 +6,9 @@ The steps of `evaluate_file`, each in its own module:
    (``_lead_file``);
 2. split: by time (earlier rows train, later rows test) or file order with the one split of
    ``_split`` (shared with `train_model`), else at random with a warning; a group column keeps each group
-   on one side; the validation slice is the end of the training part;
+   on one side; the validation slice is the end of the training part; a test share far from the one
+   asked and test rows earlier than training rows are reported (``_split.split_warnings``), and the time
+   column's calendar parts are kept only where training covers the test part (``_lead_file``);
 3. audit the training part for leakage and exclude the suspects unless kept (``_evaluation_checks``);
 4. fit LightGBM candidates and a logistic baseline on the rows before the validation slice; LightGBM stops
    early on the slice (``_candidates``), and the choice is made on its later half, the most recent rows
