@@ -317,3 +317,34 @@ def test_a_writer_lock_held_by_another_process_ends_the_wait_with_an_error(tmp_p
         connection.execute(text("INSERT INTO t VALUES (2)"))
         assert connection.execute(text("SELECT x FROM t")).scalars().all() == [2]
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_leads_stored_before_0008_take_their_creator_from_the_audit_log(backend: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, backend)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as connection:
+            for n, actor in ((1, "crm-one"), (2, "crm-two")):
+                connection.execute(
+                    text(
+                        "INSERT INTO leads (id, pseudonym, identifier_fields, fields, created_at, received_at, "
+                        "erased) VALUES (:id, :p, '[]', '{}', :at, :at, false)"
+                    ),
+                    {"id": n, "p": f"p{n}", "at": "2025-03-04 10:00:00"},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_log (id, at, actor, role, action, subject, details, prev_hash, hash) "
+                        "VALUES (:id, '2025-03-04T10:00:00', :actor, 'integration', 'lead.create', :subject, "
+                        "'{}', '', '')"
+                    ),
+                    {"id": n, "actor": actor, "subject": f"lead:{n}"},
+                )
+        assert upgrade(engine) == "0008"
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, created_by FROM leads ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, "crm-one"), (2, "crm-two")]
+    finally:
+        engine.dispose()
