@@ -329,16 +329,16 @@ def test_leads_stored_before_0008_take_their_creator_from_the_audit_log(backend:
             for n, actor in ((1, "crm-one"), (2, "crm-two")):
                 connection.execute(
                     text(
-                        "INSERT INTO leads (id, pseudonym, identifier_fields, fields, created_at, received_at, "
-                        "erased) VALUES (:id, :p, '[]', '{}', :at, :at, false)"
+                        "INSERT INTO leads (id, pseudonym, identifier_fields, fields, created_at, "
+                        "received_at, erased) VALUES (:id, :p, '[]', '{}', :at, :at, false)"
                     ),
                     {"id": n, "p": f"p{n}", "at": "2025-03-04 10:00:00"},
                 )
                 connection.execute(
                     text(
-                        "INSERT INTO audit_log (id, at, actor, role, action, subject, details, prev_hash, hash) "
-                        "VALUES (:id, '2025-03-04T10:00:00', :actor, 'integration', 'lead.create', :subject, "
-                        "'{}', '', '')"
+                        "INSERT INTO audit_log (id, at, actor, role, action, subject, details, prev_hash, "
+                        "hash) VALUES (:id, '2025-03-04T10:00:00', :actor, 'integration', 'lead.create', "
+                        ":subject, '{}', '', '')"
                     ),
                     {"id": n, "actor": actor, "subject": f"lead:{n}"},
                 )
