@@ -53,7 +53,7 @@ from careleads.service._records import (
     validate_one,
     validate_table,
 )
-from careleads.service.access import LEAD_READ, OWN_LEADS_ONLY, authorize
+from careleads.service.access import LEAD_READ, OWN_LEADS_ONLY, PermissionDenied, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.schemas import LeadPublic, decision_public
@@ -150,6 +150,8 @@ def create_lead(
         If the lead cannot be identified and no text may describe an emergency.
     LeadErasedError
         If a lead with this external id was erased.
+    PermissionDenied
+        If an integration repeats the external id of a lead another user created.
     """
     now = now or utcnow()
     table = ctx.dictionary.table("leads")
@@ -236,6 +238,9 @@ def create_lead(
 
 
 def _existing(*, session: Session, lead: Lead, actor: str, role: str, ignored: list[str]) -> LeadResult:
+    if role in OWN_LEADS_ONLY and lead.created_by != actor:
+        # the repeat's answer is the lead's id and decision, which only the integration that created it sees
+        raise PermissionDenied("a lead with this external id was created by another user; it is not shown")
     if lead.erased:
         raise LeadErasedError(f"lead {lead.id} with this external id was erased and is not created again")
     entry = current_entry(session=session, lead=lead)
