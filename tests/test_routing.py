@@ -300,3 +300,18 @@ def test_the_same_files_are_accepted_and_rejected() -> None:
         problems = validate_routing_text(yaml.safe_dump(doc))
         assert any(message in p for p in problems), (message, problems)
         assert all(re.match(r"<routing>:\d+: \w", p) for p in problems), problems  # file, line, key
+
+
+def test_queue_members_read_the_queue_without_being_assigned() -> None:
+    queues = small_routing()["queues"]
+    queues["callers"]["members"] = ["team_lead"]
+    parsed = routing(queues=queues)
+    callers = parsed.queues["callers"]
+    assert callers.members == ("team_lead",) and callers.works("team_lead") and callers.works("ann")
+    assert not parsed.queues["womens_team"].works("team_lead")
+    assert "team_lead" not in callers.owners  # never picked as owner
+    assert callers.pick_owner({}, "cy") == "ann"
+    assert parsed.to_dict()["queues"]["callers"]["members"] == ["team_lead"]
+    queues["callers"]["members"] = [["nested"]]
+    problems = validate_routing_text(yaml.safe_dump(small_routing(queues=queues)))
+    assert any("queues.callers.members" in p for p in problems), problems
