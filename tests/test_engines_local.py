@@ -831,6 +831,8 @@ def test_the_cli_quarantine_holds_reasons_not_values_unless_asked(
     leads = generate(300, seed=9).leads.astype("string").fillna("")
     leads.loc[:20, "created_at"] = "not a date"  # refused: no readable creation time
     leads.loc[:20, "email"] = [f"private{i}@example.org" for i in range(21)]
+    repeated = leads.iloc[[30]].assign(lead_id="SECRET-ID-77")  # a repeated id: its reason quotes the id
+    leads = pd.concat([leads, repeated, repeated], ignore_index=True)
     source = tmp_path / "leads.csv"
     leads.to_csv(source, index=False)
     app = typer.Typer()
@@ -848,6 +850,8 @@ def test_the_cli_quarantine_holds_reasons_not_values_unless_asked(
         assert len(quarantine) >= 21 and quarantine["_reason"].str.contains("created_at").any()
         if flag:
             assert "private3@example.org" in text
+            assert "SECRET-ID-77" in text
         else:
-            assert "private3@example.org" not in text
+            assert "private3@example.org" not in text and "SECRET-ID-77" not in text
             assert set(quarantine.columns) <= {"_source", "_row", "_field", "_reason", "_triage"}
+            assert quarantine["_reason"].str.contains("(value)", regex=False).any()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,38 @@ def hide_unshown(flagged: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     return out
 
 
+#: what a value quoted in a reason becomes in a quarantine file without values
+HIDDEN_VALUE = "(value)"
+_QUOTED = re.compile(r"'[^']*'")
+_KEPT = ("_source", "_row", "_field", "_reason", TRIAGE_COLUMN)
+
+
+def _value_free(reason: str, values: list[str]) -> str:
+    """`reason` without the values it quotes (a repeated id, an unknown category): the row's own values
+    first (a value may hold a quote), then anything left in quotes; a malformed line's reason loses the
+    line."""
+    if reason.startswith("malformed line:"):
+        return reason.split(" fields: ", 1)[0] + " fields"
+    for value in values:
+        reason = reason.replace(f"'{value}'", HIDDEN_VALUE)
+    return _QUOTED.sub(HIDDEN_VALUE, reason)
+
+
+def _without_values(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine's row numbers, fields, reasons (without the values they quote) and triage levels: no
+    identifier, no free text, no other value of the rows."""
+    kept = [c for c in _KEPT if c in quarantine.columns]
+    if "_reason" not in quarantine.columns or not len(quarantine):
+        return quarantine[kept]
+    originals = quarantine[[c for c in quarantine.columns if not str(c).startswith("_")]].astype("string")
+    reasons = []
+    for i, reason in enumerate(quarantine["_reason"].astype("string").fillna("")):
+        row = originals.iloc[i] if len(originals.columns) else pd.Series(dtype="string")
+        values = {str(v) for v in row.dropna()} | {str(v).strip() for v in row.dropna()}
+        reasons.append(_value_free(str(reason), sorted((v for v in values if v), key=len, reverse=True)))
+    return quarantine[kept].assign(_reason=pd.array(reasons, dtype="string"))
+
+
 def _private_csv(frame: pd.DataFrame, path: Path) -> None:
     """`frame` as CSV at `path`, readable by its owner only."""
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="") as handle:
@@ -97,8 +130,7 @@ def report_chunk(
     alarming = alarming_rows(quarantine)
     if len(quarantine):
         if not keep_values:
-            kept = ("_source", "_row", "_field", "_reason", TRIAGE_COLUMN)
-            quarantine = quarantine[[c for c in kept if c in quarantine.columns]]
+            quarantine = _without_values(quarantine)
         _private_csv(quarantine, files[0])
     if len(flagged):
         if not keep_values:
