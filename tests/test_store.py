@@ -348,3 +348,46 @@ def test_leads_stored_before_0008_take_their_creator_from_the_audit_log(backend:
         assert [tuple(r) for r in rows] == [(1, "crm-one"), (2, "crm-two")]
     finally:
         engine.dispose()
+
+
+def test_a_part_interrupted_by_a_crash_or_an_erasure_is_finished_without_loss_repeat_or_erased_rows(
+    store: Store,
+) -> None:
+    """The writer claims rows, writes their part, then deletes them: a crash between the write and the
+    delete is finished by the next drain without writing the rows twice, and an erasure that lands while the
+    part is being written leaves none of the lead's rows in it."""
+    from careleads.service.analytics import AnalyticsWriter
+    from careleads.service.erasure import erase_lead
+
+    writer = store.ctx.analytics
+    writer.flush_rows = 10**6  # the rows wait in the store
+    ids = []
+    for i in range(4):
+        with session_scope(store.sessions) as session:
+            result = create_lead(
+                session=session, ctx=store.ctx, lead_in={**LEAD, "lead_id": f"P-{i}"}, actor="t", role="t"
+            )
+            ids.append((result.lead.id, result.lead.pseudonym))
+    claimed = writer._claim(store.sessions)  # a drain claims the rows and writes their part ...
+    assert claimed is not None and len(claimed[1]) == 4
+    writer._write(*claimed)
+    # ... and the process dies before it deletes them; the next process (its own writer) finishes the part
+    restarted = AnalyticsWriter(writer.folder, spec=writer.spec)
+    restarted.attach(store.sessions)
+    assert restarted.flush() == 4 and restarted.waiting() == 0
+    assert sorted(restarted.read()["lead_key"]) == sorted(key for _, key in ids)
+    for i in range(4, 6):
+        with session_scope(store.sessions) as session:
+            result = create_lead(
+                session=session, ctx=store.ctx, lead_in={**LEAD, "lead_id": f"P-{i}"}, actor="t", role="t"
+            )
+            ids.append((result.lead.id, result.lead.pseudonym))
+    claimed = writer._claim(store.sessions)
+    assert claimed is not None and len(claimed[1]) == 2
+    with session_scope(store.sessions) as session:  # erased after the claim, before the part is on disk
+        report = erase_lead(session=session, ctx=store.ctx, lead_id=ids[4][0], actor="t", role="admin")
+    assert report.n_analytics_rows == 1
+    writer._write(*claimed)  # the part, as claimed, holds the erased lead's row ...
+    assert writer._settle(store.sessions, claimed[0]) == 1  # ... which settling removes
+    keys = list(writer.read()["lead_key"])
+    assert ids[4][1] not in keys and ids[5][1] in keys and len(keys) == 5

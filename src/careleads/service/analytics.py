@@ -290,7 +290,7 @@ class AnalyticsWriter:
                 return 0
             while (claimed := self._claim(self.sessions)) is not None:
                 name, rows = claimed
-                if not (self.folder / "scores" / name).exists():  # else written before a crash
+                if rows and not (self.folder / "scores" / name).exists():  # else written before a crash
                     self._write(name, rows)
                 written += self._settle(self.sessions, name)
         return written
