@@ -342,7 +342,7 @@ def test_leads_stored_before_0008_take_their_creator_from_the_audit_log(backend:
                     ),
                     {"id": n, "actor": actor, "subject": f"lead:{n}"},
                 )
-        assert upgrade(engine) == "0008"
+        assert upgrade(engine, "0008") == "0008"
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT id, created_by FROM leads ORDER BY id")).all()
         assert [tuple(r) for r in rows] == [(1, "crm-one"), (2, "crm-two")]
