@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from _service_support import free_port
 
 
 def _children(pid: int) -> set[int]:
@@ -29,9 +30,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_writer_process_ends_when_the_server_is_killed(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "CARELEADS_DATA_DIR": str(tmp_path / "data"),

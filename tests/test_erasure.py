@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,16 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from _service_support import BACKENDS, IDENTIFIERS, LEAD, Service, all_text, make_settings, start_service
+from _service_support import (
+    BACKENDS,
+    IDENTIFIERS,
+    LEAD,
+    Service,
+    all_text,
+    free_port,
+    make_settings,
+    start_service,
+)
 from careleads.app import create_app
 from careleads.cli import _service
 from careleads.service.users import create_token, create_user
@@ -186,13 +194,6 @@ def test_erasure_leaves_no_value_in_any_file_of_the_data_folder(service: Service
     assert _leftovers(folder, secrets) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _served(settings: Settings, port: int, **env: str) -> subprocess.Popen[bytes]:
     """`careleads serve` in a child process on `settings`' store; returns once it answers."""
     child = subprocess.Popen(
@@ -248,7 +249,7 @@ def test_scorings_acknowledged_before_a_kill_all_reach_the_analytics_layer(
     """Finding: 35 of 352 acknowledged scorings never reached the analytics layer after `kill -9` of the
     server (rows buffered in memory). Each scoring's row is written with it; the next start writes them."""
     settings, token = _prepared(tmp_path, backend)
-    port = _free_port()
+    port = free_port()
     child = _served(
         settings, port, CARELEADS_ANALYTICS_FLUSH_ROWS="100000", CARELEADS_ANALYTICS_BACKGROUND="false"
     )

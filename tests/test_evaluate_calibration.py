@@ -113,14 +113,15 @@ def test_tiers_strictly_ordered_and_none_empty_on_a_random_split(tmp_path: Path)
     assert all(row["leads"] > 0 for row in result.tiers), result.tiers
 
 
-def relationship_changes(n: int = 6000, seed: int = 2) -> pd.DataFrame:
-    """Leads in file order: a U-shaped effect of ``distance`` (LightGBM finds it, a linear model
-    cannot) holds until the last fifth, where it vanishes and only ``engagement`` matters."""
+def bend_fading(*, at: float, weight: float, n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """Leads in file order: a U-shaped effect of ``distance`` (LightGBM finds it, a linear model cannot)
+    holds until the share `at` of the rows, where it vanishes and only ``engagement`` (log-odds `weight` a
+    standard deviation) matters."""
     rng = np.random.default_rng(seed)
-    late = np.arange(n) >= int(0.8 * n)
+    gone = np.arange(n) >= int(at * n)
     bent = rng.normal(0, 1, n)
     engagement = rng.normal(0, 1, n)
-    logit = -1.0 + 0.6 * engagement + np.where(late, 0.0, 2.5 * (np.abs(bent) - 0.8))
+    logit = -1.0 + weight * engagement + np.where(gone, 0.0, 2.5 * (np.abs(bent) - 0.8))
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     return pd.DataFrame(
         {"distance": bent.round(4), "engagement": engagement.round(4), "won": won.astype(int)}
@@ -140,7 +141,9 @@ def _app() -> typer.Typer:
 
 def test_a_choice_the_test_part_disagrees_with_is_said_with_both_figures(tmp_path: Path) -> None:
     path = tmp_path / "changes.csv"
-    relationship_changes().to_csv(path, index=False)
+    bend_fading(at=0.8, weight=0.6, seed=2).to_csv(  # gone in the test part
+        path, index=False
+    )
     json_out = tmp_path / "result.json"
     run = CliRunner().invoke(
         _app(), ["evaluate", str(path), "--label", "won", "--row-order", "--json", str(json_out)]
@@ -159,24 +162,11 @@ def test_a_choice_the_test_part_disagrees_with_is_said_with_both_figures(tmp_pat
     assert f"AUC {logistic_auc:.3f} against {chosen_auc:.3f}" in output
 
 
-def bend_fades(n: int = 6000, seed: int = 0) -> pd.DataFrame:
-    """Leads in file order: the U-shaped effect of ``distance`` fades out midway through the validation
-    slice (at 72% of the rows), so it still lifts LightGBM on the slice as a whole but no longer on the
-    most recent rows before the test part, nor in the test part."""
-    rng = np.random.default_rng(seed)
-    gone = np.arange(n) >= int(0.72 * n)
-    bent = rng.normal(0, 1, n)
-    engagement = rng.normal(0, 1, n)
-    logit = -1.0 + 0.8 * engagement + np.where(gone, 0.0, 2.5 * (np.abs(bent) - 0.8))
-    won = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return pd.DataFrame(
-        {"distance": bent.round(4), "engagement": engagement.round(4), "won": won.astype(int)}
-    )
-
-
 def test_under_drift_the_model_is_chosen_on_the_most_recent_rows(tmp_path: Path) -> None:
     path = tmp_path / "fading.csv"
-    bend_fades().to_csv(path, index=False)
+    bend_fading(at=0.72, weight=0.8).to_csv(  # gone midway through validation
+        path, index=False
+    )
     result = evaluate_file(path, label="won", row_order=True)
     # the whole validation slice preferred LightGBM; its most recent half does not, nor does the test part
     assert result.model_kind == "logistic"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from _service_support import make_settings, publish, trained_day_one_model
+from _service_support import free_port, make_settings, publish, trained_day_one_model
 from _web_support import HOSTILE, build_app, lead_record
 from careleads.service.leads import utcnow
 from careleads.synth import generate
@@ -51,13 +50,6 @@ sync_api = pytest.importorskip(
 )
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -127,7 +119,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     # a day-one model, as `careleads train` builds it: new leads get realistic first scores
     publish(settings, trained_day_one_model())
     app, tokens = build_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on")
     )
