@@ -89,13 +89,13 @@ class _Connection:
         return status
 
 
-def _request_bytes(host: str, port: int, token: str, payload: dict[str, Any]) -> bytes:
-    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    head = (
-        f"POST /v1/leads HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("ascii") + body
+def request_bytes(method: str, host: str, port: int, path: str, token: str, body: Any = None) -> bytes:
+    """One HTTP/1.1 request, serialised beforehand (a JSON body when `body` is given)."""
+    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    return (head + "\r\n").encode("ascii") + data
 
 
 async def _drive(
@@ -114,7 +114,9 @@ async def _drive(
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", int(parts.port or 80)
     n_total = int(rate * duration)
-    requests = [_request_bytes(host, port, token, leads[i % len(leads)]) for i in range(n_total)]
+    requests = [
+        request_bytes("POST", host, port, "/v1/leads", token, leads[i % len(leads)]) for i in range(n_total)
+    ]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     skipped = 0

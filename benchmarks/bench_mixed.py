@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import multiprocessing
 import sys
 import time
@@ -34,14 +33,6 @@ import bench_api
 GOAL = {"creates_per_s": 100.0, "reads_per_s": 20.0, "create_p99_ms": 100.0, "longest_ms": 2000.0}
 ROLES = ("integration", "reviewer", "admin")
 SEED_LEADS = 200
-
-
-def _request(method: str, host: str, port: int, path: str, token: str, body: Any = None) -> bytes:
-    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
-    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-    if body is not None:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-    return (head + "\r\n").encode("ascii") + data
 
 
 def schedule(
@@ -81,24 +72,26 @@ def schedule(
     spread(
         "POST /v1/leads",
         rates["creates"],
-        lambda i: _request("POST", host, port, "/v1/leads", integration, leads[i]),
+        lambda i: bench_api.request_bytes("POST", host, port, "/v1/leads", integration, leads[i]),
     )
     spread(
         "POST /v1/leads/{id}/events",
         rates["events"],
-        lambda i: _request(
+        lambda i: bench_api.request_bytes(
             "POST", host, port, f"/v1/leads/{targets[i % len(targets)][0]}/events", integration, event_body(i)
         ),
     )
     spread(
         "GET /v1/leads/{id}",
         rates["reads"] / 2,
-        lambda i: _request("GET", host, port, f"/v1/leads/{targets[i % len(targets)][0]}", admin),
+        lambda i: bench_api.request_bytes(
+            "GET", host, port, f"/v1/leads/{targets[i % len(targets)][0]}", admin
+        ),
     )
     spread(
         "GET queue (API, page JSON)",
         rates["reads"] / 2,
-        lambda i: _request(
+        lambda i: bench_api.request_bytes(
             "GET", host, port, "/v1/review-queue?limit=50" if i % 2 else "/ui/queue.json", reviewer
         ),
     )
@@ -106,7 +99,7 @@ def schedule(
     spread(
         "POST /v1/leads/{id}/feedback",
         n_feedback / duration if duration else 0.0,
-        lambda i: _request(
+        lambda i: bench_api.request_bytes(
             "POST",
             host,
             port,
