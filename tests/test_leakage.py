@@ -71,7 +71,8 @@ def test_near_perfect_column_names_the_runner_up() -> None:
     report = audit_leakage(frame, label="converted")
     leak = next(s for s in report.suspects if s.column == "score_after_call")
     assert "near_perfect" in leak.detectors
-    assert "the best other column 'minutes_on_site'" in leak.evidence[0]
+    strength = leak.evidence[leak.detectors.index("near_perfect")]
+    assert "the best other column 'minutes_on_site'" in strength
 
 
 def test_missingness_that_tracks_the_label() -> None:
@@ -130,7 +131,8 @@ def test_dictionary_after_outcome_and_keep() -> None:
     )
     report = audit_leakage(frame, label="converted", dictionary=dictionary)
     leak = next(s for s in report.suspects if s.column == "region")
-    assert leak.detectors == ("dictionary_after_outcome",)
+    # the description's own words ("assigned") are a second, weaker sign
+    assert leak.detectors == ("dictionary_after_outcome", "after_contact_name")
     assert "after_outcome" in leak.evidence[0] and "assigned by sales" in leak.evidence[0]
     kept = audit_leakage(frame, label="converted", dictionary=dictionary, keep=["region"])
     assert kept.kept_columns == ["region"] and kept.excluded_columns == []
@@ -151,3 +153,79 @@ def test_label_must_be_binary() -> None:
         audit_leakage(frame, label="converted")
     with pytest.raises(InputError, match="not in the table"):
         audit_leakage(make_frame(), label="outcome")
+
+
+def campaign_frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Leads whose outcome is decided during a contact that some columns measure, and a planned date."""
+    rng = np.random.default_rng(seed)
+    frame = make_frame(n, seed)
+    y = frame["converted"].to_numpy()
+    # measured during the deciding contact: zero when nothing happened, large when it went well
+    happened = (y == 1) | (rng.random(n) < 0.7)
+    amount = np.where(happened, rng.gamma(2.0, 40.0, n) * np.where(y == 1, 3.0, 0.6), 0.0)
+    frame["amount_collected"] = np.round(amount, 2)
+    frame["n_helpers"] = np.round(amount / 25.0 + rng.normal(0, 1.5, n)).clip(0)
+    frame["amount_other_currency"] = np.round(amount * 0.85 + rng.normal(0, 8, n), 2)
+    # fixed when the lead was made, weeks ahead, on every row; leads with longer lead times convert less
+    lead_days = rng.integers(5, 90, n)
+    frame["planned_for"] = frame["created_at"] + pd.to_timedelta(lead_days, unit="D")
+    return frame
+
+
+def test_post_contact_measurements_are_suspects_together() -> None:
+    frame = campaign_frame()
+    report = audit_leakage(frame, label="converted", time_column="created_at")
+    found = {s.column: s for s in report.suspects}
+    assert {"amount_collected", "n_helpers", "amount_other_currency"} <= set(found)
+    amount = found["amount_collected"]
+    assert "value_region" in amount.detectors
+    assert any("of those are negatives" in e for e in amount.evidence)
+    # the honest strong column stays a feature
+    assert "minutes_on_site" not in found
+
+
+def test_planned_date_is_kept_and_an_outcome_date_is_not() -> None:
+    frame = campaign_frame()
+    report = audit_leakage(frame, label="converted", time_column="created_at")
+    assert "planned_for" not in report.excluded_columns
+    planned = next(w for w in report.watched if w.column == "planned_for")
+    assert planned.detectors == ("planned_date",)
+    assert "planned when the row was made" in planned.evidence[0]
+    # the same shape of date, filled on every row, but named as the day a status was reached: two families
+    frame["status_changed_on"] = frame["planned_for"]
+    report = audit_leakage(frame, label="converted", time_column="created_at")
+    assert "status_changed_on" in report.excluded_columns
+
+
+def test_outcome_date_caught_by_its_distance_to_a_date_split_in_parts() -> None:
+    rng = np.random.default_rng(7)
+    frame = make_frame(3000, 7)
+    y = frame["converted"].to_numpy()
+    visit = pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 300, len(frame)), unit="D")
+    frame["visit_year"] = visit.year
+    frame["visit_month"] = visit.month_name()
+    frame["visit_day_of_month"] = visit.day
+    # written when the outcome happens: before the visit when it was called off, after it otherwise
+    offset = np.where(y == 1, rng.integers(1, 5, len(frame)), -rng.integers(1, 60, len(frame)))
+    frame["closing_day"] = (visit + pd.to_timedelta(offset, unit="D")).strftime("%m/%d/%Y")
+    report = audit_leakage(frame.drop(columns=["created_at"]), label="converted")
+    leak = next(s for s in report.suspects if s.column == "closing_day")
+    assert "date_distance" in leak.detectors
+    assert any("visit (year, month, day)" in e for e in leak.evidence)
+    assert not {"visit_year", "visit_month", "visit_day_of_month"} & set(report.excluded_columns)
+
+
+def test_value_changed_after_creation_with_a_telling_name() -> None:
+    rng = np.random.default_rng(8)
+    frame = make_frame(3000, 8)
+    y = frame["converted"].to_numpy()
+    asked = rng.choice(list("ABCD"), len(frame))
+    changed = (y == 1) & (rng.random(len(frame)) < 0.4)
+    frame["plan_requested"] = asked
+    frame["plan_assigned"] = np.where(changed, rng.choice(list("ABCD"), len(frame)), asked)
+    report = audit_leakage(frame, label="converted")
+    leak = next(s for s in report.suspects if s.column == "plan_assigned")
+    assert {"changed_value", "after_contact_name"} <= set(leak.detectors)
+    # its sibling shows the same change but nothing else: watched, still a feature
+    assert "plan_requested" not in report.excluded_columns
+    assert "plan_requested" in {w.column for w in report.watched}

@@ -5,8 +5,9 @@ Independent detectors look at each column of the training part, each leaving evi
 ``dictionary_after_outcome`` (strong)
     The data dictionary says the field is known only after the outcome.
 ``later_than_time_column`` (strong)
-    At least 5% (and 5 rows) of the column's dates fall after the row's scoring moment. A smaller share is
-    reported but tolerated as data-entry noise.
+    At least 5% (and 5 rows) of the column's dates fall after the row's scoring moment, and the date does
+    not read as a plan (``planned_date``): it is empty for one outcome more than the other, or later for
+    one outcome more than the other. A smaller share is reported but tolerated as data-entry noise.
 ``near_perfect`` (strong)
     The column alone reaches AUC >= 0.95 on the training part (out-of-fold). Honest lead signals do not
     separate converters that cleanly; a field written after the outcome does.
@@ -19,21 +20,49 @@ Independent detectors look at each column of the training part, each leaving evi
     At least 95% of the column's filled rows (10 or more) are rows where a sparse column with strong
     missingness evidence is filled: both come from the same post-outcome source, such as a joined deals
     table, even when the column alone is too sparse to separate the outcome.
-``far_better`` (weak)
+``near_copy`` (strong)
+    The column moves with a column already found to be a suspect (absolute rank correlation >= 0.95):
+    the same post-outcome measurement in another unit or currency.
+``moves_with_suspect`` (weak, copy)
+    As ``near_copy`` from an absolute rank correlation of 0.90: a converted or rounded copy.
+``far_better`` (weak, strength)
     The column alone reaches AUC >= 0.75 and beats every other column by at least 0.10.
-``dominant_importance`` (weak, after a first fit)
+``strong_alone`` (weak, strength)
+    The column alone reaches AUC >= 0.80. Leaks often come in groups (an amount, its count, the same
+    amount in another currency), so none of them is far better than the others.
+``dominant_importance`` (weak, strength, after a first fit)
     The column holds at least half of the fitted model's importance and three times the next column's.
-``status_name`` (weak)
+``value_region`` (weak, region)
+    A numeric value region (its most common value, or its lowest or highest 5% of rows) holding at least
+    5% of the rows (20 or more) where one outcome is at least 98% of the rows and the other outcome at
+    most a tenth as frequent as elsewhere: a measurement that is zero exactly when nothing happened.
+``status_name`` (weak, name)
     The column's name uses outcome/status words (status, stage, result, outcome, won, lost, closed,
     converted, quality, tag, disposition, qualified, ...).
-``status_values`` (weak)
+``after_contact_name`` (weak, name)
+    The column's name or its dictionary description speaks of something measured during or after the
+    contact, or changed while the record lived (duration, talk time, paid, invoiced, attended, assigned,
+    changes, modified, waiting list, ...).
+``status_values`` (weak, values)
     At least 30% of the filled rows, over at least two distinct values, read like a status or the result
     of a contact attempt ("closed", "lost to", "will revert", "not interested", "wrong number", ...).
+``planned_date`` (weak, timing)
+    A date later than the scoring moment on most rows but filled in on (nearly) every row and later for
+    both outcomes alike: a plan fixed when the row was made (an appointment day, a deadline), kept as a
+    feature through its distance from the scoring moment. With a second, independent sign (a status
+    name) it is a suspect.
+``changed_value`` (weak, change)
+    The column holds the same value as another column on most rows, and the rows where they differ (5% or
+    more) have an outcome rate at least three times higher or lower: a value set when the row was made
+    and changed later (a room or an owner assigned differently from the one asked for).
+``date_distance`` (weak, timing)
+    The distance between this date and another date of the row alone reaches AUC >= 0.95: one of the two
+    is written when the outcome happens.
 
-A column is a suspect with one strong detector or two weak ones from different families. ``far_better``
-and ``dominant_importance`` are one family (strength): a strong honest feature, such as time spent on the
-website, is typically both far better and dominant, and strength alone is never enough. It must be joined
-by a second, independent sign (status-like name or values, missingness that tracks the label).
+A column is a suspect with one strong detector or two weak ones from different families. Strength alone
+is never enough: a strong honest feature, such as time spent on the website, is typically both far
+better and dominant. It must be joined by a second, independent sign (a status-like name or values,
+missingness that tracks the label, a value region that determines the outcome).
 Suspects are excluded unless listed in ``keep``; the report says which were kept.
 """
 
@@ -52,6 +81,14 @@ from sklearn.preprocessing import TargetEncoder
 
 from careleads.dictionary import Dictionary, KnownAt
 from careleads.errors import InputError
+from careleads.models._leakage_evidence import (
+    after_contact_words,
+    changed_siblings,
+    date_distances,
+    dates_from_parts,
+    near_copies,
+    value_region,
+)
 from careleads.models._tabular import infer_kinds, to_datetime, to_numeric
 
 NEAR_PERFECT_AUC = 0.95
@@ -72,6 +109,12 @@ DOMINANT_RATIO = 3.0
 STATUS_VALUE_SHARE = 0.30
 AUDIT_SAMPLE_ROWS = 200_000
 
+STRONG_ALONE_AUC = 0.80
+NEAR_COPY_RHO = 0.95
+MOVES_WITH_RHO = 0.90
+PLAN_FILLED_SHARE = 0.95
+PLAN_LATER_GAP = 0.20
+
 STRONG = frozenset(
     {
         "dictionary_after_outcome",
@@ -79,15 +122,23 @@ STRONG = frozenset(
         "near_perfect",
         "missing_strong",
         "filled_with_suspect",
+        "near_copy",
     }
 )
 # weak detector -> family; two weak detectors must come from different families
 WEAK_FAMILY = {
     "far_better": "strength",
+    "strong_alone": "strength",
     "dominant_importance": "strength",
     "status_name": "name",
+    "after_contact_name": "name",
     "status_values": "values",
     "missing_tracks_label": "missingness",
+    "value_region": "region",
+    "planned_date": "timing",
+    "date_distance": "timing",
+    "moves_with_suspect": "copy",
+    "changed_value": "change",
 }
 
 STATUS_NAME_WORDS = frozenset(
@@ -176,6 +227,15 @@ class LeakageReport:
 def _name_words(name: str) -> list[str]:
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _stem(word: str) -> str:
+    """A word without its -ing, -ed or -s ending ("closing" -> "clos" + "e" -> "close")."""
+    for ending in ("ing", "ed", "s"):
+        if word.endswith(ending) and len(word) > len(ending) + 3:
+            stem = word[: -len(ending)]
+            return stem + "e" if ending != "s" and stem + "e" in STATUS_NAME_WORDS else stem
+    return word
 
 
 def _normalise(value: str) -> str:
@@ -347,28 +407,52 @@ def audit_leakage(
     fired: dict[str, dict[str, str]] = {c: {} for c in columns}
 
     # --- dictionary
+    descriptions: dict[str, str] = {}
     if dictionary is not None:
         for table in dictionary.tables.values():
             for spec in table.fields:
+                if spec.name in fired:
+                    descriptions[spec.name] = spec.description.strip()
                 if spec.name in fired and spec.known is KnownAt.AFTER_OUTCOME:
                     about = f" ({spec.description.strip()})" if spec.description.strip() else ""
                     fired[spec.name]["dictionary_after_outcome"] = f"dictionary: known after_outcome{about}"
 
-    # --- dates after the scoring moment
+    # --- dates after the scoring moment: a leak, or a plan fixed when the row was made
     if time_column is not None:
         moment = to_datetime(data[time_column])
         for c in columns:
             if col_kinds.get(c) != "datetime":
                 continue
             stamp = to_datetime(data[c])
-            both = stamp.notna() & moment.notna()
-            n_later = int((stamp[both] > moment[both]).sum())
+            both = (stamp.notna() & moment.notna()).to_numpy()
+            later = (stamp > moment).to_numpy() & both
+            n_later = int(later.sum())
             share = n_later / max(1, int(both.sum()))
             text = f"{_pct(share)} of values ({n_later:,}) are later than the time column {time_column!r}"
             if share >= LATER_SHARE and n_later >= LATER_MIN_ROWS:
-                fired[c]["later_than_time_column"] = text
+                fired[c].update(_later_dates(later, both, stamp.notna().to_numpy(), y, text, time_column))
             elif n_later:
                 notes.append(f"{c}: {text}; below the {_pct(LATER_SHARE)} threshold, kept")
+    # --- distances between two dates of a row (dates split into parts put back together)
+    stamps = {c: to_datetime(data[c]) for c in columns if col_kinds.get(c) == "datetime"}
+    for c in columns:
+        if col_kinds.get(c) in ("categorical", "text") and c not in stamps:
+            read = _dates_in_text(data[c])
+            if read is not None:
+                stamps[c] = read
+    stamps.update(dates_from_parts(data[columns]))
+    if len(stamps) >= 2 and 0 < int(y.sum()) < len(y):
+        epoch = pd.Timestamp("1970-01-01")
+        as_days = {c: ((s - epoch).dt.total_seconds() / 86400.0).to_numpy() for c, s in stamps.items()}
+        for c, distance in date_distances(as_days, y, threshold=NEAR_PERFECT_AUC).items():
+            if c in fired:
+                fired[c]["date_distance"] = distance[0]
+
+    # --- a value copied at creation and changed later (a sibling column that mostly agrees)
+    categorical = {c: data[c] for c in columns if col_kinds.get(c) == "categorical"}
+    if 0 < int(y.sum()) < len(y):
+        for c, evidence in changed_siblings(categorical, y).items():
+            fired[c]["changed_value"] = evidence
 
     # --- missingness that tracks the label
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
@@ -411,9 +495,12 @@ def audit_leakage(
 
     # --- names and values that describe a status or outcome
     for c in columns:
-        words = [w for w in _name_words(c) if w in STATUS_NAME_WORDS]
+        words = [w for w in _name_words(c) if w in STATUS_NAME_WORDS or _stem(w) in STATUS_NAME_WORDS]
         if words:
             fired[c]["status_name"] = f"name contains the status word(s) {', '.join(repr(w) for w in words)}"
+        contact = after_contact_words(c, descriptions.get(c, ""))
+        if contact and not words:
+            fired[c]["after_contact_name"] = contact
         if col_kinds.get(c) in ("categorical", "text", "identifier") and not pd.api.types.is_numeric_dtype(
             data[c]
         ):
@@ -455,6 +542,16 @@ def audit_leakage(
                 fired[c]["near_perfect"] = text
             elif auc >= FAR_BETTER_AUC and (not others or auc - others[0][1] >= FAR_BETTER_GAP):
                 fired[c]["far_better"] = text
+            elif auc >= STRONG_ALONE_AUC:
+                fired[c]["strong_alone"] = text
+
+    # --- a value region where one outcome is (almost) alone
+    if n_pos and n_neg:
+        for c in columns:
+            if col_kinds.get(c) in ("numeric", "boolean"):
+                region = value_region(to_numeric(data[c]).to_numpy(), y)
+                if region:
+                    fired[c]["value_region"] = region
 
     # --- dominance in a fitted model
     if fitted_importance:
@@ -468,6 +565,12 @@ def audit_leakage(
                 f"holds {fitted_importance[top] / total:.0%} of the fitted model's importance{second_text}"
             )
 
+    # --- copies of a suspect: the same measurement in another unit or currency
+    numeric = {c: to_numeric(data[c]).to_numpy() for c in columns if col_kinds.get(c) == "numeric"}
+    first = [c for c in columns if _is_suspect(fired[c])]
+    for c, (rho, evidence) in near_copies(numeric, first, threshold=MOVES_WITH_RHO, seed=seed).items():
+        fired[c]["near_copy" if abs(rho) >= NEAR_COPY_RHO else "moves_with_suspect"] = evidence
+
     suspects: list[LeakageSuspect] = []
     watched: list[LeakageSuspect] = []
     keep_set = set(keep)
@@ -475,9 +578,7 @@ def audit_leakage(
         found = fired[c]
         if not found:
             continue
-        strong = [d for d in found if d in STRONG]
-        families = {WEAK_FAMILY[d] for d in found if d in WEAK_FAMILY}
-        is_suspect = bool(strong) or len(families) >= 2
+        is_suspect = _is_suspect(found)
         kept = is_suspect and c in keep_set
         names = tuple("missing_tracks_label" if d == "missing_strong" else d for d in found)
         entry = LeakageSuspect(
@@ -499,3 +600,41 @@ def audit_leakage(
         n_rows=len(data),
         notes=tuple(notes),
     )
+
+
+def _dates_in_text(col: pd.Series) -> pd.Series | None:
+    """The column as timestamps when at least 90% of its filled values read as dates (a CSV read without
+    a dictionary leaves dates as text), else None."""
+    text = col.dropna().astype("string").str.strip()
+    text = text[text.str.len() > 0]
+    if len(text) == 0 or not text.head(50).str.contains(r"\d[-/.]\d|\d{4}|\d [A-Za-z]{3}", regex=True).all():
+        return None
+    stamps = to_datetime(col)
+    return stamps if float(stamps.notna().sum()) >= 0.9 * len(text) else None
+
+
+def _is_suspect(found: Mapping[str, str]) -> bool:
+    """One strong detector, or weak ones from two different families."""
+    families = {WEAK_FAMILY[d] for d in found if d in WEAK_FAMILY}
+    return any(d in STRONG for d in found) or len(families) >= 2
+
+
+def _later_dates(
+    later: np.ndarray, both: np.ndarray, filled: np.ndarray, y: np.ndarray, text: str, time_column: str
+) -> dict[str, str]:
+    """A date later than the scoring moment: a plan when filled on (nearly) every row and later for both
+    outcomes alike (weak evidence), else a leak (strong)."""
+    rates = []
+    for cls in (1, 0):
+        rows = both & (y == cls)
+        rates.append(float(later[rows].sum()) / max(1, int(rows.sum())))
+    filled_share = float(filled.mean())
+    alike = f"later for {_pct(rates[0])} of positives and {_pct(rates[1])} of negatives"
+    if filled_share >= PLAN_FILLED_SHARE and abs(rates[0] - rates[1]) < PLAN_LATER_GAP:
+        return {
+            "planned_date": (
+                f"{text}, but filled in on {_pct(filled_share)} of rows and {alike}: read as a date "
+                f"planned when the row was made; its distance from {time_column!r} is a feature"
+            )
+        }
+    return {"later_than_time_column": f"{text} ({alike}; filled in on {_pct(filled_share)} of rows)"}
