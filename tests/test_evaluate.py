@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -295,3 +296,55 @@ def test_model_choice_on_a_subsample_of_large_files(leads_csv: Path, monkeypatch
     result = evaluate_file(leads_csv, label="converted", time_column="created_at")
     assert any("Model choice used the latest 1,000" in w for w in result.warnings)
     assert result.split.train_rows > 1000 + result.split.validation_rows
+
+
+def measured_during_contact(n: int = 4000, seed: int = 3) -> pd.DataFrame:
+    """Leads with a planned date whose lead time predicts, and two measurements of the deciding contact."""
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 365, n)), unit="D")
+    lead_days = rng.integers(1, 120, n)
+    source = rng.choice(["web form", "phone", "referral"], n)
+    logit = -0.3 - 0.025 * lead_days + np.where(source == "referral", 0.6, 0.0)
+    converted = rng.random(n) < 1 / (1 + np.exp(-logit))
+    happened = converted | (rng.random(n) < 0.6)
+    minutes = np.where(happened, rng.gamma(2.0, 6.0, n) * np.where(converted, 2.5, 0.7), 0.0)
+    return pd.DataFrame(
+        {
+            "created_at": created.strftime("%Y-%m-%d %H:%M"),
+            "visit_on": (created + pd.to_timedelta(lead_days, unit="D")).strftime("%Y-%m-%d"),
+            "source": source,
+            "minutes_x": minutes.round(1),
+            "minutes_y": (minutes * 60 + rng.normal(0, 20, n)).clip(0).round(0),
+            "converted": converted.astype(int),
+        }
+    )
+
+
+def test_terminal_lists_suspects_and_plans_with_auc_with_and_without(tmp_path: Path) -> None:
+    path = tmp_path / "contact.csv"
+    measured_during_contact().to_csv(path, index=False)
+    args = ["evaluate", str(path), "--label", "converted", "--time-column", "created_at"]
+    result = CliRunner().invoke(_app(), args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    audit = result.output.split("Leakage audit")[1].split("Test part")[0]
+    rows = {line.split("│")[1].strip(): line for line in audit.splitlines() if line.count("│") >= 4}
+    # both measurements of the deciding contact are excluded, each with its AUC with and without it
+    for column in ("minutes_x", "minutes_y"):
+        assert "excluded" in rows[column], audit
+        assert re.search(r"\d\.\d{3} / \d\.\d{3}", rows[column]), rows[column]
+    # the planned date is kept, said to be a plan, and its lead time is a feature
+    assert "used, one sign only" in rows["visit_on"]
+    assert "planned" in audit
+    unused = result.output.split("Columns not used")[1].split("Leakage audit")[0]
+    assert "visit_on" not in unused and "minutes_x" in unused
+
+
+def test_planned_date_lead_time_is_the_feature_that_helps(tmp_path: Path) -> None:
+    path = tmp_path / "contact.csv"
+    measured_during_contact().to_csv(path, index=False)
+    result = evaluate_file(path, label="converted", time_column="created_at")
+    assert "visit_on__days" in result.feature_names
+    assert "visit_on" not in result.leakage.excluded_columns
+    effect = result.leakage_effects["visit_on"]
+    assert effect["with"] > effect["without"] + 0.05
+    assert {"minutes_x", "minutes_y"} <= set(result.leakage.excluded_columns)

@@ -104,3 +104,20 @@ def test_logistic_baseline_learns_and_ignores_unseen_levels() -> None:
     assert np.isfinite(probs).all()
     names = list(model[:-1].get_feature_names_out())
     assert any("source_referral" in name for name in names)
+
+
+def test_dates_become_distances_to_the_scoring_moment_and_to_each_other() -> None:
+    frame = make_frame()
+    created = pd.to_datetime(frame["created_at"])
+    lead = pd.to_timedelta(np.arange(len(frame)) % 20 + 1, unit="D")
+    frame["visit_planned"] = (created + lead).dt.strftime("%Y-%m-%d %H:%M")
+    kinds = {**KINDS, "visit_planned": "datetime"}
+    tf = TabularFeatures(kinds=kinds, time_column="created_at", min_frequency=10).fit(frame)
+    out = tf.transform(frame)
+    # the lead time of a planned date, and the distance between the two other dates; never a timestamp
+    assert out["visit_planned__days"].tolist() == (np.arange(len(frame)) % 20 + 1.0).tolist()
+    pair = "last_visit__minus__visit_planned__days"
+    expected = (pd.to_datetime(frame["last_visit"]) - pd.to_datetime(frame["visit_planned"])).dt.days
+    assert out[pair].tolist() == expected.astype(float).tolist()
+    assert tf.source_column(pair) == "last_visit"
+    assert not any(pd.api.types.is_datetime64_any_dtype(out[c]) for c in out.columns)

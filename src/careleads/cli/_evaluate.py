@@ -43,15 +43,23 @@ def _summary_tables(result: Any) -> list[Table]:
     if unused.row_count == 0:
         unused.add_row("-", "every column is used")
     tables.append(unused)
-    leak = Table(title="Leakage suspects", show_lines=False, expand=False)
+    leak = Table(title="Leakage audit: suspects and watched columns", show_lines=False, expand=False)
     leak.add_column("column", style="bold")
     leak.add_column("decision")
     leak.add_column("evidence", overflow="fold")
-    for s in result.leakage.suspects:
+    leak.add_column("validation AUC\nwith / without", justify="right")
+    effects = getattr(result, "leakage_effects", {})
+    for s in (*result.leakage.suspects, *result.leakage.watched):
+        if s.suspect:
+            decision = "kept (--keep)" if s.kept else "excluded"
+        else:
+            decision = "used, one sign only"
+        effect = effects.get(s.column)
+        auc = f"{effect['with']:.3f} / {effect['without']:.3f}" if effect else "-"
         # user data as Text, never as Rich markup
-        leak.add_row(Text(s.column), "kept (--keep)" if s.kept else "excluded", Text("\n".join(s.evidence)))
-    if not result.leakage.suspects:
-        leak.add_row("-", "-", "no suspects found")
+        leak.add_row(Text(s.column), decision, Text("\n".join(s.evidence)), auc)
+    if leak.row_count == 0:
+        leak.add_row("-", "-", "no suspects found", "-")
     tables.append(leak)
 
     metrics = Table(title=f"Test part ({result.split.kind} split, {result.split.test_rows:,} rows)")

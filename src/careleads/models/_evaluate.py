@@ -45,6 +45,7 @@ from careleads.models._evaluation_checks import (
     features_after,
     figure_warnings,
     leakage_exclusions,
+    suspect_effects,
     window_drift,
 )
 from careleads.models._evaluation_result import EvaluationResult, SplitInfo
@@ -244,6 +245,18 @@ def evaluate_file(
             use = features_after(kinds, leakage, source=source)
             candidates = candidates_on(use)
             boosted = best_lightgbm(candidates)
+    say("measuring the validation AUC with and without each suspect")
+    effects = suspect_effects(
+        fit,
+        y_fit,
+        compare,
+        y_compare,
+        use=use,
+        kinds=kinds,
+        report=leakage,
+        time_column=time_column,
+        seed=seed,
+    )
     choice = choose_model(candidates, y_compare, seed=seed, recent=order is not None)
     chosen, logistic = choice.chosen, choice.logistic
 
@@ -342,6 +355,7 @@ def evaluate_file(
         calibration=scored.calibration,
         model_choice=model_choice,
         reading_notes=data.notes,
+        leakage_effects=effects,
     )
 
 

@@ -12,9 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from careleads.errors import InputError
+from careleads.models._candidates import positional
+from careleads.models._gbm import GradientBoostedScorer
 from careleads.models._lead_file import LeadFile, column_kinds, file_dictionary
 from careleads.models._leakage import LeakageReport, audit_leakage
 from careleads.models._split import MIN_CLASS_ROWS
@@ -22,6 +25,10 @@ from careleads.models._tabular import TabularFeatures
 from careleads.stats import BinaryMetrics, DriftReport, drift_report
 
 SUSPICIOUS_TEST_AUC = 0.95
+# The AUC with and without each suspect is measured on at most this many rows, for at most this many columns.
+EFFECT_MAX_ROWS = 50_000
+EFFECT_MAX_COLUMNS = 12
+EFFECT_ROUNDS = 200
 _LABEL = "__label__"
 
 
@@ -125,3 +132,52 @@ def leakage_exclusions(excluded: list[dict[str, str]], report: LeakageReport) ->
     return excluded + [
         {"column": c, "reason": "leakage suspect"} for c in report.excluded_columns if c not in before
     ]
+
+
+def suspect_effects(
+    fit: pd.DataFrame,
+    y_fit: np.ndarray,
+    compare: pd.DataFrame,
+    y_compare: np.ndarray,
+    *,
+    use: Mapping[str, str],
+    kinds: Mapping[str, str],
+    report: LeakageReport,
+    time_column: str | None,
+    seed: int,
+) -> dict[str, dict[str, float]]:
+    """The validation AUC with and without each column the audit looked at closely.
+
+    One LightGBM (``EFFECT_ROUNDS`` trees of the default settings) is fitted on the rows before the
+    validation slice with the model's features, then once more per column: with an excluded suspect added,
+    or with a watched column taken out. Each is scored on the comparison rows. Returns column ->
+    ``{"with": auc, "without": auc}``; columns the model cannot use (identifiers) are left out.
+    """
+    looked_at = [s.column for s in (*report.suspects, *report.watched) if s.column in kinds]
+    looked_at = looked_at[:EFFECT_MAX_COLUMNS]
+    if not looked_at or len(np.unique(y_compare)) < 2:
+        return {}
+    if len(fit) > EFFECT_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(fit), EFFECT_MAX_ROWS, replace=False))
+        fit, y_fit = fit.iloc[rows], y_fit[rows]
+
+    def auc_of(columns: Mapping[str, str]) -> float:
+        if not columns:
+            return 0.5
+        features = TabularFeatures(kinds=dict(columns), time_column=time_column).fit(fit)
+        if len(features.get_feature_names_out()) == 0:
+            return 0.5
+        model = GradientBoostedScorer(n_estimators=EFFECT_ROUNDS, random_state=seed).fit(
+            positional(features.transform(fit)), y_fit
+        )
+        raw = model.predict_raw(positional(features.transform(compare)))
+        return float(roc_auc_score(y_compare, raw))
+
+    base = auc_of(use)
+    out: dict[str, dict[str, float]] = {}
+    for column in looked_at:
+        if column in use:
+            out[column] = {"with": base, "without": auc_of({c: k for c, k in use.items() if c != column})}
+        else:
+            out[column] = {"with": auc_of({**use, column: kinds[column]}), "without": base}
+    return out

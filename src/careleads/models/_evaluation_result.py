@@ -83,6 +83,8 @@ class EvaluationResult:
     model_choice: JSONDict = field(default_factory=dict)
     # how values were read where a reading was chosen (numbers with a decimal comma)
     reading_notes: list[str] = field(default_factory=list)
+    # validation AUC with and without each column the leakage audit looked at closely
+    leakage_effects: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> JSONDict:
         """The machine-readable result (plain JSON types; NaN becomes null)."""
@@ -94,8 +96,14 @@ class EvaluationResult:
             "positive": self.positive,
             "positive_rate": self.positive_rate,
             "split": self.split.to_dict(),
-            "leakage": self.leakage.to_list(),
-            "leakage_watched": [w.to_dict() for w in self.leakage.watched],
+            "leakage": [
+                {**entry, "validation_auc": self.leakage_effects.get(entry["column"])}
+                for entry in self.leakage.to_list()
+            ],
+            "leakage_watched": [
+                {**w.to_dict(), "validation_auc": self.leakage_effects.get(w.column)}
+                for w in self.leakage.watched
+            ],
             "features": list(self.features),
             "feature_names": list(self.feature_names),
             "excluded": list(self.excluded),

@@ -30,6 +30,8 @@ _TRUE = frozenset({"1", "1.0", "true", "t", "yes", "y", "on", "x"})
 _FALSE = frozenset({"0", "0.0", "false", "f", "no", "n", "off"})
 # Mean characters per value from which an object column with many distinct values is treated as text.
 _TEXT_MIN_LENGTH = 40
+# Distances between pairs of dates are built for at most this many dates besides the scoring moment.
+MAX_PAIRED_DATES = 5
 
 
 def infer_kinds(frame: pd.DataFrame) -> dict[str, ColumnKind]:
@@ -114,8 +116,10 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         named are ignored. ``None`` guesses every column's kind from its dtype at ``fit``.
     time_column
         The scoring moment of each row. Other datetime columns become days relative to it (negative: before
-        the scoring moment); it contributes its weekday, hour and month. Never used as a raw timestamp.
-        Without it, the first datetime column plays that role.
+        the scoring moment: ``<date>__days``, the lead time of a planned date), and each pair of them (the
+        first `MAX_PAIRED_DATES`) their distance in days (``<a>__minus__<b>__days``); the scoring moment
+        contributes its weekday, hour and month. No date is ever a raw timestamp. Without a time column,
+        the first datetime column plays its role.
     min_frequency
         Category levels seen in fewer training rows are grouped into one ``(rare)`` level.
     max_levels
@@ -251,6 +255,13 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                     out[f"{name}__days"] = (stamp - ref_time).dt.total_seconds() / 86400.0
             for feature in out:
                 sources.setdefault(feature, name)
+        others = [n for n, k in self.kinds_.items() if k == "datetime" and n != reference][:MAX_PAIRED_DATES]
+        stamps = {n: to_datetime(X[n]) for n in others}
+        for i, first in enumerate(others):
+            for second in others[i + 1 :]:
+                feature = f"{first}__minus__{second}__days"
+                out[feature] = (stamps[first] - stamps[second]).dt.total_seconds() / 86400.0
+                sources[feature] = first
         return pd.DataFrame(out, index=X.index), sources
 
     def __sklearn_tags__(self) -> Any:
