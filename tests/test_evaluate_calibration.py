@@ -189,3 +189,23 @@ def test_the_choice_is_made_on_the_most_recent_rows(shifted: tuple[Path, Evaluat
         if choice["chosen"] != "logistic"
         else next(n for n in choice["validation_auc"] if n != "logistic"),
     }
+
+
+def test_ece_above_the_chance_band_is_a_warning() -> None:
+    from careleads.models._calibrated_scores import calibration_warnings
+
+    report = {
+        "auc_before": 0.7,
+        "auc_after": 0.7,
+        "baseline_auc_before": 0.68,
+        "baseline_auc_after": 0.68,
+        "window": "training part",
+        "offered": {"training part": {"test_mean_predicted": 0.31}},
+        "test_outcome_rate": 0.22,
+        "test_ece": 0.09,
+        "test_ece_by_chance": 0.04,
+        "test_ece_by_chance_upper": 0.055,
+    }
+    (warning,) = calibration_warnings(report)
+    assert "above the 0.055" in warning and "mean predicted 0.310, observed 0.220" in warning
+    assert calibration_warnings({**report, "test_ece": 0.05}) == []

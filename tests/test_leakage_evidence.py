@@ -80,3 +80,14 @@ def test_changed_siblings_gives_both_columns_evidence() -> None:
     )
     assert set(found) == {"asked", "given"}
     assert "where they agree" in found["given"]
+
+
+def test_the_low_end_of_a_strong_honest_signal_is_not_a_region() -> None:
+    rng = np.random.default_rng(4)
+    n = 3000
+    minutes = rng.gamma(2.0, 10.0, n).round(1)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + 0.15 * minutes)))).astype(int)
+    # the lowest 5% are nearly all negatives: that is what a strong signal looks like, not a leak
+    low = minutes <= np.quantile(minutes, 0.05)
+    assert y[low].mean() < 0.1
+    assert value_region(minutes, y) == ""

@@ -79,3 +79,17 @@ def test_gains_are_straight_across_a_tie() -> None:
 def test_one_class_has_no_ranking_metrics() -> None:
     with pytest.raises(NotEnoughDataError, match="only one outcome"):
         binary_metrics([1, 1, 1], [0.2, 0.4, 0.6])
+
+
+def test_chance_ece_is_the_floor_a_calibrated_model_shows() -> None:
+    from careleads.stats import chance_ece
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.8, 600)
+    band = chance_ece(p, draws=100)
+    # outcomes drawn from the predictions themselves: calibrated, yet the ECE on 600 rows is not small
+    y = (rng.random(600) < p).astype(int)
+    assert band.mean > 0.03 and band.upper > band.mean
+    assert expected_calibration_error(y, p) < band.upper + 0.02
+    # many rows bring the floor down
+    assert chance_ece(rng.uniform(0.05, 0.8, 20_000), draws=20).mean < band.mean / 3

@@ -32,6 +32,7 @@ from careleads.stats import (
     ProbabilityCalibrator,
     TierScheme,
     binary_metrics,
+    chance_ece,
     conversion_by_tier,
     expected_calibration_error,
 )
@@ -222,6 +223,10 @@ def score_test_part(
         "test_outcome_rate": float(y_test.mean()),
         "offered": measured,
     }
+    band = chance_ece(p_test)
+    report["test_ece"] = expected_calibration_error(y_test, p_test)
+    report["test_ece_by_chance"] = band.mean
+    report["test_ece_by_chance_upper"] = band.upper
     return ScoredTestPart(
         p_test=p_test,
         p_baseline=p_base,
@@ -235,9 +240,21 @@ def score_test_part(
     )
 
 
+def _mean_predicted(report: Mapping[str, Any]) -> float:
+    return float(report["offered"][report["window"]]["test_mean_predicted"])
+
+
 def calibration_warnings(report: Mapping[str, Any]) -> list[str]:
-    """A warning when calibration moved the AUC of the model or the baseline (it should never)."""
+    """A warning when calibration moved the AUC of the model or the baseline (it should never), and when
+    the test ECE is above what a calibrated model shows by chance on as many rows (95th percentile)."""
     out = []
+    if report["test_ece"] > report["test_ece_by_chance_upper"]:
+        out.append(
+            f"Test ECE {report['test_ece']:.3f} is above the {report['test_ece_by_chance_upper']:.3f} a "
+            "calibrated model reaches by chance on this test part "
+            f"(mean {report['test_ece_by_chance']:.3f}): probabilities are off by more than chance "
+            f"(mean predicted {_mean_predicted(report):.3f}, observed {report['test_outcome_rate']:.3f})."
+        )
     for who, before, after in (
         ("model", report["auc_before"], report["auc_after"]),
         ("logistic baseline", report["baseline_auc_before"], report["baseline_auc_after"]),

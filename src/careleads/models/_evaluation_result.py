@@ -173,7 +173,8 @@ def _calibration_lines(calibration: JSONDict) -> list[str]:
         f"{calibration['auc_after']:.3f}; logistic baseline {calibration['baseline_auc_before']:.3f} and "
         f"{calibration['baseline_auc_after']:.3f}.",
         f"Calibration windows on the test part (observed rate {calibration['test_outcome_rate']:.3f}): "
-        f"{measured}.",
+        f"{measured}. A calibrated model shows an ECE of {calibration['test_ece_by_chance']:.3f} by chance "
+        f"on as many rows (95% up to {calibration['test_ece_by_chance_upper']:.3f}).",
     ]
 
 

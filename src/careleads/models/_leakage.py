@@ -33,9 +33,9 @@ Independent detectors look at each column of the training part, each leaving evi
 ``dominant_importance`` (weak, strength, after a first fit)
     The column holds at least half of the fitted model's importance and three times the next column's.
 ``value_region`` (weak, region)
-    A numeric value region (its most common value, or its lowest or highest 5% of rows) holding at least
-    5% of the rows (20 or more) where one outcome is at least 98% of the rows and the other outcome at
-    most a tenth as frequent as elsewhere: a measurement that is zero exactly when nothing happened.
+    The column's most common value holds at least 5% of the rows (20 or more), one outcome is at least 90%
+    of them, and the other outcome is at least ten times rarer there than elsewhere: a measurement that is
+    zero exactly when nothing happened.
 ``status_name`` (weak, name)
     The column's name uses outcome/status words (status, stage, result, outcome, won, lost, closed,
     converted, quality, tag, disposition, qualified, ...).

@@ -16,11 +16,9 @@ from sklearn.metrics import roc_auc_score
 # A value region must hold this share of the rows (and this many) to count.
 REGION_MIN_SHARE = 0.05
 REGION_MIN_ROWS = 20
-# The lowest and highest rows looked at as tails.
-REGION_TAIL = 0.05
 # One outcome makes up at least this share of the region, and the other outcome is at least this many
 # times rarer in the region than elsewhere (so that a rare outcome does not make every region "pure").
-REGION_PURITY = 0.98
+REGION_PURITY = 0.90
 REGION_CONTRAST = 10.0
 # Rows compared when looking for copies of a suspect.
 COPY_SAMPLE_ROWS = 20_000
@@ -78,10 +76,11 @@ def _pct(share: float) -> str:
 
 
 def value_region(x: np.ndarray, y: np.ndarray) -> str:
-    """Evidence that a region of a numeric column's values holds (almost) one outcome only.
+    """Evidence that a numeric column's most common value holds (almost) one outcome only.
 
-    The regions looked at are the most common value and the lowest and highest `REGION_TAIL` of the
-    filled rows (ties included). A post-contact measurement is zero exactly where nothing happened.
+    A post-contact measurement is zero exactly where nothing happened. The region is the column's most
+    common value (a point mass, such as zero), never a tail: the lowest values of a strong honest signal
+    are nearly all of one outcome too, which is what makes it strong.
 
     Examples
     --------
@@ -96,28 +95,21 @@ def value_region(x: np.ndarray, y: np.ndarray) -> str:
     n = len(x)
     if int(filled.sum()) < REGION_MIN_ROWS or n == 0:
         return ""
-    values = x[filled]
-    levels, counts = np.unique(values, return_counts=True)
+    levels, counts = np.unique(x[filled], return_counts=True)
     mode = float(levels[int(np.argmax(counts))])
-    low, high = (float(q) for q in np.quantile(values, [REGION_TAIL, 1.0 - REGION_TAIL]))
-    regions = (
-        (f"equals {mode:g}", filled & (x == mode)),
-        (f"is at most {low:g}", filled & (x <= low)),
-        (f"is at least {high:g}", filled & (x >= high)),
-    )
-    for words, region in regions:
-        k = int(region.sum())
-        if k < max(REGION_MIN_ROWS, REGION_MIN_SHARE * n) or k == n:
-            continue
-        inside, outside = y[region], y[~region]
-        for cls, name, other in ((0, "negatives", "positives"), (1, "positives", "negatives")):
-            purity = float((inside == cls).mean())
-            other_inside, other_outside = 1.0 - purity, float((outside != cls).mean())
-            if purity >= REGION_PURITY and other_inside * REGION_CONTRAST <= other_outside:
-                return (
-                    f"{words} on {_pct(k / n)} of rows, and {_pct(purity)} of those are {name} "
-                    f"({_pct(other_outside)} {other} elsewhere)"
-                )
+    region = filled & (x == mode)
+    k = int(region.sum())
+    if k < max(REGION_MIN_ROWS, REGION_MIN_SHARE * n) or k == n:
+        return ""
+    inside, outside = y[region], y[~region]
+    for cls, name, other in ((0, "negatives", "positives"), (1, "positives", "negatives")):
+        purity = float((inside == cls).mean())
+        other_inside, other_outside = 1.0 - purity, float((outside != cls).mean())
+        if purity >= REGION_PURITY and other_inside * REGION_CONTRAST <= other_outside:
+            return (
+                f"equals {mode:g} on {_pct(k / n)} of rows, and {_pct(purity)} of those are {name} "
+                f"({_pct(other_inside)} {other} there, {_pct(other_outside)} elsewhere)"
+            )
     return ""
 
 

@@ -131,7 +131,9 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
 
     An unnamed column (an empty header, or pandas' ``Unnamed: 0``) is a spreadsheet's or a data frame's
     index; a column of whole numbers rising in file order from 0 or 1, nearly consecutive, numbers the
-    rows whatever its name. Both say where a row sits in the file, which is time in a sorted export.
+    rows whatever its name, and so does each whole number from 0 or 1 to the row count exactly once in
+    another order (row numbers kept from an earlier sort). They say where a row sits in a file, which is
+    time in a sorted export.
 
     Parameters
     ----------
@@ -176,7 +178,18 @@ def index_columns(raw: pd.DataFrame, *, skip: Sequence[str]) -> dict[str, str]:
                 f"row number ({numbers[0]} to {numbers[-1]} rising in file order): "
                 "a row index, not a lead's property"
             )
+        elif int(numbers.min()) in (0, 1) and _is_permutation(numbers):
+            found[name] = (
+                f"row number of an earlier order (each of {int(numbers.min())} to {int(numbers.max())} once, "
+                "shuffled): a row index, not a lead's property"
+            )
     return found
+
+
+def _is_permutation(numbers: np.ndarray) -> bool:
+    """Each whole number from the smallest to the largest exactly once (row numbers after a re-sort)."""
+    low = int(numbers.min())
+    return int(numbers.max()) - low + 1 == len(numbers) and len(np.unique(numbers)) == len(numbers)
 
 
 def summary_rows(raw: pd.DataFrame, *, label: str) -> np.ndarray:

@@ -21,8 +21,10 @@ from careleads.stats._drift import (
 )
 from careleads.stats._metrics import (
     BinaryMetrics,
+    ChanceECE,
     binary_metrics,
     calibration_curve_points,
+    chance_ece,
     cumulative_gains,
     expected_calibration_error,
     lift_at,
@@ -86,6 +88,8 @@ __all__ = [
     "drift_over_time",
     "drift_report",
     "expected_calibration_error",
+    "ChanceECE",
+    "chance_ece",
     "lift_at",
     "pct",
     "period_label",

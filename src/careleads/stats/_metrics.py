@@ -180,6 +180,43 @@ def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, *, n_bins: in
 
 
 @dataclass(frozen=True)
+class ChanceECE:
+    """The ECE a perfectly calibrated model would show on these predictions by chance alone.
+
+    ``mean`` and ``upper`` (the 95th percentile) of the ECE of outcomes drawn from the predictions
+    themselves: on a few hundred rows a calibrated model shows an ECE of several points, so an observed ECE
+    is read against this band, never against zero.
+    """
+
+    mean: float
+    upper: float
+    draws: int
+
+
+def chance_ece(p: npt.ArrayLike, *, n_bins: int = 10, draws: int = 200, seed: int = 0) -> ChanceECE:
+    """The ECE of perfectly calibrated predictions `p` by chance alone (outcomes drawn as Bernoulli(p)).
+
+    Uses `expected_calibration_error` with the same bins, so the band and the figure it is read against
+    are measured the same way.
+
+    Examples
+    --------
+    >>> band = chance_ece([0.3] * 600, draws=50)
+    >>> 0.02 < band.mean < 0.08 and band.upper >= band.mean
+    True
+    """
+    p_arr = np.asarray(p, dtype=float)
+    if p_arr.ndim != 1 or p_arr.size == 0:
+        raise InputError("chance_ece: p must be a non-empty 1-d array of probabilities.")
+    rng = np.random.default_rng(seed)
+    values = np.empty(draws)
+    for i in range(draws):
+        y = (rng.random(p_arr.size) < p_arr).astype(float)
+        values[i] = expected_calibration_error(y, p_arr, n_bins=n_bins)
+    return ChanceECE(mean=float(values.mean()), upper=float(np.quantile(values, 0.95)), draws=draws)
+
+
+@dataclass(frozen=True)
 class BinaryMetrics:
     """The comparison-table figures for one scorer on one window."""
 
