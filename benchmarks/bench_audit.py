@@ -674,10 +674,11 @@ def per_file_table(files: Sequence[Mapping[str, Any]], width: int = 190) -> str:
     """One row per file: the audit against the key, then the test figures.
 
     Columns: leaks caught of those in the key, false positives (must-keep columns left out), suspects left
-    out, planned dates or lead times left out, never-features used, test AUCs (careleads, then plain
-    LightGBM and plain logistic regression on careleads' rows, split and features), careleads' ECE, the ECE a calibrated model shows by chance on as many rows (mean-95th percentile), and
-    test AUC before and after calibration, base-rate drift planted (yes, no; - unknown) and warned, and
-    the seconds of `evaluate_file`.
+    out / shown / in the key, planned dates or lead times left out, never-features used, test AUCs
+    (careleads, then plain LightGBM and plain logistic regression on careleads' rows, split and features),
+    careleads' ECE, the ECE a calibrated model shows by chance on as many rows (mean-95th percentile), test
+    AUC before and after calibration, base-rate drift planted (yes, no; - unknown) and warned, the seconds
+    of `evaluate_file`, and whether every acceptance point holds (`acceptance`).
     """
     import io
 
