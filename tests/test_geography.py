@@ -53,6 +53,19 @@ def test_geography_names_and_values_are_quasi_identifiers_with_a_reason() -> Non
     assert table.field("area_label").sensitivity is Sensitivity.SAFE  # nothing says it is a place
 
 
+def test_a_state_of_a_few_statuses_is_not_a_place() -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "state": rng.choice(["open", "closed", "pending"], N_ROWS),
+            "State Code": rng.choice(["NY", "CA", "TX", "FL", "WA"], N_ROWS),
+        }
+    )
+    table = infer_dictionary(frame).table("data")
+    assert table.field("state").sensitivity is Sensitivity.SAFE
+    assert table.field("state_code").sensitivity is Sensitivity.QUASI_IDENTIFIER
+
+
 def test_postcode_area_keeps_a_coarse_prefix() -> None:
     assert postcode_area("SW1A 1AA") == "SW1"
     assert postcode_area("m1 1ae") == "M1"

@@ -348,10 +348,12 @@ def _infer_field(
         field_type = FieldType.CATEGORY
         is_direct = _sensitivity(profile, FieldType.CATEGORY).sensitivity is Sensitivity.DIRECT_IDENTIFIER
         # a place (region, country, postcode) is a category even with many spaced or unique short values
-        place = mean_length < _TEXT_MIN_LENGTH and geography_reason(
-            profile.original, FieldType.CATEGORY, counts
+        place = (
+            geography_reason(profile.original, FieldType.CATEGORY, counts)
+            if mean_length < _TEXT_MIN_LENGTH
+            else None
         )
-        postcode = bool(place) and str(place).startswith("postcode")
+        postcode = place is not None and place.startswith("postcode")
         repeating = (
             mean_length < _TEXT_MIN_LENGTH
             and profile.n_distinct <= _MAX_CATEGORY_LEVELS
@@ -361,7 +363,7 @@ def _infer_field(
             field_type = FieldType.BOOLEAN
         elif is_direct and (profile.n_distinct > _MAX_LISTED_VALUES or unique):
             field_type = FieldType.TEXT
-        elif id_named or (number_named and unique and not place):
+        elif id_named or (number_named and unique and place is None):
             field_type = FieldType.IDENTIFIER
         elif postcode:
             field_type = FieldType.CATEGORY  # ZIP codes are digits, never amounts
@@ -382,7 +384,7 @@ def _infer_field(
             is_datetime, fmt = _datetime_format(values)
             if is_datetime:
                 field_type, datetime_format = FieldType.DATETIME, fmt
-            elif place or repeating:
+            elif place is not None or repeating:
                 field_type = FieldType.CATEGORY
             elif profile.n_distinct > _MAX_LISTED_VALUES and (
                 mean_length >= _TEXT_MIN_LENGTH or (spaced >= 0.5 and not unique)
@@ -390,7 +392,7 @@ def _infer_field(
                 field_type = FieldType.TEXT
             elif unique and spaced < 0.5:
                 field_type = FieldType.IDENTIFIER
-        elif unique and not place:
+        elif unique and place is None:
             field_type = FieldType.IDENTIFIER  # unique codes with leading zeros
     guess = _sensitivity(profile, field_type)
     listed_values: dict[str, tuple[str, ...]] = {}

@@ -258,6 +258,9 @@ _HEALTH_VALUE_SHARE = 0.5
 _MIN_DISTINCT = 3
 _FUZZY_MIN_LENGTH = 5
 _SAMPLE_VALUES = 2000
+# name words that name a place only when the values do: a "state" of open/closed is a status
+AMBIGUOUS_GEOGRAPHY_WORDS = frozenset({"state"})
+_MIN_PLACES = 10
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")
@@ -459,12 +462,14 @@ def geography_reason(original: str, field_type: FieldType, counts: pd.Series) ->
     text_values = field_type is not FieldType.NUMBER
     if is_postcode_name(tokens) or (text_values and looks_like_postcodes(counts)):
         how = f"name {original!r}" if is_postcode_name(tokens) else f"values of {original!r}"
-        return f"postcode ({how}): a quasi-identifier, used as its area (first 3 characters) in models"
+        return f"postcode ({how}), a quasi-identifier; models use its area (first 3 characters)"
     word = geography_word(tokens)
+    if word in AMBIGUOUS_GEOGRAPHY_WORDS and len(counts) < _MIN_PLACES and not looks_like_place_codes(counts):
+        word = None  # "state: open / closed" is a status, not a place
     if word is not None:
-        return f"geography (name {original!r} mentions {word!r}): a quasi-identifier, rare levels grouped"
+        return f"geography (name {original!r} mentions {word!r}), a quasi-identifier; rare levels grouped"
     if text_values and looks_like_place_codes(counts):
-        return f"geography (values of {original!r} are country or state codes): a quasi-identifier"
+        return f"geography (values of {original!r} are country or state codes), a quasi-identifier"
     return None
 
 
@@ -510,23 +515,24 @@ def guess_sensitivity(original: str, name: str, field_type: FieldType, counts: p
     if personal is not None:
         return SensitivityGuess(
             Sensitivity.SENSITIVE,
-            f"personal attribute (name {original!r} mentions {personal!r}): fairness reports only",
+            f"personal attribute (name {original!r} mentions {personal!r}), for fairness reports only",
         )
     place = geography_reason(original, field_type, counts)
     if place is not None:
         return SensitivityGuess(Sensitivity.QUASI_IDENTIFIER, place)
     if field_type is FieldType.DATETIME:
         return SensitivityGuess(
-            Sensitivity.QUASI_IDENTIFIER, "timestamp: exact moments identify in combination"
+            Sensitivity.QUASI_IDENTIFIER, "timestamp (exact moments identify in combination)"
         )
     if field_type is FieldType.TEXT:
         return SensitivityGuess(
-            Sensitivity.SENSITIVE, "free text: may hold names, contact details or health details"
+            Sensitivity.SENSITIVE, "free text (may hold names, contact details or health details)"
         )
     return SensitivityGuess(Sensitivity.SAFE)
 
 
 __all__ = [
+    "AMBIGUOUS_GEOGRAPHY_WORDS",
     "CARE_ASKED_WORDS",
     "HEALTH_VOCABULARY",
     "ORDINARY_WORDS",

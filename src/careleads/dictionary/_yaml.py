@@ -532,7 +532,7 @@ def _field_out(spec: FieldSpec) -> dict[str, Any]:
         out["earliest"] = spec.earliest
     if spec.latest is not None:
         out["latest"] = spec.latest
-    return out
+    return _Block(out) if spec.sensitivity_reason else out
 
 
 def _table_out(table: TableSpec) -> dict[str, Any]:
@@ -552,6 +552,17 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
         super().increase_indent(flow, False)
+
+
+class _Block(dict[str, Any]):
+    """A mapping always written one key per line (a field whose sensitivity says why reads better so)."""
+
+
+def _block_out(dumper: yaml.SafeDumper, data: _Block) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", dict(data), flow_style=False)
+
+
+_Dumper.add_representer(_Block, _block_out)
 
 
 def dump_dictionary(dictionary: Dictionary) -> str:

@@ -413,7 +413,7 @@ def feature_kinds(
         elif spec is not None and spec.sensitivity is Sensitivity.SENSITIVE:
             reason = "sensitive attribute: never a model feature"
             if spec.sensitivity_reason:
-                reason += f" ({spec.sensitivity_reason})"
+                reason = f"{spec.sensitivity_reason}: sensitive, never a model feature"
         elif spec is not None and spec.sensitivity is Sensitivity.DIRECT_IDENTIFIER:
             reason = spec.sensitivity_reason or "direct identifier"
         elif kind == "identifier":
