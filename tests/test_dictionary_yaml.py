@@ -179,6 +179,12 @@ def full_dictionary() -> Dictionary:
         FieldSpec("score", FieldType.NUMBER, minimum=-0.5, maximum=1e6, known=KnownAt.EVENT_TIME),
         FieldSpec("flag", FieldType.BOOLEAN, values={"true": ("agreed",), "false": ("declined",)}),
         FieldSpec("notes", FieldType.TEXT, "free: text # with marks", sensitivity=Sensitivity.SENSITIVE),
+        FieldSpec(
+            "smoker",
+            FieldType.BOOLEAN,
+            sensitivity=Sensitivity.SENSITIVE,
+            sensitivity_reason="substance use (name 'smoker' reads as 'smoking'): never a feature",
+        ),
         FieldSpec("won", FieldType.CATEGORY, values={"1": (), "0": ()}, known=KnownAt.AFTER_OUTCOME),
     )
     return Dictionary(
@@ -198,6 +204,8 @@ def test_every_feature_round_trips_exactly(tmp_path: Path) -> None:
     loaded = load_dictionary(file)
     assert loaded == dictionary
     assert loaded.table("people").field("answer").values["yes"] == ("Y", "on", "01")
+    # a field that says why it is sensitive is written one key per line, its reason on a line of its own
+    assert "\n        sensitivity_reason: 'substance use (name ''smoker'' reads as" in file.read_text("utf-8")
     assert loaded.table("people").field("answer").is_closed is False
     assert loaded.table("people").field("won").is_closed is True
 

@@ -340,6 +340,28 @@ def test_cli_lists_every_unused_column_with_its_reason(tmp_path: Path) -> None:
     assert role["extra"] in table and "one value" in table
 
 
+# ------------------------------------------------------------------------------------------- sensitivity
+
+
+def test_health_condition_is_never_a_feature_and_a_region_of_80_levels_is(tmp_path: Path) -> None:
+    frame, role = leads(17, n=2000)
+    rng = np.random.default_rng(17)
+    # a misspelt condition flag that even predicts the outcome: it must still never be a feature
+    flag = rng.random(len(frame)) < np.where(frame[role["label"]] == "1", 0.6, 0.2)
+    frame["hypertention_flag"] = np.where(flag, "Y", "N")
+    regions = [f"{a} {b}" for a in ("North", "South", "East", "West") for b in range(1, 21)]
+    frame["Region"] = [f"{r} District" for r in rng.choice(regions, len(frame))]  # 80 spaced levels
+    path = tmp_path / "leads.csv"
+    frame.to_csv(path, index=False)
+    result = evaluate_file(path, label=role["label"], time_column=role["time"])
+    reasons = unused(result)
+    assert "health condition" in reasons["hypertention_flag"]
+    assert "hypertension" in reasons["hypertention_flag"]
+    kinds = result.pipeline.named_steps["features"].kinds_
+    assert "hypertention_flag" not in kinds
+    assert kinds["Region"] == "categorical" and "Region" not in reasons
+
+
 # ------------------------------------------------------------------------------------------- real files
 
 REAL_DATA = Path("..") / "shared" / "data"

@@ -19,6 +19,7 @@ from careleads.dictionary._flags import (
     shows_value,
     unreadable_values,
 )
+from careleads.dictionary._geography import coarsen_postcodes, postcode_area
 from careleads.dictionary._infer import infer_dictionary
 from careleads.dictionary._ingest import (
     FLAGGED_COLUMNS,
@@ -64,6 +65,7 @@ __all__ = [
     "FlaggedValue",
     "action_for",
     "add_mapping",
+    "coarsen_postcodes",
     "empty_flagged",
     "extend_dictionary",
     "flag_problems",
@@ -97,6 +99,7 @@ __all__ = [
     "match_table",
     "normalise_token",
     "parse_dictionary",
+    "postcode_area",
     "read_table",
     "repeats_values",
     "sniff_delimiter",

@@ -29,6 +29,7 @@ from careleads.dictionary._schema import (
     Sensitivity,
     TableSpec,
 )
+from careleads.dictionary._sensitivity import SensitivityGuess, geography_reason, guess_sensitivity
 from careleads.errors import InputError
 from careleads.types import PathLikeStr
 
@@ -82,6 +83,10 @@ _TYPE_SHARE = 0.95  # share of non-missing values that must fit a type
 _DATETIME_SHARE = 0.9
 _SAMPLE_VALUES = 2000
 _MIN_ROWS_FOR_UNIQUENESS = 20
+# a column of short values is a category up to this many levels when each level repeats (at least two
+# rows per level on average); free text is long or mostly unique values
+_MAX_CATEGORY_LEVELS = 500
+_TEXT_MIN_LENGTH = 30
 
 # numbers written with separators: 1,234.5 (comma between thousands) or 1.234,5 (decimal comma)
 _COMMA_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
@@ -91,28 +96,12 @@ _ONLY_DECIMAL = re.compile(r"[.\s\u00a0\u202f][0-9]{3},|,(?:[0-9]{1,2}|[0-9]{4,}
 _ONLY_THOUSANDS = re.compile(r",[0-9]{3}\.|,[0-9]{3},")
 THOUSANDS_COMMA = "thousands_comma"  # a number reading: 1,234.5
 _AMBIGUOUS = "ambiguous"  # every value reads either way ("4,857"): the file's other columns decide
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_PHONE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")
 _LEADING_ZERO = re.compile(r"^0\d")
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$|^id_")
 _CAMEL_ID = re.compile(r"[a-z0-9]I[Dd]$")
 _NUMBER_NAME = re.compile(r"(^|_)(number|num|no|nr|code|ref|reference)$")
 _CREATION_NAME = re.compile(
     r"creat|first|signup|sign_up|regist|submit|added|received|inquir|enquir|contact|opened|^date$|lead_date|^timestamp$"
-)
-_PERSON_NAME = re.compile(
-    r"^(first|last|full|given|family|sur|middle|maiden|patient|contact|person|customer|client|lead)?_?name$|^surname$"
-)
-_DIRECT_WORDS = re.compile(
-    r"(^|_)(e_?mail|phone|mobile|cell|tel|telephone|fax|address|street|ssn|social_security|mrn|medical_record|"
-    r"dob|birth_?date|date_of_birth|ip_address|passport|licen[cs]e_number)($|_)"
-)
-_QUASI_WORDS = re.compile(
-    r"(^|_)(zip|zipcode|postal|postcode|post_code|city|town|county|lat|latitude|lon|lng|longitude)($|_)"
-)
-_SENSITIVE_WORDS = re.compile(
-    r"(^|_)(age|sex|gender|race|ethnicity|ethnic|religion|disability|diagnosis|marital|pregnan\w*|"
-    r"orientation|nationality|health_status|condition)($|_)"
 )
 
 
@@ -278,26 +267,8 @@ def _number_reading(profile: _Profile) -> str | None:
     return None
 
 
-def _sensitivity(name: str, field_type: FieldType, profile: _Profile) -> Sensitivity:
-    if field_type is not FieldType.BOOLEAN and (_PERSON_NAME.search(name) or _DIRECT_WORDS.search(name)):
-        return Sensitivity.DIRECT_IDENTIFIER
-    values = pd.Series(profile.counts.index[:_SAMPLE_VALUES], dtype="string")
-    if len(values) and (
-        values.str.match(_EMAIL.pattern).mean() >= 0.5
-        or (values.str.match(_PHONE.pattern).mean() >= 0.8 and values.str.count(r"\d").min() >= 9)
-        and (
-            values.str.contains(r"[\s()+\-.]", regex=True).mean() >= 0.5
-            or values.str.startswith("0").mean() >= 0.5
-        )
-    ):
-        return Sensitivity.DIRECT_IDENTIFIER
-    if _SENSITIVE_WORDS.search(name):
-        return Sensitivity.SENSITIVE
-    if _QUASI_WORDS.search(name) or field_type is FieldType.DATETIME:
-        return Sensitivity.QUASI_IDENTIFIER
-    if field_type is FieldType.TEXT:
-        return Sensitivity.SENSITIVE  # free text may hold names, contact details, health information
-    return Sensitivity.SAFE
+def _sensitivity(profile: _Profile, field_type: FieldType) -> SensitivityGuess:
+    return guess_sensitivity(profile.original, profile.name, field_type, profile.counts)
 
 
 def _grouped_values(counts: pd.Series) -> dict[str, tuple[str, ...]]:
@@ -375,13 +346,27 @@ def _infer_field(
         mean_length = float((values.str.len() * counts.to_numpy()).sum()) / profile.n_present
         spaced = float(counts[values.str.contains(" ", regex=False).to_numpy()].sum()) / profile.n_present
         field_type = FieldType.CATEGORY
-        is_direct = _sensitivity(profile.name, FieldType.CATEGORY, profile) is Sensitivity.DIRECT_IDENTIFIER
+        is_direct = _sensitivity(profile, FieldType.CATEGORY).sensitivity is Sensitivity.DIRECT_IDENTIFIER
+        # a place (region, country, postcode) is a category even with many spaced or unique short values
+        place = (
+            geography_reason(profile.original, FieldType.CATEGORY, counts)
+            if mean_length < _TEXT_MIN_LENGTH
+            else None
+        )
+        postcode = place is not None and place.startswith("postcode")
+        repeating = (
+            mean_length < _TEXT_MIN_LENGTH
+            and profile.n_distinct <= _MAX_CATEGORY_LEVELS
+            and 2 * profile.n_distinct <= profile.n_present
+        )
         if _looks_boolean(profile):
             field_type = FieldType.BOOLEAN
         elif is_direct and (profile.n_distinct > _MAX_LISTED_VALUES or unique):
             field_type = FieldType.TEXT
-        elif id_named or (number_named and unique):
+        elif id_named or (number_named and unique and place is None):
             field_type = FieldType.IDENTIFIER
+        elif postcode:
+            field_type = FieldType.CATEGORY  # ZIP codes are digits, never amounts
         elif numeric_rows >= _TYPE_SHARE and not leading_zero:
             field_type = FieldType.NUMBER
             parsed = pd.to_numeric(values, errors="coerce")
@@ -399,14 +384,17 @@ def _infer_field(
             is_datetime, fmt = _datetime_format(values)
             if is_datetime:
                 field_type, datetime_format = FieldType.DATETIME, fmt
+            elif place is not None or repeating:
+                field_type = FieldType.CATEGORY
             elif profile.n_distinct > _MAX_LISTED_VALUES and (
-                mean_length >= 30 or (spaced >= 0.5 and not unique)
+                mean_length >= _TEXT_MIN_LENGTH or (spaced >= 0.5 and not unique)
             ):
                 field_type = FieldType.TEXT
             elif unique and spaced < 0.5:
                 field_type = FieldType.IDENTIFIER
-        elif unique:
+        elif unique and place is None:
             field_type = FieldType.IDENTIFIER  # unique codes with leading zeros
+    guess = _sensitivity(profile, field_type)
     listed_values: dict[str, tuple[str, ...]] = {}
     if field_type is FieldType.CATEGORY and 0 < profile.n_distinct <= _MAX_LISTED_VALUES:
         listed_values = _grouped_values(counts)
@@ -417,7 +405,8 @@ def _infer_field(
         aliases=aliases,
         values=listed_values,
         minimum=minimum,
-        sensitivity=_sensitivity(profile.name, field_type, profile),
+        sensitivity=guess.sensitivity,
+        sensitivity_reason=guess.reason,
         # the lists come from one sample: new values are kept, not quarantined, until a person closes them
         closed=field_type is not FieldType.CATEGORY,
         format=datetime_format or number_format,

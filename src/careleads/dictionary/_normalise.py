@@ -49,6 +49,22 @@ def normalise_token(text: str) -> str:
     return _NON_ALNUM.sub("", plain.casefold())
 
 
+_NAME_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_tokens(text: str) -> list[str]:
+    """Return the words of a column name or value: split on case changes, digits, spaces and punctuation.
+
+    Examples
+    --------
+    >>> name_tokens("hasAsthma"), name_tokens("ICD10code"), name_tokens("Mental Health-History")
+    (['has', 'asthma'], ['icd', '10', 'code'], ['mental', 'health', 'history'])
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return [word.lower() for word in _NAME_WORD.findall(plain)]
+
+
 def placeholder_key(text: str) -> str:
     """Return the key under which a missing-value placeholder is compared: stripped, case-folded.
 
@@ -230,6 +246,7 @@ __all__ = [
     "empty_column",
     "match_columns",
     "match_table",
+    "name_tokens",
     "normalise_token",
     "placeholder_key",
     "placeholders_for",

@@ -65,6 +65,9 @@ class FieldSpec:
     # for a datetime field: the earliest and latest dates accepted (ISO dates); None = DATES_ACCEPTED's
     earliest: str | None = None
     latest: str | None = None
+    # why the field has its sensitivity, shown where it is left out of a model ("health condition (name
+    # 'dx_code' mentions 'diagnosis')"); written by inference, editable, empty when nobody said why
+    sensitivity_reason: str = ""
 
     @property
     def dates_accepted(self) -> tuple[str, str]:

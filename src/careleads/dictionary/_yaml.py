@@ -25,6 +25,7 @@ The format, meant to be edited by hand::
             maximum: 400
             required: false
             sensitivity: safe             # direct_identifier, quasi_identifier, sensitive, safe
+            sensitivity_reason: ...       # optional: why (shown where the field is left out of a model)
             known: at_creation            # at_creation, at_event_time, after_outcome
             missing_values: [Select]      # field-level placeholders
             format: "%d/%m/%Y"            # datetimes (default ISO 8601); numbers: decimal_comma (1.234,5)
@@ -75,6 +76,7 @@ _FIELD_KEYS = (
     "maximum",
     "required",
     "sensitivity",
+    "sensitivity_reason",
     "known",
     "missing_values",
     "format",
@@ -261,6 +263,8 @@ def _field(raw: Any, where: _Where, position: int) -> FieldSpec:
         maximum=_number(data.get("maximum"), here, "maximum"),
         required=_flag(data["required"], here, "required") if "required" in data else False,
         sensitivity=_choice(data.get("sensitivity", "safe"), here, "sensitivity", Sensitivity),
+        sensitivity_reason=_text(data.get("sensitivity_reason"), here, "sensitivity_reason", optional=True)
+        or "",
         known=_choice(data.get("known", "at_creation"), here, "known", KnownAt),
         missing_values=_text_list(data.get("missing_values"), here, "missing_values"),
         closed=_flag(data["closed"], here, "closed") if "closed" in data else True,
@@ -514,6 +518,8 @@ def _field_out(spec: FieldSpec) -> dict[str, Any]:
         out["required"] = True
     if spec.sensitivity is not Sensitivity.SAFE:
         out["sensitivity"] = spec.sensitivity.value
+    if spec.sensitivity_reason:
+        out["sensitivity_reason"] = spec.sensitivity_reason
     if spec.known is not KnownAt.CREATION:
         out["known"] = spec.known.value
     if spec.missing_values:
@@ -526,7 +532,7 @@ def _field_out(spec: FieldSpec) -> dict[str, Any]:
         out["earliest"] = spec.earliest
     if spec.latest is not None:
         out["latest"] = spec.latest
-    return out
+    return _Block(out) if spec.sensitivity_reason else out
 
 
 def _table_out(table: TableSpec) -> dict[str, Any]:
@@ -546,6 +552,17 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
         super().increase_indent(flow, False)
+
+
+class _Block(dict[str, Any]):
+    """A mapping always written one key per line (a field whose sensitivity says why reads better so)."""
+
+
+def _block_out(dumper: yaml.SafeDumper, data: _Block) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", dict(data), flow_style=False)
+
+
+_Dumper.add_representer(_Block, _block_out)
 
 
 def dump_dictionary(dictionary: Dictionary) -> str:

@@ -3,8 +3,9 @@
 `read_lead_file` resolves the columns the user named (case-insensitively, with a suggestion when one is
 misspelt), refuses a time column of month names, sets row-number columns aside and leaves summary rows out
 (``_reading_checks``), ingests the rows through the given or inferred dictionary (bad rows quarantined and
-counted), turns the label into 0/1 (undecided outcomes left out), keeps the rows with a label (and a
-readable time), and gives each row its place in time for the split. `feature_kinds` then chooses the
+counted), keeps only the area of postcodes (``coarsen_postcodes``), turns the label into 0/1 (undecided
+outcomes left out), keeps the rows with a label (and a readable time), and gives each row its place in
+time for the split. `feature_kinds` then chooses the
 feature columns and says why every other column is left out.
 """
 
@@ -25,6 +26,7 @@ from careleads.dictionary import (
     FieldType,
     Sensitivity,
     TableSpec,
+    coarsen_postcodes,
     infer_dictionary,
     ingest_table,
     load_dictionary,
@@ -172,6 +174,9 @@ def read_lead_file(
         for name, spec in specs.items()
         if spec.type is FieldType.NUMBER and spec.format == DECIMAL_COMMA
     ]
+    # postcodes identify in combination: models only ever see their area
+    frame, coarsened = coarsen_postcodes(frame, {n: s for n, s in specs.items() if n != label})
+    notes.extend(f"{name!r} used as its postcode area (its first 3 characters)." for name in coarsened)
 
     if time_column is not None:
         stamps = to_datetime(frame[time_column])
@@ -407,8 +412,10 @@ def feature_kinds(
             reason = "group column"
         elif spec is not None and spec.sensitivity is Sensitivity.SENSITIVE:
             reason = "sensitive attribute: never a model feature"
+            if spec.sensitivity_reason:
+                reason = f"{spec.sensitivity_reason}: sensitive, never a model feature"
         elif spec is not None and spec.sensitivity is Sensitivity.DIRECT_IDENTIFIER:
-            reason = "direct identifier"
+            reason = spec.sensitivity_reason or "direct identifier"
         elif kind == "identifier":
             n_values = train[name].nunique()
             if n_values and len(train) / n_values >= KEY_MIN_ROWS_PER_VALUE:
