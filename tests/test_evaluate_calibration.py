@@ -206,6 +206,9 @@ def test_ece_above_the_chance_band_is_a_warning() -> None:
         "test_ece_by_chance": 0.04,
         "test_ece_by_chance_upper": 0.055,
     }
-    (warning,) = calibration_warnings(report)
+    (warning,) = calibration_warnings(report, label="won")
     assert "above the 0.055" in warning and "mean predicted 0.310, observed 0.220" in warning
-    assert calibration_warnings({**report, "test_ece": 0.05}) == []
+    assert calibration_warnings({**report, "test_ece": 0.05}, label="won") == []
+    moved = {**report, "test_ece": 0.05, "rate_moved": {"earlier": 0.381, "recent": 0.301}}
+    (warning,) = calibration_warnings(moved, label="won")
+    assert "'won' rate moved inside the training part, from 38.1%" in warning and "30.1%" in warning

@@ -108,6 +108,8 @@ class Calibration:
     offered: dict[str, ProbabilityCalibrator]
     rates: dict[str, float]
     rows: dict[str, int]
+    # the outcome rate of the earlier training rows when the recent window's rate moved from it
+    earlier_rate: float | None = None
 
 
 def calibrate(
@@ -134,6 +136,7 @@ def calibrate(
     rates = {name: float(y_train[rows].mean()) for name, rows in windows.items()}
     rows_of = {name: int(rows.sum()) for name, rows in windows.items()}
     window, reason = WHOLE, "no recent window: the split is random" if recent is None else ""
+    earlier_rate: float | None = None
     if RECENT in windows:
         assert recent is not None
         earlier = float(y_train[~recent].mean())
@@ -145,6 +148,7 @@ def calibrate(
             f"training rows ({earlier:.1%}, z = {z:.1f})"
         )
         window = RECENT if moved else WHOLE
+        earlier_rate = earlier if moved else None
     elif not reason:
         reason = "the recent window holds one outcome only"
     used = windows[window]
@@ -162,6 +166,7 @@ def calibrate(
         offered=offered,
         rates=rates,
         rows=rows_of,
+        earlier_rate=earlier_rate,
     )
 
 
@@ -223,6 +228,8 @@ def score_test_part(
         "test_outcome_rate": float(y_test.mean()),
         "offered": measured,
     }
+    if calibration.earlier_rate is not None:
+        report["rate_moved"] = {"earlier": calibration.earlier_rate, "recent": calibration.rates[RECENT]}
     band = chance_ece(p_test)
     report["test_ece"] = expected_calibration_error(y_test, p_test)
     report["test_ece_by_chance"] = band.mean
@@ -244,10 +251,19 @@ def _mean_predicted(report: Mapping[str, Any]) -> float:
     return float(report["offered"][report["window"]]["test_mean_predicted"])
 
 
-def calibration_warnings(report: Mapping[str, Any]) -> list[str]:
-    """A warning when calibration moved the AUC of the model or the baseline (it should never), and when
-    the test ECE is above what a calibrated model shows by chance on as many rows (95th percentile)."""
+def calibration_warnings(report: Mapping[str, Any], *, label: str) -> list[str]:
+    """A warning when calibration moved the AUC of the model or the baseline (it should never), when the
+    outcome rate moved inside the training part (the calibration follows the recent rate), and when the
+    test ECE is above what a calibrated model shows by chance on as many rows (95th percentile)."""
     out = []
+    moved = report.get("rate_moved")
+    if moved:
+        out.append(
+            f"The {label!r} rate moved inside the training part, from {moved['earlier']:.1%} in the earlier "
+            f"rows to {moved['recent']:.1%} in the most recent window (the test part: "
+            f"{report['test_outcome_rate']:.1%}); probabilities follow the recent rate, and are off when it "
+            "moves again: recalibrate on the newest outcomes (`careleads monitor` tracks it)."
+        )
     if report["test_ece"] > report["test_ece_by_chance_upper"]:
         out.append(
             f"Test ECE {report['test_ece']:.3f} is above the {report['test_ece_by_chance_upper']:.3f} a "

@@ -293,7 +293,7 @@ def evaluate_file(
 
     say("scoring the test part")
     scored = score_test_part(calibration, pipeline, baseline, test, y_test)
-    warnings.extend(calibration_warnings(scored.calibration))
+    warnings.extend(calibration_warnings(scored.calibration, label=data.label))
     if chosen.kind == "logistic":
         say(f"refitting {choice.other.name} to compare on the test part")
         other, _ = refit(
