@@ -196,12 +196,16 @@ def changed_siblings(
     """
     names = list(categorical)
     text = {c: categorical[c].astype("string").str.strip().str.casefold() for c in names}
+    # the distinct values of each column, once (a pair sharing none cannot be a copy)
+    levels = {c: {str(v) for v in text[c].dropna().unique()} for c in names}
     out: dict[str, str] = {}
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
+            if not levels[first] & levels[second]:
+                continue
             a, b = text[first], text[second]
             both = (a.notna() & b.notna()).to_numpy()
-            if int(both.sum()) < min_rows or not set(a.dropna()) & set(b.dropna()):
+            if int(both.sum()) < min_rows:
                 continue
             differ = both & (a != b).fillna(False).to_numpy(dtype=bool)
             agree = both & ~differ
