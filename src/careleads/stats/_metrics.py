@@ -201,7 +201,8 @@ def chance_ece(p: npt.ArrayLike, *, n_bins: int = 10, draws: int = 200, seed: in
 
     Examples
     --------
-    >>> band = chance_ece([0.3] * 600, draws=50)
+    >>> import numpy as np
+    >>> band = chance_ece(np.linspace(0.1, 0.6, 600), draws=50)
     >>> 0.02 < band.mean < 0.08 and band.upper >= band.mean
     True
     """
