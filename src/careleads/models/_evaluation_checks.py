@@ -26,7 +26,7 @@ from careleads.stats import BinaryMetrics, DriftReport, drift_report
 
 SUSPICIOUS_TEST_AUC = 0.95
 # The AUC with and without each suspect is measured on at most this many rows, for at most this many columns.
-EFFECT_MAX_ROWS = 50_000
+EFFECT_MAX_ROWS = 20_000
 EFFECT_MAX_COLUMNS = 12
 EFFECT_ROUNDS = 200
 _LABEL = "__label__"
