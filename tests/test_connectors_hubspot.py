@@ -8,6 +8,7 @@ per-record errors, every record written once. A dry run writes nothing anywhere.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from _hubspot_server import BASE_TIME, TOKEN, Fault, HubSpotServer, HubSpotState, default_state, iso
-from _service_support import all_text, make_settings
+from _service_support import BACKENDS, all_text, make_settings
 from careleads.cli import _register, app
 from careleads.connectors import (
     HubSpotApi,
@@ -97,9 +98,9 @@ class Hub:
             return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    settings = make_settings(tmp_path, "sqlite", routing_file=None)
+@contextmanager
+def running_hub(tmp_path: Path, backend: str) -> Iterator[Hub]:
+    settings = make_settings(tmp_path, backend, routing_file=None, analytics_flush_rows=1_000_000)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -127,6 +128,18 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         server.stop()
         ctx.analytics.close()
         engine.dispose()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    with running_hub(tmp_path, "sqlite") as running:
+        yield running
+
+
+@pytest.fixture(params=BACKENDS)
+def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    with running_hub(tmp_path, request.param) as running:
+        yield running
 
 
 def test_the_shipped_mapping_reads_and_a_wrong_one_names_its_line(tmp_path: Path) -> None:
@@ -184,7 +197,8 @@ def test_ten_thousand_contacts_synced_and_written_back_once_through_faults(hub: 
     assert hub.write().n_pending == 0  # nothing left; a run now writes nothing
 
 
-def test_the_cursor_moves_and_a_change_records_its_outcome_once(hub: Hub) -> None:
+def test_the_cursor_moves_and_a_change_records_its_outcome_once(any_hub: Hub) -> None:
+    hub = any_hub
     hub.add_contacts(30)
     first = hub.pull(page_size=10)
     assert (first.n_created, first.n_pages) == (30, 3) and first.cursor
@@ -265,7 +279,8 @@ def test_write_back_sends_owner_ids_never_names_and_creates_its_properties(hub: 
     assert ":" in first["careleads_top_reasons"]  # a reason with its value
 
 
-def test_per_record_errors_are_reported_and_retried_next_run(hub: Hub) -> None:
+def test_per_record_errors_are_reported_and_retried_next_run(any_hub: Hub) -> None:
+    hub = any_hub
     hub.add_contacts(20)
     hub.pull()
     hub.state.refused_ids = {"1003", "1007"}

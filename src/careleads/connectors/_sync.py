@@ -429,10 +429,10 @@ def write_scores(
     report = WriteReport(dry_run=dry_run)
     batch_size = max(1, min(batch_size, BATCH_LIMIT))
     with sessions() as session:
-        pending = [(r.id, r.record_id, r.lead_id, e.id) for r, e in _pending(session)]
-        entries = {e.id: e for _r, e in _pending(session)} if dry_run or pending else {}
-        for entry in entries.values():
-            session.expunge(entry)
+        rows = _pending(session)
+        pending = [(r.id, r.record_id, r.lead_id, e.id) for r, e in rows]
+        entries = {e.id: e for _r, e in rows}
+        session.expunge_all()  # the entries' loaded values are read after the session closes
     report.n_pending = len(pending)
     if not pending:
         return report
