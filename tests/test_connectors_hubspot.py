@@ -279,8 +279,11 @@ def test_write_back_sends_owner_ids_never_names_and_creates_its_properties(hub: 
     assert ":" in first["careleads_top_reasons"]  # a reason with its value
 
 
-def test_per_record_errors_are_reported_and_retried_next_run(any_hub: Hub) -> None:
+def test_per_record_errors_are_reported_and_retried_next_run(
+    any_hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
     hub = any_hub
+    caplog.set_level("INFO", logger="careleads")
     hub.add_contacts(20)
     hub.pull()
     hub.state.refused_ids = {"1003", "1007"}
@@ -288,6 +291,8 @@ def test_per_record_errors_are_reported_and_retried_next_run(any_hub: Hub) -> No
     assert report.n_written == 18 and report.n_failed == 2
     assert {(e.record_id, e.status) for e in report.errors} == {("1003", "error"), ("1007", "error")}
     assert all(e.lead_id is not None for e in report.errors)
+    assert "not written" in caplog.text  # logged by lead id; no record id, name or e-mail
+    assert "1003" not in caplog.text and "@" not in caplog.text and "Test Person" not in caplog.text
     hub.state.refused_ids = set()
     again = hub.write()
     assert (again.n_pending, again.n_written) == (2, 2)

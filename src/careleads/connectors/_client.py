@@ -177,7 +177,7 @@ class HubSpotApi:
                     ) from None
                 if status != 429 and status < 500:
                     raise HubSpotError(
-                        f"HubSpot answered {status} while {what}: {getattr(exc, 'body', '')}"
+                        f"HubSpot answered {status} while {what}: {str(getattr(exc, 'body', ''))[:300]}"
                     ) from None
                 retry_after = _retry_after(exc) if status == 429 else None
                 wait, problem = (delay if retry_after is None else retry_after), str(status)

@@ -11,7 +11,7 @@ lead as it arrived, and values filled in later (after an outcome) would leak the
 :func:`write_scores` writes each linked lead's current score, tier, top reasons, intent, route and owner (a
 HubSpot owner id, looked up by the owner's e-mail, never a name) in batch updates of at most 100 contacts,
 and marks a record written only when HubSpot confirms it; records HubSpot refuses are reported one by one and
-tried again by the next run. Logs carry lead ids and HubSpot record ids only.
+tried again by the next run. Logs carry lead ids only (a HubSpot record id is an external identifier).
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def _take_contact(
         except LeadValidationError as exc:
             report.n_refused += 1
             report.errors.append(RecordError(contact.record_id, None, "refused", str(exc)[:300]))
-            log.warning("hubspot record %s refused by the dictionary", contact.record_id)
+            log.warning("a HubSpot contact refused by the dictionary (no lead created)")
             return
         link = CrmRecord(
             source=SOURCE, record_id=contact.record_id, lead_id=result.lead.id, version=version, outcomes=[]
@@ -473,5 +473,5 @@ def write_scores(
                     status, message = outcome.errors.get(record_id, ("missing", "not in HubSpot's answer"))
                     report.n_failed += 1
                     report.errors.append(RecordError(record_id, lead_id, status, message[:300]))
-                    log.warning("lead %s (hubspot record %s) not written: %s", lead_id, record_id, status)
+                    log.warning("lead %s not written to HubSpot: %s", lead_id, status)
     return report
