@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[serve]'
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[serve,test,spark,compiled,browser]'
+	$(BIN)/pip install --quiet -e '.[serve,test,spark,compiled,browser,crm]'
 
 demo: install
 	$(BIN)/careleads demo

@@ -309,6 +309,28 @@ class Settings(BaseSettings):
             "CRM field mapping YAML (or hubspot / salesforce) for write-back payloads and the CSV export."
         ),
     )
+    hubspot_token: str = Field(
+        default="",
+        repr=False,
+        description="HubSpot private app access token for `careleads sync hubspot` (scopes: contacts read "
+        "and write, owners read, properties read and write).",
+    )
+    hubspot_base_url: str = Field(
+        default="https://api.hubapi.com", description="HubSpot's API address (a local stand-in in tests)."
+    )
+    hubspot_mapping_file: Path | None = Field(
+        default=None,
+        description="HubSpot connector mapping YAML: contact properties, owners' e-mails, stages as "
+        "outcomes, write-back properties (default: the shipped file).",
+    )
+    hubspot_max_attempts: int = Field(
+        default=6, ge=1, le=20, description="Attempts of one HubSpot request on 429 and 5xx answers."
+    )
+    hubspot_backoff_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="First wait after a HubSpot 5xx; doubles each attempt (a 429 waits its Retry-After).",
+    )
     webhook_url: str = Field(
         default="", description="CRM webhook that receives score, tier and route changes."
     )

@@ -25,9 +25,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `careleads --help` stays fast and each module owns its commands.
-    from careleads.cli import _core, _dictionary, _evaluate, _governance, _monitor, _score, _service
+    from careleads.cli import _core, _dictionary, _evaluate, _governance, _monitor, _score, _service, _sync
 
-    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _score, _service):
+    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _score, _service, _sync):
         module.register(app)
 
 

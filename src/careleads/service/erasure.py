@@ -11,14 +11,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import delete, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from careleads.service._records import get_lead, utcnow
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.store import Event, Feedback, OutboxRecord, ReviewTask, clear_wal
+from careleads.store import CrmRecord, Event, Feedback, OutboxRecord, ReviewTask, clear_wal
 
 __all__ = ["ErasureReport", "erase_lead"]
 
@@ -91,6 +91,8 @@ def erase_lead(
         if record.status == "pending":
             record.status = "erased"
         n_outbox += 1
+    # the CRM record's link goes too: a later pull meets the tombstone (the pseudonym) and skips the record
+    session.execute(delete(CrmRecord).where(CrmRecord.lead_id == lead.id))
     session.execute(
         update(ReviewTask)
         .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")

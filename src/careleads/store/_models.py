@@ -32,6 +32,8 @@ __all__ = [
     "AuditHead",
     "Base",
     "BatchJob",
+    "CrmCursor",
+    "CrmRecord",
     "Event",
     "Feedback",
     "Lead",
@@ -282,3 +284,32 @@ class BatchJob(Base):
     n_quarantined: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     result_file: Mapped[str | None] = mapped_column(String(500))
+
+
+class CrmCursor(Base):
+    """Where the last pull from a CRM stopped: the last modification time taken (ISO 8601 UTC text)."""
+
+    __tablename__ = "crm_cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)  # hubspot
+    cursor: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CrmRecord(Base):
+    """A CRM record linked to the lead it became: the version pulled, outcomes recorded, the score written.
+
+    ``(source, record_id)`` is unique, so a pull run twice never makes a second lead of one record.
+    """
+
+    __tablename__ = "crm_records"
+    __table_args__ = (UniqueConstraint("source", "record_id", name="uq_crm_records_source_record"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(64))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    version: Mapped[str] = mapped_column(String(40))  # the record's updatedAt, ISO 8601 UTC
+    outcomes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # careleads outcomes recorded from it
+    written_score_id: Mapped[int | None] = mapped_column(Integer)  # the ledger entry last written back
+    written_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,85 @@
+"""``careleads sync hubspot``: the pull, then the write-back, on the configured store and HubSpot account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from careleads.connectors._client import HubSpotApi
+from careleads.connectors._mapping import load_hubspot_mapping
+from careleads.connectors._sync import PullReport, WriteReport, pull_contacts, write_scores
+from careleads.service import ServiceContext, open_store
+from careleads.settings import Settings
+from careleads.store import make_sessionmaker
+from careleads.types import PathLikeStr
+
+__all__ = ["SyncReport", "sync_hubspot"]
+
+
+@dataclass
+class SyncReport:
+    """A sync's pull and write-back reports."""
+
+    pull: PullReport
+    write: WriteReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reports as JSON-ready data."""
+        return {"pull": self.pull.to_dict(), "write": self.write.to_dict()}
+
+
+def sync_hubspot(
+    *,
+    settings: Settings,
+    since: datetime | None = None,
+    mapping_path: PathLikeStr | None = None,
+    dry_run: bool = False,
+    api: HubSpotApi | None = None,
+) -> SyncReport:
+    """Pull the contacts changed since the stored cursor (or `since`), then write scores back.
+
+    Parameters
+    ----------
+    settings : Settings
+        The store, ``hubspot_token``, ``hubspot_base_url``, ``hubspot_mapping_file`` and the retry bounds.
+    since : datetime, optional
+        Pull from this moment instead of the stored cursor.
+    mapping_path : path, optional
+        The mapping YAML (default: ``hubspot_mapping_file``, else the shipped one).
+    dry_run : bool
+        Read only: what would be created, updated and written; nothing is written in careleads or HubSpot.
+    api : HubSpotApi, optional
+        HubSpot (default: built from the settings).
+
+    Raises
+    ------
+    HubSpotError
+        If HubSpot refuses the token or keeps failing; what was done before stays (the next run goes on).
+    ConfigError
+        If the mapping file is wrong or the database has no careleads tables.
+    """
+    mapping = load_hubspot_mapping(mapping_path or settings.hubspot_mapping_file)
+    api = api or HubSpotApi(
+        access_token=settings.hubspot_token,
+        base_url=settings.hubspot_base_url,
+        max_attempts=settings.hubspot_max_attempts,
+        backoff_seconds=settings.hubspot_backoff_seconds,
+    )
+    engine = open_store(settings)
+    ctx: ServiceContext | None = None
+    try:
+        sessions = make_sessionmaker(engine)
+        # a dry run needs no context: it creates no lead (and so no key file or analytics folder either)
+        if not dry_run:
+            ctx = ServiceContext.from_settings(settings)
+            ctx.bind(sessions)
+        pull = pull_contacts(
+            sessions=sessions, ctx=ctx, api=api, mapping=mapping, since=since, dry_run=dry_run
+        )
+        write = write_scores(sessions=sessions, api=api, mapping=mapping, dry_run=dry_run)
+    finally:
+        if ctx is not None:
+            ctx.analytics.close()  # the leads' analytics rows written before the command ends
+        engine.dispose()
+    return SyncReport(pull=pull, write=write)
