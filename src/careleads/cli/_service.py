@@ -326,7 +326,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @command_errors()
     def erase(
-        lead_id: Annotated[int, typer.Argument(help="The lead's id in careleads.")],
+        reference: Annotated[
+            str,
+            typer.Argument(
+                help="The lead's id in careleads or its CRM (external) id; id:N or external:CRM-ID when a "
+                "number could be either.",
+            ),
+        ],
     ) -> None:
         """Erase a lead's identifiers and free text from store, analytics and outbox; keeps a tombstone."""
         from careleads.service.context import ServiceContext
@@ -339,7 +345,7 @@ def register(app: typer.Typer) -> None:
             ctx.bind(factory)
             with session_scope(factory) as session:
                 report = erase_lead(
-                    session=session, ctx=ctx, lead_id=lead_id, actor=cli_actor(), role="admin"
+                    session=session, ctx=ctx, reference=reference, actor=cli_actor(), role="admin"
                 )
         out.print(json.dumps(report.to_dict()))
 
