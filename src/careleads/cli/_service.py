@@ -357,8 +357,14 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         settings = get_settings()
-        table = Table("version", "segment/target", "trained", "test AUC", "test ECE", "published")
-        for m in ModelRegistry(settings.registry_path()).versions():
+        entries = ModelRegistry(settings.registry_path()).versions()
+        table = Table()
+        # `models publish` takes the version as written: it is never cut or wrapped, the others fold
+        longest = max((len(m.version) for m in entries), default=len("version"))
+        table.add_column("version", no_wrap=True, min_width=longest)
+        for name in ("segment/target", "trained", "test AUC", "test ECE", "published"):
+            table.add_column(name, overflow="fold")
+        for m in entries:
             table.add_row(
                 m.version,
                 m.target,
