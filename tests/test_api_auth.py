@@ -61,6 +61,13 @@ def _new_lead(service: Service) -> int:
     return int(response.json()["id"])
 
 
+def _new_external_id(service: Service) -> str:
+    """The external (CRM) id of a new lead (see :func:`_new_lead`)."""
+    lead_id = _new_lead(service)
+    lead = service.client.get(f"/v1/leads/{lead_id}", headers=service.headers("admin")).json()
+    return str(lead["external_id"])
+
+
 Request = Callable[[Service, dict[str, str]], Any]
 
 
@@ -91,6 +98,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ),
     ("GET", "/v1/leads/{lead_id}"): lambda s, h: s.client.get(f"/v1/leads/{_new_lead(s)}", headers=h),
     ("DELETE", "/v1/leads/{lead_id}"): lambda s, h: s.client.delete(f"/v1/leads/{_new_lead(s)}", headers=h),
+    ("DELETE", "/v1/leads/external/{external_id}"): lambda s, h: s.client.delete(
+        f"/v1/leads/external/{_new_external_id(s)}", headers=h
+    ),
     ("POST", "/v1/leads/{lead_id}/events"): lambda s, h: s.client.post(
         f"/v1/leads/{_new_lead(s)}/events",
         json={"event_id": "E1", "occurred_at": "2025-03-04T11:00:00", "event_type": "email_open"},

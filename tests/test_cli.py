@@ -158,6 +158,19 @@ def test_a_bad_target_is_a_one_line_error(command: Any, tmp_path: Path) -> None:
     ]
 
 
+def test_an_unknown_outcome_is_refused_before_any_work(command: Any, tmp_path: Path) -> None:
+    """Finding: `train --target contact:30` ran 24 s and then spoke of "0 positive"."""
+    del command
+    data, models = tmp_path / "data", tmp_path / "models"
+    assert CliRunner().invoke(app, ["generate", "--leads", "200", "--out", str(data)]).exit_code == 0
+    result = CliRunner().invoke(app, ["train", str(data), "--target", "contact:30", "--out", str(models)])
+    assert result.exit_code == 2
+    [error] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert error.startswith("error: unknown outcome 'contact' in the target contact:30; known outcomes: ")
+    assert "appointment_scheduled" in error and "meeting_booked" in error
+    assert not models.exists()  # nothing was ingested, not even a quarantine written
+
+
 def test_every_command_has_the_error_boundary(command: Any) -> None:
     """A command without it would end a careleads error with a traceback instead of one line."""
     leaves = [(path, cmd) for path, cmd in _walk(command, "careleads") if not getattr(cmd, "commands", None)]

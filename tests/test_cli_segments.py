@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -79,3 +80,23 @@ def test_a_model_scores_only_its_own_segment(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert '"n_scored": 1500' in result.output
+
+
+def test_generate_returning_share_writes_returning_leads(tmp_path: Path) -> None:
+    """`generate --returning-share` simulates leads that come back, with their truth in returns."""
+    none = RUNNER.invoke(app, ["generate", "--out", str(tmp_path / "none"), "--leads", "600", "--seed", "2"])
+    assert none.exit_code == 0, none.output
+    assert not (tmp_path / "none" / "returns.csv").exists()
+    out = tmp_path / "some"
+    args = ["generate", "--out", str(out), "--leads", "600", "--seed", "2", "--returning-share", "0.5"]
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert str(out / "returns.csv") in result.output.replace("\n", "")
+    assert len(pd.read_csv(out / "returns.csv")) > 0
+
+
+@pytest.mark.parametrize("share", ["-0.1", "1.5"])
+def test_generate_refuses_a_returning_share_outside_0_and_1(tmp_path: Path, share: str) -> None:
+    result = RUNNER.invoke(app, ["generate", "--out", str(tmp_path / "x"), "--returning-share", share])
+    assert result.exit_code == 2
+    assert "--returning-share" in result.output and not (tmp_path / "x").exists()

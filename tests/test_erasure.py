@@ -154,7 +154,57 @@ def test_erasure_from_the_cli(service: Service) -> None:
     assert '"lead_id": ' + str(lead_id) in result.output
     _assert_erased(service, lead_id)
     missing = CliRunner().invoke(app, ["erase", "999999"])
-    assert missing.exit_code == 2 and "no lead with id 999999" in missing.output
+    assert missing.exit_code == 2 and "no lead with id or external id '999999'" in missing.output
+
+
+def test_erase_from_the_cli_by_crm_id(service: Service) -> None:
+    """Finding: `careleads erase CRM-4` failed with "Input should be a valid integer"."""
+    lead_id = _fill(service, LEAD, "zebracrossing")
+    _fill(service, OTHER, "marmalade")
+    service.ctx.analytics.flush()
+    app = typer.Typer()
+    _service.register(app)
+    result = CliRunner().invoke(app, ["erase", str(LEAD["lead_id"])])
+    assert result.exit_code == 0, result.output
+    assert '"lead_id": ' + str(lead_id) in result.output
+    _assert_erased(service, lead_id)
+    # the tombstone keeps the pseudonym of the external id: erasing again finds it and removes nothing new
+    again = CliRunner().invoke(app, ["erase", f"external:{LEAD['lead_id']}"])
+    assert again.exit_code == 0 and '"n_events_scrubbed": 0' in again.output, again.output
+    unknown = CliRunner().invoke(app, ["erase", "CRM-404"])
+    text = " ".join(unknown.output.split())
+    assert unknown.exit_code == 2 and "no lead with id or external id 'CRM-404'" in text
+    assert "CRM id" in text and "external:" in text
+
+
+def test_a_number_that_is_an_id_and_another_lead_s_crm_id_is_refused(service: Service) -> None:
+    first = _fill(service, LEAD, "zebracrossing")
+    second = _fill(service, {**OTHER, "lead_id": str(first)}, "marmalade")
+    assert second != first
+    app = typer.Typer()
+    _service.register(app)
+    result = CliRunner().invoke(app, ["erase", str(first)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"pass id:{first} or external:{first}" in text, result.output
+    result = CliRunner().invoke(app, ["erase", f"external:{first}"])
+    assert result.exit_code == 0 and f'"lead_id": {second}' in result.output, result.output
+    result = CliRunner().invoke(app, ["erase", f"id:{first}"])
+    assert result.exit_code == 0 and f'"lead_id": {first}' in result.output, result.output
+
+
+def test_erasure_through_the_api_by_crm_id(service: Service) -> None:
+    lead_id = _fill(service, LEAD, "zebracrossing")
+    _fill(service, OTHER, "marmalade")
+    response = service.client.delete(
+        f"/v1/leads/external/{LEAD['lead_id']}", headers=service.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["lead_id"] == lead_id
+    _assert_erased(service, lead_id)
+    missing = service.client.delete("/v1/leads/external/CRM-404", headers=service.headers("admin"))
+    assert missing.status_code == 404 and "CRM-404" in missing.text
+    denied = service.client.delete("/v1/leads/external/CRM-2002", headers=service.headers("analyst"))
+    assert denied.status_code == 403
 
 
 def _leftovers(folder: Path, secrets: list[bytes]) -> list[str]:

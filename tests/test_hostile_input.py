@@ -174,6 +174,9 @@ WRITES: dict[tuple[str, str], Any] = {
     ("DELETE", "/v1/leads/{lead_id}"): lambda s, t: s.client.delete(
         f"/v1/leads/{_path_text(t)}", headers=s.headers("admin")
     ),
+    ("DELETE", "/v1/leads/external/{external_id}"): lambda s, t: s.client.delete(
+        f"/v1/leads/external/{_path_text(t)}", headers=s.headers("admin")
+    ),
     ("POST", "/v1/leads/{lead_id}/events"): lambda s, t: _post(
         s,
         f"/v1/leads/{_lead_key(s)}/events",

@@ -87,6 +87,30 @@ def test_reasons_are_signed_and_plain(decisions: pd.DataFrame) -> None:
     assert not by_model.str.contains("n_page_pricing").any()  # plain words, not column names
 
 
+def test_model_reasons_name_the_value_that_drove_them(
+    decisions: pd.DataFrame, small_export: Export, model: LeadModel
+) -> None:
+    """Finding: model reasons said "+ source" without the source; they name the lead's value, like the rule
+    baseline's, and never a sensitive attribute."""
+    by_model = decisions[decisions["scored_by"] == "model"]
+    reasons = by_model["reasons"].str.split("; ").explode()
+    assert reasons.str.match(r"^[+-] [^=]+ = \S").mean() > 0.9, reasons.head(20).tolist()
+    leads = small_export.tables.leads.set_index("lead_id")
+    ids, texts = by_model["lead_id"].astype(str).tolist(), by_model["reasons"].astype(str).tolist()
+    rows = zip(ids, texts, strict=True)
+    sources = [(lead_id, text) for lead_id, text in rows if "source = " in text]
+    assert sources, "no model reason names the source"
+    for lead_id, text in sources[:50]:
+        shown = text.split("source = ")[1].split(";")[0]
+        assert shown == str(leads.loc[lead_id, "source"]).replace("_", " ")
+    counted = reasons[reasons.str.contains("pricing page views = ")]
+    assert counted.str.match(r"^[+-] pricing page views = \d+$").all()
+    features = set(model.features)
+    assert not {"age", "sex", "question", "postal_code"} & features
+    for word in ("age =", "sex =", "question =", "postal code ="):
+        assert not reasons.str.contains(word, regex=False).any()
+
+
 def test_the_scoring_moment_defaults_to_a_day_after_creation(
     decisions: pd.DataFrame, small_export: Export
 ) -> None:

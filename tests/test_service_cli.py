@@ -167,3 +167,15 @@ def test_the_data_folder_and_what_careleads_writes_are_the_users_only(tmp_path: 
     written = [p for p in (tmp_path / "checked").rglob("*") if p.is_file()]
     assert written, done.stdout + done.stderr
     assert {p.name: oct(mode(p)) for p in written} == {p.name: oct(0o600) for p in written}
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_models_list_shows_every_version_whole(settings: Settings, columns: str) -> None:
+    """Finding: `careleads models list` cut version names at 80 and 120 columns, and `publish` needs them."""
+    version = ModelRegistry(settings.registry_path()).register(trained_model())
+    listed = CliRunner().invoke(_app(), ["models", "list"], env={"COLUMNS": columns})
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    assert any(version in line for line in lines), listed.output
+    assert "…" not in listed.output

@@ -8,13 +8,56 @@ from pathlib import Path
 
 import pandas as pd
 
-from careleads.dictionary import Dictionary, IngestResult, ingest_file, load_dictionary
+from careleads.dictionary import Dictionary, FieldSpec, IngestResult, ingest_file, load_dictionary
 from careleads.errors import InputError
 from careleads.features import LeadDataset, Target, build_dataset
 from careleads.text import TextClassifiers
 from careleads.types import PathLikeStr
 
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
+
+
+def known_outcomes(dictionary: Dictionary, present: Sequence[str] = ()) -> list[str]:
+    """The outcome names a target may name: the dictionary's outcome values and the outcomes `present`."""
+    spec = _outcome_spec(dictionary)
+    return sorted(set(spec.values if spec is not None else ()) | {str(name) for name in present})
+
+
+def _outcome_spec(dictionary: Dictionary) -> FieldSpec | None:
+    """The dictionary's ``outcomes.outcome`` field, if it declares one."""
+    if "outcomes" not in dictionary.tables or "outcome" not in dictionary.tables["outcomes"].names:
+        return None
+    return dictionary.tables["outcomes"].field("outcome")
+
+
+def check_target(target: Target, dictionary: Dictionary, present: Sequence[str] | None = None) -> None:
+    """Refuse a target whose outcome is not one the data can hold, before any work is done.
+
+    Before ingestion (`present` None) only a dictionary with a closed list of outcomes can tell; with the
+    outcomes `present` in the data, an outcome neither listed nor present is refused too.
+
+    Raises
+    ------
+    InputError
+        Naming the unknown outcome and listing the known ones.
+
+    Examples
+    --------
+    >>> from careleads.dictionary import load_dictionary
+    >>> check_target(Target("contact", 30), load_dictionary())
+    Traceback (most recent call last):
+    ...
+    careleads.errors.InputError: unknown outcome 'contact' in the target contact:30; known outcomes: ...
+    """
+    spec = _outcome_spec(dictionary)
+    if present is None and (spec is None or not spec.is_closed):
+        return
+    known = known_outcomes(dictionary, present or ())
+    if target.outcome not in known:
+        raise InputError(
+            f"unknown outcome {target.outcome!r} in the target {target.outcome}:{target.window_days}; "
+            f"known outcomes: {', '.join(known) or 'none'} (give --target OUTCOME:DAYS with one of them)"
+        )
 
 
 @dataclass(frozen=True)
@@ -41,7 +84,14 @@ class CrmTables:
         day_one_hours: float | None = None,
     ) -> LeadDataset:
         """Point-in-time features and labels of `target` (with `text`, the text features too; of a day-one
-        model with `day_one_hours`; see :func:`careleads.features.build_dataset`)."""
+        model with `day_one_hours`; see :func:`careleads.features.build_dataset`).
+
+        Raises
+        ------
+        InputError
+            If the target's outcome is neither in the dictionary nor in the outcomes table.
+        """
+        check_target(target, self.dictionary, present=list(self.outcomes["outcome"].dropna().unique()))
         return build_dataset(
             self.leads,
             self.events,

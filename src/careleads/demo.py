@@ -13,7 +13,7 @@ import pandas as pd
 from careleads.datasets import CrmTables, load_crm_folder
 from careleads.features import DAY_ONE_HOURS, Target, build_dataset
 from careleads.models import TrainingResult, train_model
-from careleads.monitoring import fairness_of_model
+from careleads.monitoring import FAIRNESS_COLUMNS, fairness_of_model
 from careleads.report import TEXT_METRIC_NAMES, fairness_section, score_path_section, write_training_report
 from careleads.scoring import score_leads, score_path
 from careleads.stats import binary_metrics
@@ -106,9 +106,14 @@ def run_demo(
     }
     if text_training is not None:
         metrics["text_comparison"] = text_comparison(training, text_training, seed=seed)
-    say("checking fairness by sensitive group on the test window")
+    say("checking fairness by sensitive group and payer on the test window")
     fairness = fairness_of_model(
-        training.model, dataset, tables.leads, dictionary=tables.dictionary, rows=training.test_rows
+        training.model,
+        dataset,
+        tables.leads,
+        dictionary=tables.dictionary,
+        rows=training.test_rows,
+        by=FAIRNESS_COLUMNS,
     )
     metrics["fairness"] = fairness.to_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")

@@ -165,6 +165,13 @@ class MonitorSettings(BaseModel):
             "Features left out of drift: the calendar month differs between any two windows by design."
         ),
     )
+    fairness_columns: CommaSeparated = Field(
+        default=("insurance",),
+        description=(
+            "Columns `careleads fairness` compares groups by besides the sensitive attributes (age, sex): "
+            "the payer by default; `--by` names others for one run."
+        ),
+    )
     contact_outcomes: CommaSeparated = Field(
         default=("intake_call_completed",),
         description=(

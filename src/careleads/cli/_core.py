@@ -310,7 +310,7 @@ def register(app: typer.Typer) -> None:
         of that segment only: a returning-lead model never scores new leads, nor a partnership model patients.
         """
 
-        from careleads.datasets import load_crm_folder
+        from careleads.datasets import check_target, load_crm_folder
         from careleads.dictionary import load_dictionary
         from careleads.errors import InputError
         from careleads.features import Target
@@ -324,6 +324,7 @@ def register(app: typer.Typer) -> None:
             if target is not None
             else Target(chosen.target.outcome, chosen.target.window_days, as_of_hours=as_of_hours)
         )
+        check_target(goal, load_dictionary(dictionary))
         if segment is SegmentName.partnership and text:
             raise InputError("--text: partnership leads have no text features; leave it out")
         if segment is not SegmentName.inbound:

@@ -29,19 +29,33 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--json", help="Write the figures as JSON here.")
         ] = None,
         report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
+        by: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--by",
+                help="Also compare the groups of this column of the leads (repeat for more); default: "
+                "CARELEADS_MONITOR_FAIRNESS_COLUMNS (insurance, the payer).",
+            ),
+        ] = None,
     ) -> None:
-        """Tier, score and conversion by sensitive group (age band, sex), with warnings above thresholds."""
+        """Tier, score and conversion by group: the sensitive attributes (age band, sex) and the payer or the
+        columns named with --by, with warnings above thresholds."""
         from careleads.datasets import load_crm_folder
         from careleads.dictionary import load_dictionary
         from careleads.models import LeadModel
         from careleads.monitoring import fairness_of_model
         from careleads.report import fairness_section, render_report
+        from careleads.settings import get_settings
+
+        columns = list(by) if by else list(get_settings().monitor.fairness_columns)
 
         with console.status("scoring labelled leads and comparing groups"):
             lead_model = LeadModel.load(model)
             tables = load_crm_folder(data_dir, dictionary=load_dictionary(dictionary) if dictionary else None)
             dataset = tables.dataset(lead_model.target)
-            result = fairness_of_model(lead_model, dataset, tables.leads, dictionary=tables.dictionary)
+            result = fairness_of_model(
+                lead_model, dataset, tables.leads, dictionary=tables.dictionary, by=columns
+            )
         for attribute in result.attributes:
             out.print(
                 f"{attribute.column}: parity difference {_points(attribute.parity_difference)}, "

@@ -326,7 +326,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @command_errors()
     def erase(
-        lead_id: Annotated[int, typer.Argument(help="The lead's id in careleads.")],
+        reference: Annotated[
+            str,
+            typer.Argument(
+                help="The lead's id in careleads or its CRM (external) id; id:N or external:CRM-ID when a "
+                "number could be either.",
+            ),
+        ],
     ) -> None:
         """Erase a lead's identifiers and free text from store, analytics and outbox; keeps a tombstone."""
         from careleads.service.context import ServiceContext
@@ -339,7 +345,7 @@ def register(app: typer.Typer) -> None:
             ctx.bind(factory)
             with session_scope(factory) as session:
                 report = erase_lead(
-                    session=session, ctx=ctx, lead_id=lead_id, actor=cli_actor(), role="admin"
+                    session=session, ctx=ctx, reference=reference, actor=cli_actor(), role="admin"
                 )
         out.print(json.dumps(report.to_dict()))
 
@@ -351,8 +357,14 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         settings = get_settings()
-        table = Table("version", "segment/target", "trained", "test AUC", "test ECE", "published")
-        for m in ModelRegistry(settings.registry_path()).versions():
+        entries = ModelRegistry(settings.registry_path()).versions()
+        table = Table()
+        # `models publish` takes the version as written: it is never cut or wrapped, the others fold
+        longest = max((len(m.version) for m in entries), default=len("version"))
+        table.add_column("version", no_wrap=True, min_width=longest)
+        for name in ("segment/target", "trained", "test AUC", "test ECE", "published"):
+            table.add_column(name, overflow="fold")
+        for m in entries:
             table.add_row(
                 m.version,
                 m.target,

@@ -28,7 +28,12 @@ from careleads.features._point_in_time import (
     record_features,
 )
 from careleads.features._targets import KNOWN_OUTCOMES, Target
-from careleads.features._text import MESSAGE_EVENT_TYPES, class_probabilities, text_features
+from careleads.features._text import (
+    MESSAGE_EVENT_TYPES,
+    TEXT_FEATURE_PREFIXES,
+    class_probabilities,
+    text_features,
+)
 
 __all__ = [
     "ACTIVITY_HOURS",
@@ -58,4 +63,5 @@ __all__ = [
     "record_features",
     "scoring_moments",
     "text_features",
+    "TEXT_FEATURE_PREFIXES",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from careleads.columns import Columns, n_rows
-from careleads.features import FeatureSpec, Target
+from careleads.columns import Columns, n_rows, texts
+from careleads.features import TEXT_FEATURE_PREFIXES, FeatureSpec, Target
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.rules import PointsScorer
 from careleads.stats import ProbabilityCalibrator, TierScheme
@@ -92,12 +93,45 @@ class LeadModel:
         raw, contributions = self.scorer.raw_with_contributions(matrix)
         probability = self.calibrator.transform(raw)
         contrib = contributions[:, :-1]
-        names = self._reason_names()
+        read: dict[
+            int, list[Any]
+        ] = {}  # a categorical feature's values as text, read once if a reason needs them
         out = []
-        for row in contrib:
+        for r, row in enumerate(contrib):
             order = np.argsort(-np.abs(row))[:top]
-            out.append([(names[i], float(row[i])) for i in order if abs(row[i]) > 1e-9])
+            out.append(
+                [
+                    (self._reason(X, r, int(i), matrix[r, i], read), float(row[i]))
+                    for i in order
+                    if abs(row[i]) > 1e-9
+                ]
+            )
         return probability, out
+
+    def _reason(self, X: Columns, row: int, j: int, value: float, read: dict[int, list[Any]]) -> str:
+        """Feature `j` of lead `row` in words, with the value that drove it: ``source = doctor referral``.
+
+        Features read from free text (which may describe health) are named without a value; sensitive
+        attributes and quasi-identifiers are never features (:class:`careleads.features.FeatureSpec`).
+        """
+        name, feature = self._reason_names()[j], self.features[j]
+        if feature.startswith(TEXT_FEATURE_PREFIXES):
+            return name
+        if feature in self.preprocessor.categories_:
+            if j not in read:
+                column = texts(X[feature]) if feature in X else np.full(n_rows(X), None, dtype=object)
+                read[j] = column.tolist() if isinstance(column, np.ndarray) else column.to_pylist()
+            text = read[j][row]
+            shown = (
+                str(text).strip().replace("_", " ") if text is not None and str(text).strip() else "not given"
+            )
+        elif math.isnan(value):
+            shown = "not given"
+        elif feature.startswith("has_") and value in (0.0, 1.0):
+            shown = "yes" if value else "no"
+        else:
+            shown = f"{value:.3g}"
+        return f"{name} = {shown}"
 
     def _reason_names(self) -> list[str]:
         cached: list[str] | None = self.__dict__.get("_names")

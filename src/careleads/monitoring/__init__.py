@@ -23,7 +23,12 @@ from careleads.monitoring._lifecycle import (
     reason_changes,
     retrain,
 )
-from careleads.monitoring._model_fairness import fairness_of_model, sensitive_columns
+from careleads.monitoring._model_fairness import (
+    FAIRNESS_COLUMNS,
+    fairness_columns,
+    fairness_of_model,
+    sensitive_columns,
+)
 from careleads.monitoring._monitor import MonitorReport, drift_thresholds, monitor
 from careleads.monitoring._pilot_study import (
     PILOT_MODES,
@@ -50,6 +55,7 @@ from careleads.monitoring._sources import (
 )
 
 __all__ = [
+    "FAIRNESS_COLUMNS",
     "DECISION_FIELDS",
     "FEEDBACK_LABELS",
     "PILOT_MODES",
@@ -69,6 +75,7 @@ __all__ = [
     "drift_thresholds",
     "evaluate_on_window",
     "evaluate_pilot",
+    "fairness_columns",
     "fairness_of_model",
     "feedback_rows",
     "gate_and_publish",

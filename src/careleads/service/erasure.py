@@ -15,12 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from careleads.errors import InputError, NotFoundError
 from careleads.service._records import get_lead, utcnow
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.store import CrmRecord, Event, Feedback, OutboxRecord, ReviewTask, clear_wal
+from careleads.store import CrmRecord, Event, Feedback, Lead, OutboxRecord, ReviewTask, clear_wal
 
-__all__ = ["ErasureReport", "erase_lead"]
+__all__ = ["ErasureReport", "erase_lead", "find_lead_id"]
 
 log = logging.getLogger("careleads.service")
 
@@ -45,10 +46,65 @@ class ErasureReport:
         }
 
 
+REFERENCE_HELP = (
+    "pass the lead's id in careleads (a number), its CRM id as written in the export, "
+    "or id:N / external:CRM-ID to say which one it is"
+)
+
+
+def find_lead_id(*, session: Session, ctx: ServiceContext, reference: str) -> int:
+    """The internal id of the lead that `reference` names: its internal id, or its external (CRM) id.
+
+    ``id:N`` and ``external:CRM-ID`` say which one `reference` is; a bare reference is looked up as both.
+    The external id is found by its keyed pseudonym, so an erased lead (whose external id is gone) is found
+    too.
+
+    Raises
+    ------
+    InputError
+        If a bare number is the internal id of one lead and the external id of another.
+    NotFoundError
+        If no lead has this id or external id.
+    """
+    text = reference.strip()
+    kind, _, rest = text.partition(":")
+    if kind in ("id", "external") and rest.strip():
+        text = rest.strip()
+    else:
+        kind = ""
+    internal: int | None = None
+    if kind in ("", "id") and text.isdigit() and 1 <= int(text) <= 2**31 - 1:
+        internal = session.scalar(select(Lead.id).where(Lead.id == int(text)))
+    external: int | None = None
+    if kind in ("", "external"):
+        pseudonym = ctx.pseudonymiser.pseudonymise(text, kind="text")
+        external = session.scalar(select(Lead.id).where(Lead.pseudonym == pseudonym))
+    if internal is not None and external is not None and internal != external:
+        raise InputError(
+            f"{text} is the id of lead {internal} and the external id of lead {external}; "
+            f"pass id:{text} or external:{text}"
+        )
+    found = internal if internal is not None else external
+    if found is None:
+        what = {"id": "id", "external": "external id"}.get(kind, "id or external id")
+        raise NotFoundError(f"no lead with {what} {text!r}; {REFERENCE_HELP}")
+    return found
+
+
 def erase_lead(
-    *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    actor: str,
+    role: str,
+    lead_id: int | None = None,
+    reference: str | None = None,
+    now: datetime | None = None,
 ) -> ErasureReport:
     """Remove a lead's identifiers and free text from the store, the analytics layer and the outbox.
+
+    The lead is given by its internal `lead_id` or by a `reference`: its internal id or its external (CRM)
+    id, as :func:`find_lead_id` reads it.
 
     The lead's analytics rows are deleted from ``analytics_outbox`` (in this transaction) and from the
     Parquet parts. When the transaction commits through a session factory the service context is bound to
@@ -63,7 +119,15 @@ def erase_lead(
     ------
     NotFoundError
         Unknown lead. Erasing an erased lead again is allowed and removes nothing new.
+    InputError
+        If neither or both of `lead_id` and `reference` are given, or the reference is ambiguous.
     """
+    if reference is not None and lead_id is not None:
+        raise InputError("give the lead's id or a reference to it, not both")
+    if reference is not None:
+        lead_id = find_lead_id(session=session, ctx=ctx, reference=reference)
+    if lead_id is None:
+        raise InputError(f"say which lead to erase: {REFERENCE_HELP}")
     now = now or utcnow()
     lead = get_lead(session=session, lead_id=lead_id, allow_erased=True)
     lead.identifiers = None

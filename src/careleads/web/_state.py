@@ -65,7 +65,7 @@ def _number(value: Any, digits: int = 1) -> str:
 
 
 def _reason(value: Any) -> str:
-    """A model reason ``+ inquiry type`` in words: ``raises the score: inquiry type``."""
+    """A reason ``+ inquiry type = scheduling`` in words: ``raises the score: inquiry type = scheduling``."""
     text = _words(value).strip()
     if text.startswith("+ "):
         return "raises the score: " + text[2:]

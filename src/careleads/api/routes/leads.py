@@ -139,3 +139,24 @@ def delete_lead(
     tombstone (id, pseudonym, ledger) stays and the erasure is audited."""
     report = erase_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
     return ErasurePublic(**report.to_dict())
+
+
+@router.delete(
+    "/external/{external_id}",
+    response_model=ErasurePublic,
+    responses=ERRORS,
+    summary="Erase a lead by its external (CRM) id",
+)
+def delete_lead_by_external_id(
+    external_id: Annotated[str, Path(min_length=1, max_length=200, description="The lead's id in the CRM")],
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Annotated[Principal, Depends(require_role(LEAD_ERASE))],
+) -> ErasurePublic:
+    """As ``DELETE /v1/leads/{lead_id}``, for the lead with this external id (the ``lead_id`` it was
+    created with); an erased lead is found by the pseudonym of its external id and erasing it again
+    removes nothing new."""
+    report = erase_lead(
+        session=session, ctx=ctx, reference=f"external:{external_id}", actor=user.name, role=user.role
+    )
+    return ErasurePublic(**report.to_dict())
