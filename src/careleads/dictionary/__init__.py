@@ -31,7 +31,13 @@ from careleads.dictionary._ingest import (
     repeats_values,
     write_quarantine,
 )
-from careleads.dictionary._normalise import ColumnMatch, match_columns, match_table, normalise_token
+from careleads.dictionary._normalise import (
+    ColumnMatch,
+    match_columns,
+    match_table,
+    name_tokens,
+    normalise_token,
+)
 from careleads.dictionary._read import SAMPLE_BYTES, decode_sample, read_table, sniff_delimiter
 from careleads.dictionary._record import (
     FieldProblem,
@@ -97,6 +103,7 @@ __all__ = [
     "load_dictionary",
     "match_columns",
     "match_table",
+    "name_tokens",
     "normalise_token",
     "parse_dictionary",
     "postcode_area",

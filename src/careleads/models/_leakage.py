@@ -79,7 +79,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import TargetEncoder
 
-from careleads.dictionary import Dictionary, KnownAt
+from careleads.dictionary import Dictionary, KnownAt, name_tokens
 from careleads.errors import InputError
 from careleads.models._leakage_evidence import (
     after_contact_words,
@@ -222,11 +222,6 @@ class LeakageReport:
         if not self.suspects:
             lines.append("No leakage suspects found.")
         return lines
-
-
-def _name_words(name: str) -> list[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
-    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
 def _stem(word: str) -> str:
@@ -495,7 +490,7 @@ def audit_leakage(
 
     # --- names and values that describe a status or outcome
     for c in columns:
-        words = [w for w in _name_words(c) if w in STATUS_NAME_WORDS or _stem(w) in STATUS_NAME_WORDS]
+        words = [w for w in name_tokens(c) if w in STATUS_NAME_WORDS or _stem(w) in STATUS_NAME_WORDS]
         if words:
             fired[c]["status_name"] = f"name contains the status word(s) {', '.join(repr(w) for w in words)}"
         contact = after_contact_words(c, descriptions.get(c, ""))

@@ -6,12 +6,13 @@ or an empty string when it finds nothing. ``models/_leakage`` decides how the ev
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+
+from careleads.dictionary import name_tokens
 
 # A value region must hold this share of the rows (and this many) to count.
 REGION_MIN_SHARE = 0.05
@@ -42,12 +43,6 @@ PAST_WORDS = frozenset(
 _PHRASES = (("follow", "up"), ("no", "show"), ("talk", "time"), ("wait", "list"), ("waiting", "list"))
 
 
-def words_of(text: str) -> list[str]:
-    """Lower-case words of a column name or a description (snake, camel and spaced names alike)."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
-
-
 def after_contact_words(name: str, description: str = "") -> str:
     """Evidence that a name or description speaks of something measured during or after contact.
 
@@ -60,7 +55,7 @@ def after_contact_words(name: str, description: str = "") -> str:
     """
     found: list[str] = []
     for source, text in (("name", name), ("dictionary description", description)):
-        words = words_of(text)
+        words = name_tokens(text)
         if not words or PAST_WORDS.intersection(words):
             continue
         joined = [a + b for a, b in zip(words, words[1:], strict=False) if (a, b) in _PHRASES]
@@ -243,7 +238,7 @@ def dates_from_parts(frame: pd.DataFrame) -> dict[str, pd.Series]:
     """
     by_prefix: dict[str, dict[str, str]] = {}
     for column in frame.columns:
-        lowered = "_".join(words_of(str(column)))
+        lowered = "_".join(name_tokens(str(column)))
         for part, suffixes in _PART_SUFFIXES.items():
             for suffix in suffixes:
                 if lowered.endswith("_" + suffix) and len(lowered) > len(suffix) + 1:
