@@ -20,7 +20,7 @@ from careleads.dictionary._flags import (
     unreadable_values,
 )
 from careleads.dictionary._geography import coarsen_postcodes, postcode_area
-from careleads.dictionary._infer import infer_dictionary
+from careleads.dictionary._infer import infer_dictionary, reads_as_dates
 from careleads.dictionary._ingest import (
     FLAGGED_COLUMNS,
     IngestResult,
@@ -108,6 +108,7 @@ __all__ = [
     "parse_dictionary",
     "postcode_area",
     "read_table",
+    "reads_as_dates",
     "repeats_values",
     "sniff_delimiter",
     "write_quarantine",

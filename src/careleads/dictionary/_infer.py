@@ -233,6 +233,22 @@ def _datetime_format(values: pd.Series) -> tuple[bool, str | None]:
     return False, None
 
 
+def reads_as_dates(column: pd.Series) -> bool:
+    """Whether a column of text holds dates, as `infer_dictionary` decides it (one place for that rule).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> reads_as_dates(pd.Series(["03/14/2024", "04/02/2024", None]))
+    True
+    >>> reads_as_dates(pd.Series(["Feb", "Mar"]))
+    False
+    """
+    values = column.dropna().astype("string").str.strip()
+    values = values[values.str.len() > 0]
+    return bool(len(values)) and _datetime_format(values)[0]
+
+
 def _number_reading(profile: _Profile) -> str | None:
     """How a column of numbers written with commas reads, or None when it is not such a column.
 
@@ -556,4 +572,4 @@ def infer_dictionary(
     )
 
 
-__all__ = ["INFERRED_TABLE", "KNOWN_PLACEHOLDERS", "infer_dictionary", "snake_name"]
+__all__ = ["INFERRED_TABLE", "KNOWN_PLACEHOLDERS", "infer_dictionary", "reads_as_dates", "snake_name"]

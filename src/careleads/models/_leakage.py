@@ -79,7 +79,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import TargetEncoder
 
-from careleads.dictionary import Dictionary, KnownAt, name_tokens
+from careleads.dictionary import Dictionary, KnownAt, name_tokens, reads_as_dates
 from careleads.errors import InputError
 from careleads.models._leakage_evidence import (
     after_contact_words,
@@ -598,14 +598,9 @@ def audit_leakage(
 
 
 def _dates_in_text(col: pd.Series) -> pd.Series | None:
-    """The column as timestamps when at least 90% of its filled values read as dates (a CSV read without
-    a dictionary leaves dates as text), else None."""
-    text = col.dropna().astype("string").str.strip()
-    text = text[text.str.len() > 0]
-    if len(text) == 0 or not text.head(50).str.contains(r"\d[-/.]\d|\d{4}|\d [A-Za-z]{3}", regex=True).all():
-        return None
-    stamps = to_datetime(col)
-    return stamps if float(stamps.notna().sum()) >= 0.9 * len(text) else None
+    """The column as timestamps when the dictionary would type it as dates (a CSV read without a
+    dictionary leaves dates as text), else None."""
+    return to_datetime(col) if reads_as_dates(col) else None
 
 
 def _is_suspect(found: Mapping[str, str]) -> bool:
