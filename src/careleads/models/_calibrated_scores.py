@@ -230,8 +230,9 @@ def score_test_part(
     }
     if calibration.earlier_rate is not None:
         report["rate_moved"] = {"earlier": calibration.earlier_rate, "recent": calibration.rates[RECENT]}
+    metrics = binary_metrics(y_test, p_test)
     band = chance_ece(p_test)
-    report["test_ece"] = expected_calibration_error(y_test, p_test)
+    report["test_ece"] = metrics.ece
     report["test_ece_by_chance"] = band.mean
     report["test_ece_by_chance_upper"] = band.upper
     return ScoredTestPart(
@@ -239,7 +240,7 @@ def score_test_part(
         p_baseline=p_base,
         raw_test=raw,
         raw_baseline=raw_base,
-        metrics=binary_metrics(y_test, p_test),
+        metrics=metrics,
         baseline_metrics=binary_metrics(y_test, p_base),
         tiers=conversion_by_tier(scheme.assign(p_test), y_test, scheme.names),
         baseline_tiers=conversion_by_tier(baseline_scheme.assign(p_base), y_test, baseline_scheme.names),
