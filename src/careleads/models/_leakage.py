@@ -400,6 +400,12 @@ def audit_leakage(
         col_kinds.update({c: k for c, k in kinds.items() if c in col_kinds})
 
     fired: dict[str, dict[str, str]] = {c: {} for c in columns}
+    # each column parsed once: numbers, and dates (the scoring moment among them)
+    numbers = {
+        c: to_numeric(data[c]).to_numpy() for c in columns if col_kinds.get(c) in ("numeric", "boolean")
+    }
+    dates = {c: to_datetime(data[c]) for c in columns if col_kinds.get(c) == "datetime"}
+    moment = to_datetime(data[time_column]) if time_column is not None else None
 
     # --- dictionary
     descriptions: dict[str, str] = {}
@@ -413,12 +419,8 @@ def audit_leakage(
                     fired[spec.name]["dictionary_after_outcome"] = f"dictionary: known after_outcome{about}"
 
     # --- dates after the scoring moment: a leak, or a plan fixed when the row was made
-    if time_column is not None:
-        moment = to_datetime(data[time_column])
-        for c in columns:
-            if col_kinds.get(c) != "datetime":
-                continue
-            stamp = to_datetime(data[c])
+    if time_column is not None and moment is not None:
+        for c, stamp in dates.items():
             both = (stamp.notna() & moment.notna()).to_numpy()
             later = (stamp > moment).to_numpy() & both
             n_later = int(later.sum())
@@ -429,7 +431,7 @@ def audit_leakage(
             elif n_later:
                 notes.append(f"{c}: {text}; below the {_pct(LATER_SHARE)} threshold, kept")
     # --- distances between two dates of a row (dates split into parts put back together)
-    stamps = {c: to_datetime(data[c]) for c in columns if col_kinds.get(c) == "datetime"}
+    stamps = dict(dates)
     for c in columns:
         if col_kinds.get(c) in ("categorical", "text") and c not in stamps:
             read = _dates_in_text(data[c])
@@ -514,17 +516,16 @@ def audit_leakage(
     # --- single-column strength
     column_auc: dict[str, float] = {}
     if n_pos >= 2 and n_neg >= 2:
-        moment_days = to_datetime(data[time_column]) if time_column is not None else None
         for c in columns:
             kind = col_kinds.get(c, "categorical")
             col = data[c]
             if kind == "identifier" or (kind == "text" and col.nunique() > 0.5 * len(col)):
                 continue
             if kind == "numeric":
-                column_auc[c] = _rank_auc(y, to_numeric(col).to_numpy())
+                column_auc[c] = _rank_auc(y, numbers[c])
             elif kind == "datetime":
-                stamp = to_datetime(col)
-                days = (stamp - moment_days) if moment_days is not None else (stamp - stamp.min())
+                stamp = dates[c]
+                days = (stamp - moment) if moment is not None else (stamp - stamp.min())
                 column_auc[c] = _rank_auc(y, days.dt.total_seconds().to_numpy(dtype=np.float64))
             else:
                 column_auc[c] = _encoded_auc(y, col, seed)
@@ -542,11 +543,10 @@ def audit_leakage(
 
     # --- a value region where one outcome is (almost) alone
     if n_pos and n_neg:
-        for c in columns:
-            if col_kinds.get(c) in ("numeric", "boolean"):
-                region = value_region(to_numeric(data[c]).to_numpy(), y)
-                if region:
-                    fired[c]["value_region"] = region
+        for c, values in numbers.items():
+            region = value_region(values, y)
+            if region:
+                fired[c]["value_region"] = region
 
     # --- dominance in a fitted model
     if fitted_importance:
@@ -561,7 +561,7 @@ def audit_leakage(
             )
 
     # --- copies of a suspect: the same measurement in another unit or currency
-    numeric = {c: to_numeric(data[c]).to_numpy() for c in columns if col_kinds.get(c) == "numeric"}
+    numeric = {c: values for c, values in numbers.items() if col_kinds.get(c) == "numeric"}
     first = [c for c in columns if _is_suspect(fired[c])]
     for c, (rho, evidence) in near_copies(numeric, first, threshold=MOVES_WITH_RHO, seed=seed).items():
         fired[c]["near_copy" if abs(rho) >= NEAR_COPY_RHO else "moves_with_suspect"] = evidence
