@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from careleads.dictionary import FieldType, Sensitivity, infer_dictionary
-from careleads.dictionary._sensitivity import guess_sensitivity, health_term, name_tokens
+from careleads.dictionary import FieldType, Sensitivity, infer_dictionary, name_tokens
+from careleads.dictionary._sensitivity import guess_sensitivity, health_term
 
 N_ROWS = 120
 

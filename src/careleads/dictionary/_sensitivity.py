@@ -541,5 +541,4 @@ __all__ = [
     "geography_reason",
     "guess_sensitivity",
     "health_term",
-    "name_tokens",
 ]
