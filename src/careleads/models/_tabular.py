@@ -221,6 +221,7 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _build(self, X: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         out: dict[str, pd.Series] = {}
         sources: dict[str, str] = {}
+        stamps: dict[str, pd.Series] = {}  # each date parsed once, for its distances
         reference = self.reference_column_
         ref_time = to_datetime(X[reference]) if reference is not None else None
         for name, kind in self.kinds_.items():
@@ -246,7 +247,7 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 out[f"{name}__length"] = text.str.len().astype("float64")
                 out[f"{name}__missing"] = text.isna().astype("float64")
             elif kind == "datetime":
-                stamp = to_datetime(col)
+                stamp = stamps[name] = to_datetime(col)
                 if name == reference:
                     out[f"{name}__weekday"] = stamp.dt.day_of_week.astype("float64")
                     out[f"{name}__hour"] = stamp.dt.hour.astype("float64")
@@ -256,7 +257,6 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             for feature in out:
                 sources.setdefault(feature, name)
         others = [n for n, k in self.kinds_.items() if k == "datetime" and n != reference][:MAX_PAIRED_DATES]
-        stamps = {n: to_datetime(X[n]) for n in others}
         for i, first in enumerate(others):
             for second in others[i + 1 :]:
                 feature = f"{first}__minus__{second}__days"
