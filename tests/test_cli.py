@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,3 +184,64 @@ def test_every_command_has_the_error_boundary(command: Any) -> None:
         "careleads dictionary check",
         "careleads evaluate",
     }
+
+
+def _leaves(command: Any) -> list[tuple[list[str], Any]]:
+    """Every command that runs (not a group), with its words from `careleads` on."""
+    return [
+        (path.split(" "), cmd)
+        for path, cmd in _walk(command, "careleads")
+        if not getattr(cmd, "commands", None)
+    ]
+
+
+def _example_problems(path: list[str], cmd: Any) -> list[str]:
+    """What is wrong with a command's example: absent, another command's, or not parsed by the command."""
+    epilog = (cmd.epilog or "").strip()
+    if not epilog.startswith("Example: "):
+        return [f"{' '.join(path)}: no example in its help"]
+    words = shlex.split(epilog.removeprefix("Example: "))
+    if words[: len(path)] != path:
+        return [f"{' '.join(path)}: the example runs another command: {epilog}"]
+    try:
+        cmd.make_context(path[-1], words[len(path) :])
+    except Exception as exc:  # click's parsing errors (its own copy inside typer): the example is wrong
+        return [f"{' '.join(path)}: the example does not parse: {exc}"]
+    return []
+
+
+def test_every_command_has_an_example_that_parses(command: Any) -> None:
+    leaves = _leaves(command)
+    assert len(leaves) >= 30
+    problems = [p for path, cmd in leaves for p in _example_problems(path, cmd)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_example_check_finds_a_wrong_example() -> None:
+    toy = typer.Typer(help="A documented app.")
+
+    @toy.command(epilog="Example: careleads run --fast")
+    def run(slow: Annotated[bool, typer.Option("--slow", help="Slowly.")] = False) -> None:
+        """Run."""
+
+    @toy.command()
+    def bare() -> None:
+        """No example."""
+
+    leaves = _leaves(typer.main.get_command(toy))
+    problems = [p for path, cmd in leaves for p in _example_problems(path, cmd)]
+    assert problems[0].startswith("careleads run: the example does not parse: No such option: --fast")
+    assert problems[1] == "careleads bare: no example in its help"
+
+
+def test_flags_show_no_value_placeholder(command: Any) -> None:
+    runner = CliRunner()
+    shown = []
+    for path, _ in _leaves(command):
+        result = runner.invoke(app, [*path[1:], "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+        assert result.exit_code == 0, result.output
+        assert "Example: careleads" in result.output
+        shown.extend(
+            f"{' '.join(path)}: {line.strip()}" for line in result.output.splitlines() if "<bool>" in line
+        )
+    assert not shown, "\n".join(shown)

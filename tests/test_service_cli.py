@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from _service_support import LEAD, make_settings, trained_model
+from _service_support import LEAD, free_port, make_settings, trained_model
 from careleads.cli import _service
 from careleads.models import ModelRegistry
 from careleads.service.context import ServiceContext
@@ -179,3 +184,40 @@ def test_models_list_shows_every_version_whole(settings: Settings, columns: str)
     assert max(len(line) for line in lines) <= int(columns)
     assert any(version in line for line in lines), listed.output
     assert "…" not in listed.output
+
+
+def test_serve_says_where_the_pages_are_before_it_loads(settings: Settings) -> None:
+    assert CliRunner().invoke(_app(), ["db", "upgrade"]).exit_code == 0
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from careleads.cli import main; main()", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "CARELEADS_DATA_DIR": str(settings.data_dir),
+            "CARELEADS_DATABASE_URL": settings.database_url,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()  # printed before the app is built
+        pages = f"http://127.0.0.1:{port}/ui/"
+        assert pages in first
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(pages, timeout=2, follow_redirects=True)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not start")
+        assert answer.status_code == 200  # the sign-in page (redirected to)
+        assert "Sign in" in answer.text or "sign in" in answer.text
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()

@@ -9,7 +9,10 @@ import os
 
 import typer
 
+from careleads.cli._help import show_flags_as_flags
 from careleads.settings import prefer_sleeping_openmp_threads
+
+show_flags_as_flags()
 
 app = typer.Typer(
     name="careleads",

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,7 +148,7 @@ def _train_segment(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(epilog=example("careleads version"))
     @command_errors()
     def version() -> None:
         """Print the installed careleads version."""
@@ -155,7 +156,9 @@ def register(app: typer.Typer) -> None:
 
         out.print(__version__)
 
-    @app.command()
+    @app.command(
+        epilog=example("careleads generate --out crm-export --leads 20000 --seed 7 --returning-share 0.1")
+    )
     @command_errors()
     def generate(
         out_dir: Annotated[
@@ -206,7 +209,7 @@ def register(app: typer.Typer) -> None:
         for name, path in paths.items():
             out.print(f"{name:20s} {path}")
 
-    @app.command()
+    @app.command(epilog=example("careleads demo --leads 20000 --out careleads-demo"))
     @command_errors()
     def demo(
         leads: Annotated[int, typer.Option("--leads", help="Number of leads to simulate.")] = 50_000,
@@ -243,7 +246,11 @@ def register(app: typer.Typer) -> None:
         out.print(f"metrics:  {result.out_dir / 'metrics.json'}")
         out.print(f"report:   {result.report_path}")
 
-    @app.command()
+    @app.command(
+        epilog=example(
+            "careleads train crm-export --target appointment_scheduled:30 --out models --report training.html"
+        )
+    )
     @command_errors()
     def train(
         data_dir: Annotated[

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 from careleads.errors import InputError
 
 sub = typer.Typer(
@@ -22,7 +23,10 @@ sub = typer.Typer(
 )
 
 
-@sub.command("infer")
+@sub.command(
+    "infer",
+    epilog=example("careleads dictionary infer export.csv --label converted --out my_dictionary.yaml"),
+)
 @command_errors(code=1)
 def infer(
     data: Annotated[Path, typer.Argument(help="The CSV or Parquet file to describe.")],
@@ -51,7 +55,12 @@ def infer(
     typer.echo(f"wrote {out}; review types, values, sensitivity and `known` before use", err=True)
 
 
-@sub.command("check")
+@sub.command(
+    "check",
+    epilog=example(
+        "careleads dictionary check leads.csv --dictionary my_dictionary.yaml --quarantine quarantine.csv"
+    ),
+)
 @command_errors(code=1)
 def check(
     data: Annotated[Path, typer.Argument(help="The CSV or Parquet file to check.")],
@@ -142,7 +151,7 @@ def _print_summary(summary: object, quarantine: Path | None) -> None:
         console.print(f"quarantined rows written to {quarantine}")
 
 
-@sub.command("unknowns")
+@sub.command("unknowns", epilog=example("careleads dictionary unknowns --json"))
 @command_errors()
 def unknowns(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
@@ -174,7 +183,9 @@ def unknowns(
     Console(soft_wrap=True).print(listed)
 
 
-@sub.command("map")
+@sub.command(
+    "map", epilog=example("careleads dictionary map source 'Dr referral' physician_referral --renormalise")
+)
 @command_errors()
 def map_value(
     field: Annotated[str, typer.Argument(help="The field, e.g. a category of the leads table.")],

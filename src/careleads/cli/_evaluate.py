@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 from careleads.errors import CareleadsError
 
 
@@ -83,7 +84,11 @@ def _summary_tables(result: Any) -> list[Table]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(
+        epilog=example(
+            "careleads evaluate leads.csv --label converted --positive yes --report evaluation.html"
+        )
+    )
     @command_errors(code=1, also=(OSError,))
     def evaluate(
         data: Annotated[

@@ -10,6 +10,7 @@ import typer
 
 from careleads.cli._core import console, out
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 
 
 def _points(value: float | None) -> str:
@@ -17,7 +18,11 @@ def _points(value: float | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(
+        epilog=example(
+            "careleads fairness crm-export --model models/VERSION --by region --report fairness.html"
+        )
+    )
     @command_errors()
     def fairness(
         data_dir: Annotated[Path, typer.Argument(help="Export folder with leads, events and outcomes.")],

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 from careleads.errors import InputError
 
 console = Console(stderr=True)
@@ -122,7 +123,11 @@ PilotsOpt = Annotated[
 def register(app: typer.Typer) -> None:
     """Add `monitor`, `pilot` and `retrain` to the careleads command."""
 
-    @app.command()
+    @app.command(
+        epilog=example(
+            "careleads monitor --data crm-export --registry models --since 2026-10-01 --report monitor.html"
+        )
+    )
     @command_errors()
     def monitor(
         data: DataOpt = None,
@@ -169,7 +174,12 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(pilot_app, name="pilot")
 
-    @pilot_app.command("start")
+    @pilot_app.command(
+        "start",
+        epilog=example(
+            "careleads pilot start knee-pilot --start 2026-11-01 --scope service_line=orthopedics --share 0.5"
+        ),
+    )
     @command_errors()
     def pilot_start(
         name: Annotated[str, typer.Argument(help="Pilot name: lowercase letters, digits, '-' and '_'.")],
@@ -221,7 +231,9 @@ def register(app: typer.Typer) -> None:
         out.print(escape(definition.describe()))
         out.print(f"saved: {path}")
 
-    @pilot_app.command("status")
+    @pilot_app.command(
+        "status", epilog=example("careleads pilot status knee-pilot --data crm-export --registry models")
+    )
     @command_errors()
     def pilot_status(
         name: Annotated[str, typer.Argument(help="Pilot name.")],
@@ -245,7 +257,12 @@ def register(app: typer.Typer) -> None:
             _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())
 
-    @pilot_app.command("report")
+    @pilot_app.command(
+        "report",
+        epilog=example(
+            "careleads pilot report knee-pilot --data crm-export --registry models --report pilot.html"
+        ),
+    )
     @command_errors()
     def pilot_report(
         name: Annotated[str, typer.Argument(help="Pilot name.")],
@@ -272,7 +289,7 @@ def register(app: typer.Typer) -> None:
             write_pilot_report(result, report)
         _print_lines(result.summary_lines())
 
-    @app.command()
+    @app.command(epilog=example("careleads retrain crm-export --registry models --dry-run"))
     @command_errors()
     def retrain(
         data_dir: Annotated[Path, typer.Argument(help="Export folder with leads, events and outcomes.")],

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from careleads.cli._core import SEGMENT_HELP, SegmentName, console, out
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 from careleads.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -76,7 +77,11 @@ def check_segment(lead_model: LeadModel, segment: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(
+        epilog=example(
+            "careleads score leads.csv --model models --out scored.parquet --reasons 3 --workers 2"
+        )
+    )
     @command_errors()
     def score(
         input_path: Annotated[Path, typer.Argument(help="Lead file to score (CSV or Parquet).")],

@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 
 console = Console(stderr=True)
 out = Console()
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(outbox_app, name="outbox")
     app.add_typer(models_app, name="models")
 
-    @app.command()
+    @app.command(epilog=example("careleads serve --host 0.0.0.0 --port 8000 --workers 2"))
     @command_errors()
     def serve(
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -82,6 +83,12 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         settings = get_settings()
+        # said before the app loads its model (seconds of silence otherwise): where to go once it is up
+        base = f"http://{host}:{port}"
+        out.print(
+            f"careleads: starting {workers} worker(s); pages at {base}/ui/ (sign in there), API at {base}/v1"
+        )
+        out.print(f"careleads: API reference at {base}/docs; health at {base}/v1/health. Stop with Ctrl+C.")
         if workers > 1:
             uvicorn.run(
                 "careleads.app:create_app",
@@ -97,7 +104,7 @@ def register(app: typer.Typer) -> None:
         application = create_app(settings)
         uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
 
-    @db_app.command("upgrade")
+    @db_app.command("upgrade", epilog=example("careleads db upgrade"))
     @command_errors()
     def db_upgrade(
         revision: Annotated[str, typer.Option("--revision", help="Migrate up to this revision.")] = "head",
@@ -110,7 +117,7 @@ def register(app: typer.Typer) -> None:
         at = upgrade(engine, revision)
         out.print(f"database at revision {at} ({engine.url.render_as_string(hide_password=True)})")
 
-    @users_app.command("add")
+    @users_app.command("add", epilog=example("careleads users add elena --role reviewer"))
     @command_errors()
     def users_add(
         name: Annotated[str, typer.Argument(help="The user's name (letters, digits, _ . @ -).")],
@@ -124,7 +131,7 @@ def register(app: typer.Typer) -> None:
             user = create_user(session=session, name=name, role=role, actor=cli_actor())
             out.print(f"user {user.name} ({user.role}) added")
 
-    @users_app.command("list")
+    @users_app.command("list", epilog=example("careleads users list"))
     @command_errors()
     def users_list() -> None:
         """List users and roles."""
@@ -137,7 +144,7 @@ def register(app: typer.Typer) -> None:
                 table.add_row(user.name, user.role, str(user.active), user.created_at.isoformat())
         out.print(table)
 
-    @tokens_app.command("create")
+    @tokens_app.command("create", epilog=example("careleads tokens create --user crm-integration"))
     @command_errors()
     def tokens_create(
         user: Annotated[str, typer.Option("--user", help="The user the token belongs to.")],
@@ -151,7 +158,7 @@ def register(app: typer.Typer) -> None:
         console.print("The token is shown once; store it safely:")
         out.print(token, soft_wrap=True)
 
-    @users_app.command("deactivate")
+    @users_app.command("deactivate", epilog=example("careleads users deactivate elena"))
     @command_errors()
     def users_deactivate(
         name: Annotated[str, typer.Argument(help="The user whose access ends now.")],
@@ -164,7 +171,9 @@ def register(app: typer.Typer) -> None:
             user = deactivate_user(session=session, name=name, actor=cli_actor())
             out.print(f"user {user.name} deactivated: their tokens and web sessions no longer work")
 
-    @tokens_app.command("revoke")
+    @tokens_app.command(
+        "revoke", epilog=example("careleads tokens revoke --user crm-integration --prefix cl_3f9a")
+    )
     @command_errors()
     def tokens_revoke(
         user: Annotated[str, typer.Option("--user", help="The user whose tokens are revoked.")],
@@ -183,7 +192,10 @@ def register(app: typer.Typer) -> None:
             n = revoke_tokens(session=session, user_name=user, prefix=prefix, actor=cli_actor())
         out.print(f"{n} token(s) of {user} revoked")
 
-    @audit_app.command("verify")
+    @audit_app.command(
+        "verify",
+        epilog=example("careleads audit verify --anchor https://anchors.example.org/careleads-head.json"),
+    )
     @command_errors()
     def audit_verify(
         expected_head: Annotated[
@@ -218,7 +230,7 @@ def register(app: typer.Typer) -> None:
         out.print(f"audit log BROKEN{where}: {result.reason}. {result.message}")
         raise typer.Exit(code=1)
 
-    @audit_app.command("anchor")
+    @audit_app.command("anchor", epilog=example("careleads audit anchor --out audit-head.json"))
     @command_errors()
     def audit_anchor(
         out_file: Annotated[
@@ -238,7 +250,9 @@ def register(app: typer.Typer) -> None:
             head = write_audit_anchor(session=session, out=out_file)
         out.print(f"anchor written: {head.entries} entries, head {head.head}")
 
-    @audit_app.command("export")
+    @audit_app.command(
+        "export", epilog=example("careleads audit export --since 2026-11-01 --out audit.jsonl")
+    )
     @command_errors()
     def audit_export(
         since: Annotated[
@@ -254,7 +268,7 @@ def register(app: typer.Typer) -> None:
             n = export_audit_log(session=session, out=out_file, since=since, actor=cli_actor(), role="admin")
         out.print(f"{n} entries written to {out_file}")
 
-    @outbox_app.command("deliver")
+    @outbox_app.command("deliver", epilog=example("careleads outbox deliver --loop"))
     @command_errors()
     def outbox_deliver(
         loop: Annotated[
@@ -280,7 +294,7 @@ def register(app: typer.Typer) -> None:
                     break
                 time.sleep(settings.webhook_poll_seconds)
 
-    @outbox_app.command("requeue")
+    @outbox_app.command("requeue", epilog=example("careleads outbox requeue --dead"))
     @command_errors()
     def outbox_requeue(
         dead: Annotated[bool, typer.Option("--dead", help="Every dead-lettered record.")] = False,
@@ -298,7 +312,9 @@ def register(app: typer.Typer) -> None:
             n = requeue_outbox(session=session, actor=cli_actor(), role="admin", ids=ids or [], dead=dead)
         out.print(f"{n} records requeued")
 
-    @outbox_app.command("export")
+    @outbox_app.command(
+        "export", epilog=example("careleads outbox export --out writeback.csv --mapping hubspot")
+    )
     @command_errors()
     def outbox_export(
         out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
@@ -323,7 +339,7 @@ def register(app: typer.Typer) -> None:
             )
         out.print(f"{n} records written to {out_file}")
 
-    @app.command()
+    @app.command(epilog=example("careleads erase external:CRM-4"))
     @command_errors()
     def erase(
         reference: Annotated[
@@ -349,7 +365,7 @@ def register(app: typer.Typer) -> None:
                 )
         out.print(json.dumps(report.to_dict()))
 
-    @models_app.command("list")
+    @models_app.command("list", epilog=example("careleads models list"))
     @command_errors()
     def models_list() -> None:
         """List registered model versions and which one is published."""
@@ -375,7 +391,7 @@ def register(app: typer.Typer) -> None:
             )
         out.print(table)
 
-    @models_app.command("publish")
+    @models_app.command("publish", epilog=example("careleads models publish VERSION"))
     @command_errors()
     def models_publish(
         version: Annotated[str, typer.Argument(help="The version to publish (see `careleads models list`).")],
@@ -398,7 +414,9 @@ def register(app: typer.Typer) -> None:
             )
         out.print(f"{version} published for {result.target}")
 
-    @models_app.command("rollback")
+    @models_app.command(
+        "rollback", epilog=example("careleads models rollback --target appointment_scheduled_30d")
+    )
     @command_errors()
     def models_rollback(
         target: Annotated[

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from careleads.cli._errors import command_errors
+from careleads.cli._help import example
 
 out = Console()
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(sync_app, name="sync")
 
-    @sync_app.command("hubspot")
+    @sync_app.command("hubspot", epilog=example("careleads sync hubspot --dry-run --since 2026-11-01"))
     @command_errors()
     def hubspot(
         dry_run: Annotated[
