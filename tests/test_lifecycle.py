@@ -204,5 +204,5 @@ def test_cli_retrain(setup: Setup, tmp_path: Path) -> None:
     assert result.output.startswith("No retraining")
     assert json.loads(out.read_text())["ran"] is False
     helped = runner.invoke(app, ["retrain", "--help"])
-    for option in ("--if", "--registry", "--with-feedback", "--dry-run"):
+    for option in ("--if", "--registry", "--feedback-file", "--dry-run"):
         assert option in helped.output

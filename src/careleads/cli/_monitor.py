@@ -304,7 +304,11 @@ def register(app: typer.Typer) -> None:
         registry: RegistryOpt = None,
         feedback: Annotated[
             Path | None,
-            typer.Option("--with-feedback", help="CSV of reviewer labels (lead_id,label) added to training."),
+            typer.Option(
+                "--feedback-file",
+                help="CSV of reviewer labels (lead_id,label) added to training (`train --with-feedback` "
+                "reads them from the store instead).",
+            ),
         ] = None,
         target: Annotated[
             str | None,
