@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ import typer.main
 from typer.testing import CliRunner
 
 import careleads.cli
+import careleads.cli._core
 from careleads.cli import app
 from careleads.errors import InputError
 
@@ -245,3 +247,41 @@ def test_flags_show_no_value_placeholder(command: Any) -> None:
             f"{' '.join(path)}: {line.strip()}" for line in result.output.splitlines() if "<bool>" in line
         )
     assert not shown, "\n".join(shown)
+
+
+def test_train_progress_counts_each_step_once_it_is_done(
+    command: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bar is full only when the work is: as many steps as announced, the last one the report."""
+    del command
+    seen: list[tuple[int, list[str]]] = []
+    announced = careleads.cli._core.progress_steps
+
+    @contextlib.contextmanager
+    def recorded(total: int) -> Iterator[Callable[[str], None]]:
+        messages: list[str] = []
+        seen.append((total, messages))
+        with announced(total) as step:
+
+            def record(message: str) -> None:
+                messages.append(message)
+                step(message)
+
+            yield record
+
+    monkeypatch.setattr(careleads.cli._core, "progress_steps", recorded)
+    data = tmp_path / "export"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["generate", "--leads", "2000", "--seed", "3", "--out", str(data)]).exit_code == 0
+    )
+    report = tmp_path / "training.html"
+    result = runner.invoke(
+        app, ["train", str(data), "--out", str(tmp_path / "models"), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    ((total, messages),) = seen
+    assert len(messages) == total
+    assert messages[-2:] == ["saving the model", "writing the report"]
+    assert f"report: {report}" in result.stdout.replace("\n", "")
+    assert "{" not in result.stdout  # a summary in words, not a JSON dict

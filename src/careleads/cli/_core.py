@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -61,12 +60,18 @@ def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
         transient=False,
     ) as bar:
         task = bar.add_task("starting", total=total)
+        started = 0
 
         def step(message: str) -> None:
-            bar.update(task, advance=1, description=message)
+            # a step is counted when the next one starts: the bar is full only when the work is done
+            nonlocal started
+            started += 1
+            if started > total:  # the library said more than expected: the bar grows, never overflows
+                bar.update(task, total=started)
+            bar.update(task, completed=started - 1, description=message)
 
         yield step
-        bar.update(task, completed=total, description="done")
+        bar.update(task, total=max(total, started), completed=max(total, started), description="done")
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
@@ -96,6 +101,18 @@ def _feedback_rows(dictionary: Dictionary, target: Target) -> tuple[pd.DataFrame
             return rows
     finally:
         engine.dispose()
+
+
+def _print_trained(split: dict[str, Any], model_dir: Path, report: Path | None) -> None:
+    """The end of `train`: the time split in words and the paths written."""
+    valid_from, test_from = str(split["valid_start"])[:10], str(split["test_start"])[:10]
+    out.print(
+        f"split by time: {split['train_rows']:,} training rows, {split['valid_rows']:,} validation rows from "
+        f"{valid_from}, {split['test_rows']:,} test rows from {test_from}"
+    )
+    out.print(f"model:  {model_dir}")
+    if report is not None:
+        out.print(f"report: {report}")
 
 
 def _read_truth(path: Path) -> pd.DataFrame:
@@ -139,12 +156,12 @@ def _train_segment(
             text=text,
             progress=step,
         )
-    path = result.model.save(out_dir / result.model.version)
+        step("saving the model")
+        path = result.model.save(out_dir / result.model.version)
     if report is not None:
         write_training_report(report, result)
     out.print(metrics_table(result.metrics, f"Test window, {segment} leads ({goal.describe()})"))
-    out.print(f"model: {path}")
-    out.print(json.dumps({"segment": segment, **result.split.describe()}))
+    _print_trained(result.split.describe(), path, report)
 
 
 def register(app: typer.Typer) -> None:
@@ -339,7 +356,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError("--with-feedback trains new patient leads only; leave out --segment")
             _train_segment(segment.value, data_dir, out_dir, goal, dictionary, truth, report, seed, text)
             return
-        with progress_steps(total=7) as step:
+        with progress_steps(total=7 + (report is not None)) as step:
             step("ingesting")
             tables = load_crm_folder(
                 data_dir,
@@ -351,12 +368,13 @@ def register(app: typer.Typer) -> None:
             truth_frame = _read_truth(truth) if truth is not None else None
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
             result = train_model(dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra)
-        path = result.model.save(out_dir / result.model.version)
-        if report is not None:
-            write_training_report(report, result, tables=tables)
+            step("saving the model")
+            path = result.model.save(out_dir / result.model.version)
+            if report is not None:
+                step("writing the report")
+                write_training_report(report, result, tables=tables)
         out.print(metrics_table(result.metrics, f"Test window ({goal.describe()})"))
         if with_feedback:
             n_feedback = result.model.card["training_period"]["feedback_rows"]
             out.print(f"reviewer feedback rows used in training: {n_feedback}")
-        out.print(f"model: {path}")
-        out.print(json.dumps(result.split.describe()))
+        _print_trained(result.split.describe(), path, report)
