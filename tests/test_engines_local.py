@@ -855,3 +855,28 @@ def test_the_cli_quarantine_holds_reasons_not_values_unless_asked(
             assert "private3@example.org" not in text and "SECRET-ID-77" not in text
             assert set(quarantine.columns) <= {"_source", "_row", "_field", "_reason", "_triage"}
             assert quarantine["_reason"].str.contains("(value)", regex=False).any()
+
+
+def test_reasons_make_default_chunks_smaller_so_progress_moves(
+    files: dict[str, Path], model: LeadModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reasons cost about ten times the score: by default their chunks are ten times smaller, so a file the
+    bar crossed in one step without reasons is reported chunk by chunk with them."""
+    import careleads.engines._local as local_module
+
+    n_leads = len(pd.read_parquet(files["parquet"], columns=["lead_id"]))
+    monkeypatch.setattr(local_module, "DEFAULT_CHUNK_ROWS", n_leads)  # the whole file is one plain chunk
+    steps: dict[int, list[float]] = {0: [], 2: []}
+    for n_reasons, seen in steps.items():
+        summary = score_file(
+            files["parquet"],
+            model=model,
+            out_path=tmp_path / f"reasons-{n_reasons}",
+            n_reasons=n_reasons,
+            progress=lambda step, seen=seen: seen.append(step.fraction),  # type: ignore[misc]
+            decided_at=DECIDED_AT,
+        )
+        assert summary.n_scored > 0
+    assert len(steps[0]) == 1
+    assert len(steps[2]) >= 10
+    assert steps[2] == sorted(steps[2]) and steps[2][-1] == pytest.approx(1.0)

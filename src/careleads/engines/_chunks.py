@@ -27,6 +27,9 @@ from careleads.text import default_detector, reading_once
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 200_000  # leads per chunk (local: shared among the workers of a pool; Spark: per batch)
+REASONS_COST = (
+    10  # reason codes (SHAP values) cost about this many times the score: default chunks are smaller
+)
 # Decision fields that depend on the whole work queue, not on the lead: owners are assigned when leads
 # enter the queue, so a batch file does not carry them (and chunked output equals one-shot output).
 _QUEUE_FIELDS = ("route_owner", "route_assignment")
