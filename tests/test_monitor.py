@@ -17,6 +17,7 @@ from careleads.cli._monitor import register
 from careleads.errors import ConfigError, InputError, NotFoundError
 from careleads.models import ModelRegistry
 from careleads.monitoring import (
+    MONITOR_STEPS,
     FolderSource,
     MonitorData,
     MonitorReport,
@@ -206,7 +207,7 @@ def test_cli_monitor_exits_non_zero_on_act(setup: Setup, tmp_path: Path) -> None
         app, [*common, "--since", "2025-12-01", "--until", "2026-03-01", "--json", str(out)]
     )
     assert result.exit_code == 1, result.output
-    assert result.output.startswith("Monitoring act")
+    assert result.stdout.startswith("Monitoring act")  # the progress bar is on standard error
     assert json.loads(out.read_text())["status"] == "act"
     bad = runner.invoke(app, [*common, "--model", "no-such-version"])
     assert bad.exit_code == 2
@@ -215,3 +216,14 @@ def test_cli_monitor_exits_non_zero_on_act(setup: Setup, tmp_path: Path) -> None
     assert helped.exit_code == 0
     for option in ("--data", "--model", "--registry", "--since", "--json", "--report"):
         assert option in helped.output
+
+
+def test_progress_names_every_step_in_order(setup: Setup) -> None:
+    said: list[str] = []
+    monitor(
+        setup.data,
+        since=CAMPAIGN_CHANGE,
+        until=CAMPAIGN_CHANGE + pd.DateOffset(months=3),
+        progress=said.append,
+    )
+    assert said == list(MONITOR_STEPS)

@@ -232,7 +232,7 @@ def test_cli_pilot_start_status_report(setup: Setup, tmp_path: Path) -> None:
     out = tmp_path / "pilot.json"
     report = runner.invoke(app, ["pilot", "report", "ortho", *pilots, *data, "--json", str(out)])
     assert report.exit_code == 0, report.output
-    assert report.output.startswith("Decision: ")
+    assert report.stdout.startswith("Decision: ")
     assert json.loads(out.read_text())["definition"]["scope"] == {"service_line": "orthopedics"}
     bad = runner.invoke(app, ["pilot", "start", "x", "--start", "2025-03-01", "--scope", "nothing", *pilots])
     assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output

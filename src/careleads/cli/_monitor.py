@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from careleads.cli._core import progress_steps
 from careleads.cli._errors import command_errors
 from careleads.cli._help import example
 from careleads.errors import InputError
@@ -149,17 +150,21 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Drift, calibration by tier, tier order and business outcomes; exit code 1 when status is act."""
+        from careleads.monitoring import MONITOR_STEPS
         from careleads.monitoring import monitor as run_monitor
         from careleads.report import write_monitor_report
         from careleads.settings import get_settings
 
         source = _source(data, registry, model, target, decisions)
-        with console.status("monitoring"):
-            result = run_monitor(source, since=since, until=until, settings=get_settings().monitor)
+        with progress_steps(total=len(MONITOR_STEPS) + (report is not None)) as step:
+            result = run_monitor(
+                source, since=since, until=until, settings=get_settings().monitor, progress=step
+            )
+            if report is not None:
+                step("writing the report")
+                write_monitor_report(result, report)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
-        if report is not None:
-            write_monitor_report(result, report)
         _print_lines(result.summary_lines())
         if json_out is not None:
             out.print(f"json:   {json_out}")
@@ -252,7 +257,11 @@ def register(app: typer.Typer) -> None:
 
         definition = load_pilot(name, _pilots_dir(pilots_dir))
         source = _source(data, registry, model, target, decisions)
-        result = run_status(definition, source, get_settings().monitor)
+        with progress_steps(total=2) as step:
+            step("reading leads, events and outcomes")
+            loaded = source.load()
+            step("scoring the pilot's leads and counting them per arm")
+            result = run_status(definition, loaded, get_settings().monitor)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())
@@ -282,11 +291,16 @@ def register(app: typer.Typer) -> None:
 
         definition = load_pilot(name, _pilots_dir(pilots_dir))
         source = _source(data, registry, model, target, decisions)
-        result = evaluate_pilot(definition, source, get_settings().monitor)
+        with progress_steps(total=2 + (report is not None)) as step:
+            step("reading leads, events and outcomes")
+            loaded = source.load()
+            step("scoring the pilot's leads and comparing the arms")
+            result = evaluate_pilot(definition, loaded, get_settings().monitor)
+            if report is not None:
+                step("writing the report")
+                write_pilot_report(result, report)
         if json_out is not None:
             _write_json(json_out, result.to_dict())
-        if report is not None:
-            write_pilot_report(result, report)
         _print_lines(result.summary_lines())
 
     @app.command(epilog=example("careleads retrain crm-export --registry models --dry-run"))

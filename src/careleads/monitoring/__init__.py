@@ -29,7 +29,7 @@ from careleads.monitoring._model_fairness import (
     fairness_of_model,
     sensitive_columns,
 )
-from careleads.monitoring._monitor import MonitorReport, drift_thresholds, monitor
+from careleads.monitoring._monitor import MONITOR_STEPS, MonitorReport, drift_thresholds, monitor
 from careleads.monitoring._pilot_study import (
     PILOT_MODES,
     PRIOR_METHODS,
@@ -55,6 +55,7 @@ from careleads.monitoring._sources import (
 )
 
 __all__ = [
+    "MONITOR_STEPS",
     "FAIRNESS_COLUMNS",
     "DECISION_FIELDS",
     "FEEDBACK_LABELS",

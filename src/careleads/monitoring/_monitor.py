@@ -18,6 +18,7 @@ ok"), then tables; :meth:`MonitorReport.to_dict` is the JSON twin and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,16 @@ from careleads.stats import (
 )
 from careleads.types import JSONDict
 
-__all__ = ["MonitorReport", "drift_thresholds", "monitor"]
+__all__ = ["MONITOR_STEPS", "MonitorReport", "drift_thresholds", "monitor"]
+
+#: what :func:`monitor` says to its `progress` callback, in order (a bar's length is ``len(MONITOR_STEPS)``)
+MONITOR_STEPS = (
+    "reading leads, events and outcomes",
+    "scoring the leads at their scoring moment",
+    "comparing with the reference window (drift)",
+    "calibration and tier stability",
+    "business outcomes",
+)
 
 
 def drift_thresholds(settings: MonitorSettings) -> DriftThresholds:
@@ -195,6 +205,7 @@ def monitor(
     until: str | pd.Timestamp | None = None,
     reference: tuple[str | pd.Timestamp, str | pd.Timestamp] | None = None,
     settings: MonitorSettings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MonitorReport:
     """Drift, calibration by tier, tier stability and business outcomes of the recent window.
 
@@ -211,6 +222,8 @@ def monitor(
         Reference window (both ends included); default the training period of the model card.
     settings : MonitorSettings, optional
         Thresholds; default ``MonitorSettings()``.
+    progress : callable, optional
+        Called with each of :data:`MONITOR_STEPS` as it starts.
 
     Returns
     -------
@@ -218,8 +231,12 @@ def monitor(
         ``status`` (ok, watch, act), ``summary_lines()``, ``to_dict()``; see :func:`write_monitor_report`.
     """
     cfg = settings or MonitorSettings()
+    steps = iter(MONITOR_STEPS)
+    say = progress or (lambda _message: None)
+    say(next(steps))
     data = source if isinstance(source, MonitorData) else source.load()
     model = data.model
+    say(next(steps))
     frame, notes = scored_frame(data, cfg)
     ref_start, ref_end = _reference_window(model, reference)
     end = pd.Timestamp(until) if until is not None else data.data_end
@@ -244,6 +261,7 @@ def monitor(
     left_out = [c for c in cfg.excluded_features if c in model.features]
     if left_out:
         notes.append(f"Not compared for drift by design: {', '.join(left_out)}.")
+    say(next(steps))
     drift = drift_report(
         ref,
         cur,
@@ -262,6 +280,7 @@ def monitor(
         "censored_col": "censored",
         "tier_order": tiers,
     }
+    say(next(steps))
     calibration = calibration_by_tier(
         cur,
         prob_col="probability",
@@ -271,6 +290,7 @@ def monitor(
         **common,
     )
     stability = tier_stability(cur, alpha=cfg.stability_alpha, **common)
+    say(next(steps))
     business = business_outcomes(
         cur,
         tier_col="tier",
