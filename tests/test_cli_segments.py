@@ -79,7 +79,7 @@ def test_a_model_scores_only_its_own_segment(tmp_path: Path) -> None:
     ]
     result = RUNNER.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert '"n_scored": 1500' in result.output
+    assert "partnership leads: 1,500 scored" in " ".join(result.stdout.split())
 
 
 def test_generate_returning_share_writes_returning_leads(tmp_path: Path) -> None:

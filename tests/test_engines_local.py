@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
 import os
 import signal
@@ -284,10 +285,19 @@ def test_cli_score_writes_output_and_summary(files: dict[str, Path], tmp_path: P
             "2",
             "--workers",
             "2",
+            "--json",
+            str(tmp_path / "summary.json"),
         ],
     )
     assert result.exit_code == 0, result.output
-    assert '"n_scored"' in result.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    said = " ".join(result.stdout.split())
+    # in words, the figures those of the run; JSON only in the file asked for
+    assert (
+        f"scored {summary['n_scored']:,} of {summary['n_read']:,} rows in {summary['n_chunks']} chunk(s)"
+        in said
+    )
+    assert f"output: {out}" in said and "{" not in result.stdout
     scores = read_scores(out)
     assert scores["reasons"].str.len().gt(0).any()
     assert not multiprocessing.active_children()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -16,6 +16,7 @@ from careleads.cli._help import example
 from careleads.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
+    from careleads.engines import BatchSummary
     from careleads.models import LeadModel
 
 
@@ -74,6 +75,38 @@ def check_segment(lead_model: LeadModel, segment: str) -> None:
             f"model {lead_model.version} was trained for {trained_for} leads, not {segment} leads; "
             f"pass --segment {trained_for}, or a model trained with --segment {segment}"
         )
+
+
+def _finish(summary: dict[str, Any], json_out: Path | None) -> None:
+    """Write the run's summary as JSON to `json_out` (``-``: standard output) when asked."""
+    if json_out is None:
+        return
+    text = json.dumps(summary, indent=2)
+    if str(json_out) == "-":
+        typer.echo(text)
+    else:
+        json_out.write_text(text + "\n", encoding="utf-8")
+        out.print(f"json:   {json_out}")
+
+
+def _print_summary(summary: BatchSummary) -> None:
+    """A batch run in words: what was scored, refused and flagged, how fast, and where it went."""
+    rate = f"{summary.leads_per_second:,.0f} leads/s" if summary.seconds > 0 else "no time measured"
+    resumed = f", {summary.n_chunks_resumed} resumed" if summary.n_chunks_resumed else ""
+    out.print(
+        f"scored {summary.n_scored:,} of {summary.n_read:,} rows in {summary.n_chunks} chunk(s){resumed}, "
+        f"{summary.seconds:,.1f} s ({rate}, {summary.predictor}, model {summary.model_version})"
+    )
+    out.print(f"output:      {summary.out_path}")
+    if summary.n_quarantined:
+        where = summary.quarantine_path
+        out.print(f"quarantined: {summary.n_quarantined:,} rows in {where} (row, field, reason)")
+    if summary.n_flagged:
+        where = summary.flagged_path
+        out.print(f"flagged:     {summary.n_flagged:,} rows kept, values read as unknown: {where}")
+    for note in summary.notes:
+        if not note.startswith("URGENT"):  # said loudly below
+            out.print(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:
@@ -155,6 +188,12 @@ def register(app: typer.Typer) -> None:
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace a finished output at --out.")
         ] = False,
+        json_out: Annotated[
+            Path | None,
+            typer.Option(
+                "--json", help="Also write the run's summary as JSON to this file (- for standard output)."
+            ),
+        ] = None,
         quarantine_values: Annotated[
             bool,
             typer.Option(
@@ -218,7 +257,13 @@ def register(app: typer.Typer) -> None:
                     decisions=decisions,
                     n_reasons=reasons,
                 )
-            out.print(json.dumps(result, indent=2))
+            _finish(result, json_out)
+            out.print(
+                f"{result['segment']} leads: {result['n_scored']:,} scored of {result['n_rows']:,} rows "
+                f"({result['n_quarantined']:,} quarantined, {result['n_not_scored']:,} not scored: see the "
+                "notes of --segment)"
+            )
+            out.print(f"output: {result['out_path']}")
             return
         if outcomes is not None:
             raise InputError("--outcomes is read for --segment returning only")
@@ -271,7 +316,8 @@ def register(app: typer.Typer) -> None:
                     as_of_hours=as_of_hours,
                     dictionary=clinic_dictionary(get_settings()),  # with the clinic's mapped values
                 )
-        out.print(json.dumps(summary.to_dict(), indent=2))
+        _finish(summary.to_dict(), json_out)
+        _print_summary(summary)
         for note in summary.notes:
             if note.startswith("URGENT"):  # a refused row that may describe an emergency: say it loudly
                 console.print(f"[bold red]{note}[/bold red]")
