@@ -34,10 +34,21 @@ def test_monitor_report_has_summary_tables_and_plots(setup: Setup, tmp_path: Pat
     assert _svgs(html) >= 4
     assert "<script" not in html.lower()
     assert html.index("Monitoring act") < html.index("PSI by feature and score")
-    for heading in ("Drift", "Calibration by tier over time", "Business outcomes"):
+    for heading in (
+        f"Drift: {report.drift.status}",
+        f"Calibration by tier over time: {report.calibration_status}, tier order: {report.stability_status}",
+        "Business outcomes",
+    ):
         assert f">{heading}<" in html
     assert "campaign=brand_awareness" in html
     assert "Tier A converted at" in html
+    # human formats: headings in words, shares as percentages, no scientific notation, no warning colours
+    # on lines that are not warnings
+    assert "conversion_rate" not in html and ">Conversion rate<" in html
+    rate = float(report.business.by_tier["conversion_rate"].iloc[0]) if report.business is not None else 0.0
+    assert f"{rate * 100:.1f}%" in html
+    assert not re.search(r">-?\d\.\d+e[-+]\d+<", html)
+    assert 'class="warnings"' not in html
 
 
 def test_pilot_reports_render_for_both_designs(setup: Setup, tmp_path: Path) -> None:
@@ -50,6 +61,9 @@ def test_pilot_reports_render_for_both_designs(setup: Setup, tmp_path: Path) -> 
         assert _svgs(html) >= 1
         assert "Decision: " in html
         assert f"careleads pilot {definition.name}" in html
+        assert "Conversion by tier" not in html  # the pilot's chart is by arm
+        if definition.mode == "random":
+            assert "95% intervals" in html
 
 
 def test_cli_writes_the_html_reports(setup: Setup, tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ def evaluation_sections(result: EvaluationResult) -> list[Section]:
                     ["column", "share of importance"],
                     [[k, v] for k, v in list(result.importance.items())[:15]],
                     "LightGBM importance (gain) by input column",
+                    percent=["share of importance"],
                 ),
             ],
             paragraphs=[
@@ -129,6 +130,7 @@ def evaluation_sections(result: EvaluationResult) -> list[Section]:
                         ]
                         for r in result.tiers
                     ],
+                    percent=["conversion rate"],
                 )
             ],
             figures=[

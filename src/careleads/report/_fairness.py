@@ -39,6 +39,7 @@ def fairness_section(report: FairnessReport) -> Section:
             Table(
                 columns=["attribute", "group", "leads", "mean score", "selection rate", "conversion", "TPR"],
                 rows=rows,
+                percent=["selection rate", "conversion", "TPR"],
             )
         ],
     )

@@ -32,11 +32,59 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of plain values; numbers are right-aligned and rounded for reading."""
+    """A table of plain values; numbers are right-aligned and rounded for reading.
+
+    Column names are shown as headings (``conversion_rate`` reads "Conversion rate"); the values of the
+    columns named in `percent` are shares (0 to 1) shown as percentages ("62.2%").
+    """
 
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
     caption: str = ""
+    percent: Sequence[str] = ()
+
+
+#: words careleads' own column names abbreviate, shown as readers write them
+_ACRONYMS = {
+    "auc": "AUC",
+    "pr": "PR",
+    "ece": "ECE",
+    "psi": "PSI",
+    "ci": "CI",
+    "sla": "SLA",
+    "id": "id",
+    "n": "n",
+}
+#: careleads' own naming of shares in the frames it reports (rates, intervals of rates, mean predictions)
+_SHARE_SUFFIXES = ("_rate", "_share", "ci_low", "ci_high", "predicted_mean")
+
+
+def heading(name: str) -> str:
+    """A column name as a table heading: ``median_hours_to_first_contact`` -> "Median hours to first
+    contact"; names with spaces or capitals are kept as written.
+
+    Examples
+    --------
+    >>> heading("pr_auc"), heading("n_matured"), heading("CI low")
+    ('PR AUC', 'n matured', 'CI low')
+    """
+    if "_" not in name and name == name.lower() and name not in _ACRONYMS:
+        return name[:1].upper() + name[1:]
+    if "_" not in name:
+        return _ACRONYMS.get(name, name)
+    words = [_ACRONYMS.get(w, w) for w in name.split("_") if w]
+    if words and words[0] not in _ACRONYMS.values() and words[0] != "n":
+        words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
+def table_of(frame: Any, *, caption: str = "") -> Table:
+    """A table of a data frame careleads computed: every column, missing values blank, its shares
+    (columns named ``*_rate``, ``*_share``, ``ci_low``, ``ci_high``, ``predicted_mean``) as percentages."""
+    columns = [str(c) for c in frame.columns]
+    rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+    percent = [c for c in columns if c.endswith(_SHARE_SUFFIXES)]
+    return Table(columns=columns, rows=rows, caption=caption, percent=percent)
 
 
 @dataclass(frozen=True)
@@ -53,20 +101,57 @@ class Section:
     anchor: str = field(default="")
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any, *, percent: bool = False) -> str:
+    """A value as a reader reads it: thousands separated, three decimals, shares as percentages, values too
+    small for three decimals as "<0.001" (never scientific notation), booleans as yes/no.
+
+    Examples
+    --------
+    >>> cell_text(0.622, percent=True), cell_text(0.000955), cell_text(12345)
+    ('62.2%', '<0.001', '12,345')
+    >>> cell_text(0.9999996, percent=True), cell_text(float("nan")), cell_text(True)
+    ('>99.9%', 'n/a', 'yes')
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
+    if isinstance(value, int) and not percent:
         return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
+    if isinstance(value, int | float):
+        number = float(value)
+        if math.isnan(number):
             return "n/a"
-        if value != 0 and abs(value) < 0.001:
-            return f"{value:.2e}"
-        return f"{value:,.3f}"
+        if percent:
+            shown = f"{number * 100:.1f}%"
+            if number > 0.999 and shown == "100.0%" and number < 1:
+                return ">99.9%"  # a share short of all is never printed as all
+            if 0 < number < 0.001 and shown == "0.0%":
+                return "<0.1%"
+            return shown
+        if number != 0 and abs(number) < 0.001:
+            return "<0.001" if number > 0 else ">-0.001"
+        return f"{number:,.3f}"
     return str(value)
+
+
+def _table(table: Table) -> dict[str, Any]:
+    shares = set(table.percent)
+    return {
+        "caption": table.caption,
+        "columns": [heading(str(c)) for c in table.columns],
+        "rows": [
+            [
+                {
+                    "text": cell_text(v, percent=str(c) in shares),
+                    "num": isinstance(v, int | float) and not isinstance(v, bool),
+                    "label": heading(str(c)),
+                }
+                for c, v in zip(table.columns, row, strict=True)
+            ]
+            for row in table.rows
+        ],
+    }
 
 
 def _environment() -> Environment:
@@ -77,7 +162,6 @@ def _environment() -> Environment:
         trim_blocks=False,
         lstrip_blocks=False,
     )
-    env.filters["cell"] = _cell
     return env
 
 
@@ -90,7 +174,7 @@ def _section(raw: Section | Mapping[str, Any], index: int) -> dict[str, Any]:
         "title": section.title,
         "paragraphs": list(section.paragraphs),
         "bullets": list(section.items),
-        "tables": tables,
+        "tables": [_table(t) for t in tables],
         "figures": figures,
         "warning": section.warning,
         "anchor": anchor,

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from careleads.monitoring import MonitorReport, PilotResult
-from careleads.report._html import Figure, Section, Table, render_report
+from careleads.report._html import Figure, Section, Table, render_report, table_of
 from careleads.report._plots import calibration_svg, histogram_svg, psi_bars_svg, tier_bars_svg
 from careleads.stats import PilotReport, calibration_summary_lines, period_label
 from careleads.types import PathLikeStr
@@ -23,7 +23,7 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
     psi = {str(r["column"]): float(r["psi"]) for r in drift_rows.to_dict("records")}
     sections = [
         Section(
-            "Drift",
+            f"Drift: {report.drift.status}",
             paragraphs=[
                 "Population stability index of each model input and of the score, the training window "
                 f"against the recent window (watch from {cfg.psi_watch}, act from {cfg.psi_act})."
@@ -48,7 +48,6 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
                     ],
                 )
             ],
-            warning=report.drift.status == "act",
         )
     ]
     cal = report.calibration
@@ -81,7 +80,8 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
         )
     sections.append(
         Section(
-            "Calibration by tier over time",
+            f"Calibration by tier over time: {report.calibration_status}, "
+            f"tier order: {report.stability_status}",
             paragraphs=[
                 "Only matured outcomes count: leads whose outcome window is still open are excluded and "
                 "counted in 'open'."
@@ -115,6 +115,7 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
                         ]
                         for r in cal.to_dict("records")
                     ],
+                    percent=["predicted", "observed", "CI low", "CI high"],
                 ),
                 Table(
                     columns=["period", "higher", "lower", "rate higher", "rate lower", "p-value", "status"],
@@ -131,9 +132,9 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
                         for r in report.stability.to_dict("records")
                     ],
                     caption="Tier stability: does each tier convert better than the next one down?",
+                    percent=["rate higher", "rate lower"],
                 ),
             ],
-            warning=report.calibration_status == "act" or report.stability_status == "act",
         )
     )
     if report.business is not None:
@@ -142,12 +143,7 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
             Section(
                 "Business outcomes",
                 items=report.business.summary_lines(),
-                tables=[
-                    Table(
-                        columns=[str(c) for c in by_tier.columns],
-                        rows=by_tier.astype(object).where(by_tier.notna(), None).values.tolist(),
-                    )
-                ],
+                tables=[table_of(by_tier)],
             )
         )
     if report.notes:
@@ -164,14 +160,20 @@ def write_monitor_report(report: MonitorReport, path: PathLikeStr) -> Path:
 def write_pilot_report(result: PilotResult, path: PathLikeStr) -> Path:
     """Write the pilot report as a self-contained HTML page with a plot per comparison; returns the path."""
     c = result.comparison
-    bars = [
-        {"tier": r["arm"], "conversion_rate": r["conversion_rate"], "leads": r["leads"]}
+    bars: list[dict[str, Any]] = [
+        {"arm": r["arm"], "conversion_rate": r["conversion_rate"], "leads": r["leads"]}
         for r in result.conversion_by_arm
     ]
     if isinstance(c, PilotReport):
-        caption = "Conversion by arm (numbers: leads with a known outcome)"
+        intervals = {a.arm: a.conversion_ci for a in (c.treatment, c.control)}
+        for bar in bars:
+            if bar["arm"] in intervals:
+                bar["ci_low"], bar["ci_high"] = intervals[bar["arm"]]
+        caption = "Conversion by arm, with 95% intervals (numbers: leads with a known outcome)"
+        chart_title = "Conversion by arm (numbers: leads)"
         table = Table(
             columns=["arm", "leads", "converted", "rate", "CI low", "CI high", "median hours to contact"],
+            percent=["rate", "CI low", "CI high"],
             rows=[
                 [
                     a.arm,
@@ -187,19 +189,21 @@ def write_pilot_report(result: PilotResult, path: PathLikeStr) -> Path:
         )
     else:
         caption = "Share of converters in the day's calls under each ranking (numbers: converters)"
+        chart_title = "Conversion of the pilot's leads (numbers: leads)"
         table = Table(
             columns=["ranking", "converters reached", "share"],
             rows=[
                 ["model", c.model_captured, c.model_share],
                 ["prior", c.prior_captured, c.prior_share],
             ],
+            percent=["share"],
         )
     sections = [
         Section(
             "Comparison",
             items=c.summary_lines(),
             tables=[table],
-            figures=[Figure(tier_bars_svg({"pilot": bars}), caption)],
+            figures=[Figure(tier_bars_svg({"pilot": bars}, title=chart_title, category="arm"), caption)],
         ),
         Section("Progress", items=result.status.summary_lines()),
     ]

@@ -216,20 +216,30 @@ def gains_svg(y: npt.ArrayLike, probs_by_name: Mapping[str, npt.ArrayLike]) -> s
     return to_svg(fig)
 
 
-def tier_bars_svg(rows_by_name: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
-    """Conversion rate per tier, one bar group per scorer (rows as from ``conversion_by_tier``)."""
+def tier_bars_svg(
+    rows_by_name: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    title: str = "Conversion by tier (numbers: leads)",
+    category: str = "tier",
+) -> str:
+    """Conversion rate per tier, one bar group per scorer (rows as from ``conversion_by_tier``).
+
+    Rows with ``ci_low`` and ``ci_high`` get their interval drawn as an error bar. `category` names the key
+    of the groups on the x axis (``tier``, or ``arm`` for a pilot), `title` the chart.
+    """
     names = list(rows_by_name)
     if not names:
         return empty("no tiers")
-    tiers = [str(r["tier"]) for r in rows_by_name[names[0]]]
+    tiers = [str(r[category]) for r in rows_by_name[names[0]]]
     fig, ax = new_axes()
     width = 0.8 / len(names)
     x = np.arange(len(tiers))
     for i, name in enumerate(names):
-        by_tier = {str(r["tier"]): r for r in rows_by_name[name]}
+        by_tier = {str(r[category]): r for r in rows_by_name[name]}
         rates = [float(by_tier[t]["conversion_rate"]) if t in by_tier else np.nan for t in tiers]
         rates = [0.0 if np.isnan(r) else r for r in rates]
-        bars = ax.bar(x + i * width - 0.4 + width / 2, rates, width, label=text(name))
+        spans = _error_spans([by_tier.get(t, {}) for t in tiers], rates)
+        bars = ax.bar(x + i * width - 0.4 + width / 2, rates, width, label=text(name), yerr=spans, capsize=4)
         for bar, t in zip(bars, tiers, strict=True):
             leads = int(by_tier[t]["leads"]) if t in by_tier else 0
             ax.annotate(
@@ -240,10 +250,19 @@ def tier_bars_svg(rows_by_name: Mapping[str, Sequence[Mapping[str, Any]]]) -> st
                 fontsize=7,
             )
     ax.set_xticks(x, [text(t) for t in tiers])
-    label_axes(ax, title="Conversion by tier (numbers: leads)", ylabel="conversion rate")
+    label_axes(ax, title=title, ylabel="conversion rate")
     if len(names) > 1:
         legend(ax, fontsize=8)
     return to_svg(fig)
+
+
+def _error_spans(rows: Sequence[Mapping[str, Any]], rates: Sequence[float]) -> np.ndarray | None:
+    """Below and above each rate to its interval (``ci_low``, ``ci_high``), or None when rows have none."""
+    if not any("ci_low" in r and "ci_high" in r for r in rows):
+        return None
+    low = [max(rate - float(r.get("ci_low", rate)), 0.0) for r, rate in zip(rows, rates, strict=True)]
+    high = [max(float(r.get("ci_high", rate)) - rate, 0.0) for r, rate in zip(rows, rates, strict=True)]
+    return np.nan_to_num(np.array([low, high]))
 
 
 def psi_bars_svg(psi_by_column: Mapping[str, float], *, watch: float = 0.1, act: float = 0.25) -> str:

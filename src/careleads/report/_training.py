@@ -76,6 +76,7 @@ def write_training_report(
             tables=[
                 Table(
                     columns=["tier", "leads", "conversions", "conversion_rate"],
+                    percent=["conversion_rate"],
                     rows=[
                         [r["tier"], r["leads"], r["conversions"], r["conversion_rate"]]
                         for r in training.tiers["model"]
@@ -106,6 +107,7 @@ def write_training_report(
                 ),
                 Table(
                     columns=["feature", "share of gain"],
+                    percent=["share of gain"],
                     rows=list(card["feature_importance"].items()),
                     caption="Most influential features",
                 ),
