@@ -133,6 +133,20 @@ def test_random_split_warns(leads_csv: Path) -> None:
     assert result.split.kind == "random"
     assert any("split is random" in w for w in result.warnings)
     assert "intake_disposition" not in result.features
+    assert "the split is random" in result.verdict()
+
+
+def test_the_summary_opens_with_a_verdict_from_the_figures(time_result: EvaluationResult) -> None:
+    verdict = time_result.summary_lines()[0]
+    assert verdict == time_result.verdict() and verdict.startswith("Verdict: the model ")
+    assert f"test AUC {time_result.test.auc:.3f}" in verdict
+    strength = "well" if time_result.test.auc >= 0.8 else "usefully" if time_result.test.auc >= 0.7 else ""
+    assert f"ranks converters {strength}" in verdict
+    leaks = len(time_result.leakage.excluded_columns)
+    assert (f"{leaks} column(s) were left out as likely leaks" in verdict) == (leaks > 0)
+    upper = time_result.calibration["test_ece_by_chance_upper"]
+    assert ("as closely as chance allows" in verdict) == (time_result.test.ece <= upper)
+    assert "split is random" not in verdict  # a time split
 
 
 def test_evaluate_with_group_column(leads_csv: Path) -> None:

@@ -127,10 +127,49 @@ class EvaluationResult:
         out: JSONDict = _jsonable(data)
         return out
 
+    def verdict(self) -> str:
+        """One sentence a manager can act on: how well the model ranks, whether its probabilities can be
+        read as rates, what was left out as leaks, and what the split lets the figures claim."""
+        auc, base = self.test.auc, self.baselines.get("logistic")
+        strength = (
+            "ranks converters well"
+            if auc >= 0.8
+            else "ranks converters usefully"
+            if auc >= 0.7
+            else "ranks converters weakly"
+            if auc >= 0.6
+            else "barely ranks converters better than chance"
+        )
+        lift = self.test.lift_top_decile
+        parts = [f"Verdict: the model {strength} (test AUC {auc:.3f}, top-decile lift {lift:.2f})"]
+        if base is not None and base.auc >= auc - 0.005:
+            parts.append(f"a plain logistic model does about as well (AUC {base.auc:.3f})")
+        upper = self.calibration.get("test_ece_by_chance_upper")
+        if upper is not None and self.test.ece <= float(upper):
+            parts.append(
+                "its probabilities match the observed rates as closely as chance allows on this test"
+            )
+        elif upper is not None:
+            parts.append(
+                f"its probabilities are off beyond chance (ECE {self.test.ece:.3f}, chance up to "
+                f"{float(upper):.3f}): use its ranking and tiers, not its percentages"
+            )
+        n_leaks = len(self.leakage.excluded_columns)
+        if n_leaks:
+            parts.append(f"{n_leaks} column(s) were left out as likely leaks (see the audit)")
+        if self.split.kind == "random":
+            parts.append(
+                "the split is random (no dates to split by), so the figures describe leads like these, "
+                "not later months"
+            )
+        return "; ".join(parts) + "."
+
     def summary_lines(self, *, include_warnings: bool = True) -> list[str]:
-        """The few lines a reader needs first (then the warnings, unless ``include_warnings=False``)."""
+        """The verdict, then the few lines a reader needs first (then the warnings, unless
+        ``include_warnings=False``)."""
         base = self.baselines.get("logistic")
         lines = [
+            self.verdict(),
             f"{self.rows:,} rows of {self.source}; label {self.label!r} = {self.positive!r} for "
             f"{self.positive_rate:.1%} of rows.",
             f"Split: {self.split.kind}, {self.split.train_rows:,} training rows "
