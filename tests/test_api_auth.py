@@ -324,3 +324,19 @@ def test_a_revoked_token_stops_working_after_the_cache_time(tmp_path: Path, seco
         assert service.client.get("/v1/models", headers=headers).status_code == expected
         service.client.app.state.tokens = TokenCache(seconds)  # as after the cache time
         assert service.client.get("/v1/models", headers=headers).status_code == 401
+
+
+def test_health_answers_503_while_the_database_does_not(service: Service) -> None:
+    from sqlalchemy import create_engine
+
+    app = service.client.app
+    working = app.state.engine  # type: ignore[attr-defined]
+    assert service.client.get("/v1/health").status_code == 200
+    app.state.engine = create_engine("sqlite:////nonexistent-folder/careleads.db")  # type: ignore[attr-defined]
+    try:
+        answer = service.client.get("/v1/health")
+    finally:
+        app.state.engine.dispose()  # type: ignore[attr-defined]
+        app.state.engine = working  # type: ignore[attr-defined]
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "degraded" and answer.json()["database"] == "unreachable"

@@ -7,12 +7,26 @@ identifiers and the free text that went in.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from _service_support import IDENTIFIERS, LEAD, Service, make_settings, publish, start_service, trained_model
+from _service_support import (
+    IDENTIFIERS,
+    LEAD,
+    Service,
+    free_port,
+    make_settings,
+    publish,
+    start_service,
+    trained_model,
+)
 from careleads.demo import run_demo
 
 
@@ -68,3 +82,42 @@ def test_demo_logs_no_identifier(tmp_path: Path, caplog: pytest.LogCaptureFixtur
         secrets.update(v for v in leads[column].dropna().astype(str) if len(v) > 6)
     leaked = [line for line in lines if any(s in line for s in secrets)]
     assert not leaked, leaked[:3]
+
+
+def test_the_served_access_log_names_routes_not_searches_or_crm_ids(tmp_path: Path) -> None:
+    """A real `careleads serve`: uvicorn's access log keeps the route, hides query values and CRM ids."""
+    settings = make_settings(tmp_path, "sqlite")
+    env = {
+        **os.environ,
+        "CARELEADS_DATA_DIR": str(settings.data_dir),
+        "CARELEADS_DATABASE_URL": settings.database_url,
+    }
+    port = free_port()
+    log = tmp_path / "served.log"
+    with log.open("w") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from careleads.cli import main; main()", "serve", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    httpx.get(f"{base}/v1/health", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.2)
+            secret_id, searched = "CRM-zq81x", "Zebedee Quartermaine"
+            httpx.delete(f"{base}/v1/leads/external/{secret_id}", timeout=10)
+            httpx.get(f"{base}/ui/queue", params={"search": searched}, timeout=10)
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+    text = log.read_text()
+    assert "/v1/leads/external/<external id>" in text and "/ui/queue?<query hidden>" in text
+    for value in (secret_id, "Zebedee", "Quartermaine"):
+        assert value not in text

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
+from careleads.service.access_log import install_access_log_redaction
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
 from careleads.service.outbox import deliver_until
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.analytics.close()
             engine.dispose()
 
+    install_access_log_redaction()  # the access log names routes, never what staff searched for or CRM ids
     app = FastAPI(title="careleads", version=__version__, description=api.DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine

@@ -262,7 +262,8 @@ def _error_spans(rows: Sequence[Mapping[str, Any]], rates: Sequence[float]) -> n
         return None
     low = [max(rate - float(r.get("ci_low", rate)), 0.0) for r, rate in zip(rows, rates, strict=True)]
     high = [max(float(r.get("ci_high", rate)) - rate, 0.0) for r, rate in zip(rows, rates, strict=True)]
-    return np.nan_to_num(np.array([low, high]))
+    spans: np.ndarray = np.nan_to_num(np.array([low, high], dtype=float))
+    return spans
 
 
 def psi_bars_svg(psi_by_column: Mapping[str, float], *, watch: float = 0.1, act: float = 0.25) -> str:
