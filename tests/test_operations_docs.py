@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from careleads.service.context import ServiceContext
 from careleads.service.leads import create_lead
 from careleads.store import Lead, make_engine, make_sessionmaker, session_scope, upgrade
 from careleads.synth import generate
+from test_docs_snippets import _check_command, _run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "OPERATIONS.md"
@@ -293,6 +295,55 @@ def test_the_harness_checks_statuses_and_finds_routes(tmp_path: Path) -> None:
         ["200", "200"],
         ["200", "404"],
     ]
+
+
+# -- the careleads commands -------------------------------------------------------------------------------
+def _careleads_commands(document: Path = DOCUMENT) -> Iterator[tuple[int, list[str]]]:
+    """(line, words) of every careleads command in the document's code blocks: a line that starts with
+    ``careleads`` or runs an installed ``.../bin/careleads``, up to the first shell operator."""
+    content = document.read_text(encoding="utf-8")
+    for match in FENCE.finditer(content):
+        first = content.count("\n", 0, match.start()) + 2
+        for offset, raw in enumerate(match["body"].splitlines()):
+            if not re.search(r"^careleads\s|/bin/careleads\s", raw):
+                continue  # the lines of a JSON body are not shell words
+            words = shlex.split(raw, comments=True)
+            starts = [
+                i
+                for i, w in enumerate(words)
+                if (i == 0 and w == "careleads") or w.endswith("/bin/careleads")
+            ]
+            if not starts:
+                continue
+            rest = words[starts[0] + 1 :]
+            ends = [i for i, w in enumerate(rest) if w in ("|", ">", "&&", ";", "||")]
+            yield first + offset, ["careleads", *rest[: ends[0] if ends else len(rest)]]
+
+
+def test_every_careleads_command_in_the_document_exists_with_its_options() -> None:
+    _register()
+    runner = CliRunner()
+    found = list(_careleads_commands())
+    assert {" ".join(words[:3]) for _, words in found} >= {"careleads db upgrade", "careleads serve --host"}
+    for line, words in found:
+        _check_command(runner, words, f"docs/OPERATIONS.md:{line}")
+
+
+def test_the_user_and_token_commands_run_as_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("CARELEADS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CARELEADS_DATA_DIR", str(tmp_path / "data"))
+    _register()
+    runner = CliRunner()
+    [block] = [b for b in marked_blocks() if b.kind == "cli"]
+    for raw in block.body.splitlines():
+        words = shlex.split(raw, comments=True)
+        if words:
+            _run_command(runner, words, f"docs/OPERATIONS.md:{block.line}")
+    listed = runner.invoke(app, ["users", "list"], env={"COLUMNS": "200"})
+    assert "maria" in listed.stdout and "False" in listed.stdout  # added, then deactivated
 
 
 # -- backups and restore ---------------------------------------------------------------------------------
