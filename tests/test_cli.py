@@ -285,3 +285,72 @@ def test_train_progress_counts_each_step_once_it_is_done(
     assert messages[-2:] == ["saving the model", "writing the report"]
     assert f"report: {report}" in result.stdout.replace("\n", "")
     assert "{" not in result.stdout  # a summary in words, not a JSON dict
+
+
+def _in_registry_env(tmp_path: Path) -> dict[str, str | None]:
+    """Settings of the commands below: a data folder of their own, its embedded SQLite store and registry."""
+    return {
+        "CARELEADS_DATA_DIR": str(tmp_path / "data"),
+        "CARELEADS_DATABASE_URL": None,
+        "CARELEADS_REGISTRY_DIR": None,
+    }
+
+
+def _one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def test_models_list_says_which_registry_it_read_and_what_to_do_when_empty(
+    command: Any, tmp_path: Path
+) -> None:
+    """Finding: an empty `models list` printed an empty table without saying where it looked."""
+    del command
+    env = _in_registry_env(tmp_path)
+    listed = CliRunner().invoke(app, ["models", "list"], env={**env, "COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    text = _one_line(listed.stdout)
+    assert f"registry: {tmp_path / 'data' / 'models'}" in text
+    assert "careleads train DATA_DIR" in text and "careleads models import PATH" in text
+
+
+def test_train_saves_into_the_registry_and_import_brings_in_a_model_from_elsewhere(
+    command: Any, tmp_path: Path
+) -> None:
+    """Finding: `careleads train --out models` wrote outside the registry, so `models list` showed nothing."""
+    del command
+    env = {**_in_registry_env(tmp_path), "COLUMNS": "200"}
+    runner = CliRunner()
+    data, elsewhere = tmp_path / "export", tmp_path / "elsewhere"
+    made = ["generate", "--leads", "3000", "--months", "18", "--seed", "4", "--out", str(data)]
+    assert runner.invoke(app, made, env=env).exit_code == 0
+    fast = ["--day-one-hours", "0", "--seed", "1"]
+    registry = tmp_path / "data" / "models"
+
+    trained = runner.invoke(app, ["train", str(data), *fast], env=env)
+    assert trained.exit_code == 0, trained.output
+    [version] = [p.name for p in registry.iterdir() if (p / "model_card.json").exists()]
+    assert f"careleads models publish {version}" in _one_line(trained.stdout)
+    assert not (registry / "quarantine").exists()  # quarantined rows stay out of the registry
+    assert (tmp_path / "data" / "quarantine").is_dir()
+    listed = runner.invoke(app, ["models", "list"], env=env)
+    assert listed.exit_code == 0 and version in listed.stdout, listed.output
+    published = runner.invoke(app, ["models", "publish", version], env=env)
+    assert published.exit_code == 0, published.output
+
+    # a model trained into another folder is not in the registry until imported
+    other = runner.invoke(app, ["train", str(data), *fast, "--seed", "2", "--out", str(elsewhere)], env=env)
+    assert other.exit_code == 0, other.output
+    assert "careleads models import" in _one_line(other.stdout)
+    [second] = [p.name for p in elsewhere.iterdir() if (p / "model_card.json").exists()]
+    assert second != version and not (registry / second).exists()
+    imported = runner.invoke(app, ["models", "import", str(elsewhere)], env=env)
+    assert imported.exit_code == 0, imported.output
+    assert (registry / second / "model_card.json").exists()
+    assert [p.name for p in registry.iterdir() if p.name.startswith(".")] == []  # no staging folder left
+    again = runner.invoke(app, ["models", "import", str(elsewhere / second)], env=env)
+    assert again.exit_code == 2 and "already in the registry" in _one_line(again.stderr)
+    nothing = runner.invoke(app, ["models", "import", str(data)], env=env)
+    assert nothing.exit_code == 2 and "holds no trained model" in _one_line(nothing.stderr)
+    listed = runner.invoke(app, ["models", "list"], env=env)
+    assert version in listed.stdout and second in listed.stdout
+    assert runner.invoke(app, ["models", "publish", second], env=env).exit_code == 0

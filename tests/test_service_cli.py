@@ -221,3 +221,23 @@ def test_serve_says_where_the_pages_are_before_it_loads(settings: Settings) -> N
         child.wait(timeout=30)
         if child.stdout is not None:
             child.stdout.close()
+
+
+def test_a_wrong_token_prefix_points_to_where_the_prefixes_are(settings: Settings, tmp_path: Path) -> None:
+    """Finding: the error sent the operator to `careleads users list`, which shows no token prefixes."""
+    del settings  # the fixture points the commands at a store of this test's own
+    runner = CliRunner()
+    assert runner.invoke(_app(), ["users", "add", "maria", "--role", "reviewer"]).exit_code == 0
+    token = runner.invoke(_app(), ["tokens", "create", "--user", "maria"]).stdout.strip().splitlines()[-1]
+    wrong = runner.invoke(_app(), ["tokens", "revoke", "--user", "maria", "--prefix", "clk_nothing"])
+    assert wrong.exit_code == 2 and "token.create" in wrong.output and "audit export" in wrong.output
+    exported = tmp_path / "audit.csv"
+    assert (
+        runner.invoke(_app(), ["audit", "export", "--since", "2000-01-01", "--out", str(exported)]).exit_code
+        == 0
+    )
+    with exported.open(encoding="utf-8") as handle:
+        created = [row for row in csv.DictReader(handle) if row["action"] == "token.create"]
+    assert len(created) == 1 and token[:10] in created[0]["details"]
+    listed = runner.invoke(_app(), ["users", "list"], env={"COLUMNS": "200"})
+    assert token[:10] not in listed.output  # where the old message sent the operator

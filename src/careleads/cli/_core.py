@@ -110,7 +110,7 @@ def _print_trained(split: dict[str, Any], model_dir: Path, report: Path | None) 
         f"split by time: {split['train_rows']:,} training rows, {split['valid_rows']:,} validation rows from "
         f"{valid_from}, {split['test_rows']:,} test rows from {test_from}"
     )
-    out.print(f"model:  {model_dir}")
+    _print_saved(model_dir)
     if report is not None:
         out.print(f"report: {report}")
 
@@ -132,6 +132,7 @@ def _train_segment(
     segment: str,
     data_dir: Path,
     out_dir: Path,
+    quarantine_dir: Path,
     goal: Target,
     dictionary: Path | None,
     truth: Path | None,
@@ -150,7 +151,7 @@ def _train_segment(
             data_dir,
             target=goal,
             dictionary=load_dictionary(dictionary) if dictionary else None,
-            quarantine_dir=out_dir / "quarantine",
+            quarantine_dir=quarantine_dir,
             truth=_read_truth(truth) if truth is not None else None,
             seed=seed,
             text=text,
@@ -162,6 +163,32 @@ def _train_segment(
         write_training_report(report, result)
     out.print(metrics_table(result.metrics, f"Test window, {segment} leads ({goal.describe()})"))
     _print_trained(result.split.describe(), path, report)
+
+
+def _train_folders(out_dir: Path | None) -> tuple[Path, Path]:
+    """Where `careleads train` saves the model and its quarantine: the configured registry (and the data
+    folder's quarantine, kept out of the registry and its backups) unless --out names a folder."""
+    if out_dir is not None:
+        return out_dir, out_dir / "quarantine"
+    from careleads.settings import get_settings
+
+    settings = get_settings()
+    return settings.registry_path(), settings.data_dir / "quarantine"
+
+
+def _print_saved(path: Path) -> None:
+    """The saved model's folder and the next step: publish it, or import it first when it is elsewhere."""
+    from careleads.settings import get_settings
+
+    out.print(f"model: {path}")
+    registry = get_settings().registry_path()
+    if path.parent.resolve() == registry.resolve():
+        out.print(f"in the registry {registry}; publish it with `careleads models publish {path.name}`")
+    else:
+        out.print(
+            f"not in the registry ({registry}); bring it in with `careleads models import {path}`, "
+            "then publish it"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -274,8 +301,15 @@ def register(app: typer.Typer) -> None:
             Path, typer.Argument(help="Folder with leads, events and outcomes (CSV or Parquet).")
         ],
         out_dir: Annotated[
-            Path, typer.Option("--out", help="Folder to save the model and its card in.")
-        ] = Path("models"),
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Folder to save the model and its card in (and the quarantine, in its quarantine "
+                "folder). Default: the model registry (CARELEADS_REGISTRY_DIR, else "
+                "CARELEADS_DATA_DIR/models), ready for `careleads models publish`; the quarantine goes to "
+                "CARELEADS_DATA_DIR/quarantine.",
+            ),
+        ] = None,
         target: Annotated[
             str | None,
             typer.Option(
@@ -349,19 +383,31 @@ def register(app: typer.Typer) -> None:
             else Target(chosen.target.outcome, chosen.target.window_days, as_of_hours=as_of_hours)
         )
         check_target(goal, load_dictionary(dictionary))
+        model_dir, quarantine_dir = _train_folders(out_dir)
         if segment is SegmentName.partnership and text:
             raise InputError("--text: partnership leads have no text features; leave it out")
         if segment is not SegmentName.inbound:
             if with_feedback:
                 raise InputError("--with-feedback trains new patient leads only; leave out --segment")
-            _train_segment(segment.value, data_dir, out_dir, goal, dictionary, truth, report, seed, text)
+            _train_segment(
+                segment.value,
+                data_dir,
+                model_dir,
+                quarantine_dir,
+                goal,
+                dictionary,
+                truth,
+                report,
+                seed,
+                text,
+            )
             return
         with progress_steps(total=7 + (report is not None)) as step:
             step("ingesting")
             tables = load_crm_folder(
                 data_dir,
                 dictionary=load_dictionary(dictionary) if dictionary else None,
-                quarantine_dir=out_dir / "quarantine",
+                quarantine_dir=quarantine_dir,
             )
             step("building point-in-time features")
             dataset = tables.dataset(goal, text=text, day_one_hours=day_one_hours or None)
@@ -369,7 +415,7 @@ def register(app: typer.Typer) -> None:
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
             result = train_model(dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra)
             step("saving the model")
-            path = result.model.save(out_dir / result.model.version)
+            path = result.model.save(model_dir / result.model.version)
             if report is not None:
                 step("writing the report")
                 write_training_report(report, result, tables=tables)

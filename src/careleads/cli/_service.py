@@ -56,7 +56,9 @@ def register(app: typer.Typer) -> None:
     tokens_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
     audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
     outbox_app = typer.Typer(help="CRM write-back records.", no_args_is_help=True)
-    models_app = typer.Typer(help="The model registry: list, publish, roll back.", no_args_is_help=True)
+    models_app = typer.Typer(
+        help="The model registry: list, import, publish, roll back.", no_args_is_help=True
+    )
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
     app.add_typer(tokens_app, name="tokens")
@@ -373,7 +375,16 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         settings = get_settings()
-        entries = ModelRegistry(settings.registry_path()).versions()
+        root = settings.registry_path()
+        entries = ModelRegistry(root).versions()
+        out.print(f"registry: {root}")
+        if not entries:
+            out.print(
+                "no models here; train one into it with `careleads train DATA_DIR`, or bring a trained model "
+                "folder in with `careleads models import PATH` (the folder is CARELEADS_REGISTRY_DIR, else "
+                "CARELEADS_DATA_DIR/models)"
+            )
+            return
         table = Table()
         # `models publish` takes the version as written: it is never cut or wrapped, the others fold
         longest = max((len(m.version) for m in entries), default=len("version"))
@@ -390,6 +401,30 @@ def register(app: typer.Typer) -> None:
                 "yes" if m.published else "",
             )
         out.print(table)
+
+    @models_app.command(
+        "import", epilog=example("careleads models import /tmp/trained/appointment_scheduled_30d-VERSION")
+    )
+    @command_errors()
+    def models_import(
+        path: Annotated[
+            Path,
+            typer.Argument(
+                help="A trained model folder, or a folder of them (what `careleads train --out` wrote)."
+            ),
+        ],
+    ) -> None:
+        """Copy trained models into the registry (each read first: one this release cannot score with is
+        refused); publish them next."""
+        from careleads.models import ModelRegistry
+        from careleads.settings import get_settings
+
+        registry = ModelRegistry(get_settings().registry_path())
+        for version in registry.import_folder(path):
+            out.print(
+                f"{version} imported into {registry.root}; "
+                f"publish it with `careleads models publish {version}`"
+            )
 
     @models_app.command("publish", epilog=example("careleads models publish VERSION"))
     @command_errors()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from careleads.errors import NotFoundError
+from careleads.errors import InputError, NotFoundError
 from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.types import PathLikeStr
 
@@ -115,6 +116,44 @@ class ModelRegistry:
         """Save `model` under its version; returns the version."""
         model.save(self.root / model.version)
         return model.version
+
+    def import_folder(self, folder: PathLikeStr) -> list[str]:
+        """Bring trained models into the registry: `folder` is a model folder (it holds a card) or a folder of
+        them, as ``careleads train --out DIR`` writes; returns the versions imported.
+
+        Each model is read first, so that a folder this release cannot score with is refused before anything
+        is copied; it is then copied whole under its version (a half-copied folder is never left behind).
+
+        Raises
+        ------
+        InputError
+            When `folder` holds no model, or a version is already in the registry.
+        ConfigError
+            When a model cannot be read (e.g. written by an older release: retrain it).
+        """
+        source = Path(folder)
+        models = [source] if (source / CARD_FILE).exists() else []
+        if not models and source.is_dir():
+            models = sorted(p for p in source.iterdir() if (p / CARD_FILE).exists())
+        if not models:
+            raise InputError(
+                f"{source} holds no trained model (a folder with {CARD_FILE}); pass the folder "
+                "`careleads train --out` wrote, or one model folder in it"
+            )
+        loaded = [(path, LeadModel.load(path).version) for path in models]
+        for path, version in loaded:
+            if (self.root / version).exists():
+                raise InputError(
+                    f"model version {version!r} (from {path}) is already in the registry {self.root}; "
+                    "nothing was imported"
+                )
+        self.root.mkdir(parents=True, exist_ok=True)
+        for path, version in loaded:
+            staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".import-"))
+            shutil.copytree(path, staging / version)
+            os.replace(staging / version, self.root / version)
+            staging.rmdir()
+        return [version for _path, version in loaded]
 
     def load(self, version: str) -> LeadModel:
         self.card(version)

@@ -144,7 +144,8 @@ def revoke_tokens(
     rows = list(session.scalars(query))
     if prefix and not rows:
         raise NotFoundError(
-            f"no token of {user_name!r} starts with {prefix!r}; `careleads users list` shows them"
+            f"no token of {user_name!r} starts with {prefix!r}; each token's first characters are in the "
+            "details of its token.create entry of the audit log (`careleads audit export`, GET /v1/audit)"
         )
     fresh = [row for row in rows if not row.revoked]
     for row in fresh:
