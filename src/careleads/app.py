@@ -19,6 +19,7 @@ from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
+from careleads.service.jobs import schedule_until
 from careleads.service.outbox import deliver_until
 from careleads.service.rule_edits import apply_saved_config
 from careleads.settings import Settings, get_settings
@@ -72,6 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 daemon=True,
             )
             worker.start()
+        scheduler = None
+        if settings.scheduler:  # due jobs, each once across the server's processes (a lease in the store)
+            scheduler = threading.Thread(
+                target=schedule_until,
+                kwargs={"stop": stop, "sessions": factory, "settings": settings, "service": ctx},
+                name="careleads-scheduler",
+                daemon=True,
+            )
+            scheduler.start()
         try:
             yield
         finally:
@@ -79,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 worker.join(timeout=settings.webhook_timeout_seconds + 1)
+            if scheduler is not None:
+                # a job between two steps ends its step first; a long one (retraining) is left to the lease
+                scheduler.join(timeout=settings.webhook_timeout_seconds + 1)
             ctx.analytics.close()
             engine.dispose()
 
