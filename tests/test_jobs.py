@@ -21,9 +21,13 @@ from typer.testing import CliRunner
 from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
 from careleads.cli import _jobs
 from careleads.errors import InputError
+from careleads.jobs import JOBS
 from careleads.service.alerts import Alert, AlertError, send_alert
 from careleads.service.context import ServiceContext
-from careleads.service.jobs import (
+from careleads.service.leads import create_lead, record_outcome
+from careleads.service.outbox import SIGNATURE_HEADER, verify_signature
+from careleads.service.rescoring import open_lead_ids
+from careleads.service.scheduling import (
     ABANDONED,
     Job,
     JobBusyError,
@@ -33,9 +37,6 @@ from careleads.service.jobs import (
     run_due_jobs,
     run_job,
 )
-from careleads.service.leads import create_lead, record_outcome
-from careleads.service.outbox import SIGNATURE_HEADER, verify_signature
-from careleads.service.rescoring import open_lead_ids
 from careleads.settings import Settings
 from careleads.store import (
     AuditEntry,
@@ -231,6 +232,7 @@ def test_jobs_without_their_prerequisites_are_skipped_with_the_reason(store: Sto
         ),
         service=store.ctx,
         runner="r",
+        jobs=JOBS,
     )
     assert {r.job: (r.status, r.summary["reason"]) for r in runs} == {
         "sync_hubspot": ("skipped", "CARELEADS_HUBSPOT_TOKEN is not set"),
@@ -303,11 +305,7 @@ def test_rescoring_takes_open_leads_only(tmp_path: Path) -> None:
         settings=settings,
         service=ctx,
         runner="r",
-        jobs=[
-            j
-            for j in __import__("careleads.service.jobs").service.jobs.JOBS
-            if j.name == "rescore_open_leads"
-        ],
+        jobs=[j for j in JOBS if j.name == "rescore_open_leads"],
     )
     assert [(r.status, r.summary["n_leads"], r.summary["n_failed"]) for r in runs] == [("ok", 2, 0)]
     ctx.analytics.close()

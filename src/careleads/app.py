@@ -17,11 +17,12 @@ from fastapi import FastAPI
 
 from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
+from careleads.jobs import JOBS
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
-from careleads.service.jobs import schedule_until
 from careleads.service.outbox import deliver_until
 from careleads.service.rule_edits import apply_saved_config
+from careleads.service.scheduling import schedule_until
 from careleads.settings import Settings, get_settings
 from careleads.store import make_sessionmaker
 
@@ -77,7 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.scheduler:  # due jobs, each once across the server's processes (a lease in the store)
             scheduler = threading.Thread(
                 target=schedule_until,
-                kwargs={"stop": stop, "sessions": factory, "settings": settings, "service": ctx},
+                kwargs={
+                    "stop": stop,
+                    "sessions": factory,
+                    "settings": settings,
+                    "service": ctx,
+                    "jobs": JOBS,
+                },
                 name="careleads-scheduler",
                 daemon=True,
             )
@@ -90,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 worker.join(timeout=settings.webhook_timeout_seconds + 1)
             if scheduler is not None:
-                # a job between two steps ends its step first; a long one (retraining) is left to the lease
+                # a job is not interrupted: one still running after this wait (a retraining) ends with the
+                # process, and its lease expires for the next runner, which records the run failed
                 scheduler.join(timeout=settings.webhook_timeout_seconds + 1)
             ctx.analytics.close()
             engine.dispose()
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = factory
     app.state.ctx = ctx
+    app.state.jobs = JOBS  # the jobs page and GET /v1/admin/jobs list these
     install_error_handlers(app)
     api.install(app)
     web.install(app)

@@ -31,12 +31,13 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
         """Each job: its schedule, last run, status and when it is next due (UTC)."""
-        from careleads.service.jobs import list_jobs
+        from careleads.jobs import JOBS
+        from careleads.service.scheduling import list_jobs
         from careleads.settings import get_settings
 
         settings = get_settings()
         with open_sessions() as factory, factory() as session:
-            listed = list_jobs(session=session, settings=settings)
+            listed = list_jobs(session=session, settings=settings, jobs=JOBS)
         if json_out:
             out.print_json(listed.model_dump_json())
             return
@@ -59,8 +60,9 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     ) -> None:
         """Run a job now under the same lease as the scheduler (refused while it runs elsewhere); audited."""
+        from careleads.jobs import JOBS
         from careleads.service.context import ServiceContext
-        from careleads.service.jobs import run_job
+        from careleads.service.scheduling import run_job
         from careleads.settings import get_settings
 
         settings = get_settings()
@@ -75,6 +77,7 @@ def register(app: typer.Typer) -> None:
                     service=ctx,
                     actor=cli_actor(),
                     role="admin",
+                    jobs=JOBS,
                 )
             finally:
                 ctx.analytics.close()

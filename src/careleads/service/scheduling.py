@@ -1,10 +1,9 @@
-"""Scheduled jobs: the registry (:data:`JOBS`), one runner across server processes, and every run recorded.
+"""Scheduled jobs: what a job is (:class:`Job`), one runner across server processes, every run recorded.
 
-Each job has a name, a description, a schedule (the setting ``CARELEADS_JOB_<NAME>_MINUTES``: every that
-many minutes, 0 for off) and a function that calls an existing use case: the HubSpot sync, the outbox
-delivery, the re-score of open leads, monitoring (an alert when the status is act) and retraining through
-the publish gate. A job whose prerequisite is absent (no HubSpot token, no published model, no export
-folder) ends ``skipped`` with its reason. Adding a job is one :class:`Job` in :data:`JOBS` and its setting.
+A job has a name, a description, a schedule (a Settings field ``job_<name>_minutes``: every that many
+minutes, 0 for off) and a function that calls a use case and returns its counts, or ``skipped`` with the
+reason when a prerequisite is absent. The registry of careleads' jobs is :data:`careleads.jobs.JOBS`; the
+functions here take the jobs to work on, so the layers below the connectors never import them.
 
 Across processes, a job starts once when due: a runner takes the job's lease in ``job_locks`` with one
 conditional UPDATE (lease free or expired, and the last start older than the interval). The lease is
@@ -36,9 +35,9 @@ from careleads.settings import Settings
 from careleads.store import JobLock, JobRun, insert_row, session_scope
 
 __all__ = [
-    "JOBS",
     "Job",
     "JobBusyError",
+    "JobFailedError",
     "JobContext",
     "JobOutcome",
     "JobPublic",
@@ -116,129 +115,6 @@ class Job:
     def variable(self) -> str:
         """The environment variable of its schedule."""
         return f"CARELEADS_{self.setting.upper()}"
-
-
-# -- the jobs: each calls the existing use case -----------------------------------------------------------
-
-
-def _numbers(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """The counts of a report's dict, flattened (``pull.n_created``), without lists or text."""
-    found: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            found.update(_numbers(value, f"{prefix}{key}."))
-        elif isinstance(value, bool | int | float):
-            found[f"{prefix}{key}"] = value
-    return found
-
-
-def _sync_hubspot(jc: JobContext) -> JobOutcome:
-    from careleads.connectors import sync_hubspot
-
-    if not jc.settings.hubspot_token:
-        return skipped("CARELEADS_HUBSPOT_TOKEN is not set")
-    report = sync_hubspot(settings=jc.settings)
-    return JobOutcome(counts=_numbers(report.to_dict()))
-
-
-def _deliver_outbox(jc: JobContext) -> JobOutcome:
-    from careleads.service.outbox import deliver_configured
-
-    if not (jc.settings.webhook_url and jc.settings.webhook_secret):
-        return skipped("CARELEADS_WEBHOOK_URL or CARELEADS_WEBHOOK_SECRET is not set")
-    with session_scope(jc.sessions) as session:
-        report = deliver_configured(session=session, settings=jc.settings, mapping=jc.service.mapping)
-    return JobOutcome(counts=report.to_dict())
-
-
-def _published(jc: JobContext) -> bool:
-    return jc.service.scorer.model() is not None
-
-
-def _rescore_open_leads(jc: JobContext) -> JobOutcome:
-    from careleads.service.rescoring import rescore_open_leads
-
-    if not _published(jc):
-        return skipped(f"no model is published for {jc.settings.target}")
-    report = rescore_open_leads(sessions=jc.sessions, ctx=jc.service, now=jc.now)
-    if report.n_failed:
-        raise JobFailedError(
-            f"{report.n_failed} of {report.n_leads} open leads could not be re-scored (lead ids in the log)",
-            counts=report.to_dict(),
-        )
-    return JobOutcome(counts=report.to_dict())
-
-
-def _monitor(jc: JobContext) -> JobOutcome:
-    from careleads.monitoring import FolderSource, monitor
-    from careleads.service.alerts import Alert, send_alert
-
-    data_dir = jc.settings.job_data_dir
-    if data_dir is None:
-        return skipped("CARELEADS_JOB_DATA_DIR is not set")
-    if not _published(jc):
-        return skipped(f"no model is published for {jc.settings.target}")
-    source = FolderSource(data_dir, jc.settings.registry_path(), target=jc.settings.target)
-    report = monitor(source, settings=jc.settings.monitor)
-    counts: dict[str, Any] = {"status": report.status, "n_alerts_sent": 0}
-    if report.status == "act":
-        alert = Alert(
-            subject=f"careleads monitoring: act ({report.target}, model {report.model_version})",
-            lines=report.summary_lines(),
-            details={"job": "monitor", "status": report.status, "model_version": report.model_version},
-        )
-        counts["n_alerts_sent"] = len(send_alert(settings=jc.settings, alert=alert))
-    return JobOutcome(counts=counts)
-
-
-def _retrain(jc: JobContext) -> JobOutcome:
-    from careleads.monitoring import retrain
-
-    data_dir = jc.settings.job_data_dir
-    if data_dir is None:
-        return skipped("CARELEADS_JOB_DATA_DIR is not set")
-    result = retrain(
-        data_dir, registry_dir=jc.settings.registry_path(), trigger="schedule", settings=jc.settings.monitor
-    )
-    counts: dict[str, Any] = {"ran": result.ran}
-    if result.gate is not None:
-        counts.update(_numbers({"gate": result.gate.to_dict()}))
-    return JobOutcome(counts=counts, reason=result.why)
-
-
-#: every scheduled job, in the order a runner looks at them
-JOBS: tuple[Job, ...] = (
-    Job(
-        "sync_hubspot",
-        "Pull changed HubSpot contacts, then write scores back (careleads sync hubspot).",
-        "job_sync_hubspot_minutes",
-        _sync_hubspot,
-    ),
-    Job(
-        "deliver_outbox",
-        "Deliver due write-back records to the CRM webhook (careleads outbox deliver).",
-        "job_deliver_outbox_minutes",
-        _deliver_outbox,
-    ),
-    Job(
-        "rescore_open_leads",
-        "Score every lead without an outcome again on what is known now.",
-        "job_rescore_open_leads_minutes",
-        _rescore_open_leads,
-    ),
-    Job(
-        "monitor",
-        "Drift, calibration and tier order on the export folder; an alert when the status is act.",
-        "job_monitor_minutes",
-        _monitor,
-    ),
-    Job(
-        "retrain",
-        "Retrain when the published model is older than its limit, publishing through the gate.",
-        "job_retrain_minutes",
-        _retrain,
-    ),
-)
 
 
 # -- the lease and the runs -------------------------------------------------------------------------------
@@ -447,7 +323,7 @@ def run_job(
     actor: str,
     role: str,
     runner: str | None = None,
-    jobs: Sequence[Job] = JOBS,
+    jobs: Sequence[Job],
 ) -> JobRunPublic:
     """Run one job now, under the same lease as the scheduler (whether due or not, on or off); audited.
 
@@ -483,7 +359,7 @@ def run_due_jobs(
     service: ServiceContext,
     runner: str,
     now: datetime | None = None,
-    jobs: Sequence[Job] = JOBS,
+    jobs: Sequence[Job],
 ) -> list[JobRunPublic]:
     """Run every job that is on and due, each once across runners; the runs this runner made."""
     moment = now or _utcnow()
@@ -515,7 +391,7 @@ def schedule_until(
     sessions: sessionmaker[Session],
     settings: Settings,
     service: ServiceContext,
-    jobs: Sequence[Job] = JOBS,
+    jobs: Sequence[Job],
 ) -> None:
     """Run due jobs every ``scheduler_poll_seconds`` until `stop` is set (the server's scheduler thread).
 
@@ -555,7 +431,7 @@ def list_jobs(
     settings: Settings,
     now: datetime | None = None,
     limit: int = 50,
-    jobs: Sequence[Job] = JOBS,
+    jobs: Sequence[Job],
 ) -> JobsPublic:
     """The jobs with their schedules, last runs and next due times, and the latest `limit` runs."""
     moment = now or _utcnow()
