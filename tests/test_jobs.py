@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
+from _web_support import HOSTILE, sign_in, start_web
 from careleads.cli import _jobs
 from careleads.errors import InputError
 from careleads.jobs import JOBS
@@ -424,3 +425,63 @@ def test_an_unreachable_alert_channel_is_an_error_naming_it(tmp_path: Path, rece
     with pytest.raises(AlertError, match=r"e-mail could not be sent .* \(reached: webhook\)"):
         send_alert(settings=settings, alert=Alert(subject="s", lines=["l"]))
     assert len(receiver.requests) == 1
+
+
+def test_the_jobs_page_lists_runs_for_admins_with_its_json_twin_and_the_api(tmp_path: Path) -> None:
+    for web in start_web(tmp_path):
+        run_job(
+            name="sync_hubspot",
+            sessions=web.sessions,
+            settings=web.settings,
+            service=web.ctx,
+            actor="admin-user",
+            role="admin",
+            jobs=JOBS,
+        )
+
+        def fails(_jc: JobContext) -> JobOutcome:
+            raise InputError(HOSTILE)
+
+        run_job(
+            name="probe",
+            sessions=web.sessions,
+            settings=web.settings,
+            service=web.ctx,
+            actor="t",
+            role="admin",
+            jobs=(Job("probe", "p", "job_sync_hubspot_minutes", fails),),
+        )
+        client = web.client
+        sign_in(client, web.tokens["reviewer"])
+        assert client.get("/ui/jobs").status_code == 403
+        assert ">Jobs<" not in client.get("/ui/queue").text  # not in the reviewer's menu
+        sign_in(client, web.tokens["admin"])
+        page = client.get("/ui/jobs")
+        assert page.status_code == 200 and 'href="/ui/jobs" aria-current="page">Jobs<' in page.text
+        assert (
+            "<code>sync_hubspot</code>" in page.text
+            and "reason: CARELEADS_HUBSPOT_TOKEN is not set" in page.text
+        )
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>" not in page.text
+        assert "This server does not run the jobs" in page.text
+        twin = client.get("/ui/jobs.json").json()
+        api = client.get("/v1/admin/jobs", headers=web.headers("admin")).json()
+        assert twin == api
+        assert [(r["job"], r["status"]) for r in api["runs"]] == [
+            ("probe", "failed"),
+            ("sync_hubspot", "skipped"),
+        ]
+        assert [j["name"] for j in api["data"]] == [j.name for j in JOBS]
+        assert client.get("/v1/admin/jobs", headers=web.headers("analyst")).status_code == 403
+
+
+def test_the_server_runs_due_jobs_in_a_thread_and_stops_it_on_shutdown(tmp_path: Path) -> None:
+    for web in start_web(tmp_path, scheduler=True, scheduler_poll_seconds=0.05):
+        for _attempt in range(400):  # the scheduler's first pass comes after one poll
+            if any(r.status != "running" for r in _runs(web.sessions)):
+                break
+            threading.Event().wait(0.05)
+        assert [(r.job, r.trigger, r.status) for r in _runs(web.sessions)][:1] == [
+            ("sync_hubspot", "schedule", "skipped")
+        ]
+    assert not [t for t in threading.enumerate() if t.name == "careleads-scheduler"]

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 f"{job.every_minutes} min" if job.every_minutes else "off",
                 _when(last.started_at) if last else "never",
                 ("running" if job.running else last.status if last else ""),
-                _when(job.next_due) if job.next_due else "",
+                _when(job.next_due) if job.next_due else ("now" if job.every_minutes else ""),
             )
         out.print(table)
 

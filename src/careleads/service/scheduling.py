@@ -414,7 +414,9 @@ class JobPublic(BaseModel):
     every_minutes: int = Field(description="Interval in minutes; 0: off")
     running: bool = Field(description="Whether a runner holds its lease now")
     last_run: JobRunPublic | None
-    next_due: datetime | None = Field(description="When it is next due; None when off")
+    next_due: datetime | None = Field(
+        description="When it is next due (in the past: overdue); None when off or never started (due at once)"
+    )
 
 
 class JobsPublic(BaseModel):
@@ -443,10 +445,8 @@ def list_jobs(
         ).first()
         lock = locks.get(job.name)
         minutes = job.every_minutes(settings)
-        next_due: datetime | None = None
-        if minutes > 0:
-            started = lock.last_started_at if lock is not None else None
-            next_due = moment if started is None else max(moment, started + timedelta(minutes=minutes))
+        started = lock.last_started_at if lock is not None else None
+        next_due = None if minutes <= 0 or started is None else started + timedelta(minutes=minutes)
         running = lock is not None and lock.lease_until is not None and lock.lease_until >= moment
         data.append(
             JobPublic(
