@@ -426,7 +426,7 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_starttls: bool = Field(default=True, description="Use STARTTLS with the SMTP server.")
     smtp_user: str = Field(default="", description="SMTP login (empty: no login).")
-    smtp_password: str = Field(default="", repr=False, description="SMTP password.")
+    smtp_password: str = Field(default="", repr=False, description="SMTP password (with smtp_user).")
     alert_email_from: str = Field(default="", description="Sender address of alert e-mails.")
     alert_email_to: CommaSeparated = Field(
         default=(), description="Recipients of alert e-mails, comma-separated."
@@ -574,7 +574,7 @@ def settings_table() -> str:
 
 
 def _row(variable: str, default: Any, spec: Any) -> str:
-    if default is None or default == "":
+    if default is None or default == "" or default == ():
         shown = "—"
     elif isinstance(default, tuple):
         shown = f"`{','.join(default)}`"
