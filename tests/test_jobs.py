@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from _monitoring_support import monitoring_setup
 from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
 from _web_support import HOSTILE, sign_in, start_web
 from careleads.cli import _jobs
@@ -48,6 +49,7 @@ from careleads.store import (
     session_scope,
     upgrade,
 )
+from conftest import ExportFactory
 
 SECRET = "alert-secret"
 
@@ -485,3 +487,30 @@ def test_the_server_runs_due_jobs_in_a_thread_and_stops_it_on_shutdown(tmp_path:
             ("sync_hubspot", "schedule", "skipped")
         ]
     assert not [t for t in threading.enumerate() if t.name == "careleads-scheduler"]
+
+
+def test_the_monitor_job_sends_an_act_alert_to_the_webhook(
+    crm_export: ExportFactory, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, receiver: Receiver
+) -> None:
+    setup = monitoring_setup(crm_export, tmp_path_factory)  # a model published before a channel launched
+    settings = make_settings(
+        tmp_path,
+        "sqlite",
+        registry_dir=setup.registry,
+        job_data_dir=setup.export.folder,
+        alert_webhook_url=receiver.url,
+        alert_webhook_secret=SECRET,
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    ctx = ServiceContext.from_settings(settings)
+    run = run_job(
+        name="monitor", sessions=factory, settings=settings, service=ctx, actor="t", role="admin", jobs=JOBS
+    )
+    engine.dispose()
+    assert (run.status, run.summary, run.error) == ("ok", {"status": "act", "n_alerts_sent": 1}, None)
+    ((body, signature),) = receiver.requests
+    assert verify_signature(body, signature, SECRET)
+    alert = json.loads(body)
+    assert alert["details"]["status"] == "act" and alert["lines"][0].startswith("Monitoring act: model ")
