@@ -514,3 +514,24 @@ def test_the_monitor_job_sends_an_act_alert_to_the_webhook(
     assert verify_signature(body, signature, SECRET)
     alert = json.loads(body)
     assert alert["details"]["status"] == "act" and alert["lines"][0].startswith("Monitoring act: model ")
+
+
+def test_a_failed_scheduled_run_is_sent_as_an_alert(tmp_path: Path, receiver: Receiver) -> None:
+    settings = make_settings(tmp_path, "sqlite", alert_webhook_url=receiver.url)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    ctx = ServiceContext.from_settings(settings)
+
+    def fails(_jc: JobContext) -> JobOutcome:
+        raise InputError("HubSpot refused the token; create a new one")
+
+    jobs = (Job("sync", "s", "job_sync_hubspot_minutes", fails),)
+    (run,) = run_due_jobs(sessions=factory, settings=settings, service=ctx, runner="r", jobs=jobs)
+    engine.dispose()
+    ((body, signature),) = receiver.requests
+    alert = json.loads(body)
+    assert signature == ""  # no secret set: sent unsigned
+    assert alert["subject"] == "careleads job sync failed"
+    assert alert["lines"][0] == f"Run {run.id} of job sync failed: {run.error}"
+    assert alert["details"] == {"job": "sync", "run_id": run.id, "status": "failed"}

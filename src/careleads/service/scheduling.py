@@ -9,7 +9,8 @@ Across processes, a job starts once when due: a runner takes the job's lease in 
 conditional UPDATE (lease free or expired, and the last start older than the interval). The lease is
 renewed while the job runs; a process that stops leaves a lease that expires, and the next runner takes the
 job over (the left run is recorded ``failed``). Every run is a row of ``job_runs`` (status ``running``, then
-``ok``, ``failed`` or ``skipped``, with counts and an error message) and an entry of the audit log.
+``ok``, ``failed`` or ``skipped``, with counts and an error message) and an entry of the audit log. A
+scheduled run that fails is also sent as an alert (:mod:`careleads.service.alerts`) when alerts are set up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import CareleadsError, NotFoundError
+from careleads.service.alerts import Alert, AlertError, alert_channels, send_alert
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.settings import Settings
@@ -304,7 +306,27 @@ def _execute(
         session.flush()
         public = _run_public(record)
     log.info("job %s: %s %s", job.name, status, summary)
+    if status == "failed" and trigger == "schedule":
+        _alert_failure(settings, public)
     return public
+
+
+def _alert_failure(settings: Settings, run: JobRunPublic) -> None:
+    """Tell people a scheduled run failed (nobody watches it): a stopped sync leaves new leads unseen."""
+    if not alert_channels(settings):
+        return
+    alert = Alert(
+        subject=f"careleads job {run.job} failed",
+        lines=[
+            f"Run {run.id} of job {run.job} failed: {run.error}",
+            "See /ui/jobs or `careleads jobs list`.",
+        ],
+        details={"job": run.job, "run_id": run.id, "status": run.status},
+    )
+    try:
+        send_alert(settings=settings, alert=alert)
+    except AlertError as exc:
+        log.warning("job %s: failure alert not delivered: %s", run.job, exc)
 
 
 def _find(name: str, jobs: Sequence[Job]) -> Job:
