@@ -535,3 +535,31 @@ def test_a_failed_scheduled_run_is_sent_as_an_alert(tmp_path: Path, receiver: Re
     assert alert["subject"] == "careleads job sync failed"
     assert alert["lines"][0] == f"Run {run.id} of job sync failed: {run.error}"
     assert alert["details"] == {"job": "sync", "run_id": run.id, "status": "failed"}
+
+
+def test_runners_racing_in_threads_start_a_due_job_once(store: Store) -> None:
+    calls: list[int] = []
+    start = threading.Barrier(4)
+
+    def counted(_jc: JobContext) -> JobOutcome:
+        calls.append(1)
+        return JobOutcome()
+
+    jobs = (Job("raced", "r", "job_sync_hubspot_minutes", counted),)
+    found: list[int] = []
+
+    def race(n: int) -> None:
+        sessions = store.first if n % 2 else store.second
+        start.wait()
+        runs = run_due_jobs(
+            sessions=sessions, settings=store.settings, service=store.ctx, runner=f"r{n}", jobs=jobs
+        )
+        found.append(len(runs))
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1] and sorted(found) == [0, 0, 0, 1]
+    assert len(_runs(store.first)) == 1

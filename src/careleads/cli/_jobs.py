@@ -41,7 +41,10 @@ def register(app: typer.Typer) -> None:
         if json_out:
             out.print_json(listed.model_dump_json())
             return
-        table = Table("job", "every", "last run", "status", "next due")
+        table = Table()
+        table.add_column("job", no_wrap=True)  # `jobs run` takes the name as written: never cut
+        for column in ("every", "last run", "status", "next due"):
+            table.add_column(column)
         for job in listed.data:
             last = job.last_run
             table.add_row(
