@@ -508,7 +508,13 @@ def test_the_monitor_job_sends_an_act_alert_to_the_webhook(
     run = run_job(
         name="monitor", sessions=factory, settings=settings, service=ctx, actor="t", role="admin", jobs=JOBS
     )
+    # the published model is younger than CARELEADS_MONITOR_RETRAIN_AFTER_DAYS: retraining waits, and says why
+    retrained = run_job(
+        name="retrain", sessions=factory, settings=settings, service=ctx, actor="t", role="admin", jobs=JOBS
+    )
     engine.dispose()
+    assert (retrained.status, retrained.summary["ran"]) == ("ok", False)
+    assert "days old" in retrained.summary["reason"], retrained.summary
     assert (run.status, run.summary, run.error) == ("ok", {"status": "act", "n_alerts_sent": 1}, None)
     ((body, signature),) = receiver.requests
     assert verify_signature(body, signature, SECRET)

@@ -95,8 +95,13 @@ def _retrain(jc: JobContext) -> JobOutcome:
         data_dir, registry_dir=jc.settings.registry_path(), trigger="schedule", settings=jc.settings.monitor
     )
     counts: dict[str, Any] = {"ran": result.ran}
-    if result.gate is not None:
-        counts.update(_numbers({"gate": result.gate.to_dict()}))
+    if result.gate is not None:  # which version the gate judged and whether it now scores leads (audited)
+        gate = result.gate
+        counts.update(candidate_version=gate.candidate_version, previous_version=gate.previous_version)
+        counts.update(_numbers({"published": gate.published, "window": gate.window}))
+        counts.update(
+            _numbers({"candidate": gate.candidate_metrics, "previous": gate.previous_metrics or {}})
+        )
     return JobOutcome(counts=counts, reason=result.why)
 
 
