@@ -196,6 +196,9 @@ def test_a_failing_job_records_failed_and_the_next_one_still_runs(store: Store) 
     def fails(_jc: JobContext) -> JobOutcome:
         raise InputError("the export folder has no leads file; check CARELEADS_JOB_DATA_DIR")
 
+    def quotes(_jc: JobContext) -> JobOutcome:  # a CRM's error body quoting a contact
+        raise InputError("HubSpot answered 400: email rosalind.quackenbush@example.org is invalid")
+
     def crashes(_jc: JobContext) -> JobOutcome:
         raise KeyError("Rosalind Quackenbush")  # a message that may quote data is not recorded
 
@@ -204,15 +207,22 @@ def test_a_failing_job_records_failed_and_the_next_one_still_runs(store: Store) 
 
     jobs = (
         Job("fails", "f", "job_sync_hubspot_minutes", fails),
+        Job("quotes", "q", "job_sync_hubspot_minutes", quotes),
         Job("crashes", "c", "job_sync_hubspot_minutes", crashes),
         Job("works", "w", "job_sync_hubspot_minutes", works),
     )
     runs = run_due_jobs(
         sessions=store.first, settings=store.settings, service=store.ctx, runner="r", jobs=jobs
     )
-    assert [(r.job, r.status) for r in runs] == [("fails", "failed"), ("crashes", "failed"), ("works", "ok")]
+    assert [(r.job, r.status) for r in runs] == [
+        ("fails", "failed"),
+        ("quotes", "failed"),
+        ("crashes", "failed"),
+        ("works", "ok"),
+    ]
     assert runs[0].error == "InputError: the export folder has no leads file; check CARELEADS_JOB_DATA_DIR"
-    assert runs[1].error == "KeyError (details in the server log)"
+    assert runs[1].error == "InputError: HubSpot answered 400: email [EMAIL] is invalid"
+    assert runs[2].error == "KeyError (details in the server log)"
     with store.first() as session:
         listed = list_jobs(session=session, settings=store.settings, jobs=jobs)
         details = [
@@ -221,10 +231,10 @@ def test_a_failing_job_records_failed_and_the_next_one_still_runs(store: Store) 
                 select(AuditEntry).where(AuditEntry.action == "job.run").order_by(AuditEntry.id)
             )
         ]
-    assert [d["status"] for d in details] == ["failed", "failed", "ok"]
-    assert [j.last_run.status if j.last_run else None for j in listed.data] == ["failed", "failed", "ok"]
+    assert [d["status"] for d in details] == ["failed", "failed", "failed", "ok"]
+    assert [j.last_run.status if j.last_run else None for j in listed.data] == ["failed"] * 3 + ["ok"]
     assert all(j.next_due is not None and j.next_due > runs[0].started_at for j in listed.data)
-    assert "Quackenbush" not in json.dumps(listed.model_dump(mode="json"))
+    assert "quackenbush" not in json.dumps(listed.model_dump(mode="json")).lower()
 
 
 def test_jobs_without_their_prerequisites_are_skipped_with_the_reason(store: Store) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import CareleadsError, NotFoundError
+from careleads.privacy import redact_text
 from careleads.service.alerts import Alert, AlertError, alert_channels, send_alert
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
@@ -177,9 +178,10 @@ def _renew_until(
 
 
 def _error_text(exc: BaseException) -> str:
-    # careleads' own messages say what to fix and hold no patient data; others may quote values: type only
+    # careleads' own messages say what to fix, but one may quote a remote answer (a CRM's error body): kept
+    # redacted; other exceptions may quote any value: their type only
     if isinstance(exc, CareleadsError):
-        return f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
+        return redact_text(f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]).text
     return f"{type(exc).__name__} (details in the server log)"
 
 
