@@ -285,6 +285,13 @@ def test_jobs_run_and_list_on_the_command_line(tmp_path: Path, monkeypatch: pyte
     )
     assert jobs["monitor"]["every_minutes"] == 0 and jobs["monitor"]["next_due"] is None
     assert jobs["retrain"]["last_run"] is None
+    # a HubSpot that cannot be reached: the run fails, the command says why and exits with 1
+    monkeypatch.setenv("CARELEADS_HUBSPOT_TOKEN", "pat-test")
+    monkeypatch.setenv("CARELEADS_HUBSPOT_BASE_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("CARELEADS_HUBSPOT_MAX_ATTEMPTS", "1")
+    failed = runner.invoke(_cli(), ["jobs", "run", "sync_hubspot"])
+    assert failed.exit_code == 1 and "job sync_hubspot: failed" in failed.output
+    assert "error: HubSpotError: HubSpot kept failing" in failed.output
     table = runner.invoke(_cli(), ["jobs", "list"])
     assert table.exit_code == 0
     assert [line.split()[3] for line in table.output.splitlines() if " monitor " in line] == ["off"]
