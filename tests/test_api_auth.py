@@ -153,6 +153,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/batches/{_batch_id(s)}/flagged", headers=h
     ),
     ("GET", "/v1/admin/unknown-values"): lambda s, h: s.client.get("/v1/admin/unknown-values", headers=h),
+    ("GET", "/v1/admin/jobs"): lambda s, h: s.client.get("/v1/admin/jobs", headers=h),
     ("POST", "/v1/admin/unknown-values/map"): lambda s, h: s.client.post(
         "/v1/admin/unknown-values/map",
         json={"field": "service_line", "value": f"Clinic {next(_counter)}", "to": "orthopedics"},

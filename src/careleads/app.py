@@ -17,11 +17,13 @@ from fastapi import FastAPI
 
 from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
+from careleads.jobs import JOBS
 from careleads.service.access_log import install_access_log_redaction
 from careleads.service.context import ServiceContext, open_store
 from careleads.service.http import install_error_handlers
 from careleads.service.outbox import deliver_until
 from careleads.service.rule_edits import apply_saved_config
+from careleads.service.scheduling import schedule_until
 from careleads.settings import Settings, get_settings
 from careleads.store import make_sessionmaker
 
@@ -73,6 +75,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 daemon=True,
             )
             worker.start()
+        scheduler = None
+        if settings.scheduler:  # due jobs, each once across the server's processes (a lease in the store)
+            scheduler = threading.Thread(
+                target=schedule_until,
+                kwargs={
+                    "stop": stop,
+                    "sessions": factory,
+                    "settings": settings,
+                    "service": ctx,
+                    "jobs": JOBS,
+                },
+                name="careleads-scheduler",
+                daemon=True,
+            )
+            scheduler.start()
         try:
             yield
         finally:
@@ -80,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 worker.join(timeout=settings.webhook_timeout_seconds + 1)
+            if scheduler is not None:
+                # a job is not interrupted: one still running after this wait (a retraining) ends with the
+                # process, and its lease expires for the next runner, which records the run failed
+                scheduler.join(timeout=settings.webhook_timeout_seconds + 1)
             ctx.analytics.close()
             engine.dispose()
 
@@ -89,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = factory
     app.state.ctx = ctx
+    app.state.jobs = JOBS  # the jobs page and GET /v1/admin/jobs list these
     install_error_handlers(app)
     api.install(app)
     web.install(app)

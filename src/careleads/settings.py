@@ -363,6 +363,74 @@ class Settings(BaseSettings):
         gt=0,
         description="How often `careleads serve` delivers due outbox records (webhook set).",
     )
+    scheduler: bool = Field(
+        default=False,
+        description="Run the scheduled jobs (`careleads jobs list`) in a thread of the server; "
+        "`careleads serve` turns it on unless this is set to false. Across server processes each due job "
+        "runs once (a lease in the store).",
+    )
+    scheduler_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often the scheduler looks for due jobs."
+    )
+    job_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A running job's lease, renewed while it runs; a lease left by a stopped server "
+        "process expires after this and another process takes the job over.",
+    )
+    job_sync_hubspot_minutes: int = Field(
+        default=15,
+        ge=0,
+        description="Job sync_hubspot (`careleads sync hubspot`) every this many minutes; 0 turns it off. "
+        "Skipped while CARELEADS_HUBSPOT_TOKEN is empty.",
+    )
+    job_deliver_outbox_minutes: int = Field(
+        default=0,
+        ge=0,
+        description="Job deliver_outbox (`careleads outbox deliver`) every this many minutes; 0 turns it "
+        "off (the server already delivers every CARELEADS_WEBHOOK_POLL_SECONDS when the webhook is set).",
+    )
+    job_rescore_open_leads_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="Job rescore_open_leads (every lead without an outcome scored again on what is known "
+        "now) every this many minutes; 0 turns it off. Skipped while no model is published.",
+    )
+    job_monitor_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="Job monitor (`careleads monitor` on CARELEADS_JOB_DATA_DIR; an alert when the "
+        "status is act) every this many minutes; 0 turns it off.",
+    )
+    job_retrain_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="Job retrain (`careleads retrain --if schedule` on CARELEADS_JOB_DATA_DIR, through the "
+        "publish gate) every this many minutes; 0 turns it off.",
+    )
+    job_data_dir: Path | None = Field(
+        default=None,
+        description="The CRM export folder (leads, events, outcomes) the monitor and retrain jobs read; "
+        "unset: those jobs are skipped.",
+    )
+    alert_webhook_url: str = Field(
+        default="", description="Where monitoring alerts are POSTed as JSON (empty: no webhook alert)."
+    )
+    alert_webhook_secret: str = Field(
+        default="",
+        repr=False,
+        description="Secret of the alerts' X-Careleads-Signature header (HMAC-SHA256, as the outbox's); "
+        "empty: alerts are sent unsigned.",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for alert e-mails (empty: no e-mail).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS with the SMTP server.")
+    smtp_user: str = Field(default="", description="SMTP login (empty: no login).")
+    smtp_password: str = Field(default="", repr=False, description="SMTP password (with smtp_user).")
+    alert_email_from: str = Field(default="", description="Sender address of alert e-mails.")
+    alert_email_to: CommaSeparated = Field(
+        default=(), description="Recipients of alert e-mails, comma-separated."
+    )
     review_sla_hours: float = Field(
         default=24.0, gt=0, description="Hours to review a lead when its route sets no SLA of its own."
     )
@@ -423,6 +491,8 @@ class Settings(BaseSettings):
         default_factory=MonitorSettings,
         description="Monitoring, pilots and retraining: one variable CARELEADS_MONITOR_<NAME> per field.",
     )
+
+    _split_recipients = field_validator("alert_email_to", mode="before")(_comma_separated)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:
@@ -504,7 +574,7 @@ def settings_table() -> str:
 
 
 def _row(variable: str, default: Any, spec: Any) -> str:
-    if default is None or default == "":
+    if default is None or default == "" or default == ():
         shown = "—"
     elif isinstance(default, tuple):
         shown = f"`{','.join(default)}`"

@@ -28,9 +28,19 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `careleads --help` stays fast and each module owns its commands.
-    from careleads.cli import _core, _dictionary, _evaluate, _governance, _monitor, _score, _service, _sync
+    from careleads.cli import (
+        _core,
+        _dictionary,
+        _evaluate,
+        _governance,
+        _jobs,
+        _monitor,
+        _score,
+        _service,
+        _sync,
+    )
 
-    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _score, _service, _sync):
+    for module in (_core, _dictionary, _evaluate, _monitor, _governance, _score, _service, _sync, _jobs):
         module.register(app)
 
 

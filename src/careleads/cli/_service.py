@@ -79,8 +79,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1,
     ) -> None:
-        """Run the scoring API and the web pages (FastAPI under uvicorn); settings come from CARELEADS_*."""
+        """Run the scoring API and the web pages (FastAPI under uvicorn); settings come from CARELEADS_*.
+
+        The scheduled jobs run inside (`careleads jobs list`) unless CARELEADS_SCHEDULER is false."""
+        import os
+
         import uvicorn
+
+        # the server runs the jobs unless told otherwise; worker processes inherit the environment
+        os.environ.setdefault("CARELEADS_SCHEDULER", "true")
 
         from careleads.settings import get_settings
 

@@ -36,6 +36,8 @@ __all__ = [
     "CrmRecord",
     "Event",
     "Feedback",
+    "JobLock",
+    "JobRun",
     "Lead",
     "OutboxRecord",
     "Outcome",
@@ -313,3 +315,35 @@ class CrmRecord(Base):
     outcomes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # careleads outcomes recorded from it
     written_score_id: Mapped[int | None] = mapped_column(Integer)  # the ledger entry last written back
     written_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JobLock(Base):
+    """A scheduled job's lease: which runner holds it until when, and when the job last started.
+
+    A runner takes the lease with one conditional UPDATE (free or expired, and due), so across server
+    processes a due job starts once; a runner that died leaves a lease that expires and is taken over.
+    """
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120))  # the runner holding the lease, None when free
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JobRun(Base):
+    """One run of a scheduled job: when, how it ended, its counts, an error message without patient data."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_id", "job", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | manual
+    runner: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | failed | skipped
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -46,6 +46,7 @@ from careleads.service.scope import queues_for
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
 from careleads.store import session_scope
+from careleads.web._jobs import JOBS_ROLES, jobs_page
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
 
@@ -67,6 +68,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "publish": access.MODELS_PUBLISH,
     "edit_rules": access.RULES_EDIT,
     "unknowns": access.ADMIN_ONLY,
+    "jobs": JOBS_ROLES,
 }
 
 _DONE = {
@@ -680,4 +682,5 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
     _twin(router, "/unknowns", unknowns_page, "web_unknowns")
     router.add_api_route("/unknowns/map", unknowns_submit, name="web_unknowns_map", **post)
+    _twin(router, "/jobs", jobs_page, "web_jobs")
     return router

@@ -1,5 +1,6 @@
-"""Administration: users, tokens (shown once), the write-back outbox (list, deliver, CSV export), and the
-values leads hold that the data dictionary does not know (list, map to a known value)."""
+"""Administration: users, tokens (shown once), the write-back outbox (list, deliver, CSV export), the
+values leads hold that the data dictionary does not know (list, map to a known value), and the scheduled jobs
+with their latest runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -17,6 +18,7 @@ from careleads.service.access import ADMIN_ONLY, Principal
 from careleads.service.http import ContextDep, SessionDep
 from careleads.service.outbox import deliver_configured, list_outbox, requeue_outbox
 from careleads.service.outbox import export_outbox as export_outbox_file
+from careleads.service.scheduling import JobsPublic, list_jobs
 from careleads.service.schemas import (
     USER_NAME_PATTERN,
     DeliveryPublic,
@@ -222,3 +224,9 @@ def post_value_mapping(
         role=user.role,
     )
     return MappingPublic(**result.to_dict())
+
+
+@router.get("/jobs", response_model=JobsPublic, responses=ERRORS, summary="Scheduled jobs and their runs")
+def read_jobs(request: Request, session: SessionDep, _user: AdminUser) -> JobsPublic:
+    """Each scheduled job (schedule, last run, next due) and the latest runs of all jobs, newest first."""
+    return list_jobs(session=session, settings=request.app.state.settings, jobs=request.app.state.jobs)
