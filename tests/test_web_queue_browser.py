@@ -12,10 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from _service_support import make_settings, publish, trained_day_one_model
 from _web_support import build_app, lead_record, served
+from careleads.demo import run_demo
+from careleads.models import evaluate_file
+from careleads.monitoring import MonitorData, PilotDefinition, evaluate_pilot, monitor
+from careleads.report import write_evaluation_report, write_monitor_report, write_pilot_report
 from careleads.service.leads import create_lead, utcnow
 from careleads.store import session_scope
 
@@ -186,5 +191,86 @@ def test_search_by_phone_and_name_and_paging_reaches_every_lead(browser: Any, mo
         assert page.locator("nav.pager").inner_text().strip().endswith(f"Page {n_pages} of {n_pages}")
         assert n_pages == -(-(N_OPEN - 8) // 50)  # 50 a page (the default) after the pinned band
         assert sorted(seen) == sorted(morning.every), "each open lead is on exactly one page"
+    finally:
+        context.close()
+
+
+def _fits(page: Any) -> tuple[int, int]:
+    """The document's width and the window's, as Chromium measures them."""
+    sizes: list[int] = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    return sizes[0], sizes[1]
+
+
+def test_no_page_is_wider_than_a_phone(browser: Any, morning: Morning) -> None:
+    context = browser.new_context(base_url=morning.base_url, viewport=PHONE)
+    page = context.new_page()
+    try:
+        page.goto("/ui/login")
+        widths = {"login": _fits(page)}
+        page.get_by_label("API token").fill(morning.tokens["admin"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        pages = {
+            "queue": "/ui/queue",
+            "lead": f"/ui/leads/{morning.urgent[0]}",
+            "dashboard": "/ui/dashboard",
+            "models": "/ui/models",
+            "rules": "/ui/rules",
+            "unknowns": "/ui/unknowns",
+            "account": "/ui/account",
+            "error": "/ui/leads/999999",
+        }
+        for name, url in pages.items():
+            response = page.goto(url)
+            assert response is not None and response.status == (404 if name == "error" else 200), name
+            widths[name] = _fits(page)
+        assert page.locator("h1").count() == 1  # the error page is a page, not a bare message
+        wider = {name: size for name, size in widths.items() if size[0] > size[1]}
+        assert not wider, f"pages wider than a {PHONE['width']} px window: {wider}"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The HTML reports the product writes, each by its own function on a small simulated export: the demo's
+    training report, ``careleads evaluate``, ``careleads monitor`` and ``careleads pilot report``."""
+    folder = tmp_path_factory.mktemp("reports")
+    demo = run_demo(folder / "demo", n_leads=1000, seed=3, text=False)
+    tables = demo.tables
+    end = pd.Timestamp(tables.leads["created_at"].max())
+    data = MonitorData(
+        leads=tables.leads,
+        events=tables.events,
+        outcomes=tables.outcomes,
+        model=demo.training.model,
+        data_end=end,
+    )
+    watched = monitor(data, since=end - pd.DateOffset(months=3), until=end)
+    pilot = evaluate_pilot(PilotDefinition(name="p", start=str((end - pd.DateOffset(months=4)).date())), data)
+    flat = tables.leads.copy()
+    flat["converted"] = flat["lead_id"].isin(set(tables.outcomes["lead_id"])).map({True: "yes", False: "no"})
+    flat_csv = folder / "flat.csv"
+    flat.to_csv(flat_csv, index=False)
+    evaluated = evaluate_file(flat_csv, label="converted", time_column="created_at")
+    return {
+        "demo": demo.report_path,
+        "evaluate": write_evaluation_report(evaluated, folder / "evaluate.html"),
+        "monitor": write_monitor_report(watched, folder / "monitor.html"),
+        "pilot": write_pilot_report(pilot, folder / "pilot.html"),
+    }
+
+
+def test_no_report_is_wider_than_a_phone(browser: Any, reports: dict[str, Path]) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        widths = {}
+        for name, path in reports.items():
+            page.goto(path.as_uri())
+            assert page.locator("table").count() > 0 and page.locator("svg").count() > 0, name
+            widths[name] = _fits(page)
+        wider = {name: size for name, size in widths.items() if size[0] > size[1]}
+        assert not wider, f"reports wider than a {PHONE['width']} px window: {wider}"
     finally:
         context.close()
