@@ -198,16 +198,17 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         # the queue: clinical triage first, filters, the hostile text shown as text
         heading = page.get_by_role("heading", level=1)
         assert heading.inner_text() == "Review queue"
-        rows = page.locator("table.queue tbody tr")
+        rows = page.locator("table.queue tr.lead-row")
         assert rows.count() > 5
         triage = ["urgent clinical symptoms" in row for row in rows.all_inner_texts()]
         assert any(triage) and triage == sorted(triage, reverse=True)  # clinical-triage rows come first
         assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
         queue_png = _shoot(page, shots, "queue")
+        page.get_by_text("Filters", exact=True).click()
         page.get_by_label("Tier", exact=True).select_option("A")
-        page.get_by_role("button", name="Filter").click()
+        page.get_by_role("button", name="Search").click()
         page.wait_for_load_state()
-        shown = {t.strip() for t in page.locator("table.queue tbody tr td:first-child").all_inner_texts()}
+        shown = {t.strip() for t in page.locator("table.queue tr.lead-row .tier").all_inner_texts()}
         assert shown == {"A"}
 
         # the lead: keyboard skip link first, then reasons, route, contact, redacted text, ledger chart
