@@ -2,8 +2,8 @@
 
 Sign in, open the queue, open a lead, give feedback and change its route, see both in the ledger, the
 timeline and the dashboard; a reviewer cannot open the models page. Screenshots of each page go to
-``<tmp_path>/screenshots``; with ``CARELEADS_UPDATE_SCREENSHOTS=1`` the queue and dashboard shots are
-copied to ``docs/images/queue.png`` and ``docs/images/dashboard.png`` (the README shows them).
+``<tmp_path>/screenshots``; with ``CARELEADS_UPDATE_SCREENSHOTS=1`` the dashboard shot is copied to
+``docs/images/dashboard.png`` (the README shows it; the queue's comes from test_web_queue_browser.py).
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         triage = ["urgent clinical symptoms" in row for row in rows.all_inner_texts()]
         assert any(triage) and triage == sorted(triage, reverse=True)  # clinical-triage rows come first
         assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
-        queue_png = _shoot(page, shots, "queue")
+        _shoot(page, shots, "queue")
         page.get_by_text("Filters", exact=True).click()
         page.get_by_label("Tier", exact=True).select_option("A")
         page.get_by_role("button", name="Search").click()
@@ -262,7 +262,6 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         assert (shots / f"{name}.png").stat().st_size > 10_000
     if os.environ.get("CARELEADS_UPDATE_SCREENSHOTS") == "1":
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(queue_png, DOCS_IMAGES / "queue.png")
         shutil.copyfile(dashboard_png, DOCS_IMAGES / "dashboard.png")
 
 

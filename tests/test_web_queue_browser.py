@@ -5,6 +5,7 @@ search by name and phone finds a lead; the pages reach every lead; no page is wi
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 N_OPEN = 500
 EMERGENCY = "Crushing chest pain spreading to my left arm since this morning"
 ROUTINE = "My knee hurts on the stairs, can I book a visit?"
@@ -133,6 +135,8 @@ def test_urgent_and_overdue_leads_lead_the_first_page(
     context, page = _signed_in(browser, morning.base_url, morning.tokens["reviewer"], viewport)
     try:
         page.goto("/ui/queue")
+        if viewport == LAPTOP and os.environ.get("CARELEADS_UPDATE_SCREENSHOTS") == "1":
+            page.screenshot(path=str(DOCS_IMAGES / "queue.png"))  # the first screen, as the README shows it
         rows = _rows(page)
         pinned = [r for r in rows if r["pinned"]]
         assert [r["lead"] for r in pinned] == [r["lead"] for r in rows[:8]]
