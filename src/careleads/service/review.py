@@ -292,8 +292,10 @@ def _today_ends(now: datetime, tz: ZoneInfo) -> datetime:
 def _counts(items: list[_Open], *, actor: str, today_ends: datetime) -> dict[str, Any]:
     by_tier: dict[str, int] = {}
     by_owner: dict[str, int] = {}
+    by_intent: dict[str, int] = {}
     for i in items:
         by_tier[str(i.task.tier)] = by_tier.get(str(i.task.tier), 0) + 1
+        by_intent[i.value("intent")] = by_intent.get(i.value("intent"), 0) + 1
         owner = i.task.owner or "unassigned"
         by_owner[owner] = by_owner.get(owner, 0) + 1
     return {
@@ -304,6 +306,7 @@ def _counts(items: list[_Open], *, actor: str, today_ends: datetime) -> dict[str
         "mine": sum(1 for i in items if i.task.owner == actor),
         "by_tier": dict(sorted(by_tier.items())),
         "by_owner": dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "by_intent": dict(sorted(by_intent.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
 

@@ -230,6 +230,7 @@ def _queue_links(prefix: str, data: dict[str, Any], params: dict[str, str]) -> d
         "sort": {s: url(sort=s, page=None) for s in QUEUE_SORTS},
         "view": {v: url(view=v, page=None) for v in QUEUE_VIEWS},
         "tier": {t: url(tier=t, page=None) for t in data["counts"]["by_tier"]},
+        "intent": {i: url(intent=i, page=None) for i in data["counts"]["by_intent"]},
         "all": f"{prefix}/queue",
     }
 
