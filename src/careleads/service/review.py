@@ -243,11 +243,14 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def _matches(ctx: ServiceContext, item: _Open, search: str) -> bool:
-    """The lead's name, e-mail, phone (digits only, at least 3 typed) or CRM id holds `search`."""
+def _matches(ctx: ServiceContext, item: _Open, search: str, *, with_contact: bool) -> bool:
+    """The lead's CRM id or (`with_contact`) its name, e-mail or phone (digits only, at least 3 typed)
+    holds `search`."""
     needle = search.casefold()
     if needle in str(item.lead.external_id or "").casefold():
         return True
+    if not with_contact:
+        return False
     contact = _contact(ctx, item)
     if any(needle in str(contact.get(k) or "").casefold() for k in ("full_name", "email")):
         return True
@@ -420,7 +423,7 @@ def queue_listing(
         for i in items
         if all(i.value(k) == v for k, v in field_filters.items())
         and _in_view(i, query.view, actor=actor, today_ends=today_ends)
-        and (not search or (show_texts or not i.lead.identifiers) and _matches(ctx, i, search))
+        and (not search or _matches(ctx, i, search, with_contact=show_texts))
     ]
     pinned = sorted((i for i in shown if i.task.urgent or i.overdue), key=_pinned_key)
     sort = query.sort if query.sort in QUEUE_SORTS else "due"
