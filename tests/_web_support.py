@@ -6,7 +6,10 @@ Builds on ``_service_support`` (settings, users and tokens per role, the small t
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from _service_support import LEAD, Service, make_settings
+from _service_support import LEAD, Service, free_port, make_settings
 from careleads.app import create_app
 from careleads.service.leads import utcnow
 from careleads.service.users import ROLES, create_token, create_user
@@ -44,9 +47,9 @@ def build_app(settings: Settings) -> tuple[FastAPI, dict[str, str]]:
     return app, tokens
 
 
-def start_web(tmp_path: Path, **overrides: Any) -> Iterator[Service]:
-    """A web-enabled app on SQLite in `tmp_path` with a TestClient (yields a Service)."""
-    settings = make_settings(tmp_path, "sqlite", **overrides)
+def start_web(tmp_path: Path, backend: str = "sqlite", **overrides: Any) -> Iterator[Service]:
+    """A web-enabled app on `backend` (files in `tmp_path`) with a TestClient (yields a Service)."""
+    settings = make_settings(tmp_path, backend, **overrides)
     app, tokens = build_app(settings)
     with TestClient(app) as client:
         yield Service(
@@ -95,3 +98,24 @@ def sign_in(client: TestClient, token: str) -> str:
     landing = client.get(response.headers["location"])
     assert landing.status_code == 200, landing.text
     return csrf_of(landing.text)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on a free port in a thread; yields its base URL, stops it on exit."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -2,8 +2,8 @@
 
 Sign in, open the queue, open a lead, give feedback and change its route, see both in the ledger, the
 timeline and the dashboard; a reviewer cannot open the models page. Screenshots of each page go to
-``<tmp_path>/screenshots``; with ``CARELEADS_UPDATE_SCREENSHOTS=1`` the queue and dashboard shots are
-copied to ``docs/images/queue.png`` and ``docs/images/dashboard.png`` (the README shows them).
+``<tmp_path>/screenshots``; with ``CARELEADS_UPDATE_SCREENSHOTS=1`` the dashboard shot is copied to
+``docs/images/dashboard.png`` (the README shows it; the queue's comes from test_web_queue_browser.py).
 """
 
 from __future__ import annotations
@@ -198,16 +198,17 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         # the queue: clinical triage first, filters, the hostile text shown as text
         heading = page.get_by_role("heading", level=1)
         assert heading.inner_text() == "Review queue"
-        rows = page.locator("table.queue tbody tr")
+        rows = page.locator("table.queue tr.lead-row")
         assert rows.count() > 5
         triage = ["urgent clinical symptoms" in row for row in rows.all_inner_texts()]
         assert any(triage) and triage == sorted(triage, reverse=True)  # clinical-triage rows come first
         assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
-        queue_png = _shoot(page, shots, "queue")
+        _shoot(page, shots, "queue")
+        page.get_by_text("Filters", exact=True).click()
         page.get_by_label("Tier", exact=True).select_option("A")
-        page.get_by_role("button", name="Filter").click()
+        page.get_by_role("button", name="Search").click()
         page.wait_for_load_state()
-        shown = {t.strip() for t in page.locator("table.queue tbody tr td:first-child").all_inner_texts()}
+        shown = {t.strip() for t in page.locator("table.queue tr.lead-row .tier").all_inner_texts()}
         assert shown == {"A"}
 
         # the lead: keyboard skip link first, then reasons, route, contact, redacted text, ledger chart
@@ -261,7 +262,6 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         assert (shots / f"{name}.png").stat().st_size > 10_000
     if os.environ.get("CARELEADS_UPDATE_SCREENSHOTS") == "1":
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(queue_png, DOCS_IMAGES / "queue.png")
         shutil.copyfile(dashboard_png, DOCS_IMAGES / "dashboard.png")
 
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -434,6 +435,18 @@ class Settings(BaseSettings):
     review_sla_hours: float = Field(
         default=24.0, gt=0, description="Hours to review a lead when its route sets no SLA of its own."
     )
+    review_page_size: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Leads per review queue page after the pinned band (clinical triage and overdue leads, "
+        "all shown on the first page whatever their number); the page's page_size parameter overrides it.",
+    )
+    clinic_timezone: str = Field(
+        default="UTC",
+        description="The clinic's IANA time zone (for example America/Chicago): every time the pages show, "
+        "and the review queue's 'due today', are in it.",
+    )
     max_concurrent_requests: int = Field(
         default=2, ge=1, description="Requests worked on at once per server process; more wait, then get 503."
     )
@@ -493,6 +506,22 @@ class Settings(BaseSettings):
     )
 
     _split_recipients = field_validator("alert_email_to", mode="before")(_comma_separated)
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name such as Europe/Paris or America/Chicago"
+            ) from None
+        return value
+
+    @property
+    def clinic_tz(self) -> ZoneInfo:
+        """The clinic's time zone."""
+        return ZoneInfo(self.clinic_timezone)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -78,7 +78,7 @@ def install(app: FastAPI, *, prefix: str = "/ui") -> None:
     ctx = app.state.ctx
     state = WebState(
         prefix=prefix,
-        env=make_environment(),
+        env=make_environment(ctx.settings.clinic_tz),
         codec=SessionCodec(load_session_key(ctx.settings.data_dir / "keys")),
         extra={"page_roles": PAGE_ROLES},
     )

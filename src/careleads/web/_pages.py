@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -26,13 +26,14 @@ from careleads.service.context import ServiceContext
 from careleads.service.dashboard import dashboard
 from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.leads import lead_timeline, read_lead, utcnow
+from careleads.service.leads import lead_timeline, read_lead
 from careleads.service.review import (
     NO_INTENT,
-    QUEUE_LIMIT,
+    QUEUE_SORTS,
+    QUEUE_VIEWS,
+    QueueQuery,
     open_review_task,
-    queue_rows,
-    record_queue_read,
+    queue_listing,
 )
 from careleads.service.rule_edits import (
     CONFIG_KINDS,
@@ -42,7 +43,6 @@ from careleads.service.rule_edits import (
     save_config,
 )
 from careleads.service.schemas import FeedbackCreate, RouteChange
-from careleads.service.scope import queues_for
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
 from careleads.store import session_scope
@@ -50,12 +50,9 @@ from careleads.web._jobs import JOBS_ROLES, jobs_page
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
 
-__all__ = ["PAGE_ROLES", "QUEUE_ROWS", "build_router"]
+__all__ = ["PAGE_ROLES", "build_router"]
 
 log = logging.getLogger("careleads.web")
-
-#: rows shown on one queue page
-QUEUE_ROWS = 200
 
 #: who may open each page: the role sets of the API endpoints they stand for
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -213,25 +210,31 @@ def account(request: Request) -> Response:
 # --------------------------------------------------------------------------------------------- queue
 
 
-def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by_tier: dict[str, int] = {}
-    by_owner: dict[str, int] = {}
-    for r in rows:
-        by_tier[str(r["tier"])] = by_tier.get(str(r["tier"]), 0) + 1
-        owner = r["owner"] or "unassigned"
-        by_owner[owner] = by_owner.get(owner, 0) + 1
+def _queue_links(prefix: str, data: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """Links of the queue page that keep its filters: pages, orders, saved views and tier chips."""
+
+    def url(**changes: str | int | None) -> str:
+        merged = dict(params)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = str(value)
+        kept = {k: v for k, v in merged.items() if v}
+        return f"{prefix}/queue" + (f"?{urlencode(kept)}" if kept else "")
+
+    page, n_pages = data["page"], data["n_pages"]
     return {
-        "total": len(rows),
-        "overdue": sum(1 for r in rows if r["overdue"]),
-        "by_tier": dict(sorted(by_tier.items())),
-        "by_owner": dict(sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "first": url(page=1) if page > 1 else None,
+        "prev": url(page=page - 1) if page > 1 else None,
+        "next": url(page=page + 1) if page < n_pages else None,
+        "last": url(page=n_pages) if page < n_pages else None,
+        "sort": {s: url(sort=s, page=None) for s in QUEUE_SORTS},
+        "view": {v: url(view=v, page=None) for v in QUEUE_VIEWS},
+        "tier": {t: url(tier=t, page=None) for t in data["counts"]["by_tier"]},
+        "intent": {i: url(intent=i, page=None) for i in data["counts"]["by_intent"]},
+        "all": f"{prefix}/queue",
     }
-
-
-def _filter_value(row: dict[str, Any], key: str) -> str:
-    """What a queue filter matches in a row: no owner is "unassigned", no intent (no message) NO_INTENT."""
-    blank = {"owner": "unassigned", "intent": NO_INTENT}.get(key, "")
-    return str(row[key] or blank)
 
 
 def queue_page(
@@ -244,52 +247,38 @@ def queue_page(
     owner: Annotated[str | None, Query(max_length=120)] = None,
     overdue: Annotated[bool, Query()] = False,
     intent: Annotated[str | None, Query(max_length=60)] = None,
+    view: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=120)] = None,
+    sort: Annotated[str, Query(max_length=20)] = "due",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Response:
-    """Open review tasks, clinical triage first, then the earliest SLA due time, then tier; filters (the
-    message's intent among them, ``GET /v1/review-queue?intent=``), counts and owners; a reviewer sees the
-    queues they work only."""
+    """Open review tasks: clinical triage and overdue leads pinned at the top of the first page, then the
+    rest by SLA due time and score (or by ``sort``), ``page_size`` per page; filters (the message's intent
+    among them, ``GET /v1/review-queue?intent=``), saved views, a search, counts and owners; a reviewer sees
+    the queues they work only."""
     user = web_user(request)
-    authorize(user.role, PAGE_ROLES["queue"])
-    now = utcnow()
-    rows = queue_rows(
-        session=session,
-        now=now,
-        show_texts=user.role in ("admin", "reviewer"),
-        queues=queues_for(ctx=ctx, actor=user.name, role=user.role),
+    chosen_view = "overdue" if overdue and not view else view
+    query = QueueQuery(
+        service_line=service_line,
+        region=region,
+        tier=tier,
+        owner=owner,
+        intent=intent,
+        view=chosen_view if chosen_view in QUEUE_VIEWS else None,
+        search=q,
+        sort=sort,
+        page=page,
+        page_size=page_size or ctx.settings.review_page_size,
     )
-    filters = {"service_line": service_line, "region": region, "tier": tier, "owner": owner, "intent": intent}
-    filters = {k: v for k, v in filters.items() if v}
-    shown = [
-        r
-        for r in rows
-        if all(_filter_value(r, k) == v for k, v in filters.items()) and (r["overdue"] or not overdue)
-    ]
-    options = {
-        key: sorted({str(r[key]) for r in rows if r[key]}) for key in ("service_line", "region", "tier")
-    }
-    options["owner"] = sorted({r["owner"] or "unassigned" for r in rows})
-    named = sorted({str(r["intent"]) for r in rows if r["intent"]})
-    options["intent"] = named + ([NO_INTENT] if any(not r["intent"] for r in rows) else [])
-    page_rows = shown[:QUEUE_ROWS]
-    record_queue_read(
-        session=session,
-        actor=user.name,
-        role=user.role,
-        lead_ids=[r["lead_id"] for r in page_rows],
-        via="web",
-    )
-    data = {
-        "filters": {**filters, "overdue": overdue},
-        "no_intent": NO_INTENT,
-        "options": options,
-        "counts": _counts(rows),
-        "counts_shown": _counts(shown),
-        "n_shown": len(page_rows),
-        "truncated": len(rows) >= QUEUE_LIMIT or len(shown) > QUEUE_ROWS,
-        "now": now,
-        "items": page_rows,
-    }
-    return render(request, "queue.html", data, user=user, page="queue", extra={"message": _done(request)})
+    data = queue_listing(session=session, ctx=ctx, actor=user.name, role=user.role, query=query, via="web")
+    data["no_intent"] = NO_INTENT
+    data["views"] = list(QUEUE_VIEWS)
+    params = {k: v for k, v in request.query_params.items() if k not in ("done", "lead", "overdue")}
+    if query.view:
+        params["view"] = query.view
+    extra = {"message": _done(request), "links": _queue_links(web_state(request).prefix, data, params)}
+    return render(request, "queue.html", data, user=user, page="queue", extra=extra)
 
 
 # --------------------------------------------------------------------------------------------- lead

@@ -7,11 +7,13 @@ the request prefers ``application/json`` (its JSON twin). Pages check the role s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -42,14 +44,70 @@ def _words(value: Any) -> str:
     return str(value).replace("_", " ") if value is not None else ""
 
 
-def _when(value: Any) -> str:
-    """A stored time (naive UTC, or ISO text) as ``2025-03-04 10:00 UTC``."""
+def _moment(value: Any) -> datetime | None:
+    """A stored time (naive UTC, or ISO text) as an aware UTC time."""
     if value in (None, ""):
-        return ""
+        return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%d %H:%M") + " UTC"
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _when_in(tz: ZoneInfo) -> Callable[[Any], str]:
+    def when(value: Any) -> str:
+        """A stored time in the clinic's zone: ``2025-03-04 10:00 CET``."""
+        moment = _moment(value)
+        return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+    return when
+
+
+def _clock_in(tz: ZoneInfo) -> Callable[[Any], str]:
+    def clock(value: Any) -> str:
+        """A stored time as the clinic's wall clock: ``14:05``."""
+        moment = _moment(value)
+        return "" if moment is None else moment.astimezone(tz).strftime("%H:%M")
+
+    return clock
+
+
+def _duration(minutes: Any) -> str:
+    """A length of time in minutes as words: ``25 min``, ``1 h 10 min``, ``3 d 4 h``."""
+    whole = int(abs(float(minutes)))
+    if whole < 60:
+        return f"{whole} min"
+    hours, mins = divmod(whole, 60)
+    if hours < 48:
+        return f"{hours} h" + (f" {mins} min" if mins else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
+def _tel(phone: Any) -> str:
+    """A phone number as a ``tel:`` target: its digits, with a leading + kept."""
+    text = str(phone or "").strip()
+    return ("+" if text.startswith("+") else "") + "".join(ch for ch in text if ch.isdigit())
+
+
+def _ago(minutes: Any) -> str:
+    """How long ago, coarse: ``25 min ago``, ``3 h ago``, ``2 d ago``."""
+    if minutes is None:
+        return "-"
+    whole = max(0, int(float(minutes)))
+    if whole < 60:
+        return f"{whole} min ago"
+    if whole < 48 * 60:
+        return f"{whole // 60} h ago"
+    return f"{whole // (24 * 60)} d ago"
+
+
+def _countdown(minutes: Any) -> str:
+    """Time left before an SLA in minutes (negative: past it): ``due in 25 min``, ``overdue by 1 h 5 min``."""
+    if minutes is None:
+        return "no SLA"
+    left = float(minutes)
+    if left < 0:
+        return f"overdue by {_duration(max(1.0, math.ceil(-left)))}"
+    return "due in under 1 min" if left < 1 else f"due in {_duration(math.floor(left))}"
 
 
 def _pct(value: Any, digits: int = 0) -> str:
@@ -83,8 +141,10 @@ def _value(value: Any) -> str:
     return _words(value)
 
 
-def make_environment() -> Environment:
-    """The templates in ``careleads/templates/web``, autoescaped; an undefined name is an error."""
+def make_environment(tz: ZoneInfo | None = None) -> Environment:
+    """The templates in ``careleads/templates/web``, autoescaped; an undefined name is an error; times are
+    shown in `tz` (the clinic's zone; default UTC)."""
+    zone = tz or ZoneInfo("UTC")
     env = Environment(
         loader=PackageLoader("careleads", "templates/web"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -92,7 +152,8 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(words=_words, when=_when, pct=_pct, number=_number, reason=_reason, value=_value)
+    env.filters.update(words=_words, pct=_pct, number=_number, reason=_reason, value=_value)
+    env.filters.update(when=_when_in(zone), clock=_clock_in(zone), countdown=_countdown, ago=_ago, tel=_tel)
     return env
 
 
