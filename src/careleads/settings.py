@@ -366,6 +366,18 @@ class Settings(BaseSettings):
     review_sla_hours: float = Field(
         default=24.0, gt=0, description="Hours to review a lead when its route sets no SLA of its own."
     )
+    feedback_undo_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="Minutes during which a reviewer (or an admin) may undo a label given on the lead page; "
+        "the undo reopens the review task.",
+    )
+    worked_lead_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Hours a reviewer keeps reading a lead they labelled after its review task closed (to "
+        "undo, add a follow-up note or check it); 0: only while it is in a queue they work.",
+    )
     max_concurrent_requests: int = Field(
         default=2, ge=1, description="Requests worked on at once per server process; more wait, then get 503."
     )

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from careleads import report as charts
@@ -24,13 +23,11 @@ from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.dashboard import dashboard
-from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.leads import lead_timeline, read_lead, utcnow
+from careleads.service.leads import utcnow
 from careleads.service.review import (
     NO_INTENT,
     QUEUE_LIMIT,
-    open_review_task,
     queue_rows,
     record_queue_read,
 )
@@ -41,7 +38,6 @@ from careleads.service.rule_edits import (
     config_history,
     save_config,
 )
-from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.service.scope import queues_for
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
@@ -49,7 +45,7 @@ from careleads.store import session_scope
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
 
-__all__ = ["PAGE_ROLES", "QUEUE_ROWS", "build_router"]
+__all__ = ["PAGE_ROLES", "QUEUE_ROWS", "CsrfForm", "build_router"]
 
 log = logging.getLogger("careleads.web")
 
@@ -291,85 +287,7 @@ def queue_page(
 
 
 # --------------------------------------------------------------------------------------------- lead
-
-
-def _route_options(ctx: ServiceContext) -> list[dict[str, str]]:
-    options = []
-    for name, spec in sorted(ctx.routing.queues.items()):
-        options.append({"value": name, "label": f"{name}, no owner yet"})
-        for owner in spec.owners:
-            options.append({"value": f"{name}|{owner}", "label": f"{name}, owner {owner}"})
-    return options
-
-
-def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: ContextDep) -> Response:
-    """A lead as the user's role may see it (``GET /v1/leads/{id}``), its ledger chart, timeline and forms."""
-    user = web_user(request)
-    authorize(user.role, PAGE_ROLES["lead"])
-    lead_id = _lead_id(lead_ref)
-    public = read_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
-    show_texts = user.role in ("admin", "reviewer")
-    lead = public.model_dump(mode="json")
-    # read_lead let a reviewer through only for a lead of a queue they work
-    may_label = user.role in PAGE_ROLES["feedback"] and not public.erased
-    ids_and_decisions_only = user.role in access.OWN_LEADS_ONLY
-    data = {
-        "lead": lead,
-        "review_task": open_review_task(session=session, lead_id=lead_id),
-        "timeline": []
-        if ids_and_decisions_only
-        else lead_timeline(session=session, lead_id=lead_id, show_texts=show_texts),
-        "may_give_feedback": may_label,
-        "feedback_labels": list(FEEDBACK_LABELS) if may_label else [],
-        "route_options": _route_options(ctx) if may_label else [],
-    }
-    extra: dict[str, Any] = {"message": _done(request)}
-    if not request.url.path.endswith(".json"):
-        model = ctx.scorer.model()
-        tiers = list(model.tiers.names) if model is not None else ["A", "B", "C", "D"]
-        extra["ledger_chart"] = charts.data_url(charts.ledger_svg(lead["ledger"], tiers))
-    return render(request, "lead.html", data, user=user, page="lead", extra=extra)
-
-
-def feedback_submit(
-    request: Request,
-    lead_ref: str,
-    session: SessionDep,
-    ctx: ContextDep,
-    label: Annotated[str, Form(max_length=30)],
-    csrf: CsrfForm = "",
-    note: Annotated[str, Form(max_length=4000)] = "",
-    route: Annotated[str, Form(max_length=250)] = "",
-) -> Response:
-    """Label the lead (``POST /v1/leads/{id}/feedback``), optionally with a new queue and owner."""
-    user = web_user(request)
-    check_csrf(request, csrf)
-    authorize(user.role, PAGE_ROLES["feedback"])
-    lead_id = _lead_id(lead_ref)
-    change: tuple[str, str | None] | None = None
-    if route:
-        queue, _, owner = route.partition("|")
-        change = (queue, owner or None)
-    try:
-        body = FeedbackCreate(
-            label=label,  # type: ignore[arg-type]  # checked by the model
-            note=note.strip() or None,
-            route=RouteChange(queue=change[0], owner=change[1]) if change else None,
-        )
-    except ValidationError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="; ".join(str(e.get("msg", "")) for e in exc.errors()),
-        ) from None
-    result = give_feedback(
-        session=session, ctx=ctx, lead_id=lead_id, feedback_in=body, actor=user.name, role=user.role
-    )
-    done = "route" if result.route_action == "changed" else "feedback"
-    prefix = web_state(request).prefix
-    if user.role == "reviewer":
-        # the task is closed: reviewers see only leads in the queue, so they go back to it
-        return _redirect(f"{prefix}/queue?done={done}&lead={lead_id}")
-    return _redirect(f"{prefix}/leads/{lead_id}?done={done}")
+# the lead page and its forms: careleads.web._lead_page
 
 
 # --------------------------------------------------------------------------------------------- dashboard
@@ -668,10 +586,6 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/logout", logout_submit, name="web_logout", **post)
     _twin(router, "/account", account, "web_account")
     _twin(router, "/queue", queue_page, "web_queue")
-    router.add_api_route(
-        "/leads/{lead_ref}", lead_page, methods=["GET"], name="web_lead", include_in_schema=False
-    )
-    router.add_api_route("/leads/{lead_ref}/feedback", feedback_submit, name="web_feedback", **post)
     _twin(router, "/dashboard", dashboard_page, "web_dashboard")
     _twin(router, "/models", models_page, "web_models")
     router.add_api_route("/models/rollback", rollback_submit, name="web_rollback", **post)
