@@ -9,6 +9,7 @@ they worked lately (:mod:`careleads.service.worklist`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -25,13 +26,14 @@ from careleads.service.route_choices import route_choices
 from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.service.scope import worked_lately
 from careleads.service.worklist import (
+    Undoable,
     add_follow_up_note,
     next_in_queue,
     recently_worked,
     undo_feedback,
     undoable_feedback,
 )
-from careleads.web._lead_view import action_text, alerts, highlights, plain_reasons, score_path
+from careleads.web._lead_view import action_text, alerts, highlights, plain_reasons, relative, score_path
 from careleads.web._pages import PAGE_ROLES, CsrfForm, _done, _lead_id, _redirect
 from careleads.web._state import check_csrf, render, web_state, web_user
 
@@ -51,6 +53,10 @@ def _message(request: Request) -> str | None:
         prefix = f"Lead {int(lead)}: " if lead.isdigit() else ""
         return prefix + _MESSAGES[key]
     return _done(request)
+
+
+def _undo_view(undo: Undoable | None, now: datetime) -> dict[str, Any] | None:
+    return {**undo.to_dict(), "left": relative(undo.until, now)} if undo else None
 
 
 def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: ContextDep) -> Response:
@@ -86,7 +92,7 @@ def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: Context
     decision = lead["decision"]
     data = {
         "lead": lead,
-        "highlights": highlights(lead, task, worked),
+        "highlights": highlights(lead, task, worked, now),
         "alerts": alerts(decision),
         "action": action_text(decision["action"]) if decision else None,
         "reasons": plain_reasons(decision["reasons"] if decision else []),
@@ -98,10 +104,14 @@ def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: Context
         "route_groups": route_choices(ctx=ctx, lead_type=lead["fields"].get("lead_type"))
         if may_label
         else [],
-        "undo": undo.to_dict() if undo else None,
-        "undo_other": undo_other.to_dict() if undo_other else None,
+        "undo": _undo_view(undo, now),
+        "undo_other": _undo_view(undo_other, now),
         "may_add_note": may_label and worked,
-        "recently_worked": recently_worked(session=session, actor=user.name) if may_label else [],
+        "recently_worked": [
+            {**r, "ago": relative(r["at"], now)} for r in recently_worked(session=session, actor=user.name)
+        ]
+        if may_label
+        else [],
     }
     extra: dict[str, Any] = {"message": _message(request)}
     if not request.url.path.endswith(".json"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ __all__ = [
     "override_label",
     "percent_band",
     "plain_reasons",
+    "relative",
     "score_text",
     "score_path",
 ]
@@ -88,6 +90,31 @@ def score_text(decision: Mapping[str, Any]) -> str:
     return f">{BAND_ABOVE * 100:.0f}/100" if score > BAND_ABOVE * 100 else f"{score}/100"
 
 
+def relative(moment: datetime | str | None, now: datetime) -> str:
+    """A time as a reviewer says it: ``in 45 min``, ``in 3 h``, ``in 2 days``, ``12 min ago`` (naive UTC).
+
+    Examples
+    --------
+    >>> now = datetime(2025, 3, 4, 10, 0)
+    >>> relative(datetime(2025, 3, 4, 10, 45), now), relative("2025-03-04T07:00:00", now)
+    ('in 45 min', '3 h ago')
+    >>> relative(datetime(2025, 3, 6, 12, 0), now), relative(datetime(2025, 3, 4, 10, 0, 20), now)
+    ('in 2 days', 'in 1 min')
+    """
+    if moment in (None, ""):
+        return ""
+    when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    seconds = (when.replace(tzinfo=None) - now).total_seconds()
+    minutes = max(1, round(abs(seconds) / 60))
+    if minutes < 90:
+        amount = f"{minutes} min"
+    elif minutes < 48 * 60:
+        amount = f"{round(minutes / 60)} h"
+    else:
+        amount = f"{round(minutes / 1440)} days"
+    return f"in {amount}" if seconds >= 0 else f"{amount} ago"
+
+
 def _sentence(text: str) -> str:
     text = text.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
@@ -145,7 +172,7 @@ def _contact_link(value: str) -> tuple[str, str | None]:
 
 
 def highlights(
-    lead: Mapping[str, Any], review_task: Mapping[str, Any] | None, worked: bool
+    lead: Mapping[str, Any], review_task: Mapping[str, Any] | None, worked: bool, now: datetime
 ) -> dict[str, Any]:
     """The header: name, contact links, status, owner, tier and score of the lead (an API-shaped dict)."""
     decision = lead.get("decision") or {}
@@ -171,6 +198,7 @@ def highlights(
         "status": status,
         "queue": (review_task or {}).get("queue") or route.get("queue"),
         "owner": owner or "unassigned",
+        "due": relative((review_task or {}).get("sla_due"), now) or None,
         "tier": decision.get("tier"),
         "score": score_text(decision) if decision else None,
         "scored_by": decision.get("scored_by"),
