@@ -9,10 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from _service_support import Service
-from _web_support import add_lead, lead_record, sign_in, start_web
+from _service_support import BACKENDS, Service, make_settings
+from _web_support import add_lead, build_app, lead_record, sign_in, start_web
 from careleads.service.leads import utcnow
 from careleads.service.worklist import undoable_feedback
 from careleads.store import AuditEntry, Feedback, ReviewTask, ScoreEntry
@@ -22,6 +23,17 @@ from careleads.web._lead_view import percent_band, plain_reasons, score_path, sc
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Service]:
     yield from start_web(tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def any_web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+    """:func:`start_web` on SQLite and, when ``CARELEADS_DATABASE_URL`` names one, on PostgreSQL."""
+    settings = make_settings(tmp_path, request.param)
+    app, tokens = build_app(settings)
+    with TestClient(app) as client:
+        yield Service(
+            client=client, ctx=app.state.ctx, sessions=app.state.sessions, settings=settings, tokens=tokens
+        )
 
 
 def _lead(web: Service, n: int = 1, **fields: object) -> int:
@@ -118,7 +130,8 @@ def test_route_choices_are_grouped_by_queue_and_fit_the_lead_type(web: Service) 
     assert refused.status_code == 422 and "does not take a patient lead" in refused.text
 
 
-def test_undo_reverts_the_label_and_reopens_the_task_for_its_reviewer_only(web: Service) -> None:
+def test_undo_reverts_the_label_and_reopens_the_task_for_its_reviewer_only(any_web: Service) -> None:
+    web = any_web
     lead_id = _lead(web)
     csrf = sign_in(web.client, web.tokens["reviewer"])
     web.client.post(f"/ui/leads/{lead_id}/feedback", data={"label": "not_a_fit", "csrf_token": csrf})
@@ -150,7 +163,8 @@ def test_undo_reverts_the_label_and_reopens_the_task_for_its_reviewer_only(web: 
     assert web.client.get(f"/ui/leads/{lead_id}.json").json()["undo"] is None
 
 
-def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_queue(web: Service) -> None:
+def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_queue(any_web: Service) -> None:
+    web = any_web
     lead_id = _lead(web)
     csrf = sign_in(web.client, web.tokens["reviewer"])
     before = web.client.post(f"/ui/leads/{lead_id}/note", data={"note": "called", "csrf_token": csrf})
@@ -172,7 +186,8 @@ def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_qu
         assert "follow-up note" in entries[-1].change_reason
 
 
-def test_save_and_next_opens_the_next_lead_of_the_queue_in_its_order(web: Service) -> None:
+def test_save_and_next_opens_the_next_lead_of_the_queue_in_its_order(any_web: Service) -> None:
+    web = any_web
     first = _lead(web, 1)
     urgent = _lead(web, 2, question="Crushing chest pain spreading to my left arm")
     third = _lead(web, 3)
