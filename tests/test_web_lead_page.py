@@ -178,8 +178,11 @@ def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_qu
     twin = web.client.get(f"/ui/leads/{lead_id}.json").json()
     feedback = [t for t in twin["timeline"] if t["kind"] == "feedback"][0]
     assert "Follow-up" in feedback["text"] and "Ottoline" not in feedback["text"]
-    # the note may describe an emergency: the lead is back in review, at the top, for a person
-    assert twin["review_task"] is not None
+    # the note may describe an emergency: the lead is back in review, at the top, for a person, and the label
+    # with that note cannot be undone (every later decision keeps triaging the note)
+    assert twin["review_task"] is not None and twin["undo"] is None
+    kept = web.client.post(f"/ui/leads/{lead_id}/undo", data={"csrf_token": csrf})
+    assert kept.status_code == 422 and "may describe an emergency" in kept.text
     assert twin["alerts"] and twin["alerts"][0]["level"] == "urgent"
     with web.sessions() as session:
         entries = session.scalars(select(ScoreEntry).where(ScoreEntry.lead_id == lead_id)).all()

@@ -98,14 +98,18 @@ def undoable_feedback(
     *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
 ) -> Undoable | None:
     """The lead's latest label, when the caller may still undo it: given by the caller (an admin: by
-    anyone) less than ``feedback_undo_minutes`` ago, and without a route change (a route change is undone
-    by changing the route back, which the ledger and the CRM record)."""
+    anyone) less than ``feedback_undo_minutes`` ago, without a route change (a route change is undone by
+    changing the route back, which the ledger and the CRM record) and without a note that may describe an
+    emergency (kept, so the lead stays triaged)."""
     if role not in FEEDBACK_CREATE:
         return None
     feedback = _latest(session, lead_id, None)
     if feedback is None or feedback.route_action != "confirmed":
         return None
     if role != "admin" and feedback.reviewer != actor:
+        return None
+    if feedback.note and default_detector().detect(feedback.note).level != "none":
+        # the note may describe an emergency: it stays, so every later decision keeps triaging it
         return None
     until = feedback.created_at + timedelta(minutes=ctx.settings.feedback_undo_minutes)
     if (now or utcnow()) >= until:
@@ -135,7 +139,8 @@ def undo_feedback(
         minutes = f"{ctx.settings.feedback_undo_minutes:g}"
         raise InputError(
             f"lead {lead_id} has no label you may undo: a label is undone within {minutes} minutes, by the "
-            "reviewer who gave it or an admin, and a route change by changing the route back"
+            "reviewer who gave it or an admin; a route change by changing the route back; a label whose note "
+            "may describe an emergency stays"
         )
     feedback = session.get(Feedback, undoable.feedback_id)
     assert feedback is not None
