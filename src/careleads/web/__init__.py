@@ -8,8 +8,9 @@ page                      roles                         API equivalent
 ========================  ============================  ======================================
 ``/ui/login``             everyone                      (a bearer token)
 ``/ui/queue``             admin, reviewer (own queues)  ``GET /v1/review-queue``
-``/ui/leads/{id}``        admin, reviewer (own queues), ``GET /v1/leads/{id}``,
-                          analyst, integration (own)    ``POST /v1/leads/{id}/feedback``
+``/ui/leads/{id}``        admin, reviewer (own queues   ``GET /v1/leads/{id}``,
+                          and leads just labelled),     ``POST /v1/leads/{id}/feedback``
+                          analyst, integration (own)    (undo and follow-up note: page forms)
 ``/ui/dashboard``         admin, analyst, reviewer      (``careleads monitor`` on an export)
 ``/ui/models``            admin, analyst                ``GET /v1/models``, ``POST
                                                         /v1/models/{version}/publish``, rollback
