@@ -132,6 +132,10 @@ def test_a_reviewer_works_leads_from_the_queue_without_a_403(
         page.wait_for_load_state()
         worked = _lead_of(page.url)
         assert _in_first_screen(page, ".action-bar fieldset.buttons")
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # sticky: still on screen at the end
+        assert page.evaluate("window.scrollY") > 200
+        box = page.locator(".action-bar fieldset.buttons").bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= LAPTOP["height"]
         assert page.locator("header.lead-head a[href^='tel:']").count() == 1
         assert page.locator("header.lead-head a[href^='mailto:']").count() == 1
 
