@@ -166,6 +166,14 @@ def test_undo_reverts_the_label_and_reopens_the_task_for_its_reviewer_only(any_w
 def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_queue(any_web: Service) -> None:
     web = any_web
     lead_id = _lead(web)
+    event = {
+        "event_id": "visit-1",
+        "occurred_at": (utcnow() - timedelta(hours=1)).isoformat(timespec="seconds"),
+        "event_type": "page_view",
+        "page": "pricing",
+    }
+    posted = web.client.post(f"/v1/leads/{lead_id}/events", json=event, headers=web.headers("integration"))
+    assert posted.status_code == 201, posted.text
     csrf = sign_in(web.client, web.tokens["reviewer"])
     before = web.client.post(f"/ui/leads/{lead_id}/note", data={"note": "called", "csrf_token": csrf})
     assert before.status_code == 422 and "give a label first" in before.text
@@ -176,6 +184,8 @@ def test_a_follow_up_note_is_redacted_and_an_emergency_in_it_goes_back_to_the_qu
     )
     assert noted.status_code == 200 and "Follow-up note added." in noted.text
     twin = web.client.get(f"/ui/leads/{lead_id}.json").json()
+    moments = [t["at"] for t in twin["timeline"]]
+    assert len(moments) >= 2 and moments == sorted(moments, reverse=True)  # newest first
     feedback = [t for t in twin["timeline"] if t["kind"] == "feedback"][0]
     assert "Follow-up" in feedback["text"] and "Ottoline" not in feedback["text"]
     # the note may describe an emergency: the lead is back in review, at the top, for a person, and the label
