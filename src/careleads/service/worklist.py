@@ -24,6 +24,7 @@ from careleads.service.access import FEEDBACK_CREATE, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.review import review_queue
+from careleads.service.schemas import FeedbackUndonePublic, FollowUpPublic
 from careleads.service.scope import check_lead_scope, queues_for
 from careleads.store import Feedback, ReviewTask
 from careleads.text import default_detector
@@ -119,9 +120,9 @@ def undoable_feedback(
 
 def undo_feedback(
     *, session: Session, ctx: ServiceContext, lead_id: int, actor: str, role: str, now: datetime | None = None
-) -> Undoable:
+) -> FeedbackUndonePublic:
     """Undo the lead's latest label: remove it and reopen the review task it closed (unless the lead has an
-    open task again, for example after a note that may describe an emergency); audited.
+    open task again); audited.
 
     Raises
     ------
@@ -177,7 +178,9 @@ def undo_feedback(
         },
     )
     log.info("lead %s feedback %s undone", lead_id, undoable.feedback_id)
-    return undoable
+    return FeedbackUndonePublic(
+        feedback_id=undoable.feedback_id, lead_id=lead_id, label=undoable.label, reviewer=feedback.reviewer
+    )
 
 
 def add_follow_up_note(
@@ -189,13 +192,14 @@ def add_follow_up_note(
     actor: str,
     role: str,
     now: datetime | None = None,
-) -> str:
+) -> FollowUpPublic:
     """Add a follow-up note to the caller's latest label on the lead (redacted; triaged like every note).
 
     Returns
     -------
-    str
-        The triage level of the note (``none``, or the level that put the lead back in the queue).
+    FollowUpPublic
+        The label's id and the triage level of the note (``none``, or the level that put the lead back in
+        the queue).
 
     Raises
     ------
@@ -238,4 +242,4 @@ def add_follow_up_note(
         details={"feedback_id": feedback.id, "triage": level},
     )
     log.info("lead %s feedback %s follow-up note (triage %s)", lead_id, feedback.id, level)
-    return level
+    return FollowUpPublic(feedback_id=feedback.id, lead_id=lead_id, triage=level)
