@@ -10,7 +10,7 @@ page                      roles                         API equivalent
 ``/ui/queue``             admin, reviewer (own queues)  ``GET /v1/review-queue``
 ``/ui/leads/{id}``        admin, reviewer (own queues   ``GET /v1/leads/{id}``,
                           and leads just labelled),     ``POST /v1/leads/{id}/feedback``
-                          analyst, integration (own)    (undo and follow-up note: page forms)
+                          analyst, integration (own)    ``.../feedback/undo``, ``.../feedback/notes``
 ``/ui/dashboard``         admin, analyst, reviewer      (``careleads monitor`` on an export)
 ``/ui/models``            admin, analyst                ``GET /v1/models``, ``POST
                                                         /v1/models/{version}/publish``, rollback
