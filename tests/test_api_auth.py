@@ -91,6 +91,13 @@ def _rollback(service: Service, headers: dict[str, str]) -> Any:
     return service.client.post("/v1/models/rollback", headers=headers)
 
 
+def _labelled_then(service: Service, headers: dict[str, str], what: str, **body: Any) -> Any:
+    """Label a new lead with `headers`, then post to its ``feedback/<what>`` (undo, notes) with them."""
+    lead_id = _new_lead(service)
+    service.client.post(f"/v1/leads/{lead_id}/feedback", json={"label": "follow_later"}, headers=headers)
+    return service.client.post(f"/v1/leads/{lead_id}/feedback/{what}", headers=headers, **body)
+
+
 REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/health"): lambda s, h: s.client.get("/v1/health", headers=h),
     ("POST", "/v1/leads"): lambda s, h: s.client.post(
@@ -113,6 +120,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ),
     ("POST", "/v1/leads/{lead_id}/feedback"): lambda s, h: s.client.post(
         f"/v1/leads/{_new_lead(s)}/feedback", json={"label": "follow_later"}, headers=h
+    ),
+    ("POST", "/v1/leads/{lead_id}/feedback/undo"): lambda s, h: _labelled_then(s, h, "undo"),
+    ("POST", "/v1/leads/{lead_id}/feedback/notes"): lambda s, h: _labelled_then(
+        s, h, "notes", json={"note": "called back, no answer"}
     ),
     ("POST", "/v1/score"): lambda s, h: s.client.post("/v1/score", json={"leads": [LEAD]}, headers=h),
     ("POST", "/v1/batches"): lambda s, h: s.client.post(

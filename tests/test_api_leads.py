@@ -121,7 +121,10 @@ def test_walk_one_lead_from_create_to_retrain(service: Service) -> None:
     assert item["queue"] == body["decision"]["route"]["queue"]
 
     # feedback: the reviewer moves the lead to another queue; ledger and outbox record the change
-    other = next(q for q in sorted(service.ctx.routing.queues) if q != item["queue"])
+    # (to a patient queue: a patient lead never goes to business development)
+    audiences = service.ctx.routing.audiences
+    patient_queues = [q for q in sorted(service.ctx.routing.queues) if audiences.audience(q) == "patient"]
+    other = next(q for q in patient_queues if q != item["queue"])
     response = client.post(
         f"/v1/leads/{lead_id}/feedback",
         json={
@@ -140,8 +143,9 @@ def test_walk_one_lead_from_create_to_retrain(service: Service) -> None:
     assert body["decision"]["change_reason"].startswith("reviewer")
     queue = client.get("/v1/review-queue", headers=service.headers("reviewer")).json()
     assert lead_id not in [i["lead_id"] for i in queue["data"]]
-    # out of the queue, the reviewer no longer sees the lead
-    assert client.get(f"/v1/leads/{lead_id}", headers=service.headers("reviewer")).status_code == 403
+    # out of the queue, the reviewer who labelled it still reads it (worked_lead_hours), without age and sex
+    reread = client.get(f"/v1/leads/{lead_id}", headers=service.headers("reviewer"))
+    assert reread.status_code == 200 and "age" not in reread.json()["fields"]
 
     # retrain: the label joins the training rows; the new model is published through the API
     with service.sessions() as session:

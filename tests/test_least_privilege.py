@@ -49,7 +49,10 @@ CALLERS: dict[str, tuple[str, str]] = {
 #: THE table: action -> the callers allowed it, on the API and on the pages alike (everyone else is denied)
 ALLOWED: dict[str, frozenset[str]] = {
     "read the lead": frozenset({"admin", "analyst", "reviewer of the queue", "integration that created it"}),
-    "see its age, sex and postal code": frozenset({"admin", "reviewer of the queue"}),
+    # sensitive attributes: admins only (reviewers work the lead without them); the quasi-identifier postal
+    # code: whoever sees the contact details
+    "see its age and sex": frozenset({"admin"}),
+    "see its postal code": frozenset({"admin", "reviewer of the queue"}),
     "see its contact details": frozenset({"admin", "reviewer of the queue"}),
     "see it in the review queue": frozenset({"admin", "reviewer of the queue"}),
     "label it": frozenset({"admin", "reviewer of the queue"}),
@@ -59,7 +62,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 SURFACES = ("api", "page")
 #: actions that have no page (leads are created through the API only)
 API_ONLY = frozenset({"get its decision by sending its external id again"})
-HIDDEN = ("age", "sex", "postal_code")
+SENSITIVE = ("age", "sex")
+QUASI_IDENTIFIERS = ("postal_code",)
 
 
 @dataclass
@@ -127,11 +131,19 @@ def _try_read(world: World, caller: str, surface: str) -> bool:
     return _verdict(status, (200,))
 
 
-def _try_hidden_fields(world: World, caller: str, surface: str) -> bool:
+def _try_fields(world: World, caller: str, surface: str, names: tuple[str, ...]) -> bool:
     status, view = _read(world, caller, surface, _lead(world))
-    shown = [name for name in HIDDEN if name in (view.get("fields") or {})]
-    assert shown in ([], list(HIDDEN)), f"some hidden fields shown: {shown}"
+    shown = [name for name in names if name in (view.get("fields") or {})]
+    assert shown in ([], list(names)), f"some hidden fields shown: {shown}"
     return _verdict(status, (200,), bool(shown))
+
+
+def _try_sensitive(world: World, caller: str, surface: str) -> bool:
+    return _try_fields(world, caller, surface, SENSITIVE)
+
+
+def _try_postal_code(world: World, caller: str, surface: str) -> bool:
+    return _try_fields(world, caller, surface, QUASI_IDENTIFIERS)
 
 
 def _try_contact(world: World, caller: str, surface: str) -> bool:
@@ -193,7 +205,8 @@ def _try_repeat(world: World, caller: str, surface: str) -> bool:
 
 ATTEMPTS: dict[str, Callable[[World, str, str], bool]] = {
     "read the lead": _try_read,
-    "see its age, sex and postal code": _try_hidden_fields,
+    "see its age and sex": _try_sensitive,
+    "see its postal code": _try_postal_code,
     "see its contact details": _try_contact,
     "see it in the review queue": _try_queue,
     "label it": _try_label,

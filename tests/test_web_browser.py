@@ -229,6 +229,7 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         timeline = page.locator("ol.timeline").inner_text()
         assert "feedback: scheduled" in timeline and "booked for Tuesday" in timeline
         assert "Ottoline" not in timeline and "300-1001" not in timeline  # the note is stored redacted
+        page.get_by_text("Send to another queue", exact=True).click()  # the action bar's folded form
         page.get_by_label("Send to another queue or owner").select_option("intake_general")
         page.get_by_label("Reason for the change").fill("general intake handles this service")
         page.get_by_role("button", name="Change route").click()

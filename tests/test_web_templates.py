@@ -252,7 +252,7 @@ def test_feedback_and_route_change_reach_the_ledger_timeline_and_dashboard(web: 
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
 
 
-def test_a_reviewer_goes_back_to_the_queue_after_labelling(web: Service) -> None:
+def test_a_reviewer_stays_on_the_lead_they_labelled_or_goes_on_to_the_next(web: Service) -> None:
     lead_id = _lead(web)
     csrf = sign_in(web.client, web.tokens["reviewer"])
     done = web.client.post(
@@ -260,11 +260,22 @@ def test_a_reviewer_goes_back_to_the_queue_after_labelling(web: Service) -> None
         data={"label": "scheduled", "csrf_token": csrf},
         follow_redirects=False,
     )
-    assert done.headers["location"] == f"/ui/queue?done=feedback&lead={lead_id}"
-    queue = web.client.get(done.headers["location"])
+    assert done.headers["location"] == f"/ui/leads/{lead_id}?done=feedback"
+    # the task is closed, yet the reviewer who worked the lead still reads it (and may undo the label)
+    page = web.client.get(done.headers["location"])
+    assert page.status_code == 200 and "Feedback saved." in page.text and "Undo scheduled" in page.text
+    again = web.client.post(f"/ui/leads/{lead_id}/undo", data={"csrf_token": csrf}, follow_redirects=False)
+    assert again.headers["location"] == f"/ui/leads/{lead_id}?done=undone&lead={lead_id}"
+    # save and next with nothing else in the queue: back to the (empty) queue
+    last = web.client.post(
+        f"/ui/leads/{lead_id}/feedback",
+        data={"label": "scheduled", "csrf_token": csrf, "then": "next"},
+        follow_redirects=False,
+    )
+    assert last.headers["location"] == f"/ui/queue?done=feedback&lead={lead_id}"
+    queue = web.client.get(last.headers["location"])
     assert f"Lead {lead_id}: feedback saved." in queue.text and "Nothing to review" in queue.text
-    # like GET /v1/leads/{id}: reviewers read only leads in the queue
-    assert web.client.get(f"/ui/leads/{lead_id}").status_code == 403
+    assert web.client.get(f"/ui/leads/{lead_id}").status_code == 200
     assert web.client.get("/ui/leads/99999").status_code == 404
     sign_in(web.client, web.tokens["admin"])
     missing = web.client.get("/ui/leads/99999")

@@ -447,6 +447,18 @@ class Settings(BaseSettings):
         description="The clinic's IANA time zone (for example America/Chicago): every time the pages show, "
         "and the review queue's 'due today', are in it.",
     )
+    feedback_undo_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="Minutes during which a reviewer (or an admin) may undo a label given on the lead page; "
+        "the undo reopens the review task.",
+    )
+    worked_lead_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Hours a reviewer keeps reading a lead they labelled after its review task closed (to "
+        "undo, add a follow-up note or check it); 0: only while it is in a queue they work.",
+    )
     max_concurrent_requests: int = Field(
         default=2, ge=1, description="Requests worked on at once per server process; more wait, then get 503."
     )

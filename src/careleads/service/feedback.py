@@ -29,6 +29,7 @@ from careleads.service.access import FEEDBACK_CREATE, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.outbox import enqueue_change
+from careleads.service.route_choices import queue_fits
 from careleads.service.schemas import FEEDBACK_LABELS, FeedbackCreate, FeedbackPublic, decision_public
 from careleads.service.scope import check_lead_scope
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry
@@ -87,7 +88,7 @@ def add_feedback(
     action = "confirmed"
     if route_change:
         queue = str(route_change.get("queue") or "")
-        _check_route_change(ctx, queue, route_change.get("owner"))
+        _check_route_change(ctx, queue, route_change.get("owner"), (lead.fields or {}).get("lead_type"))
         after = {**before, "queue": queue, "owner": route_change.get("owner"), "name": f"reviewer:{queue}"}
         after["assignment"] = "assigned" if after["owner"] else "waiting"
         if after != before:
@@ -162,8 +163,10 @@ def add_feedback(
     return feedback, entry
 
 
-def _check_route_change(ctx: ServiceContext, queue: str, owner: Any) -> None:
-    """Pass when `queue` is a queue of the routing and `owner` (if any) one of its owners.
+def _check_route_change(ctx: ServiceContext, queue: str, owner: Any, lead_type: Any) -> None:
+    """Pass when `queue` is a queue of the routing that fits the lead's type (:func:`queue_fits`: patient
+    leads never go to business development, nor partnership leads to patient teams) and `owner` (if any) one
+    of its owners.
 
     Raises
     ------
@@ -173,6 +176,10 @@ def _check_route_change(ctx: ServiceContext, queue: str, owner: Any) -> None:
     spec = ctx.routing.queues.get(queue)
     if spec is None:
         message = f"unknown queue {queue!r}; known queues: {', '.join(sorted(ctx.routing.queues))}"
+        raise LeadValidationError(message, [{"field": "route.queue", "message": message}])
+    if not queue_fits(ctx=ctx, lead_type=lead_type, queue=queue):
+        kind = "a partnership" if ctx.routing.audiences.is_partnership(lead_type) else "a patient"
+        message = f"the queue {queue!r} does not take {kind} lead; choose a queue the lead page offers"
         raise LeadValidationError(message, [{"field": "route.queue", "message": message}])
     if owner is not None and owner not in spec.owners:
         owners = ", ".join(spec.owners) or "none: the queue is worked automatically"

@@ -428,10 +428,12 @@ def lead_view(
     show_external_id: bool,
     show_texts: bool,
     show_fields: bool = True,
+    show_sensitive: bool = True,
 ) -> dict[str, Any]:
     """The lead as a role may see it: tombstone, ids, fields, current decision and ledger.
 
-    Without `show_fields` only ids and times remain (no fields, and not which identifiers the lead has).
+    Without `show_fields` only ids and times remain (no fields, and not which identifiers the lead has);
+    without `show_sensitive` the fields the dictionary marks sensitive (such as age and sex) are left out.
     """
     view: dict[str, Any] = {
         "id": lead.id,
@@ -448,14 +450,14 @@ def lead_view(
     }
     if not show_fields:
         view["fields"] = {}
-    if not show_external_id:
-        # quasi-identifiers and sensitive attributes stay out of the pseudonymised view
+    if not show_external_id or not show_sensitive:
+        # quasi-identifiers and sensitive attributes stay out of the pseudonymised view; sensitive attributes
+        # out of a view that does not need them
+        hidden_kinds = {Sensitivity.SENSITIVE}
+        if not show_external_id:
+            hidden_kinds.add(Sensitivity.QUASI_IDENTIFIER)
         table = ctx.dictionary.table("leads")
-        hidden = {
-            f.name
-            for f in table.fields
-            if f.sensitivity in (Sensitivity.QUASI_IDENTIFIER, Sensitivity.SENSITIVE)
-        }
+        hidden = {f.name for f in table.fields if f.sensitivity in hidden_kinds}
         view["fields"] = {k: v for k, v in view["fields"].items() if k not in hidden}
         if FLAGS_KEY in view["fields"]:
             flags = view["fields"][FLAGS_KEY]
@@ -467,8 +469,9 @@ def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str
     """The lead as the caller's role may see it, with its decision and ledger; the read is audited.
 
     Analysts get the pseudonymised view of any lead; reviewers read only the leads in the review queue of a
-    queue they work, with contact details; integrations read only the leads they created, and of those ids
-    and decisions; admins everything (see :mod:`careleads.service.scope`).
+    queue they work (or that they labelled lately), with contact details but without sensitive attributes;
+    integrations read only the leads they created, and of those ids and decisions; admins everything (see
+    :mod:`careleads.service.scope`).
 
     Raises
     ------
@@ -488,6 +491,7 @@ def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str
         show_external_id=role != "analyst",
         show_texts=role in ("admin", "reviewer"),
         show_fields=role not in OWN_LEADS_ONLY,
+        show_sensitive=role == "admin",
     )
     entries = ledger(session=session, lead=lead)
     append_audit(

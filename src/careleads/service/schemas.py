@@ -521,6 +521,29 @@ class FeedbackPublic(BaseModel):
     decision: DecisionPublic
 
 
+class FeedbackUndonePublic(BaseModel):
+    """A label undone: it is removed and the review task it closed is open again."""
+
+    feedback_id: int
+    lead_id: int
+    label: str
+    reviewer: str
+
+
+class FollowUpCreate(BaseModel):
+    """A follow-up note on the caller's latest label on the lead (redacted; triaged like every note)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class FollowUpPublic(BaseModel):
+    feedback_id: int
+    lead_id: int
+    triage: str = Field(description="none, or the triage level that put the lead back in the review queue")
+
+
 class ModelPublic(BaseModel):
     version: str
     target: str = Field(

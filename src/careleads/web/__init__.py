@@ -8,8 +8,9 @@ page                      roles                         API equivalent
 ========================  ============================  ======================================
 ``/ui/login``             everyone                      (a bearer token)
 ``/ui/queue``             admin, reviewer (own queues)  ``GET /v1/review-queue``
-``/ui/leads/{id}``        admin, reviewer (own queues), ``GET /v1/leads/{id}``,
-                          analyst, integration (own)    ``POST /v1/leads/{id}/feedback``
+``/ui/leads/{id}``        admin, reviewer (own queues   ``GET /v1/leads/{id}``,
+                          and leads just labelled),     ``POST /v1/leads/{id}/feedback``
+                          analyst, integration (own)    ``.../feedback/undo``, ``.../feedback/notes``
 ``/ui/dashboard``         admin, analyst, reviewer      (``careleads monitor`` on an export)
 ``/ui/models``            admin, analyst                ``GET /v1/models``, ``POST
                                                         /v1/models/{version}/publish``, rollback
@@ -30,6 +31,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from careleads.web._errors import install_error_pages
+from careleads.web._lead_page import build_lead_router
 from careleads.web._pages import PAGE_ROLES, build_router
 from careleads.web._security import SecurityHeaders, SessionCodec, load_session_key
 from careleads.web._state import SignInRequired, WebState, make_environment, wants_json
@@ -84,6 +86,7 @@ def install(app: FastAPI, *, prefix: str = "/ui") -> None:
     )
     app.state.web = state
     app.include_router(build_router(prefix))
+    app.include_router(build_lead_router(prefix))
     app.mount(f"{prefix}/static", StaticFiles(packages=[("careleads", "static")]), name="web_static")
 
     async def sign_in_first(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from careleads.web._state import render, wants_json
+from careleads.service.access import REVIEW_QUEUE_READ, Principal
+from careleads.web._state import SignInRequired, render, wants_json, web_user
 
 __all__ = ["install_error_pages"]
 
@@ -45,6 +46,16 @@ def _on_web(request: Request, prefix: str) -> bool:
     return (path == prefix or path.startswith(prefix + "/")) and not wants_json(request)
 
 
+def _signed_in(request: Request) -> Principal | None:
+    """The signed-in user, so an error page keeps the menu; None when nobody (valid) is signed in."""
+    try:
+        return web_user(request)
+    except SignInRequired:
+        return None
+    except Exception:  # the error may be the store itself: the page still renders, without the menu
+        return None
+
+
 def _wrap(handler: Handler, prefix: str) -> Handler:
     async def wrapped(request: Request, exc: Any) -> Response:
         answer = handler(request, exc)
@@ -55,12 +66,14 @@ def _wrap(handler: Handler, prefix: str) -> Handler:
             detail = json.loads(bytes(response.body)).get("detail", "")
         except (ValueError, AttributeError):
             detail = ""
+        user = _signed_in(request)
         data = {
             "status": response.status_code,
             "title": _TITLES.get(response.status_code, "Something went wrong"),
             "messages": _messages(detail) if detail else [],
+            "queue_link": user is not None and user.role in REVIEW_QUEUE_READ,
         }
-        return render(request, "error.html", data, user=None, page="error", status_code=response.status_code)
+        return render(request, "error.html", data, user=user, page="error", status_code=response.status_code)
 
     return wrapped
 

@@ -14,7 +14,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from careleads import report as charts
@@ -24,15 +23,12 @@ from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
 from careleads.service.dashboard import dashboard
-from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.leads import lead_timeline, read_lead
 from careleads.service.review import (
     NO_INTENT,
     QUEUE_SORTS,
     QUEUE_VIEWS,
     QueueQuery,
-    open_review_task,
     queue_listing,
 )
 from careleads.service.rule_edits import (
@@ -42,7 +38,6 @@ from careleads.service.rule_edits import (
     config_history,
     save_config,
 )
-from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
 from careleads.store import session_scope
@@ -50,7 +45,7 @@ from careleads.web._jobs import JOBS_ROLES, jobs_page
 from careleads.web._security import COOKIE_NAME, WebSession, principal_of, set_cookie, sign_in
 from careleads.web._state import check_csrf, render, web_state, web_user
 
-__all__ = ["PAGE_ROLES", "build_router"]
+__all__ = ["PAGE_ROLES", "CsrfForm", "build_router"]
 
 log = logging.getLogger("careleads.web")
 
@@ -82,7 +77,7 @@ _DONE = {
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
 
 
-def _done(request: Request) -> str | None:
+def done_message(request: Request) -> str | None:
     key = request.query_params.get("done")
     message = _DONE.get(key or "")
     lead = request.query_params.get("lead", "")
@@ -91,7 +86,7 @@ def _done(request: Request) -> str | None:
     return message
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect_to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -108,7 +103,7 @@ def _safe_next(prefix: str, target: str | None) -> str | None:
     return None
 
 
-def _lead_id(ref: str) -> int:
+def lead_id_of(ref: str) -> int:
     match = re.fullmatch(r"([1-9][0-9]{0,9})(\.json)?", ref)
     if match is None or int(match.group(1)) > 2**31 - 1:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no lead {ref!r}; lead ids are whole numbers")
@@ -125,7 +120,7 @@ def login_page(request: Request, next: Annotated[str | None, Query(max_length=50
     if web is None or web.signed_in:
         web = WebSession.anonymous()
     request.state.web_session = web
-    data = {"next": _safe_next(state.prefix, next), "message": _done(request), "error": None}
+    data = {"next": _safe_next(state.prefix, next), "message": done_message(request), "error": None}
     response = render(request, "login.html", data, user=None, page="login")
     set_cookie(response, request, state.codec, web, state.prefix)
     return response
@@ -164,7 +159,7 @@ def login_submit(
         response = render(request, "login.html", data, user=None, page="login", status_code=401)
         set_cookie(response, request, state.codec, anonymous, state.prefix)
         return response
-    response = _redirect(_safe_next(state.prefix, next) or _home_for(state.prefix, user))
+    response = redirect_to(_safe_next(state.prefix, next) or _home_for(state.prefix, user))
     set_cookie(response, request, state.codec, web, state.prefix)
     log.info("web sign-in of user %s", user.id)
     return response
@@ -188,7 +183,7 @@ def logout_submit(request: Request, csrf: CsrfForm = "") -> Response:
                     subject=f"user:{user.id}",
                     details={},
                 )
-    response = _redirect(f"{state.prefix}/login?done=signed_out")
+    response = redirect_to(f"{state.prefix}/login?done=signed_out")
     response.delete_cookie(COOKIE_NAME, path=state.prefix, httponly=True, samesite="lax")
     return response
 
@@ -196,7 +191,7 @@ def logout_submit(request: Request, csrf: CsrfForm = "") -> Response:
 def home(request: Request) -> Response:
     """The first page of the user's role."""
     user = web_user(request)
-    return _redirect(_home_for(web_state(request).prefix, user))
+    return redirect_to(_home_for(web_state(request).prefix, user))
 
 
 def account(request: Request) -> Response:
@@ -277,90 +272,12 @@ def queue_page(
     params = {k: v for k, v in request.query_params.items() if k not in ("done", "lead", "overdue")}
     if query.view:
         params["view"] = query.view
-    extra = {"message": _done(request), "links": _queue_links(web_state(request).prefix, data, params)}
+    extra = {"message": done_message(request), "links": _queue_links(web_state(request).prefix, data, params)}
     return render(request, "queue.html", data, user=user, page="queue", extra=extra)
 
 
 # --------------------------------------------------------------------------------------------- lead
-
-
-def _route_options(ctx: ServiceContext) -> list[dict[str, str]]:
-    options = []
-    for name, spec in sorted(ctx.routing.queues.items()):
-        options.append({"value": name, "label": f"{name}, no owner yet"})
-        for owner in spec.owners:
-            options.append({"value": f"{name}|{owner}", "label": f"{name}, owner {owner}"})
-    return options
-
-
-def lead_page(request: Request, lead_ref: str, session: SessionDep, ctx: ContextDep) -> Response:
-    """A lead as the user's role may see it (``GET /v1/leads/{id}``), its ledger chart, timeline and forms."""
-    user = web_user(request)
-    authorize(user.role, PAGE_ROLES["lead"])
-    lead_id = _lead_id(lead_ref)
-    public = read_lead(session=session, ctx=ctx, lead_id=lead_id, actor=user.name, role=user.role)
-    show_texts = user.role in ("admin", "reviewer")
-    lead = public.model_dump(mode="json")
-    # read_lead let a reviewer through only for a lead of a queue they work
-    may_label = user.role in PAGE_ROLES["feedback"] and not public.erased
-    ids_and_decisions_only = user.role in access.OWN_LEADS_ONLY
-    data = {
-        "lead": lead,
-        "review_task": open_review_task(session=session, lead_id=lead_id),
-        "timeline": []
-        if ids_and_decisions_only
-        else lead_timeline(session=session, lead_id=lead_id, show_texts=show_texts),
-        "may_give_feedback": may_label,
-        "feedback_labels": list(FEEDBACK_LABELS) if may_label else [],
-        "route_options": _route_options(ctx) if may_label else [],
-    }
-    extra: dict[str, Any] = {"message": _done(request)}
-    if not request.url.path.endswith(".json"):
-        model = ctx.scorer.model()
-        tiers = list(model.tiers.names) if model is not None else ["A", "B", "C", "D"]
-        extra["ledger_chart"] = charts.data_url(charts.ledger_svg(lead["ledger"], tiers))
-    return render(request, "lead.html", data, user=user, page="lead", extra=extra)
-
-
-def feedback_submit(
-    request: Request,
-    lead_ref: str,
-    session: SessionDep,
-    ctx: ContextDep,
-    label: Annotated[str, Form(max_length=30)],
-    csrf: CsrfForm = "",
-    note: Annotated[str, Form(max_length=4000)] = "",
-    route: Annotated[str, Form(max_length=250)] = "",
-) -> Response:
-    """Label the lead (``POST /v1/leads/{id}/feedback``), optionally with a new queue and owner."""
-    user = web_user(request)
-    check_csrf(request, csrf)
-    authorize(user.role, PAGE_ROLES["feedback"])
-    lead_id = _lead_id(lead_ref)
-    change: tuple[str, str | None] | None = None
-    if route:
-        queue, _, owner = route.partition("|")
-        change = (queue, owner or None)
-    try:
-        body = FeedbackCreate(
-            label=label,  # type: ignore[arg-type]  # checked by the model
-            note=note.strip() or None,
-            route=RouteChange(queue=change[0], owner=change[1]) if change else None,
-        )
-    except ValidationError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="; ".join(str(e.get("msg", "")) for e in exc.errors()),
-        ) from None
-    result = give_feedback(
-        session=session, ctx=ctx, lead_id=lead_id, feedback_in=body, actor=user.name, role=user.role
-    )
-    done = "route" if result.route_action == "changed" else "feedback"
-    prefix = web_state(request).prefix
-    if user.role == "reviewer":
-        # the task is closed: reviewers see only leads in the queue, so they go back to it
-        return _redirect(f"{prefix}/queue?done={done}&lead={lead_id}")
-    return _redirect(f"{prefix}/leads/{lead_id}?done={done}")
+# the lead page and its forms: careleads.web._lead_page
 
 
 # --------------------------------------------------------------------------------------------- dashboard
@@ -466,7 +383,7 @@ def models_page(
         "history": ctx.registry.history(target),
         "may_publish": user.role in PAGE_ROLES["publish"],
     }
-    extra: dict[str, Any] = {"message": _done(request), "figures": []}
+    extra: dict[str, Any] = {"message": done_message(request), "figures": []}
     if card and not request.url.path.endswith(".json"):
         if card["tier_conversion_test"]:
             extra["figures"].append(
@@ -513,7 +430,7 @@ def publish_submit(
         role=user.role,
         note="api",
     )
-    return _redirect(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
+    return redirect_to(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
 
 
 def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "") -> Response:
@@ -525,7 +442,7 @@ def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf
     publishing.rollback_model(
         session=session, registry=ctx.registry, target=ctx.settings.target, actor=user.name, role=user.role
     )
-    return _redirect(f"{web_state(request).prefix}/models?done=rolled_back")
+    return redirect_to(f"{web_state(request).prefix}/models?done=rolled_back")
 
 
 # --------------------------------------------------------------------------------------------- rules
@@ -558,7 +475,9 @@ def rules_page(request: Request, session: SessionDep, ctx: ContextDep) -> Respon
     user = web_user(request)
     authorize(user.role, PAGE_ROLES["rules"])
     data = _rules_data(session, ctx, user)
-    return render(request, "rules.html", data, user=user, page="rules", extra={"message": _done(request)})
+    return render(
+        request, "rules.html", data, user=user, page="rules", extra={"message": done_message(request)}
+    )
 
 
 def rules_submit(
@@ -583,7 +502,7 @@ def rules_submit(
         except ConfigError as exc:
             problems = str(exc).split("\n")
         else:
-            return _redirect(f"{web_state(request).prefix}/rules?done={kind}")
+            return redirect_to(f"{web_state(request).prefix}/rules?done={kind}")
     else:
         problems = check_config_text(ctx=ctx, kind=kind, text=text)
     data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
@@ -604,7 +523,7 @@ def unknowns_page(request: Request, session: SessionDep, ctx: ContextDep) -> Res
     authorize(user.role, PAGE_ROLES["unknowns"])
     items = unknown_values(session=session, ctx=ctx, actor=user.name, role=user.role)
     data = {"data": [u.to_dict() for u in items], "count": len(items)}
-    message = _done(request)
+    message = done_message(request)
     mapped = request.query_params.get("n")
     if message and mapped and mapped.isdigit():
         message += f" {int(mapped)} stored lead(s) read again and re-scored."
@@ -635,7 +554,7 @@ def unknowns_submit(
         actor=user.name,
         role=user.role,
     )
-    return _redirect(f"{web_state(request).prefix}/unknowns?done=mapped&n={result.n_renormalised}")
+    return redirect_to(f"{web_state(request).prefix}/unknowns?done=mapped&n={result.n_renormalised}")
 
 
 # --------------------------------------------------------------------------------------------- router
@@ -659,10 +578,6 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/logout", logout_submit, name="web_logout", **post)
     _twin(router, "/account", account, "web_account")
     _twin(router, "/queue", queue_page, "web_queue")
-    router.add_api_route(
-        "/leads/{lead_ref}", lead_page, methods=["GET"], name="web_lead", include_in_schema=False
-    )
-    router.add_api_route("/leads/{lead_ref}/feedback", feedback_submit, name="web_feedback", **post)
     _twin(router, "/dashboard", dashboard_page, "web_dashboard")
     _twin(router, "/models", models_page, "web_models")
     router.add_api_route("/models/rollback", rollback_submit, name="web_rollback", **post)
