@@ -91,7 +91,7 @@ class CrmRecordIn:
     record_id: str
     updated_at: datetime
     lead_in: dict[str, Any]
-    outcome: str | None = None
+    outcomes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -229,9 +229,8 @@ def _preview(session: Session, source: str, record: CrmRecordIn, report: PullRep
         action = "update"
         report.n_updated += 1
     known = [] if link is None else link.outcomes
-    outcome = record.outcome
-    new_outcome = outcome if outcome and action != "unchanged" and outcome not in known else None
-    report.n_outcomes += new_outcome is not None
+    new = [o for o in record.outcomes if o not in known] if action != "unchanged" else []
+    report.n_outcomes += len(new)
     if len(report.preview) < N_PREVIEW:
         report.preview.append(  # only fields that identify nobody go to the preview
             {
@@ -240,7 +239,7 @@ def _preview(session: Session, source: str, record: CrmRecordIn, report: PullRep
                 "lead_id": None if link is None else link.lead_id,
                 "service_line": record.lead_in.get("service_line"),
                 "source": record.lead_in.get("source"),
-                "outcome": new_outcome,
+                "outcome": ", ".join(new) or None,
             }
         )
 
@@ -276,8 +275,9 @@ def _take(
     else:
         link.version = version
         report.n_updated += 1
-    outcome = record.outcome
-    if outcome is not None and outcome not in link.outcomes:
+    for outcome in record.outcomes:
+        if outcome in link.outcomes:
+            continue
         record_outcome(
             session=session,
             ctx=ctx,

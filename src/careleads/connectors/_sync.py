@@ -94,7 +94,8 @@ def _lead_in(contact: Contact, mapping: HubSpotMapping) -> dict[str, object]:
 def _record(contact: Contact, mapping: HubSpotMapping) -> CrmRecordIn:
     stage = contact.properties.get(mapping.outcomes.property)
     outcome = None if stage is None else mapping.outcomes.values.get(stage)
-    return CrmRecordIn(contact.record_id, contact.updated_at, _lead_in(contact, mapping), outcome)
+    outcomes = () if outcome is None else (outcome,)
+    return CrmRecordIn(contact.record_id, contact.updated_at, _lead_in(contact, mapping), outcomes)
 
 
 def _pages(
