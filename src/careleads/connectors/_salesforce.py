@@ -47,11 +47,11 @@ class SalesforceAuthError(SalesforceError):
 
 @dataclass(frozen=True)
 class SalesforceRecord:
-    """A record as a SOQL query returns it: Id, its fields (as sent) and its last change (aware UTC)."""
+    """A record as a SOQL query returns it: Id, its fields (as sent), its last change (aware UTC) if asked."""
 
     record_id: str
     fields: dict[str, Any]
-    updated_at: datetime
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,8 @@ class SalesforceApi:
             changed = (
                 values.get("SystemModstamp") or values.get("LastModifiedDate") or values.get("CreatedDate")
             )
-            records.append(SalesforceRecord(str(values["Id"]), values, moment(changed)))
+            changed_at = None if changed is None else moment(changed)
+            records.append(SalesforceRecord(str(values["Id"]), values, changed_at))
         following = None if answer.get("done", True) else answer.get("nextRecordsUrl")
         return RecordPage(records=records, next_url=following, total=int(answer.get("totalSize") or 0))
 

@@ -53,6 +53,7 @@ def lead_query(mapping: SalesforceMapping, since: datetime | None) -> str:
 
 
 def _record(lead: SalesforceRecord, mapping: SalesforceMapping) -> CrmRecordIn:
+    assert lead.updated_at is not None  # the query selects SystemModstamp
     lead_in: dict[str, object] = {}
     for name, api_name in mapping.lead_fields.items():
         value = lead.fields.get(api_name)
