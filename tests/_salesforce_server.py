@@ -337,9 +337,13 @@ class _Handler(BaseHTTPRequestHandler):
             job.state, job.error = "Failed", f"InvalidBatch : Field name not found : {unknown[0]}"
             return
         user_ids = {u["Id"] for u in state.users}
+        if job.external_id_field == "Id":
+            index = state.leads
+        else:
+            index = {str(r.get(job.external_id_field)): r for r in state.leads.values()}
         for row in rows:
             key = row[job.external_id_field]
-            matches = [r for r in state.leads.values() if r.get(job.external_id_field) == key]
+            matches = [index[key]] if key in index else []
             if not matches:
                 job.failed.append({"sf__Id": "", "sf__Error": "NOT_FOUND:no Lead with that key:--", **row})
             elif key in state.refused_ids:

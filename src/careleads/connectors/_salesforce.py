@@ -306,6 +306,16 @@ class SalesforceApi:
         job_id = str(job["id"])
         self._call("uploading the bulk job's data", lambda: jobs.upload_job_data(job_id, text.getvalue()))
         self._call("closing the bulk job", lambda: jobs.close_job(job_id))
+        try:
+            return self._results(jobs, job_id, external_id_field)
+        except SalesforceError as exc:
+            # Salesforce runs a closed job whatever happens here: its rows are unconfirmed, not unwritten
+            raise SalesforceError(
+                f"{exc}. Bulk job {job_id} was closed but its results were not read: its records stay "
+                "unconfirmed and the next run sends them again (the same values)"
+            ) from None
+
+    def _results(self, jobs: Any, job_id: str, external_id_field: str) -> UpsertOutcome:
         while True:
             info = self._call("reading the bulk job", lambda: jobs.get_job(job_id, False))
             if info["state"] in _TERMINAL:
