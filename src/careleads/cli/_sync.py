@@ -33,7 +33,7 @@ def _print_dry_run(data: dict[str, Any], records: str) -> None:
         f"dry run, nothing written: {pull['n_seen']} {records} read, "
         f"{pull['n_created']} leads to create, {pull['n_updated']} to update, "
         f"{pull['n_unchanged']} unchanged, {pull['n_outcomes']} outcomes; "
-        f"{write['n_pending']} {records} to write back"
+        f"{write['n_pending']} linked {records} to write back (and each lead it would create)"
         + (f", properties to create: {', '.join(created)}" if created else "")
     )
     if pull["preview"]:
