@@ -343,3 +343,14 @@ def test_429_waits_retry_after_and_5xx_and_drops_back_off_doubling(org: Org) -> 
     org.pull()
     assert org.waits == [3.0, 0.01, 0.02]
     assert org.count(Lead) == 2
+
+
+def test_a_failed_job_marks_nothing_and_says_why(org: Org) -> None:
+    org.add_leads(5)
+    org.pull()
+    write_back = {**org.mapping.write_back, "tier": "careleads_grade__c"}  # a field the org does not have
+    org.mapping = org.mapping.model_copy(update={"write_back": write_back})
+    with pytest.raises(SalesforceError, match=r"ended Failed: .*careleads_grade__c") as caught:
+        org.write()
+    assert "results were not read" not in str(caught.value)
+    assert org.write(dry_run=True).n_pending == 5 and not org.state.updates

@@ -307,26 +307,31 @@ class SalesforceApi:
         self._call("uploading the bulk job's data", lambda: jobs.upload_job_data(job_id, text.getvalue()))
         self._call("closing the bulk job", lambda: jobs.close_job(job_id))
         try:
-            return self._results(jobs, job_id, external_id_field)
+            info = self._finished(jobs, job_id)
+            if info["state"] != "JobComplete":
+                failed_job = SalesforceError(
+                    f"Salesforce's bulk job {job_id} ended {info['state']}: "
+                    f"{str(info.get('errorMessage'))[:300]}; fix the mapping's write_back fields (or the "
+                    "org), then run the sync again: records not confirmed are sent again"
+                )
+            else:
+                return self._results(jobs, job_id, external_id_field)
         except SalesforceError as exc:
             # Salesforce runs a closed job whatever happens here: its rows are unconfirmed, not unwritten
             raise SalesforceError(
                 f"{exc}. Bulk job {job_id} was closed but its results were not read: its records stay "
                 "unconfirmed and the next run sends them again (the same values)"
             ) from None
+        raise failed_job
 
-    def _results(self, jobs: Any, job_id: str, external_id_field: str) -> UpsertOutcome:
+    def _finished(self, jobs: Any, job_id: str) -> Any:
         while True:
             info = self._call("reading the bulk job", lambda: jobs.get_job(job_id, False))
             if info["state"] in _TERMINAL:
-                break
+                return info
             self.sleep(self.poll_seconds)
-        if info["state"] != "JobComplete":
-            raise SalesforceError(
-                f"Salesforce's bulk job {job_id} ended {info['state']}: "
-                f"{str(info.get('errorMessage'))[:300]}; "
-                "run the sync again: the records it did not confirm are sent again"
-            )
+
+    def _results(self, jobs: Any, job_id: str, external_id_field: str) -> UpsertOutcome:
         outcome = UpsertOutcome(job_id=job_id)
         done = self._call(
             "reading the job's successes", lambda: jobs.get_ingest_results(job_id, "successfulResults")
