@@ -249,6 +249,7 @@ def test_jobs_without_their_prerequisites_are_skipped_with_the_reason(store: Sto
     )
     assert {r.job: (r.status, r.summary["reason"]) for r in runs} == {
         "sync_hubspot": ("skipped", "CARELEADS_HUBSPOT_TOKEN is not set"),
+        "sync_salesforce": ("skipped", "no Salesforce session or login is set (CARELEADS_SALESFORCE_*)"),
         "deliver_outbox": ("skipped", "CARELEADS_WEBHOOK_URL or CARELEADS_WEBHOOK_SECRET is not set"),
         "rescore_open_leads": ("skipped", f"no model is published for {store.settings.target}"),
         "monitor": ("skipped", "CARELEADS_JOB_DATA_DIR is not set"),

@@ -1,10 +1,11 @@
 """The scheduled jobs of careleads (:data:`JOBS`): each calls an existing use case.
 
-The HubSpot sync (:func:`careleads.connectors.sync_hubspot`), the outbox delivery, the re-score of open
-leads, monitoring of the export folder with an alert when the status is act, and retraining through the
-publish gate. A job whose prerequisite is absent (no HubSpot token, no webhook, no published model, no export
-folder) ends ``skipped`` with its reason. Adding a job is one :class:`~careleads.service.scheduling.Job` in
-:data:`JOBS` and its setting ``job_<name>_minutes`` in :class:`careleads.settings.Settings`.
+The CRM syncs (:func:`careleads.connectors.sync_hubspot`, :func:`~careleads.connectors.sync_salesforce`),
+the outbox delivery, the re-score of open leads, monitoring of the export folder with an alert when the
+status is act, and retraining through the publish gate. A job whose prerequisite is absent (no CRM
+credentials, no webhook, no published model, no export folder) ends ``skipped`` with its reason. Adding a
+job is one :class:`~careleads.service.scheduling.Job` in :data:`JOBS` and its setting ``job_<name>_minutes``
+in :class:`careleads.settings.Settings`.
 
 The runner, the lease and the records are :mod:`careleads.service.scheduling`'s; the server and the command
 line pass :data:`JOBS` to it.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from careleads.connectors import sync_hubspot
+from careleads.connectors import sync_hubspot, sync_salesforce
 from careleads.monitoring import FolderSource, monitor, retrain
 from careleads.service.alerts import Alert, send_alert
 from careleads.service.outbox import deliver_configured
@@ -41,6 +42,17 @@ def _sync_hubspot(jc: JobContext) -> JobOutcome:
     if not jc.settings.hubspot_token:
         return skipped("CARELEADS_HUBSPOT_TOKEN is not set")
     report = sync_hubspot(settings=jc.settings)
+    return JobOutcome(counts=_numbers(report.to_dict()))
+
+
+def _sync_salesforce(jc: JobContext) -> JobOutcome:
+    s = jc.settings
+    if not (
+        (s.salesforce_instance_url and s.salesforce_session_id)
+        or (s.salesforce_username and s.salesforce_password)
+    ):
+        return skipped("no Salesforce session or login is set (CARELEADS_SALESFORCE_*)")
+    report = sync_salesforce(settings=jc.settings)
     return JobOutcome(counts=_numbers(report.to_dict()))
 
 
@@ -112,6 +124,12 @@ JOBS: tuple[Job, ...] = (
         "Pull changed HubSpot contacts, then write scores back (careleads sync hubspot).",
         "job_sync_hubspot_minutes",
         _sync_hubspot,
+    ),
+    Job(
+        "sync_salesforce",
+        "Pull changed Salesforce leads, then write scores back (careleads sync salesforce).",
+        "job_sync_salesforce_minutes",
+        _sync_salesforce,
     ),
     Job(
         "deliver_outbox",

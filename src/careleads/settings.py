@@ -339,6 +339,45 @@ class Settings(BaseSettings):
         gt=0,
         description="First wait after a HubSpot 5xx; doubles each attempt (a 429 waits its Retry-After).",
     )
+    salesforce_instance_url: str = Field(
+        default="",
+        description="Salesforce org address for `careleads sync salesforce` with a session id "
+        "(https://yourorg.my.salesforce.com; a local stand-in in tests).",
+    )
+    salesforce_session_id: str = Field(
+        default="",
+        repr=False,
+        description="Salesforce session id or OAuth access token (with the instance URL); when it expires, "
+        "set a new one.",
+    )
+    salesforce_username: str = Field(
+        default="", description="Salesforce login (instead of a session id; logs in again when needed)."
+    )
+    salesforce_password: str = Field(
+        default="", repr=False, description="Salesforce password (with the login)."
+    )
+    salesforce_security_token: str = Field(
+        default="", repr=False, description="Salesforce security token (with the login)."
+    )
+    salesforce_domain: str = Field(
+        default="login", description="Salesforce login domain: login (production) or test (sandbox)."
+    )
+    salesforce_mapping_file: Path | None = Field(
+        default=None,
+        description="Salesforce connector mapping YAML: Lead fields, owners' e-mails, Status values and "
+        "conversion as outcomes, the upsert key, write-back fields (default: the shipped file).",
+    )
+    salesforce_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Attempts of one Salesforce request on 429, 5xx and lost connections.",
+    )
+    salesforce_backoff_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="First wait after a Salesforce 5xx; doubles each attempt (a 429 waits its Retry-After).",
+    )
     webhook_url: str = Field(
         default="", description="CRM webhook that receives score, tier and route changes."
     )
@@ -384,6 +423,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Job sync_hubspot (`careleads sync hubspot`) every this many minutes; 0 turns it off. "
         "Skipped while CARELEADS_HUBSPOT_TOKEN is empty.",
+    )
+    job_sync_salesforce_minutes: int = Field(
+        default=15,
+        ge=0,
+        description="Job sync_salesforce (`careleads sync salesforce`) every this many minutes; 0 turns it "
+        "off. Skipped while no Salesforce session or login is set.",
     )
     job_deliver_outbox_minutes: int = Field(
         default=0,

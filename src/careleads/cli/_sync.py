@@ -1,4 +1,4 @@
-"""`careleads sync`: pull a CRM's records into careleads and write scores back (HubSpot)."""
+"""`careleads sync`: pull a CRM's records into careleads and write scores back (HubSpot, Salesforce)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,28 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     return table
+
+
+def _print_dry_run(data: dict[str, Any], records: str) -> None:
+    pull, write = data["pull"], data["write"]
+    created = write.get("properties_created") or []
+    out.print(
+        f"dry run, nothing written: {pull['n_seen']} {records} read, "
+        f"{pull['n_created']} leads to create, {pull['n_updated']} to update, "
+        f"{pull['n_unchanged']} unchanged, {pull['n_outcomes']} outcomes; "
+        f"{write['n_pending']} linked {records} to write back (and each lead it would create)"
+        + (f", properties to create: {', '.join(created)}" if created else "")
+    )
+    if pull["preview"]:
+        out.print(_table(f"{records} (first records)", pull["preview"]))
+    if write["preview"]:
+        out.print(_table("write-back (first records)", write["preview"]))
+
+
+def _print_report(data: dict[str, Any]) -> None:
+    for part in ("pull", "write"):
+        data[part].pop("preview", None)
+    out.print(json.dumps(data))
 
 
 def register(app: typer.Typer) -> None:
@@ -62,21 +84,49 @@ def register(app: typer.Typer) -> None:
         from careleads.settings import get_settings
 
         report = sync_hubspot(settings=get_settings(), since=since, mapping_path=mapping, dry_run=dry_run)
-        data = report.to_dict()
         if dry_run:
-            pull, write = data["pull"], data["write"]
-            out.print(
-                f"dry run, nothing written: {pull['n_seen']} contacts read, "
-                f"{pull['n_created']} leads to create, {pull['n_updated']} to update, "
-                f"{pull['n_unchanged']} unchanged, {pull['n_outcomes']} outcomes; "
-                f"{write['n_pending']} contacts to write back, properties to create: "
-                f"{', '.join(write['properties_created']) or 'none'}"
-            )
-            if pull["preview"]:
-                out.print(_table("contacts (first records)", pull["preview"]))
-            if write["preview"]:
-                out.print(_table("write-back (first records)", write["preview"]))
+            _print_dry_run(report.to_dict(), "contacts")
             return
-        for part in ("pull", "write"):
-            data[part].pop("preview", None)
-        out.print(json.dumps(data))
+        _print_report(report.to_dict())
+
+    @sync_app.command("salesforce", epilog=example("careleads sync salesforce --dry-run --since 2026-11-01"))
+    @command_errors()
+    def salesforce(
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Read Salesforce and the store only; print the counts and the first records of what "
+                "would change; write nothing anywhere.",
+            ),
+        ] = False,
+        since: Annotated[
+            datetime | None,
+            typer.Option(
+                "--since",
+                help="Pull the Lead records changed from this ISO moment (UTC) instead of the stored cursor.",
+            ),
+        ] = None,
+        mapping: Annotated[
+            Path | None,
+            typer.Option(
+                "--mapping",
+                help="Mapping YAML: Lead fields, owners' e-mails, outcomes, write-back fields "
+                "(default: CARELEADS_SALESFORCE_MAPPING_FILE, else the shipped one).",
+            ),
+        ] = None,
+    ) -> None:
+        """Pull Salesforce Lead records changed since the last sync into leads, then write score, tier,
+        reasons, intent, route and OwnerId back through Bulk API 2.0 (CARELEADS_SALESFORCE_INSTANCE_URL
+        and _SESSION_ID, or _USERNAME, _PASSWORD and _SECURITY_TOKEN).
+
+        Example: careleads sync salesforce --dry-run --since 2025-03-01T00:00:00
+        """
+        from careleads.connectors import sync_salesforce
+        from careleads.settings import get_settings
+
+        report = sync_salesforce(settings=get_settings(), since=since, mapping_path=mapping, dry_run=dry_run)
+        if dry_run:
+            _print_dry_run(report.to_dict(), "leads")
+            return
+        _print_report(report.to_dict())

@@ -1,4 +1,5 @@
-"""``careleads sync hubspot``: the pull, then the write-back, on the configured store and HubSpot account."""
+"""``careleads sync hubspot`` and ``careleads sync salesforce``: the pull, then the write-back, on the
+configured store and CRM account."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from careleads.connectors._client import HubSpotApi
-from careleads.connectors._mapping import load_hubspot_mapping
-from careleads.connectors._sync import PullReport, WriteReport, pull_contacts, write_scores
+from careleads.connectors._crm import PullReport, WriteReport
+from careleads.connectors._mapping import load_hubspot_mapping, load_salesforce_mapping
+from careleads.connectors._salesforce import SalesforceApi
+from careleads.connectors._salesforce_sync import pull_leads, write_lead_scores
+from careleads.connectors._sync import pull_contacts, write_scores
 from careleads.service import ServiceContext, open_store
 from careleads.settings import Settings
 from careleads.store import make_sessionmaker
 from careleads.types import PathLikeStr
 
-__all__ = ["SyncReport", "sync_hubspot"]
+__all__ = ["SyncReport", "sync_hubspot", "sync_salesforce"]
 
 
 @dataclass
@@ -81,5 +85,63 @@ def sync_hubspot(
     finally:
         if ctx is not None:
             ctx.analytics.close()  # the leads' analytics rows written before the command ends
+        engine.dispose()
+    return SyncReport(pull=pull, write=write)
+
+
+def sync_salesforce(
+    *,
+    settings: Settings,
+    since: datetime | None = None,
+    mapping_path: PathLikeStr | None = None,
+    dry_run: bool = False,
+    api: SalesforceApi | None = None,
+) -> SyncReport:
+    """Pull the Salesforce Lead records changed since the stored cursor (or `since`), then write scores back.
+
+    Parameters
+    ----------
+    settings : Settings
+        The store, the ``salesforce_*`` credentials, ``salesforce_mapping_file`` and the retry bounds.
+    since : datetime, optional
+        Pull from this moment instead of the stored cursor.
+    mapping_path : path, optional
+        The mapping YAML (default: ``salesforce_mapping_file``, else the shipped one).
+    dry_run : bool
+        Read only: what would be created, updated and written; nothing is written in careleads or Salesforce.
+    api : SalesforceApi, optional
+        Salesforce (default: built from the settings).
+
+    Raises
+    ------
+    SalesforceError
+        If Salesforce refuses the credentials or session, or keeps failing; what was done before stays (the
+        next run goes on).
+    ConfigError
+        If the mapping file is wrong or the database has no careleads tables.
+    """
+    mapping = load_salesforce_mapping(mapping_path or settings.salesforce_mapping_file)
+    api = api or SalesforceApi(
+        instance_url=settings.salesforce_instance_url,
+        session_id=settings.salesforce_session_id,
+        username=settings.salesforce_username,
+        password=settings.salesforce_password,
+        security_token=settings.salesforce_security_token,
+        domain=settings.salesforce_domain,
+        max_attempts=settings.salesforce_max_attempts,
+        backoff_seconds=settings.salesforce_backoff_seconds,
+    )
+    engine = open_store(settings)
+    ctx: ServiceContext | None = None
+    try:
+        sessions = make_sessionmaker(engine)
+        if not dry_run:  # a dry run creates no lead, so it needs no context
+            ctx = ServiceContext.from_settings(settings)
+            ctx.bind(sessions)
+        pull = pull_leads(sessions=sessions, ctx=ctx, api=api, mapping=mapping, since=since, dry_run=dry_run)
+        write = write_lead_scores(sessions=sessions, api=api, mapping=mapping, dry_run=dry_run)
+    finally:
+        if ctx is not None:
+            ctx.analytics.close()
         engine.dispose()
     return SyncReport(pull=pull, write=write)
