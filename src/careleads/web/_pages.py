@@ -386,10 +386,11 @@ def dashboard_page(
     authorize(user.role, PAGE_ROLES["dashboard"])
     board = dashboard(session=session, ctx=ctx, days=days)
     extra: dict[str, Any] = {}
-    if not request.url.path.endswith(".json"):
+    if not request.url.path.endswith(".json") and not board.data["getting_started"]:
         tier_rows = [
-            {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"] or 0.0}
+            {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"]}
             for r in board.by_tier
+            if r["conversion_rate"] is not None  # too early: no bar rather than a bar of nothing
         ]
         extra["figures"] = [
             {
