@@ -354,12 +354,20 @@ def test_models_page_publishes_and_rolls_back_for_the_roles_the_api_admits(web: 
     assert twin["published_version"] == version and twin["card"]["test_metrics"]["model"]["auc"] > 0.5
     assert twin["may_publish"] is True
     csrf = csrf_of(page.text)
-    done = client.post(f"/ui/models/{version}-b/publish", data={"csrf_token": csrf}, follow_redirects=False)
+    done = client.post(
+        f"/ui/models/{version}-b/publish",
+        data={"csrf_token": csrf, "reason": "better calibrated"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     assert registry.published_version(web.settings.target) == f"{version}-b"
     assert "Model published." in client.get(done.headers["location"]).text
     csrf = sign_in(client, web.tokens["admin"])
-    back = client.post("/ui/models/rollback", data={"csrf_token": csrf}, follow_redirects=False)
+    back = client.post(
+        "/ui/models/rollback",
+        data={"csrf_token": csrf, "reason": "back to the tested one"},
+        follow_redirects=False,
+    )
     assert back.status_code == 303 and registry.published_version(web.settings.target) == version
     assert client.post("/ui/models/nope/publish", data={"csrf_token": csrf}).status_code == 404
     assert [json.loads(e.details)["after"] for e in _audit(web, "model.publish")] == [f"{version}-b"]

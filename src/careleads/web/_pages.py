@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from careleads import report as charts
-from careleads.errors import ConfigError
+from careleads.errors import ConfigError, InputError
 from careleads.service import access, publishing
 from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
@@ -474,6 +474,7 @@ def models_page(
         "selected": chosen,
         "card": card,
         "history": ctx.registry.history(target),
+        "rollback_to": ctx.registry.rollback_target(target),
         "may_publish": user.role in PAGE_ROLES["publish"],
     }
     extra: dict[str, Any] = {"message": _done(request), "figures": []}
@@ -508,33 +509,91 @@ def _version(ctx: ServiceContext, version: str) -> str:
     return version
 
 
-def publish_submit(
-    request: Request, version: str, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = ""
+ReasonForm = Annotated[str, Form(max_length=2000)]
+
+
+def _confirm(
+    request: Request,
+    user: Principal,
+    data: dict[str, Any],
+    *,
+    problems: list[str] | None = None,
+    reason: str = "",
 ) -> Response:
-    """Publish a version (``POST /v1/models/{version}/publish``, audited); the roles the API admits."""
+    data = {**data, "problems": problems or [], "reason": reason}
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
+    return render(request, "model_confirm.html", data, user=user, page="models", status_code=code)
+
+
+def publish_confirm_page(request: Request, version: str, ctx: ContextDep) -> Response:
+    """What publishing a version would change (the version scoring now, both models' test figures and the
+    publish gate's checks) and the form that asks for a reason; the roles the API admits."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["publish"])
+    version = _version(ctx, version)
+    preview = publishing.publish_preview(registry=ctx.registry, version=version, monitor=ctx.settings.monitor)
+    return _confirm(request, user, {"action": "publish", **preview})
+
+
+def publish_submit(
+    request: Request,
+    version: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    csrf: CsrfForm = "",
+    reason: ReasonForm = "",
+) -> Response:
+    """Publish a version (``POST /v1/models/{version}/publish``, audited with the reason given); the roles
+    the API admits. Without a reason the confirmation page comes back with the problem."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])
-    publishing.publish_model(
-        session=session,
-        registry=ctx.registry,
-        version=_version(ctx, version),
-        actor=user.name,
-        role=user.role,
-        note="api",
-    )
+    version = _version(ctx, version)
+    try:
+        publishing.publish_model(
+            session=session,
+            registry=ctx.registry,
+            version=version,
+            actor=user.name,
+            role=user.role,
+            note=reason,
+        )
+    except InputError as exc:
+        preview = publishing.publish_preview(
+            registry=ctx.registry, version=version, monitor=ctx.settings.monitor
+        )
+        return _confirm(request, user, {"action": "publish", **preview}, problems=[str(exc)], reason=reason)
     return _redirect(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
 
 
-def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "") -> Response:
-    """Return to the previously published version (``POST /v1/models/rollback``, audited); the roles the API
-    admits."""
+def rollback_confirm_page(request: Request, ctx: ContextDep) -> Response:
+    """The version scoring now and the one a rollback returns to, with the form that asks for a reason."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["publish"])
+    preview = publishing.rollback_preview(registry=ctx.registry, target=ctx.settings.target)
+    return _confirm(request, user, {"action": "rollback", **preview})
+
+
+def rollback_submit(
+    request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "", reason: ReasonForm = ""
+) -> Response:
+    """Return to the previously published version (``POST /v1/models/rollback``, audited with the reason
+    given); the roles the API admits."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])
-    publishing.rollback_model(
-        session=session, registry=ctx.registry, target=ctx.settings.target, actor=user.name, role=user.role
-    )
+    try:
+        publishing.rollback_model(
+            session=session,
+            registry=ctx.registry,
+            target=ctx.settings.target,
+            actor=user.name,
+            role=user.role,
+            note=reason,
+        )
+    except InputError as exc:
+        preview = publishing.rollback_preview(registry=ctx.registry, target=ctx.settings.target)
+        return _confirm(request, user, {"action": "rollback", **preview}, problems=[str(exc)], reason=reason)
     return _redirect(f"{web_state(request).prefix}/models?done=rolled_back")
 
 
@@ -675,7 +734,9 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/leads/{lead_ref}/feedback", feedback_submit, name="web_feedback", **post)
     _twin(router, "/dashboard", dashboard_page, "web_dashboard")
     _twin(router, "/models", models_page, "web_models")
+    _twin(router, "/models/rollback", rollback_confirm_page, "web_rollback_confirm")
     router.add_api_route("/models/rollback", rollback_submit, name="web_rollback", **post)
+    _twin(router, "/models/{version}/publish", publish_confirm_page, "web_publish_confirm")
     router.add_api_route("/models/{version}/publish", publish_submit, name="web_publish", **post)
     _twin(router, "/rules", rules_page, "web_rules")
     router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
