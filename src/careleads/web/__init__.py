@@ -14,6 +14,7 @@ page                      roles                         API equivalent
 ``/ui/models``            admin, analyst                ``GET /v1/models``, ``POST
                                                         /v1/models/{version}/publish``, rollback
 ``/ui/rules``             admin, analyst (edit: admin)  (the YAML files)
+``/ui/audit``             admin, auditor                ``GET /v1/audit`` (filtered, paginated)
 ========================  ============================  ======================================
 
 Sign-in takes an API token (``careleads tokens create``) and sets a sealed, HttpOnly, SameSite=Lax session

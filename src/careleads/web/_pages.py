@@ -1,4 +1,4 @@
-"""The pages: sign-in, review queue, lead, dashboard, models, rules and routing.
+"""The pages: sign-in, review queue, lead, dashboard, models, rules and routing, audit log.
 
 Each page gathers one JSON-ready dict with the service functions its API equivalent calls (so permissions,
 audit entries and answers are the same) and renders it as HTML or, at the same URL plus ``.json``, as JSON.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from careleads.errors import ConfigError, InputError
 from careleads.service import access, publishing
 from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
+from careleads.service.audit_view import AuditFilters, search_audit_log
 from careleads.service.context import ServiceContext
 from careleads.service.dashboard import dashboard
 from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
@@ -67,6 +69,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "publish": access.MODELS_PUBLISH,
     "edit_rules": access.RULES_EDIT,
     "unknowns": access.ADMIN_ONLY,
+    "audit": access.AUDIT_READ,
 }
 
 _DONE = {
@@ -707,6 +710,36 @@ def unknowns_submit(
     return _redirect(f"{web_state(request).prefix}/unknowns?done=mapped&n={result.n_renormalised}")
 
 
+# --------------------------------------------------------------------------------------------- audit
+
+
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[str | None, Query(max_length=120)] = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    lead: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Annotated[date | None, Query(description="First day (UTC), included")] = None,
+    until: Annotated[date | None, Query(description="Last day (UTC), included")] = None,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    upto: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> Response:
+    """The audit log (``GET /v1/audit``) newest first, filtered by actor, action, lead and days, 50 entries a
+    page; auditors and admins. Reading it is audited."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["audit"])
+    filters = AuditFilters(
+        actor=actor or None, action=action or None, lead_id=lead, since=since, until=until, upto=upto
+    )
+    found = search_audit_log(session=session, actor=user.name, role=user.role, filters=filters, page=page)
+    query = {k: v for k, v in filters.to_dict().items() if v is not None}
+    query["upto"] = found.upto  # the page links show the log as it was at the first page
+    if "lead_id" in query:
+        query["lead"] = query.pop("lead_id")
+    data = {**found.to_dict(), "filters": filters.to_dict(), "query": query}
+    return render(request, "audit.html", data, user=user, page="audit")
+
+
 # --------------------------------------------------------------------------------------------- router
 
 
@@ -740,6 +773,7 @@ def build_router(prefix: str) -> APIRouter:
     router.add_api_route("/models/{version}/publish", publish_submit, name="web_publish", **post)
     _twin(router, "/rules", rules_page, "web_rules")
     router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
+    _twin(router, "/audit", audit_page, "web_audit")
     _twin(router, "/unknowns", unknowns_page, "web_unknowns")
     router.add_api_route("/unknowns/map", unknowns_submit, name="web_unknowns_map", **post)
     return router

@@ -165,6 +165,7 @@ def nav(prefix: str, user: Principal | None, roles: Mapping[str, frozenset[str]]
         ("models", "Models"),
         ("rules", "Rules"),
         ("unknowns", "Unknown values"),
+        ("audit", "Audit log"),
     )
     if user is None:
         return []
