@@ -105,3 +105,15 @@ def test_reviewers_cannot_open_the_confirmation_pages(web: Service) -> None:
     sign_in(web.client, web.tokens["reviewer"])
     assert web.client.get(f"/ui/models/{version}/publish").status_code == 403
     assert web.client.get("/ui/models/rollback").status_code == 403
+
+
+def test_the_api_docs_are_drawn_from_the_schema_without_a_cdn(web: Service) -> None:
+    page = web.client.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    schema = web.client.get("/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method in item:
+            assert f"{method.upper()} {path}" in page.text
+    assert "cdn" not in page.text.lower() and "<script" not in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert web.client.get("/redoc").status_code == 404

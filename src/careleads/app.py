@@ -82,7 +82,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ctx.analytics.close()
             engine.dispose()
 
-    app = FastAPI(title="careleads", version=__version__, description=api.DESCRIPTION, lifespan=lifespan)
+    # no docs_url, redoc_url: their pages load scripts from a CDN; api.install serves /docs from the schema
+    app = FastAPI(
+        title="careleads",
+        version=__version__,
+        description=api.DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = factory
