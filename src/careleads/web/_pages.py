@@ -38,11 +38,11 @@ from careleads.service.review import (
 )
 from careleads.service.rule_edits import (
     CONFIG_KINDS,
-    check_config_text,
     config_file,
     config_history,
     save_config,
 )
+from careleads.service.rule_impact import rule_impact, with_version_bump
 from careleads.service.schemas import FeedbackCreate, RouteChange
 from careleads.service.scope import queues_for
 from careleads.service.unknowns import map_unknown_value, unknown_values
@@ -608,6 +608,7 @@ def _rules_data(
     ctx: ServiceContext,
     user: Principal,
     drafts: dict[str, tuple[str, list[str]]] | None = None,
+    impact: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     files = []
     for kind in CONFIG_KINDS:
@@ -616,9 +617,11 @@ def _rules_data(
         files.append(
             {
                 **current,
+                "shown_path": current["path"].removesuffix(f" ({current['source']})"),
                 "draft": draft[0] if draft else None,
                 "problems": draft[1] if draft else [],
                 "checked": draft is not None,
+                "impact": impact if impact is not None and impact["kind"] == kind else None,
                 "history": config_history(session=session, kind=kind),
             }
         )
@@ -648,7 +651,8 @@ def rules_submit(
     authorize(user.role, PAGE_ROLES["edit_rules"])
     if kind not in CONFIG_KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no configuration {kind!r}")
-    text = text.replace("\r\n", "\n")
+    text = with_version_bump(ctx=ctx, kind=kind, text=text.replace("\r\n", "\n"))
+    impact: dict[str, Any] | None = None
     if intent == "save":
         try:
             save_config(session=session, ctx=ctx, kind=kind, text=text, actor=user.name, role=user.role)
@@ -657,10 +661,14 @@ def rules_submit(
         else:
             return _redirect(f"{web_state(request).prefix}/rules?done={kind}")
     else:
-        problems = check_config_text(ctx=ctx, kind=kind, text=text)
-    data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
+        try:
+            impact = rule_impact(session=session, ctx=ctx, kind=kind, text=text).to_dict()
+            problems = []
+        except ConfigError as exc:
+            problems = str(exc).split("\n")
+    data = _rules_data(session, ctx, user, drafts={kind: (text, problems)}, impact=impact)
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
-    message = None if problems else "The text is valid; save it to put it in force."
+    message = None if problems else "The text is valid; read the changes below, then save to put it in force."
     return render(
         request, "rules.html", data, user=user, page="rules", status_code=code, extra={"message": message}
     )
