@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _service_support import Service
+from _service_support import BACKENDS, Service
 from _web_support import add_lead, lead_record, sign_in, start_web
 from careleads.service.leads import utcnow
 from careleads.settings import MonitorSettings
@@ -18,9 +18,9 @@ N_MATURED = 6  # 10%: created 40 days ago, past the 30-day window
 MIN_MATURED = 2
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[Service]:
-    yield from start_web(tmp_path, monitor=MonitorSettings(min_matured_leads=MIN_MATURED))
+@pytest.fixture(params=BACKENDS)
+def web(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Service]:
+    yield from start_web(tmp_path, request.param, monitor=MonitorSettings(min_matured_leads=MIN_MATURED))
 
 
 def _post_outcome(web: Service, lead_id: int, hours_ago: float) -> None:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from _service_support import Service
+from _service_support import BACKENDS, Service
 from _web_support import add_lead, lead_record, sign_in, start_web
 from careleads.service._ledger import rescore_lead
 from careleads.service._records import current_entry, utcnow
 from careleads.store import Lead, ReviewTask, ScoreEntry, session_scope
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[Service]:
-    yield from start_web(tmp_path, routing_file=None)
+@pytest.fixture(params=BACKENDS)
+def web(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Service]:
+    yield from start_web(tmp_path, request.param, routing_file=None)
 
 
 def _open_routes(web: Service) -> dict[int, tuple[str, str]]:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from _service_support import Service
+from _service_support import BACKENDS, Service
 from _web_support import add_lead, lead_record, sign_in, start_web
 from careleads.service.audit import append_audit
 from careleads.service.audit_view import AUDIT_PAGE_SIZE
 from careleads.store import AuditEntry, session_scope
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[Service]:
-    yield from start_web(tmp_path)
+@pytest.fixture(params=BACKENDS)
+def web(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Service]:
+    yield from start_web(tmp_path, request.param)
 
 
 def _entries(web: Service) -> list[AuditEntry]:

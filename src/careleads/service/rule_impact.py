@@ -97,10 +97,11 @@ def open_route_changes(
     returns how many there are and those whose route (name, queue or nurture track) differs."""
     leads = session.scalars(
         select(Lead)
-        .join(ReviewTask, ReviewTask.lead_id == Lead.id)
-        .where(ReviewTask.status == "open", Lead.erased.is_(False))
+        .where(
+            Lead.id.in_(select(ReviewTask.lead_id).where(ReviewTask.status == "open")),
+            Lead.erased.is_(False),
+        )
         .order_by(Lead.id)
-        .distinct()
     ).all()
     changed: list[dict[str, Any]] = []
     for lead in leads:
