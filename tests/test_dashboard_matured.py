@@ -59,6 +59,11 @@ def test_only_matured_leads_count_and_a_thin_tier_is_too_early(web: Service) -> 
             assert row["ci_low"] <= row["conversion_rate"] <= row["ci_high"]
     # the recent early converters alone would show far higher rates: none of them counts
     assert all(r["n_converted"] <= r["n_matured"] for r in shown.values())
+    calibration = board["calibration"]
+    matured_all = [c for _, m, c in truth if m]
+    assert calibration["n_matured"] == N_MATURED == sum(p["n"] for p in calibration["points"])
+    observed = sum(p["observed"] * p["n"] for p in calibration["points"]) / N_MATURED
+    assert observed == pytest.approx(sum(matured_all) / N_MATURED)
     html = web.client.get("/ui/dashboard").text
     assert "Too early: " in html or all(r["conversion_rate"] is not None for r in shown.values())
     assert "`" not in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -56,7 +57,7 @@ class Target:
 
     def matures_at(self, start: Any) -> Any:
         """When the outcome window opened at `start` (a time, or a Series of times) closes."""
-        return start + pd.Timedelta(days=self.window_days)
+        return start + timedelta(days=self.window_days)  # datetime, Timestamp and Series alike
 
     def matured(self, start: Any, now: Any) -> Any:
         """Whether the window opened at `start` has fully passed at `now`: only then is the outcome known,

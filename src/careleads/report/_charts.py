@@ -149,7 +149,7 @@ def hours_by_tier_svg(rows: Sequence[Mapping[str, Any]]) -> str:
     return to_svg(fig)
 
 
-def calibration_points_svg(points: Sequence[Any]) -> str:
+def calibration_points_svg(points: Sequence[Any], *, title: str = "Calibration (test period)") -> str:
     """A reliability diagram from stored points: ``[predicted, observed]`` pairs or dicts with those keys."""
     xs: list[float] = []
     ys: list[float] = []
@@ -170,7 +170,7 @@ def calibration_points_svg(points: Sequence[Any]) -> str:
     ax.set_ylim(0, top)
     label_axes(
         ax,
-        title="Calibration (test period)",
+        title=title,
         xlabel="mean predicted probability",
         ylabel="observed conversion rate",
     )

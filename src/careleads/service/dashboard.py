@@ -35,7 +35,13 @@ from careleads.dictionary import FLAGS_KEY
 from careleads.features import Target
 from careleads.service._records import utcnow
 from careleads.service.context import ServiceContext
-from careleads.stats import business_outcomes, calibration_by_tier, drift_report
+from careleads.stats import (
+    business_outcomes,
+    calibration_by_tier,
+    calibration_curve_points,
+    drift_report,
+    expected_calibration_error,
+)
 from careleads.store import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
 
 __all__ = ["CONTACT_OUTCOMES", "GETTING_STARTED", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]
@@ -117,7 +123,17 @@ def _lead_frame(session: Session, *, since: datetime, now: datetime, target: Tar
     if not rows:
         return pd.DataFrame()
     entry_ids = {r.first_id for r in rows} | {r.last_id for r in rows}
-    entries = {e.id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(entry_ids)))}
+    # only the columns read below: the ledger's other JSON columns (reasons, route) are not decoded
+    wanted = (
+        ScoreEntry.id,
+        ScoreEntry.tier,
+        ScoreEntry.probability,
+        ScoreEntry.score,
+        ScoreEntry.scored_by,
+        ScoreEntry.review_required,
+        ScoreEntry.overrides,
+    )
+    entries = {e.id: e for e in session.execute(select(*wanted).where(ScoreEntry.id.in_(entry_ids)))}
     lead_since = select(Lead.id).where(Lead.created_at >= since)
     outcomes = session.execute(
         select(Outcome.lead_id, Outcome.outcome, Outcome.occurred_at).where(Outcome.lead_id.in_(lead_since))
@@ -268,6 +284,23 @@ def _drift(frame: pd.DataFrame, ctx: ServiceContext, now: datetime) -> dict[str,
     }
 
 
+def _calibration(frame: pd.DataFrame, needed: int) -> dict[str, Any]:
+    """Predicted (on arrival) against observed conversion of the matured leads, in equal-count bins of at
+    least `needed` leads each (at most 10); no points while fewer than `needed` leads have matured."""
+    matured = frame[frame["converted"].notna()]
+    n = len(matured)
+    if n < max(needed, 1):
+        return {"n_matured": n, "points": [], "ece": None}
+    y = matured["converted"].to_numpy(dtype=float)
+    p = matured["probability"].to_numpy(dtype=float)
+    bins = max(1, min(10, n // max(needed, 1)))
+    points = [
+        {"predicted": pred, "observed": obs, "n": int(size)}
+        for pred, obs, size in calibration_curve_points(y, p, n_bins=bins)
+    ]
+    return {"n_matured": n, "points": points, "ece": expected_calibration_error(y, p, n_bins=bins)}
+
+
 def _store_is_empty(session: Session) -> bool:
     return session.scalar(select(Lead.id).limit(1)) is None
 
@@ -340,6 +373,7 @@ def dashboard(
                 "score_histogram": {"edges": [], "counts": []},
                 "tier_shares": [],
                 "drift": {"status": "pending", "summary": ["No leads in the window."], "columns": []},
+                "calibration": {"n_matured": 0, "points": [], "ece": None},
                 "feedback_counts": {},
                 "notes": [],
                 "getting_started": list(GETTING_STARTED) if _store_is_empty(session) else [],
@@ -410,6 +444,7 @@ def dashboard(
             "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
             "tier_shares": shares,
             "drift": _drift(frame, ctx, now),
+            "calibration": _calibration(frame, ctx.settings.monitor.min_matured_leads),
             "notes": result["notes"],
         }
     )

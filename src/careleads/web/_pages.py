@@ -428,6 +428,18 @@ def dashboard_page(
                 "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
             },
         ]
+        calibration = board.data["calibration"]["points"]
+        if calibration:
+            extra["figures"].append(
+                {
+                    "title": "Calibration on matured leads",
+                    "alt": "Reliability diagram: the probability given on arrival against the observed "
+                    "conversion of matured leads, in equal-count bins",
+                    "url": charts.data_url(
+                        charts.calibration_points_svg(calibration, title="Calibration (matured leads)")
+                    ),
+                }
+            )
         extra["figures"] = [f for f in extra["figures"] if f is not None]
     return render(request, "dashboard.html", board.data, user=user, page="dashboard", extra=extra)
 
