@@ -103,3 +103,22 @@ def test_an_empty_store_shows_the_first_steps_instead_of_blank_charts(tmp_path: 
         assert web.client.get("/ui/dashboard.json").json()["getting_started"]
     finally:
         service.close()
+
+
+def test_kept_figures_are_drawn_again_when_the_store_changes(tmp_path: Path) -> None:
+    service = start_web(tmp_path)
+    web = next(service)
+    try:
+        token = web.tokens["integration"]
+        add_lead(web.client, token, lead_record(1, question="knee pain"))
+        sign_in(web.client, web.tokens["analyst"])
+        first = web.client.get("/ui/dashboard").text
+        assert web.client.get("/ui/dashboard.json").json()["n_leads"] == 1
+        assert web.client.get("/ui/dashboard").text.count("data:image/svg+xml") == first.count(
+            "data:image/svg"
+        )
+        add_lead(web.client, token, lead_record(2, question="knee pain"))
+        assert web.client.get("/ui/dashboard.json").json()["n_leads"] == 2  # not the kept figures
+        assert web.client.get("/ui/dashboard?days=7").status_code == 200
+    finally:
+        service.close()

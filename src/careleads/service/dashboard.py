@@ -44,7 +44,14 @@ from careleads.stats import (
 )
 from careleads.store import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
 
-__all__ = ["CONTACT_OUTCOMES", "GETTING_STARTED", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]
+__all__ = [
+    "CONTACT_OUTCOMES",
+    "GETTING_STARTED",
+    "Dashboard",
+    "MIN_DRIFT_LEADS",
+    "dashboard",
+    "dashboard_stamp",
+]
 
 CONTACT_OUTCOMES: tuple[str, ...] = ("intake_call_completed",)
 #: each drift window needs this many leads before a status is given (PSI over 10 buckets is noisy below)
@@ -299,6 +306,21 @@ def _calibration(frame: pd.DataFrame, needed: int) -> dict[str, Any]:
         for pred, obs, size in calibration_curve_points(y, p, n_bins=bins)
     ]
     return {"n_matured": n, "points": points, "ece": expected_calibration_error(y, p, n_bins=bins)}
+
+
+def dashboard_stamp(session: Session) -> tuple[Any, ...]:
+    """What the dashboard's figures are made of, in a few indexed lookups: the newest ledger entry, outcome,
+    feedback and review task, how many tasks are open and when the last one closed. Equal stamps (within the
+    same minute, for the figures that depend on the time) mean equal figures, so a page may reuse them."""
+    return (
+        session.scalar(select(func.max(ScoreEntry.id))),
+        session.scalar(select(func.max(Outcome.id))),
+        session.scalar(select(func.max(Feedback.id))),
+        session.scalar(select(func.max(ReviewTask.id))),
+        session.scalar(select(func.count()).select_from(ReviewTask).where(ReviewTask.status == "open")),
+        session.scalar(select(func.max(ReviewTask.closed_at))),
+        session.scalar(select(func.count()).select_from(Lead).where(Lead.erased.is_(True))),
+    )
 
 
 def _store_is_empty(session: Session) -> bool:

@@ -25,7 +25,7 @@ from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
 from careleads.service.audit_view import AuditFilters, search_audit_log
 from careleads.service.context import ServiceContext
-from careleads.service.dashboard import dashboard
+from careleads.service.dashboard import Dashboard, dashboard, dashboard_stamp
 from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
 from careleads.service.http import ContextDep, SessionDep
 from careleads.service.leads import lead_timeline, read_lead, utcnow
@@ -378,69 +378,85 @@ def feedback_submit(
 # --------------------------------------------------------------------------------------------- dashboard
 
 
+def _dashboard_figures(board: Dashboard) -> list[dict[str, str]]:
+    """The dashboard's charts, as data URLs of server-drawn SVG."""
+    tier_rows = [
+        {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"]}
+        for r in board.by_tier
+        if r["conversion_rate"] is not None  # too early: no bar rather than a bar of nothing
+    ]
+    figures: list[dict[str, str] | None] = [
+        {
+            "title": "Conversion by tier over time",
+            "alt": "Line chart of the conversion rate of each tier per period",
+            "url": charts.data_url(charts.conversion_over_time_svg(board.conversion, board.tiers)),
+        },
+        {
+            "title": "Conversion by tier",
+            "alt": "Bar chart of the conversion rate of each tier; numbers are matured leads",
+            "url": charts.data_url(charts.tier_bars_svg({"window": tier_rows})),
+        }
+        if tier_rows
+        else None,
+        {
+            "title": "Score distribution",
+            "alt": "Histogram of the current scores of the leads in the window",
+            "url": charts.data_url(
+                charts.score_counts_svg(
+                    board.data["score_histogram"]["edges"], board.data["score_histogram"]["counts"]
+                )
+            ),
+        },
+        {
+            "title": "Queue load against team capacity",
+            "alt": "Bars of open leads per staffed queue by tier, with each queue's capacity",
+            "url": charts.data_url(charts.capacity_svg(board.capacity, board.tiers)),
+        },
+        {
+            "title": "Time to first contact",
+            "alt": "Bars of the median hours from receipt to first contact per tier",
+            "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
+        },
+    ]
+    calibration = board.data["calibration"]["points"]
+    if calibration:
+        figures.append(
+            {
+                "title": "Calibration on matured leads",
+                "alt": "Reliability diagram: the probability given on arrival against the observed "
+                "conversion of matured leads, in equal-count bins",
+                "url": charts.data_url(
+                    charts.calibration_points_svg(calibration, title="Calibration (matured leads)")
+                ),
+            }
+        )
+    return [f for f in figures if f is not None]
+
+
 def dashboard_page(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
     days: Annotated[int, Query(ge=1, le=3650, description="Window in days")] = 90,
 ) -> Response:
-    """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift."""
+    """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift.
+
+    The figures and charts are kept for the app until the store changes (:func:`dashboard_stamp`) or the
+    minute ends: the charts take most of the time of the page."""
     user = web_user(request)
     authorize(user.role, PAGE_ROLES["dashboard"])
-    board = dashboard(session=session, ctx=ctx, days=days)
+    now = utcnow()
+    stamp = (days, now.replace(second=0, microsecond=0), dashboard_stamp(session))
+    kept = getattr(request.app.state, "dashboard_kept", None)
+    if kept is not None and kept[0] == stamp:
+        board, figures = kept[1], kept[2]
+    else:
+        board, figures = dashboard(session=session, ctx=ctx, days=days, now=now), None
     extra: dict[str, Any] = {}
     if not request.url.path.endswith(".json") and not board.data["getting_started"]:
-        tier_rows = [
-            {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"]}
-            for r in board.by_tier
-            if r["conversion_rate"] is not None  # too early: no bar rather than a bar of nothing
-        ]
-        extra["figures"] = [
-            {
-                "title": "Conversion by tier over time",
-                "alt": "Line chart of the conversion rate of each tier per period",
-                "url": charts.data_url(charts.conversion_over_time_svg(board.conversion, board.tiers)),
-            },
-            {
-                "title": "Conversion by tier",
-                "alt": "Bar chart of the conversion rate of each tier; numbers are matured leads",
-                "url": charts.data_url(charts.tier_bars_svg({"window": tier_rows})),
-            }
-            if tier_rows
-            else None,
-            {
-                "title": "Score distribution",
-                "alt": "Histogram of the current scores of the leads in the window",
-                "url": charts.data_url(
-                    charts.score_counts_svg(
-                        board.data["score_histogram"]["edges"], board.data["score_histogram"]["counts"]
-                    )
-                ),
-            },
-            {
-                "title": "Queue load against team capacity",
-                "alt": "Bars of open leads per staffed queue by tier, with each queue's capacity",
-                "url": charts.data_url(charts.capacity_svg(board.capacity, board.tiers)),
-            },
-            {
-                "title": "Time to first contact",
-                "alt": "Bars of the median hours from receipt to first contact per tier",
-                "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
-            },
-        ]
-        calibration = board.data["calibration"]["points"]
-        if calibration:
-            extra["figures"].append(
-                {
-                    "title": "Calibration on matured leads",
-                    "alt": "Reliability diagram: the probability given on arrival against the observed "
-                    "conversion of matured leads, in equal-count bins",
-                    "url": charts.data_url(
-                        charts.calibration_points_svg(calibration, title="Calibration (matured leads)")
-                    ),
-                }
-            )
-        extra["figures"] = [f for f in extra["figures"] if f is not None]
+        figures = figures if figures is not None else _dashboard_figures(board)
+        extra["figures"] = figures
+    request.app.state.dashboard_kept = (stamp, board, figures)
     return render(request, "dashboard.html", board.data, user=user, page="dashboard", extra=extra)
 
 
