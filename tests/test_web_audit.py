@@ -43,6 +43,8 @@ def test_auditors_page_through_and_filter_the_log_and_reviewers_may_not(web: Ser
     assert client.get("/ui/audit").status_code == 403
     assert client.get("/ui/audit.json").status_code == 403
     sign_in(client, web.tokens["auditor"])
+    landing = client.get("/ui/", follow_redirects=False)
+    assert landing.headers["location"] == "/ui/audit"  # an auditor's first page
     before = _entries(web)
     first = client.get("/ui/audit.json").json()
     assert first["total"] == len(before) and first["pages"] == 2

@@ -100,7 +100,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def _home_for(prefix: str, user: Principal) -> str:
-    for page in ("queue", "dashboard", "models"):
+    for page in ("queue", "dashboard", "models", "audit"):
         if user.role in PAGE_ROLES[page]:
             return f"{prefix}/{page}"
     return f"{prefix}/account"
