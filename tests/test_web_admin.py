@@ -117,3 +117,17 @@ def test_the_api_docs_are_drawn_from_the_schema_without_a_cdn(web: Service) -> N
     assert "cdn" not in page.text.lower() and "<script" not in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert web.client.get("/redoc").status_code == 404
+
+
+def test_the_api_keeps_the_reason_given_and_says_when_none_was(web: Service) -> None:
+    version = publish(web.settings, trained_model())
+    registry = ModelRegistry(web.settings.registry_path())
+    shutil.copytree(registry.root / version, registry.root / f"{version}-b")
+    headers = web.headers("analyst")
+    done = web.client.post(f"/v1/models/{version}-b/publish?reason=weekly%20retrain", headers=headers)
+    assert done.status_code == 200, done.text
+    assert web.client.post(f"/v1/models/{version}/publish?reason=no", headers=headers).status_code == 422
+    assert web.client.post("/v1/models/rollback", headers=headers).status_code == 200
+    notes = [h["note"] for h in registry.history(web.settings.target)][-2:]
+    assert notes == ["weekly retrain", "no reason given (API)"]
+    assert _audit(web, "model.publish")[-1]["reason"] == "weekly retrain"
