@@ -59,6 +59,8 @@ def test_only_matured_leads_count_and_a_thin_tier_is_too_early(web: Service) -> 
             assert row["ci_low"] <= row["conversion_rate"] <= row["ci_high"]
     # the recent early converters alone would show far higher rates: none of them counts
     assert all(r["n_converted"] <= r["n_matured"] for r in shown.values())
+    for cell in board["conversion_over_time"]:  # by period too: no rate on fewer matured leads than needed
+        assert (cell["observed_rate"] is None) == (cell["n"] < MIN_MATURED)
     calibration = board["calibration"]
     matured_all = [c for _, m, c in truth if m]
     assert calibration["n_matured"] == N_MATURED == sum(p["n"] for p in calibration["points"])
@@ -87,6 +89,8 @@ def test_with_the_default_threshold_ten_percent_matured_is_too_early(tmp_path: P
         assert row["too_early"]["text"] in {f"Too early: 18 more leads mature by {d}" for d in days}
         html = web.client.get("/ui/dashboard").text
         assert "converted at" not in html and row["too_early"]["text"] in html
+        cells = board["conversion_over_time"]  # the period of the 2 matured leads: no rate either
+        assert any(c["n"] == 2 for c in cells) and all(c["observed_rate"] is None for c in cells)
         assert not any("converted at" in line for line in board["summary"])
     finally:
         service.close()

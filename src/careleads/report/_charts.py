@@ -74,7 +74,7 @@ def ledger_svg(entries: Sequence[Mapping[str, Any]], tiers: Sequence[str]) -> st
 
 def conversion_over_time_svg(table: pd.DataFrame, tiers: Sequence[str]) -> str:
     """Observed conversion per period, one line per tier (rows of ``calibration_by_tier`` with a period)."""
-    shown = table[table["n"] > 0] if len(table) else table
+    shown = table[(table["n"] > 0) & table["observed_rate"].notna()] if len(table) else table
     if len(shown) == 0:
         return empty("no matured outcomes yet")
     fig, ax = new_axes()

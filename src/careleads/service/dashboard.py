@@ -427,6 +427,13 @@ def dashboard(
         freq=freq,
         tier_order=present,
     )
+    # a tier's period with fewer matured leads than a rate needs shows none (as the by-tier table)
+    thin = conversion["n"] < ctx.settings.monitor.min_matured_leads if len(conversion) else None
+    if thin is not None and bool(thin.any()):
+        rates = [c for c in ("observed_rate", "ci_low", "ci_high", "difference") if c in conversion.columns]
+        conversion = conversion.astype({c: float for c in rates})
+        conversion.loc[thin, rates] = math.nan
+        conversion.loc[thin, "status"] = "pending"
     scores = frame["score"].to_numpy(dtype=float)
     counts, edges = np.histogram(scores, bins=np.arange(0, 105, 5))
     model = ctx.scorer.model()
