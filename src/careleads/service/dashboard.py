@@ -431,7 +431,7 @@ def dashboard(
     thin = conversion["n"] < ctx.settings.monitor.min_matured_leads if len(conversion) else None
     if thin is not None and bool(thin.any()):
         rates = [c for c in ("observed_rate", "ci_low", "ci_high", "difference") if c in conversion.columns]
-        conversion = conversion.astype({c: float for c in rates})
+        conversion = conversion.astype(dict.fromkeys(rates, float))
         conversion.loc[thin, rates] = math.nan
         conversion.loc[thin, "status"] = "pending"
     scores = frame["score"].to_numpy(dtype=float)
