@@ -97,3 +97,35 @@ def test_the_rules_in_force_are_shown_with_line_numbers(web: Service) -> None:
     page = web.client.get("/ui/rules").text
     assert '<ol class="code lines"' in page and "<li><code>version: 1</code></li>" in page
     assert "(shipped) (shipped)" not in page
+
+
+def test_the_preview_warns_first_of_possible_emergencies_that_would_change_queue(web: Service) -> None:
+    token = web.tokens["integration"]
+    urgent = [
+        add_lead(web.client, token, lead_record(n, question="crushing chest pain right now"))["id"]
+        for n in (1, 2)
+    ]
+    add_lead(web.client, token, lead_record(3, question="I'd like to book a knee consultation"))
+    csrf = sign_in(web.client, web.tokens["admin"])
+    text = web.client.get("/ui/rules.json").json()["files"][1]["text"]
+    block = "  clinical_triage:"
+    start = text.index(block)
+    end = text.index("\n  triage_review:", start)
+    draft = (
+        text[:start]
+        + text[start:end].replace("queue: clinical_triage_line", "queue: intake_general")
+        + text[end:]
+    )
+    assert draft != text
+    checked = web.client.post(
+        "/ui/rules/routing", data={"text": draft, "action": "validate", "csrf_token": csrf}
+    )
+    assert checked.status_code == 200, checked.text
+    impact = web.client.post(
+        "/ui/rules/routing",
+        data={"text": draft, "action": "validate", "csrf_token": csrf},
+        headers={"Accept": "application/json"},
+    ).json()["files"][1]["impact"]
+    assert impact["n_leaving_clinical"] == len(urgent)
+    assert [c["lead_id"] for c in impact["changed"][: len(urgent)]] == sorted(urgent)
+    assert "would leave a clinical route" in checked.text

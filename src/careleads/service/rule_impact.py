@@ -46,6 +46,7 @@ class RuleImpact:
     n_open: int
     n_changed: int
     changed: list[dict[str, Any]]
+    n_leaving_clinical: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class RuleImpact:
             "n_open": self.n_open,
             "n_changed": self.n_changed,
             "changed": self.changed,
+            "n_leaving_clinical": self.n_leaving_clinical,
         }
 
 
@@ -79,7 +81,7 @@ def with_version_bump(*, ctx: ServiceContext, kind: str, text: str) -> str:
 
 def _route_key(decision: Decision) -> tuple[Any, ...]:
     route = decision.route.to_dict()
-    return (route.get("name"), route.get("queue"), route.get("nurture_track"))
+    return (route.get("name"), route.get("queue"), route.get("nurture_track"), route.get("kind"))
 
 
 def _trial(ctx: ServiceContext, kind: str, text: str) -> ServiceContext:
@@ -115,8 +117,16 @@ def open_route_changes(
         before, after = _route_key(now_route.decision), _route_key(new_route.decision)
         if before != after:
             changed.append(
-                {"lead_id": lead.id, "before": before[1] or before[0], "after": after[1] or after[0]}
+                {
+                    "lead_id": lead.id,
+                    "before": before[1] or before[0],
+                    "after": after[1] or after[0],
+                    # a possible emergency, or a lead on a clinical route, that would go to another queue
+                    "leaves_clinical": (before[3] == "clinical" or now_route.decision.triage.level != "none")
+                    and before[1] != after[1],
+                }
             )
+    changed.sort(key=lambda c: (not c["leaves_clinical"], c["lead_id"]))
     return len(leads), changed
 
 
@@ -150,4 +160,5 @@ def rule_impact(
         n_open=n_open,
         n_changed=len(changed),
         changed=changed[:LISTED],
+        n_leaving_clinical=sum(1 for c in changed if c["leaves_clinical"]),
     )
