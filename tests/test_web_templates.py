@@ -112,7 +112,7 @@ def test_roles_are_checked_like_the_api(web: Service) -> None:
     assert client.get("/ui/models").status_code == 200
     sign_in(client, web.tokens["auditor"])
     landing = client.get("/ui/", follow_redirects=False)
-    assert landing.headers["location"] == "/ui/account"
+    assert landing.headers["location"] == "/ui/audit"  # the audit log is an auditor's page
     assert client.get("/ui/dashboard").status_code == 403
 
 
