@@ -91,6 +91,10 @@ def conversion_over_time_svg(table: pd.DataFrame, tiers: Sequence[str]) -> str:
             label=text(f"tier {tier}"),
             color=_colour(tier, tiers),
         )
+    periods = pd.to_datetime(shown["period"].astype(str))
+    if periods.nunique() == 1:  # one period: a month either side, not an axis over years
+        month = pd.Timedelta(days=31)
+        ax.set_xlim(periods.min() - month, periods.min() + month)  # type: ignore[arg-type]  # dates convert
     ax.set_ylim(0, 1)
     label_axes(ax, title="Conversion by tier and period (matured leads)", ylabel="conversion rate")
     legend(ax, fontsize=7, loc="upper right")
