@@ -48,7 +48,8 @@ def build_app(settings: Settings) -> tuple[FastAPI, dict[str, str]]:
 
 
 def start_web(tmp_path: Path, backend: str = "sqlite", **overrides: Any) -> Iterator[Service]:
-    """A web-enabled app on `backend` (files in `tmp_path`) with a TestClient (yields a Service)."""
+    """A web-enabled app on `backend` (SQLite in `tmp_path`, or the test PostgreSQL database) with a
+    TestClient (yields a Service)."""
     settings = make_settings(tmp_path, backend, **overrides)
     app, tokens = build_app(settings)
     with TestClient(app) as client:

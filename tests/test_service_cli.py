@@ -94,13 +94,15 @@ def test_models_publish_and_rollback(settings: Settings) -> None:
     version = registry.register(trained_model())
     runner = CliRunner()
     assert runner.invoke(_app(), ["models", "publish", version]).exit_code == 0
-    assert runner.invoke(_app(), ["models", "publish", version]).exit_code == 0
+    again = runner.invoke(_app(), ["models", "publish", version, "--reason", "re-read after the upgrade"])
+    assert again.exit_code == 0
     listed = runner.invoke(_app(), ["models", "list"])
     assert listed.exit_code == 0 and "yes" in listed.output
     assert registry.published_version(settings.target) == version
-    rolled = runner.invoke(_app(), ["models", "rollback"])
+    rolled = runner.invoke(_app(), ["models", "rollback", "--reason", "tier A over-predicted"])
     assert rolled.exit_code == 0 and version in rolled.output
-    assert len(registry.history(settings.target)) == 3
+    notes = [h["note"] for h in registry.history(settings.target)]
+    assert notes == ["no reason given (command line)", "re-read after the upgrade", "tier A over-predicted"]
     unknown = runner.invoke(_app(), ["models", "publish", "no-such-version"])
     assert unknown.exit_code == 2 and "not in the registry" in unknown.output
 

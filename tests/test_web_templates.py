@@ -112,7 +112,7 @@ def test_roles_are_checked_like_the_api(web: Service) -> None:
     assert client.get("/ui/models").status_code == 200
     sign_in(client, web.tokens["auditor"])
     landing = client.get("/ui/", follow_redirects=False)
-    assert landing.headers["location"] == "/ui/account"
+    assert landing.headers["location"] == "/ui/audit"  # the audit log is an auditor's page
     assert client.get("/ui/dashboard").status_code == 403
 
 
@@ -320,6 +320,9 @@ def test_rules_are_validated_saved_to_the_config_folder_and_audited(shipped_web:
     )
     assert saved.status_code == 303
     path = config_dir(web.settings) / "routing.yaml"
+    edited = edited.replace(
+        "\nversion: 1\n", "\nversion: 2\n", 1
+    )  # an edit that kept the version gets the next
     assert path.read_text(encoding="utf-8") == edited
     assert web.ctx.routing.name == "edited-routing"
     from importlib import resources
@@ -365,12 +368,20 @@ def test_models_page_publishes_and_rolls_back_for_the_roles_the_api_admits(web: 
     assert twin["published_version"] == version and twin["card"]["test_metrics"]["model"]["auc"] > 0.5
     assert twin["may_publish"] is True
     csrf = csrf_of(page.text)
-    done = client.post(f"/ui/models/{version}-b/publish", data={"csrf_token": csrf}, follow_redirects=False)
+    done = client.post(
+        f"/ui/models/{version}-b/publish",
+        data={"csrf_token": csrf, "reason": "better calibrated"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     assert registry.published_version(web.settings.target) == f"{version}-b"
     assert "Model published." in client.get(done.headers["location"]).text
     csrf = sign_in(client, web.tokens["admin"])
-    back = client.post("/ui/models/rollback", data={"csrf_token": csrf}, follow_redirects=False)
+    back = client.post(
+        "/ui/models/rollback",
+        data={"csrf_token": csrf, "reason": "back to the tested one"},
+        follow_redirects=False,
+    )
     assert back.status_code == 303 and registry.published_version(web.settings.target) == version
     assert client.post("/ui/models/nope/publish", data={"csrf_token": csrf}).status_code == 404
     assert [json.loads(e.details)["after"] for e in _audit(web, "model.publish")] == [f"{version}-b"]

@@ -105,7 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     install_access_log_redaction()  # the access log names routes, never what staff searched for or CRM ids
-    app = FastAPI(title="careleads", version=__version__, description=api.DESCRIPTION, lifespan=lifespan)
+    # no docs_url, redoc_url: their pages load scripts from a CDN; api.install serves /docs from the schema
+    app = FastAPI(
+        title="careleads",
+        version=__version__,
+        description=api.DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = factory

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from careleads.api._docs import install_docs
 from careleads.api.deps import TokenCache
 from careleads.api.limits import ConcurrencyLimit
 from careleads.api.routes import admin, audit, batches, events, feedback, health, leads, models, review, score
@@ -39,3 +40,4 @@ def install(app: FastAPI) -> None:
     )
     for module in (health, leads, events, score, batches, review, feedback, models, audit, admin):
         app.include_router(module.router)
+    install_docs(app)

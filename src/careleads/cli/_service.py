@@ -437,8 +437,11 @@ def register(app: typer.Typer) -> None:
     @command_errors()
     def models_publish(
         version: Annotated[str, typer.Argument(help="The version to publish (see `careleads models list`).")],
+        reason: Annotated[
+            str, typer.Option("--reason", help="Why (kept in the publication history and the audit log).")
+        ] = "no reason given (command line)",
     ) -> None:
-        """Make a version the one that scores leads for its target; audited."""
+        """Make a version the one that scores leads for its target; audited with the reason."""
         from careleads.models import ModelRegistry
         from careleads.service.publishing import publish_model
         from careleads.settings import get_settings
@@ -452,7 +455,7 @@ def register(app: typer.Typer) -> None:
                 version=version,
                 actor=cli_actor(),
                 role="admin",
-                note="cli",
+                note=reason,
             )
         out.print(f"{version} published for {result.target}")
 
@@ -469,8 +472,11 @@ def register(app: typer.Typer) -> None:
                 "returning/appointment_scheduled_30d or partnership/meeting_booked_30d.",
             ),
         ] = None,
+        reason: Annotated[
+            str, typer.Option("--reason", help="Why (kept in the publication history and the audit log).")
+        ] = "no reason given (command line)",
     ) -> None:
-        """Return a target to the version published before the current one; audited."""
+        """Return a target to the version published before the current one; audited with the reason."""
         from careleads.models import ModelRegistry
         from careleads.service.publishing import rollback_model
         from careleads.settings import get_settings
@@ -481,6 +487,6 @@ def register(app: typer.Typer) -> None:
         registry = ModelRegistry(settings.registry_path())
         with open_sessions() as factory, session_scope(factory) as session:
             result = rollback_model(
-                session=session, registry=registry, target=name, actor=cli_actor(), role="admin"
+                session=session, registry=registry, target=name, actor=cli_actor(), role="admin", note=reason
             )
         out.print(f"{name}: back to {result.published_version}")

@@ -433,7 +433,7 @@ def label_leads(
     before = np.zeros(n, dtype=bool)
     before[early.to_numpy(dtype=np.int64)] = True
     converted_before = pd.Series(before, index=lead_ids.index)
-    censored = pd.Series((as_of_dt + window > data_end).to_numpy(), index=lead_ids.index)
+    censored = pd.Series((target.matures_at(as_of_dt) > data_end).to_numpy(), index=lead_ids.index)
     # every lead whose window is still open is left out, positives too: keeping only the early converters
     # of recent leads would inflate the positive rate of the newest months
     label = pd.Series(positive.astype("int64"), index=lead_ids.index).astype("Int64")

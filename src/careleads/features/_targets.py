@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -53,6 +54,24 @@ class Target:
     def as_of_offset(self) -> pd.Timedelta:
         """How long after its creation a new lead is scored: creation time plus this is its scoring moment."""
         return pd.Timedelta(hours=self.as_of_hours)
+
+    def matures_at(self, start: Any) -> Any:
+        """When the outcome window opened at `start` (a time, or a Series of times) closes."""
+        return start + timedelta(days=self.window_days)  # datetime, Timestamp and Series alike
+
+    def matured(self, start: Any, now: Any) -> Any:
+        """Whether the window opened at `start` has fully passed at `now`: only then is the outcome known,
+        converted or not. The one rule of maturity: labels, monitoring and the dashboard all ask it here,
+        so early converters of open windows never count before the leads that will not convert.
+
+        Examples
+        --------
+        >>> t = Target(window_days=30)
+        >>> t.matured(pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-31")), t.matured(
+        ...     pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-30"))
+        (True, False)
+        """
+        return self.matures_at(start) <= now
 
     @property
     def truth_column(self) -> str:

@@ -228,15 +228,21 @@ class ModelRegistry:
         version = self.published_version(target)
         return self.load(version) if version else None
 
-    def rollback(self, target: str, *, actor: str = "system") -> str:
+    def rollback_target(self, target: str) -> str | None:
+        """The version :meth:`rollback` would return to (the one published before the current one), or None
+        when there is nothing to roll back to."""
+        entries = self._history().get(target) or []
+        return entries[-2]["version"] if len(entries) >= 2 else None
+
+    def rollback(self, target: str, *, actor: str = "system", note: str = "rollback") -> str:
         """Return to the version published before the current one; returns it."""
-        history = self._history()
-        entries = history.get(target) or []
-        if len(entries) < 2:
+        previous = self.rollback_target(target)
+        if previous is None:
             raise NotFoundError(f"nothing to roll back to for {target}: fewer than two publications")
-        previous = entries[-2]["version"]
+        history = self._history()
+        entries = history.setdefault(target, [])
         entries.append(
-            {"version": previous, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": "rollback"}
+            {"version": previous, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": note}
         )
         self._write_history(history)
         return previous

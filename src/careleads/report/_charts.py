@@ -74,7 +74,7 @@ def ledger_svg(entries: Sequence[Mapping[str, Any]], tiers: Sequence[str]) -> st
 
 def conversion_over_time_svg(table: pd.DataFrame, tiers: Sequence[str]) -> str:
     """Observed conversion per period, one line per tier (rows of ``calibration_by_tier`` with a period)."""
-    shown = table[table["n"] > 0] if len(table) else table
+    shown = table[(table["n"] > 0) & table["observed_rate"].notna()] if len(table) else table
     if len(shown) == 0:
         return empty("no matured outcomes yet")
     fig, ax = new_axes()
@@ -91,6 +91,10 @@ def conversion_over_time_svg(table: pd.DataFrame, tiers: Sequence[str]) -> str:
             label=text(f"tier {tier}"),
             color=_colour(tier, tiers),
         )
+    periods = pd.to_datetime(shown["period"].astype(str))
+    if periods.nunique() == 1:  # one period: a month either side, not an axis over years
+        month = pd.Timedelta(days=31)
+        ax.set_xlim(periods.min() - month, periods.min() + month)  # type: ignore[arg-type]  # dates convert
     ax.set_ylim(0, 1)
     label_axes(ax, title="Conversion by tier and period (matured leads)", ylabel="conversion rate")
     legend(ax, fontsize=7, loc="upper right")
@@ -149,7 +153,7 @@ def hours_by_tier_svg(rows: Sequence[Mapping[str, Any]]) -> str:
     return to_svg(fig)
 
 
-def calibration_points_svg(points: Sequence[Any]) -> str:
+def calibration_points_svg(points: Sequence[Any], *, title: str = "Calibration (test period)") -> str:
     """A reliability diagram from stored points: ``[predicted, observed]`` pairs or dicts with those keys."""
     xs: list[float] = []
     ys: list[float] = []
@@ -170,7 +174,7 @@ def calibration_points_svg(points: Sequence[Any]) -> str:
     ax.set_ylim(0, top)
     label_axes(
         ax,
-        title="Calibration (test period)",
+        title=title,
         xlabel="mean predicted probability",
         ylabel="observed conversion rate",
     )

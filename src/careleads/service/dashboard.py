@@ -3,9 +3,12 @@
 One row per lead created in the window (default the last 90 days), with what was decided when it arrived
 (the first ledger entry: probability, tier, manual review, overrides) and what happened since:
 
-- converted: the target outcome (e.g. ``appointment_scheduled`` within 30 days) was recorded, or a reviewer
-  labelled the lead ``scheduled``; not converted when the window closed without it or a reviewer labelled it
-  ``not_a_fit`` or ``unreachable``; open otherwise (left out of conversion rates);
+- converted: known only once the lead's outcome window has fully passed (:meth:`Target.matured`, the rule
+  labels and monitoring use too), converted or not, so early converters never count before the leads that
+  will not convert; then converted when the target outcome (e.g. ``appointment_scheduled`` within 30 days)
+  was recorded in the window or a reviewer labelled the lead ``scheduled``, not converted otherwise; open
+  (left out of conversion rates) before. A tier with fewer than ``monitor.min_matured_leads`` matured
+  leads gets no rate: "too early", with how many more leads mature and when;
 - hours to first contact: from receipt to the first reviewer feedback or the first contact outcome
   (``intake_call_completed``);
 - SLA breached: the review task was closed (or is still open) after its SLA due time.
@@ -29,19 +32,40 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careleads.dictionary import FLAGS_KEY
+from careleads.features import Target
 from careleads.service._records import utcnow
 from careleads.service.context import ServiceContext
-from careleads.service.feedback import LABEL_TARGETS
-from careleads.stats import business_outcomes, calibration_by_tier, drift_report
+from careleads.stats import (
+    business_outcomes,
+    calibration_by_tier,
+    calibration_curve_points,
+    drift_report,
+    expected_calibration_error,
+)
 from careleads.store import Feedback, Lead, Outcome, ReviewTask, ScoreEntry
 
-__all__ = ["CONTACT_OUTCOMES", "Dashboard", "MIN_DRIFT_LEADS", "dashboard"]
+__all__ = [
+    "CONTACT_OUTCOMES",
+    "GETTING_STARTED",
+    "Dashboard",
+    "MIN_DRIFT_LEADS",
+    "dashboard",
+    "dashboard_stamp",
+]
 
 CONTACT_OUTCOMES: tuple[str, ...] = ("intake_call_completed",)
 #: each drift window needs this many leads before a status is given (PSI over 10 buckets is noisy below)
 MIN_DRIFT_LEADS = 200
 RECENT_DAYS = 30
 _NO_TIER = "none"
+#: what an empty store shows instead of blank charts: the real commands that fill it
+GETTING_STARTED: tuple[dict[str, str], ...] = (
+    {"step": "Try the whole loop on synthetic data", "command": "careleads demo --out demo"},
+    {"step": "Or simulate a CRM export", "command": "careleads generate --out export --leads 5000"},
+    {"step": "Train the rule baseline and a calibrated model", "command": "careleads train export"},
+    {"step": "Publish the model that should score leads", "command": "careleads models publish VERSION"},
+    {"step": "Send leads: POST /v1/leads from the CRM or web forms", "command": "careleads sync hubspot"},
+)
 
 
 @dataclass
@@ -70,14 +94,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _target(ctx: ServiceContext) -> tuple[str, int]:
+def _target(ctx: ServiceContext) -> Target:
     model = ctx.scorer.model()
     if model is not None:
-        return str(model.target.outcome), int(model.target.window_days)
+        return Target(outcome=str(model.target.outcome), window_days=int(model.target.window_days))
     match = re.fullmatch(r"(.+)_(\d+)d", ctx.settings.target)
     if match is None:
-        return ctx.settings.target, 30
-    return match.group(1), int(match.group(2))
+        return Target(outcome=ctx.settings.target, window_days=30)
+    return Target(outcome=match.group(1), window_days=int(match.group(2)))
 
 
 def _tiers(ctx: ServiceContext, found: pd.Series) -> list[str]:
@@ -87,9 +111,7 @@ def _tiers(ctx: ServiceContext, found: pd.Series) -> list[str]:
     return names + extra
 
 
-def _lead_frame(
-    session: Session, *, since: datetime, now: datetime, outcome: str, window_days: int
-) -> pd.DataFrame:
+def _lead_frame(session: Session, *, since: datetime, now: datetime, target: Target) -> pd.DataFrame:
     first = (
         select(
             ScoreEntry.lead_id,
@@ -108,7 +130,17 @@ def _lead_frame(
     if not rows:
         return pd.DataFrame()
     entry_ids = {r.first_id for r in rows} | {r.last_id for r in rows}
-    entries = {e.id: e for e in session.scalars(select(ScoreEntry).where(ScoreEntry.id.in_(entry_ids)))}
+    # only the columns read below: the ledger's other JSON columns (reasons, route) are not decoded
+    wanted = (
+        ScoreEntry.id,
+        ScoreEntry.tier,
+        ScoreEntry.probability,
+        ScoreEntry.score,
+        ScoreEntry.scored_by,
+        ScoreEntry.review_required,
+        ScoreEntry.overrides,
+    )
+    entries = {e.id: e for e in session.execute(select(*wanted).where(ScoreEntry.id.in_(entry_ids)))}
     lead_since = select(Lead.id).where(Lead.created_at >= since)
     outcomes = session.execute(
         select(Outcome.lead_id, Outcome.outcome, Outcome.occurred_at).where(Outcome.lead_id.in_(lead_since))
@@ -124,6 +156,7 @@ def _lead_frame(
         )
     ).all()
 
+    outcome = target.outcome
     target_at: dict[int, datetime] = {}
     contact_at: dict[int, datetime] = {}
     for o in outcomes:
@@ -142,19 +175,19 @@ def _lead_frame(
         end = t.closed_at if t.closed_at is not None else now
         breached[t.lead_id] = breached.get(t.lead_id, False) or end > t.sla_due
 
-    window = timedelta(days=window_days)
+    window = timedelta(days=target.window_days)
     records = []
     for r in rows:
         first_entry, last_entry = entries[r.first_id], entries[r.last_id]
         reached = target_at.get(r.id)
         given = labels.get(r.id, [])
         latest = given[-1] if given else None
-        if (reached is not None and reached - r.created_at <= window) or "scheduled" in given:
-            converted: float = 1.0
-        elif LABEL_TARGETS.get(latest or "") == 0 or r.created_at + window <= now:
-            converted = 0.0
-        else:
+        if not target.matured(r.created_at, now):
             converted = math.nan
+        elif (reached is not None and reached - r.created_at <= window) or "scheduled" in given:
+            converted = 1.0
+        else:
+            converted = 0.0
         contact = contact_at.get(r.id)
         hours = (contact - r.received_at).total_seconds() / 3600 if contact is not None else math.nan
         records.append(
@@ -170,6 +203,7 @@ def _lead_frame(
                 "feedback": latest,
                 "feedback_labels": given,
                 "converted": converted,
+                "matures_at": target.matures_at(r.created_at),
                 "hours_to_first_contact": hours if hours >= 0 else math.nan,
                 "sla_breached": breached.get(r.id, False),
                 **{f"field__{k}": v for k, v in (r.fields or {}).items() if k != FLAGS_KEY},
@@ -233,7 +267,7 @@ def _drift(frame: pd.DataFrame, ctx: ServiceContext, now: datetime) -> dict[str,
             "status": "pending",
             "summary": [
                 f"Drift needs {MIN_DRIFT_LEADS} leads in each window; there are {len(ref)} before and "
-                f"{len(cur)} in the last {RECENT_DAYS} days. Run `careleads monitor` on an export for the "
+                f"{len(cur)} in the last {RECENT_DAYS} days. Run careleads monitor on an export for the "
                 "full check."
             ],
             "columns": [],
@@ -255,6 +289,63 @@ def _drift(frame: pd.DataFrame, ctx: ServiceContext, now: datetime) -> dict[str,
         "summary": report.summary_lines(),
         "columns": data.get("columns", []),
     }
+
+
+def _calibration(frame: pd.DataFrame, needed: int) -> dict[str, Any]:
+    """Predicted (on arrival) against observed conversion of the matured leads, in equal-count bins of at
+    least `needed` leads each (at most 10); no points while fewer than `needed` leads have matured."""
+    matured = frame[frame["converted"].notna()]
+    n = len(matured)
+    if n < max(needed, 1):
+        return {"n_matured": n, "points": [], "ece": None}
+    y = matured["converted"].to_numpy(dtype=float)
+    p = matured["probability"].to_numpy(dtype=float)
+    bins = max(1, min(10, n // max(needed, 1)))
+    points = [
+        {"predicted": pred, "observed": obs, "n": int(size)}
+        for pred, obs, size in calibration_curve_points(y, p, n_bins=bins)
+    ]
+    return {"n_matured": n, "points": points, "ece": expected_calibration_error(y, p, n_bins=bins)}
+
+
+def dashboard_stamp(session: Session) -> tuple[Any, ...]:
+    """What the dashboard's figures are made of, in a few indexed lookups: the newest ledger entry, outcome,
+    feedback and review task, how many tasks are open and when the last one closed. Equal stamps (within the
+    same minute, for the figures that depend on the time) mean equal figures, so a page may reuse them."""
+    return (
+        session.scalar(select(func.max(ScoreEntry.id))),
+        session.scalar(select(func.max(Outcome.id))),
+        session.scalar(select(func.max(Feedback.id))),
+        session.scalar(select(func.max(ReviewTask.id))),
+        session.scalar(select(func.count()).select_from(ReviewTask).where(ReviewTask.status == "open")),
+        session.scalar(select(func.max(ReviewTask.closed_at))),
+        session.scalar(select(func.count()).select_from(Lead).where(Lead.erased.is_(True))),
+    )
+
+
+def _store_is_empty(session: Session) -> bool:
+    return session.scalar(select(Lead.id).limit(1)) is None
+
+
+def _too_early(result: dict[str, Any], frame: pd.DataFrame, needed: int) -> None:
+    """For each tier with too few matured leads (no rate shown): how many more leads mature, and when the
+    tier reaches `needed` matured leads (or, short of that, when its last open lead matures). The tier's
+    summary line (the i-th, as :meth:`BusinessOutcomes.summary_lines` writes them) says so too."""
+    for i, row in enumerate(result["by_tier"]):
+        row["too_early"] = None
+        if row["conversion_rate"] is not None or row["n_leads"] == 0:
+            continue
+        in_tier = frame[(frame["tier"] == row["tier"]) & frame["converted"].isna()]
+        dates = sorted(pd.Timestamp(d) for d in in_tier["matures_at"])
+        if not dates:
+            continue
+        short = max(needed - int(row["n_matured"]), 1)
+        on = dates[min(short, len(dates)) - 1]
+        n = sum(1 for d in dates if d <= on)
+        text = f"Too early: {n} more lead{'s' if n != 1 else ''} mature by {on.strftime('%-d %b %Y')}"
+        row["too_early"] = {"n": n, "on": on.isoformat(), "text": text}
+        matured = f"{row['n_matured']} matured"
+        result["summary"][i] = f"Tier {row['tier']}: {text[0].lower()}{text[1:]} ({matured})."
 
 
 def dashboard(
@@ -280,8 +371,9 @@ def dashboard(
     """
     now = now or utcnow()
     since = now - timedelta(days=days)
-    outcome, window_days = _target(ctx)
-    frame = _lead_frame(session, since=since, now=now, outcome=outcome, window_days=window_days)
+    target = _target(ctx)
+    outcome, window_days = target.outcome, target.window_days
+    frame = _lead_frame(session, since=since, now=now, target=target)
     tiers = _tiers(ctx, frame["tier"] if len(frame) else pd.Series(dtype=str))
     capacity = _capacity(session, ctx, tiers)
     base: dict[str, Any] = {
@@ -290,6 +382,8 @@ def dashboard(
         "n_leads": len(frame),
         "tiers": tiers,
         "capacity": capacity,
+        "min_matured_leads": ctx.settings.monitor.min_matured_leads,
+        "getting_started": [],
     }
     if len(frame) == 0:
         base.update(
@@ -301,8 +395,10 @@ def dashboard(
                 "score_histogram": {"edges": [], "counts": []},
                 "tier_shares": [],
                 "drift": {"status": "pending", "summary": ["No leads in the window."], "columns": []},
+                "calibration": {"n_matured": 0, "points": [], "ece": None},
                 "feedback_counts": {},
                 "notes": [],
+                "getting_started": list(GETTING_STARTED) if _store_is_empty(session) else [],
             }
         )
         return Dashboard(base, tiers, pd.DataFrame(), np.array([]), capacity, [])
@@ -319,6 +415,7 @@ def dashboard(
         sla_breach_col="sla_breached",
         period=f"the last {days} days",
         tier_order=present,
+        min_matured=ctx.settings.monitor.min_matured_leads,
     )
     freq = "W-MON" if days <= 45 else "MS"
     conversion = calibration_by_tier(
@@ -330,6 +427,13 @@ def dashboard(
         freq=freq,
         tier_order=present,
     )
+    # a tier's period with fewer matured leads than a rate needs shows none (as the by-tier table)
+    thin = conversion["n"] < ctx.settings.monitor.min_matured_leads if len(conversion) else None
+    if thin is not None and bool(thin.any()):
+        rates = [c for c in ("observed_rate", "ci_low", "ci_high", "difference") if c in conversion.columns]
+        conversion = conversion.astype(dict.fromkeys(rates, float))
+        conversion.loc[thin, rates] = math.nan
+        conversion.loc[thin, "status"] = "pending"
     scores = frame["score"].to_numpy(dtype=float)
     counts, edges = np.histogram(scores, bins=np.arange(0, 105, 5))
     model = ctx.scorer.model()
@@ -344,6 +448,7 @@ def dashboard(
         for t in tiers
     ]
     result = business.to_dict()
+    _too_early(result, frame, ctx.settings.monitor.min_matured_leads)
     base.update(
         {
             "summary": result["summary"],
@@ -368,6 +473,7 @@ def dashboard(
             "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
             "tier_shares": shares,
             "drift": _drift(frame, ctx, now),
+            "calibration": _calibration(frame, ctx.settings.monitor.min_matured_leads),
             "notes": result["notes"],
         }
     )

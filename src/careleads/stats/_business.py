@@ -7,6 +7,7 @@ Columns are passed by name; an optional column that is named but absent is skipp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ class BusinessOutcomes:
     feedback_counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     confidence: float = 0.95
+    min_matured: int = 0
 
     def to_dict(self) -> JSONDict:
         """A JSON-ready dict; ``by_tier`` as a list of records with NaN as ``None``."""
@@ -85,6 +87,12 @@ class BusinessOutcomes:
             still_open = f", {open_} still open" if open_ else ""
             if n_matured == 0:
                 lines.append(f"Tier {tier}{when}: no matured outcomes yet ({count_leads(open_)} still open).")
+                continue
+            if n_matured < self.min_matured:
+                lines.append(
+                    f"Tier {tier}{when}: too early for a conversion rate ({count_leads(n_matured)} "
+                    f"matured of the {self.min_matured} needed{still_open})."
+                )
                 continue
             line = f"Tier {tier} converted at {pct(row['conversion_rate'])}{when}"
             if has_pred:
@@ -133,6 +141,7 @@ def business_outcomes(
     period: str | None = None,
     tier_order: Sequence[Any] | None = None,
     confidence: float = 0.95,
+    min_matured: int = 0,
     tolerance: float = 0.02,
     act_tolerance: float = 0.05,
 ) -> BusinessOutcomes:
@@ -166,6 +175,10 @@ def business_outcomes(
         Tiers from best to worst.
     confidence, tolerance, act_tolerance : float
         Wilson interval level and calibration status tolerances, as in ``calibration_by_tier``.
+    min_matured : int, default 0
+        A tier with fewer matured leads gets no conversion rate, interval or calibration status (NaN and
+        ``pending``) and its summary line says it is too early: a handful of outcomes prints a misleading
+        rate.
 
     Returns
     -------
@@ -221,8 +234,9 @@ def business_outcomes(
         in_tier = (tiers == tier).to_numpy()
         ok = in_tier & matured.to_numpy()
         n_matured, n_conv = int(ok.sum()), int(label[ok].sum())
-        rate = n_conv / n_matured if n_matured else float("nan")
-        ci = wilson_interval(n_conv, n_matured, confidence=confidence)
+        enough = n_matured >= max(min_matured, 1)
+        rate = n_conv / n_matured if enough else float("nan")
+        ci = wilson_interval(n_conv, n_matured, confidence=confidence) if enough else (math.nan, math.nan)
         row: dict[str, Any] = {
             "tier": tier,
             "n_leads": int(in_tier.sum()),
@@ -233,7 +247,7 @@ def business_outcomes(
             "ci_high": ci[1],
         }
         if prob is not None:
-            predicted = float(prob[ok].mean()) if n_matured else float("nan")
+            predicted = float(prob[ok].mean()) if enough else float("nan")
             row["predicted_mean"] = predicted
             row["calibration_status"] = calibration_status(
                 predicted, rate, ci, tolerance=tolerance, act_tolerance=act_tolerance
@@ -269,6 +283,7 @@ def business_outcomes(
         feedback_counts=feedback,
         notes=tuple(notes),
         confidence=confidence,
+        min_matured=min_matured,
     )
 
 

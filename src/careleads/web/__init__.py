@@ -16,6 +16,7 @@ page                      roles                         API equivalent
                                                         /v1/models/{version}/publish``, rollback
 ``/ui/rules``             admin, analyst (edit: admin)  (the YAML files)
 ``/ui/jobs``              admin                         ``GET /v1/admin/jobs``
+``/ui/audit``             admin, auditor                ``GET /v1/audit`` (filtered, paginated)
 ========================  ============================  ======================================
 
 Sign-in takes an API token (``careleads tokens create``) and sets a sealed, HttpOnly, SameSite=Lax session

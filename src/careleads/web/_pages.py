@@ -1,4 +1,4 @@
-"""The pages: sign-in, review queue, lead, dashboard, models, rules and routing.
+"""The pages: sign-in, review queue, lead, dashboard, models, rules and routing, audit log.
 
 Each page gathers one JSON-ready dict with the service functions its API equivalent calls (so permissions,
 audit entries and answers are the same) and renders it as HTML or, at the same URL plus ``.json``, as JSON.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -17,13 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from careleads import report as charts
-from careleads.errors import ConfigError
+from careleads.errors import ConfigError, InputError
 from careleads.service import access, publishing
 from careleads.service.access import Principal, authorize
 from careleads.service.audit import append_audit
+from careleads.service.audit_view import AuditFilters, search_audit_log
 from careleads.service.context import ServiceContext
-from careleads.service.dashboard import dashboard
+from careleads.service.dashboard import Dashboard, dashboard, dashboard_stamp
 from careleads.service.http import ContextDep, SessionDep
+from careleads.service.leads import utcnow
 from careleads.service.review import (
     NO_INTENT,
     QUEUE_SORTS,
@@ -33,11 +36,11 @@ from careleads.service.review import (
 )
 from careleads.service.rule_edits import (
     CONFIG_KINDS,
-    check_config_text,
     config_file,
     config_history,
     save_config,
 )
+from careleads.service.rule_impact import rule_impact, with_version_bump
 from careleads.service.unknowns import map_unknown_value, unknown_values
 from careleads.service.users import end_web_session
 from careleads.store import session_scope
@@ -61,6 +64,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "edit_rules": access.RULES_EDIT,
     "unknowns": access.ADMIN_ONLY,
     "jobs": JOBS_ROLES,
+    "audit": access.AUDIT_READ,
 }
 
 _DONE = {
@@ -91,7 +95,7 @@ def redirect_to(url: str) -> RedirectResponse:
 
 
 def _home_for(prefix: str, user: Principal) -> str:
-    for page in ("queue", "dashboard", "models"):
+    for page in ("queue", "dashboard", "models", "audit"):
         if user.role in PAGE_ROLES[page]:
             return f"{prefix}/{page}"
     return f"{prefix}/account"
@@ -283,56 +287,85 @@ def queue_page(
 # --------------------------------------------------------------------------------------------- dashboard
 
 
+def _dashboard_figures(board: Dashboard) -> list[dict[str, str]]:
+    """The dashboard's charts, as data URLs of server-drawn SVG."""
+    tier_rows = [
+        {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"]}
+        for r in board.by_tier
+        if r["conversion_rate"] is not None  # too early: no bar rather than a bar of nothing
+    ]
+    figures: list[dict[str, str] | None] = [
+        {
+            "title": "Conversion by tier over time",
+            "alt": "Line chart of the conversion rate of each tier per period",
+            "url": charts.data_url(charts.conversion_over_time_svg(board.conversion, board.tiers)),
+        },
+        {
+            "title": "Conversion by tier",
+            "alt": "Bar chart of the conversion rate of each tier; numbers are matured leads",
+            "url": charts.data_url(charts.tier_bars_svg({"window": tier_rows})),
+        }
+        if tier_rows
+        else None,
+        {
+            "title": "Score distribution",
+            "alt": "Histogram of the current scores of the leads in the window",
+            "url": charts.data_url(
+                charts.score_counts_svg(
+                    board.data["score_histogram"]["edges"], board.data["score_histogram"]["counts"]
+                )
+            ),
+        },
+        {
+            "title": "Queue load against team capacity",
+            "alt": "Bars of open leads per staffed queue by tier, with each queue's capacity",
+            "url": charts.data_url(charts.capacity_svg(board.capacity, board.tiers)),
+        },
+        {
+            "title": "Time to first contact",
+            "alt": "Bars of the median hours from receipt to first contact per tier",
+            "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
+        },
+    ]
+    calibration = board.data["calibration"]["points"]
+    if calibration:
+        figures.append(
+            {
+                "title": "Calibration on matured leads",
+                "alt": "Reliability diagram: the probability given on arrival against the observed "
+                "conversion of matured leads, in equal-count bins",
+                "url": charts.data_url(
+                    charts.calibration_points_svg(calibration, title="Calibration (matured leads)")
+                ),
+            }
+        )
+    return [f for f in figures if f is not None]
+
+
 def dashboard_page(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
     days: Annotated[int, Query(ge=1, le=3650, description="Window in days")] = 90,
 ) -> Response:
-    """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift."""
+    """Conversion by tier over time, scores, queue load against capacity, contact times, rates, drift.
+
+    The figures and charts are kept for the app until the store changes (:func:`dashboard_stamp`) or the
+    minute ends: the charts take most of the time of the page."""
     user = web_user(request)
     authorize(user.role, PAGE_ROLES["dashboard"])
-    board = dashboard(session=session, ctx=ctx, days=days)
+    now = utcnow()
+    stamp = (days, now.replace(second=0, microsecond=0), dashboard_stamp(session))
+    kept = getattr(request.app.state, "dashboard_kept", None)
+    if kept is not None and kept[0] == stamp:
+        board, figures = kept[1], kept[2]
+    else:
+        board, figures = dashboard(session=session, ctx=ctx, days=days, now=now), None
     extra: dict[str, Any] = {}
-    if not request.url.path.endswith(".json"):
-        tier_rows = [
-            {"tier": r["tier"], "leads": r["n_matured"], "conversion_rate": r["conversion_rate"] or 0.0}
-            for r in board.by_tier
-        ]
-        extra["figures"] = [
-            {
-                "title": "Conversion by tier over time",
-                "alt": "Line chart of the conversion rate of each tier per period",
-                "url": charts.data_url(charts.conversion_over_time_svg(board.conversion, board.tiers)),
-            },
-            {
-                "title": "Conversion by tier",
-                "alt": "Bar chart of the conversion rate of each tier; numbers are matured leads",
-                "url": charts.data_url(charts.tier_bars_svg({"window": tier_rows})),
-            }
-            if tier_rows
-            else None,
-            {
-                "title": "Score distribution",
-                "alt": "Histogram of the current scores of the leads in the window",
-                "url": charts.data_url(
-                    charts.score_counts_svg(
-                        board.data["score_histogram"]["edges"], board.data["score_histogram"]["counts"]
-                    )
-                ),
-            },
-            {
-                "title": "Queue load against team capacity",
-                "alt": "Bars of open leads per staffed queue by tier, with each queue's capacity",
-                "url": charts.data_url(charts.capacity_svg(board.capacity, board.tiers)),
-            },
-            {
-                "title": "Time to first contact",
-                "alt": "Bars of the median hours from receipt to first contact per tier",
-                "url": charts.data_url(charts.hours_by_tier_svg(board.by_tier)),
-            },
-        ]
-        extra["figures"] = [f for f in extra["figures"] if f is not None]
+    if not request.url.path.endswith(".json") and not board.data["getting_started"]:
+        figures = figures if figures is not None else _dashboard_figures(board)
+        extra["figures"] = figures
+    request.app.state.dashboard_kept = (stamp, board, figures)
     return render(request, "dashboard.html", board.data, user=user, page="dashboard", extra=extra)
 
 
@@ -381,6 +414,7 @@ def models_page(
         "selected": chosen,
         "card": card,
         "history": ctx.registry.history(target),
+        "rollback_to": ctx.registry.rollback_target(target),
         "may_publish": user.role in PAGE_ROLES["publish"],
     }
     extra: dict[str, Any] = {"message": done_message(request), "figures": []}
@@ -415,33 +449,91 @@ def _version(ctx: ServiceContext, version: str) -> str:
     return version
 
 
-def publish_submit(
-    request: Request, version: str, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = ""
+ReasonForm = Annotated[str, Form(max_length=2000)]
+
+
+def _confirm(
+    request: Request,
+    user: Principal,
+    data: dict[str, Any],
+    *,
+    problems: list[str] | None = None,
+    reason: str = "",
 ) -> Response:
-    """Publish a version (``POST /v1/models/{version}/publish``, audited); the roles the API admits."""
+    data = {**data, "problems": problems or [], "reason": reason}
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
+    return render(request, "model_confirm.html", data, user=user, page="models", status_code=code)
+
+
+def publish_confirm_page(request: Request, version: str, ctx: ContextDep) -> Response:
+    """What publishing a version would change (the version scoring now, both models' test figures and the
+    publish gate's checks) and the form that asks for a reason; the roles the API admits."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["publish"])
+    version = _version(ctx, version)
+    preview = publishing.publish_preview(registry=ctx.registry, version=version, monitor=ctx.settings.monitor)
+    return _confirm(request, user, {"action": "publish", **preview})
+
+
+def publish_submit(
+    request: Request,
+    version: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    csrf: CsrfForm = "",
+    reason: ReasonForm = "",
+) -> Response:
+    """Publish a version (``POST /v1/models/{version}/publish``, audited with the reason given); the roles
+    the API admits. Without a reason the confirmation page comes back with the problem."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])
-    publishing.publish_model(
-        session=session,
-        registry=ctx.registry,
-        version=_version(ctx, version),
-        actor=user.name,
-        role=user.role,
-        note="api",
-    )
+    version = _version(ctx, version)
+    try:
+        publishing.publish_model(
+            session=session,
+            registry=ctx.registry,
+            version=version,
+            actor=user.name,
+            role=user.role,
+            note=reason,
+        )
+    except InputError as exc:
+        preview = publishing.publish_preview(
+            registry=ctx.registry, version=version, monitor=ctx.settings.monitor
+        )
+        return _confirm(request, user, {"action": "publish", **preview}, problems=[str(exc)], reason=reason)
     return redirect_to(f"{web_state(request).prefix}/models?done=published&version={quote(version)}")
 
 
-def rollback_submit(request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "") -> Response:
-    """Return to the previously published version (``POST /v1/models/rollback``, audited); the roles the API
-    admits."""
+def rollback_confirm_page(request: Request, ctx: ContextDep) -> Response:
+    """The version scoring now and the one a rollback returns to, with the form that asks for a reason."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["publish"])
+    preview = publishing.rollback_preview(registry=ctx.registry, target=ctx.settings.target)
+    return _confirm(request, user, {"action": "rollback", **preview})
+
+
+def rollback_submit(
+    request: Request, session: SessionDep, ctx: ContextDep, csrf: CsrfForm = "", reason: ReasonForm = ""
+) -> Response:
+    """Return to the previously published version (``POST /v1/models/rollback``, audited with the reason
+    given); the roles the API admits."""
     user = web_user(request)
     check_csrf(request, csrf)
     authorize(user.role, PAGE_ROLES["publish"])
-    publishing.rollback_model(
-        session=session, registry=ctx.registry, target=ctx.settings.target, actor=user.name, role=user.role
-    )
+    try:
+        publishing.rollback_model(
+            session=session,
+            registry=ctx.registry,
+            target=ctx.settings.target,
+            actor=user.name,
+            role=user.role,
+            note=reason,
+        )
+    except InputError as exc:
+        preview = publishing.rollback_preview(registry=ctx.registry, target=ctx.settings.target)
+        return _confirm(request, user, {"action": "rollback", **preview}, problems=[str(exc)], reason=reason)
     return redirect_to(f"{web_state(request).prefix}/models?done=rolled_back")
 
 
@@ -453,6 +545,7 @@ def _rules_data(
     ctx: ServiceContext,
     user: Principal,
     drafts: dict[str, tuple[str, list[str]]] | None = None,
+    impact: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     files = []
     for kind in CONFIG_KINDS:
@@ -461,9 +554,11 @@ def _rules_data(
         files.append(
             {
                 **current,
+                "shown_path": current["path"].removesuffix(f" ({current['source']})"),
                 "draft": draft[0] if draft else None,
                 "problems": draft[1] if draft else [],
                 "checked": draft is not None,
+                "impact": impact if impact is not None and impact["kind"] == kind else None,
                 "history": config_history(session=session, kind=kind),
             }
         )
@@ -495,7 +590,8 @@ def rules_submit(
     authorize(user.role, PAGE_ROLES["edit_rules"])
     if kind not in CONFIG_KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no configuration {kind!r}")
-    text = text.replace("\r\n", "\n")
+    text = with_version_bump(ctx=ctx, kind=kind, text=text.replace("\r\n", "\n"))
+    impact: dict[str, Any] | None = None
     if intent == "save":
         try:
             save_config(session=session, ctx=ctx, kind=kind, text=text, actor=user.name, role=user.role)
@@ -504,10 +600,14 @@ def rules_submit(
         else:
             return redirect_to(f"{web_state(request).prefix}/rules?done={kind}")
     else:
-        problems = check_config_text(ctx=ctx, kind=kind, text=text)
-    data = _rules_data(session, ctx, user, drafts={kind: (text, problems)})
+        try:
+            impact = rule_impact(session=session, ctx=ctx, kind=kind, text=text).to_dict()
+            problems = []
+        except ConfigError as exc:
+            problems = str(exc).split("\n")
+    data = _rules_data(session, ctx, user, drafts={kind: (text, problems)}, impact=impact)
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
-    message = None if problems else "The text is valid; save it to put it in force."
+    message = None if problems else "The text is valid; read the changes below, then save to put it in force."
     return render(
         request, "rules.html", data, user=user, page="rules", status_code=code, extra={"message": message}
     )
@@ -557,6 +657,36 @@ def unknowns_submit(
     return redirect_to(f"{web_state(request).prefix}/unknowns?done=mapped&n={result.n_renormalised}")
 
 
+# --------------------------------------------------------------------------------------------- audit
+
+
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[str | None, Query(max_length=120)] = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    lead: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    since: Annotated[date | None, Query(description="First day (UTC), included")] = None,
+    until: Annotated[date | None, Query(description="Last day (UTC), included")] = None,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    upto: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> Response:
+    """The audit log (``GET /v1/audit``) newest first, filtered by actor, action, lead and days, 50 entries a
+    page; auditors and admins. Reading it is audited."""
+    user = web_user(request)
+    authorize(user.role, PAGE_ROLES["audit"])
+    filters = AuditFilters(
+        actor=actor or None, action=action or None, lead_id=lead, since=since, until=until, upto=upto
+    )
+    found = search_audit_log(session=session, actor=user.name, role=user.role, filters=filters, page=page)
+    query = {k: v for k, v in filters.to_dict().items() if v is not None}
+    query["upto"] = found.upto  # the page links show the log as it was at the first page
+    if "lead_id" in query:
+        query["lead"] = query.pop("lead_id")
+    data = {**found.to_dict(), "filters": filters.to_dict(), "query": query}
+    return render(request, "audit.html", data, user=user, page="audit")
+
+
 # --------------------------------------------------------------------------------------------- router
 
 
@@ -580,10 +710,13 @@ def build_router(prefix: str) -> APIRouter:
     _twin(router, "/queue", queue_page, "web_queue")
     _twin(router, "/dashboard", dashboard_page, "web_dashboard")
     _twin(router, "/models", models_page, "web_models")
+    _twin(router, "/models/rollback", rollback_confirm_page, "web_rollback_confirm")
     router.add_api_route("/models/rollback", rollback_submit, name="web_rollback", **post)
+    _twin(router, "/models/{version}/publish", publish_confirm_page, "web_publish_confirm")
     router.add_api_route("/models/{version}/publish", publish_submit, name="web_publish", **post)
     _twin(router, "/rules", rules_page, "web_rules")
     router.add_api_route("/rules/{kind}", rules_submit, name="web_rules_submit", **post)
+    _twin(router, "/audit", audit_page, "web_audit")
     _twin(router, "/unknowns", unknowns_page, "web_unknowns")
     router.add_api_route("/unknowns/map", unknowns_submit, name="web_unknowns_map", **post)
     _twin(router, "/jobs", jobs_page, "web_jobs")

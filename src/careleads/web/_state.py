@@ -227,6 +227,7 @@ def nav(prefix: str, user: Principal | None, roles: Mapping[str, frozenset[str]]
         ("rules", "Rules"),
         ("unknowns", "Unknown values"),
         ("jobs", "Jobs"),
+        ("audit", "Audit log"),
     )
     if user is None:
         return []

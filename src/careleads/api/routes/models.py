@@ -16,6 +16,13 @@ from careleads.service.schemas import ModelsPublic, PublishResult
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 Version = Annotated[str, Path(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Reason = Annotated[
+    str,
+    Query(
+        min_length=5, max_length=500, description="Why (kept in the publication history and the audit log)"
+    ),
+]
+_NO_REASON = "no reason given (API)"
 
 
 @router.get("", response_model=ModelsPublic, responses=ERRORS, summary="Model versions in the registry")
@@ -35,10 +42,12 @@ def publish_model(
     session: SessionDep,
     ctx: ContextDep,
     user: Annotated[Principal, Depends(require_role(MODELS_PUBLISH))],
+    reason: Reason = _NO_REASON,
 ) -> PublishResult:
-    """Make `version` the model that scores leads for its target; audited with the version before."""
+    """Make `version` the model that scores leads for its target; audited with the version before and the
+    reason."""
     return publishing.publish_model(
-        session=session, registry=ctx.registry, version=version, actor=user.name, role=user.role, note="api"
+        session=session, registry=ctx.registry, version=version, actor=user.name, role=user.role, note=reason
     )
 
 
@@ -53,12 +62,15 @@ def rollback_model(
         str | None,
         Query(max_length=120, description="Target, e.g. appointment_scheduled_30d (default: served)"),
     ] = None,
+    reason: Reason = _NO_REASON,
 ) -> PublishResult:
-    """Return to the version published before the current one; audited with before and after."""
+    """Return to the version published before the current one; audited with before and after and the
+    reason."""
     return publishing.rollback_model(
         session=session,
         registry=ctx.registry,
         target=target or ctx.settings.target,
         actor=user.name,
         role=user.role,
+        note=reason,
     )
