@@ -280,6 +280,13 @@ class Settings(BaseSettings):
         default="appointment_scheduled_30d",
         description="The target whose published model scores leads, as OUTCOME_<DAYS>d.",
     )
+    served_targets: CommaSeparated = Field(
+        default=(),
+        description=(
+            "Other targets scored with every lead besides `target` (which alone sets tier and routing), "
+            "comma-separated OUTCOME_<DAYS>d; empty: every target with a published model."
+        ),
+    )
     encryption_key: str = Field(
         default="",
         repr=False,
@@ -423,6 +430,8 @@ class Settings(BaseSettings):
         default_factory=MonitorSettings,
         description="Monitoring, pilots and retraining: one variable CARELEADS_MONITOR_<NAME> per field.",
     )
+
+    _split_targets = field_validator("served_targets", mode="before")(_comma_separated)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from careleads.errors import NotFoundError
+from careleads.errors import InputError, NotFoundError
 from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.types import PathLikeStr
 
@@ -20,18 +21,62 @@ HISTORY_FILE = "registry.json"
 DEFAULT_SEGMENT = "inbound"
 
 
-def publication_key(target: str, segment: str = DEFAULT_SEGMENT) -> str:
+def publication_key(target: str, segment: str = DEFAULT_SEGMENT, cohort: Cohort | None = None) -> str:
     """The name a target's publications are kept under: ``OUTCOME_<DAYS>d`` for new patient leads,
     ``SEGMENT/OUTCOME_<DAYS>d`` for another segment (returning leads and new leads share a target, never a
-    published model)."""
-    return target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
+    published model); a cohort model (one site or service line) adds ``@FIELD=VALUE``."""
+    key = target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
+    return key if cohort is None else f"{key}@{cohort.field}={cohort.value}"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The leads a cohort model scores: those whose lead field `field` holds `value` (e.g. a service line).
+
+    Examples
+    --------
+    >>> Cohort.parse("service_line=Ortho")
+    Cohort(field='service_line', value='Ortho')
+    """
+
+    field: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Cohort:
+        """``FIELD=VALUE``.
+
+        Raises
+        ------
+        InputError
+            If the text is not ``FIELD=VALUE`` with a snake_case field and a value.
+        """
+        name, sep, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not value or "@" in value:
+            raise InputError(f"a cohort is FIELD=VALUE, e.g. service_line=Ortho; got {text!r}")
+        return cls(field=name, value=value)
+
+    @classmethod
+    def of_card(cls, card: dict[str, Any]) -> Cohort | None:
+        """The cohort a model card names, or None (a model of every lead of its segment)."""
+        found = card.get("cohort")
+        if not isinstance(found, dict):
+            return None
+        return cls(field=str(found["field"]), value=str(found["value"]))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "value": self.value}
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}"
 
 
 def card_key(card: dict[str, Any]) -> str:
-    """The publication key of a model card (its target and its segment)."""
+    """The publication key of a model card (its target, its segment and its cohort)."""
     target = card.get("target", {})
     name = f"{target.get('outcome')}_{target.get('window_days')}d"
-    return publication_key(name, str(card.get("segment") or DEFAULT_SEGMENT))
+    return publication_key(name, str(card.get("segment") or DEFAULT_SEGMENT), Cohort.of_card(card))
 
 
 @dataclass(frozen=True)
@@ -43,11 +88,13 @@ class ModelEntry:
     test_ece: float | None
     published: bool
     segment: str = DEFAULT_SEGMENT
+    cohort: str | None = None  # FIELD=VALUE of a cohort model, None for a model of every lead
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "segment": self.segment,
+            "cohort": self.cohort,
             "target": self.target,
             "trained_at": self.trained_at,
             "test_auc": self.test_auc,
@@ -138,6 +185,7 @@ class ModelRegistry:
                     test_ece=metrics.get("ece"),
                     published=published.get(target) == folder.name,
                     segment=str(card.get("segment") or DEFAULT_SEGMENT),
+                    cohort=None if (cohort := Cohort.of_card(card)) is None else str(cohort),
                 )
             )
         return out
@@ -178,6 +226,10 @@ class ModelRegistry:
             {"version": version, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": note}
         )
         self._write_history(history)
+
+    def published_keys(self) -> list[str]:
+        """Every publication key with a published version now (targets, segments and cohorts)."""
+        return sorted(key for key, entries in self._history().items() if entries)
 
     def published_version(self, target: str) -> str | None:
         self._history()  # refreshes the copy read last when the file changed

@@ -34,6 +34,7 @@ from careleads.service.analytics import AnalyticsRow, pending_row
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
 from careleads.service.segments import score_if_returning
+from careleads.service.targets import TargetScore, record_target_scores
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
 from careleads.text import reading_once
 
@@ -230,8 +231,16 @@ def _tier_rank(ctx: ServiceContext, tier: str | None) -> int:
 
 
 def new_entry(
-    *, session: Session, lead: Lead, scored: Scored, route: dict[str, Any], reason: str, now: datetime
+    *,
+    session: Session,
+    lead: Lead,
+    scored: Scored,
+    route: dict[str, Any],
+    reason: str,
+    now: datetime,
+    targets: Sequence[TargetScore] = (),
 ) -> ScoreEntry:
+    """Add a ledger entry and its write-back record (with the lead's current scores of other `targets`)."""
     d = scored.decision
     entry = ScoreEntry(
         lead_id=lead.id,
@@ -251,7 +260,7 @@ def new_entry(
         owner=route.get("owner"),
     )
     insert_row(session, entry)  # written once, never changed: no unit of work needed
-    enqueue_change(session=session, lead=lead, entry=entry, now=now)
+    enqueue_change(session=session, lead=lead, entry=entry, now=now, targets=targets)
     return entry
 
 
@@ -380,6 +389,8 @@ def rescore_for_text(
             now=now,
             texts=later_texts(session, lead),
         )
+        # the other served targets' models score new patient leads only; a returning lead keeps its last ones
+        targets = [] if returned else ctx.targets.score_record(record, events, as_of)
     level = scored.decision.triage.source_level(source) if source else "none"
     if level != "none":
         reason = f"{reason}: {level} triage words in this text"
@@ -387,14 +398,19 @@ def rescore_for_text(
         notes = (*scored.decision.notes, returned[1])
         scored = replace(scored, decision=replace(scored.decision, notes=notes))
     queue_analytics(session, ctx, lead, record, events, scored, as_of)
+    targets_changed = record_target_scores(session=session, lead=lead, scores=targets, reason=reason, now=now)
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
         route["owner"] = current.route.get("owner")
         route["assignment"] = current.route.get("assignment")
         route["sla_due"] = current.route.get("sla_due")
     if _same(current, scored, route):
+        if targets_changed:  # the CRM gets the other targets' new scores with the unchanged entry
+            enqueue_change(session=session, lead=lead, entry=current, now=now, targets=targets)
         return current, False, level
-    entry = new_entry(session=session, lead=lead, scored=scored, route=route, reason=reason, now=now)
+    entry = new_entry(
+        session=session, lead=lead, scored=scored, route=route, reason=reason, now=now, targets=targets
+    )
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now)
     log.info(
         "lead %s re-scored: tier %s -> %s, triage %s", lead.id, current.tier, entry.tier, triage_level(route)

@@ -35,6 +35,7 @@ from careleads.store._models import (
     Outcome,
     ReviewTask,
     ScoreEntry,
+    TargetScoreEntry,
     User,
     WebSignIn,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Outcome",
     "ReviewTask",
     "ScoreEntry",
+    "TargetScoreEntry",
     "User",
     "WebSignIn",
     "current_revision",

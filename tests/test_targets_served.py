@@ -1,0 +1,214 @@
+"""Several targets served together: every published target scores each lead, a cohort model scores the leads
+of its service line for its target, the others keep the target's model of every lead; on the API, the lead
+page and the write-back."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
+from _web_support import build_app, sign_in
+from careleads.datasets import CrmTables, load_crm_folder
+from careleads.features import Target
+from careleads.models import Cohort, LeadModel, ModelRegistry, train_model
+from careleads.scoring import score_record
+from careleads.service._records import identifier_names, lead_record
+from careleads.service.context import ServiceContext
+from careleads.service.outbox import export_outbox_csv
+from careleads.settings import Settings
+from careleads.store import Lead, OutboxRecord, TargetScoreEntry
+from careleads.synth import generate
+
+PRIMARY, SIXTY, NINETY = (f"appointment_scheduled_{d}d" for d in (30, 60, 90))
+COHORT = Cohort("service_line", "primary_care")
+_MODELS: dict[str, LeadModel] = {}
+
+
+def _train(tables: CrmTables, end: pd.Timestamp, days: int) -> LeadModel:
+    dataset = tables.dataset(Target("appointment_scheduled", days), data_end=end)
+    dataset = dataclasses.replace(dataset, as_of=dataset.as_of.astype("datetime64[ns]"))
+    return train_model(dataset, seed=0).model
+
+
+def _models() -> dict[str, LeadModel]:
+    """The 30-day model of the other service tests, 60- and 90-day models of every lead, and a 60-day model
+    of the primary care leads (trained once per test session)."""
+    if not _MODELS:
+        folder = Path(tempfile.mkdtemp(prefix="careleads-targets-"))
+        data = generate(10000, seed=2)
+        data.write(folder)
+        tables = load_crm_folder(folder)
+        cohort = _train(tables.cohort(COHORT), data.end, 60)
+        cohort.card["cohort"] = COHORT.to_dict()
+        _MODELS.update(
+            {
+                PRIMARY: trained_model(),
+                SIXTY: _train(tables, data.end, 60),
+                NINETY: _train(tables, data.end, 90),
+                "cohort": cohort,
+            }
+        )
+    return _MODELS
+
+
+@dataclasses.dataclass
+class App:
+    client: TestClient
+    ctx: ServiceContext
+    sessions: sessionmaker[Session]
+    settings: Settings
+    tokens: dict[str, str]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
+    settings = make_settings(tmp_path, request.param)
+    for model in _models().values():
+        publish(settings, model)
+    built, tokens = build_app(settings)
+    with TestClient(built) as client:
+        yield App(client, built.state.ctx, built.state.sessions, settings, tokens)
+
+
+def _create(app: App, n: int, service_line: str) -> int:
+    lead = {**LEAD, "lead_id": f"CRM-T{n}", "email": f"t{n}@example.org", "service_line": service_line}
+    response = app.client.post("/v1/leads", json=lead, headers=app.headers("integration"))
+    assert response.status_code == 201, response.text
+    lead_id: int = response.json()["id"]
+    return lead_id
+
+
+def _expected(app: App, lead_id: int, model: LeadModel) -> dict[str, Any]:
+    """What `model` gives the stored lead at its arrival, scored directly."""
+    with app.sessions() as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        record = lead_record(app.ctx, lead, identifier_names(lead))
+        return score_record(model, record, [], as_of=pd.Timestamp(lead.created_at), with_pages=True)
+
+
+def _scores(app: App, lead_id: int) -> dict[str, dict[str, Any]]:
+    response = app.client.get(f"/v1/leads/{lead_id}", headers=app.headers("admin"))
+    assert response.status_code == 200, response.text
+    return {s["target"]: s for s in response.json()["scores"]}
+
+
+def test_a_lead_carries_every_target_and_its_cohort_model_scores_its_target(app: App) -> None:
+    models = _models()
+    inside, outside = _create(app, 1, "primary_care"), _create(app, 2, "orthopedics")
+    scores = _scores(app, inside)
+    assert list(scores) == [PRIMARY, SIXTY, NINETY]
+    assert [s["primary"] for s in scores.values()] == [True, False, False]
+    # the cohort model scores its target for the lead of its service line; the other targets are global
+    assert scores[SIXTY]["model_version"] == models["cohort"].version
+    assert scores[SIXTY]["cohort"] == "service_line=primary_care"
+    assert scores[NINETY]["model_version"] == models[NINETY].version and scores[NINETY]["cohort"] is None
+    assert scores[PRIMARY]["model_version"] == models[PRIMARY].version
+    for target, model in ((SIXTY, models["cohort"]), (NINETY, models[NINETY])):
+        expected = _expected(app, inside, model)
+        assert scores[target]["score"] == expected["score"]
+        assert scores[target]["probability"] == pytest.approx(expected["probability"])
+        assert scores[target]["tier"] == expected["tier"]
+        assert scores[target]["reasons"] and "; ".join(scores[target]["reasons"]) == expected["reasons"]
+    # a lead of another service line falls back to the target's model of every lead
+    fallback = _scores(app, outside)
+    assert fallback[SIXTY]["model_version"] == models[SIXTY].version and fallback[SIXTY]["cohort"] is None
+    assert fallback[SIXTY]["score"] == _expected(app, outside, models[SIXTY])["score"]
+    # the primary target still routes: its score is the ledger's
+    body = app.client.get(f"/v1/leads/{inside}", headers=app.headers("admin")).json()
+    assert body["decision"]["score"] == scores[PRIMARY]["score"]
+    assert body["decision"]["model_version"] == models[PRIMARY].version
+
+
+def test_the_lead_page_shows_every_target_with_the_model_and_reasons(app: App) -> None:
+    models = _models()
+    inside = _create(app, 3, "primary_care")
+    scores = _scores(app, inside)
+    sign_in(app.client, app.tokens["admin"])
+    html = app.client.get(f"/ui/leads/{inside}").text
+    assert "Scores by target" in html
+    for target in (PRIMARY, SIXTY, NINETY):
+        assert target.replace("_", " ") in html
+        assert f'<td class="num">{scores[target]["score"]}</td>' in html
+    assert models["cohort"].version in html and "cohort service_line=primary_care" in html
+    assert models[NINETY].version in html
+    twin = app.client.get(f"/ui/leads/{inside}.json").json()
+    assert [s["target"] for s in twin["lead"]["scores"]] == [PRIMARY, SIXTY, NINETY]
+
+
+def test_the_write_back_carries_one_score_per_other_target(app: App, tmp_path: Path) -> None:
+    inside, outside = _create(app, 4, "primary_care"), _create(app, 5, "orthopedics")
+    shown = {lead_id: _scores(app, lead_id) for lead_id in (inside, outside)}
+    with app.sessions() as session:
+        for lead_id, scores in shown.items():
+            records = session.scalars(select(OutboxRecord).where(OutboxRecord.lead_id == lead_id)).all()
+            assert len(records) == 1
+            payload = records[0].payload
+            assert payload["score"] == scores[PRIMARY]["score"]
+            assert payload[f"score_{SIXTY}"] == scores[SIXTY]["score"]
+            assert payload[f"score_{NINETY}"] == scores[NINETY]["score"]
+            assert f"score_{PRIMARY}" not in payload
+        assert export_outbox_csv(session=session, out=tmp_path / "out.csv") == 2
+    with (tmp_path / "out.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {f"score_{SIXTY}", f"score_{NINETY}"} <= set(rows[0])
+    assert rows[0][f"score_{SIXTY}"] == str(shown[inside][SIXTY]["score"])
+
+
+def test_events_rescore_the_other_targets_and_store_only_changes(app: App) -> None:
+    inside = _create(app, 6, "primary_care")
+    for n, kind in enumerate(("intake_started", "intake_completed", "call_request"), start=1):
+        event = {"event_id": f"E{n}", "occurred_at": f"2025-03-04T1{n}:30:00", "event_type": kind}
+        response = app.client.post(
+            f"/v1/leads/{inside}/events", json=event, headers=app.headers("integration")
+        )
+        assert response.status_code == 201, response.text
+    with app.sessions() as session:
+        rows = session.scalars(
+            select(TargetScoreEntry).where(TargetScoreEntry.lead_id == inside).order_by(TargetScoreEntry.id)
+        ).all()
+        payloads = [
+            r.payload
+            for r in session.scalars(
+                select(OutboxRecord).where(OutboxRecord.lead_id == inside).order_by(OutboxRecord.id)
+            )
+        ]
+    by_target: dict[str, list[TargetScoreEntry]] = {}
+    for row in rows:
+        by_target.setdefault(row.target, []).append(row)
+    assert set(by_target) == {SIXTY, NINETY}
+    assert any(len(entries) > 1 for entries in by_target.values())  # the events moved a score
+    for entries in by_target.values():
+        assert entries[0].change_reason == "created"
+        for before, after in zip(entries, entries[1:], strict=False):  # a row only when it changed
+            assert (before.score, before.tier) != (after.score, after.tier)
+            assert after.change_reason.startswith("event")
+    current = _scores(app, inside)
+    for target, entries in by_target.items():
+        assert current[target]["score"] == entries[-1].score
+        assert payloads[-1][f"score_{target}"] == entries[-1].score  # the CRM gets the latest
+
+
+def test_served_targets_limits_the_other_targets(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "sqlite", served_targets=(NINETY,))
+    for model in _models().values():
+        publish(settings, model)
+    ctx = ServiceContext.from_settings(settings)
+    assert ctx.targets.targets() == [NINETY]
+    assert ModelRegistry(settings.registry_path()).published_keys() == sorted(
+        [PRIMARY, SIXTY, NINETY, f"{SIXTY}@service_line=primary_care"]
+    )
