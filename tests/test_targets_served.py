@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
 from _web_support import build_app, sign_in
 from careleads.datasets import CrmTables, load_crm_folder
-from careleads.features import Target
-from careleads.models import Cohort, LeadModel, ModelRegistry, train_model
+from careleads.features import Cohort, Target
+from careleads.models import LeadModel, ModelRegistry, train_model
 from careleads.scoring import score_record
 from careleads.service._records import identifier_names, lead_record
 from careleads.service.context import ServiceContext

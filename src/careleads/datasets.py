@@ -11,8 +11,7 @@ import pandas as pd
 
 from careleads.dictionary import Dictionary, FieldSpec, IngestResult, ingest_file, load_dictionary
 from careleads.errors import InputError
-from careleads.features import LeadDataset, Target, build_dataset
-from careleads.models import Cohort
+from careleads.features import Cohort, LeadDataset, Target, build_dataset
 from careleads.text import TextClassifiers
 from careleads.types import PathLikeStr
 

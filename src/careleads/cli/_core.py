@@ -323,8 +323,8 @@ def register(app: typer.Typer) -> None:
         from careleads.datasets import check_target, load_crm_folder
         from careleads.dictionary import load_dictionary
         from careleads.errors import InputError
-        from careleads.features import Target
-        from careleads.models import Cohort, train_model
+        from careleads.features import Cohort, Target
+        from careleads.models import train_model
         from careleads.report import write_training_report
         from careleads.segments import get_segment
 

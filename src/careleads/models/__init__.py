@@ -12,7 +12,6 @@ from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.models._leakage import LeakageReport, LeakageSuspect, audit_leakage
 from careleads.models._registry import (
     DEFAULT_SEGMENT,
-    Cohort,
     ModelEntry,
     ModelRegistry,
     card_key,
@@ -33,7 +32,6 @@ __all__ = [
     "SplitInfo",
     "TabularFeatures",
     "audit_leakage",
-    "Cohort",
     "card_key",
     "evaluate_file",
     "logistic_baseline",

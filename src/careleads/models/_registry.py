@@ -5,14 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from careleads.errors import InputError, NotFoundError
+from careleads.errors import NotFoundError
+from careleads.features import Cohort
 from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.types import PathLikeStr
 
@@ -27,49 +27,6 @@ def publication_key(target: str, segment: str = DEFAULT_SEGMENT, cohort: Cohort 
     published model); a cohort model (one site or service line) adds ``@FIELD=VALUE``."""
     key = target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
     return key if cohort is None else f"{key}@{cohort.field}={cohort.value}"
-
-
-@dataclass(frozen=True)
-class Cohort:
-    """The leads a cohort model scores: those whose lead field `field` holds `value` (e.g. a service line).
-
-    Examples
-    --------
-    >>> Cohort.parse("service_line=Ortho")
-    Cohort(field='service_line', value='Ortho')
-    """
-
-    field: str
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> Cohort:
-        """``FIELD=VALUE``.
-
-        Raises
-        ------
-        InputError
-            If the text is not ``FIELD=VALUE`` with a snake_case field and a value.
-        """
-        name, sep, value = text.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not value or "@" in value:
-            raise InputError(f"a cohort is FIELD=VALUE, e.g. service_line=Ortho; got {text!r}")
-        return cls(field=name, value=value)
-
-    @classmethod
-    def of_card(cls, card: dict[str, Any]) -> Cohort | None:
-        """The cohort a model card names, or None (a model of every lead of its segment)."""
-        found = card.get("cohort")
-        if not isinstance(found, dict):
-            return None
-        return cls(field=str(found["field"]), value=str(found["value"]))
-
-    def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "value": self.value}
-
-    def __str__(self) -> str:
-        return f"{self.field}={self.value}"
 
 
 def card_key(card: dict[str, Any]) -> str:

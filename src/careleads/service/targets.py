@@ -24,7 +24,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careleads.models import Cohort, LeadModel, ModelRegistry
+from careleads.features import Cohort
+from careleads.models import LeadModel, ModelRegistry
 from careleads.scoring import score_record
 from careleads.store import Lead, TargetScoreEntry, insert_row
 
