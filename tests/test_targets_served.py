@@ -16,29 +16,38 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+import careleads.cli
 from _service_support import BACKENDS, LEAD, make_settings, publish, trained_model
 from _web_support import build_app, sign_in
 from careleads.datasets import CrmTables, load_crm_folder
-from careleads.features import Cohort, Target
+from careleads.features import Cohort, LeadDataset, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
+from careleads.monitoring import gate_and_publish
 from careleads.scoring import score_record
 from careleads.service._records import identifier_names, lead_record
 from careleads.service.context import ServiceContext
 from careleads.service.outbox import export_outbox_csv
-from careleads.settings import Settings
-from careleads.store import Lead, OutboxRecord, TargetScoreEntry
+from careleads.service.targets import current_target_scores
+from careleads.settings import MonitorSettings, Settings
+from careleads.store import CrmRecord, Lead, OutboxRecord, TargetScoreEntry
 from careleads.synth import generate
+from test_connectors_hubspot import UPDATE, running_hub
 
 PRIMARY, SIXTY, NINETY = (f"appointment_scheduled_{d}d" for d in (30, 60, 90))
 COHORT = Cohort("service_line", "primary_care")
 _MODELS: dict[str, LeadModel] = {}
+_DATA: dict[str, Any] = {}
+
+
+def _dataset(tables: CrmTables, end: pd.Timestamp, days: int) -> LeadDataset:
+    dataset = tables.dataset(Target("appointment_scheduled", days), data_end=end)
+    return dataclasses.replace(dataset, as_of=dataset.as_of.astype("datetime64[ns]"))
 
 
 def _train(tables: CrmTables, end: pd.Timestamp, days: int) -> LeadModel:
-    dataset = tables.dataset(Target("appointment_scheduled", days), data_end=end)
-    dataset = dataclasses.replace(dataset, as_of=dataset.as_of.astype("datetime64[ns]"))
-    return train_model(dataset, seed=0).model
+    return train_model(_dataset(tables, end, days), seed=0).model
 
 
 def _models() -> dict[str, LeadModel]:
@@ -49,7 +58,8 @@ def _models() -> dict[str, LeadModel]:
         data = generate(10000, seed=2)
         data.write(folder)
         tables = load_crm_folder(folder)
-        cohort = _train(tables.cohort(COHORT), data.end, 60)
+        _DATA.update(folder=folder, cohort_dataset=_dataset(tables.cohort(COHORT), data.end, 60))
+        cohort = train_model(_DATA["cohort_dataset"], seed=0).model
         cohort.card["cohort"] = COHORT.to_dict()
         _MODELS.update(
             {
@@ -212,3 +222,78 @@ def test_served_targets_limits_the_other_targets(tmp_path: Path) -> None:
     assert ModelRegistry(settings.registry_path()).published_keys() == sorted(
         [PRIMARY, SIXTY, NINETY, f"{SIXTY}@service_line=primary_care"]
     )
+
+
+def test_hubspot_write_back_creates_and_fills_a_property_per_other_target(tmp_path: Path) -> None:
+    with running_hub(tmp_path, "sqlite") as hub:
+        models = _models()
+        for model in models.values():
+            publish(hub.settings, model)
+        hub.add_contacts(6)
+        hub.pull()
+        report = hub.write()
+        assert report.n_written == 6
+        names = [f"careleads_score_{t}" for t in (SIXTY, NINETY)]
+        assert set(names) <= set(hub.state.properties) and report.properties_created
+        assert f"careleads_score_{PRIMARY}" not in hub.state.properties  # the routing one is careleads_score
+        sent = [item for _m, path, body in hub.state.requests if path == UPDATE for item in body["inputs"]]
+        with hub.sessions() as session:
+            links = {r.record_id: r.lead_id for r in session.scalars(select(CrmRecord))}
+            for item in sent:
+                current = {
+                    s.target: s for s in current_target_scores(session=session, lead_id=links[item["id"]])
+                }
+                assert item["properties"][names[0]] == str(current[SIXTY].score)
+                assert item["properties"][names[1]] == str(current[NINETY].score)
+
+
+def test_a_cohort_candidate_is_gated_against_the_model_it_would_replace(tmp_path: Path) -> None:
+    models = _models()
+    registry = ModelRegistry(tmp_path / "registry")
+    for model in (models[PRIMARY], models[SIXTY]):
+        registry.register(model)
+        registry.publish(model.version, actor="test")
+    dataset: LeadDataset = _DATA["cohort_dataset"]
+    recent = dataset.usable & (
+        pd.to_datetime(dataset.as_of) >= pd.Timestamp(dataset.as_of.max()) - pd.Timedelta(days=240)
+    )
+    X, y = dataset.X[recent], dataset.y[recent].astype(int).to_numpy()
+    # no cohort model yet: the candidate must do as well as the target's model of every lead on its leads
+    result = gate_and_publish(registry, models["cohort"], X, y, settings=MonitorSettings(gate_max_ece=0.5))
+    assert result.previous_version == models[SIXTY].version and result.previous_metrics is not None
+    key = f"{SIXTY}@service_line=primary_care"
+    assert registry.published_version(key) == (models["cohort"].version if result.published else None)
+    assert registry.published_version(SIXTY) == models[SIXTY].version  # the other leads keep it
+
+
+def test_train_with_a_cohort_writes_a_cohort_model(tmp_path: Path) -> None:
+    _models()
+    cli = careleads.cli.app
+    if not cli.registered_commands and not cli.registered_groups:
+        careleads.cli._register()
+    out = tmp_path / "models"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(_DATA["folder"]),
+            "--target",
+            "appointment_scheduled:60",
+            "--cohort",
+            "service_line=primary_care",
+            "--day-one-hours",
+            "0",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    registry = ModelRegistry(out)
+    (entry,) = registry.versions()
+    assert (
+        entry.target == f"{SIXTY}@service_line=primary_care" and entry.cohort == "service_line=primary_care"
+    )
+    wrong = CliRunner().invoke(
+        cli, ["train", str(_DATA["folder"]), "--cohort", "service line", "--out", str(out)]
+    )
+    assert wrong.exit_code != 0 and "FIELD=VALUE" in wrong.output

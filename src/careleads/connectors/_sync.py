@@ -9,7 +9,8 @@ linked to its lead by HubSpot's record id (``crm_records``): the first pull crea
 lead as it arrived, and values filled in later (after an outcome) would leak the label.
 
 :func:`write_scores` writes each linked lead's current score, tier, top reasons, intent, route and owner (a
-HubSpot owner id, looked up by the owner's e-mail, never a name) in batch updates of at most 100 contacts,
+HubSpot owner id, looked up by the owner's e-mail, never a name), and its score for each other served target
+(``careleads_score_<TARGET>``, created when absent like the others), in batch updates of at most 100 contacts,
 and marks a record written only when HubSpot confirms it; records HubSpot refuses are reported one by one and
 tried again by the next run. Logs carry lead ids only (a HubSpot record id is an external identifier).
 """
@@ -17,7 +18,7 @@ tried again by the next run. Logs carry lead ids only (a HubSpot record id is an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,8 @@ from careleads.service import (
     create_lead,
     record_outcome,
 )
-from careleads.store import CrmCursor, CrmRecord, ScoreEntry, session_scope
+from careleads.service.targets import current_target_scores_of
+from careleads.store import CrmCursor, CrmRecord, ScoreEntry, TargetScoreEntry, session_scope
 
 __all__ = [
     "ACTOR",
@@ -341,20 +343,45 @@ def _take_contact(
     session.flush()
 
 
-def _specs(mapping: HubSpotMapping) -> list[PropertySpec]:
+def _specs(mapping: HubSpotMapping, targets: Sequence[str] = ()) -> list[PropertySpec]:
     out = []
     for key, name in mapping.write_back.items():
         if name == HUBSPOT_OWNER_PROPERTY:
             continue
         label, kind, field_type = _PROPERTY_TYPES[key]
         out.append(PropertySpec(name=name, label=label, type=kind, field_type=field_type))
+    if "score" in mapping.write_back:
+        out += [
+            PropertySpec(
+                name=_target_property(mapping, t),
+                label=f"careleads score, {t.replace('_', ' ')} (0-100)",
+                type="number",
+                field_type="number",
+            )
+            for t in targets
+        ]
     return out
 
 
+def _target_property(mapping: HubSpotMapping, target: str) -> str:
+    """The contact property of a served target's score besides the routing one: the score's property with
+    the target after it (``careleads_score_appointment_scheduled_60d``)."""
+    return f"{mapping.write_back['score']}_{target}"
+
+
+def _other_targets(session: Session, lead_ids: Sequence[int]) -> dict[int, list[TargetScoreEntry]]:
+    """The current scores of the other served targets of each lead (a query per thousand leads)."""
+    return current_target_scores_of(session=session, lead_ids=lead_ids)
+
+
 def _properties(
-    entry: ScoreEntry, mapping: HubSpotMapping, owner_ids: Mapping[str, str]
+    entry: ScoreEntry,
+    mapping: HubSpotMapping,
+    owner_ids: Mapping[str, str],
+    others: Sequence[TargetScoreEntry] = (),
 ) -> tuple[dict[str, str], bool]:
-    """The contact properties of a ledger entry, and whether its owner has a HubSpot id."""
+    """The contact properties of a ledger entry (with the lead's scores of the `others` targets), and whether
+    its owner has a HubSpot id."""
     route = entry.route or {}
     values: dict[str, str] = {
         "score": str(entry.score),
@@ -369,6 +396,8 @@ def _properties(
     if owner_id is not None:
         values["owner"] = owner_id  # an id; a careleads owner HubSpot does not know is left out, not named
     props = {mapping.write_back[k]: v for k, v in values.items() if k in mapping.write_back}
+    if "score" in mapping.write_back:
+        props.update({_target_property(mapping, o.target): str(o.score) for o in others})
     return props, owner is None or owner_id is not None
 
 
@@ -432,17 +461,18 @@ def write_scores(
         rows = _pending(session)
         pending = [(r.id, r.record_id, r.lead_id, e.id) for r, e in rows]
         entries = {e.id: e for _r, e in rows}
+        others = _other_targets(session, [r.lead_id for r, _e in rows])
         session.expunge_all()  # the entries' loaded values are read after the session closes
     report.n_pending = len(pending)
     if not pending:
         return report
-    specs = _specs(mapping)
+    specs = _specs(mapping, sorted({o.target for found in others.values() for o in found}))
     group_missing, missing = api.missing_properties(specs, group=mapping.group.name)
     report.properties_created = [s.name for s in missing]
     owner_ids = api.owner_ids()
     if dry_run:
         for _link_id, record_id, lead_id, score_id in pending:
-            props, known = _properties(entries[score_id], mapping, owner_ids)
+            props, known = _properties(entries[score_id], mapping, owner_ids, others[lead_id])
             report.n_without_owner_id += not known
             if len(report.preview) < N_PREVIEW:
                 report.preview.append({"record_id": record_id, "lead_id": lead_id, **props})
@@ -454,8 +484,8 @@ def write_scores(
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
         updates: dict[str, dict[str, str]] = {}
-        for _link_id, record_id, _lead_id, score_id in batch:
-            props, known = _properties(entries[score_id], mapping, owner_ids)
+        for _link_id, record_id, lead_id, score_id in batch:
+            props, known = _properties(entries[score_id], mapping, owner_ids, others[lead_id])
             report.n_without_owner_id += not known
             updates[record_id] = props
         outcome = api.update_contacts(updates)

@@ -33,6 +33,7 @@ __all__ = [
     "TargetScore",
     "TargetScorers",
     "current_target_scores",
+    "current_target_scores_of",
     "record_target_scores",
     "split_reasons",
 ]
@@ -167,11 +168,28 @@ def _plain_text(value: Any) -> str | None:
 
 def current_target_scores(*, session: Session, lead_id: int) -> list[TargetScoreEntry]:
     """The latest stored score of each target of the lead, by target name."""
-    rows = session.scalars(
-        select(TargetScoreEntry).where(TargetScoreEntry.lead_id == lead_id).order_by(TargetScoreEntry.id)
-    ).all()
-    latest = {row.target: row for row in rows}
-    return [latest[name] for name in sorted(latest)]
+    return current_target_scores_of(session=session, lead_ids=[lead_id])[lead_id]
+
+
+#: leads whose target scores one query reads
+_LEADS_PER_QUERY = 1000
+
+
+def current_target_scores_of(
+    *, session: Session, lead_ids: Sequence[int]
+) -> dict[int, list[TargetScoreEntry]]:
+    """:func:`current_target_scores` of several leads, a query per thousand leads."""
+    latest: dict[int, dict[str, TargetScoreEntry]] = {lead_id: {} for lead_id in lead_ids}
+    unique = sorted(latest)
+    for start in range(0, len(unique), _LEADS_PER_QUERY):
+        rows = session.scalars(
+            select(TargetScoreEntry)
+            .where(TargetScoreEntry.lead_id.in_(unique[start : start + _LEADS_PER_QUERY]))
+            .order_by(TargetScoreEntry.id)
+        )
+        for row in rows:
+            latest[row.lead_id][row.target] = row
+    return {lead_id: [by[t] for t in sorted(by)] for lead_id, by in latest.items()}
 
 
 def record_target_scores(
