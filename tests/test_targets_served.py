@@ -138,6 +138,15 @@ def test_a_lead_carries_every_target_and_its_cohort_model_scores_its_target(app:
     fallback = _scores(app, outside)
     assert fallback[SIXTY]["model_version"] == models[SIXTY].version and fallback[SIXTY]["cohort"] is None
     assert fallback[SIXTY]["score"] == _expected(app, outside, models[SIXTY])["score"]
+    # the analytics layer tells the cohort model's rows apart, beside the routing target's own outputs
+    app.ctx.analytics.flush()
+    rows = app.ctx.analytics.read()
+    assert len(rows) == 2 and set(rows["model_version"]) == {models[PRIMARY].version}
+    sixty = rows[[f"model_version_{SIXTY}", f"cohort_{SIXTY}", f"score_{SIXTY}"]]
+    assert set(sixty.itertuples(index=False, name=None)) == {
+        (models["cohort"].version, "service_line=primary_care", scores[SIXTY]["score"]),
+        (models[SIXTY].version, "", fallback[SIXTY]["score"]),
+    }
     # the primary target still routes: its score is the ledger's
     body = app.client.get(f"/v1/leads/{inside}", headers=app.headers("admin")).json()
     assert body["decision"]["score"] == scores[PRIMARY]["score"]

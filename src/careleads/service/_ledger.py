@@ -305,9 +305,15 @@ def queue_analytics(
     events: Sequence[Mapping[str, Any]],
     scored: Scored,
     as_of: pd.Timestamp,
+    targets: Sequence[TargetScore] = (),
 ) -> None:
     """Write the scoring's analytics row to ``analytics_outbox`` in this transaction; the analytics writer
-    puts it in a Parquet part after the commit."""
+    puts it in a Parquet part after the commit.
+
+    The routing target's outputs keep their names; each other served target's are suffixed with it
+    (``probability_<TARGET>``, ``score_``, ``tier_``, ``model_version_``, and ``cohort_``: the cohort
+    model's FIELD=VALUE, empty for the target's model of every lead), so a cohort model's rows are told apart.
+    """
     table = ctx.dictionary.table("leads")
     inputs = {k: v for k, v in record.items() if k not in (lead.texts or {})}
     inputs[str(table.time_column)] = pd.Timestamp(lead.created_at)
@@ -329,6 +335,17 @@ def queue_analytics(
             "queue": d.route.queue,
             "overrides": ";".join(o.rule for o in d.overrides),
             "review_required": d.review_required,
+            **{
+                f"{name}_{t.target}": value
+                for t in targets
+                for name, value in (
+                    ("probability", t.probability),
+                    ("score", t.score),
+                    ("tier", t.tier),
+                    ("model_version", t.model_version),
+                    ("cohort", t.cohort or ""),
+                )
+            },
         },
     )
     insert_row(session, pending_row(row, utcnow()))
@@ -397,7 +414,7 @@ def rescore_for_text(
     if returned:
         notes = (*scored.decision.notes, returned[1])
         scored = replace(scored, decision=replace(scored.decision, notes=notes))
-    queue_analytics(session, ctx, lead, record, events, scored, as_of)
+    queue_analytics(session, ctx, lead, record, events, scored, as_of, targets)
     targets_changed = record_target_scores(session=session, lead=lead, scores=targets, reason=reason, now=now)
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):

@@ -212,7 +212,7 @@ def create_lead(
     )
     record_target_scores(session=session, lead=lead, scores=targets, reason="created", now=now)
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now, new=True)
-    queue_analytics(session, ctx, lead, record, [], scored, as_of)
+    queue_analytics(session, ctx, lead, record, [], scored, as_of, targets)
     append_audit(
         session=session,
         actor=actor,
