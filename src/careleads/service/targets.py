@@ -118,14 +118,21 @@ class TargetScorers:
 
     def targets(self) -> list[str]:
         """The targets scored besides the primary one, in order."""
-        published = self._published()
+        return self._targets(self._published())
+
+    def _targets(self, published: Mapping[str, Any]) -> list[str]:
         names = self.served or tuple(sorted(published))
         return [t for t in names if t != self.primary and t in published]
 
     def model_for(self, target: str, record: Mapping[str, Any]) -> tuple[LeadModel, Cohort | None] | None:
         """The model that scores `record` for `target`: the first cohort model whose field holds the lead's
         value, else the target's model of every lead; None when neither is published."""
-        for cohort, version in self._published().get(target, []):
+        return self._model_for(self._published().get(target, []), record)
+
+    def _model_for(
+        self, pairs: Sequence[tuple[Cohort | None, str]], record: Mapping[str, Any]
+    ) -> tuple[LeadModel, Cohort | None] | None:
+        for cohort, version in pairs:
             if cohort is None or _plain_text(record.get(cohort.field)) == cohort.value:
                 return self._load(version), cohort
         return None
@@ -141,8 +148,9 @@ class TargetScorers:
     ) -> list[TargetScore]:
         """Score one clean lead at `as_of` for every served target besides the primary one."""
         out = []
-        for target in self.targets():
-            found = self.model_for(target, record)
+        published = self._published()  # the registry read once per lead
+        for target in self._targets(published):
+            found = self._model_for(published[target], record)
             if found is None:
                 continue
             model, cohort = found
