@@ -99,6 +99,9 @@ def _create(app: App, n: int, service_line: str) -> int:
     response = app.client.post("/v1/leads", json=lead, headers=app.headers("integration"))
     assert response.status_code == 201, response.text
     lead_id: int = response.json()["id"]
+    created = {s["target"]: s for s in response.json()["scores"]}
+    assert list(created) == [PRIMARY, SIXTY, NINETY]  # the creation answers with every target's score
+    assert created[PRIMARY]["score"] == response.json()["decision"]["score"]
     return lead_id
 
 

@@ -291,6 +291,23 @@ class FlaggedFieldPublic(BaseModel):
     action: str = Field(description="What was done and what to do.")
 
 
+class TargetScorePublic(BaseModel):
+    """A lead's current score for one target and the model that made it."""
+
+    target: str = Field(description="OUTCOME_<DAYS>d")
+    primary: bool = Field(description="Whether this target sets the lead's tier, route and review")
+    scored_at: datetime
+    probability: float
+    score: int
+    tier: str
+    reasons: list[str]
+    scored_by: str = Field(description="model, or rules (the routing target without a published model)")
+    model_version: str
+    cohort: str | None = Field(
+        description="FIELD=VALUE of the cohort model that scored it; null: the target's model of every lead"
+    )
+
+
 class LeadCreated(BaseModel):
     """The stored lead's id and its decision; ``created`` is False for a repeat of a known external id."""
 
@@ -310,6 +327,10 @@ class LeadCreated(BaseModel):
         "because its text may describe an emergency; it is in the review queue.",
     )
     decision: DecisionPublic
+    scores: list[TargetScorePublic] = Field(
+        default_factory=list,
+        description="The lead's current score for every served target, the routing one first",
+    )
 
 
 class EventRecorded(BaseModel):
@@ -328,23 +349,6 @@ class OutcomePublic(BaseModel):
     lead_id: int
     outcome: str
     occurred_at: datetime
-
-
-class TargetScorePublic(BaseModel):
-    """A lead's current score for one target and the model that made it."""
-
-    target: str = Field(description="OUTCOME_<DAYS>d")
-    primary: bool = Field(description="Whether this target sets the lead's tier, route and review")
-    scored_at: datetime
-    probability: float
-    score: int
-    tier: str
-    reasons: list[str]
-    scored_by: str = Field(description="model, or rules (the routing target without a published model)")
-    model_version: str
-    cohort: str | None = Field(
-        description="FIELD=VALUE of the cohort model that scored it; null: the target's model of every lead"
-    )
 
 
 class LeadPublic(BaseModel):
