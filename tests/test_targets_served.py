@@ -26,12 +26,14 @@ from careleads.features import Cohort, LeadDataset, Target
 from careleads.models import LeadModel, ModelRegistry, train_model
 from careleads.monitoring import gate_and_publish
 from careleads.scoring import score_record
+from careleads.service._ledger import rescore_lead
 from careleads.service._records import identifier_names, lead_record
 from careleads.service.context import ServiceContext
+from careleads.service.leads import utcnow
 from careleads.service.outbox import export_outbox_csv
 from careleads.service.targets import current_target_scores
 from careleads.settings import MonitorSettings, Settings
-from careleads.store import CrmRecord, Lead, OutboxRecord, TargetScoreEntry
+from careleads.store import CrmRecord, Lead, OutboxRecord, TargetScoreEntry, session_scope
 from careleads.synth import generate
 from test_connectors_hubspot import UPDATE, running_hub
 
@@ -58,14 +60,18 @@ def _models() -> dict[str, LeadModel]:
         data = generate(10000, seed=2)
         data.write(folder)
         tables = load_crm_folder(folder)
-        _DATA.update(folder=folder, cohort_dataset=_dataset(tables.cohort(COHORT), data.end, 60))
+        _DATA.update(
+            folder=folder,
+            cohort_dataset=_dataset(tables.cohort(COHORT), data.end, 60),
+            ninety_dataset=_dataset(tables, data.end, 90),
+        )
         cohort = train_model(_DATA["cohort_dataset"], seed=0).model
         cohort.card["cohort"] = COHORT.to_dict()
         _MODELS.update(
             {
                 PRIMARY: trained_model(),
                 SIXTY: _train(tables, data.end, 60),
-                NINETY: _train(tables, data.end, 90),
+                NINETY: train_model(_DATA["ninety_dataset"], seed=0).model,
                 "cohort": cohort,
             }
         )
@@ -257,6 +263,27 @@ def test_hubspot_write_back_creates_and_fills_a_property_per_other_target(tmp_pa
                 }
                 assert item["properties"][names[0]] == str(current[SIXTY].score)
                 assert item["properties"][names[1]] == str(current[NINETY].score)
+        # a new 90-day model changes that score alone: the ledger keeps its entry, the contact is written
+        retrained = train_model(_DATA["ninety_dataset"], seed=1).model
+        publish(hub.settings, retrained)
+        lead_id = next(iter(links.values()))
+        with session_scope(hub.sessions) as session:
+            lead = session.get(Lead, lead_id)
+            assert lead is not None
+            _entry, changed = rescore_lead(
+                session=session, ctx=hub.ctx, lead=lead, reason="model", now=utcnow()
+            )
+            assert not changed
+        again = hub.write()
+        assert (again.n_pending, again.n_written) == (1, 1)
+        last = [item for _m, path, body in hub.state.requests if path == UPDATE for item in body["inputs"]][
+            -1
+        ]
+        with hub.sessions() as session:
+            current = {s.target: s for s in current_target_scores(session=session, lead_id=lead_id)}
+        assert current[NINETY].model_version == retrained.version
+        assert last["properties"][names[1]] == str(current[NINETY].score)
+        assert hub.write().n_pending == 0
 
 
 def test_a_cohort_candidate_is_gated_against_the_model_it_would_replace(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ lead as it arrived, and values filled in later (after an outcome) would leak the
 
 :func:`write_scores` writes each linked lead's current score, tier, top reasons, intent, route and owner (a
 HubSpot owner id, looked up by the owner's e-mail, never a name), and its score for each other served target
-(``careleads_score_<TARGET>``, created when absent like the others), in batch updates of at most 100 contacts,
+(``careleads_score_<TARGET>``, created when absent like the others; a change of one of those alone writes
+the contact again), in batch updates of at most 100 contacts,
 and marks a record written only when HubSpot confirms it; records HubSpot refuses are reported one by one and
 tried again by the next run. Logs carry lead ids only (a HubSpot record id is an external identifier).
 """
@@ -412,7 +413,17 @@ def _pending(session: Session) -> list[tuple[CrmRecord, ScoreEntry]]:
         .join(latest, latest.c.lead_id == CrmRecord.lead_id)
         .join(ScoreEntry, ScoreEntry.id == latest.c.score_id)
         .where(CrmRecord.source == SOURCE)
-        .where((CrmRecord.written_score_id.is_(None)) | (CrmRecord.written_score_id != ScoreEntry.id))
+        .where(
+            (CrmRecord.written_score_id.is_(None))
+            | (CrmRecord.written_score_id != ScoreEntry.id)
+            # another served target's score changed since the last write, the ledger did not
+            | select(TargetScoreEntry.id)
+            .where(
+                TargetScoreEntry.lead_id == CrmRecord.lead_id,
+                TargetScoreEntry.id > func.coalesce(CrmRecord.written_target_score_id, 0),
+            )
+            .exists()
+        )
         .order_by(CrmRecord.id)
     ).all()
     return [(r, e) for r, e in rows]
@@ -498,6 +509,7 @@ def write_scores(
                     link = session.get(CrmRecord, link_id)
                     if link is not None:  # erased meanwhile
                         link.written_score_id, link.written_at = score_id, now
+                        link.written_target_score_id = max((o.id for o in others[lead_id]), default=None)
                     report.n_written += 1
                 else:
                     status, message = outcome.errors.get(record_id, ("missing", "not in HubSpot's answer"))

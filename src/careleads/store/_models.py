@@ -334,4 +334,6 @@ class CrmRecord(Base):
     version: Mapped[str] = mapped_column(String(40))  # the record's updatedAt, ISO 8601 UTC
     outcomes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # careleads outcomes recorded from it
     written_score_id: Mapped[int | None] = mapped_column(Integer)  # the ledger entry last written back
+    # the newest other-target score (target_scores) written back with it
+    written_target_score_id: Mapped[int | None] = mapped_column(Integer)
     written_at: Mapped[datetime | None] = mapped_column(DateTime)

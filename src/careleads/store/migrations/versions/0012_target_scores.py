@@ -1,4 +1,5 @@
-"""Several targets served together: each lead's scores for the targets other than the one that routes it.
+"""Several targets served together: each lead's scores for the targets other than the one that routes it, and
+the newest of them a CRM record was written with.
 
 Revision ID: 0012
 Revises: 0010
@@ -39,8 +40,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_target_scores_lead_target_id", "target_scores", ["lead_id", "target", "id"], unique=False
     )
+    with op.batch_alter_table("crm_records") as batch:
+        batch.add_column(sa.Column("written_target_score_id", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crm_records") as batch:
+        batch.drop_column("written_target_score_id")
     op.drop_index("ix_target_scores_lead_target_id", table_name="target_scores")
     op.drop_table("target_scores")
