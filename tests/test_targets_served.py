@@ -23,7 +23,7 @@ from _service_support import BACKENDS, LEAD, make_settings, publish, trained_mod
 from _web_support import build_app, sign_in
 from careleads.datasets import CrmTables, load_crm_folder
 from careleads.features import Cohort, LeadDataset, Target
-from careleads.models import LeadModel, ModelRegistry, train_model
+from careleads.models import CARD_FILE, LeadModel, ModelRegistry, train_model
 from careleads.monitoring import gate_and_publish
 from careleads.scoring import score_record
 from careleads.service._ledger import rescore_lead
@@ -336,3 +336,26 @@ def test_train_with_a_cohort_writes_a_cohort_model(tmp_path: Path) -> None:
         cli, ["train", str(_DATA["folder"]), "--cohort", "service line", "--out", str(out)]
     )
     assert wrong.exit_code != 0 and "FIELD=VALUE" in wrong.output
+
+
+def test_a_broken_model_of_another_target_never_keeps_an_urgent_lead_from_review(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the 90-day model's folder is damaged after publication: it cannot be read when a lead comes
+    folder = app.settings.registry_path() / _models()[NINETY].version
+    for path in folder.iterdir():
+        if path.is_file() and path.name != CARD_FILE:
+            path.unlink()
+    lead = {
+        **LEAD,
+        "lead_id": "CRM-T9",
+        "email": "t9@example.org",
+        "service_line": "primary_care",
+        "question": "now I am getting crushing chest pain and feel faint",
+    }
+    response = app.client.post("/v1/leads", json=lead, headers=app.headers("integration"))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["decision"]["review_required"] and body["decision"]["route"]["urgent_review"]
+    assert [s["target"] for s in body["scores"]] == [PRIMARY, SIXTY]  # the broken target is left out
+    assert f"target {NINETY} not scored" in caplog.text and "t9@example.org" not in caplog.text

@@ -14,6 +14,7 @@ has no rule baseline: the shipped points table is calibrated on no outcome).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from careleads.features import Cohort
 from careleads.models import LeadModel, ModelRegistry
 from careleads.scoring import score_record
 from careleads.store import Lead, TargetScoreEntry, insert_row
+
+log = logging.getLogger("careleads.service")
 
 __all__ = [
     "TargetScore",
@@ -146,15 +149,24 @@ class TargetScorers:
     def score_record(
         self, record: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None, as_of: pd.Timestamp
     ) -> list[TargetScore]:
-        """Score one clean lead at `as_of` for every served target besides the primary one."""
+        """Score one clean lead at `as_of` for every served target besides the primary one.
+
+        A target whose model cannot be read or cannot score the lead is left out (logged with its name):
+        the lead is still stored, routed and reviewed through its routing target.
+        """
         out = []
         published = self._published()  # the registry read once per lead
         for target in self._targets(published):
-            found = self._model_for(published[target], record)
-            if found is None:
+            try:
+                found = self._model_for(published[target], record)
+                if found is None:
+                    continue
+                model, cohort = found
+                row = score_record(model, record, events or [], as_of=as_of, with_pages=True)
+            except Exception as exc:  # never let another target keep a lead from a person
+                # the lead is stored, routed and reviewed by its routing target whatever happens here
+                log.warning("target %s not scored: %s", target, type(exc).__name__)
                 continue
-            model, cohort = found
-            row = score_record(model, record, events or [], as_of=as_of, with_pages=True)
             out.append(
                 TargetScore(
                     target=target,
