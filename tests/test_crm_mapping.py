@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from careleads.errors import ConfigError
-from careleads.service.crm_mapping import PAYLOAD_FIELDS, SHIPPED_MAPPINGS, FieldMapping, load_field_mapping
+from careleads.service.crm_mapping import (
+    PAYLOAD_FIELDS,
+    SHIPPED_MAPPINGS,
+    FieldMapping,
+    load_field_mapping,
+    parse_field_mapping,
+)
 
 
 @pytest.mark.parametrize("name", SHIPPED_MAPPINGS)
@@ -32,7 +38,8 @@ def test_every_problem_is_reported_with_the_file_line_and_key(tmp_path: Path) ->
         load_field_mapping(path)
     assert str(caught.value).split("\n") == [
         f"{path}:1: name: String should have at least 1 character",
-        f"{path}:3: fields.scoore: unknown careleads field 'scoore'; known: {', '.join(PAYLOAD_FIELDS)}",
+        f"{path}:3: fields.scoore: unknown careleads field 'scoore'; known: {', '.join(PAYLOAD_FIELDS)}, "
+        "and score_<TARGET> of each served target",
         f"{path}:5: colour: Extra inputs are not permitted",
     ]
 
@@ -66,3 +73,12 @@ def test_numbers_are_property_names_and_the_name_defaults_to_the_file(tmp_path: 
     assert mapping == FieldMapping(name="portal", fields={"owner": "7"})
     with pytest.raises(ConfigError, match="cannot read"):
         load_field_mapping(tmp_path / "absent.yaml")
+
+
+def test_a_served_target_score_field_can_be_mapped() -> None:
+    mapping = parse_field_mapping(
+        {"fields": {"score_appointment_scheduled_60d": "crm_score_60"}}, source="crm.yaml"
+    )
+    assert mapping.apply({"score_appointment_scheduled_60d": 41}) == {"crm_score_60": 41}
+    with pytest.raises(ConfigError, match="score_appointment_scheduled"):
+        parse_field_mapping({"fields": {"score_appointment_scheduled": "x"}}, source="crm.yaml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ import pandas as pd
 
 from careleads.dictionary import Dictionary, FieldSpec, IngestResult, ingest_file, load_dictionary
 from careleads.errors import InputError
-from careleads.features import LeadDataset, Target, build_dataset
+from careleads.features import Cohort, LeadDataset, Target, build_dataset
 from careleads.text import TextClassifiers
 from careleads.types import PathLikeStr
 
@@ -72,6 +73,27 @@ class CrmTables:
 
     def summary(self) -> dict[str, dict[str, object]]:
         return {name: result.summary.to_dict() for name, result in self.results.items()}
+
+    def cohort(self, cohort: Cohort) -> CrmTables:
+        """The leads of one cohort (whose field `cohort.field` holds `cohort.value`), their events and
+        outcomes: what a cohort model is trained on.
+
+        Raises
+        ------
+        InputError
+            If the leads table has no such field, or no lead of the cohort.
+        """
+        if cohort.field not in self.leads.columns:
+            raise InputError(f"the leads have no field {cohort.field!r} to pick the cohort {cohort} by")
+        keep = self.leads[cohort.field].astype("string") == cohort.value
+        leads = self.leads[keep.fillna(False).to_numpy()]
+        if leads.empty:
+            raise InputError(f"no lead of the cohort {cohort}; check the field's values")
+        key = str(self.dictionary.table("leads").key)
+        ids = set(leads[key].astype("string"))
+        events = self.events[self.events["lead_id"].astype("string").isin(ids).to_numpy()]
+        outcomes = self.outcomes[self.outcomes["lead_id"].astype("string").isin(ids).to_numpy()]
+        return dataclasses.replace(self, leads=leads, events=events, outcomes=outcomes)
 
     def dataset(
         self,

@@ -281,6 +281,13 @@ class Settings(BaseSettings):
         default="appointment_scheduled_30d",
         description="The target whose published model scores leads, as OUTCOME_<DAYS>d.",
     )
+    served_targets: CommaSeparated = Field(
+        default=(),
+        description=(
+            "Other targets scored with every lead besides `target` (which alone sets tier and routing), "
+            "comma-separated OUTCOME_<DAYS>d; empty: every target with a published model."
+        ),
+    )
     encryption_key: str = Field(
         default="",
         repr=False,
@@ -579,6 +586,8 @@ class Settings(BaseSettings):
     def clinic_tz(self) -> ZoneInfo:
         """The clinic's time zone."""
         return ZoneInfo(self.clinic_timezone)
+
+    _split_targets = field_validator("served_targets", mode="before")(_comma_separated)
 
     @model_validator(mode="after")
     def _fill_paths(self) -> Settings:

@@ -361,17 +361,27 @@ def register(app: typer.Typer) -> None:
                 "messages say); their intent and urgency classifiers are trained now, stored in the model.",
             ),
         ] = False,
+        cohort: Annotated[
+            str | None,
+            typer.Option(
+                "--cohort",
+                help="FIELD=VALUE, e.g. service_line=primary_care: train on the leads of one site or service "
+                "line only; published, the model scores those leads for its target, the others keep the "
+                "target's model of every lead.",
+            ),
+        ] = None,
     ) -> None:
         """Train the rule baseline and a calibrated model for one target with time-based validation.
 
         The model's card records its segment (--segment), so `careleads models publish` makes it the model
         of that segment only: a returning-lead model never scores new leads, nor a partnership model patients.
+        A cohort model (--cohort) is published under TARGET@FIELD=VALUE, beside the target's model.
         """
 
         from careleads.datasets import check_target, load_crm_folder
         from careleads.dictionary import load_dictionary
         from careleads.errors import InputError
-        from careleads.features import Target
+        from careleads.features import Cohort, Target
         from careleads.models import train_model
         from careleads.report import write_training_report
         from careleads.segments import get_segment
@@ -386,7 +396,10 @@ def register(app: typer.Typer) -> None:
         model_dir, quarantine_dir = _train_folders(out_dir)
         if segment is SegmentName.partnership and text:
             raise InputError("--text: partnership leads have no text features; leave it out")
+        picked = Cohort.parse(cohort) if cohort is not None else None
         if segment is not SegmentName.inbound:
+            if picked is not None:
+                raise InputError("--cohort trains new patient leads only; leave out --segment")
             if with_feedback:
                 raise InputError("--with-feedback trains new patient leads only; leave out --segment")
             _train_segment(
@@ -409,11 +422,15 @@ def register(app: typer.Typer) -> None:
                 dictionary=load_dictionary(dictionary) if dictionary else None,
                 quarantine_dir=quarantine_dir,
             )
+            if picked is not None:
+                tables = tables.cohort(picked)
             step("building point-in-time features")
             dataset = tables.dataset(goal, text=text, day_one_hours=day_one_hours or None)
             truth_frame = _read_truth(truth) if truth is not None else None
             extra = _feedback_rows(tables.dictionary, goal) if with_feedback else None
             result = train_model(dataset, truth=truth_frame, seed=seed, progress=step, extra_training=extra)
+            if picked is not None:
+                result.model.card["cohort"] = picked.to_dict()
             step("saving the model")
             path = result.model.save(model_dir / result.model.version)
             if report is not None:

@@ -34,7 +34,8 @@ from careleads.service import (
     create_lead,
     record_outcome,
 )
-from careleads.store import CrmCursor, CrmRecord, ScoreEntry, session_scope
+from careleads.service.targets import current_target_scores_of
+from careleads.store import CrmCursor, CrmRecord, ScoreEntry, TargetScoreEntry, session_scope
 
 __all__ = [
     "N_PREVIEW",
@@ -300,10 +301,13 @@ class PendingWrite:
     lead_id: int
     score_id: int
     entry: ScoreEntry
+    #: the lead's current scores of the other served targets (each written as ``score_<target>``)
+    others: tuple[TargetScoreEntry, ...] = ()
 
 
 def pending_writes(sessions: sessionmaker[Session], source: str) -> list[PendingWrite]:
-    """The records of `source` whose lead's latest ledger entry was not written back, oldest link first."""
+    """The records of `source` whose lead's latest ledger entry, or one of its other served targets' scores,
+    was not written back, oldest link first."""
     latest = (
         select(ScoreEntry.lead_id, func.max(ScoreEntry.id).label("score_id"))
         .group_by(ScoreEntry.lead_id)
@@ -315,21 +319,39 @@ def pending_writes(sessions: sessionmaker[Session], source: str) -> list[Pending
             .join(latest, latest.c.lead_id == CrmRecord.lead_id)
             .join(ScoreEntry, ScoreEntry.id == latest.c.score_id)
             .where(CrmRecord.source == source)
-            .where((CrmRecord.written_score_id.is_(None)) | (CrmRecord.written_score_id != ScoreEntry.id))
+            .where(
+                (CrmRecord.written_score_id.is_(None))
+                | (CrmRecord.written_score_id != ScoreEntry.id)
+                # another served target's score changed since the last write, the ledger did not
+                | select(TargetScoreEntry.id)
+                .where(
+                    TargetScoreEntry.lead_id == CrmRecord.lead_id,
+                    TargetScoreEntry.id > func.coalesce(CrmRecord.written_target_score_id, 0),
+                )
+                .exists()
+            )
             .order_by(CrmRecord.id)
         ).all()
-        out = [PendingWrite(r.id, r.record_id, r.lead_id, e.id, e) for r, e in rows]
+        others = current_target_scores_of(session=session, lead_ids=[r.lead_id for r, _e in rows])
+        out = [
+            PendingWrite(r.id, r.record_id, r.lead_id, e.id, e, tuple(others.get(r.lead_id, ())))
+            for r, e in rows
+        ]
         session.expunge_all()  # the entries' loaded values are read after the session closes
     return out
 
 
 def write_back_values(
-    entry: ScoreEntry, owner_emails: Mapping[str, str], owner_ids: Mapping[str, str]
+    entry: ScoreEntry,
+    owner_emails: Mapping[str, str],
+    owner_ids: Mapping[str, str],
+    others: Iterable[TargetScoreEntry] = (),
 ) -> tuple[dict[str, str], bool]:
     """A ledger entry's write-back values by careleads name, and whether its owner has an id in the CRM.
 
     ``owner`` is the CRM's id of the user whose e-mail the mapping gives the careleads owner; an owner the CRM
-    does not know is left out, never named.
+    does not know is left out, never named. Each of `others` (the lead's scores of the other served targets)
+    is ``score_<target>``.
     """
     route = entry.route or {}
     values: dict[str, str] = {
@@ -344,6 +366,7 @@ def write_back_values(
     owner_id = owner_ids.get(email) if email else None
     if owner_id is not None:
         values["owner"] = owner_id
+    values.update({f"score_{o.target}": str(o.score) for o in others})
     return values, owner is None or owner_id is not None
 
 
@@ -364,6 +387,7 @@ def confirm_writes(
                 link = session.get(CrmRecord, item.link_id)
                 if link is not None:  # erased meanwhile
                     link.written_score_id, link.written_at = item.score_id, now
+                    link.written_target_score_id = max((o.id for o in item.others), default=None)
                 report.n_written += 1
             else:
                 status, message = errors.get(item.record_id, ("missing", f"not in {source}'s answer"))

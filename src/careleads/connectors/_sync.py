@@ -13,7 +13,7 @@ tried again by the next run. Logs carry lead ids only (a HubSpot record id is an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +28,7 @@ from careleads.connectors._client import (
 from careleads.connectors._crm import (
     N_PREVIEW,
     CrmRecordIn,
+    PendingWrite,
     PullReport,
     RecordError,
     WriteReport,
@@ -41,7 +42,6 @@ from careleads.connectors._crm import (
 )
 from careleads.connectors._mapping import HUBSPOT_OWNER_PROPERTY, HubSpotMapping
 from careleads.service import ServiceContext
-from careleads.store import ScoreEntry
 
 __all__ = [
     "SOURCE",
@@ -169,22 +169,42 @@ def pull_contacts(
     )
 
 
-def _specs(mapping: HubSpotMapping) -> list[PropertySpec]:
+def _specs(mapping: HubSpotMapping, targets: Sequence[str] = ()) -> list[PropertySpec]:
     out = []
     for key, name in mapping.write_back.items():
         if name == HUBSPOT_OWNER_PROPERTY:
             continue
         label, kind, field_type = _PROPERTY_TYPES[key]
         out.append(PropertySpec(name=name, label=label, type=kind, field_type=field_type))
+    if "score" in mapping.write_back:
+        out += [
+            PropertySpec(
+                name=_target_property(mapping, t),
+                label=f"careleads score, {t.replace('_', ' ')} (0-100)",
+                type="number",
+                field_type="number",
+            )
+            for t in targets
+        ]
     return out
 
 
+def _target_property(mapping: HubSpotMapping, target: str) -> str:
+    """The contact property of a served target's score besides the routing one: the score's property with
+    the target after it (``careleads_score_appointment_scheduled_60d``)."""
+    return f"{mapping.write_back['score']}_{target}"
+
+
 def _properties(
-    entry: ScoreEntry, mapping: HubSpotMapping, owner_ids: Mapping[str, str]
+    item: PendingWrite, mapping: HubSpotMapping, owner_ids: Mapping[str, str]
 ) -> tuple[dict[str, str], bool]:
-    """The contact properties of a ledger entry, and whether its owner has a HubSpot id."""
-    values, known = write_back_values(entry, mapping.owner_emails(), owner_ids)
-    return {mapping.write_back[k]: v for k, v in values.items() if k in mapping.write_back}, known
+    """The contact properties of a pending write (with the lead's other targets' scores), and whether its
+    owner has a HubSpot id."""
+    values, known = write_back_values(item.entry, mapping.owner_emails(), owner_ids, item.others)
+    props = {mapping.write_back[k]: v for k, v in values.items() if k in mapping.write_back}
+    if "score" in mapping.write_back:
+        props.update({_target_property(mapping, o.target): str(o.score) for o in item.others})
+    return props, known
 
 
 def write_scores(
@@ -230,13 +250,13 @@ def write_scores(
     report.n_pending = len(pending)
     if not pending:
         return report
-    specs = _specs(mapping)
+    specs = _specs(mapping, sorted({o.target for item in pending for o in item.others}))
     group_missing, missing = api.missing_properties(specs, group=mapping.group.name)
     report.properties_created = [s.name for s in missing]
     owner_ids = api.owner_ids()
     if dry_run:
         for item in pending:
-            props, known = _properties(item.entry, mapping, owner_ids)
+            props, known = _properties(item, mapping, owner_ids)
             report.n_without_owner_id += not known
             if len(report.preview) < N_PREVIEW:
                 report.preview.append({"record_id": item.record_id, "lead_id": item.lead_id, **props})
@@ -249,7 +269,7 @@ def write_scores(
         batch = pending[start : start + batch_size]
         updates: dict[str, dict[str, str]] = {}
         for item in batch:
-            props, known = _properties(item.entry, mapping, owner_ids)
+            props, known = _properties(item, mapping, owner_ids)
             report.n_without_owner_id += not known
             updates[item.record_id] = props
         outcome = api.update_contacts(updates)

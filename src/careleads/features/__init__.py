@@ -27,7 +27,7 @@ from careleads.features._point_in_time import (
     lead_features,
     record_features,
 )
-from careleads.features._targets import KNOWN_OUTCOMES, Target
+from careleads.features._targets import KNOWN_OUTCOMES, Cohort, Target
 from careleads.features._text import (
     MESSAGE_EVENT_TYPES,
     TEXT_FEATURE_PREFIXES,
@@ -48,6 +48,7 @@ __all__ = [
     "FeaturesAtMoments",
     "LabelResult",
     "LeadDataset",
+    "Cohort",
     "Target",
     "activity_moments",
     "assemble_dataset",

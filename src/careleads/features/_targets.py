@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from careleads.errors import ConfigError
+from careleads.errors import ConfigError, InputError
 
 KNOWN_OUTCOMES: tuple[str, ...] = (
     "intake_call_completed",
@@ -96,3 +96,46 @@ class Target:
                 f"target {text!r} must look like OUTCOME:DAYS, for example appointment_scheduled:30"
             )
         return cls(outcome=outcome.strip(), window_days=int(days), as_of_hours=as_of_hours)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The leads a cohort model scores: those whose lead field `field` holds `value` (e.g. a service line).
+
+    Examples
+    --------
+    >>> Cohort.parse("service_line=Ortho")
+    Cohort(field='service_line', value='Ortho')
+    """
+
+    field: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Cohort:
+        """``FIELD=VALUE``.
+
+        Raises
+        ------
+        InputError
+            If the text is not ``FIELD=VALUE`` with a snake_case field and a value.
+        """
+        name, sep, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not value or "@" in value:
+            raise InputError(f"a cohort is FIELD=VALUE, e.g. service_line=Ortho; got {text!r}")
+        return cls(field=name, value=value)
+
+    @classmethod
+    def of_card(cls, card: dict[str, Any]) -> Cohort | None:
+        """The cohort a model card names, or None (a model of every lead of its segment)."""
+        found = card.get("cohort")
+        if not isinstance(found, dict):
+            return None
+        return cls(field=str(found["field"]), value=str(found["value"]))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "value": self.value}
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}"

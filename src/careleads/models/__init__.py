@@ -10,7 +10,13 @@ from careleads.models._evaluation_result import EvaluationResult, SplitInfo
 from careleads.models._gbm import FramePreprocessor, GradientBoostedScorer
 from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.models._leakage import LeakageReport, LeakageSuspect, audit_leakage
-from careleads.models._registry import DEFAULT_SEGMENT, ModelEntry, ModelRegistry, card_key, publication_key
+from careleads.models._registry import (
+    DEFAULT_SEGMENT,
+    ModelEntry,
+    ModelRegistry,
+    card_key,
+    publication_key,
+)
 from careleads.models._split import OrderedSplit, TimeSplit, random_split, split_by_order, time_split
 from careleads.models._tabular import TabularFeatures, logistic_baseline
 from careleads.models._training import TrainingResult, train_model

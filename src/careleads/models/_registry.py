@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from careleads.errors import InputError, NotFoundError
+from careleads.features import Cohort
 from careleads.models._lead_model import CARD_FILE, LeadModel
 from careleads.types import PathLikeStr
 
@@ -21,18 +22,19 @@ HISTORY_FILE = "registry.json"
 DEFAULT_SEGMENT = "inbound"
 
 
-def publication_key(target: str, segment: str = DEFAULT_SEGMENT) -> str:
+def publication_key(target: str, segment: str = DEFAULT_SEGMENT, cohort: Cohort | None = None) -> str:
     """The name a target's publications are kept under: ``OUTCOME_<DAYS>d`` for new patient leads,
     ``SEGMENT/OUTCOME_<DAYS>d`` for another segment (returning leads and new leads share a target, never a
-    published model)."""
-    return target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
+    published model); a cohort model (one site or service line) adds ``@FIELD=VALUE``."""
+    key = target if segment == DEFAULT_SEGMENT else f"{segment}/{target}"
+    return key if cohort is None else f"{key}@{cohort.field}={cohort.value}"
 
 
 def card_key(card: dict[str, Any]) -> str:
-    """The publication key of a model card (its target and its segment)."""
+    """The publication key of a model card (its target, its segment and its cohort)."""
     target = card.get("target", {})
     name = f"{target.get('outcome')}_{target.get('window_days')}d"
-    return publication_key(name, str(card.get("segment") or DEFAULT_SEGMENT))
+    return publication_key(name, str(card.get("segment") or DEFAULT_SEGMENT), Cohort.of_card(card))
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class ModelEntry:
     test_ece: float | None
     published: bool
     segment: str = DEFAULT_SEGMENT
+    cohort: str | None = None  # FIELD=VALUE of a cohort model, None for a model of every lead
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "segment": self.segment,
+            "cohort": self.cohort,
             "target": self.target,
             "trained_at": self.trained_at,
             "test_auc": self.test_auc,
@@ -177,6 +181,7 @@ class ModelRegistry:
                     test_ece=metrics.get("ece"),
                     published=published.get(target) == folder.name,
                     segment=str(card.get("segment") or DEFAULT_SEGMENT),
+                    cohort=None if (cohort := Cohort.of_card(card)) is None else str(cohort),
                 )
             )
         return out
@@ -217,6 +222,10 @@ class ModelRegistry:
             {"version": version, "at": datetime.now(UTC).isoformat(), "actor": actor, "note": note}
         )
         self._write_history(history)
+
+    def published_keys(self) -> list[str]:
+        """Every publication key with a published version now (targets, segments and cohorts)."""
+        return sorted(key for key, entries in self._history().items() if entries)
 
     def published_version(self, target: str) -> str | None:
         self._history()  # refreshes the copy read last when the file changed

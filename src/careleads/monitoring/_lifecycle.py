@@ -22,7 +22,7 @@ from careleads.datasets import load_crm_folder
 from careleads.dictionary import read_table
 from careleads.errors import InputError, NotEnoughDataError
 from careleads.features import LeadDataset, Target
-from careleads.models import LeadModel, ModelRegistry, train_model
+from careleads.models import LeadModel, ModelRegistry, card_key, train_model
 from careleads.monitoring._gate import GateDecision, publish_gate
 from careleads.monitoring._monitor import monitor
 from careleads.monitoring._sources import FolderSource
@@ -196,8 +196,10 @@ def gate_and_publish(
         False to evaluate only (a dry run).
     """
     cfg = settings or MonitorSettings()
-    target = candidate.target.name
-    previous = registry.published(target)
+    # the model the candidate would replace: of its target, segment and cohort; a cohort's first model
+    # must beat the target's model of every lead, which scores the cohort's leads until then
+    key = card_key(candidate.card)
+    previous = registry.published(key) or registry.published(key.partition("@")[0])
     registry.register(candidate)
     cand = evaluate_on_window(candidate, X_window, y_window)
     prev = evaluate_on_window(previous, X_window, y_window) if previous is not None else None

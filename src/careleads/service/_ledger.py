@@ -34,6 +34,7 @@ from careleads.service.analytics import AnalyticsRow, pending_row
 from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
 from careleads.service.segments import score_if_returning
+from careleads.service.targets import TargetScore, record_target_scores
 from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
 from careleads.text import reading_once
 
@@ -230,8 +231,16 @@ def _tier_rank(ctx: ServiceContext, tier: str | None) -> int:
 
 
 def new_entry(
-    *, session: Session, lead: Lead, scored: Scored, route: dict[str, Any], reason: str, now: datetime
+    *,
+    session: Session,
+    lead: Lead,
+    scored: Scored,
+    route: dict[str, Any],
+    reason: str,
+    now: datetime,
+    targets: Sequence[TargetScore] = (),
 ) -> ScoreEntry:
+    """Add a ledger entry and its write-back record (with the lead's current scores of other `targets`)."""
     d = scored.decision
     entry = ScoreEntry(
         lead_id=lead.id,
@@ -251,7 +260,7 @@ def new_entry(
         owner=route.get("owner"),
     )
     insert_row(session, entry)  # written once, never changed: no unit of work needed
-    enqueue_change(session=session, lead=lead, entry=entry, now=now)
+    enqueue_change(session=session, lead=lead, entry=entry, now=now, targets=targets)
     return entry
 
 
@@ -296,9 +305,15 @@ def queue_analytics(
     events: Sequence[Mapping[str, Any]],
     scored: Scored,
     as_of: pd.Timestamp,
+    targets: Sequence[TargetScore] = (),
 ) -> None:
     """Write the scoring's analytics row to ``analytics_outbox`` in this transaction; the analytics writer
-    puts it in a Parquet part after the commit."""
+    puts it in a Parquet part after the commit.
+
+    The routing target's outputs keep their names; each other served target's are suffixed with it
+    (``probability_<TARGET>``, ``score_``, ``tier_``, ``model_version_``, and ``cohort_``: the cohort
+    model's FIELD=VALUE, empty for the target's model of every lead), so a cohort model's rows are told apart.
+    """
     table = ctx.dictionary.table("leads")
     inputs = {k: v for k, v in record.items() if k not in (lead.texts or {})}
     inputs[str(table.time_column)] = pd.Timestamp(lead.created_at)
@@ -320,6 +335,17 @@ def queue_analytics(
             "queue": d.route.queue,
             "overrides": ";".join(o.rule for o in d.overrides),
             "review_required": d.review_required,
+            **{
+                f"{name}_{t.target}": value
+                for t in targets
+                for name, value in (
+                    ("probability", t.probability),
+                    ("score", t.score),
+                    ("tier", t.tier),
+                    ("model_version", t.model_version),
+                    ("cohort", t.cohort or ""),
+                )
+            },
         },
     )
     insert_row(session, pending_row(row, utcnow()))
@@ -380,21 +406,28 @@ def rescore_for_text(
             now=now,
             texts=later_texts(session, lead),
         )
+        # the other served targets' models score new patient leads only; a returning lead keeps its last ones
+        targets = [] if returned else ctx.targets.score_record(record, events, as_of)
     level = scored.decision.triage.source_level(source) if source else "none"
     if level != "none":
         reason = f"{reason}: {level} triage words in this text"
     if returned:
         notes = (*scored.decision.notes, returned[1])
         scored = replace(scored, decision=replace(scored.decision, notes=notes))
-    queue_analytics(session, ctx, lead, record, events, scored, as_of)
+    queue_analytics(session, ctx, lead, record, events, scored, as_of, targets)
+    targets_changed = record_target_scores(session=session, lead=lead, scores=targets, reason=reason, now=now)
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
         route["owner"] = current.route.get("owner")
         route["assignment"] = current.route.get("assignment")
         route["sla_due"] = current.route.get("sla_due")
     if _same(current, scored, route):
+        if targets_changed:  # the CRM gets the other targets' new scores with the unchanged entry
+            enqueue_change(session=session, lead=lead, entry=current, now=now, targets=targets)
         return current, False, level
-    entry = new_entry(session=session, lead=lead, scored=scored, route=route, reason=reason, now=now)
+    entry = new_entry(
+        session=session, lead=lead, scored=scored, route=route, reason=reason, now=now, targets=targets
+    )
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now)
     log.info(
         "lead %s re-scored: tier %s -> %s, triage %s", lead.id, current.tier, entry.tier, triage_level(route)

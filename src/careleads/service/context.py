@@ -22,6 +22,7 @@ from careleads.privacy import FieldCipher, Pseudonymiser, generate_key, generate
 from careleads.service._scoring import LeadScorer, SegmentScorers
 from careleads.service.analytics import AnalyticsWriter
 from careleads.service.crm_mapping import FieldMapping, load_field_mapping
+from careleads.service.targets import TargetScorers
 from careleads.settings import Settings, private_folder
 from careleads.store import has_tables, make_engine, upgrade
 
@@ -106,6 +107,7 @@ class ServiceContext:
     registry: ModelRegistry
     scorer: LeadScorer
     segments: SegmentScorers  # returning and partnership leads
+    targets: TargetScorers  # the served targets besides `settings.target`, and their cohort models
     hard_rules: HardRules
     routing: Routing
     cipher: FieldCipher
@@ -195,6 +197,7 @@ class ServiceContext:
             registry=registry,
             scorer=LeadScorer(registry=registry, target=settings.target, dictionary=dictionary),
             segments=SegmentScorers(registry=registry, target=settings.target, dictionary=dictionary),
+            targets=TargetScorers(registry=registry, primary=settings.target, served=settings.served_targets),
             hard_rules=hard_rules,
             routing=routing,
             cipher=cipher,

@@ -9,6 +9,7 @@ reported in one :class:`~careleads.errors.ConfigError`, one line per problem, as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -32,6 +33,7 @@ __all__ = [
     "PayloadField",
     "load_field_mapping",
     "parse_field_mapping",
+    "target_score_field",
 ]
 
 PayloadField = Literal[
@@ -58,9 +60,23 @@ PAYLOAD_FIELDS: tuple[str, ...] = get_args(PayloadField)
 SHIPPED_MAPPINGS: tuple[str, ...] = ("hubspot", "salesforce")
 
 
+#: the payload field of a served target's score besides the routing one: ``score_<OUTCOME>_<DAYS>d``
+TARGET_SCORE_PREFIX = "score_"
+_TARGET_SCORE_FIELD = re.compile(r"score_[a-z][a-z0-9_]*_[0-9]+d")
+
+
+def target_score_field(target: str) -> str:
+    """The write-back field of a served target's score (``score_appointment_scheduled_60d``), one per target
+    other than the one that routes leads (see :mod:`careleads.service.targets`)."""
+    return f"{TARGET_SCORE_PREFIX}{target}"
+
+
 def _known(name: str) -> str:
-    if name not in PAYLOAD_FIELDS:
-        raise ValueError(f"unknown careleads field {name!r}; known: {', '.join(PAYLOAD_FIELDS)}")
+    if name not in PAYLOAD_FIELDS and not _TARGET_SCORE_FIELD.fullmatch(name):
+        raise ValueError(
+            f"unknown careleads field {name!r}; known: {', '.join(PAYLOAD_FIELDS)}, and score_<TARGET> of "
+            "each served target"
+        )
     return name
 
 

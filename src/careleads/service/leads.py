@@ -56,9 +56,15 @@ from careleads.service._records import (
 from careleads.service.access import LEAD_READ, OWN_LEADS_ONLY, PermissionDenied, authorize
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.service.schemas import LeadPublic, decision_public
+from careleads.service.schemas import (
+    LeadPublic,
+    TargetScorePublic,
+    decision_public,
+    target_scores_public,
+)
 from careleads.service.scope import check_lead_scope
 from careleads.service.segments import score_segment_records
+from careleads.service.targets import current_target_scores, record_target_scores
 from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
 from careleads.text import reading_once
 
@@ -73,6 +79,7 @@ __all__ = [
     "create_lead",
     "current_entry",
     "get_lead",
+    "lead_scores",
     "lead_timeline",
     "lead_view",
     "ledger",
@@ -173,6 +180,7 @@ def create_lead(
     with reading_once():  # the score's text features and the decision's intent read the message once
         prescored = ctx.scorer.score_record(record, None, as_of)
         early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
+        targets = ctx.targets.score_record(record, None, as_of)  # the other served targets, same moment
     if checked.unidentified:  # kept only for a human: always reviewed
         early = replace(early, decision=replace(early.decision, review_required=True))
     lead = Lead(
@@ -206,9 +214,11 @@ def create_lead(
         route=route_dict(scored.decision),
         reason="created",
         now=now,
+        targets=targets,
     )
+    record_target_scores(session=session, lead=lead, scores=targets, reason="created", now=now)
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now, new=True)
-    queue_analytics(session, ctx, lead, record, [], scored, as_of)
+    queue_analytics(session, ctx, lead, record, [], scored, as_of, targets)
     append_audit(
         session=session,
         actor=actor,
@@ -503,7 +513,17 @@ def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str
         details={"contact_shown": view["contact"] is not None, "n_ledger": len(entries)},
     )
     decisions = [decision_public(e) for e in entries]
-    return LeadPublic(**view, decision=decisions[-1] if decisions else None, ledger=decisions)
+    scores = lead_scores(session=session, ctx=ctx, lead=lead, entry=entries[-1] if entries else None)
+    return LeadPublic(**view, decision=decisions[-1] if decisions else None, ledger=decisions, scores=scores)
+
+
+def lead_scores(
+    *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry | None
+) -> list[TargetScorePublic]:
+    """The lead's current score of every served target: the routing target's (its current ledger `entry`)
+    first, then each other target's (:mod:`careleads.service.targets`)."""
+    others = current_target_scores(session=session, lead_id=lead.id)
+    return target_scores_public(primary=ctx.settings.target, entry=entry, others=others)
 
 
 def lead_timeline(*, session: Session, lead_id: int, show_texts: bool) -> list[dict[str, Any]]:

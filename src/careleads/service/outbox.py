@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.errors import CareleadsError, ConfigError, InputError
 from careleads.service.audit import append_audit
-from careleads.service.crm_mapping import IDENTITY_MAPPING, PAYLOAD_FIELDS, FieldMapping
+from careleads.service.crm_mapping import IDENTITY_MAPPING, PAYLOAD_FIELDS, FieldMapping, target_score_field
 from careleads.service.schemas import OutboxItemPublic, OutboxPublic
+from careleads.service.targets import TargetScore
 from careleads.settings import Settings
-from careleads.store import Lead, OutboxRecord, ScoreEntry, insert_row, session_scope
+from careleads.store import Lead, OutboxRecord, ScoreEntry, TargetScoreEntry, insert_row, session_scope
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -71,8 +72,16 @@ def _notes(entry: ScoreEntry) -> str:
     return " | ".join(p for p in parts if p)
 
 
-def enqueue_change(*, session: Session, lead: Lead, entry: ScoreEntry, now: datetime) -> OutboxRecord:
-    """Add the write-back record of a new ledger entry (score, tier or route changed)."""
+def enqueue_change(
+    *,
+    session: Session,
+    lead: Lead,
+    entry: ScoreEntry,
+    now: datetime,
+    targets: Sequence[TargetScore] = (),
+) -> OutboxRecord:
+    """Add the write-back record of a new ledger entry (score, tier or route changed), with the lead's score
+    for each other served target (``score_<target>``, see :func:`target_score_field`)."""
     route = entry.route
     payload = {
         "lead_id": lead.id,
@@ -93,6 +102,7 @@ def enqueue_change(*, session: Session, lead: Lead, entry: ScoreEntry, now: date
         "intent": route.get("intent"),
         "intent_probability": route.get("intent_probability"),
     }
+    payload.update({target_score_field(t.target): t.score for t in targets})
     record = OutboxRecord(
         lead_id=lead.id,
         score_id=entry.id,
@@ -407,7 +417,10 @@ def export_outbox_csv(
     query = select(OutboxRecord).order_by(OutboxRecord.id)
     if status is not None:
         query = query.where(OutboxRecord.status == status)
-    columns = ["idempotency_key", "status", "attempts", *mapping.apply(dict.fromkeys(PAYLOAD_FIELDS))]
+    # one column per target other than the routing one that any lead was scored for
+    targets = session.scalars(select(TargetScoreEntry.target).distinct().order_by(TargetScoreEntry.target))
+    fields = [*PAYLOAD_FIELDS, *(target_score_field(t) for t in targets)]
+    columns = ["idempotency_key", "status", "attempts", *mapping.apply(dict.fromkeys(fields))]
     n = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")

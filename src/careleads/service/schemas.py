@@ -8,6 +8,7 @@ against the data dictionary exactly as files are (types, allowed values, ranges)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -23,7 +24,7 @@ from pydantic import (
 
 from careleads.columns import repaired_record, repaired_text
 from careleads.service.access import Role
-from careleads.store import ScoreEntry
+from careleads.store import ScoreEntry, TargetScoreEntry
 
 Scalar = str | int | float | bool | None
 FeedbackLabel = Literal["scheduled", "not_a_fit", "follow_later", "wrong_route", "duplicate", "unreachable"]
@@ -290,6 +291,23 @@ class FlaggedFieldPublic(BaseModel):
     action: str = Field(description="What was done and what to do.")
 
 
+class TargetScorePublic(BaseModel):
+    """A lead's current score for one target and the model that made it."""
+
+    target: str = Field(description="OUTCOME_<DAYS>d")
+    primary: bool = Field(description="Whether this target sets the lead's tier, route and review")
+    scored_at: datetime
+    probability: float
+    score: int
+    tier: str
+    reasons: list[str]
+    scored_by: str = Field(description="model, or rules (the routing target without a published model)")
+    model_version: str
+    cohort: str | None = Field(
+        description="FIELD=VALUE of the cohort model that scored it; null: the target's model of every lead"
+    )
+
+
 class LeadCreated(BaseModel):
     """The stored lead's id and its decision; ``created`` is False for a repeat of a known external id."""
 
@@ -309,6 +327,10 @@ class LeadCreated(BaseModel):
         "because its text may describe an emergency; it is in the review queue.",
     )
     decision: DecisionPublic
+    scores: list[TargetScorePublic] = Field(
+        default_factory=list,
+        description="The lead's current score for every served target, the routing one first",
+    )
 
 
 class EventRecorded(BaseModel):
@@ -347,6 +369,11 @@ class LeadPublic(BaseModel):
     has_identifiers: list[str]
     decision: DecisionPublic | None
     ledger: list[DecisionPublic]
+    scores: list[TargetScorePublic] = Field(
+        default_factory=list,
+        description="The lead's current score for every served target: the routing one first (primary), "
+        "then each other target, with the model version and cohort that scored it",
+    )
 
 
 class LeadsPublic(BaseModel):
@@ -556,6 +583,9 @@ class ModelPublic(BaseModel):
     segment: str = Field(
         default="inbound", description="inbound (new patient leads), returning or partnership"
     )
+    cohort: str | None = Field(
+        default=None, description="FIELD=VALUE of a cohort model (one site or service line), or none"
+    )
 
 
 class ModelsPublic(BaseModel):
@@ -724,6 +754,44 @@ def decision_public(entry: ScoreEntry) -> DecisionPublic:
         intent=entry.route.get("intent"),
         intent_probability=entry.route.get("intent_probability"),
     )
+
+
+def target_scores_public(
+    *, primary: str, entry: ScoreEntry | None, others: Sequence[TargetScoreEntry]
+) -> list[TargetScorePublic]:
+    """The routing target's score (the current ledger `entry`) and the other targets' current scores."""
+    out = []
+    if entry is not None:
+        out.append(
+            TargetScorePublic(
+                target=primary,
+                primary=True,
+                scored_at=entry.at,
+                probability=entry.probability,
+                score=entry.score,
+                tier=entry.tier,
+                reasons=[str(r) for r in entry.reasons],
+                scored_by=entry.scored_by,
+                model_version=entry.model_version,
+                cohort=None,
+            )
+        )
+    out += [
+        TargetScorePublic(
+            target=o.target,
+            primary=False,
+            scored_at=o.at,
+            probability=o.probability,
+            score=o.score,
+            tier=o.tier,
+            reasons=[str(r) for r in o.reasons],
+            scored_by=o.scored_by,
+            model_version=o.model_version,
+            cohort=o.cohort,
+        )
+        for o in others
+    ]
+    return out
 
 
 class UnknownValuePublic(BaseModel):

@@ -37,6 +37,7 @@ from careleads.store._models import (
     Outcome,
     ReviewTask,
     ScoreEntry,
+    TargetScoreEntry,
     User,
     WebSignIn,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Outcome",
     "ReviewTask",
     "ScoreEntry",
+    "TargetScoreEntry",
     "User",
     "WebSignIn",
     "current_revision",

@@ -43,6 +43,7 @@ __all__ = [
     "Outcome",
     "ReviewTask",
     "ScoreEntry",
+    "TargetScoreEntry",
     "User",
 ]
 
@@ -128,6 +129,27 @@ class ScoreEntry(Base):
     overrides: Mapped[list[Any]] = mapped_column(JSON, default=list)
     review_required: Mapped[bool] = mapped_column(Boolean, default=False)
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    change_reason: Mapped[str] = mapped_column(String(200))
+
+
+class TargetScoreEntry(Base):
+    """A lead's score for a target other than the one that routes it, from ``at`` on, and the model that
+    made it (``cohort``: the FIELD=VALUE of a cohort model, None for the target's model of every lead)."""
+
+    __tablename__ = "target_scores"
+    __table_args__ = (Index("ix_target_scores_lead_target_id", "lead_id", "target", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    target: Mapped[str] = mapped_column(String(120))
+    scored_by: Mapped[str] = mapped_column(String(20))  # model
+    model_version: Mapped[str] = mapped_column(String(120))
+    cohort: Mapped[str | None] = mapped_column(String(200))
+    probability: Mapped[float] = mapped_column(Float)
+    score: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     change_reason: Mapped[str] = mapped_column(String(200))
 
 
@@ -314,6 +336,8 @@ class CrmRecord(Base):
     version: Mapped[str] = mapped_column(String(40))  # the record's updatedAt, ISO 8601 UTC
     outcomes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # careleads outcomes recorded from it
     written_score_id: Mapped[int | None] = mapped_column(Integer)  # the ledger entry last written back
+    # the newest other-target score (target_scores) written back with it
+    written_target_score_id: Mapped[int | None] = mapped_column(Integer)
     written_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

@@ -11,7 +11,7 @@ from careleads.api.deps import require_role
 from careleads.service.access import LEAD_CREATE, LEAD_ERASE, LEAD_READ, Principal
 from careleads.service.erasure import erase_lead
 from careleads.service.http import ContextDep, SessionDep
-from careleads.service.leads import LeadValidationError, create_lead
+from careleads.service.leads import LeadValidationError, create_lead, lead_scores
 from careleads.service.leads import read_lead as lead_for_caller
 from careleads.service.schemas import (
     LEAD_EXAMPLE,
@@ -111,6 +111,7 @@ def post_lead(
         flagged_fields=[FlaggedFieldPublic(**f.to_dict()) for f in result.flagged_fields],
         unidentified=result.unidentified,
         decision=decision_public(result.entry),
+        scores=lead_scores(session=session, ctx=ctx, lead=result.lead, entry=result.entry),
     )
 
 
