@@ -315,3 +315,32 @@ def test_queue_members_read_the_queue_without_being_assigned() -> None:
     queues["callers"]["members"] = [["nested"]]
     problems = validate_routing_text(yaml.safe_dump(small_routing(queues=queues)))
     assert any("queues.callers.members" in p for p in problems), problems
+
+
+def test_a_route_that_needs_a_person_must_reach_a_staffed_queue() -> None:
+    """Every clinical or review route of the shipped routing: emptying its queue's owners (and members) is
+    refused with the route and the queue named; other routes' queues may be empty."""
+    from importlib.resources import files
+
+    from careleads.decisions._overrides import HUMAN_KINDS
+    from careleads.decisions._routing_file import validate_routing_text
+
+    text = files("careleads").joinpath("data/routing.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    human = {
+        n: r["queue"] for n, r in data["routes"].items() if r.get("kind") in HUMAN_KINDS and "queue" in r
+    }
+    assert human and validate_routing_text(text) == []
+    for queue in sorted(set(human.values())):
+        emptied = yaml.safe_load(text)
+        emptied["queues"][queue] = {"capacity": 1, "owners": []}
+        problems = validate_routing_text(yaml.safe_dump(emptied))
+        for name in (n for n, q in human.items() if q == queue):
+            assert any(f"route {name!r}" in p and f"queue {queue!r}" in p for p in problems), (name, problems)
+    others = {r["queue"] for r in data["routes"].values() if "queue" in r} - set(human.values())
+    for queue in sorted(others)[:3]:
+        emptied = yaml.safe_load(text)
+        emptied["queues"][queue] = {"capacity": 1, "owners": []}
+        assert not any(
+            "no reviewer would see them" in p for p in validate_routing_text(yaml.safe_dump(emptied))
+        )

@@ -43,6 +43,7 @@ from careleads.config import ConfigLines, parse_yaml_lines, read_config_text
 from careleads.decisions._audiences import Audiences
 from careleads.decisions._clock import DAYS, SLA_CLOCKS, BusinessHours, sla_hours_problem
 from careleads.decisions._documents import Document, Location, Problem, fail, text_keys, validated
+from careleads.decisions._overrides import HUMAN_KINDS
 from careleads.decisions._routing import (
     CHANNELS,
     MATCH_FIELDS,
@@ -486,6 +487,27 @@ def _partnership_problems(
     return problems
 
 
+def _staffed_problems(routes: Mapping[str, Any], queues: Mapping[Any, Any]) -> list[Problem]:
+    """A route that sends leads to a person (kind clinical or review: where clinical triage and possible
+    emergencies go) must reach a queue that names at least one owner or member; otherwise no reviewer would
+    see its leads."""
+    problems: list[Problem] = []
+    for name, route in routes.items():
+        if not isinstance(route, Mapping) or route.get("kind") not in HUMAN_KINDS:
+            continue
+        queue = route.get("queue")
+        spec = queues.get(queue) if isinstance(queue, str) else None
+        if not isinstance(spec, Mapping):
+            continue  # an undeclared queue is reported on its own
+        if not (spec.get("owners") or spec.get("members")):
+            message = (
+                f"route {name!r} ({route.get('kind')}) sends leads that need a person to queue {queue!r}, "
+                "which names no owner or member: no reviewer would see them; name its owners"
+            )
+            problems.append((("routes", name, "queue"), message))
+    return problems
+
+
 def _references(data: Any) -> list[Problem]:
     """Problems between the parts of a routing file: names of routes and queues used but not defined, the
     special routes' kinds, nurture tracks. Read from the raw document, so that they are reported together
@@ -535,6 +557,7 @@ def _references(data: Any) -> list[Problem]:
     for queue in sorted(used_queues - declared):
         message = f"queue {queue!r} is used by a route but not declared; add it (empty = no owners)"
         problems.append((("queues",), message))
+    problems.extend(_staffed_problems(routes, queues if isinstance(queues, Mapping) else {}))
     problems.extend(_partnership_problems(data, routes, declared))
     if any(of_route(name, "nurture") is True for name in routes) and not data.get("nurture_tracks"):
         problems.append(
