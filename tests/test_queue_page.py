@@ -18,7 +18,7 @@ from _service_support import BACKENDS, Service
 from _web_support import lead_record, sign_in, start_web
 from careleads.service.leads import create_lead, utcnow
 from careleads.settings import Settings
-from careleads.store import AuditEntry, session_scope
+from careleads.store import AuditEntry, ScoreEntry, session_scope
 
 EMERGENCY = "Crushing chest pain spreading to my left arm"
 
@@ -148,3 +148,26 @@ def test_clinic_timezone_must_be_an_iana_name(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path, clinic_timezone="Europe/Paris").clinic_tz.key == "Europe/Paris"
     with pytest.raises(ValidationError, match="unknown time zone"):
         Settings(data_dir=tmp_path, clinic_timezone="Mars/Olympus")
+
+
+def test_a_row_shows_the_strongest_reason_that_raised_the_score(web: Service) -> None:
+    """A lead's reasons can start with one that lowered its score: the row shows the first that raised it,
+    and nothing when none did."""
+    ids = _seed(web, "rrr")
+    with session_scope(web.sessions) as session:
+        entries = {
+            lead_id: session.scalars(
+                select(ScoreEntry).where(ScoreEntry.lead_id == lead_id).order_by(ScoreEntry.id.desc())
+            ).first()
+            for lead_id in ids
+        }
+        first, second, third = (entries[i] for i in ids)
+        assert first is not None and second is not None and third is not None
+        first.reasons = ["- insurance: self pay", "+ source: doctor referral", "+ region: north"]
+        second.reasons = ["- insurance: self pay"]
+        third.reasons = ["+ intake urgency: soon"]
+    sign_in(web.client, web.tokens["reviewer"])
+    shown = {i["lead_id"]: i["top_reason"] for i in _queue(web)["items"]}
+    assert shown[ids[0]] == "+ source: doctor referral"
+    assert shown[ids[1]] is None
+    assert shown[ids[2]] == "+ intake urgency: soon"

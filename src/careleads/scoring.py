@@ -35,6 +35,7 @@ __all__ = [
     "Scored",
     "decide_scores",
     "default_offset",
+    "reason_raises",
     "rules_baseline",
     "score_features",
     "score_leads",
@@ -109,6 +110,17 @@ def default_offset(model: Scorer, *, with_events: bool) -> pd.Timedelta:
 
 def _format_reasons(reasons: list[tuple[str, float]]) -> str:
     return "; ".join(f"{'+' if value > 0 else '-'} {text}" for text, value in reasons)
+
+
+def reason_raises(reason: str) -> bool:
+    """Whether a reason as scoring writes it (``+ source = doctor referral``) raised the score.
+
+    Examples
+    --------
+    >>> reason_raises("+ source = doctor referral"), reason_raises("- insurance: self pay")
+    (True, False)
+    """
+    return reason.startswith("+")
 
 
 def _take(X: Columns, rows: IntArray) -> Columns:

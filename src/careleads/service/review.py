@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from careleads.scoring import reason_raises
 from careleads.service._records import current_entry, decrypt_identifiers, utcnow
 from careleads.service.access import REVIEW_QUEUE_READ, authorize
 from careleads.service.audit import append_audit
@@ -370,7 +371,8 @@ def _row(
         "do_not_contact": bool(fields.get("do_not_contact")),
         "route": entry.route.get("name") if entry else None,
         "action": entry.route.get("action") if entry else None,
-        "top_reason": str(entry.reasons[0]) if entry and entry.reasons else None,
+        # the strongest reason that raised the score: a lowering reason never heads a row of leads to call
+        "top_reason": next((str(r) for r in (entry.reasons if entry else []) if reason_raises(str(r))), None),
         "overrides": [str(o.get("rule")) for o in entry.overrides] if entry else [],
         "intent": task.intent,
         "intent_probability": entry.route.get("intent_probability") if entry else None,
