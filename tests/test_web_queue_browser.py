@@ -217,14 +217,16 @@ def test_no_page_is_wider_than_a_phone(browser: Any, morning: Morning) -> None:
         page.get_by_label("API token").fill(morning.tokens["admin"])
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
+        # every page of the menu (an admin's menu holds them all), the lead page, an error page, the API docs
+        menu = page.eval_on_selector_all(
+            "nav[aria-label='Main'] a[href^='/ui/']", "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert len(menu) >= 7, menu
         pages = {
-            "queue": "/ui/queue",
+            **{url.rsplit("/", 1)[-1]: url for url in menu},
             "lead": f"/ui/leads/{morning.urgent[0]}",
-            "dashboard": "/ui/dashboard",
-            "models": "/ui/models",
-            "rules": "/ui/rules",
-            "unknowns": "/ui/unknowns",
             "account": "/ui/account",
+            "api docs": "/docs",
             "error": "/ui/leads/999999",
         }
         for name, url in pages.items():
@@ -232,6 +234,7 @@ def test_no_page_is_wider_than_a_phone(browser: Any, morning: Morning) -> None:
             assert response is not None and response.status == (404 if name == "error" else 200), name
             widths[name] = _fits(page)
         assert page.locator("h1").count() == 1  # the error page is a page, not a bare message
+        assert {"queue", "dashboard", "models", "rules", "jobs", "audit"} <= set(widths), sorted(widths)
         wider = {name: size for name, size in widths.items() if size[0] > size[1]}
         assert not wider, f"pages wider than a {PHONE['width']} px window: {wider}"
     finally:
