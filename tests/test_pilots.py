@@ -22,7 +22,9 @@ from careleads.monitoring import (
     load_pilot,
     pilot_arms,
     pilot_frame,
+    pilot_results,
     pilot_status,
+    save_pilot_result,
     scored_frame,
     simulate_routing,
     start_pilot,
@@ -234,8 +236,38 @@ def test_cli_pilot_start_status_report(setup: Setup, tmp_path: Path) -> None:
     assert report.exit_code == 0, report.output
     assert report.stdout.startswith("Decision: ")
     assert json.loads(out.read_text())["definition"]["scope"] == {"service_line": "orthopedics"}
+    # the report is kept for the dashboard, beside the definitions it does not disturb
+    (kept,) = pilot_results(tmp_path / "pilots")
+    assert kept["decision"] == json.loads(out.read_text())["decision"] and kept["reported_at"]
+    assert [p.name for p in list_pilots(tmp_path / "pilots")] == ["ortho"]
     bad = runner.invoke(app, ["pilot", "start", "x", "--start", "2025-03-01", "--scope", "nothing", *pilots])
     assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output
     for command in ("start", "status", "report"):
         helped = runner.invoke(app, ["pilot", command, "--help"])
         assert helped.exit_code == 0 and "--pilots-dir" in helped.output
+
+
+def test_the_dashboard_shows_each_pilots_latest_report_with_intervals(setup: Setup, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from _web_support import add_lead, lead_record, sign_in, start_web
+
+    result = evaluate_pilot(PilotDefinition(name="random", start="2025-01-01", seed=1), setup.data)
+    for web in start_web(tmp_path, "sqlite"):
+        pilots = web.settings.data_dir / "pilots"
+        add_lead(web.client, web.tokens["integration"], lead_record(1, question="knee pain"))
+        sign_in(web.client, web.tokens["analyst"])
+        before = web.client.get("/ui/dashboard")
+        assert before.status_code == 200 and "No pilot reported yet" in before.text
+        save_pilot_result(result, pilots, reported_at=datetime.now(UTC))
+        web.client.app.state.dashboard_kept = None  # type: ignore[attr-defined]  # figures kept a minute
+        shown = web.client.get("/ui/dashboard.json").json()["pilots"]
+        assert [p["name"] for p in shown] == ["random"] and shown[0]["decision"] == result.decision
+        comparison = result.comparison
+        assert isinstance(comparison, PilotReport)
+        arms = {a["arm"]: a for a in shown[0]["arms"]}
+        for arm in (comparison.treatment, comparison.control):
+            assert arms[arm.arm]["conversion_rate"] == pytest.approx(arm.conversion_rate)
+            assert (arms[arm.arm]["ci_low"], arms[arm.arm]["ci_high"]) == pytest.approx(arm.conversion_ci)
+        page = web.client.get("/ui/dashboard").text
+        assert "Pilot random: scoring against the prior routing" in page and "95% interval" in page

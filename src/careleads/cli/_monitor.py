@@ -7,6 +7,7 @@ someone; 0 for ok and watch; 2 for an error.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -285,7 +286,7 @@ def register(app: typer.Typer) -> None:
         report: ReportOpt = None,
     ) -> None:
         """Compare the arms (conversion, time to contact, significance): what should a manager decide?"""
-        from careleads.monitoring import evaluate_pilot, load_pilot
+        from careleads.monitoring import evaluate_pilot, load_pilot, save_pilot_result
         from careleads.report import write_pilot_report
         from careleads.settings import get_settings
 
@@ -302,6 +303,8 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             _write_json(json_out, result.to_dict())
         _print_lines(result.summary_lines())
+        kept = save_pilot_result(result, _pilots_dir(pilots_dir), reported_at=datetime.now(UTC))
+        out.print(f"kept for the dashboard: {kept}")
 
     @app.command(epilog=example("careleads retrain crm-export --registry models --dry-run"))
     @command_errors()

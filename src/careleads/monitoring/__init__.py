@@ -30,6 +30,7 @@ from careleads.monitoring._model_fairness import (
     sensitive_columns,
 )
 from careleads.monitoring._monitor import MONITOR_STEPS, MonitorReport, drift_thresholds, monitor
+from careleads.monitoring._pilot_results import pilot_results, save_pilot_result
 from careleads.monitoring._pilot_study import (
     PILOT_MODES,
     PRIOR_METHODS,
@@ -85,6 +86,7 @@ __all__ = [
     "monitor",
     "pilot_arms",
     "pilot_frame",
+    "pilot_results",
     "pilot_status",
     "publish_gate",
     "reason_changes",
@@ -93,5 +95,6 @@ __all__ = [
     "scored_frame",
     "sensitive_columns",
     "simulate_routing",
+    "save_pilot_result",
     "start_pilot",
 ]

@@ -221,11 +221,13 @@ def tier_bars_svg(
     *,
     title: str = "Conversion by tier (numbers: leads)",
     category: str = "tier",
+    count: str = "leads",
 ) -> str:
     """Conversion rate per tier, one bar group per scorer (rows as from ``conversion_by_tier``).
 
     Rows with ``ci_low`` and ``ci_high`` get their interval drawn as an error bar. `category` names the key
-    of the groups on the x axis (``tier``, or ``arm`` for a pilot), `title` the chart.
+    of the groups on the x axis (``tier``, or ``arm`` for a pilot), `count` the key of the number written
+    on each bar, `title` the chart.
     """
     names = list(rows_by_name)
     if not names:
@@ -241,7 +243,7 @@ def tier_bars_svg(
         spans = _error_spans([by_tier.get(t, {}) for t in tiers], rates)
         bars = ax.bar(x + i * width - 0.4 + width / 2, rates, width, label=text(name), yerr=spans, capsize=4)
         for bar, t in zip(bars, tiers, strict=True):
-            leads = int(by_tier[t]["leads"]) if t in by_tier else 0
+            leads = int(by_tier[t][count] or 0) if t in by_tier else 0
             ax.annotate(
                 f"{leads:,}",
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),

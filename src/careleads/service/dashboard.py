@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from careleads.dictionary import FLAGS_KEY
 from careleads.features import Target
+from careleads.monitoring import pilot_results
 from careleads.service._records import utcnow
 from careleads.service.context import ServiceContext
 from careleads.stats import (
@@ -348,6 +349,43 @@ def _too_early(result: dict[str, Any], frame: pd.DataFrame, needed: int) -> None
         result["summary"][i] = f"Tier {row['tier']}: {text[0].lower()}{text[1:]} ({matured})."
 
 
+def _pilots(ctx: ServiceContext, now: datetime) -> list[dict[str, Any]]:
+    """Each pilot's latest report (``careleads pilot report`` keeps it in the data folder), with its age:
+    the arms' conversion and 95% intervals (random assignment) or the rankings' shares (shadow)."""
+    shown = []
+    for result in pilot_results(ctx.settings.data_dir / "pilots"):
+        comparison = result.get("comparison") or {}
+        if "treatment" in comparison and "control" in comparison:
+            arms = [
+                {
+                    "arm": str(a["arm"]),
+                    "n": a["n"],
+                    "n_converted": a["n_converted"],
+                    "conversion_rate": a["conversion_rate"],
+                    "ci_low": a["conversion_ci"][0],
+                    "ci_high": a["conversion_ci"][1],
+                }
+                for a in (comparison["treatment"], comparison["control"])
+            ]
+        else:
+            arms = [
+                {"arm": str(r["arm"]), "n": r.get("leads"), "conversion_rate": r.get("conversion_rate")}
+                for r in result.get("conversion_by_arm") or []
+            ]
+        reported = datetime.fromisoformat(str(result["reported_at"])).astimezone(UTC).replace(tzinfo=None)
+        shown.append(
+            {
+                "name": result["definition"]["name"],
+                "mode": result["definition"].get("mode", "random"),
+                "decision": result["decision"],
+                "reported_at": reported.isoformat(timespec="minutes"),
+                "days_old": max(0, (now - reported).days),
+                "arms": arms,
+            }
+        )
+    return shown
+
+
 def dashboard(
     *, session: Session, ctx: ServiceContext, days: int = 90, now: datetime | None = None
 ) -> Dashboard:
@@ -384,6 +422,7 @@ def dashboard(
         "capacity": capacity,
         "min_matured_leads": ctx.settings.monitor.min_matured_leads,
         "getting_started": [],
+        "pilots": _pilots(ctx, now),
     }
     if len(frame) == 0:
         base.update(

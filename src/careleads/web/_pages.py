@@ -339,6 +339,22 @@ def _dashboard_figures(board: Dashboard) -> list[dict[str, str]]:
                 ),
             }
         )
+    for pilot in board.data["pilots"]:
+        figures.append(
+            {
+                "title": f"Pilot {pilot['name']}: scoring against the prior routing",
+                "alt": "Bars of the conversion of each arm of the pilot with 95% intervals; numbers are "
+                f"leads with a known outcome (report of {pilot['reported_at']} UTC)",
+                "url": charts.data_url(
+                    charts.tier_bars_svg(
+                        {"pilot": pilot["arms"]},
+                        title="Conversion by arm, 95% intervals (numbers: leads)",
+                        category="arm",
+                        count="n",
+                    )
+                ),
+            }
+        )
     return [f for f in figures if f is not None]
 
 
