@@ -75,14 +75,14 @@ def progress_steps(total: int) -> Iterator[Callable[[str], None]]:
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
-    from careleads.report import METRIC_NAMES
+    from careleads.report import METRIC_NAMES, cell_text, heading
 
     table = Table(title=title)
     table.add_column("scorer")
     for name in METRIC_NAMES:
-        table.add_column(name, justify="right")
+        table.add_column(heading(name), justify="right")
     for scorer, values in metrics.items():
-        table.add_row(scorer, *(f"{values.get(m, float('nan')):.3f}" for m in METRIC_NAMES))
+        table.add_row(scorer, *(cell_text(float(values.get(m, float("nan")))) for m in METRIC_NAMES))
     return table
 
 

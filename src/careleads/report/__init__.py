@@ -19,7 +19,7 @@ from careleads.report._charts import (
 )
 from careleads.report._evaluation import write_evaluation_report
 from careleads.report._fairness import fairness_section
-from careleads.report._html import Figure, Section, Table, render_html, render_report
+from careleads.report._html import Figure, Section, Table, cell_text, heading, render_html, render_report
 from careleads.report._monitoring import write_monitor_report, write_pilot_report
 from careleads.report._plots import (
     calibration_svg,
@@ -41,11 +41,13 @@ __all__ = [
     "calibration_points_svg",
     "calibration_svg",
     "capacity_svg",
+    "cell_text",
     "comparison_rows",
     "conversion_over_time_svg",
     "data_url",
     "fairness_section",
     "gains_svg",
+    "heading",
     "histogram_svg",
     "hours_by_tier_svg",
     "ledger_svg",

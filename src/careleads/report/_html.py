@@ -55,6 +55,8 @@ _ACRONYMS = {
     "id": "id",
     "n": "n",
 }
+#: names read as one term
+_WHOLE_NAMES = {"pr_auc": "PR-AUC"}
 #: careleads' own naming of shares in the frames it reports (rates, intervals of rates, mean predictions)
 _SHARE_SUFFIXES = ("_rate", "_share", "ci_low", "ci_high", "predicted_mean")
 
@@ -66,8 +68,10 @@ def heading(name: str) -> str:
     Examples
     --------
     >>> heading("pr_auc"), heading("n_matured"), heading("CI low")
-    ('PR AUC', 'n matured', 'CI low')
+    ('PR-AUC', 'n matured', 'CI low')
     """
+    if name in _WHOLE_NAMES:
+        return _WHOLE_NAMES[name]
     if "_" not in name and name == name.lower() and name not in _ACRONYMS:
         return name[:1].upper() + name[1:]
     if "_" not in name:
