@@ -116,7 +116,7 @@ def _random_routing(rng: np.random.Generator, labels: list[str]) -> dict[str, An
         "no_marketing_route": "review",
         "routes": routes,
         "rules": rules,
-        "queues": {spec["queue"]: {} for spec in routes.values()},
+        "queues": {spec["queue"]: {"capacity": 10, "owners": ["reviewer"]} for spec in routes.values()},
     }
 
 
@@ -303,7 +303,7 @@ def test_routing_file_checks_intent_conditions(model: IntentModel) -> None:
             "blocked_route: r",
             "no_marketing_route: r",
             "routes: {r: {kind: review, queue: q}}",
-            "queues: {q: {}}",
+            "queues: {q: {capacity: 10, owners: [reviewer]}}",
         ]
     )
     for rule, message in [

@@ -188,6 +188,12 @@ WRITES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/leads/{lead_id}/feedback"): lambda s, t: _post(
         s, f"/v1/leads/{_lead_key(s)}/feedback", {"label": "scheduled", "note": t}, "admin"
     ),
+    ("POST", "/v1/leads/{lead_id}/feedback/notes"): lambda s, t: _post(
+        s, f"/v1/leads/{_lead_key(s)}/feedback/notes", {"note": t}, "admin"
+    ),
+    ("POST", "/v1/leads/{lead_id}/feedback/undo"): lambda s, _t: s.client.post(
+        f"/v1/leads/{_lead_key(s)}/feedback/undo", headers=s.headers("admin")
+    ),
     ("POST", "/v1/score"): lambda s, t: _post(
         s,
         "/v1/score",
