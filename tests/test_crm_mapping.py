@@ -9,6 +9,7 @@ import pytest
 
 from careleads.errors import ConfigError
 from careleads.service.crm_mapping import (
+    CRM_OWNER_ID_FIELDS,
     PAYLOAD_FIELDS,
     SHIPPED_MAPPINGS,
     FieldMapping,
@@ -82,3 +83,13 @@ def test_a_served_target_score_field_can_be_mapped() -> None:
     assert mapping.apply({"score_appointment_scheduled_60d": 41}) == {"crm_score_60": 41}
     with pytest.raises(ConfigError, match="score_appointment_scheduled"):
         parse_field_mapping({"fields": {"score_appointment_scheduled": "x"}}, source="crm.yaml")
+
+
+@pytest.mark.parametrize("field", ["hubspot_owner_id", "OwnerId", "ownerid", " OwnerId "])
+def test_an_owner_name_is_never_mapped_to_the_crms_owner_id_field(field: str) -> None:
+    """careleads' owner is a name; a CRM's owner field takes a user id (the connectors write it)."""
+    with pytest.raises(ConfigError, match="owner id field"):
+        parse_field_mapping({"name": "crm", "fields": {"owner": field}}, source="m.yaml")
+    for name in SHIPPED_MAPPINGS:
+        shipped = load_field_mapping(name)
+        assert shipped.fields.get("owner", "owner").strip().lower() not in CRM_OWNER_ID_FIELDS, name

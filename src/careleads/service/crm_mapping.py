@@ -26,6 +26,7 @@ from careleads.config import (
 from careleads.types import PathLikeStr
 
 __all__ = [
+    "CRM_OWNER_ID_FIELDS",
     "IDENTITY_MAPPING",
     "PAYLOAD_FIELDS",
     "SHIPPED_MAPPINGS",
@@ -80,6 +81,10 @@ def _known(name: str) -> str:
     return name
 
 
+#: the CRMs' own owner fields, which take a CRM user id: careleads' owner is a name, so it is never written
+#: there by a mapping (the connectors look the id up by e-mail and write it themselves)
+CRM_OWNER_ID_FIELDS = frozenset({"hubspot_owner_id", "ownerid"})
+
 #: a careleads write-back field, by name
 KnownField = Annotated[str, AfterValidator(_known)]
 
@@ -106,6 +111,12 @@ class FieldMapping(BaseModel):
         empty = sorted(k for k, v in fields.items() if not v.strip())
         if empty:
             raise ValueError(f"field(s) {empty} map to an empty CRM property name; name the property")
+        owner = fields.get("owner", "")
+        if owner.strip().lower() in CRM_OWNER_ID_FIELDS:
+            raise ValueError(
+                f"owner maps to {owner!r}, the CRM's owner id field, but careleads' owner is a name: map it "
+                "to a text property (e.g. careleads_owner); `careleads sync` writes the owner's CRM id there"
+            )
         targets = list(fields.values())
         repeated = sorted({t for t in targets if targets.count(t) > 1})
         if repeated:
