@@ -3,9 +3,12 @@ configured store and CRM account."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from careleads.connectors._client import HubSpotApi
 from careleads.connectors._crm import PullReport, WriteReport
@@ -70,23 +73,16 @@ def sync_hubspot(
         max_attempts=settings.hubspot_max_attempts,
         backoff_seconds=settings.hubspot_backoff_seconds,
     )
-    engine = open_store(settings)
-    ctx: ServiceContext | None = None
-    try:
-        sessions = make_sessionmaker(engine)
-        # a dry run needs no context: it creates no lead (and so no key file or analytics folder either)
-        if not dry_run:
-            ctx = ServiceContext.from_settings(settings)
-            ctx.bind(sessions)
+    hubspot = api
+
+    def run(sessions: sessionmaker[Session], ctx: ServiceContext | None) -> SyncReport:
         pull = pull_contacts(
-            sessions=sessions, ctx=ctx, api=api, mapping=mapping, since=since, dry_run=dry_run
+            sessions=sessions, ctx=ctx, api=hubspot, mapping=mapping, since=since, dry_run=dry_run
         )
-        write = write_scores(sessions=sessions, api=api, mapping=mapping, dry_run=dry_run)
-    finally:
-        if ctx is not None:
-            ctx.analytics.close()  # the leads' analytics rows written before the command ends
-        engine.dispose()
-    return SyncReport(pull=pull, write=write)
+        write = write_scores(sessions=sessions, api=hubspot, mapping=mapping, dry_run=dry_run)
+        return SyncReport(pull=pull, write=write)
+
+    return _on_the_store(settings, dry_run=dry_run, run=run)
 
 
 def sync_salesforce(
@@ -131,17 +127,35 @@ def sync_salesforce(
         max_attempts=settings.salesforce_max_attempts,
         backoff_seconds=settings.salesforce_backoff_seconds,
     )
+    salesforce = api
+
+    def run(sessions: sessionmaker[Session], ctx: ServiceContext | None) -> SyncReport:
+        pull = pull_leads(
+            sessions=sessions, ctx=ctx, api=salesforce, mapping=mapping, since=since, dry_run=dry_run
+        )
+        write = write_lead_scores(sessions=sessions, api=salesforce, mapping=mapping, dry_run=dry_run)
+        return SyncReport(pull=pull, write=write)
+
+    return _on_the_store(settings, dry_run=dry_run, run=run)
+
+
+def _on_the_store(
+    settings: Settings,
+    *,
+    dry_run: bool,
+    run: Callable[[sessionmaker[Session], ServiceContext | None], SyncReport],
+) -> SyncReport:
+    """`run` a sync on the settings' store: with the service context that creates leads, or without one for a
+    dry run (it creates no lead, and so no key file or analytics folder either); closed whatever happens."""
     engine = open_store(settings)
     ctx: ServiceContext | None = None
     try:
         sessions = make_sessionmaker(engine)
-        if not dry_run:  # a dry run creates no lead, so it needs no context
+        if not dry_run:
             ctx = ServiceContext.from_settings(settings)
             ctx.bind(sessions)
-        pull = pull_leads(sessions=sessions, ctx=ctx, api=api, mapping=mapping, since=since, dry_run=dry_run)
-        write = write_lead_scores(sessions=sessions, api=api, mapping=mapping, dry_run=dry_run)
+        return run(sessions, ctx)
     finally:
         if ctx is not None:
-            ctx.analytics.close()
+            ctx.analytics.close()  # the leads' analytics rows written before the command ends
         engine.dispose()
-    return SyncReport(pull=pull, write=write)
