@@ -7,8 +7,6 @@ another host blocked (no CDN).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,8 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from _service_support import free_port, make_settings
-from _web_support import build_app, lead_record
+from _service_support import make_settings
+from _web_support import build_app, lead_record, served
 from careleads.service.leads import utcnow
 
 pytestmark = pytest.mark.browser
@@ -61,28 +59,12 @@ def _seed(client: httpx.Client, token: str) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    import uvicorn
-
     settings = make_settings(tmp_path_factory.mktemp("web-dashboard"), "sqlite")
     app, tokens = build_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    with served(app) as base_url:
         with httpx.Client(base_url=base_url, timeout=30) as client:
             _seed(client, tokens["integration"])
         yield Live(base_url=base_url, tokens=tokens)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from _service_support import free_port, make_settings
-from _web_support import add_lead, build_app, lead_record
+from _service_support import make_settings
+from _web_support import add_lead, build_app, lead_record, served
 
 pytestmark = pytest.mark.browser
 
@@ -50,22 +48,9 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app served by uvicorn on a free port, with four leads in the review queue (one urgent)."""
-    import uvicorn
-
     settings = make_settings(tmp_path_factory.mktemp("lead-live"), "sqlite")
     app, tokens = build_app(settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    with served(app) as base_url:
         with httpx.Client(base_url=base_url, timeout=30) as client:
             ids = [
                 add_lead(client, tokens["integration"], lead_record(n, question="Knee pain on stairs"))["id"]
@@ -74,9 +59,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             urgent = lead_record(2, question="Crushing chest pain spreading to my left arm", hours_ago=1)
             ids.append(add_lead(client, tokens["integration"], urgent)["id"])
         yield Live(base_url=base_url, tokens=tokens, lead_ids=ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
