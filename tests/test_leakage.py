@@ -229,3 +229,28 @@ def test_value_changed_after_creation_with_a_telling_name() -> None:
     # its sibling shows the same change but nothing else: watched, still a feature
     assert "plan_requested" not in report.excluded_columns
     assert "plan_requested" in {w.column for w in report.watched}
+
+
+def test_the_latest_event_of_a_history_is_a_suspect_and_the_first_is_not() -> None:
+    """A column naming the latest event of a record's history (read at export) is caught by its name and
+    its event values together; the same values under a name that fixes them at arrival are only watched."""
+    frame = make_frame(seed=11)
+    rng = np.random.default_rng(11)
+    y = frame["converted"].to_numpy()
+    worked = ["Quote E-mailed", "Callback dialed", "brochure_downloaded"]
+    untouched = ["Invite opened", "Reminder Texted", "web"]
+    events = np.where(
+        rng.random(len(frame)) < np.where(y == 1, 0.8, 0.2),
+        rng.choice(worked, len(frame)),
+        rng.choice(untouched, len(frame)),
+    )
+    frame["mostRecentTouch"] = events
+    frame["first_touch"] = rng.choice(worked + untouched, len(frame))
+    report = audit_leakage(frame, label="converted", time_column="created_at")
+    found = {s.column: s for s in report.suspects}
+    assert "mostRecentTouch" in found
+    assert {"after_contact_name", "activity_values"} <= set(found["mostRecentTouch"].detectors)
+    assert "first_touch" not in found
+    assert "activity_values" in {w.column: w for w in report.watched}["first_touch"].detectors
+    # honest channel names are not events
+    assert "source" not in found and "source" not in {w.column for w in report.watched}

@@ -46,6 +46,11 @@ Independent detectors look at each column of the training part, each leaving evi
 ``status_values`` (weak, values)
     At least 30% of the filled rows, over at least two distinct values, read like a status or the result
     of a contact attempt ("closed", "lost to", "will revert", "not interested", "wrong number", ...).
+``activity_values`` (weak, values)
+    At least 30% of the filled rows, over at least two distinct values, name an event of the record's
+    activity history (an e-mail sent, opened or bounced, a call, a page visited, the record modified):
+    one event of a history, which with a name saying which one (the last, the most recent) is read at
+    export, after the scoring moment.
 ``planned_date`` (weak, timing)
     A date later than the scoring moment on most rows but filled in on (nearly) every row and later for
     both outcomes alike: a plan fixed when the row was made (an appointment day, a deadline), kept as a
@@ -82,6 +87,7 @@ from sklearn.preprocessing import TargetEncoder
 from careleads.dictionary import Dictionary, KnownAt, name_tokens, reads_as_dates
 from careleads.errors import InputError
 from careleads.models._leakage_evidence import (
+    activity_values,
     after_contact_words,
     changed_siblings,
     date_distances,
@@ -133,6 +139,7 @@ WEAK_FAMILY = {
     "status_name": "name",
     "after_contact_name": "name",
     "status_values": "values",
+    "activity_values": "values",
     "missing_tracks_label": "missingness",
     "value_region": "region",
     "planned_date": "timing",
@@ -512,6 +519,9 @@ def audit_leakage(
                 fired[c]["status_values"] = (
                     f"values look like a status: {examples} ({_pct(share)} of filled rows)"
                 )
+            events = activity_values(data[c])
+            if events:
+                fired[c]["activity_values"] = events
 
     # --- single-column strength
     column_auc: dict[str, float] = {}

@@ -34,13 +34,34 @@ AFTER_CONTACT_WORDS = frozenset(
         "purchase", "purchased", "refund", "refunded", "final", "last", "latest", "assigned", "reassigned",
         "changes", "changed", "modified", "updated", "waiting", "waitlist", "waitlisted", "completed",
         "completion", "handled", "answered", "collected", "enrolment", "enrollment", "signed", "contract",
+        "mostrecent",
     }
 )  # fmt: skip
 # Words that put a measurement before the scoring moment: "previous visits" is history, not an outcome.
 PAST_WORDS = frozenset(
     {"previous", "prior", "before", "history", "historic", "historical", "past", "earlier"}
 )
-_PHRASES = (("follow", "up"), ("no", "show"), ("talk", "time"), ("wait", "list"), ("waiting", "list"))
+_PHRASES = (
+    ("follow", "up"),
+    ("no", "show"),
+    ("talk", "time"),
+    ("wait", "list"),
+    ("waiting", "list"),
+    ("most", "recent"),
+)
+# Words of a value that name an event in a record's activity history, as CRMs log them (an e-mail sent,
+# opened, clicked or bounced; a call or a message; a page visited; a form submitted; the record modified).
+# A column of such values holds one event of the history: with a name that says which (the last, the
+# latest), it is read at export, after the scoring moment.
+ACTIVITY_WORDS = frozenset(
+    {
+        "sent", "opened", "clicked", "bounced", "delivered", "replied", "responded", "forwarded", "visited",
+        "viewed", "submitted", "downloaded", "registered", "subscribed", "unsubscribed", "called", "emailed",
+        "messaged", "texted", "dialed", "dialled", "logged", "modified", "updated", "marked", "conversation",
+        "voicemail", "spam",
+    }
+)  # fmt: skip
+ACTIVITY_VALUE_SHARE = 0.30
 
 
 def after_contact_words(name: str, description: str = "") -> str:
@@ -64,6 +85,35 @@ def after_contact_words(name: str, description: str = "") -> str:
             listed = ", ".join(repr(w) for w in dict.fromkeys(hits))
             found.append(f"{source} speaks of something measured during or after contact ({listed})")
     return "; ".join(found)
+
+
+def activity_values(values: pd.Series) -> str:
+    """Evidence that a column's values name events of a record's activity history.
+
+    At least `ACTIVITY_VALUE_SHARE` of the filled rows, over at least two distinct values, name an event
+    (whole words of `ACTIVITY_WORDS`, any case and separator).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> activity_values(pd.Series(["Brochure downloaded", "invite_opened", "web", "Reminder texted"]))[:28]
+    'values name events of the re'
+    >>> activity_values(pd.Series(["web", "referral", "web", "partner"]))
+    ''
+    """
+    counts = values.dropna().astype(str).str.strip().value_counts()
+    counts = counts[counts.index.str.len() > 0]
+    if counts.empty:
+        return ""
+    matched = [v for v in counts.index if ACTIVITY_WORDS.intersection(name_tokens(str(v)))]
+    share = float(counts[matched].sum()) / float(counts.sum()) if matched else 0.0
+    if share < ACTIVITY_VALUE_SHARE or len(matched) < 2:
+        return ""
+    examples = ", ".join(repr(str(v)[:60]) for v in matched[:3])
+    return (
+        f"values name events of the record's activity history: {examples} ({_pct(share)} of filled rows); "
+        "one event of a history changes as the record lives"
+    )
 
 
 def _pct(share: float) -> str:
