@@ -519,6 +519,44 @@ def _rate_warning(warnings: Sequence[str], label: str) -> bool:
     return any(pattern.search(w) for w in warnings)
 
 
+def publisher_descriptions(path: Path) -> dict[str, str]:
+    """Column -> description from a publisher's data dictionary kept as a dump of its sheet: one line per
+    column, ``B:<column> | C:<description>`` (the first line is the sheet's header)."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        name, _, description = line.partition(" | ")
+        if name.startswith("B:") and description.startswith("C:"):
+            out[name[2:].strip()] = description[2:].strip()
+    return out
+
+
+def described_dictionary(path: Path, key: Key, *, label: str) -> Any:
+    """What a user does with a file that comes with its publisher's data dictionary: the dictionary
+    careleads infers from the file, with each column's description pasted in. None when the key names no
+    descriptions (careleads then infers the dictionary itself, the same one without descriptions)."""
+    from dataclasses import replace
+
+    from careleads.dictionary import infer_dictionary, read_table
+
+    if "descriptions" not in key:
+        return None
+    texts = publisher_descriptions(path.parent / Path(key["descriptions"]).name)
+    inferred = infer_dictionary(read_table(path), label=label, name=path.stem)
+    tables = {}
+    for name, table in inferred.tables.items():
+        fields = tuple(
+            replace(
+                spec,
+                description=next(
+                    (texts[a] for a in (spec.name, *spec.aliases) if texts.get(a)), spec.description
+                ),
+            )
+            for spec in table.fields
+        )
+        tables[name] = replace(table, fields=fields)
+    return replace(inferred, tables=tables)
+
+
 def measure(name: str, origin: str, path: Path, key: Key, *, seed: int) -> dict[str, Any]:
     """Evaluate `path` as its key's ``run`` says and measure the result against the key."""
     from careleads.models import evaluate_file, random_split, split_by_order
@@ -527,8 +565,9 @@ def measure(name: str, origin: str, path: Path, key: Key, *, seed: int) -> dict[
 
     run: dict[str, Any] = dict(key["run"])
     test_fraction = float(run.pop("test_fraction", 0.2))
+    dictionary = described_dictionary(path, key, label=run["label"])
     start = time.perf_counter()
-    result = evaluate_file(path, **run, test_fraction=test_fraction, seed=seed)
+    result = evaluate_file(path, **run, test_fraction=test_fraction, seed=seed, dictionary=dictionary)
     seconds = time.perf_counter() - start
 
     # The same rows and split as `evaluate_file`: its reading and its split functions, with the same seed.
@@ -543,7 +582,7 @@ def measure(name: str, origin: str, path: Path, key: Key, *, seed: int) -> dict[
         group_column=run.get("group_column"),
         exclude=(),
         keep=(),
-        dictionary=None,
+        dictionary=dictionary,
         progress=lambda _message: None,
     )
     if data.order is not None:

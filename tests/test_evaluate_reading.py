@@ -6,6 +6,7 @@ so no test depends on a real file or on a column name the code could know.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -382,3 +383,44 @@ def test_real_exports_hold_no_false_summary_rows_or_row_numbers() -> None:
             values = raw[column].astype("string").str.strip()
             rising = values.str.fullmatch(r"[0-9]+").all() and values.astype("int64").is_monotonic_increasing
             assert "unnamed" in reason or rising, (file.name, column)
+
+
+# ------------------------------------------------------------------------------------------- placeholders
+
+
+def test_a_placeholder_is_not_an_empty_cell_for_the_leakage_audit(tmp_path: Path) -> None:
+    """A level staff assign after working a lead: empty for leads nobody worked (mostly non-converters),
+    set to a "not chosen" placeholder on many worked ones. Read together as missing, the placeholder hides
+    that the empty cells track the outcome; read apart, missingness and the dictionary's description
+    ("assigned") make the column a suspect."""
+    frame, role = leads(21)
+    rng = np.random.default_rng(21)
+    y = frame[role["label"]].to_numpy() == "1"
+    worked = rng.random(len(frame)) < np.where(y, 0.9, 0.55)
+    chosen = rng.random(len(frame)) < 0.4
+    frame[role["extra"]] = np.where(
+        ~worked, "", np.where(chosen, rng.choice(["warm", "cold", "tepid"], len(frame)), "Select")
+    )
+    path = tmp_path / "leads.csv"
+    frame.to_csv(path, index=False)
+    inferred = infer_dictionary(read_table(path), label=role["label"], name="leads")
+    described = replace(
+        inferred,
+        tables={
+            name: replace(
+                table,
+                fields=tuple(
+                    replace(f, description="A level assigned to each lead")
+                    if role["extra"] in (f.name, *f.aliases)
+                    else f
+                    for f in table.fields
+                ),
+            )
+            for name, table in inferred.tables.items()
+        },
+    )
+    result = evaluate_file(path, label=role["label"], time_column=role["time"], dictionary=described)
+    found = {s.column: s for s in result.leakage.suspects}
+    assert role["extra"] in found, [w.to_dict() for w in result.leakage.watched]
+    assert {"missing_tracks_label", "after_contact_name"} <= set(found[role["extra"]].detectors)
+    assert any("placeholder" in e for e in found[role["extra"]].evidence)

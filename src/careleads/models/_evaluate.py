@@ -194,7 +194,7 @@ def evaluate_file(
     train, test, kinds, calendar_left_out = calendar_parts(train, test, kinds, time_column=time_column)
     excluded.extend(calendar_left_out)
     say("auditing for leakage")
-    leakage = audit_training_part(data, train, y_train, kinds, seed=seed)
+    leakage = audit_training_part(data, train, y_train, kinds, seed=seed, rows=train_idx)
 
     if len(np.unique(y_train[val_pos])) < 2 or len(np.unique(y_train[fit_pos])) < 2:
         raise NotEnoughDataError(
@@ -239,7 +239,7 @@ def evaluate_file(
     if dominant_column(boosted.importance) is not None:
         say("checking the fitted model's dominant column")
         leakage = audit_training_part(
-            data, train, y_train, kinds, seed=seed, fitted_importance=boosted.importance
+            data, train, y_train, kinds, seed=seed, rows=train_idx, fitted_importance=boosted.importance
         )
         if set(features_after(kinds, leakage, source=source)) != set(use):
             use = features_after(kinds, leakage, source=source)

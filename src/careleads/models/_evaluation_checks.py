@@ -39,9 +39,12 @@ def audit_training_part(
     kinds: Mapping[str, str],
     *,
     seed: int,
+    rows: np.ndarray,
     fitted_importance: Mapping[str, float] | None = None,
 ) -> LeakageReport:
-    """Audit the training part for leakage (with a fitted model's importance on the second pass)."""
+    """Audit the training part for leakage (with a fitted model's importance on the second pass).
+
+    `rows` are the positions of the training part's rows in ``lead_file.frame``."""
     audit_frame = train.drop(columns=[lead_file.label]).assign(**{_LABEL: y_train})
     ignore = [c for c in (lead_file.group_column,) if c is not None] + list(lead_file.exclude)
     return audit_leakage(
@@ -54,6 +57,7 @@ def audit_training_part(
         ignore=ignore,
         seed=seed,
         fitted_importance=fitted_importance,
+        written_missing={c: mask[rows] for c, mask in lead_file.written_missing.items()},
     )
 
 

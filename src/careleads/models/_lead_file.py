@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +80,9 @@ class LeadFile:
     (as resolved from what the user typed). ``order`` is each row's scoring moment in nanoseconds, or its
     position in the file (``row_order``), or None (no order: the split is random). ``set_aside`` holds
     the columns left out before any feature choice (row numbers) with their reasons; ``notes`` says how
-    values were read where a reading was chosen (numbers with a decimal comma).
+    values were read where a reading was chosen (numbers with a decimal comma). ``written_missing`` marks,
+    per column, the rows whose cell held something that was read as missing (a placeholder such as "not
+    chosen", or a value the dictionary could not read), as opposed to an empty cell.
     """
 
     source: str
@@ -100,6 +102,7 @@ class LeadFile:
     warnings: list[str]
     set_aside: dict[str, str]
     notes: list[str]
+    written_missing: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def read_lead_file(
@@ -157,7 +160,7 @@ def read_lead_file(
     set_aside = index_columns(raw, skip=[c for c in (label, time_column, group_column) if c])
 
     progress("reading the data dictionary")
-    specs, frame, n_quarantined = _ingest(raw, dictionary, label=label, source=source, file=file)
+    specs, frame, n_quarantined, written = _ingest(raw, dictionary, label=label, source=source, file=file)
     if n_quarantined:
         warnings.append(
             f"{n_quarantined:,} of {len(raw):,} rows were quarantined by the dictionary checks and left out; "
@@ -196,6 +199,7 @@ def read_lead_file(
     else:
         usable = y_all.notna()
     frame = frame.loc[usable.to_numpy()].reset_index(drop=True)
+    written = {c: mask[usable.to_numpy()] for c, mask in written.items()}
     y = y_all[usable].to_numpy(dtype=np.int64)
     order: np.ndarray | None = None
     if time_column is not None:
@@ -223,6 +227,7 @@ def read_lead_file(
         warnings=warnings,
         set_aside=set_aside,
         notes=notes,
+        written_missing=written,
     )
 
 
@@ -325,8 +330,9 @@ def _ingest(
     label: str,
     source: str,
     file: Path,
-) -> tuple[dict[str, FieldSpec], pd.DataFrame, int]:
-    """The clean frame under the file's own column names, each column's field spec, rows quarantined."""
+) -> tuple[dict[str, FieldSpec], pd.DataFrame, int, dict[str, np.ndarray]]:
+    """The clean frame under the file's own column names, each column's field spec, rows quarantined, and
+    per column the clean rows whose cell held something read as missing (see `LeadFile.written_missing`)."""
     if dictionary is None:
         found = infer_dictionary(raw, label=label, name=file.stem)
     elif isinstance(dictionary, Dictionary):
@@ -344,7 +350,16 @@ def _ingest(
         name = back.get(spec.name, spec.name)
         if name in clean.columns:
             specs[name] = spec
-    return specs, clean, int(result.summary.n_quarantined)
+    # the clean rows are the raw rows not quarantined, in order (the quarantine's _row counts the header)
+    kept = np.ones(len(raw), dtype=bool)
+    kept[result.quarantine["_row"].to_numpy(dtype=np.int64) - 2] = False
+    written: dict[str, np.ndarray] = {}
+    for column in clean.columns if int(kept.sum()) == len(clean) else ():
+        cells = raw.loc[kept, column].astype("string").str.strip().str.len().fillna(0).to_numpy() > 0
+        mask = cells & clean[column].isna().to_numpy(dtype=bool)
+        if mask.any():
+            written[str(column)] = mask
+    return specs, clean, int(result.summary.n_quarantined), written
 
 
 def _table_name(dictionary: Dictionary, raw: pd.DataFrame) -> str:

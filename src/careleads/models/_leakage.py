@@ -116,6 +116,7 @@ STATUS_VALUE_SHARE = 0.30
 AUDIT_SAMPLE_ROWS = 200_000
 
 STRONG_ALONE_AUC = 0.80
+PLACEHOLDER_READING = " (left empty; cells holding a placeholder count as filled)"
 NEAR_COPY_RHO = 0.95
 MOVES_WITH_RHO = 0.90
 PLAN_FILLED_SHARE = 0.95
@@ -276,6 +277,23 @@ def _is_missing(col: pd.Series) -> np.ndarray:
     return missing
 
 
+def _missingness_evidence(missing: np.ndarray, y: np.ndarray, how: str) -> dict[str, str]:
+    """Whether a column's missingness tracks the label: ``missing_strong`` or ``missing_tracks_label``
+    with its evidence, or nothing. `how` says how missing was read (appended to the evidence)."""
+    m_pos, m_neg = float(missing[y == 1].mean()), float(missing[y == 0].mean())
+    gap = abs(m_pos - m_neg)
+    ratio = (max(m_pos, m_neg) + 0.01) / (min(m_pos, m_neg) + 0.01)
+    text = f"missing in {_pct(m_neg)} of negatives and {_pct(m_pos)} of positives{how}"
+    rare_side = _rare_fill_evidence(missing, y)
+    if gap >= MISSING_GAP_STRONG:
+        return {"missing_strong": text + " (missingness alone separates the outcome)"}
+    if rare_side:
+        return {"missing_strong": rare_side + how}
+    if gap >= MISSING_GAP_WEAK and ratio >= MISSING_RATIO_WEAK:
+        return {"missing_tracks_label": text}
+    return {}
+
+
 def _rare_fill_evidence(missing: np.ndarray, y: np.ndarray) -> str:
     """Evidence when a value is filled in (or left empty) many times more often for one outcome.
 
@@ -343,6 +361,7 @@ def audit_leakage(
     keep: Sequence[str] = (),
     ignore: Sequence[str] = (),
     seed: int = 0,
+    written_missing: Mapping[str, np.ndarray] | None = None,
 ) -> LeakageReport:
     """Audit every column of a training frame for leakage of the outcome.
 
@@ -367,6 +386,10 @@ def audit_leakage(
         Columns not to audit (for example a group column).
     seed
         Seed of the out-of-fold split and of the row sample on very large frames.
+    written_missing
+        Column -> rows (aligned with ``frame``) whose cell held something read as missing, such as a
+        "not chosen" placeholder, rather than nothing. Where given, missingness is also tested with those
+        rows counted as filled: a field nobody touched differs from one set to "not chosen".
 
     Returns
     -------
@@ -460,21 +483,20 @@ def audit_leakage(
 
     # --- missingness that tracks the label
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    positions = frame.index.get_indexer(data.index)
     for c in columns:
         if n_pos == 0 or n_neg == 0:
             break
         missing = _is_missing(data[c])
-        m_pos, m_neg = float(missing[y == 1].mean()), float(missing[y == 0].mean())
-        gap = abs(m_pos - m_neg)
-        ratio = (max(m_pos, m_neg) + 0.01) / (min(m_pos, m_neg) + 0.01)
-        text = f"missing in {_pct(m_neg)} of negatives and {_pct(m_pos)} of positives"
-        rare_side = _rare_fill_evidence(missing, y)
-        if gap >= MISSING_GAP_STRONG:
-            fired[c]["missing_strong"] = text + " (missingness alone separates the outcome)"
-        elif rare_side:
-            fired[c]["missing_strong"] = rare_side
-        elif gap >= MISSING_GAP_WEAK and ratio >= MISSING_RATIO_WEAK:
-            fired[c]["missing_tracks_label"] = text
+        readings: list[tuple[np.ndarray, str]] = [(missing, "")]
+        if written_missing is not None and c in written_missing:
+            written = np.asarray(written_missing[c], dtype=bool)[positions]
+            readings.append((missing & ~written, PLACEHOLDER_READING))
+        for reading, how in readings:
+            tracks = _missingness_evidence(reading, y, how)
+            if tracks:
+                fired[c].update(tracks)
+                break
 
     # --- filled in together with a column whose filling tracks the outcome (the same post-outcome source)
     filled = {c: ~_is_missing(data[c]) for c in columns}
