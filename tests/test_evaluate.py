@@ -97,7 +97,7 @@ def test_honest_model_figures_and_json(time_result: EvaluationResult) -> None:
     assert {"kind", "train_rows", "test_rows"} <= set(data["split"])
     assert {"auc", "pr_auc", "brier", "ece", "lift_top_decile"} <= set(data["test"])
     assert "auc" in data["baselines"]["logistic"]
-    assert data["model"]["kind"] in {"lightgbm", "logistic"}
+    assert data["model"]["kind"] in {"lightgbm", "logistic", "blend"}
     assert [t["tier"] for t in data["tiers"]] == ["A", "B", "C", "D"]
     assert all({"column", "detectors", "evidence", "excluded"} <= set(e) for e in data["leakage"])
     json.dumps(data, allow_nan=False)

@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from careleads.cli._evaluate import register
 from careleads.models import EvaluationResult, evaluate_file
+from careleads.models._candidates import Candidate
+from careleads.models._model_choice import choose_model
 from careleads.models._tabular import logistic_baseline
 from careleads.stats import lift_at
 
@@ -183,12 +185,9 @@ def test_the_choice_is_made_on_the_most_recent_rows(shifted: tuple[Path, Evaluat
     choice = result.model_choice
     assert choice["compared_on"] == "most recent rows before the test part"
     assert choice["rows"] == result.split.validation_rows - result.split.validation_rows // 2
-    assert set(choice["test_auc"]) == {
-        choice["chosen"],
-        "logistic"
-        if choice["chosen"] != "logistic"
-        else next(n for n in choice["validation_auc"] if n != "logistic"),
-    }
+    boosted = next(n for n in choice["validation_auc"] if n.startswith("lightgbm"))
+    # the choice and the single models it was chosen over
+    assert set(choice["test_auc"]) == {choice["chosen"], "logistic", boosted}
 
 
 def test_ece_above_the_chance_band_is_a_warning() -> None:
@@ -212,3 +211,53 @@ def test_ece_above_the_chance_band_is_a_warning() -> None:
     moved = {**report, "test_ece": 0.05, "rate_moved": {"earlier": 0.381, "recent": 0.301}}
     (warning,) = calibration_warnings(moved, label="won")
     assert "'won' rate moved inside the training part, from 38.1%" in warning and "30.1%" in warning
+
+
+def _candidate(name: str, kind: str, raw: np.ndarray, y: np.ndarray) -> Candidate:
+    return Candidate(name, kind, {}, float(roc_auc_score(y, raw)), raw)
+
+
+def test_within_the_noise_the_two_models_are_blended() -> None:
+    """LightGBM alone only when clearly ahead; the logistic baseline when LightGBM is not ahead at all;
+    in between, the blend of the two (the mean of their log-odds)."""
+    rng = np.random.default_rng(7)
+    n = 600
+    y = (rng.random(n) < 0.4).astype(int)
+    signal = y + rng.normal(0, 1.2, n)
+    noise = rng.normal(0, 1, n)
+    probability = 1 / (1 + np.exp(-signal))
+    for boosted_raw, expected in (
+        (signal + 0.05 * noise, "blend"),  # a little different, not clearly better
+        (y * 3.0 + rng.normal(0, 1, n), "lightgbm"),  # far better
+        (signal + 2.0 * noise, "logistic"),  # worse
+    ):
+        candidates = [
+            _candidate("lightgbm_small", "lightgbm", boosted_raw, y),
+            _candidate("logistic", "logistic", probability, y),
+        ]
+        choice = choose_model(candidates, y, seed=0, recent=True)
+        assert choice.chosen.kind == expected, (expected, choice.margin, choice.standard_error)
+    assert choice.blended.members[0].name == "lightgbm_small"
+
+
+def near_tie(n: int = 3000, seed: int = 3) -> pd.DataFrame:
+    """A linear signal and a weak bend: LightGBM and the logistic baseline within noise of each other."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(0, 1, n), rng.normal(0, 1, n)
+    won = rng.random(n) < 1 / (1 + np.exp(-(-0.8 + 0.7 * a + 0.35 * (np.abs(b) - 0.8))))
+    return pd.DataFrame({"alpha": a.round(4), "beta": b.round(4), "won": won.astype(int)})
+
+
+def test_a_blend_is_refit_calibrated_and_compared_with_both_members(tmp_path: Path) -> None:
+    path = tmp_path / "tie.csv"
+    near_tie().to_csv(path, index=False)
+    result = evaluate_file(path, label="won", row_order=True)
+    choice = result.model_choice
+    assert result.model_kind == "blend" and choice["chosen"] == "blend"
+    assert 0 < choice["margin"] <= 2 * choice["standard_error"]
+    members = {name: auc for name, auc in choice["test_auc"].items() if name != "blend"}
+    assert "logistic" in members and len(members) == 2
+    assert result.test.auc == pytest.approx(choice["test_auc"]["blend"])
+    assert result.test.auc >= max(members.values()) - 0.01
+    assert abs(result.calibration["auc_before"] - result.calibration["auc_after"]) <= 0.005
+    assert "Model choice: blend" in " ".join(" ".join(result.summary_lines()).split())

@@ -1,6 +1,7 @@
 """The models `evaluate_file` compares on the validation slice, and the refit of the chosen one.
 
-Two LightGBM candidates and the logistic baseline, each fitted on the rows before the validation slice.
+Two LightGBM candidates and the logistic baseline, each fitted on the rows before the validation slice,
+and the blend of the best LightGBM with the logistic baseline (their log-odds averaged, `blend_of`).
 LightGBM stops early on the validation slice; every candidate is scored on the comparison rows (for a split
 by time or row order, the later half of the slice: the most recent rows before the test part). The LightGBM
 candidates are changes to ``models/_gbm.DEFAULT_PARAMS``, the one set of LightGBM settings `train_model`
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -80,6 +82,65 @@ class Candidate:
     raw_validation: np.ndarray
     n_estimators: int = 0
     importance: dict[str, float] = field(default_factory=dict)
+    members: tuple[Candidate, ...] = ()
+
+
+# Probabilities are kept this far from 0 and 1 before their log-odds are taken.
+_EDGE = 1e-9
+
+
+def log_odds(p: np.ndarray) -> np.ndarray:
+    """The log-odds of probabilities, kept finite at 0 and 1."""
+    return np.asarray(logit(np.clip(p, _EDGE, 1.0 - _EDGE)), dtype=np.float64)
+
+
+def blend_of(boosted: Candidate, logistic: Candidate, y_compare: np.ndarray) -> Candidate:
+    """The blend of a LightGBM candidate and the logistic baseline: the mean of their log-odds.
+
+    When neither is clearly better on the comparison rows, their average ranks leads at least about as
+    well as the better one and varies less than either (the two make different errors).
+    """
+    raw = 0.5 * boosted.raw_validation + 0.5 * log_odds(logistic.raw_validation)
+    return Candidate(
+        "blend",
+        "blend",
+        {"members": [boosted.name, logistic.name], "weight": 0.5},
+        float(roc_auc_score(y_compare, raw)),
+        raw,
+        boosted.n_estimators,
+        boosted.importance,
+        (boosted, logistic),
+    )
+
+
+class LogOddsBlend(Pipeline):  # type: ignore[misc]
+    """A fitted LightGBM pipeline whose probabilities are averaged, on the log-odds scale, with a second
+    fitted model's (the logistic baseline).
+
+    The steps are the LightGBM pipeline's, so its features (``named_steps["features"]``) are the blend's.
+
+    Parameters
+    ----------
+    steps : list
+        The fitted LightGBM pipeline's steps.
+    partner : estimator
+        The fitted second model (anything with ``predict_proba``).
+    weight : float
+        The LightGBM pipeline's share of the log-odds.
+    """
+
+    def __init__(
+        self, steps: list[tuple[str, Any]], *, partner: Any = None, weight: float = 0.5, memory: Any = None
+    ) -> None:
+        super().__init__(steps, memory=memory)
+        self.partner = partner
+        self.weight = weight
+
+    def predict_proba(self, X: pd.DataFrame, **params: Any) -> np.ndarray:
+        own = super().predict_proba(X, **params)[:, 1]
+        other = self.partner.predict_proba(X)[:, 1]
+        p = expit(self.weight * log_odds(own) + (1.0 - self.weight) * log_odds(other))
+        return np.column_stack([1.0 - p, p])
 
 
 def fit_candidates(
@@ -147,6 +208,15 @@ def refit(
     `n_fit` is the number of rows the candidate was chosen on: more rows support somewhat more rounds
     than early stopping found on them.
     """
+    if chosen.kind == "blend":
+        boosted, linear = chosen.members
+        own, settings = refit(
+            boosted, train, y_train, n_fit=n_fit, kinds=kinds, time_column=time_column, seed=seed
+        )
+        other, _ = refit(linear, train, y_train, n_fit=n_fit, kinds=kinds, time_column=time_column, seed=seed)
+        weight = float(chosen.settings["weight"])
+        blend = LogOddsBlend(own.steps, partner=other, weight=weight)
+        return blend, {**dict(chosen.settings), boosted.name: settings}
     if chosen.kind != "lightgbm":
         pipeline = logistic_baseline(kinds=kinds, time_column=time_column).fit(train, y_train)
         return pipeline, dict(chosen.settings)

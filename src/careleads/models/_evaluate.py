@@ -12,8 +12,9 @@ The steps of `evaluate_file`, each in its own module:
 3. audit the training part for leakage and exclude the suspects unless kept (``_evaluation_checks``);
 4. fit LightGBM candidates and a logistic baseline on the rows before the validation slice; LightGBM stops
    early on the slice (``_candidates``), and the choice is made on its later half, the most recent rows
-   before the test part (the whole slice for a random split), LightGBM only when clearly better than the
-   logistic baseline (``_model_choice``);
+   before the test part (the whole slice for a random split): LightGBM when clearly better than the
+   logistic baseline, the logistic baseline when LightGBM is not better, else the blend of the two
+   (``_model_choice``);
 5. refit the chosen model and the baseline on the whole training part (the newest data matters most when
    things drift), and fit each one's calibrator and tier thresholds on out-of-fold scores of the same
    refit, on the whole training part or its recent window (``_calibrated_scores``);
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
 
 from careleads.dictionary import Dictionary
 from careleads.errors import InputError, NotEnoughDataError
@@ -38,7 +40,13 @@ from careleads.models._calibrated_scores import (
     out_of_fold,
     score_test_part,
 )
-from careleads.models._candidates import Candidate, best_lightgbm, fit_candidates, refit
+from careleads.models._candidates import (
+    Candidate,
+    LogOddsBlend,
+    best_lightgbm,
+    fit_candidates,
+    refit,
+)
 from careleads.models._evaluation_checks import (
     audit_training_part,
     drift_warnings,
@@ -294,15 +302,20 @@ def evaluate_file(
     say("scoring the test part")
     scored = score_test_part(calibration, pipeline, baseline, test, y_test)
     warnings.extend(calibration_warnings(scored.calibration, label=data.label))
-    if chosen.kind == "logistic":
-        say(f"refitting {choice.other.name} to compare on the test part")
-        other, _ = refit(
-            choice.other, train, y_train, n_fit=len(fit), kinds=use, time_column=time_column, seed=seed
-        )
-        other_auc = float(roc_auc_score(y_test, other.predict_proba(test)[:, 1]))
-    else:
-        other_auc = scored.calibration["baseline_auc_before"]
-    model_choice, disagreement = compare_on_test(choice, scored.calibration["auc_before"], other_auc)
+    other_aucs: dict[str, float] = {}
+    for other in choice.others:
+        if other.kind == "logistic":
+            other_aucs[other.name] = scored.calibration["baseline_auc_before"]
+            continue
+        if isinstance(pipeline, LogOddsBlend):  # its steps are the LightGBM member, fitted
+            alone = Pipeline(pipeline.steps)
+        else:
+            say(f"refitting {other.name} to compare on the test part")
+            alone, _ = refit(
+                other, train, y_train, n_fit=len(fit), kinds=use, time_column=time_column, seed=seed
+            )
+        other_aucs[other.name] = float(roc_auc_score(y_test, alone.predict_proba(test)[:, 1]))
+    model_choice, disagreement = compare_on_test(choice, scored.calibration["auc_before"], other_aucs)
     if disagreement is not None:
         warnings.append(disagreement)
 
