@@ -350,7 +350,7 @@ def evaluate_file(
         model_settings={"candidate": chosen.name, **settings},
         candidates=[
             {"name": c.name, "kind": c.kind, "validation_auc": c.validation_auc, "rounds": c.n_estimators}
-            for c in candidates
+            for c in [*candidates, choice.blended]
         ],
         test=scored.metrics,
         baselines={"logistic": scored.baseline_metrics},
