@@ -221,3 +221,26 @@ def test_olist_funnel_files() -> None:
     assert deals.field("declared_monthly_revenue").type is FieldType.NUMBER
     assert deals.field("seller_id").type is FieldType.IDENTIFIER
     assert deals.field("has_company").type is FieldType.BOOLEAN
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_identifiers_are_read_from_values_not_only_from_names(seed: int) -> None:
+    """A different whole number on every row is a record number whatever its name; a column named like a
+    key whose values are fractional numbers is a measurement."""
+    rng = np.random.default_rng(seed)
+    n = 1000
+    pool = ["amber", "birch", "cedar", "delta", "ember", "fjord"]
+    words = [str(w) for w in rng.choice(pool, 3, replace=False)]
+    frame = pd.DataFrame(
+        {
+            f"{words[0]}_{rng.integers(1, 99)}": rng.choice(np.arange(10**9, 2 * 10**9), n, replace=False),
+            f"{words[1]}_key": np.round(rng.gamma(2.0, 15.0, n), 1),
+            f"{words[2]}_count": rng.poisson(3, n),
+            "won": rng.integers(0, 2, n),
+        }
+    )
+    fields = {f.name: f for f in infer_dictionary(frame, label="won").tables["data"].fields}
+    record_number, measured, counted = list(frame.columns[:3])
+    assert fields[record_number].type is FieldType.IDENTIFIER
+    assert fields[measured].type is FieldType.NUMBER
+    assert fields[counted].type is FieldType.NUMBER

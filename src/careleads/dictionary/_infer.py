@@ -83,6 +83,9 @@ _TYPE_SHARE = 0.95  # share of non-missing values that must fit a type
 _DATETIME_SHARE = 0.9
 _SAMPLE_VALUES = 2000
 _MIN_ROWS_FOR_UNIQUENESS = 20
+# A column of whole numbers, a different one on every row, is read as an identifier from this many rows (a
+# count or an amount repeats long before; a record number never does).
+_MIN_ROWS_FOR_NUMBER_ID = 200
 # a column of short values is a category up to this many levels when each level repeats (at least two
 # rows per level on average); free text is long or mostly unique values
 _MAX_CATEGORY_LEVELS = 500
@@ -356,6 +359,9 @@ def _infer_field(
         note = "Inferred (always empty in the sample)."
     else:
         numeric_rows = float(counts[_is_number(values).to_numpy()].sum()) / profile.n_present
+        parsed_numbers = pd.to_numeric(values, errors="coerce").dropna()
+        # whole numbers only (an id is never 31.6, whatever its name says)
+        whole = bool(len(parsed_numbers)) and bool((parsed_numbers == parsed_numbers.round()).all())
         leading_zero = bool(values.str.match(_LEADING_ZERO.pattern).any())
         id_named = bool(_ID_NAME.search(profile.name) or _CAMEL_ID.search(profile.original))
         number_named = bool(_NUMBER_NAME.search(profile.name))
@@ -379,8 +385,12 @@ def _infer_field(
             field_type = FieldType.BOOLEAN
         elif is_direct and (profile.n_distinct > _MAX_LISTED_VALUES or unique):
             field_type = FieldType.TEXT
-        elif id_named or (number_named and unique and place is None):
+        elif (id_named or (number_named and unique and place is None)) and (
+            whole or numeric_rows < _TYPE_SHARE
+        ):
             field_type = FieldType.IDENTIFIER
+        elif unique and whole and numeric_rows >= _TYPE_SHARE and profile.n_rows >= _MIN_ROWS_FOR_NUMBER_ID:
+            field_type = FieldType.IDENTIFIER  # a different whole number on every row: a record number
         elif postcode:
             field_type = FieldType.CATEGORY  # ZIP codes are digits, never amounts
         elif numeric_rows >= _TYPE_SHARE and not leading_zero:
@@ -461,8 +471,9 @@ def infer_dictionary(
     """Infer a data dictionary (one table, ``"data"``) from any CSV or Parquet file or data frame.
 
     Per column: boolean (two values such as yes/no, y/n, true/false, 0/1), identifier (named like an id,
-    ``*_id``, ``*ID``; or a unique ``*number`` / code; or unique, complete, non-numeric values without
-    spaces), number, datetime (most values parse; a non-ISO format is recorded), free text (many long or
+    ``*_id``, ``*ID``, unless its values are fractional numbers; or a unique ``*number`` / code; or unique,
+    complete, non-numeric values without spaces; or a different whole number on each of 200 or more rows),
+    number, datetime (most values parse; a non-ISO format is recorded), free text (many long or
     spaced values), else category with its values (spelling variants grouped as synonyms, list open).
     Placeholders meaning "missing" are the known spellings ("Select", "N/A", "-", ...) that occur plus
     values shared by several category columns whose other values do not overlap.
