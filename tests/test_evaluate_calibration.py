@@ -261,3 +261,25 @@ def test_a_blend_is_refit_calibrated_and_compared_with_both_members(tmp_path: Pa
     assert result.test.auc >= max(members.values()) - 0.01
     assert abs(result.calibration["auc_before"] - result.calibration["auc_after"]) <= 0.005
     assert "Model choice: blend" in " ".join(" ".join(result.summary_lines()).split())
+
+
+def test_the_refit_on_a_small_training_part_averages_several_seeds() -> None:
+    """One seed's bagging draw moves a small file's test AUC; the refit averages SEED_AVERAGE of them."""
+    from sklearn.ensemble import VotingClassifier
+
+    from careleads.models._candidates import SEED_AVERAGE, lightgbm_settings, refit
+
+    frame = near_tie(n=1200)
+    y = frame.pop("won").to_numpy()
+    kinds = {"alpha": "numeric", "beta": "numeric"}
+    boosted = Candidate("lightgbm_small", "lightgbm", lightgbm_settings("lightgbm_small", 1000), 0.6, y, 40)
+    pipeline, settings = refit(boosted, frame, y, n_fit=1000, kinds=kinds, time_column=None, seed=0)
+    step = pipeline.named_steps["model"]
+    assert isinstance(step, VotingClassifier) and len(step.estimators_) == SEED_AVERAGE == settings["seeds"]
+    seeds = {model.random_state for model in step.estimators_}
+    assert len(seeds) == SEED_AVERAGE
+    p = pipeline.predict_proba(frame)[:, 1]
+    members = np.mean(
+        [m.predict_proba(pipeline[:-1].transform(frame))[:, 1] for m in step.estimators_], axis=0
+    )
+    assert np.allclose(p, members)
