@@ -204,9 +204,15 @@ def test_ece_above_the_chance_band_is_a_warning() -> None:
         "test_ece": 0.09,
         "test_ece_by_chance": 0.04,
         "test_ece_by_chance_upper": 0.055,
+        "test_rows": 600,
     }
     (warning,) = calibration_warnings(report, label="won")
     assert "above the 0.055" in warning and "mean predicted 0.310, observed 0.220" in warning
+    # 9 points on 600 rows is far beyond chance: the base rate moved, and the warning names it
+    assert "'won' base rate moved: 22.0% on the test part against the 31.0%" in warning
+    # the same miss on 60 rows is within chance: the shape is off, the base rate is not named
+    (small,) = calibration_warnings({**report, "test_rows": 60}, label="won")
+    assert "base rate" not in small
     assert calibration_warnings({**report, "test_ece": 0.05}, label="won") == []
     moved = {**report, "test_ece": 0.05, "rate_moved": {"earlier": 0.381, "recent": 0.301}}
     (warning,) = calibration_warnings(moved, label="won")

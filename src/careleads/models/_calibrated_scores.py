@@ -47,6 +47,9 @@ RATE_MOVE_Z = 3.0
 RATE_MOVE_SHARE = 0.1
 # Calibration figures before and after must agree to this (a strictly increasing map keeps them equal).
 AUC_TOLERANCE = 0.005
+# The test part's outcome rate differs from the mean predicted by this many standard errors: the base rate
+# moved (said when the ECE is above chance).
+BASE_RATE_MISS_Z = 2.0
 WHOLE, RECENT = "training part", "recent window"
 
 
@@ -226,6 +229,7 @@ def score_test_part(
         "baseline_auc_before": float(roc_auc_score(y_test, raw_base)),
         "baseline_auc_after": float(roc_auc_score(y_test, p_base)),
         "test_outcome_rate": float(y_test.mean()),
+        "test_rows": int(len(y_test)),
         "offered": measured,
     }
     if calibration.earlier_rate is not None:
@@ -266,12 +270,22 @@ def calibration_warnings(report: Mapping[str, Any], *, label: str) -> list[str]:
             "moves again: recalibrate on the newest outcomes (`careleads monitor` tracks it)."
         )
     if report["test_ece"] > report["test_ece_by_chance_upper"]:
-        out.append(
+        predicted, observed = _mean_predicted(report), float(report["test_outcome_rate"])
+        text = (
             f"Test ECE {report['test_ece']:.3f} is above the {report['test_ece_by_chance_upper']:.3f} a "
             "calibrated model reaches by chance on this test part "
             f"(mean {report['test_ece_by_chance']:.3f}): probabilities are off by more than chance "
-            f"(mean predicted {_mean_predicted(report):.3f}, observed {report['test_outcome_rate']:.3f})."
+            f"(mean predicted {predicted:.3f}, observed {observed:.3f})."
         )
+        spread = float(np.sqrt(max(predicted * (1.0 - predicted), 1e-12) / max(1, int(report["test_rows"]))))
+        if abs(observed - predicted) > BASE_RATE_MISS_Z * spread:
+            misses = abs(observed - predicted) / spread
+            text += (
+                f" The {label!r} base rate moved: {observed:.1%} on the test part against the "
+                f"{predicted:.1%} the model expects ({misses:.1f} standard errors); recalibrate on the "
+                "newest outcomes (`careleads monitor` tracks it)."
+            )
+        out.append(text)
     for who, before, after in (
         ("model", report["auc_before"], report["auc_after"]),
         ("logistic baseline", report["baseline_auc_before"], report["baseline_auc_after"]),

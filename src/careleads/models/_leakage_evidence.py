@@ -20,7 +20,7 @@ REGION_MIN_ROWS = 20
 # One outcome makes up at least this share of the region, and the other outcome is at least this many
 # times rarer in the region than elsewhere (so that a rare outcome does not make every region "pure").
 REGION_PURITY = 0.90
-REGION_CONTRAST = 10.0
+REGION_CONTRAST = 5.0
 # Rows compared when looking for copies of a suspect.
 COPY_SAMPLE_ROWS = 20_000
 COPY_MIN_ROWS = 20
