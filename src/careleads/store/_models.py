@@ -41,6 +41,7 @@ __all__ = [
     "Lead",
     "OutboxRecord",
     "Outcome",
+    "OwnerLoad",
     "ReviewTask",
     "ScoreEntry",
     "TargetScoreEntry",
@@ -176,6 +177,16 @@ class ReviewTask(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
     created_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OwnerLoad(Base):
+    """How many open review tasks an owner holds, changed with every task that opens, closes or moves
+    (:mod:`careleads.store._owner_load` keeps it and defines the rule)."""
+
+    __tablename__ = "owner_loads"
+
+    owner: Mapped[str] = mapped_column(String(120), primary_key=True)
+    n_open: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Feedback(Base):
