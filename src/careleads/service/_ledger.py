@@ -105,8 +105,8 @@ _LAST_OWNER = (
 def assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
     """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
 
-    Two indexed lookups (the owners' loads, :func:`careleads.store.open_loads`, and ``scores(queue, id)``),
-    whatever the size of the ledger and the queues.
+    Two indexed lookups (the owners' loads, :func:`careleads.store.open_loads`, and the ledger's entries
+    with an owner by ``(queue, id)``), whatever the size of the ledger, the queues and their backlog.
     """
 
     def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:

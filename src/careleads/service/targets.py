@@ -216,6 +216,8 @@ def record_target_scores(
     *, session: Session, lead: Lead, scores: Sequence[TargetScore], reason: str, now: datetime
 ) -> bool:
     """Store each target's score that differs from the one stored last; returns whether any was stored."""
+    if not scores:  # no other target is served: nothing to compare, no query
+        return False
     latest = {row.target: row for row in current_target_scores(session=session, lead_id=lead.id)}
     changed = False
     for s in scores:

@@ -19,7 +19,6 @@ from careleads.store._engine import (
     session_scope,
     upgrade,
 )
-from careleads.store._owner_load import OPEN, close_open_tasks, holder, open_loads, shift_load
 from careleads.store._models import (
     AnalyticsPending,
     ApiToken,
@@ -43,6 +42,7 @@ from careleads.store._models import (
     User,
     WebSignIn,
 )
+from careleads.store._owner_load import OPEN, close_open_tasks, holder, open_loads, shift_load
 
 __all__ = [
     "OPEN",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 JSONValue = dict[str, Any]
+_OWNED = text("owner IS NOT NULL")
 
 
 class Base(DeclarativeBase):
@@ -112,7 +114,9 @@ class ScoreEntry(Base):
     __tablename__ = "scores"
     __table_args__ = (
         Index("ix_scores_lead_id_id", "lead_id", "id"),
-        Index("ix_scores_queue_id", "queue", "id"),  # the owner assigned last in a queue
+        # the owner assigned last in a queue: only entries with an owner, so the leads waiting for one (all
+        # owners at capacity) are not read on the way back to it
+        Index("ix_scores_queue_owned_id", "queue", "id", sqlite_where=_OWNED, postgresql_where=_OWNED),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

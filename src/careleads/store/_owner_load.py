@@ -112,15 +112,17 @@ def close_open_tasks(session: Session, *, lead_id: int, status: str, now: dateti
     return len(closed)
 
 
+_LOADS = select(OwnerLoad.owner, OwnerLoad.n_open).where(
+    OwnerLoad.owner.in_(bindparam("owners", expanding=True)), OwnerLoad.n_open != 0
+)
+
+
 def open_loads(connection: Connection, owners: Iterable[str]) -> dict[str, int]:
     """The open load of each of `owners` that holds a task (one primary-key lookup per owner)."""
     names = sorted(set(owners))
     if not names:
         return {}
-    rows = connection.execute(
-        select(OwnerLoad.owner, OwnerLoad.n_open).where(OwnerLoad.owner.in_(names), OwnerLoad.n_open != 0)
-    )
-    return {str(owner): int(n) for owner, n in rows}
+    return {str(owner): int(n) for owner, n in connection.execute(_LOADS, {"owners": names})}
 
 
 #: every owner's load set from the review tasks themselves: the same rule as :func:`holder`, over the table

@@ -1,5 +1,6 @@
 """Owners' open load in a table of its own (``owner_loads``), so assigning a lead reads one row per owner
-instead of counting the open review tasks; filled from the review tasks.
+instead of counting the open review tasks; filled from the review tasks. The owner assigned last in a queue
+is found through an index of the ledger entries that have an owner (``ix_scores_queue_owned_id``).
 
 Revision ID: 0013
 Revises: 0012
@@ -30,7 +31,14 @@ def upgrade() -> None:
     )
     for statement in RECOUNT:  # the rule of careleads.store._owner_load, not a copy of it
         op.execute(statement)
+    op.drop_index("ix_scores_queue_id", table_name="scores")
+    owned = sa.text("owner IS NOT NULL")
+    op.create_index(
+        "ix_scores_queue_owned_id", "scores", ["queue", "id"], sqlite_where=owned, postgresql_where=owned
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_scores_queue_owned_id", table_name="scores")
+    op.create_index("ix_scores_queue_id", "scores", ["queue", "id"], unique=False)
     op.drop_table("owner_loads")
