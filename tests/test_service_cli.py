@@ -58,7 +58,7 @@ def test_every_command_and_option_has_help() -> None:
 def test_users_and_tokens(settings: Settings) -> None:
     runner = CliRunner()
     upgraded = runner.invoke(_app(), ["db", "upgrade"])
-    assert upgraded.exit_code == 0 and "revision 0012" in upgraded.output
+    assert upgraded.exit_code == 0 and "revision 0013" in upgraded.output
     added = runner.invoke(_app(), ["users", "add", "maria", "--role", "reviewer"])
     assert added.exit_code == 0, added.output
     bad_role = runner.invoke(_app(), ["users", "add", "bob", "--role", "superuser"])

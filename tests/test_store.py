@@ -55,8 +55,8 @@ def _event(n: int, kind: str = "page_view", **extra: str) -> dict[str, str]:
 
 
 def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision(store.engine) == "0012"
-    assert upgrade(store.engine) == "0012"
+    assert current_revision(store.engine) == head_revision(store.engine) == "0013"
+    assert upgrade(store.engine) == "0013"
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:
@@ -388,6 +388,29 @@ def test_a_part_interrupted_by_a_crash_or_an_erasure_is_finished_without_loss_re
         report = erase_lead(session=session, ctx=store.ctx, lead_id=ids[4][0], actor="t", role="admin")
     assert report.n_analytics_rows == 1
     writer._write(*claimed)  # the part, as claimed, holds the erased lead's row ...
-    assert writer._settle(store.sessions, claimed[0]) == 1  # ... which settling removes
+    assert writer._settle(store.sessions, claimed[0], len(claimed[1])) == 1  # ... which settling removes
     keys = list(writer.read()["lead_key"])
     assert ids[4][1] not in keys and ids[5][1] in keys and len(keys) == 5
+
+
+def test_a_drain_with_nothing_erased_does_not_read_its_part_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from careleads.service.analytics import AnalyticsWriter
+
+    writer = store.ctx.analytics
+    writer.flush_rows = 10**6  # the rows wait in the store
+    for i in range(3):
+        with session_scope(store.sessions) as session:
+            create_lead(
+                session=session, ctx=store.ctx, lead_in={**LEAD, "lead_id": f"D-{i}"}, actor="t", role="t"
+            )
+    rewritten: list[Path] = []
+    rewrite = AnalyticsWriter._rewrite
+    monkeypatch.setattr(
+        AnalyticsWriter,
+        "_rewrite",
+        staticmethod(lambda path, keep: rewritten.append(path) or rewrite(path, keep)),
+    )
+    assert writer.flush() == 3 and writer.waiting() == 0
+    assert rewritten == [] and len(writer.read()) == 3

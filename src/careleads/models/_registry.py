@@ -81,10 +81,15 @@ class ModelRegistry:
 
     # -- storage ---------------------------------------------------------------------------------------
     def _history(self) -> dict[str, list[dict[str, str]]]:
-        """The publication history; read again only when the file changed (it is replaced, never edited).
+        """The publication history, a copy the caller may change (:meth:`_current_history`)."""
+        return copy.deepcopy(self._current_history())
+
+    def _current_history(self) -> dict[str, list[dict[str, str]]]:
+        """The publication history as read last, not to be changed; read again only when the file changed
+        (it is replaced, never edited).
 
         A service asks for the published version on every request: a ``stat`` instead of reading and
-        parsing the file each time.
+        parsing the file each time, and no copy.
         """
         path = self.root / HISTORY_FILE
         try:
@@ -95,9 +100,9 @@ class ModelRegistry:
         identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         read = self._read
         if read is not None and read[0] == identity:
-            return copy.deepcopy(read[1])
+            return read[1]
         data: dict[str, list[dict[str, str]]] = json.loads(path.read_text(encoding="utf-8"))
-        self._read = (identity, copy.deepcopy(data))
+        self._read = (identity, data)
         return data
 
     def _write_history(self, history: dict[str, list[dict[str, str]]]) -> None:
@@ -225,12 +230,10 @@ class ModelRegistry:
 
     def published_keys(self) -> list[str]:
         """Every publication key with a published version now (targets, segments and cohorts)."""
-        return sorted(key for key, entries in self._history().items() if entries)
+        return sorted(key for key, entries in self._current_history().items() if entries)
 
     def published_version(self, target: str) -> str | None:
-        self._history()  # refreshes the copy read last when the file changed
-        read = self._read
-        entries = (read[1].get(target) if read is not None else None) or []
+        entries = self._current_history().get(target) or []
         return entries[-1]["version"] if entries else None
 
     def published(self, target: str) -> LeadModel | None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from careleads.decisions import (
@@ -35,7 +35,17 @@ from careleads.service.context import ANALYTICS_KEY, ServiceContext
 from careleads.service.outbox import enqueue_change
 from careleads.service.segments import score_if_returning
 from careleads.service.targets import TargetScore, record_target_scores
-from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry, insert_row
+from careleads.store import (
+    OPEN,
+    Event,
+    Feedback,
+    Lead,
+    ReviewTask,
+    ScoreEntry,
+    insert_row,
+    open_loads,
+    shift_load,
+)
 from careleads.text import reading_once
 
 __all__ = [
@@ -84,11 +94,6 @@ def text_fields(ctx: ServiceContext) -> TextFields:
     return TextFields.of_dictionary(ctx.dictionary)
 
 
-_OPEN_PER_OWNER = (
-    select(ReviewTask.owner, func.count())
-    .where(ReviewTask.owner.in_(bindparam("owners", expanding=True)), ReviewTask.status == "open")
-    .group_by(ReviewTask.owner)
-)
 _LAST_OWNER = (
     select(ScoreEntry.owner)
     .where(ScoreEntry.queue == bindparam("queue"), ScoreEntry.owner.is_not(None))
@@ -100,18 +105,13 @@ _LAST_OWNER = (
 def assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
     """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
 
-    Two indexed lookups (``review_tasks(owner, status)``, ``scores(queue, id)``), whatever the size of the
-    ledger and the queues.
+    Two indexed lookups (the owners' loads, :func:`careleads.store.open_loads`, and the ledger's entries
+    with an owner by ``(queue, id)``), whatever the size of the ledger, the queues and their backlog.
     """
 
     def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
         connection = session.connection()
-        owners = sorted({owner for queue in queues for owner in routing.queues[queue].owners})
-        counts: dict[str, int] = {}
-        if owners:
-            counts = {
-                str(owner): int(n) for owner, n in connection.execute(_OPEN_PER_OWNER, {"owners": owners})
-            }
+        counts = open_loads(connection, (owner for queue in queues for owner in routing.queues[queue].owners))
         last: dict[str, str] = {}
         for queue in sorted(queues):
             owner = connection.execute(_LAST_OWNER, {"queue": queue}).scalar_one_or_none()
@@ -268,21 +268,27 @@ def sync_review(
     *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry, now: datetime, new: bool = False
 ) -> None:
     """Open, update or cancel the lead's review task to match its current entry (`new`: no task yet)."""
+    # read as committed and locked until the commit (PostgreSQL), so a concurrent close waits, then finds
+    # no open task: each change of the task is counted once in its owner's load
     task = (
         None
         if new
         else session.scalar(
-            select(ReviewTask).where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
+            select(ReviewTask)
+            .where(ReviewTask.lead_id == lead.id, ReviewTask.status == OPEN)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
     due_text = entry.route.get("sla_due")
     due = pd.Timestamp(due_text).to_pydatetime().replace(tzinfo=None) if due_text else None
     if due is None and entry.review_required:
         due = now + pd.Timedelta(hours=ctx.settings.review_sla_hours).to_pytimedelta()
+    before = None if task is None else (task.status, task.owner)
     if entry.review_required:
         fresh = task is None
         if task is None:
-            task = ReviewTask(lead_id=lead.id, status="open", created_at=now, closed_at=None)
+            task = ReviewTask(lead_id=lead.id, status=OPEN, created_at=now, closed_at=None)
         task.queue = str(entry.route.get("queue") or "review")
         task.owner = entry.route.get("owner")
         task.tier = entry.tier
@@ -292,9 +298,11 @@ def sync_review(
         task.sla_due = due
         if fresh:
             insert_row(session, task)
+        shift_load(session, before=before, after=(task.status, task.owner))
     elif task is not None:
         task.status = "cancelled"
         task.closed_at = now
+        shift_load(session, before=before, after=(task.status, task.owner))
 
 
 def queue_analytics(

@@ -290,9 +290,11 @@ class AnalyticsWriter:
                 return 0
             while (claimed := self._claim(self.sessions)) is not None:
                 name, rows = claimed
-                if rows and not (self.folder / "scores" / name).exists():  # else written before a crash
+                n_written: int | None = None  # the part was written before a crash: rows unknown
+                if rows and not (self.folder / "scores" / name).exists():
                     self._write(name, rows)
-                written += self._settle(self.sessions, name)
+                    n_written = len(rows)
+                written += self._settle(self.sessions, name, n_written)
         return written
 
     def _claim(self, sessions: sessionmaker[Session]) -> tuple[str, list[AnalyticsRow]] | None:
@@ -332,15 +334,20 @@ class AnalyticsWriter:
             self._writer = _writer_process()
         self._writer.submit(write_part, self.folder, self.spec, rows, name).result()
 
-    def _settle(self, sessions: sessionmaker[Session], name: str) -> int:
+    def _settle(self, sessions: sessionmaker[Session], name: str, n_written: int | None) -> int:
         """Keep in part `name` only the leads whose rows are still in the table (an erasure may have taken
-        some after the claim), then delete its rows; returns how many."""
+        some after the claim), then delete its rows; returns how many.
+
+        `n_written`: the rows this drain wrote to the part (None: written before a crash). When all of them
+        are still in the table, none was erased and the part is not read back (no rows are added to a
+        claimed part): the store's writers wait for this transaction.
+        """
         with session_scope(sessions) as session:
             keys = session.scalars(
                 select(AnalyticsPending.lead_key).where(AnalyticsPending.part == name).with_for_update()
             ).all()
             path = self.folder / "scores" / name
-            if path.exists():
+            if len(keys) != n_written and path.exists():
                 with self._parts_locked():
                     self._rewrite(path, lambda frame: frame["lead_key"].isin(set(keys)))
             session.execute(delete(AnalyticsPending).where(AnalyticsPending.part == name))

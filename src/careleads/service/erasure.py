@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from careleads.errors import InputError, NotFoundError
 from careleads.service._records import get_lead, utcnow
 from careleads.service.audit import append_audit
 from careleads.service.context import ServiceContext
-from careleads.store import CrmRecord, Event, Feedback, Lead, OutboxRecord, ReviewTask, clear_wal
+from careleads.store import CrmRecord, Event, Feedback, Lead, OutboxRecord, clear_wal, close_open_tasks
 
 __all__ = ["ErasureReport", "erase_lead", "find_lead_id"]
 
@@ -157,12 +157,8 @@ def erase_lead(
         n_outbox += 1
     # the CRM record's link goes too: a later pull meets the tombstone (the pseudonym) and skips the record
     session.execute(delete(CrmRecord).where(CrmRecord.lead_id == lead.id))
-    session.execute(
-        update(ReviewTask)
-        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
-        .values(status="erased", closed_at=now)
-    )
     session.flush()
+    close_open_tasks(session, lead_id=lead.id, status="erased", now=now)
     n_rows = ctx.analytics.erase(session, lead.pseudonym)
     report = ErasureReport(
         lead_id=lead.id,

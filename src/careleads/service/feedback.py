@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careleads.dictionary import Dictionary, load_dictionary
@@ -32,7 +32,7 @@ from careleads.service.outbox import enqueue_change
 from careleads.service.route_choices import queue_fits
 from careleads.service.schemas import FEEDBACK_LABELS, FeedbackCreate, FeedbackPublic, decision_public
 from careleads.service.scope import check_lead_scope
-from careleads.store import Event, Feedback, Lead, ReviewTask, ScoreEntry
+from careleads.store import Event, Feedback, Lead, ScoreEntry, close_open_tasks
 from careleads.text import default_detector
 
 __all__ = [
@@ -126,12 +126,8 @@ def add_feedback(
         created_at=now,
     )
     session.add(feedback)
-    session.execute(
-        update(ReviewTask)
-        .where(ReviewTask.lead_id == lead.id, ReviewTask.status == "open")
-        .values(status="done", closed_at=now)
-    )
     session.flush()
+    close_open_tasks(session, lead_id=lead.id, status="done", now=now)
     level = "none"
     if text is not None and default_detector().detect(text).level != "none":
         # a note that may describe an emergency re-routes the lead like any message: triaged with every

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from careleads.features import Cohort
@@ -193,6 +193,12 @@ def current_target_scores(*, session: Session, lead_id: int) -> list[TargetScore
 
 #: leads whose target scores one query reads
 _LEADS_PER_QUERY = 1000
+#: built once: every lead read (the API answers each create and read with the lead's scores) runs it
+_TARGET_SCORES_OF = (
+    select(TargetScoreEntry)
+    .where(TargetScoreEntry.lead_id.in_(bindparam("lead_ids", expanding=True)))
+    .order_by(TargetScoreEntry.id)
+)
 
 
 def current_target_scores_of(
@@ -202,11 +208,7 @@ def current_target_scores_of(
     latest: dict[int, dict[str, TargetScoreEntry]] = {lead_id: {} for lead_id in lead_ids}
     unique = sorted(latest)
     for start in range(0, len(unique), _LEADS_PER_QUERY):
-        rows = session.scalars(
-            select(TargetScoreEntry)
-            .where(TargetScoreEntry.lead_id.in_(unique[start : start + _LEADS_PER_QUERY]))
-            .order_by(TargetScoreEntry.id)
-        )
+        rows = session.scalars(_TARGET_SCORES_OF, {"lead_ids": unique[start : start + _LEADS_PER_QUERY]})
         for row in rows:
             latest[row.lead_id][row.target] = row
     return {lead_id: [by[t] for t in sorted(by)] for lead_id, by in latest.items()}
@@ -216,6 +218,8 @@ def record_target_scores(
     *, session: Session, lead: Lead, scores: Sequence[TargetScore], reason: str, now: datetime
 ) -> bool:
     """Store each target's score that differs from the one stored last; returns whether any was stored."""
+    if not scores:  # no other target is served: nothing to compare, no query
+        return False
     latest = {row.target: row for row in current_target_scores(session=session, lead_id=lead.id)}
     changed = False
     for s in scores:

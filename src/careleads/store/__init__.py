@@ -35,14 +35,17 @@ from careleads.store._models import (
     Lead,
     OutboxRecord,
     Outcome,
+    OwnerLoad,
     ReviewTask,
     ScoreEntry,
     TargetScoreEntry,
     User,
     WebSignIn,
 )
+from careleads.store._owner_load import OPEN, close_open_tasks, holder, open_loads, shift_load
 
 __all__ = [
+    "OPEN",
     "AnalyticsPending",
     "ApiToken",
     "AuditEntry",
@@ -58,6 +61,7 @@ __all__ = [
     "Lead",
     "OutboxRecord",
     "Outcome",
+    "OwnerLoad",
     "ReviewTask",
     "ScoreEntry",
     "TargetScoreEntry",
@@ -68,8 +72,12 @@ __all__ = [
     "head_revision",
     "insert_row",
     "clear_wal",
+    "close_open_tasks",
+    "holder",
     "make_engine",
     "make_sessionmaker",
+    "open_loads",
     "session_scope",
+    "shift_load",
     "upgrade",
 ]

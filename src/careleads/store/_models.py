@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,7 @@ __all__ = [
     "Lead",
     "OutboxRecord",
     "Outcome",
+    "OwnerLoad",
     "ReviewTask",
     "ScoreEntry",
     "TargetScoreEntry",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 JSONValue = dict[str, Any]
+_OWNED = text("owner IS NOT NULL")
 
 
 class Base(DeclarativeBase):
@@ -111,7 +114,9 @@ class ScoreEntry(Base):
     __tablename__ = "scores"
     __table_args__ = (
         Index("ix_scores_lead_id_id", "lead_id", "id"),
-        Index("ix_scores_queue_id", "queue", "id"),  # the owner assigned last in a queue
+        # the owner assigned last in a queue: only entries with an owner, so the leads waiting for one (all
+        # owners at capacity) are not read on the way back to it
+        Index("ix_scores_queue_owned_id", "queue", "id", sqlite_where=_OWNED, postgresql_where=_OWNED),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -176,6 +181,16 @@ class ReviewTask(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
     created_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OwnerLoad(Base):
+    """How many open review tasks an owner holds, changed with every task that opens, closes or moves
+    (:mod:`careleads.store._owner_load` keeps it and defines the rule)."""
+
+    __tablename__ = "owner_loads"
+
+    owner: Mapped[str] = mapped_column(String(120), primary_key=True)
+    n_open: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Feedback(Base):
