@@ -30,7 +30,7 @@ from careleads.models import LeadModel, ModelRegistry, train_model
 from careleads.service.context import ServiceContext
 from careleads.service.users import ROLES, create_token, create_user
 from careleads.settings import Settings
-from careleads.store import make_engine, session_scope, upgrade
+from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
 from careleads.synth import SyntheticData, generate
 
 PG_URL = os.environ.get("CARELEADS_DATABASE_URL", "")
@@ -232,3 +232,15 @@ def all_text(sessions: sessionmaker[Session]) -> str:
             for row in session.execute(table.select()).all():
                 parts.extend(str(v) for v in row)
     return "\n".join(parts)
+
+
+class Store:
+    """A migrated store and a service context bound to it (``engine``, ``sessions``, ``ctx``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        upgrade(self.engine)
+        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.ctx = ServiceContext.from_settings(settings)
+        self.ctx.bind(self.sessions)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from _service_support import BACKENDS, make_settings
+from _service_support import BACKENDS, Store, make_settings
 from careleads.service.context import ServiceContext
 from careleads.service.erasure import erase_lead
 from careleads.service.feedback import add_feedback
@@ -28,7 +28,6 @@ from careleads.store import (
     OwnerLoad,
     ReviewTask,
     make_engine,
-    make_sessionmaker,
     open_loads,
     session_scope,
     upgrade,
@@ -39,19 +38,9 @@ URGENT = "Crushing chest pain spreading to my left arm since this morning"
 START = datetime(2025, 3, 3, 9, 0)
 
 
-class Store:
-    def __init__(self, tmp_path: Path, backend: str) -> None:
-        settings = make_settings(tmp_path, backend)
-        self.engine = make_engine(settings.database_url)
-        upgrade(self.engine)
-        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        self.ctx = ServiceContext.from_settings(settings)
-        self.ctx.bind(self.sessions)
-
-
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path, request.param)
+    s = Store(make_settings(tmp_path, request.param))
     yield s
     s.engine.dispose()
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from _service_support import BACKENDS, IDENTIFIERS, LEAD, all_text, make_settings
+from _service_support import BACKENDS, IDENTIFIERS, LEAD, Store, all_text, make_settings
 from careleads.errors import InputError, NotFoundError
 from careleads.service.context import ServiceContext
 from careleads.service.feedback import add_feedback, feedback_training_rows
@@ -31,16 +30,6 @@ from careleads.store import (
     session_scope,
     upgrade,
 )
-
-
-class Store:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.engine = make_engine(settings.database_url)
-        upgrade(self.engine)
-        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
-        self.ctx = ServiceContext.from_settings(settings)
-        self.ctx.bind(self.sessions)
 
 
 @pytest.fixture(params=BACKENDS)
