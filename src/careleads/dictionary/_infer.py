@@ -395,8 +395,7 @@ def _infer_field(
             field_type = FieldType.CATEGORY  # ZIP codes are digits, never amounts
         elif numeric_rows >= _TYPE_SHARE and not leading_zero:
             field_type = FieldType.NUMBER
-            parsed = pd.to_numeric(values, errors="coerce")
-            if (parsed.dropna() >= 0).all():
+            if (parsed_numbers >= 0).all():
                 minimum = 0.0
         elif number_reading is not None and not leading_zero:
             field_type = FieldType.NUMBER

@@ -101,17 +101,24 @@ def log_odds(p: np.ndarray) -> np.ndarray:
     return np.asarray(logit(np.clip(p, _EDGE, 1.0 - _EDGE)), dtype=np.float64)
 
 
+def blend_probabilities(own: np.ndarray, other: np.ndarray, weight: float = 0.5) -> np.ndarray:
+    """The blend of two models' probabilities: the `weight`-weighted mean of their log-odds, as a
+    probability (the one rule of `blend_of`, `LogOddsBlend` and the blend's out-of-fold scores)."""
+    return np.asarray(expit(weight * log_odds(own) + (1.0 - weight) * log_odds(other)), dtype=np.float64)
+
+
 def blend_of(boosted: Candidate, logistic: Candidate, y_compare: np.ndarray) -> Candidate:
     """The blend of a LightGBM candidate and the logistic baseline: the mean of their log-odds.
 
     When neither is clearly better on the comparison rows, their average ranks leads at least about as
     well as the better one and varies less than either (the two make different errors).
     """
-    raw = 0.5 * log_odds(boosted.raw_validation) + 0.5 * log_odds(logistic.raw_validation)
+    weight = 0.5
+    raw = blend_probabilities(boosted.raw_validation, logistic.raw_validation, weight)
     return Candidate(
         "blend",
         "blend",
-        {"members": [boosted.name, logistic.name], "weight": 0.5},
+        {"members": [boosted.name, logistic.name], "weight": weight},
         float(roc_auc_score(y_compare, raw)),
         raw,
         boosted.n_estimators,
@@ -145,8 +152,7 @@ class LogOddsBlend(Pipeline):  # type: ignore[misc]
 
     def predict_proba(self, X: pd.DataFrame, **params: Any) -> np.ndarray:
         own = super().predict_proba(X, **params)[:, 1]
-        other = self.partner.predict_proba(X)[:, 1]
-        p = expit(self.weight * log_odds(own) + (1.0 - self.weight) * log_odds(other))
+        p = blend_probabilities(own, self.partner.predict_proba(X)[:, 1], self.weight)
         return np.column_stack([1.0 - p, p])
 
 

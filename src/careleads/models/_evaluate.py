@@ -44,6 +44,7 @@ from careleads.models._candidates import (
     Candidate,
     LogOddsBlend,
     best_lightgbm,
+    blend_probabilities,
     fit_candidates,
     refit,
 )
@@ -272,11 +273,12 @@ def evaluate_file(
     pipeline, settings = refit(
         chosen, train, y_train, n_fit=len(fit), kinds=use, time_column=time_column, seed=seed
     )
-    baseline = (
-        pipeline
-        if chosen.kind == "logistic"
-        else logistic_baseline(kinds=use, time_column=time_column).fit(train, y_train)
-    )
+    if chosen.kind == "logistic":
+        baseline = pipeline
+    elif isinstance(pipeline, LogOddsBlend):  # the blend's logistic member is the baseline, fitted
+        baseline = pipeline.partner
+    else:
+        baseline = logistic_baseline(kinds=use, time_column=time_column).fit(train, y_train)
 
     say("calibrating on out-of-fold scores and setting tier thresholds")
     train_groups = groups[train_idx] if groups is not None else None
@@ -293,8 +295,15 @@ def evaluate_file(
             groups=train_groups,
         )
 
-    oof = out_of_fold_scores(chosen)
-    oof_baseline = oof if chosen.kind == "logistic" else out_of_fold_scores(logistic)
+    oof_baseline = out_of_fold_scores(logistic)
+    if chosen.kind == "logistic":
+        oof = oof_baseline
+    elif chosen.kind == "blend":  # the same folds: the blend of its members' out-of-fold scores
+        oof = blend_probabilities(
+            out_of_fold_scores(choice.boosted), oof_baseline, float(chosen.settings["weight"])
+        )
+    else:
+        oof = out_of_fold_scores(chosen)
     recent = np.zeros(len(train), dtype=bool)
     recent[val_pos] = True
     calibration = calibrate(oof, oof_baseline, y_train, recent if order is not None else None)

@@ -353,8 +353,12 @@ def _ingest(
     # the clean rows are the raw rows not quarantined, in order (the quarantine's _row counts the header)
     kept = np.ones(len(raw), dtype=bool)
     kept[result.quarantine["_row"].to_numpy(dtype=np.int64) - 2] = False
+    # only where the ingest read a written value as missing: a placeholder, or a value it flagged
+    read_missing = {*result.summary.n_placeholders, *result.flagged["_field"].astype(str)}
+    canonical = result.summary.renamed_columns
+    columns = [c for c in clean.columns if canonical.get(c, c) in read_missing]
     written: dict[str, np.ndarray] = {}
-    for column in clean.columns if int(kept.sum()) == len(clean) else ():
+    for column in columns if int(kept.sum()) == len(clean) else ():
         cells = raw.loc[kept, column].astype("string").str.strip().str.len().fillna(0).to_numpy() > 0
         mask = cells & clean[column].isna().to_numpy(dtype=bool)
         if mask.any():
