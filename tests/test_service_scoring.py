@@ -3,6 +3,7 @@ rule baseline alike."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from _service_support import make_settings, publish, trained_model
+import careleads.privacy._redact as redact_module
+from _service_support import LEAD, make_settings, publish, trained_model
 from careleads.dictionary import KnownAt, load_dictionary
 from careleads.service.context import ServiceContext
 from careleads.service.leads import PRESENT, create_lead, score_records
 from careleads.store import make_engine, make_sessionmaker, session_scope, upgrade
 from careleads.synth import generate
+from careleads.text import ClinicalTriageDetector
 from conftest import Export
 
 
@@ -119,6 +122,35 @@ def test_creating_a_lead_decides_as_stateless_batch_scoring_does(
             assert [o["rule"] for o in entry.overrides] == [o["rule"] for o in batch["overrides"]]
             assert entry.review_required == batch["review_required"]
     assert {d["scored_by"] for d in expected} == ({"rules", "model"} if ctx.scorer.model() else {"rules"})
+
+
+def test_creating_a_lead_triages_and_redacts_each_of_its_texts_once(
+    store_context: tuple[ServiceContext, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's check, the score's text features and the decision's intent all read the message: the
+    first reading is remembered for the request, the others are lookups."""
+    ctx, factory = store_context
+    triaged: Counter[str] = Counter()
+    redacted: Counter[str] = Counter()
+    detect, redact = ClinicalTriageDetector.detect, redact_module.redact_text
+
+    def counting_detect(self: ClinicalTriageDetector, text: str | None) -> Any:
+        triaged[str(text)] += 1
+        return detect(self, text)
+
+    def counting_redact(text: str) -> Any:
+        redacted[text] += 1
+        return redact(text)
+
+    monkeypatch.setattr(ClinicalTriageDetector, "detect", counting_detect)
+    monkeypatch.setattr(redact_module, "redact_text", counting_redact)
+    lead = {**LEAD, "question": "Sudden chest pain and my left arm feels numb, can someone call me"}
+    with session_scope(factory) as session:
+        entry = create_lead(session=session, ctx=ctx, lead_in=lead, actor="t", role="integration").entry
+    assert entry.review_required  # the message was read, and read as urgent
+    assert triaged[lead["question"]] >= 1 and redacted[lead["question"]] >= 1
+    assert [text for text, n in triaged.items() if n > 1] == []
+    assert [text for text, n in redacted.items() if n > 1] == []
 
 
 @pytest.mark.parametrize("created_at", ["9999-12-31T10:00:00", "1500-01-01T10:00:00", "2262-06-01T00:00:00"])

@@ -64,6 +64,9 @@ def test_the_numpy_form_equals_the_fitted_pipeline(
     got = fitted.predict_proba(texts)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    # a text at a time (as a request reads one), after other texts' words were n-grammed and kept
+    one_by_one = np.vstack([fitted.predict_proba([text]) for text in reversed(texts[-250:])])[::-1]
+    np.testing.assert_allclose(one_by_one, expected[-250:], rtol=0, atol=1e-9)
     # read back from JSON, the classifier predicts exactly as the fitted one
     again = type(fitted).from_dict(json.loads(json.dumps(fitted.to_dict())), "test")
     assert not hasattr(again, "pipeline_")

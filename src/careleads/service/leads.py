@@ -163,21 +163,23 @@ def create_lead(
     now = now or utcnow()
     table = ctx.dictionary.table("leads")
     key, time_column = str(table.key), str(table.time_column)
-    checked = check_lead(ctx, lead_in, now=now)
-    row, ignored = checked.row, checked.ignored
-    external_id = str(row[key]).strip()
-    pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
-    identifiers, texts, fields = split_fields(ctx, row)
-    if checked.flags:
-        fields[FLAGS_KEY] = flags_of(checked.flags, identifiers)
-    created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
-    # score and decide before the first statement: on SQLite the transaction, and with it the write lock,
-    # starts there; rules, routing and triage need no store, only the owner is picked inside
-    record = lead_record(
-        ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
-    )
-    as_of = pd.Timestamp(created_at)
-    with reading_once():  # the score's text features and the decision's intent read the message once
+    # triage, redaction and the classifiers read each text once: the record's check, the score's text
+    # features and the decision's intent all read the message
+    with reading_once():
+        checked = check_lead(ctx, lead_in, now=now)
+        row, ignored = checked.row, checked.ignored
+        external_id = str(row[key]).strip()
+        pseudonym = ctx.pseudonymiser.pseudonymise(external_id, kind="text")
+        identifiers, texts, fields = split_fields(ctx, row)
+        if checked.flags:
+            fields[FLAGS_KEY] = flags_of(checked.flags, identifiers)
+        created_at = pd.Timestamp(row[time_column]).to_pydatetime().replace(tzinfo=None)
+        # score and decide before the first statement: on SQLite the transaction, and with it the write
+        # lock, starts there; rules, routing and triage need no store, only the owner is picked inside
+        record = lead_record(
+            ctx, Lead(id=0, fields=fields, texts=texts or None, created_at=created_at), sorted(identifiers)
+        )
+        as_of = pd.Timestamp(created_at)
         prescored = ctx.scorer.score_record(record, None, as_of)
         early = decide_one(session=None, ctx=ctx, record=record, scored=prescored, now=now)
         targets = ctx.targets.score_record(record, None, as_of)  # the other served targets, same moment

@@ -12,6 +12,7 @@ training data set and every scored lead get theirs from this one code.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,11 +23,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from careleads.errors import ConfigError
-from careleads.types import FloatArray
+from careleads.types import FloatArray, IntArray
 
 __all__ = ["LinearTextModel", "NgramTfidf", "TextVectors", "array_from_json", "array_to_json"]
 
 ANALYZERS = ("word", "char_wb")
+_KEPT_WORDS = 50_000  # words whose character n-gram columns are kept between calls
 WORD_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default token pattern, the only one the pipeline uses
 
 
@@ -70,6 +72,18 @@ def _char_wb_grams(word: str, low: int, high: int) -> list[str]:
     return grams
 
 
+def _csr(n_rows: int, width: int, parts: Sequence[tuple[IntArray, IntArray, FloatArray]]) -> sp.csr_matrix:
+    """A CSR matrix of ``(row, column, value)`` triples, each part ordered by row then column and every
+    column of a part left of the next part's: built directly, with no duplicate summing or stacking."""
+    row = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    order = np.argsort(row, kind="stable")  # rows in order; in a row, the parts' columns in order
+    counts = np.bincount(row, minlength=n_rows)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    columns = np.concatenate([p[1] for p in parts])[order].astype(np.int32)
+    values = np.concatenate([p[2] for p in parts])[order]
+    return sp.csr_matrix((values, columns, indptr), shape=(n_rows, width))
+
+
 @dataclass(frozen=True, eq=False)
 class NgramTfidf:
     """One TF-IDF part: word or word-bounded character n-grams, sublinear tf, idf, each row L2-normed.
@@ -106,6 +120,10 @@ class NgramTfidf:
                 "damaged"
             )
 
+    @functools.cached_property
+    def _word_columns(self) -> dict[str, list[int]]:
+        return {}
+
     def _preprocess(self, text: str) -> str:
         text = text.lower() if self.lowercase else text
         return _strip_accents(text) if self.strip_accents else text
@@ -129,8 +147,11 @@ class NgramTfidf:
                 rows.extend([row] * len(hits))
                 cols.extend(hits)
             return rows, cols
-        # a char_wb n-gram never crosses a word boundary: each distinct word is n-grammed once
-        known: dict[str, list[int]] = {}
+        # a char_wb n-gram never crosses a word boundary: each distinct word is n-grammed once, and the
+        # columns of the words seen last are kept between calls (the texts are redacted before they come)
+        known = self._word_columns
+        if len(known) > _KEPT_WORDS:
+            known.clear()
         for row, doc in enumerate(docs):
             found: list[int] = []
             for word in self._preprocess(doc).split():
@@ -143,26 +164,28 @@ class NgramTfidf:
             cols.extend(found)
         return rows, cols
 
+    def weights(self, docs: Sequence[str]) -> tuple[IntArray, IntArray, FloatArray]:
+        """Row, column and TF-IDF weight of every term the texts hold, ordered by row, then column."""
+        rows, cols = self._columns(docs)
+        width = len(self.vocabulary)
+        keys, counts = np.unique(
+            np.asarray(rows, dtype=np.int64) * width + np.asarray(cols, dtype=np.int64), return_counts=True
+        )
+        row, col = np.divmod(keys, width)
+        values = counts.astype(np.float64)
+        if self.sublinear_tf:
+            np.log(values, out=values)
+            values += 1.0
+        values *= self.idf[col]
+        if self.l2_norm and len(values):
+            norms = np.sqrt(np.bincount(row, weights=values**2, minlength=len(docs)))
+            norms[norms == 0.0] = 1.0
+            values /= norms[row]
+        return row, col, values
+
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         """The TF-IDF rows of `docs` (one row per text, one column per vocabulary term)."""
-        rows, cols = self._columns(docs)
-        counts = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols))),
-            shape=(len(docs), len(self.vocabulary)),
-        )
-        counts.sum_duplicates()
-        if self.sublinear_tf:
-            np.log(counts.data, out=counts.data)
-            counts.data += 1.0
-        counts.data *= self.idf[counts.indices]
-        if self.l2_norm and counts.nnz:
-            lengths = np.diff(counts.indptr)
-            filled = lengths > 0
-            norms = np.ones(len(docs))
-            norms[filled] = np.sqrt(np.add.reduceat(counts.data**2, counts.indptr[:-1][filled]))
-            norms[norms == 0.0] = 1.0
-            counts.data /= np.repeat(norms, lengths)
-        return counts
+        return _csr(len(docs), len(self.vocabulary), [self.weights(docs)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the settings, the terms in column order and the idf weights."""
@@ -214,7 +237,12 @@ class TextVectors:
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         """One row per text, the parts' columns one after the other."""
-        return sp.csr_matrix(sp.hstack([part.transform(docs) for part in self.parts], format="csr"))
+        found, offset = [], 0
+        for part in self.parts:
+            row, col, values = part.weights(docs)
+            found.append((row, col + offset, values))
+            offset += len(part.vocabulary)
+        return _csr(len(docs), offset, found)
 
     def same_as(self, other: TextVectors) -> bool:
         """Whether the two turn every text into the same vector (then one computes both)."""
@@ -262,13 +290,18 @@ class LinearTextModel:
                 f"do not fit {len(self.classes)} classes over {width} features; the file is damaged"
             )
 
+    @functools.cached_property
+    def _coef_by_feature(self) -> FloatArray:
+        # one row per feature, contiguous: a sparse product with ``coef.T`` copied the whole matrix per call
+        return np.ascontiguousarray(self.coef.T)
+
     def proba_of(self, vectors: sp.csr_matrix) -> FloatArray:
         """Class probabilities of texts already turned into vectors (see :attr:`vectors`).
 
         The sigmoid of each class's score, divided by their sum (scikit-learn's ``SGDClassifier`` with the
         logistic loss); two classes give ``[1 - p, p]``.
         """
-        scores = np.asarray(vectors @ self.coef.T, dtype=np.float64) + self.intercept
+        scores = np.asarray(vectors @ self._coef_by_feature, dtype=np.float64) + self.intercept
         proba = 1.0 / (1.0 + np.exp(-scores))
         if len(self.classes) == 2:
             return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])

@@ -1,4 +1,5 @@
-"""Each text read once within a unit of work: its redaction and its class probabilities remembered.
+"""Each text read once within a unit of work: its redaction, its class probabilities and its clinical
+triage remembered.
 
 Scoring a lead and deciding its path both read its message: the text features (scoring) and the intent
 (the decision) redact it and classify it with the same classifier. Inside :func:`reading_once` (a batch
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from careleads.privacy import remembered_redactions
+from careleads.text.triage import remembered_triage
 from careleads.types import FloatArray
 
 __all__ = ["reading_once", "remembered_probabilities"]
@@ -25,13 +27,14 @@ _PROBABILITIES: ContextVar[_Memo | None] = ContextVar("careleads_text_probabilit
 
 @contextmanager
 def reading_once() -> Iterator[None]:
-    """Within the block, a text is redacted once and classified once by each classifier."""
+    """Within the block, a text is redacted once, classified once by each classifier and triaged once by
+    each triage detector."""
     if _PROBABILITIES.get() is not None:
         yield
         return
     token = _PROBABILITIES.set({})
     try:
-        with remembered_redactions():
+        with remembered_redactions(), remembered_triage():
             yield
     finally:
         _PROBABILITIES.reset(token)

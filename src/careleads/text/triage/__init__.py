@@ -33,6 +33,7 @@ from careleads.text.triage._detector import (
     TriageResult,
     default_detector,
     detect_urgent_symptoms,
+    remembered_triage,
 )
 from careleads.text.triage._lexicon import SENSES, WORD_CLASSES
 from careleads.text.triage._normalise import Tokens, correct, normalise, tokenise
@@ -54,5 +55,6 @@ __all__ = [
     "find_concept",
     "find_mentions",
     "normalise",
+    "remembered_triage",
     "tokenise",
 ]

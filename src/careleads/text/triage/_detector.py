@@ -33,7 +33,9 @@ read from the same vocabularies and rules): the batch path is the one-text path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +47,14 @@ from careleads.text.triage._concepts import find_concept
 from careleads.text.triage._filter import candidates
 from careleads.text.triage._normalise import tokenise
 
-__all__ = ["LEVELS", "ClinicalTriageDetector", "TriageResult", "default_detector", "detect_urgent_symptoms"]
+__all__ = [
+    "LEVELS",
+    "ClinicalTriageDetector",
+    "TriageResult",
+    "default_detector",
+    "detect_urgent_symptoms",
+    "remembered_triage",
+]
 
 LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
 """The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
@@ -180,7 +189,7 @@ class ClinicalTriageDetector:
         texts the pre-filter (:func:`._filter.candidates`, a sound superset) keeps."""
         values = list(texts)
         keep = self._kept(values)
-        found: dict[str, TriageResult] = {}
+        found = _remembered(self)
         out = []
         for text, kept in zip(values, keep, strict=True):
             if not kept or not text:
@@ -222,6 +231,38 @@ class ClinicalTriageDetector:
         if len(values) < _BATCH_MIN:
             return [True] * len(values)
         return [bool(k) for k in candidates(pa.array(values, type=pa.large_string()))]
+
+
+#: per detector (kept with its findings, so its id stays its own): text -> finding, in the current
+#: :func:`remembered_triage` block (None outside one)
+_Findings = dict[int, tuple["ClinicalTriageDetector", dict[str, "TriageResult"]]]
+_REMEMBERED: ContextVar[_Findings | None] = ContextVar("careleads_triage", default=None)
+
+
+@contextmanager
+def remembered_triage() -> Iterator[None]:
+    """Within the block, :meth:`ClinicalTriageDetector.detect_many` checks each distinct text once: a text
+    met again (the record's check, then the decision, read the same message) is looked up. Nothing is kept
+    after the block; blocks nest (the outermost one remembers)."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def _remembered(detector: ClinicalTriageDetector) -> dict[str, TriageResult]:
+    """The findings `detector` gave in the current block (a dict to add to), or a fresh dict outside one."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return {}
+    entry = memo.get(id(detector))
+    if entry is None or entry[0] is not detector:
+        entry = memo[id(detector)] = (detector, {})
+    return entry[1]
 
 
 def _merged(
