@@ -7,6 +7,8 @@ from itertools import product
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from careleads.synth import generate
 from careleads.text import ClinicalTriageDetector, TriageResult, detect_urgent_symptoms
@@ -16,9 +18,11 @@ from careleads.text.triage import (
     WORD_CLASSES,
     correct,
     default_classifier,
+    default_detector,
     normalise,
     tokenise,
 )
+from careleads.text.triage._filter import candidate, candidates
 from careleads.text.triage._normalise import REAL_WORDS, VOCABULARY
 from careleads.text.triage._train import DEV_SET, read_dev_set, vocabulary_hash
 
@@ -469,6 +473,37 @@ def test_batch_results_equal_detect_on_each_text(detector: ClinicalTriageDetecto
     assert detector.triggered_many(texts).tolist() == [r.triggered for r in one]
     assert detector.triggered_many(pa.array(texts)).tolist() == [r.triggered for r in one]
     assert {r.level for r in one} == {"urgent", "possible", "none"}  # every level was compared
+
+
+def test_a_few_texts_are_pre_filtered_text_by_text_as_a_column_is(detector: ClinicalTriageDetector) -> None:
+    texts = _batch_texts()
+    one = [detector.detect(t) for t in texts]
+    assert [detector.detect_many([t])[0] for t in texts] == one  # a request's few texts
+    assert [candidate(t) for t in texts] == candidates(pa.array(texts, type=pa.large_string())).tolist()
+
+
+_NOISE = st.text(alphabet="'`-_.,!?/ \n\tAaeEéÉßü0123456789", max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from([t for t, _ in TRIGGERING] + [t for t, _ in URGENT_GENERATED[::7]]),
+    cuts=st.lists(st.tuples(st.floats(0, 1), _NOISE), max_size=4),
+    upper=st.booleans(),
+)
+def test_the_pre_filter_never_drops_a_text_the_detector_flags(
+    base: str, cuts: list[tuple[float, str]], upper: bool
+) -> None:
+    """Triggering texts with noise inserted anywhere (quotes, separators, accents, case, digits): a text the
+    detector flags is always a candidate, text by text and column-wise."""
+    text = base.upper() if upper else base
+    for where, noise in cuts:
+        k = int(where * len(text))
+        text = text[:k] + noise + text[k:]
+    if default_detector().detect(text).level == "none":
+        return
+    assert candidate(text), text
+    assert candidates(pa.array([text], type=pa.large_string())).tolist() == [True], text
 
 
 # --- normalisation and typo correction ---------------------------------------------------------------------

@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from careleads.text.triage._classifier import TriageClassifier, default_classifier
 from careleads.text.triage._concepts import find_concept
-from careleads.text.triage._filter import candidates
+from careleads.text.triage._filter import candidate, candidates
 from careleads.text.triage._normalise import tokenise
 
 __all__ = [
@@ -60,7 +60,7 @@ LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
 """The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
 
 _WINDOW = 5
-_BATCH_MIN = 64  # below this many texts the column-wise pre-filter costs more than it saves
+_BATCH_MIN = 64  # below this many texts the pre-filter runs text by text, else column-wise
 LEARNED = "learned"
 """The category of a verdict that only the classifier gave."""
 
@@ -227,9 +227,9 @@ class ClinicalTriageDetector:
         return np.asarray(self.levels_many(texts) == LEVELS["urgent"], dtype=np.bool_)
 
     def _kept(self, values: list[str | None]) -> list[bool]:
-        """The texts the detector must check: the pre-filter's candidates in a large batch, else all."""
+        """The texts the detector must check: the pre-filter's candidates (column-wise in a large batch)."""
         if len(values) < _BATCH_MIN:
-            return [True] * len(values)
+            return [candidate(value) for value in values]
         return [bool(k) for k in candidates(pa.array(values, type=pa.large_string()))]
 
 
