@@ -1,6 +1,7 @@
 """Owners' open loads (``owner_loads``) equal the open review tasks they count, on SQLite and PostgreSQL:
-after a generated mix of opens, closes, moves and erasures through the service, under concurrent writers,
-and when the migration fills them from the tasks already stored."""
+after a generated mix of opens, closes, moves and erasures through the service, under concurrent writers
+(also ones that change two owners' loads in opposite orders), after a rollback, when many leads are
+assigned in one transaction, and when the migration fills them from the tasks already stored."""
 
 from __future__ import annotations
 
@@ -24,12 +25,18 @@ from careleads.service.feedback import add_feedback
 from careleads.service.leads import create_lead, record_event
 from careleads.service.route_choices import queue_fits
 from careleads.store import (
+    OPEN,
     Lead,
     OwnerLoad,
     ReviewTask,
+    close_open_tasks,
+    insert_row,
     make_engine,
+    make_sessionmaker,
     open_loads,
+    pending_loads,
     session_scope,
+    shift_load,
     upgrade,
 )
 from careleads.synth import generate
@@ -40,6 +47,13 @@ START = datetime(2025, 3, 3, 9, 0)
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = Store(make_settings(tmp_path, request.param))
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture(params=[p for p in BACKENDS if p.id == "postgres"])
+def pg_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s = Store(make_settings(tmp_path, request.param))
     yield s
     s.engine.dispose()
@@ -69,9 +83,9 @@ def open_task(session: Session, lead_id: int) -> tuple[str, str | None] | None:
 def lead_inputs(n: int, seed: int) -> list[dict[str, Any]]:
     """`n` simulated new leads; every fourth one's question may describe an emergency."""
     rows = generate(max(n, 100), seed=seed, bad_row_rate=0.0).leads.head(n).to_dict("records")
-    out = []
+    out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
-        lead = {k: v for k, v in row.items() if isinstance(v, str) and v and k != "question"}
+        lead = {str(k): v for k, v in row.items() if isinstance(v, str) and v and k != "question"}
         lead["lead_id"] = f"L{seed}-{i}"
         if i % 4 == 3:
             lead["question"] = URGENT
@@ -170,7 +184,7 @@ def test_loads_equal_the_open_tasks_after_a_generated_mix(store: Store) -> None:
     with session_scope(store.sessions) as session:
         loads = true_loads(session)
         assert sum(loads.values()) > 5
-        assert open_loads(session.connection(), [*loads, "nobody"]) == loads
+        assert open_loads(session, [*loads, "nobody"]) == loads
 
 
 def test_loads_stay_exact_under_concurrent_writers_on_the_same_leads(store: Store) -> None:
@@ -288,4 +302,123 @@ def test_a_task_closed_while_another_request_moves_it_is_counted_once(store: Sto
     with session_scope(store.sessions) as session:
         task = open_task(session, lead_id)
         assert task is not None and task[1] != owner  # a new task, in the clinical queue
+        assert kept_loads(session) == true_loads(session)
+
+
+def new_lead(session: Session, n: int) -> int:
+    """A bare lead row (no score, no task); returns its id."""
+    lead = Lead(pseudonym=f"p{n}", identifier_fields=[], fields={}, created_at=START, received_at=START)
+    insert_row(session, lead)
+    return lead.id
+
+
+def open_task_for(session: Session, lead_id: int, owner: str) -> None:
+    """Open a review task of `owner` on the lead and count it, as ``sync_review`` does."""
+    task = ReviewTask(lead_id=lead_id, queue="q", owner=owner, tier="A", status=OPEN, created_at=START)
+    insert_row(session, task)
+    shift_load(session, before=None, after=(OPEN, owner))
+
+
+def test_transactions_that_change_two_owners_in_opposite_orders_both_commit(pg_store: Store) -> None:
+    # each lead's task is held by one owner; each transaction closes it (that owner's load goes down) and,
+    # after both have done so, opens a task of the other owner (as feedback that re-opens a task does)
+    with session_scope(pg_store.sessions) as session:
+        leads = {"ana": new_lead(session, 1), "ben": new_lead(session, 2)}
+        for owner, lead_id in leads.items():
+            open_task_for(session, lead_id, owner)
+    both_closed = threading.Barrier(2, timeout=10)
+    failures: list[BaseException] = []
+
+    def move(first: str, then: str) -> None:
+        try:
+            with session_scope(pg_store.sessions) as session:
+                assert close_open_tasks(session, lead_id=leads[first], status="done", now=START) == 1
+                both_closed.wait()
+                open_task_for(session, leads[first], then)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=move, args=("ana", "ben")),
+        threading.Thread(target=move, args=("ben", "ana")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures  # no deadlock: neither transaction was aborted
+    with session_scope(pg_store.sessions) as session:
+        assert kept_loads(session) == true_loads(session) == {"ana": 1, "ben": 1}
+
+
+def test_an_open_transaction_holds_no_owner_row_until_it_commits(pg_store: Store) -> None:
+    with session_scope(pg_store.sessions) as session:
+        first, second = new_lead(session, 1), new_lead(session, 2)
+        open_task_for(session, first, "ana")
+    waiting = pg_store.sessions()  # opens a task of ana and keeps its transaction open
+    other = make_engine(pg_store.settings.database_url, lock_seconds=1)
+    try:
+        open_task_for(waiting, first, "ana")
+        with session_scope(make_sessionmaker(other)) as session:  # not kept waiting for the open transaction
+            open_task_for(session, second, "ana")
+        waiting.commit()
+    finally:
+        waiting.close()
+        other.dispose()
+    with session_scope(pg_store.sessions) as session:
+        assert kept_loads(session) == true_loads(session) == {"ana": 3}
+
+
+def test_a_rollback_drops_the_load_changes_it_gathered(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        lead_id = new_lead(session, 1)
+        open_task_for(session, lead_id, "ana")
+    session = store.sessions()
+    try:
+        close_open_tasks(session, lead_id=lead_id, status="done", now=START)
+        open_task_for(session, lead_id, "ben")
+        assert pending_loads(session) == {"ana": -1, "ben": 1}
+        assert open_loads(session, ["ana", "ben"]) == {"ben": 1}  # the transaction sees its own changes
+        session.rollback()
+        assert pending_loads(session) == {}
+        assert open_loads(session, ["ana", "ben"]) == {"ana": 1}
+        # a savepoint rolled back drops only what was gathered inside it
+        open_task_for(session, lead_id, "cy")
+        savepoint = session.begin_nested()
+        open_task_for(session, lead_id, "dee")
+        savepoint.rollback()
+        assert pending_loads(session) == {"cy": 1}
+        savepoint = session.begin_nested()
+        open_task_for(session, lead_id, "eve")
+        savepoint.commit()
+        session.commit()
+        assert pending_loads(session) == {}
+    finally:
+        session.close()
+    with session_scope(store.sessions) as session:
+        assert kept_loads(session) == true_loads(session) == {"ana": 1, "cy": 1, "eve": 1}
+
+
+def test_leads_created_in_one_transaction_are_spread_over_the_owners_within_capacity(store: Store) -> None:
+    queue = store.ctx.routing.queues["clinical_triage_line"]
+    capacity = sum(queue.capacity[owner] for owner in queue.owners)
+    with session_scope(store.sessions) as session:
+        for i, lead in enumerate(lead_inputs(capacity + 4, seed=7)):
+            create_lead(
+                session=session,
+                ctx=store.ctx,
+                lead_in={**lead, "lead_type": "patient", "question": URGENT},
+                actor="t",
+                role="integration",
+                now=START + timedelta(minutes=i),
+            )
+    with session_scope(store.sessions) as session:
+        tasks = session.execute(
+            select(ReviewTask.owner).where(
+                ReviewTask.queue == "clinical_triage_line", ReviewTask.status == OPEN
+            )
+        ).all()
+        held = Counter[str | None](owner for (owner,) in tasks)
+        full: dict[str | None, int] = {owner: queue.capacity[owner] for owner in queue.owners}
+        assert held == {**full, None: 4}  # every owner filled to capacity, no further; the rest wait
         assert kept_loads(session) == true_loads(session)

@@ -105,13 +105,14 @@ _LAST_OWNER = (
 def assignment_lookup(session: Session, routing: Routing) -> AssignmentLookup:
     """Open review tasks per owner and the owner assigned last, for just the staffed queues a decision needs.
 
-    Two indexed lookups (the owners' loads, :func:`careleads.store.open_loads`, and the ledger's entries
-    with an owner by ``(queue, id)``), whatever the size of the ledger, the queues and their backlog.
+    Two indexed lookups (the owners' loads, :func:`careleads.store.open_loads`, which adds the changes this
+    transaction has made to them, and the ledger's entries with an owner by ``(queue, id)``), whatever the
+    size of the ledger, the queues and their backlog.
     """
 
     def lookup(queues: frozenset[str]) -> tuple[dict[str, int], dict[str, str]]:
         connection = session.connection()
-        counts = open_loads(connection, (owner for queue in queues for owner in routing.queues[queue].owners))
+        counts = open_loads(session, (owner for queue in queues for owner in routing.queues[queue].owners))
         last: dict[str, str] = {}
         for queue in sorted(queues):
             owner = connection.execute(_LAST_OWNER, {"queue": queue}).scalar_one_or_none()

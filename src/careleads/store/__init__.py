@@ -42,7 +42,7 @@ from careleads.store._models import (
     User,
     WebSignIn,
 )
-from careleads.store._owner_load import OPEN, close_open_tasks, holder, open_loads, shift_load
+from careleads.store._owner_load import OPEN, close_open_tasks, holder, open_loads, pending_loads, shift_load
 
 __all__ = [
     "OPEN",
@@ -77,6 +77,7 @@ __all__ = [
     "make_engine",
     "make_sessionmaker",
     "open_loads",
+    "pending_loads",
     "session_scope",
     "shift_load",
     "upgrade",

@@ -2,16 +2,28 @@
 
 The rule is defined here and nowhere else: a review task counts toward its owner's load while it is open
 (:func:`holder`; :data:`RECOUNT` is the same rule over the whole table). Every statement that opens,
-closes or moves a task changes the load in the same transaction, through :func:`shift_load` or
-:func:`close_open_tasks`, so ``owner_loads`` equals the count of open tasks per owner, and picking an owner
-reads one row per owner of the queue however many tasks are open.
+closes or moves a task records the change of load in its transaction, through :func:`shift_load` or
+:func:`close_open_tasks`, so ``owner_loads`` equals the count of open tasks per owner once the transaction
+commits, and picking an owner reads one row per owner of the queue however many tasks are open.
 
-Concurrent writers stay exact on SQLite and PostgreSQL: a load changes by a relative increment (``n_open +
-delta``, one upsert, never read-modify-write); a task is closed by a conditional UPDATE that returns the
-owners of the rows it changed, and a task that is moved is read with ``FOR UPDATE`` first (which waits
-for a concurrent close and then no longer finds the task open), so each change of a task is counted exactly
-once. On SQLite, transactions are
-serialised anyway (``BEGIN IMMEDIATE``).
+A transaction's changes of load are gathered in its Session (:func:`pending_loads`) and written once, when
+the transaction commits: a ``before_commit`` listener on every Session flushes the ORM's pending rows
+first and then applies one relative upsert per owner, the owners in sorted order, as the transaction's last
+statement. A rollback (of the transaction or of a savepoint) drops the changes gathered in it with
+the rows they count. :func:`open_loads` adds the transaction's gathered changes to the stored loads, so
+several leads assigned in one transaction see each other.
+
+Concurrent writers stay exact and cannot deadlock on these rows, on SQLite and PostgreSQL:
+
+- a load changes by a relative increment (``n_open + delta``, one upsert, never read-modify-write);
+- a task is closed by a conditional UPDATE that returns the owners of the rows it changed, and a task
+  that is moved is read with ``FOR UPDATE`` first (which waits for a concurrent close and then no longer
+  finds the task open), so each change of a task is counted exactly once;
+- a transaction locks owners' rows only at its end, all in one order, and takes no other lock after them:
+  two transactions wait for each other's owner rows only in that order, never in a cycle, and an owner's
+  row is held only for the commit, not while the rest of a request runs.
+
+On SQLite, transactions are serialised anyway (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
@@ -22,10 +34,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Executable, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from careleads.store._models import OwnerLoad, ReviewTask
 
@@ -35,6 +47,7 @@ __all__ = [
     "close_open_tasks",
     "holder",
     "open_loads",
+    "pending_loads",
     "shift_load",
 ]
 
@@ -43,6 +56,10 @@ OPEN = "open"
 
 TaskState = tuple[str | None, str | None]
 """A review task's ``(status, owner)``."""
+
+#: ``session.info`` keys: the transaction's changes of load not written yet, and their copies at savepoints
+_PENDING = "careleads_owner_load_pending"
+_SAVED = "careleads_owner_load_saved"
 
 
 def holder(status: str | None, owner: str | None) -> str | None:
@@ -56,6 +73,17 @@ def holder(status: str | None, owner: str | None) -> str | None:
     return owner if status == OPEN and owner else None
 
 
+def pending_loads(session: Session) -> Counter[str]:
+    """The changes of load the session's transaction gathered and writes when it commits (a copy)."""
+    pending: Counter[str] | None = session.info.get(_PENDING)
+    return Counter(pending) if pending else Counter()
+
+
+def _gather(session: Session, deltas: Counter[str]) -> None:
+    pending: Counter[str] = session.info.setdefault(_PENDING, Counter())
+    pending.update(deltas)
+
+
 @functools.cache
 def _add_statement(table: Table, dialect: str) -> Any:
     """``INSERT ... ON CONFLICT (owner) DO UPDATE SET n_open = n_open + delta``, one object per dialect."""
@@ -66,12 +94,42 @@ def _add_statement(table: Table, dialect: str) -> Any:
     )
 
 
-def _apply(connection: Connection, deltas: Counter[str]) -> None:
-    # owners in one order: two transactions that change the same owners' loads lock the rows alike
-    changes = [{"owner": owner, "delta": n} for owner, n in sorted(deltas.items()) if n]
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Write the transaction's changes of load as its last statements (a savepoint's commit: kept for later).
+
+    The ORM's pending rows are flushed first, so no row lock is taken after the owners' rows; the owners
+    go in sorted order, so two transactions lock the rows they share alike.
+    """
+    if session.in_nested_transaction() or not session.info.get(_PENDING):
+        return
+    session.flush()
+    pending: Counter[str] = session.info.pop(_PENDING)
+    changes = [{"owner": owner, "delta": n} for owner, n in sorted(pending.items()) if n]
     if changes:
+        connection = session.connection()
         table = cast(Table, OwnerLoad.__table__)
         connection.execute(_add_statement(table, connection.dialect.name), changes)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and session.info.get(_PENDING):
+        session.info.setdefault(_SAVED, {})[transaction] = Counter(session.info[_PENDING])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _undo_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:
+        saved: Counter[str] | None = session.info.get(_SAVED, {}).get(previous_transaction)
+        session.info[_PENDING] = Counter(saved) if saved else Counter()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (written) or rolled back: nothing carries over
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SAVED, None)
 
 
 def shift_load(session: Session, *, before: TaskState | None, after: TaskState | None) -> None:
@@ -79,7 +137,8 @@ def shift_load(session: Session, *, before: TaskState | None, after: TaskState |
 
     Call it in the transaction that writes the change, once per change, with `before` read by a
     ``SELECT ... FOR UPDATE`` (``.with_for_update()``; SQLite ignores it: its transactions are serialised),
-    so it is what the database holds until the change commits.
+    so it is what the database holds until the change commits. The change is written when the transaction
+    commits.
     """
     deltas: Counter[str] = Counter()
     old = holder(*before) if before is not None else None
@@ -88,12 +147,12 @@ def shift_load(session: Session, *, before: TaskState | None, after: TaskState |
         deltas[old] -= 1
     if new is not None:
         deltas[new] += 1
-    _apply(session.connection(), deltas)
+    _gather(session, deltas)
 
 
 def close_open_tasks(session: Session, *, lead_id: int, status: str, now: datetime) -> int:
     """Close the lead's open review tasks with `status` (``done``, ``erased``) and take them off their owners'
-    loads; returns how many were closed.
+    loads (written when the transaction commits); returns how many were closed.
 
     One conditional UPDATE: a task another transaction closed first is not closed, nor counted, again.
     """
@@ -108,21 +167,27 @@ def close_open_tasks(session: Session, *, lead_id: int, status: str, now: dateti
         old = holder(OPEN, owner)
         if old is not None:
             deltas[old] -= 1
-    _apply(session.connection(), deltas)
+    _gather(session, deltas)
     return len(closed)
 
 
 _LOADS = select(OwnerLoad.owner, OwnerLoad.n_open).where(
-    OwnerLoad.owner.in_(bindparam("owners", expanding=True)), OwnerLoad.n_open != 0
+    OwnerLoad.owner.in_(bindparam("owners", expanding=True))
 )
 
 
-def open_loads(connection: Connection, owners: Iterable[str]) -> dict[str, int]:
-    """The open load of each of `owners` that holds a task (one primary-key lookup per owner)."""
+def open_loads(session: Session, owners: Iterable[str]) -> dict[str, int]:
+    """The open load of each of `owners` that holds a task (one primary-key lookup per owner), as the
+    session's transaction sees it: the stored loads and the changes it gathered but has not written yet."""
     names = sorted(set(owners))
     if not names:
         return {}
-    return {str(owner): int(n) for owner, n in connection.execute(_LOADS, {"owners": names})}
+    stored = session.connection().execute(_LOADS, {"owners": names})  # no autoflush: no row lock taken here
+    loads = Counter({str(owner): int(n) for owner, n in stored})
+    pending = session.info.get(_PENDING)
+    if pending:
+        loads.update({owner: pending[owner] for owner in names if pending[owner]})
+    return {owner: n for owner, n in sorted(loads.items()) if n}
 
 
 #: every owner's load set from the review tasks themselves: the same rule as :func:`holder`, over the table
