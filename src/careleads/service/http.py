@@ -9,7 +9,7 @@ handlers to answer with an HTML page where a person reads the answer.
 sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx.
 
 Store work never runs on the event loop: every endpoint that touches the store is a plain function (run on
-the thread pool), and so is ``get_session``, whose commit or rollback FastAPI runs on the pool too. A lock
+the thread pool), and ``get_session`` runs its commit or rollback on the pool too. A lock
 wait (another request's transaction, a command's) then holds one worker thread, never the loop that every
 other request and every other transaction's commit need; each wait is bounded (``lock_wait_seconds``) and
 answered with 503 and ``Retry-After`` when it expires.
@@ -17,10 +17,13 @@ answered with 503 and ``Retry-After`` when it expires.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,7 +37,7 @@ from careleads.service.access import PermissionDenied
 from careleads.service.batches import BatchNotDoneError, EmptyUploadError, UploadTooLargeError
 from careleads.service.context import ServiceContext
 from careleads.service.leads import BulkTimeoutError
-from careleads.store import session_scope
+from careleads.store import end_session
 
 __all__ = [
     "ContextDep",
@@ -54,14 +57,30 @@ async def get_context(request: Request) -> ServiceContext:
     return ctx
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit on success, roll back on any error.
 
-    A plain generator, so that FastAPI runs its end (the commit or rollback) on the thread pool, like the
-    endpoint; the session connects lazily, in the thread that first uses it.
+    The session is made on the event loop (no statement runs: it connects lazily, in the thread that first
+    uses it) and its end, the commit or rollback, runs on the thread pool like the endpoint: one trip to
+    the pool fewer per request than a plain generator, which FastAPI starts on the pool too.
     """
-    with session_scope(request.app.state.sessions) as session:
+    session = request.app.state.sessions()
+    try:
         yield session
+    except BaseException:
+        await _end_on_pool(session, commit=False)
+        raise
+    await _end_on_pool(session, commit=True)
+
+
+async def _end_on_pool(session: Session, *, commit: bool) -> None:
+    # as FastAPI ends a plain generator: shielded from cancellation (a client that hangs up still gets its
+    # transaction ended), on a limiter of its own (never waiting for a thread the pool may not free while
+    # this transaction holds its connection or its lock)
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(
+            functools.partial(end_session, session, commit=commit), limiter=anyio.CapacityLimiter(1)
+        )
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]

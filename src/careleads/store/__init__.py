@@ -11,6 +11,7 @@ from __future__ import annotations
 from careleads.store._engine import (
     clear_wal,
     current_revision,
+    end_session,
     has_tables,
     head_revision,
     insert_row,
@@ -73,6 +74,7 @@ __all__ = [
     "insert_row",
     "clear_wal",
     "close_open_tasks",
+    "end_session",
     "holder",
     "make_engine",
     "make_sessionmaker",

@@ -239,10 +239,24 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        end_session(session, commit=False)
         raise
+    end_session(session, commit=True)
+
+
+def end_session(session: Session, *, commit: bool) -> None:
+    """End a :func:`session_scope` transaction: commit (a failed commit is rolled back and re-raised) or
+    roll back, then close."""
+    try:
+        if not commit:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
         session.close()
 
