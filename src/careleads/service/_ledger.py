@@ -424,7 +424,9 @@ def rescore_for_text(
         notes = (*scored.decision.notes, returned[1])
         scored = replace(scored, decision=replace(scored.decision, notes=notes))
     queue_analytics(session, ctx, lead, record, events, scored, as_of, targets)
-    targets_changed = record_target_scores(session=session, lead=lead, scores=targets, reason=reason, now=now)
+    targets_changed = bool(
+        record_target_scores(session=session, lead=lead, scores=targets, reason=reason, now=now)
+    )
     route = route_dict(scored.decision)
     if route.get("queue") == current.route.get("queue") and current.route.get("owner"):
         route["owner"] = current.route.get("owner")

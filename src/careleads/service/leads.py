@@ -65,7 +65,7 @@ from careleads.service.schemas import (
 from careleads.service.scope import check_lead_scope
 from careleads.service.segments import score_segment_records
 from careleads.service.targets import current_target_scores, record_target_scores
-from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, insert_row
+from careleads.store import Event, Feedback, Lead, Outcome, ScoreEntry, TargetScoreEntry, insert_row
 from careleads.text import reading_once
 
 __all__ = [
@@ -104,6 +104,8 @@ class LeadResult:
     ignored_fields: list[str] = field(default_factory=list)
     flagged_fields: list[FlaggedValue] = field(default_factory=list)
     unidentified: bool = False
+    #: the other targets' stored scores when known without a read (a lead stored now); None: read them
+    other_scores: list[TargetScoreEntry] | None = None
 
 
 @dataclass
@@ -218,7 +220,9 @@ def create_lead(
         now=now,
         targets=targets,
     )
-    record_target_scores(session=session, lead=lead, scores=targets, reason="created", now=now)
+    stored = record_target_scores(
+        session=session, lead=lead, scores=targets, reason="created", now=now, new=True
+    )
     sync_review(session=session, ctx=ctx, lead=lead, entry=entry, now=now, new=True)
     queue_analytics(session, ctx, lead, record, [], scored, as_of, targets)
     append_audit(
@@ -246,6 +250,7 @@ def create_lead(
         ignored_fields=ignored,
         flagged_fields=checked.flags,
         unidentified=checked.unidentified,
+        other_scores=sorted(stored, key=lambda row: row.target),
     )
 
 
@@ -520,11 +525,17 @@ def read_lead(*, session: Session, ctx: ServiceContext, lead_id: int, actor: str
 
 
 def lead_scores(
-    *, session: Session, ctx: ServiceContext, lead: Lead, entry: ScoreEntry | None
+    *,
+    session: Session,
+    ctx: ServiceContext,
+    lead: Lead,
+    entry: ScoreEntry | None,
+    others: list[TargetScoreEntry] | None = None,
 ) -> list[TargetScorePublic]:
     """The lead's current score of every served target: the routing target's (its current ledger `entry`)
-    first, then each other target's (:mod:`careleads.service.targets`)."""
-    others = current_target_scores(session=session, lead_id=lead.id)
+    first, then each other target's (:mod:`careleads.service.targets`; `others` when known, else read)."""
+    if others is None:
+        others = current_target_scores(session=session, lead_id=lead.id)
     return target_scores_public(primary=ctx.settings.target, entry=entry, others=others)
 
 

@@ -215,32 +215,41 @@ def current_target_scores_of(
 
 
 def record_target_scores(
-    *, session: Session, lead: Lead, scores: Sequence[TargetScore], reason: str, now: datetime
-) -> bool:
-    """Store each target's score that differs from the one stored last; returns whether any was stored."""
+    *,
+    session: Session,
+    lead: Lead,
+    scores: Sequence[TargetScore],
+    reason: str,
+    now: datetime,
+    new: bool = False,
+) -> list[TargetScoreEntry]:
+    """Store each target's score that differs from the one stored last; returns the entries stored.
+
+    `new`: the lead was stored in this transaction, so it has no score stored yet (nothing is read).
+    """
     if not scores:  # no other target is served: nothing to compare, no query
-        return False
-    latest = {row.target: row for row in current_target_scores(session=session, lead_id=lead.id)}
-    changed = False
+        return []
+    latest = (
+        {} if new else {row.target: row for row in current_target_scores(session=session, lead_id=lead.id)}
+    )
+    stored = []
     for s in scores:
         before = latest.get(s.target)
         if before is not None and s.same_as(before):
             continue
-        insert_row(
-            session,
-            TargetScoreEntry(
-                lead_id=lead.id,
-                at=now,
-                target=s.target,
-                scored_by=s.scored_by,
-                model_version=s.model_version,
-                cohort=s.cohort,
-                probability=s.probability,
-                score=s.score,
-                tier=s.tier,
-                reasons=list(s.reasons),
-                change_reason=reason[:200],
-            ),
+        entry = TargetScoreEntry(
+            lead_id=lead.id,
+            at=now,
+            target=s.target,
+            scored_by=s.scored_by,
+            model_version=s.model_version,
+            cohort=s.cohort,
+            probability=s.probability,
+            score=s.score,
+            tier=s.tier,
+            reasons=list(s.reasons),
+            change_reason=reason[:200],
         )
-        changed = True
-    return changed
+        insert_row(session, entry)
+        stored.append(entry)
+    return stored

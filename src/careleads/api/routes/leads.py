@@ -111,7 +111,9 @@ def post_lead(
         flagged_fields=[FlaggedFieldPublic(**f.to_dict()) for f in result.flagged_fields],
         unidentified=result.unidentified,
         decision=decision_public(result.entry),
-        scores=lead_scores(session=session, ctx=ctx, lead=result.lead, entry=result.entry),
+        scores=lead_scores(
+            session=session, ctx=ctx, lead=result.lead, entry=result.entry, others=result.other_scores
+        ),
     )
 
 
