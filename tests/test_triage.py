@@ -22,7 +22,7 @@ from careleads.text.triage import (
     normalise,
     tokenise,
 )
-from careleads.text.triage._filter import candidate, candidates
+from careleads.text.triage._filter import candidates
 from careleads.text.triage._normalise import REAL_WORDS, VOCABULARY
 from careleads.text.triage._train import DEV_SET, read_dev_set, vocabulary_hash
 
@@ -475,13 +475,6 @@ def test_batch_results_equal_detect_on_each_text(detector: ClinicalTriageDetecto
     assert {r.level for r in one} == {"urgent", "possible", "none"}  # every level was compared
 
 
-def test_a_few_texts_are_pre_filtered_text_by_text_as_a_column_is(detector: ClinicalTriageDetector) -> None:
-    texts = _batch_texts()
-    one = [detector.detect(t) for t in texts]
-    assert [detector.detect_many([t])[0] for t in texts] == one  # a request's few texts
-    assert [candidate(t) for t in texts] == candidates(pa.array(texts, type=pa.large_string())).tolist()
-
-
 _NOISE = st.text(alphabet="'`-_.,!?/ \n\tAaeEéÉßü0123456789", max_size=4)
 
 
@@ -495,14 +488,13 @@ def test_the_pre_filter_never_drops_a_text_the_detector_flags(
     base: str, cuts: list[tuple[float, str]], upper: bool
 ) -> None:
     """Triggering texts with noise inserted anywhere (quotes, separators, accents, case, digits): a text the
-    detector flags is always a candidate, text by text and column-wise."""
+    detector flags is always a candidate of the column-wise pre-filter."""
     text = base.upper() if upper else base
     for where, noise in cuts:
         k = int(where * len(text))
         text = text[:k] + noise + text[k:]
     if default_detector().detect(text).level == "none":
         return
-    assert candidate(text), text
     assert candidates(pa.array([text], type=pa.large_string())).tolist() == [True], text
 
 

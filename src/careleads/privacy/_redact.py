@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 
 from careleads.errors import InputError
+from careleads.memo import BlockMemo
 
 __all__ = [
     "PLACEHOLDERS",
@@ -589,8 +589,8 @@ def redact_texts(texts: Iterable[str | None]) -> list[str | None]:
     >>> redact_texts(["mail me at a.b+x@example.org", None])
     ['mail me at [EMAIL]', None]
     """
-    remembered = _REMEMBERED.get()
-    cache: dict[str, str] = remembered if remembered is not None else {}
+    remembered: dict[str, str] | None = _REMEMBERED.of()
+    cache = remembered if remembered is not None else {}
     out: list[str | None] = []
     for position, item in enumerate(texts):
         if item is None or (isinstance(item, float) and math.isnan(item)):
@@ -609,12 +609,11 @@ def redact_texts(texts: Iterable[str | None]) -> list[str | None]:
     return out
 
 
-#: the redactions remembered in the current :func:`remembered_redactions` block (None outside one)
-_REMEMBERED: ContextVar[dict[str, str] | None] = ContextVar("careleads_redactions", default=None)
+#: the redactions remembered in the current :func:`remembered_redactions` block
+_REMEMBERED = BlockMemo("careleads_redactions")
 
 
-@contextmanager
-def remembered_redactions() -> Iterator[None]:
+def remembered_redactions() -> AbstractContextManager[None]:
     """Within the block, :func:`redact_texts` redacts each distinct text once: a text met again (scoring
     and then deciding the same lead both read its message) is looked up. Nothing is kept after the block,
     so texts live no longer than the work that holds them. Blocks nest (the outermost one remembers).
@@ -627,11 +626,4 @@ def remembered_redactions() -> Iterator[None]:
     >>> first == again == ["call me on [PHONE]"]
     True
     """
-    if _REMEMBERED.get() is not None:
-        yield
-        return
-    token = _REMEMBERED.set({})
-    try:
-        yield
-    finally:
-        _REMEMBERED.reset(token)
+    return _REMEMBERED.block()

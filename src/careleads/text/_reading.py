@@ -12,41 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 
+from careleads.memo import BlockMemo
 from careleads.privacy import remembered_redactions
 from careleads.text.triage import remembered_triage
 from careleads.types import FloatArray
 
 __all__ = ["reading_once", "remembered_probabilities"]
 
-#: per classifier (kept with its answers, so its id stays its own): redacted text -> class probabilities
-_Memo = dict[int, tuple[object, dict[str, FloatArray]]]
-_PROBABILITIES: ContextVar[_Memo | None] = ContextVar("careleads_text_probabilities", default=None)
+#: per classifier: redacted text -> class probabilities
+_PROBABILITIES = BlockMemo("careleads_text_probabilities")
 
 
 @contextmanager
 def reading_once() -> Iterator[None]:
     """Within the block, a text is redacted once, classified once by each classifier and triaged once by
     each triage detector."""
-    if _PROBABILITIES.get() is not None:
+    with _PROBABILITIES.block(), remembered_redactions(), remembered_triage():
         yield
-        return
-    token = _PROBABILITIES.set({})
-    try:
-        with remembered_redactions(), remembered_triage():
-            yield
-    finally:
-        _PROBABILITIES.reset(token)
 
 
 def remembered_probabilities(model: object) -> dict[str, FloatArray] | None:
     """The class probabilities `model` gave so far in the current :func:`reading_once` block, by redacted
     text (a dict to add to); None outside a block."""
-    memo = _PROBABILITIES.get()
-    if memo is None:
-        return None
-    entry = memo.get(id(model))
-    if entry is None or entry[0] is not model:
-        entry = memo[id(model)] = (model, {})
-    return entry[1]
+    return _PROBABILITIES.of(model)

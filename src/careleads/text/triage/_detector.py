@@ -33,18 +33,18 @@ read from the same vocabularies and rules): the batch path is the one-text path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from careleads.memo import BlockMemo
 from careleads.text.triage._classifier import TriageClassifier, default_classifier
 from careleads.text.triage._concepts import find_concept
-from careleads.text.triage._filter import candidate, candidates
+from careleads.text.triage._filter import candidates
 from careleads.text.triage._normalise import tokenise
 
 __all__ = [
@@ -60,7 +60,7 @@ LEVELS: dict[str, int] = {"none": 0, "possible": 1, "urgent": 2}
 """The triage levels as numbers, in order of concern (:meth:`ClinicalTriageDetector.levels_many`)."""
 
 _WINDOW = 5
-_BATCH_MIN = 64  # below this many texts the pre-filter runs text by text, else column-wise
+_BATCH_MIN = 64  # below this many texts the column-wise pre-filter costs more than it saves
 LEARNED = "learned"
 """The category of a verdict that only the classifier gave."""
 
@@ -227,42 +227,27 @@ class ClinicalTriageDetector:
         return np.asarray(self.levels_many(texts) == LEVELS["urgent"], dtype=np.bool_)
 
     def _kept(self, values: list[str | None]) -> list[bool]:
-        """The texts the detector must check: the pre-filter's candidates (column-wise in a large batch)."""
+        """The texts the detector must check: the pre-filter's candidates in a large batch, else all."""
         if len(values) < _BATCH_MIN:
-            return [candidate(value) for value in values]
+            return [True] * len(values)
         return [bool(k) for k in candidates(pa.array(values, type=pa.large_string()))]
 
 
-#: per detector (kept with its findings, so its id stays its own): text -> finding, in the current
-#: :func:`remembered_triage` block (None outside one)
-_Findings = dict[int, tuple["ClinicalTriageDetector", dict[str, "TriageResult"]]]
-_REMEMBERED: ContextVar[_Findings | None] = ContextVar("careleads_triage", default=None)
+#: per detector: text -> finding, in the current :func:`remembered_triage` block
+_REMEMBERED = BlockMemo("careleads_triage")
 
 
-@contextmanager
-def remembered_triage() -> Iterator[None]:
+def remembered_triage() -> AbstractContextManager[None]:
     """Within the block, :meth:`ClinicalTriageDetector.detect_many` checks each distinct text once: a text
     met again (the record's check, then the decision, read the same message) is looked up. Nothing is kept
     after the block; blocks nest (the outermost one remembers)."""
-    if _REMEMBERED.get() is not None:
-        yield
-        return
-    token = _REMEMBERED.set({})
-    try:
-        yield
-    finally:
-        _REMEMBERED.reset(token)
+    return _REMEMBERED.block()
 
 
 def _remembered(detector: ClinicalTriageDetector) -> dict[str, TriageResult]:
     """The findings `detector` gave in the current block (a dict to add to), or a fresh dict outside one."""
-    memo = _REMEMBERED.get()
-    if memo is None:
-        return {}
-    entry = memo.get(id(detector))
-    if entry is None or entry[0] is not detector:
-        entry = memo[id(detector)] = (detector, {})
-    return entry[1]
+    found: dict[str, TriageResult] | None = _REMEMBERED.of(detector)
+    return found if found is not None else {}
 
 
 def _merged(

@@ -20,7 +20,6 @@ differently) is always a candidate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
@@ -33,7 +32,7 @@ from careleads.text.triage._concepts import RULES
 from careleads.text.triage._lexicon import COMMON_WORDS, CONTRACTION_PHRASES, CUE_CLASSES, WORD_CLASSES
 from careleads.text.triage._normalise import CONTRACTIONS, correct, fold_word, glued_halves
 
-__all__ = ["KEY_CLASSES", "KEY_WORDS", "candidate", "candidates", "key_word"]
+__all__ = ["KEY_CLASSES", "KEY_WORDS", "candidates", "key_word"]
 
 _CONTRACTED = frozenset(out for _, out in CONTRACTION_PHRASES)
 
@@ -132,40 +131,9 @@ def _may_mention(tokens: list[str]) -> bool:
     return False
 
 
-@lru_cache(maxsize=65_536)
-def _raw_may_give_key(token: str) -> bool:
-    """Whether a raw token may become a key word (:func:`_may_give_key` of its fold)."""
-    return _may_give_key(fold_word(token))
-
-
 def _may_give_key(token: str) -> bool:
     """Whether a raw (folded) token may become a key word: as it is, corrected, split, or contracted."""
     return token in _TRIGGERS or any(_is_key(word) for word in _forms(token))
-
-
-# the raw tokens of a lower-cased ASCII text: what is left between separators once these are dropped; a run
-# of three equal letters is folded differently, so such a text is always a candidate
-_DROPPED = "['`]"
-_SEPARATORS = "[^a-z0-9]+"
-_RUNS = "|".join(c * 3 for c in "abcdefghijklmnopqrstuvwxyz")
-_DROPPED_RE, _SEPARATORS_RE, _RUNS_RE = re.compile(_DROPPED), re.compile(_SEPARATORS), re.compile(_RUNS)
-
-
-def candidate(text: str | None) -> bool:
-    """:func:`candidates` for one text (the same steps, in Python: a few texts cost less so than column-wise).
-
-    Examples
-    --------
-    >>> candidate("paid_search"), candidate("sudden chest pain"), candidate(None)
-    (False, True, False)
-    """
-    if text is None:
-        return False
-    lowered = text.lower()
-    if not text.isascii() or _RUNS_RE.search(lowered):
-        return True
-    tokens = _SEPARATORS_RE.sub(" ", _DROPPED_RE.sub("", lowered)).strip(" ").split(" ")
-    return any(t and _raw_may_give_key(t) for t in tokens) and _may_mention(tokens)
 
 
 def candidates(texts: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
@@ -180,14 +148,14 @@ def candidates(texts: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     valid = np.asarray(array.is_valid(), dtype=bool)
     lowered = pc.ascii_lower(pc.fill_null(array, ""))
     other = ~np.asarray(pc.string_is_ascii(lowered), dtype=bool) | np.asarray(
-        pc.match_substring_regex(lowered, _RUNS), dtype=bool
+        pc.match_substring_regex(lowered, "|".join(c * 3 for c in "abcdefghijklmnopqrstuvwxyz")), dtype=bool
     )
-    stripped = pc.replace_substring_regex(lowered, _DROPPED, "")
-    spaced = pc.utf8_trim(pc.replace_substring_regex(stripped, _SEPARATORS, " "), " ")
+    stripped = pc.replace_substring_regex(lowered, "['`]", "")
+    spaced = pc.utf8_trim(pc.replace_substring_regex(stripped, "[^a-z0-9]+", " "), " ")
     tokens = pc.split_pattern(spaced, " ")
     flat = pc.list_flatten(tokens).dictionary_encode()
     distinct = flat.dictionary.to_pylist()
-    give = np.array([bool(t) and _raw_may_give_key(t) for t in distinct] + [False], dtype=bool)
+    give = np.array([bool(t) and _may_give_key(fold_word(t)) for t in distinct] + [False], dtype=bool)
     hits = give[np.asarray(flat.indices, dtype=np.intp)] if len(flat) else np.zeros(0, dtype=bool)
     offsets = np.asarray(tokens.offsets, dtype=np.int64)
     counts = np.cumsum(np.concatenate([[0], hits.astype(np.int64)]))
