@@ -204,12 +204,17 @@ def test_sign_in_queue_lead_feedback_ledger_dashboard(browser: Any, live: Live, 
         assert any(triage) and triage == sorted(triage, reverse=True)  # clinical-triage rows come first
         assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
         _shoot(page, shots, "queue")
+        urgent = page.locator("table.queue tr.lead-row.is-urgent")
+        urgent_ids = {urgent.nth(i).get_attribute("data-lead") for i in range(urgent.count())}
         page.get_by_text("Filters", exact=True).click()
         page.get_by_label("Tier", exact=True).select_option("A")
         page.get_by_role("button", name="Search").click()
         page.wait_for_load_state()
-        shown = {t.strip() for t in page.locator("table.queue tr.lead-row .tier").all_inner_texts()}
-        assert shown == {"A"}
+        # the filter narrows the other rows to tier A; clinical triage stays pinned whatever its tier
+        others = page.locator("table.queue tr.lead-row:not(.is-urgent) .tier").all_inner_texts()
+        assert {t.strip() for t in others} == {"A"}
+        urgent = page.locator("table.queue tr.lead-row.is-urgent[data-pinned]")
+        assert {urgent.nth(i).get_attribute("data-lead") for i in range(urgent.count())} == urgent_ids
 
         # the lead: keyboard skip link first, then reasons, route, contact, redacted text, ledger chart
         page.goto(f"/ui/leads/{live.hostile_lead}")
