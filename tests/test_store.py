@@ -403,3 +403,41 @@ def test_a_drain_with_nothing_erased_does_not_read_its_part_back(
     )
     assert writer.flush() == 3 and writer.waiting() == 0
     assert rewritten == [] and len(writer.read()) == 3
+
+
+@pytest.mark.parametrize(("flush_rows", "arriving"), [(2, 1), (3, 2), (5, 1), (5, 4)])
+def test_rows_that_arrive_while_a_part_is_written_wait_for_a_part_of_their_own_size(
+    tmp_path: Path, flush_rows: int, arriving: int
+) -> None:
+    """A drain started by the commits writes parts of at least ``flush_rows`` rows: leads that arrive while
+    it writes a part (fewer than ``flush_rows``) wait in the store for the next drain instead of becoming a
+    part of their own, so a steady stream of leads never becomes a stream of tiny parts."""
+    from careleads.service.analytics import AnalyticsWriter
+
+    store = Store(make_settings(tmp_path, "sqlite", analytics_flush_rows=flush_rows))
+    writer = store.ctx.analytics
+    made = iter(range(1000))
+
+    def create() -> None:
+        with session_scope(store.sessions) as session:
+            lead = {**LEAD, "lead_id": f"S-{next(made)}"}
+            create_lead(session=session, ctx=store.ctx, lead_in=lead, actor="t", role="integration")
+
+    write = AnalyticsWriter._write
+    parts: list[int] = []
+
+    def write_while_leads_arrive(self: AnalyticsWriter, name: str, rows: list[object]) -> None:
+        parts.append(len(rows))
+        if len(parts) == 1:
+            for _ in range(arriving):  # other requests commit while the part is being written
+                create()
+        write(self, name, rows)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AnalyticsWriter, "_write", write_while_leads_arrive)
+        for _ in range(flush_rows):
+            create()
+    assert parts == [flush_rows] and writer.waiting() == arriving
+    assert writer.flush() == arriving and writer.waiting() == 0  # an explicit flush writes every row
+    assert len(writer.read()) == flush_rows + arriving
+    store.engine.dispose()

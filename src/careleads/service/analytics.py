@@ -230,7 +230,7 @@ class AnalyticsWriter:
         self.sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()  # guards the counters below
         self._committed = 0  # rows committed since the last drain began
-        self._again = False  # a drain was asked for while the background one ran
+        self._asked = 0  # the smallest batch a drain asked for writes (0: none asked)
         self._running = False  # the background thread is draining
         self._drain_lock = threading.Lock()  # one drain at a time in this process
         self._part_lock = threading.Lock()  # one rewrite of part files at a time in this process
@@ -244,43 +244,54 @@ class AnalyticsWriter:
     def committed(self, n_rows: int) -> None:
         """`n_rows` analytics rows were committed; drain when :attr:`flush_rows` have been.
 
-        With ``background=True`` this returns at once and a background thread drains.
+        The drain writes parts of at least :attr:`flush_rows` rows: rows that arrive while it writes wait
+        for the next one, so a steady stream of leads does not become a stream of tiny parts (and of
+        transactions on the store's writers). With ``background=True`` this returns at once and a
+        background thread drains.
         """
         with self._lock:
             self._committed += n_rows
             if self._committed < self.flush_rows:
                 return
             self._committed = 0
-            if self.background:
-                self._again = True
-                if not self._running:
-                    self._running = True
-                    self._flusher = threading.Thread(
-                        target=self._drain_in_background, name="analytics-flush", daemon=True
-                    )
-                    self._flusher.start()
+        self._drain(self.flush_rows)
+
+    def _drain(self, at_least: int) -> None:
+        """Drain parts of at least `at_least` rows, here or (``background=True``) in the background thread."""
+        if not self.background:
+            self._drain_quietly(at_least)
+            return
+        with self._lock:
+            self._asked = min(self._asked or at_least, at_least)
+            if self._running:
                 return
-        self._drain_quietly()
+            self._running = True
+            self._flusher = threading.Thread(
+                target=self._drain_in_background, name="analytics-flush", daemon=True
+            )
+            self._flusher.start()
 
     def _drain_in_background(self) -> None:
         while True:
             with self._lock:
-                if not self._again:
+                at_least, self._asked = self._asked, 0
+                if not at_least:
                     self._running = False
                     return
-                self._again = False
-            self._drain_quietly()
+            self._drain_quietly(at_least)
 
-    def _drain_quietly(self) -> None:
+    def _drain_quietly(self, at_least: int) -> None:
         try:
-            self.flush()
+            self.flush(at_least=at_least)
         except Exception:  # the rows stay in the table: the next drain writes them
             logger.exception("analytics: writing a part file failed")
 
-    def flush(self) -> int:
-        """Write every waiting row now (in parts of at most :data:`DRAIN_ROWS`); returns the rows written.
+    def flush(self, *, at_least: int = 1) -> int:
+        """Write the waiting rows now, in parts of at most :data:`DRAIN_ROWS`; returns the rows written.
 
-        Returns 0 at once when another process is draining the folder.
+        A part claimed and not settled (a crash) is always finished; a new part is begun only while at
+        least `at_least` rows wait (the default: every waiting row is written). Returns 0 at once when
+        another process is draining the folder.
         """
         if self.sessions is None:
             return 0
@@ -288,7 +299,7 @@ class AnalyticsWriter:
         with self._drain_lock, _file_lock(self.folder / ".drain.lock", wait=False) as held:
             if not held:
                 return 0
-            while (claimed := self._claim(self.sessions)) is not None:
+            while (claimed := self._claim(self.sessions, at_least=at_least)) is not None:
                 name, rows = claimed
                 n_written: int | None = None  # the part was written before a crash: rows unknown
                 if rows and not (self.folder / "scores" / name).exists():
@@ -297,9 +308,11 @@ class AnalyticsWriter:
                 written += self._settle(self.sessions, name, n_written)
         return written
 
-    def _claim(self, sessions: sessionmaker[Session]) -> tuple[str, list[AnalyticsRow]] | None:
-        """The rows of a part claimed before and not settled (a crash), else a new batch, marked with the
-        part's name; None when nothing waits."""
+    def _claim(
+        self, sessions: sessionmaker[Session], *, at_least: int = 1
+    ) -> tuple[str, list[AnalyticsRow]] | None:
+        """The rows of a part claimed before and not settled (a crash), else a new batch when at least
+        `at_least` rows wait, marked with the part's name; None when nothing (or too little) waits."""
         with session_scope(sessions) as session:
             name = session.scalar(
                 select(AnalyticsPending.part).where(AnalyticsPending.part.is_not(None)).limit(1)
@@ -313,7 +326,7 @@ class AnalyticsWriter:
                         .limit(DRAIN_ROWS)
                     )
                 )
-                if not ids:
+                if not ids or len(ids) < min(at_least, DRAIN_ROWS):
                     return None
                 name = _part_name()  # never reused: SQLite may give a deleted row's id again
                 session.execute(
@@ -387,15 +400,10 @@ class AnalyticsWriter:
         """Write what an earlier run left in the table (after a crash); with ``background=True`` start the
         writer process now, so it imports pandas and the feature code (a second or two of CPU) on the other
         core while the service starts, and drain in the background thread."""
-        if not self.background:
-            self._drain_quietly()
-            return
-        if self._writer is None:
+        if self._writer is None and self.background:
             self._writer = _writer_process()
             self._writer.submit(_ready)
-        with self._lock:
-            self._committed = self.flush_rows  # drain what waits at the next commit, or now:
-        self.committed(0)
+        self._drain(1)
 
     def close(self) -> None:
         """Wait for a background drain, write what is still waiting and stop the writer (at shutdown)."""
