@@ -1,11 +1,12 @@
 """Load benchmark of ``POST /v1/leads``: ``python benchmarks/bench_api.py --backend sqlite|postgres``.
 
-Starts uvicorn in a subprocess on 127.0.0.1 (a fresh SQLite file, or a fresh PostgreSQL database created
-next to ``CARELEADS_DATABASE_URL`` and dropped afterwards), trains and publishes a small model (unless
-``--no-model``), then drives new leads at a steady rate (``--rate``, default 200 a second, for
-``--duration`` seconds) from a separate process: a lean asyncio HTTP/1.1 client with the requests
-serialised beforehand, open loop, at most ``--max-in-flight`` requests outstanding. Prints throughput and
-latency percentiles as JSON and a table, with the machine's Python-loop yardstick measured in the same run.
+Starts ``careleads serve`` (``--workers N`` uvicorn processes) in a subprocess on 127.0.0.1 (a fresh
+SQLite file, or a fresh PostgreSQL database created next to ``CARELEADS_DATABASE_URL`` and dropped
+afterwards), trains and publishes a small model (unless ``--no-model``), then drives new leads at a steady
+rate (``--rate``, default 200 a second, for ``--duration`` seconds) from a separate process: a lean asyncio
+HTTP/1.1 client with the requests serialised beforehand, open loop, at most ``--max-in-flight`` requests
+outstanding. Prints throughput and latency percentiles as JSON and a table, with the machine's Python-loop
+yardstick measured in the same run.
 Requests the client could not start because too many were outstanding are counted as ``skipped``.
 """
 
@@ -254,7 +255,7 @@ def served(
     database_url: str | None = None,
     roles: tuple[str, ...] = ("integration",),
 ) -> Iterator[Served]:
-    """A uvicorn server of careleads on a fresh store (see the module docstring): its URL, a token per role
+    """``careleads serve`` on a fresh store (see the module docstring): its URL, a token per role
     and the server's process id.
 
     The server and its store (the temporary folder, the PostgreSQL database) are removed afterwards.
@@ -282,23 +283,10 @@ def served(
                 "CARELEADS_DATABASE_URL": url,
                 "CARELEADS_LOG_LEVEL": "warning",
             }
-            command = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "careleads.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--workers",
-                str(workers),
-            ]
-            server = subprocess.Popen(command, env=env)
+            env["CARELEADS_SCHEDULER"] = "false"  # requests only: no scheduled job runs during the load
+            command = [sys.executable, "-c", "from careleads.cli import main; main()", "serve"]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+            server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", server)
                 yield Served(f"http://127.0.0.1:{port}", tokens, server.pid)

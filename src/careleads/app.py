@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
+from careleads.engines import end_with_parent
 from careleads.jobs import JOBS
 from careleads.service.access_log import install_access_log_redaction
 from careleads.service.context import ServiceContext, open_store
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # a worker process of `careleads serve --workers N` ends with its supervisor, even one killed with
+        # SIGKILL (which cannot stop its children); in a process of its own this does nothing
+        end_with_parent()
         stop = threading.Event()
         worker = None
         # Load the published model now rather than in the first request, then move everything alive after

@@ -75,7 +75,8 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option(
                 "--workers",
-                help="Worker processes (each loads the model; SQLite writes take turns on a file lock).",
+                help="Worker processes (each loads the model and listens on a socket of its own, so the "
+                "system spreads connections over them; SQLite writes take turns on a file lock).",
             ),
         ] = 1,
     ) -> None:
@@ -83,8 +84,6 @@ def register(app: typer.Typer) -> None:
 
         The scheduled jobs run inside (`careleads jobs list`) unless CARELEADS_SCHEDULER is false."""
         import os
-
-        import uvicorn
 
         # the server runs the jobs unless told otherwise; worker processes inherit the environment
         os.environ.setdefault("CARELEADS_SCHEDULER", "true")
@@ -98,20 +97,14 @@ def register(app: typer.Typer) -> None:
             f"careleads: starting {workers} worker(s); pages at {base}/ui/ (sign in there), API at {base}/v1"
         )
         out.print(f"careleads: API reference at {base}/docs; health at {base}/v1/health. Stop with Ctrl+C.")
-        if workers > 1:
-            uvicorn.run(
-                "careleads.app:create_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level=settings.log_level,
-            )
-            return
-        from careleads.app import create_app
+        from careleads.serving import serve as run_service
 
-        application = create_app(settings)
-        uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
+        application = None
+        if workers <= 1:
+            from careleads.app import create_app
+
+            application = create_app(settings)
+        run_service(host=host, port=port, workers=workers, log_level=settings.log_level, app=application)
 
     @db_app.command("upgrade", epilog=example("careleads db upgrade"))
     @command_errors()
