@@ -76,7 +76,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--workers",
                 help="Worker processes (each loads the model and listens on a socket of its own, so the "
-                "system spreads connections over them; SQLite writes take turns on a file lock).",
+                "system spreads connections over them). With SQLite use 1: the workers' writes take turns "
+                "on a file lock, and queue (docs/PERFORMANCE.md).",
             ),
         ] = 1,
     ) -> None:
