@@ -175,6 +175,8 @@ def test_an_address_another_program_listens_on_is_refused_before_any_worker_star
             claim_address("127.0.0.1", port)
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             serve(host="127.0.0.1", port=port, workers=2, log_level="warning")
+        with pytest.raises(ConfigError, match="--port 0"):  # each worker would bind a free port of its own
+            serve(host="127.0.0.1", port=0, workers=2, log_level="warning")
     finally:
         other.close()
 

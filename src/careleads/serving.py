@@ -99,8 +99,8 @@ def serve(*, host: str, port: int, workers: int, log_level: str, app: Any = None
     Raises
     ------
     ConfigError
-        With more than one worker: when the address is taken or cannot be bound, or the system has no
-        ``SO_REUSEPORT``.
+        With more than one worker: when the address is taken or cannot be bound, the port is 0 (any free
+        port), or the system has no ``SO_REUSEPORT``.
     """
     import uvicorn
 
@@ -110,6 +110,8 @@ def serve(*, host: str, port: int, workers: int, log_level: str, app: Any = None
         return
     if not hasattr(socket, "SO_REUSEPORT"):  # pragma: no cover - Linux and the BSDs have it
         raise ConfigError("worker processes need SO_REUSEPORT, which this system lacks: use --workers 1")
+    if port == 0:
+        raise ConfigError("--port 0 with several workers gives each worker a port of its own: name a port")
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
