@@ -66,9 +66,11 @@ LOCK_SECONDS = 30.0
 class _WriterLock:
     """One SQLite writer at a time: a thread lock in this process, an ``flock`` between processes.
 
-    Both wake the next waiter as soon as the holder lets go. SQLite's own busy handler (still the last
-    word, e.g. for a process that does not use careleads) polls in sleeps of 1, 2, 5, 10 ... up to 100 ms,
-    and under load those sleeps left the cores idle while requests queued.
+    The thread lock wakes the next waiter as soon as the holder lets go; the file lock is polled in sleeps
+    of 0.2 to 2 ms, so a process hands the lock to its own next writer before another process sees it free.
+    SQLite's own busy handler (still the last word, e.g. for a process that does not use careleads) polls in
+    sleeps of 1, 2, 5, 10 ... up to 100 ms, and under load those sleeps left the cores idle while requests
+    queued.
     """
 
     def __init__(self, database: str | None, seconds: float) -> None:
