@@ -87,6 +87,23 @@ def free_port() -> int:
         return port
 
 
+def child_pids(pid: int) -> set[int]:
+    """The process ids of the children of process `pid` (from /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(c) for c in (task / "children").read_text(encoding="utf-8").split())
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie has ended; only its exit status waits to be read)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def reset_postgres(url: str) -> None:
     """Give the PostgreSQL database an empty public schema."""
     engine = create_engine(url)

@@ -11,22 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from _service_support import free_port
-
-
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.update(int(c) for c in (task / "children").read_text(encoding="utf-8").split())
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+from _service_support import child_pids, free_port, process_alive
 
 
 def test_the_writer_process_ends_when_the_server_is_killed(tmp_path: Path) -> None:
@@ -50,19 +35,19 @@ def test_the_writer_process_ends_when_the_server_is_killed(tmp_path: Path) -> No
             except httpx.HTTPError:
                 time.sleep(0.2)
         while time.monotonic() < deadline and not children:  # the writer starts with the service
-            children = {c for c in _children(server.pid) if _alive(c)}
+            children = {c for c in child_pids(server.pid) if process_alive(c)}
             time.sleep(0.1)
         assert children, "the service started no writer process"
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(_alive(c) for c in children):
+        while time.monotonic() < deadline and any(process_alive(c) for c in children):
             time.sleep(0.2)
-        assert not any(_alive(c) for c in children), "a child of the killed server is still running"
+        assert not any(process_alive(c) for c in children), "a child of the killed server is still running"
     finally:
         if server.poll() is None:
             server.kill()
             server.wait(timeout=30)
         for child in children:  # left running by a failure: not left behind by the test too
-            if _alive(child):
+            if process_alive(child):
                 os.kill(child, signal.SIGKILL)

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _service_support import free_port, make_settings
+from _service_support import child_pids, free_port, make_settings, process_alive
 from careleads.errors import ConfigError
 from careleads.serving import claim_address, serve
 
-CONNECTIONS = 64  # spread by a hash, each of two workers gets a quarter or more but about once in 30,000
+CONNECTIONS = 64  # spread by a hash: a worker gets under a quarter about once in 40,000 runs
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -33,18 +33,11 @@ def _socket_inodes(pid: int) -> set[str]:
     return found
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.update(int(c) for c in (task / "children").read_text(encoding="utf-8").split())
-    return found
-
-
 def _workers(pid: int) -> set[int]:
     """The server's worker processes (not multiprocessing's resource tracker)."""
     return {
         child
-        for child in _children(pid)
+        for child in child_pids(pid)
         if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
     }
 
@@ -190,9 +183,9 @@ def test_the_workers_end_with_a_killed_supervisor(
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in workers):
         time.sleep(0.2)
-    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    alive = [pid for pid in workers if process_alive(pid)]
     for pid in alive:  # left running by a failure: not left behind by the test too
         os.kill(pid, signal.SIGKILL)
     assert not alive, "a worker of the killed server is still running"

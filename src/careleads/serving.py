@@ -42,7 +42,6 @@ def listening_socket(host: str, port: int, backlog: int = _BACKLOG) -> socket.so
     except BaseException:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
