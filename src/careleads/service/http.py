@@ -6,27 +6,32 @@ The app (:func:`careleads.app.create_app`) puts the service context and the sess
 handlers to answer with an HTML page where a person reads the answer.
 
 ``SessionDep`` commits when the endpoint returns and rolls back when it raises, before the response is
-sent (``scope="function"``), so a failed request writes nothing and a failed commit is never a 2xx.
+sent, so a failed request writes nothing and a failed commit is never a 2xx.
 
 Store work never runs on the event loop: every endpoint that touches the store is a plain function (run on
-the thread pool), and ``get_session`` runs its commit or rollback on the pool too. A lock
-wait (another request's transaction, a command's) then holds one worker thread, never the loop that every
-other request and every other transaction's commit need; each wait is bounded (``lock_wait_seconds``) and
-answered with 503 and ``Retry-After`` when it expires.
+the thread pool). Its routes are :class:`TransactionRoute`: the commit or rollback runs in the thread that
+ran the endpoint, as the endpoint returns, so a transaction's locks (SQLite's writer lock, the audit head's
+row lock on PostgreSQL) are never held while the request waits for the loop and then for a thread again. A
+lock wait (another request's transaction, a command's) holds one worker thread, never the loop; each wait
+is bounded (``lock_wait_seconds``) and answered with 503 and ``Retry-After`` when it expires.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import AsyncIterator
+import typing
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
@@ -42,6 +47,7 @@ from careleads.store import end_session
 __all__ = [
     "ContextDep",
     "SessionDep",
+    "TransactionRoute",
     "error_answer",
     "get_context",
     "get_session",
@@ -61,19 +67,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit on success, roll back on any error.
 
     The session is made on the event loop (no statement runs: it connects lazily, in the thread that first
-    uses it) and its end, the commit or rollback, runs on the thread pool like the endpoint: one trip to
-    the pool fewer per request than a plain generator, which FastAPI starts on the pool too.
+    uses it). A :class:`TransactionRoute` ends it in the endpoint's thread; what is still open here (an
+    endpoint of another route class) is ended on the thread pool, never on the loop.
     """
     session = request.app.state.sessions()
     try:
         yield session
     except BaseException:
-        await _end_on_pool(session, commit=False)
+        await _end(session, commit=False)
         raise
-    await _end_on_pool(session, commit=True)
+    await _end(session, commit=True)
 
 
-async def _end_on_pool(session: Session, *, commit: bool) -> None:
+async def _end(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():  # ended in the endpoint's thread: nothing is held, closing is no I/O
+        session.close()
+        return
     # as FastAPI ends a plain generator: shielded from cancellation (a client that hangs up still gets its
     # transaction ended), on a limiter of its own (never waiting for a thread the pool may not free while
     # this transaction holds its connection or its lock)
@@ -85,6 +94,51 @@ async def _end_on_pool(session: Session, *, commit: bool) -> None:
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
+    """The name of `endpoint`'s :data:`SessionDep` parameter, if it has one."""
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    for name in inspect.signature(endpoint).parameters:
+        for meta in getattr(hints.get(name), "__metadata__", ()):
+            if isinstance(meta, DependsParam) and meta.dependency is get_session:
+                return name
+    return None
+
+
+def ending_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint`, a plain function with a :data:`SessionDep`, ending its transaction as it returns or
+    raises, in its own thread; other endpoints unchanged."""
+    if inspect.iscoroutinefunction(endpoint) or getattr(endpoint, _ENDS, False):
+        return endpoint  # (a router included in another builds its routes again from the wrapped endpoints)
+    name = _session_parameter(endpoint)
+    if name is None:
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        session: Session = kwargs[name]
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            end_session(session, commit=False)
+            raise
+        end_session(session, commit=True)  # a failed commit raises here: never a 2xx
+        return result
+
+    setattr(run, _ENDS, True)
+    return run
+
+
+_ENDS = "_careleads_ends_transaction"
+
+
+class TransactionRoute(APIRoute):
+    """A route whose endpoint ends the request's transaction in the thread it ran in (see the module)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, ending_in_thread(endpoint), **kwargs)
+
 
 # (error class, HTTP status, whether the answer's detail is a list of problems); the first match wins
 _STATUSES: tuple[tuple[type[CareleadsError], int, bool], ...] = (

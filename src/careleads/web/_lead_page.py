@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from careleads import report as charts
 from careleads.service import access
 from careleads.service.feedback import FEEDBACK_LABELS, give_feedback
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.leads import lead_timeline, read_lead, utcnow
 from careleads.service.review import open_review_task
 from careleads.service.route_choices import route_choices
@@ -198,7 +198,7 @@ def note_submit(
 
 def build_lead_router(prefix: str) -> APIRouter:
     """The lead page (and its JSON twin: ``/leads/{id}.json``) and its forms under `prefix`."""
-    router = APIRouter(prefix=prefix)
+    router = APIRouter(route_class=TransactionRoute, prefix=prefix)
     post: dict[str, Any] = {"methods": ["POST"], "include_in_schema": False}
     router.add_api_route(
         "/leads/{lead_ref}", lead_page, methods=["GET"], name="web_lead", include_in_schema=False

@@ -25,7 +25,7 @@ from careleads.service.audit import append_audit
 from careleads.service.audit_view import AuditFilters, search_audit_log
 from careleads.service.context import ServiceContext
 from careleads.service.dashboard import Dashboard, dashboard, dashboard_stamp
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.leads import utcnow
 from careleads.service.review import (
     NO_INTENT,
@@ -716,7 +716,7 @@ def _twin(router: APIRouter, path: str, endpoint: Any, name: str) -> None:
 
 def build_router(prefix: str) -> APIRouter:
     """Every page and form under `prefix` (not in the OpenAPI schema: the API documents the same data)."""
-    router = APIRouter(prefix=prefix)
+    router = APIRouter(route_class=TransactionRoute, prefix=prefix)
     post: dict[str, Any] = {"methods": ["POST"], "include_in_schema": False}
     router.add_api_route("/", home, methods=["GET"], name="web_home", include_in_schema=False)
     router.add_api_route("/login", login_page, methods=["GET"], name="web_login", include_in_schema=False)

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import ADMIN_ONLY, Principal
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.outbox import deliver_configured, list_outbox, requeue_outbox
 from careleads.service.outbox import export_outbox as export_outbox_file
 from careleads.service.scheduling import JobsPublic, list_jobs
@@ -48,7 +48,7 @@ from careleads.service.users import (
 )
 from careleads.store import User
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/admin", tags=["admin"])
 AdminUser = Annotated[Principal, Depends(require_role(ADMIN_ONLY))]
 OutboxStatus = Annotated[
     str | None,

@@ -11,10 +11,10 @@ from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import AUDIT_READ, Principal
 from careleads.service.audit import read_audit_log, verify_audit
-from careleads.service.http import SessionDep
+from careleads.service.http import SessionDep, TransactionRoute
 from careleads.service.schemas import AuditEntryPublic, AuditPublic, AuditVerifyPublic
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPublic, responses=ERRORS, summary="Audit log entries")

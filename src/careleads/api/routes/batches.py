@@ -19,11 +19,11 @@ from careleads.service.batches import (
     get_batch,
     run_batch,
 )
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.schemas import BatchPublic
 from careleads.store import BatchJob
 
-router = APIRouter(prefix="/v1/batches", tags=["batches"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/batches", tags=["batches"])
 
 BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The batch job id")]
 BatchUser = Annotated[Principal, Depends(require_role(BATCHES))]

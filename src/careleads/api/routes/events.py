@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS, LeadId
 from careleads.service.access import EVENT_CREATE, OUTCOME_CREATE, Principal
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.leads import record_event, record_outcome
 from careleads.service.schemas import (
     EventCreate,
@@ -20,7 +20,7 @@ from careleads.service.schemas import (
     decision_public,
 )
 
-router = APIRouter(prefix="/v1/leads", tags=["events"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/leads", tags=["events"])
 
 
 @router.post(

@@ -10,7 +10,7 @@ from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS, LeadId
 from careleads.service.access import FEEDBACK_CREATE, Principal
 from careleads.service.feedback import give_feedback
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.schemas import (
     FeedbackCreate,
     FeedbackPublic,
@@ -20,7 +20,7 @@ from careleads.service.schemas import (
 )
 from careleads.service.worklist import add_follow_up_note, undo_feedback
 
-router = APIRouter(prefix="/v1/leads", tags=["feedback"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/leads", tags=["feedback"])
 
 
 @router.post(

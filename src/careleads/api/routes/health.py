@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from careleads.service.health import service_health
-from careleads.service.http import ContextDep
+from careleads.service.http import ContextDep, TransactionRoute
 from careleads.service.schemas import HealthPublic
 
-router = APIRouter(prefix="/v1", tags=["health"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1", tags=["health"])
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from careleads.api.deps import require_role
 from careleads.service.access import LEAD_CREATE, LEAD_ERASE, LEAD_READ, Principal
 from careleads.service.erasure import erase_lead
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.leads import LeadValidationError, create_lead, lead_scores
 from careleads.service.leads import read_lead as lead_for_caller
 from careleads.service.schemas import (
@@ -24,7 +24,7 @@ from careleads.service.schemas import (
     segment_field_problem,
 )
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/leads", tags=["leads"])
 
 
 def read_body(body: bytes) -> Any:

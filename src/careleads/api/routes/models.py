@@ -10,10 +10,10 @@ from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service import publishing
 from careleads.service.access import MODELS_PUBLISH, MODELS_READ, Principal
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.schemas import ModelsPublic, PublishResult
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1/models", tags=["models"])
 
 Version = Annotated[str, Path(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Reason = Annotated[

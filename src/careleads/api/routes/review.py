@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import REVIEW_QUEUE_READ, Principal
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.review import NO_INTENT
 from careleads.service.review import read_review_queue as queue_for_caller
 from careleads.service.schemas import ReviewQueuePublic
 
-router = APIRouter(prefix="/v1", tags=["review"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1", tags=["review"])
 
 
 @router.get("/review-queue", response_model=ReviewQueuePublic, responses=ERRORS, summary="The review queue")

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends
 from careleads.api.deps import require_role
 from careleads.api.routes.leads import ERRORS
 from careleads.service.access import SCORE, Principal
-from careleads.service.http import ContextDep, SessionDep
+from careleads.service.http import ContextDep, SessionDep, TransactionRoute
 from careleads.service.leads import score_without_storing
 from careleads.service.schemas import ScoredLead, ScoreRequest, ScoresPublic
 
-router = APIRouter(prefix="/v1", tags=["score"])
+router = APIRouter(route_class=TransactionRoute, prefix="/v1", tags=["score"])
 
 
 @router.post(
