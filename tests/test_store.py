@@ -281,6 +281,61 @@ def test_a_failed_statement_never_carries_the_values_it_was_given(store: Store) 
     assert "no_such_table" in str(raised.value) and secret not in str(raised.value)
 
 
+@pytest.mark.parametrize("ending", ["commit", "rollback", "error", "returned open"])
+def test_the_writer_lock_is_held_until_the_database_has_ended_the_transaction(
+    tmp_path: Path, ending: str
+) -> None:
+    """Another process may start writing only once SQLite has committed or rolled back: let in earlier, it
+    finds SQLite's own lock taken and its busy handler sleeps with the lock idle. At the moment SQLAlchemy
+    ends the transaction (its ``commit``/``rollback`` events, before the database does), the file lock
+    between processes must still be held."""
+    import fcntl
+    import os
+
+    from sqlalchemy import event
+
+    from careleads.store import make_engine
+
+    database = tmp_path / "e.db"
+    engine = make_engine(f"sqlite:///{database}", lock_seconds=0.2)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    seen: list[str] = []
+
+    def at_end(_connection: object) -> None:
+        other = os.open(f"{database}-writer.lock", os.O_RDWR)  # another process's view of the lock
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_UN)
+            seen.append("free")
+        except BlockingIOError:
+            seen.append("held")
+        finally:
+            os.close(other)
+
+    event.listen(engine, "commit", at_end)
+    event.listen(engine, "rollback", at_end)
+    if ending == "commit":
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+    elif ending == "rollback":
+        with engine.connect() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            connection.rollback()
+    elif ending == "error":
+        with pytest.raises(ZeroDivisionError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            _ = 1 / 0
+    else:  # closed with the transaction open: rolled back as it closes
+        connection = engine.connect()
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        connection.close()
+    assert seen == ["held"]
+    with engine.begin() as connection:  # and it was let go afterwards: the next writer gets in
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    engine.dispose()
+
+
 def test_a_writer_lock_held_by_another_process_ends_the_wait_with_an_error(tmp_path: Path) -> None:
     import fcntl
     import os

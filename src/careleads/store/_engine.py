@@ -126,7 +126,10 @@ def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: flo
     """Serialise SQLite transactions (:class:`_WriterLock`), then take SQLite's write lock up front.
 
     ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails with "database is locked"
-    when another writer committed in between; waiting is better.
+    when another writer committed in between; waiting is better. The lock is let go once the database has
+    committed or rolled back, not when SQLAlchemy is about to (its ``commit`` event): a writer let in while
+    the last commit is still being written finds SQLite's own lock taken, and SQLite's busy handler then
+    sleeps a millisecond or more with the lock idle.
     """
     lock = _WriterLock(database, lock_seconds)
 
@@ -139,16 +142,39 @@ def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: flo
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            end(connection)
+            release(connection.connection)
             raise
 
-    def end(connection: Any) -> None:
-        if connection.info.pop(_WRITER, False):
+    def release(dbapi_connection: Any) -> None:
+        # the pool's connection (SQLAlchemy's, or the one the pool resets on return): its info is the
+        # connection's; one made only to set the connection up has none and never held the lock
+        try:
+            info = dbapi_connection.info
+        except (AttributeError, NotImplementedError):
+            return
+        if info.pop(_WRITER, False):
             lock.release()
 
+    dialect = engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit_then_release(dbapi_connection: Any) -> None:
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            release(dbapi_connection)
+
+    def rollback_then_release(dbapi_connection: Any) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            release(dbapi_connection)
+
     event.listen(engine, "begin", begin)
-    event.listen(engine, "commit", end)
-    event.listen(engine, "rollback", end)
+    # this engine's own dialect: the statements SQLAlchemy runs to end a transaction, and the rollback of a
+    # connection returned to the pool with its transaction open
+    dialect.do_commit = commit_then_release  # type: ignore[method-assign]
+    dialect.do_rollback = rollback_then_release  # type: ignore[method-assign]
 
 
 def make_engine(url: str, *, echo: bool = False, lock_seconds: float = LOCK_SECONDS) -> Engine:
