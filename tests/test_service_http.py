@@ -97,11 +97,12 @@ def test_a_request_ends_its_transaction_in_the_thread_trip_that_ran_its_endpoint
         return await run_sync(in_trip, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", numbered)
-    seen: dict[int, list[tuple[str, int | None]]] = collections.defaultdict(list)
+    # by session (kept alive here, so no two share an id)
+    seen: dict[Session, list[tuple[str, int | None]]] = collections.defaultdict(list)
 
     def note(kind: str) -> Callable[..., None]:
         def listener(session: Session, *_: Any) -> None:
-            seen[id(session)].append((kind, getattr(current, "trip", None)))
+            seen[session].append((kind, getattr(current, "trip", None)))
 
         return listener
 
@@ -124,6 +125,12 @@ def test_a_request_ends_its_transaction_in_the_thread_trip_that_ran_its_endpoint
         service.client.get("/v1/leads/999999", headers=admin),  # reads, then fails: rolled back
     ]
     assert [a.status_code for a in answers] == [200, 201, 200, 200, 404]
+    # once the token is checked, a request is one trip: its endpoint, its commit (the answer is checked
+    # against the response model on the loop)
+    before = next(trips)
+    again = service.client.post("/v1/leads", json={**lead, "lead_id": "CRM-TRIP-2"}, headers=writer)
+    assert again.status_code == 201, again.text
+    assert next(trips) - before == 2
     transactions = [events for events in seen.values() if any(k == "after_begin" for k, _ in events)]
     assert len(transactions) >= 6
     for events in transactions:

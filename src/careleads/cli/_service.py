@@ -76,8 +76,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--workers",
                 help="Worker processes (each loads the model and listens on a socket of its own, so the "
-                "system spreads connections over them). With SQLite use 1: the workers' writes take turns "
-                "on a file lock, and queue (docs/PERFORMANCE.md).",
+                "system spreads connections over them). One process works on one core at a time; use as "
+                "many as the cores the server may take (with SQLite the workers' writes take turns on a "
+                "file lock; docs/PERFORMANCE.md).",
             ),
         ] = 1,
     ) -> None:

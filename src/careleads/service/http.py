@@ -8,12 +8,12 @@ handlers to answer with an HTML page where a person reads the answer.
 ``SessionDep`` commits when the endpoint returns and rolls back when it raises, before the response is
 sent, so a failed request writes nothing and a failed commit is never a 2xx.
 
-Store work never runs on the event loop: every endpoint that touches the store is a plain function (run on
-the thread pool). Its routes are :class:`TransactionRoute`: the commit or rollback runs in the thread that
-ran the endpoint, as the endpoint returns, so a transaction's locks (SQLite's writer lock, the audit head's
-row lock on PostgreSQL) are never held while the request waits for the loop and then for a thread again. A
-lock wait (another request's transaction, a command's) holds one worker thread, never the loop; each wait
-is bounded (``lock_wait_seconds``) and answered with 503 and ``Retry-After`` when it expires.
+Store work never runs on the event loop: every endpoint that touches the store is a plain function, run on
+the thread pool. Its routes are :class:`TransactionRoute`: the commit or rollback runs in the thread that
+ran the endpoint, in the same trip to the pool, so a transaction's locks (SQLite's writer lock, the audit
+head's row lock on PostgreSQL) are never held while the request waits for the loop and then for a thread
+again. A lock wait (another request's transaction, a command's) holds one worker thread, never the loop;
+each wait is bounded (``lock_wait_seconds``) and answered with 503 and ``Retry-After`` when it expires.
 """
 
 from __future__ import annotations
@@ -107,16 +107,19 @@ def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
 
 
 def ending_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """`endpoint`, a plain function with a :data:`SessionDep`, ending its transaction as it returns or
-    raises, in its own thread; other endpoints unchanged."""
+    """`endpoint`, a plain function with a :data:`SessionDep`, run on the thread pool and ending its
+    transaction there as it returns or raises, in one trip; other endpoints unchanged.
+
+    The result is a coroutine function, so FastAPI checks the answer against the route's response model on
+    the loop, as the answer of an ``async`` endpoint, instead of in a further trip to the pool.
+    """
     if inspect.iscoroutinefunction(endpoint) or getattr(endpoint, _ENDS, False):
         return endpoint  # (a router included in another builds its routes again from the wrapped endpoints)
     name = _session_parameter(endpoint)
     if name is None:
         return endpoint
 
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         session: Session = kwargs[name]
         try:
             result = endpoint(*args, **kwargs)
@@ -125,6 +128,12 @@ def ending_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             raise
         end_session(session, commit=True)  # a failed commit raises here: never a 2xx
         return result
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        # like a plain endpoint: not cancelled while it runs (a client that hangs up still gets its
+        # transaction ended), on the pool's default limiter
+        return await anyio.to_thread.run_sync(ended, args, kwargs)
 
     setattr(run, _ENDS, True)
     return run
