@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Message, Scope
 
 from careleads import __version__, api, web
 from careleads.decisions import checked_intent_model, intent_model_for
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the intent classifier too (never made in a request), checked against the intents the rules name
         checked_intent_model(intent_model_for(ctx.scorer.current()), ctx.routing, ctx.hard_rules)
         ctx.analytics.start()  # the writer process imports its libraries now, not at the first flush
+        await build_routes(_app)
         gc.collect()
         gc.freeze()
         if settings.webhook_url and settings.webhook_secret:
@@ -127,3 +129,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.install(app)
     web.install(app)
     return app
+
+
+async def build_routes(app: FastAPI) -> None:
+    """Have FastAPI build every route now rather than in the first requests that reach it.
+
+    FastAPI builds a router's routes (their dependencies and validators, about 0.1 s for this app) when a
+    request first looks through that router, and a worker serving its first requests meanwhile holds them
+    all back. A request for a path no route has looks through every router; it is answered 404 here, never
+    sent to anyone.
+    """
+    path = "/.careleads-start-up"
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: Message) -> None:
+        return None
+
+    await app.router(scope, receive, send)
