@@ -7,6 +7,7 @@ one per command).
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,23 @@ def _key_text(
             "folder"
         )
     default_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(default_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(make + "\n")
+    # written whole under a name of its own, then linked into place: the workers of `serve --workers N`
+    # start together, and the link fails for all but the first, which then read the key the first made
+    # (never half of it: the file appears with its content); each worker holding a key of its own would
+    # encrypt and pseudonymise leads that the others cannot read or find
+    draft = default_file.with_name(f".{default_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(make + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, default_file)
+        except FileExistsError:
+            return default_file.read_text(encoding="utf-8").strip()
+    finally:
+        draft.unlink(missing_ok=True)
     return make
 
 
