@@ -191,3 +191,43 @@ def test_the_workers_end_with_a_killed_supervisor(
     assert not alive, "a worker of the killed server is still running"
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
+
+
+def test_a_worker_takes_no_connection_before_its_app_has_started(tmp_path: Path) -> None:
+    """A worker binds the address as it starts but listens only once its app is up: a connection the kernel
+    gave a worker still loading would wait for it, and be reset when it fails to start. Here every worker
+    fails to start (its database was never migrated) and uvicorn's supervisor keeps starting them again;
+    for three seconds, every connection attempt must be refused, none accepted."""
+    settings = make_settings(tmp_path, "sqlite")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CARELEADS_DATA_DIR": str(settings.data_dir),
+        "CARELEADS_DATABASE_URL": f"sqlite:///{tmp_path / 'never-migrated.db'}",
+        "CARELEADS_SCHEDULER": "false",
+        "CARELEADS_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-c", "from careleads.cli import main; main()"]
+    child = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    accepted = refused = 0
+    try:
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            assert child.poll() is None, "the supervisor ended"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    accepted += 1
+            except ConnectionRefusedError:
+                refused += 1
+            time.sleep(0.01)
+        assert len(_workers(child.pid)) >= 1  # workers were started (and failed) meanwhile
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    assert refused > 50
+    assert accepted == 0

@@ -31,14 +31,16 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listening_socket(host: str, port: int, backlog: int = _BACKLOG) -> socket.socket:
-    """A socket bound to ``host:port`` with ``SO_REUSEPORT`` and listening: one worker's own."""
+def listening_socket(host: str, port: int, backlog: int = _BACKLOG, listen: bool = True) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, listening unless `listen` is False (the
+    event loop's server then listens on it when it starts serving): one worker's own."""
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
+        if listen:
+            sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
@@ -47,13 +49,19 @@ def listening_socket(host: str, port: int, backlog: int = _BACKLOG) -> socket.so
 
 class _OwnListener:
     """Stands in uvicorn's list of sockets and becomes, in each worker it is sent to, a socket the worker
-    binds itself (:func:`listening_socket`): uvicorn sends the list to its workers by pickling it."""
+    binds itself (:func:`listening_socket` with ``listen=False``): uvicorn sends the list to its workers by
+    pickling it.
+
+    The worker binds the address as it starts and listens only when uvicorn serves on the socket, once the
+    app has started: until then the kernel gives new connections to the workers already serving, and a
+    worker that fails to start (or is being restarted) holds no connection that would then be reset.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
 
-    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return listening_socket, (self.host, self.port)
+    def __reduce__(self) -> tuple[Any, tuple[str, int, int, bool]]:
+        return listening_socket, (self.host, self.port, _BACKLOG, False)
 
 
 def claim_address(host: str, port: int) -> socket.socket:
