@@ -47,3 +47,26 @@ def test_processes_starting_together_on_a_new_data_folder_share_one_key(
         assert got == [on_disk] * starters
         assert sorted(p.name for p in key_file.parent.iterdir()) == ["encryption.key"]  # no draft left
         assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_data_folder_that_cannot_hold_a_key_says_what_to_do_without_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system without hard links (some network and FUSE mounts) cannot take the key into place:
+    the error names the key and the setting, not the server's path, and leaves no draft behind."""
+    import errno
+    import os
+
+    from careleads.errors import ConfigError
+
+    def no_links(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    key_file = tmp_path / "keys" / "encryption.key"
+    with pytest.raises(ConfigError) as refused:
+        _key_text("", None, key_file, create=True, make="k", setting="CARELEADS_ENCRYPTION_KEY_FILE")
+    message = str(refused.value)
+    assert "keys/encryption.key" in message and "CARELEADS_ENCRYPTION_KEY_FILE" in message
+    assert str(tmp_path) not in message
+    assert list(key_file.parent.iterdir()) == []

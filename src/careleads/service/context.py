@@ -107,6 +107,11 @@ def _key_text(
             os.link(draft, default_file)
         except FileExistsError:
             return default_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:  # a file system without hard links, say
+            raise ConfigError(
+                f"cannot create keys/{default_file.name} in the data folder: {exc.strerror}; create the key "
+                f"yourself and set {setting}"
+            ) from None
     finally:
         draft.unlink(missing_ok=True)
     return make
