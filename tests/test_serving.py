@@ -55,25 +55,36 @@ def _established_inodes(port: int) -> set[str]:
     return found
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
+CLI = [sys.executable, "-c", "from careleads.cli import main; main()"]
+
+
+def _environment(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a test server: its data folder under `tmp_path`, SQLite by default, no jobs."""
     settings = make_settings(tmp_path, "sqlite")
-    port = free_port()
-    env = {
+    return {
         **os.environ,
         "CARELEADS_DATA_DIR": str(settings.data_dir),
-        "CARELEADS_DATABASE_URL": settings.database_url,
+        "CARELEADS_DATABASE_URL": database_url or settings.database_url,
         "CARELEADS_SCHEDULER": "false",
         "CARELEADS_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-c", "from careleads.cli import main; main()"]
-    assert subprocess.run([*command, "db", "upgrade"], env=env, capture_output=True).returncode == 0
-    child = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--workers", "2"],
+
+
+def _serve_two_workers(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
+    env = _environment(tmp_path)
+    port = free_port()
+    assert subprocess.run([*CLI, "db", "upgrade"], env=env, capture_output=True).returncode == 0
+    child = _serve_two_workers(port, env)
     try:
         deadline = time.monotonic() + 120
         workers: set[int] = set()
@@ -147,8 +158,7 @@ def test_a_second_server_on_a_taken_address_says_so_and_the_first_keeps_serving(
 ) -> None:
     _, port, env = served
     second = subprocess.run(
-        [sys.executable, "-c", "from careleads.cli import main; main()", "serve", "--port", str(port)]
-        + ["--workers", "2"],
+        [*CLI, "serve", "--port", str(port), "--workers", "2"],
         env=env,
         capture_output=True,
         text=True,
@@ -198,22 +208,9 @@ def test_a_worker_takes_no_connection_before_its_app_has_started(tmp_path: Path)
     gave a worker still loading would wait for it, and be reset when it fails to start. Here every worker
     fails to start (its database was never migrated) and uvicorn's supervisor keeps starting them again;
     for three seconds, every connection attempt must be refused, none accepted."""
-    settings = make_settings(tmp_path, "sqlite")
     port = free_port()
-    env = {
-        **os.environ,
-        "CARELEADS_DATA_DIR": str(settings.data_dir),
-        "CARELEADS_DATABASE_URL": f"sqlite:///{tmp_path / 'never-migrated.db'}",
-        "CARELEADS_SCHEDULER": "false",
-        "CARELEADS_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-c", "from careleads.cli import main; main()"]
-    child = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = _environment(tmp_path, database_url=f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    child = _serve_two_workers(port, env)
     accepted = refused = 0
     try:
         deadline = time.monotonic() + 3.0

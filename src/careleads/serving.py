@@ -19,28 +19,24 @@ from typing import Any, cast
 
 from careleads.errors import ConfigError
 
-__all__ = ["APP", "claim_address", "listening_socket", "serve"]
+__all__ = ["APP", "claim_address", "serve", "worker_socket"]
 
 APP = "careleads.app:create_app"
 """The application factory, as uvicorn imports it in each worker."""
-
-_BACKLOG = 2048  # uvicorn's default
 
 
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listening_socket(host: str, port: int, backlog: int = _BACKLOG, listen: bool = True) -> socket.socket:
-    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, listening unless `listen` is False (the
-    event loop's server then listens on it when it starts serving): one worker's own."""
+def worker_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening yet: one worker's own (the
+    event loop's server listens on it when it starts serving)."""
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        if listen:
-            sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
@@ -49,8 +45,7 @@ def listening_socket(host: str, port: int, backlog: int = _BACKLOG, listen: bool
 
 class _OwnListener:
     """Stands in uvicorn's list of sockets and becomes, in each worker it is sent to, a socket the worker
-    binds itself (:func:`listening_socket` with ``listen=False``): uvicorn sends the list to its workers by
-    pickling it.
+    binds itself (:func:`worker_socket`): uvicorn sends the list to its workers by pickling it.
 
     The worker binds the address as it starts and listens only when uvicorn serves on the socket, once the
     app has started: until then the kernel gives new connections to the workers already serving, and a
@@ -60,8 +55,8 @@ class _OwnListener:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
 
-    def __reduce__(self) -> tuple[Any, tuple[str, int, int, bool]]:
-        return listening_socket, (self.host, self.port, _BACKLOG, False)
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return worker_socket, (self.host, self.port)
 
 
 def claim_address(host: str, port: int) -> socket.socket:
@@ -78,15 +73,7 @@ def claim_address(host: str, port: int) -> socket.socket:
         probe.bind((host, port))
     finally:
         probe.close()
-    held = socket.socket(_family(host), socket.SOCK_STREAM)
-    try:
-        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        held.bind((host, port))
-    except BaseException:
-        held.close()
-        raise
-    return held
+    return worker_socket(host, port)  # bound as a worker's is, so the workers can bind it too
 
 
 def serve(*, host: str, port: int, workers: int, log_level: str, app: Any = None) -> None:
