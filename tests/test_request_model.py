@@ -153,3 +153,63 @@ def test_a_held_lock_gives_503_with_retry_after_and_the_server_keeps_answering(s
         "/v1/leads", json={**LEAD, "lead_id": "CRM-AFTER"}, headers=service.headers("integration")
     )
     assert after.status_code == 201
+
+
+class _OpenTransactions:
+    """Which threads have a store transaction open (begun, not yet committed or rolled back)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.threads: set[int] = set()
+
+    def _begin(self, _conn: Any) -> None:
+        self.threads.add(threading.get_ident())
+
+    def _end(self, _conn: Any) -> None:
+        self.threads.discard(threading.get_ident())
+
+    def __enter__(self) -> _OpenTransactions:
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._end)
+        event.listen(self.engine, "rollback", self._end)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._end)
+        event.remove(self.engine, "rollback", self._end)
+
+
+def test_a_record_is_checked_before_its_transaction_begins(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead's and an event's check against the dictionary (and their texts' triage) needs no store, so it
+    runs before the request's first statement: on SQLite that statement takes the write lock every other
+    writer waits for, and a check inside the transaction held it for nothing. A refused event still
+    answers 404 for a lead that does not exist, and 422 for one that does."""
+    from careleads.dictionary._record import RecordValidator
+
+    engine = service.sessions.kw["bind"]
+    checked: list[tuple[str, bool]] = []
+    validate = RecordValidator.validate
+
+    with _OpenTransactions(engine) as open_transactions:
+
+        def watched(self: RecordValidator, record: Any, *, source: str = "<record>") -> Any:
+            checked.append((str(self.table.name), threading.get_ident() in open_transactions.threads))
+            return validate(self, record, source=source)
+
+        monkeypatch.setattr(RecordValidator, "validate", watched)
+        client, integration = service.client, service.headers("integration")
+        created = client.post("/v1/leads", json={**LEAD, "lead_id": "CRM-CHECKED"}, headers=integration)
+        assert created.status_code == 201, created.text
+        lead_id = created.json()["id"]
+        event_in = {"event_id": "E-CHECKED", "event_type": "email_open", "occurred_at": "2025-03-05T10:00:00"}
+        posted = client.post(f"/v1/leads/{lead_id}/events", json=event_in, headers=integration)
+        assert posted.status_code == 201, posted.text
+        refused = {**event_in, "event_id": "E-BAD", "occurred_at": "not a time"}
+        bad = client.post(f"/v1/leads/{lead_id}/events", json=refused, headers=integration)
+        missing = client.post("/v1/leads/987654/events", json=refused, headers=integration)
+    assert bad.status_code == 422 and missing.status_code == 404, (bad.text, missing.text)
+    assert {table for table, _ in checked} >= {"leads", "events"}
+    assert [table for table, inside in checked if inside] == []

@@ -8,6 +8,7 @@ field's ``FieldRule``, so both must give the expected answer.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -314,3 +315,56 @@ def test_typed_values_are_checked_against_the_range_and_shown_as_written() -> No
     unreadable, _below, above = problems
     assert unreadable.bad.tolist() == [False, False, True]
     assert above.messages[1] == "distance_km: '401.0' is above the maximum 400"
+
+
+def _date_texts() -> Any:
+    """Texts around the ISO 8601 shapes: dates, times, fractions, offsets, separators, junk and gaps."""
+    from hypothesis import strategies as st
+
+    def joined(parts: list[str]) -> str:
+        return "".join(parts)
+
+    number = st.integers(0, 10_000).map(str)
+    part = st.one_of(
+        number,
+        number.map(lambda n: n.zfill(2)),
+        st.sampled_from(
+            ["-", ":", "T", " ", ".", "Z", "+", "/", "W", "t", "z", ",", "\u00a0", "\ud7ff", "0"]
+        ),
+    )
+    iso = st.builds(
+        "{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}{}".format,
+        st.integers(0, 10_000),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.sampled_from(["T", " ", "t"]),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.integers(0, 61),
+        st.sampled_from(["", ".5", ".123456", ".123456789", ".9999999999"]),
+        st.sampled_from(["", "Z", "+05:00", "-08:00", "+0530", "+14:00", "-23:59", "+24:00"]),
+    )
+    return st.lists(st.one_of(iso, st.lists(part, max_size=12).map(joined), st.none()), max_size=6)
+
+
+def test_a_format_reads_as_pandas_to_datetime_does() -> None:
+    """The rule calls the parser ``pandas.to_datetime`` uses for a format, without the index around it: for
+    any texts, ISO 8601 or a strftime format, the instants are those of ``to_datetime(..., utc=True)``."""
+    from hypothesis import given, settings
+
+    from careleads.dictionary._rule import _to_utc
+
+    @settings(max_examples=400, deadline=None, database=None)
+    @given(_date_texts())
+    def check(values: list[str | None]) -> None:
+        texts = np.array(values, dtype=object)
+        for fmt in ("ISO8601", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = pd.to_datetime(texts, errors="coerce", utc=True, format=fmt, cache=False)
+            want = expected.as_unit("us").asi8.view("datetime64[us]")
+            got = _to_utc(texts, fmt)
+            assert got.dtype == np.dtype("datetime64[us]") and got.flags.writeable
+            assert np.array_equal(got, want, equal_nan=True), (values, fmt)
+
+    check()

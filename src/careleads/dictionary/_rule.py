@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas._libs.tslibs.strptime import array_strptime  # type: ignore[import-not-found]
 from pandas.tseries.api import guess_datetime_format
 
 from careleads.dictionary._normalise import (
@@ -375,19 +376,29 @@ def _is_text(values: Any) -> bool:
 def _to_utc(texts: ObjectArray, fmt: str) -> npt.NDArray[np.datetime64]:
     """Texts read with one format, as naive UTC microseconds (NaT where unread).
 
-    No cache: the texts are distinct values already (or a single one). (pandas-stubs list no object arrays
-    among the arguments ``to_datetime`` takes, hence the cast.)
+    A format (``ISO8601`` or a strftime pattern) is read by the parser ``pandas.to_datetime`` calls for
+    it, without the index the call builds around it: for the one value of a lead sent to the API that
+    index cost several times the parsing. Its integers are UTC instants whether or not the texts carry
+    an offset (``utc=True``); the unit is cut to microseconds as ``as_unit`` does (toward the past).
+    ``mixed`` goes through ``to_datetime`` itself. No cache: the texts are distinct values already (or a
+    single one).
     """
     if fmt == "ISO8601":  # the common case, and one pandas reads without warnings
+        return _strptime_utc(texts, fmt)
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to element-wise parsing or guesses day-first; the result is
+        # checked by the caller, so the warning has nothing to add
+        warnings.simplefilter("ignore")
+        if fmt != "mixed":
+            return _strptime_utc(texts, fmt)
+        # (pandas-stubs list no object arrays among the arguments to_datetime takes, hence the cast)
         stamps = pd.to_datetime(cast(Any, texts), errors="coerce", utc=True, format=fmt, cache=False)
-    else:
-        with warnings.catch_warnings():
-            # pandas warns when it falls back to element-wise parsing or guesses day-first; the result is
-            # checked by the caller, so the warning has nothing to add
-            warnings.simplefilter("ignore")
-            stamps = pd.to_datetime(cast(Any, texts), errors="coerce", utc=True, format=fmt, cache=False)
-    if stamps.unit != "us":
-        stamps = stamps.as_unit("us")
     # an aware index's integers are UTC; a copy, to be written into
-    utc: npt.NDArray[np.datetime64] = stamps.asi8.view("datetime64[us]").copy()
+    utc: npt.NDArray[np.datetime64] = stamps.as_unit("us").asi8.view("datetime64[us]").copy()
     return utc
+
+
+def _strptime_utc(texts: ObjectArray, fmt: str) -> npt.NDArray[np.datetime64]:
+    """``to_datetime(texts, format=fmt, utc=True, errors="coerce")``'s parser on its own, microseconds."""
+    parsed, _offset = array_strptime(texts, fmt, exact=True, errors="coerce", utc=True)
+    return np.asarray(parsed, dtype="datetime64[us]")

@@ -292,9 +292,18 @@ def record_event(
         If the dictionary rejects the event.
     """
     now = now or utcnow()
+    # the event's check (the dictionary, the triage of its texts) needs no store: it runs before the first
+    # statement, so that on SQLite the write lock, taken there, is not held for it; a refusal is raised
+    # after the lead is found and the caller's scope checked, as when the check came second
+    refusal: LeadValidationError | None = None
+    try:
+        checked = check_event(ctx, {**dict(event_in), "lead_id": str(lead_id)}, now=now)
+    except LeadValidationError as exc:
+        refusal = exc
     lead = get_lead(session=session, lead_id=lead_id)
     check_lead_scope(session=session, ctx=ctx, lead=lead, actor=actor, role=role)
-    checked = check_event(ctx, {**dict(event_in), "lead_id": str(lead.id)}, now=now)
+    if refusal is not None:
+        raise refusal
     table = ctx.dictionary.table("events")
     row = checked.row
     event_id = str(row[str(table.key)])
