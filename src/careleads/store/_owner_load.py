@@ -1,7 +1,7 @@
 """Owners' open load: how many open review tasks each owner holds (``owner_loads``).
 
 The rule is defined here and nowhere else: a review task counts toward its owner's load while it is open
-(:func:`holder`; :data:`RECOUNT` is the same rule over the whole table). Every statement that opens,
+(:func:`holder`; :func:`recount` applies it to every task). Every statement that opens,
 closes or moves a task records the change of load in its transaction, through :func:`shift_load` or
 :func:`close_open_tasks`, so ``owner_loads`` equals the count of open tasks per owner once the transaction
 commits, and picking an owner reads one row per owner of the queue however many tasks are open.
@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
@@ -43,11 +43,11 @@ from careleads.store._models import OwnerLoad, ReviewTask
 
 __all__ = [
     "OPEN",
-    "RECOUNT",
     "close_open_tasks",
     "holder",
     "open_loads",
     "pending_loads",
+    "recount",
     "shift_load",
 ]
 
@@ -190,13 +190,18 @@ def open_loads(session: Session, owners: Iterable[str]) -> dict[str, int]:
     return {owner: n for owner, n in sorted(loads.items()) if n}
 
 
-#: every owner's load set from the review tasks themselves: the same rule as :func:`holder`, over the table
-RECOUNT: tuple[Executable, ...] = (
-    delete(OwnerLoad),
-    insert(OwnerLoad).from_select(
-        ["owner", "n_open"],
-        select(ReviewTask.owner, func.count())
-        .where(ReviewTask.status == OPEN, ReviewTask.owner.is_not(None), ReviewTask.owner != "")
-        .group_by(ReviewTask.owner),
-    ),
-)
+def recount(connection: Connection) -> dict[str, int]:
+    """Set every owner's load from the review tasks themselves, by :func:`holder` (the rule, not a copy of
+    it in SQL); returns the loads written. For a store whose loads were never kept (migration 0013): the
+    tasks are read in batches, two columns each."""
+    loads: Counter[str] = Counter()
+    read = select(ReviewTask.status, ReviewTask.owner).execution_options(yield_per=10_000)
+    tasks = connection.execute(read)
+    for status, owner in tasks:
+        counted = holder(status, owner)
+        if counted is not None:
+            loads[counted] += 1
+    connection.execute(delete(OwnerLoad))
+    if loads:
+        connection.execute(insert(OwnerLoad), [{"owner": o, "n_open": n} for o, n in sorted(loads.items())])
+    return dict(sorted(loads.items()))

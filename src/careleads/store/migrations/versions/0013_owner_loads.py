@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from careleads.store._owner_load import RECOUNT
+from careleads.store._owner_load import recount
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -29,8 +29,7 @@ def upgrade() -> None:
         sa.Column("n_open", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("owner"),
     )
-    for statement in RECOUNT:  # the rule of careleads.store._owner_load, not a copy of it
-        op.execute(statement)
+    recount(op.get_bind())  # the rule of careleads.store._owner_load (holder), not a copy of it
     op.drop_index("ix_scores_queue_id", table_name="scores")
     owned = sa.text("owner IS NOT NULL")
     op.create_index(
