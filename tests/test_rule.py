@@ -358,7 +358,13 @@ def test_a_format_reads_as_pandas_to_datetime_does() -> None:
     @given(_date_texts())
     def check(values: list[str | None]) -> None:
         texts = np.array(values, dtype=object)
-        for fmt in ("ISO8601", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y"):
+        for fmt in (
+            "ISO8601",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M:%S%z",
+            "%Y-%m-%d %H:%M:%S %Z",
+            "%d/%m/%Y",
+        ):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 expected = pd.to_datetime(texts, errors="coerce", utc=True, format=fmt, cache=False)
