@@ -234,3 +234,57 @@ def test_since_with_an_offset_is_read_as_that_moment(service: Service) -> None:
     later = (last + timedelta(hours=5, seconds=1)).isoformat() + "+05:00"
     after = service.client.get("/v1/audit", params={"since": later}, headers=auditor).json()["data"]
     assert entries[-1]["id"] not in [e["id"] for e in after]
+
+
+def test_the_head_row_is_the_last_lock_a_transaction_takes(service: Service) -> None:
+    """Every audited transaction takes the one ``audit_head`` row, so it takes it last: a request's entries
+    are chained and written as its last statements (after its other writes and the owners' loads), not
+    while its answer is built, and a transaction that holds the row waits for no other lock."""
+    import threading
+
+    from sqlalchemy import event
+
+    engine = service.sessions.kw["bind"]
+    statements: dict[int, list[str]] = {}
+    done: list[list[str]] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.setdefault(threading.get_ident(), []).append(" ".join(statement.split()[:3]).upper())
+
+    def ended(_conn: object) -> None:
+        done.append(statements.pop(threading.get_ident(), []))
+
+    event.listen(engine, "before_cursor_execute", note)
+    event.listen(engine, "commit", ended)
+    try:
+        _activity(service)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, "commit", ended)
+    audited = [t for t in done if any(s.startswith("UPDATE AUDIT_HEAD") for s in t)]
+    assert len(audited) >= 6, done
+    for transaction in audited:
+        first = next(i for i, s in enumerate(transaction) if s.startswith("UPDATE AUDIT_HEAD"))
+        tail = transaction[first:]
+        assert all(s.startswith(("UPDATE AUDIT_HEAD", "INSERT INTO AUDIT_LOG")) for s in tail), transaction
+    with service.sessions() as session:
+        assert verify_audit(session=session).ok
+
+
+def test_entries_gathered_in_a_rolled_back_transaction_or_savepoint_are_not_written(service: Service) -> None:
+    from careleads.service.audit import append_audit, pending_audit
+
+    with service.sessions() as session:
+        before = session.scalar(select(text("count(*)")).select_from(AuditEntry))
+        append_audit(session=session, actor="a", role="admin", action="test.kept", subject="s:1")
+        savepoint = session.begin_nested()
+        append_audit(session=session, actor="a", role="admin", action="test.dropped", subject="s:2")
+        savepoint.rollback()
+        assert [e["action"] for e in pending_audit(session)] == ["test.kept"]
+        session.commit()
+        append_audit(session=session, actor="a", role="admin", action="test.rolled_back", subject="s:3")
+        session.rollback()
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert len(actions) == before + 1 and actions[-1] == "test.kept"
+        assert pending_audit(session) == []
+        assert verify_audit(session=session).ok

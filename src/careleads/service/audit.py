@@ -1,7 +1,14 @@
 """The append-only, hash-chained audit log in the store: append, read, verify, export.
 
-Appends are serialised through the single ``audit_head`` row: updating it first takes a row lock on
-PostgreSQL and the write lock on SQLite, so two requests can never chain onto the same previous entry.
+Appends are serialised through the single ``audit_head`` row: updating it takes a row lock on PostgreSQL
+(on SQLite the transaction holds the write lock already), so two requests can never chain onto the same
+previous entry. Every transaction that writes to the log takes that one row, so it is taken as late as
+possible: :func:`append_audit` gathers the transaction's entries in its Session, and a ``before_commit``
+listener chains and writes them as the transaction's last statements, after the ORM's pending rows and
+the owners' loads (:mod:`careleads.store._owner_load`). The row is then held for those statements and the
+commit only, not while the rest of a request runs (its answer built, other statements sent), and a
+transaction that holds it never waits for another lock. An entry's time is the moment it is chained. A
+rollback (of the transaction or of a savepoint) drops the entries gathered in it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from careleads.errors import InputError
 from careleads.privacy import GENESIS_HASH, VerifyResult, canonical_json, chain_hash, verify_chain
@@ -26,6 +33,7 @@ from careleads.types import PathLikeStr
 __all__ = [
     "AuditAnchor",
     "append_audit",
+    "pending_audit",
     "audit_entries",
     "naive_utc",
     "audit_head",
@@ -46,6 +54,10 @@ _ADVANCE = (
 )
 _SET_HASH = update(AuditHead).where(AuditHead.id == 1).values(hash=bindparam("digest"))
 
+#: ``session.info`` keys: the transaction's entries not written yet, and their count at each savepoint
+_PENDING = "careleads_audit_pending"
+_SAVED = "careleads_audit_saved"
+
 
 def _now_iso() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
@@ -59,8 +71,9 @@ def append_audit(
     action: str,
     subject: str,
     details: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry to the audit log inside the caller's transaction.
+) -> None:
+    """Add one entry to the audit log in the caller's transaction: chained and written when it commits (see
+    the module), gone if it rolls back.
 
     Parameters
     ----------
@@ -74,32 +87,66 @@ def append_audit(
         What it was done to, e.g. ``lead:42`` (internal ids only, never identifiers).
     details : mapping, optional
         JSON-able facts (counts, versions, before/after routes); never identifiers or free text.
-
-    Returns
-    -------
-    AuditEntry
     """
-    # one statement takes the lock, advances the sequence and reads the previous hash (not yet changed);
-    # Core statements on the session's connection: the ORM's bulk-update machinery would triple the cost
-    connection = session.connection()
-    row = connection.execute(_ADVANCE).one_or_none()
-    if row is None:
-        raise InputError("the audit log has no head row; run `careleads db upgrade` on this database")
-    head, prev_hash = row
-    fields: dict[str, Any] = {
-        "id": int(head),
-        "at": _now_iso(),
+    entry = {
         "actor": actor,
         "role": role,
         "action": action,
         "subject": subject,
         "details": canonical_json(dict(details or {})),
     }
-    digest = chain_hash(prev_hash, fields)
-    entry = AuditEntry(**fields, prev_hash=prev_hash, hash=digest)
-    insert_row(session, entry)
-    connection.execute(_SET_HASH, {"digest": digest})
-    return entry
+    if not session.in_transaction():  # gathered in a transaction, so that its rollback drops it
+        session.begin()
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+def pending_audit(session: Session) -> list[dict[str, Any]]:
+    """The entries the session's transaction gathered and writes when it commits (a copy)."""
+    return [dict(entry) for entry in session.info.get(_PENDING, ())]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Chain and write the transaction's entries as its last statements (a savepoint's commit: kept).
+
+    The ORM's pending rows are flushed first, so the head's row is the last lock the transaction takes.
+    """
+    if session.in_nested_transaction() or not session.info.get(_PENDING):
+        return
+    session.flush()
+    entries: list[dict[str, Any]] = session.info.pop(_PENDING)
+    connection = session.connection()
+    for fields in entries:
+        # one statement takes the lock, advances the sequence and reads the previous hash (not yet changed);
+        # Core statements on the session's connection: the ORM's bulk-update machinery would triple the cost
+        row = connection.execute(_ADVANCE).one_or_none()
+        if row is None:
+            raise InputError("the audit log has no head row; run `careleads db upgrade` on this database")
+        head, prev_hash = row
+        chained = {"id": int(head), "at": _now_iso(), **fields}
+        digest = chain_hash(prev_hash, chained)
+        insert_row(session, AuditEntry(**chained, prev_hash=prev_hash, hash=digest))
+        connection.execute(_SET_HASH, {"digest": digest})
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and session.info.get(_PENDING):
+        session.info.setdefault(_SAVED, {})[transaction] = len(session.info[_PENDING])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _undo_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:
+        kept: int = session.info.get(_SAVED, {}).get(previous_transaction, 0)
+        del session.info.setdefault(_PENDING, [])[kept:]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (written) or rolled back: nothing carries over
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SAVED, None)
 
 
 def _as_mapping(entry: AuditEntry) -> dict[str, Any]:
