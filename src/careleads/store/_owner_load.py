@@ -19,9 +19,10 @@ Concurrent writers stay exact and cannot deadlock on these rows, on SQLite and P
 - a task is closed by a conditional UPDATE that returns the owners of the rows it changed, and a task
   that is moved is read with ``FOR UPDATE`` first (which waits for a concurrent close and then no longer
   finds the task open), so each change of a task is counted exactly once;
-- a transaction locks owners' rows only at its end, all in one order, and takes no other lock after them:
-  two transactions wait for each other's owner rows only in that order, never in a cycle, and an owner's
-  row is held only for the commit, not while the rest of a request runs.
+- a transaction locks owners' rows only at its end, all in one order, and after them only the audit log's
+  head row, which every transaction takes last (:mod:`careleads.service.audit`): two transactions wait for
+  each other's rows only in that order, never in a cycle, and an owner's row is held only for the commit,
+  not while the rest of a request runs.
 
 On SQLite, transactions are serialised anyway (``BEGIN IMMEDIATE``).
 """
