@@ -37,11 +37,31 @@ def _on_loop() -> bool:
     return True
 
 
-class _LoopWatch:
-    """Counts the store's statements and commits, and those that ran where an event loop was running."""
+class _Listening:
+    """Listens to the engine's events named in ``listeners`` (event -> method name) inside ``with``."""
+
+    listeners: dict[str, str] = {}
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+
+    def __enter__(self) -> Any:
+        for name, method in self.listeners.items():
+            event.listen(self.engine, name, getattr(self, method))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for name, method in self.listeners.items():
+            event.remove(self.engine, name, getattr(self, method))
+
+
+class _LoopWatch(_Listening):
+    """Counts the store's statements and commits, and those that ran where an event loop was running."""
+
+    listeners = {"before_cursor_execute": "statement", "commit": "commit", "rollback": "commit"}
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
         self.seen = 0
         self.on_loop: list[str] = []
         self._lock = threading.Lock()
@@ -57,17 +77,6 @@ class _LoopWatch:
 
     def commit(self, _conn: Any) -> None:
         self._note("COMMIT")
-
-    def __enter__(self) -> _LoopWatch:
-        event.listen(self.engine, "before_cursor_execute", self.statement)
-        event.listen(self.engine, "commit", self.commit)
-        event.listen(self.engine, "rollback", self.commit)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self.statement)
-        event.remove(self.engine, "commit", self.commit)
-        event.remove(self.engine, "rollback", self.commit)
 
 
 def _mixed_work(service: Service, i: int) -> list[int]:
@@ -155,11 +164,13 @@ def test_a_held_lock_gives_503_with_retry_after_and_the_server_keeps_answering(s
     assert after.status_code == 201
 
 
-class _OpenTransactions:
+class _OpenTransactions(_Listening):
     """Which threads have a store transaction open (begun, not yet committed or rolled back)."""
 
+    listeners = {"begin": "_begin", "commit": "_end", "rollback": "_end"}
+
     def __init__(self, engine: Any) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.threads: set[int] = set()
 
     def _begin(self, _conn: Any) -> None:
@@ -167,17 +178,6 @@ class _OpenTransactions:
 
     def _end(self, _conn: Any) -> None:
         self.threads.discard(threading.get_ident())
-
-    def __enter__(self) -> _OpenTransactions:
-        event.listen(self.engine, "begin", self._begin)
-        event.listen(self.engine, "commit", self._end)
-        event.listen(self.engine, "rollback", self._end)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "begin", self._begin)
-        event.remove(self.engine, "commit", self._end)
-        event.remove(self.engine, "rollback", self._end)
 
 
 def test_a_record_is_checked_before_its_transaction_begins(

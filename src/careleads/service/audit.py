@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import bindparam, event, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from careleads.errors import InputError
 from careleads.privacy import GENESIS_HASH, VerifyResult, canonical_json, chain_hash, verify_chain
-from careleads.store import AuditEntry, AuditHead, insert_row
+from careleads.store import AuditEntry, AuditHead, Gathered, insert_row
 from careleads.types import PathLikeStr
 
 __all__ = [
@@ -54,9 +54,8 @@ _ADVANCE = (
 )
 _SET_HASH = update(AuditHead).where(AuditHead.id == 1).values(hash=bindparam("digest"))
 
-#: ``session.info`` keys: the transaction's entries not written yet, and their count at each savepoint
-_PENDING = "careleads_audit_pending"
-_SAVED = "careleads_audit_saved"
+#: the transaction's entries not written yet
+_PENDING: Gathered[list[dict[str, Any]]] = Gathered("audit", empty=list, copy=list)
 
 
 def _now_iso() -> str:
@@ -95,14 +94,12 @@ def append_audit(
         "subject": subject,
         "details": canonical_json(dict(details or {})),
     }
-    if not session.in_transaction():  # gathered in a transaction, so that its rollback drops it
-        session.begin()
-    session.info.setdefault(_PENDING, []).append(entry)
+    _PENDING.add_to(session).append(entry)
 
 
 def pending_audit(session: Session) -> list[dict[str, Any]]:
     """The entries the session's transaction gathered and writes when it commits (a copy)."""
-    return [dict(entry) for entry in session.info.get(_PENDING, ())]
+    return [dict(entry) for entry in _PENDING.peek(session) or ()]
 
 
 @event.listens_for(Session, "before_commit")
@@ -111,10 +108,10 @@ def _write_pending(session: Session) -> None:
 
     The ORM's pending rows are flushed first, so the head's row is the last lock the transaction takes.
     """
-    if session.in_nested_transaction() or not session.info.get(_PENDING):
+    if session.in_nested_transaction() or not _PENDING.peek(session):
         return
     session.flush()
-    entries: list[dict[str, Any]] = session.info.pop(_PENDING)
+    entries = _PENDING.take(session) or []
     connection = session.connection()
     for fields in entries:
         # one statement takes the lock, advances the sequence and reads the previous hash (not yet changed);
@@ -127,26 +124,6 @@ def _write_pending(session: Session) -> None:
         digest = chain_hash(prev_hash, chained)
         insert_row(session, AuditEntry(**chained, prev_hash=prev_hash, hash=digest))
         connection.execute(_SET_HASH, {"digest": digest})
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested and session.info.get(_PENDING):
-        session.info.setdefault(_SAVED, {})[transaction] = len(session.info[_PENDING])
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _undo_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.nested:
-        kept: int = session.info.get(_SAVED, {}).get(previous_transaction, 0)
-        del session.info.setdefault(_PENDING, [])[kept:]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # committed (written) or rolled back: nothing carries over
-        session.info.pop(_PENDING, None)
-        session.info.pop(_SAVED, None)
 
 
 def _as_mapping(entry: AuditEntry) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from careleads.store._engine import (
     session_scope,
     upgrade,
 )
+from careleads.store._gathered import Gathered
 from careleads.store._models import (
     AnalyticsPending,
     ApiToken,
@@ -57,6 +58,7 @@ __all__ = [
     "CrmRecord",
     "Event",
     "Feedback",
+    "Gathered",
     "JobLock",
     "JobRun",
     "Lead",

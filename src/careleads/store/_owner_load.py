@@ -38,8 +38,9 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
+from careleads.store._gathered import Gathered
 from careleads.store._models import OwnerLoad, ReviewTask
 
 __all__ = [
@@ -58,9 +59,8 @@ OPEN = "open"
 TaskState = tuple[str | None, str | None]
 """A review task's ``(status, owner)``."""
 
-#: ``session.info`` keys: the transaction's changes of load not written yet, and their copies at savepoints
-_PENDING = "careleads_owner_load_pending"
-_SAVED = "careleads_owner_load_saved"
+#: the transaction's changes of load not written yet
+_PENDING: Gathered[Counter[str]] = Gathered("owner_load", empty=Counter, copy=Counter)
 
 
 def holder(status: str | None, owner: str | None) -> str | None:
@@ -76,13 +76,11 @@ def holder(status: str | None, owner: str | None) -> str | None:
 
 def pending_loads(session: Session) -> Counter[str]:
     """The changes of load the session's transaction gathered and writes when it commits (a copy)."""
-    pending: Counter[str] | None = session.info.get(_PENDING)
-    return Counter(pending) if pending else Counter()
+    return Counter(_PENDING.peek(session) or ())
 
 
 def _gather(session: Session, deltas: Counter[str]) -> None:
-    pending: Counter[str] = session.info.setdefault(_PENDING, Counter())
-    pending.update(deltas)
+    _PENDING.add_to(session).update(deltas)
 
 
 @functools.cache
@@ -102,35 +100,15 @@ def _write_pending(session: Session) -> None:
     The ORM's pending rows are flushed first, so no row lock is taken after the owners' rows; the owners
     go in sorted order, so two transactions lock the rows they share alike.
     """
-    if session.in_nested_transaction() or not session.info.get(_PENDING):
+    if session.in_nested_transaction() or not _PENDING.peek(session):
         return
     session.flush()
-    pending: Counter[str] = session.info.pop(_PENDING)
+    pending = _PENDING.take(session) or Counter()
     changes = [{"owner": owner, "delta": n} for owner, n in sorted(pending.items()) if n]
     if changes:
         connection = session.connection()
         table = cast(Table, OwnerLoad.__table__)
         connection.execute(_add_statement(table, connection.dialect.name), changes)
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested and session.info.get(_PENDING):
-        session.info.setdefault(_SAVED, {})[transaction] = Counter(session.info[_PENDING])
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _undo_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.nested:
-        saved: Counter[str] | None = session.info.get(_SAVED, {}).get(previous_transaction)
-        session.info[_PENDING] = Counter(saved) if saved else Counter()
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # committed (written) or rolled back: nothing carries over
-        session.info.pop(_PENDING, None)
-        session.info.pop(_SAVED, None)
 
 
 def shift_load(session: Session, *, before: TaskState | None, after: TaskState | None) -> None:
@@ -185,7 +163,7 @@ def open_loads(session: Session, owners: Iterable[str]) -> dict[str, int]:
         return {}
     stored = session.connection().execute(_LOADS, {"owners": names})  # no autoflush: no row lock taken here
     loads = Counter({str(owner): int(n) for owner, n in stored})
-    pending = session.info.get(_PENDING)
+    pending = _PENDING.peek(session)
     if pending:
         loads.update({owner: pending[owner] for owner in names if pending[owner]})
     return {owner: n for owner, n in sorted(loads.items()) if n}
