@@ -294,7 +294,7 @@ def record_event(
     now = now or utcnow()
     # the event's check (the dictionary, the triage of its texts) needs no store: it runs before the first
     # statement, so that on SQLite the write lock, taken there, is not held for it; a refusal is raised
-    # after the lead is found and the caller's scope checked, as when the check came second
+    # only once the lead is found and the caller's scope checked (an unknown lead answers 404 first)
     refusal: LeadValidationError | None = None
     try:
         checked = check_event(ctx, {**dict(event_in), "lead_id": str(lead_id)}, now=now)
