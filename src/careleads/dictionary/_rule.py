@@ -383,14 +383,12 @@ def _to_utc(texts: ObjectArray, fmt: str) -> npt.NDArray[np.datetime64]:
     ``mixed`` goes through ``to_datetime`` itself. No cache: the texts are distinct values already (or a
     single one).
     """
-    if fmt == "ISO8601":  # the common case, and one pandas reads without warnings
+    if fmt != "mixed":  # the parser alone: it neither guesses nor falls back, so it does not warn
         return _strptime_utc(texts, fmt)
     with warnings.catch_warnings():
         # pandas warns when it falls back to element-wise parsing or guesses day-first; the result is
         # checked by the caller, so the warning has nothing to add
         warnings.simplefilter("ignore")
-        if fmt != "mixed":
-            return _strptime_utc(texts, fmt)
         # (pandas-stubs list no object arrays among the arguments to_datetime takes, hence the cast)
         stamps = pd.to_datetime(cast(Any, texts), errors="coerce", utc=True, format=fmt, cache=False)
     # an aware index's integers are UTC; a copy, to be written into

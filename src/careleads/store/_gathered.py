@@ -54,10 +54,8 @@ class Gathered(Generic[T]):
         return value
 
     def take(self, session: Session) -> T | None:
-        """The value to write as the transaction commits, no longer gathered; None when nothing was gathered
-        or when a savepoint, not the transaction, is committing (the value is kept for the transaction)."""
-        if session.in_nested_transaction():
-            return None
+        """The value to write as the transaction commits (not when a savepoint commits: the value is the
+        transaction's), no longer gathered; None when nothing was gathered."""
         value: T | None = session.info.pop(self._key, None)
         return value
 
