@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from _service_support import BACKENDS, IDENTIFIERS, LEAD, Store, all_text, make_settings
@@ -219,6 +223,81 @@ def test_analytics_written_in_the_background_lose_nothing_and_can_be_erased(tmp_
     assert erased == 1 and sorted(rows["lead_key"]) == sorted(keys[1:])
     assert not list((store.settings.analytics_path() / "scores").glob("*.tmp"))
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_background_drain_decodes_its_rows_in_the_writer_process_not_the_service(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's process only moves the stored rows' text to the writer process: decoding a batch there
+    held the interpreter (and, on SQLite, the writer lock) while requests waited."""
+    from careleads.service import analytics
+
+    decoded: list[object] = []
+    restored = analytics._restored
+    monkeypatch.setattr(analytics, "_restored", lambda value: decoded.append(value) or restored(value))
+    store = Store(make_settings(tmp_path, backend, analytics_flush_rows=3))
+    store.ctx.analytics.background = True
+    store.ctx.analytics.start()
+    try:
+        keys = []
+        for i in range(7):
+            with session_scope(store.sessions) as session:
+                lead = {**LEAD, "lead_id": f"W-{i}"}
+                result = create_lead(session=session, ctx=store.ctx, lead_in=lead, actor="t", role="t")
+                keys.append(result.lead.pseudonym)
+        store.ctx.analytics.close()
+        rows = store.ctx.analytics.read()
+        assert sorted(rows["lead_key"]) == sorted(keys) and store.ctx.analytics.waiting() == 0
+        assert decoded == [], "the service's process decoded outbox rows"
+    finally:
+        store.ctx.analytics.close()
+        store.engine.dispose()
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_claimed_rows_text_decodes_to_the_row_that_was_stored(
+    store: Store, tmp_path: Path, data: st.DataObject
+) -> None:
+    """Any row (times with and without offsets, dates, missing and non-finite numbers, nested lists, any
+    text) read back as the table's JSON text by a drain is the row the store's JSON column gives back."""
+    from sqlalchemy import delete
+
+    from careleads.service.analytics import AnalyticsRow, AnalyticsWriter, decode_row, pending_row
+    from careleads.store import AnalyticsPending
+
+    instants = st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.none() | st.just(UTC)
+    )
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**53), 2**53)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+        | instants
+        | st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1))
+    )
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+    names = st.text(alphabet="abcdefghij_", min_size=1, max_size=8)
+    row = AnalyticsRow(
+        lead_key=data.draw(st.text(alphabet="0123456789abcdef", min_size=8, max_size=64)),
+        lead_fields=data.draw(st.dictionaries(names, values, max_size=6)),
+        events=data.draw(st.lists(st.dictionaries(names, values, max_size=3), max_size=3)),
+        as_of=data.draw(instants),
+        outputs=data.draw(st.dictionaries(names, scalars, max_size=4)),
+    )
+    with session_scope(store.sessions) as session:  # one row in the table: this example's
+        session.execute(delete(AnalyticsPending))
+        session.add(pending_row(row, datetime(2025, 1, 1)))
+    claimed = AnalyticsWriter(tmp_path, spec=store.ctx.analytics.spec)._claim(store.sessions)
+    assert claimed is not None and len(claimed[1]) == 1
+    with store.sessions() as session:
+        stored = session.scalars(select(AnalyticsPending.row)).one()
+    assert decode_row(*claimed[1][0]) == decode_row(row.lead_key, stored)
 
 
 def test_a_leads_own_identifiers_are_redacted_from_its_texts_in_any_case() -> None:
