@@ -4,6 +4,7 @@ transactions, users and tokens, feedback as training rows."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -229,8 +230,9 @@ def test_analytics_written_in_the_background_lose_nothing_and_can_be_erased(tmp_
 def test_a_background_drain_decodes_its_rows_in_the_writer_process_not_the_service(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The service's process only moves the stored rows' text to the writer process: decoding a batch there
-    held the interpreter (and, on SQLite, the writer lock) while requests waited."""
+    """The service's process only moves the stored rows' text to the writer process (which runs at a lower
+    priority): decoding a batch there held the interpreter (and, on SQLite, the writer lock) while requests
+    waited."""
     from careleads.service import analytics
 
     decoded: list[object] = []
@@ -240,6 +242,9 @@ def test_a_background_drain_decodes_its_rows_in_the_writer_process_not_the_servi
     store.ctx.analytics.background = True
     store.ctx.analytics.start()
     try:
+        writer = store.ctx.analytics._writer
+        assert writer is not None  # and it yields the cores to the service's requests
+        assert writer.submit(os.nice, 0).result() == min(os.nice(0) + analytics.WRITER_NICENESS, 19)
         keys = []
         for i in range(7):
             with session_scope(store.sessions) as session:
@@ -413,6 +418,38 @@ def test_the_writer_lock_is_held_until_the_database_has_ended_the_transaction(
     with engine.begin() as connection:  # and it was let go afterwards: the next writer gets in
         connection.execute(text("INSERT INTO t VALUES (2)"))
     engine.dispose()
+
+
+@pytest.mark.parametrize("pages", [1_200, 3_000])
+def test_a_commit_leaves_the_log_to_the_checkpoint_thread(tmp_path: Path, pages: int) -> None:
+    """SQLite's own checkpoint ran inside the commit that filled the log (past 1,000 pages), holding the
+    writer lock while it wrote the database file and synced it, and every other writer waited. The commit
+    now leaves the database file as it was; the checkpoint thread copies the log afterwards, and an
+    erasure's ``clear_wal`` still empties the log."""
+    import os
+    import time
+
+    from careleads.store import _engine, clear_wal
+
+    path = tmp_path / "log.db"
+    engine = make_engine(f"sqlite:///{path}")
+    sessions = make_sessionmaker(engine)
+    try:
+        with session_scope(sessions) as session:
+            session.execute(text("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB)"))
+        before = path.stat().st_size
+        with _engine._CHECKPOINTERS[engine].lock:  # the thread cannot copy the log yet
+            with session_scope(sessions) as session:  # a row a page
+                rows = [{"body": os.urandom(3_000)} for _ in range(pages)]
+                session.execute(text("INSERT INTO pages (body) VALUES (:body)"), rows)
+            assert path.stat().st_size == before, "the commit wrote the log into the database file"
+        deadline = time.monotonic() + 30
+        while path.stat().st_size < pages * 3_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= pages * 3_000, "the checkpoint thread did not copy the log"
+        assert clear_wal(engine) and Path(f"{path}-wal").stat().st_size == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_writer_lock_held_by_another_process_ends_the_wait_with_an_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 import time
@@ -53,6 +54,8 @@ def _sqlite_pragmas(lock_seconds: float) -> Any:
         # deleted and overwritten content is zeroed, not left in free space where a file reader finds it
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(lock_seconds * 1000)}")
+        # the log is copied into the database by a thread of its own (_Checkpointer), not by a commit
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     return on_connect
@@ -107,6 +110,84 @@ class _WriterLock:
             self._thread_lock.release()
 
 
+#: the least time between two copies of SQLite's write-ahead log into the database file (seconds)
+CHECKPOINT_SECONDS = 1.0
+#: a checkpoint thread with no commit to follow for this long ends (the next commit starts another)
+_CHECKPOINT_IDLE_SECONDS = 60.0
+logger = logging.getLogger(__name__)
+
+
+class _Checkpointer:
+    """Copies an SQLite file's write-ahead log into the database file, in a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that fills the log past 1,000 pages, with the
+    writer lock held: it writes the pages back and syncs the file while every other writer waits (stalls
+    of a few hundred milliseconds under load). Here a commit only asks for a checkpoint; the thread runs
+    one as ``PASSIVE`` (which never stops a writer) at most every :data:`CHECKPOINT_SECONDS`, copying
+    whatever was committed by then. It holds the engine weakly and ends when the engine is gone, disposed
+    or idle.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)
+        self.lock = threading.Lock()  # one checkpoint of this engine at a time (see clear_wal)
+        self._start_lock = threading.Lock()
+        self._due = threading.Event()
+        self._last = 0.0
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def committed(self) -> None:
+        """A transaction committed: ask for a checkpoint (asks are merged; at most one runs an interval)."""
+        if self._due.is_set() and self._thread is not None and not self._stopped:
+            return
+        with self._start_lock:
+            self._stopped = False
+            self._due.set()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="careleads-checkpoint", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread (the engine is disposed); a later commit starts it again."""
+        with self._start_lock:
+            self._stopped = True
+            self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait(timeout=_CHECKPOINT_IDLE_SECONDS)
+            with self._start_lock:  # (a commit asks under this lock)
+                if self._stopped or not self._due.is_set():  # disposed, or idle: the next commit starts one
+                    self._thread = None
+                    return
+                self._due.clear()
+            engine = self._engine()
+            if engine is None:
+                return
+            try:
+                self.checkpoint(engine, "PASSIVE")
+            except Exception:  # the log stays as it is; the next commit asks again
+                logger.warning("store: copying the write-ahead log into the database failed", exc_info=True)
+            del engine
+            time.sleep(CHECKPOINT_SECONDS)  # commits meanwhile are copied by the next one
+
+    def checkpoint(self, engine: Engine, mode: str) -> bool:
+        """Run ``wal_checkpoint(mode)`` on a connection of `engine`; True when the log was not busy."""
+        with self.lock:
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                busy, _log, _done = cursor.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                cursor.close()
+                return not busy
+            finally:
+                raw.close()
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
+
+
 def _flock_until(fd: int, deadline: float) -> bool:
     """Take the file lock before `deadline`: at once when free, else in sleeps of at most 2 ms (``flock``
     itself cannot time out; a holder commits in milliseconds, so a longer sleep would leave the lock idle)."""
@@ -132,6 +213,10 @@ def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: flo
     sleeps a millisecond or more with the lock idle.
     """
     lock = _WriterLock(database, lock_seconds)
+    checkpointer = None
+    if database and database != ":memory:":
+        checkpointer = _CHECKPOINTERS[engine] = _Checkpointer(engine)
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
 
     def begin(connection: Any) -> None:
         if not lock.acquire():
@@ -163,6 +248,8 @@ def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: flo
             do_commit(dbapi_connection)
         finally:
             release(dbapi_connection)
+        if checkpointer is not None:
+            checkpointer.committed()
 
     def rollback_then_release(dbapi_connection: Any) -> None:
         try:
@@ -246,14 +333,8 @@ def clear_wal(engine: Engine) -> bool:
     """
     if engine.dialect.name != "sqlite":
         return True
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        cursor.close()
-        return not busy
-    finally:
-        raw.close()
+    checkpointer = _CHECKPOINTERS.get(engine) or _Checkpointer(engine)
+    return checkpointer.checkpoint(engine, "TRUNCATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
