@@ -437,8 +437,8 @@ def test_a_commit_leaves_the_log_to_the_checkpoint_thread(tmp_path: Path, pages:
     try:
         with session_scope(sessions) as session:
             session.execute(text("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB)"))
-        before = path.stat().st_size
-        with _engine._CHECKPOINTERS[engine].lock:  # the thread cannot copy the log yet
+        with _engine._CHECKPOINTERS[engine].lock:  # the thread cannot copy the log now
+            before = path.stat().st_size
             with session_scope(sessions) as session:  # a row a page
                 rows = [{"body": os.urandom(3_000)} for _ in range(pages)]
                 session.execute(text("INSERT INTO pages (body) VALUES (:body)"), rows)
@@ -448,6 +448,33 @@ def test_a_commit_leaves_the_log_to_the_checkpoint_thread(tmp_path: Path, pages:
             time.sleep(0.05)
         assert path.stat().st_size >= pages * 3_000, "the checkpoint thread did not copy the log"
         assert clear_wal(engine) and Path(f"{path}-wal").stat().st_size == 0
+    finally:
+        engine.dispose()
+
+
+def test_the_log_starts_over_while_writers_never_stop(tmp_path: Path) -> None:
+    """A checkpoint that never stops a writer never copies the log to its end while writes go on, and such
+    a log never starts over: under load it grew by hundreds of megabytes a minute. The thread's second,
+    short pass with the writer lock held lets it start over."""
+    import time
+
+    from careleads.store import _engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")
+    sessions = make_sessionmaker(engine)
+    with session_scope(sessions) as session:
+        session.execute(text("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB)"))
+    written = 0
+    stop = time.monotonic() + 4 * _engine.CHECKPOINT_SECONDS
+    try:
+        while time.monotonic() < stop:  # a writer that never pauses: the lock is free only between commits
+            with session_scope(sessions) as session:
+                session.execute(text("INSERT INTO pages (body) VALUES (randomblob(3000))"))
+            written += 1
+        _busy, log, _copied = _engine._CHECKPOINTERS[engine].checkpoint(engine, "PASSIVE")
+        assert written > 3 * _engine._RESTART_PAGES, "too few writes to test"
+        # each commit adds two pages or more: a log that never started over holds at least twice `written`
+        assert log < written, f"the log holds {log} pages after {written} commits: it never started over"
     finally:
         engine.dispose()
 

@@ -114,6 +114,8 @@ class _WriterLock:
 CHECKPOINT_SECONDS = 1.0
 #: a checkpoint thread with no commit to follow for this long ends (the next commit starts another)
 _CHECKPOINT_IDLE_SECONDS = 60.0
+#: a log this long (pages; SQLite's own checkpoint size) is copied to its end, so that it starts over
+_RESTART_PAGES = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -124,12 +126,15 @@ class _Checkpointer:
     writer lock held: it writes the pages back and syncs the file while every other writer waits (stalls
     of a few hundred milliseconds under load). Here a commit only asks for a checkpoint; the thread runs
     one as ``PASSIVE`` (which never stops a writer) at most every :data:`CHECKPOINT_SECONDS`, copying
-    whatever was committed by then. It holds the engine weakly and ends when the engine is gone, disposed
-    or idle.
+    whatever was committed by then. A log never copied to its end never starts over (it grew by hundreds
+    of megabytes a minute under load): once it is :data:`_RESTART_PAGES` long, a second pass with the
+    writer lock held copies the pages committed during the first, a short hold. The thread holds the
+    engine weakly and ends when the engine is gone, disposed or idle.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writer: _WriterLock | None = None) -> None:
         self._engine = weakref.ref(engine)
+        self._writer = writer
         self.lock = threading.Lock()  # one checkpoint of this engine at a time (see clear_wal)
         self._start_lock = threading.Lock()
         self._due = threading.Event()
@@ -166,21 +171,30 @@ class _Checkpointer:
             if engine is None:
                 return
             try:
-                self.checkpoint(engine, "PASSIVE")
+                self._copy(engine)
             except Exception:  # the log stays as it is; the next commit asks again
                 logger.warning("store: copying the write-ahead log into the database failed", exc_info=True)
             del engine
             time.sleep(CHECKPOINT_SECONDS)  # commits meanwhile are copied by the next one
 
-    def checkpoint(self, engine: Engine, mode: str) -> bool:
-        """Run ``wal_checkpoint(mode)`` on a connection of `engine`; True when the log was not busy."""
+    def _copy(self, engine: Engine) -> None:
+        _busy, pages, _copied = self.checkpoint(engine, "PASSIVE")  # the bulk: writers carry on
+        if pages >= _RESTART_PAGES and self._writer is not None and self._writer.acquire():
+            try:  # the pages committed meanwhile: the log is then copied whole, the next writer restarts it
+                self.checkpoint(engine, "PASSIVE")
+            finally:
+                self._writer.release()
+
+    def checkpoint(self, engine: Engine, mode: str) -> tuple[bool, int, int]:
+        """Run ``wal_checkpoint(mode)`` on a connection of `engine`: whether the log was busy, its length
+        and the pages copied (SQLite's answer)."""
         with self.lock:
             raw = engine.raw_connection()
             try:
                 cursor = raw.cursor()
-                busy, _log, _done = cursor.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                busy, pages, copied = cursor.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
                 cursor.close()
-                return not busy
+                return bool(busy), int(pages), int(copied)
             finally:
                 raw.close()
 
@@ -215,7 +229,7 @@ def _sqlite_transactions(engine: Engine, database: str | None, lock_seconds: flo
     lock = _WriterLock(database, lock_seconds)
     checkpointer = None
     if database and database != ":memory:":
-        checkpointer = _CHECKPOINTERS[engine] = _Checkpointer(engine)
+        checkpointer = _CHECKPOINTERS[engine] = _Checkpointer(engine, lock)
         event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
 
     def begin(connection: Any) -> None:
@@ -334,7 +348,8 @@ def clear_wal(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite":
         return True
     checkpointer = _CHECKPOINTERS.get(engine) or _Checkpointer(engine)
-    return checkpointer.checkpoint(engine, "TRUNCATE")
+    busy, _pages, _copied = checkpointer.checkpoint(engine, "TRUNCATE")
+    return not busy
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
