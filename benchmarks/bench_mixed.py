@@ -5,10 +5,9 @@ a second) and posts engagement events (``--events``), reviewers read leads and q
 half ``GET /v1/leads/{id}``, half the review queue in the API and the page's JSON twin) and label leads
 (``--feedback``). The requests of every kind are spread evenly over ``--duration`` seconds and sent open
 loop over at most ``--clients`` keep-alive connections (concurrent clients); a request due while every
-client is busy is counted as ``skipped``. The server (``--workers`` uvicorn processes) runs on a fresh store
+client is busy is counted as ``skipped``. The server is one uvicorn process on a fresh store
 (``bench_api.served``: SQLite file, or a fresh PostgreSQL database next to ``CARELEADS_DATABASE_URL``) with
-a small published model; 200 leads are created first, over several connections so that every worker has
-served some, and the load follows.
+a small published model.
 
 Prints, per route and in all: requests, statuses, p50 / p99 / max latency, and whether the goal is met:
 no 5xx, no request over 2 s, p99 of creates under 100 ms (at 100 creates and 20 reads a second).
@@ -172,36 +171,17 @@ def _driver_process(args: tuple[str, list[tuple[float, str, bytes]], int], queue
     queue.put(asyncio.run(_drive(*args)))
 
 
-#: connections the seed leads are sent over, in turn: each server worker serves some before the load
-SEED_CONNECTIONS = 8
-
-
 def _seed_leads(url: str, token: str, n: int) -> dict[int, str]:
-    """Create `n` leads before the load (the targets of events, reads and feedback): id -> creation time.
-
-    They go over :data:`SEED_CONNECTIONS` connections at once, so that every worker process (each takes
-    its own connections) has served leads before the load starts: a worker's first lead costs about 50 ms
-    more than the next (first-use caches), which is start-up, not the steady state measured here.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Create `n` leads before the load (the targets of events, reads and feedback): id -> creation time."""
     import httpx
 
-    leads = bench_api.payloads(n, seed=11)
-
-    def send(part: int) -> dict[int, str]:
-        ids = {}
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-            for lead in leads[part::SEED_CONNECTIONS]:
-                answer = client.post("/v1/leads", json=lead)
-                answer.raise_for_status()
-                ids[int(answer.json()["id"])] = str(lead["created_at"])
-        return ids
-
-    with ThreadPoolExecutor(SEED_CONNECTIONS) as pool:
-        parts = list(pool.map(send, range(SEED_CONNECTIONS)))
-    return dict(sorted(item for part in parts for item in part.items()))  # in the order of creation
+    ids = {}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        for lead in bench_api.payloads(n, seed=11):
+            answer = client.post("/v1/leads", json=lead)
+            answer.raise_for_status()
+            ids[int(answer.json()["id"])] = str(lead["created_at"])
+    return ids
 
 
 def verdict(routes: dict[str, Any], all_ms: list[float]) -> dict[str, Any]:
