@@ -41,3 +41,12 @@ def test_a_worker_builds_its_routes_at_start_up_not_in_its_first_requests(
     ]
     assert [a.status_code for a in answers] == [200, 200, 200, 200]
     assert built == []
+
+
+def test_a_worker_takes_requests_once_its_analytics_writer_has_started(tmp_path: Path) -> None:
+    """The analytics writer process imports its libraries (a second or two of CPU) at start-up; a worker
+    that took requests meanwhile served its first ones slowly (in a load begun right after start-up, every
+    run skipped requests for want of a free client). Started, the app's writer has finished starting."""
+    for service in start_service(make_settings(tmp_path, "sqlite", analytics_background=True)):
+        starting = service.ctx.analytics._starting
+        assert starting is not None and starting.done() and starting.result() is True

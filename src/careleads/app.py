@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import Message, Scope
 
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checked_intent_model(intent_model_for(ctx.scorer.current()), ctx.routing, ctx.hard_rules)
         ctx.analytics.start()  # the writer process imports its libraries now, not at the first flush
         await build_routes(_app)
+        # requests come once the writer process has imported its libraries, not during those CPU-seconds
+        await anyio.to_thread.run_sync(ctx.analytics.wait_started)
         gc.collect()
         gc.freeze()
         if settings.webhook_url and settings.webhook_secret:

@@ -27,7 +27,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -256,6 +256,7 @@ class AnalyticsWriter:
         self._part_lock = threading.Lock()  # one rewrite of part files at a time in this process
         self._flusher: threading.Thread | None = None
         self._writer: ProcessPoolExecutor | None = None
+        self._starting: Future[bool] | None = None  # the writer process importing its libraries
 
     def attach(self, sessions: sessionmaker[Session]) -> None:
         """Drain the table of the store `sessions` open."""
@@ -430,8 +431,14 @@ class AnalyticsWriter:
         core while the service starts, and drain in the background thread."""
         if self._writer is None and self.background:
             self._writer = _writer_process()
-            self._writer.submit(_ready)
+            self._starting = self._writer.submit(_ready)
         self._drain(1)
+
+    def wait_started(self, timeout: float | None = None) -> None:
+        """Wait until the writer process :meth:`start` began has imported its libraries (the service takes
+        requests after that: that second or two of CPU otherwise lands on its first requests)."""
+        if self._starting is not None:
+            self._starting.result(timeout=timeout)
 
     def close(self) -> None:
         """Wait for a background drain, write what is still waiting and stop the writer (at shutdown)."""
