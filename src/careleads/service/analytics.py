@@ -434,11 +434,17 @@ class AnalyticsWriter:
             self._starting = self._writer.submit(_ready)
         self._drain(1)
 
-    def wait_started(self, timeout: float | None = None) -> None:
-        """Wait until the writer process :meth:`start` began has imported its libraries (the service takes
-        requests after that: that second or two of CPU otherwise lands on its first requests)."""
-        if self._starting is not None:
+    def wait_started(self, timeout: float = 60.0) -> None:
+        """Wait, at most `timeout` seconds, until the writer process :meth:`start` began has imported its
+        libraries (the service takes requests after that: that second or two of CPU otherwise lands on its
+        first requests). A writer that failed or is slower is logged, and the service starts anyway: leads
+        come first, their analytics rows wait in the store."""
+        if self._starting is None:
+            return
+        try:
             self._starting.result(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure of the writer's start-up: logged, not fatal
+            logger.warning("analytics: the writer process has not started (%s)", type(exc).__name__)
 
     def close(self) -> None:
         """Wait for a background drain, write what is still waiting and stop the writer (at shutdown)."""
