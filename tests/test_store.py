@@ -207,40 +207,22 @@ def test_identifier_constants_cover_the_lead() -> None:
     assert all(value in flat for value in IDENTIFIERS)
 
 
-def test_analytics_written_in_the_background_lose_nothing_and_can_be_erased(tmp_path: Path) -> None:
-    store = Store(make_settings(tmp_path, "sqlite", analytics_flush_rows=2))
-    store.ctx.analytics.background = True
-    store.ctx.analytics.start()  # the writer process is up (and has imported its libraries) on return
-    keys = []
-    for i in range(7):
-        with session_scope(store.sessions) as session:
-            lead = {**LEAD, "lead_id": f"BG-{i}"}
-            result = create_lead(session=session, ctx=store.ctx, lead_in=lead, actor="t", role="integration")
-            keys.append(result.lead.pseudonym)
-    with session_scope(store.sessions) as session:  # a part being written now is cleaned when settled
-        erased = store.ctx.analytics.erase(session, keys[0])
-    store.ctx.analytics.close()  # waits for the background writer, then writes the rest
-    rows = store.ctx.analytics.read()
-    assert erased == 1 and sorted(rows["lead_key"]) == sorted(keys[1:])
-    assert not list((store.settings.analytics_path() / "scores").glob("*.tmp"))
-    store.engine.dispose()
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_background_drain_decodes_its_rows_in_the_writer_process_not_the_service(
+def test_analytics_written_in_the_background_lose_nothing_can_be_erased_and_are_decoded_by_the_writer(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The service's process only moves the stored rows' text to the writer process (which runs at a lower
-    priority): decoding a batch there held the interpreter (and, on SQLite, the writer lock) while requests
-    waited."""
+    """Every row reaches a part but the erased lead's; the service's process only moves the stored rows'
+    text to the writer process (which runs at a lower priority): decoding a batch there held the
+    interpreter (and, on SQLite, the writer lock) while requests waited."""
     from careleads.service import analytics
 
     decoded: list[object] = []
     restored = analytics._restored
     monkeypatch.setattr(analytics, "_restored", lambda value: decoded.append(value) or restored(value))
-    store = Store(make_settings(tmp_path, backend, analytics_flush_rows=3))
+    store = Store(make_settings(tmp_path, backend, analytics_flush_rows=2))
     store.ctx.analytics.background = True
     store.ctx.analytics.start()
+    store.ctx.analytics.wait_started()  # the writer process is up and has imported its libraries
     try:
         writer = store.ctx.analytics._writer
         assert writer is not None  # and it yields the cores to the service's requests
@@ -248,12 +230,16 @@ def test_a_background_drain_decodes_its_rows_in_the_writer_process_not_the_servi
         keys = []
         for i in range(7):
             with session_scope(store.sessions) as session:
-                lead = {**LEAD, "lead_id": f"W-{i}"}
+                lead = {**LEAD, "lead_id": f"BG-{i}"}
                 result = create_lead(session=session, ctx=store.ctx, lead_in=lead, actor="t", role="t")
                 keys.append(result.lead.pseudonym)
-        store.ctx.analytics.close()
+        with session_scope(store.sessions) as session:  # a part being written now is cleaned when settled
+            erased = store.ctx.analytics.erase(session, keys[0])
+        store.ctx.analytics.close()  # waits for the background writer, then writes the rest
         rows = store.ctx.analytics.read()
-        assert sorted(rows["lead_key"]) == sorted(keys) and store.ctx.analytics.waiting() == 0
+        assert erased == 1 and sorted(rows["lead_key"]) == sorted(keys[1:])
+        assert store.ctx.analytics.waiting() == 0
+        assert not list((store.settings.analytics_path() / "scores").glob("*.tmp"))
         assert decoded == [], "the service's process decoded outbox rows"
     finally:
         store.ctx.analytics.close()

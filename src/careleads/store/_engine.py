@@ -138,7 +138,6 @@ class _Checkpointer:
         self.lock = threading.Lock()  # one checkpoint of this engine at a time (see clear_wal)
         self._start_lock = threading.Lock()
         self._due = threading.Event()
-        self._last = 0.0
         self._thread: threading.Thread | None = None
         self._stopped = False
 
